@@ -1,0 +1,2 @@
+// Public API of src/em (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public API of src/experiments (filled in by its issue).
+export {};

@@ -1,0 +1,12 @@
+/**
+ * gmoe — statistical estimation in Gaussian mixture-of-experts models.
+ * The public API: notebooks, scripts and the CLI import from here.
+ */
+export * from './models/index.js';
+export { createRng, checkSeed, type Rng } from './random/rng.js';
+export { deriveSeed } from './random/seed.js';
+export { logsumexp } from './math/logsumexp.js';
+export { ACTIVATIONS, activate, activateDeriv, type Activation } from './math/activations.js';
+export * from './em/index.js';
+export * from './voronoi/index.js';
+export * from './experiments/index.js';

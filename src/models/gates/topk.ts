@@ -1,0 +1,60 @@
+/**
+ * Top-K sparse softmax gate [TOPK]: softmax over the K experts with the largest score,
+ * exactly 0 (log π = −∞) elsewhere. The score is β1_j·x ("slope": bias added after
+ * selection) or the full logit β1_j·x + β0_j ("logit"). Ties go to the lower index.
+ */
+import type { Gate } from './gate.js';
+import { slopeScores } from './gate.js';
+import { linearDerivs, linearLogits } from './softmax.js';
+import type { Model } from '../types.js';
+
+/**
+ * Marks the active set: writes 1 into mask[i*k+j] for the K largest scores of row i, 0 elsewhere.
+ * Ties are broken towards the lower index (a later equal score never displaces an earlier one).
+ */
+export function topKMask(scores: Float64Array, n: number, k: number, K: number, mask: Uint8Array): void {
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    for (let j = 0; j < k; j++) mask[o + j] = 0;
+    for (let t = 0; t < K; t++) {
+      let best = -1;
+      let bv = -Infinity;
+      for (let j = 0; j < k; j++) {
+        if (mask[o + j]) continue;
+        const v = scores[o + j]!;
+        if (best < 0 || v > bv) { best = j; bv = v; }
+      }
+      mask[o + best] = 1;
+    }
+  }
+}
+
+/** The active set S_K(x_i) of a top-K model, as an n × k 0/1 mask. */
+export function activeSet(m: Model, X: Float64Array, n: number, mask = new Uint8Array(n * m.k)): Uint8Array {
+  if (m.gate.kind !== 'topk') throw new Error(`activeSet: gate.kind must be "topk". Value: ${m.gate.kind}`);
+  const s = new Float64Array(n * m.k);
+  if (m.gate.selectOn === 'logit') linearLogits(m, X, n, s);
+  else slopeScores(m, X, n, s);
+  topKMask(s, n, m.k, m.gate.K, mask);
+  return mask;
+}
+
+export const topkGate: Gate = {
+  kind: 'topk',
+  logits: linearLogits,
+  logProbs(m, X, n, out) {
+    const mask = activeSet(m, X, n);
+    linearLogits(m, X, n, out);
+    const k = m.k;
+    for (let i = 0, o = 0; i < n; i++, o += k) {
+      let mx = -Infinity;
+      for (let j = 0; j < k; j++) if (mask[o + j] && out[o + j]! > mx) mx = out[o + j]!;
+      let sum = 0;
+      for (let j = 0; j < k; j++) if (mask[o + j]) sum += Math.exp(out[o + j]! - mx);
+      const lse = mx + Math.log(sum);
+      for (let j = 0; j < k; j++) out[o + j] = mask[o + j] ? out[o + j]! - lse : -Infinity;
+    }
+  },
+  logitDerivs: linearDerivs,
+  // a common shift of β0 or β1 shifts every score alike, so the ranking and the softmax are unchanged
+  symmetries: () => ({ translationBeta0: true, translationBeta1: true, scaling: false }),
+};

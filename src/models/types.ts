@@ -1,0 +1,117 @@
+/**
+ * The one model type for every gate: a k-expert Gaussian mixture of linear experts,
+ *   p(y | x) = Σ_j π_j(x) N(y; a_j·x + b_j, ν_j)   (ν_j is a variance),
+ * whose gate π is softmax, top-K sparse softmax, temperature or activation dense-to-sparse.
+ * Matrices are row-major Float64Arrays: beta1[j*d + l] is β1_{j,l}.
+ */
+import type { Activation } from '../math/activations.js';
+
+export const GATE_KINDS = ['softmax', 'topk', 'temperature', 'activation'] as const;
+export type GateKind = (typeof GATE_KINDS)[number];
+
+export interface SoftmaxGateSpec { kind: 'softmax' }
+export interface TopKGateSpec {
+  kind: 'topk';
+  /** number of active experts, 1 ≤ K ≤ k */
+  K: number;
+  /** rank experts by the slope score β1_j·x ("slope", default) or by the full logit β1_j·x + β0_j ("logit") */
+  selectOn: 'slope' | 'logit';
+}
+export interface TemperatureGateSpec { kind: 'temperature' }
+export interface ActivationGateSpec {
+  kind: 'activation';
+  activation: Activation;
+  /** s_j = σ(β1_j·x)/τ + β0_j ("outside", default) or σ(β1_j·x + β0_j)/τ ("inside") */
+  bias: 'outside' | 'inside';
+}
+export type GateSpec = SoftmaxGateSpec | TopKGateSpec | TemperatureGateSpec | ActivationGateSpec;
+
+export interface Model {
+  gate: GateSpec;
+  /** number of experts */
+  k: number;
+  /** input dimension */
+  d: number;
+  /** gate intercepts, length k */
+  beta0: Float64Array;
+  /** gate slopes, k × d row-major */
+  beta1: Float64Array;
+  /** expert slopes, k × d row-major */
+  a: Float64Array;
+  /** expert intercepts, length k */
+  b: Float64Array;
+  /** expert variances (not standard deviations), length k, all > 0 */
+  nu: Float64Array;
+  /** temperature τ > 0 for the temperature and activation gates; 1 (and unused) otherwise */
+  tau: number;
+}
+
+/** n samples: X is n × d row-major, y has length n. */
+export interface Dataset {
+  n: number;
+  d: number;
+  X: Float64Array;
+  y: Float64Array;
+}
+
+/** True when the gate kind carries a temperature τ. */
+export function hasTau(gate: GateSpec): boolean {
+  return gate.kind === 'temperature' || gate.kind === 'activation';
+}
+
+/** Deep copy of a model (fresh arrays). */
+export function cloneModel(m: Model): Model {
+  return {
+    gate: { ...m.gate },
+    k: m.k,
+    d: m.d,
+    beta0: Float64Array.from(m.beta0),
+    beta1: Float64Array.from(m.beta1),
+    a: Float64Array.from(m.a),
+    b: Float64Array.from(m.b),
+    nu: Float64Array.from(m.nu),
+    tau: m.tau,
+  };
+}
+
+/** Plain-array parameters, as used by JSON files and constructors. */
+export interface ModelParams {
+  beta0: number[];
+  beta1: number[][];
+  a: number[][];
+  b: number[];
+  nu: number[];
+  tau?: number;
+}
+
+/** Builds a Model from nested arrays (no validation beyond shapes; see validate.ts for user input). */
+export function modelFromParams(gate: GateSpec, p: ModelParams): Model {
+  const k = p.beta0.length;
+  const d = p.beta1[0]?.length ?? 0;
+  const flat = (rows: number[][]) => Float64Array.from(rows.flat());
+  return {
+    gate: { ...gate },
+    k,
+    d,
+    beta0: Float64Array.from(p.beta0),
+    beta1: flat(p.beta1),
+    a: flat(p.a),
+    b: Float64Array.from(p.b),
+    nu: Float64Array.from(p.nu),
+    tau: p.tau ?? 1,
+  };
+}
+
+/** Nested-array view of a model's parameters (inverse of modelFromParams). */
+export function modelToParams(m: Model): ModelParams {
+  const rows = (v: Float64Array) => Array.from({ length: m.k }, (_, j) => Array.from(v.subarray(j * m.d, (j + 1) * m.d)));
+  const p: ModelParams = {
+    beta0: Array.from(m.beta0),
+    beta1: rows(m.beta1),
+    a: rows(m.a),
+    b: Array.from(m.b),
+    nu: Array.from(m.nu),
+  };
+  if (hasTau(m.gate)) p.tau = m.tau;
+  return p;
+}

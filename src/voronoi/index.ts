@@ -1,0 +1,2 @@
+// Public API of src/voronoi (filled in by its issue).
+export {};
