@@ -1,2 +1,2 @@
-// Public API of src/experiments (filled in by its issue).
-export {};
+// Public API of src/experiments.
+export type * from './types.js';

@@ -1,0 +1,134 @@
+/**
+ * Shared data shapes of the experiment harness: the spec a sweep runs, one record per
+ * finished (n, replication) cell, and the analysed summary. Plain JSON-able objects.
+ *
+ * Metric names (keys of CellRecord.metrics, Summary.metrics, ExperimentSpec.theory):
+ * - losses: "D1", "D2", "loss" (the spec's main loss as computed, e.g. the top-K loss), "hellinger"
+ * - per-parameter errors, grouped by Voronoi cell size m: `${param}|m=${m}` with param in
+ *   beta1, a, b, nu, beta0 (mixing weight error |W_j − w*_j|), tau; the value is the max over
+ *   cells of that size of the per-cell error max_{i in A_j} ‖Δparam_ij‖.
+ */
+import type { Design } from '../models/sample.js';
+import type { GateSpec, ModelParams } from '../models/types.js';
+
+/** What the theory predicts for one metric: a power law n^exponent, or no polynomial rate. */
+export type Prediction = { exponent: number; note?: string } | { law: '1/log n'; note?: string };
+
+/** The n-grid: an explicit list, or `count` points from `from` to `to` (log or linear spacing). */
+export type NGrid = number[] | { from: number; to: number; count: number; spacing: 'log' | 'linear' };
+
+export interface InitSpec {
+  /** near-truth: the authors' scheme (THEORY.md §6); kmeans on (x, y); random partition */
+  kind: 'near-truth' | 'kmeans' | 'random';
+  /** near-truth noise: "shrinking" (sd ∝ n^-0.083, the authors') or "fixed" (sd at n = 1 scale) */
+  noise?: 'shrinking' | 'fixed';
+  /** multiplies the authors' noise sds (default 1) */
+  noiseScale?: number;
+}
+
+/** A gate of the fitted model, and a name for it when one spec compares several gates. */
+export interface FittedModelSpec {
+  /** label used in metric names and plots when `models` has more than one entry, e.g. "identity", "tanh" */
+  label: string;
+  gate: GateSpec;
+  /** number of fitted experts */
+  k: number;
+  /** the truth this fitted model is compared with (preset name); defaults to the spec's truth */
+  truth?: string;
+}
+
+export interface ExperimentSpec {
+  /** spec name (preset name for presets) */
+  name: string;
+  description?: string;
+  /** truth preset name (src/models/presets.ts) or inline model file object */
+  truth: string | Record<string, unknown>;
+  design: Design;
+  /** fitted model(s); with several, every cell fits each of them on its own data */
+  models: FittedModelSpec[];
+  n: NGrid;
+  replications: number;
+  init: InitSpec;
+  /** restarts per fit (best log-likelihood kept) */
+  restarts: number;
+  em: { tol?: number; maxIter?: number; varianceFloor?: number; tauMode?: 'free' | 'fixed' };
+  /** which loss is the main one */
+  loss: 'D1' | 'D2' | 'auto';
+  /** predictions per metric name; metric names of multi-model specs are prefixed `${label}:` */
+  theory: Record<string, Prediction>;
+  /** master seed: every cell's seed is deriveSeed(seed, n, rep) */
+  seed: number;
+}
+
+/** One finished (n, replication) cell, as one line of results.jsonl. */
+export interface CellRecord {
+  n: number;
+  rep: number;
+  /** deriveSeed(spec.seed, n, rep) */
+  seed: number;
+  /** label of the fitted model (FittedModelSpec.label) */
+  model: string;
+  status: 'ok' | 'failed';
+  /** reason when status is "failed" */
+  error?: string;
+  /** metric name → value (see module doc) */
+  metrics: Record<string, number>;
+  logLik: number;
+  iterations: number;
+  converged: boolean;
+  warnings: string[];
+  seconds: number;
+  /** fitted parameters (model file parameters) */
+  fitted?: ModelParams;
+}
+
+/** Statistics of one metric at one n. */
+export interface PointSummary {
+  n: number;
+  count: number;
+  mean: number;
+  median: number;
+  q05: number;
+  q25: number;
+  q75: number;
+  q95: number;
+}
+
+/** A fitted power law log(value) = log(c) + slope·log(n), with a bootstrap interval for the slope. */
+export interface SlopeFit {
+  slope: number;
+  intercept: number;
+  /** 95% bootstrap interval [lo, hi] over replications */
+  ci: [number, number];
+  /** the slope with the smallest n dropped (stability check) */
+  slopeDroppingSmallest: number;
+}
+
+/** Power law vs a + c/log(n), compared by residual sum of squares on the mean curve. */
+export interface LawComparison {
+  preferred: 'power' | '1/log n';
+  rssPower: number;
+  rssInvLog: number;
+  /** rssPower / rssInvLog (>1 means 1/log n fits better) */
+  ratio: number;
+  invLog: { a: number; c: number };
+}
+
+export interface MetricSummary {
+  metric: string;
+  points: PointSummary[];
+  mean: SlopeFit;
+  median: SlopeFit;
+  prediction?: Prediction;
+  /** whether the mean-slope interval contains the predicted exponent (power-law predictions only) */
+  consistent?: boolean;
+  law?: LawComparison;
+}
+
+export interface Summary {
+  spec: string;
+  cells: { total: number; ok: number; failed: number; notConverged: number };
+  metrics: MetricSummary[];
+  /** what made these numbers */
+  provenance: { gmoe: string; node: string; platform: string; commit?: string };
+}
