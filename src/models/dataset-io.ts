@@ -50,27 +50,40 @@ function num(x: number): string {
 }
 
 /**
+ * The CSV text of a dataset, in chunks of at most `rowsPerChunk` lines (no validation: see
+ * {@link writeDatasetCsv}). Joining the chunks gives the file content.
+ */
+export function* datasetCsvChunks(data: Dataset, options: { z?: Int32Array; rowsPerChunk?: number } = {}): Generator<string> {
+  const { z, rowsPerChunk = 8192 } = options;
+  const { n, d, X, y } = data;
+  const header = Array.from({ length: d }, (_, l) => `x${l + 1}`);
+  header.push('y');
+  if (z) header.push('z');
+  yield `${header.join(',')}\n`;
+  const row = new Array<string>(d + (z ? 2 : 1));
+  let lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let l = 0; l < d; l++) row[l] = num(X[i * d + l]!);
+    row[d] = num(y[i]!);
+    if (z) row[d + 1] = String(z[i]!);
+    lines.push(row.join(','));
+    if (lines.length === rowsPerChunk) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+}
+
+/**
  * Writes a dataset as CSV atomically (validated first: nothing is written for bad data).
  * @param options.z latent expert labels to add as a last column `z` (length n)
  * @throws ValidationError for bad data; Error naming the path when it cannot be written
  */
 export function writeDatasetCsv(path: string, data: Dataset, options: { z?: Int32Array } = {}): void {
   const z = options.z;
-  validateDataset(z === undefined ? data : { ...data, z } as CsvDataset, 'data');
-  const { n, d, X, y } = data;
-  const header = Array.from({ length: d }, (_, l) => `x${l + 1}`);
-  header.push('y');
-  if (z) header.push('z');
-  const lines = new Array<string>(n + 1);
-  lines[0] = header.join(',');
-  const row = new Array<string>(d + (z ? 2 : 1));
-  for (let i = 0; i < n; i++) {
-    for (let l = 0; l < d; l++) row[l] = num(X[i * d + l]!);
-    row[d] = num(y[i]!);
-    if (z) row[d + 1] = String(z[i]!);
-    lines[i + 1] = row.join(',');
-  }
-  writeFileAtomic(path, `${lines.join('\n')}\n`);
+  validateDataset(z === undefined ? data : ({ ...data, z } as CsvDataset), 'data');
+  writeFileAtomic(path, datasetCsvChunks(data, { z }));
 }
 
 // decimal numbers only: no hex, no "Infinity", no empty field (Number('') would be 0)
