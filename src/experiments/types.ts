@@ -33,8 +33,8 @@ export interface FittedModelSpec {
   gate: GateSpec;
   /** number of fitted experts */
   k: number;
-  /** the truth this fitted model is compared with (preset name); defaults to the spec's truth */
-  truth?: string;
+  /** the truth this fitted model is compared with (preset name or inline model object); defaults to the spec's truth */
+  truth?: string | Record<string, unknown>;
 }
 
 export interface ExperimentSpec {
@@ -58,6 +58,24 @@ export interface ExperimentSpec {
   theory: Record<string, Prediction>;
   /** master seed: every cell's seed is deriveSeed(seed, n, rep) */
   seed: number;
+  /** what each cell records besides the main loss (default: everything applicable) */
+  record?: RecordSpec;
+  /** true for a preset's `--quick` size */
+  quick?: boolean;
+}
+
+/** Optional metrics of a cell. */
+export interface RecordSpec {
+  /** record D1 (always computable) and, for over-specified fits, D2 (default true) */
+  losses?: boolean;
+  /** record the Hellinger density distance (default true) */
+  hellinger?: boolean;
+  /** Monte Carlo points in X for the Hellinger distance (default 2000) */
+  hellingerPoints?: number;
+  /** record per-parameter errors `${param}|m=${m}` (default true) */
+  perParameter?: boolean;
+  /** store the fitted parameters in each record (default true) */
+  fitted?: boolean;
 }
 
 /** One finished (n, replication) cell, as one line of results.jsonl. */
@@ -76,7 +94,10 @@ export interface CellRecord {
   logLik: number;
   iterations: number;
   converged: boolean;
+  /** the fitter's stop reason, e.g. "converged", "maxIter", "degenerate" */
+  stopReason?: string;
   warnings: string[];
+  /** wall time of the cell; the only field that differs between identical runs */
   seconds: number;
   /** fitted parameters (model file parameters) */
   fitted?: ModelParams;

@@ -1,0 +1,231 @@
+/**
+ * Experiment presets: the papers' simulation set-ups (THEORY.md §7) with the rates of §5 as
+ * predictions. Each has the paper's full size and a `quick` size (a minute or so on 2 cores)
+ * whose n-grid and replications were tuned to still show the rate (see docs/experiments.md).
+ *
+ * Metric names follow types.ts: "D1", "D2", "loss", "hellinger" and `${param}|m=${m}`;
+ * the temperature presets fit three gates on their own truths and prefix `${label}:`.
+ */
+import type { ExperimentSpec, FittedModelSpec, NGrid, Prediction } from './types.js';
+import { SpecError, validateSpec } from './spec.js';
+
+export interface ExperimentPreset {
+  name: string;
+  /** one line for `gmoe presets` */
+  description: string;
+}
+
+const HALF: Prediction = { exponent: -0.5 };
+const SLOW: Prediction = { law: '1/log n', note: '[TEMP]: slower than any polynomial rate' };
+const PARAMS_M1 = ['beta1', 'a', 'b', 'nu', 'beta0'];
+
+/** Predictions of the exact-specified fit: every loss and single-atom parameter at n^-1/2. */
+function exactTheory(mainLoss: 'D1' | 'loss'): Record<string, Prediction> {
+  const t: Record<string, Prediction> = { [mainLoss]: HALF, hellinger: HALF };
+  if (mainLoss !== 'D1') t.D1 = HALF;
+  for (const p of PARAMS_M1) t[`${p}|m=1`] = HALF;
+  return t;
+}
+
+/**
+ * Over-specified fit with one true atom approximated by m = 2 fitted atoms (k = 3, k* = 2):
+ * single-atom cells n^-1/2; in the two-atom cell β1 and b at n^{-1/(2 r̄)} = n^-1/8, a and ν at
+ * n^{-1/r̄} = n^-1/4 (r̄(2) = 4), the summed weight at n^-1/2 (it enters D2 linearly).
+ */
+function overTheory(): Record<string, Prediction> {
+  const t: Record<string, Prediction> = { D2: HALF, loss: HALF, hellinger: HALF };
+  for (const p of PARAMS_M1) t[`${p}|m=1`] = HALF;
+  t['beta1|m=2'] = { exponent: -1 / 8, note: 'n^{-1/(2 r̄(2))}' };
+  t['b|m=2'] = { exponent: -1 / 8, note: 'n^{-1/(2 r̄(2))}' };
+  t['a|m=2'] = { exponent: -1 / 4, note: 'n^{-1/r̄(2)}' };
+  t['nu|m=2'] = { exponent: -1 / 4, note: 'n^{-1/r̄(2)}' };
+  t['beta0|m=2'] = HALF;
+  return t;
+}
+
+/** Activation (tanh / sigmoid) gates [TEMP, U]: single-atom n^-1/2 (τ included); in a two-atom cell β1, a at n^-1/4, b at n^-1/8, ν at n^-1/4. */
+function activationTheory(over: boolean): Record<string, Prediction> {
+  const t: Record<string, Prediction> = { [over ? 'D2' : 'D1']: HALF, loss: HALF, hellinger: HALF };
+  for (const p of [...PARAMS_M1, 'tau']) t[`${p}|m=1`] = HALF;
+  if (over) {
+    t['beta1|m=2'] = { exponent: -1 / 4, note: '[TEMP, U]' };
+    t['a|m=2'] = { exponent: -1 / 4, note: '[TEMP, U]' };
+    t['b|m=2'] = { exponent: -1 / 8, note: '[TEMP, U] n^{-1/(2 r̄(2))}' };
+    t['nu|m=2'] = { exponent: -1 / 4, note: '[TEMP, U] n^{-1/r̄(2)}' };
+    t['beta0|m=2'] = HALF;
+    t['tau|m=2'] = HALF;
+  }
+  return t;
+}
+
+/** Identity (temperature) gate [TEMP]: parameters slower than any polynomial; the density still at n^-1/2. */
+function temperatureTheory(over: boolean): Record<string, Prediction> {
+  const t: Record<string, Prediction> = { [over ? 'D2' : 'D1']: SLOW, loss: SLOW, hellinger: HALF };
+  for (const p of ['beta1', 'tau']) t[`${p}|m=1`] = SLOW;
+  return t;
+}
+
+function prefixed(label: string, t: Record<string, Prediction>): Record<string, Prediction> {
+  return Object.fromEntries(Object.entries(t).map(([key, p]) => [`${label}:${key}`, p]));
+}
+
+interface Sizes {
+  n: NGrid;
+  replications: number;
+}
+
+interface PresetDef extends ExperimentPreset {
+  full: Sizes;
+  quick: Sizes;
+  build: () => Omit<ExperimentSpec, 'name' | 'n' | 'replications' | 'seed'>;
+}
+
+const NEAR_TRUTH = { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 } as const;
+// [DEMY]: 200 sizes in [1e2, 1e5] (exact) or [1e4, 1e5] (over), 40 replications; [TOPK]/[TEMP] grids are not public: the same
+const FULL_EXACT: Sizes = { n: { from: 100, to: 100000, count: 200, spacing: 'log' }, replications: 40 };
+const FULL_OVER: Sizes = { n: { from: 10000, to: 100000, count: 200, spacing: 'log' }, replications: 40 };
+
+function temperatureModels(k: number): FittedModelSpec[] {
+  return [
+    { label: 'identity', gate: { kind: 'temperature' }, k, truth: 'temp' },
+    { label: 'tanh', gate: { kind: 'activation', activation: 'tanh', bias: 'outside' }, k, truth: 'temp-tanh' },
+    { label: 'sigmoid', gate: { kind: 'activation', activation: 'sigmoid', bias: 'outside' }, k, truth: 'temp-sigmoid' },
+  ];
+}
+
+function temperatureSpecTheory(over: boolean): Record<string, Prediction> {
+  return { ...prefixed('identity', temperatureTheory(over)), ...prefixed('tanh', activationTheory(over)), ...prefixed('sigmoid', activationTheory(over)) };
+}
+
+const PRESETS: PresetDef[] = [
+  {
+    name: 'demy-exact',
+    description: '[DEMY] softmax gate, exact fit k = 2 on the demy truth: D1 and every parameter at n^-1/2',
+    full: FULL_EXACT,
+    quick: { n: { from: 500, to: 50000, count: 6, spacing: 'log' }, replications: 8 },
+    build: () => ({
+      description: '[DEMY] exact-specified softmax Gaussian MoE: k = k* = 2, near-truth initialisation, 1 start',
+      truth: 'demy',
+      design: 'uniform',
+      models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
+      init: { ...NEAR_TRUTH },
+      restarts: 1,
+      em: {},
+      loss: 'D1',
+      theory: exactTheory('D1'),
+    }),
+  },
+  {
+    name: 'demy-over',
+    description: '[DEMY] softmax gate, over-specified fit k = 3: D2 at n^-1/2, the two-atom cell slower (β1, b: n^-1/8; a, ν: n^-1/4)',
+    full: FULL_OVER,
+    quick: { n: { from: 2000, to: 100000, count: 5, spacing: 'log' }, replications: 6 },
+    build: () => ({
+      description: '[DEMY] over-specified softmax Gaussian MoE: k = 3 > k* = 2, near-truth initialisation, best of 5 starts',
+      truth: 'demy',
+      design: 'uniform',
+      models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 3 }],
+      init: { ...NEAR_TRUTH },
+      restarts: 5,
+      em: {},
+      loss: 'D2',
+      theory: overTheory(),
+    }),
+  },
+  {
+    name: 'topk-exact',
+    // selecting on the slope score alone collapses this truth (25x > 0 for all x > 0): select on the full logit
+    description: '[TOPK] top-1 sparse softmax (selection on the full logit), exact fit k = 2, K = 1: loss and parameters at n^-1/2',
+    full: FULL_EXACT,
+    quick: { n: { from: 500, to: 50000, count: 6, spacing: 'log' }, replications: 8 },
+    build: () => ({
+      description: '[TOPK] exact-specified top-K sparse softmax MoE: k = k* = 2, K = 1 selecting on the full logit (the slope score would collapse this truth)',
+      truth: 'topk1',
+      design: 'uniform',
+      models: [{ label: 'topk', gate: { kind: 'topk', K: 1, selectOn: 'logit' }, k: 2 }],
+      init: { ...NEAR_TRUTH },
+      restarts: 1,
+      em: {},
+      loss: 'auto',
+      theory: exactTheory('loss'),
+    }),
+  },
+  {
+    name: 'topk-over',
+    description: '[TOPK] top-K sparse softmax, over-specified fit k = 3, K = 2 (= K̄): loss at n^-1/2, the two-atom cell slower',
+    full: FULL_OVER,
+    quick: { n: { from: 2000, to: 100000, count: 5, spacing: 'log' }, replications: 6 },
+    build: () => ({
+      description: '[TOPK] over-specified top-K sparse softmax MoE: k = 3, K = K̄ = 2 (largest size of one true Voronoi cell), selecting on the full logit, best of 5 starts',
+      truth: 'topk1',
+      design: 'uniform',
+      models: [{ label: 'topk', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 }],
+      init: { ...NEAR_TRUTH },
+      restarts: 5,
+      em: {},
+      loss: 'auto',
+      theory: overTheory(),
+    }),
+  },
+  {
+    name: 'temp-exact',
+    description: '[TEMP] identity (temperature) gate vs tanh and sigmoid activation gates, exact fit k = 2: identity slower than polynomial, tanh/sigmoid n^-1/2',
+    full: FULL_EXACT,
+    quick: { n: { from: 500, to: 50000, count: 6, spacing: 'log' }, replications: 6 },
+    build: () => ({
+      description: '[TEMP] temperature (identity activation) gate vs tanh and sigmoid activation gates, each fitted (k = 2, τ free) on data from its own truth (temp, temp-tanh, temp-sigmoid)',
+      truth: 'temp',
+      design: 'uniform',
+      models: temperatureModels(2),
+      init: { ...NEAR_TRUTH },
+      restarts: 1,
+      em: { tauMode: 'free' },
+      loss: 'D1',
+      theory: temperatureSpecTheory(false),
+    }),
+  },
+  {
+    name: 'temp-over',
+    description: '[TEMP] identity gate vs tanh and sigmoid activation gates, over-specified fit k = 3: identity slower than polynomial, tanh/sigmoid D2 at n^-1/2',
+    full: FULL_OVER,
+    quick: { n: { from: 2000, to: 100000, count: 5, spacing: 'log' }, replications: 4 },
+    build: () => ({
+      description: '[TEMP] temperature vs tanh/sigmoid activation gates, over-specified (k = 3, τ free), each on data from its own truth, best of 5 starts',
+      truth: 'temp',
+      design: 'uniform',
+      models: temperatureModels(3),
+      init: { ...NEAR_TRUTH },
+      restarts: 5,
+      em: { tauMode: 'free' },
+      loss: 'D2',
+      theory: temperatureSpecTheory(true),
+    }),
+  },
+];
+
+/** The experiment presets, in listing order, with one line each. */
+export function listExperimentPresets(): ExperimentPreset[] {
+  return PRESETS.map(({ name, description }) => ({ name, description }));
+}
+
+/** True when `name` is an experiment preset. */
+export function isExperimentPreset(name: string): boolean {
+  return PRESETS.some((p) => p.name === name);
+}
+
+/**
+ * The (normalised) spec of an experiment preset.
+ * @param options.quick the quick size (about a minute on 2 cores) instead of the paper's
+ * @throws SpecError listing the presets when `name` is not one
+ * @example presetSpec('demy-exact', { quick: true }).n // [500, 1256, ...]
+ */
+export function presetSpec(name: string, options: { quick?: boolean } = {}): ExperimentSpec {
+  const p = PRESETS.find((q) => q.name === name);
+  if (!p) {
+    throw new SpecError(`preset must be one of ${PRESETS.map((q) => q.name).join(', ')} (or a spec file). Value: ${name}`, 'preset', name);
+  }
+  const size = options.quick ? p.quick : p.full;
+  const spec: ExperimentSpec = { name: p.name, ...p.build(), n: size.n, replications: size.replications, seed: 1 };
+  if (options.quick) spec.quick = true;
+  return validateSpec(spec);
+}

@@ -1,0 +1,178 @@
+/**
+ * The results store of a sweep directory:
+ *   spec.json      the normalised spec and its provenance (written once, atomically)
+ *   results.jsonl  one CellRecord per line, append-only
+ *   summary.json, summary.txt, plot.html, plot.png   the analysis (rewritten atomically)
+ *
+ * Crash safety: each finished cell is one `appendFileSync(JSON.stringify(record) + "\n")` followed
+ * by fsync, so a run killed at any moment (kill -9 included) leaves complete lines plus at most one
+ * torn last line (no trailing newline). Readers drop that line; --resume truncates it away.
+ */
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { isRecord } from '../models/validate.js';
+import type { Shard } from './plan.js';
+import { validateSpec } from './spec.js';
+import type { CellRecord, ExperimentSpec } from './types.js';
+
+export const SPEC_FILE = 'spec.json';
+export const RESULTS_FILE = 'results.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const TABLE_FILE = 'summary.txt';
+export const PLOT_HTML_FILE = 'plot.html';
+export const PLOT_PNG_FILE = 'plot.png';
+
+export const RUN_FORMAT = 'gmoe-sweep';
+export const RUN_VERSION = 1;
+
+/** What made a run: versions, machine, commit, and the initialisation scheme in words. */
+export interface RunProvenance {
+  gmoe: string;
+  node: string;
+  platform: string;
+  commit?: string;
+  /** the init scheme in words, e.g. "near-truth (THEORY §6), noise shrinking ∝ n^-0.083, scale 1" */
+  init: string;
+  /** ISO time the directory was created */
+  created: string;
+}
+
+/** Contents of spec.json. */
+export interface RunMeta {
+  format: typeof RUN_FORMAT;
+  version: typeof RUN_VERSION;
+  spec: ExperimentSpec;
+  /** the share this directory runs; absent for a whole run or a merge */
+  shard?: Shard;
+  /** for a merge: the directories merged */
+  mergedFrom?: string[];
+  provenance: RunProvenance;
+}
+
+/** An error about a sweep directory's files (bad spec.json, corrupt results). */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Writes spec.json atomically. */
+export function writeRunMeta(dir: string, meta: RunMeta): void {
+  writeFileAtomic(join(dir, SPEC_FILE), `${formatJSON(meta)}\n`);
+}
+
+/**
+ * Reads and checks spec.json of a sweep directory (the spec is re-validated).
+ * @throws StoreError naming the file when it is missing, not JSON, or not a gmoe sweep
+ */
+export function readRunMeta(dir: string): RunMeta {
+  const path = join(dir, SPEC_FILE);
+  if (!existsSync(path)) throw new StoreError(`${dir} is not a sweep directory: no ${SPEC_FILE}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new StoreError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!isRecord(json) || json.format !== RUN_FORMAT) throw new StoreError(`${path}: format must be "${RUN_FORMAT}". Value: ${isRecord(json) ? String(json.format) : typeof json}`);
+  if (json.version !== RUN_VERSION) throw new StoreError(`${path}: version must be ${RUN_VERSION}. Value: ${String(json.version)}`);
+  let spec: ExperimentSpec;
+  try {
+    spec = validateSpec(json.spec);
+  } catch (e) {
+    throw new StoreError(`${path}: spec.${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { ...(json as unknown as RunMeta), spec };
+}
+
+/** Result of reading results.jsonl. */
+export interface ResultsRead {
+  records: CellRecord[];
+  /** bytes of complete lines (the file is valid up to here) */
+  validBytes: number;
+  /** bytes of a torn last line (0 when the file ends with a newline) */
+  tornBytes: number;
+}
+
+function checkRecord(v: unknown, where: string): CellRecord {
+  const bad = (what: string) => new StoreError(`${where}: ${what}`);
+  if (!isRecord(v)) throw bad('not a cell record (a JSON object)');
+  if (typeof v.model !== 'string') throw bad(`model must be a string. Value: ${String(v.model)}`);
+  for (const f of ['n', 'rep'] as const) {
+    if (typeof v[f] !== 'number' || !Number.isInteger(v[f])) throw bad(`${f} must be an integer. Value: ${String(v[f])}`);
+  }
+  if (v.status !== 'ok' && v.status !== 'failed') throw bad(`status must be "ok" or "failed". Value: ${String(v.status)}`);
+  if (!isRecord(v.metrics)) throw bad('metrics must be an object');
+  return v as unknown as CellRecord;
+}
+
+/**
+ * Reads results.jsonl. A last line without its newline is a write cut short by a crash: it is
+ * reported in `tornBytes` and dropped. A missing file reads as no records.
+ * @throws StoreError naming the file and line for a corrupt complete line
+ */
+export function readResults(path: string): ResultsRead {
+  if (!existsSync(path)) return { records: [], validBytes: 0, tornBytes: 0 };
+  const buf = readFileSync(path);
+  const end = buf.lastIndexOf(0x0a) + 1; // complete lines end at the last newline
+  const text = buf.subarray(0, end).toString('utf8');
+  const records: CellRecord[] = [];
+  const lines = text.split('\n');
+  for (let t = 0; t < lines.length; t++) {
+    const line = lines[t]!;
+    if (line.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      throw new StoreError(`${path}:${t + 1}: corrupt line (${e instanceof Error ? e.message : String(e)}); only the last line may be torn`);
+    }
+    records.push(checkRecord(json, `${path}:${t + 1}`));
+  }
+  return { records, validBytes: end, tornBytes: buf.length - end };
+}
+
+/**
+ * Drops a torn last line from results.jsonl (for --resume), so new lines start on a fresh line.
+ * @returns the number of bytes removed
+ */
+export function truncateTornLine(path: string): number {
+  if (!existsSync(path)) return 0;
+  const { validBytes, tornBytes } = readResults(path);
+  if (tornBytes > 0) truncateSync(path, validBytes);
+  return tornBytes;
+}
+
+/** Appends cell records to results.jsonl, one complete, fsynced line each. */
+export class ResultsWriter {
+  private fd: number | undefined;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a');
+  }
+
+  /** Appends one record as a single write of `JSON.stringify(record) + "\n"`, then fsync. */
+  append(record: CellRecord): void {
+    if (this.fd === undefined) throw new Error(`${this.path}: writer is closed`);
+    appendFileSync(this.fd, `${JSON.stringify(record)}\n`);
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+/** Writes a whole results.jsonl atomically (merge, tests). */
+export function writeResultsAtomic(path: string, records: readonly CellRecord[]): void {
+  writeFileAtomic(path, records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+}
+
+/** A record as text without its timing field, for comparing runs (`seconds` is the only field that varies). */
+export function recordFingerprint(r: CellRecord): string {
+  const { seconds: _seconds, ...rest } = r;
+  return JSON.stringify(rest);
+}
