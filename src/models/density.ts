@@ -8,6 +8,13 @@ import type { Dataset, Model } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
+// a d mismatch would read past the end of X and turn into a silent NaN
+function checkShapes(m: Model, data: Dataset): void {
+  if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
+  if (data.X.length !== data.n * m.d) throw new Error(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
+  if (data.y.length !== data.n) throw new Error(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
+}
+
 /** Gate log-probabilities log π_j(x_i) (n × k); −Infinity for inactive top-K experts. */
 export function logGateProbs(m: Model, X: Float64Array, n: number, out: Float64Array = new Float64Array(n * m.k)): Float64Array {
   getGate(m.gate).logProbs(m, X, n, out);
@@ -81,11 +88,13 @@ export function logJoint(m: Model, X: Float64Array, y: Float64Array, n: number, 
 
 /** Data log-likelihood Σ_i log p(y_i | x_i). */
 export function logLikelihood(m: Model, data: Dataset): number {
+  checkShapes(m, data);
   return logJoint(m, data.X, data.y, data.n, new Float64Array(data.n * m.k));
 }
 
 /** Per-sample log p(y_i | x_i). */
 export function pointwiseLogLikelihood(m: Model, data: Dataset): Float64Array {
+  checkShapes(m, data);
   const out = new Float64Array(data.n);
   logJoint(m, data.X, data.y, data.n, new Float64Array(data.n * m.k), out);
   return out;
@@ -93,6 +102,7 @@ export function pointwiseLogLikelihood(m: Model, data: Dataset): Float64Array {
 
 /** log p(y | x) at one point. */
 export function logDensity(m: Model, x: ArrayLike<number>, y: number): number {
+  if (x.length !== m.d) throw new Error(`x must have length d = ${m.d}. Value: length ${x.length}`);
   return logJoint(m, Float64Array.from(x), Float64Array.of(y), 1, new Float64Array(m.k));
 }
 
@@ -101,6 +111,7 @@ export function logDensity(m: Model, x: ArrayLike<number>, y: number): number {
  * Inactive top-K experts get exactly 0.
  */
 export function responsibilities(m: Model, data: Dataset): { resp: Float64Array; logLik: number } {
+  checkShapes(m, data);
   const { n } = data;
   const k = m.k;
   const resp = new Float64Array(n * k);

@@ -6,6 +6,7 @@
 import { createRng, type Rng } from '../random/rng.js';
 import { gateProbs, expertMeans } from './density.js';
 import type { Dataset, Model } from './types.js';
+import { validateModel } from './validate.js';
 
 export const DESIGNS = ['uniform', 'grid', 'normal'] as const;
 export type Design = (typeof DESIGNS)[number];
@@ -71,11 +72,14 @@ export interface SimulateOptions {
 
 /**
  * Simulates n pairs (X, Y) from a model with a seeded generator.
+ * @returns X (n × d, row-major), y (n) and the latent expert labels z (n, 0-based)
+ * @throws on n not a positive integer, an invalid model or seed, or design "grid" with d ≠ 1
  * @example simulate(truthPreset('demy'), { n: 1000, seed: 7 })
  */
 export function simulate(m: Model, opts: SimulateOptions): Dataset & { z: Int32Array } {
   const { n, seed, design = 'uniform' } = opts;
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer. Value: ${n}`);
+  validateModel(m); // ν < 0 would otherwise become NaN draws
   const rng = createRng(seed);
   const X = sampleDesign(design, n, m.d, rng);
   const { y, z } = sampleResponse(m, X, n, rng);

@@ -55,6 +55,11 @@ export const topkGate: Gate = {
     }
   },
   logitDerivs: linearDerivs,
-  // a common shift of β0 or β1 shifts every score alike, so the ranking and the softmax are unchanged
-  symmetries: () => ({ translationBeta0: true, translationBeta1: true, scaling: false }),
+  // a common shift of β0 or β1 shifts every score alike, so the ranking and the softmax are unchanged;
+  // top-1 on the slope score is an indicator of argmax β1_j·x, which c·β1 (c > 0) leaves unchanged
+  symmetries: (spec) => ({
+    translationBeta0: true,
+    translationBeta1: true,
+    scaling: spec.kind === 'topk' && spec.K === 1 && spec.selectOn === 'slope',
+  }),
 };
