@@ -115,9 +115,19 @@ export function responsibilities(m: Model, data: Dataset): { resp: Float64Array;
   const { n } = data;
   const k = m.k;
   const resp = new Float64Array(n * k);
-  const rowLL = new Float64Array(n);
-  const logLik = logJoint(m, data.X, data.y, n, resp, rowLL);
-  for (let i = 0, o = 0; i < n; i++, o += k) for (let j = 0; j < k; j++) resp[o + j] = Math.exp(resp[o + j]! - rowLL[i]!);
+  const logLik = logJoint(m, data.X, data.y, n, resp);
+  // normalise against the row maximum: exp(joint − rowLL) would lose ~1e-13 to cancellation when |joint| ~ 1000
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) if (resp[o + j]! > mx) mx = resp[o + j]!;
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const e = Math.exp(resp[o + j]! - mx);
+      resp[o + j] = e;
+      s += e;
+    }
+    for (let j = 0; j < k; j++) resp[o + j] = resp[o + j]! / s;
+  }
   return { resp, logLik };
 }
 

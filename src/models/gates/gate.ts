@@ -37,8 +37,9 @@ export function logSoftmaxRows(s: Float64Array, n: number, k: number): void {
     for (let j = 0; j < k; j++) if (s[o + j]! > mx) mx = s[o + j]!;
     let sum = 0;
     for (let j = 0; j < k; j++) sum += Math.exp(s[o + j]! - mx);
-    const lse = mx + Math.log(sum);
-    for (let j = 0; j < k; j++) s[o + j] = s[o + j]! - lse;
+    // (s − max) − log Σ rather than s − (max + log Σ): with logits ~1000 the latter loses ~1e-13 to cancellation
+    const ls = Math.log(sum);
+    for (let j = 0; j < k; j++) s[o + j] = s[o + j]! - mx - ls;
   }
 }
 

@@ -50,8 +50,8 @@ export const topkGate: Gate = {
       for (let j = 0; j < k; j++) if (mask[o + j] && out[o + j]! > mx) mx = out[o + j]!;
       let sum = 0;
       for (let j = 0; j < k; j++) if (mask[o + j]) sum += Math.exp(out[o + j]! - mx);
-      const lse = mx + Math.log(sum);
-      for (let j = 0; j < k; j++) out[o + j] = mask[o + j] ? out[o + j]! - lse : -Infinity;
+      const ls = Math.log(sum);
+      for (let j = 0; j < k; j++) out[o + j] = mask[o + j] ? out[o + j]! - mx - ls : -Infinity;
     }
   },
   logitDerivs: linearDerivs,
