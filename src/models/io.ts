@@ -132,25 +132,28 @@ export function modelToJSON(m: Model, extra?: object): Record<string, unknown> {
 
 /**
  * JSON text with objects indented and arrays of numbers (and arrays of such arrays) kept on one
- * line, so that a model file stays readable. Same values as JSON.stringify.
+ * line, so that a model file stays readable. Same values as JSON.stringify, except that −0 is
+ * written as -0 (so a file round-trips bit for bit) and typed arrays as arrays.
  */
 export function formatJSON(value: unknown, indent = 2): string {
   const primitive = (e: unknown) => e === null || typeof e !== 'object';
+  // JSON.stringify writes −0 as 0; "-0" is valid JSON and parses back to −0
+  const atom = (e: unknown): string => (Object.is(e, -0) ? '-0' : JSON.stringify(e) ?? 'null');
   // one line for arrays of numbers (or of rows of numbers) and for short objects of primitives
   const inline = (v: unknown): string | undefined => {
     if (Array.isArray(v) && v.every((e) => primitive(e) || (Array.isArray(e) && e.every(primitive)))) {
-      return `[${v.map((e) => (Array.isArray(e) ? `[${e.map((f) => JSON.stringify(f) ?? 'null').join(', ')}]` : JSON.stringify(e) ?? 'null')).join(', ')}]`;
+      return `[${v.map((e) => (Array.isArray(e) ? `[${e.map(atom).join(', ')}]` : atom(e))).join(', ')}]`;
     }
     if (isRecord(v) && Object.getPrototypeOf(v) === Object.prototype) {
       const entries = Object.entries(v).filter(([, e]) => e !== undefined && typeof e !== 'function');
       if (!entries.every(([, e]) => primitive(e))) return undefined;
-      const s = `{ ${entries.map(([key, e]) => `${JSON.stringify(key)}: ${JSON.stringify(e)}`).join(', ')} }`;
+      const s = `{ ${entries.map(([key, e]) => `${JSON.stringify(key)}: ${atom(e)}`).join(', ')} }`;
       return entries.length > 0 && s.length <= 72 ? s : undefined;
     }
     return undefined;
   };
   const walk = (v: unknown, pad: string): string => {
-    if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+    if (v === null || typeof v !== 'object') return atom(v);
     const toJSON = (v as { toJSON?: () => unknown }).toJSON;
     if (typeof toJSON === 'function') return walk(toJSON.call(v), pad);
     if (ArrayBuffer.isView(v)) return walk(Array.from(v as unknown as ArrayLike<number>), pad);

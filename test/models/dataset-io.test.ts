@@ -1,0 +1,131 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { datasetCsvChunks, parseDatasetCsv, readDatasetCsv, validateDataset, writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import type { Dataset } from '../../src/models/types.js';
+import { ValidationError } from '../../src/models/validate.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-csv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function expectBitwise(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  expect(b.length).toBe(a.length);
+  for (let t = 0; t < a.length; t++) if (!Object.is(a[t], b[t])) expect(b[t], `entry ${t}`).toBe(a[t]);
+}
+
+describe('dataset CSV: round trip', () => {
+  it('simulated data reads back as the identical doubles; the same seed gives byte-identical files', () => {
+    const m = truthPreset('d2');
+    const a = join(dir, 'a.csv');
+    const b = join(dir, 'b.csv');
+    writeDatasetCsv(a, simulate(m, { n: 2000, seed: 7 }));
+    writeDatasetCsv(b, simulate(m, { n: 2000, seed: 7 }));
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const data = simulate(m, { n: 2000, seed: 7 });
+    const back = readDatasetCsv(a);
+    expect([back.n, back.d]).toEqual([2000, 2]);
+    expectBitwise(data.X, back.X);
+    expectBitwise(data.y, back.y);
+    expect(back.z).toBeUndefined();
+    expect(readFileSync(a, 'utf8').split('\n')[0]).toBe('x1,x2,y');
+  });
+
+  it('extreme doubles survive: −0, subnormals, the largest double, many digits', () => {
+    const X = Float64Array.of(-0, 5e-324, 1.7976931348623157e308, -2.2250738585072014e-308, 0.1 + 0.2, 1e21);
+    const y = Float64Array.of(1 / 3, -1e-7, 123456789012345680000, 0);
+    const data: Dataset = { n: 4, d: 1, X: X.subarray(0, 4), y };
+    const path = join(dir, 'extreme.csv');
+    writeDatasetCsv(path, data);
+    const back = readDatasetCsv(path);
+    expectBitwise(data.X, back.X);
+    expectBitwise(data.y, back.y);
+  });
+
+  it('an optional z column carries the latent labels', () => {
+    const data = simulate(truthPreset('k3'), { n: 50, seed: 3 });
+    const path = join(dir, 'z.csv');
+    writeDatasetCsv(path, data, { z: data.z });
+    expect(readFileSync(path, 'utf8').split('\n')[0]).toBe('x1,y,z');
+    const back = readDatasetCsv(path);
+    expect(back.z).toEqual(data.z);
+  });
+
+  it('chunked output equals the file, whatever the chunk size', () => {
+    const data = simulate(truthPreset('demy'), { n: 101, seed: 9 });
+    const path = join(dir, 'chunks.csv');
+    writeDatasetCsv(path, data);
+    const text = readFileSync(path, 'utf8');
+    expect([...datasetCsvChunks(data, { rowsPerChunk: 7 })].join('')).toBe(text);
+    expect([...datasetCsvChunks(data, { rowsPerChunk: 1000 })].join('')).toBe(text);
+  });
+
+  it('accepts CRLF line ends and a missing final newline', () => {
+    const d = parseDatasetCsv('x1,y\r\n1,2\r\n3,4', 'crlf.csv');
+    expect(Array.from(d.X)).toEqual([1, 3]);
+    expect(Array.from(d.y)).toEqual([2, 4]);
+  });
+});
+
+describe('dataset CSV: bad input names the line and the column', () => {
+  const cases: [string, string, RegExp][] = [
+    ['NaN', 'x1,y\n1,2\n3,NaN\n', /^f.csv: line 3, column y: must be a finite number. Value: "NaN"$/],
+    ['Infinity', 'x1,y\n-Infinity,2\n', /^f.csv: line 2, column x1: must be a finite number. Value: "-Infinity"$/],
+    ['overflow', 'x1,y\n1e999,2\n', /^f.csv: line 2, column x1: must be a finite number \(overflows a double\). Value: "1e999"$/],
+    ['empty value', 'x1,x2,y\n1,,2\n', /^f.csv: line 2, column x2: empty value. Value: ""$/],
+    ['non-numeric', 'x1,y\n1,2\n1,abc\n', /^f.csv: line 3, column y: not a number. Value: "abc"$/],
+    ['hex', 'x1,y\n0x10,2\n', /^f.csv: line 2, column x1: not a number. Value: "0x10"$/],
+    ['too few columns', 'x1,x2,y\n1,2,3\n1,2\n', /^f.csv: line 3: expected 3 columns \(x1,x2,y\), found 2$/],
+    ['too many columns', 'x1,y\n1,2,3\n', /^f.csv: line 2: expected 2 columns \(x1,y\), found 3$/],
+    ['empty row inside', 'x1,y\n1,2\n\n3,4\n', /^f.csv: line 3: empty row$/],
+    ['header without y', 'x1,x2\n1,2\n', /^f.csv: line 1: header must be x1,...,xd,y .*Value: "x1,x2"$/],
+    ['header out of order', 'x2,x1,y\n1,2,3\n', /^f.csv: line 1: header must be x1,...,xd,y \(optionally ,z\), e.g. x1,x2,y. Value: "x2,x1,y"$/],
+    ['header in capitals', 'X1,Y\n1,2\n', /line 1: header must be x1,...,xd,y/],
+    ['header y only', 'y\n1\n', /line 1: header must be x1,...,xd,y/],
+    ['no header', '1,2\n3,4\n', /line 1: header must be x1,...,xd,y/],
+    ['empty file', '', /^f.csv: empty file/],
+    ['header only', 'x1,y\n', /^f.csv: no data rows after the header$/],
+    ['negative z', 'x1,y,z\n1,2,-1\n', /^f.csv: line 2, column z: must be an expert index \(integer ≥ 0\). Value: "-1"$/],
+  ];
+  for (const [what, text, message] of cases) {
+    it(what, () => {
+      expect(() => parseDatasetCsv(text, 'f.csv')).toThrow(ValidationError);
+      expect(() => parseDatasetCsv(text, 'f.csv')).toThrow(message);
+    });
+  }
+
+  it('readDatasetCsv names the file, and a missing file', () => {
+    const path = join(dir, 'nan.csv');
+    writeFileSync(path, 'x1,y\n0.5,NaN\n');
+    expect(() => readDatasetCsv(path)).toThrow(`${path}: line 2, column y: must be a finite number. Value: "NaN"`);
+    expect(() => readDatasetCsv(join(dir, 'missing.csv'))).toThrow(/cannot read data file .*missing.csv/);
+  });
+});
+
+describe('validateDataset', () => {
+  const ok = (): Dataset => ({ n: 2, d: 2, X: Float64Array.of(0, 1, 2, 3), y: Float64Array.of(4, 5) });
+
+  it('accepts a good dataset and rejects NaN, Infinity and wrong shapes by row and column', () => {
+    expect(() => validateDataset(ok())).not.toThrow();
+    const nan = ok();
+    nan.X[3] = NaN;
+    expect(() => validateDataset(nan)).toThrow(/^data.X\[1\]\[1\] \(row 1, column x2\) must be a finite number. Value: NaN$/);
+    const inf = ok();
+    inf.y[0] = -Infinity;
+    expect(() => validateDataset(inf, 'train')).toThrow(/^train.y\[0\] \(row 0, column y\) must be a finite number. Value: -Infinity$/);
+    expect(() => validateDataset({ ...ok(), X: new Float64Array(3) })).toThrow(/data.X must have length n × d = 2 × 2 = 4. Value: 3/);
+    expect(() => validateDataset({ ...ok(), y: new Float64Array(3) })).toThrow(/data.y must have length n = 2. Value: 3/);
+    expect(() => validateDataset({ ...ok(), n: 0 })).toThrow(/data.n must be an integer ≥ 1. Value: 0/);
+    expect(() => validateDataset({ ...ok(), X: [0, 1, 2, 3] as unknown as Float64Array })).toThrow(/data.X must be a Float64Array/);
+  });
+
+  it('writeDatasetCsv writes nothing for bad data', () => {
+    const sub = mkdtempSync(join(dir, 'bad-'));
+    const bad = ok();
+    bad.y[1] = NaN;
+    expect(() => writeDatasetCsv(join(sub, 'bad.csv'), bad)).toThrow(/data.y\[1\] \(row 1, column y\) must be a finite number/);
+    expect(readdirSync(sub)).toEqual([]);
+  });
+});
