@@ -1,0 +1,349 @@
+/**
+ * Runs a sweep into a directory, resumes it, merges shards, and (re)analyses results:
+ *
+ *   runSweep(spec, { outDir })   spec.json, then results.jsonl cell by cell, then the analysis
+ *   analyseRun(dir)              summary.json, summary.txt, plot.html, plot.png from results.jsonl
+ *   mergeRuns(dirs, outDir)      shards → one directory with the same summary as one run
+ *
+ * Every output is computed from the records sorted by (model, n, rep), never in completion order,
+ * so worker count, scheduling and sharding do not change a byte of summary.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { summarise } from './analysis/summarise.js';
+import { formatSummaryTable } from './analysis/table.js';
+import { buildFigure } from './plot/figure.js';
+import { writePlotHtml } from './plot/html.js';
+import { renderPng } from './plot/png.js';
+import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
+import { runPool } from './pool.js';
+import { specKey, validateSpec } from './spec.js';
+import {
+  PLOT_HTML_FILE, PLOT_PNG_FILE, RESULTS_FILE, RUN_FORMAT, RUN_VERSION, ResultsWriter, SPEC_FILE, SUMMARY_FILE, StoreError, TABLE_FILE,
+  readResults, readRunMeta, recordFingerprint, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
+} from './store.js';
+import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
+
+/** Which plot files the analysis writes. */
+export type PlotOutput = 'html+png' | 'html' | 'none';
+
+/** Progress of a running sweep, after each finished cell. */
+export interface SweepProgress {
+  /** cells finished, including those found done on --resume */
+  done: number;
+  /** cells of this run (the shard's share) */
+  total: number;
+  /** cells found already done on --resume */
+  resumed: number;
+  /** failed cells finished in this session */
+  failed: number;
+  /** the record just written */
+  latest: CellRecord;
+  /** seconds since the pool started */
+  elapsed: number;
+  /** estimated seconds left (work ∝ n), undefined until a cell has finished */
+  eta?: number;
+}
+
+export interface SweepOptions {
+  /** the sweep directory (created; must not already hold a sweep unless `resume`) */
+  outDir: string;
+  /** worker threads (default: os.availableParallelism()) */
+  workers?: number;
+  /** continue the sweep in `outDir`: skip finished cells, drop a torn last line */
+  resume?: boolean;
+  /** run only this share of the cells */
+  shard?: Shard;
+  onProgress?: (p: SweepProgress) => void;
+  /** one-line notices (resuming, torn line dropped, PNG skipped, ...) */
+  onNotice?: (line: string) => void;
+  /** module URL of the cell evaluator (default: the real one, ./cell.ts); tests inject fakes */
+  evaluator?: string;
+  /** plot files written at the end (default "html+png") */
+  plots?: PlotOutput;
+  /** aborting stops the workers; finished cells stay on disk for --resume */
+  signal?: AbortSignal;
+}
+
+export interface AnalyseResult {
+  summary: Summary;
+  /** the text table (also written to summary.txt) */
+  table: string;
+  /** files written */
+  files: string[];
+  warnings: string[];
+}
+
+export interface SweepResult {
+  outDir: string;
+  /** cells of this run (the shard's share) */
+  total: number;
+  /** cells computed in this session */
+  ran: number;
+  /** cells found done on --resume */
+  resumed: number;
+  /** failed cells among all finished ones */
+  failed: number;
+  interrupted: boolean;
+  /** the analysis (absent when interrupted) */
+  analysis?: AnalyseResult;
+}
+
+let cachedVersion: string | undefined;
+function gmoeVersion(): string {
+  if (cachedVersion === undefined) {
+    try {
+      cachedVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+function gitCommit(): string | undefined {
+  try {
+    const cwd = new URL('../..', import.meta.url).pathname;
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined;
+  } catch {
+    return undefined; // not a git checkout, or no git
+  }
+}
+
+/** The initialisation scheme in words, for spec.json and figure captions. */
+export function describeInit(init: InitSpec, restarts: number): string {
+  const starts = restarts === 1 ? '1 start' : `best of ${restarts} starts`;
+  if (init.kind !== 'near-truth') return `${init.kind === 'kmeans' ? 'k-means on (x, y)' : 'random partition'}, ${starts}`;
+  const scale = init.noiseScale ?? 1;
+  const noise = init.noise === 'fixed'
+    ? 'Gaussian noise at the n = 1 scale (sd 0.005 gate, 0.05 experts), fixed: it does not shrink with n'
+    : 'Gaussian noise sd 0.005·n^-0.083 (gate), 0.05·n^-0.083 (experts), variance + |N(0, (0.005·n^-0.25)²)|, shrinking with n';
+  return `near-truth (the authors' scheme, THEORY.md §6): each fitted atom starts at an assigned true atom plus ${noise}${scale === 1 ? '' : `, noise ×${scale}`}; ${starts}`;
+}
+
+/** Provenance of a run made by this process. */
+export function runProvenance(spec: ExperimentSpec): RunProvenance {
+  const p: RunProvenance = {
+    gmoe: gmoeVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    init: describeInit(spec.init, spec.restarts),
+    created: new Date().toISOString(),
+  };
+  const commit = gitCommit();
+  if (commit) p.commit = commit;
+  return p;
+}
+
+function firstDifference(a: ExperimentSpec, b: ExperimentSpec): string {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    const va = (a as unknown as Record<string, unknown>)[key];
+    const vb = (b as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(va) !== JSON.stringify(vb)) return key;
+  }
+  return '(key order)';
+}
+
+function shardText(s: Shard | undefined): string {
+  return s ? `${s.index}/${s.count}` : 'none';
+}
+
+function isSweepDir(dir: string): boolean {
+  return existsSync(join(dir, SPEC_FILE)) || existsSync(join(dir, RESULTS_FILE));
+}
+
+/**
+ * Runs (or resumes) a sweep. The spec is validated before anything touches the disk: a rejected
+ * spec writes nothing. Each finished cell is appended to results.jsonl at once, so a run killed
+ * at any moment loses only the cells in flight; `resume` continues it.
+ * @throws SpecError for a bad spec; StoreError when `outDir` already holds a sweep (without
+ *   `resume`) or a different spec or shard (with `resume`); Error when a worker cannot start
+ */
+export async function runSweep(specInput: ExperimentSpec | unknown, options: SweepOptions): Promise<SweepResult> {
+  const spec = validateSpec(specInput);
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new StoreError(`workers must be a positive integer. Value: ${workers}`);
+  const outDir = options.outDir;
+  const notice = options.onNotice ?? (() => {});
+  const cells = shardCells(planCells(spec), options.shard);
+  const resultsPath = join(outDir, RESULTS_FILE);
+
+  const done = new Set<string>();
+  let resumed = 0;
+  if (options.resume && existsSync(join(outDir, SPEC_FILE))) {
+    const meta = readRunMeta(outDir);
+    if (specKey(meta.spec) !== specKey(spec)) {
+      throw new StoreError(`cannot resume ${outDir}: its spec differs from this one (first difference: ${firstDifference(meta.spec, spec)}); use another --out`);
+    }
+    if (shardText(meta.shard) !== shardText(options.shard)) {
+      throw new StoreError(`cannot resume ${outDir}: it ran shard ${shardText(meta.shard)}, not ${shardText(options.shard)}`);
+    }
+    const torn = truncateTornLine(resultsPath);
+    if (torn > 0) notice(`dropped a torn last line of ${RESULTS_FILE} (${torn} bytes): that cell runs again`);
+    const planned = new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
+    for (const r of readResults(resultsPath).records) {
+      const key = cellKey(r.model, r.n, r.rep);
+      if (planned.has(key)) done.add(key);
+    }
+    resumed = done.size;
+    notice(`resuming ${outDir}: ${resumed} of ${cells.length} cells already done`);
+  } else {
+    if (isSweepDir(outDir)) {
+      throw new StoreError(`${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`);
+    }
+    mkdirSync(outDir, { recursive: true });
+    const meta: RunMeta = { format: RUN_FORMAT, version: RUN_VERSION, spec, provenance: runProvenance(spec) };
+    if (options.shard && options.shard.count > 1) meta.shard = options.shard;
+    writeRunMeta(outDir, meta);
+  }
+
+  // largest n first: the long cells start early and the workers finish together
+  const todo = cells.filter((c) => !done.has(cellKey(c.label, c.n, c.rep))).sort((p, q) => q.n - p.n || p.rep - q.rep || p.model - q.model);
+  let workLeft = todo.reduce((s, c) => s + c.n, 0);
+  let workDone = 0;
+  let ran = 0;
+  let failedNow = 0;
+  const t0 = performance.now();
+  const writer = new ResultsWriter(resultsPath);
+  let interrupted = false;
+  try {
+    ({ interrupted } = await runPool(todo, {
+      spec,
+      workers,
+      evaluator: options.evaluator,
+      signal: options.signal,
+      onRecord: (record: CellRecord, cell: Cell) => {
+        writer.append(record);
+        ran++;
+        if (record.status === 'failed') failedNow++;
+        workDone += cell.n;
+        workLeft -= cell.n;
+        const elapsed = (performance.now() - t0) / 1000;
+        options.onProgress?.({
+          done: resumed + ran,
+          total: cells.length,
+          resumed,
+          failed: failedNow,
+          latest: record,
+          elapsed,
+          eta: workDone > 0 ? (elapsed * workLeft) / workDone : undefined,
+        });
+      },
+    }));
+  } finally {
+    writer.close();
+  }
+  const all = readResults(resultsPath).records;
+  const failed = all.filter((r) => r.status === 'failed').length;
+  const result: SweepResult = { outDir, total: cells.length, ran, resumed, failed, interrupted };
+  if (!interrupted) result.analysis = await analyseRun(outDir, { plots: options.plots, onNotice: notice });
+  return result;
+}
+
+/**
+ * (Re)analyses a sweep directory from spec.json and results.jsonl: writes summary.json,
+ * summary.txt and the plots. A torn last line is ignored (not removed).
+ * @throws StoreError when the directory is not a sweep or its results are corrupt
+ */
+export async function analyseRun(dir: string, options: { plots?: PlotOutput; onNotice?: (line: string) => void } = {}): Promise<AnalyseResult> {
+  const meta = readRunMeta(dir);
+  const read = readResults(join(dir, RESULTS_FILE));
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    warnings.push(w);
+    options.onNotice?.(w);
+  };
+  if (read.tornBytes > 0) warn(`${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`);
+  const records = sortRecords(read.records, meta.spec);
+  const expected = shardCells(planCells(meta.spec), meta.shard).length;
+  if (records.length < expected) warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
+  const { gmoe, node, platform, commit } = meta.provenance;
+  const summary = summarise(records, meta.spec, { provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform } });
+  const table = formatSummaryTable(summary);
+  const files: string[] = [];
+  const write = (name: string, content: string) => {
+    writeFileAtomic(join(dir, name), content);
+    files.push(join(dir, name));
+  };
+  write(SUMMARY_FILE, `${formatJSON(summary)}\n`);
+  write(TABLE_FILE, table.endsWith('\n') ? table : `${table}\n`);
+  const plots = options.plots ?? 'html+png';
+  if (plots !== 'none') {
+    const figure = buildFigure(summary);
+    const title = `${meta.spec.name}${meta.spec.quick ? ' (quick)' : ''}: ${meta.spec.description ?? ''}`;
+    writePlotHtml(join(dir, PLOT_HTML_FILE), figure, title);
+    files.push(join(dir, PLOT_HTML_FILE));
+    if (plots === 'html+png') {
+      const png = await renderPng(figure, join(dir, PLOT_PNG_FILE));
+      if (png.ok) files.push(join(dir, PLOT_PNG_FILE));
+      else warn(`${PLOT_PNG_FILE} not written: ${png.reason}`);
+    }
+  }
+  return { summary, table, files, warnings };
+}
+
+/**
+ * Merges sweep directories (e.g. the shards of one sweep) into `outDir`: checks that they ran the
+ * same spec, joins their results (a cell present twice must be identical but for `seconds`),
+ * writes spec.json and a sorted results.jsonl, then analyses. N merged shards give the summary
+ * of one run. Everything is checked before `outDir` is created.
+ * @throws StoreError naming the directory and the difference
+ */
+export async function mergeRuns(dirs: readonly string[], outDir: string, options: { plots?: PlotOutput; onNotice?: (line: string) => void } = {}): Promise<AnalyseResult & { cells: number; missing: number; duplicates: number }> {
+  if (dirs.length === 0) throw new StoreError('merge needs at least one sweep directory');
+  const notice = options.onNotice ?? (() => {});
+  const out = resolvePath(outDir);
+  for (const d of dirs) if (resolvePath(d) === out) throw new StoreError(`--out must not be one of the merged directories. Value: ${outDir}`);
+  if (existsSync(outDir) && (isSweepDir(outDir) || readdirSync(outDir).length > 0)) throw new StoreError(`--out ${outDir} exists and is not empty: choose a new directory`);
+  const metas = dirs.map((d) => readRunMeta(d));
+  const spec = metas[0]!.spec;
+  metas.forEach((m, t) => {
+    if (specKey(m.spec) !== specKey(spec)) {
+      throw new StoreError(`cannot merge ${dirs[t]} with ${dirs[0]}: their specs differ (first difference: ${firstDifference(spec, m.spec)})`);
+    }
+  });
+  const byKey = new Map<string, { record: CellRecord; dir: string }>();
+  let duplicates = 0;
+  dirs.forEach((d) => {
+    const read = readResults(join(d, RESULTS_FILE));
+    if (read.tornBytes > 0) notice(`${d}: ignoring a torn last line (${read.tornBytes} bytes)`);
+    for (const r of read.records) {
+      const key = cellKey(r.model, r.n, r.rep);
+      const prev = byKey.get(key);
+      if (!prev) {
+        byKey.set(key, { record: r, dir: d });
+        continue;
+      }
+      if (recordFingerprint(prev.record) !== recordFingerprint(r)) {
+        throw new StoreError(`cell (model ${r.model}, n = ${r.n}, rep = ${r.rep}) is in ${prev.dir} and ${d} with different results`);
+      }
+      duplicates++;
+    }
+  });
+  if (duplicates > 0) notice(`${duplicates} cells were present in more than one directory (identical results): kept once`);
+  const planned = planCells(spec);
+  const plannedKeys = new Set(planned.map((c) => cellKey(c.label, c.n, c.rep)));
+  for (const [key, { dir }] of byKey) {
+    if (!plannedKeys.has(key)) throw new StoreError(`${dir} holds cell ${key} (label|n|rep), which its spec does not plan`);
+  }
+  const missing = planned.length - byKey.size;
+  if (missing > 0) notice(`${missing} of ${planned.length} cells are missing (a shard not finished or not merged?)`);
+  const records = sortRecords([...byKey.values()].map((v) => v.record), spec);
+
+  mkdirSync(outDir, { recursive: true });
+  const meta: RunMeta = {
+    format: RUN_FORMAT,
+    version: RUN_VERSION,
+    spec,
+    mergedFrom: [...dirs],
+    provenance: { ...metas[0]!.provenance, created: new Date().toISOString() },
+  };
+  writeRunMeta(outDir, meta);
+  writeResultsAtomic(join(outDir, RESULTS_FILE), records);
+  const analysis = await analyseRun(outDir, options);
+  return { ...analysis, cells: records.length, missing, duplicates };
+}
