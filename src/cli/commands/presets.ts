@@ -1,8 +1,11 @@
 /**
  * `gmoe presets [--json]` — lists the presets, one line each, grouped in sections.
+ * `gmoe presets <truth> [--out model.json]` — the model file of one truth preset.
  */
 import type { Command } from 'commander';
-import { listTruthPresets } from '../../models/presets.js';
+import { formatJSON, modelToJSON, writeModelFile } from '../../models/io.js';
+import { listTruthPresets, truthPreset } from '../../models/presets.js';
+import { CliError } from '../errors.js';
 import type { Model } from '../../models/types.js';
 
 /** One listed preset. */
@@ -52,13 +55,40 @@ export function formatPresets(sections: readonly PresetSection[] = presetSection
   return `${out.join('\n')}\n`;
 }
 
+interface PresetsCliOptions {
+  json?: boolean;
+  out?: string;
+}
+
+/** Prints (or writes) the model file of one truth preset. */
+function showTruth(name: string, opts: PresetsCliOptions): void {
+  const names = listTruthPresets().map((p) => p.name);
+  if (!names.includes(name)) throw new CliError(`the preset to show must be a truth preset: ${names.join(', ')}. Value: ${name}`);
+  const model = truthPreset(name);
+  if (opts.out === undefined || opts.out === '-') {
+    process.stdout.write(`${formatJSON(modelToJSON(model))}\n`);
+    return;
+  }
+  try {
+    writeModelFile(opts.out, model);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  process.stderr.write(`gmoe presets: wrote the model file of ${name} to ${opts.out}\n`);
+}
+
 /** Registers `gmoe presets`. */
 export function register(program: Command): void {
   program
     .command('presets')
-    .description('list the truth presets (and experiment presets), one line each')
+    .description('list the truth presets (and experiment presets), one line each; with a name, print its model file')
+    .argument('[name]', 'a truth preset: print its model file (JSON) instead of the listing')
     .option('--json', 'print the listing as JSON: [{ "title", "usage", "presets": [{ "name", "description" }] }]')
-    .action((opts: { json?: boolean }) => {
+    .option('--out <model.json>', 'with a name: write the model file there (atomically) instead of printing it')
+    .addHelpText('after', '\nExamples:\n  gmoe presets\n  gmoe presets demy --out truth.json')
+    .action((name: string | undefined, opts: PresetsCliOptions) => {
+      if (name !== undefined) return showTruth(name, opts);
+      if (opts.out !== undefined) throw new CliError('--out needs a preset name, e.g. gmoe presets demy --out truth.json');
       if (opts.json) {
         const json = presetSections.map((s) => ({ title: s.title, usage: s.usage, presets: s.list() }));
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

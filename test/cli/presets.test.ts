@@ -1,0 +1,66 @@
+/** `gmoe presets`: spawns `node bin/gmoe.js presets` as a user would run it. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { formatPresets, presetSections } from '../../src/cli/commands/presets.js';
+import { listTruthPresets, truthPreset } from '../../src/models/presets.js';
+import { parseModel, readModelFile } from '../../src/models/io.js';
+
+const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
+const run = promisify(execFile);
+
+describe('gmoe presets', () => {
+  it('lists every truth preset, one line each, under a section title', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'presets']);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^truth presets \(gmoe simulate --truth <name>/);
+    const names = listTruthPresets().map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['demy', 'topk1', 'temp', 'd2', 'k3']));
+    for (const name of names) {
+      const line = lines.filter((l) => l.trimStart().startsWith(`${name} `));
+      expect(line, name).toHaveLength(1);
+    }
+    expect(stdout).toMatch(/^ {2}demy +\[k=2 d=1 softmax\]/m);
+    expect(stdout).toMatch(/^ {2}topk1 +\[k=2 d=1 topk K=1 on logit\]/m);
+    expect(stdout).toMatch(/^ {2}d2 +\[k=2 d=2 softmax\]/m);
+    expect(stdout).toMatch(/^ {2}k3 +\[k=3 d=1 softmax\]/m);
+  });
+
+  it('--json gives the same listing as data', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'presets', '--json']);
+    const json = JSON.parse(stdout) as { title: string; presets: { name: string }[] }[];
+    expect(json[0]!.title).toBe('truth presets');
+    expect(json[0]!.presets.map((p) => p.name)).toEqual(listTruthPresets().map((p) => p.name));
+    expect(json).toHaveLength(presetSections.length);
+  });
+
+  it('further sections (e.g. experiment presets) are listed after the truth presets', () => {
+    const text = formatPresets([
+      ...presetSections,
+      { title: 'experiment presets', usage: 'gmoe sweep <name>', list: () => [{ name: 'demy-exact', description: 'exact fit' }] },
+    ]);
+    expect(text).toMatch(/\n\nexperiment presets \(gmoe sweep <name>\):\n {2}demy-exact {2}exact fit\n$/);
+  });
+
+  it('with a name, prints or writes that truth's model file; an unknown name exits 2 with one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-presets-'));
+    try {
+      const [shown, written, unknown] = await Promise.all([
+        run(process.execPath, [BIN, 'presets', 'topk1']),
+        run(process.execPath, [BIN, 'presets', 'temp', '--out', join(dir, 'temp.json')]),
+        run(process.execPath, [BIN, 'presets', 'nope']).then(() => null, (e: { code: number; stderr: string }) => e),
+      ]);
+      expect(parseModel(JSON.parse(shown.stdout))).toEqual(truthPreset('topk1'));
+      expect(written.stdout).toBe('');
+      expect(readModelFile(join(dir, 'temp.json'))).toEqual(truthPreset('temp'));
+      expect(unknown?.code).toBe(2);
+      expect(unknown?.stderr).toMatch(/^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
