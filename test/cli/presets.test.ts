@@ -46,7 +46,7 @@ describe('gmoe presets', () => {
     expect(text).toMatch(/\n\nexperiment presets \(gmoe sweep <name>\):\n {2}demy-exact {2}exact fit\n$/);
   });
 
-  it('with a name, prints or writes that truth's model file; an unknown name exits 2 with one line', async () => {
+  it('with a name, prints or writes the model file of that truth; an unknown name exits 2 with one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-presets-'));
     try {
       const [shown, written, unknown] = await Promise.all([
