@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { formatJSON, modelToJSON, writeModelFile } from '../../models/io.js';
 import { listTruthPresets, truthPreset } from '../../models/presets.js';
+import { listExperimentPresets } from '../../experiments/presets.js';
 import { CliError } from '../errors.js';
 import type { Model } from '../../models/types.js';
 
@@ -30,15 +31,17 @@ function shape(m: Model): string {
 
 /**
  * The sections listed by `gmoe presets`, in order.
- * TODO(experiments developer): append the experiment presets here, e.g.
- *   { title: 'experiment presets', usage: 'gmoe sweep <name> [--quick]', list: () => listExperimentPresets() }
- * with an import from '../../experiments/presets.js'.
  */
 export const presetSections: PresetSection[] = [
   {
     title: 'truth presets',
     usage: 'gmoe simulate --truth <name>, gmoe loss --truth <name>',
     list: () => listTruthPresets().map((p) => ({ name: p.name, description: `[${shape(p.model())}] ${p.description}` })),
+  },
+  {
+    title: 'experiment presets',
+    usage: 'gmoe sweep <name> [--quick]',
+    list: () => listExperimentPresets(),
   },
 ];
 

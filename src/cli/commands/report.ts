@@ -1,4 +1,24 @@
+/**
+ * `gmoe report DIR [--no-png]` — re-analyses a sweep directory from spec.json and results.jsonl:
+ * rewrites summary.json, summary.txt, plot.html and plot.png, and prints the table.
+ */
 import type { Command } from 'commander';
+import { analyseRun } from '../../experiments/runner.js';
+import { asCliError, printAnalysis } from './sweep.js';
 
-/** `gmoe report` — not implemented yet. */
-export function register(_program: Command): void {}
+/** Registers `gmoe report`. */
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('re-analyse and re-plot a sweep directory from its results.jsonl (summary.json, table, plot.html, plot.png)')
+    .argument('<dir>', 'sweep directory (holds spec.json and results.jsonl)')
+    .option('--no-png', 'skip rendering plot.png with Chromium')
+    .action(async (dir: string, opts: { png: boolean }) => {
+      try {
+        const a = await analyseRun(dir, { plots: opts.png ? 'html+png' : 'html', onNotice: (l) => process.stderr.write(`gmoe report: ${l}\n`) });
+        printAnalysis(a, 'report');
+      } catch (e) {
+        asCliError(e);
+      }
+    });
+}

@@ -1,4 +1,145 @@
+/**
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume] [--shard i/N] [--seed S] [--no-png]`
+ * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
+ * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
+ * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { ValidationError } from '../../models/validate.js';
+import { MAX_SEED } from '../../random/rng.js';
+import { parseShard, type Shard } from '../../experiments/plan.js';
+import { isExperimentPreset, listExperimentPresets, presetSpec } from '../../experiments/presets.js';
+import { createProgressReporter } from '../../experiments/progress.js';
+import { runSweep, type AnalyseResult } from '../../experiments/runner.js';
+import { loadSpecFile, validateSpec } from '../../experiments/spec.js';
+import { StoreError } from '../../experiments/store.js';
+import type { ExperimentSpec } from '../../experiments/types.js';
+import { CliError } from '../errors.js';
+import { parseIntOption } from './simulate.js';
 
-/** `gmoe sweep` — not implemented yet. */
-export function register(_program: Command): void {}
+interface SweepCliOptions {
+  quick?: boolean;
+  reps?: string;
+  workers?: string;
+  out?: string;
+  resume?: boolean;
+  shard?: string;
+  seed?: string;
+  png: boolean;
+}
+
+/** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
+export function asCliError(e: unknown): never {
+  if (e instanceof CliError) throw e;
+  if (e instanceof ValidationError || e instanceof StoreError) throw new CliError(e.message);
+  throw e;
+}
+
+/** A local timestamp for directory names: 20250131-142501. */
+export function timestamp(d = new Date()): string {
+  const p = (v: number) => String(v).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/**
+ * The spec named on the command line: a preset (with --quick) or a spec file, with --reps and --seed applied.
+ * @throws CliError naming the option for bad input
+ */
+export function specFromArgs(arg: string, opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed'>): ExperimentSpec {
+  let spec: ExperimentSpec;
+  try {
+    if (isExperimentPreset(arg)) spec = presetSpec(arg, { quick: opts.quick });
+    else if (existsSync(arg)) {
+      if (opts.quick) throw new CliError(`--quick applies to presets only (${arg} is a spec file: set its n and replications)`);
+      spec = loadSpecFile(arg);
+    } else {
+      throw new CliError(`the experiment must be a preset (${listExperimentPresets().map((p) => p.name).join(', ')}) or a spec JSON file. Value: ${arg}`);
+    }
+    if (opts.reps !== undefined) spec = validateSpec({ ...spec, replications: parseIntOption(opts.reps, '--reps', 1, 1e6) });
+    if (opts.seed !== undefined) spec = validateSpec({ ...spec, seed: parseIntOption(opts.seed, '--seed', 1, MAX_SEED) });
+  } catch (e) {
+    asCliError(e);
+  }
+  return spec;
+}
+
+/** Prints an analysis: the table on stdout, the files on stderr. */
+export function printAnalysis(a: AnalyseResult, command: string): void {
+  process.stdout.write(a.table.endsWith('\n') ? a.table : `${a.table}\n`);
+  process.stderr.write(`gmoe ${command}: wrote ${a.files.join(', ')}\n`);
+}
+
+async function run(arg: string, opts: SweepCliOptions): Promise<void> {
+  const spec = specFromArgs(arg, opts);
+  const workers = opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  let shard: Shard | undefined;
+  if (opts.shard !== undefined) {
+    try {
+      shard = parseShard(opts.shard);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+  }
+  if (opts.resume && opts.out === undefined) throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
+  if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
+  const outDir = opts.out ?? join('results', `${spec.name}${spec.quick ? '-quick' : ''}-${timestamp()}`);
+
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const progress = createProgressReporter({ title: spec.name });
+  const notice = (line: string) => process.stderr.write(`gmoe sweep: ${line}\n`);
+  let result;
+  try {
+    result = await runSweep(spec, {
+      outDir,
+      workers,
+      resume: opts.resume,
+      shard,
+      signal: ac.signal,
+      plots: opts.png ? 'html+png' : 'html',
+      onProgress: (p) => progress.update(p),
+      onNotice: (line) => {
+        progress.stop();
+        notice(line);
+      },
+    });
+  } catch (e) {
+    progress.stop();
+    asCliError(e);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  progress.stop();
+  if (result.interrupted) {
+    const again = ['gmoe sweep', arg, opts.quick ? '--quick' : '', opts.reps ? `--reps ${opts.reps}` : '', opts.seed ? `--seed ${opts.seed}` : '', opts.shard ? `--shard ${opts.shard}` : '', `--out ${outDir} --resume`].filter(Boolean).join(' ');
+    process.stderr.write(`gmoe sweep: interrupted; ${result.resumed + result.ran} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`);
+    process.exitCode = 130;
+    return;
+  }
+  const failed = result.failed ? `, ${result.failed} failed` : '';
+  notice(`${result.total} cells in ${outDir} (${result.ran} run now, ${result.resumed} from before${failed})`);
+  if (result.analysis) printAnalysis(result.analysis, 'sweep');
+}
+
+/** Registers `gmoe sweep`. */
+export function register(program: Command): void {
+  program
+    .command('sweep')
+    .description('run a convergence-rate experiment (sweep over n × replications) from a preset or a spec file; writes results/<name>-<timestamp>/')
+    .argument('<preset|spec.json>', 'experiment preset (see `gmoe presets`) or a spec JSON file')
+    .option('--quick', "the preset's quick size (about a minute on 2 cores) instead of the paper's")
+    .option('--reps <R>', 'replications per n (overrides the spec)')
+    .option('--workers <W>', 'worker threads (default: all cores)')
+    .option('--out <dir>', 'output directory (default results/<name>[-quick]-<timestamp>)')
+    .option('--resume', 'continue the sweep in --out: finished cells are skipped')
+    .option('--shard <i/N>', 'run only share i of N (1 ≤ i ≤ N), e.g. one task of a Slurm job array; join with `gmoe merge`')
+    .option('--seed <S>', 'master seed (overrides the spec; cell seeds are derived from (seed, n, rep))')
+    .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
+    .action((arg: string, opts: SweepCliOptions) => run(arg, opts));
+}
