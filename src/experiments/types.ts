@@ -113,6 +113,12 @@ export interface PointSummary {
   q25: number;
   q75: number;
   q95: number;
+  /** cells of this model at this n that failed (no metrics; not in the statistics) */
+  failed?: number;
+  /** cells among `count` whose fit did not converge (kept in the statistics) */
+  notConverged?: number;
+  /** ok cells at this n without a finite value of this metric (absent, NaN or null) */
+  missing?: number;
 }
 
 /** A fitted power law log(value) = log(c) + slope·log(n), with a bootstrap interval for the slope. */
@@ -123,6 +129,10 @@ export interface SlopeFit {
   ci: [number, number];
   /** the slope with the smallest n dropped (stability check) */
   slopeDroppingSmallest: number;
+  /** bootstrap interval of `slopeDroppingSmallest`, same level as `ci` */
+  ciDroppingSmallest?: [number, number];
+  /** number of sample sizes in the fit (those with a positive statistic) */
+  nValues?: number;
 }
 
 /** Power law vs a + c/log(n), compared by residual sum of squares on the mean curve. */
@@ -133,6 +143,8 @@ export interface LawComparison {
   /** rssPower / rssInvLog (>1 means 1/log n fits better) */
   ratio: number;
   invLog: { a: number; c: number };
+  /** fraction of bootstrap resamples in which a + c/log(n) fits better */
+  bootstrapPreferInvLog?: number;
 }
 
 export interface MetricSummary {
@@ -141,14 +153,31 @@ export interface MetricSummary {
   mean: SlopeFit;
   median: SlopeFit;
   prediction?: Prediction;
-  /** whether the mean-slope interval contains the predicted exponent (power-law predictions only) */
+  /**
+   * whether the mean-slope interval contains the predicted exponent; for 1/log n predictions:
+   * whether a + c/log n fits better or the slope interval reaches [−1/ln n_min, 0] (see readFit)
+   */
   consistent?: boolean;
   law?: LawComparison;
+  /** one-word-ish reading of the fit against the prediction, e.g. "consistent", "faster", "1/log n preferred" */
+  verdict?: string;
+  /** points or resamples left out of the fits, and why */
+  warnings?: string[];
 }
 
 export interface Summary {
   spec: string;
   cells: { total: number; ok: number; failed: number; notConverged: number };
+  /** the same counts per fitted model label (multi-model specs) */
+  cellsByModel?: Record<string, { total: number; ok: number; failed: number; notConverged: number }>;
+  /** failure messages with how many cells gave each (most frequent first) */
+  failures?: { error: string; count: number }[];
+  description?: string;
+  replications?: number;
+  /** the initialisation the figures used (THEORY.md §6: say whether the noise shrinks) */
+  init?: InitSpec;
+  /** how the intervals were made */
+  bootstrap?: { B: number; seed: number; level: number };
   metrics: MetricSummary[];
   /** what made these numbers */
   provenance: { gmoe: string; node: string; platform: string; commit?: string };

@@ -1,0 +1,68 @@
+/**
+ * Per-n descriptive statistics of one metric: mean, median and quantiles over replications.
+ * Quantiles are the linear-interpolation kind (Hyndman–Fan type 7, the default of R, numpy
+ * and simple-statistics), so numbers here match what a researcher gets elsewhere.
+ */
+import type { PointSummary } from '../types.js';
+
+/**
+ * Type-7 quantile of an ascending-sorted array: interpolates linearly between the order
+ * statistics at floor((len − 1)p) and ceil((len − 1)p).
+ * @param sorted ascending values (length ≥ 1; only the first `len` are read)
+ * @param p probability in [0, 1]
+ * @param len number of values to use (default sorted.length)
+ * @throws Error when the array is empty or p is outside [0, 1]
+ */
+export function quantileSorted(sorted: ArrayLike<number>, p: number, len: number = sorted.length): number {
+  if (len < 1) throw new Error('quantileSorted: needs at least one value. Value: length 0');
+  if (!(p >= 0 && p <= 1)) throw new Error(`quantileSorted: p must be in [0, 1]. Value: ${p}`);
+  const h = (len - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, len - 1);
+  const f = h - lo;
+  return f === 0 ? sorted[lo] : sorted[lo] + f * (sorted[hi] - sorted[lo]);
+}
+
+/** Arithmetic mean of the first `len` values (Neumaier-compensated, so long sums stay exact). */
+export function meanOf(values: ArrayLike<number>, len: number = values.length): number {
+  let s = 0;
+  let comp = 0;
+  for (let i = 0; i < len; i++) {
+    const v = values[i];
+    const t = s + v;
+    comp += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    s = t;
+  }
+  return (s + comp) / len;
+}
+
+/** Median of the first `len` values of a sorted array. */
+export function medianSorted(sorted: ArrayLike<number>, len: number = sorted.length): number {
+  return quantileSorted(sorted, 0.5, len);
+}
+
+/**
+ * Statistics of one metric at one n.
+ * @param n the sample size
+ * @param values the replications' finite values (any order; not modified)
+ * @throws Error when `values` is empty or holds a non-finite number
+ */
+export function summarisePoint(n: number, values: ArrayLike<number>): PointSummary {
+  const len = values.length;
+  if (len === 0) throw new Error(`summarisePoint: no values at n = ${n}`);
+  const sorted = Float64Array.from(values as ArrayLike<number>);
+  for (let i = 0; i < len; i++) {
+    if (!Number.isFinite(sorted[i])) throw new Error(`summarisePoint: values[${i}] must be finite at n = ${n}. Value: ${sorted[i]}`);
+  }
+  sorted.sort();
+  return {
+    n,
+    count: len,
+    mean: meanOf(sorted),
+    median: medianSorted(sorted),
+    q05: quantileSorted(sorted, 0.05),
+    q25: quantileSorted(sorted, 0.25),
+    q75: quantileSorted(sorted, 0.75),
+    q95: quantileSorted(sorted, 0.95),
+  };
+}

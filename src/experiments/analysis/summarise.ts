@@ -1,0 +1,290 @@
+/**
+ * results.jsonl records → Summary: per-n statistics of every metric, rate fits with
+ * bootstrap intervals, the prediction beside them, and power law vs a + c/log(n).
+ *
+ * Nothing is dropped silently: failed cells (no metrics) are counted per model and per n;
+ * non-converged cells stay in the statistics and are counted; values that are absent or not
+ * finite in an ok cell are counted as `missing`; points a log fit cannot use are named in
+ * the metric's warnings. The result depends on the records' content only, never on their
+ * order (they are sorted by model, n, rep first), so merged shards summarise identically.
+ */
+import { readFileSync } from 'node:fs';
+import { checkSeed } from '../../random/rng.js';
+import { deriveSeed } from '../../random/seed.js';
+import type { CellRecord, ExperimentSpec, LawComparison, MetricSummary, PointSummary, Prediction, Summary } from '../types.js';
+import { compareLaws, LawPreferenceCounter } from './law.js';
+import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
+import { fitRates, type SlopeGroup } from './slope.js';
+import { summarisePoint } from './stats.js';
+
+export interface SummariseOptions {
+  /** bootstrap resamples per metric (default 1000; 0 skips the intervals) */
+  bootstrap?: number;
+  /** seed of the bootstrap (default: the spec's master seed); each metric derives its own from it */
+  seed?: number;
+  /** interval level (default 0.95) */
+  level?: number;
+  /**
+   * Which metrics get the power-law vs a + c/log(n) comparison: "predicted" — those whose
+   * prediction is 1/log n; "all"; "none"; "auto" (default) — all metrics when any prediction
+   * of the spec is 1/log n (the temperature presets, where the contrast is the point), else none.
+   */
+  laws?: 'auto' | 'predicted' | 'all' | 'none';
+  /** provenance to record (e.g. from spec.json); missing fields are filled from this process */
+  provenance?: Partial<Summary['provenance']>;
+}
+
+type Counts = { total: number; ok: number; failed: number; notConverged: number };
+
+/**
+ * Summarises a sweep's cell records.
+ * @param records the cells (any order; failed ones included)
+ * @param spec the spec that produced them (labels, predictions, seed)
+ * @throws Error naming the record and field when a record is malformed or a cell appears twice
+ */
+export function summarise(records: CellRecord[], spec: ExperimentSpec, options: SummariseOptions = {}): Summary {
+  const B = options.bootstrap ?? 1000;
+  const level = options.level ?? 0.95;
+  const seed = checkSeed(options.seed ?? spec.seed, options.seed === undefined ? 'spec.seed' : 'options.seed');
+  if (!Number.isInteger(B) || B < 0) throw new Error(`options.bootstrap must be a non-negative integer. Value: ${B}`);
+  if (!(level > 0 && level < 1)) throw new Error(`options.level must be in (0, 1). Value: ${level}`);
+  const lawsMode = options.laws ?? 'auto';
+
+  records.forEach(checkRecord);
+  const labels = spec.models.map((m) => m.label);
+  const multi = spec.models.length > 1;
+  const modelRank = (l: string) => (labels.indexOf(l) >= 0 ? labels.indexOf(l) : labels.length);
+  const sorted = [...records].sort(
+    (a, b) => modelRank(a.model) - modelRank(b.model) || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || a.n - b.n || a.rep - b.rep,
+  );
+  for (let i = 1; i < sorted.length; i++) {
+    const p = sorted[i - 1];
+    const r = sorted[i];
+    if (p.model === r.model && p.n === r.n && p.rep === r.rep) {
+      throw new Error(`records hold the cell (model "${r.model}", n = ${r.n}, rep = ${r.rep}) twice`);
+    }
+  }
+  const allLabels = [...labels, ...[...new Set(sorted.map((r) => r.model))].filter((l) => !labels.includes(l))];
+
+  const cells = count(sorted);
+  const byModel: Record<string, Counts> = {};
+  for (const l of allLabels) {
+    const rs = sorted.filter((r) => r.model === l);
+    if (rs.length > 0) byModel[l] = count(rs);
+  }
+  const failures = new Map<string, number>();
+  for (const r of sorted) if (r.status === 'failed') failures.set(r.error ?? '(no message)', (failures.get(r.error ?? '(no message)') ?? 0) + 1);
+
+  // metric name as summarised: multi-model specs prefix the model label when the runner did not
+  const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
+  const names = new Set<string>();
+  const ownerOf = new Map<string, string>();
+  for (const r of sorted) {
+    if (r.status !== 'ok') continue;
+    for (const k of Object.keys(r.metrics)) {
+      const key = keyOf(r, k);
+      names.add(key);
+      if (!ownerOf.has(key)) ownerOf.set(key, r.model);
+    }
+  }
+  // an unprefixed prediction in a multi-model spec applies to every model
+  for (const k of Object.keys(spec.theory)) {
+    if (multi && parseMetric(k, allLabels).model === undefined) for (const l of labels) names.add(`${l}:${k}`);
+    else names.add(k);
+  }
+  const parsed = [...names].map((n) => parseMetric(n, allLabels)).sort((a, b) => compareMetrics(a, b, allLabels));
+
+  const anyLawPrediction = Object.values(spec.theory).some((p) => 'law' in p);
+  const wantsLaw = (p: Prediction | undefined) =>
+    lawsMode === 'all' || (lawsMode === 'auto' && anyLawPrediction) || (lawsMode === 'predicted' && p !== undefined && 'law' in p);
+
+  const metrics: MetricSummary[] = parsed.map((pm) => {
+    const owner = ownerOf.get(pm.name) ?? pm.model ?? labels[0];
+    const rs = sorted.filter((r) => r.model === owner);
+    const prediction = spec.theory[pm.name] ?? (pm.model !== undefined ? spec.theory[pm.base] : undefined);
+    return summariseMetric(pm, rs, (r) => valueOf(r, pm, keyOf), prediction, {
+      B,
+      level,
+      seed: deriveSeed(seed, hash32(pm.name)),
+      law: wantsLaw(prediction),
+    });
+  });
+
+  const summary: Summary = {
+    spec: spec.name,
+    cells,
+    ...(multi || allLabels.length > 1 ? { cellsByModel: byModel } : {}),
+    ...(failures.size > 0
+      ? { failures: [...failures].map(([error, c]) => ({ error, count: c })).sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : 1)) }
+      : {}),
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    replications: spec.replications,
+    init: spec.init,
+    bootstrap: { B, seed, level },
+    metrics,
+    provenance: { ...defaultProvenance(), ...options.provenance },
+  };
+  return summary;
+}
+
+function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string) => string): unknown {
+  if (pm.name in r.metrics) return r.metrics[pm.name];
+  // the runner may store multi-model metrics unprefixed (the record says its model)
+  if (pm.model === r.model && keyOf(r, pm.base) === pm.name) return r.metrics[pm.base];
+  return undefined;
+}
+
+function summariseMetric(
+  pm: MetricName,
+  records: CellRecord[],
+  value: (r: CellRecord) => unknown,
+  prediction: Prediction | undefined,
+  opt: { B: number; level: number; seed: number; law: boolean },
+): MetricSummary {
+  const warnings: string[] = [];
+  const points: PointSummary[] = [];
+  const groups: SlopeGroup[] = [];
+  const ns = [...new Set(records.map((r) => r.n))].sort((a, b) => a - b);
+  let i = 0;
+  for (const n of ns) {
+    const vals: number[] = [];
+    let failed = 0;
+    let notConverged = 0;
+    let missing = 0;
+    for (; i < records.length && records[i].n === n; i++) {
+      const r = records[i];
+      if (r.status !== 'ok') {
+        failed++;
+        continue;
+      }
+      const v = value(r);
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        missing++;
+        continue;
+      }
+      vals.push(v);
+      if (!r.converged) notConverged++;
+    }
+    if (vals.length === 0) {
+      warnings.push(`no value at n = ${n} (${failed} failed, ${missing} ok cells without a finite value)`);
+      continue;
+    }
+    points.push({ ...summarisePoint(n, vals), failed, notConverged, missing });
+    groups.push({ n, values: Float64Array.from(vals) });
+  }
+  if (records.length === 0 || points.length === 0) warnings.push('no cell recorded this metric');
+  const missingTotal = points.reduce((s, p) => s + (p.missing ?? 0), 0);
+  if (missingTotal > 0) warnings.push(`${missingTotal} ok cells have no finite value of this metric (counted as missing)`);
+
+  let law: LawComparison | undefined;
+  // the law comparison runs on the mean curve over the n the mean fit uses, on the same resamples
+  const positiveN = groups.filter((_, j) => points[j].mean > 0).map((g) => g.n);
+  const counter = opt.law && positiveN.length >= 3 ? new LawPreferenceCounter(positiveN) : undefined;
+  if (opt.law && !counter) warnings.push(`law comparison needs 3 sample sizes with a positive mean; has ${positiveN.length}`);
+  const rates = fitRates(groups, {
+    B: opt.B,
+    seed: opt.seed,
+    level: opt.level,
+    onResample: counter ? (curve) => counter.add(curve) : undefined,
+  });
+  warnings.push(...rates.warnings);
+  if (counter) {
+    const y = points.filter((p) => p.mean > 0).map((p) => p.mean);
+    law = compareLaws(positiveN, y);
+    if (counter.total > 0) law.bootstrapPreferInvLog = counter.fraction();
+  }
+
+  const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
+  if (prediction) out.prediction = prediction;
+  if (law) out.law = law;
+  const reading = readFit(prediction, rates.mean.ci, law, rates.nMean[0]);
+  if (reading.consistent !== undefined) out.consistent = reading.consistent;
+  if (reading.verdict !== undefined) out.verdict = reading.verdict;
+  if (warnings.length > 0) out.warnings = warnings;
+  return out;
+}
+
+/**
+ * Reading of a fit against its prediction.
+ * - power law n^e: "consistent" when the interval holds e, "faster" when the whole interval is
+ *   below e, "slower" when above;
+ * - 1/log n: "1/log n preferred" when a + c/log(n) fits better; otherwise "slow" when the
+ *   interval reaches the local log-log slopes a + c/log(n) can have on the data's range,
+ *   [−1/ln(n_min), 0] (over a couple of decades, 1/log n looks like a power law with a slope
+ *   near −1/ln n); otherwise "polynomial". The first two count as consistent.
+ * @param nMin smallest n of the fit (for the 1/log n slope range)
+ */
+export function readFit(
+  prediction: Prediction | undefined,
+  ci: [number, number],
+  law: LawComparison | undefined,
+  nMin: number | undefined,
+): { verdict?: string; consistent?: boolean } {
+  const [lo, hi] = ci;
+  const ciOk = Number.isFinite(lo) && Number.isFinite(hi);
+  if (prediction && 'exponent' in prediction) {
+    if (!ciOk) return { verdict: 'no interval' };
+    const e = prediction.exponent;
+    const consistent = lo <= e && e <= hi;
+    return { verdict: consistent ? 'consistent' : hi < e ? 'faster' : 'slower', consistent };
+  }
+  if (prediction && 'law' in prediction) {
+    if (law?.preferred === '1/log n') return { verdict: '1/log n preferred', consistent: true };
+    if (!ciOk || nMin === undefined) return law ? { verdict: 'power law preferred' } : { verdict: 'no comparison' };
+    const steepest = -1 / Math.log(nMin);
+    if (hi >= steepest && lo <= 0) return { verdict: 'slow (1/log n-like slope)', consistent: true };
+    return { verdict: 'polynomial', consistent: false };
+  }
+  return {};
+}
+
+function count(rs: CellRecord[]): Counts {
+  let ok = 0;
+  let failed = 0;
+  let notConverged = 0;
+  for (const r of rs) {
+    if (r.status === 'ok') {
+      ok++;
+      if (!r.converged) notConverged++;
+    } else failed++;
+  }
+  return { total: rs.length, ok, failed, notConverged };
+}
+
+function checkRecord(r: CellRecord, i: number): void {
+  const f = (field: string, what: string, v: unknown) => new Error(`records[${i}].${field} must be ${what}. Value: ${JSON.stringify(v)}`);
+  if (r === null || typeof r !== 'object') throw new Error(`records[${i}] must be an object. Value: ${JSON.stringify(r)}`);
+  if (typeof r.n !== 'number' || !Number.isInteger(r.n) || r.n < 2) throw f('n', 'an integer ≥ 2', r.n);
+  if (typeof r.rep !== 'number' || !Number.isInteger(r.rep) || r.rep < 0) throw f('rep', 'a non-negative integer', r.rep);
+  if (typeof r.model !== 'string') throw f('model', 'a string', r.model);
+  if (r.status !== 'ok' && r.status !== 'failed') throw f('status', '"ok" or "failed"', r.status);
+  if (r.status === 'ok') {
+    if (r.metrics === null || typeof r.metrics !== 'object' || Array.isArray(r.metrics)) throw f('metrics', 'an object', r.metrics);
+    if (typeof r.converged !== 'boolean') throw f('converged', 'a boolean', r.converged);
+  }
+}
+
+/** FNV-1a of a string, as a non-negative integer for deriveSeed. */
+function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+let cachedVersion: string | undefined;
+
+/** gmoe version (package.json), Node version and platform of this process. */
+export function defaultProvenance(): Summary['provenance'] {
+  if (cachedVersion === undefined) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+      cachedVersion = pkg.version ?? 'unknown';
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return { gmoe: cachedVersion, node: process.version, platform: `${process.platform}-${process.arch}` };
+}

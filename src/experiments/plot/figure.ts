@@ -1,0 +1,496 @@
+/**
+ * Summary → plotly figure spec ({ data, layout }): log-log metric vs n, one panel per metric
+ * group (losses; per-parameter errors per Voronoi cell size; one column per fitted model in
+ * multi-model specs). Each metric shows its replication spread (5–95% band), per-n means (●)
+ * and medians (○), the power law fitted to the means labelled with its interval, the theory's
+ * reference slope (dashed, through the geometric centre of the means) and, where the law
+ * comparison was made, the fitted a + c/log n curve (dotted).
+ *
+ * The layout is computed in pixels (panel sizes, a legend under each panel) and expressed in
+ * paper fractions, so the figure looks the same in the HTML page and in the PNG.
+ */
+import { compareMetrics, displayName, parseMetric, type MetricName } from '../analysis/metrics.js';
+import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
+import type { MetricSummary, Summary } from '../types.js';
+
+/** A plotly figure: traces and layout, plain JSON. */
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+export interface FigureOptions {
+  /** only these metrics (names as in the summary); default all */
+  metrics?: string[];
+  /** the figure's title (default: "<spec>: convergence rates") */
+  title?: string;
+  /** how to draw the replication spread: a 5–95% band (default) or error bars on the means */
+  spread?: 'band' | 'errorbars';
+  /** plot-area size of one panel in px (default 440 × 320) */
+  panelWidth?: number;
+  panelHeight?: number;
+}
+
+/** Colour-blind-safe (Okabe–Ito) colours, one per loss / parameter so panels agree. */
+const COLOR: Record<string, string> = {
+  D1: '#0072B2',
+  D2: '#D55E00',
+  loss: '#009E73',
+  hellinger: '#CC79A7',
+  beta1: '#0072B2',
+  a: '#D55E00',
+  b: '#009E73',
+  nu: '#CC79A7',
+  beta0: '#E69F00',
+  tau: '#56B4E9',
+};
+const EXTRA = ['#000000', '#882255', '#44AA99', '#999933', '#6699CC'];
+const FONT = 'DejaVu Sans, Arial, sans-serif';
+
+interface Panel {
+  key: string;
+  model?: string;
+  kind: MetricName['kind'];
+  m?: number;
+  metrics: { ms: MetricSummary; pm: MetricName; alias: string[] }[];
+}
+
+function groupTitle(p: Panel): string {
+  const what =
+    p.kind === 'loss'
+      ? 'Losses'
+      : p.kind === 'param'
+        ? p.m === 1
+          ? 'Parameter errors, single-atom cells'
+          : `Parameter errors, ${p.m}-atom cells`
+        : 'Other metrics';
+  return p.model !== undefined ? `${p.model} gate · ${what}` : what;
+}
+
+function rgba(hex: string, alpha: number): string {
+  const v = parseInt(hex.slice(1), 16);
+  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${alpha})`;
+}
+
+/** Means and medians equal at every n: the spec's "loss" is often D1 or D2 itself. */
+function sameCurve(a: MetricSummary, b: MetricSummary): boolean {
+  if (a.points.length !== b.points.length || a.points.length === 0) return false;
+  const close = (x: number, y: number) => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
+  return a.points.every((p, i) => p.n === b.points[i].n && close(p.mean, b.points[i].mean) && close(p.median, b.points[i].median));
+}
+
+function labelsOf(summary: Summary): string[] {
+  return Object.keys(summary.cellsByModel ?? {});
+}
+
+function panelsOf(summary: Summary, only?: string[]): Panel[] {
+  const labels = labelsOf(summary);
+  const panels: Panel[] = [];
+  const byKey = new Map<string, Panel>();
+  const items = summary.metrics
+    .filter((m) => (only ? only.includes(m.metric) : true))
+    .map((ms) => ({ ms, pm: parseMetric(ms.metric, labels) }))
+    .sort((a, b) => compareMetrics(a.pm, b.pm, labels));
+  for (const { ms, pm } of items) {
+    if (ms.points.length === 0) continue;
+    const key = `${pm.model ?? ''}|${pm.kind}|${pm.m ?? ''}`;
+    let p = byKey.get(key);
+    if (!p) {
+      p = { key, model: pm.model, kind: pm.kind, m: pm.m, metrics: [] };
+      byKey.set(key, p);
+      panels.push(p);
+    }
+    const twin = pm.kind === 'loss' ? p.metrics.find((x) => sameCurve(x.ms, ms)) : undefined;
+    if (twin) twin.alias.push(displayName(pm));
+    else p.metrics.push({ ms, pm, alias: [] });
+  }
+  return panels;
+}
+
+/** Subtitle items: what the figure is made of, including the failed / non-converged counts. */
+function subtitleItems(summary: Summary): string[] {
+  const c = summary.cells;
+  const init = summary.init
+    ? `init: ${summary.init.kind}${summary.init.kind === 'near-truth' ? ` (${summary.init.noise ?? 'shrinking'} noise${summary.init.noiseScale !== undefined && summary.init.noiseScale !== 1 ? ` ×${summary.init.noiseScale}` : ''})` : ''}`
+    : '';
+  const level = Math.round(100 * (summary.bootstrap?.level ?? 0.95));
+  return [
+    summary.replications !== undefined ? `${summary.replications} replications per n` : '',
+    `${c.total} cells: ${c.failed} failed, ${c.notConverged} not converged (kept)`,
+    init,
+    '\n',
+    '● mean  ○ median',
+    'band: 5–95% of replications',
+    `— power law fitted to the means, slope [${level}% bootstrap CI]`,
+    "- - theory slope, through the means' centre",
+    '··· a + c/log n',
+  ].filter((s) => s !== '');
+}
+
+/** Greedy wrap of items joined by " · " into lines of about `chars` characters ("\n" forces a break). */
+function wrapItems(items: string[], chars: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const it of items) {
+    if (it === '\n') {
+      if (cur) lines.push(cur);
+      cur = '';
+      continue;
+    }
+    const next = cur ? `${cur} · ${it}` : it;
+    if (cur && next.length > chars) {
+      lines.push(cur);
+      cur = it;
+    } else cur = next;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+/**
+ * Builds the plotly figure of a summary.
+ * @returns { data, layout } for Plotly.newPlot; layout.width/height are the intended size in px
+ */
+export function buildFigure(summary: Summary, options: FigureOptions = {}): Figure {
+  const PW = options.panelWidth ?? 440;
+  const PH = options.panelHeight ?? 320;
+  const spread = options.spread ?? 'band';
+  const panels = panelsOf(summary, options.metrics);
+  const labels = labelsOf(summary);
+  const multi = labels.length > 1 && panels.some((p) => p.model !== undefined);
+
+  // grid: multi-model specs put models in columns and metric groups in rows
+  const place = new Map<Panel, { row: number; col: number }>();
+  let nRows: number;
+  let nCols: number;
+  if (multi) {
+    const models = [...new Set(panels.map((p) => p.model ?? ''))];
+    const kinds = [...new Set(panels.map((p) => `${p.kind}|${p.m ?? ''}`))];
+    const kindOrder = (k: string) => panels.find((p) => `${p.kind}|${p.m ?? ''}` === k)!;
+    kinds.sort((a, b) => compareMetrics(kindOrder(a).metrics[0].pm, kindOrder(b).metrics[0].pm, []) || 0);
+    for (const p of panels) place.set(p, { row: kinds.indexOf(`${p.kind}|${p.m ?? ''}`), col: models.indexOf(p.model ?? '') });
+    nRows = kinds.length;
+    nCols = models.length;
+  } else {
+    nCols = panels.length <= 3 ? Math.max(1, panels.length) : panels.length === 4 ? 2 : 3;
+    nRows = Math.max(1, Math.ceil(panels.length / nCols));
+    panels.forEach((p, i) => place.set(p, { row: Math.floor(i / nCols), col: i % nCols }));
+  }
+
+  const L = 84; // y tick labels and title
+  const GAP = 100;
+  const R = 40;
+  const width0 = L + nCols * PW + (nCols - 1) * GAP + R;
+  const sub = wrapItems(subtitleItems(summary), Math.floor((width0 - 40) / 6.8));
+  const HEADER = 52 + 20 * sub.length;
+  const TITLE = 30; // panel title above the plot area
+  const AXIS = 58; // x tick labels and title below it
+  const ENTRY = 19;
+  const width = L + nCols * PW + (nCols - 1) * GAP + R;
+  const legendH = (row: number) =>
+    Math.max(0, ...panels.filter((p) => place.get(p)!.row === row).map((p) => p.metrics.length * ENTRY + 8));
+  const rowTop: number[] = [];
+  let y = HEADER;
+  for (let r = 0; r < nRows; r++) {
+    rowTop.push(y);
+    y += TITLE + PH + AXIS + legendH(r) + 26;
+  }
+  const height = Math.max(y, HEADER + 200);
+  const px = (x: number) => x / width;
+  const py = (yy: number) => 1 - yy / height;
+
+  const data: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = {
+    width,
+    height,
+    margin: { l: 0, r: 0, t: 0, b: 0, pad: 0 },
+    paper_bgcolor: '#ffffff',
+    plot_bgcolor: '#ffffff',
+    font: { family: FONT, size: 13, color: '#222222' },
+    hovermode: 'closest',
+    showlegend: true,
+  };
+  const annotations: Record<string, unknown>[] = [];
+  const title = options.title ?? `${summary.spec}: convergence rates`;
+  annotations.push(
+    { text: `<b>${escapeHtml(title)}</b>`, x: px(L - 60), y: py(14), xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'top', showarrow: false, font: { size: 19 } },
+    ...sub.map((t, i) => ({
+      text: escapeHtml(t),
+      x: px(L - 60),
+      y: py(46 + 20 * i),
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'top',
+      showarrow: false,
+      font: { size: 12, color: '#555555' },
+    })),
+  );
+
+  const rowRange = (row: number): [number, number] => {
+    const ex = panels.filter((q) => place.get(q)!.row === row).map((q) => extentOf(q).y);
+    return [Math.min(...ex.map((e) => e[0])), Math.max(...ex.map((e) => e[1]))];
+  };
+  panels.forEach((p, i) => {
+    const { row, col } = place.get(p)!;
+    const ax = i === 0 ? '' : String(i + 1);
+    const left = L + col * (PW + GAP);
+    const top = rowTop[row] + TITLE;
+    const legendId = i === 0 ? 'legend' : `legend${i + 1}`;
+    const firstInRow = panels.findIndex((q) => place.get(q)!.row === row);
+    const yTitle = p.kind === 'loss' ? 'loss' : p.kind === 'param' ? 'parameter error' : 'value';
+    const yRange = multi ? rowRange(row) : extentOf(p).y;
+    layout[`xaxis${ax}`] = {
+      ...axisStyle(extentOf(p).x),
+      domain: [px(left), px(left + PW)],
+      anchor: `y${ax}`,
+      title: { text: 'sample size n', standoff: 6 },
+    };
+    layout[`yaxis${ax}`] = {
+      ...axisStyle(yRange),
+      domain: [py(top + PH), py(top)],
+      anchor: `x${ax}`,
+      title: { text: yTitle, standoff: 4 },
+      ...(multi && firstInRow !== i ? { matches: `y${firstInRow === 0 ? '' : firstInRow + 1}` } : {}),
+    };
+    layout[legendId] = {
+      x: px(left - 4),
+      y: py(top + PH + AXIS),
+      xanchor: 'left',
+      yanchor: 'top',
+      xref: 'paper',
+      yref: 'paper',
+      orientation: 'v',
+      bgcolor: 'rgba(255,255,255,0)',
+      font: { size: 12 },
+      tracegroupgap: 0,
+      itemwidth: 40,
+    };
+    annotations.push({
+      text: `<b>${escapeHtml(groupTitle(p))}</b>`,
+      x: px(left),
+      y: py(top - 6),
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'bottom',
+      showarrow: false,
+      font: { size: 14 },
+    });
+    p.metrics.forEach(({ ms, pm, alias }, j) => {
+      const color = COLOR[pm.kind === 'param' ? (pm.param ?? '') : pm.base] ?? EXTRA[j % EXTRA.length];
+      data.push(...metricTraces(ms, pm, alias, color, ax, legendId, spread));
+    });
+  });
+  layout.annotations = annotations;
+  return { data, layout };
+}
+
+/** The data's extent in a panel: n, and the values drawn (spread, means, medians). */
+function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
+  let x0 = Infinity;
+  let x1 = -Infinity;
+  let y0 = Infinity;
+  let y1 = -Infinity;
+  for (const { ms } of p.metrics) {
+    for (const q of ms.points) {
+      x0 = Math.min(x0, q.n);
+      x1 = Math.max(x1, q.n);
+      for (const v of [q.q05, q.q95, q.mean, q.median]) {
+        if (v > 0 && Number.isFinite(v)) {
+          y0 = Math.min(y0, v);
+          y1 = Math.max(y1, v);
+        }
+      }
+    }
+  }
+  return { x: [x0, x1], y: [y0, y1] };
+}
+
+/**
+ * Log axis style. When the data span at least two powers of ten, only those are labelled
+ * (with unlabelled minor ticks between): the 2 and 5 labels plotly adds otherwise crowd a
+ * small panel.
+ */
+function axisStyle(extent?: [number, number]): Record<string, unknown> {
+  const decades =
+    extent && extent[0] > 0 && Number.isFinite(extent[1]) ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1 : 0;
+  return {
+    ...(decades >= 2 ? { dtick: 1 } : {}),
+    type: 'log',
+    automargin: false,
+    exponentformat: 'power',
+    showline: true,
+    mirror: true,
+    linecolor: '#444444',
+    linewidth: 1,
+    ticks: 'outside',
+    ticklen: 5,
+    tickcolor: '#444444',
+    showgrid: true,
+    gridcolor: '#e6e6e6',
+    zeroline: false,
+    minor: { ticks: 'outside', ticklen: 3, tickcolor: '#888888', showgrid: false, ...(decades >= 2 ? { dtick: 'D1' } : {}) },
+    title: { font: { size: 13 } },
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The traces of one metric in one panel (band, means, medians, fit, theory, 1/log n). */
+function metricTraces(
+  ms: MetricSummary,
+  pm: MetricName,
+  alias: string[],
+  color: string,
+  ax: string,
+  legend: string,
+  spread: 'band' | 'errorbars',
+): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const xa = `x${ax}`;
+  const ya = `y${ax}`;
+  const pts = ms.points;
+  const n = pts.map((p) => p.n);
+  const pos = (v: number) => (v > 0 ? v : null); // a log axis cannot show 0
+  const name = [displayName(pm), ...alias].join(' = ');
+  const common = { xaxis: xa, yaxis: ya, legend, legendgroup: `${legend}:${ms.metric}` };
+  if (spread === 'band') {
+    out.push({
+      ...common,
+      type: 'scatter',
+      mode: 'lines',
+      x: [...n, ...[...n].reverse()],
+      y: [...pts.map((p) => pos(p.q95)), ...[...pts].reverse().map((p) => pos(p.q05))],
+      fill: 'toself',
+      fillcolor: rgba(color, 0.13),
+      line: { width: 0, color: rgba(color, 0) },
+      hoverinfo: 'skip',
+      showlegend: false,
+      name: `${name} 5–95%`,
+    });
+  }
+  const hover = (stat: string) =>
+    `${escapeHtml(name)} ${stat}<br>n = %{x}<br>%{y:.4g}<br>%{customdata[0]} values, %{customdata[1]} not converged, %{customdata[2]} failed<extra></extra>`;
+  const custom = pts.map((p) => [p.count, p.notConverged ?? 0, p.failed ?? 0]);
+  // medians (rings) first, so a mean (dot) equal to its median shows inside the ring
+  out.push({
+    ...common,
+    type: 'scatter',
+    mode: 'markers',
+    x: n,
+    y: pts.map((p) => pos(p.median)),
+    marker: { color: '#ffffff', size: 8.5, symbol: 'circle', line: { color, width: 1.6 } },
+    customdata: custom,
+    hovertemplate: hover('median'),
+    showlegend: false,
+    name: `${name} median`,
+  });
+
+  out.push({
+    ...common,
+    type: 'scatter',
+    mode: 'markers',
+    x: n,
+    y: pts.map((p) => pos(p.mean)),
+    marker: { color, size: 5.5, symbol: 'circle', line: { width: 0 } },
+    ...(spread === 'errorbars'
+      ? {
+          error_y: {
+            type: 'data',
+            symmetric: false,
+            array: pts.map((p) => Math.max(0, p.q95 - p.mean)),
+            arrayminus: pts.map((p) => Math.max(0, p.mean - p.q05)),
+            color: rgba(color, 0.6),
+            thickness: 1,
+            width: 2,
+          },
+        }
+      : {}),
+    customdata: custom,
+    hovertemplate: hover('mean'),
+    showlegend: false,
+    name: `${name} mean`,
+  });
+  const fit = ms.mean;
+  const fitted = pts.filter((p) => p.mean > 0);
+  if (Number.isFinite(fit.slope) && fitted.length >= 2) {
+    const n0 = fitted[0].n;
+    const n1 = fitted[fitted.length - 1].n;
+    const law = lawNote(ms);
+    out.push({
+      ...common,
+      type: 'scatter',
+      mode: 'lines',
+      x: [n0, n1],
+      y: [n0, n1].map((v) => Math.exp(fit.intercept + fit.slope * Math.log(v))),
+      line: { color, width: 2.2 },
+      name: `${name}: ${powerLawLabelHtml(fit)}${law}`,
+      hovertemplate: `${escapeHtml(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
+      showlegend: true,
+    });
+    const pred = ms.prediction;
+    if (pred && 'exponent' in pred) {
+      // anchored through the geometric centre of the means the fit used
+      const lx = fitted.reduce((s, p) => s + Math.log(p.n), 0) / fitted.length;
+      const ly = fitted.reduce((s, p) => s + Math.log(p.mean), 0) / fitted.length;
+      const e = pred.exponent;
+      out.push({
+        ...common,
+        type: 'scatter',
+        mode: 'lines',
+        x: [n0, n1],
+        y: [n0, n1].map((v) => Math.exp(ly + e * (Math.log(v) - lx))),
+        line: { color, width: 1.4, dash: 'dash' },
+        opacity: 0.75,
+        name: `${name} theory: n<sup>${exponentText(e, '−')}</sup>`,
+        hovertemplate: `${escapeHtml(name)} theory: n<sup>${exponentText(e, '−')}</sup><extra></extra>`,
+        showlegend: false,
+      });
+    }
+    if (showInvLog(ms) && ms.law) {
+      const { a, c } = ms.law.invLog;
+      const K = 60;
+      const xs: number[] = [];
+      for (let k = 0; k <= K; k++) xs.push(Math.exp(Math.log(n0) + ((Math.log(n1) - Math.log(n0)) * k) / K));
+      out.push({
+        ...common,
+        type: 'scatter',
+        mode: 'lines',
+        x: xs,
+        y: xs.map((v) => a + c / Math.log(v)),
+        line: { color, width: 1.6, dash: 'dot' },
+        name: `${name}: ${fmtG(a)} + ${fmtG(c)}/log n`,
+        hovertemplate: `${escapeHtml(name)}: ${fmtG(a)} + ${fmtG(c)}/log n<extra></extra>`,
+        showlegend: false,
+      });
+    }
+  }
+  return out;
+}
+
+/** The a + c/log n curve is drawn where it is the prediction or fits better: elsewhere it is clutter. */
+function showInvLog(ms: MetricSummary): boolean {
+  return ms.law !== undefined && ((ms.prediction !== undefined && 'law' in ms.prediction) || ms.law.preferred === '1/log n');
+}
+
+function fmtG(x: number): string {
+  return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(2))) : x.toExponential(1);
+}
+
+/** The prediction and the law comparison, appended to the legend entry of the fit. */
+function lawNote(ms: MetricSummary): string {
+  const parts: string[] = [];
+  const pred = ms.prediction;
+  if (pred && 'exponent' in pred) parts.push(`theory ${exponentText(pred.exponent, '−')}`);
+  else if (pred && 'law' in pred) parts.push('theory 1/log n');
+  if (showInvLog(ms) && ms.law) {
+    const r = ms.law.ratio;
+    const times = ms.law.preferred === 'power' ? 1 / r : r;
+    const t = Number.isFinite(times) ? (times < 10 ? times.toPrecision(3) : times < 1000 ? String(Math.round(times)) : times.toExponential(0)) : '∞';
+    parts.push(`${ms.law.preferred === 'power' ? 'power law' : '1/log n'} fits better (RSS ×${t})`);
+  }
+  return parts.length ? ` · ${parts.join(', ')}` : '';
+}

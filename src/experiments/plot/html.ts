@@ -1,0 +1,95 @@
+/**
+ * Standalone HTML for a figure: plotly.js inlined, so the page opens offline, anywhere.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Figure } from './figure.js';
+
+let bundleCache: { path: string; text: string } | undefined;
+
+/**
+ * Path of the plotly.js browser bundle shipped by plotly.js-dist (the minified one when the
+ * package has it).
+ * @throws Error when plotly.js-dist is not installed
+ */
+export function plotlyBundlePath(): string {
+  const pkg = createRequire(import.meta.url).resolve('plotly.js-dist/package.json');
+  const dir = dirname(pkg);
+  for (const f of ['plotly.min.js', 'plotly.js']) {
+    const p = join(dir, f);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`plotly.js-dist has no plotly.js bundle in ${dir}`);
+}
+
+/** The plotly.js bundle's source, read once per process. */
+export function plotlyBundle(): string {
+  const path = plotlyBundlePath();
+  if (bundleCache?.path !== path) bundleCache = { path, text: readFileSync(path, 'utf8') };
+  return bundleCache.text;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** JSON safe to inline in a <script>: no "</script>" or "<!--" can close or confuse it. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+export interface PlotHtmlOptions {
+  /** preformatted text shown under the figure, e.g. the summary table */
+  notes?: string;
+}
+
+/**
+ * The HTML page of a figure, as a string (plotly.js inlined; no network access needed).
+ * @param figure from buildFigure
+ * @param title page title
+ */
+export function plotHtml(figure: Figure, title: string, options: PlotHtmlOptions = {}): string {
+  const bundle = plotlyBundle().replace(/<\/script/gi, '<\\/script');
+  const config = { displaylogo: false, responsive: false, toImageButtonOptions: { format: 'svg', filename: title.replace(/[^\w.-]+/g, '_') } };
+  const notes = options.notes ? `<pre class="notes">${escapeHtml(options.notes)}</pre>\n` : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="generator" content="gmoe">
+<title>${escapeHtml(title)}</title>
+<style>
+  body { margin: 16px; background: #ffffff; font-family: "DejaVu Sans", Arial, sans-serif; color: #222; }
+  #plot { overflow-x: auto; }
+  pre.notes { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; line-height: 1.35; overflow-x: auto; }
+</style>
+<script>${bundle}</script>
+</head>
+<body>
+<div id="plot"></div>
+${notes}<script>
+  const figure = ${scriptJson(figure)};
+  Plotly.newPlot('plot', figure.data, figure.layout, ${scriptJson(config)});
+</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * Writes the figure as a standalone HTML file, atomically (temp file, then rename): a reader
+ * never sees a half-written page.
+ * @param path destination, e.g. results/…/plot.html
+ * @throws Error when the file cannot be written (the temp file is removed)
+ */
+export function writePlotHtml(path: string, figure: Figure, title: string, options: PlotHtmlOptions = {}): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, plotHtml(figure, title, options));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}

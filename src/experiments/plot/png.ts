@@ -1,0 +1,122 @@
+/**
+ * PNG rendering of a figure: plotly.js's own Plotly.toImage in headless Debian Chromium,
+ * driven by playwright-core. The browser is the system's (/usr/bin/chromium) — nothing is
+ * ever downloaded — and runs with a fresh temporary profile, removed afterwards, with no
+ * network (the page is built from inlined content and every request is refused).
+ */
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Figure } from './figure.js';
+import { plotlyBundle } from './html.js';
+
+/** Debian's Chromium. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Flags: headless, no sandbox (containers), no GPU, and none of the browser's own network traffic. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export interface PngOptions {
+  /** image size in CSS px (default: the figure's layout.width / height, else 1200 × 800) */
+  width?: number;
+  height?: number;
+  /** device pixels per CSS px (default 2: sharp in print) */
+  scale?: number;
+  /** browser binary (default /usr/bin/chromium) */
+  executablePath?: string;
+  /** give up after this many ms (default 120000) */
+  timeoutMs?: number;
+}
+
+function sizeOf(figure: Figure, options: PngOptions): { width: number; height: number; scale: number } {
+  const lw = figure.layout.width;
+  const lh = figure.layout.height;
+  const width = options.width ?? (typeof lw === 'number' ? lw : 1200);
+  const height = options.height ?? (typeof lh === 'number' ? lh : 800);
+  const scale = options.scale ?? 2;
+  for (const [k, v] of [['width', width], ['height', height], ['scale', scale]] as const) {
+    if (!(Number.isFinite(v) && v > 0)) throw new Error(`png ${k} must be a positive number. Value: ${v}`);
+  }
+  return { width, height, scale };
+}
+
+/**
+ * Renders a figure to PNG bytes (for notebooks: display the Buffer, or its base64).
+ * @throws Error when Chromium is absent or rendering fails (the message says which)
+ */
+export async function figureToPng(figure: Figure, options: PngOptions = {}): Promise<Buffer> {
+  const exe = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(exe)) throw new Error(`Chromium not found at ${exe} (Debian: apt-get install chromium fonts-dejavu-core)`);
+  const { width, height, scale } = sizeOf(figure, options);
+  const timeout = options.timeoutMs ?? 120_000;
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'gmoe-chromium-'));
+  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: exe,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      timeout,
+      offline: true,
+      viewport: { width: Math.ceil(width), height: Math.ceil(height) },
+    });
+    context.setDefaultTimeout(timeout);
+    await context.route('**/*', (route) => route.abort());
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
+    await page.addScriptTag({ content: plotlyBundle() });
+    const url = await page.evaluate(
+      async ({ fig, w, h, s }) => {
+        const P = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } }).Plotly;
+        return P.toImage({ data: fig.data, layout: fig.layout }, { format: 'png', width: w, height: h, scale: s });
+      },
+      { fig: figure, w: width, h: height, s: scale },
+    );
+    const prefix = 'data:image/png;base64,';
+    if (!url.startsWith(prefix)) throw new Error(`Plotly.toImage returned no PNG data URL (starts with ${JSON.stringify(url.slice(0, 30))})`);
+    return Buffer.from(url.slice(prefix.length), 'base64');
+  } finally {
+    await context?.close().catch(() => undefined);
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** {@link figureToPng} as base64 (e.g. for a notebook's image/png display). */
+export async function figureToPngBase64(figure: Figure, options: PngOptions = {}): Promise<string> {
+  return (await figureToPng(figure, options)).toString('base64');
+}
+
+/**
+ * Renders a figure to a PNG file, atomically. Never throws: when Chromium is absent or the
+ * rendering fails it returns ok: false with the reason, for the caller to warn.
+ * @param path destination, e.g. results/…/plot.png
+ */
+export async function renderPng(
+  figure: Figure,
+  path: string,
+  options: PngOptions = {},
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const exe = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(exe)) return { ok: false, reason: `Chromium not found at ${exe}; no PNG written (Debian: apt-get install chromium fonts-dejavu-core)` };
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const png = await figureToPng(figure, options);
+    writeFileSync(tmp, png);
+    renameSync(tmp, path);
+    return { ok: true };
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    return { ok: false, reason: `PNG rendering failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}

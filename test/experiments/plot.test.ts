@@ -1,0 +1,130 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixed, powerLawLabel, sig2, summarise } from '../../src/experiments/analysis/index.js';
+import { buildFigure, CHROMIUM_PATH, plotlyBundlePath, renderPng, writePlotHtml } from '../../src/experiments/plot/index.js';
+import type { SlopeFit } from '../../src/experiments/types.js';
+import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-plot-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const records = syntheticRecords({
+  ns: [100, 300, 1000, 3000, 10000],
+  reps: 10,
+  metrics: {
+    D2: (n) => 2 * n ** -0.5,
+    loss: () => NaN, // replaced below by D2's values: the duplicate is drawn once
+    hellinger: (n) => 0.3 * n ** -0.5,
+    'beta1|m=1': (n) => 3 * n ** -0.5,
+    'a|m=1': (n) => 2 * n ** -0.5,
+    'beta1|m=2': (n) => n ** -0.125,
+    'a|m=2': (n) => n ** -0.25,
+  },
+  failed: (n, rep) => n === 100 && rep === 0,
+}).map((r) => (r.status === 'ok' ? { ...r, metrics: { ...r.metrics, loss: r.metrics.D2 } } : r));
+const spec = syntheticSpec({ D2: { exponent: -0.5 }, 'beta1|m=1': { exponent: -0.5 }, 'beta1|m=2': { exponent: -1 / 8 }, 'a|m=2': { exponent: -1 / 4 } });
+const summary = summarise(records, spec, { bootstrap: 200 });
+const figure = buildFigure(summary);
+const names = figure.data.map((t) => String(t.name));
+
+describe('fitted-line labels', () => {
+  it('print the prefactor, the slope and its interval', () => {
+    const fit: SlopeFit = { slope: -0.5123, intercept: Math.log(1.3), ci: [-0.5512, -0.4688], slopeDroppingSmallest: -0.5 };
+    expect(powerLawLabel(fit)).toBe('1.3·n^-0.51 [-0.55, -0.47]');
+    expect(sig2(0.004217)).toBe('0.0042');
+    expect(sig2(3.14e-5)).toBe('3.1e-5');
+  });
+
+  it('of the figure match each metric’s summary', () => {
+    for (const m of summary.metrics.filter((x) => x.metric !== 'loss')) {
+      const { slope, intercept, ci } = m.mean;
+      const label = `${sig2(Math.exp(intercept), true)}·n<sup>${fixed(slope, 2, '−')}</sup> [${fixed(ci[0], 2, '−')}, ${fixed(ci[1], 2, '−')}]`;
+      expect(names.some((n) => n.includes(label)), `${m.metric}: ${label}`).toBe(true);
+    }
+  });
+});
+
+describe('buildFigure', () => {
+  it('puts losses and each cell size in their own log-log panel, with a legend each', () => {
+    const titles = (figure.layout.annotations as { text: string }[]).map((a) => a.text);
+    expect(titles).toEqual(expect.arrayContaining(['<b>Losses</b>', '<b>Parameter errors, single-atom cells</b>', '<b>Parameter errors, 2-atom cells</b>']));
+    for (const ax of ['xaxis', 'yaxis', 'xaxis2', 'yaxis2', 'xaxis3', 'yaxis3']) expect((figure.layout[ax] as { type: string }).type).toBe('log');
+    expect(figure.layout.xaxis4).toBeUndefined();
+    expect(figure.layout.legend3).toBeDefined();
+    // every trace of a panel sits on that panel's axes and legend
+    for (const t of figure.data) expect(String(t.legend).replace('legend', '')).toBe(String(t.xaxis).replace('x', ''));
+  });
+
+  it('draws the spread band, means, medians, fit and theory line; the duplicate loss only once', () => {
+    const d2 = figure.data.filter((t) => String(t.legendgroup).endsWith(':D2'));
+    expect(d2.map((t) => t.name)).toEqual([
+      'D₂ = loss 5–95%',
+      'D₂ = loss median',
+      'D₂ = loss mean',
+      expect.stringMatching(/^D₂ = loss: .*n<sup>.* · theory −1\/2$/),
+      'D₂ = loss theory: n<sup>−1/2</sup>',
+    ]);
+    expect(figure.data.some((t) => String(t.legendgroup).endsWith(':loss'))).toBe(false);
+    const m = summary.metrics.find((x) => x.metric === 'D2')!;
+    const band = d2[0] as { x: number[]; y: number[] };
+    expect(band.x).toEqual([...m.points.map((p) => p.n), ...m.points.map((p) => p.n).reverse()]);
+    expect(band.y[0]).toBe(m.points[0].q95);
+    expect(band.y[band.y.length - 1]).toBe(m.points[0].q05);
+    // the theory line goes through the geometric centre of the means with the predicted slope
+    const th = d2[4] as { x: number[]; y: number[] };
+    const k = (Math.log(th.y[1]) - Math.log(th.y[0])) / (Math.log(th.x[1]) - Math.log(th.x[0]));
+    expect(k).toBeCloseTo(-0.5, 12);
+    const lx = m.points.reduce((s, p) => s + Math.log(p.n), 0) / m.points.length;
+    const ly = m.points.reduce((s, p) => s + Math.log(p.mean), 0) / m.points.length;
+    expect(Math.log(th.y[0]) + k * (lx - Math.log(th.x[0]))).toBeCloseTo(ly, 10);
+    // the fit line is the summary's law
+    const fit = d2[3] as { x: number[]; y: number[] };
+    expect(fit.y[1]).toBeCloseTo(Math.exp(m.mean.intercept + m.mean.slope * Math.log(fit.x[1])), 12);
+  });
+
+  it('says in the subtitle how many cells failed or did not converge, and how it was initialised', () => {
+    const sub = (figure.layout.annotations as { text: string }[]).map((a) => a.text).join('\n');
+    expect(sub).toMatch(/50 cells: 1 failed, 0 not converged \(kept\)/);
+    expect(sub).toMatch(/init: near-truth \(shrinking noise\)/);
+  });
+});
+
+describe('plot files', () => {
+  it('writes a standalone HTML page with the plotly bundle and the figure inlined', () => {
+    const p = join(dir, 'plot.html');
+    writePlotHtml(p, figure, 'synthetic', { notes: 'table <here>' });
+    const html = readFileSync(p, 'utf8');
+    const bundle = readFileSync(plotlyBundlePath(), 'utf8');
+    expect(html.length).toBeGreaterThan(bundle.length);
+    expect(html).toContain(bundle.slice(0, 2000));
+    expect(html).toContain(bundle.slice(-2000));
+    expect(html).not.toMatch(/<script[^>]+src=/); // nothing to fetch
+    expect(html).toContain('Plotly.newPlot(');
+    const embedded = JSON.parse(/const figure = (.*);\n/.exec(html)![1]);
+    expect(embedded).toEqual(JSON.parse(JSON.stringify(figure)));
+    expect(html).toContain('table &lt;here&gt;');
+    expect(existsSync(`${p}.tmp-${process.pid}`)).toBe(false);
+  });
+
+  it('reports a missing browser instead of throwing, and writes nothing', async () => {
+    const p = join(dir, 'none.png');
+    const r = await renderPng(figure, p, { executablePath: join(dir, 'no-chromium') });
+    expect(r.ok).toBe(false);
+    expect(r.ok === false && r.reason).toMatch(/Chromium not found/);
+    expect(existsSync(p)).toBe(false);
+  });
+
+  it.skipIf(!existsSync(CHROMIUM_PATH))('renders a real PNG with headless Chromium', async () => {
+    const p = join(dir, 'plot.png');
+    const r = await renderPng(figure, p, { scale: 1 });
+    expect(r).toEqual({ ok: true });
+    const png = readFileSync(p);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    // IHDR: the image has the figure's size
+    expect(png.readUInt32BE(16)).toBe(figure.layout.width);
+    expect(png.readUInt32BE(20)).toBe(figure.layout.height);
+    expect(statSync(p).size).toBeGreaterThan(30_000); // three panels of curves, not a blank page
+  });
+});
