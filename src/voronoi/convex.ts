@@ -24,9 +24,12 @@ export interface ConvexMinimum {
 }
 
 export interface ConvexOptions {
-  /** stop once the certified gap is below tol (default 1e-13 · max(|f| at the box centre, tiny)) */
+  /**
+   * stop once the certified gap is below tol. Default: one variable is bisected down to
+   * floating-point resolution (tol 0); p ≥ 2 stop at 1e-13 · max(|f| at the box centre, tiny).
+   */
   tol?: number;
-  /** evaluation cap (default 60 for one variable, 400·p² for p ≥ 2) */
+  /** evaluation cap (default 200 for one variable, 400·p² for p ≥ 2) */
   maxEvaluations?: number;
 }
 
@@ -84,11 +87,12 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
     return { x, f, gap: 0, evaluations: 1 };
   }
   const f0 = evaluate();
-  const tol = options.tol ?? 1e-13 * Math.max(Math.abs(f0), 1e-300);
   let gap = NaN;
 
   if (q === 1) {
-    const maxEval = options.maxEvaluations ?? 60;
+    // bisection is cheap: run it to floating-point resolution, so that x is accurate too
+    const tol = options.tol ?? 0;
+    const maxEval = options.maxEvaluations ?? 200;
     let a = 0;
     let b = 1;
     let lower = -Infinity;
@@ -101,7 +105,8 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
       lower = Math.max(lower, f + Math.min(gv * (a - zc), gv * (b - zc)));
       if (gv > 0) b = zc; else a = zc;
       gap = fBest - lower;
-      if (gap <= tol || evaluations >= maxEval || !(b - a > 0)) break;
+      // with tol 0, rounding can make the gap ≤ 0 long before x is resolved
+      if ((tol > 0 && gap <= tol) || evaluations >= maxEval || !(b - a > 0)) break;
       z[0] = 0.5 * (a + b);
       if (z[0] === a || z[0] === b) break; // interval at floating-point resolution
       f = evaluate();
@@ -110,6 +115,7 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
   }
 
   // central-cut ellipsoid { y : (y − z)ᵀ P⁻¹ (y − z) ≤ 1 }, starting from the ball around [0, 1]^q
+  const tol = options.tol ?? 1e-13 * Math.max(Math.abs(f0), 1e-300);
   const maxEval = options.maxEvaluations ?? 400 * q * q;
   const P = new Float64Array(q * q);
   for (let s = 0; s < q; s++) P[s * q + s] = q / 4;

@@ -197,18 +197,21 @@ describe('D2', () => {
   });
 
   it('a split of the reference expert (β0 ≈ 0 twice: a translate by t0 = log 2) has a loss near 0, not near 1', () => {
+    // weights (2e^-8, 1, 1) = 2·(e^-8, ½, ½): the truth's gates translated by log 2, the reference halved
+    // into two copies (as a fitter that pins one reference copy at β0 = 0 returns it)
     const ref = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-8, 0, 0], beta1: [[25], [1e-3], [-1e-3]], a: [[-20], [20 + 1e-3], [20 - 1e-3]], b: [15, -5, -5], nu: [0.09, 0.16, 0.16],
+      beta0: [-8 + Math.LN2, 0, 0], beta1: [[25], [1e-3], [-1e-3]], a: [[-20], [20 + 1e-3], [20 - 1e-3]], b: [15, -5, -5], nu: [0.09, 0.16, 0.16],
     });
     const r = voronoiLoss(ref, demy);
     expect(r.kind).toBe('D2');
     expect(r.cells.map((c) => c.fitted)).toEqual([[0], [1, 2]]);
-    expect(r.loss).toBeLessThan(1e-3);
-    expect(r.t0).toBeCloseTo(Math.LN2, 6);
+    // only the copies' offsets remain: ½·2·((1e-3)^4 + (1e-3)^2) with the r̄(2) exponents
+    expectClose(r.loss, 1e-12 + 1e-6, 1e-6);
+    expect(r.t0).toBeCloseTo(Math.LN2, 12);
     // THEORY's formula without the normalisation: the infimum alone finds t0 = log 2
     const literal = voronoiLoss(ref, demy, { normalizeWeights: false });
-    expect(literal.loss).toBeLessThan(1e-3);
-    expect(literal.t0).toBeCloseTo(Math.LN2, 6);
+    expectClose(literal.loss, 2 * (1e-12 + 1e-6), 1e-6);
+    expect(literal.t0).toBeCloseTo(Math.LN2, 12);
     // neither translation nor normalisation: |W_ref − w*_ref| = |2 − 1| dominates
     expect(voronoiLoss(ref, demy, { translation: false, normalizeWeights: false }).loss).toBeGreaterThan(0.99);
   });
