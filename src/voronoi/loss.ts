@@ -416,19 +416,17 @@ export function voronoiLoss(fit: Model, truth: Model, options: LossOptions = {})
     cells.push({ true: j, fitted: [...fitted], errors, term: termsBuf[j]! });
   }
   const multi = asg.members.some((cell) => cell.length >= 2);
+  // key order is the order of the CLI's JSON
   const result: LossResult = {
     loss,
     kind: lossOpt === 'auto' ? (multi ? 'D2' : 'D1') : lossOpt,
+    ...(topKActive ? { topK: true, K } : {}),
     t0: useT0 ? Math.log(c) - logS : 0,
     t1: Array.from(t1),
     cells,
+    ...(tauTerm !== undefined ? { tauTerm } : {}),
     weightScale: Math.exp(logS),
   };
-  if (topKActive) {
-    result.topK = true;
-    result.K = K;
-  }
-  if (tauTerm !== undefined) result.tauTerm = tauTerm;
   return result;
 }
 
