@@ -17,8 +17,12 @@ export interface CellEvaluatorModule {
   createCellEvaluator(spec: ExperimentSpec): CellEvaluator | Promise<CellEvaluator>;
 }
 
-/** URL of the real cell evaluator (simulate, fit by EM, Voronoi losses): ./cell.ts. */
-export const DEFAULT_EVALUATOR = new URL('./cell.ts', import.meta.url).href;
+// Sibling modules have this module's own extension: .ts when run from the sources (tsx, vitest),
+// .js from the compiled library (build/lib), where no TypeScript loader is needed or installed.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** URL of the real cell evaluator (simulate, fit by EM, Voronoi losses): ./cell.ts (./cell.js compiled). */
+export const DEFAULT_EVALUATOR = new URL(`./cell${EXT}`, import.meta.url).href;
 
 /** workerData of a sweep worker. */
 export interface WorkerInit {
@@ -74,8 +78,9 @@ interface Slot {
   retired: boolean;
 }
 
-const BOOT = new URL('./worker-boot.mjs', import.meta.url);
-const WORKER_MODULE = new URL('./worker.ts', import.meta.url).href;
+const WORKER_MODULE = new URL(`./worker${EXT}`, import.meta.url).href;
+// worker-boot.mjs registers tsx in the worker (sources only); compiled workers start directly
+const BOOT = EXT === '.ts' ? new URL('./worker-boot.mjs', import.meta.url) : new URL(WORKER_MODULE);
 
 /**
  * Evaluates `cells` on worker threads, in the given order of dispatch.
