@@ -1,0 +1,98 @@
+/**
+ * Which metrics of each preset's quick sweep are checked against the theory, and how (the rule
+ * kinds are defined in checks.ts). Data, not code: each margin and each informational row says
+ * why. Predictions themselves come from the preset's spec (presets.ts, THEORY.md §5); a test
+ * checks that every rule agrees with them.
+ *
+ * What is checked: every loss and per-parameter group whose rate THEORY.md marks verified [V]
+ * (softmax exact / over, top-K losses and single-atom cells, the density), and the temperature
+ * gate's "no polynomial rate" [V]. What is informational: duplicates (the main "loss" where it
+ * equals D1 / D2), metrics without a prediction, and predictions marked [U] in THEORY.md §5
+ * whose quick-size slopes we show but do not gate CI on.
+ */
+import type { MetricRule, PresetRules } from './checks.js';
+
+const rate = (metric: string, margin?: number, reason?: string): MetricRule => ({ metric, kind: 'rate', ...(margin !== undefined ? { margin, reason } : {}) });
+const noPower = (metric: string): MetricRule => ({ metric, kind: 'no-power' });
+const info = (metric: string, reason: string): MetricRule => ({ metric, kind: 'info', reason });
+
+const SINGLE = ['beta1', 'a', 'b', 'nu', 'beta0'].map((p) => `${p}|m=1`);
+const SAME_AS = (what: string) => `the spec's main loss, identical to ${what} for this gate`;
+
+export const REPRO_RULES: PresetRules[] = [
+  {
+    preset: 'demy-exact',
+    rules: [rate('D1'), info('loss', SAME_AS('D1')), rate('hellinger'), ...SINGLE.map((m) => rate(m))],
+  },
+  {
+    preset: 'demy-over',
+    rules: [
+      rate('D2'),
+      info('loss', SAME_AS('D2')),
+      info('D1', 'no rate: D1 is the exact-specified loss, not meaningful for an over-specified fit'),
+      rate('hellinger'),
+      ...SINGLE.map((m) => rate(m)),
+      rate('beta1|m=2'),
+      rate('b|m=2'),
+      rate('a|m=2'),
+      rate('nu|m=2'),
+      rate('beta0|m=2'),
+    ],
+  },
+  {
+    preset: 'topk-exact',
+    rules: [rate('loss'), rate('D1'), rate('hellinger'), ...SINGLE.map((m) => rate(m))],
+  },
+  {
+    preset: 'topk-over',
+    rules: [
+      rate('loss'),
+      rate('D2'),
+      info('D1', 'no rate: D1 is the exact-specified loss, not meaningful for an over-specified fit'),
+      rate('hellinger'),
+      ...SINGLE.map((m) => rate(m)),
+      ...['beta1', 'b', 'a', 'nu', 'beta0'].map((p) => info(`${p}|m=2`, 'THEORY.md §5: the top-K multi-atom rates are "the same pattern as softmax" [U]')),
+    ],
+  },
+  {
+    preset: 'temp-exact',
+    rules: [
+      noPower('identity:D1'),
+      noPower('identity:loss'),
+      noPower('identity:beta1|m=1'),
+      noPower('identity:tau|m=1'),
+      rate('identity:hellinger'),
+      ...['tanh', 'sigmoid'].flatMap((g) => [
+        rate(`${g}:D1`),
+        info(`${g}:loss`, SAME_AS('D1')),
+        rate(`${g}:hellinger`),
+        ...[...SINGLE, 'tau|m=1'].map((m) => info(`${g}:${m}`, 'THEORY.md §5: activation-gate parameter rates are [U]; the loss D1 carries the check')),
+      ]),
+    ],
+  },
+  {
+    preset: 'temp-over',
+    rules: [
+      noPower('identity:D2'),
+      noPower('identity:loss'),
+      noPower('identity:beta1|m=1'),
+      noPower('identity:tau|m=1'),
+      rate('identity:hellinger'),
+      ...['tanh', 'sigmoid'].flatMap((g) => [
+        rate(`${g}:D2`),
+        info(`${g}:loss`, SAME_AS('D2')),
+        rate(`${g}:hellinger`),
+      ]),
+    ],
+  },
+];
+
+/**
+ * The rules of a preset.
+ * @throws Error when the preset has no rules (every experiment preset must have some)
+ */
+export function rulesFor(preset: string): PresetRules {
+  const r = REPRO_RULES.find((p) => p.preset === preset);
+  if (!r) throw new Error(`repro: no theory rules for preset ${preset} (add them to src/experiments/repro/rules.ts)`);
+  return r;
+}
