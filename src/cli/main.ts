@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { CliError } from './errors.js';
+import { ValidationError } from '../models/validate.js';
 
 const program = new Command();
 program
@@ -27,5 +28,6 @@ try {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`gmoe: ${msg.split('\n')[0]}\n`);
   if (process.env.GMOE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  process.exit(e instanceof CliError ? e.exitCode : 1);
+  // bad input (CLI options, model files, specs) is exit 2; anything else is a failure of the run
+  process.exit(e instanceof CliError ? e.exitCode : e instanceof ValidationError ? 2 : 1);
 }
