@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fitRates, ols, type SlopeGroup } from '../../src/experiments/analysis/index.js';
+import { fitRates, fitRatesJoint, medianInPlace, ols, type SlopeGroup } from '../../src/experiments/analysis/index.js';
+import { quantileSorted } from '../../src/experiments/analysis/stats.js';
 import { createRng, type Rng } from '../../src/random/rng.js';
 
 const NS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
@@ -84,6 +85,26 @@ describe('fitRates', () => {
     expect(b).toEqual(a);
     expect(c.mean.ci).not.toEqual(a.mean.ci);
     expect(c.mean.slope).toBe(a.mean.slope);
+  });
+
+  it('gives each metric of a joint pass exactly its separate result (same draws)', () => {
+    const rng = createRng(12);
+    const a = powerData(rng);
+    const b = powerData(rng, -0.25, 1, 0.5);
+    const joint = fitRatesJoint([{ groups: a }, { groups: b }], { B: 200, seed: 4 });
+    expect(joint[0]).toEqual(fitRates(a, { B: 200, seed: 4 }));
+    expect(joint[1]).toEqual(fitRates(b, { B: 200, seed: 4 }));
+    const short = [{ n: 100, values: Float64Array.from([1]) }, ...a.slice(1)];
+    expect(() => fitRatesJoint([{ groups: a }, { groups: short }])).toThrow(/metrics\[1\].groups\[0\] must have n and count of metrics\[0\]/);
+  });
+
+  it('takes bootstrap medians by quickselect equal to the sorted median', () => {
+    const rng = createRng(13);
+    for (let len = 1; len <= 30; len++) {
+      const v = Float64Array.from({ length: len }, () => Math.round(5 * rng.normal())); // ties included
+      const sorted = Float64Array.from(v).sort();
+      expect(medianInPlace(Float64Array.from(v), len)).toBe(quantileSorted(sorted, 0.5));
+    }
   });
 
   it('detects the smallest-n instability of a curve that bends', () => {

@@ -48,6 +48,15 @@ describe('summarise', () => {
     expect(nu.warnings!.join('\n')).toMatch(/no cell recorded this metric/);
   });
 
+  it('gives equal metrics equal intervals (one bootstrap stream per model)', () => {
+    const rs = records.map((r) => (r.status === 'ok' ? { ...r, metrics: { ...r.metrics, loss: r.metrics.D1 } } : r));
+    const t = summarise(rs, spec, { bootstrap: 200 });
+    const d1 = t.metrics.find((m) => m.metric === 'D1')!;
+    const loss = t.metrics.find((m) => m.metric === 'loss')!;
+    expect(loss.mean).toEqual(d1.mean);
+    expect(loss.median).toEqual(d1.median);
+  });
+
   it('does not depend on the order of the records (shards merged in any order)', () => {
     const rng = createRng(9);
     const shuffled = [...records];

@@ -1,6 +1,6 @@
 // Public API of src/experiments/analysis: per-n statistics, rate fits, law comparison, summary table.
-export { quantileSorted, meanOf, medianSorted, summarisePoint } from './stats.js';
-export { ols, fitRates, type Line, type SlopeGroup, type BootstrapOptions, type RateFits } from './slope.js';
+export { quantileSorted, meanOf, medianSorted, medianInPlace, selectInPlace, summarisePoint } from './stats.js';
+export { ols, fitRates, fitRatesJoint, type JointMetric, type Line, type SlopeGroup, type BootstrapOptions, type RateFits } from './slope.js';
 export { fitInvLog, compareLaws, InvLogFitter, LawPreferenceCounter, type InvLogFit } from './law.js';
 export { parseMetric, compareMetrics, displayName, LOSS_ORDER, PARAM_ORDER, type MetricName } from './metrics.js';
 export { fixed, sig2, exponentText, predictionText, ciText, powerLawLabel, powerLawLabelHtml } from './format.js';

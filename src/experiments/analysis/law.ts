@@ -21,7 +21,8 @@ export interface InvLogFit {
   rss: number;
 }
 
-const GRID = 200;
+// coarse profile grid in ρ; golden-section refinement does the rest
+const GRID = 64;
 
 /**
  * Precomputed pieces of the a + c/log(n) fit for a fixed set of n, reusable across many
@@ -34,6 +35,7 @@ export class InvLogFitter {
   private readonly table: Float64Array; // (GRID + 1) × len, row k is log g_{k/GRID}(u)
   private readonly rowMean: Float64Array;
   private readonly ly: Float64Array;
+  private readonly lg: Float64Array;
 
   /**
    * @param n sample sizes (> 1), distinct
@@ -63,6 +65,7 @@ export class InvLogFitter {
       this.rowMean[k] = m / len;
     }
     this.ly = new Float64Array(len);
+    this.lg = new Float64Array(len);
   }
 
   private g(rho: number, i: number): number {
@@ -72,11 +75,14 @@ export class InvLogFitter {
   /** rss at ρ given the log values in this.ly and their mean */
   private rssAt(rho: number, lyMean: number): number {
     let m = 0;
-    for (let i = 0; i < this.len; i++) m += Math.log(this.g(rho, i));
+    for (let i = 0; i < this.len; i++) {
+      this.lg[i] = Math.log(this.g(rho, i));
+      m += this.lg[i];
+    }
     const L = lyMean - m / this.len;
     let rss = 0;
     for (let i = 0; i < this.len; i++) {
-      const r = this.ly[i] - Math.log(this.g(rho, i)) - L;
+      const r = this.ly[i] - this.lg[i] - L;
       rss += r * r;
     }
     return rss;
@@ -120,7 +126,7 @@ export class InvLogFitter {
     let x2 = lo + phi * (hi - lo);
     let f1 = this.rssAt(x1, lyMean);
     let f2 = this.rssAt(x2, lyMean);
-    for (let it = 0; it < 60 && hi - lo > 1e-12; it++) {
+    for (let it = 0; it < 60 && hi - lo > 1e-10; it++) {
       if (f1 <= f2) {
         hi = x2;
         x2 = x1;

@@ -10,7 +10,7 @@
  */
 import { createRng } from '../../random/rng.js';
 import type { SlopeFit } from '../types.js';
-import { meanOf, quantileSorted } from './stats.js';
+import { meanOf, medianInPlace, quantileSorted } from './stats.js';
 
 /** One n of a metric: its replications' finite values, in a fixed (e.g. replication) order. */
 export interface SlopeGroup {
@@ -94,114 +94,161 @@ const EMPTY: SlopeFit = { slope: NaN, intercept: NaN, ci: [NaN, NaN], slopeDropp
  * @throws Error when groups are not ascending in n, or hold a non-finite value
  */
 export function fitRates(groups: SlopeGroup[], options: BootstrapOptions = {}): RateFits {
+  return fitRatesJoint([{ groups, onResample: options.onResample }], options)[0];
+}
+
+/** One metric of a joint fit: its groups and an optional per-resample hook (see BootstrapOptions.onResample). */
+export interface JointMetric {
+  groups: SlopeGroup[];
+  onResample?: (meanCurve: Float64Array, n: Float64Array) => void;
+}
+
+/**
+ * {@link fitRates} for several metrics of the same cells in one pass: every resample draws the
+ * replication indices once and applies them to all metrics (a joint bootstrap). Each metric's
+ * result is exactly what fitRates gives it alone with the same options, since fitRates draws
+ * the same indices; the pass only saves the draws.
+ * @param metrics metrics with identical n and identical value counts per n
+ * @throws Error when the metrics' n or counts differ, or as fitRates
+ */
+export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOptions, 'onResample'> = {}): RateFits[] {
   const B = options.B ?? 1000;
   const level = options.level ?? 0.95;
   if (!Number.isInteger(B) || B < 0) throw new Error(`bootstrap B must be a non-negative integer. Value: ${B}`);
   if (!(level > 0 && level < 1)) throw new Error(`bootstrap level must be in (0, 1). Value: ${level}`);
-  for (let g = 0; g < groups.length; g++) {
-    const { n, values } = groups[g];
-    if (!(n > 1)) throw new Error(`groups[${g}].n must be > 1 (log n is fitted). Value: ${n}`);
-    if (g > 0 && !(n > groups[g - 1].n)) throw new Error(`groups must be ascending in n. Value: ${groups[g - 1].n} then ${n}`);
-    if (values.length === 0) throw new Error(`groups[${g}].values is empty (n = ${n})`);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) throw new Error(`groups[${g}].values[${i}] must be finite. Value: ${values[i]}`);
+  if (metrics.length === 0) return [];
+  const groups0 = metrics[0].groups;
+  const G = groups0.length;
+  metrics.forEach((m, k) => {
+    const pre = metrics.length > 1 ? `metrics[${k}].` : '';
+    if (m.groups.length !== G) throw new Error(`${pre}groups must have ${G} entries like metrics[0]. Value: ${m.groups.length}`);
+    for (let g = 0; g < G; g++) {
+      const { n, values } = m.groups[g];
+      if (!(n > 1)) throw new Error(`${pre}groups[${g}].n must be > 1 (log n is fitted). Value: ${n}`);
+      if (g > 0 && !(n > m.groups[g - 1].n)) throw new Error(`${pre}groups must be ascending in n. Value: ${m.groups[g - 1].n} then ${n}`);
+      if (values.length === 0) throw new Error(`${pre}groups[${g}].values is empty (n = ${n})`);
+      if (n !== groups0[g].n || values.length !== groups0[g].values.length) {
+        throw new Error(`${pre}groups[${g}] must have n and count of metrics[0]. Value: n = ${n}, ${values.length} values`);
+      }
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) throw new Error(`${pre}groups[${g}].values[${i}] must be finite. Value: ${values[i]}`);
+      }
     }
-  }
-  const warnings: string[] = [];
-  const G = groups.length;
-  const maxLen = groups.reduce((m, g) => Math.max(m, g.values.length), 0);
+  });
+  const maxLen = groups0.reduce((m, g) => Math.max(m, g.values.length), 0);
   const buf = new Float64Array(maxLen);
-  const meanAll = new Float64Array(G);
-  const medAll = new Float64Array(G);
-  for (let g = 0; g < G; g++) {
-    const v = groups[g].values;
-    buf.set(v);
-    const s = buf.subarray(0, v.length).sort();
-    meanAll[g] = meanOf(s);
-    medAll[g] = quantileSorted(s, 0.5);
-  }
-  // Only n whose statistic is positive can enter a log fit; the set is fixed for all resamples.
-  const useMean = indicesWhere(meanAll, (v) => v > 0);
-  const useMed = indicesWhere(medAll, (v) => v > 0);
-  noteDropped(groups, meanAll, useMean, 'mean', warnings);
-  noteDropped(groups, medAll, useMed, 'median', warnings);
-  const logN = Float64Array.from(groups, (g) => Math.log(g.n));
+  const logN = Float64Array.from(groups0, (g) => Math.log(g.n));
+  const K = metrics.length;
 
-  const meanFit = pointFit(logN, meanAll, useMean);
-  const medFit = pointFit(logN, medAll, useMed);
-  const nMean = useMean.map((g) => groups[g].n);
-  if (useMean.length < 2) warnings.push(`mean curve: ${useMean.length} usable n, a slope needs at least 2`);
-  if (useMed.length < 2) warnings.push(`median curve: ${useMed.length} usable n, a slope needs at least 2`);
-  if (useMean.length === 2) warnings.push('only 2 usable n: the slope with the smallest n dropped is undefined');
+  // point estimates and the fixed set of n each fit can use (positive statistic)
+  const state = metrics.map(({ groups, onResample }) => {
+    const warnings: string[] = [];
+    const meanAll = new Float64Array(G);
+    const medAll = new Float64Array(G);
+    for (let g = 0; g < G; g++) {
+      const v = groups[g].values;
+      buf.set(v);
+      const s = buf.subarray(0, v.length).sort();
+      meanAll[g] = meanOf(s);
+      medAll[g] = quantileSorted(s, 0.5);
+    }
+    const useMean = indicesWhere(meanAll, (v) => v > 0);
+    const useMed = indicesWhere(medAll, (v) => v > 0);
+    noteDropped(groups, meanAll, useMean, 'mean', warnings);
+    noteDropped(groups, medAll, useMed, 'median', warnings);
+    if (useMean.length < 2) warnings.push(`mean curve: ${useMean.length} usable n, a slope needs at least 2`);
+    if (useMed.length < 2) warnings.push(`median curve: ${useMed.length} usable n, a slope needs at least 2`);
+    if (useMean.length === 2) warnings.push('only 2 usable n: the slope with the smallest n dropped is undefined');
+    return {
+      groups,
+      onResample: useMean.length >= 2 ? onResample : undefined,
+      warnings,
+      useMean,
+      useMed,
+      mean: pointFit(logN, meanAll, useMean),
+      median: pointFit(logN, medAll, useMed),
+      nMean: useMean.map((g) => groups[g].n),
+      active: useMean.length >= 2 || useMed.length >= 2,
+      slopes: [0, 1, 2, 3].map(() => new Float64Array(B)),
+      counts: [0, 0, 0, 0],
+      meanB: new Float64Array(G),
+      medB: new Float64Array(G),
+      curve: new Float64Array(useMean.length),
+      curveN: Float64Array.from(useMean, (g) => groups[g].n),
+    };
+  });
 
-  if (B > 0 && (useMean.length >= 2 || useMed.length >= 2)) {
+  if (B > 0 && state.some((st) => st.active)) {
     const rng = createRng(options.seed ?? 1);
-    const slopes = [new Float64Array(B), new Float64Array(B), new Float64Array(B), new Float64Array(B)];
-    const counts = [0, 0, 0, 0];
-    const meanB = new Float64Array(G);
-    const medB = new Float64Array(G);
+    const idx = new Int32Array(maxLen);
     const xs = new Float64Array(G);
     const ys = new Float64Array(G);
-    const curve = new Float64Array(useMean.length);
-    const curveN = Float64Array.from(nMean);
     for (let b = 0; b < B; b++) {
       for (let g = 0; g < G; g++) {
-        const v = groups[g].values;
-        const len = v.length;
-        let s = 0;
-        for (let i = 0; i < len; i++) {
-          const x = v[rng.int(len)];
-          buf[i] = x;
-          s += x;
-        }
-        meanB[g] = s / len;
-        medB[g] = quantileSorted(buf.subarray(0, len).sort(), 0.5);
-      }
-      const stats = [meanB, meanB, medB, medB];
-      const uses = [useMean, useMean, useMed, useMed];
-      for (let t = 0; t < 4; t++) {
-        const idx = uses[t];
-        const start = t % 2 === 1 ? 1 : 0; // odd t: smallest n dropped
-        if (idx.length - start < 2) continue;
-        let ok = true;
-        let len = 0;
-        for (let j = start; j < idx.length; j++) {
-          const val = stats[t][idx[j]];
-          if (!(val > 0)) {
-            ok = false;
-            break;
+        const len = groups0[g].values.length;
+        for (let i = 0; i < len; i++) idx[i] = rng.int(len);
+        for (let k = 0; k < K; k++) {
+          const st = state[k];
+          const v = st.groups[g].values;
+          let s = 0;
+          for (let i = 0; i < len; i++) {
+            const x = v[idx[i]];
+            buf[i] = x;
+            s += x;
           }
-          xs[len] = logN[idx[j]];
-          ys[len++] = Math.log(val);
+          st.meanB[g] = s / len;
+          st.medB[g] = medianInPlace(buf, len);
         }
-        if (!ok) continue;
-        const slope = ols(xs, ys, len).slope;
-        if (Number.isFinite(slope)) slopes[t][counts[t]++] = slope;
       }
-      if (options.onResample && useMean.length >= 2) {
-        for (let j = 0; j < useMean.length; j++) curve[j] = meanB[useMean[j]];
-        options.onResample(curve, curveN);
+      for (let k = 0; k < K; k++) {
+        const st = state[k];
+        if (!st.active) continue;
+        for (let t = 0; t < 4; t++) {
+          const use = t < 2 ? st.useMean : st.useMed;
+          const stat = t < 2 ? st.meanB : st.medB;
+          const start = t % 2; // odd t: smallest n dropped
+          if (use.length - start < 2) continue;
+          let ok = true;
+          let len = 0;
+          for (let j = start; j < use.length; j++) {
+            const val = stat[use[j]];
+            if (!(val > 0)) {
+              ok = false;
+              break;
+            }
+            xs[len] = logN[use[j]];
+            ys[len++] = Math.log(val);
+          }
+          if (!ok) continue;
+          const slope = ols(xs, ys, len).slope;
+          if (Number.isFinite(slope)) st.slopes[t][st.counts[t]++] = slope;
+        }
+        if (st.onResample) {
+          for (let j = 0; j < st.useMean.length; j++) st.curve[j] = st.meanB[st.useMean[j]];
+          st.onResample(st.curve, st.curveN);
+        }
       }
     }
     const a = (1 - level) / 2;
-    const ci = (t: number): [number, number] => {
-      const c = counts[t];
-      if (c === 0) return [NaN, NaN];
-      const s = slopes[t].subarray(0, c).sort();
-      return [quantileSorted(s, a), quantileSorted(s, 1 - a)];
-    };
-    meanFit.ci = ci(0);
-    meanFit.ciDroppingSmallest = ci(1);
-    medFit.ci = ci(2);
-    medFit.ciDroppingSmallest = ci(3);
-    for (const [t, what] of [[0, 'mean'], [2, 'median']] as const) {
-      const usable = (t === 0 ? useMean : useMed).length >= 2;
-      if (usable && counts[t] < B) {
-        warnings.push(`${what} curve: ${B - counts[t]} of ${B} bootstrap resamples had a non-positive statistic and were skipped`);
+    for (const st of state) {
+      const ci = (t: number): [number, number] => {
+        const c = st.counts[t];
+        if (c === 0) return [NaN, NaN];
+        const srt = st.slopes[t].subarray(0, c).sort();
+        return [quantileSorted(srt, a), quantileSorted(srt, 1 - a)];
+      };
+      st.mean.ci = ci(0);
+      st.mean.ciDroppingSmallest = ci(1);
+      st.median.ci = ci(2);
+      st.median.ciDroppingSmallest = ci(3);
+      for (const [t, what, use] of [[0, 'mean', st.useMean], [2, 'median', st.useMed]] as const) {
+        if (use.length >= 2 && st.counts[t] < B) {
+          st.warnings.push(`${what} curve: ${B - st.counts[t]} of ${B} bootstrap resamples had a non-positive statistic and were skipped`);
+        }
       }
     }
   }
-  return { mean: meanFit, median: medFit, nMean, warnings };
+  return state.map((st) => ({ mean: st.mean, median: st.median, nMean: st.nMean, warnings: st.warnings }));
 }
 
 function pointFit(logN: Float64Array, stat: Float64Array, use: number[]): SlopeFit {

@@ -14,13 +14,17 @@ import { deriveSeed } from '../../random/seed.js';
 import type { CellRecord, ExperimentSpec, LawComparison, MetricSummary, PointSummary, Prediction, Summary } from '../types.js';
 import { compareLaws, LawPreferenceCounter } from './law.js';
 import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
-import { fitRates, type SlopeGroup } from './slope.js';
+import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
 import { summarisePoint } from './stats.js';
 
 export interface SummariseOptions {
   /** bootstrap resamples per metric (default 1000; 0 skips the intervals) */
   bootstrap?: number;
-  /** seed of the bootstrap (default: the spec's master seed); each metric derives its own from it */
+  /**
+   * seed of the bootstrap (default: the spec's master seed). Each model derives its stream from
+   * it, and all metrics of a model replay that stream: metrics with the same replication counts
+   * are resampled by the same replications (a joint bootstrap).
+   */
   seed?: number;
   /** interval level (default 0.95) */
   level?: number;
@@ -98,17 +102,30 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
   const wantsLaw = (p: Prediction | undefined) =>
     lawsMode === 'all' || (lawsMode === 'auto' && anyLawPrediction) || (lawsMode === 'predicted' && p !== undefined && 'law' in p);
 
-  const metrics: MetricSummary[] = parsed.map((pm) => {
+  const prepared = parsed.map((pm) => {
     const owner = ownerOf.get(pm.name) ?? pm.model ?? labels[0];
     const rs = sorted.filter((r) => r.model === owner);
     const prediction = spec.theory[pm.name] ?? (pm.model !== undefined ? spec.theory[pm.base] : undefined);
-    return summariseMetric(pm, rs, (r) => valueOf(r, pm, keyOf), prediction, {
-      B,
-      level,
-      seed: deriveSeed(seed, hash32(pm.name)),
-      law: wantsLaw(prediction),
-    });
+    return prepareMetric(pm, owner, rs, (r) => valueOf(r, pm, keyOf), prediction, wantsLaw(prediction));
   });
+  // One bootstrap stream per model, replayed by all its metrics: metrics with the same values
+  // per n get the same intervals. Metrics with equal counts per n share one pass (same draws).
+  const buckets = new Map<string, Prepared[]>();
+  for (const p of prepared) {
+    const key = `${p.owner}\u0000${p.groups.map((g) => `${g.n}:${g.values.length}`).join(',')}`;
+    const b = buckets.get(key);
+    if (b) b.push(p);
+    else buckets.set(key, [p]);
+  }
+  const rates = new Map<Prepared, RateFits>();
+  for (const bucket of buckets.values()) {
+    const fits = fitRatesJoint(
+      bucket.map((p) => ({ groups: p.groups, onResample: p.counter ? (curve: Float64Array) => p.counter!.add(curve) : undefined })),
+      { B, level, seed: deriveSeed(seed, hash32(bucket[0].owner)) },
+    );
+    bucket.forEach((p, k) => rates.set(p, fits[k]));
+  }
+  const metrics = prepared.map((p) => finishMetric(p, rates.get(p)!));
 
   const summary: Summary = {
     spec: spec.name,
@@ -134,13 +151,27 @@ function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string
   return undefined;
 }
 
-function summariseMetric(
+interface Prepared {
+  pm: MetricName;
+  owner: string;
+  prediction?: Prediction;
+  points: PointSummary[];
+  groups: SlopeGroup[];
+  warnings: string[];
+  /** n of the positive means, for the law comparison */
+  positiveN: number[];
+  counter?: LawPreferenceCounter;
+}
+
+/** Per-n statistics of one metric over its model's records (sorted by n), and the fit's inputs. */
+function prepareMetric(
   pm: MetricName,
+  owner: string,
   records: CellRecord[],
   value: (r: CellRecord) => unknown,
   prediction: Prediction | undefined,
-  opt: { B: number; level: number; seed: number; law: boolean },
-): MetricSummary {
+  wantsLaw: boolean,
+): Prepared {
   const warnings: string[] = [];
   const points: PointSummary[] = [];
   const groups: SlopeGroup[] = [];
@@ -175,25 +206,21 @@ function summariseMetric(
   if (records.length === 0 || points.length === 0) warnings.push('no cell recorded this metric');
   const missingTotal = points.reduce((s, p) => s + (p.missing ?? 0), 0);
   if (missingTotal > 0) warnings.push(`${missingTotal} ok cells have no finite value of this metric (counted as missing)`);
-
-  let law: LawComparison | undefined;
   // the law comparison runs on the mean curve over the n the mean fit uses, on the same resamples
   const positiveN = groups.filter((_, j) => points[j].mean > 0).map((g) => g.n);
-  const counter = opt.law && positiveN.length >= 3 ? new LawPreferenceCounter(positiveN) : undefined;
-  if (opt.law && !counter) warnings.push(`law comparison needs 3 sample sizes with a positive mean; has ${positiveN.length}`);
-  const rates = fitRates(groups, {
-    B: opt.B,
-    seed: opt.seed,
-    level: opt.level,
-    onResample: counter ? (curve) => counter.add(curve) : undefined,
-  });
-  warnings.push(...rates.warnings);
+  const counter = wantsLaw && positiveN.length >= 3 ? new LawPreferenceCounter(positiveN) : undefined;
+  if (wantsLaw && !counter) warnings.push(`law comparison needs 3 sample sizes with a positive mean; has ${positiveN.length}`);
+  return { pm, owner, prediction, points, groups, warnings, positiveN, counter };
+}
+
+function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
+  const { pm, points, prediction, counter, positiveN } = p;
+  const warnings = [...p.warnings, ...rates.warnings];
+  let law: LawComparison | undefined;
   if (counter) {
-    const y = points.filter((p) => p.mean > 0).map((p) => p.mean);
-    law = compareLaws(positiveN, y);
+    law = compareLaws(positiveN, points.filter((q) => q.mean > 0).map((q) => q.mean));
     if (counter.total > 0) law.bootstrapPreferInvLog = counter.fraction();
   }
-
   const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
   if (prediction) out.prediction = prediction;
   if (law) out.law = law;

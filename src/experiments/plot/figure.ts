@@ -108,7 +108,7 @@ function panelsOf(summary: Summary, only?: string[]): Panel[] {
 }
 
 /** Subtitle items: what the figure is made of, including the failed / non-converged counts. */
-function subtitleItems(summary: Summary): string[] {
+function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
   const c = summary.cells;
   const init = summary.init
     ? `init: ${summary.init.kind}${summary.init.kind === 'near-truth' ? ` (${summary.init.noise ?? 'shrinking'} noise${summary.init.noiseScale !== undefined && summary.init.noiseScale !== 1 ? ` ×${summary.init.noiseScale}` : ''})` : ''}`
@@ -122,8 +122,8 @@ function subtitleItems(summary: Summary): string[] {
     '● mean  ○ median',
     'band: 5–95% of replications',
     `— power law fitted to the means, slope [${level}% bootstrap CI]`,
-    "- - theory slope, through the means' centre",
-    '··· a + c/log n',
+    metrics.some((m) => m.prediction && 'exponent' in m.prediction) ? "- - theory slope, through the means' centre" : '',
+    metrics.some(showInvLog) ? '··· a + c/log n fitted to the means' : '',
   ].filter((s) => s !== '');
 }
 
@@ -181,7 +181,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const GAP = 100;
   const R = 40;
   const width0 = L + nCols * PW + (nCols - 1) * GAP + R;
-  const sub = wrapItems(subtitleItems(summary), Math.floor((width0 - 40) / 6.8));
+  const sub = wrapItems(subtitleItems(summary, panels.flatMap((p) => p.metrics.map((x) => x.ms))), Math.floor((width0 - 40) / 6.8));
   const HEADER = 52 + 20 * sub.length;
   const TITLE = 30; // panel title above the plot area
   const AXIS = 58; // x tick labels and title below it
@@ -490,7 +490,9 @@ function lawNote(ms: MetricSummary): string {
     const r = ms.law.ratio;
     const times = ms.law.preferred === 'power' ? 1 / r : r;
     const t = Number.isFinite(times) ? (times < 10 ? times.toPrecision(3) : times < 1000 ? String(Math.round(times)) : times.toExponential(0)) : '∞';
-    parts.push(`${ms.law.preferred === 'power' ? 'power law' : '1/log n'} fits better (RSS ×${t})`);
+    const f = ms.law.bootstrapPreferInvLog;
+    const agree = f !== undefined && Number.isFinite(f) ? `, ${Math.round(100 * (ms.law.preferred === 'power' ? 1 - f : f))}% of resamples` : '';
+    parts.push(`${ms.law.preferred === 'power' ? 'power law' : '1/log n'} fits better (RSS ×${t}${agree})`);
   }
   return parts.length ? ` · ${parts.join(', ')}` : '';
 }
