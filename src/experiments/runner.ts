@@ -192,6 +192,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     resumed = done.size;
     notice(`resuming ${outDir}: ${resumed} of ${cells.length} cells already done`);
   } else {
+    if (options.resume && existsSync(resultsPath)) {
+      throw new StoreError(`cannot resume ${outDir}: it has ${RESULTS_FILE} but no ${SPEC_FILE} to check the spec against`);
+    }
     if (isSweepDir(outDir)) {
       throw new StoreError(`${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`);
     }

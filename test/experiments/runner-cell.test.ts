@@ -1,0 +1,65 @@
+/** The real cell evaluator on tiny cells: metric names, seeds, failures as records. */
+import { describe, expect, it } from 'vitest';
+import { createCellEvaluator } from '../../src/experiments/cell.js';
+import { planCells } from '../../src/experiments/plan.js';
+import { validateSpec } from '../../src/experiments/spec.js';
+
+const base = {
+  name: 'cell',
+  truth: 'demy',
+  models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
+  n: [400],
+  replications: 1,
+  loss: 'D1',
+  record: { hellingerPoints: 200 },
+  seed: 4,
+};
+
+describe('evaluateCell', () => {
+  it('records the losses, per-parameter errors by cell size and the fit, deterministically', () => {
+    const spec = validateSpec(base);
+    const [cell] = planCells(spec);
+    const ev = createCellEvaluator(spec);
+    const r = ev(cell!);
+    expect(r).toMatchObject({ n: 400, rep: 0, seed: cell!.seed, model: 'softmax', status: 'ok', converged: true });
+    expect(Object.keys(r.metrics).sort()).toEqual(['D1', 'a|m=1', 'b|m=1', 'beta0|m=1', 'beta1|m=1', 'hellinger', 'loss', 'nu|m=1'].sort());
+    expect(r.metrics.loss).toBe(r.metrics.D1);
+    expect(r.metrics.D1).toBeGreaterThan(0);
+    expect(r.metrics.hellinger).toBeGreaterThan(0);
+    expect(r.metrics.hellinger).toBeLessThan(1);
+    expect(r.fitted!.b).toHaveLength(2);
+    const { seconds: _s, ...again } = ev(cell!);
+    const { seconds: _t, ...first } = r;
+    expect(again).toEqual(first);
+  });
+
+  it('an over-specified fit records D1 and D2 and the two-atom cell; several models are prefixed by label', () => {
+    const spec = validateSpec({
+      ...base,
+      loss: 'auto',
+      models: [
+        { label: 'exact', gate: { kind: 'softmax' }, k: 2 },
+        { label: 'over', gate: { kind: 'softmax' }, k: 3 },
+      ],
+      record: { hellinger: false, fitted: false },
+      em: { maxIter: 50 },
+    });
+    const ev = createCellEvaluator(spec);
+    const [exact, over] = planCells(spec).map(ev);
+    expect(Object.keys(exact!.metrics).every((k) => k.startsWith('exact:'))).toBe(true);
+    expect(exact!.metrics).toHaveProperty('exact:D1');
+    expect(exact!.fitted).toBeUndefined();
+    expect(over!.metrics).toHaveProperty(['over:D1']);
+    expect(over!.metrics).toHaveProperty(['over:D2']);
+    expect(Object.keys(over!.metrics).some((k) => k.startsWith('over:a|m=2'))).toBe(true);
+    expect(over!.metrics).not.toHaveProperty(['over:hellinger']);
+  });
+
+  it('a fit that throws becomes a failed record with the reason', () => {
+    const spec = validateSpec({ ...base, n: [5] }); // fewer samples than free parameters
+    const r = createCellEvaluator(spec)(planCells(spec)[0]!);
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/^fit: data\.n must exceed the number of free parameters/);
+    expect(r.metrics).toEqual({});
+  });
+});
