@@ -1,45 +1,62 @@
 /**
- * Minimisers for convex (possibly non-smooth) functions of a few variables, given a subgradient
- * and a box known to contain a minimiser. Used for the translation infimum of the Voronoi losses,
- * whose objectives are sums of weighted norms ‖u − t‖^e (e ≥ 1): convex, with kinks at the anchors u.
+ * Minimisers for convex (possibly non-smooth) functions of a few variables over a box, optionally
+ * cut by linear constraints. Used for the translation infimum of the Voronoi losses, whose
+ * objectives are sums of weighted norms ‖u − t‖^e (e ≥ 1): convex, with kinks at the anchors u,
+ * and whose Voronoi cells are polyhedra in the translation t1.
  *
- * Method: the box is mapped to [0, 1]^p; one free variable is bisected on the sign of the
- * subgradient; two or more use the central-cut ellipsoid method, which converges on any convex
- * function (no smoothness needed, unlike coordinate search or Nelder–Mead, which can stall at a
- * kink) and certifies its result: f(x_k) − sqrt(g_kᵀ P_k g_k) is a lower bound on the minimum.
+ * Method: the box is mapped to [0, 1]^q (q free coordinates). One free variable: the constraints
+ * shrink the interval, then bisection on the sign of the subgradient, down to floating-point
+ * resolution. Two or more: the central-cut ellipsoid method — feasibility cuts at infeasible
+ * centres, subgradient cuts at feasible ones — which converges on any convex function (no
+ * smoothness needed, unlike coordinate search or Nelder–Mead, which can stall at a kink) and
+ * certifies its result: f(x_k) − sqrt(g_kᵀ P_k g_k) is a lower bound on the constrained minimum.
  */
 
 /** f(x), with a subgradient written into g (same length as x). */
 export type ConvexObjective = (x: Float64Array, g: Float64Array) => number;
 
+/** The half-space normal·x ≥ rhs. */
+export interface LinearConstraint {
+  normal: ArrayLike<number>;
+  rhs: number;
+}
+
 export interface ConvexMinimum {
-  /** the best point found */
+  /** the best feasible point found (NaN entries when none was found) */
   x: Float64Array;
-  /** f(x) */
+  /** f(x) (Infinity when no feasible point was found) */
   f: number;
   /** certified bound on f(x) − min f (0 when a zero subgradient was hit); NaN when not certified */
   gap: number;
   /** objective evaluations */
   evaluations: number;
+  /** false when the box and the constraints leave no point (within rounding) */
+  feasible: boolean;
 }
 
 export interface ConvexOptions {
   /**
    * stop once the certified gap is below tol. Default: one variable is bisected down to
-   * floating-point resolution (tol 0); p ≥ 2 stop at 1e-13 · max(|f| at the box centre, tiny).
+   * floating-point resolution (tol 0); p ≥ 2 stop at 1e-13 · max(|f| at the first feasible point, tiny).
    */
   tol?: number;
-  /** evaluation cap (default 200 for one variable, 400·p² for p ≥ 2) */
+  /** iteration cap (default 200 for one variable, 600·q² for q ≥ 2 free variables) */
   maxEvaluations?: number;
+  /** linear constraints normal·x ≥ rhs (normals of length p) */
+  constraints?: readonly LinearConstraint[];
 }
 
+/** Relative slack under which a constraint counts as met (rounding at a shared boundary). */
+const FEAS_TOL = 1e-12;
+
 /**
- * Minimises a convex function over R^p, given a box [lo, hi] that contains a minimiser.
- * Coordinates with lo = hi are held fixed.
+ * Minimises a convex function over the box [lo, hi] intersected with optional linear constraints.
+ * Without constraints the box should contain an unconstrained minimiser (then the result is the
+ * global minimum). Coordinates with lo = hi are held fixed.
  * @param fg objective and subgradient
  * @param lo lower corner (length p)
  * @param hi upper corner (length p), hi ≥ lo
- * @throws Error when the box is not finite or hi < lo
+ * @throws Error when the box is not finite, hi < lo, a constraint has the wrong length, or f is NaN
  * @example
  * // weighted median of 1, 2, 10 with weights 1, 1, 3
  * minimizeConvex((x, g) => { ... }, [1], [10]).x[0] // 10
@@ -55,22 +72,43 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
     if (hi[l]! > lo[l]!) free.push(l);
   }
   const q = free.length;
-  const x = Float64Array.from(lo);
-  const g = new Float64Array(p);
   const width = new Float64Array(q);
   for (let s = 0; s < q; s++) width[s] = hi[free[s]!]! - lo[free[s]!]!;
-  // z in [0, 1]^q ↦ x
-  const place = (z: Float64Array) => {
-    for (let s = 0; s < q; s++) x[free[s]!] = lo[free[s]!]! + width[s]! * z[s]!;
-  };
-  const best = Float64Array.from(lo);
+
+  // constraints in z coordinates: nz·z ≥ rz, with a rounding slack scaled to the constraint
+  const cons = options.constraints ?? [];
+  const nz = new Float64Array(cons.length * q);
+  const rz = new Float64Array(cons.length);
+  const slack = new Float64Array(cons.length);
+  cons.forEach((c, h) => {
+    if (c.normal.length !== p) throw new Error(`minimizeConvex: constraints[${h}].normal must have length ${p}. Value: ${c.normal.length}`);
+    let r = c.rhs;
+    let scale = Math.abs(c.rhs);
+    for (let l = 0; l < p; l++) {
+      r -= c.normal[l]! * lo[l]!;
+      scale += Math.abs(c.normal[l]! * lo[l]!);
+    }
+    for (let s = 0; s < q; s++) {
+      nz[h * q + s] = c.normal[free[s]!]! * width[s]!;
+      scale += Math.abs(nz[h * q + s]!);
+    }
+    rz[h] = r;
+    slack[h] = FEAS_TOL * scale;
+  });
+
+  const x = Float64Array.from(lo);
+  const g = new Float64Array(p);
+  const best = new Float64Array(p).fill(NaN);
   let fBest = Infinity;
   let evaluations = 0;
   const z = new Float64Array(q).fill(0.5);
   const gz = new Float64Array(q);
+  const place = () => {
+    for (let s = 0; s < q; s++) x[free[s]!] = lo[free[s]!]! + width[s]! * z[s]!;
+  };
   // evaluates at z; returns f and leaves the z-subgradient in gz
   const evaluate = (): number => {
-    place(z);
+    place();
     const f = fg(x, g);
     evaluations++;
     if (Number.isNaN(f)) throw new Error(`minimizeConvex: objective returned NaN at x = [${Array.from(x).join(', ')}]`);
@@ -81,22 +119,32 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
     }
     return f;
   };
+  const infeasible = (): ConvexMinimum => ({ x: best, f: Infinity, gap: NaN, evaluations, feasible: false });
 
   if (q === 0) {
-    const f = fg(x, g);
-    return { x, f, gap: 0, evaluations: 1 };
+    for (let h = 0; h < cons.length; h++) if (rz[h]! > slack[h]!) return infeasible();
+    const f = evaluate();
+    return { x: best, f, gap: 0, evaluations, feasible: true };
   }
-  const f0 = evaluate();
-  let gap = NaN;
 
   if (q === 1) {
+    // the constraints are bounds on z
+    let a = 0;
+    let b = 1;
+    for (let h = 0; h < cons.length; h++) {
+      const n = nz[h]!;
+      if (n > 0) a = Math.max(a, (rz[h]! - slack[h]!) / n);
+      else if (n < 0) b = Math.min(b, (rz[h]! - slack[h]!) / n);
+      else if (rz[h]! > slack[h]!) return infeasible();
+    }
+    if (a > b) return infeasible();
     // bisection is cheap: run it to floating-point resolution, so that x is accurate too
     const tol = options.tol ?? 0;
     const maxEval = options.maxEvaluations ?? 200;
-    let a = 0;
-    let b = 1;
+    z[0] = 0.5 * (a + b);
+    let f = evaluate();
     let lower = -Infinity;
-    let f = f0;
+    let gap = NaN;
     for (;;) {
       const gv = gz[0]!;
       const zc = z[0]!;
@@ -108,35 +156,75 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
       // with tol 0, rounding can make the gap ≤ 0 long before x is resolved
       if ((tol > 0 && gap <= tol) || evaluations >= maxEval || !(b - a > 0)) break;
       z[0] = 0.5 * (a + b);
-      if (z[0] === a || z[0] === b) break; // interval at floating-point resolution
+      if (z[0] === a || z[0] === b) {
+        // interval at floating-point resolution: its ends are the last candidates
+        for (const e of [a, b]) { z[0] = e; evaluate(); }
+        break;
+      }
       f = evaluate();
     }
-    return { x: best, f: fBest, gap, evaluations };
+    return { x: best, f: fBest, gap, evaluations, feasible: true };
   }
 
   // central-cut ellipsoid { y : (y − z)ᵀ P⁻¹ (y − z) ≤ 1 }, starting from the ball around [0, 1]^q
-  const tol = options.tol ?? 1e-13 * Math.max(Math.abs(f0), 1e-300);
-  const maxEval = options.maxEvaluations ?? 400 * q * q;
+  const maxIter = options.maxEvaluations ?? 600 * q * q;
+  let tol = options.tol ?? NaN;
   const P = new Float64Array(q * q);
   for (let s = 0; s < q; s++) P[s * q + s] = q / 4;
   const Pg = new Float64Array(q);
+  const cut = new Float64Array(q);
   const expand = (q * q) / (q * q - 1);
   let lower = -Infinity;
-  let f = f0;
-  for (;;) {
+  let gap = NaN;
+  for (let iter = 0; iter < maxIter; iter++) {
+    // most violated constraint (box sides included), by distance in z
+    let worst = -1;
+    let worstViol = 0;
+    for (let s = 0; s < q; s++) {
+      if (z[s]! < 0 && -z[s]! > worstViol) { worstViol = -z[s]!; worst = -(s + 1) * 2; }
+      if (z[s]! > 1 && z[s]! - 1 > worstViol) { worstViol = z[s]! - 1; worst = -(s + 1) * 2 - 1; }
+    }
+    for (let h = 0; h < cons.length; h++) {
+      let v = rz[h]!;
+      let nn = 0;
+      for (let s = 0; s < q; s++) {
+        v -= nz[h * q + s]! * z[s]!;
+        nn += nz[h * q + s]! ** 2;
+      }
+      if (v > slack[h]! && nn > 0 && v / Math.sqrt(nn) > worstViol) { worstViol = v / Math.sqrt(nn); worst = h; }
+      else if (v > slack[h]! && nn === 0) return infeasible();
+    }
+    let f = NaN;
+    if (worst === -1) {
+      f = evaluate();
+      if (Number.isNaN(tol)) tol = 1e-13 * Math.max(Math.abs(f), 1e-300);
+      cut.set(gz);
+    } else if (worst >= 0) {
+      // keep { y : nz·y ≥ nz·z }, which holds every feasible point
+      for (let s = 0; s < q; s++) cut[s] = -nz[worst * q + s]!;
+    } else {
+      const s = Math.floor((-worst - 2) / 2);
+      cut.fill(0);
+      cut[s] = (-worst - 2) % 2 === 0 ? -1 : 1;
+    }
     let gPg = 0;
     for (let s = 0; s < q; s++) {
       let v = 0;
-      for (let r = 0; r < q; r++) v += P[s * q + r]! * gz[r]!;
+      for (let r = 0; r < q; r++) v += P[s * q + r]! * cut[r]!;
       Pg[s] = v;
-      gPg += gz[s]! * v;
+      gPg += cut[s]! * v;
     }
-    if (gPg === 0) { gap = 0; break; }
+    if (gPg === 0) {
+      if (worst === -1) gap = 0;
+      break;
+    }
     if (!(gPg > 0) || !Number.isFinite(gPg)) break; // P lost definiteness to rounding: keep the best point
     const gamma = Math.sqrt(gPg);
-    lower = Math.max(lower, f - gamma);
-    gap = fBest - lower;
-    if (gap <= tol || evaluations >= maxEval) break;
+    if (worst === -1) {
+      lower = Math.max(lower, f - gamma);
+      gap = fBest - lower;
+      if (gap <= tol) break;
+    }
     for (let s = 0; s < q; s++) {
       Pg[s] = Pg[s]! / gamma;
       z[s] = z[s]! - Pg[s]! / (q + 1);
@@ -149,7 +237,7 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
         P[r * q + s] = v;
       }
     }
-    f = evaluate();
   }
-  return { x: best, f: fBest, gap, evaluations };
+  if (fBest === Infinity) return infeasible();
+  return { x: best, f: fBest, gap, evaluations, feasible: true };
 }

@@ -50,18 +50,24 @@ export function optimalScale(W: ArrayLike<number>, wStar: ArrayLike<number>): { 
   return { c, t0: Math.log(c), value };
 }
 
-/** One term coef·‖anchor − t1‖^exponent of the t1 objective; anchors are β1_i − β1*_j (length d). */
+/**
+ * One term coef·max(0, ‖anchor − t1‖^exponent − offset) of the t1 objective; anchors are
+ * β1_i − β1*_j (length d). offset defaults to 0 (the loss's own terms); with offset 1 the term is a
+ * lower bound of ‖·‖^e' for every e' ≥ exponent, used where the exponent r̄(m) is unknown.
+ */
 export interface T1Term {
   anchor: Float64Array;
   coef: number;
   exponent: number;
+  offset?: number;
 }
 
 /**
- * Adds coef·‖u − t‖^e to a running sum and its subgradient −coef·e·‖u − t‖^{e−2}(u − t) to g
- * (0 at u = t). `u` is read at uOff (length d).
+ * Adds coef·max(0, ‖u − t‖^e − o) to a running sum and its subgradient
+ * −coef·e·‖u − t‖^{e−2}(u − t) to g (0 where ‖u − t‖^e ≤ o). `u` is read at uOff (length d).
+ * @returns the term's value
  */
-export function addNormPower(u: ArrayLike<number>, uOff: number, t: ArrayLike<number>, tOff: number, d: number, coef: number, e: number, g: Float64Array | null, gOff: number): number {
+export function addNormPower(u: ArrayLike<number>, uOff: number, t: ArrayLike<number>, tOff: number, d: number, coef: number, e: number, g: Float64Array | null, gOff: number, o = 0): number {
   let r2 = 0;
   for (let l = 0; l < d; l++) {
     const v = u[uOff + l]! - t[tOff + l]!;
@@ -69,16 +75,18 @@ export function addNormPower(u: ArrayLike<number>, uOff: number, t: ArrayLike<nu
   }
   if (r2 === 0 || coef === 0) return 0;
   const r = Math.sqrt(r2);
-  const val = coef * Math.pow(r, e);
+  const re = Math.pow(r, e);
+  if (re <= o) return 0;
+  const val = coef * (re - o);
   if (g) {
-    const s = (coef * e * Math.pow(r, e - 1)) / r;
+    const s = (coef * e * re) / r2;
     for (let l = 0; l < d; l++) g[gOff + l] = g[gOff + l]! - s * (u[uOff + l]! - t[tOff + l]!);
   }
   return val;
 }
 
 /**
- * argmin over t1 ∈ R^d of Σ_terms coef·‖anchor − t1‖^exponent (exponents ≥ 1: convex).
+ * argmin over t1 ∈ R^d of Σ_terms coef·max(0, ‖anchor − t1‖^exponent − offset) (exponents ≥ 1: convex).
  * @returns the minimiser and the minimum (t1 = 0 and value 0 for no terms)
  * @throws Error for an exponent < 1 (the problem would not be convex)
  */
@@ -96,7 +104,7 @@ export function minimizeT1(terms: readonly T1Term[], d: number): { t1: Float64Ar
   const res = minimizeConvex((t, g) => {
     g.fill(0);
     let f = 0;
-    for (const term of terms) f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0);
+    for (const term of terms) f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0, term.offset ?? 0);
     return f;
   }, lo, hi);
   return { t1: res.x, value: res.f };

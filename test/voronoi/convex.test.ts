@@ -74,6 +74,33 @@ describe('minimizeConvex', () => {
     expect(r.x[0]).toBeCloseTo(2, 10);
   });
 
+  it('respects linear constraints: the minimum of ‖x − p‖² over a half-plane is the projection of p', () => {
+    const p0 = [2, 1];
+    const fg = (x: Float64Array, g: Float64Array) => {
+      g[0] = 2 * (x[0]! - p0[0]!);
+      g[1] = 2 * (x[1]! - p0[1]!);
+      return (x[0]! - p0[0]!) ** 2 + (x[1]! - p0[1]!) ** 2;
+    };
+    // x + y ≤ 1, i.e. −x − y ≥ −1: projection of (2, 1) is (1, 0)
+    const r = minimizeConvex(fg, [-3, -3], [3, 3], { constraints: [{ normal: [-1, -1], rhs: -1 }] });
+    expect(r.feasible).toBe(true);
+    expect(r.x[0]).toBeCloseTo(1, 6);
+    expect(r.x[1]).toBeCloseTo(0, 6);
+    expect(r.f).toBeCloseTo(2, 10);
+    expect(r.x[0]! + r.x[1]!).toBeLessThanOrEqual(1 + 1e-9);
+    // one variable: the constraints become bounds
+    const r1 = minimizeConvex((x, g) => { g[0] = 2 * (x[0]! - 5); return (x[0]! - 5) ** 2; }, [0], [10], { constraints: [{ normal: [-1], rhs: -2 }] });
+    expect(r1.x[0]).toBeCloseTo(2, 9); // within the rounding slack of the bound
+  });
+
+  it('reports an empty feasible set', () => {
+    const fg = (x: Float64Array, g: Float64Array) => { g.fill(0); return 0; };
+    const r = minimizeConvex(fg, [0, 0], [1, 1], { constraints: [{ normal: [1, 1], rhs: 3 }] });
+    expect(r.feasible).toBe(false);
+    expect(r.f).toBe(Infinity);
+    expect(minimizeConvex(fg, [0], [1], { constraints: [{ normal: [1], rhs: 2 }] }).feasible).toBe(false);
+  });
+
   it('rejects a bad box', () => {
     expect(() => minimizeConvex(() => 0, [1], [0])).toThrow(/hi ≥ lo\. Value: \[1, 0\]/);
     expect(() => minimizeConvex(() => 0, [0], [Infinity])).toThrow(/finite/);
