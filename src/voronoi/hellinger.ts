@@ -187,6 +187,9 @@ export function hellingerAt(p: Model, q: Model, X: Float64Array, n: number, L = 
  * @example hellinger(truthPreset('demy'), truthPreset('demy')) // 0
  */
 export function hellinger(p: Model, q: Model, options: HellingerOptions = {}): number {
+  for (const key of Object.keys(options)) {
+    if (!['X', 'n', 'design', 'seed', 'nodes'].includes(key)) throw new Error(`options.${key} is not an option of hellinger (allowed: X, n, design, seed, nodes)`);
+  }
   const d = p.d;
   let X = options.X;
   let n: number;

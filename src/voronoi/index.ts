@@ -5,7 +5,7 @@
 export { voronoiLoss, type LossOptions, type LossResult, type LossKind, type CellResult, type CellErrors } from './loss.js';
 export { voronoiCells, assignCells, cellMembers } from './cells.js';
 export { optimalScale, minimizeT1, addNormPower, type T1Term } from './translation.js';
-export { minimizeConvex, type ConvexObjective, type ConvexMinimum, type ConvexOptions } from './convex.js';
+export { minimizeConvex, type ConvexObjective, type ConvexMinimum, type ConvexOptions, type LinearConstraint } from './convex.js';
 export {
   rBar, R_BAR, UnknownRBarError, EXPONENT_TABLES, EXPONENT_PARAMS, exponentTable, cellExponents,
   type ExponentRule, type ExponentTable, type CellExponents,

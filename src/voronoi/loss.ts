@@ -113,6 +113,7 @@ export interface LossResult {
 }
 
 const LOSS_KINDS = ['D1', 'D2', 'auto'] as const;
+const LOSS_OPTION_KEYS: readonly string[] = ['loss', 'exponents', 'topK', 'translation', 'normalizeWeights'];
 
 /** One cell assignment with everything that does not depend on (c, t1). */
 interface Assignment {
@@ -179,6 +180,9 @@ export function voronoiLoss(fit: Model, truth: Model, options: LossOptions = {})
   if (fit.d !== truth.d) throw new Error(`fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`);
   if (gateFamily(fit) !== gateFamily(truth)) {
     throw new Error(`fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit)}, truth gate ${gateFamily(truth)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!LOSS_OPTION_KEYS.includes(key)) throw new Error(`options.${key} is not an option of voronoiLoss (allowed: ${LOSS_OPTION_KEYS.join(', ')})`);
   }
   const lossOpt = options.loss ?? 'auto';
   if (!(LOSS_KINDS as readonly string[]).includes(lossOpt)) throw new Error(`loss must be one of ${LOSS_KINDS.join(', ')}. Value: ${String(lossOpt)}`);

@@ -148,6 +148,7 @@ describe('Hellinger distance', () => {
     expect(() => hellinger(demy, demy, { n: 0 })).toThrow(/n must be an integer ≥ 1\. Value: 0/);
     expect(() => hellinger(demy, demy, { design: 'sobol' as never })).toThrow(/design must be one of/);
     expect(() => hellinger(demy, demy, { nodes: 500 })).toThrow(/nodes must be an integer in \[1, 200\]/);
+    expect(() => hellinger(demy, demy, { points: 5 } as never)).toThrow(/options\.points is not an option of hellinger/);
     const bad = cloneModel(demy);
     bad.nu[0] = 0;
     expect(() => hellinger(bad, demy)).toThrow(/^p: experts\.nu\[0\] must be > 0/);

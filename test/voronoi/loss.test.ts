@@ -345,5 +345,6 @@ describe('bad input', () => {
     expect(() => voronoiLoss(demy, nan)).toThrow(/^truth: gating\.beta0\[0\] must be a finite number/);
     expect(() => voronoiLoss(demy, demy, { loss: 'D3' as never })).toThrow(/loss must be one of D1, D2, auto\. Value: D3/);
     expect(() => voronoiLoss(demy, demy, { exponents: { gamma: 1 } as never })).toThrow(/exponents\.gamma is not an exponent/);
+    expect(() => voronoiLoss(demy, demy, { los: 'D1' } as never)).toThrow(/options\.los is not an option of voronoiLoss/);
   });
 });
