@@ -206,7 +206,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
 
   // largest n first: the long cells start early and the workers finish together
   const todo = cells.filter((c) => !done.has(cellKey(c.label, c.n, c.rep))).sort((p, q) => q.n - p.n || p.rep - q.rep || p.model - q.model);
-  let workLeft = todo.reduce((s, c) => s + c.n, 0);
+  // a cell's cost ∝ n, plus a fixed part (Hellinger quadrature, set-up) worth a few thousand samples
+  const cost = (c: Cell) => c.n + 5000;
+  let workLeft = todo.reduce((s, c) => s + cost(c), 0);
   let workDone = 0;
   let ran = 0;
   let failedNow = 0;
@@ -223,8 +225,8 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
         writer.append(record);
         ran++;
         if (record.status === 'failed') failedNow++;
-        workDone += cell.n;
-        workLeft -= cell.n;
+        workDone += cost(cell);
+        workLeft -= cost(cell);
         const elapsed = (performance.now() - t0) / 1000;
         options.onProgress?.({
           done: resumed + ran,
