@@ -19,6 +19,8 @@ export interface RegressionResult {
   goldenHash?: string;
   /** one line per difference (first few), or why the golden could not be read */
   details: string[];
+  /** number of differences from the golden (0 when it matches or is missing) */
+  differences?: number;
 }
 
 /** Everything the report says about one preset. */
@@ -59,6 +61,8 @@ export interface ReportInput {
   /** every failure, one line each (empty: green) */
   failures: string[];
   update: boolean;
+  /** the goldens' directory relative to the report's (default "golden") */
+  goldenLink?: string;
   totalWallSeconds: number;
 }
 
@@ -109,7 +113,7 @@ function regressionText(g: RegressionResult): string {
   const head =
     g.status === 'pass' ? `matches golden \`${g.goldenHash}\``
     : g.status === 'unchanged' ? `golden \`${g.goldenHash}\` kept (matches)`
-    : g.status === 'updated' ? `golden rewritten: \`${g.goldenHash ?? 'none'}\` → \`${g.hash}\``
+    : g.status === 'updated' ? (g.goldenHash ? `golden rewritten: \`${g.goldenHash}\` → \`${g.hash}\`` : `golden written (there was none): \`${g.hash}\``)
     : `differs from golden \`${g.goldenHash ?? 'none'}\` (now \`${g.hash}\`)`;
   return g.details.length > 0 ? `${head}: ${g.details.slice(0, 3).join('; ')}${g.details.length > 3 ? `; … ${g.details.length - 3} more` : ''}` : head;
 }
@@ -129,12 +133,13 @@ function modelsText(spec: ExperimentSpec): string {
 /** The whole REPORT.md. */
 export function formatReport(input: ReportInput): string {
   const { provenance: pv } = input;
+  const golden = input.goldenLink ?? 'golden';
   const green = input.failures.length === 0;
   const L: string[] = [];
   L.push('# gmoe reproducibility report');
   L.push('');
   L.push('Written by `npm run repro` (scripts/repro.ts): every experiment preset at its `--quick` size, checked against the rates of');
-  L.push('THEORY.md §5 and against the committed golden summaries in [golden/](golden/). Do not edit by hand.');
+  L.push(`THEORY.md §5 and against the committed golden summaries in [${golden}/](${golden}/). Do not edit by hand.`);
   L.push('');
   L.push(`**Result: ${green ? '✅ all checks pass' : `❌ ${input.failures.length} failed`}**${input.update ? ' (goldens updated by `--update`)' : ''}`);
   if (!green) {
@@ -155,7 +160,7 @@ export function formatReport(input: ReportInput): string {
   L.push(`margin δ on each side (reason in the row); **no clean power law** — fails only when the power law beats a + c/log n on the`);
   L.push(`mean curve, in ≥ ${Math.round(CLEAN_SHARE * 100)}% of the bootstrap resamples, and the whole slope interval lies below −1/ln(n_min) (steeper than`);
   L.push('a + c/log n can be anywhere on the grid); **info** — shown, not checked (reason in the row). **golden** — every per-n mean,');
-  L.push(`median, q05, q95, slope and interval end within relative ${GOLDEN_RTOL} of [golden/](golden/)\`<preset>.json\`, counts exact.`);
+  L.push(`median, q05, q95, slope and interval end within relative ${GOLDEN_RTOL} of [${golden}/](${golden}/)\`<preset>.json\`, counts exact.`);
   L.push('');
   L.push(checksTable(input.presets));
   L.push('');

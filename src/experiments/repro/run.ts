@@ -192,7 +192,10 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     reports.push(report);
 
     const failed = checks.filter((c) => c.status === 'fail').map(failureMessage);
-    if (regression.status === 'fail') failed.push(`${preset}: regression check failed: ${regression.details[0] ?? 'differs from its golden'}${regression.details.length > 1 ? ` (and ${regression.details.length - 1} more differences)` : ''}`);
+    if (regression.status === 'fail') {
+      const more = (regression.differences ?? 0) - 1;
+      failed.push(`${preset}: regression check failed: ${regression.details[0] ?? 'differs from its golden'}${more > 0 ? ` (and ${more} more difference${more > 1 ? 's' : ''}: see the report)` : ''}`);
+    }
     failures.push(...failed);
     const ok = checks.filter((c) => c.status === 'pass').length;
     log(`repro: ${preset}: ${failed.length === 0 ? 'ok' : 'FAILED'} — ${ok} theory checks pass, ${failed.length} fail; golden ${regression.status}; ${wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU`);
@@ -207,7 +210,10 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
 
   const totalWallSeconds = (performance.now() - t0) / 1000;
   const reportPath = join(reportDir, 'REPORT.md');
-  const md = formatReport({ provenance: pv, presets: reports, changelogMissing: missing, failures, update: options.update ?? false, totalWallSeconds });
+  const md = formatReport({
+    provenance: pv, presets: reports, changelogMissing: missing, failures, update: options.update ?? false, totalWallSeconds,
+    goldenLink: relative(reportDir, join(root, GOLDEN_DIR)),
+  });
   writeFileAtomic(reportPath, md);
   if (full && updateReadmeTable(root, readmeTable(reports))) log(`repro: updated the checks table in ${README}`);
   log(`repro: wrote ${relative(root, reportPath)} (${totalWallSeconds.toFixed(1)} s)`);
@@ -229,13 +235,15 @@ function regressionCheck(root: string, preset: string, numbers: ReturnType<typeo
     unreadable = e instanceof Error ? e.message : String(e);
   }
   const diffs = golden ? compareGolden(golden, numbers) : [];
-  const details = unreadable ? [unreadable] : !golden ? [`no golden ${GOLDEN_DIR}/${preset}.json (make it with \`npm run repro -- --update\`)`] : diffs.slice(0, MAX_DIFFERENCES).map(formatDifference);
+  const details = unreadable ? [unreadable]
+    : !golden ? (update ? [] : [`no golden ${GOLDEN_DIR}/${preset}.json (make it with \`npm run repro -- --update\`)`])
+    : diffs.slice(0, MAX_DIFFERENCES).map(formatDifference);
   if (diffs.length > MAX_DIFFERENCES) details.push(`… ${diffs.length - MAX_DIFFERENCES} more`);
   const same = golden !== undefined && diffs.length === 0;
   if (same) return { status: update ? 'unchanged' : 'pass', hash: fresh.hash, goldenHash: golden!.hash, details: [] };
-  if (!update) return { status: 'fail', hash: fresh.hash, ...(golden ? { goldenHash: golden.hash } : {}), details };
+  if (!update) return { status: 'fail', hash: fresh.hash, ...(golden ? { goldenHash: golden.hash } : {}), details, differences: diffs.length };
   const path = join(root, GOLDEN_DIR, `${preset}.json`);
   mkdirSync(join(root, GOLDEN_DIR), { recursive: true });
   writeFileAtomic(path, `${formatJSON(fresh)}\n`);
-  return { status: 'updated', hash: fresh.hash, ...(golden ? { goldenHash: golden.hash } : {}), details };
+  return { status: 'updated', hash: fresh.hash, ...(golden ? { goldenHash: golden.hash } : {}), details, differences: diffs.length };
 }
