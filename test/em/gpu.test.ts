@@ -476,6 +476,26 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     be.destroy();
   });
 
+  it('the gate M-step stops at Q\'s float32 resolution instead of chasing rounding noise', () => {
+    // k = 8 well-separated experts at n = 1e4: without the resolution, Newton keeps halving steps whose
+    // predicted gain (≈ 1e-8 per sample) is below the noise of a float32 Q, ~300 gate calls per fit
+    const k = 8;
+    const m = truthPreset('demy');
+    const mid = (k - 1) / 2;
+    const truth: Model = {
+      ...m, k, beta0: new Float64Array(k), beta1: Float64Array.from({ length: k }, (_, j) => 6 * (j - mid)),
+      a: Float64Array.from({ length: k }, (_, j) => 2 * (j - mid)), b: Float64Array.from({ length: k }, (_, j) => 3 * (j - mid)), nu: new Float64Array(k).fill(0.05),
+    };
+    const data = simulate(truth, { n: 10_000, seed: 53 });
+    const be = createGpuBackend({ mode: 'cpu' });
+    const fit = fitMoE(data, { gate: truth.gate, k, init: { kind: 'model', model: truth }, maxIter: 3, backend: be });
+    expect(be.gateQResolution!()).toBeGreaterThan(0);
+    // per EM iteration: one gate, one E-step, three moment kernels, and a few Newton trials
+    expect(be.stats().kernelCalls).toBeLessThanOrEqual(10 * (fit.iterations + 1));
+    expect(fit.warnings.filter((w) => w.startsWith('gate M-step'))).toEqual([]);
+    be.destroy();
+  });
+
   it('a top-K fit reaches the CPU optimum within the same log-likelihood bound', () => {
     const truth = truthPreset('topk1');
     const n = 600;

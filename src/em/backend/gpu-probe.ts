@@ -56,6 +56,8 @@ export interface GpuProbe {
   mode: string | null;
   /** the GL renderer (unmasked when the driver allows), or null when there is no GL context */
   renderer: string | null;
+  /** GL MAX_TEXTURE_SIZE (a kernel's inputs and outputs are textures of at most its square), or null */
+  maxTextureSize: number | null;
   /** in words: what was found, and why it is (not) a GPU */
   reason: string;
 }
@@ -67,6 +69,7 @@ export interface GpuFacts {
   loadError: string | null;
   mode: string | null;
   renderer: string | null;
+  maxTextureSize?: number | null;
   /** why the probe kernel failed (null when it returned the exact values) */
   probeError: string | null;
 }
@@ -76,7 +79,7 @@ export interface GpuFacts {
  * facts gathered by {@link probeGpu}.
  */
 export function classifyGpu(f: GpuFacts): GpuProbe {
-  const base = { version: f.version, mode: f.mode, renderer: f.renderer };
+  const base = { version: f.version, mode: f.mode, renderer: f.renderer, maxTextureSize: f.maxTextureSize ?? null };
   if (f.loadError !== null) return { ...base, available: false, reason: f.loadError };
   const v = `gpu.js ${f.version ?? '(unknown version)'}`;
   if (f.mode === null || !GL_MODES.includes(f.mode)) {
@@ -141,10 +144,20 @@ function glRenderer(ctx: unknown): string | null {
   }
 }
 
+function glMaxTexture(ctx: unknown): number | null {
+  const gl = ctx as { getParameter?(p: number): unknown; MAX_TEXTURE_SIZE?: number } | null;
+  try {
+    const v = gl?.getParameter?.(gl.MAX_TEXTURE_SIZE ?? 0x0d33);
+    return typeof v === 'number' && v > 0 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Gathers the facts for {@link classifyGpu} from a loaded gpu.js. */
 export function gatherGpuFacts(mod: GpuJsModule, version: string | null): GpuFacts {
   let gpu: GpuJsInstance | null = null;
-  const facts: GpuFacts = { version, loadError: null, mode: null, renderer: null, probeError: null };
+  const facts: GpuFacts = { version, loadError: null, mode: null, renderer: null, maxTextureSize: null, probeError: null };
   try {
     gpu = new mod.GPU();
     facts.mode = gpu.Kernel?.mode ?? null;
@@ -154,6 +167,7 @@ export function gatherGpuFacts(mod: GpuJsModule, version: string | null): GpuFac
     const out = probe(input) as ArrayLike<number>;
     const runMode = probe.kernel.constructor.mode;
     facts.renderer = glRenderer(probe.kernel.context);
+    facts.maxTextureSize = glMaxTexture(probe.kernel.context);
     if (runMode !== facts.mode) {
       facts.probeError = `gpu.js fell back to its "${runMode ?? probe.kernel.constructor.name}" kernel${probe.kernel.fallbackReason ? ` (${probe.kernel.fallbackReason})` : ''}`;
     } else {

@@ -113,6 +113,8 @@ interface Centred {
   c: Float32Array;
   /** every centred value within ±SAFE */
   safe: boolean;
+  /** largest |centred value| per column */
+  maxAbs: Float64Array;
 }
 
 interface Entry {
@@ -126,15 +128,17 @@ function centre(v: Float64Array, n: number, d: number): Centred {
   for (let i = 0, o = 0; i < n; i++, o += d) for (let a = 0; a < d; a++) mu[a] = mu[a]! + v[o + a]!;
   for (let a = 0; a < d; a++) mu[a] = mu[a]! / n;
   const c = new Float32Array(n * d);
+  const maxAbs = new Float64Array(d);
   let safe = true;
   for (let i = 0, o = 0; i < n; i++, o += d) {
     for (let a = 0; a < d; a++) {
       const x = v[o + a]! - mu[a]!;
       c[o + a] = x;
       if (!(Math.abs(x) <= SAFE)) safe = false;
+      else if (Math.abs(x) > maxAbs[a]!) maxAbs[a] = Math.abs(x);
     }
   }
-  return { n, d, mu, c, safe };
+  return { n, d, mu, c, safe, maxAbs };
 }
 
 /** Float32 value within ±SAFE (and not NaN). */
@@ -164,16 +168,21 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   if (!(maxChunk === Infinity || (Number.isInteger(maxChunk) && maxChunk >= 1))) throw new Error(`maxChunk must be an integer ≥ 1. Value: ${String(maxChunk)}`);
 
   let device: string;
+  let maxValues = MAX_DEVICE_VALUES;
+  let gpuJsSetting: string = mode;
   if (mode === 'gpu') {
     const probe = probeGpu();
     if (!probe.available) throw new GpuUnavailableError(probe);
     device = probe.reason;
+    gpuJsSetting = probe.mode!; // the GL backend the probe validated
+    // one value per texel: a kernel's largest input or output must fit one texture
+    if (probe.maxTextureSize !== null) maxValues = Math.min(maxValues, probe.maxTextureSize ** 2);
   } else {
     const { mod, version, error } = loadGpuJs();
     if (!mod) throw new Error(`the gpu.js backend in mode "${mode}" needs gpu.js: ${error}`);
     device = `gpu.js ${version ?? ''} ${mode === 'cpu' ? 'CPU kernels (JavaScript, float32 rounding emulated)' : 'WebAssembly kernels on the CPU (float32)'}`;
   }
-  const gpu: GpuJsInstance = new (loadGpuJs().mod!.GPU)(mode === 'gpu' ? {} : { mode });
+  const gpu: GpuJsInstance = new (loadGpuJs().mod!.GPU)({ mode: gpuJsSetting });
   const runMode = gpu.Kernel?.mode ?? mode;
 
   const cpu = createCpuBackend();
@@ -188,6 +197,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   const pairs = new Map<number, Float32Array>();
   let destroyed = false;
   let resolution = 0;
+  let qResolution = 0;
 
   function centredX(X: Float64Array, n: number, d: number): Centred {
     let e = xCache.get(X);
@@ -206,7 +216,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
 
   /** Samples per kernel call for this shape: every input and output ≤ MAX_DEVICE_VALUES, a multiple of B. */
   function chunkLength(n: number, k: number, d: number): number {
-    let c = Math.floor(MAX_DEVICE_VALUES / Math.max(2 * k, k + 1, d, 1));
+    // values per sample of the widest input or output: gate (2k out), estep (k + 2 out), X (d in), block sums
+    const widest = Math.max(2 * k, k + 2, d, Math.ceil((k * Math.max(d + 2, mom2Stats(d))) / B));
+    let c = Math.floor(maxValues / widest);
     c = Math.min(c, maxChunk);
     if (c > B) c -= c % B;
     return Math.max(1, Math.min(n, c));
@@ -303,7 +315,12 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     const { k, d } = m;
     const code = gateCode(m.gate, d);
     const xe = centredX(X, n, d);
-    if (!xe.safe || !packGate(m, code, xe.mu)) { stats.cpuDelegations++; return cpu.gateProbs(m, X, n, logPi, pi, mask, maskMode, resp); }
+    if (!xe.safe || !packGate(m, code, xe.mu)) {
+      stats.cpuDelegations++;
+      qResolution = 0;
+      return cpu.gateProbs(m, X, n, logPi, pi, mask, maskMode, resp);
+    }
+    logitRounding(code, k, d, xe.maxAbs);
     if (maskMode === 'compute') {
       if (!mask || m.gate.kind !== 'topk') throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
       // Float64 scores and ranking, exactly as the CPU backend: the active sets must agree bit for bit
@@ -319,6 +336,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     }
     const C = chunkLength(n, k, d);
     let q = 0;
+    let q2 = 0;
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const ck = c * k;
@@ -339,8 +357,38 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
         pi[o] = out[ck + t]!;
         if (resp) { const r = resp[o]!; if (r !== 0) q += r * lp; }
       }
+      // Q's float32 noise, first order per sample: δQ_i = Σ_j (r_ij − π_ij) δs_ij plus the log-sum-exp's
+      // roundings, u(Σ_j r_ij(|log π_ij| + 2) + 4); r = π when no responsibilities are given
+      for (let i = 0, o = s0 * k; i < c; i++, o += k) {
+        let e = 4;
+        for (let j = 0; j < k; j++) {
+          const p = pi[o + j]!;
+          if (p === 0 && !(resp && resp[o + j]! !== 0)) continue;
+          const r = resp ? resp[o + j]! : p;
+          e += Math.abs(r - p) * sig[j]! + r * (Math.abs(logPi[o + j]!) + 2);
+        }
+        q2 += e * e;
+      }
     }
+    qResolution = RESOLUTION_SIGMAS * U32 * Math.sqrt(q2);
     return resp ? q : NaN;
+  }
+
+  /**
+   * Per-expert bound σ_j on a logit's float32 rounding (in units of u): (d + 3)(|c0_j| + Σ|β_j||x|max),
+   * through σ′ ≤ 1.2 for activations, into `sig`.
+   */
+  let sig = new Float64Array(8);
+  function logitRounding(code: GateCode, k: number, d: number, maxAbs: Float64Array): void {
+    if (sig.length < k) sig = new Float64Array(k);
+    const S = code.stride;
+    const it = code.act === 'linear' ? 1 : Math.abs(gP[k * S]!);
+    for (let j = 0; j < k; j++) {
+      let s = Math.abs(gP[j * S]!);
+      for (let a = 0; a < d; a++) s += Math.abs(gP[j * S + 1 + a]!) * maxAbs[a]!;
+      if (code.act !== 'linear') s = 1.2 * s * it + Math.abs(gP[j * S + d + 1]!) + it;
+      sig[j] = (d + 3) * s;
+    }
   }
 
   /** log π to float32 (inactive → LOGPI_INACTIVE); false when some value is not float32-safe. */
@@ -512,6 +560,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   return {
     name: 'gpu', gpuJsMode: runMode, device,
     logLikResolution: () => resolution,
+    gateQResolution: () => qResolution,
     gateProbs, eStep, logLik, gateQ, gateGradCurv, expertMoments: expertMomentsImpl, expertResiduals,
     stats: () => ({ ...stats, keys: [...stats.keys] }),
     destroy,
