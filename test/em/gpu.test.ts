@@ -358,6 +358,21 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
     expect(gpu.logLik(demy, data.X, data.y, 50, logPi)).toBe(-Infinity);
   });
 
+  it('keeps at most 64 kernels, releasing the least recently used shape', () => {
+    const be = createGpuBackend({ mode: 'cpu' });
+    const data = simulate(demy, { n: 80, seed: 43 });
+    const logPi = new Float64Array(160);
+    for (let n = 1; n <= 70; n++) {
+      be.logLik(demy, data.X.subarray(0, n), data.y.subarray(0, n), n, logPi.subarray(0, 2 * n));
+    }
+    const st = be.stats();
+    expect(st.kernelsBuilt).toBe(70);
+    expect(st.keys.length).toBe(64);
+    expect(st.keys[0]).toBe('loglik|c=7|k=2|d=1');
+    expect(st.keys.at(-1)).toBe('loglik|c=70|k=2|d=1');
+    be.destroy();
+  });
+
   it('hands inputs outside float32 range to the CPU backend (same results exactly)', () => {
     const data = simulate(demy, { n: 50, seed: 42 });
     const m = cloneModel(demy);

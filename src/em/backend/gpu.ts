@@ -63,7 +63,7 @@ export interface GpuBackendStats {
   rebuilds: number;
   /** calls handed to the CPU backend because an input was outside float32's safe range */
   cpuDelegations: number;
-  /** the cache keys, e.g. "estep|c=1000|k=2|d=1" */
+  /** the kernels held now (least recently used first), e.g. "estep|c=1000|k=2|d=1" */
   keys: string[];
 }
 
@@ -225,6 +225,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   }
 
   function kernel(key: string, length: number, args: string[], source: () => string): Entry {
+    if (destroyed) throw new Error('the gpu backend was destroyed');
     let e = cache.get(key);
     if (e) {
       // most recently used last, so that eviction takes the stalest shape
@@ -244,14 +245,17 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       });
       e = { fn, length, inner: null };
       cache.set(key, e);
-      stats.keys.push(key);
     }
     return e;
   }
 
-  function run(e: Entry, args: unknown[]): Float32Array {
-    if (destroyed) throw new Error('the gpu backend was destroyed');
-    const out = e.fn(...args) as Float32Array;
+  function run(e: Entry, key: string, args: unknown[]): Float32Array {
+    let out: Float32Array;
+    try {
+      out = e.fn(...args) as Float32Array;
+    } catch (err) {
+      throw new Error(`gpu.js kernel "${key}" (${runMode}) failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
     stats.kernelCalls++;
     const inner = e.fn.kernel;
     if (e.inner === null) { e.inner = inner; stats.kernelsBuilt++; } else if (inner !== e.inner) { e.inner = inner; stats.rebuilds++; }
@@ -340,11 +344,12 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const ck = c * k;
-      const e = kernel(`gate|${code.key}|${masked ? 'masked' : 'dense'}|c=${c}|k=${k}|d=${d}`, 2 * ck,
+      const key = `gate|${code.key}|${masked ? 'masked' : 'dense'}|c=${c}|k=${k}|d=${d}`;
+      const e = kernel(key, 2 * ck,
         masked ? ['X', 'G', 'M'] : ['X', 'G'], () => gateSource(code, c, k, d, masked));
       const args: unknown[] = [xe.c.subarray(s0 * d, (s0 + c) * d), gP];
       if (mf) args.push(mf.subarray(s0 * k, (s0 + c) * k));
-      const out = run(e, args);
+      const out = run(e, key, args);
       for (let t = 0, o = s0 * k; t < ck; t++, o++) {
         if (masked && !mask![o]) {
           logPi[o] = -Infinity;
@@ -423,9 +428,10 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     let kap2 = 0;
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
-      const e = kernel(`${resp ? 'estep' : 'loglik'}|c=${c}|k=${k}|d=${d}`, c * row, ['X', 'Y', 'LP', 'E'],
+      const key = `${resp ? 'estep' : 'loglik'}|c=${c}|k=${k}|d=${d}`;
+      const e = kernel(key, c * row, ['X', 'Y', 'LP', 'E'],
         () => estepSource(c, k, d, resp !== null));
-      const out = run(e, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), lp.subarray(s0 * k, (s0 + c) * k), eP]);
+      const out = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), lp.subarray(s0 * k, (s0 + c) * k), eP]);
       for (let i = 0, p = 0; i < c; i++, p += row) {
         const ll = out[p + row - 2]!;
         const o = (s0 + i) * k;
@@ -478,8 +484,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const nb = Math.ceil(c / B);
-      const e = kernel(`mom1|c=${c}|k=${k}|d=${d}|B=${B}`, nb * k * S1, ['X', 'Y', 'R'], () => mom1Source(c, k, d, B));
-      const o = run(e, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k)]);
+      const key = `mom1|c=${c}|k=${k}|d=${d}|B=${B}`;
+      const e = kernel(key, nb * k * S1, ['X', 'Y', 'R'], () => mom1Source(c, k, d, B));
+      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k)]);
       for (let b = 0, p = 0; b < nb; b++) {
         for (let j = 0; j < k; j++, p += S1) {
           N[j] = N[j]! + o[p]!;
@@ -504,8 +511,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const nb = Math.ceil(c / B);
-      const e = kernel(`mom2|c=${c}|k=${k}|d=${d}|B=${B}`, nb * k * S2, ['X', 'Y', 'R', 'MN', 'PI'], () => mom2Source(c, k, d, B));
-      const o = run(e, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k), mn, PI]);
+      const key = `mom2|c=${c}|k=${k}|d=${d}|B=${B}`;
+      const e = kernel(key, nb * k * S2, ['X', 'Y', 'R', 'MN', 'PI'], () => mom2Source(c, k, d, B));
+      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k), mn, PI]);
       for (let b = 0, p = 0; b < nb; b++) {
         for (let j = 0; j < k; j++, p += S2) {
           let s = 0;
@@ -534,8 +542,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const nb = Math.ceil(c / B);
-      const e = kernel(`res|c=${c}|k=${k}|d=${d}|B=${B}`, nb * k, ['X', 'Y', 'R', 'E'], () => resSource(c, k, d, B));
-      const o = run(e, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R.subarray(s0 * k, (s0 + c) * k), eP]);
+      const key = `res|c=${c}|k=${k}|d=${d}|B=${B}`;
+      const e = kernel(key, nb * k, ['X', 'Y', 'R', 'E'], () => resSource(c, k, d, B));
+      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R.subarray(s0 * k, (s0 + c) * k), eP]);
       for (let b = 0, p = 0; b < nb; b++) for (let j = 0; j < k; j++, p++) out[j] = out[j]! + o[p]!;
     }
   }
@@ -562,7 +571,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     logLikResolution: () => resolution,
     gateQResolution: () => qResolution,
     gateProbs, eStep, logLik, gateQ, gateGradCurv, expertMoments: expertMomentsImpl, expertResiduals,
-    stats: () => ({ ...stats, keys: [...stats.keys] }),
+    stats: () => ({ ...stats, keys: [...cache.keys()] }),
     destroy,
   };
 }
