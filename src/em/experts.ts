@@ -1,0 +1,89 @@
+/**
+ * Experts M-step (all gates, closed form; THEORY.md §6): for each expert j, weighted least
+ * squares of y on (1, x) with weights r_·j — solved on data centred at the weighted means, which
+ * keeps the normal equations well conditioned whatever the offset of x — then
+ * ν_j = Σ_i r_ij (y_i − a_j·x_i − b_j)² / Σ_i r_ij from an exact residual pass, floored.
+ * An expert whose total responsibility is below `minResponsibility`, or whose weighted design is
+ * singular, keeps its previous parameters (never NaN) and the fit gets a warning.
+ */
+import type { Dataset, Model } from '../models/types.js';
+import { expertMoments, type Backend, type ExpertMoments } from './backend/types.js';
+import { cholesky, choleskySolve } from './optim/linalg.js';
+import type { WarningLog } from './warnings.js';
+
+export interface ExpertsMStepInfo {
+  /** experts that kept their previous parameters */
+  kept: number;
+  /** experts whose variance was raised to the floor */
+  floored: number;
+}
+
+export interface ExpertsMStep {
+  /** Updates a, b, ν of `model` in place from the responsibilities `resp` (n × k). */
+  step(model: Model, resp: Float64Array, warnings: WarningLog, iteration: number): { params: Model; info: ExpertsMStepInfo };
+}
+
+/**
+ * Creates the experts M-step of a fit (scratch allocated once).
+ * @param varianceFloor smallest ν
+ * @param minResponsibility smallest Σ_i r_ij for an expert to be re-estimated
+ */
+export function createExpertsMStep(backend: Backend, data: Dataset, k: number, varianceFloor: number, minResponsibility: number): ExpertsMStep {
+  const { X, y, n, d } = data;
+  const mom: ExpertMoments = expertMoments(k, d);
+  const rss = new Float64Array(k);
+  const updated = new Uint8Array(k);
+  const A = new Float64Array(d * d);
+  const L = new Float64Array(d * d);
+  const rhs = new Float64Array(d);
+  const sol = new Float64Array(d);
+  const info: ExpertsMStepInfo = { kept: 0, floored: 0 };
+  const result = { params: null as unknown as Model, info };
+
+  return {
+    step(model, resp, warnings, iteration) {
+      backend.expertMoments(X, y, n, d, k, resp, mom);
+      info.kept = 0;
+      info.floored = 0;
+      for (let j = 0; j < k; j++) {
+        updated[j] = 0;
+        const Nj = mom.N[j]!;
+        if (!(Nj >= minResponsibility)) {
+          info.kept++;
+          warnings.add(`expert-empty-${j}`, `expert ${j} has almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): kept its previous parameters`, iteration);
+          continue;
+        }
+        for (let t = 0; t < d * d; t++) A[t] = mom.Sxx[j * d * d + t]!;
+        for (let a = 0; a < d; a++) rhs[a] = mom.Sxy[j * d + a]!;
+        // a weighted design of rank < d cannot identify the slopes
+        if (cholesky(A, d, L) < 1e-13) {
+          info.kept++;
+          warnings.add(`expert-singular-${j}`, `expert ${j}: its weighted design is singular (the responsibilities sit on too few distinct x): kept its previous parameters`, iteration);
+          continue;
+        }
+        choleskySolve(L, d, rhs, sol);
+        let bj = mom.ybar[j]!;
+        for (let a = 0; a < d; a++) {
+          model.a[j * d + a] = sol[a]!;
+          bj -= sol[a]! * mom.xbar[j * d + a]!;
+        }
+        model.b[j] = bj;
+        updated[j] = 1;
+      }
+      backend.expertResiduals(model, X, y, n, resp, rss);
+      for (let j = 0; j < k; j++) {
+        if (!updated[j]) continue;
+        const nu = rss[j]! / mom.N[j]!;
+        if (nu < varianceFloor || !(nu === nu)) {
+          model.nu[j] = varianceFloor;
+          info.floored++;
+          warnings.add(`variance-floor-${j}`, `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${varianceFloor.toPrecision(3)})`, iteration);
+        } else {
+          model.nu[j] = nu;
+        }
+      }
+      result.params = model;
+      return result;
+    },
+  };
+}

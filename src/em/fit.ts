@@ -1,0 +1,223 @@
+/**
+ * fitMoE: maximum-likelihood fitting of a Gaussian MoE by EM, for every gate kind.
+ *
+ * The loop (after scikit-learn's BaseMixture.fit_predict and flexmix's FLXfit) owns the
+ * iterations, the stopping rule, the trace, the restarts and the warnings; it knows nothing of
+ * any particular gate. One iteration t = 1, 2, …:
+ *   E-step  r_ij ∝ π_j(x_i) N(y_i; a_j·x_i + b_j, ν_j) (log-sum-exp per sample), L_t = Σ_i log p(y_i|x_i)
+ *   stop?   |ℓ_t − ℓ_{t−1}| ≤ tol·(|ℓ_t| + 1e-12) or ≤ absTol, with ℓ_t = L_t / n (mean per sample)
+ *   M-step  experts (weighted least squares, variance floor), then the gate's own M-step.
+ * Every M-step increases (or keeps) the EM auxiliary function, so L_t never decreases
+ * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
+ * the last finite parameters.
+ */
+import { getGate } from '../models/gates/index.js';
+import { cloneModel, type Dataset, type Model } from '../models/types.js';
+import { createRng } from '../random/rng.js';
+import { deriveSeed } from '../random/seed.js';
+import { createBackend } from './backend/index.js';
+import type { Backend } from './backend/types.js';
+import { diagnoseIdentifiability } from './diagnostics.js';
+import { createExpertsMStep, type ExpertsMStep } from './experts.js';
+import { gateLayout, gateMStepFor, normalizeGate, type GateLayoutInfo, type GateMStepContext } from './gates/index.js';
+import { initialModel } from './init/index.js';
+import { checkFitData, resolveFitOptions } from './options.js';
+import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StopReason } from './types.js';
+import { WarningLog } from './warnings.js';
+import { createWorkspace, type Workspace } from './workspace.js';
+
+/** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
+export function freeParameterCount(layout: GateLayoutInfo): number {
+  return layout.p + layout.k * (layout.d + 2);
+}
+
+/** Iterations over which a float32 backend's log-likelihood gain is compared with its resolution. */
+const RESOLUTION_WINDOW = 10;
+
+interface RunContext {
+  data: Dataset;
+  opts: ResolvedFitOptions;
+  backend: Backend;
+  layout: GateLayoutInfo;
+  ws: Workspace;
+  experts: ExpertsMStep;
+  onIteration?: FitOptions['onIteration'];
+}
+
+interface RunOutcome {
+  model: Model;
+  logLik: number;
+  trace: number[];
+  iterations: number;
+  stopReason: StopReason;
+  warnings: WarningLog;
+}
+
+function allFinite(m: Model): boolean {
+  const arrays = [m.beta0, m.beta1, m.a, m.b, m.nu];
+  for (const v of arrays) for (let t = 0; t < v.length; t++) if (!Number.isFinite(v[t]!)) return false;
+  return Number.isFinite(m.tau) && m.tau > 0;
+}
+
+function copyParams(src: Model, dst: Model): void {
+  dst.beta0.set(src.beta0); dst.beta1.set(src.beta1); dst.a.set(src.a); dst.b.set(src.b); dst.nu.set(src.nu); dst.tau = src.tau;
+}
+
+/** One EM run from `model` (modified in place). */
+function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
+  const { data, opts, backend, layout, ws, experts } = ctx;
+  const { X, y, n } = data;
+  const topk = opts.gate.kind === 'topk';
+  normalizeGate(layout, model);
+  const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
+  const prev = cloneModel(model);
+  const gctx: GateMStepContext = {
+    backend, data, model, ws, layout, maxSteps: opts.gateMaxSteps, tol: opts.gateTol, warnings, iteration: 0,
+  };
+  const trace: number[] = [];
+  let logPiValid = false;
+  let stopReason: StopReason = 'max-iterations';
+  let iter = 0;
+  for (;; iter++) {
+    if (!logPiValid) backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
+    const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp);
+    ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
+    if (!Number.isFinite(ll)) {
+      stopReason = 'degenerate';
+      if (iter > 0) {
+        copyParams(prev, model);
+        warnings.add('degenerate', `log-likelihood became ${ll} at iteration ${iter}: stopped, returning the parameters of iteration ${iter - 1}`, iter);
+        iter--;
+      } else {
+        warnings.add('degenerate', `the initial model has log-likelihood ${ll} on these data (some sample has zero density under every expert)`, 0);
+        trace.push(ll);
+      }
+      break;
+    }
+    trace.push(ll);
+    if (iter > 0) {
+      const prevLL = trace[iter - 1]!;
+      const cur = ll / n;
+      const change = cur - prevLL / n;
+      // a float32 backend cannot resolve changes below its rounding noise (0 for Float64 backends)
+      const noise = (backend.logLikResolution?.() ?? 0) / n;
+      const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
+      if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
+        warnings.add('decrease', `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`, iter);
+      }
+      if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
+        stopReason = 'converged';
+        break;
+      }
+      // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
+      if (Math.abs(windowGain) <= noise) {
+        warnings.add('resolution', `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`, iter);
+        stopReason = 'converged';
+        break;
+      }
+    }
+    if (iter >= opts.maxIter) break;
+    copyParams(model, prev);
+    experts.step(model, ws.resp, warnings, iter + 1);
+    gctx.iteration = iter + 1;
+    const g = gateStep.step(gctx);
+    logPiValid = g.info.logPiValid;
+    if (!allFinite(model)) {
+      copyParams(prev, model);
+      warnings.add('degenerate', `the M-step of iteration ${iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${iter}`, iter + 1);
+      stopReason = 'degenerate';
+      break;
+    }
+  }
+  return { model, logLik: trace[trace.length - 1]!, trace, iterations: iter, stopReason, warnings };
+}
+
+/**
+ * Fits a k-expert Gaussian MoE with the given gate to the data by EM.
+ *
+ * Stopping rule (per start): after iteration t, with ℓ_t the mean log-likelihood per sample,
+ * converged when |ℓ_t − ℓ_{t−1}| ≤ tol·(|ℓ_t| + 1e-12) or |ℓ_t − ℓ_{t−1}| ≤ absTol
+ * (defaults 1e-10 and 1e-13), else stop at maxIter (default 5000) iterations.
+ * Restarts: start r (0-based) uses the generator seeded with deriveSeed(seed, r); the start
+ * with the highest final log-likelihood is returned (ties → the lower r).
+ * Same data, seed and options → bit-identical result.
+ *
+ * @param data n samples (X n × d row-major, y length n)
+ * @example
+ * const data = simulate(truthPreset('demy'), { n: 10000, seed: 1 });
+ * const fit = fitMoE(data, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'near-truth', truth: truthPreset('demy') } });
+ * @throws ValidationError naming the option or data field (NaN in data, k < 1, K > k, constant x,
+ *   fewer samples than free parameters, unknown gate…); Error for an unavailable backend
+ */
+export function fitMoE(data: Dataset, options: FitOptions): FitResult {
+  const t0 = performance.now();
+  checkFitData(data);
+  const { resolved: opts, init } = resolveFitOptions(data, options);
+  const { n, d } = data;
+  const k = opts.k;
+  const layout = gateLayout(opts.gate, k, d, opts.tauMode);
+  const P = freeParameterCount(layout);
+  if (n <= P) {
+    throw new Error(`data.n must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)}). Value: ${n}`);
+  }
+  const backend = createBackend(options.backend ?? 'cpu', { n, k });
+  opts.backend = backend.name; // 'auto' resolved
+  const ws = createWorkspace(n, k, !layout.linear, opts.gate.kind === 'topk');
+  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);
+  const fitWarnings = new WarningLog();
+  const gate = getGate(opts.gate);
+  if (gate.symmetries(opts.gate).scaling && layout.tauIndex >= 0) {
+    fitWarnings.add('scaling', 'the gate is invariant under (β1, τ) → (cβ1, cτ) and τ is free: the fit is not identified along that direction (see diagnoseIdentifiability)');
+  }
+  const ctx: RunContext = { data, opts, backend, layout, ws, experts, onIteration: options.onIteration };
+
+  const results: RestartResult[] = [];
+  let best: RunOutcome | null = null;
+  let bestR = -1;
+  const errors: string[] = [];
+  for (let r = 0; r < opts.restarts; r++) {
+    const seed = deriveSeed(opts.seed, r);
+    const warnings = new WarningLog();
+    let out: RunOutcome;
+    try {
+      const model = initialModel(init as InitOption, { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor }, createRng(seed));
+      out = runEM(model, ctx, r, warnings);
+    } catch (e) {
+      if (opts.restarts === 1) throw e;
+      const msg = e instanceof Error ? e.message : String(e);
+      errors.push(`start ${r} failed: ${msg}`);
+      results.push({ restart: r, seed, logLik: -Infinity, iterations: 0, converged: false, stopReason: 'degenerate', warnings: [msg] });
+      continue;
+    }
+    results.push({
+      restart: r, seed, logLik: out.logLik, iterations: out.iterations, converged: out.stopReason === 'converged',
+      stopReason: out.stopReason, warnings: out.warnings.list(),
+    });
+    const score = Number.isNaN(out.logLik) ? -Infinity : out.logLik;
+    if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) { best = out; bestR = r; }
+  }
+  if (best === null) throw new Error(`every start failed: ${errors.join('; ')}`);
+  const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors];
+  if (best.stopReason === 'max-iterations' && opts.maxIter > 0) {
+    warnings.push(`did not converge in ${opts.maxIter} iterations (last change of the mean log-likelihood ${best.trace.length > 1 ? ((best.trace.at(-1)! - best.trace.at(-2)!) / n).toExponential(2) : 'n/a'}): raise maxIter or loosen tol`);
+  }
+  const result: FitResult = {
+    model: best.model,
+    logLik: best.logLik,
+    trace: best.trace,
+    iterations: best.iterations,
+    converged: best.stopReason === 'converged',
+    stopReason: best.stopReason,
+    restarts: opts.restarts,
+    restartLogLiks: results.map((x) => x.logLik),
+    restartResults: results,
+    bestRestart: bestR,
+    seconds: 0,
+    warnings,
+    backend: backend.name,
+    options: opts,
+  };
+  if (options.diagnostics) result.diagnostics = diagnoseIdentifiability(result.model, data, { tauMode: opts.tauMode });
+  result.seconds = (performance.now() - t0) / 1000;
+  return result;
+}

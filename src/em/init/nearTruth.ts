@@ -1,0 +1,82 @@
+/**
+ * The authors' "near the truth" start (THEORY.md §6; meteoritsSim R/ParamNMoE.R, initParam):
+ * fitted atom i gets true atom s_i — the last fitted atom the reference (last) true atom, every
+ * true atom used — and Gaussian noise: sd 0.005·n^-0.083 on the gate parameters, 0.05·n^-0.083
+ * on the experts' a and b, and |N(0, (0.005·n^-0.25)²)| added to ν.
+ *
+ * Choices, all switchable (see {@link NearTruthInit}):
+ * - assignment 'random' (default) draws s_1..s_{k−1} uniformly, redrawing until every true atom
+ *   is used, as the authors' code does; 'ordered' gives fitted atom i < k*−1 true atom i and all
+ *   the others the reference.
+ * - split weights 'divide' (default) gives the m copies of a true atom β0* − log m so that their
+ *   mixing weights add up to the true weight; 'copy' keeps β0* as the authors' code does. 'divide'
+ *   is not applied where β0 does more than weight the experts: activation gates with the bias
+ *   inside σ, and top-K gates that select on the full logit (it would move the selection boundaries).
+ * - noise is drawn independently per coordinate (the authors' code adds one draw to the whole
+ *   vector of an atom); the reference expert's fixed gate parameters get none, as in their code.
+ * - noise 'fixed' uses the sds at n = 1 (0.005, 0.05, 0.005) whatever n: no shrinking noise that
+ *   could fake a rate. noiseScale multiplies every sd.
+ * - τ (temperature/activation fits) starts at the truth's τ (1 when the truth has none), unperturbed.
+ */
+import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import type { Rng } from '../../random/rng.js';
+import type { GateLayoutInfo } from '../gates/layout.js';
+import type { NearTruthInit } from '../types.js';
+
+/** Noise sds of the near-truth start for n samples. */
+export function nearTruthNoise(n: number, noise: 'shrinking' | 'fixed' = 'shrinking', scale = 1): { gate: number; experts: number; variance: number } {
+  const m = noise === 'fixed' ? 1 : n;
+  return { gate: 0.005 * m ** -0.083 * scale, experts: 0.05 * m ** -0.083 * scale, variance: 0.005 * m ** -0.25 * scale };
+}
+
+/** Assignment of k fitted atoms to kStar true atoms (see module doc). */
+export function assignAtoms(k: number, kStar: number, mode: 'random' | 'ordered', rng: Rng): Int32Array {
+  const s = new Int32Array(k);
+  const ref = kStar - 1;
+  if (mode === 'ordered') {
+    for (let i = 0; i < k; i++) s[i] = i < kStar - 1 ? i : ref;
+    return s;
+  }
+  const used = new Uint8Array(kStar);
+  for (;;) {
+    used.fill(0);
+    for (let i = 0; i < k - 1; i++) { s[i] = rng.int(kStar); used[s[i]!] = 1; }
+    s[k - 1] = ref;
+    used[ref] = 1;
+    let all = true;
+    for (let t = 0; t < kStar; t++) if (!used[t]) all = false;
+    if (all) return s;
+  }
+}
+
+/** A near-truth start for a k-expert fit of n samples (see module doc). */
+export function nearTruthModel(init: NearTruthInit, gate: GateSpec, k: number, n: number, layout: GateLayoutInfo, rng: Rng): Model {
+  const truth = init.truth;
+  const d = truth.d;
+  const kStar = truth.k;
+  const s = assignAtoms(k, kStar, init.assign ?? 'random', rng);
+  const sd = nearTruthNoise(n, init.noise ?? 'shrinking', init.noiseScale ?? 1);
+  const copies = new Int32Array(kStar);
+  for (let i = 0; i < k; i++) copies[s[i]!]++;
+  // dividing β0 would move the σ argument (bias inside) or the top-K ranking (selection on the logit)
+  const divide = (init.splitWeights ?? 'divide') === 'divide'
+    && !(gate.kind === 'activation' && gate.bias === 'inside') && !(gate.kind === 'topk' && gate.selectOn === 'logit');
+  const m: Model = {
+    gate: { ...gate }, k, d,
+    beta0: new Float64Array(k), beta1: new Float64Array(k * d), a: new Float64Array(k * d),
+    b: new Float64Array(k), nu: new Float64Array(k),
+    tau: hasTau(gate) ? (hasTau(truth.gate) ? truth.tau : 1) : 1,
+  };
+  for (let i = 0; i < k; i++) {
+    const t = s[i]!;
+    const last = i === k - 1;
+    const b0Noise = !(last && layout.fixB0Ref);
+    const b1Noise = !(last && layout.fixB1Ref);
+    m.beta0[i] = truth.beta0[t]! - (divide ? Math.log(copies[t]!) : 0) + (b0Noise ? sd.gate * rng.normal() : 0);
+    for (let l = 0; l < d; l++) m.beta1[i * d + l] = truth.beta1[t * d + l]! + (b1Noise ? sd.gate * rng.normal() : 0);
+    for (let l = 0; l < d; l++) m.a[i * d + l] = truth.a[t * d + l]! + sd.experts * rng.normal();
+    m.b[i] = truth.b[t]! + sd.experts * rng.normal();
+    m.nu[i] = truth.nu[t]! + Math.abs(sd.variance * rng.normal());
+  }
+  return m;
+}

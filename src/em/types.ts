@@ -1,0 +1,166 @@
+/**
+ * Public types of the EM fitter: options, initialisations and results.
+ */
+import type { GateSpec, Model } from '../models/types.js';
+import type { Backend } from './backend/types.js';
+
+/**
+ * How the EM starts.
+ * - `near-truth`: the authors' scheme (THEORY.md §6): each fitted atom is assigned to a true atom,
+ *   then perturbed with Gaussian noise of sd 0.005·n^-0.083 (gate), 0.05·n^-0.083 (experts) and
+ *   variance + |N(0, (0.005·n^-0.25)²)|; see {@link NearTruthInit}.
+ * - `kmeans`: k-means++ (seeded) on the standardised (x, y), then one M-step from the hard labels.
+ * - `random`: a uniformly random partition of the samples, then one M-step from it.
+ * - `model`: start from explicit parameters (same k and d as the fit).
+ */
+export type InitOption = NearTruthInit | { kind: 'kmeans' } | { kind: 'random' } | { kind: 'model'; model: Model };
+
+export interface NearTruthInit {
+  kind: 'near-truth';
+  /** the true model (k* ≤ k experts, same d) */
+  truth: Model;
+  /** 'shrinking' (default, the authors'): sds as above with the fit's n; 'fixed': the same sds with n = 1 */
+  noise?: 'shrinking' | 'fixed';
+  /** multiplies every noise sd (default 1; 0 starts exactly at the assigned atoms) */
+  noiseScale?: number;
+  /**
+   * 'random' (default, the authors' code): fitted atoms 1..k−1 get uniformly random true atoms,
+   * the last fitted atom the reference (last) true atom, redrawn until every true atom is used.
+   * 'ordered': fitted atom i < k*−1 gets true atom i, all others the reference true atom.
+   */
+  assign?: 'random' | 'ordered';
+  /**
+   * 'divide' (default): the m copies of a true atom get β0* − log m, so that their mixing
+   * weights add up to the true one (not applied with the bias inside σ, or for top-K selecting on
+   * the logit, where β0 also moves the selection). 'copy': they keep β0* (the authors' code).
+   */
+  splitWeights?: 'divide' | 'copy';
+}
+
+/** Relative and absolute stopping rule; see {@link FitOptions.tol}. */
+export interface FitOptions {
+  /** the gate to fit (kind and options) */
+  gate: GateSpec;
+  /** number of experts, ≥ 1 */
+  k: number;
+  /** initialisation (default kmeans) */
+  init?: InitOption;
+  /** number of starts (default 1); start r uses seed deriveSeed(seed, r) and the best log-likelihood wins */
+  restarts?: number;
+  /** master seed, integer in [1, 2^32 − 1] (default 1) */
+  seed?: number;
+  /**
+   * Relative tolerance (default 1e-10): stop when |L_t − L_{t−1}| ≤ tol·(|L_t| + 1e-12), where L_t is
+   * the mean log-likelihood per sample after iteration t.
+   */
+  tol?: number;
+  /** Absolute tolerance on the same mean log-likelihood change, in nats per sample (default 1e-13). */
+  absTol?: number;
+  /** maximum EM iterations (M-steps) per start (default 5000); 0 evaluates the initial model only */
+  maxIter?: number;
+  /** smallest allowed expert variance ν (default 1e-6 × the sample variance of y) */
+  varianceFloor?: number;
+  /** an expert with total responsibility Σ_i r_ij below this keeps its parameters (default d + 1) */
+  minResponsibility?: number;
+  /** 'free' (default): τ is estimated; 'fixed': τ stays at its initial value (temperature/activation gates) */
+  tauMode?: 'free' | 'fixed';
+  /**
+   * Data-parallel backend (default 'cpu'): 'cpu' is the Float64 reference; 'gpu' runs the
+   * per-sample work in float32 through gpu.js on a real GPU and throws GpuUnavailableError when
+   * there is none (no silent fallback); 'auto' uses the GPU only when there is a real one and
+   * n·k ≥ AUTO_GPU_MIN_VALUES, else the CPU; a Backend object is used as it is.
+   */
+  backend?: 'cpu' | 'gpu' | 'auto' | Backend;
+  /** gate M-step: maximum Newton steps per EM iteration (default 100) */
+  gateMaxSteps?: number;
+  /** gate M-step: stop when the predicted gain of Q is ≤ gateTol per sample (default 1e-12) */
+  gateTol?: number;
+  /** compute the identifiability diagnostic of the returned fit (default false) */
+  diagnostics?: boolean;
+  /** called after every E-step (also the initial one: iteration 0) */
+  onIteration?: (info: { restart: number; iteration: number; logLik: number }) => void;
+}
+
+/** Why an EM run stopped. */
+export type StopReason = 'converged' | 'max-iterations' | 'degenerate';
+
+/** Summary of one start. */
+export interface RestartResult {
+  restart: number;
+  seed: number;
+  logLik: number;
+  iterations: number;
+  converged: boolean;
+  stopReason: StopReason;
+  warnings: string[];
+}
+
+/** One (numerically) flat direction of the gate objective at the fit. */
+export interface FlatDirection {
+  eigenvalue: number;
+  /** unit vector over the free gate parameters, labelled as in `IdentifiabilityDiagnostic.params` */
+  vector: number[];
+}
+
+export interface IdentifiabilityDiagnostic {
+  /** labels of the free gate parameters, e.g. "beta0[0]", "beta1[0][0]", "tau" */
+  params: string[];
+  /** parameters held fixed to remove the gate's translation symmetries */
+  fixed: string[];
+  /** eigenvalues of the information matrix (−Hessian of Q at the fit), ascending */
+  eigenvalues: number[];
+  /** eigenvalue ≤ relTol × the largest */
+  flat: FlatDirection[];
+  relTol: number;
+  /** what the matrix is */
+  matrix: string;
+}
+
+export interface FitResult {
+  /** fitted model (reference expert's gate fixed at 0 where the gate has translation symmetries) */
+  model: Model;
+  /** Σ_i log p(y_i | x_i) at the returned model */
+  logLik: number;
+  /** log-likelihood (sum over samples) after each E-step of the best start, starting with the initial model */
+  trace: number[];
+  /** EM iterations (M-steps) of the best start */
+  iterations: number;
+  converged: boolean;
+  stopReason: StopReason;
+  /** number of starts tried */
+  restarts: number;
+  /** final log-likelihood of every start (−Infinity for a start that failed) */
+  restartLogLiks: number[];
+  /** per-start summaries */
+  restartResults: RestartResult[];
+  /** index of the start returned */
+  bestRestart: number;
+  /** wall time of the whole fit, seconds */
+  seconds: number;
+  /** warnings of the returned start (each once, with a count when repeated) and of the fit as a whole */
+  warnings: string[];
+  /** the backend that ran the fit */
+  backend: 'cpu' | 'gpu';
+  /** the resolved options (defaults filled in) */
+  options: ResolvedFitOptions;
+  /** identifiability diagnostic when options.diagnostics is true */
+  diagnostics?: IdentifiabilityDiagnostic;
+}
+
+/** Options with every default filled in (without the callback and the init model). */
+export interface ResolvedFitOptions {
+  gate: GateSpec;
+  k: number;
+  init: string;
+  restarts: number;
+  seed: number;
+  tol: number;
+  absTol: number;
+  maxIter: number;
+  varianceFloor: number;
+  minResponsibility: number;
+  tauMode: 'free' | 'fixed';
+  backend: 'cpu' | 'gpu';
+  gateMaxSteps: number;
+  gateTol: number;
+}
