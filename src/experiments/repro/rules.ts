@@ -41,7 +41,14 @@ export const REPRO_RULES: PresetRules[] = [
   },
   {
     preset: 'topk-exact',
-    rules: [rate('loss'), rate('D1'), rate('hellinger'), ...SINGLE.map((m) => rate(m))],
+    rules: [
+      rate('loss'),
+      rate('D1'),
+      rate('hellinger'),
+      ...['a', 'b', 'nu'].map((p) => rate(`${p}|m=1`)),
+      // with K = 1 the selected expert has π = 1: the density sees the gate only through the switch point
+      ...['beta1', 'beta0'].map((p) => info(`${p}|m=1`, 'not identified: with K = 1 the density depends on the gate only through the switch point x = −β0/β1 (reference expert at 0), so β1 and β0 may drift together along that ray')),
+    ],
   },
   {
     preset: 'topk-over',

@@ -170,11 +170,29 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     log(`repro: ${preset} (${(spec.n as number[]).length} n × ${spec.replications} reps × ${spec.models.length} model${spec.models.length > 1 ? 's' : ''}) …`);
     const w0 = performance.now();
     const c0 = process.cpuUsage();
-    const res = await runSweep(spec, { outDir, workers, plots: options.png === false ? 'html' : 'html+png', onNotice: (l) => log(`repro: ${preset}: ${l}`) });
+    let res: Awaited<ReturnType<typeof runSweep>> | undefined;
+    let crash: string | undefined;
+    try {
+      res = await runSweep(spec, { outDir, workers, plots: options.png === false ? 'html' : 'html+png', onNotice: (l) => log(`repro: ${preset}: ${l}`) });
+      if (!res.analysis) crash = 'the sweep was interrupted';
+    } catch (e) {
+      crash = e instanceof Error ? e.message : String(e);
+    }
     const cpu = process.cpuUsage(c0);
     const wallSeconds = (performance.now() - w0) / 1000;
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    if (!res.analysis) throw new Error(`${preset}: the sweep was interrupted`);
+    if (crash !== undefined || !res?.analysis) {
+      // a sweep that cannot run is a failed check of its preset, not the end of the report
+      const detail = `the sweep did not complete: ${crash ?? 'no analysis'}`;
+      reports.push({
+        preset, spec, wallSeconds, cpuSeconds, bootstrap: { B: 0, seed: 0, level: 0.95 }, figureMissing: detail,
+        checks: [{ preset, metric: 'cells', kind: 'cells', status: 'fail', predicted: '—', detail }],
+        regression: { status: 'fail', hash: '—', details: [detail] },
+      });
+      failures.push(`${preset}: run failed: ${detail}`);
+      log(`repro: ${preset}: FAILED — ${detail}`);
+      continue;
+    }
     const summary = res.analysis.summary;
 
     const checks = checkSummary(summary, rulesFor(preset));
