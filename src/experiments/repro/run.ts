@@ -16,6 +16,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../../models/io.js';
 import { listExperimentPresets, presetSpec } from '../presets.js';
+import { createProgressReporter } from '../progress.js';
 import { runSweep } from '../runner.js';
 import { defaultProvenance } from '../analysis/summarise.js';
 import { checkSummary, failureMessage } from './checks.js';
@@ -36,8 +37,10 @@ export interface ReproOptions {
   workers?: number;
   /** render the PNG figures (default true; without Chromium the report says why there is none) */
   png?: boolean;
-  /** progress and notices, one line each (default: stderr) */
+  /** notices, one line each (default: stderr) */
   log?: (line: string) => void;
+  /** a progress bar (terminal) or a line every 30 s on stderr while a sweep runs (default true) */
+  progress?: boolean;
 }
 
 export interface ReproResult {
@@ -170,13 +173,23 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     log(`repro: ${preset} (${(spec.n as number[]).length} n × ${spec.replications} reps × ${spec.models.length} model${spec.models.length > 1 ? 's' : ''}) …`);
     const w0 = performance.now();
     const c0 = process.cpuUsage();
+    const progress = options.progress === false ? undefined : createProgressReporter({ title: `repro ${preset}`, intervalSeconds: 30 });
     let res: Awaited<ReturnType<typeof runSweep>> | undefined;
     let crash: string | undefined;
     try {
-      res = await runSweep(spec, { outDir, workers, plots: options.png === false ? 'html' : 'html+png', onNotice: (l) => log(`repro: ${preset}: ${l}`) });
+      res = await runSweep(spec, {
+        outDir, workers, plots: options.png === false ? 'html' : 'html+png',
+        onProgress: progress ? (p) => progress.update(p) : undefined,
+        onNotice: (l) => {
+          progress?.stop();
+          log(`repro: ${preset}: ${l}`);
+        },
+      });
       if (!res.analysis) crash = 'the sweep was interrupted';
     } catch (e) {
       crash = e instanceof Error ? e.message : String(e);
+    } finally {
+      progress?.stop();
     }
     const cpu = process.cpuUsage(c0);
     const wallSeconds = (performance.now() - w0) / 1000;
