@@ -2,7 +2,9 @@
  * Experts M-step (all gates, closed form; THEORY.md §6): for each expert j, weighted least
  * squares of y on (1, x) with weights r_·j — solved on data centred at the weighted means, which
  * keeps the normal equations well conditioned whatever the offset of x — then
- * ν_j = Σ_i r_ij (y_i − a_j·x_i − b_j)² / Σ_i r_ij from an exact residual pass, floored.
+ * ν_j = Σ_i r_ij (y_i − a_j·x_i − b_j)² / Σ_i r_ij, floored. The residual sum comes from the
+ * centred moments (Syy − Sxyᵀa) when that keeps at least 13 significant digits, else from an
+ * exact residual pass.
  * An expert whose total responsibility is below `minResponsibility`, or whose weighted design is
  * singular, keeps its previous parameters (never NaN) and the fit gets a warning.
  */
@@ -42,6 +44,7 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
 
   return {
     step(model, resp, warnings, iteration) {
+      mom.Syy.fill(NaN);
       backend.expertMoments(X, y, n, d, k, resp, mom);
       info.kept = 0;
       info.floored = 0;
@@ -70,7 +73,18 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
         model.b[j] = bj;
         updated[j] = 1;
       }
-      backend.expertResiduals(model, X, y, n, resp, rss);
+      // RSS = Syy − Sxyᵀa from the centred moments, unless that cancels more than 3 digits
+      // (or the backend gave no Syy): then an exact residual pass
+      let pass = false;
+      for (let j = 0; j < k; j++) {
+        if (!updated[j]) continue;
+        const syy = mom.Syy[j]!;
+        let r = syy;
+        for (let a = 0; a < d; a++) r -= model.a[j * d + a]! * mom.Sxy[j * d + a]!;
+        rss[j] = r;
+        if (!(r > 1e-3 * syy)) pass = true;
+      }
+      if (pass) backend.expertResiduals(model, X, y, n, resp, rss);
       for (let j = 0; j < k; j++) {
         if (!updated[j]) continue;
         const nu = rss[j]! / mom.N[j]!;

@@ -16,7 +16,7 @@ import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { createRng } from '../random/rng.js';
 import { deriveSeed } from '../random/seed.js';
 import { createBackend } from './backend/index.js';
-import type { Backend } from './backend/types.js';
+import type { Backend, EStepStats } from './backend/types.js';
 import { diagnoseIdentifiability } from './diagnostics.js';
 import { createExpertsMStep, type ExpertsMStep } from './experts.js';
 import { gateLayout, gateMStepFor, normalizeGate, type GateLayoutInfo, type GateMStepContext } from './gates/index.js';
@@ -75,12 +75,15 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     backend, data, model, ws, layout, maxSteps: opts.gateMaxSteps, tol: opts.gateTol, warnings, iteration: 0,
   };
   const trace: number[] = [];
+  const estats: EStepStats = { q: NaN };
   let logPiValid = false;
   let stopReason: StopReason = 'max-iterations';
   let iter = 0;
   for (;; iter++) {
     if (!logPiValid) backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
-    const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp);
+    estats.q = NaN;
+    const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp, estats);
+    gctx.q0 = estats.q;
     ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
     if (!Number.isFinite(ll)) {
       stopReason = 'degenerate';

@@ -3,7 +3,7 @@ import { createCpuBackend } from './cpu.js';
 import { autoBackendName, sharedGpuBackend } from './gpu.js';
 import type { Backend } from './types.js';
 
-export type { Backend, BackendName, ExpertMoments, GateLayout, MaskMode } from './types.js';
+export type { Backend, BackendName, EStepStats, ExpertMoments, GateLayout, MaskMode } from './types.js';
 export { expertMoments } from './types.js';
 export { createCpuBackend } from './cpu.js';
 export {

@@ -40,13 +40,27 @@ export interface ExpertMoments {
   Sxx: Float64Array;
   /** centred Σ_i r_ij (x_i − x̄_j)(y_i − ȳ_j) (k × d) */
   Sxy: Float64Array;
+  /**
+   * centred Σ_i r_ij (y_i − ȳ_j)² (k) — optional output: a backend that does not compute it leaves
+   * NaN (the caller fills it with NaN first), and the experts' M-step then makes a residual pass
+   */
+  Syy: Float64Array;
 }
 
 export function expertMoments(k: number, d: number): ExpertMoments {
   return {
     N: new Float64Array(k), xbar: new Float64Array(k * d), ybar: new Float64Array(k),
-    Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d),
+    Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d), Syy: new Float64Array(k).fill(NaN),
   };
+}
+
+/**
+ * Optional by-products of an E-step: q = Σ_ij r_ij log π_ij at the new responsibilities (the gate
+ * M-step's starting value). A backend that does not compute it leaves NaN (the caller sets NaN
+ * first) and the caller falls back to gateQ.
+ */
+export interface EStepStats {
+  q: number;
 }
 
 /** What the top-K mask does in {@link Backend.gateProbs}. */
@@ -66,9 +80,10 @@ export interface Backend {
   /**
    * E-step: responsibilities r_ij = π_ij N(y_i; a_j·x_i + b_j, ν_j) / p(y_i | x_i) into `resp`
    * (n × k) from the gate log-probabilities `logPi`, with each row normalised by log-sum-exp.
+   * @param stats optional by-products (see {@link EStepStats})
    * @returns Σ_i log p(y_i | x_i) (−Infinity or NaN when some sample has no finite density)
    */
-  eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array): number;
+  eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, stats?: EStepStats): number;
   /** Σ_i log p(y_i | x_i) from `logPi` and the experts of m, without writing responsibilities. */
   logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number;
   /** Q = Σ_ij r_ij log π_ij (terms with r_ij = 0 skipped); −Infinity when some r_ij > 0 has π_ij = 0. */
@@ -78,9 +93,10 @@ export interface Backend {
    * C = Σ_i R_i J_iᵀ(diag π_i − π_i π_iᵀ)J_i (R_i = Σ_j r_ij, J_i = ∂s_i/∂θ), which is −∇²Q
    * exactly for gates whose logits are linear in θ. dB0/dU/dTau are the Gate.logitDerivs
    * coefficients (ignored when layout.linear); tau is the current τ (log-τ parameterisation).
+   * curv null: the gradient only (a cheaper pass, for convergence checks).
    */
   gateGradCurv(layout: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-    dB0: Float64Array, dU: Float64Array, dTau: Float64Array, tau: number, grad: Float64Array, curv: Float64Array): void;
+    dB0: Float64Array, dU: Float64Array, dTau: Float64Array, tau: number, grad: Float64Array, curv: Float64Array | null): void;
   /**
    * Rounding resolution of the total returned by the last eStep or logLik call: a change of the
    * log-likelihood below it is rounding noise, not progress, and the EM loop stops there.

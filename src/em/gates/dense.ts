@@ -15,6 +15,11 @@ import { emptyInfo, type GateMStepFactory } from './types.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
 export const DENSE_MAX_STEP = 2;
+/**
+ * Newton steps per EM iteration (at most gateMaxSteps): Q can have long, nearly flat valleys, and
+ * a partial M-step that increases Q is all generalised EM needs — the next iteration goes on.
+ */
+export const DENSE_STEPS = 20;
 
 export const denseMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
   const gate = getGate(model.gate);
@@ -29,7 +34,7 @@ export const denseMStep: GateMStepFactory = ({ backend, data, model, ws, layout 
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(ctx, obj, theta, nws, result.info, 'adaptive', expectFlat, DENSE_MAX_STEP);
+      runGateNewton({ ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) }, obj, theta, nws, result.info, 'adaptive', expectFlat, DENSE_MAX_STEP, false);
       result.params = ctx.model;
       return result;
     },

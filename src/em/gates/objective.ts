@@ -56,6 +56,12 @@ export class GateQObjective implements NewtonObjective {
     copyGateParams(this.scratch, this.cur);
   }
 
+  grad(grad: Float64Array): void {
+    const { ws } = this;
+    if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);
+    this.backend.gateGradCurv(this.layout, this.X, this.n, this.resp, ws.pi, ws.dB0, ws.dU, ws.dTau, this.cur.tau, grad, null);
+  }
+
   gradCurv(grad: Float64Array, curv: Float64Array): void {
     const { ws } = this;
     if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);

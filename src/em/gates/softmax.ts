@@ -11,6 +11,12 @@ import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
 import { emptyInfo, type GateMStepFactory } from './types.js';
 
+/**
+ * After a full Newton step predicted to gain ≤ 1e-6 per sample, convergence is checked with the
+ * new gradient against the old Hessian (Newton is quadratic there) before a new Hessian is built.
+ */
+const CHEAP_CHECK_BELOW = 1e-6;
+
 export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
   const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const theta = new Float64Array(layout.p);
@@ -22,7 +28,7 @@ export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layou
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false);
+      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW);
       result.params = ctx.model;
       return result;
     },

@@ -111,6 +111,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         backend.eStep(m, X, y, n, w.logPi, w.respT);
         obj.resp = w.respT;
         obj.maskMode = 'none';
+        sub.q0 = NaN; // Q at the surrogate responsibilities is not the E-step's
         packGate(layout, m, theta);
         runGateNewton(sub, obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
         steps += info.steps; halvings += info.halvings;

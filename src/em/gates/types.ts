@@ -24,6 +24,8 @@ export interface GateMStepContext {
   warnings: WarningLog;
   /** EM iteration (for warnings) */
   iteration: number;
+  /** Q = Σ r log π at the current gate and responsibilities when the E-step computed it (NaN: unknown) */
+  q0?: number;
 }
 
 export interface GateMStepInfo {

@@ -14,7 +14,7 @@
  * (`scale` sets the unit, e.g. the number of samples, so that tol is a per-sample quantity);
  * otherwise after `maxSteps` steps, or when no step ascends (`noAscent`).
  */
-import { ridgeSolve, maxAbsDiag } from './linalg.js';
+import { choleskySolve, ridgeSolve, maxAbsDiag } from './linalg.js';
 
 /**
  * An objective positioned at a current point. The optimiser calls `trial(θ)` for candidate
@@ -30,6 +30,8 @@ export interface NewtonObjective {
   accept(): void;
   /** Gradient (length p) and curvature C ≈ −Hessian (p × p, row-major, symmetric PSD) at the current point. */
   gradCurv(grad: Float64Array, curv: Float64Array): void;
+  /** Optional: the gradient alone at the current point, when it is much cheaper than gradCurv. */
+  grad?(grad: Float64Array): void;
 }
 
 export interface NewtonOptions {
@@ -47,6 +49,13 @@ export interface NewtonOptions {
   minRcond?: number;
   /** largest step per parameter: a longer Newton step is shortened to this ∞-norm (default Infinity) */
   maxStep?: number;
+  /**
+   * After a full step whose predicted gain was ≤ this × scale, check convergence with the new
+   * gradient and the previous curvature's factor (obj.grad), before paying for a new curvature
+   * (default 0: never). Sound when the curvature changes little over such a step (Newton near
+   * its optimum); a check that fails costs one gradient pass.
+   */
+  cheapCheckBelow?: number;
 }
 
 /** Scratch arrays for a p-parameter problem; allocate once, reuse across calls. */
@@ -106,6 +115,7 @@ export function newtonMaximize(
   const maxHalvings = options.maxHalvings ?? (adaptive ? 3 : 30);
   const minRcond = options.minRcond ?? 1e-13;
   const maxStep = options.maxStep ?? Infinity;
+  const cheapBelow = obj.grad ? options.cheapCheckBelow ?? 0 : 0;
   const { grad, curv, factor, delta, trial } = ws;
 
   let value = value0;
@@ -166,6 +176,14 @@ export function newtonMaximize(
     }
     res.steps++;
     needGrad = true;
+    if (alpha === 1 && dec / 2 <= cheapBelow * scale && sol.ridge === 0) {
+      // the factor of C still sits in ws.factor: δ' = C⁻¹ g' predicts the next gain
+      obj.grad!(grad);
+      choleskySolve(factor, p, grad, delta);
+      let dec2 = 0;
+      for (let t = 0; t < p; t++) dec2 += grad[t]! * delta[t]!;
+      if (Number.isFinite(dec2) && dec2 / 2 <= tol * scale) { res.lastDecrement = dec2 / 2; res.converged = true; return res; }
+    }
     if (adaptive && alpha === fullAlpha) lambda = lambda <= 1e-6 ? 0 : lambda / 10;
   }
   return res;
