@@ -2,10 +2,10 @@
  * The reference backend: plain Float64 loops on the CPU, no allocation per call.
  *
  * Exponentials of arguments below −EXP_CUTOFF (relative to the row's maximum) are taken as 0:
- * such a term is below e^-50 ≈ 2e-22 of the row sum, which double precision cannot hold anyway
- * (the sums and the log-likelihood are bit-for-bit those of the full computation), and Math.exp
- * is about 30× slower in the subnormal range. Responsibilities and gate probabilities that small
- * become exactly 0; log π itself is always exact.
+ * their results would be subnormal (< 2.2e-308 of the row's largest term, far below what the row
+ * sum can hold), and Math.exp is about 30× slower there. Responsibilities and gate probabilities
+ * that small become exactly 0; log π itself is always exact; the maximum's own term is exactly 1
+ * and costs no exponential.
  * d = 1 (every set-up of the papers) has its own loops: the general ones spend most of their time
  * on the inner loop over d.
  */
@@ -14,8 +14,8 @@ import type { Model } from '../../models/types.js';
 import type { Backend, EStepStats, ExpertMoments, GateLayout, MaskMode } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
-/** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc). */
-export const EXP_CUTOFF = 50;
+/** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, the smallest normal double. */
+export const EXP_CUTOFF = 708;
 
 /** Every expert's gate parameters are either all fixed or a contiguous free block [β0_j, β1_j]. */
 function linearBlocks(L: GateLayout): boolean {
