@@ -6,9 +6,10 @@
  *
  * What is checked: every loss and per-parameter group whose rate THEORY.md marks verified [V]
  * (softmax exact / over, top-K losses and single-atom cells, the density), and the temperature
- * gate's "no polynomial rate" [V]. What is informational: duplicates (the main "loss" where it
- * equals D1 / D2), metrics without a prediction, and predictions marked [U] in THEORY.md §5
- * whose quick-size slopes we show but do not gate CI on.
+ * gate's "no polynomial rate" [V] on its slow parameters (β1, τ). What is informational:
+ * duplicates (the main "loss" where it equals D1 / D2), metrics without a prediction, parameters
+ * that are not identified (top-1 gate β1, β0), the identity gate's losses (see IDENTITY_LOSS),
+ * and predictions marked [U] in THEORY.md §5 whose quick-size slopes we show but do not gate CI on.
  */
 import type { MetricRule, PresetRules } from './checks.js';
 
@@ -18,6 +19,13 @@ const info = (metric: string, reason: string): MetricRule => ({ metric, kind: 'i
 
 const SINGLE = ['beta1', 'a', 'b', 'nu', 'beta0'].map((p) => `${p}|m=1`);
 const SAME_AS = (what: string) => `the spec's main loss, identical to ${what} for this gate`;
+/**
+ * The identity gate's slow directions are (β1, τ); in the loss they enter as w*_1·‖Δβ1‖ with
+ * w*_1 = e^-8 ≈ 3·10^-4 and as |Δτ|, below the expert terms at quick sizes (measured: D1 ≈ 0.027,
+ * |Δτ| ≈ 0.015 at n = 10^5), so the loss only starts to flatten at the top of the quick grid.
+ */
+const IDENTITY_LOSS = (loss: string) =>
+  `not checked: the slow (β1, τ) directions enter ${loss} as e^-8·‖Δβ1‖ and |Δτ|, below the expert terms at quick sizes; the no-polynomial-rate check is made on beta1|m=1 and tau|m=1`;
 
 export const REPRO_RULES: PresetRules[] = [
   {
@@ -64,8 +72,8 @@ export const REPRO_RULES: PresetRules[] = [
   {
     preset: 'temp-exact',
     rules: [
-      noPower('identity:D1'),
-      noPower('identity:loss'),
+      info('identity:D1', IDENTITY_LOSS('D1')),
+      info('identity:loss', IDENTITY_LOSS('D1')),
       noPower('identity:beta1|m=1'),
       noPower('identity:tau|m=1'),
       rate('identity:hellinger'),
@@ -80,8 +88,8 @@ export const REPRO_RULES: PresetRules[] = [
   {
     preset: 'temp-over',
     rules: [
-      noPower('identity:D2'),
-      noPower('identity:loss'),
+      info('identity:D2', IDENTITY_LOSS('D2')),
+      info('identity:loss', IDENTITY_LOSS('D2')),
       noPower('identity:beta1|m=1'),
       noPower('identity:tau|m=1'),
       rate('identity:hellinger'),
