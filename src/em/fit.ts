@@ -13,6 +13,7 @@
  */
 import { getGate } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
+import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
 import { deriveSeed } from '../random/seed.js';
 import { createBackend } from './backend/index.js';
@@ -161,7 +162,7 @@ export function fitMoE(data: Dataset, options: FitOptions): FitResult {
   const layout = gateLayout(opts.gate, k, d, opts.tauMode);
   const P = freeParameterCount(layout);
   if (n <= P) {
-    throw new Error(`data.n must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)}). Value: ${n}`);
+    fail('data.n', `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`, n);
   }
   const backend = createBackend(options.backend ?? 'cpu', { n, k });
   opts.backend = backend.name; // 'auto' resolved

@@ -1,4 +1,244 @@
+/**
+ * `gmoe fit --data data.csv --gate softmax|topk:K|temperature|activation:<σ> --k K
+ *           [--init near-truth:<preset|model.json>|kmeans|random|<model.json>] [--restarts R] [--seed S]
+ *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] ... --out fit.json`
+ * Fits a Gaussian MoE by EM (fitMoE) and writes the fitted model as a model file with an extra
+ * "fit" block (log-likelihood, trace, iterations, stop reason, warnings, options, seconds), so the
+ * file loads wherever a model does (`gmoe loss --fit fit.json`). Prints a short summary on stdout;
+ * progress goes to stderr on a terminal, or every few seconds when the fit is long.
+ */
 import type { Command } from 'commander';
+import { readDatasetCsv } from '../../models/dataset-io.js';
+import { resolveModel, writeModelFile } from '../../models/io.js';
+import { ValidationError } from '../../models/validate.js';
+import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import { ACTIVATIONS, type Activation } from '../../math/activations.js';
+import { MAX_SEED } from '../../random/rng.js';
+import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
+import { CliError } from '../errors.js';
+import { parseIntOption } from './simulate.js';
 
-/** `gmoe fit` — not implemented yet. */
-export function register(_program: Command): void {}
+interface FitCliOptions {
+  data: string;
+  gate: string;
+  k: string;
+  init: string;
+  restarts: string;
+  seed: string;
+  tol?: string;
+  absTol?: string;
+  maxIter?: string;
+  tau: string;
+  selectOn?: string;
+  bias: string;
+  noise: string;
+  noiseScale: string;
+  assign: string;
+  split: string;
+  varianceFloor?: string;
+  backend: string;
+  diagnostics?: boolean;
+  progress: boolean;
+  out: string;
+}
+
+const GATE_SYNTAX = `softmax | topk:K | temperature | activation:<${ACTIVATIONS.join('|')}>`;
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new CliError(`${flag} must be one of ${allowed.join(', ')}. Value: ${v}`);
+  return v as T;
+}
+
+/** A finite number ≥ 0 (or > 0) from the command line. */
+function parseNumber(raw: string, flag: string, positive: boolean): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(v) || v < 0 || (positive && v === 0)) throw new CliError(`${flag} must be a finite number ${positive ? '> 0' : '≥ 0'}. Value: ${raw}`);
+  return v;
+}
+
+function loadModel(arg: string, flag: string): Model {
+  try {
+    return resolveModel(arg, flag);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * Parses --gate. The top-K ranking (--select-on) defaults to the init model's when it has a top-K
+ * gate (e.g. near-truth:topk1 selects on the logit), else to "slope", the model default.
+ */
+export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model): GateSpec {
+  const [kind, arg, ...rest] = raw.split(':');
+  const bad = () => new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
+  if (rest.length > 0) throw bad();
+  switch (kind) {
+    case 'softmax':
+    case 'temperature':
+      if (arg !== undefined) throw bad();
+      return { kind };
+    case 'topk': {
+      if (arg === undefined) throw bad();
+      const K = parseIntOption(arg, '--gate topk:K', 1, 1_000_000);
+      if (K > k) throw new CliError(`--gate topk:K needs K ≤ --k (${k}). Value: ${raw}`);
+      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
+      const selectOn = oneOf(opts.selectOn ?? fromInit ?? 'slope', ['slope', 'logit'] as const, '--select-on');
+      return { kind: 'topk', K, selectOn };
+    }
+    case 'activation': {
+      if (arg === undefined || !(ACTIVATIONS as readonly string[]).includes(arg)) throw bad();
+      const bias = oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
+      return { kind: 'activation', activation: arg as Activation, bias };
+    }
+    default:
+      throw bad();
+  }
+}
+
+/** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
+function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
+  if (raw === 'kmeans' || raw === 'random') return { init: { kind: raw } };
+  if (raw.startsWith('near-truth:')) {
+    const truth = loadModel(raw.slice('near-truth:'.length), '--init near-truth:<truth>');
+    const init: InitOption = {
+      kind: 'near-truth', truth,
+      noise: oneOf(opts.noise, ['shrinking', 'fixed'] as const, '--noise'),
+      noiseScale: parseNumber(opts.noiseScale, '--noise-scale', false),
+      assign: oneOf(opts.assign, ['random', 'ordered'] as const, '--assign'),
+      splitWeights: oneOf(opts.split, ['divide', 'copy'] as const, '--split'),
+    };
+    return { init, model: truth };
+  }
+  if (raw === 'near-truth') throw new CliError('--init near-truth needs a truth: near-truth:<preset|model.json>. Value: near-truth');
+  const model = loadModel(raw, '--init');
+  return { init: { kind: 'model', model }, model };
+}
+
+/** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
+function progressReporter(enabled: boolean, restarts: number): FitOptions['onIteration'] {
+  if (!enabled) return undefined;
+  const tty = process.stderr.isTTY === true;
+  const t0 = performance.now();
+  let last = t0;
+  return ({ restart, iteration, logLik }) => {
+    const now = performance.now();
+    const every = tty ? 200 : 5000;
+    if (now - last < every || now - t0 < (tty ? 0 : 1000)) return;
+    last = now;
+    const line = `gmoe fit: start ${restart + 1}/${restarts}, iteration ${iteration}, log-likelihood ${logLik.toFixed(6)}, ${((now - t0) / 1000).toFixed(1)} s`;
+    if (tty) process.stderr.write(`\r${line}\x1b[K`);
+    else process.stderr.write(`${line}\n`);
+  };
+}
+
+function summary(fit: FitResult, out: string): string {
+  const lines = [
+    `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts})`,
+    `iterations ${fit.iterations}, ${fit.converged ? 'converged' : `not converged (${fit.stopReason})`}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+  ];
+  if (fit.restarts > 1) lines.push(`starts: ${fit.restartLogLiks.map((v) => v.toFixed(4)).join(', ')}`);
+  if (fit.diagnostics) {
+    const d = fit.diagnostics;
+    lines.push(`identifiability: ${d.flat.length} flat direction(s) among ${d.params.length} gate parameters (eigenvalues ${d.eigenvalues.map((v) => v.toExponential(2)).join(', ')})`);
+  }
+  for (const w of fit.warnings) lines.push(`warning: ${w}`);
+  lines.push(`wrote ${out}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function run(opts: FitCliOptions): void {
+  const k = parseIntOption(opts.k, '--k', 1, 10_000);
+  const restarts = parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
+  const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
+  const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
+  const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
+  if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
+  const { init, model: initModel } = parseInit(opts.init, opts);
+  const gate = parseGate(opts.gate, k, opts, initModel);
+  const options: FitOptions = { gate, k, init, restarts, seed, tauMode, backend, diagnostics: opts.diagnostics === true };
+  if (opts.tol !== undefined) options.tol = parseNumber(opts.tol, '--tol', false);
+  if (opts.absTol !== undefined) options.absTol = parseNumber(opts.absTol, '--abs-tol', false);
+  if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  if (opts.varianceFloor !== undefined) options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
+  if (tauMode === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
+  let data;
+  try {
+    const d = readDatasetCsv(opts.data);
+    data = { n: d.n, d: d.d, X: d.X, y: d.y };
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  options.onIteration = progressReporter(opts.progress, restarts);
+  let fit: FitResult;
+  try {
+    fit = fitMoE(data, options);
+  } catch (e) {
+    // bad input (data, options, no GPU for --backend gpu) → exit 2; anything else is a bug → exit 1
+    if (e instanceof ValidationError || (e instanceof Error && e.name === 'GpuUnavailableError')) throw new CliError(e.message);
+    throw e;
+  } finally {
+    if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  }
+  const block = {
+    fit: {
+      logLik: fit.logLik,
+      meanLogLik: fit.logLik / data.n,
+      n: data.n,
+      iterations: fit.iterations,
+      converged: fit.converged,
+      stopReason: fit.stopReason,
+      restarts: fit.restarts,
+      bestRestart: fit.bestRestart,
+      restartLogLiks: fit.restartLogLiks,
+      trace: fit.trace,
+      warnings: fit.warnings,
+      backend: fit.backend,
+      options: { ...fit.options, data: opts.data, gateArg: opts.gate, initArg: opts.init },
+      seconds: fit.seconds,
+      ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
+    },
+  };
+  try {
+    writeModelFile(opts.out, fit.model, block);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  process.stdout.write(summary(fit, opts.out));
+}
+
+/** Registers `gmoe fit`. */
+export function register(program: Command): void {
+  program
+    .command('fit')
+    .description('fit a Gaussian MoE to a CSV dataset by EM and write the fitted model (with a "fit" block) as JSON')
+    .requiredOption('--data <data.csv>', 'dataset CSV (header x1,...,xd,y), e.g. written by `gmoe simulate`')
+    .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
+    .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
+    .option('--init <init>', 'start: near-truth:<preset|model.json> (the authors\' scheme), kmeans, random, or a model file/preset', 'kmeans')
+    .option('--restarts <R>', 'number of starts (seeded; the best log-likelihood wins)', '1')
+    .option('--seed <S>', `master seed, integer in [1, ${MAX_SEED}]`, '1')
+    .option('--tol <T>', 'relative tolerance on the mean log-likelihood per sample (default 1e-10)')
+    .option('--abs-tol <A>', 'absolute tolerance on the mean log-likelihood per sample (default 1e-13)')
+    .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
+    .option('--tau <mode>', 'temperature/activation gates: free | fixed (τ stays at its start)', 'free')
+    .option('--select-on <score>', 'top-K ranking: slope | logit (default: the init model\'s, else slope)')
+    .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
+    .option('--noise <noise>', 'near-truth: shrinking (sd ∝ n^-0.083, the authors\') | fixed (n-independent)', 'shrinking')
+    .option('--noise-scale <c>', 'near-truth: multiplies every noise sd', '1')
+    .option('--assign <mode>', 'near-truth: random (the authors\') | ordered assignment of fitted to true atoms', 'random')
+    .option('--split <mode>', 'near-truth: divide (copies share the weight, β0 − log m) | copy (the authors\')', 'divide')
+    .option('--variance-floor <v>', 'smallest expert variance (default 1e-6 × var(y))')
+    .option('--backend <backend>', 'cpu | gpu | auto', 'cpu')
+    .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
+    .option('--no-progress', 'no progress lines on stderr')
+    .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
+    .addHelpText('after', [
+      '',
+      'Stopping: converged when the mean log-likelihood per sample changes by ≤ tol·|ℓ| or ≤ abs-tol.',
+      'Example:',
+      '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
+      '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
+      '  gmoe loss --fit f.json --truth demy',
+    ].join('\n'))
+    .action((opts: FitCliOptions) => run(opts));
+}

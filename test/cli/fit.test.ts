@@ -1,0 +1,102 @@
+/** `gmoe fit` end to end: spawns `node bin/gmoe.js` as a user would run it. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { readModelFile } from '../../src/models/io.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { fitMoE } from '../../src/em/index.js';
+import { parseGate } from '../../src/cli/commands/fit.js';
+
+const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
+
+function gmoe(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, GMOE_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-'));
+const truth = truthPreset('demy');
+const data = simulate(truth, { n: 3000, seed: 1 });
+beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('gmoe fit', () => {
+  it('fits, prints a summary, writes a model file with a fit block that `gmoe loss` reads', async () => {
+    const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--seed', '3'];
+    const [r, r2] = await Promise.all([gmoe([...args, '--out', 'f.json'], dir), gmoe([...args, '--out', 'g.json'], dir)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^log-likelihood -\d+\.\d+ \(start 1 of 1\)\niterations \d+, converged, \d+\.\d\d s on cpu\n/);
+    expect(r.stdout).toMatch(/wrote f\.json/);
+    const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
+    expect(json.format).toBe('gmoe-model');
+    expect(json.fit.converged).toBe(true);
+    expect(json.fit.stopReason).toBe('converged');
+    expect(json.fit.trace.at(-1)).toBe(json.fit.logLik);
+    expect(json.fit.options.seed).toBe(3);
+    expect(typeof json.fit.seconds).toBe('number');
+    // the same fit as the library with the same options, to the bit
+    const lib = fitMoE(data, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'near-truth', truth }, seed: 3 });
+    expect(json.fit.logLik).toBe(lib.logLik);
+    const back = readModelFile(join(dir, 'f.json'));
+    expect(Array.from(back.a)).toEqual(Array.from(lib.model.a));
+    // same seed → same file except for the time it took
+    const g = JSON.parse(readFileSync(join(dir, 'g.json'), 'utf8'));
+    delete json.fit.seconds; delete g.fit.seconds;
+    g.fit.options.data = json.fit.options.data;
+    expect(g).toEqual(json);
+    expect(r2.code).toBe(0);
+    const loss = await gmoe(['loss', '--fit', 'f.json', '--truth', 'demy'], dir);
+    expect(loss.code, loss.stderr).toBe(0);
+    const lj = JSON.parse(loss.stdout);
+    expect(lj.kind).toBe('D1');
+    expect(lj.loss).toBeGreaterThan(0);
+    expect(lj.loss).toBeLessThan(1);
+  });
+
+  it('bad input exits 2 with one line and writes nothing', async () => {
+    const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
+    writeFileSync(join(dir, 'nan.csv'), nan);
+    const cases: [string[], RegExp][] = [
+      [['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'], /--gate topk:K needs K ≤ --k \(2\)\. Value: topk:3/],
+      [['--data', 'd.csv', '--gate', 'softmax', '--k', '0'], /--k must be an integer in \[1, 10000\]\. Value: 0/],
+      [['--data', 'd.csv', '--gate', 'soft', '--k', '2'], /--gate must be one of softmax \| topk:K \| temperature \| activation:<.*>\. Value: soft/],
+      [['--data', 'missing.csv', '--gate', 'softmax', '--k', '2'], /missing\.csv/],
+      [['--data', 'nan.csv', '--gate', 'softmax', '--k', '2'], /nan\.csv.*line 3.*y/i],
+      [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tol', '-1'], /--tol must be a finite number ≥ 0\. Value: -1/],
+      [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:nope'], /nope/],
+      [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tau', 'fixed'], /--tau fixed needs a gate with a temperature/],
+    ];
+    const results = await Promise.all(cases.map(([a]) => gmoe(['fit', ...a, '--out', 'bad.json'], dir)));
+    results.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
+    expect(existsSync(join(dir, 'bad.json'))).toBe(false);
+  });
+});
+
+describe('--gate syntax', () => {
+  it('parses every gate, and takes the top-K ranking from a top-K init model unless told', () => {
+    expect(parseGate('softmax', 2, { bias: 'outside' })).toEqual({ kind: 'softmax' });
+    expect(parseGate('temperature', 2, { bias: 'outside' })).toEqual({ kind: 'temperature' });
+    expect(parseGate('activation:tanh', 2, { bias: 'inside' })).toEqual({ kind: 'activation', activation: 'tanh', bias: 'inside' });
+    expect(parseGate('topk:1', 2, { bias: 'outside' })).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
+    expect(parseGate('topk:1', 2, { bias: 'outside' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
+    expect(parseGate('topk:2', 3, { bias: 'outside', selectOn: 'slope' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 2, selectOn: 'slope' });
+    expect(() => parseGate('activation:cube', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
+    expect(() => parseGate('softmax:2', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
+  });
+});
