@@ -4,7 +4,7 @@
  * GPU backend is asked for.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import {
 import { gatherGpuFacts, type GpuFacts, type GpuJsModule } from '../../src/em/backend/gpu-probe.js';
 import { fitMoE } from '../../src/em/fit.js';
 import { simulate } from '../../src/models/sample.js';
+import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -151,6 +152,27 @@ describe('backend selection on this machine', () => {
     expect(fit.options.backend).toBe('gpu');
     be.destroy();
     expect(() => be.logLik(fit.model, data.X, data.y, data.n, new Float64Array(400))).toThrow('the gpu backend was destroyed');
+  });
+});
+
+describe('gmoe fit --backend', () => {
+  it.runIf(!probeGpu().available)('"gpu" without a GPU exits 2 with the reason on one line; "auto" fits on the CPU', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmoe-backend-'));
+    try {
+      const data = simulate(truthPreset('demy'), { n: 300, seed: 4 });
+      writeDatasetCsv(join(dir, 'd.csv'), data);
+      const bin = join(root, 'bin/gmoe.js');
+      const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--no-progress'];
+      const gpu = spawnSync(process.execPath, [bin, ...args, '--backend', 'gpu', '--out', 'g.json'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(gpu.status).toBe(2);
+      expect(gpu.stderr).toMatch(/^gmoe: backend "gpu" needs a GPU through gpu\.js, and there is none here: .+ Use backend "auto" \(falls back to the CPU\) or "cpu"\n$/);
+      expect(existsSync(join(dir, 'g.json'))).toBe(false);
+      const auto = spawnSync(process.execPath, [bin, ...args, '--backend', 'auto', '--out', 'a.json'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(auto.status, auto.stderr).toBe(0);
+      expect(auto.stdout).toMatch(/ s on cpu\n/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -228,7 +228,7 @@ export function register(program: Command): void {
     .option('--assign <mode>', 'near-truth: random (the authors\') | ordered assignment of fitted to true atoms', 'random')
     .option('--split <mode>', 'near-truth: divide (copies share the weight, β0 − log m) | copy (the authors\')', 'divide')
     .option('--variance-floor <v>', 'smallest expert variance (default 1e-6 × var(y))')
-    .option('--backend <backend>', 'cpu | gpu | auto', 'cpu')
+    .option('--backend <backend>', 'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md', 'cpu')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option('--no-progress', 'no progress lines on stderr')
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
