@@ -21,6 +21,8 @@ export interface ExpertsMStepInfo {
 }
 
 export interface ExpertsMStep {
+  /** Forgets the previous call's means (call at the start of each EM run: runs stay independent). */
+  reset(): void;
   /** Updates a, b, ν of `model` in place from the responsibilities `resp` (n × k). */
   step(model: Model, resp: Float64Array, warnings: WarningLog, iteration: number): { params: Model; info: ExpertsMStepInfo };
 }
@@ -43,6 +45,9 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
   const result = { params: null as unknown as Model, info };
 
   return {
+    reset() {
+      mom.shifted = false;
+    },
     step(model, resp, warnings, iteration) {
       mom.Syy.fill(NaN);
       backend.expertMoments(X, y, n, d, k, resp, mom);

@@ -183,6 +183,7 @@ export function fitMoE(data: Dataset, options: FitOptions): FitResult {
     const seed = deriveSeed(opts.seed, r);
     const warnings = new WarningLog();
     let out: RunOutcome;
+    experts.reset();
     try {
       const model = initialModel(init as InitOption, { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor }, createRng(seed));
       out = runEM(model, ctx, r, warnings);

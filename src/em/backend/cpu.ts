@@ -39,12 +39,10 @@ export function createCpuBackend(): Backend {
   let acc = new Float64Array(64);
   let zz = new Float64Array(8);
   let freeIdx = new Int32Array(8);
-  // shifts for the one-pass moments: the weighted means of the previous call
-  let shiftK = -1;
-  let shiftD = -1;
-  let shX = new Float64Array(0);
-  let shY = new Float64Array(0);
-  let syy = new Float64Array(0);
+  // shifts for the one-pass moments (copied from the caller's previous means) and scratch
+  let shX = new Float64Array(8);
+  let shY = new Float64Array(8);
+  let syy = new Float64Array(8);
   let dx = new Float64Array(8);
 
   function expertConstants(m: Model): void {
@@ -381,18 +379,19 @@ export function createCpuBackend(): Backend {
   }
 
   /**
-   * One pass around shifts c (the weighted means of the previous call, close to the new ones):
+   * One pass around shifts c (out's means from the previous call, close to the new ones):
    * S = Σ r (x − c)(x − c)ᵀ − N δδᵀ with δ = x̄ − c, which loses nothing when δ is small against
    * the spread; when it is not (first call, or responsibilities that moved a lot), a second,
    * centred pass recomputes the cross-products.
    */
   function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
     const { N, xbar, ybar, Sxx, Sxy } = out;
-    const fresh = shiftK !== k || shiftD !== d;
-    if (fresh) {
-      shiftK = k; shiftD = d;
-      shX = new Float64Array(k * d); shY = new Float64Array(k); syy = new Float64Array(k);
-    }
+    if (shX.length < k * d) shX = new Float64Array(k * d);
+    if (shY.length < k) { shY = new Float64Array(k); syy = new Float64Array(k); }
+    // shifts: the caller's previous means, else 0 (and then the centred second pass below)
+    const fresh = out.shifted !== true;
+    for (let t = 0; t < k * d; t++) shX[t] = fresh ? 0 : xbar[t]!;
+    for (let j = 0; j < k; j++) shY[j] = fresh ? 0 : ybar[j]!;
     N.fill(0, 0, k); xbar.fill(0, 0, k * d); ybar.fill(0, 0, k); Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d); syy.fill(0, 0, k);
     if (d === 1) {
       for (let i = 0, o = 0; i < n; i++, o += k) {
@@ -478,9 +477,8 @@ export function createCpuBackend(): Backend {
       const so = j * d * d;
       for (let a = 0; a < d; a++) for (let c = a + 1; c < d; c++) Sxx[so + c * d + a] = Sxx[so + a * d + c]!;
     }
-    shX.set(xbar.subarray(0, k * d));
-    shY.set(ybar.subarray(0, k));
     out.Syy.set(syy.subarray(0, k));
+    out.shifted = true;
   }
 
   function expertResiduals(m: Model, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, out: Float64Array): void {

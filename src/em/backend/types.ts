@@ -45,6 +45,12 @@ export interface ExpertMoments {
    * NaN (the caller fills it with NaN first), and the experts' M-step then makes a residual pass
    */
   Syy: Float64Array;
+  /**
+   * true when xbar/ybar hold the means of the previous call on the same data, which a backend may
+   * use as shifts for a one-pass computation (the CPU backend sets it; the caller resets it to
+   * false at the start of each EM run, so that no run depends on another's history)
+   */
+  shifted?: boolean;
 }
 
 export function expertMoments(k: number, d: number): ExpertMoments {
