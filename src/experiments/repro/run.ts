@@ -229,7 +229,8 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     }
     failures.push(...failed);
     const ok = checks.filter((c) => c.status === 'pass').length;
-    log(`repro: ${preset}: ${failed.length === 0 ? 'ok' : 'FAILED'} — ${ok} theory checks pass, ${failed.length} fail; golden ${regression.status}; ${wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU`);
+    const bad = checks.filter((c) => c.status === 'fail').length;
+    log(`repro: ${preset}: ${failed.length === 0 ? 'ok' : 'FAILED'} — checks: ${ok} pass, ${bad} fail; golden ${regression.status}; ${wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU`);
   }
 
   const goldens = reports.map((r) => ({ preset: r.preset, hash: r.regression.status === 'fail' ? r.regression.goldenHash : r.regression.hash }))
