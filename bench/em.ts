@@ -6,6 +6,7 @@
  *   npm run bench:em                       # the default grid (a few minutes on 2 cores)
  *   npm run bench:em -- --quick            # a smaller grid
  *   npm run bench:em -- --n 1e5 --k 3 --d 1 --iters 20
+ *   npm run bench:em -- --n 1e3 --no-anatomy      # skip the per-operation breakdown
  *
  * Time per iteration = (time of a fit with m iterations − time of the same fit with 0) / m, with
  * tol = 0 so that every iteration runs; the best of `--repeats` runs. "Whole fit" is a fit from a
@@ -15,7 +16,7 @@
  * different load comparable (the "iter / exp" column: one iteration in units of n·k exponentials).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { fitMoE } from '../src/em/index.js';
+import { createCpuBackend, fitMoE } from '../src/em/index.js';
 import { simulate } from '../src/models/sample.js';
 import { modelFromParams, type Model } from '../src/models/types.js';
 import { truthPreset } from '../src/models/presets.js';
@@ -114,6 +115,46 @@ function configs(): Config[] {
   return grid;
 }
 
+/**
+ * Anatomy of one full iteration in the target setting (n = 1e5, k = 3, d = 1): the over-specified
+ * demy fit of the papers, past its first iterations (EM in its slow phase, one Newton step per
+ * gate M-step), with the backend's operations timed one by one.
+ */
+function anatomy(n: number, iters: number): void {
+  const truth = truthPreset('demy');
+  const data = simulate(truth, { n, seed: 1 });
+  const be = createCpuBackend() as unknown as Record<string, unknown>;
+  const calls: Record<string, number> = {};
+  const cpuMs: Record<string, number> = {};
+  let on = false;
+  const wrapped: Record<string, unknown> = { name: 'cpu' };
+  for (const [key, f] of Object.entries(be)) {
+    if (typeof f !== 'function') continue;
+    wrapped[key] = (...args: unknown[]) => {
+      if (!on) return (f as (...a: unknown[]) => unknown)(...args);
+      const c = process.cpuUsage();
+      const r = (f as (...a: unknown[]) => unknown)(...args);
+      const u = process.cpuUsage(c);
+      calls[key] = (calls[key] ?? 0) + 1;
+      cpuMs[key] = (cpuMs[key] ?? 0) + (u.user + u.system) / 1000;
+      return r;
+    };
+  }
+  const init = { kind: 'near-truth' as const, truth, assign: 'ordered' as const };
+  const start = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init, seed: 1, maxIter: 50 });
+  on = true;
+  const c0 = process.cpuUsage();
+  const f = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0 });
+  const u = process.cpuUsage(c0);
+  const total = (u.user + u.system) / 1000 / f.iterations;
+  console.log(`\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time:\n`);
+  console.log('| operation | calls / iteration | ms / iteration |');
+  console.log('|---|---:|---:|');
+  for (const key of Object.keys(calls)) console.log(`| ${key} | ${(calls[key]! / f.iterations).toFixed(2)} | ${(cpuMs[key]! / f.iterations).toFixed(2)} |`);
+  console.log(`| **whole iteration** (incl. the EM loop and solves) | | **${total.toFixed(2)}** |`);
+  console.log(`\nbaseline: ${fmtN(n * 3)} Math.exp calls take ${(expBaseline(n * 3) * 1000).toFixed(2)} ms here`);
+}
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# bench:em — ${new Date().toISOString()}`);
 console.log(`machine: ${cpu}, ${availableParallelism()} cores, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}, node ${process.version}`);
@@ -125,3 +166,4 @@ for (const cfg of configs()) {
   const r = bench(cfg, iters);
   console.log(`| ${fmtN(r.n)} | ${r.k} | ${r.d} | ${fmtMs(r.iterWall)} | ${fmtMs(r.iterCpu)} | ${(r.updatesPerSec / 1e6).toFixed(1)} M | ${r.expRatio.toFixed(1)} | ${r.fitWall.toFixed(2)} (${r.fitIters}${r.converged ? '' : ', not converged'}) |`);
 }
+if (!process.argv.includes('--no-anatomy')) anatomy(argValue('--anatomy-n', 1e5), argValue('--anatomy-iters', 50));

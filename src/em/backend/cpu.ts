@@ -154,6 +154,7 @@ export function createCpuBackend(): Backend {
     expertConstants(m);
     let total = 0;
     let q = 0;
+
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
       const yi = y[i]!;
       let mx = -Infinity;
@@ -384,15 +385,27 @@ export function createCpuBackend(): Backend {
    * the spread; when it is not (first call, or responsibilities that moved a lot), a second,
    * centred pass recomputes the cross-products.
    */
-  function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
+  /** Zeroes the sums of `out` and loads the shifts (the caller's previous means, else 0). */
+  function momentsBegin(d: number, k: number, out: ExpertMoments): boolean {
     const { N, xbar, ybar, Sxx, Sxy } = out;
     if (shX.length < k * d) shX = new Float64Array(k * d);
     if (shY.length < k) { shY = new Float64Array(k); syy = new Float64Array(k); }
-    // shifts: the caller's previous means, else 0 (and then the centred second pass below)
     const fresh = out.shifted !== true;
     for (let t = 0; t < k * d; t++) shX[t] = fresh ? 0 : xbar[t]!;
     for (let j = 0; j < k; j++) shY[j] = fresh ? 0 : ybar[j]!;
     N.fill(0, 0, k); xbar.fill(0, 0, k * d); ybar.fill(0, 0, k); Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d); syy.fill(0, 0, k);
+    return fresh;
+  }
+
+  /**
+   * One pass around shifts c (out's means from the previous call, close to the new ones):
+   * S = Σ r (x − c)(x − c)ᵀ − N δδᵀ with δ = x̄ − c, which loses nothing when δ is small against
+   * the spread; when it is not (first call, or responsibilities that moved a lot), a second,
+   * centred pass recomputes the cross-products.
+   */
+  function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
+    const { N, xbar, ybar, Sxx, Sxy } = out;
+    const fresh = momentsBegin(d, k, out);
     if (d === 1) {
       for (let i = 0, o = 0; i < n; i++, o += k) {
         const yi = y[i]!;
@@ -432,6 +445,12 @@ export function createCpuBackend(): Backend {
         }
       }
     }
+    momentsFinish(X, y, n, d, k, resp, out, fresh);
+  }
+
+  /** Turns the shifted sums into means and centred sums (with the second pass when needed). */
+  function momentsFinish(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments, fresh: boolean): void {
+    const { N, xbar, ybar, Sxx, Sxy } = out;
     let redo = fresh;
     if (dx.length < d) dx = new Float64Array(d);
     for (let j = 0; j < k; j++) {

@@ -62,8 +62,8 @@ export function expertMoments(k: number, d: number): ExpertMoments {
 
 /**
  * Optional by-products of an E-step: q = Σ_ij r_ij log π_ij at the new responsibilities (the gate
- * M-step's starting value). A backend that does not compute it leaves NaN (the caller sets NaN
- * first) and the caller falls back to gateQ.
+ * M-step's starting value; a backend that does not compute it leaves NaN, which the caller sets
+ * first, and the caller falls back to gateQ).
  */
 export interface EStepStats {
   q: number;

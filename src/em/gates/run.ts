@@ -10,18 +10,20 @@ import { packGate } from './layout.js';
  * @param maxStep largest change of any parameter per Newton step (trust region for non-concave Q)
  * @param warnMaxSteps warn when the step budget runs out (not for sub-problems that may be unbounded)
  * @param cheapCheckBelow see NewtonOptions.cheapCheckBelow (exact-Hessian gates only)
+ * @param stopOnModelAgreement see NewtonOptions.stopOnModelAgreement (exact-Hessian gates only)
  * @param expectFlat the curvature is singular by construction (the (β1, τ) scaling symmetry with τ free): no ridge warning
  */
 export function runGateNewton(
   ctx: GateMStepContext, obj: GateQObjective, theta: Float64Array, nws: NewtonWorkspace, info: GateMStepInfo,
   damping: NewtonOptions['damping'], expectFlat: boolean, maxStep = Infinity, warnMaxSteps = true, cheapCheckBelow = 0,
+  stopOnModelAgreement = false,
 ): void {
   const { layout, data, warnings, iteration } = ctx;
   packGate(layout, ctx.model, theta);
   const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
   // a float32 backend cannot resolve gains of Q below its rounding noise (0 for Float64 backends)
   const qNoise = ctx.backend.gateQResolution?.() ?? 0;
-  const r = newtonMaximize(obj, theta, { maxSteps: ctx.maxSteps, tol: Math.max(ctx.tol, qNoise / data.n), scale: data.n, damping, maxStep, cheapCheckBelow }, nws, q0);
+  const r = newtonMaximize(obj, theta, { maxSteps: ctx.maxSteps, tol: Math.max(ctx.tol, qNoise / data.n), scale: data.n, damping, maxStep, cheapCheckBelow, stopOnModelAgreement }, nws, q0);
   info.steps = r.steps;
   info.halvings = r.halvings;
   info.converged = r.converged;

@@ -12,8 +12,10 @@ import { runGateNewton } from './run.js';
 import { emptyInfo, type GateMStepFactory } from './types.js';
 
 /**
- * After a full Newton step predicted to gain ≤ 1e-6 per sample, convergence is checked with the
- * new gradient against the old Hessian (Newton is quadratic there) before a new Hessian is built.
+ * Convergence after a full Newton step: when its actual gain matched the quadratic prediction to
+ * within gateTol per sample, it is done without another pass; otherwise, when the step was
+ * predicted to gain ≤ 1e-6 per sample, the new gradient is checked against the old Hessian
+ * before a new Hessian is built.
  */
 const CHEAP_CHECK_BELOW = 1e-6;
 
@@ -28,7 +30,7 @@ export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layou
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW);
+      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW, true);
       result.params = ctx.model;
       return result;
     },

@@ -56,6 +56,12 @@ export interface NewtonOptions {
    * its optimum); a check that fails costs one gradient pass.
    */
   cheapCheckBelow?: number;
+  /**
+   * Converged after a full step whose actual gain matched the quadratic model's prediction gᵀδ/2
+   * to within tol·scale (default false): Q is locally quadratic there, so the step landed on the
+   * maximiser up to higher-order terms, and no further pass is needed. For exact Hessians only.
+   */
+  stopOnModelAgreement?: boolean;
 }
 
 /** Scratch arrays for a p-parameter problem; allocate once, reuse across calls. */
@@ -116,6 +122,7 @@ export function newtonMaximize(
   const minRcond = options.minRcond ?? 1e-13;
   const maxStep = options.maxStep ?? Infinity;
   const cheapBelow = obj.grad ? options.cheapCheckBelow ?? 0 : 0;
+  const agreement = options.stopOnModelAgreement === true;
   const { grad, curv, factor, delta, trial } = ws;
 
   let value = value0;
@@ -154,10 +161,12 @@ export function newtonMaximize(
     if (norm > maxStep) alpha = maxStep / norm;
     const fullAlpha = alpha;
     let accepted = false;
+    let gain = 0;
     for (let h = 0; h <= maxHalvings; h++) {
       for (let t = 0; t < p; t++) trial[t] = theta[t]! + alpha * delta[t]!;
       const v = obj.trial(trial);
       if (v >= value) {
+        gain = v - value;
         obj.accept();
         theta.set(trial);
         value = v;
@@ -176,6 +185,11 @@ export function newtonMaximize(
     }
     res.steps++;
     needGrad = true;
+    if (agreement && alpha === 1 && sol.ridge === 0 && Math.abs(gain - dec / 2) <= tol * scale) {
+      res.lastDecrement = Math.abs(gain - dec / 2);
+      res.converged = true;
+      return res;
+    }
     if (alpha === 1 && dec / 2 <= cheapBelow * scale && sol.ridge === 0) {
       // the factor of C still sits in ws.factor: δ' = C⁻¹ g' predicts the next gain
       obj.grad!(grad);
