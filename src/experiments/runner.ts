@@ -104,13 +104,18 @@ function gmoeVersion(): string {
   return cachedVersion;
 }
 
+let cachedCommit: { value: string | undefined } | undefined;
+/** The checkout's commit, read once per process (the code a process runs does not change under it). */
 function gitCommit(): string | undefined {
-  try {
-    const cwd = new URL('../..', import.meta.url).pathname;
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined;
-  } catch {
-    return undefined; // not a git checkout, or no git
+  if (!cachedCommit) {
+    try {
+      const cwd = new URL('../..', import.meta.url).pathname;
+      cachedCommit = { value: execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined };
+    } catch {
+      cachedCommit = { value: undefined }; // not a git checkout, or no git
+    }
   }
+  return cachedCommit.value;
 }
 
 /** The initialisation scheme in words, for spec.json and figure captions. */
