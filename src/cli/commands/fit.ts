@@ -119,11 +119,12 @@ function progressReporter(enabled: boolean, restarts: number): FitOptions['onIte
   if (!enabled) return undefined;
   const tty = process.stderr.isTTY === true;
   const t0 = performance.now();
-  let last = t0;
+  const every = tty ? 200 : 5000;
+  // off a terminal: a first line once the fit has run for a second, then one every 5 s
+  let last = tty ? t0 : t0 - every + 1000;
   return ({ restart, iteration, logLik }) => {
     const now = performance.now();
-    const every = tty ? 200 : 5000;
-    if (now - last < every || now - t0 < (tty ? 0 : 1000)) return;
+    if (now - last < every) return;
     last = now;
     const line = `gmoe fit: start ${restart + 1}/${restarts}, iteration ${iteration}, log-likelihood ${logLik.toFixed(6)}, ${((now - t0) / 1000).toFixed(1)} s`;
     if (tty) process.stderr.write(`\r${line}\x1b[K`);
