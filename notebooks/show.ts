@@ -23,19 +23,9 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-/**
- * plotly.js for the page, minified when esbuild (a dependency of the dev toolchain) is at hand:
- * the bundle is inlined once per notebook, and plotly.js-dist-min ships it minified (~4.7 MB).
- */
+/** plotly.js for the page (plotly.js-dist-min's bundle, ~4.7 MB), inlined once per notebook. */
 async function plotlyForPage(): Promise<string> {
-  const source = gmoe.plotlyBundle();
-  let code = source;
-  try {
-    const esbuild = await import('esbuild');
-    code = esbuild.transformSync(source, { minify: true, legalComments: 'none', target: 'es2020' }).code;
-  } catch {
-    // no esbuild: inline the bundle as shipped
-  }
+  const code = gmoe.plotlyBundle();
   return code.replace(/<\/script/gi, '<\\/script');
 }
 
