@@ -1,28 +1,13 @@
 /** `gmoe simulate` end to end: spawns `node bin/gmoe.js` as a user would run it. */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDatasetCsv } from '../../src/models/dataset-io.js';
 import { modelToJSON, writeModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
-
-const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
-
-function gmoe(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, GMOE_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { gmoe } from './run-gmoe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-sim-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
