@@ -3,8 +3,7 @@
  * one sample per line. Numbers are written in JavaScript's shortest round-trip form (String(x)),
  * so reading a file back gives the identical doubles and the same data gives byte-identical files.
  */
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './io.js';
+import { readTextFile, writeFileAtomic } from './io.js';
 import type { Dataset } from './types.js';
 import { ValidationError, fail, formatValue } from './validate.js';
 
@@ -148,11 +147,5 @@ export function parseDatasetCsv(text: string, source = 'data'): CsvDataset {
  * @throws ValidationError naming the file, line and column of the first bad entry
  */
 export function readDatasetCsv(path: string): CsvDataset {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read data file ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  return parseDatasetCsv(text, path);
+  return parseDatasetCsv(readTextFile(path, 'data file'), path);
 }

@@ -222,17 +222,24 @@ export function writeModelFile(path: string, m: Model, extra?: object): void {
 }
 
 /**
+ * A whole text file as UTF-8.
+ * @throws Error `cannot read <what> <path>: <reason>` when it cannot be read
+ */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
  * Reads and validates a model file.
  * @throws ValidationError / Error whose message starts with the path, e.g.
  *   `fit.json: experts.nu[1] must be > 0 (a variance). Value: -1`
  */
 export function readModelFile(path: string): Model {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read model file ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const text = readTextFile(path, 'model file');
   let json: unknown;
   try {
     json = JSON.parse(text);
