@@ -24,6 +24,7 @@ import { gateLayout, gateMStepFor, normalizeGate, type GateLayoutInfo, type Gate
 import { initialModel } from './init/index.js';
 import { checkFitData, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StopReason } from './types.js';
+import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, type Workspace } from './workspace.js';
 
@@ -80,11 +81,24 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   let logPiValid = false;
   let stopReason: StopReason = 'max-iterations';
   let iter = 0;
-  for (;; iter++) {
+
+  /** E-step at the model: responsibilities, log-likelihood. */
+  const evaluate = (): number => {
     if (!logPiValid) backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
     estats.q = NaN;
     const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp, estats);
     gctx.q0 = estats.q;
+    return ll;
+  };
+  /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */
+  const mStep = (it: number): boolean => {
+    experts.step(model, ws.resp, warnings, it);
+    gctx.iteration = it;
+    logPiValid = gateStep.step(gctx).info.logPiValid;
+    return allFinite(model);
+  };
+  /** Records the log-likelihood of iteration `iter`; true when the run stops there. */
+  const record = (ll: number): boolean => {
     ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
     if (!Number.isFinite(ll)) {
       stopReason = 'degenerate';
@@ -96,7 +110,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         warnings.add('degenerate', `the initial model has log-likelihood ${ll} on these data (some sample has zero density under every expert)`, 0);
         trace.push(ll);
       }
-      break;
+      return true;
     }
     trace.push(ll);
     if (iter > 0) {
@@ -111,29 +125,83 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       }
       if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
         stopReason = 'converged';
-        break;
+        return true;
       }
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
         warnings.add('resolution', `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`, iter);
         stopReason = 'converged';
-        break;
+        return true;
       }
     }
-    if (iter >= opts.maxIter) break;
+    return iter >= opts.maxIter;
+  };
+  /** One plain EM iteration from the evaluated model; true when the run stops. */
+  const emIteration = (): boolean => {
     copyParams(model, prev);
-    experts.step(model, ws.resp, warnings, iter + 1);
-    gctx.iteration = iter + 1;
-    const g = gateStep.step(gctx);
-    logPiValid = g.info.logPiValid;
-    if (!allFinite(model)) {
+    if (!mStep(iter + 1)) {
       copyParams(prev, model);
       warnings.add('degenerate', `the M-step of iteration ${iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${iter}`, iter + 1);
       stopReason = 'degenerate';
-      break;
+      return true;
+    }
+    iter++;
+    return record(evaluate());
+  };
+
+  if (!record(evaluate())) {
+    if (opts.accelerate === 'none') {
+      while (!emIteration()) { /* iterate */ }
+    } else {
+      runSquarem();
     }
   }
   return { model, logLik: trace[trace.length - 1]!, trace, iterations: iter, stopReason, warnings };
+
+  /**
+   * SQUAREM cycles (see squarem.ts): two EM iterations, then the extrapolated point stabilised by
+   * one EM step counts as the next iteration when its log-likelihood is at least the second's;
+   * otherwise the run goes on from the second. Each cycle costs at most 3 M-steps and 4 E-steps.
+   */
+  function runSquarem(): void {
+    const len = squaremLength(model);
+    const p0 = new Float64Array(len);
+    const p1 = new Float64Array(len);
+    const p2 = new Float64Array(len);
+    const px = new Float64Array(len);
+    const sq = new SquaremStep();
+    for (;;) {
+      packParams(model, p0);
+      if (emIteration()) return;
+      packParams(model, p1);
+      if (emIteration()) return;
+      packParams(model, p2);
+      const ll2 = trace[iter]!;
+      const alpha = sq.extrapolate(p0, p1, p2, px);
+      // α = 1 is θ2 itself: accepted as it is (and, at the bound, the bound grows as in R's SQUAREM)
+      if (alpha === 1) { sq.update(1, true); continue; }
+      copyParams(model, prev);
+      unpackParams(px, model, opts.varianceFloor);
+      logPiValid = false;
+      let accepted = false;
+      if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {
+        const ll = evaluate();
+        accepted = Number.isFinite(ll) && ll >= ll2;
+        sq.update(alpha, accepted);
+        if (accepted) {
+          iter++;
+          if (record(ll)) return;
+        }
+      } else {
+        sq.update(alpha, false);
+      }
+      if (!accepted) {
+        copyParams(prev, model);
+        logPiValid = false;
+        evaluate();
+      }
+    }
+  }
 }
 
 /**

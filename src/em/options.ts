@@ -20,12 +20,13 @@ export const FIT_DEFAULTS = {
   varianceFloorRelative: 1e-6,
   tauMode: 'free' as const,
   backend: 'cpu' as const,
+  accelerate: 'squarem' as const,
   gateMaxSteps: 100,
   gateTol: 1e-12,
 };
 
 const OPTION_KEYS = ['gate', 'k', 'init', 'restarts', 'seed', 'tol', 'absTol', 'maxIter', 'varianceFloor', 'minResponsibility',
-  'tauMode', 'backend', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration'] as const;
+  'tauMode', 'backend', 'accelerate', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration'] as const;
 
 function nonNegative(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(field, 'must be a finite number ≥ 0', v);
@@ -154,6 +155,7 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const minResponsibility = nonNegative(options.minResponsibility ?? data.d + 1, 'minResponsibility');
   const tauMode = oneOf(options.tauMode ?? FIT_DEFAULTS.tauMode, ['free', 'fixed'] as const, 'tauMode');
   const backend = isBackend(options.backend) ? options.backend.name : oneOf(options.backend ?? FIT_DEFAULTS.backend, ['cpu', 'gpu', 'auto'] as const, 'backend');
+  const accelerate = oneOf(options.accelerate ?? FIT_DEFAULTS.accelerate, ['squarem', 'none'] as const, 'accelerate');
   const gateMaxSteps = integerAtLeast(options.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps, 1, 'gateMaxSteps');
   const gateTol = nonNegative(options.gateTol ?? FIT_DEFAULTS.gateTol, 'gateTol');
   if (options.diagnostics !== undefined && typeof options.diagnostics !== 'boolean') fail('diagnostics', 'must be true or false', options.diagnostics);
@@ -162,7 +164,7 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   return {
     resolved: {
       gate, k, init: describeInit(init), restarts, seed, tol, absTol, maxIter, varianceFloor, minResponsibility, tauMode,
-      backend: backend === 'cpu' ? 'cpu' : 'gpu', gateMaxSteps, gateTol,
+      backend: backend === 'cpu' ? 'cpu' : 'gpu', accelerate, gateMaxSteps, gateTol,
     },
     init,
     gate,

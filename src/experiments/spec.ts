@@ -119,8 +119,8 @@ function checkInit(v: unknown): InitSpec {
 
 function checkEm(v: unknown): ExperimentSpec['em'] {
   if (v === undefined) return {};
-  if (!isRecord(v)) fail('em', 'must be an object { tol?, maxIter?, varianceFloor?, tauMode? }', v);
-  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode'], 'em', 'em');
+  if (!isRecord(v)) fail('em', 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate? }', v);
+  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate'], 'em', 'em');
   const out: ExperimentSpec['em'] = {};
   if (v.tol !== undefined) out.tol = posNumber(v.tol, 'em.tol');
   if (v.maxIter !== undefined) out.maxIter = posInt(v.maxIter, 'em.maxIter');
@@ -131,6 +131,7 @@ function checkEm(v: unknown): ExperimentSpec['em'] {
     out.varianceFloor = v.varianceFloor;
   }
   if (v.tauMode !== undefined) out.tauMode = oneOf(v.tauMode, ['free', 'fixed'] as const, 'em.tauMode');
+  if (v.accelerate !== undefined) out.accelerate = oneOf(v.accelerate, ['squarem', 'none'] as const, 'em.accelerate');
   return out;
 }
 
