@@ -7,15 +7,271 @@
  * that small become exactly 0; log π itself is always exact; the maximum's own term is exactly 1
  * and costs no exponential.
  * d = 1 (every set-up of the papers) has its own loops: the general ones spend most of their time
- * on the inner loop over d.
+ * on the inner loop over d; k = 3 with d = 1 (the over-specified demy fit) has fully unrolled ones.
+ * Exponentials and logarithms in the d = 1 loops are src/math's expCore and logCore (≤ 0.51 and
+ * ≤ 0.96 ulp, inlined), which changes results only in the last bits against Math.exp / Math.log.
  */
 import { getGate, slopeScores, topKMask } from '../../models/gates/index.js';
 import type { Model } from '../../models/types.js';
+import { EXP_FAST_MIN, expCore } from '../../math/exp.js';
+import { logCore } from '../../math/log.js';
 import type { Backend, EStepStats, ExpertMoments, GateLayout, MaskMode } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, the smallest normal double. */
 export const EXP_CUTOFF = 708;
+/** log of the product of the row sums is taken once it exceeds this (each sum is ≤ k, so no overflow) */
+const PROD_FLUSH = 1e200;
+const EMPTY = new Float64Array(0);
+
+/**
+ * e^u for u = (a term) − (its row's maximum) ≤ 0: expCore (≤ 0.51 ulp, inlined) down to −707,
+ * 0 below −EXP_CUTOFF, Math.exp in between and for NaN (which it returns).
+ */
+function expRel(u: number): number {
+  return u >= EXP_FAST_MIN ? expCore(u) : u < -EXP_CUTOFF ? 0 : Math.exp(u);
+}
+
+/**
+ * The hot loops of softmax fits with d = 1 live at module level, with every array a parameter:
+ * V8 optimises such functions whole, while the backend's closures (their scratch in mutable
+ * captured variables) kept re-entering their loops through on-stack replacement and deoptimising
+ * at the end of every call (measured: 2–3× slower).
+ */
+
+/**
+ * Dense linear gate, d = 1: logits β0_j + β1_j x_i, log π (n × k) and π by log-sum-exp per row.
+ * @returns Q = Σ r log π over `resp` when withQ, else NaN
+ */
+function denseGateRows1(k: number, beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    const xi = X[i]!;
+    let mx = -Infinity;
+    let jm = -1;
+    for (let j = 0; j < k; j++) {
+      const v = beta0[j]! + beta1[j]! * xi;
+      logPi[o + j] = v;
+      if (v > mx || v !== v) { mx = v; jm = j; }
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      // exp(0) = 1 exactly: the row maximum costs no exponential
+      const e = j === jm ? 1 : expRel(logPi[o + j]! - mx);
+      pi[o + j] = e;
+      s += e;
+    }
+    const lse = mx + Math.log(s);
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      const lp = logPi[o + j]! - lse;
+      logPi[o + j] = lp;
+      pi[o + j] = pi[o + j]! * inv;
+      if (withQ) { const r = resp[o + j]!; if (r !== 0) q += r * lp; }
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/**
+ * denseGateRows1 for k = 3 (every value in a register, no data-dependent branch: Math.max instead
+ * of a running maximum, and the maximum's own exponential taken too — expCore(0) is exactly 1).
+ * s ∈ [1, 3] always, so logCore's domain holds (a NaN row gives NaN through expRel and logCore).
+ */
+function denseGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!;
+  const s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const xi = X[i]!;
+    const v0 = c0 + s0 * xi;
+    const v1 = c1 + s1 * xi;
+    const v2 = c2 + s2 * xi;
+    const mx = Math.max(v0, v1, v2);
+    const e0 = expRel(v0 - mx);
+    const e1 = expRel(v1 - mx);
+    const e2 = expRel(v2 - mx);
+    const s = e0 + e1 + e2;
+    const lse = mx + (s === s ? logCore(s) : s);
+    const inv = 1 / s;
+    const l0 = v0 - lse;
+    const l1 = v1 - lse;
+    const l2 = v2 - lse;
+    logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
+    pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
+    if (withQ) {
+      const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+      if (r0 !== 0) q += r0 * l0;
+      if (r1 !== 0) q += r1 * l1;
+      if (r2 !== 0) q += r2 * l2;
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/** eStepRows1 for k = 3 (registers, no data-dependent branch; see denseGateRows1k3). */
+function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+  const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
+  const b0 = b[0]!, b1 = b[1]!, b2 = b[2]!;
+  const k0 = cst[0]!, k1 = cst[1]!, k2 = cst[2]!;
+  const h0 = hlf[0]!, h1 = hlf[1]!, h2 = hlf[2]!;
+  let q = 0;
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    const lp0 = logPi[o]!, lp1 = logPi[o + 1]!, lp2 = logPi[o + 2]!;
+    const d0 = yi - b0 - a0 * xi;
+    const d1 = yi - b1 - a1 * xi;
+    const d2 = yi - b2 - a2 * xi;
+    const v0 = lp0 + k0 + h0 * d0 * d0;
+    const v1 = lp1 + k1 + h1 * d1 * d1;
+    const v2 = lp2 + k2 + h2 * d2 * d2;
+    const mx = Math.max(v0, v1, v2);
+    if (!(mx > -Infinity) || mx === Infinity) {
+      resp[o] = NaN; resp[o + 1] = NaN; resp[o + 2] = NaN;
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    const e0 = expRel(v0 - mx);
+    const e1 = expRel(v1 - mx);
+    const e2 = expRel(v2 - mx);
+    const s = e0 + e1 + e2;
+    const inv = 1 / s;
+    const r0 = e0 * inv, r1 = e1 * inv, r2 = e2 * inv;
+    resp[o] = r0; resp[o + 1] = r1; resp[o + 2] = r2;
+    if (r0 !== 0) q += r0 * lp0;
+    if (r1 !== 0) q += r1 * lp1;
+    if (r2 !== 0) q += r2 * lp2;
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+  }
+  out[0] = q;
+  return bad + (sumMax + (logs + logCore(prod)));
+}
+
+/**
+ * Shifted one-pass moments for d = 1, k = 3 (sums in registers; same operations in the same
+ * order as the generic loop, so the same bits). out6 receives, per expert j at 6j: N, Σr dx,
+ * Σr dy, Σr dx², Σr dx dy, Σr dy² with dx = x − shX_j, dy = y − shY_j.
+ */
+function momentsRows1k3(X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
+  const cx0 = shX[0]!, cx1 = shX[1]!, cx2 = shX[2]!;
+  const cy0 = shY[0]!, cy1 = shY[1]!, cy2 = shY[2]!;
+  let n0 = 0, x0 = 0, y0 = 0, xx0 = 0, xy0 = 0, yy0 = 0;
+  let n1 = 0, x1 = 0, y1 = 0, xx1 = 0, xy1 = 0, yy1 = 0;
+  let n2 = 0, x2 = 0, y2 = 0, xx2 = 0, xy2 = 0, yy2 = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    let r = resp[o]!;
+    if (r !== 0) {
+      const dx = xi - cx0, dy = yi - cy0, rx = r * dx;
+      n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
+    }
+    r = resp[o + 1]!;
+    if (r !== 0) {
+      const dx = xi - cx1, dy = yi - cy1, rx = r * dx;
+      n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
+    }
+    r = resp[o + 2]!;
+    if (r !== 0) {
+      const dx = xi - cx2, dy = yi - cy2, rx = r * dx;
+      n2 += r; x2 += rx; y2 += r * dy; xx2 += rx * dx; xy2 += rx * dy; yy2 += r * dy * dy;
+    }
+  }
+  out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
+  out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
+  out6[12] = n2; out6[13] = x2; out6[14] = y2; out6[15] = xx2; out6[16] = xy2; out6[17] = yy2;
+}
+
+/**
+ * Gradient and curvature sums of a linear gate, d = 1, k = 3 with two free experts fa, fb (the
+ * softmax layout): same operations in the same order as the generic loop, so the same bits.
+ * out13: grad (ga, ga·x, gb, gb·x), then the pair sums (a,a), (a,b), (b,b), each × (1, x, x²).
+ */
+function gradCurvRows1k3(X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number, fb: number, out13: Float64Array): void {
+  let g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+  let aa0 = 0, aa1 = 0, aa2 = 0, ab0 = 0, ab1 = 0, ab2 = 0, bb0 = 0, bb1 = 0, bb2 = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const R = 0 + resp[o]! + resp[o + 1]! + resp[o + 2]!;
+    const x = X[i]!;
+    const x2 = x * x;
+    const pa = pi[o + fa]!;
+    const pb = pi[o + fb]!;
+    const Ga = resp[o + fa]! - R * pa;
+    const Gb = resp[o + fb]! - R * pb;
+    g0 += Ga; g1 += Ga * x; g2 += Gb; g3 += Gb * x;
+    const ra = R * pa;
+    const rb = R * pb;
+    const caa = ra * (1 - pa);
+    const cab = -ra * pb;
+    const cbb = rb * (1 - pb);
+    aa0 += caa; aa1 += caa * x; aa2 += caa * x2;
+    ab0 += cab; ab1 += cab * x; ab2 += cab * x2;
+    bb0 += cbb; bb1 += cbb * x; bb2 += cbb * x2;
+  }
+  out13[0] = g0; out13[1] = g1; out13[2] = g2; out13[3] = g3;
+  out13[4] = aa0; out13[5] = aa1; out13[6] = aa2; out13[7] = ab0; out13[8] = ab1; out13[9] = ab2;
+  out13[10] = bb0; out13[11] = bb1; out13[12] = bb2;
+}
+
+/**
+ * E-step rows, d = 1 (cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j)). The log-likelihood is
+ * Σ_i max_i + log Π_i s_i, with the product of the row sums s_i ∈ [1, k] taken to a log only when
+ * it grows past PROD_FLUSH (or every 256 rows): one log per 256 rows instead of one per row,
+ * exact to ≤ 256 roundings of a product (relative 3e-14), far below the total's own rounding.
+ * out[0] receives Q = Σ r log π.
+ */
+function eStepRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+  let q = 0;
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    let mx = -Infinity;
+    let jm = -1;
+    for (let j = 0; j < k; j++) {
+      const r = yi - b[j]! - a[j]! * xi;
+      const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
+      resp[o + j] = v;
+      if (v > mx || v !== v) { mx = v; jm = j; }
+    }
+    if (!(mx > -Infinity) || mx === Infinity) {
+      for (let j = 0; j < k; j++) resp[o + j] = NaN;
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const e = j === jm ? 1 : expRel(resp[o + j]! - mx);
+      resp[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      const r = resp[o + j]! * inv;
+      resp[o + j] = r;
+      if (r !== 0) q += r * logPi[o + j]!;
+    }
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += Math.log(prod); prod = 1; }
+  }
+  out[0] = q;
+  return bad + (sumMax + (logs + Math.log(prod)));
+}
 
 /** Every expert's gate parameters are either all fixed or a contiguous free block [β0_j, β1_j]. */
 function linearBlocks(L: GateLayout): boolean {
@@ -44,6 +300,8 @@ export function createCpuBackend(): Backend {
   let shY = new Float64Array(8);
   let syy = new Float64Array(8);
   let dx = new Float64Array(8);
+  const qOut = new Float64Array(1);
+  const sums = new Float64Array(18);
 
   function expertConstants(m: Model): void {
     if (cst.length < m.k) { cst = new Float64Array(m.k); hlf = new Float64Array(m.k); row = new Float64Array(m.k); }
@@ -51,46 +309,6 @@ export function createCpuBackend(): Backend {
       cst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
       hlf[j] = -0.5 / m.nu[j]!;
     }
-  }
-
-  /** gateProbs for a dense linear gate with d = 1: the hot path of softmax fits. */
-  function softmaxRows1(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, resp?: Float64Array): number {
-    const { k, beta0, beta1 } = m;
-    let q = 0;
-    for (let i = 0, o = 0; i < n; i++, o += k) {
-      const xi = X[i]!;
-      let mx = -Infinity;
-      let jm = -1;
-      for (let j = 0; j < k; j++) {
-        const v = beta0[j]! + beta1[j]! * xi;
-        logPi[o + j] = v;
-        if (v > mx || v !== v) { mx = v; jm = j; }
-      }
-      let s = 0;
-      for (let j = 0; j < k; j++) {
-        const u = logPi[o + j]! - mx;
-        const e = j === jm ? 1 : u < -EXP_CUTOFF ? 0 : Math.exp(u);
-        pi[o + j] = e;
-        s += e;
-      }
-      const lse = mx + Math.log(s);
-      const inv = 1 / s;
-      if (resp) {
-        for (let j = 0; j < k; j++) {
-          const lp = logPi[o + j]! - lse;
-          logPi[o + j] = lp;
-          pi[o + j] = pi[o + j]! * inv;
-          const r = resp[o + j]!;
-          if (r !== 0) q += r * lp;
-        }
-      } else {
-        for (let j = 0; j < k; j++) {
-          logPi[o + j] = logPi[o + j]! - lse;
-          pi[o + j] = pi[o + j]! * inv;
-        }
-      }
-    }
-    return resp ? q : NaN;
   }
 
   function gateProbs(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, mask: Uint8Array | null, maskMode: MaskMode, resp?: Float64Array): number {
@@ -105,7 +323,10 @@ export function createCpuBackend(): Backend {
       else slopeScores(m, X, n, pi);
       topKMask(pi, n, k, m.gate.K, mask);
     }
-    if (linear && !useMask && d === 1) return softmaxRows1(m, X, n, logPi, pi, resp);
+    if (linear && !useMask && d === 1) {
+      return k === 3 ? denseGateRows1k3(beta0, beta1, X, n, logPi, pi, resp ?? EMPTY, resp !== undefined)
+        : denseGateRows1(k, beta0, beta1, X, n, logPi, pi, resp ?? EMPTY, resp !== undefined);
+    }
     let q = 0;
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
       let mx = -Infinity;
@@ -152,6 +373,11 @@ export function createCpuBackend(): Backend {
   function eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, stats?: EStepStats): number {
     const { k, d, a, b } = m;
     expertConstants(m);
+    if (d === 1) {
+      const total = k === 3 ? eStepRows1k3(a, b, cst, hlf, X, y, n, logPi, resp, qOut) : eStepRows1(k, a, b, cst, hlf, X, y, n, logPi, resp, qOut);
+      if (stats) stats.q = qOut[0]!;
+      return total;
+    }
     let total = 0;
     let q = 0;
 
@@ -251,7 +477,13 @@ export function createCpuBackend(): Backend {
     if (zz.length < nm) zz = new Float64Array(nm);
     acc.fill(0, 0, npair * nm);
     grad.fill(0, 0, p);
-    if (d === 1) {
+    if (d === 1 && k === 3 && f === 2) {
+      gradCurvRows1k3(X, n, resp, pi, freeIdx[0]!, freeIdx[1]!, sums);
+      const ba = b0Index[freeIdx[0]!]!;
+      const bb = b0Index[freeIdx[1]!]!;
+      grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!; grad[bb] = sums[2]!; grad[bb + 1] = sums[3]!;
+      for (let t = 0; t < 9; t++) acc[t] = sums[4 + t]!;
+    } else if (d === 1) {
       for (let i = 0, o = 0; i < n; i++, o += k) {
         let R = 0;
         for (let j = 0; j < k; j++) R += resp[o + j]!;
@@ -406,7 +638,13 @@ export function createCpuBackend(): Backend {
   function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
     const { N, xbar, ybar, Sxx, Sxy } = out;
     const fresh = momentsBegin(d, k, out);
-    if (d === 1) {
+    if (d === 1 && k === 3) {
+      momentsRows1k3(X, y, n, resp, shX, shY, sums);
+      for (let j = 0; j < 3; j++) {
+        N[j] = sums[6 * j]!; xbar[j] = sums[6 * j + 1]!; ybar[j] = sums[6 * j + 2]!;
+        Sxx[j] = sums[6 * j + 3]!; Sxy[j] = sums[6 * j + 4]!; syy[j] = sums[6 * j + 5]!;
+      }
+    } else if (d === 1) {
       for (let i = 0, o = 0; i < n; i++, o += k) {
         const yi = y[i]!;
         const xi = X[i]!;
@@ -531,3 +769,28 @@ export function createCpuBackend(): Backend {
 
   return { name: 'cpu', gateProbs, eStep, logLik, gateQ, gateGradCurv, expertMoments: expertMomentsImpl, expertResiduals };
 }
+
+/**
+ * Runs every d = 1 kernel once on a few rows when the module loads. Without it, V8 first compiles
+ * a kernel's loop on its first, long call (on-stack replacement) before the code after the loop has
+ * ever run, and that code then lacks type feedback: the optimised loop deoptimised at its end on
+ * every call (seen under tsx: 2× slower calls). A few rows give the whole body feedback first.
+ */
+function warmUpKernels(): void {
+  const n = 4;
+  const X = new Float64Array([0.1, -0.3, 0.7, 1.2]);
+  const y = new Float64Array([0.5, -1, 2, 0.3]);
+  const p3 = new Float64Array([0.1, 0.2, 0]);
+  const logPi = new Float64Array(3 * n), pi = new Float64Array(3 * n), resp = new Float64Array(3 * n);
+  const out = new Float64Array(18);
+  const cst = new Float64Array([-1, -1.2, -0.9]), hlf = new Float64Array([-0.5, -0.6, -0.4]);
+  for (let r = 0; r < 3; r++) {
+    denseGateRows1k3(p3, p3, X, n, logPi, pi, resp, r > 0);
+    eStepRows1k3(p3, p3, cst, hlf, X, y, n, logPi, resp, out);
+    momentsRows1k3(X, y, n, resp, p3, p3, out);
+    gradCurvRows1k3(X, n, resp, pi, 0, 1, out);
+    denseGateRows1(3, p3, p3, X, n, logPi, pi, resp, r > 0);
+    eStepRows1(3, p3, p3, cst, hlf, X, y, n, logPi, resp, out);
+  }
+}
+warmUpKernels();
