@@ -13,23 +13,24 @@
  */
 import { getGate, slopeScores, topKMask } from '../../models/gates/index.js';
 import type { Model } from '../../models/types.js';
-import { EXP_FAST_MIN, expCore } from '../../math/exp.js';
+import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
-import type { Backend, EStepStats, ExpertMoments, GateLayout, MaskMode } from './types.js';
+import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type GateLayout, type MaskMode } from './types.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
-/** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, the smallest normal double. */
+/** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
 export const EXP_CUTOFF = 708;
 /** log of the product of the row sums is taken once it exceeds this (each sum is ≤ k, so no overflow) */
 const PROD_FLUSH = 1e200;
 const EMPTY = new Float64Array(0);
 
 /**
- * e^u for u = (a term) − (its row's maximum) ≤ 0: expCore (≤ 0.51 ulp, inlined) down to −707,
- * 0 below −EXP_CUTOFF, Math.exp in between and for NaN (which it returns).
+ * e^u for u = (a term) − (its row's maximum) ≤ 0: 0 below −EXP_CUTOFF (= src/math/exp.ts EXP_FAST_MIN), else
+ * expCore (≤ 0.51 ulp, inlined; NaN gives NaN). No call on any path: an out-of-line call in the
+ * loop, even one never taken, made the compiler spill the row's values around it (measured ~15%).
  */
 function expRel(u: number): number {
-  return u >= EXP_FAST_MIN ? expCore(u) : u < -EXP_CUTOFF ? 0 : Math.exp(u);
+  return u < -EXP_CUTOFF ? 0 : expCore(u);
 }
 
 /**
@@ -273,6 +274,51 @@ function eStepRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Arr
   return bad + (sumMax + (logs + Math.log(prod)));
 }
 
+/** eStepRows1 for any d (expert means a_j·x_i + b_j by an inner loop over d). */
+function eStepRowsD(k: number, d: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+  let q = 0;
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    const yi = y[i]!;
+    let mx = -Infinity;
+    let jm = -1;
+    for (let j = 0; j < k; j++) {
+      let mu = b[j]!;
+      for (let l = 0, ao = j * d; l < d; l++) mu += a[ao + l]! * X[xo + l]!;
+      const r = yi - mu;
+      const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
+      resp[o + j] = v;
+      if (v > mx || v !== v) { mx = v; jm = j; }
+    }
+    if (!(mx > -Infinity) || mx === Infinity) {
+      for (let j = 0; j < k; j++) resp[o + j] = NaN;
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const e = j === jm ? 1 : expRel(resp[o + j]! - mx);
+      resp[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      const r = resp[o + j]! * inv;
+      resp[o + j] = r;
+      if (r !== 0) q += r * logPi[o + j]!;
+    }
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += Math.log(prod); prod = 1; }
+  }
+  out[0] = q;
+  return bad + (sumMax + (logs + Math.log(prod)));
+}
+
 /** Every expert's gate parameters are either all fixed or a contiguous free block [β0_j, β1_j]. */
 function linearBlocks(L: GateLayout): boolean {
   if (L.tauIndex >= 0) return false;
@@ -378,52 +424,8 @@ export function createCpuBackend(): Backend {
       if (stats) stats.q = qOut[0]!;
       return total;
     }
-    let total = 0;
-    let q = 0;
-
-    for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
-      const yi = y[i]!;
-      let mx = -Infinity;
-      let jm = -1;
-      if (d === 1) {
-        const xi = X[i]!;
-        for (let j = 0; j < k; j++) {
-          const r = yi - b[j]! - a[j]! * xi;
-          const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
-          resp[o + j] = v;
-          if (v > mx || v !== v) { mx = v; jm = j; }
-        }
-      } else {
-        for (let j = 0; j < k; j++) {
-          let mu = b[j]!;
-          for (let l = 0, ao = j * d; l < d; l++) mu += a[ao + l]! * X[xo + l]!;
-          const r = yi - mu;
-          const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
-          resp[o + j] = v;
-          if (v > mx || v !== v) { mx = v; jm = j; }
-        }
-      }
-      if (!(mx > -Infinity) || mx === Infinity) {
-        for (let j = 0; j < k; j++) resp[o + j] = NaN;
-        total += mx === -Infinity ? -Infinity : NaN;
-        continue;
-      }
-      let s = 0;
-      for (let j = 0; j < k; j++) {
-        const u = resp[o + j]! - mx;
-        const e = j === jm ? 1 : u < -EXP_CUTOFF ? 0 : Math.exp(u);
-        resp[o + j] = e;
-        s += e;
-      }
-      const inv = 1 / s;
-      for (let j = 0; j < k; j++) {
-        const r = resp[o + j]! * inv;
-        resp[o + j] = r;
-        if (r !== 0) q += r * logPi[o + j]!;
-      }
-      total += mx + Math.log(s);
-    }
-    if (stats) stats.q = q;
+    const total = eStepRowsD(k, d, a, b, cst, hlf, X, y, n, logPi, resp, qOut);
+    if (stats) stats.q = qOut[0]!;
     return total;
   }
 
@@ -771,26 +773,49 @@ export function createCpuBackend(): Backend {
 }
 
 /**
- * Runs every d = 1 kernel once on a few rows when the module loads. Without it, V8 first compiles
- * a kernel's loop on its first, long call (on-stack replacement) before the code after the loop has
- * ever run, and that code then lacks type feedback: the optimised loop deoptimised at its end on
- * every call (seen under tsx: 2× slower calls). A few rows give the whole body feedback first.
+ * Runs every CPU path of a softmax fit (k = 3 and 2 with d = 1, k = 2 with d = 2) on a few rows
+ * when the module loads. Without it, V8 first compiles a loop on its first long call (on-stack
+ * replacement), before the code after the loop has ever run; that code then has no type
+ * feedback, and the optimised loop deoptimised at its end on every call, so that every call ran
+ * partly in the interpreter (measured: 2–3× slower). The backend's closures share their feedback
+ * across instances, so one warm-up serves every backend created later. Costs well under 1 ms.
  */
-function warmUpKernels(): void {
-  const n = 4;
-  const X = new Float64Array([0.1, -0.3, 0.7, 1.2]);
-  const y = new Float64Array([0.5, -1, 2, 0.3]);
-  const p3 = new Float64Array([0.1, 0.2, 0]);
-  const logPi = new Float64Array(3 * n), pi = new Float64Array(3 * n), resp = new Float64Array(3 * n);
-  const out = new Float64Array(18);
-  const cst = new Float64Array([-1, -1.2, -0.9]), hlf = new Float64Array([-0.5, -0.6, -0.4]);
-  for (let r = 0; r < 3; r++) {
-    denseGateRows1k3(p3, p3, X, n, logPi, pi, resp, r > 0);
-    eStepRows1k3(p3, p3, cst, hlf, X, y, n, logPi, resp, out);
-    momentsRows1k3(X, y, n, resp, p3, p3, out);
-    gradCurvRows1k3(X, n, resp, pi, 0, 1, out);
-    denseGateRows1(3, p3, p3, X, n, logPi, pi, resp, r > 0);
-    eStepRows1(3, p3, p3, cst, hlf, X, y, n, logPi, resp, out);
+function warmUp(): void {
+  const be = createCpuBackend();
+  const E = new Float64Array(0);
+  for (const [k, d] of [[3, 1], [2, 1], [2, 2]] as const) {
+    const n = 6;
+    const X = Float64Array.from({ length: n * d }, (_, t) => Math.sin(1.7 * t + 0.3));
+    const y = Float64Array.from({ length: n }, (_, i) => Math.cos(2.3 * i));
+    const m: Model = {
+      gate: { kind: 'softmax' }, k, d,
+      beta0: Float64Array.from({ length: k }, (_, j) => 0.1 * j), beta1: Float64Array.from({ length: k * d }, (_, t) => 0.3 - 0.2 * t),
+      a: Float64Array.from({ length: k * d }, (_, t) => 0.5 * t - 0.4), b: Float64Array.from({ length: k }, (_, j) => 0.2 * j),
+      nu: new Float64Array(k).fill(0.5), tau: 1,
+    };
+    const logPi = new Float64Array(n * k), pi = new Float64Array(n * k), resp = new Float64Array(n * k);
+    const b0Index = new Int32Array(k), b1Index = new Int32Array(k);
+    let p = 0;
+    for (let j = 0; j < k; j++) {
+      b0Index[j] = j === k - 1 ? -1 : p++;
+      if (j === k - 1) b1Index[j] = -1; else { b1Index[j] = p; p += d; }
+    }
+    const L = { k, d, p, b0Index, b1Index, tauIndex: -1, linear: true, ref: k - 1, fixB0Ref: true, fixB1Ref: true };
+    const grad = new Float64Array(p), curv = new Float64Array(p * p), rss = new Float64Array(k);
+    const mom = expertMoments(k, d);
+    const stats: EStepStats = { q: NaN };
+    for (let r = 0; r < 3; r++) {
+      be.gateProbs(m, X, n, logPi, pi, null, 'none');
+      be.gateProbs(m, X, n, logPi, pi, null, 'none', resp);
+      be.eStep(m, X, y, n, logPi, resp, stats);
+      be.logLik(m, X, y, n, logPi);
+      be.gateQ(resp, logPi, n, k);
+      mom.shifted = r > 0;
+      be.expertMoments(X, y, n, d, k, resp, mom);
+      be.expertResiduals(m, X, y, n, resp, rss);
+      be.gateGradCurv(L, X, n, resp, pi, E, E, E, 1, grad, curv);
+      be.gateGradCurv(L, X, n, resp, pi, E, E, E, 1, grad, null);
+    }
   }
 }
-warmUpKernels();
+warmUp();
