@@ -180,17 +180,19 @@ function checkModels(v: unknown, defaultTruth: { value: string | Record<string, 
 function checkPrediction(v: unknown, field: string): Prediction {
   if (!isRecord(v)) fail(field, 'must be { exponent: number } or { law: "1/log n" }', v);
   if ('law' in v) {
-    rejectUnknownKeys(v, ['law', 'note'], field, 'a prediction');
+    rejectUnknownKeys(v, ['law', 'note', 'statistic'], field, 'a prediction');
     if (v.law !== '1/log n') fail(`${field}.law`, 'must be "1/log n"', v.law);
     const p: Prediction = { law: '1/log n' };
     if (v.note !== undefined) p.note = checkNote(v.note, `${field}.note`);
+    if (v.statistic !== undefined) p.statistic = oneOf(v.statistic, ['mean', 'median'] as const, `${field}.statistic`);
     return p;
   }
-  rejectUnknownKeys(v, ['exponent', 'note'], field, 'a prediction');
+  rejectUnknownKeys(v, ['exponent', 'note', 'statistic'], field, 'a prediction');
   const e = v.exponent;
   if (typeof e !== 'number' || !Number.isFinite(e) || e > 0) fail(`${field}.exponent`, 'must be a finite number ≤ 0 (a rate n^exponent)', e);
   const p: Prediction = { exponent: e };
   if (v.note !== undefined) p.note = checkNote(v.note, `${field}.note`);
+  if (v.statistic !== undefined) p.statistic = oneOf(v.statistic, ['mean', 'median'] as const, `${field}.statistic`);
   return p;
 }
 

@@ -11,8 +11,15 @@
 import type { Design } from '../models/sample.js';
 import type { GateSpec, ModelParams } from '../models/types.js';
 
-/** What the theory predicts for one metric: a power law n^exponent, or no polynomial rate. */
-export type Prediction = { exponent: number; note?: string } | { law: '1/log n'; note?: string };
+/**
+ * What the theory predicts for one metric: a power law n^exponent, or no polynomial rate.
+ * `statistic`: which curve over replications the verdict reads, the per-n means (default) or
+ * medians — the median for heavy-tailed metrics (over-specified fits, where a few replications
+ * land on spurious optima many decades above the rest and decide the mean).
+ */
+export type Prediction =
+  | { exponent: number; note?: string; statistic?: 'mean' | 'median' }
+  | { law: '1/log n'; note?: string; statistic?: 'mean' | 'median' };
 
 /** The n-grid: an explicit list, or `count` points from `from` to `to` (log or linear spacing). */
 export type NGrid = number[] | { from: number; to: number; count: number; spacing: 'log' | 'linear' };

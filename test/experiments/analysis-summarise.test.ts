@@ -151,3 +151,30 @@ describe('summarise: multi-model specs and the law comparison', () => {
     expect(summarise(records, plain, { bootstrap: 0 }).metrics.every((m) => m.law === undefined)).toBe(true);
   });
 });
+
+describe('verdicts read on the median curve', () => {
+  // n^-1/2 with one replication in eight a spurious optimum 10^4 times larger, whose share of the
+  // mean grows with n (the over-specified presets' heavy tail): the mean slope is far from -1/2
+  const ns = [1000, 2000, 5000, 10000, 20000];
+  const records = syntheticRecords({ ns, reps: 16, metrics: { D2: (n) => 3 * n ** -0.5 } }).map((r) =>
+    r.rep % 8 === 3 ? { ...r, metrics: { D2: r.metrics.D2! * 1e4 * (r.n / 1000) ** 1.5 } } : r,
+  );
+
+  it('the mean curve is misled by the tail, the median curve holds the rate; the table shows the interval read', () => {
+    const onMean = summarise(records, syntheticSpec({ D2: { exponent: -0.5 } }), { bootstrap: 300 }).metrics[0]!;
+    expect(onMean.mean.slope).toBeGreaterThan(0.5);
+    const width = (ci: [number, number]) => ci[1] - ci[0];
+    const s = summarise(records, syntheticSpec({ D2: { exponent: -0.5, statistic: 'median' } }), { bootstrap: 300 });
+    const m = s.metrics[0]!;
+    expect(m.median.slope).toBeGreaterThan(-0.65);
+    expect(m.median.slope).toBeLessThan(-0.35);
+    expect(m.median.ci[0]).toBeLessThanOrEqual(-0.5);
+    expect(m.median.ci[1]).toBeGreaterThanOrEqual(-0.5);
+    expect(m.consistent).toBe(true);
+    expect(m.verdict).toBe('consistent');
+    expect(width(m.median.ci)).toBeLessThan(width(onMean.mean.ci) / 3);
+    const row = formatSummaryTable(s).split('\n').find((l) => l.startsWith('D2 '))!;
+    expect(row).toContain(`${fixed(m.median.slope)} [${fixed(m.median.ci[0])}, ${fixed(m.median.ci[1])}]`);
+    expect(row).toContain('-1/2 (median)');
+  });
+});

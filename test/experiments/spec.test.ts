@@ -59,6 +59,8 @@ describe('validateSpec', () => {
     expect(rejection((s) => (s.em = { tol: -1 }))).toBe('em.tol must be a finite number > 0. Value: -1');
     expect(rejection((s) => (s.theory = { D1: { exponent: 0.5 } }))).toMatch(/^theory\["D1"\]\.exponent must be a finite number ≤ 0/);
     expect(rejection((s) => (s.theory = { D3: { exponent: -0.5 } }))).toMatch(/^theory\["D3"\] must name a metric/);
+    expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(/^theory\["D1"\]\.statistic must be one of mean, median/);
+    expect(rejection((s) => (s.em = { accelerate: 'fast' } as never))).toMatch(/^em\.accelerate must be one of squarem, none/);
     expect(rejection((s) => (s.theory = { 'beta1|m=2': { law: '1/n' } }))).toMatch(/^theory\["beta1\|m=2"\]\.law must be "1\/log n"/);
     expect(rejection((s) => (s.replicatons = 3))).toMatch(/^replicatons is not a field of an experiment spec/);
     expect(rejection((s) => s.models.push({ ...s.models[0] }))).toMatch(/^models\[1\]\.label must be unique/);

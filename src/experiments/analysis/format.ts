@@ -48,7 +48,8 @@ function gcd(a: number, b: number): number {
 /** A prediction as text: "-1/2" for n^-1/2, or "1/log n". */
 export function predictionText(p: Prediction | undefined): string {
   if (!p) return '—';
-  return 'exponent' in p ? exponentText(p.exponent) : p.law;
+  const law = 'exponent' in p ? exponentText(p.exponent) : p.law;
+  return p.statistic === 'median' ? `${law} (median)` : law;
 }
 
 /** "[lo, hi]" with two decimals. */

@@ -224,7 +224,8 @@ function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
   const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
   if (prediction) out.prediction = prediction;
   if (law) out.law = law;
-  const reading = readFit(prediction, rates.mean.ci, law, rates.nMean[0]);
+  const onMedian = prediction?.statistic === 'median';
+  const reading = readFit(prediction, (onMedian ? rates.median : rates.mean).ci, law, rates.nMean[0]);
   if (reading.consistent !== undefined) out.consistent = reading.consistent;
   if (reading.verdict !== undefined) out.verdict = reading.verdict;
   if (warnings.length > 0) out.warnings = warnings;

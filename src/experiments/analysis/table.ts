@@ -52,7 +52,8 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
     const row = [
       m.metric,
       `${fixed(m.mean.slope)} ${ciText(m.mean.ci)}`,
-      fixed(m.median.slope),
+      // the interval too where the verdict reads the median curve
+      m.prediction?.statistic === 'median' ? `${fixed(m.median.slope)} ${ciText(m.median.ci)}` : fixed(m.median.slope),
       predictionText(m.prediction),
       m.verdict ?? '',
       fixed(m.mean.slopeDroppingSmallest),
@@ -72,6 +73,9 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
   for (const r of rows) lines.push(fmt(r));
   if (anyLaw) {
     lines.push('power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.');
+  }
+  if (summary.metrics.some((m) => m.prediction?.statistic === 'median')) {
+    lines.push('(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec\'s theory).');
   }
   lines.push('values: replications in the statistics (n.c.: of which not converged; missing: ok cells without a finite value).');
   if (summary.failures && summary.failures.length > 0) {

@@ -11,7 +11,7 @@
  */
 import { compareMetrics, displayName, parseMetric, type MetricName } from '../analysis/metrics.js';
 import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
-import type { MetricSummary, Summary } from '../types.js';
+import type { MetricSummary, PointSummary, Summary } from '../types.js';
 
 /** A plotly figure: traces and layout, plain JSON. */
 export interface Figure {
@@ -121,7 +121,7 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     '\n',
     '● mean  ○ median',
     'band: 5–95% of replications',
-    `— power law fitted to the means, slope [${level}% bootstrap CI]`,
+    `— power law fitted to the means (or the medians where marked), slope [${level}% bootstrap CI]`,
     metrics.some((m) => m.prediction && 'exponent' in m.prediction) ? "- - theory slope, through the means' centre" : '',
     metrics.some(showInvLog) ? '··· a + c/log n fitted to the means' : '',
   ].filter((s) => s !== '');
@@ -414,8 +414,11 @@ function metricTraces(
     showlegend: false,
     name: `${name} mean`,
   });
-  const fit = ms.mean;
-  const fitted = pts.filter((p) => p.mean > 0);
+  // the line of the curve the verdict reads: the medians for heavy-tailed metrics
+  const onMedian = ms.prediction?.statistic === 'median';
+  const fit = onMedian ? ms.median : ms.mean;
+  const stat = (p: PointSummary) => (onMedian ? p.median : p.mean);
+  const fitted = pts.filter((p) => stat(p) > 0);
   if (Number.isFinite(fit.slope) && fitted.length >= 2) {
     const n0 = fitted[0].n;
     const n1 = fitted[fitted.length - 1].n;
@@ -427,7 +430,7 @@ function metricTraces(
       x: [n0, n1],
       y: [n0, n1].map((v) => Math.exp(fit.intercept + fit.slope * Math.log(v))),
       line: { color, width: 2.2 },
-      name: `${name}: ${powerLawLabelHtml(fit)}${law}`,
+      name: `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}${law}`,
       hovertemplate: `${escapeHtml(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
       showlegend: true,
     });
@@ -435,7 +438,7 @@ function metricTraces(
     if (pred && 'exponent' in pred) {
       // anchored through the geometric centre of the means the fit used
       const lx = fitted.reduce((s, p) => s + Math.log(p.n), 0) / fitted.length;
-      const ly = fitted.reduce((s, p) => s + Math.log(p.mean), 0) / fitted.length;
+      const ly = fitted.reduce((s, p) => s + Math.log(stat(p)), 0) / fitted.length;
       const e = pred.exponent;
       out.push({
         ...common,

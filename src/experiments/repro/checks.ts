@@ -127,24 +127,31 @@ export function checkSummary(summary: Summary, rules: PresetRules): CheckResult[
   return out;
 }
 
+/** The slope fit the prediction's verdict reads (the mean curve unless it names the median). */
+function readCurve(m: MetricSummary): MetricSummary['mean'] {
+  return m.prediction?.statistic === 'median' ? m.median : m.mean;
+}
+
 function infoRow(preset: string, m: MetricSummary, reason: string): CheckResult {
-  return { preset, metric: m.metric, kind: 'info', status: 'info', predicted: predicted(m.prediction), slope: m.mean.slope, ci: m.mean.ci, detail: 'informational', reason };
+  const c = readCurve(m);
+  return { preset, metric: m.metric, kind: 'info', status: 'info', predicted: predicted(m.prediction), slope: c.slope, ci: c.ci, detail: 'informational', reason };
 }
 
 function checkMetric(preset: string, m: MetricSummary, rule: MetricRule): CheckResult {
   if (rule.kind === 'info') return infoRow(preset, m, rule.reason!);
-  const base = { preset, metric: m.metric, kind: rule.kind, predicted: predicted(m.prediction), slope: m.mean.slope, ci: m.mean.ci } as const;
+  const curve = readCurve(m);
+  const base = { preset, metric: m.metric, kind: rule.kind, predicted: predicted(m.prediction), slope: curve.slope, ci: curve.ci } as const;
   const p = m.prediction;
   if (rule.kind === 'rate') {
     if (!p || !('exponent' in p)) return { ...base, status: 'fail', detail: `the rule expects a polynomial prediction; the spec predicts ${predicted(p)}` };
     const margin = rule.margin ?? 0;
-    const [lo, hi] = m.mean.ci;
+    const [lo, hi] = curve.ci;
     const withMargin = margin > 0 ? { margin, reason: rule.reason } : {};
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { ...base, ...withMargin, status: 'fail', detail: 'no slope interval (too few sample sizes with a positive mean?)' };
     const e = p.exponent;
     const inCi = lo <= e && e <= hi;
     const ok = lo - margin <= e && e <= hi + margin;
-    const where = `${exponentText(e)} ${inCi ? 'in' : ok ? `within margin ${margin} of` : margin > 0 ? `outside (margin ${margin})` : 'outside'} the 95% interval ${ciText(m.mean.ci)}`;
+    const where = `${exponentText(e)} ${inCi ? 'in' : ok ? `within margin ${margin} of` : margin > 0 ? `outside (margin ${margin})` : 'outside'} the 95% interval ${ciText(curve.ci)}${curve === m.median ? ' of the median curve' : ''}`;
     return { ...base, ...withMargin, status: ok ? 'pass' : 'fail', detail: where };
   }
   if (!p || !('law' in p)) return { ...base, status: 'fail', detail: `the rule expects no polynomial rate; the spec predicts ${predicted(p)}` };
