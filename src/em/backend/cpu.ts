@@ -250,6 +250,124 @@ function gradCurvRows1k3(X: Float64Array, n: number, resp: Float64Array, pi: Flo
   out13[10] = bb0; out13[11] = bb1; out13[12] = bb2;
 }
 
+/** denseGateRows1k3 for k = 2 (the exact-specified fits of the papers). */
+function denseGateRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!;
+  const s0 = beta1[0]!, s1 = beta1[1]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 2) {
+    const xi = X[i]!;
+    const v0 = c0 + s0 * xi;
+    const v1 = c1 + s1 * xi;
+    let e0, e1, mx;
+    if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT) {
+      e0 = expCore(v0); e1 = expCore(v1);
+      mx = 0;
+    } else {
+      mx = Math.max(v0, v1);
+      e0 = expRel(v0 - mx); e1 = expRel(v1 - mx);
+    }
+    const s = e0 + e1;
+    const lse = mx + (s === s ? logCore(s) : s);
+    const inv = 1 / s;
+    const l0 = v0 - lse;
+    const l1 = v1 - lse;
+    logPi[o] = l0; logPi[o + 1] = l1;
+    pi[o] = e0 * inv; pi[o + 1] = e1 * inv;
+    if (withQ) {
+      const r0 = resp[o]!, r1 = resp[o + 1]!;
+      if (r0 !== 0) q += r0 * l0;
+      if (r1 !== 0) q += r1 * l1;
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/** eStepRows1k3 for k = 2. */
+function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+  const a0 = a[0]!, a1 = a[1]!;
+  const b0 = b[0]!, b1 = b[1]!;
+  const k0 = cst[0]!, k1 = cst[1]!;
+  const h0 = hlf[0]!, h1 = hlf[1]!;
+  let q = 0;
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 2) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    const lp0 = logPi[o]!, lp1 = logPi[o + 1]!;
+    const d0 = yi - b0 - a0 * xi;
+    const d1 = yi - b1 - a1 * xi;
+    const v0 = lp0 + k0 + h0 * d0 * d0;
+    const v1 = lp1 + k1 + h1 * d1 * d1;
+    const mx = Math.max(v0, v1);
+    if (!(mx > -Infinity) || mx === Infinity) {
+      resp[o] = NaN; resp[o + 1] = NaN;
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    const e0 = expRel(v0 - mx);
+    const e1 = expRel(v1 - mx);
+    const s = e0 + e1;
+    const inv = 1 / s;
+    const r0 = e0 * inv, r1 = e1 * inv;
+    resp[o] = r0; resp[o + 1] = r1;
+    if (r0 !== 0) q += r0 * lp0;
+    if (r1 !== 0) q += r1 * lp1;
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+  }
+  out[0] = q;
+  return bad + (sumMax + (logs + logCore(prod)));
+}
+
+/** momentsRows1k3 for k = 2 (out6: 12 sums). */
+function momentsRows1k2(X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
+  const cx0 = shX[0]!, cx1 = shX[1]!;
+  const cy0 = shY[0]!, cy1 = shY[1]!;
+  let n0 = 0, x0 = 0, y0 = 0, xx0 = 0, xy0 = 0, yy0 = 0;
+  let n1 = 0, x1 = 0, y1 = 0, xx1 = 0, xy1 = 0, yy1 = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 2) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    let r = resp[o]!;
+    if (r !== 0) {
+      const dx = xi - cx0, dy = yi - cy0, rx = r * dx;
+      n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
+    }
+    r = resp[o + 1]!;
+    if (r !== 0) {
+      const dx = xi - cx1, dy = yi - cy1, rx = r * dx;
+      n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
+    }
+  }
+  out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
+  out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
+}
+
+/** gradCurvRows1k3 for k = 2 with one free expert fa: out13 gets ga, ga·x, then (a,a) × (1, x, x²). */
+function gradCurvRows1k2(X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number, out13: Float64Array): void {
+  let g0 = 0, g1 = 0;
+  let aa0 = 0, aa1 = 0, aa2 = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 2) {
+    const R = 0 + resp[o]! + resp[o + 1]!;
+    const x = X[i]!;
+    const x2 = x * x;
+    const pa = pi[o + fa]!;
+    const Ga = resp[o + fa]! - R * pa;
+    g0 += Ga; g1 += Ga * x;
+    const ra = R * pa;
+    const caa = ra * (1 - pa);
+    aa0 += caa; aa1 += caa * x; aa2 += caa * x2;
+  }
+  out13[0] = g0; out13[1] = g1; out13[2] = aa0; out13[3] = aa1; out13[4] = aa2;
+}
+
 /**
  * E-step rows, d = 1 (cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j)). The log-likelihood is
  * Σ_i max_i + log Π_i s_i, with the product of the row sums s_i ∈ [1, k] taken to a log only when
@@ -396,8 +514,11 @@ export function createCpuBackend(): Backend {
       topKMask(pi, n, k, m.gate.K, mask);
     }
     if (linear && !useMask && d === 1) {
-      return k === 3 ? denseGateRows1k3(beta0, beta1, X, n, logPi, pi, resp ?? EMPTY, resp !== undefined)
-        : denseGateRows1(k, beta0, beta1, X, n, logPi, pi, resp ?? EMPTY, resp !== undefined);
+      const r = resp ?? EMPTY;
+      const withQ = resp !== undefined;
+      return k === 3 ? denseGateRows1k3(beta0, beta1, X, n, logPi, pi, r, withQ)
+        : k === 2 ? denseGateRows1k2(beta0, beta1, X, n, logPi, pi, r, withQ)
+          : denseGateRows1(k, beta0, beta1, X, n, logPi, pi, r, withQ);
     }
     let q = 0;
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
@@ -446,7 +567,9 @@ export function createCpuBackend(): Backend {
     const { k, d, a, b } = m;
     expertConstants(m);
     if (d === 1) {
-      const total = k === 3 ? eStepRows1k3(a, b, cst, hlf, X, y, n, logPi, resp, qOut) : eStepRows1(k, a, b, cst, hlf, X, y, n, logPi, resp, qOut);
+      const total = k === 3 ? eStepRows1k3(a, b, cst, hlf, X, y, n, logPi, resp, qOut)
+        : k === 2 ? eStepRows1k2(a, b, cst, hlf, X, y, n, logPi, resp, qOut)
+          : eStepRows1(k, a, b, cst, hlf, X, y, n, logPi, resp, qOut);
       if (stats) stats.q = qOut[0]!;
       return total;
     }
@@ -511,6 +634,11 @@ export function createCpuBackend(): Backend {
       const bb = b0Index[freeIdx[1]!]!;
       grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!; grad[bb] = sums[2]!; grad[bb + 1] = sums[3]!;
       for (let t = 0; t < 9; t++) acc[t] = sums[4 + t]!;
+    } else if (d === 1 && k === 2 && f === 1) {
+      gradCurvRows1k2(X, n, resp, pi, freeIdx[0]!, sums);
+      const ba = b0Index[freeIdx[0]!]!;
+      grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!;
+      for (let t = 0; t < 3; t++) acc[t] = sums[2 + t]!;
     } else if (d === 1) {
       for (let i = 0, o = 0; i < n; i++, o += k) {
         let R = 0;
@@ -666,9 +794,10 @@ export function createCpuBackend(): Backend {
   function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
     const { N, xbar, ybar, Sxx, Sxy } = out;
     const fresh = momentsBegin(d, k, out);
-    if (d === 1 && k === 3) {
-      momentsRows1k3(X, y, n, resp, shX, shY, sums);
-      for (let j = 0; j < 3; j++) {
+    if (d === 1 && (k === 3 || k === 2)) {
+      if (k === 3) momentsRows1k3(X, y, n, resp, shX, shY, sums);
+      else momentsRows1k2(X, y, n, resp, shX, shY, sums);
+      for (let j = 0; j < k; j++) {
         N[j] = sums[6 * j]!; xbar[j] = sums[6 * j + 1]!; ybar[j] = sums[6 * j + 2]!;
         Sxx[j] = sums[6 * j + 3]!; Sxy[j] = sums[6 * j + 4]!; syy[j] = sums[6 * j + 5]!;
       }
@@ -799,7 +928,7 @@ export function createCpuBackend(): Backend {
 }
 
 /**
- * Runs every CPU path of a softmax fit (k = 3 and 2 with d = 1, k = 2 with d = 2) on a few rows
+ * Runs every CPU path of a softmax fit (k = 3, 2 and 4 with d = 1, k = 2 with d = 2) on a few rows
  * when the module loads. Without it, V8 first compiles a loop on its first long call (on-stack
  * replacement), before the code after the loop has ever run; that code then has no type
  * feedback, and the optimised loop deoptimised at its end on every call, so that every call ran
@@ -809,7 +938,7 @@ export function createCpuBackend(): Backend {
 function warmUp(): void {
   const be = createCpuBackend();
   const E = new Float64Array(0);
-  for (const [k, d] of [[3, 1], [2, 1], [2, 2]] as const) {
+  for (const [k, d] of [[3, 1], [2, 1], [4, 1], [2, 2]] as const) {
     const n = 6;
     const X = Float64Array.from({ length: n * d }, (_, t) => Math.sin(1.7 * t + 0.3));
     const y = Float64Array.from({ length: n }, (_, i) => Math.cos(2.3 * i));
