@@ -369,6 +369,68 @@ function gradCurvRows1k2(X: Float64Array, n: number, resp: Float64Array, pi: Flo
 }
 
 /**
+ * Shifted one-pass moments for d = 1 and any k (out6 as momentsRows1k3, 6k sums): one pass over
+ * the rows per expert, its six sums in registers. Summing expert by expert in row order gives the
+ * same bits as one pass with the sums in arrays, which is 3× slower (each row's read-modify-writes
+ * of 6k array entries).
+ */
+function momentsRows1(k: number, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
+  for (let j = 0; j < k; j++) {
+    const cx = shX[j]!, cy = shY[j]!;
+    let N = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    for (let i = 0, o = j; i < n; i++, o += k) {
+      const r = resp[o]!;
+      if (r === 0) continue;
+      const dx = X[i]! - cx, dy = y[i]! - cy, rx = r * dx;
+      N += r; sx += rx; sy += r * dy; sxx += rx * dx; sxy += rx * dy; syy += r * dy * dy;
+    }
+    const t = 6 * j;
+    out6[t] = N; out6[t + 1] = sx; out6[t + 2] = sy; out6[t + 3] = sxx; out6[t + 4] = sxy; out6[t + 5] = syy;
+  }
+}
+
+/**
+ * Gradient and curvature sums of a linear gate for d = 1 and any k (free experts freeIdx[0..f)):
+ * one pass per free expert (gradient) and per pair (curvature), sums in registers, R_i = Σ_j r_ij
+ * computed once into Rbuf (n). Same operations in the same order per sum as the row-major loop,
+ * so the same bits. out: grad (G, G·x) per free expert, then per pair u ≤ v the sums × (1, x, x²).
+ */
+function gradCurvRows1(k: number, f: number, freeIdx: Int32Array, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
+  Rbuf: Float64Array, withCurv: boolean, out: Float64Array): void {
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let R = 0;
+    for (let j = 0; j < k; j++) R += resp[o + j]!;
+    Rbuf[i] = R;
+  }
+  for (let u = 0; u < f; u++) {
+    const j = freeIdx[u]!;
+    let g0 = 0, g1 = 0;
+    for (let i = 0, o = j; i < n; i++, o += k) {
+      const G = resp[o]! - Rbuf[i]! * pi[o]!;
+      g0 += G; g1 += G * X[i]!;
+    }
+    out[2 * u] = g0; out[2 * u + 1] = g1;
+  }
+  if (!withCurv) return;
+  let t = 2 * f;
+  for (let u = 0; u < f; u++) {
+    const ju = freeIdx[u]!;
+    for (let v = u; v < f; v++, t += 3) {
+      const jv = freeIdx[v]!;
+      let a0 = 0, a1 = 0, a2 = 0;
+      for (let i = 0, o = 0; i < n; i++, o += k) {
+        const pj = pi[o + ju]!;
+        const rp = Rbuf[i]! * pj;
+        const c = v === u ? rp * (1 - pj) : -rp * pi[o + jv]!;
+        const x = X[i]!;
+        a0 += c; a1 += c * x; a2 += c * (x * x);
+      }
+      out[t] = a0; out[t + 1] = a1; out[t + 2] = a2;
+    }
+  }
+}
+
+/**
  * E-step rows, d = 1 (cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j)). The log-likelihood is
  * Σ_i max_i + log Π_i s_i, with the product of the row sums s_i ∈ [1, k] taken to a log only when
  * it grows past PROD_FLUSH (or every 256 rows): one log per 256 rows instead of one per row,
@@ -491,7 +553,9 @@ export function createCpuBackend(): Backend {
   let syy = new Float64Array(8);
   let dx = new Float64Array(8);
   const qOut = new Float64Array(1);
-  const sums = new Float64Array(18);
+  let sums = new Float64Array(18);
+  // R_i for the generic d = 1 gate sums (n; grows on demand)
+  let Rbuf = new Float64Array(0);
 
   function expertConstants(m: Model): void {
     if (cst.length < m.k) { cst = new Float64Array(m.k); hlf = new Float64Array(m.k); row = new Float64Array(m.k); }
@@ -640,31 +704,14 @@ export function createCpuBackend(): Backend {
       grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!;
       for (let t = 0; t < 3; t++) acc[t] = sums[2 + t]!;
     } else if (d === 1) {
-      for (let i = 0, o = 0; i < n; i++, o += k) {
-        let R = 0;
-        for (let j = 0; j < k; j++) R += resp[o + j]!;
-        const x = X[i]!;
-        const x2 = x * x;
-        let pr = 0;
-        for (let u = 0; u < f; u++) {
-          const j = freeIdx[u]!;
-          const pj = pi[o + j]!;
-          const G = resp[o + j]! - R * pj;
-          const base = b0Index[j]!;
-          grad[base] = grad[base]! + G;
-          grad[base + 1] = grad[base + 1]! + G * x;
-          if (curv === null) continue;
-          const rp = R * pj;
-          if (rp === 0) { pr += f - u; continue; }
-          for (let v = u; v < f; v++, pr++) {
-            const c = v === u ? rp * (1 - pj) : -rp * pi[o + freeIdx[v]!]!;
-            const ao = pr * 3;
-            acc[ao] = acc[ao]! + c;
-            acc[ao + 1] = acc[ao + 1]! + c * x;
-            acc[ao + 2] = acc[ao + 2]! + c * x2;
-          }
-        }
+      if (Rbuf.length < n) Rbuf = new Float64Array(n);
+      if (sums.length < 2 * f + 3 * npair) sums = new Float64Array(2 * f + 3 * npair);
+      gradCurvRows1(k, f, freeIdx, X, n, resp, pi, Rbuf, curv !== null, sums);
+      for (let u = 0; u < f; u++) {
+        const base = b0Index[freeIdx[u]!]!;
+        grad[base] = sums[2 * u]!; grad[base + 1] = sums[2 * u + 1]!;
       }
+      if (curv !== null) for (let t = 0; t < 3 * npair; t++) acc[t] = sums[2 * f + t]!;
     } else {
       for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
         let R = 0;
@@ -794,30 +841,14 @@ export function createCpuBackend(): Backend {
   function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
     const { N, xbar, ybar, Sxx, Sxy } = out;
     const fresh = momentsBegin(d, k, out);
-    if (d === 1 && (k === 3 || k === 2)) {
+    if (d === 1) {
+      if (sums.length < 6 * k) sums = new Float64Array(6 * k);
       if (k === 3) momentsRows1k3(X, y, n, resp, shX, shY, sums);
-      else momentsRows1k2(X, y, n, resp, shX, shY, sums);
+      else if (k === 2) momentsRows1k2(X, y, n, resp, shX, shY, sums);
+      else momentsRows1(k, X, y, n, resp, shX, shY, sums);
       for (let j = 0; j < k; j++) {
         N[j] = sums[6 * j]!; xbar[j] = sums[6 * j + 1]!; ybar[j] = sums[6 * j + 2]!;
         Sxx[j] = sums[6 * j + 3]!; Sxy[j] = sums[6 * j + 4]!; syy[j] = sums[6 * j + 5]!;
-      }
-    } else if (d === 1) {
-      for (let i = 0, o = 0; i < n; i++, o += k) {
-        const yi = y[i]!;
-        const xi = X[i]!;
-        for (let j = 0; j < k; j++) {
-          const r = resp[o + j]!;
-          if (r === 0) continue;
-          const dx = xi - shX[j]!;
-          const dy = yi - shY[j]!;
-          const rx = r * dx;
-          N[j] = N[j]! + r;
-          xbar[j] = xbar[j]! + rx;
-          ybar[j] = ybar[j]! + r * dy;
-          Sxx[j] = Sxx[j]! + rx * dx;
-          Sxy[j] = Sxy[j]! + rx * dy;
-          syy[j] = syy[j]! + r * dy * dy;
-        }
       }
     } else {
       for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
