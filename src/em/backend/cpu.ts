@@ -536,8 +536,12 @@ function linearBlocks(L: GateLayout): boolean {
   return true;
 }
 
+/** Whether warmUp has run (on the first backend created: a program that never fits never pays for it). */
+let warmedUp = false;
+
 /** Creates a CPU backend (its k-sized scratch grows on demand). */
 export function createCpuBackend(): Backend {
+  if (!warmedUp) { warmedUp = true; warmUp(); }
   let cst = new Float64Array(8);
   let hlf = new Float64Array(8);
   let row = new Float64Array(8);
@@ -959,12 +963,13 @@ export function createCpuBackend(): Backend {
 }
 
 /**
- * Runs every CPU path of a softmax fit (k = 3, 2 and 4 with d = 1, k = 2 with d = 2) on a few rows
- * when the module loads. Without it, V8 first compiles a loop on its first long call (on-stack
+ * Runs every CPU path of a softmax fit (k = 3, 2 and 4 with d = 1, k = 2 with d = 2) on a few rows,
+ * once, when the first backend is created (~10 ms, mostly the first compilation of these functions,
+ * which the first fit would pay anyway). Without it, V8 first compiles a loop on its first long call (on-stack
  * replacement), before the code after the loop has ever run; that code then has no type
  * feedback, and the optimised loop deoptimised at its end on every call, so that every call ran
  * partly in the interpreter (measured: 2–3× slower). The backend's closures share their feedback
- * across instances, so one warm-up serves every backend created later. Costs well under 1 ms.
+ * across instances, so one warm-up serves every backend created later.
  */
 function warmUp(): void {
   const be = createCpuBackend();
@@ -1004,4 +1009,3 @@ function warmUp(): void {
     }
   }
 }
-warmUp();
