@@ -32,7 +32,7 @@ function parseList(flag: string, fallback: number[]): number[] {
 }
 const argValue = (flag: string, fallback: number) => { const i = process.argv.indexOf(flag); return i < 0 ? fallback : Number(process.argv[i + 1]); };
 const quick = process.argv.includes('--quick');
-const repeats = argValue('--repeats', quick ? 1 : 2);
+const repeats = argValue('--repeats', quick ? 1 : 3);
 
 /** A random well-posed softmax truth with k experts in d dimensions (the demy truth for k = 2, d = 1). */
 function truthFor(k: number, d: number): Model {
@@ -57,13 +57,13 @@ function cpuSeconds<T>(f: () => T): { value: T; wall: number; cpu: number } {
   return { value, wall, cpu: (u.user + u.system) / 1e6 };
 }
 
-/** Seconds for `len` Math.exp calls in a plain loop (best of 5). */
+/** Seconds for `len` Math.exp calls in a plain loop (best of 9: on a shared machine the minimum is the steady value). */
 function expBaseline(len: number): number {
   const a = new Float64Array(len);
   for (let t = 0; t < len; t++) a[t] = -((t * 0.6180339887) % 20);
   const out = new Float64Array(len);
   let best = Infinity;
-  for (let r = 0; r < 5; r++) {
+  for (let r = 0; r < 9; r++) {
     const s = cpuSeconds(() => { for (let t = 0; t < len; t++) out[t] = Math.exp(a[t]!); });
     best = Math.min(best, s.cpu);
   }
