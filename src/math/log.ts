@@ -9,9 +9,10 @@
  * (d = z − c exact, |d| ≤ 2^-8), r = d / c (correctly rounded), and
  * log x = e·ln2 + log c + log1p(r): e·ln2_hi + log(c)_hi is exact (ln2_hi has 32 significant bits,
  * log(c)_hi is a multiple of 2^-42), the tails go into the low part, and log1p(r) comes from its
- * degree-7 Taylor polynomial (|r| ≤ 2^-8: truncation below 2^-64 relative). Near x = 1 (e = 0,
+ * degree-7 Taylor polynomial (|r| ≤ 2^-8: truncation below 2^-59 relative). Near x = 1 (e = 0,
  * i = 0) the result is log1p(d) with d exact, so it keeps its full relative accuracy.
- * Measured error ≤ 0.95 ulp (against a 150-bit reference; Math.log: ≤ 0.77 ulp).
+ * Measured error ≤ 0.96 ulp (0.955 against a 160-bit mpmath reference on 3·10^5 arguments;
+ * Math.log: 0.76 ulp; docs/performance.md).
  */
 import { P2 } from './exp.js';
 
