@@ -32,6 +32,22 @@ function exactTheory(mainLoss: 'D1' | 'loss', params = PARAMS_M1): Record<string
 }
 
 /**
+ * Over-specified fits are read on the median curve: at these n a few replications in ten land on
+ * optima with a spurious atom (e.g. a copy of the reference expert switched on only near the edge
+ * of the design, with a gate slope of ±50..300), whose D2 is 3–5 decades above the rest and
+ * decides the per-n mean.
+ */
+function medianOf(t: Record<string, Prediction>): Record<string, Prediction> {
+  return Object.fromEntries(Object.entries(t).map(([key, p]) => [key, { ...p, statistic: 'median' as const }]));
+}
+
+/**
+ * The summed weight of a multi-atom cell, |W_j − w*_j|, is exactly 0 in most replications (the
+ * translation t0 that minimises the loss matches it), so its median is 0 and only its mean has a slope.
+ */
+const WEIGHT_M2: Prediction = { exponent: -1 / 2, note: 'mean curve: the median is 0 (t0 matches this weight exactly in most replications)' };
+
+/**
  * Over-specified fit with one true atom approximated by m = 2 fitted atoms (k = 3, k* = 2):
  * single-atom cells n^-1/2; in the two-atom cell β1 and b at n^{-1/(2 r̄)} = n^-1/8, a and ν at
  * n^{-1/r̄} = n^-1/4 (r̄(2) = 4), the summed weight at n^-1/2 (it enters D2 linearly).
@@ -43,8 +59,7 @@ function overTheory(): Record<string, Prediction> {
   t['b|m=2'] = { exponent: -1 / 8, note: 'n^{-1/(2 r̄(2))}' };
   t['a|m=2'] = { exponent: -1 / 4, note: 'n^{-1/r̄(2)}' };
   t['nu|m=2'] = { exponent: -1 / 4, note: 'n^{-1/r̄(2)}' };
-  t['beta0|m=2'] = HALF;
-  return t;
+  return { ...medianOf(t), 'beta0|m=2': WEIGHT_M2 };
 }
 
 /** Activation (tanh / sigmoid) gates [TEMP, U]: single-atom n^-1/2 (τ included); in a two-atom cell β1, a at n^-1/4, b at n^-1/8, ν at n^-1/4. */
@@ -56,8 +71,8 @@ function activationTheory(over: boolean): Record<string, Prediction> {
     t['a|m=2'] = { exponent: -1 / 4, note: '[TEMP, U]' };
     t['b|m=2'] = { exponent: -1 / 8, note: '[TEMP, U] n^{-1/(2 r̄(2))}' };
     t['nu|m=2'] = { exponent: -1 / 4, note: '[TEMP, U] n^{-1/r̄(2)}' };
-    t['beta0|m=2'] = HALF;
     t['tau|m=2'] = HALF;
+    return { ...medianOf(t), 'beta0|m=2': WEIGHT_M2 };
   }
   return t;
 }
@@ -96,15 +111,13 @@ const NEAR_TRUTH = { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 } as 
  * below the statistical error at these n. tanh and sigmoid gates identify τ and must recover from it.
  */
 const NEAR_TRUTH_FIXED = { kind: 'near-truth', noise: 'fixed', noiseScale: 10 } as const;
-/**
- * The authors' EM stopping rule (THEORY §6: relative log-likelihood change 1e-6, ≤ 2000 iterations),
- * used by the over-specified presets at their quick size only. Over-specified EM converges slowly
- * (measured: 470 to > 5000 iterations at n = 4e4, ~0.5 µs per sample and iteration with k = 3), so
- * converged fits do not fit in a quick run; this rule stops early, and the two-atom cell's errors
- * then stay near the (shrinking) start instead of reaching the MLE's n^-1/8 / n^-1/4 spread.
- * The full sizes keep fitMoE's tight default.
+/*
+ * Over-specified quick sizes run EM to convergence (fitMoE's default tol, SQUAREM-accelerated), from
+ * one start: stopping by the authors' rule (tol 1e-6, ≤ 2000 iterations) leaves the fit near its
+ * shrinking start and shows slopes faster than the theory's (THEORY §6). Top-K and the activation
+ * gates cost 10–30× the softmax per iteration, so their quick sizes cap the iterations (the cells that
+ * stop there are counted as not converged in the summary). The full sizes use the default cap.
  */
-const AUTHORS_EM: ExperimentSpec['em'] = { tol: 1e-6, maxIter: 2000 };
 // [DEMY]: 200 sizes in [1e2, 1e5] (exact) or [1e4, 1e5] (over), 40 replications; [TOPK]/[TEMP] grids are not public: the same
 const FULL_EXACT: Sizes = { n: { from: 100, to: 100000, count: 200, spacing: 'log' }, replications: 40 };
 const FULL_OVER: Sizes = { n: { from: 10000, to: 100000, count: 200, spacing: 'log' }, replications: 40 };
@@ -143,7 +156,7 @@ const PRESETS: PresetDef[] = [
     name: 'demy-over',
     description: '[DEMY] softmax gate, over-specified fit k = 3: D2 at n^-1/2, the two-atom cell slower (β1, b: n^-1/8; a, ν: n^-1/4)',
     full: FULL_OVER,
-    quick: { n: { from: 10000, to: 100000, count: 5, spacing: 'log' }, replications: 8, em: AUTHORS_EM },
+    quick: { n: { from: 1000, to: 20000, count: 5, spacing: 'log' }, replications: 16, restarts: 1, em: { maxIter: 3000 } },
     build: () => ({
       description: '[DEMY] over-specified softmax Gaussian MoE: k = 3 > k* = 2, near-truth initialisation, best of 5 starts',
       truth: 'demy',
@@ -181,7 +194,7 @@ const PRESETS: PresetDef[] = [
     description: '[TOPK] top-K sparse softmax, over-specified fit k = 3, K = 2 (= K̄): loss at n^-1/2, the two-atom cell slower',
     full: FULL_OVER,
     // the top-K gate M-step costs ~10× the softmax one per iteration: smaller n, one start
-    quick: { n: { from: 3000, to: 24000, count: 4, spacing: 'log' }, replications: 6, restarts: 1, em: AUTHORS_EM },
+    quick: { n: { from: 1000, to: 5000, count: 3, spacing: 'log' }, replications: 10, restarts: 1, em: { maxIter: 500 } },
     build: () => ({
       description: '[TOPK] over-specified top-K sparse softmax MoE: k = 3, K = K̄ = 2 (largest size of one true Voronoi cell), selecting on the full logit, best of 5 starts',
       truth: 'topk1',
@@ -215,7 +228,7 @@ const PRESETS: PresetDef[] = [
     name: 'temp-over',
     description: '[TEMP] identity gate vs tanh and sigmoid activation gates, over-specified fit k = 3: identity slower than polynomial, tanh/sigmoid D2 at n^-1/2',
     full: FULL_OVER,
-    quick: { n: { from: 10000, to: 50000, count: 4, spacing: 'log' }, replications: 4, restarts: 1, em: AUTHORS_EM },
+    quick: { n: { from: 1000, to: 4000, count: 3, spacing: 'log' }, replications: 6, restarts: 1, em: { tauMode: 'free', maxIter: 200 } },
     build: () => ({
       description: '[TEMP] temperature vs tanh/sigmoid activation gates, over-specified (k = 3, τ free), each on data from its own truth, best of 5 starts',
       truth: 'temp',
