@@ -7,7 +7,7 @@ import {
   changelogMissing, closeEnough, compareGolden, formatDifference, goldenNumbers, hashNumbers, makeGolden, parseGolden, GOLDEN_RTOL, HASH_DIGITS,
   type GoldenNumbers,
 } from '../../src/experiments/repro/golden.js';
-import { checkGoldens, README_BEGIN, README_END, updateReadmeTable } from '../../src/experiments/repro/run.js';
+import { checkGoldens, goldenOnDisk, README_BEGIN, README_END, updateReadmeTable } from '../../src/experiments/repro/run.js';
 import { syntheticSummary } from './repro-helpers.js';
 
 const { summary, spec } = syntheticSummary({
@@ -134,5 +134,16 @@ describe('CHANGELOG enforcement and the static golden check', () => {
     writeFileSync(readme, '# no markers\n');
     expect(updateReadmeTable(root, '| new |')).toBe(false);
     expect(readFileSync(readme, 'utf8')).toBe('# no markers\n');
+  });
+});
+
+describe('goldenOnDisk (the hash CHANGELOG.md must name)', () => {
+  it('is the golden on disk unless the run rewrote it', () => {
+    // a fresh run within tolerance keeps the golden: its own hash differs in the last bits
+    expect(goldenOnDisk({ status: 'pass', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('disk00000000');
+    expect(goldenOnDisk({ status: 'unchanged', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('disk00000000');
+    expect(goldenOnDisk({ status: 'fail', hash: 'fresh0000000', goldenHash: 'disk00000000', details: ['x'] })).toBe('disk00000000');
+    expect(goldenOnDisk({ status: 'updated', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('fresh0000000');
+    expect(goldenOnDisk({ status: 'fail', hash: 'fresh0000000', details: ['no golden'] })).toBeUndefined();
   });
 });

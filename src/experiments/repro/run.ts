@@ -233,8 +233,7 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     log(`repro: ${preset}: ${failed.length === 0 ? 'ok' : 'FAILED'} — checks: ${ok} pass, ${bad} fail; golden ${regression.status}; ${wallSeconds.toFixed(1)} s wall, ${cpuSeconds.toFixed(1)} s CPU`);
   }
 
-  // the hash of the golden on disk: a fresh run within tolerance of it keeps it (its own hash differs in the last bits)
-  const goldens = reports.map((r) => ({ preset: r.preset, hash: r.regression.status === 'updated' ? r.regression.hash : r.regression.goldenHash }))
+  const goldens = reports.map((r) => ({ preset: r.preset, hash: goldenOnDisk(r.regression) }))
     .filter((g): g is { preset: string; hash: string } => g.hash !== undefined);
   const missingLines = changelogFailures(root, goldens);
   failures.push(...missingLines);
@@ -256,6 +255,15 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
 /** The README's compact table: the checked rows and the goldens, no details. */
 export function readmeTable(reports: readonly PresetReport[]): string {
   return checksTable(reports, { checkedOnly: true, details: false });
+}
+
+/**
+ * The hash of the golden a preset ends the run with, which CHANGELOG.md must mention: the fresh one when
+ * the run (re)wrote the golden, else the one on disk — a run within tolerance keeps the golden, and its
+ * own hash differs in the last bits. Undefined when there is no golden.
+ */
+export function goldenOnDisk(r: RegressionResult): string | undefined {
+  return r.status === 'updated' ? r.hash : r.goldenHash;
 }
 
 function regressionCheck(root: string, preset: string, numbers: ReturnType<typeof goldenNumbers>, pv: ReportProvenance, update: boolean): RegressionResult {
