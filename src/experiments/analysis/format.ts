@@ -3,6 +3,7 @@
  * prefactors with two significant digits, exponents as small fractions when they are one.
  */
 import type { Prediction, SlopeFit } from '../types.js';
+import { readsMedian } from './curve.js';
 
 /** `x` with `digits` decimals, "—" when not finite; `minus` replaces the ASCII hyphen. */
 export function fixed(x: number, digits = 2, minus = '-'): string {
@@ -49,7 +50,7 @@ function gcd(a: number, b: number): number {
 export function predictionText(p: Prediction | undefined): string {
   if (!p) return '—';
   const law = 'exponent' in p ? exponentText(p.exponent) : p.law;
-  return p.statistic === 'median' ? `${law} (median)` : law;
+  return readsMedian(p) ? `${law} (median)` : law;
 }
 
 /** "[lo, hi]" with two decimals. */

@@ -6,3 +6,4 @@ export { parseMetric, compareMetrics, displayName, LOSS_ORDER, PARAM_ORDER, type
 export { fixed, sig2, exponentText, predictionText, ciText, powerLawLabel, powerLawLabelHtml } from './format.js';
 export { summarise, readFit, defaultProvenance, type SummariseOptions } from './summarise.js';
 export { formatSummaryTable, lawText } from './table.js';
+export { readsMedian, verdictFit } from './curve.js';

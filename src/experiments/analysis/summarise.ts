@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { checkSeed } from '../../random/rng.js';
 import { deriveSeed } from '../../random/seed.js';
 import type { CellRecord, ExperimentSpec, LawComparison, MetricSummary, PointSummary, Prediction, Summary } from '../types.js';
+import { readsMedian } from './curve.js';
 import { compareLaws, LawPreferenceCounter } from './law.js';
 import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
 import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
@@ -224,8 +225,7 @@ function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
   const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
   if (prediction) out.prediction = prediction;
   if (law) out.law = law;
-  const onMedian = prediction?.statistic === 'median';
-  const reading = readFit(prediction, (onMedian ? rates.median : rates.mean).ci, law, rates.nMean[0]);
+  const reading = readFit(prediction, (readsMedian(prediction) ? rates.median : rates.mean).ci, law, rates.nMean[0]);
   if (reading.consistent !== undefined) out.consistent = reading.consistent;
   if (reading.verdict !== undefined) out.verdict = reading.verdict;
   if (warnings.length > 0) out.warnings = warnings;

@@ -2,6 +2,7 @@
  * The compact text table printed at the end of a sweep (and by `gmoe report`).
  */
 import type { LawComparison, MetricSummary, Summary } from '../types.js';
+import { readsMedian } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
 
 type Counts = Summary['cells'];
@@ -53,7 +54,7 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
       m.metric,
       `${fixed(m.mean.slope)} ${ciText(m.mean.ci)}`,
       // the interval too where the verdict reads the median curve
-      m.prediction?.statistic === 'median' ? `${fixed(m.median.slope)} ${ciText(m.median.ci)}` : fixed(m.median.slope),
+      readsMedian(m.prediction) ? `${fixed(m.median.slope)} ${ciText(m.median.ci)}` : fixed(m.median.slope),
       predictionText(m.prediction),
       m.verdict ?? '',
       fixed(m.mean.slopeDroppingSmallest),
@@ -74,7 +75,7 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
   if (anyLaw) {
     lines.push('power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.');
   }
-  if (summary.metrics.some((m) => m.prediction?.statistic === 'median')) {
+  if (summary.metrics.some((m) => readsMedian(m.prediction))) {
     lines.push('(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec\'s theory).');
   }
   lines.push('values: replications in the statistics (n.c.: of which not converged; missing: ok cells without a finite value).');

@@ -10,6 +10,7 @@
  * paper fractions, so the figure looks the same in the HTML page and in the PNG.
  */
 import { compareMetrics, displayName, parseMetric, type MetricName } from '../analysis/metrics.js';
+import { readsMedian } from '../analysis/curve.js';
 import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
 import type { MetricSummary, PointSummary, Summary } from '../types.js';
 
@@ -415,7 +416,7 @@ function metricTraces(
     name: `${name} mean`,
   });
   // the line of the curve the verdict reads: the medians for heavy-tailed metrics
-  const onMedian = ms.prediction?.statistic === 'median';
+  const onMedian = readsMedian(ms.prediction);
   const fit = onMedian ? ms.median : ms.mean;
   const stat = (p: PointSummary) => (onMedian ? p.median : p.mean);
   const fitted = pts.filter((p) => stat(p) > 0);

@@ -19,6 +19,7 @@
  * Besides the metric rules every preset must have no failed cell (a crash of a fit or a loss).
  * Metrics of a summary that no rule names are shown as informational.
  */
+import { verdictFit } from '../analysis/curve.js';
 import { exponentText, fixed, predictionText } from '../analysis/format.js';
 import type { MetricSummary, Prediction, Summary } from '../types.js';
 
@@ -127,19 +128,14 @@ export function checkSummary(summary: Summary, rules: PresetRules): CheckResult[
   return out;
 }
 
-/** The slope fit the prediction's verdict reads (the mean curve unless it names the median). */
-function readCurve(m: MetricSummary): MetricSummary['mean'] {
-  return m.prediction?.statistic === 'median' ? m.median : m.mean;
-}
-
 function infoRow(preset: string, m: MetricSummary, reason: string): CheckResult {
-  const c = readCurve(m);
+  const c = verdictFit(m);
   return { preset, metric: m.metric, kind: 'info', status: 'info', predicted: predicted(m.prediction), slope: c.slope, ci: c.ci, detail: 'informational', reason };
 }
 
 function checkMetric(preset: string, m: MetricSummary, rule: MetricRule): CheckResult {
   if (rule.kind === 'info') return infoRow(preset, m, rule.reason!);
-  const curve = readCurve(m);
+  const curve = verdictFit(m);
   const base = { preset, metric: m.metric, kind: rule.kind, predicted: predicted(m.prediction), slope: curve.slope, ci: curve.ci } as const;
   const p = m.prediction;
   if (rule.kind === 'rate') {
