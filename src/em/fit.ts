@@ -65,6 +65,14 @@ function copyParams(src: Model, dst: Model): void {
   dst.beta0.set(src.beta0); dst.beta1.set(src.beta1); dst.a.set(src.a); dst.b.set(src.b); dst.nu.set(src.nu); dst.tau = src.tau;
 }
 
+/** Moves m along its gate's scaling orbit (β1, τ) → (cβ1, cτ) to τ = tau (the density is unchanged). */
+export function fixScalingGauge(m: Model, tau: number): void {
+  const c = tau / m.tau;
+  if (!(c > 0 && c < Infinity)) return;
+  for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = m.beta1[t]! * c;
+  m.tau = tau;
+}
+
 /** One EM run from `model` (modified in place). */
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
@@ -170,6 +178,10 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     const p2 = new Float64Array(len);
     const px = new Float64Array(len);
     const sq = new SquaremStep();
+    // (β1, τ) → (cβ1, cτ) leaves the density unchanged: extrapolating along that orbit would move the
+    // fit by amounts set by the other parameters' steps, so the extrapolated point is taken back to
+    // the second EM step's τ along the orbit (same density, same accept / refuse decision)
+    const gauge = layout.tauIndex >= 0 && getGate(model.gate).symmetries(model.gate).scaling;
     for (;;) {
       packParams(model, p0);
       if (emIteration()) return;
@@ -182,6 +194,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       if (alpha === 1) { sq.update(1, true); continue; }
       copyParams(model, prev);
       unpackParams(px, model, opts.varianceFloor);
+      if (gauge) fixScalingGauge(model, Math.exp(p2[len - 1]!));
       logPiValid = false;
       let accepted = false;
       if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {

@@ -76,7 +76,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       return { kind, model: m };
     }
     case 'near-truth': {
-      rejectUnknownKeys(init, ['kind', 'truth', 'noise', 'noiseScale', 'assign', 'splitWeights'], 'init', 'the near-truth init');
+      rejectUnknownKeys(init, ['kind', 'truth', 'noise', 'noiseScale', 'assign', 'splitWeights', 'tau'], 'init', 'the near-truth init');
       const truth = init.truth as Model;
       validateModel(truth);
       if (truth.d !== d) fail('init.truth.d', `must equal the data's d = ${d}`, truth.d);
@@ -86,6 +86,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       if (init.noiseScale !== undefined) out.noiseScale = nonNegative(init.noiseScale, 'init.noiseScale');
       if (init.assign !== undefined) out.assign = oneOf(init.assign, ['random', 'ordered'] as const, 'init.assign');
       if (init.splitWeights !== undefined) out.splitWeights = oneOf(init.splitWeights, ['divide', 'copy'] as const, 'init.splitWeights');
+      if (init.tau !== undefined) out.tau = oneOf(init.tau, ['perturbed', 'truth'] as const, 'init.tau');
       return out;
     }
   }
@@ -95,7 +96,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
 export function describeInit(init: InitOption): string {
   switch (init.kind) {
     case 'near-truth':
-      return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${init.assign ?? 'random'}, split ${init.splitWeights ?? 'divide'})`;
+      return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${init.assign ?? 'random'}, split ${init.splitWeights ?? 'divide'}, τ ${init.tau ?? 'perturbed'})`;
     case 'model':
       return 'model';
     default:

@@ -35,6 +35,15 @@ export interface NearTruthInit {
    * the logit, where β0 also moves the selection). 'copy': they keep β0* (the authors' code).
    */
   splitWeights?: 'divide' | 'copy';
+  /**
+   * τ's start when τ is free: 'perturbed' (default) τ*·exp(sd·z) with the gate's noise sd and one
+   * more draw after all the others; 'truth': τ* itself (the authors' code has no τ noise [U]).
+   * τ* is the truth's τ (1 when it has none). With the identity activation the density does not
+   * identify the position along (β1, τ) → (cβ1, cτ) and the M-step keeps τ where it starts: an
+   * unperturbed start would then report τ exactly right and β1 converging as n^-1/2, which the
+   * data do not say.
+   */
+  tau?: 'perturbed' | 'truth';
 }
 
 /** Relative and absolute stopping rule; see {@link FitOptions.tol}. */

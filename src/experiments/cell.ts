@@ -33,7 +33,11 @@ export function createCellEvaluator(spec: ExperimentSpec): CellEvaluator {
 
 function initOption(spec: ExperimentSpec, truth: Model): InitOption {
   const init = spec.init;
-  if (init.kind === 'near-truth') return { kind: 'near-truth', truth, noise: init.noise ?? 'shrinking', noiseScale: init.noiseScale ?? 1 };
+  if (init.kind === 'near-truth') {
+    const out: InitOption = { kind: 'near-truth', truth, noise: init.noise ?? 'shrinking', noiseScale: init.noiseScale ?? 1 };
+    if (init.tau !== undefined) out.tau = init.tau;
+    return out;
+  }
   return { kind: init.kind };
 }
 
@@ -77,7 +81,7 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
   };
 
   const data = simulate(truth, { n: cell.n, seed: dataSeed(cell.seed), design: spec.design });
-  const options: FitOptions = { gate: fm.gate, k: fm.k, init: initOption(spec, truth), restarts: spec.restarts, seed: initSeed(cell.seed), ...spec.em };
+  const options: FitOptions = { gate: fm.gate, k: fm.k, init: initOption(spec, truth), restarts: spec.restarts, seed: initSeed(cell.seed), ...spec.em, ...fm.em };
   let fit: FitResult;
   try {
     fit = fitMoE({ n: data.n, d: data.d, X: data.X, y: data.y }, options);

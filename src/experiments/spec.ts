@@ -104,34 +104,38 @@ function checkTruth(v: unknown, field: string): { value: string | Record<string,
 
 function checkInit(v: unknown): InitSpec {
   if (v === undefined) return { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 };
-  if (!isRecord(v)) fail('init', 'must be an object { kind, noise?, noiseScale? }', v);
-  rejectUnknownKeys(v, ['kind', 'noise', 'noiseScale'], 'init', 'init');
+  if (!isRecord(v)) fail('init', 'must be an object { kind, noise?, noiseScale?, tau? }', v);
+  rejectUnknownKeys(v, ['kind', 'noise', 'noiseScale', 'tau'], 'init', 'init');
   const kind = oneOf(v.kind, ['near-truth', 'kmeans', 'random'] as const, 'init.kind');
   if (kind !== 'near-truth') {
     if (v.noise !== undefined) fail('init.noise', 'applies only to init.kind "near-truth"', v.noise);
     if (v.noiseScale !== undefined) fail('init.noiseScale', 'applies only to init.kind "near-truth"', v.noiseScale);
+    if (v.tau !== undefined) fail('init.tau', 'applies only to init.kind "near-truth"', v.tau);
     return { kind };
   }
   const noise = oneOf(v.noise ?? 'shrinking', ['shrinking', 'fixed'] as const, 'init.noise');
   const noiseScale = v.noiseScale === undefined ? 1 : posNumber(v.noiseScale, 'init.noiseScale');
-  return { kind, noise, noiseScale };
+  const out: InitSpec = { kind, noise, noiseScale };
+  if (v.tau !== undefined) out.tau = oneOf(v.tau, ['perturbed', 'truth'] as const, 'init.tau');
+  return out;
 }
 
-function checkEm(v: unknown): ExperimentSpec['em'] {
+/** Checks EM options at `path` ("em" or "models[t].em"). */
+function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   if (v === undefined) return {};
-  if (!isRecord(v)) fail('em', 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate? }', v);
-  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate'], 'em', 'em');
+  if (!isRecord(v)) fail(path, 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate? }', v);
+  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate'], path, 'em');
   const out: ExperimentSpec['em'] = {};
-  if (v.tol !== undefined) out.tol = posNumber(v.tol, 'em.tol');
-  if (v.maxIter !== undefined) out.maxIter = posInt(v.maxIter, 'em.maxIter');
+  if (v.tol !== undefined) out.tol = posNumber(v.tol, `${path}.tol`);
+  if (v.maxIter !== undefined) out.maxIter = posInt(v.maxIter, `${path}.maxIter`);
   if (v.varianceFloor !== undefined) {
     if (typeof v.varianceFloor !== 'number' || !Number.isFinite(v.varianceFloor) || v.varianceFloor < 0) {
-      fail('em.varianceFloor', 'must be a finite number ≥ 0', v.varianceFloor);
+      fail(`${path}.varianceFloor`, 'must be a finite number ≥ 0', v.varianceFloor);
     }
     out.varianceFloor = v.varianceFloor;
   }
-  if (v.tauMode !== undefined) out.tauMode = oneOf(v.tauMode, ['free', 'fixed'] as const, 'em.tauMode');
-  if (v.accelerate !== undefined) out.accelerate = oneOf(v.accelerate, ['squarem', 'none'] as const, 'em.accelerate');
+  if (v.tauMode !== undefined) out.tauMode = oneOf(v.tauMode, ['free', 'fixed'] as const, `${path}.tauMode`);
+  if (v.accelerate !== undefined) out.accelerate = oneOf(v.accelerate, ['squarem', 'none'] as const, `${path}.accelerate`);
   return out;
 }
 
@@ -149,12 +153,12 @@ function checkRecord(v: unknown): RecordSpec | undefined {
 }
 
 function checkModels(v: unknown, defaultTruth: { value: string | Record<string, unknown>; model: Model }, init: InitSpec): FittedModelSpec[] {
-  if (!Array.isArray(v) || v.length === 0) fail('models', 'must be a non-empty list of fitted models { label, gate, k, truth? }', v);
+  if (!Array.isArray(v) || v.length === 0) fail('models', 'must be a non-empty list of fitted models { label, gate, k, truth?, em? }', v);
   const labels = new Set<string>();
   return v.map((raw, t) => {
     const path = `models[${t}]`;
-    if (!isRecord(raw)) fail(path, 'must be an object { label, gate, k, truth? }', raw);
-    rejectUnknownKeys(raw, ['label', 'gate', 'k', 'truth'], path, 'a fitted model');
+    if (!isRecord(raw)) fail(path, 'must be an object { label, gate, k, truth?, em? }', raw);
+    rejectUnknownKeys(raw, ['label', 'gate', 'k', 'truth', 'em'], path, 'a fitted model');
     const label = raw.label;
     if (typeof label !== 'string' || !LABEL_RE.test(label)) fail(`${path}.label`, 'must be a non-empty name of letters, digits, "_", "." or "-"', label);
     if (labels.has(label)) fail(`${path}.label`, 'must be unique among models', label);
@@ -173,6 +177,7 @@ function checkModels(v: unknown, defaultTruth: { value: string | Record<string, 
     }
     const out: FittedModelSpec = { label, gate, k };
     if (raw.truth !== undefined) out.truth = truth.value;
+    if (raw.em !== undefined) out.em = checkEm(raw.em, `${path}.em`);
     return out;
   });
 }

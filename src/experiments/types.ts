@@ -31,6 +31,8 @@ export interface InitSpec {
   noise?: 'shrinking' | 'fixed';
   /** multiplies the authors' noise sds (default 1) */
   noiseScale?: number;
+  /** near-truth start of a free τ: "perturbed" (default, τ*·exp(sd·z)) or "truth" (see fitMoE's NearTruthInit.tau) */
+  tau?: 'perturbed' | 'truth';
 }
 
 /** A gate of the fitted model, and a name for it when one spec compares several gates. */
@@ -42,6 +44,8 @@ export interface FittedModelSpec {
   k: number;
   /** the truth this fitted model is compared with (preset name or inline model object); defaults to the spec's truth */
   truth?: string | Record<string, unknown>;
+  /** EM options for this model only, over the spec's `em` (e.g. plain EM for one gate of several) */
+  em?: ExperimentSpec['em'];
 }
 
 export interface ExperimentSpec {

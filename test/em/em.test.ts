@@ -134,6 +134,29 @@ describe('fitMoE', () => {
     expect(Math.abs(v - sd * sd)).toBeLessThan(5 * Math.sqrt(2 / draws.length) * sd * sd);
   });
 
+  it('near-truth τ: perturbed log-normally when free (last draw), the truth\'s τ with tau "truth" or τ fixed', () => {
+    const temp = truthPreset('temp');
+    const tdata = simulate(temp, { n: 500, seed: 5 });
+    const gate = { kind: 'temperature' } as const;
+    const start = (seed: number, tau?: 'perturbed' | 'truth', tauMode: 'free' | 'fixed' = 'free') =>
+      fitMoE(tdata, { gate, k: 2, maxIter: 0, seed, tauMode, init: { kind: 'near-truth', truth: temp, noise: 'fixed', noiseScale: 10, ...(tau ? { tau } : {}) } }).model;
+    const logTaus: number[] = [];
+    for (let r = 1; r <= 400; r++) {
+      const p = start(r);
+      const t = start(r, 'truth');
+      expect(t.tau).toBe(temp.tau);
+      // τ's draw comes after the others: every other coordinate is the same with or without it
+      expect(Array.from(p.beta1)).toEqual(Array.from(t.beta1));
+      expect(Array.from(p.nu)).toEqual(Array.from(t.nu));
+      logTaus.push(Math.log(p.tau / temp.tau));
+    }
+    expect(start(1, undefined, 'fixed').tau).toBe(temp.tau);
+    const sd = nearTruthNoise(1, 'fixed', 10).gate;
+    const v = logTaus.reduce((s2, x) => s2 + x * x, 0) / logTaus.length;
+    expect(Math.abs(v - sd * sd)).toBeLessThan(5 * Math.sqrt(2 / logTaus.length) * sd * sd);
+    expect(() => fitMoE(tdata, { gate, k: 2, init: { kind: 'near-truth', truth: temp, tau: 'exact' as never } })).toThrow(/init\.tau must be one of perturbed, truth/);
+  });
+
   it('random assignment uses every true atom and gives the last fitted atom the reference', () => {
     const rng = createRng(3);
     const seen = new Set<string>();

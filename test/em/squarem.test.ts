@@ -3,8 +3,27 @@ import { simulate, truthPreset } from '../../src/models/index.js';
 import { cloneModel } from '../../src/models/types.js';
 import { fitMoE, type FitOptions } from '../../src/em/index.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from '../../src/em/squarem.js';
+import { fixScalingGauge } from '../../src/em/fit.js';
+import { getGate } from '../../src/models/gates/index.js';
 
 describe('SQUAREM extrapolation', () => {
+  it('the scaling gauge moves (β1, τ) along their orbit to the given τ, leaving the gate probabilities unchanged', () => {
+    const m = cloneModel(truthPreset('temp'));
+    m.beta1[0] = 7.5; m.tau = 0.8;
+    const g = cloneModel(m);
+    fixScalingGauge(g, 1.3);
+    expect(g.tau).toBe(1.3);
+    expect(g.beta1[0]).toBeCloseTo(7.5 * 1.3 / 0.8, 13);
+    const X = Float64Array.from({ length: 50 }, (_, i) => -1 + i / 25);
+    const lp = new Float64Array(100);
+    const lg = new Float64Array(100);
+    getGate(m.gate).logProbs(m, X, 50, lp);
+    getGate(g.gate).logProbs(g, X, 50, lg);
+    for (let t = 0; t < 100; t++) expect(Math.abs(lg[t]! - lp[t]!)).toBeLessThan(1e-12 * (1 + Math.abs(lp[t]!)));
+    fixScalingGauge(g, NaN); // no finite scale: unchanged
+    expect(g.tau).toBe(1.3);
+  });
+
   it('packs and unpacks every parameter (ν, τ on the log scale), raising ν to the floor', () => {
     const m = cloneModel(truthPreset('temp'));
     const v = new Float64Array(squaremLength(m));

@@ -55,6 +55,24 @@ describe('evaluateCell', () => {
     expect(over!.metrics).not.toHaveProperty(['over:hellinger']);
   });
 
+  it('a model\'s own em options apply to it alone, over the spec\'s', () => {
+    const spec = validateSpec({
+      ...base,
+      models: [
+        { label: 'short', gate: { kind: 'softmax' }, k: 2, em: { maxIter: 1 } },
+        { label: 'full', gate: { kind: 'softmax' }, k: 2 },
+      ],
+      record: { hellinger: false, fitted: false },
+      em: { maxIter: 200, accelerate: 'none' },
+    });
+    expect(spec.models[0]!.em).toEqual({ maxIter: 1 });
+    const [short, full] = planCells(spec).map(createCellEvaluator(spec));
+    expect(short!.iterations).toBe(1);
+    expect(short!.converged).toBe(false);
+    expect(full!.iterations).toBeGreaterThan(1);
+    expect(full!.converged).toBe(true);
+  });
+
   it('a fit that throws becomes a failed record with the reason', () => {
     const spec = validateSpec({ ...base, n: [5] }); // fewer samples than free parameters
     const r = createCellEvaluator(spec)(planCells(spec)[0]!);

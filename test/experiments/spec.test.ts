@@ -61,6 +61,10 @@ describe('validateSpec', () => {
     expect(rejection((s) => (s.theory = { D3: { exponent: -0.5 } }))).toMatch(/^theory\["D3"\] must name a metric/);
     expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(/^theory\["D1"\]\.statistic must be one of mean, median/);
     expect(rejection((s) => (s.em = { accelerate: 'fast' } as never))).toMatch(/^em\.accelerate must be one of squarem, none/);
+    expect(rejection((s) => (s.models[0].em = { accelerate: 'fast' }))).toMatch(/^models\[0\]\.em\.accelerate must be one of squarem, none/);
+    expect(rejection((s) => (s.models[0].em = { maxIters: 3 }))).toMatch(/^models\[0\]\.em\.maxIters is not a field/);
+    expect(rejection((s) => (s.init = { kind: 'near-truth', tau: 'exact' }))).toMatch(/^init\.tau must be one of perturbed, truth/);
+    expect(rejection((s) => (s.init = { kind: 'kmeans', tau: 'truth' }))).toMatch(/^init\.tau applies only/);
     expect(rejection((s) => (s.theory = { 'beta1|m=2': { law: '1/n' } }))).toMatch(/^theory\["beta1\|m=2"\]\.law must be "1\/log n"/);
     expect(rejection((s) => (s.replicatons = 3))).toMatch(/^replicatons is not a field of an experiment spec/);
     expect(rejection((s) => s.models.push({ ...s.models[0] }))).toMatch(/^models\[1\]\.label must be unique/);

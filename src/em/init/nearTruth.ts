@@ -16,7 +16,9 @@
  *   vector of an atom); the reference expert's fixed gate parameters get none, as in their code.
  * - noise 'fixed' uses the sds at n = 1 (0.005, 0.05, 0.005) whatever n: no shrinking noise that
  *   could fake a rate. noiseScale multiplies every sd.
- * - τ (temperature/activation fits) starts at the truth's τ (1 when the truth has none), unperturbed.
+ * - τ (temperature/activation fits) starts at the truth's τ (1 when the truth has none), times
+ *   exp(sd_gate·z) when τ is free (option tau 'perturbed', the default; 'truth' leaves it there),
+ *   drawn after everything else so the other coordinates do not depend on it.
  */
 import { hasTau, type GateSpec, type Model } from '../../models/types.js';
 import type { Rng } from '../../random/rng.js';
@@ -78,5 +80,6 @@ export function nearTruthModel(init: NearTruthInit, gate: GateSpec, k: number, n
     m.b[i] = truth.b[t]! + sd.experts * rng.normal();
     m.nu[i] = truth.nu[t]! + Math.abs(sd.variance * rng.normal());
   }
+  if (layout.tauIndex >= 0 && (init.tau ?? 'perturbed') === 'perturbed') m.tau *= Math.exp(sd.gate * rng.normal());
   return m;
 }
