@@ -111,7 +111,8 @@ function denseGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Ar
     const v1 = c1 + s1 * xi;
     const v2 = c2 + s2 * xi;
     let e0, e1, e2, mx;
-    if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT) {
+    const direct = v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT;
+    if (direct) {
       e0 = expCore(v0); e1 = expCore(v1); e2 = expCore(v2);
       mx = 0;
     } else {
@@ -130,15 +131,31 @@ function denseGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Ar
     pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
     if (withQ) {
       const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
-      if (r0 !== 0) q += r0 * l0;
-      if (r1 !== 0) q += r1 * l1;
-      if (r2 !== 0) q += r2 * l2;
+      if (direct) {
+        // finite log π: a zero r adds ±0, the same sum as skipping it, without a branch on the data
+        q += r0 * l0; q += r1 * l1; q += r2 * l2;
+      } else {
+        if (r0 !== 0) q += r0 * l0;
+        if (r1 !== 0) q += r1 * l1;
+        if (r2 !== 0) q += r2 * l2;
+      }
     }
   }
   return withQ ? q : NaN;
 }
 
-/** eStepRows1 for k = 3 (registers, no data-dependent branch; see denseGateRows1k3). */
+/**
+ * eStepRows1 for k = 3, every value in a register. The row's shift is max(a, b) computed as
+ * (a + b + |a − b|)/2, without a branch: V8's Math.max branches on the data, and which expert
+ * is largest changes from row to row (about every second row of the over-specified demy fit;
+ * measured ~10% of the pass). That shift is the maximum only to rounding (a few ulps of the
+ * larger |v|), which is all a shift needs: it cancels exactly in r_ij and in
+ * Σ_i (shift_i + log s_i), each v − shift is still one rounding, and the largest term is e^(±tiny)
+ * instead of exactly 1 (results move in the last bits; terms more than EXP_CUTOFF below the row's
+ * maximum are 0 as before, up to that rounding of the threshold). Rows with an infinite or NaN v
+ * give a non-finite shift and take the exact maximum, as before. In those fast rows every log π
+ * is finite, so Q adds every term (a zero r adds ±0: the same sum) instead of branching on r.
+ */
 function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
   y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
   const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
@@ -160,11 +177,18 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const v0 = lp0 + k0 + h0 * d0 * d0;
     const v1 = lp1 + k1 + h1 * d1 * d1;
     const v2 = lp2 + k2 + h2 * d2 * d2;
-    const mx = Math.max(v0, v1, v2);
-    if (!(mx > -Infinity) || mx === Infinity) {
-      resp[o] = NaN; resp[o + 1] = NaN; resp[o + 2] = NaN;
-      bad += mx === -Infinity ? -Infinity : NaN;
-      continue;
+    // shift by max(a, b) = (a + b + |a − b|)/2, no branch (see above); rows with some v
+    // infinite or NaN come out non-finite here and take Math.max and the guarded Q
+    const m01 = 0.5 * (v0 + v1 + Math.abs(v0 - v1));
+    let mx = 0.5 * (m01 + v2 + Math.abs(m01 - v2));
+    const fast = mx - mx === 0;
+    if (!fast) {
+      mx = Math.max(v0, v1, v2);
+      if (!(mx > -Infinity) || mx === Infinity) {
+        resp[o] = NaN; resp[o + 1] = NaN; resp[o + 2] = NaN;
+        bad += mx === -Infinity ? -Infinity : NaN;
+        continue;
+      }
     }
     const e0 = expRel(v0 - mx);
     const e1 = expRel(v1 - mx);
@@ -173,9 +197,14 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const inv = 1 / s;
     const r0 = e0 * inv, r1 = e1 * inv, r2 = e2 * inv;
     resp[o] = r0; resp[o + 1] = r1; resp[o + 2] = r2;
-    if (r0 !== 0) q += r0 * lp0;
-    if (r1 !== 0) q += r1 * lp1;
-    if (r2 !== 0) q += r2 * lp2;
+    if (fast) {
+      // every log π finite: a zero r adds ±0, the same sum as skipping it, without a branch on the data
+      q += r0 * lp0; q += r1 * lp1; q += r2 * lp2;
+    } else {
+      if (r0 !== 0) q += r0 * lp0;
+      if (r1 !== 0) q += r1 * lp1;
+      if (r2 !== 0) q += r2 * lp2;
+    }
     sumMax += mx;
     prod *= s;
     if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
@@ -188,6 +217,10 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
  * Shifted one-pass moments for d = 1, k = 3 (sums in registers; same operations in the same
  * order as the generic loop, so the same bits). out6 receives, per expert j at 6j: N, Σr dx,
  * Σr dy, Σr dx², Σr dx dy, Σr dy² with dx = x − shX_j, dy = y − shY_j.
+ * Rows with r = 0 are added, not skipped: with finite data and shifts (momentsBegin) they add
+ * ±0, which leaves every sum's bits as skipping would, and a branch on r mispredicts wherever
+ * far experts have exactly-zero responsibilities (16% of the entries in the over-specified demy
+ * fit; measured ~35% of the pass).
  */
 function momentsRows1k3(X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
   const cx0 = shX[0]!, cx1 = shX[1]!, cx2 = shX[2]!;
@@ -199,20 +232,14 @@ function momentsRows1k3(X: Float64Array, y: Float64Array, n: number, resp: Float
     const yi = y[i]!;
     const xi = X[i]!;
     let r = resp[o]!;
-    if (r !== 0) {
-      const dx = xi - cx0, dy = yi - cy0, rx = r * dx;
-      n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
-    }
+    let dx = xi - cx0, dy = yi - cy0, rx = r * dx;
+    n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
     r = resp[o + 1]!;
-    if (r !== 0) {
-      const dx = xi - cx1, dy = yi - cy1, rx = r * dx;
-      n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
-    }
+    dx = xi - cx1; dy = yi - cy1; rx = r * dx;
+    n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
     r = resp[o + 2]!;
-    if (r !== 0) {
-      const dx = xi - cx2, dy = yi - cy2, rx = r * dx;
-      n2 += r; x2 += rx; y2 += r * dy; xx2 += rx * dx; xy2 += rx * dy; yy2 += r * dy * dy;
-    }
+    dx = xi - cx2; dy = yi - cy2; rx = r * dx;
+    n2 += r; x2 += rx; y2 += r * dy; xx2 += rx * dx; xy2 += rx * dy; yy2 += r * dy * dy;
   }
   out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
   out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
@@ -261,7 +288,8 @@ function denseGateRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Ar
     const v0 = c0 + s0 * xi;
     const v1 = c1 + s1 * xi;
     let e0, e1, mx;
-    if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT) {
+    const direct = v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT;
+    if (direct) {
       e0 = expCore(v0); e1 = expCore(v1);
       mx = 0;
     } else {
@@ -277,14 +305,18 @@ function denseGateRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Ar
     pi[o] = e0 * inv; pi[o + 1] = e1 * inv;
     if (withQ) {
       const r0 = resp[o]!, r1 = resp[o + 1]!;
-      if (r0 !== 0) q += r0 * l0;
-      if (r1 !== 0) q += r1 * l1;
+      if (direct) {
+        q += r0 * l0; q += r1 * l1;
+      } else {
+        if (r0 !== 0) q += r0 * l0;
+        if (r1 !== 0) q += r1 * l1;
+      }
     }
   }
   return withQ ? q : NaN;
 }
 
-/** eStepRows1k3 for k = 2. */
+/** eStepRows1k3 for k = 2 (the same branch-free shift and Q). */
 function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
   y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
   const a0 = a[0]!, a1 = a[1]!;
@@ -304,11 +336,15 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const d1 = yi - b1 - a1 * xi;
     const v0 = lp0 + k0 + h0 * d0 * d0;
     const v1 = lp1 + k1 + h1 * d1 * d1;
-    const mx = Math.max(v0, v1);
-    if (!(mx > -Infinity) || mx === Infinity) {
-      resp[o] = NaN; resp[o + 1] = NaN;
-      bad += mx === -Infinity ? -Infinity : NaN;
-      continue;
+    let mx = 0.5 * (v0 + v1 + Math.abs(v0 - v1));
+    const fast = mx - mx === 0;
+    if (!fast) {
+      mx = Math.max(v0, v1);
+      if (!(mx > -Infinity) || mx === Infinity) {
+        resp[o] = NaN; resp[o + 1] = NaN;
+        bad += mx === -Infinity ? -Infinity : NaN;
+        continue;
+      }
     }
     const e0 = expRel(v0 - mx);
     const e1 = expRel(v1 - mx);
@@ -316,8 +352,12 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const inv = 1 / s;
     const r0 = e0 * inv, r1 = e1 * inv;
     resp[o] = r0; resp[o + 1] = r1;
-    if (r0 !== 0) q += r0 * lp0;
-    if (r1 !== 0) q += r1 * lp1;
+    if (fast) {
+      q += r0 * lp0; q += r1 * lp1;
+    } else {
+      if (r0 !== 0) q += r0 * lp0;
+      if (r1 !== 0) q += r1 * lp1;
+    }
     sumMax += mx;
     prod *= s;
     if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
@@ -336,15 +376,11 @@ function momentsRows1k2(X: Float64Array, y: Float64Array, n: number, resp: Float
     const yi = y[i]!;
     const xi = X[i]!;
     let r = resp[o]!;
-    if (r !== 0) {
-      const dx = xi - cx0, dy = yi - cy0, rx = r * dx;
-      n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
-    }
+    let dx = xi - cx0, dy = yi - cy0, rx = r * dx;
+    n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
     r = resp[o + 1]!;
-    if (r !== 0) {
-      const dx = xi - cx1, dy = yi - cy1, rx = r * dx;
-      n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
-    }
+    dx = xi - cx1; dy = yi - cy1; rx = r * dx;
+    n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
   }
   out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
   out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
@@ -380,7 +416,6 @@ function momentsRows1(k: number, X: Float64Array, y: Float64Array, n: number, re
     let N = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
     for (let i = 0, o = j; i < n; i++, o += k) {
       const r = resp[o]!;
-      if (r === 0) continue;
       const dx = X[i]! - cx, dy = y[i]! - cy, rx = r * dx;
       N += r; sx += rx; sy += r * dy; sxx += rx * dx; sxy += rx * dy; syy += r * dy * dy;
     }
@@ -829,7 +864,10 @@ export function createCpuBackend(): Backend {
     const { N, xbar, ybar, Sxx, Sxy } = out;
     if (shX.length < k * d) shX = new Float64Array(k * d);
     if (shY.length < k) { shY = new Float64Array(k); syy = new Float64Array(k); }
-    const fresh = out.shifted !== true;
+    let fresh = out.shifted !== true;
+    // non-finite shifts would turn the d = 1 loops' zero terms (0 · NaN) into NaN: start afresh
+    for (let t = 0; t < k * d && !fresh; t++) if (!Number.isFinite(xbar[t]!)) fresh = true;
+    for (let j = 0; j < k && !fresh; j++) if (!Number.isFinite(ybar[j]!)) fresh = true;
     for (let t = 0; t < k * d; t++) shX[t] = fresh ? 0 : xbar[t]!;
     for (let j = 0; j < k; j++) shY[j] = fresh ? 0 : ybar[j]!;
     N.fill(0, 0, k); xbar.fill(0, 0, k * d); ybar.fill(0, 0, k); Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d); syy.fill(0, 0, k);
