@@ -17,6 +17,7 @@ import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
 import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type GateLayout, type MaskMode } from './types.js';
 import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels } from './cpu-dense.js';
+import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
@@ -613,6 +614,10 @@ export function createCpuBackend(): Backend {
     // linear gates: logits computed in the softmax loop below; others through the gate
     if (!linear) getGate(m.gate).logits(m, X, n, logPi);
     const useMask = maskMode !== 'none' && mask !== null;
+    // top-K, d = 1, k = 3: ranking and masked softmax in one pass (cpu-topk.ts)
+    if (useMask && m.gate.kind === 'topk' && d === 1 && k === 3) {
+      return topkGateRows1k3(beta0, beta1, X, n, logPi, pi, mask!, maskMode === 'compute', m.gate.K, m.gate.selectOn === 'slope', resp ?? EMPTY, resp !== undefined);
+    }
     if (maskMode === 'compute') {
       if (!mask || m.gate.kind !== 'topk') throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
       if (m.gate.selectOn === 'logit') getGate(m.gate).logits(m, X, n, pi);
@@ -687,6 +692,7 @@ export function createCpuBackend(): Backend {
   function logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number {
     const { k, d, a, b } = m;
     expertConstants(m);
+    if (d === 1 && k === 3) return logLikRows1k3(a, b, cst, hlf, X, y, n, logPi);
     let total = 0;
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
       const yi = y[i]!;

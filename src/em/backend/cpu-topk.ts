@@ -1,0 +1,122 @@
+/**
+ * CPU kernels of the top-K paths for d = 1, k = 3 (the over-specified top-K fits): gate
+ * probabilities with the active set computed or held fixed, and the observed log-likelihood.
+ * The generic loops of cpu.ts call Math.exp / Math.log per term and read the active set back
+ * from a mask written by a separate ranking pass; here one pass ranks the row in registers,
+ * writes the same mask bytes as topKMask (same comparisons: first maximum wins, NaN never
+ * displaces a chosen expert) and normalises over the active experts with src/math's expCore /
+ * logCore (≤ 0.51 / 0.96 ulp), so results differ from the generic path in the last bits only.
+ * Module-level functions with every array a parameter (see cpu.ts on closures and deopts).
+ */
+import { expCore } from '../../math/exp.js';
+import { logCore } from '../../math/log.js';
+
+/** exp(u) of a term relative to its row maximum below this is taken as 0 (as cpu.ts's EXP_CUTOFF). */
+const CUTOFF = 708;
+/** log of the product of the row sums is taken once it exceeds this (each sum is ≤ 3, so no overflow) */
+const PROD_FLUSH = 1e200;
+
+/**
+ * Top-K gate rows, d = 1, k = 3: logits v_j = β0_j + β1_j x_i; the active set is ranked on the
+ * logits (or on β1_j x_i when `slope`) into `mask` when `compute`, else read from it; log π and
+ * π over the active experts by log-sum-exp (inactive: −Infinity and 0).
+ * @param K experts kept per row (1..3)
+ * @returns Q = Σ r log π over `resp` when withQ (−Infinity when some r > 0 sits on an inactive
+ *   expert), else NaN
+ */
+export function topkGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, mask: Uint8Array, compute: boolean, K: number, slope: boolean,
+  resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!;
+  const s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const xi = X[i]!;
+    const u0 = s0 * xi, u1 = s1 * xi, u2 = s2 * xi;
+    const v0 = c0 + u0, v1 = c1 + u1, v2 = c2 + u2;
+    let a0: boolean, a1: boolean, a2: boolean;
+    if (compute) {
+      const r0 = slope ? u0 : v0, r1 = slope ? u1 : v1, r2 = slope ? u2 : v2;
+      // topKMask for k = 3: the first pick is the first maximum, the second the first maximum of the rest
+      let first = 0;
+      let fv = r0;
+      if (r1 > fv) { first = 1; fv = r1; }
+      if (r2 > fv) first = 2;
+      if (K >= 3) { a0 = true; a1 = true; a2 = true; }
+      else if (K === 1) { a0 = first === 0; a1 = first === 1; a2 = first === 2; }
+      else {
+        // second pick among the two others, in index order
+        const lo = first === 0 ? 1 : 0;
+        const hi = first === 2 ? 1 : 2;
+        const second = (hi === 2 ? r2 : r1) > (lo === 0 ? r0 : r1) ? hi : lo;
+        a0 = first === 0 || second === 0; a1 = first === 1 || second === 1; a2 = first === 2 || second === 2;
+      }
+      mask[o] = a0 ? 1 : 0; mask[o + 1] = a1 ? 1 : 0; mask[o + 2] = a2 ? 1 : 0;
+    } else {
+      a0 = mask[o] !== 0; a1 = mask[o + 1] !== 0; a2 = mask[o + 2] !== 0;
+    }
+    // row maximum over the active experts (NaN wins, as in the generic loop); its term is exactly 1
+    let mx = -Infinity;
+    let jm = -1;
+    if (a0 && (v0 > mx || v0 !== v0)) { mx = v0; jm = 0; }
+    if (a1 && (v1 > mx || v1 !== v1)) { mx = v1; jm = 1; }
+    if (a2 && (v2 > mx || v2 !== v2)) { mx = v2; jm = 2; }
+    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
+    const e0 = !a0 ? 0 : jm === 0 ? 1 : d0 < -CUTOFF ? 0 : expCore(d0);
+    const e1 = !a1 ? 0 : jm === 1 ? 1 : d1 < -CUTOFF ? 0 : expCore(d1);
+    const e2 = !a2 ? 0 : jm === 2 ? 1 : d2 < -CUTOFF ? 0 : expCore(d2);
+    const s = e0 + e1 + e2;
+    // s ∈ [1, 3] unless a logit is not finite (then Math.log keeps the generic loop's NaN / ±Infinity)
+    const lse = mx + (s >= 1 && s <= 3 ? logCore(s) : Math.log(s));
+    const inv = 1 / s;
+    const l0 = a0 ? v0 - lse : -Infinity;
+    const l1 = a1 ? v1 - lse : -Infinity;
+    const l2 = a2 ? v2 - lse : -Infinity;
+    logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
+    pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
+    if (withQ) {
+      const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+      if (r0 !== 0) q += r0 * l0;
+      if (r1 !== 0) q += r1 * l1;
+      if (r2 !== 0) q += r2 * l2;
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/**
+ * Observed log-likelihood Σ_i log Σ_j π_ij N(y_i; a_j x_i + b_j, ν_j), d = 1, k = 3, from log π
+ * (−Infinity for inactive experts), with cst_j = −½ log(2πν_j) and hlf_j = −1/(2ν_j). One log per
+ * 256 rows (product of the row sums, each in [1, 3]).
+ * @returns the total; −Infinity (NaN) when some sample has zero (NaN) density
+ */
+export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array): number {
+  const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
+  const b0 = b[0]!, b1 = b[1]!, b2 = b[2]!;
+  const k0 = cst[0]!, k1 = cst[1]!, k2 = cst[2]!;
+  const h0 = hlf[0]!, h1 = hlf[1]!, h2 = hlf[2]!;
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    const r0 = yi - (b0 + a0 * xi);
+    const r1 = yi - (b1 + a1 * xi);
+    const r2 = yi - (b2 + a2 * xi);
+    const v0 = logPi[o]! + k0 + h0 * r0 * r0;
+    const v1 = logPi[o + 1]! + k1 + h1 * r1 * r1;
+    const v2 = logPi[o + 2]! + k2 + h2 * r2 * r2;
+    const mx = Math.max(v0, v1, v2);
+    if (!(mx > -Infinity) || mx === Infinity) { bad += mx === -Infinity ? -Infinity : NaN; continue; }
+    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
+    // −Infinity (an inactive expert) compares below the cutoff: no exponential
+    const s = (d0 < -CUTOFF ? 0 : expCore(d0)) + (d1 < -CUTOFF ? 0 : expCore(d1)) + (d2 < -CUTOFF ? 0 : expCore(d2));
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+  }
+  return bad + (sumMax + (logs + logCore(prod)));
+}
