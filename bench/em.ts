@@ -147,16 +147,28 @@ function anatomy(n: number, iters: number): void {
   const init = { kind: 'near-truth' as const, truth, assign: 'ordered' as const };
   const start = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init, seed: 1, maxIter: 50, accelerate: 'none' });
   on = true;
+  // CPU time of each iteration (record to record): on a shared machine the minimum and the median
+  // are steadier than the mean, which one slice of another process can inflate
+  const per: number[] = [];
+  let last = 0;
+  const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
   const c0 = process.cpuUsage();
-  const f = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0, accelerate: 'none' });
+  const f = fitMoE(data, {
+    gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0, accelerate: 'none',
+    onIteration: ({ iteration }) => { const t = cpuNow(); if (iteration > 0) per.push(t - last); last = t; },
+  });
   const u = process.cpuUsage(c0);
   const total = (u.user + u.system) / 1000 / f.iterations;
+  per.sort((a, b) => a - b);
   console.log(`\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time:\n`);
   console.log('| operation | calls / iteration | ms / iteration |');
   console.log('|---|---:|---:|');
   for (const key of Object.keys(calls)) console.log(`| ${key} | ${(calls[key]! / f.iterations).toFixed(2)} | ${(cpuMs[key]! / f.iterations).toFixed(2)} |`);
   console.log(`| **whole iteration** (incl. the EM loop and solves) | | **${total.toFixed(2)}** |`);
-  console.log(`\nbaseline: ${fmtN(n * 3)} Math.exp calls take ${(expBaseline(n * 3) * 1000).toFixed(2)} ms here`);
+  const exp = expBaseline(n * 3) * 1000;
+  console.log(`\nbaseline: ${fmtN(n * 3)} Math.exp calls take ${exp.toFixed(2)} ms here`);
+  const med = per[per.length >> 1]!;
+  console.log(`single iterations (CPU): min ${per[0]!.toFixed(2)} ms, median ${med.toFixed(2)} ms; iter / exp: min ${(per[0]! / exp).toFixed(2)}, median ${(med / exp).toFixed(2)}`);
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
