@@ -131,6 +131,80 @@ function rowsSigmoid(k: number, beta0: Float64Array, beta1: Float64Array, it: nu
 }
 
 /**
+ * The k = 3 row tail shared by the unrolled gate kernels: softmax of (v0, v1, v2) into row o, every
+ * value in a register; rows with logits in [−GATE_DIRECT, GATE_DIRECT] take e^v without the row
+ * maximum (no data-dependent branch, as in cpu.ts).
+ */
+function softmaxRow3(o: number, v0: number, v1: number, v2: number, logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  let e0, e1, e2, mx;
+  if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT) {
+    e0 = expCore(v0); e1 = expCore(v1); e2 = expCore(v2);
+    mx = 0;
+  } else {
+    mx = Math.max(v0, v1, v2);
+    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
+    e0 = d0 < -EXP_CUTOFF ? 0 : expCore(d0); e1 = d1 < -EXP_CUTOFF ? 0 : expCore(d1); e2 = d2 < -EXP_CUTOFF ? 0 : expCore(d2);
+  }
+  const s = e0 + e1 + e2;
+  const lse = mx + (s === s ? logCore(s) : s);
+  const inv = 1 / s;
+  const l0 = v0 - lse, l1 = v1 - lse, l2 = v2 - lse;
+  logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
+  pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
+  if (!withQ) return 0;
+  let q = 0;
+  const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+  if (r0 !== 0) q += r0 * l0;
+  if (r1 !== 0) q += r1 * l1;
+  if (r2 !== 0) q += r2 * l2;
+  return q;
+}
+
+function tanhOf(u: number): number {
+  const uc = u > TANH_CLAMP ? TANH_CLAMP : u < -TANH_CLAMP ? -TANH_CLAMP : u;
+  const e = expCore(-2 * uc);
+  return (1 - e) / (1 + e);
+}
+
+function sigmoidOf(u: number): number {
+  const uc = u > SIG_CLAMP ? SIG_CLAMP : u < -SIG_CLAMP ? -SIG_CLAMP : u;
+  return 1 / (1 + expCore(-uc));
+}
+
+function rowsIdentity3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const xi = X[i]!;
+    q += softmaxRow3(o, s0 * xi * it + c0, s1 * xi * it + c1, s2 * xi * it + c2, logPi, pi, resp, withQ);
+  }
+  return q;
+}
+
+function rowsTanh3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const xi = X[i]!;
+    q += softmaxRow3(o, tanhOf(s0 * xi) * it + c0, tanhOf(s1 * xi) * it + c1, tanhOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
+  }
+  return q;
+}
+
+function rowsSigmoid3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
+  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+  let q = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const xi = X[i]!;
+    q += softmaxRow3(o, sigmoidOf(s0 * xi) * it + c0, sigmoidOf(s1 * xi) * it + c1, sigmoidOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
+  }
+  return q;
+}
+
+/**
  * Gate log-probabilities and probabilities (n × k each) of a dense-to-sparse gate with
  * {@link denseKernelCode}(m) = code ≥ 0, as Backend.gateProbs with maskMode 'none'.
  * @param resp when given, Q = Σ r log π is accumulated in the same pass
@@ -140,6 +214,12 @@ export function denseGateProbs1(code: number, m: Model, X: Float64Array, n: numb
   const withQ = resp !== undefined;
   const r = resp ?? logPi;
   const it = 1 / m.tau;
+  if (m.k === 3) {
+    const q3 = code === DENSE_TANH ? rowsTanh3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+      : code === DENSE_SIGMOID ? rowsSigmoid3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+        : rowsIdentity3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
+    return withQ ? q3 : NaN;
+  }
   const q = code === DENSE_TANH ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
     : code === DENSE_SIGMOID ? rowsSigmoid(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
       : rowsIdentity(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
@@ -255,6 +335,55 @@ function denseSums1(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt:
   }
 }
 
+/**
+ * denseSums1 for k = 3 with the activation gates' usual layout (β0 of experts 0 and 1 free, the
+ * reference expert's fixed; every β1 free; log τ free): p = 6, every sum in a register.
+ * Order [β0_0, β1_0, β0_1, β1_1, β1_2, log τ]; out: 6 gradient entries, the 21 upper-triangle
+ * curvature entries row by row, then A_0..A_2.
+ */
+function denseSums1k3(n: number, resp: Float64Array, pi: Float64Array, J1: Float64Array, Jt: Float64Array, H1: Float64Array, out: Float64Array): void {
+  let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0;
+  let c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
+  let c22 = 0, c23 = 0, c24 = 0, c25 = 0;
+  let c33 = 0, c34 = 0, c35 = 0;
+  let c44 = 0, c45 = 0, c55 = 0;
+  let a0 = 0, a1 = 0, a2 = 0;
+  for (let i = 0, o = 0; i < n; i++, o += 3) {
+    const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+    const p0 = pi[o]!, p1 = pi[o + 1]!, p2 = pi[o + 2]!;
+    const u0 = J1[o]!, u1 = J1[o + 1]!, u2 = J1[o + 2]!;
+    const t0 = Jt[o]!, t1 = Jt[o + 1]!, t2 = Jt[o + 2]!;
+    const R = r0 + r1 + r2;
+    const G0 = r0 - R * p0, G1 = r1 - R * p1, G2 = r2 - R * p2;
+    g0 += G0; g1 += G0 * u0; g2 += G1; g3 += G1 * u1; g4 += G2 * u2; g5 += G0 * t0 + G1 * t1 + G2 * t2;
+    a0 += G0 * H1[o]!; a1 += G1 * H1[o + 1]!; a2 += G2 * H1[o + 2]!;
+    // w = Σ_l π_l J_l; C_row = R (Σ_l π_l J_lᵀJ_l − w wᵀ)
+    const w0 = p0, w1 = p0 * u0, w2 = p1, w3 = p1 * u1, w4 = p2 * u2;
+    const q0 = p0 * t0, q1 = p1 * t1, q2 = p2 * t2;
+    const w5 = q0 + q1 + q2;
+    const Rw0 = R * w0, Rw1 = R * w1, Rw2 = R * w2, Rw3 = R * w3, Rw4 = R * w4, Rw5 = R * w5;
+    c00 += R * w0 - Rw0 * w0; c01 += R * w1 - Rw0 * w1; c02 -= Rw0 * w2; c03 -= Rw0 * w3; c04 -= Rw0 * w4; c05 += R * q0 - Rw0 * w5;
+    c11 += R * w1 * u0 - Rw1 * w1; c12 -= Rw1 * w2; c13 -= Rw1 * w3; c14 -= Rw1 * w4; c15 += R * q0 * u0 - Rw1 * w5;
+    c22 += R * w2 - Rw2 * w2; c23 += R * w3 - Rw2 * w3; c24 -= Rw2 * w4; c25 += R * q1 - Rw2 * w5;
+    c33 += R * w3 * u1 - Rw3 * w3; c34 -= Rw3 * w4; c35 += R * q1 * u1 - Rw3 * w5;
+    c44 += R * w4 * u2 - Rw4 * w4; c45 += R * q2 * u2 - Rw4 * w5;
+    c55 += R * (q0 * t0 + q1 * t1 + q2 * t2) - Rw5 * w5;
+  }
+  out[0] = g0; out[1] = g1; out[2] = g2; out[3] = g3; out[4] = g4; out[5] = g5;
+  out[6] = c00; out[7] = c01; out[8] = c02; out[9] = c03; out[10] = c04; out[11] = c05;
+  out[12] = c11; out[13] = c12; out[14] = c13; out[15] = c14; out[16] = c15;
+  out[17] = c22; out[18] = c23; out[19] = c24; out[20] = c25;
+  out[21] = c33; out[22] = c34; out[23] = c35;
+  out[24] = c44; out[25] = c45; out[26] = c55;
+  out[27] = a0; out[28] = a1; out[29] = a2;
+}
+
+/** The layout denseSums1k3 assumes. */
+function layoutK3(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt: number): boolean {
+  return k === 3 && p === 6 && ix0[0] === 0 && ix1[0] === 1 && ix0[1] === 2 && ix1[1] === 3 && ix0[2] === -1 && ix1[2] === 4 && ixt === 5;
+}
+
 /** Scratch of the gradient/curvature kernel (grows on demand; module-level: the kernels are pure functions of their inputs). */
 let J1b = new Float64Array(0);
 let Jtb = new Float64Array(0);
@@ -263,6 +392,7 @@ let wvb = new Float64Array(8);
 let Ab = new Float64Array(8);
 let ix0b = new Int32Array(8);
 let ix1b = new Int32Array(8);
+const s30 = new Float64Array(30);
 
 /**
  * Gradient of Q over the free gate parameters of `layout` (β0, β1, log τ; d = 1) at the gate of m,
@@ -285,7 +415,14 @@ export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64
   else coefsIdentity(k, m.beta1, it, X, n, J1b, Jtb, H1b);
   const C = fisher ?? exact;
   const withCurv = C !== null;
-  denseSums1(k, p, ix0b, ix1b, tauIndex, n, resp, pi, J1b, Jtb, H1b, withCurv, wvb, grad, C ?? wvb, Ab);
+  if (withCurv && layoutK3(k, p, ix0b, ix1b, tauIndex)) {
+    denseSums1k3(n, resp, pi, J1b, Jtb, H1b, s30);
+    for (let t = 0; t < 6; t++) grad[t] = s30[t]!;
+    for (let r = 0, u = 6; r < 6; r++) for (let c = r; c < 6; c++, u++) C[r * 6 + c] = s30[u]!;
+    Ab[0] = s30[27]!; Ab[1] = s30[28]!; Ab[2] = s30[29]!;
+  } else {
+    denseSums1(k, p, ix0b, ix1b, tauIndex, n, resp, pi, J1b, Jtb, H1b, withCurv, wvb, grad, C ?? wvb, Ab);
+  }
   if (C === null) return;
   for (let r = 0; r < p; r++) for (let c = r + 1; c < p; c++) C[c * p + r] = C[r * p + c]!;
   if (exact === null) return;
