@@ -10,7 +10,8 @@ export type Activation = (typeof ACTIVATIONS)[number];
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-function sigmoid(u: number): number {
+/** The logistic σ(u) = 1/(1 + e^{−u}), without overflow for large |u|. */
+export function sigmoid(u: number): number {
   // branch keeps exp's argument ≤ 0: no overflow for |u| ~ 1000
   if (u >= 0) return 1 / (1 + Math.exp(-u));
   const e = Math.exp(u);

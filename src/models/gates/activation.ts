@@ -8,7 +8,7 @@
 import type { Gate } from './gate.js';
 import { logSoftmaxRows, slopeScores } from './gate.js';
 import type { GateSpec, Model } from '../types.js';
-import { activate, activateDeriv, isPositivelyHomogeneous, type Activation } from '../../math/activations.js';
+import { activate, activateDeriv, isPositivelyHomogeneous, sigmoid, type Activation } from '../../math/activations.js';
 
 function config(spec: GateSpec): { act: Activation; inside: boolean } {
   if (spec.kind === 'temperature') return { act: 'identity', inside: false };
@@ -21,11 +21,18 @@ function logits(m: Model, X: Float64Array, n: number, out: Float64Array): void {
   slopeScores(m, X, n, out);
   const { k, beta0, tau } = m;
   const it = 1 / tau;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    for (let j = 0; j < k; j++) {
-      const u = out[o + j]!;
-      out[o + j] = inside ? activate(act, u + beta0[j]!) * it : activate(act, u) * it + beta0[j]!;
-    }
+  const len = n * k;
+  // one loop per activation: the per-element switch of activate() cost more than tanh itself
+  if (inside) {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) out[t] = activate(act, out[t]! + beta0[j]!) * it;
+  } else if (act === 'identity') {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) out[t] = out[t]! * it + beta0[j]!;
+  } else if (act === 'tanh') {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) out[t] = Math.tanh(out[t]!) * it + beta0[j]!;
+  } else if (act === 'sigmoid') {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) out[t] = sigmoid(out[t]!) * it + beta0[j]!;
+  } else {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) out[t] = activate(act, out[t]!) * it + beta0[j]!;
   }
 }
 
@@ -34,13 +41,38 @@ function logitDerivs(m: Model, X: Float64Array, n: number, dB0: Float64Array, dU
   slopeScores(m, X, n, dU);
   const { k, beta0, tau } = m;
   const it = 1 / tau;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    for (let j = 0; j < k; j++) {
-      const z = inside ? dU[o + j]! + beta0[j]! : dU[o + j]!;
+  const len = n * k;
+  if (inside) {
+    for (let t = 0, j = 0; t < len; t++, j = j + 1 === k ? 0 : j + 1) {
+      const z = dU[t]! + beta0[j]!;
       const g = activateDeriv(act, z) * it;
-      dTau[o + j] = -activate(act, z) * it * it;
-      dU[o + j] = g;
-      dB0[o + j] = inside ? g : 1;
+      dTau[t] = -activate(act, z) * it * it;
+      dU[t] = g;
+      dB0[t] = g;
+    }
+    return;
+  }
+  dB0.fill(1, 0, len);
+  if (act === 'identity') {
+    for (let t = 0; t < len; t++) { dTau[t] = -dU[t]! * it * it; dU[t] = it; }
+  } else if (act === 'tanh') {
+    for (let t = 0; t < len; t++) {
+      // σ and σ' from one tanh (activate + activateDeriv took two)
+      const th = Math.tanh(dU[t]!);
+      dTau[t] = -th * it * it;
+      dU[t] = (1 - th * th) * it;
+    }
+  } else if (act === 'sigmoid') {
+    for (let t = 0; t < len; t++) {
+      const s = sigmoid(dU[t]!);
+      dTau[t] = -s * it * it;
+      dU[t] = s * (1 - s) * it;
+    }
+  } else {
+    for (let t = 0; t < len; t++) {
+      const z = dU[t]!;
+      dTau[t] = -activate(act, z) * it * it;
+      dU[t] = activateDeriv(act, z) * it;
     }
   }
 }
