@@ -11,16 +11,20 @@
  *      is an EM step; the observed log-likelihood (S_K recomputed) is checked once at the end.
  *      Why the cell: an over-specified fit of a truth that switches hard (topk1 with k = 3, K = 2)
  *      has its likelihood supremum at infinity — the gate sharpens the switch for ever, inside the
- *      gap between two samples. The unconstrained fixed-S_K Newton step mostly shifts the switch
- *      across samples and was refused or cut to nothing by the line search (5000 EM iterations
- *      without converging at n = 2000); confined to the cell, the step sharpens the switch in place.
+ *      gap between two samples. On that exponential tail a Newton step lowers the far side's logits
+ *      by about one unit, mostly as an intercept shift that moves the switch across samples: the
+ *      unconstrained fixed-S_K step was refused or halved to nothing, and its absolute trust
+ *      region (2 against parameters near 1e4) did the rest (5000 EM iterations without converging
+ *      at n = 2000). Confined to the cell, the step sharpens the switch in place.
  *   B. dense surrogate, after A (and alone when A is unavailable: K = 1 or K = k): responsibilities
  *      r̃ of the gate so far with the mask removed (a plain softmax gate), Newton on the dense Q(r̃)
- *      (TOPK_STEPS steps each changing no parameter by more than TOPK_MAX_STEP; B_STEPS_AFTER_A
- *      when A moved), recompute S_K, and accept only a strict increase of the observed
- *      log-likelihood over the best gate so far (halving up to 10 times when A did not move; the
- *      full step only when it did). B is what moves a switch across samples (the mask hides from
- *      A's responsibilities which expert a sample beyond a switch belongs to). Strictness matters:
+ *      (TOPK_STEPS steps each changing no parameter by more than TOPK_MAX_STEP), recompute S_K, and
+ *      accept only a strict increase of the observed log-likelihood over the best gate so far,
+ *      halving up to 10 times. After an A step that gained more than EXPLORE_GAIN per sample, B
+ *      only explores: B_STEPS_AFTER_A steps and the full step alone. B is what moves a switch
+ *      across samples (the mask hides from A's responsibilities which expert a sample beyond a
+ *      switch belongs to); run in full when A stalls, it keeps a stalled A from ending the run
+ *      where B would still move. Strictness matters:
  *      top-1 is invariant to scaling (β0, β1) → c(β0, β1), and accepting ties would let the
  *      surrogate drift the scale without bound.
  *   C. switch search, K = 1 selecting on the full logit: sample i has expert j iff β0_j > t_ij, so
@@ -28,7 +32,8 @@
  *      over each in turn (sorted thresholds, cumulative gains) and kept on a strict increase. A and
  *      B cannot move a boundary across the few samples a start put on the wrong side: at n = 1e5
  *      four such samples within 3e-5 of the switch cost 575 nats and biased ν.
- * The log-likelihood trace therefore never decreases across accepted steps. */
+ * The log-likelihood trace therefore never decreases across accepted steps.
+ */
 import { getGate } from '../../models/gates/index.js';
 import { expertLogDensities } from '../../models/density.js';
 import { cloneModel, type Model } from '../../models/types.js';
@@ -49,8 +54,15 @@ export const TOPK_MAX_STEP = 2;
 const B_STEPS_AFTER_A = 1;
 /** Fraction of an active–inactive score gap a cell-constrained step may use up. */
 const CELL_FRACTION = 0.9;
-/** Trust region of the cell-constrained steps, relative to the largest gate parameter. */
-const CELL_RADIUS = 4;
+/**
+ * Trust region of the cell-constrained steps, relative to the largest gate parameter (at least
+ * TOPK_MAX_STEP): a switch that sharpens for ever needs steps that grow with the parameters, but
+ * not so fast that the gate hardens before the experts settle (4 instead of 0.25 ended some
+ * seeds' fits a few nats lower).
+ */
+const CELL_RADIUS = 0.25;
+/** A's gain per sample above which B only explores (see B in the module doc). */
+const EXPLORE_GAIN = 1e-6;
 
 /**
  * Ratio test of the cell-constrained step over all samples: the largest α ≤ 1 such that for every
@@ -431,6 +443,9 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         // B: dense surrogate from the best gate so far (whose buffers are rebuilt below if B fails)
         const bar = Number.isNaN(accepted) ? llRef : accepted;
         const keepA = !Number.isNaN(accepted);
+        // B only explores (one step, no halving) after an A step that gained; in full otherwise, so that
+        // a stalled A cannot end the run where B would still have moved
+        const explore = keepA && accepted - llRef > EXPLORE_GAIN * n;
         if (keepA) { copyGateParams(m, saved); packGate(layout, m, thetaOld); thetaA.set(thetaOld); }
         else copyGateParams(saved, m);
         backend.gateProbs(m, X, n, w.logPiT, w.piT, null, 'none');
@@ -440,14 +455,14 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         obj.maskMode = 'none';
         sub.q0 = NaN; // Q at the surrogate responsibilities is not the E-step's
         packGate(layout, m, theta);
-        sub.maxSteps = keepA ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
+        sub.maxSteps = explore ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
         runGateNewton(sub, obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
         steps += info.steps; halvings += info.halvings;
         let accB = NaN;
         if (info.steps > 0) {
           for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
           info.halvings = 0;
-          accB = search(ctx, m, w, bar, true, keepA ? 0 : MAX_BACKTRACKS);
+          accB = search(ctx, m, w, bar, true, explore ? 0 : MAX_BACKTRACKS);
           halvings += info.halvings;
         }
         if (Number.isNaN(accB) && keepA) {
