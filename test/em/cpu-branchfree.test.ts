@@ -121,6 +121,28 @@ describe('CPU backend: branch-free row shift, Q and moments (d = 1)', () => {
     });
   }
 
+  it('a row whose log-densities differ by more than 2^53 (−1e20 beside −1000) takes the exact maximum', () => {
+    // expert 0 very narrow and far, expert 1 wide: in a + b the −1000 is absorbed by −1e20, and the
+    // branch-free shift would be 0, losing the only term that is not negligible (e^-1000 → 0)
+    const m: Model = {
+      gate: { kind: 'softmax' }, k: 3, d: 1, beta0: new Float64Array(3), beta1: new Float64Array(3),
+      a: new Float64Array(3), b: Float64Array.from([0, 135500, -3]), nu: Float64Array.from([1e-10, 1e4, 0.1]), tau: 1,
+    };
+    const n = 4;
+    const X = new Float64Array(n), y = Float64Array.from([140000, 140000, 135500, -3]);
+    const be = createCpuBackend();
+    const logPi = new Float64Array(n * 3).fill(Math.log(1 / 3)), resp = new Float64Array(n * 3);
+    const ll = be.eStep(m, X, y, n, logPi, resp);
+    const m4 = withDeadExpert(m);
+    const logPi4 = new Float64Array(n * 4), resp4 = new Float64Array(n * 4);
+    for (let i = 0; i < n; i++) { for (let j = 0; j < 3; j++) logPi4[i * 4 + j] = logPi[i * 3 + j]!; logPi4[i * 4 + 3] = -Infinity; }
+    const ll4 = be.eStep(m4, X, y, n, logPi4, resp4);
+    expect(resp[1]).toBe(1); // expert 1 owns the far rows
+    expect(Number.isFinite(ll)).toBe(true);
+    expect(Math.abs(ll - ll4)).toBeLessThanOrEqual(REL * Math.abs(ll4));
+    for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) expect(Math.abs(resp[i * 3 + j]! - resp4[i * 4 + j]!)).toBeLessThanOrEqual(REL * resp4[i * 4 + j]!);
+  });
+
   it('a row with an expert of gate probability 0 takes the exact path: that expert gets r = 0, Q and the log-likelihood stay finite', () => {
     const { m, n, X, y } = setup(3, 4);
     const be = createCpuBackend();

@@ -27,6 +27,13 @@ const PROD_FLUSH = 1e200;
 const EMPTY = new Float64Array(0);
 /** logits within ±GATE_DIRECT are exponentiated without subtracting the row maximum (spread ≤ 700) */
 const GATE_DIRECT = 350;
+/**
+ * The E-step's branch-free shift (a + b + |a − b|)/2 is off the row maximum by a few u·Σ|v|
+ * (u = 2^-53): below Σ|v| = 2^40 that is < 1e-3, so the largest term stays near 1 and no e^u
+ * overflows or loses a term to the cutoff that the maximum would keep (beyond that rounding).
+ * Larger log-densities (a far, very narrow expert: −1e20 absorbs −1000 in a + b) take Math.max.
+ */
+const SHIFT_EXACT_BELOW = 2 ** 40;
 
 /**
  * e^u for u = (a term) − (its row's maximum) ≤ 0: 0 below −EXP_CUTOFF (= src/math/exp.ts EXP_FAST_MIN), else
@@ -154,9 +161,10 @@ function denseGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Ar
  * larger |v|), which is all a shift needs: it cancels exactly in r_ij and in
  * Σ_i (shift_i + log s_i), each v − shift is still one rounding, and the largest term is e^(±tiny)
  * instead of exactly 1 (results move in the last bits; terms more than EXP_CUTOFF below the row's
- * maximum are 0 as before, up to that rounding of the threshold). Rows with an infinite or NaN v
- * give a non-finite shift and take the exact maximum, as before. In those fast rows every log π
- * is finite, so Q adds every term (a zero r adds ±0: the same sum) instead of branching on r.
+ * maximum are 0 as before, up to that rounding of the threshold). Rows with an infinite or NaN v,
+ * or one so large that the shift's rounding matters (SHIFT_EXACT_BELOW), take the exact maximum,
+ * as before. In the fast rows every log π is finite, so Q adds every term (a zero r adds ±0: the
+ * same sum) instead of branching on r.
  */
 function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
   y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
@@ -179,11 +187,11 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const v0 = lp0 + k0 + h0 * d0 * d0;
     const v1 = lp1 + k1 + h1 * d1 * d1;
     const v2 = lp2 + k2 + h2 * d2 * d2;
-    // shift by max(a, b) = (a + b + |a − b|)/2, no branch (see above); rows with some v
-    // infinite or NaN come out non-finite here and take Math.max and the guarded Q
+    // shift by max(a, b) = (a + b + |a − b|)/2, no branch (see above); rows with Σ|v| ≥ 2^40
+    // or some v infinite or NaN take Math.max and the guarded Q
     const m01 = 0.5 * (v0 + v1 + Math.abs(v0 - v1));
     let mx = 0.5 * (m01 + v2 + Math.abs(m01 - v2));
-    const fast = mx - mx === 0;
+    const fast = Math.abs(v0) + Math.abs(v1) + Math.abs(v2) < SHIFT_EXACT_BELOW;
     if (!fast) {
       mx = Math.max(v0, v1, v2);
       if (!(mx > -Infinity) || mx === Infinity) {
@@ -339,7 +347,7 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const v0 = lp0 + k0 + h0 * d0 * d0;
     const v1 = lp1 + k1 + h1 * d1 * d1;
     let mx = 0.5 * (v0 + v1 + Math.abs(v0 - v1));
-    const fast = mx - mx === 0;
+    const fast = Math.abs(v0) + Math.abs(v1) < SHIFT_EXACT_BELOW;
     if (!fast) {
       mx = Math.max(v0, v1);
       if (!(mx > -Infinity) || mx === Infinity) {
