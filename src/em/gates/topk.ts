@@ -3,12 +3,14 @@
  * fixed it can be unbounded (an expert with no responsibility inside an active set can be pushed
  * away for ever), and with K = 1 it is constant (π = 1 on the one active expert). So:
  *   A. cell-constrained Newton (1 < K < k): hold S_K fixed (the mask of the current parameters)
- *      and take at most TOPK_STEPS Newton steps on the softmax over the active experts, each one
+ *      and take at most CELL_STEPS Newton steps on the softmax over the active experts, each one
  *      confined to the cell of parameters where no sample's active set changes (every active–
  *      inactive selection-score gap keeps ≥ 1 − CELL_FRACTION of its value: a small QP solved by
  *      a primal active-set method, see createCellNewton) and to a trust region relative to the
  *      parameters' size, with step halving on Q. Inside the cell Q is the true Q, so every step
- *      is an EM step; the observed log-likelihood (S_K recomputed) is checked once at the end.
+ *      is an EM step; the observed log-likelihood (S_K recomputed) is checked once at the end
+ *      (against the old gate with the new experts, which the E-step's Q did not see: a refused
+ *      step is halved up to CELL_BACKTRACKS times along the cell's segment).
  *      Why the cell: an over-specified fit of a truth that switches hard (topk1 with k = 3, K = 2)
  *      has its likelihood supremum at infinity — the gate sharpens the switch for ever, inside the
  *      gap between two samples. On that exponential tail a Newton step lowers the far side's logits
@@ -61,8 +63,16 @@ const CELL_FRACTION = 0.9;
  * seeds' fits a few nats lower).
  */
 const CELL_RADIUS = 0.25;
+/**
+ * Cell-constrained Newton steps per EM iteration: on the exponential tail of a sharpening switch
+ * each step gains about one logit unit, and two per iteration cost less in all than five
+ * (measured: n = 2000, seeds 1–5, the same log-likelihoods, ~30% fewer passes over the data).
+ */
+const CELL_STEPS = 2;
+/** Halvings of a cell step refused on the observed log-likelihood. */
+const CELL_BACKTRACKS = 4;
 /** A's gain per sample above which B only explores (see B in the module doc). */
-const EXPLORE_GAIN = 1e-6;
+const EXPLORE_GAIN = 1e-8;
 
 /**
  * Ratio test of the cell-constrained step over all samples: the largest α ≤ 1 such that for every
@@ -204,7 +214,9 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
     function constraintRow(i: number, j: number, l: number, out: Float64Array): void {
       out.fill(0);
       const xo = i * d;
-      for (const [e, sg] of [[j, 1], [l, -1]] as const) {
+      for (let side = 0; side < 2; side++) {
+        const e = side === 0 ? j : l;
+        const sg = side === 0 ? 1 : -1;
         if (!slopeOnly && layout.b0Index[e]! >= 0) out[layout.b0Index[e]!] = sg;
         const b1 = layout.b1Index[e]!;
         if (b1 >= 0) for (let a = 0; a < d; a++) out[b1 + a] = sg * data.X[xo + a]!;
@@ -282,9 +294,10 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         let w = 0;
         let done = false;
         for (let it = 0; it < 4 * p + 4 && !done; it++) {
-          if (!eqp(factor, w, dq)) break;
+          // p working constraints pin δk (a vertex of the cell): nowhere else to go this step
+          if (w === p || !eqp(factor, w, dq)) break;
           for (let t = 0; t < p; t++) pd[t] = dq[t]! - dk[t]!;
-          const al = w < p ? ratio(m, CELL_FRACTION, w) : 1;
+          const al = ratio(m, CELL_FRACTION, w);
           for (let t = 0; t < p; t++) dk[t] = dk[t]! + al * pd[t]!;
           if (al < 1) { w++; continue; }
           // at the EQP optimum: drop the most negative multiplier, if any
@@ -389,8 +402,8 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
    * Line search from the old gate along dir: the first α = 1, ½, … whose observed log-likelihood
    * clears the bar (strictly when `strict`). On success the model and the current buffers hold it.
    */
-  function search(ctx: GateMStepContext, m: Model, w: Workspace, llRef: number, strict: boolean, maxBt = MAX_BACKTRACKS): number {
-    let alpha = 1;
+  function search(ctx: GateMStepContext, m: Model, w: Workspace, llRef: number, strict: boolean, maxBt = MAX_BACKTRACKS, alpha0 = 1): number {
+    let alpha = alpha0;
     for (let bt = 0; bt <= maxBt; bt++) {
       for (let t = 0; t < p; t++) theta[t] = thetaOld[t]! + alpha * dir[t]!;
       const ll = observed(ctx, m, theta, w);
@@ -428,7 +441,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         obj.maskMode = 'fixed';
         const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
         const cinfo = { steps: 0, halvings: 0 };
-        cell(m, sub.maxSteps, q0, ctx.tol, cinfo);
+        cell(m, Math.min(ctx.maxSteps, CELL_STEPS), q0, ctx.tol, cinfo);
         steps += cinfo.steps; halvings += cinfo.halvings;
         if (cinfo.steps > 0) {
           // the cell keeps S_K, so the current buffers hold the new gate; the observed log-likelihood
@@ -436,7 +449,15 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
           packGate(layout, m, theta);
           const ll = observed(ctx, m, theta, w);
           if (ll >= llRef) { swapGateBuffers(w, true); accepted = ll; }
-          else { copyGateParams(saved, m); refused = true; }
+          else {
+            // the bar holds the new experts, which the E-step's Q did not see: shorter steps along the
+            // (convex) cell's segment before giving up
+            for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
+            info.halvings = 0;
+            accepted = search(ctx, m, w, llRef, false, CELL_BACKTRACKS - 1, 0.5);
+            halvings += info.halvings + 1;
+            refused = Number.isNaN(accepted);
+          }
         }
       }
       {
