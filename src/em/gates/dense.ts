@@ -6,10 +6,14 @@
  *   so maximising over (β0, β1) with τ held loses nothing: the softmax M-step (exact Hessian, concave)
  *   runs on a proxy softmax model with slopes β1/τ, and τ keeps its value.
  * - Otherwise, on a backend with {@link DenseGateKernels} (the CPU backend, d = 1, tanh/sigmoid, bias
- *   outside): Newton steps on the exact Hessian of Q while it is negative definite (near a
- *   maximum: quadratic convergence, one or two passes per EM iteration once EM is close), else
- *   Fisher scoring with Levenberg–Marquardt damping whose λ carries over from one EM iteration to
- *   the next; at most DENSE_TRIALS trial passes per M-step (generalised EM only needs Q to increase).
+ *   outside): Newton steps on the exact Hessian of Q (one fused pass gives the gradient, the Fisher
+ *   curvature and the exact one), damped as a trust region — (−∇²Q + μI)δ = ∇Q, μ raised until the
+ *   matrix is safely positive definite, then adapted to the ratio of actual to predicted gain and
+ *   carried over to the next EM iteration. Near a maximum μ = 0 and Newton converges quadratically
+ *   (one or two passes per EM iteration once EM is close) where Fisher scoring converged linearly and,
+ *   near the optimum of an over-specified fit, thrashed (up to 66 gate passes per EM iteration).
+ *   Generalised EM only needs Q to increase: an M-step stops after DENSE_TRIALS trial passes, or
+ *   once its next step predicts less than REL_STOP of what it has already gained.
  * - Otherwise: Fisher-scoring Newton steps (Gauss–Newton curvature Σ_i J_iᵀ(diag π − ππᵀ)J_i,
  *   through Gate.logitDerivs) with Levenberg–Marquardt damping and backtracking.
  *
@@ -38,19 +42,25 @@ export const DENSE_MAX_STEP = 2;
 export const DENSE_STEPS = 20;
 /** Trial passes (gate probabilities at a candidate point) per M-step of the exact-Hessian path. */
 export const DENSE_TRIALS = 12;
-/** Conditioning below which the exact −∇²Q is not trusted as positive definite (Fisher scoring instead). */
-const EXACT_MIN_RCOND = 1e-10;
+/**
+ * Conditioning (min/max squared Cholesky pivot) below which −∇²Q + μI is not trusted and μ grows:
+ * a nearly singular Hessian gives a huge step along its flat direction, which the trust region
+ * clips and Q then refuses — a wasted pass per step at 1e-10 (measured), none at 1e-6.
+ */
+const EXACT_MIN_RCOND = 1e-6;
 const MIN_RCOND = 1e-13;
-/** Range and factors of the exact-Hessian path's damping μ. */
-const MU_MIN = 1e-8;
 /**
  * An M-step stops once the gain its next step predicts is ≤ REL_STOP × the gain it has made so far:
  * chasing the rest costs trial passes that the next EM iteration spends better (measured on the
- * temp-tanh / temp-sigmoid k = 3 fits: 0.1 moves some over-specified fits to other points, 0.001
- * thrashes as before).
+ * temp-tanh / temp-sigmoid k = 3 fits, n = 2000: 0.01 spent the whole trial budget on most M-steps
+ * of a degenerate sigmoid fit (2.9 s against 0.7 s), 0.001 thrashed everywhere; 0.1 moved an
+ * over-specified fit elsewhere along its flat ridge).
  */
-const REL_STOP = 0.01;
+const REL_STOP = 0.05;
+/** Range and factors of the exact-Hessian path's damping μ (relative to the curvature's largest diagonal entry). */
+const MU_MIN = 1e-8;
 const MU_MAX = 1e8;
+/** a large μ left by the previous M-step (e.g. at a rounding-level optimum) is cut to this */
 const MU_START_MAX = 1e-2;
 const MU_UP = 4;
 const MU_REJECT = 10;
@@ -129,7 +139,7 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
   const delta = new Float64Array(p);
   const result = { params: model, info: emptyInfo() };
   const expectFlat = gate.symmetries(model.gate).scaling && layout.tauIndex >= 0;
-  // damping μ (relative to max diag of the Fisher curvature), kept across EM iterations
+  // trust-region damping μ, kept across EM iterations
   let mu = 0;
   return {
     kind: model.gate.kind,
@@ -183,14 +193,15 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
         // not even a large ridge made H usable: a gradient-like step on the Fisher curvature
         const sol = ridgeSolve(fisher, p, grad, delta, factor, { ridge0: mu * scale, minRcond: MIN_RCOND });
         if (!sol.ok) { warnNonFinite(); return; }
+        if (sol.ridge > mu * scale && sol.ridge > info.ridge) info.ridge = sol.ridge;
         mu = MU_MAX / MU_UP;
       }
       let dec = 0;
       for (let t = 0; t < p; t++) dec += grad[t]! * delta[t]!;
       dec /= 2;
       lastDec = dec;
-      // with μ = 0 this is the Newton decrement; damped steps are never taken as convergence
-      if (!(dec > tolN) && mu === 0) { info.converged = true; break; }
+      // the Newton decrement (μ = 0), or a damped one (which a tiny gradient also makes tiny)
+      if (!(dec > tolN)) { info.converged = true; break; }
       // generalised EM: once the gain still predicted is small against what this M-step has gained, the next E-step goes on
       if (dec <= REL_STOP * (value - q0)) break;
       let alpha = 1;
