@@ -194,7 +194,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       if (alpha === 1) { sq.update(1, true); continue; }
       copyParams(model, prev);
       unpackParams(px, model, opts.varianceFloor);
-      if (gauge) fixScalingGauge(model, Math.exp(p2[len - 1]!));
+      if (gauge) fixScalingGauge(model, prev.tau);
       logPiValid = false;
       let accepted = false;
       if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {

@@ -112,21 +112,16 @@ const NEAR_TRUTH = { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 } as 
  */
 const NEAR_TRUTH_FIXED = { kind: 'near-truth', noise: 'fixed', noiseScale: 10 } as const;
 /**
- * The identity gate runs plain EM: its (β1, τ) → (cβ1, cτ) direction is exactly flat, and without
- * fitMoE's gauge fix SQUAREM's extrapolation moved the fit along it by amounts set by the other
- * parameters' steps (the quick run's τ error then fell like a clean n^-0.37, an optimiser
- * artefact); with the fix the position along it depends on how many plain EM steps the run took.
- * Plain EM keeps the start's position along it as the papers' EM does. tanh and sigmoid identify
- * τ: they run SQUAREM (5–10× fewer iterations for the over-specified fits).
+ * τ free for every temperature preset. The identity gate's M-step holds τ where the start put it
+ * (Q is exactly flat along (β1, τ) → (cβ1, cτ), src/em/gates/dense.ts) and the near-truth start
+ * perturbs τ (init.tau 'perturbed'), so its β1 and τ errors show the start's position along the
+ * non-identified direction, whatever n; tanh and sigmoid identify τ and must recover it.
  */
 const TEMPERATURE_EM: ExperimentSpec['em'] = { tauMode: 'free' };
-const PLAIN_EM: ExperimentSpec['em'] = { accelerate: 'none' };
 /*
  * Over-specified quick sizes run EM to convergence (fitMoE's default tol, SQUAREM-accelerated), from
  * one start: stopping by the authors' rule (tol 1e-6, ≤ 2000 iterations) leaves the fit near its
- * shrinking start and shows slopes faster than the theory's (THEORY §6). Top-K and the activation
- * gates cost 10–30× the softmax per iteration, so their quick sizes cap the iterations (the cells that
- * stop there are counted as not converged in the summary). The full sizes use the default cap.
+ * shrinking start and shows slopes faster than the theory's (THEORY §6).
  */
 // [DEMY]: 200 sizes in [1e2, 1e5] (exact) or [1e4, 1e5] (over), 40 replications; [TOPK]/[TEMP] grids are not public: the same
 const FULL_EXACT: Sizes = { n: { from: 100, to: 100000, count: 200, spacing: 'log' }, replications: 40 };
@@ -134,7 +129,7 @@ const FULL_OVER: Sizes = { n: { from: 10000, to: 100000, count: 200, spacing: 'l
 
 function temperatureModels(k: number): FittedModelSpec[] {
   return [
-    { label: 'identity', gate: { kind: 'temperature' }, k, truth: 'temp', em: PLAIN_EM },
+    { label: 'identity', gate: { kind: 'temperature' }, k, truth: 'temp' },
     { label: 'tanh', gate: { kind: 'activation', activation: 'tanh', bias: 'outside' }, k, truth: 'temp-tanh' },
     { label: 'sigmoid', gate: { kind: 'activation', activation: 'sigmoid', bias: 'outside' }, k, truth: 'temp-sigmoid' },
   ];
@@ -203,8 +198,8 @@ const PRESETS: PresetDef[] = [
     name: 'topk-over',
     description: '[TOPK] top-K sparse softmax, over-specified fit k = 3, K = 2 (= K̄): loss at n^-1/2, the two-atom cell slower',
     full: FULL_OVER,
-    // the top-K gate M-step costs ~10× the softmax one per iteration: smaller n, one start
-    quick: { n: { from: 1000, to: 5000, count: 3, spacing: 'log' }, replications: 10, restarts: 1, em: { maxIter: 500 } },
+    // smaller n, one start: a top-K fit costs several times a softmax one
+    quick: { n: { from: 1000, to: 5000, count: 3, spacing: 'log' }, replications: 10, restarts: 1 },
     build: () => ({
       description: '[TOPK] over-specified top-K sparse softmax MoE: k = 3, K = K̄ = 2 (largest size of one true Voronoi cell), selecting on the full logit, best of 5 starts',
       truth: 'topk1',
@@ -238,7 +233,7 @@ const PRESETS: PresetDef[] = [
     name: 'temp-over',
     description: '[TEMP] identity gate vs tanh and sigmoid activation gates, over-specified fit k = 3: identity slower than polynomial, tanh/sigmoid D2 at n^-1/2',
     full: FULL_OVER,
-    quick: { n: { from: 1000, to: 4000, count: 3, spacing: 'log' }, replications: 6, restarts: 1, em: { ...TEMPERATURE_EM, maxIter: 300 } },
+    quick: { n: { from: 1000, to: 4000, count: 3, spacing: 'log' }, replications: 6, restarts: 1 },
     build: () => ({
       description: '[TEMP] temperature vs tanh/sigmoid activation gates, over-specified (k = 3, τ free), each on data from its own truth, best of 5 starts',
       truth: 'temp',

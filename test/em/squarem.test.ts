@@ -24,6 +24,17 @@ describe('SQUAREM extrapolation', () => {
     expect(g.tau).toBe(1.3);
   });
 
+  it('an accelerated temperature fit leaves τ where its start put it (the gate M-step holds it; no extrapolation along the orbit)', () => {
+    const truth = truthPreset('temp');
+    const data = simulate(truth, { n: 1000, seed: 5 });
+    const opts: FitOptions = { gate: { kind: 'temperature' }, k: 3, seed: 77, tauMode: 'free', init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 } };
+    const start = fitMoE(data, { ...opts, maxIter: 0 });
+    const fit = fitMoE(data, { ...opts, accelerate: 'squarem', maxIter: 200 });
+    expect(start.model.tau).not.toBe(truth.tau);
+    expect(fit.iterations).toBeGreaterThan(20);
+    expect(fit.model.tau).toBe(start.model.tau);
+  });
+
   it('packs and unpacks every parameter (ν, τ on the log scale), raising ν to the floor', () => {
     const m = cloneModel(truthPreset('temp'));
     const v = new Float64Array(squaremLength(m));
