@@ -65,7 +65,9 @@ export const REPRO_RULES: PresetRules[] = [
       rate('D2'),
       info('D1', 'no rate: D1 is the exact-specified loss, not meaningful for an over-specified fit'),
       rate('hellinger'),
-      ...SINGLE.map((m) => rate(m)),
+      ...['a', 'b', 'nu'].map((p) => rate(`${p}|m=1`)),
+      // a top-2 fit of a top-1 truth sharpens the switch without bound: β1 and β0 grow with the iterations
+      ...['beta1', 'beta0'].map((p) => info(`${p}|m=1`, 'not identified: the truth is a top-1 switch, seen by the density only through x = −β0/β1; the converged top-2 fit sharpens it without bound (β1 grows with the iterations)')),
       ...['beta1', 'b', 'a', 'nu', 'beta0'].map((p) => info(`${p}|m=2`, 'THEORY.md §5: the top-K multi-atom rates are "the same pattern as softmax" [U]')),
     ],
   },
