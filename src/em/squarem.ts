@@ -17,7 +17,7 @@ import type { Model } from '../models/types.js';
 
 /** Length of the extrapolation vector of a model. */
 export function squaremLength(m: Model): number {
-  return m.k * (2 + 2 * m.d) + 2 * m.k + 1;
+  return m.k * (3 + 2 * m.d) + 1;
 }
 
 /** Writes the parameters of m into v (see module doc for the layout). */

@@ -37,8 +37,11 @@ describe('SQUAREM extrapolation', () => {
 
   it('packs and unpacks every parameter (ν, τ on the log scale), raising ν to the floor', () => {
     const m = cloneModel(truthPreset('temp'));
-    const v = new Float64Array(squaremLength(m));
+    const v = new Float64Array(squaremLength(m)).fill(NaN);
     packParams(m, v);
+    // every slot written, the last one log τ
+    expect(v.every((x) => Number.isFinite(x))).toBe(true);
+    expect(v[v.length - 1]).toBe(Math.log(m.tau));
     const back = cloneModel(m);
     back.a[0] = 0; back.nu[1] = 1; back.tau = 3;
     unpackParams(v, back, 1e-12);
