@@ -16,6 +16,7 @@
 import type { Model } from '../../models/types.js';
 import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
+import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import type { GateLayout } from './types.js';
 
 /** exp(u) for u < −EXP_CUTOFF (relative to the row maximum) is 0 (as in cpu.ts) */
@@ -324,14 +325,7 @@ function denseSums1(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt:
         acc[ixt * p + ixt] = acc[ixt * p + ixt]! + rp * jt * jt;
       }
     }
-    if (!withCurv) continue;
-    // − R w wᵀ, upper triangle
-    for (let a = 0; a < p; a++) {
-      const wa = R * wv[a]!;
-      if (wa === 0) continue;
-      const ao = a * p;
-      for (let b = a; b < p; b++) acc[ao + b] = acc[ao + b]! - wa * wv[b]!;
-    }
+    if (withCurv) subtractOuterUpper(acc, p, R, wv);
   }
 }
 
@@ -424,7 +418,7 @@ export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64
     denseSums1(k, p, ix0b, ix1b, tauIndex, n, resp, pi, J1b, Jtb, H1b, withCurv, wvb, grad, C ?? wvb, Ab);
   }
   if (C === null) return;
-  for (let r = 0; r < p; r++) for (let c = r + 1; c < p; c++) C[c * p + r] = C[r * p + c]!;
+  mirrorUpper(C, p);
   if (exact === null) return;
   if (fisher !== null) exact.set(fisher.subarray(0, p * p));
   // − Σ G ∇²s: (β1_l, β1_l) −A_l; (β1_l, log τ) and (log τ, log τ) the gradient's entries

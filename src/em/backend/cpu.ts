@@ -15,6 +15,7 @@ import { getGate, slopeScores, topKMask } from '../../models/gates/index.js';
 import type { Model } from '../../models/types.js';
 import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
+import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type GateLayout, type MaskMode } from './types.js';
 import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels } from './cpu-dense.js';
 import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
@@ -858,16 +859,9 @@ export function createCpuBackend(): Backend {
           for (let t = s; t < m; t++) { const it = is * p + ci[t]!; curv[it] = curv[it]! + rv * cv[t]!; }
         }
       }
-      if (!curv) continue;
-      // − R w wᵀ, upper triangle
-      for (let r = 0; r < p; r++) {
-        const wr = R * w[r]!;
-        if (wr === 0) continue;
-        const ro = r * p;
-        for (let c = r; c < p; c++) curv[ro + c] = curv[ro + c]! - wr * w[c]!;
-      }
+      if (curv) subtractOuterUpper(curv, p, R, w);
     }
-    if (curv) for (let r = 0; r < p; r++) for (let c = r + 1; c < p; c++) curv[c * p + r] = curv[r * p + c]!;
+    if (curv) mirrorUpper(curv, p);
   }
 
   /**

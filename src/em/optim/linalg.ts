@@ -15,6 +15,21 @@ export function symmetrize(A: Float64Array, p: number): void {
   }
 }
 
+/** In place on the upper triangle of the p × p row-major A: A ← A − c·w wᵀ (rows where c·w_r = 0 are skipped). */
+export function subtractOuterUpper(A: Float64Array, p: number, c: number, w: Float64Array): void {
+  for (let r = 0; r < p; r++) {
+    const cr = c * w[r]!;
+    if (cr === 0) continue;
+    const ro = r * p;
+    for (let t = r; t < p; t++) A[ro + t] = A[ro + t]! - cr * w[t]!;
+  }
+}
+
+/** Copies the upper triangle of the p × p row-major A onto its lower triangle (exactly symmetric). */
+export function mirrorUpper(A: Float64Array, p: number): void {
+  for (let r = 0; r < p; r++) for (let t = r + 1; t < p; t++) A[t * p + r] = A[r * p + t]!;
+}
+
 /**
  * Cholesky factorisation A = L Lᵀ of a symmetric p × p matrix (only the lower triangle of A is
  * read), with `ridge` added to its diagonal on the fly (A itself is never modified).
