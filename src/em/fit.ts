@@ -26,7 +26,8 @@ import { checkFitData, resolveFitOptions } from './options.js';
 import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StopReason } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
-import { createWorkspace, type Workspace } from './workspace.js';
+import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
+import { createArena } from './backend/wasm/arena.js';
 
 /** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
 export function freeParameterCount(layout: GateLayoutInfo): number {
@@ -234,7 +235,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
  * @throws ValidationError naming the option or data field (NaN in data, k < 1, K > k, constant x,
  *   fewer samples than free parameters, unknown gate…); Error for an unavailable backend
  */
-export function fitMoE(data: Dataset, options: FitOptions): FitResult {
+export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
+  let data = dataIn;
   const t0 = performance.now();
   checkFitData(data);
   const { resolved: opts, init } = resolveFitOptions(data, options);
@@ -247,7 +249,11 @@ export function fitMoE(data: Dataset, options: FitOptions): FitResult {
   }
   const backend = createBackend(options.backend ?? 'cpu', { n, k });
   opts.backend = backend.name; // 'auto' resolved
-  const ws = createWorkspace(n, k, !layout.linear, opts.gate.kind === 'topk');
+  // the CPU backend's SIMD kernels (d = 1, k = 2, 3) need the buffers and the data in one arena
+  const arena = backend.name === 'cpu' && opts.wasm && d === 1 && (k === 2 || k === 3) && opts.gate.kind !== 'topk'
+    ? createArena(workspaceArenaLengths(n, k, d)) : null;
+  const ws = createWorkspace(n, k, !layout.linear, opts.gate.kind === 'topk', arena);
+  if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
   const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);
   const fitWarnings = new WarningLog();
   const gate = getGate(opts.gate);

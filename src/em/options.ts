@@ -21,12 +21,13 @@ export const FIT_DEFAULTS = {
   tauMode: 'free' as const,
   backend: 'cpu' as const,
   accelerate: 'squarem' as const,
+  wasm: true,
   gateMaxSteps: 100,
   gateTol: 1e-12,
 };
 
 const OPTION_KEYS = ['gate', 'k', 'init', 'restarts', 'seed', 'tol', 'absTol', 'maxIter', 'varianceFloor', 'minResponsibility',
-  'tauMode', 'backend', 'accelerate', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration'] as const;
+  'tauMode', 'backend', 'accelerate', 'wasm', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration'] as const;
 
 function nonNegative(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(field, 'must be a finite number ≥ 0', v);
@@ -157,6 +158,8 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const tauMode = oneOf(options.tauMode ?? FIT_DEFAULTS.tauMode, ['free', 'fixed'] as const, 'tauMode');
   const backend = isBackend(options.backend) ? options.backend.name : oneOf(options.backend ?? FIT_DEFAULTS.backend, ['cpu', 'gpu', 'auto'] as const, 'backend');
   const accelerate = oneOf(options.accelerate ?? FIT_DEFAULTS.accelerate, ['squarem', 'none'] as const, 'accelerate');
+  const wasm = options.wasm ?? FIT_DEFAULTS.wasm;
+  if (typeof wasm !== 'boolean') fail('wasm', 'must be true or false', options.wasm);
   const gateMaxSteps = integerAtLeast(options.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps, 1, 'gateMaxSteps');
   const gateTol = nonNegative(options.gateTol ?? FIT_DEFAULTS.gateTol, 'gateTol');
   if (options.diagnostics !== undefined && typeof options.diagnostics !== 'boolean') fail('diagnostics', 'must be true or false', options.diagnostics);
@@ -165,7 +168,7 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   return {
     resolved: {
       gate, k, init: describeInit(init), restarts, seed, tol, absTol, maxIter, varianceFloor, minResponsibility, tauMode,
-      backend: backend === 'cpu' ? 'cpu' : 'gpu', accelerate, gateMaxSteps, gateTol,
+      backend: backend === 'cpu' ? 'cpu' : 'gpu', accelerate, wasm, gateMaxSteps, gateTol,
     },
     init,
     gate,

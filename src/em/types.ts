@@ -86,6 +86,12 @@ export interface FitOptions {
    * fits); 'none': plain EM, one M-step per iteration, as the papers' authors ran it.
    */
   accelerate?: 'squarem' | 'none';
+  /**
+   * CPU backend: run the WebAssembly SIMD kernels where they exist — d = 1, k = 2 or 3, every gate
+   * but top-K (default true); false: the plain JS kernels. Both are Float64 and deterministic; the
+   * per-sample values agree bit for bit, sums over samples differ in their last bits (another order).
+   */
+  wasm?: boolean;
   /** gate M-step: maximum Newton steps per EM iteration (default 100) */
   gateMaxSteps?: number;
   /** gate M-step: stop when the predicted gain of Q is ≤ gateTol per sample (default 1e-12) */
@@ -177,6 +183,7 @@ export interface ResolvedFitOptions {
   tauMode: 'free' | 'fixed';
   backend: 'cpu' | 'gpu';
   accelerate: 'squarem' | 'none';
+  wasm: boolean;
   gateMaxSteps: number;
   gateTol: number;
 }

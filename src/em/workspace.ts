@@ -1,3 +1,5 @@
+import type { Arena } from './backend/wasm/arena.js';
+
 /**
  * Buffers of one fit, allocated once and reused by every iteration and every restart:
  * n × k gate log-probabilities / probabilities (current and trial, swapped instead of copied),
@@ -24,15 +26,18 @@ export interface Workspace {
  * Allocates the buffers for n samples and k experts.
  * @param derivs allocate the logit-derivative arrays (gates whose logits are not linear in θ)
  * @param masks allocate the top-K masks and the surrogate responsibilities
+ * @param arena place the five n × k gate and responsibility buffers in this arena (the CPU
+ *   backend's SIMD kernels then run on them; see {@link workspaceArenaLengths})
  */
-export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean): Workspace {
+export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean, arena?: Arena | null): Workspace {
   const nk = n * k;
   const empty = new Float64Array(0);
+  const f64 = (len: number): Float64Array => (arena ? arena.alloc(len) : new Float64Array(len));
   return {
     n, k,
-    logPi: new Float64Array(nk), pi: new Float64Array(nk),
-    logPiT: new Float64Array(nk), piT: new Float64Array(nk),
-    resp: new Float64Array(nk),
+    logPi: f64(nk), pi: f64(nk),
+    logPiT: f64(nk), piT: f64(nk),
+    resp: f64(nk),
     dB0: derivs ? new Float64Array(nk) : empty,
     dU: derivs ? new Float64Array(nk) : empty,
     dTau: derivs ? new Float64Array(nk) : empty,
@@ -47,4 +52,9 @@ export function swapGateBuffers(ws: Workspace, masks = false): void {
   const lp = ws.logPi; ws.logPi = ws.logPiT; ws.logPiT = lp;
   const p = ws.pi; ws.pi = ws.piT; ws.piT = p;
   if (masks) { const m = ws.mask; ws.mask = ws.maskT; ws.maskT = m; }
+}
+
+/** Lengths of the arrays a fit places in an arena: the five n × k buffers, then X (n × d) and y. */
+export function workspaceArenaLengths(n: number, k: number, d: number): number[] {
+  return [n * k, n * k, n * k, n * k, n * k, n * d, n];
 }

@@ -19,6 +19,7 @@ import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type GateLayout, type MaskMode } from './types.js';
 import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels } from './cpu-dense.js';
 import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
+import { commonArena, eStepWasm } from './cpu-wasm.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
@@ -687,6 +688,12 @@ export function createCpuBackend(): Backend {
     const { k, d, a, b } = m;
     expertConstants(m);
     if (d === 1) {
+      const A = k === 2 || k === 3 ? commonArena(logPi, X, y, resp) : undefined;
+      if (A !== undefined) {
+        const total = eStepWasm(A, k as 2 | 3, a, b, cst, hlf, X, y, n, logPi, resp, qOut, k === 3 ? eStepRows1k3 : eStepRows1k2);
+        if (stats) stats.q = qOut[0]!;
+        return total;
+      }
       const total = k === 3 ? eStepRows1k3(a, b, cst, hlf, X, y, n, logPi, resp, qOut)
         : k === 2 ? eStepRows1k2(a, b, cst, hlf, X, y, n, logPi, resp, qOut)
           : eStepRows1(k, a, b, cst, hlf, X, y, n, logPi, resp, qOut);
