@@ -10,6 +10,9 @@
 import { logCore } from '../../math/log.js';
 import { arenaOf, type Arena } from './wasm/arena.js';
 
+/** Calls that took a SIMD kernel, per kernel family (for tests: that the fast path was taken). */
+export const wasmCalls = { eStep: 0, gate: 0, sums: 0 };
+
 const LN2_HI = 6.93147180369123816490e-1;
 const LN2_LO = 1.90821492927058770002e-10;
 
@@ -33,6 +36,7 @@ const jsOut = new Float64Array(1);
  */
 export function eStepWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array,
   X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array, jsRows: EStepRows): number {
+  wasmCalls.eStep++;
   const par = A.par;
   for (let j = 0; j < k; j++) { par[j] = a[j]!; par[k + j] = b[j]!; par[2 * k + j] = cst[j]!; par[3 * k + j] = hlf[j]!; }
   const acc = A.acc;
