@@ -7,6 +7,7 @@
  *   npm run bench:em -- --quick            # a smaller grid
  *   npm run bench:em -- --n 1e5 --k 3 --d 1 --iters 20
  *   npm run bench:em -- --n 1e3 --no-anatomy      # skip the per-operation breakdown
+ *   npm run bench:em -- --n 1e5 --k 3 --compare-js  # also the plain JS kernels (wasm: false), alternating
  *
  * Time per iteration = (time of a fit with m iterations − time of the same fit with 0) / m, with
  * tol = 0 so that every iteration runs and accelerate 'none' (plain EM iterations); the best of
@@ -33,6 +34,8 @@ function parseList(flag: string, fallback: number[]): number[] {
 const argValue = (flag: string, fallback: number) => { const i = process.argv.indexOf(flag); return i < 0 ? fallback : Number(process.argv[i + 1]); };
 const quick = process.argv.includes('--quick');
 const repeats = argValue('--repeats', quick ? 1 : 3);
+/** --compare-js: every row and the anatomy also with the JS kernels (fit option wasm: false) */
+const compareJs = process.argv.includes('--compare-js');
 
 /** A random well-posed softmax truth with k experts in d dimensions (the demy truth for k = 2, d = 1). */
 function truthFor(k: number, d: number): Model {
@@ -72,10 +75,10 @@ function expBaseline(len: number): number {
 
 interface Row extends Config { iterWall: number; iterCpu: number; fitWall: number; fitIters: number; converged: boolean; updatesPerSec: number; expRatio: number }
 
-function bench(cfg: Config, iters: number): Row {
+function bench(cfg: Config, iters: number, wasm: boolean): Row {
   const truth = truthFor(cfg.k, cfg.d);
   const data = simulate(truth, { n: cfg.n, seed: 1 });
-  const base = { gate: { kind: 'softmax' as const }, k: cfg.k, init: { kind: 'near-truth' as const, truth, assign: 'ordered' as const }, seed: 1 };
+  const base = { gate: { kind: 'softmax' as const }, k: cfg.k, init: { kind: 'near-truth' as const, truth, assign: 'ordered' as const }, seed: 1, wasm };
   // plain EM iterations (one E-step, one experts M-step, one gate M-step each): SQUAREM's
   // accepted extrapolations count as one iteration but cost several M-steps
   const plain = { ...base, accelerate: 'none' as const };
@@ -124,7 +127,7 @@ function configs(): Config[] {
  * demy fit of the papers, past its first iterations (EM in its slow phase, one Newton step per
  * gate M-step), with the backend's operations timed one by one.
  */
-function anatomy(n: number, iters: number): void {
+function anatomy(n: number, iters: number, wasm: boolean): void {
   const truth = truthPreset('demy');
   const data = simulate(truth, { n, seed: 1 });
   const be = createCpuBackend() as unknown as Record<string, unknown>;
@@ -145,7 +148,7 @@ function anatomy(n: number, iters: number): void {
     };
   }
   const init = { kind: 'near-truth' as const, truth, assign: 'ordered' as const };
-  const start = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init, seed: 1, maxIter: 50, accelerate: 'none' });
+  const start = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init, seed: 1, maxIter: 50, accelerate: 'none', wasm });
   on = true;
   // CPU time of each iteration (record to record): on a shared machine the minimum and the median
   // are steadier than the mean, which one slice of another process can inflate
@@ -154,13 +157,13 @@ function anatomy(n: number, iters: number): void {
   const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
   const c0 = process.cpuUsage();
   const f = fitMoE(data, {
-    gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0, accelerate: 'none',
+    gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0, accelerate: 'none', wasm,
     onIteration: ({ iteration }) => { const t = cpuNow(); if (iteration > 0) per.push(t - last); last = t; },
   });
   const u = process.cpuUsage(c0);
   const total = (u.user + u.system) / 1000 / f.iterations;
   per.sort((a, b) => a - b);
-  console.log(`\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time:\n`);
+  console.log(`\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time, ${wasm ? 'WebAssembly SIMD kernels' : 'JS kernels (wasm: false)'}:\n`);
   console.log('| operation | calls / iteration | ms / iteration |');
   console.log('|---|---:|---:|');
   for (const key of Object.keys(calls)) console.log(`| ${key} | ${(calls[key]! / f.iterations).toFixed(2)} | ${(cpuMs[key]! / f.iterations).toFixed(2)} |`);
@@ -175,11 +178,16 @@ const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# bench:em — ${new Date().toISOString()}`);
 console.log(`machine: ${cpu}, ${availableParallelism()} cores, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}, node ${process.version}`);
 console.log('softmax gate, CPU backend (Float64), one thread; fits from a near-truth start of a random truth with the same k\n');
-console.log('| n | k | d | ms / iteration (wall) | ms / iteration (CPU) | sample·expert updates / s | iter / exp | whole fit: s (iterations) |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+console.log(`| n | k | d |${compareJs ? ' kernels |' : ''} ms / iteration (wall) | ms / iteration (CPU) | sample·expert updates / s | iter / exp | whole fit: s (iterations) |`);
+console.log(`|---:|---:|---:|${compareJs ? '---|' : ''}---:|---:|---:|---:|---:|`);
 for (const cfg of configs()) {
   const iters = argValue('--iters', cfg.n >= 1e6 ? 5 : cfg.n >= 1e5 ? 20 : 100);
-  const r = bench(cfg, iters);
-  console.log(`| ${fmtN(r.n)} | ${r.k} | ${r.d} | ${fmtMs(r.iterWall)} | ${fmtMs(r.iterCpu)} | ${(r.updatesPerSec / 1e6).toFixed(1)} M | ${r.expRatio.toFixed(1)} | ${r.fitWall.toFixed(2)} (${r.fitIters}${r.converged ? '' : ', not converged'}) |`);
+  for (const wasm of compareJs ? [true, false] : [true]) {
+    const r = bench(cfg, iters, wasm);
+    const kern = compareJs ? ` ${wasm ? 'wasm' : 'js'} |` : '';
+    console.log(`| ${fmtN(r.n)} | ${r.k} | ${r.d} |${kern} ${fmtMs(r.iterWall)} | ${fmtMs(r.iterCpu)} | ${(r.updatesPerSec / 1e6).toFixed(1)} M | ${r.expRatio.toFixed(1)} | ${r.fitWall.toFixed(2)} (${r.fitIters}${r.converged ? '' : ', not converged'}) |`);
+  }
 }
-if (!process.argv.includes('--no-anatomy')) anatomy(argValue('--anatomy-n', 1e5), argValue('--anatomy-iters', 50));
+if (!process.argv.includes('--no-anatomy')) {
+  for (const wasm of compareJs ? [true, false] : [true]) anatomy(argValue('--anatomy-n', 1e5), argValue('--anatomy-iters', 50), wasm);
+}
