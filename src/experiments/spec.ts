@@ -123,8 +123,8 @@ function checkInit(v: unknown): InitSpec {
 /** Checks EM options at `path` ("em" or "models[t].em"). */
 function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   if (v === undefined) return {};
-  if (!isRecord(v)) fail(path, 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate? }', v);
-  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate'], path, 'em');
+  if (!isRecord(v)) fail(path, 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }', v);
+  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate', 'wasm'], path, 'em');
   const out: ExperimentSpec['em'] = {};
   if (v.tol !== undefined) out.tol = posNumber(v.tol, `${path}.tol`);
   if (v.maxIter !== undefined) out.maxIter = posInt(v.maxIter, `${path}.maxIter`);
@@ -136,6 +136,10 @@ function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   }
   if (v.tauMode !== undefined) out.tauMode = oneOf(v.tauMode, ['free', 'fixed'] as const, `${path}.tauMode`);
   if (v.accelerate !== undefined) out.accelerate = oneOf(v.accelerate, ['squarem', 'none'] as const, `${path}.accelerate`);
+  if (v.wasm !== undefined) {
+    if (typeof v.wasm !== 'boolean') fail(`${path}.wasm`, 'must be true or false', v.wasm);
+    out.wasm = v.wasm;
+  }
   return out;
 }
 

@@ -62,6 +62,7 @@ describe('validateSpec', () => {
     expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(/^theory\["D1"\]\.statistic must be one of mean, median/);
     expect(rejection((s) => (s.em = { accelerate: 'fast' } as never))).toMatch(/^em\.accelerate must be one of squarem, none/);
     expect(rejection((s) => (s.models[0].em = { accelerate: 'fast' }))).toMatch(/^models\[0\]\.em\.accelerate must be one of squarem, none/);
+    expect(rejection((s) => (s.em = { wasm: 1 } as never))).toMatch(/^em\.wasm must be true or false/);
     expect(rejection((s) => (s.models[0].em = { maxIters: 3 }))).toMatch(/^models\[0\]\.em\.maxIters is not a field/);
     expect(rejection((s) => (s.init = { kind: 'near-truth', tau: 'exact' }))).toMatch(/^init\.tau must be one of perturbed, truth/);
     expect(rejection((s) => (s.init = { kind: 'kmeans', tau: 'truth' }))).toMatch(/^init\.tau applies only/);

@@ -40,6 +40,7 @@ interface FitCliOptions {
   accelerate: string;
   diagnostics?: boolean;
   progress: boolean;
+  wasm: boolean;
   out: string;
 }
 
@@ -158,7 +159,7 @@ function run(opts: FitCliOptions): void {
   if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
   const { init, model: initModel } = parseInit(opts.init, opts);
   const gate = parseGate(opts.gate, k, opts, initModel);
-  const options: FitOptions = { gate, k, init, restarts, seed, tauMode, backend, accelerate, diagnostics: opts.diagnostics === true };
+  const options: FitOptions = { gate, k, init, restarts, seed, tauMode, backend, accelerate, diagnostics: opts.diagnostics === true, wasm: opts.wasm };
   if (opts.tol !== undefined) options.tol = parseNumber(opts.tol, '--tol', false);
   if (opts.absTol !== undefined) options.absTol = parseNumber(opts.absTol, '--abs-tol', false);
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
@@ -235,6 +236,7 @@ export function register(program: Command): void {
     .option('--accelerate <how>', 'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)', 'squarem')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option('--no-progress', 'no progress lines on stderr')
+    .option('--no-wasm', 'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)')
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
     .addHelpText('after', [
       '',
