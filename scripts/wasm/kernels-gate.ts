@@ -1,4 +1,52 @@
-/** Gate-probability kernels (d = 1, k = 2, 3): see scripts/wasm/kernels.ts for the conventions. */
+/**
+ * Gate-probability kernels (d = 1, k = 2, 3): see scripts/wasm/kernels.ts for the conventions.
+ * The SIMD twins of denseGateRows1k2 / denseGateRows1k3 (src/em/backend/cpu.ts) for their direct
+ * rows, driven by src/em/backend/cpu-wasm-gate.ts.
+ */
+import { ACC, PAR, loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
+
+/** cpu.ts GATE_DIRECT: logits within ±350 are exponentiated with no maximum */
+const GATE_DIRECT = 350;
+
+/**
+ * Softmax gate for d = 1, k = 2 or 3 (cpu.ts denseGateRows1k2 / denseGateRows1k3, their direct
+ * rows): v_j = β0_j + β1_j x, e_j = e^v_j, s = Σ e_j, lse = 0 + log s, log π_j = v_j − lse,
+ * π_j = e_j·(1/s), and, when withQ ≠ 0, Q += Σ_j r_j log π_j. Stops at a pair where some row has
+ * a logit outside [−350, 350] or NaN (the JS kernel's shifted rows).
+ * par: β0 (k), β1 (k). acc: Q (2 lanes).
+ * withQ is loop-invariant: its branch is predicted, and without it `r` is never read.
+ */
+function gate(k: 2 | 3): string {
+  const f = new Fn(`gate${k}`, [['x', 'i32'], ['lp', 'i32'], ['pi', 'i32'], ['r', 'i32'], ['withQ', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
+  const J = [...Array(k).keys()];
+  const c = J.map((j) => par(j)), s = J.map((j) => par(k + j));
+  f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
+  pairLoop(f, () => {
+    const x = f.set('xi', rowPair('x'));
+    const v = J.map((j) => f.set(`v${j}`, add(c[j]!, mul(s[j]!, x))));
+    // direct rows: |v| ≤ 350 (false for NaN) for every logit, in both lanes
+    const inRange = v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`);
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${inRange})))`);
+    const e = J.map((j) => expv(f, v[j]!, `x${j}`));
+    const sum = f.set('s', e.reduce((acc, t) => add(acc, t)));
+    // mx + log s with mx = 0, as in the JS kernel (0 + −0 is +0)
+    const lse = f.set('lse', add(F2(0), logv(f, sum, 'ls')));
+    const inv = f.set('inv', div(F2(1), sum));
+    const l = J.map((j) => f.set(`l${j}`, sub(v[j]!, lse)));
+    storeCols(f, matPair(f, 'lp', k, 'o'), l);
+    storeCols(f, matPair(f, 'pi', k, 'po'), J.map((j) => mul(e[j]!, inv)));
+    f.emit('(if (local.get $withQ) (then');
+    const r = loadCols(f, matPair(f, 'r', k, 'ro'), k, 'r');
+    f.set('q', J.reduce((acc, j) => add(acc, mul(r[j]!, l[j]!)), f.local('q')));
+    f.emit('))');
+  });
+  f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
 export function gateKernels(): string[] {
-  return [];
+  return [gate(2), gate(3)];
 }

@@ -20,6 +20,7 @@ import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type 
 import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels } from './cpu-dense.js';
 import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
 import { commonArena, eStepWasm } from './cpu-wasm.js';
+import { gateWasm } from './cpu-wasm-gate.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
@@ -637,6 +638,8 @@ export function createCpuBackend(): Backend {
     if (linear && !useMask && d === 1) {
       const r = resp ?? EMPTY;
       const withQ = resp !== undefined;
+      const A = k === 2 || k === 3 ? (withQ ? commonArena(X, logPi, pi, r) : commonArena(X, logPi, pi)) : undefined;
+      if (A !== undefined) return gateWasm(A, k as 2 | 3, beta0, beta1, X, n, logPi, pi, r, withQ, k === 3 ? denseGateRows1k3 : denseGateRows1k2);
       return k === 3 ? denseGateRows1k3(beta0, beta1, X, n, logPi, pi, r, withQ)
         : k === 2 ? denseGateRows1k2(beta0, beta1, X, n, logPi, pi, r, withQ)
           : denseGateRows1(k, beta0, beta1, X, n, logPi, pi, r, withQ);

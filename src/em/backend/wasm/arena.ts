@@ -32,6 +32,10 @@ export interface KernelExports {
   estep2(x: number, y: number, lp: number, r: number, start: number, end: number): number;
   /** E-step over row pairs [start, end) (d = 1, k = 3); returns the pair it stopped at */
   estep3(x: number, y: number, lp: number, r: number, start: number, end: number): number;
+  /** softmax gate over row pairs [start, end) (d = 1, k = 2); Q into acc when withQ ≠ 0; returns the pair it stopped at */
+  gate2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  /** softmax gate over row pairs [start, end) (d = 1, k = 3); Q into acc when withQ ≠ 0; returns the pair it stopped at */
+  gate3(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
 }
 
 export interface Arena {
