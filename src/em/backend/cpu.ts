@@ -21,6 +21,7 @@ import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels 
 import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
 import { commonArena, eStepWasm } from './cpu-wasm.js';
 import { gateWasm } from './cpu-wasm-gate.js';
+import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from './cpu-wasm-sums.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 /** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
@@ -760,13 +761,17 @@ export function createCpuBackend(): Backend {
     acc.fill(0, 0, npair * nm);
     grad.fill(0, 0, p);
     if (d === 1 && k === 3 && f === 2) {
-      gradCurvRows1k3(X, n, resp, pi, freeIdx[0]!, freeIdx[1]!, sums);
+      const A = commonArena(X, resp, pi);
+      if (A === undefined || !gradCurvWasm3(A, X, n, resp, pi, freeIdx[0]!, freeIdx[1]!, sums, gradCurvRows1k3)) {
+        gradCurvRows1k3(X, n, resp, pi, freeIdx[0]!, freeIdx[1]!, sums);
+      }
       const ba = b0Index[freeIdx[0]!]!;
       const bb = b0Index[freeIdx[1]!]!;
       grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!; grad[bb] = sums[2]!; grad[bb + 1] = sums[3]!;
       for (let t = 0; t < 9; t++) acc[t] = sums[4 + t]!;
     } else if (d === 1 && k === 2 && f === 1) {
-      gradCurvRows1k2(X, n, resp, pi, freeIdx[0]!, sums);
+      const A = commonArena(X, resp, pi);
+      if (A === undefined || !gradCurvWasm2(A, X, n, resp, pi, freeIdx[0]!, sums, gradCurvRows1k2)) gradCurvRows1k2(X, n, resp, pi, freeIdx[0]!, sums);
       const ba = b0Index[freeIdx[0]!]!;
       grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!;
       for (let t = 0; t < 3; t++) acc[t] = sums[2 + t]!;
@@ -906,7 +911,9 @@ export function createCpuBackend(): Backend {
     const fresh = momentsBegin(d, k, out);
     if (d === 1) {
       if (sums.length < 6 * k) sums = new Float64Array(6 * k);
-      if (k === 3) momentsRows1k3(X, y, n, resp, shX, shY, sums);
+      const A = k === 2 || k === 3 ? commonArena(X, y, resp) : undefined;
+      if (A !== undefined) momentsWasm(A, k as 2 | 3, X, y, n, resp, shX, shY, sums, k === 3 ? momentsRows1k3 : momentsRows1k2);
+      else if (k === 3) momentsRows1k3(X, y, n, resp, shX, shY, sums);
       else if (k === 2) momentsRows1k2(X, y, n, resp, shX, shY, sums);
       else momentsRows1(k, X, y, n, resp, shX, shY, sums);
       for (let j = 0; j < k; j++) {

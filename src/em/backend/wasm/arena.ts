@@ -32,6 +32,17 @@ export interface KernelExports {
   estep2(x: number, y: number, lp: number, r: number, start: number, end: number): number;
   /** E-step over row pairs [start, end) (d = 1, k = 3); returns the pair it stopped at */
   estep3(x: number, y: number, lp: number, r: number, start: number, end: number): number;
+  /** moments over row pairs [start, end) (d = 1, k = 2): shifts in par, the 12 sums (lane 0 + lane 1) into acc */
+  moments2(x: number, y: number, r: number, start: number, end: number): void;
+  /** moments over row pairs [start, end) (d = 1, k = 3): shifts in par, the 18 sums (lane 0 + lane 1) into acc */
+  moments3(x: number, y: number, r: number, start: number, end: number): void;
+  /** gate gradient / curvature sums, k = 2, free expert 0 (resp. 1): the 5 sums into acc */
+  gradcurv2_0(x: number, r: number, pi: number, start: number, end: number): void;
+  gradcurv2_1(x: number, r: number, pi: number, start: number, end: number): void;
+  /** gate gradient / curvature sums, k = 3, free experts (0, 1), (0, 2), (1, 2): the 13 sums into acc */
+  gradcurv3_01(x: number, r: number, pi: number, start: number, end: number): void;
+  gradcurv3_02(x: number, r: number, pi: number, start: number, end: number): void;
+  gradcurv3_12(x: number, r: number, pi: number, start: number, end: number): void;
   /** softmax gate over row pairs [start, end) (d = 1, k = 2); Q into acc when withQ ≠ 0; returns the pair it stopped at */
   gate2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
   /** softmax gate over row pairs [start, end) (d = 1, k = 3); Q into acc when withQ ≠ 0; returns the pair it stopped at */
