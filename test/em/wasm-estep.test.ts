@@ -99,6 +99,16 @@ describe('WebAssembly E-step (d = 1)', () => {
     expect(Number.isNaN(r3.llW)).toBe(true);
   });
 
+  it('a long run of refused pairs (a collapsed, very narrow expert) gives the JS kernel\'s values', () => {
+    const k = 3, n = 6001;
+    const { m, X, y } = setup(k, n, 8);
+    m.nu[1] = 1e-300; // every row but a handful: |log-density| far beyond 2^40
+    const logPi = gateLogPi(m, X);
+    const r = both(m, X, y, logPi);
+    expectSameBits(r.respJ, r.respW);
+    expect(Math.abs(r.llW - r.llJ)).toBeLessThanOrEqual(1e-12 * Math.abs(r.llJ));
+  });
+
   it('the same inputs give the same bits on every call', () => {
     const { m, X, y } = setup(3, 2000, 9);
     const logPi = gateLogPi(m, X);

@@ -29,6 +29,8 @@ export type EStepRows = (a: Float64Array, b: Float64Array, cst: Float64Array, hl
   y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array) => number;
 
 const jsOut = new Float64Array(1);
+/** the most pairs one JS call takes after repeated refusals */
+const MAX_CHUNK = 1024;
 
 /**
  * E-step for d = 1, k = 2 or 3 through the SIMD kernel (see eStepRows1k3 in cpu.ts for the
@@ -48,12 +50,19 @@ export function eStepWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array, 
   let qJs = 0;
   let llJs = 0;
   let p = 0;
+  let resumed = -1;
+  let chunk = 1;
   for (;;) {
     p = run(xo, yo, lo, ro, p, pairs);
     if (p >= pairs) break;
-    llJs += jsRange(jsRows, 2 * p, 2, a, b, cst, hlf, X, y, logPi, resp, k);
+    // runs of refused pairs (a collapsed, very narrow expert makes many) go to JS in growing
+    // chunks; the chunks depend on the inputs only, and JS rows give the same bits in any chunk
+    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
+    const len = Math.min(chunk, pairs - p);
+    llJs += jsRange(jsRows, 2 * p, 2 * len, a, b, cst, hlf, X, y, logPi, resp, k);
     qJs += jsOut[0]!;
-    p++;
+    p += len;
+    resumed = p;
   }
   if (n & 1) {
     llJs += jsRange(jsRows, n - 1, 1, a, b, cst, hlf, X, y, logPi, resp, k);
