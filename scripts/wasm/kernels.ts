@@ -19,6 +19,7 @@ import { LOGC_HI, LOGC_LO } from '../../src/math/log.js';
 import { EXP_TABLE, F2, Fn, I2, LOG_TABLE, abs, add, expv, mul, pick, sub } from './wat.js';
 import { gateKernels } from './kernels-gate.js';
 import { sumKernels } from './kernels-sums.js';
+import { topkKernels } from './kernels-topk.js';
 
 /** Byte offsets of the parameter and accumulator blocks, and where arena allocations start. */
 export const PAR = 4096;
@@ -153,6 +154,7 @@ export function moduleText(): string {
     eStep(3),
     ...gateKernels(),
     ...sumKernels(),
+    ...topkKernels(),
     ')',
   ].join('\n');
 }

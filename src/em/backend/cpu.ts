@@ -21,6 +21,7 @@ import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels 
 import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
 import { commonArena, eStepWasm } from './cpu-wasm.js';
 import { gateWasm } from './cpu-wasm-gate.js';
+import { topkArena, topkWasm } from './cpu-wasm-topk.js';
 import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from './cpu-wasm-sums.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -628,7 +629,10 @@ export function createCpuBackend(): Backend {
     const useMask = maskMode !== 'none' && mask !== null;
     // top-K, d = 1, k = 3: ranking and masked softmax in one pass (cpu-topk.ts)
     if (useMask && m.gate.kind === 'topk' && d === 1 && k === 3) {
-      return topkGateRows1k3(beta0, beta1, X, n, logPi, pi, mask!, maskMode === 'compute', m.gate.K, m.gate.selectOn === 'slope', resp ?? EMPTY, resp !== undefined);
+      const r = resp ?? EMPTY, withQ = resp !== undefined, compute = maskMode === 'compute', slope = m.gate.selectOn === 'slope';
+      const A = topkArena(X, logPi, pi, mask!, r, withQ);
+      if (A !== undefined) return topkWasm(A, beta0, beta1, X, n, logPi, pi, mask!, compute, m.gate.K, slope, r, withQ, topkGateRows1k3);
+      return topkGateRows1k3(beta0, beta1, X, n, logPi, pi, mask!, compute, m.gate.K, slope, r, withQ);
     }
     if (maskMode === 'compute') {
       if (!mask || m.gate.kind !== 'topk') throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');

@@ -47,6 +47,12 @@ export interface KernelExports {
   gate2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
   /** softmax gate over row pairs [start, end) (d = 1, k = 3); Q into acc when withQ ≠ 0; returns the pair it stopped at */
   gate3(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  /**
+   * top-K gate over row pairs [start, end) (d = 1, k = 3; mask 3 bytes per row, computed when compute ≠ 0);
+   * Q into acc when withQ ≠ 0; returns the pair it stopped at
+   */
+  topk3(x: number, lp: number, pi: number, mask: number, r: number, compute: number, K: number, slope: number,
+    withQ: number, start: number, end: number): number;
 }
 
 export interface Arena {
