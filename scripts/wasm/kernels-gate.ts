@@ -12,8 +12,9 @@ const GATE_DIRECT = 350;
 /**
  * Softmax gate for d = 1, k = 2 or 3 (cpu.ts denseGateRows1k2 / denseGateRows1k3, their direct
  * rows): v_j = β0_j + β1_j x, e_j = e^v_j, s = Σ e_j, lse = 0 + log s, log π_j = v_j − lse,
- * π_j = e_j·(1/s), and, when withQ ≠ 0, Q += Σ_j r_j log π_j. Stops at a pair where some row has
- * a logit outside [−350, 350] or NaN (the JS kernel's shifted rows).
+ * π_j = e_j·(1/s), and, when withQ ≠ 0, Q += Σ_j r_j log π_j; rows with a logit outside
+ * [−350, 350] (a steep gate) shift by their exact maximum, as the JS kernel's shifted rows (terms
+ * below −708 are 0). Stops at a pair where some row's maximum is ±∞ or NaN.
  * par: β0 (k), β1 (k). acc: Q (2 lanes).
  * withQ is loop-invariant: its branch is predicted, and without it `r` is never read.
  */
@@ -26,20 +27,29 @@ function gate(k: 2 | 3): string {
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const v = J.map((j) => f.set(`v${j}`, add(c[j]!, mul(s[j]!, x))));
-    // direct rows: |v| ≤ 350 (false for NaN) for every logit, in both lanes
-    const inRange = v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`);
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${inRange})))`);
-    const e = J.map((j) => expv(f, v[j]!, `x${j}`));
+    // direct rows: |v| ≤ 350 (false for NaN) for every logit, e^v with no shift (mx = +0); other
+    // rows (a steep gate) shift by the exact maximum, as the JS kernel — each lane its own; a pair
+    // with a row whose maximum is ±∞ or NaN is refused
+    const direct = f.set('direct', v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`));
+    const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
+    const mx = f.set('mx', `(v128.andnot ${exact} ${direct})`);
+    const e = J.map((j) => {
+      const u = f.set(`u${j}`, sub(v[j]!, mx));
+      // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
+    });
     const sum = f.set('s', e.reduce((acc, t) => add(acc, t)));
-    // mx + log s with mx = 0, as in the JS kernel (0 + −0 is +0)
-    const lse = f.set('lse', add(F2(0), logv(f, sum, 'ls')));
+    // mx + log s, as in the JS kernel (direct rows: +0 + log s)
+    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
     const inv = f.set('inv', div(F2(1), sum));
     const l = J.map((j) => f.set(`l${j}`, sub(v[j]!, lse)));
     storeCols(f, matPair(f, 'lp', k, 'o'), l);
     storeCols(f, matPair(f, 'pi', k, 'po'), J.map((j) => mul(e[j]!, inv)));
     f.emit('(if (local.get $withQ) (then');
     const r = loadCols(f, matPair(f, 'r', k, 'ro'), k, 'r');
-    f.set('q', J.reduce((acc, j) => add(acc, mul(r[j]!, l[j]!)), f.local('q')));
+    // terms with r = 0 skipped (the JS kernel's shifted rows; in direct rows they would add ±0)
+    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
     f.emit('))');
   });
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);

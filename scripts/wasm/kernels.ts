@@ -87,7 +87,8 @@ export function productStep(f: Fn, s: string): void {
 /**
  * E-step for d = 1, k = 2 or 3 (cpu.ts eStepRows1k2 / eStepRows1k3, their fast rows):
  * r = e^(v − shift) / Σ with v_j = log π_j + c_j + h_j (y − b_j − a_j x)², the branch-free shift,
- * 0 below −708. Stops at a pair where some row has Σ|v| ≥ 2^40 or a non-finite v.
+ * 0 below −708; rows with Σ|v| ≥ 2^40 or a −∞ term (top-K's inactive experts) shift by the exact
+ * maximum, as the JS kernel's guarded path. Stops at a pair where some row's maximum is ±∞ or NaN.
  * par: a (k), b (k), c (k), h (k). acc: q (2 lanes), Σ shift (2), product mantissa (2), exponent (2 × i64).
  */
 function eStep(k: 2 | 3): string {
@@ -107,12 +108,16 @@ function eStep(k: 2 | 3): string {
       const d = f.set(`d${j}`, sub(sub(y, b[j]!), mul(a[j]!, x)));
       return f.set(`v${j}`, add(add(lp[j]!, c[j]!), mul(mul(h[j]!, d), d)));
     });
-    // shift = max to rounding: (a + b + |a − b|)/2, as in the JS kernel
+    // fast rows (Σ|v| < 2^40, false for NaN and ±∞): shift = max to rounding, (a + b + |a − b|)/2;
+    // other rows: the exact maximum (Math.max's value), as the JS kernel's guarded path — each
+    // lane takes its own; a pair with a row whose maximum is ±∞ or NaN is refused
     const m01 = f.set('m01', mul(F2(0.5), add(add(v[0]!, v[1]!), abs(sub(v[0]!, v[1]!)))));
-    const mx = k === 2 ? m01 : f.set('mx', mul(F2(0.5), add(add(m01, v[2]!), abs(sub(m01, v[2]!)))));
-    // the fast rows: Σ|v| < 2^40 (false for NaN and ±∞) in both lanes
+    const shift = k === 2 ? m01 : f.set('m012', mul(F2(0.5), add(add(m01, v[2]!), abs(sub(m01, v[2]!)))));
     const sumAbs = v.map((vj) => abs(vj)).reduce((s, t) => add(s, t));
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${sumAbs} ${F2(2 ** 40)}))))`);
+    const fast = f.set('fast', `(f64x2.lt ${sumAbs} ${F2(2 ** 40)})`);
+    const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
+    const mx = f.set('mx', `(v128.bitselect ${shift} ${exact} ${fast})`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
       return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
@@ -121,11 +126,52 @@ function eStep(k: 2 | 3): string {
     const inv = f.set('inv', `(f64x2.div ${F2(1)} ${s})`);
     const r = J.map((j) => f.set(`r${j}`, mul(e[j]!, inv)));
     storeCols(f, matPair(f, 'r', k, 'ro'), r);
-    f.set('q', J.reduce((acc, j) => add(acc, mul(r[j]!, lp[j]!)), f.local('q')));
+    // Q skips r = 0 (log π may be −∞ there: top-K); in fast rows a zero r would add ±0 anyway
+    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, lp[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
     f.set('sm', add(f.local('sm'), mx));
     productStep(f, s);
   });
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
+  f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
+  f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
+  f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
+/**
+ * Observed log-likelihood for d = 1, k = 2 or 3 (cpu-topk.ts logLikRows1k3; cpu.ts's generic
+ * logLik for k = 2): v_j = log π_j + c_j + h_j (y − (b_j + a_j x))², Σ_i (max_i + log Σ_j e^(v_j − max_i)),
+ * terms below −708 taken as 0 (log π = −∞: top-K's inactive experts). Stops at a pair where some
+ * row's maximum is ±∞ or NaN. par: as eStep. acc: Σ max (2 lanes, at +16), product mantissa (+32),
+ * exponent (+48).
+ */
+function logLik(k: 2 | 3): string {
+  const f = new Fn(`loglik${k}`, [['x', 'i32'], ['y', 'i32'], ['lp', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
+  const J = [...Array(k).keys()];
+  const a = J.map((j) => par(j)), b = J.map((j) => par(k + j)), c = J.map((j) => par(2 * k + j)), h = J.map((j) => par(3 * k + j));
+  f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
+  f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
+  f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  pairLoop(f, () => {
+    const x = f.set('xi', rowPair('x'));
+    const y = f.set('yi', rowPair('y'));
+    const lp = loadCols(f, matPair(f, 'lp', k, 'o'), k, 'lp');
+    const v = J.map((j) => {
+      const d = f.set(`d${j}`, sub(y, add(b[j]!, mul(a[j]!, x))));
+      return f.set(`v${j}`, add(add(lp[j]!, c[j]!), mul(mul(h[j]!, d), d)));
+    });
+    const mx = f.set('mx', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))))`);
+    const e = J.map((j) => {
+      const u = f.set(`u${j}`, sub(v[j]!, mx));
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
+    });
+    const s = f.set('s', e.reduce((acc, t) => add(acc, t)));
+    f.set('sm', add(f.local('sm'), mx));
+    productStep(f, s);
+  });
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
   f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
@@ -152,6 +198,8 @@ export function moduleText(): string {
     tableData(LOG_TABLE, LOGC_HI, LOGC_LO),
     eStep(2),
     eStep(3),
+    logLik(2),
+    logLik(3),
     ...gateKernels(),
     ...sumKernels(),
     ...topkKernels(),

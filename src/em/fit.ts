@@ -250,9 +250,10 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const backend = createBackend(options.backend ?? 'cpu', { n, k });
   opts.backend = backend.name; // 'auto' resolved
   // the CPU backend's SIMD kernels (d = 1, k = 2, 3) need the buffers and the data in one arena
-  const arena = backend.name === 'cpu' && opts.wasm && d === 1 && (k === 2 || k === 3) && opts.gate.kind !== 'topk'
-    ? createArena(workspaceArenaLengths(n, k, d)) : null;
-  const ws = createWorkspace(n, k, !layout.linear, opts.gate.kind === 'topk', arena);
+  const topk = opts.gate.kind === 'topk';
+  const lengths = workspaceArenaLengths(n, k, d, topk);
+  const arena = backend.name === 'cpu' && opts.wasm && d === 1 && (k === 2 || k === 3) ? createArena(lengths.f64, lengths.u8) : null;
+  const ws = createWorkspace(n, k, !layout.linear, topk, arena);
   if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
   const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);
   const fitWarnings = new WarningLog();

@@ -26,13 +26,14 @@ export interface Workspace {
  * Allocates the buffers for n samples and k experts.
  * @param derivs allocate the logit-derivative arrays (gates whose logits are not linear in θ)
  * @param masks allocate the top-K masks and the surrogate responsibilities
- * @param arena place the five n × k gate and responsibility buffers in this arena (the CPU
- *   backend's SIMD kernels then run on them; see {@link workspaceArenaLengths})
+ * @param arena place the n × k gate and responsibility buffers and the masks in this arena (the
+ *   CPU backend's SIMD kernels then run on them; see {@link workspaceArenaLengths})
  */
 export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean, arena?: Arena | null): Workspace {
   const nk = n * k;
   const empty = new Float64Array(0);
   const f64 = (len: number): Float64Array => (arena ? arena.alloc(len) : new Float64Array(len));
+  const u8 = (len: number): Uint8Array => (arena ? arena.allocU8(len) : new Uint8Array(len));
   return {
     n, k,
     logPi: f64(nk), pi: f64(nk),
@@ -41,9 +42,9 @@ export function createWorkspace(n: number, k: number, derivs: boolean, masks: bo
     dB0: derivs ? new Float64Array(nk) : empty,
     dU: derivs ? new Float64Array(nk) : empty,
     dTau: derivs ? new Float64Array(nk) : empty,
-    mask: masks ? new Uint8Array(nk) : new Uint8Array(0),
-    maskT: masks ? new Uint8Array(nk) : new Uint8Array(0),
-    respT: masks ? new Float64Array(nk) : empty,
+    mask: masks ? u8(nk) : new Uint8Array(0),
+    maskT: masks ? u8(nk) : new Uint8Array(0),
+    respT: masks ? f64(nk) : empty,
   };
 }
 
@@ -54,7 +55,13 @@ export function swapGateBuffers(ws: Workspace, masks = false): void {
   if (masks) { const m = ws.mask; ws.mask = ws.maskT; ws.maskT = m; }
 }
 
-/** Lengths of the arrays a fit places in an arena: the five n × k buffers, then X (n × d) and y. */
-export function workspaceArenaLengths(n: number, k: number, d: number): number[] {
-  return [n * k, n * k, n * k, n * k, n * k, n * d, n];
+/**
+ * Lengths of the arrays a fit places in an arena: the five n × k buffers (six with masks: the
+ * top-K surrogate responsibilities), X (n × d) and y; and the byte lengths of the top-K masks.
+ */
+export function workspaceArenaLengths(n: number, k: number, d: number, masks: boolean): { f64: number[]; u8: number[] } {
+  const nk = n * k;
+  return masks
+    ? { f64: [nk, nk, nk, nk, nk, nk, n * d, n], u8: [nk, nk] }
+    : { f64: [nk, nk, nk, nk, nk, n * d, n], u8: [] };
 }

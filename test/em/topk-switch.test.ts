@@ -13,7 +13,10 @@ describe('top-1 gate M-step: the switch search (candidate C)', () => {
     expect(r.logLik).toBeGreaterThanOrEqual(logLikelihood(truth, data));
     // ν₂ is the residual variance of the true side (OLS there gives 0.16096); its sd is ν·sqrt(2/n₂) ≈ 0.0013
     expect(Math.abs(r.model.nu[1]! - 0.16096)).toBeLessThan(0.0013);
-    // the trace never decreases
-    for (let t = 1; t < r.trace.length; t++) expect(r.trace[t]!).toBeGreaterThanOrEqual(r.trace[t - 1]!);
+    // the trace never decreases, up to the rounding of a sum over n samples (64 ulps per sample, as
+    // test/em/em.test.ts): the M-step accepts steps by the log-likelihood kernel, the trace records the
+    // E-step's total, and the two round differently (seen: −2.5e-10 on −30806)
+    const slack = 64 * Number.EPSILON * (Math.abs(r.logLik) + data.n);
+    for (let t = 1; t < r.trace.length; t++) expect(r.trace[t]! - r.trace[t - 1]!).toBeGreaterThanOrEqual(-slack);
   });
 });

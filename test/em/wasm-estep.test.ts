@@ -109,6 +109,56 @@ describe('WebAssembly E-step (d = 1)', () => {
     expect(Math.abs(r.llW - r.llJ)).toBeLessThanOrEqual(1e-12 * Math.abs(r.llJ));
   });
 
+  for (const k of [2, 3] as const) {
+    it(`k = ${k}: rows with an inactive expert (log π = −∞, top-K) run in the kernel with the exact maximum`, () => {
+      const n = 3001;
+      const { m, X, y } = setup(k, n, 20 + k);
+      const logPi = gateLogPi(m, X);
+      // one inactive expert per row, varying with the row (a top-(k−1) mask)
+      for (let i = 0; i < n; i++) {
+        const j = i % k;
+        let s = 0;
+        for (let l = 0; l < k; l++) if (l !== j) s += Math.exp(logPi[i * k + l]!);
+        for (let l = 0; l < k; l++) logPi[i * k + l] = l === j ? -Infinity : logPi[i * k + l]! - Math.log(s);
+      }
+      const calls = wasmCalls.eStep, refused = wasmCalls.refusedPairs;
+      const r = both(m, X, y, logPi);
+      expect(wasmCalls.eStep).toBe(calls + 1);
+      expect(wasmCalls.refusedPairs, 'pairs handed to JS').toBe(refused);
+      expectSameBits(r.respJ, r.respW);
+      expect(Number.isFinite(r.llW) && Number.isFinite(r.qW)).toBe(true);
+      expect(Math.abs(r.llW - r.llJ)).toBeLessThanOrEqual(4 * n * U * (Math.abs(r.llJ) + 10 * n));
+      expect(Math.abs(r.qW - r.qJ)).toBeLessThanOrEqual(4 * n * k * U * (Math.abs(r.qJ) + 10 * n));
+    });
+  }
+
+  for (const k of [2, 3] as const) {
+    it(`k = ${k}: the log-likelihood kernel agrees with the JS one (inactive experts, refused rows, odd n)`, () => {
+      const n = 2001;
+      const { m, X, y } = setup(k, n, 30 + k);
+      const logPi = gateLogPi(m, X);
+      for (let i = 0; i < n; i += 3) logPi[i * k + (i % k)] = -Infinity;
+      y[100] = 1e9; // Σ|v| far beyond 2^40: fine for the exact maximum
+      const be = createCpuBackend();
+      const llJ = be.logLik(m, X, y, n, logPi);
+      const A = createArena([n, n, n * k])!;
+      const Xa = A.copy(X), ya = A.copy(y), lpa = A.copy(logPi);
+      const calls = wasmCalls.logLik, refused = wasmCalls.refusedPairs;
+      const llW = be.logLik(m, Xa, ya, n, lpa);
+      expect(wasmCalls.logLik).toBe(calls + 1);
+      expect(wasmCalls.refusedPairs, 'pairs handed to JS').toBe(refused);
+      expect(Number.isFinite(llW)).toBe(true);
+      expect(Math.abs(llW - llJ)).toBeLessThanOrEqual(4 * n * U * (Math.abs(llJ) + 10 * n) + 1e-9 * Math.abs(llJ));
+      // a row with every term −∞ makes the total −∞; a NaN, NaN
+      lpa.fill(-Infinity, 7 * k, 8 * k);
+      expect(be.logLik(m, Xa, ya, n, lpa)).toBe(-Infinity);
+      lpa.set(logPi.subarray(7 * k, 8 * k), 7 * k);
+      lpa[5 * k] = NaN;
+      expect(Number.isNaN(be.logLik(m, Xa, ya, n, lpa))).toBe(true);
+      expect(be.logLik(m, Xa, ya, 1, lpa)).toBeCloseTo(be.logLik(m, X, y, 1, logPi), 9);
+    });
+  }
+
   it('the same inputs give the same bits on every call', () => {
     const { m, X, y } = setup(3, 2000, 9);
     const logPi = gateLogPi(m, X);

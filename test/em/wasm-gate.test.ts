@@ -43,13 +43,14 @@ function both(m: Model, X: Float64Array, resp: Float64Array, withQ: boolean, exp
   const Xa = A.copy(X), ra = A.copy(resp);
   // stale values in the outputs must not leak through
   const lpW = A.alloc(n * k).fill(7), piW = A.alloc(n * k).fill(7);
-  const calls = wasmCalls.gate;
+  const calls = wasmCalls.gate, refused0 = wasmCalls.refusedPairs;
   const qW = be.gateProbs(m, Xa, n, lpW, piW, null, 'none', withQ ? ra : undefined);
   expect(wasmCalls.gate, 'the SIMD kernel ran').toBe(calls + (expectWasm ? 1 : 0));
+  const refused = wasmCalls.refusedPairs - refused0;
   // Σ|r log π| bounds the rounding of Q in any order
   let absQ = 0;
   for (let t = 0; t < n * k; t++) if (resp[t] !== 0) absQ += Math.abs(resp[t]! * lpJ[t]!);
-  return { lpJ, piJ, lpW, piW, qJ, qW, absQ };
+  return { lpJ, piJ, lpW, piW, qJ, qW, absQ, refused };
 }
 
 function expectSameBits(a: Float64Array, b: Float64Array, what: string): void {
@@ -79,7 +80,7 @@ describe('WebAssembly softmax gate (d = 1)', () => {
     });
   }
 
-  it('refused pairs (a logit beyond ±350, NaN x) take the JS kernel and give its values', () => {
+  it('rows with a logit beyond ±350 are shifted by their maximum in the kernel; NaN x is refused; both give the JS kernel\'s values', () => {
     for (const k of [2, 3] as const) {
       const n = 1001;
       const { m, X, resp } = setup(k, n, 7);
@@ -87,6 +88,7 @@ describe('WebAssembly softmax gate (d = 1)', () => {
       X[10] = 1e4; X[501] = -1e4;
       const r = both(m, X, resp, true);
       expectAgree(r, n, k);
+      expect(r.refused, 'pairs handed to JS').toBe(0);
       // a row exactly at the boundary is direct, one ulp beyond is not: both as in JS
       m.beta0[0] = 0; m.beta1[0] = 1;
       X[20] = 350; X[21] = -350; X[23] = 350 * (1 + 2 ** -52); X[1000] = -350 * (1 + 2 ** -52);
@@ -94,23 +96,32 @@ describe('WebAssembly softmax gate (d = 1)', () => {
       // NaN x: that row's π and log π NaN, Q NaN, as in the JS kernel
       X[77] = NaN;
       const r3 = both(m, X, resp, true);
+      expect(r3.refused).toBe(1);
       expectSameBits(r3.lpJ, r3.lpW, 'logPi');
       expectSameBits(r3.piJ, r3.piW, 'pi');
       expect(Number.isNaN(r3.piW[77 * k]!) && Number.isNaN(r3.qW) && Number.isNaN(r3.qJ)).toBe(true);
     }
   });
 
-  it('runs of refused pairs (a steep gate) and blocks of them give the JS kernel\'s values', () => {
+  it('a steep gate (shifted rows scattered and in blocks) and runs of refused pairs give the JS kernel\'s values', () => {
     for (const k of [2, 3] as const) {
       const n = 6001;
       const { m, X, resp } = setup(k, n, 11);
-      // a steep gate: rows with |x| ≳ 3.5 (8%) are refused, scattered through the data
+      // a steep gate: rows with |x| ≳ 3.5 (8%) have a logit beyond ±350, scattered through the data
       m.beta1[0] = 100;
       const r = both(m, X, resp, true);
       expectAgree(r, n, k);
       expect(Number.isFinite(r.qW)).toBe(true);
-      for (let i = 1000; i < 4000; i++) X[i] = 1e3 + i; // and a block of 1500 refused pairs
-      expectAgree(both(m, X, resp, true), n, k);
+      expect(r.refused).toBe(0);
+      for (let i = 1000; i < 4000; i++) X[i] = 1e3 + i; // and a block of 1500 such pairs
+      const r2 = both(m, X, resp, true);
+      expectAgree(r2, n, k);
+      expect(r2.refused).toBe(0);
+      for (let i = 1000; i < 4000; i++) X[i] = NaN; // NaN logits: 1500 refused pairs, handed to JS in chunks
+      const r3 = both(m, X, resp, true);
+      expect(r3.refused).toBeGreaterThanOrEqual(1500); // chunks may run past the block
+      expectSameBits(r3.lpJ, r3.lpW, 'logPi');
+      expectSameBits(r3.piJ, r3.piW, 'pi');
     }
   });
 

@@ -120,3 +120,30 @@ export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Arra
   }
   return bad + (sumMax + (logs + logCore(prod)));
 }
+
+/**
+ * logLikRows1k3 for any k (d = 1), with the experts in loops: the rows the k = 2 SIMD
+ * log-likelihood kernel hands back (cpu-wasm.ts). Same contract.
+ */
+export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array): number {
+  let total = 0;
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    const yi = y[i]!;
+    const xi = X[i]!;
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const r = yi - (b[j]! + a[j]! * xi);
+      mx = Math.max(mx, logPi[o + j]! + cst[j]! + hlf[j]! * r * r);
+    }
+    if (!(mx > -Infinity) || mx === Infinity) { total += mx === -Infinity ? -Infinity : NaN; continue; }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const r = yi - (b[j]! + a[j]! * xi);
+      const u = logPi[o + j]! + cst[j]! + hlf[j]! * r * r - mx;
+      if (u >= -CUTOFF) s += expCore(u);
+    }
+    total += mx + logCore(s);
+  }
+  return total;
+}

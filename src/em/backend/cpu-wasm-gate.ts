@@ -1,9 +1,9 @@
 /**
  * The softmax gate's probabilities for d = 1, k = 2 and 3 through the WebAssembly SIMD kernels
  * gate2 / gate3 (scripts/wasm/kernels-gate.ts), taken by cpu.ts gateProbs when every array of the
- * call lies in one arena. Rows with every logit in [−350, 350] run two at a time in the kernel;
- * a pair with another row (or NaN) runs through the JS kernel (denseGateRows1k2 / k3), and the
- * kernel resumes after it. π and log π are the JS kernel's bits on every row; Q is added lane by
+ * call lies in one arena. Rows run two at a time in the kernel (those with a logit beyond ±350
+ * shifted by their maximum, as in JS); a pair with a row whose maximum is ±∞ or NaN runs through
+ * the JS kernel (denseGateRows1k2 / k3), and the kernel resumes after it. π and log π are the JS kernel's bits on every row; Q is added lane by
  * lane (rows 0, 2, 4… and 1, 3, 5…), then the lanes, then the JS rows, so it differs from the JS
  * kernel's Q in the last bits, deterministically.
  */
@@ -43,10 +43,11 @@ export function gateWasm(A: Arena, k: 2 | 3, beta0: Float64Array, beta1: Float64
   for (;;) {
     p = run(xo, lo, po, ro, wq, p, pairs);
     if (p >= pairs) break;
-    // a run of refused pairs (a steep gate: many logits beyond ±350) goes to JS in growing chunks,
+    // a run of refused pairs (non-finite logits) goes to JS in growing chunks,
     // not pair by pair; the chunks depend on the inputs only, and JS rows give the same bits in any chunk
     chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
     const len = Math.min(chunk, pairs - p);
+    wasmCalls.refusedPairs += len;
     qJs += jsRange(jsRows, 2 * p, 2 * len, beta0, beta1, X, logPi, pi, resp, withQ, k);
     p += len;
     resumed = p;

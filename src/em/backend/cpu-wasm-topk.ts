@@ -68,6 +68,7 @@ export function topkWasm(A: Arena, beta0: Float64Array, beta1: Float64Array, X: 
     // inputs only, and JS rows give the same bits in any chunk
     chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
     const len = Math.min(chunk, pairs - p);
+    wasmCalls.refusedPairs += len;
     qJs += jsRange(jsRows, 2 * p, 2 * len, beta0, beta1, X, logPi, pi, mask, compute, K, slope, resp, withQ);
     p += len;
     resumed = p;

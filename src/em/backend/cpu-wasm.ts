@@ -10,8 +10,11 @@
 import { logCore } from '../../math/log.js';
 import { arenaOf, type Arena } from './wasm/arena.js';
 
-/** Calls that took a SIMD kernel, per kernel family (for tests: that the fast path was taken). */
-export const wasmCalls = { eStep: 0, gate: 0, sums: 0 };
+/**
+ * Calls that took a SIMD kernel, per kernel family, and row pairs the E-step and log-likelihood
+ * kernels handed to JS (for tests: that the fast path was taken).
+ */
+export const wasmCalls = { eStep: 0, gate: 0, sums: 0, logLik: 0, refusedPairs: 0 };
 
 const LN2_HI = 6.93147180369123816490e-1;
 const LN2_LO = 1.90821492927058770002e-10;
@@ -59,6 +62,7 @@ export function eStepWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array, 
     // chunks; the chunks depend on the inputs only, and JS rows give the same bits in any chunk
     chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
     const len = Math.min(chunk, pairs - p);
+    wasmCalls.refusedPairs += len;
     llJs += jsRange(jsRows, 2 * p, 2 * len, a, b, cst, hlf, X, y, logPi, resp, k);
     qJs += jsOut[0]!;
     p += len;
@@ -79,4 +83,45 @@ function jsRange(jsRows: EStepRows, i0: number, len: number, a: Float64Array, b:
   X: Float64Array, y: Float64Array, logPi: Float64Array, resp: Float64Array, k: number): number {
   return jsRows(a, b, cst, hlf, X.subarray(i0, i0 + len), y.subarray(i0, i0 + len), len,
     logPi.subarray(i0 * k, (i0 + len) * k), resp.subarray(i0 * k, (i0 + len) * k), jsOut);
+}
+
+/** A JS log-likelihood kernel (d = 1) for the pairs the SIMD kernel leaves: returns the rows' total. */
+export type LogLikRows = (a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array) => number;
+
+/**
+ * Observed log-likelihood Σ_i log p(y_i | x_i) for d = 1, k = 2 or 3 through the SIMD kernel (rows
+ * summed as in {@link eStepWasm}); −Infinity or NaN when some row's is, as the JS kernels.
+ */
+export function logLikWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array,
+  X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, jsRows: LogLikRows): number {
+  wasmCalls.logLik++;
+  const par = A.par;
+  for (let j = 0; j < k; j++) { par[j] = a[j]!; par[k + j] = b[j]!; par[2 * k + j] = cst[j]!; par[3 * k + j] = hlf[j]!; }
+  const acc = A.acc;
+  acc.fill(0, 0, 8);
+  acc[4] = 1; acc[5] = 1;
+  const run = k === 3 ? A.kernels.loglik3 : A.kernels.loglik2;
+  const xo = X.byteOffset, yo = y.byteOffset, lo = logPi.byteOffset;
+  const pairs = n >> 1;
+  let llJs = 0;
+  let p = 0;
+  let resumed = -1;
+  let chunk = 1;
+  const rows = (i0: number, len: number): number => jsRows(a, b, cst, hlf, X.subarray(i0, i0 + len), y.subarray(i0, i0 + len), len,
+    logPi.subarray(i0 * k, (i0 + len) * k));
+  for (;;) {
+    p = run(xo, yo, lo, p, pairs);
+    if (p >= pairs) break;
+    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
+    const len = Math.min(chunk, pairs - p);
+    wasmCalls.refusedPairs += len;
+    llJs += rows(2 * p, 2 * len);
+    p += len;
+    resumed = p;
+  }
+  if (n & 1) llJs += rows(n - 1, 1);
+  const E = Number(A.accBits[6]! + A.accBits[7]!);
+  const logs = (E * LN2_HI + E * LN2_LO) + logCore(acc[4]! * acc[5]!);
+  return ((acc[2]! + acc[3]!) + logs) + llJs;
 }

@@ -18,8 +18,8 @@ import { logCore } from '../../math/log.js';
 import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import { expertMoments, type Backend, type EStepStats, type ExpertMoments, type GateLayout, type MaskMode } from './types.js';
 import { denseGateProbs1, denseGradHess, denseKernelCode, type DenseGateKernels } from './cpu-dense.js';
-import { logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
-import { commonArena, eStepWasm } from './cpu-wasm.js';
+import { logLikRows1, logLikRows1k3, topkGateRows1k3 } from './cpu-topk.js';
+import { commonArena, eStepWasm, logLikWasm } from './cpu-wasm.js';
 import { gateWasm } from './cpu-wasm-gate.js';
 import { topkArena, topkWasm } from './cpu-wasm-topk.js';
 import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from './cpu-wasm-sums.js';
@@ -47,6 +47,12 @@ const SHIFT_EXACT_BELOW = 2 ** 40;
  */
 function expRel(u: number): number {
   return u < -EXP_CUTOFF ? 0 : expCore(u);
+}
+
+/** logLikRows1 for k = 2 (the rows the k = 2 SIMD log-likelihood kernel hands back). */
+function logLikRows1k2Js(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
+  y: Float64Array, n: number, logPi: Float64Array): number {
+  return logLikRows1(2, a, b, cst, hlf, X, y, n, logPi);
 }
 
 /**
@@ -716,6 +722,10 @@ export function createCpuBackend(): Backend {
   function logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number {
     const { k, d, a, b } = m;
     expertConstants(m);
+    const A = d === 1 && (k === 2 || k === 3) ? commonArena(logPi, X, y) : undefined;
+    if (A !== undefined) {
+      return logLikWasm(A, k as 2 | 3, a, b, cst, hlf, X, y, n, logPi, k === 3 ? logLikRows1k3 : logLikRows1k2Js);
+    }
     if (d === 1 && k === 3) return logLikRows1k3(a, b, cst, hlf, X, y, n, logPi);
     let total = 0;
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {

@@ -32,6 +32,10 @@ export interface KernelExports {
   estep2(x: number, y: number, lp: number, r: number, start: number, end: number): number;
   /** E-step over row pairs [start, end) (d = 1, k = 3); returns the pair it stopped at */
   estep3(x: number, y: number, lp: number, r: number, start: number, end: number): number;
+  /** observed log-likelihood over row pairs [start, end) (d = 1, k = 2); returns the pair it stopped at */
+  loglik2(x: number, y: number, lp: number, start: number, end: number): number;
+  /** observed log-likelihood over row pairs [start, end) (d = 1, k = 3); returns the pair it stopped at */
+  loglik3(x: number, y: number, lp: number, start: number, end: number): number;
   /** moments over row pairs [start, end) (d = 1, k = 2): shifts in par, the 12 sums (lane 0 + lane 1) into acc */
   moments2(x: number, y: number, r: number, start: number, end: number): void;
   /** moments over row pairs [start, end) (d = 1, k = 3): shifts in par, the 18 sums (lane 0 + lane 1) into acc */
@@ -65,6 +69,8 @@ export interface Arena {
   readonly accBits: BigInt64Array;
   /** a zeroed Float64Array of `len` in the arena (64-byte aligned); throws when the arena is full */
   alloc(len: number): Float64Array;
+  /** a zeroed Uint8Array of `len` in the arena (64-byte aligned); throws when the arena is full */
+  allocU8(len: number): Uint8Array;
   /** a copy of `src` in the arena */
   copy(src: Float64Array): Float64Array;
 }
@@ -85,19 +91,23 @@ function kernelModule(): object | null {
 
 const owners = new WeakMap<ArrayBuffer, Arena>();
 
-/** Bytes an arena needs for arrays of these lengths (each rounded up to 64 bytes). */
-export function arenaBytes(lengths: readonly number[]): number {
+/**
+ * Bytes an arena needs for Float64Arrays of these lengths and Uint8Arrays of `byteLengths`
+ * (each rounded up to 64 bytes).
+ */
+export function arenaBytes(lengths: readonly number[], byteLengths: readonly number[] = []): number {
   let bytes = HEAP;
   for (const len of lengths) bytes += Math.ceil((len * 8) / 64) * 64;
+  for (const len of byteLengths) bytes += Math.ceil(len / 64) * 64;
   return bytes;
 }
 
 /**
- * A new arena with room for arrays of these lengths, or null when WebAssembly SIMD is not
- * available or the arena would exceed 1 GiB.
+ * A new arena with room for Float64Arrays of these lengths (and Uint8Arrays of byteLengths), or
+ * null when WebAssembly SIMD is not available or the arena would exceed 1 GiB.
  */
-export function createArena(lengths: readonly number[]): Arena | null {
-  const bytes = arenaBytes(lengths);
+export function createArena(lengths: readonly number[], byteLengths: readonly number[] = []): Arena | null {
+  const bytes = arenaBytes(lengths, byteLengths);
   if (bytes > MAX_BYTES) return null;
   const mod = kernelModule();
   if (mod === null) return null;
@@ -116,6 +126,13 @@ export function createArena(lengths: readonly number[]): Arena | null {
       const size = Math.ceil((len * 8) / 64) * 64;
       if (top + size > buffer.byteLength) throw new Error(`wasm arena: no room for ${len} doubles`);
       const a = new Float64Array(buffer, top, len);
+      top += size;
+      return a;
+    },
+    allocU8(len: number): Uint8Array {
+      const size = Math.ceil(len / 64) * 64;
+      if (top + size > buffer.byteLength) throw new Error(`wasm arena: no room for ${len} bytes`);
+      const a = new Uint8Array(buffer, top, len);
       top += size;
       return a;
     },
