@@ -17,6 +17,7 @@
 import { T_HI, T_LO } from '../../src/math/exp.js';
 import { LOGC_HI, LOGC_LO } from '../../src/math/log.js';
 import { EXP_TABLE, F2, Fn, I2, LOG_TABLE, abs, add, expv, mul, pick, sub } from './wat.js';
+import { denseKernels } from './kernels-dense.js';
 import { gateKernels } from './kernels-gate.js';
 import { sumKernels } from './kernels-sums.js';
 import { topkKernels } from './kernels-topk.js';
@@ -201,6 +202,7 @@ export function moduleText(): string {
     logLik(2),
     logLik(3),
     ...gateKernels(),
+    ...denseKernels(),
     ...sumKernels(),
     ...topkKernels(),
     ')',

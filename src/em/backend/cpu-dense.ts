@@ -18,6 +18,8 @@ import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
 import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import type { GateLayout } from './types.js';
+import { commonArena } from './cpu-wasm.js';
+import { denseWasm } from './cpu-wasm-dense.js';
 
 /** exp(u) for u < −EXP_CUTOFF (relative to the row maximum) is 0 (as in cpu.ts) */
 const EXP_CUTOFF = 708;
@@ -214,17 +216,27 @@ function rowsSigmoid3(beta0: Float64Array, beta1: Float64Array, it: number, X: F
 export function denseGateProbs1(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, resp?: Float64Array): number {
   const withQ = resp !== undefined;
   const r = resp ?? logPi;
+  if (m.k === 2 || m.k === 3) {
+    // every array in one arena: the WebAssembly SIMD kernels (cpu-wasm-dense.ts), same bits per row
+    const A = withQ ? commonArena(X, logPi, pi, r) : commonArena(X, logPi, pi);
+    if (A !== undefined) return denseWasm(A, code, m, X, n, logPi, pi, r, withQ, denseRowsJs);
+  }
+  const q = denseRowsJs(code, m, X, n, logPi, pi, r, withQ);
+  return withQ ? q : NaN;
+}
+
+/** The JS kernels of {@link denseGateProbs1} (resp not read when withQ is false); returns Q when withQ. */
+function denseRowsJs(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, r: Float64Array, withQ: boolean): number {
   const it = 1 / m.tau;
   if (m.k === 3) {
     const q3 = code === DENSE_TANH ? rowsTanh3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
       : code === DENSE_SIGMOID ? rowsSigmoid3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
         : rowsIdentity3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
-    return withQ ? q3 : NaN;
+    return q3;
   }
-  const q = code === DENSE_TANH ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+  return code === DENSE_TANH ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
     : code === DENSE_SIGMOID ? rowsSigmoid(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
       : rowsIdentity(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
-  return withQ ? q : NaN;
 }
 
 /**

@@ -57,6 +57,16 @@ export interface KernelExports {
    */
   topk3(x: number, lp: number, pi: number, mask: number, r: number, compute: number, K: number, slope: number,
     withQ: number, start: number, end: number): number;
+  /**
+   * dense-to-sparse gate (identity / tanh / sigmoid activation, bias outside) over row pairs
+   * [start, end) (d = 1, k = 2, 3; par: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at
+   */
+  denseidentity2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  denseidentity3(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  densetanh2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  densetanh3(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  densesigmoid2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
+  densesigmoid3(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
 }
 
 export interface Arena {
