@@ -20,6 +20,7 @@ import { EXP_TABLE, F2, Fn, I2, LOG_TABLE, abs, add, expv, mul, pick, sub } from
 import { denseKernels } from './kernels-dense.js';
 import { gateKernels } from './kernels-gate.js';
 import { sumKernels } from './kernels-sums.js';
+import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
 
 /** Byte offsets of the parameter and accumulator blocks, and where arena allocations start. */
@@ -204,6 +205,7 @@ export function moduleText(): string {
     ...gateKernels(),
     ...denseKernels(),
     ...sumKernels(),
+    ...denseGradKernels(),
     ...topkKernels(),
     ')',
   ].join('\n');

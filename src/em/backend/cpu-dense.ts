@@ -20,6 +20,7 @@ import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
 import type { GateLayout } from './types.js';
 import { commonArena } from './cpu-wasm.js';
 import { denseWasm } from './cpu-wasm-dense.js';
+import { denseGradWasm3 } from './cpu-wasm-densegrad.js';
 
 /** exp(u) for u < −EXP_CUTOFF (relative to the row maximum) is 0 (as in cpu.ts) */
 const EXP_CUTOFF = 708;
@@ -400,6 +401,21 @@ let ix0b = new Int32Array(8);
 let ix1b = new Int32Array(8);
 const s30 = new Float64Array(30);
 
+/** J1, Jt, H1 (n × k) of the activation `code` into the scratch, grown on demand. */
+function coefs(code: number, k: number, beta1: Float64Array, it: number, X: Float64Array, n: number): void {
+  const nk = n * k;
+  if (J1b.length < nk) { J1b = new Float64Array(nk); Jtb = new Float64Array(nk); H1b = new Float64Array(nk); }
+  if (code === DENSE_TANH) coefsTanh(k, beta1, it, X, n, J1b, Jtb, H1b);
+  else if (code === DENSE_SIGMOID) coefsSigmoid(k, beta1, it, X, n, J1b, Jtb, H1b);
+  else coefsIdentity(k, beta1, it, X, n, J1b, Jtb, H1b);
+}
+
+/** The JS k = 3 path (coefficients, then denseSums1k3's 30 sums into out); also the SIMD path's odd last row. */
+function denseRows3(code: number, beta1: Float64Array, it: number, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, out: Float64Array): void {
+  coefs(code, 3, beta1, it, X, n);
+  denseSums1k3(n, resp, pi, J1b, Jtb, H1b, out);
+}
+
 /**
  * Gradient of Q over the free gate parameters of `layout` (β0, β1, log τ; d = 1) at the gate of m,
  * and, when `fisher` is given, its Fisher curvature C = Σ_i R_i J_iᵀ(diag π_i − π_i π_iᵀ)J_i
@@ -410,23 +426,22 @@ const s30 = new Float64Array(30);
 export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
   grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null): void {
   const { k, p, b0Index, b1Index, tauIndex } = L;
-  const nk = n * k;
-  if (J1b.length < nk) { J1b = new Float64Array(nk); Jtb = new Float64Array(nk); H1b = new Float64Array(nk); }
   if (wvb.length < p) wvb = new Float64Array(p);
   if (Ab.length < k) { Ab = new Float64Array(k); ix0b = new Int32Array(k); ix1b = new Int32Array(k); }
   for (let j = 0; j < k; j++) { ix0b[j] = b0Index[j]!; ix1b[j] = b1Index[j]!; }
   const it = 1 / m.tau;
-  if (code === DENSE_TANH) coefsTanh(k, m.beta1, it, X, n, J1b, Jtb, H1b);
-  else if (code === DENSE_SIGMOID) coefsSigmoid(k, m.beta1, it, X, n, J1b, Jtb, H1b);
-  else coefsIdentity(k, m.beta1, it, X, n, J1b, Jtb, H1b);
   const C = fisher ?? exact;
   const withCurv = C !== null;
   if (withCurv && layoutK3(k, p, ix0b, ix1b, tauIndex)) {
-    denseSums1k3(n, resp, pi, J1b, Jtb, H1b, s30);
+    // the SIMD kernel fuses both passes (J1, Jt, H1 never reach the scratch, which nothing else reads)
+    const W = commonArena(X, resp, pi);
+    if (W !== undefined) denseGradWasm3(W, code, m.beta1, it, X, n, resp, pi, s30, denseRows3);
+    else denseRows3(code, m.beta1, it, X, n, resp, pi, s30);
     for (let t = 0; t < 6; t++) grad[t] = s30[t]!;
     for (let r = 0, u = 6; r < 6; r++) for (let c = r; c < 6; c++, u++) C[r * 6 + c] = s30[u]!;
     Ab[0] = s30[27]!; Ab[1] = s30[28]!; Ab[2] = s30[29]!;
   } else {
+    coefs(code, k, m.beta1, it, X, n);
     denseSums1(k, p, ix0b, ix1b, tauIndex, n, resp, pi, J1b, Jtb, H1b, withCurv, wvb, grad, C ?? wvb, Ab);
   }
   if (C === null) return;

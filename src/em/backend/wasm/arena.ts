@@ -47,6 +47,13 @@ export interface KernelExports {
   gradcurv3_01(x: number, r: number, pi: number, start: number, end: number): void;
   gradcurv3_02(x: number, r: number, pi: number, start: number, end: number): void;
   gradcurv3_12(x: number, r: number, pi: number, start: number, end: number): void;
+  /**
+   * dense-to-sparse gate gradient / curvature / Hessian sums, d = 1, k = 3 (identity, tanh, sigmoid):
+   * β1 (3) and 1/τ in par, the 30 sums of cpu-dense.ts denseSums1k3 (lane 0 + lane 1) into acc
+   */
+  densegrad3_id(x: number, r: number, pi: number, start: number, end: number): void;
+  densegrad3_tanh(x: number, r: number, pi: number, start: number, end: number): void;
+  densegrad3_sig(x: number, r: number, pi: number, start: number, end: number): void;
   /** softmax gate over row pairs [start, end) (d = 1, k = 2); Q into acc when withQ ≠ 0; returns the pair it stopped at */
   gate2(x: number, lp: number, pi: number, r: number, withQ: number, start: number, end: number): number;
   /** softmax gate over row pairs [start, end) (d = 1, k = 3); Q into acc when withQ ≠ 0; returns the pair it stopped at */
