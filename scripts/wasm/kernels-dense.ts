@@ -5,7 +5,7 @@
  * rowsIdentity3 / rowsTanh3 / rowsSigmoid3 (k = 3, with softmaxRow3), driven by
  * src/em/backend/cpu-wasm-dense.ts.
  */
-import { ACC, PAR, loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { ACC, PAR, loadCols, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 /** cpu-dense.ts GATE_DIRECT: logits within ±350 are exponentiated with no maximum */
@@ -28,7 +28,9 @@ const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${
  * 1/(1 + e^{−clamp(u, ±700)}); then the softmax row of cpu-dense.ts (softmaxRow / softmaxRow3):
  * rows with every |v| ≤ 350 take e^v with mx = 0, other rows shift by the exact maximum (terms
  * below −708 are 0); lse = mx + log s, log π = v − lse, π = e·(1/s); Q += Σ_j r_j log π_j over
- * r_j ≠ 0 when withQ ≠ 0. Stops at a pair where some row's maximum is ±∞ or NaN.
+ * r_j ≠ 0 when withQ ≠ 0. Two pairs per step: a step with a row whose maximum is ±∞ or NaN
+ * stops (nothing of the step written) and returns its first pair, which may itself be a fine one
+ * (the caller runs it in JS, same bits, and resumes after it).
  * par: β0 (k), β1 (k), 1/τ. acc: Q (2 lanes).
  */
 function dense(act: DenseAct, k: 2 | 3): string {
@@ -38,48 +40,79 @@ function dense(act: DenseAct, k: 2 | 3): string {
   const c = J.map((j) => par(j)), s = J.map((j) => par(k + j));
   const it = par(2 * k);
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
-  pairLoop(f, () => {
-    const x = f.set('xi', rowPair('x'));
-    const v = J.map((j) => {
-      if (act === 'identity') return f.set(`v${j}`, add(mul(mul(s[j]!, x), it), c[j]!));
-      const u = f.set(`u${j}`, mul(s[j]!, x));
-      let sig: string;
-      if (act === 'tanh') {
-        const uc = f.set(`uc${j}`, clamp(u, TANH_CLAMP));
-        const t = f.set(`t${j}`, mul(F2(-2), uc));
-        const e = expv(f, t, `a${j}`);
-        sig = div(sub(F2(1), e), add(F2(1), e));
-      } else {
-        const t = f.set(`t${j}`, `(f64x2.neg ${clamp(u, SIG_CLAMP)})`);
-        sig = div(F2(1), add(F2(1), expv(f, t, `a${j}`)));
-      }
-      return f.set(`v${j}`, add(mul(sig, it), c[j]!));
-    });
-    // as kernels-gate.ts: direct rows (every |v| ≤ 350, false for NaN) with mx = +0, other rows
-    // shifted by the exact maximum lane by lane; a pair with a row maximum ±∞ or NaN is refused
-    const direct = f.set('direct', v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`));
-    const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
-    const mx = f.set('mx', `(v128.andnot ${exact} ${direct})`);
-    const e = J.map((j) => {
-      const u = f.set(`w${j}`, sub(v[j]!, mx));
-      // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
-    });
-    const sum = f.set('s', e.reduce((acc, t) => add(acc, t)));
-    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
-    const inv = f.set('inv', div(F2(1), sum));
-    const l = J.map((j) => f.set(`l${j}`, sub(v[j]!, lse)));
-    storeCols(f, matPair(f, 'lp', k, 'o'), l);
-    storeCols(f, matPair(f, 'pi', k, 'po'), J.map((j) => mul(e[j]!, inv)));
-    f.emit('(if (local.get $withQ) (then');
-    const r = loadCols(f, matPair(f, 'r', k, 'ro'), k, 'r');
-    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
-    f.emit('))');
-  });
+  f.local('p', 'i32');
+  f.emit('(local.set $p (local.get $start))');
+  // two pairs per step (their dependency chains interleaved: one row's chain, exp → σ → exp → log,
+  // is long), then the last pair alone; a step with a refused pair stops at its first pair
+  f.emit('(block $done');
+  f.emit('(block $two (loop $L2');
+  f.emit('(br_if $two (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $end)))');
+  step(f, act, k, c, s, it, [0, 1]);
+  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 2)))');
+  f.emit('(br $L2)))');
+  f.emit('(br_if $done (i32.ge_u (local.get $p) (local.get $end)))');
+  step(f, act, k, c, s, it, [0]);
+  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 1)))');
+  f.emit(')');
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit('(local.get $p)');
   return f.text();
+}
+
+/** The rows of pairs p + h for h in `hs`, stage by stage; before any store, `br $done` when one of them is refused. */
+function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: string, hs: number[]): void {
+  const J = [...Array(k).keys()];
+  const T = (h: number, name: string): string => `${name}_${hs.length}${h}`;
+  const v = hs.map((h) => {
+    const x = f.set(T(h, 'xi'), `(v128.load offset=${16 * h} (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 4))))`);
+    return J.map((j) => {
+      if (act === 'identity') return f.set(T(h, `v${j}`), add(mul(mul(s[j]!, x), it), c[j]!));
+      const u = f.set(T(h, `u${j}`), mul(s[j]!, x));
+      let sig: string;
+      if (act === 'tanh') {
+        const t = f.set(T(h, `t${j}`), mul(F2(-2), clamp(u, TANH_CLAMP)));
+        const e = expv(f, t, T(h, `a${j}`));
+        sig = div(sub(F2(1), e), add(F2(1), e));
+      } else {
+        const t = f.set(T(h, `t${j}`), `(f64x2.neg ${clamp(u, SIG_CLAMP)})`);
+        sig = div(F2(1), add(F2(1), expv(f, t, T(h, `a${j}`))));
+      }
+      return f.set(T(h, `v${j}`), add(mul(sig, it), c[j]!));
+    });
+  });
+  // as kernels-gate.ts: direct rows (every |v| ≤ 350, false for NaN) with mx = +0, other rows
+  // shifted by the exact maximum lane by lane; a pair with a row maximum ±∞ or NaN is refused
+  const direct = hs.map((h) => f.set(T(h, 'direct'), v[h]!.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`)));
+  const exact = hs.map((h) => f.set(T(h, 'exact'), v[h]!.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[h]![0]!)));
+  const ok = hs.map((h) => `(v128.or ${direct[h]!} (f64x2.lt ${abs(exact[h]!)} ${F2(Infinity)}))`).reduce((a, b) => `(v128.and ${a} ${b})`);
+  f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${ok})))`);
+  const e = hs.map((h) => {
+    const mx = f.set(T(h, 'mx'), `(v128.andnot ${exact[h]!} ${direct[h]!})`);
+    return J.map((j) => {
+      const u = f.set(T(h, `w${j}`), sub(v[h]![j]!, mx));
+      // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
+      return f.set(T(h, `e${j}`), `(v128.and ${expv(f, u, T(h, `x${j}`))} (f64x2.ge ${u} ${F2(-708)}))`);
+    });
+  });
+  const l = hs.map((h) => {
+    const sum = f.set(T(h, 's'), e[h]!.reduce((acc, t) => add(acc, t)));
+    const lse = f.set(T(h, 'lse'), add(f.local(T(h, 'mx')), logv(f, sum, T(h, 'ls'))));
+    f.set(T(h, 'inv'), div(F2(1), sum));
+    return J.map((j) => f.set(T(h, `l${j}`), sub(v[h]![j]!, lse)));
+  });
+  for (const h of hs) {
+    const o = f.set(T(h, 'o'), `(i32.add (local.get $lp) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
+    const po = f.set(T(h, 'po'), `(i32.add (local.get $pi) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
+    storeCols(f, o, l[h]!);
+    storeCols(f, po, J.map((j) => mul(e[h]![j]!, f.local(T(h, 'inv')))));
+  }
+  f.emit('(if (local.get $withQ) (then');
+  for (const h of hs) {
+    const ro = f.set(T(h, 'ro'), `(i32.add (local.get $r) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
+    const r = loadCols(f, ro, k, T(h, 'r'));
+    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[h]![j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
+  }
+  f.emit('))');
 }
 
 export function denseKernels(): string[] {

@@ -132,6 +132,15 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
         expectSameBits(r.piJ, r.piW, 'pi');
         expect(Number.isNaN(r.piW[77 * k]!) && Number.isNaN(r.qW) && Number.isNaN(r.qJ)).toBe(true);
         expect(Number.isFinite(r.piW[76 * k]!) && Number.isFinite(r.piW[78 * k]!)).toBe(true);
+        // a NaN in the second pair of the kernel's first step: the step hands back its first (fine) pair too
+        const s2 = setup(act, k, 11, 9);
+        s2.X[2] = NaN;
+        const r1 = both(s2.m, s2.X, s2.resp, true);
+        expect(r1.refused).toBeGreaterThanOrEqual(1);
+        expect(r1.refused).toBeLessThanOrEqual(3);
+        expectSameBits(r1.lpJ, r1.lpW, 'logPi');
+        expectSameBits(r1.piJ, r1.piW, 'pi');
+        expect(Number.isNaN(r1.piW[2 * k]!) && Number.isFinite(r1.piW[0]!) && Number.isFinite(r1.piW[3 * k]!)).toBe(true);
         for (let i = 200; i < 700; i++) X[i] = NaN;
         const r2 = both(m, X, resp, false);
         expect(r2.refused).toBeGreaterThanOrEqual(251);

@@ -2,9 +2,10 @@
  * The dense-to-sparse gates' probabilities (identity / tanh / sigmoid activation, bias outside σ;
  * d = 1, k = 2 and 3) through the WebAssembly SIMD kernels dense{act}{k}
  * (scripts/wasm/kernels-dense.ts), taken by cpu-dense.ts denseGateProbs1 when every array of the
- * call lies in one arena. Rows run two at a time in the kernel (those with a logit beyond ±350
- * shifted by their maximum, as in JS); a pair with a row whose maximum is ±∞ or NaN runs through
- * the JS kernel, and the kernel resumes after it. π and log π are the JS kernel's bits on every
+ * call lies in one arena. Rows run two at a time (two pairs per step) in the kernel (those with a
+ * logit beyond ±350 shifted by their maximum, as in JS); a pair with a row whose maximum is ±∞ or
+ * NaN runs through the JS kernel (with at most the pair before it, which the kernel's step handed
+ * back too), and the kernel resumes after it. π and log π are the JS kernel's bits on every
  * row; Q is added lane by lane (rows 0, 2, 4… and 1, 3, 5…), then the lanes, then the JS rows, so
  * it differs from the JS kernel's Q in the last bits, deterministically.
  */
