@@ -7,13 +7,10 @@
  * odd n, n = 1.
  */
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../src/em/index.js';
-import { createArena } from '../../src/em/backend/wasm/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { expectGateAgree, expectSameBits, gateBoth, simplexRows } from './wasm-helpers.js';
 
-const U = 2 ** -53;
 type Act = 'identity' | 'tanh' | 'sigmoid';
 const ACTS: Act[] = ['identity', 'tanh', 'sigmoid'];
 
@@ -29,45 +26,8 @@ function setup(act: Act, k: 2 | 3, n: number, seed: number, tau = 0.5) {
   // wide enough that tanh (|β1 x| > 20) and, with X[3], the sigmoid (> 700) reach their clamps
   const X = Float64Array.from({ length: n }, () => 4 * rng.normal());
   if (n > 8) { X[1] = 0; X[6] = -0; X[3] = 1e3; X[4] = -1e3; }
-  const resp = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < k; j++) { const u = rng.uniform(); resp[i * k + j] = u < 0.2 ? 0 : u; s += resp[i * k + j]!; }
-    for (let j = 0; j < k; j++) resp[i * k + j] = s > 0 ? resp[i * k + j]! / s : 1 / k;
-  }
+  const resp = simplexRows(rng, n, k);
   return { m, X, resp };
-}
-
-/** gateProbs on plain arrays (JS kernel) and on arena copies (SIMD kernel). */
-function both(m: Model, X: Float64Array, resp: Float64Array, withQ: boolean, expectWasm = true) {
-  const n = X.length, k = m.k;
-  const be = createCpuBackend();
-  const lpJ = new Float64Array(n * k), piJ = new Float64Array(n * k);
-  const qJ = be.gateProbs(m, X, n, lpJ, piJ, null, 'none', withQ ? resp : undefined);
-  const A = createArena([n, n * k, n * k, n * k])!;
-  expect(A).not.toBeNull();
-  const Xa = A.copy(X), ra = A.copy(resp);
-  const lpW = A.alloc(n * k).fill(7), piW = A.alloc(n * k).fill(7);
-  const calls = wasmCalls.gate, refused0 = wasmCalls.refusedPairs;
-  const qW = be.gateProbs(m, Xa, n, lpW, piW, null, 'none', withQ ? ra : undefined);
-  expect(wasmCalls.gate - calls, 'the SIMD kernel ran').toBe(expectWasm ? 1 : 0);
-  const refused = wasmCalls.refusedPairs - refused0;
-  let absQ = 0;
-  for (let t = 0; t < n * k; t++) if (resp[t] !== 0) absQ += Math.abs(resp[t]! * lpJ[t]!);
-  return { lpJ, piJ, lpW, piW, qJ, qW, absQ, refused };
-}
-
-function expectSameBits(a: Float64Array, b: Float64Array, what: string): void {
-  let bad = -1;
-  for (let t = 0; t < a.length && bad < 0; t++) if (!Object.is(a[t], b[t])) bad = t;
-  expect(bad, bad >= 0 ? `${what}[${bad}]: ${a[bad]} vs ${b[bad]}` : '').toBe(-1);
-}
-
-function expectAgree(r: ReturnType<typeof both>, n: number, k: number): void {
-  expectSameBits(r.lpJ, r.lpW, 'logPi');
-  expectSameBits(r.piJ, r.piW, 'pi');
-  // n·k terms added in two orders: each sum is within n·k·u·Σ|terms| of the exact one
-  expect(Math.abs(r.qW - r.qJ)).toBeLessThanOrEqual(2 * n * k * U * r.absQ);
 }
 
 /** rows with some logit σ(β1 x)/τ + β0 beyond ±350 (Math's tanh / exp: only to count them) */
@@ -87,11 +47,11 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
     for (const [k, n, seed] of [[3, 3000, 1], [3, 2999, 2], [2, 3000, 3], [2, 2999, 4], [3, 1, 5], [2, 1, 6], [2, 3, 7]] as const) {
       it(`${act}, k = ${k}, n = ${n}: π and log π bit for bit, Q to rounding, no refusals; NaN without Q`, () => {
         const { m, X, resp } = setup(act, k, n, seed);
-        const r = both(m, X, resp, true);
-        expectAgree(r, n, k);
+        const r = gateBoth(m, X, resp, true);
+        expectGateAgree(r, n, k);
         expect(r.refused).toBe(0);
         expect(Number.isFinite(r.qW) && r.qW < 0).toBe(true);
-        const r0 = both(m, X, resp, false);
+        const r0 = gateBoth(m, X, resp, false);
         expectSameBits(r0.lpJ, r0.lpW, 'logPi');
         expectSameBits(r0.piJ, r0.piW, 'pi');
         expect(r0.refused).toBe(0);
@@ -105,16 +65,16 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
       for (const k of [2, 3] as const) {
         const n = 2001;
         const { m, X, resp } = setup(act, k, n, 8, act === 'identity' ? 0.05 : 0.002);
-        const r = both(m, X, resp, true);
-        expectAgree(r, n, k);
+        const r = gateBoth(m, X, resp, true);
+        expectGateAgree(r, n, k);
         expect(r.refused).toBe(0);
         const steep = steepRows(act, m, X);
         expect(steep, `${act} k=${k}: steep rows present`).toBeGreaterThan(50);
         expect(steep, `${act} k=${k}: direct rows present`).toBeLessThan(n - 50);
         // a bias beyond the ±350 boundary for every row: all shifted, some terms below −708 → π = 0
         m.beta0[0] = 1e3;
-        const r2 = both(m, X, resp, true);
-        expectAgree(r2, n, k);
+        const r2 = gateBoth(m, X, resp, true);
+        expectGateAgree(r2, n, k);
         expect(r2.refused).toBe(0);
       }
     }
@@ -126,7 +86,7 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
         const n = 1001;
         const { m, X, resp } = setup(act, k, n, 9);
         X[77] = NaN;
-        const r = both(m, X, resp, true);
+        const r = gateBoth(m, X, resp, true);
         expect(r.refused).toBe(1);
         expectSameBits(r.lpJ, r.lpW, 'logPi');
         expectSameBits(r.piJ, r.piW, 'pi');
@@ -135,14 +95,14 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
         // a NaN in the second pair of the kernel's first step: the step hands back its first (fine) pair too
         const s2 = setup(act, k, 11, 9);
         s2.X[2] = NaN;
-        const r1 = both(s2.m, s2.X, s2.resp, true);
+        const r1 = gateBoth(s2.m, s2.X, s2.resp, true);
         expect(r1.refused).toBeGreaterThanOrEqual(1);
         expect(r1.refused).toBeLessThanOrEqual(3);
         expectSameBits(r1.lpJ, r1.lpW, 'logPi');
         expectSameBits(r1.piJ, r1.piW, 'pi');
         expect(Number.isNaN(r1.piW[2 * k]!) && Number.isFinite(r1.piW[0]!) && Number.isFinite(r1.piW[3 * k]!)).toBe(true);
         for (let i = 200; i < 700; i++) X[i] = NaN;
-        const r2 = both(m, X, resp, false);
+        const r2 = gateBoth(m, X, resp, false);
         expect(r2.refused).toBeGreaterThanOrEqual(251);
         expectSameBits(r2.lpJ, r2.lpW, 'logPi');
         expectSameBits(r2.piJ, r2.piW, 'pi');
@@ -155,16 +115,16 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
       for (const k of [2, 3] as const) {
         const { m, X, resp } = setup(act, k, 101, 13);
         m.beta1[1] = NaN;
-        const r = both(m, X, resp, true, false);
+        const r = gateBoth(m, X, resp, true, false);
         expectSameBits(r.lpJ, r.lpW, 'logPi');
         expectSameBits(r.piJ, r.piW, 'pi');
         expect(Number.isNaN(r.qW) && Number.isNaN(r.piW[5]!)).toBe(true);
         m.beta1[1] = 1; m.beta0[0] = NaN;
-        const r1 = both(m, X, resp, true, false);
+        const r1 = gateBoth(m, X, resp, true, false);
         expectSameBits(r1.lpJ, r1.lpW, 'logPi');
         expect(Number.isNaN(r1.qW)).toBe(true);
         m.beta0[0] = 0; m.beta1[0] = -Infinity;
-        const r2 = both(m, X, resp, true, act !== 'identity');
+        const r2 = gateBoth(m, X, resp, true, act !== 'identity');
         expectSameBits(r2.lpJ, r2.lpW, 'logPi');
         expectSameBits(r2.piJ, r2.piW, 'pi');
         if (act !== 'identity') expect(r2.refused, 'the pairs with x = ±0 (rows 1 and 6)').toBe(2);
@@ -174,7 +134,7 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
 
   it('the same inputs give the same bits on every call', () => {
     const { m, X, resp } = setup('tanh', 3, 2000, 10, 0.01);
-    const a = both(m, X, resp, true), b = both(m, X, resp, true);
+    const a = gateBoth(m, X, resp, true), b = gateBoth(m, X, resp, true);
     expect(Object.is(a.qW, b.qW)).toBe(true);
     expectSameBits(a.piW, b.piW, 'pi');
   });

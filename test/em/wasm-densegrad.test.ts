@@ -19,6 +19,7 @@ import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { GateSpec, Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { pairSums } from './wasm-helpers.js';
 
 const U = 2 ** -53;
 type Act = 'identity' | 'tanh' | 'sigmoid';
@@ -99,25 +100,6 @@ function rowTerms(act: Act, D: Data) {
   };
 }
 
-/** The 30 sums in the JS order (seq), in the SIMD order (simd), and Σ|terms|. */
-function sums(n: number, terms: (i: number, out: Float64Array) => void) {
-  const m = 30;
-  const t = new Float64Array(m);
-  const seq = new Float64Array(m), even = new Float64Array(m), odd = new Float64Array(m), abs = new Float64Array(m);
-  const paired = n - (n & 1);
-  for (let i = 0; i < n; i++) {
-    terms(i, t);
-    for (let s = 0; s < m; s++) {
-      seq[s] = seq[s]! + t[s]!;
-      abs[s] = abs[s]! + Math.abs(t[s]!);
-      if (i < paired) { if (i & 1) odd[s] = odd[s]! + t[s]!; else even[s] = even[s]! + t[s]!; }
-    }
-  }
-  const simd = new Float64Array(m);
-  for (let s = 0; s < m; s++) simd[s] = n & 1 ? (even[s]! + odd[s]!) + (0 + t[s]!) : even[s]! + odd[s]!;
-  return { seq, simd, abs };
-}
-
 interface Out { grad: Float64Array; fisher: Float64Array; exact: Float64Array }
 
 function run(be: Backend & Required<DenseGateKernels>, D: Data, L: GateLayout, X: Float64Array, resp: Float64Array, pi: Float64Array): Out {
@@ -180,7 +162,7 @@ describe('WebAssembly dense-to-sparse gate gradient / curvature / exact Hessian 
       it(`${act}, n = ${n}: the SIMD order's bits; gradient, Fisher and exact Hessian within n·u·Σ|terms| of the JS path`, () => {
         const D = setup(act, n, seed + 10 * ACTS.indexOf(act));
         const L = layoutK3(act);
-        const ref = sums(n, rowTerms(act, D));
+        const ref = pairSums(n, 30, rowTerms(act, D));
         const before = wasmCalls.sums;
         const js = run(be, D, L, D.X, D.resp, D.pi);
         expect(wasmCalls.sums - before, 'plain arrays: the JS path').toBe(0);
@@ -209,7 +191,7 @@ describe('WebAssembly dense-to-sparse gate gradient / curvature / exact Hessian 
       for (let i = 0; i < rows; i++) {
         const sub = (a: Float64Array, w: number): Float64Array => a.subarray(2 * i * w, (2 * i + 2) * w);
         const P: Data = { n: 2, m: D.m, X: sub(D.X, 1), resp: sub(D.resp, 3), pi: sub(D.pi, 3) };
-        const ref = sums(2, rowTerms(act, P));
+        const ref = pairSums(2, 30, rowTerms(act, P));
         const wa = run(be, P, L, sub(W.X, 1), sub(W.resp, 3), sub(W.pi, 3));
         expectBits(asSums(wa), ref.simd.subarray(0, 27), `row ${2 * i}`);
       }
@@ -223,7 +205,7 @@ describe('WebAssembly dense-to-sparse gate gradient / curvature / exact Hessian 
         D.resp[3 * 11 + 1] = NaN;
         D.pi[3 * (n - 1) + 2] = NaN;
         const L = layoutK3(act);
-        const ref = sums(n, rowTerms(act, D));
+        const ref = pairSums(n, 30, rowTerms(act, D));
         const js = run(be, D, L, D.X, D.resp, D.pi);
         const W = inArena(D);
         const wa = run(be, D, L, W.X, W.resp, W.pi);

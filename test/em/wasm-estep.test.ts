@@ -10,6 +10,7 @@ import { createArena } from '../../src/em/backend/wasm/arena.js';
 import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { expectSameBits } from './wasm-helpers.js';
 
 const U = 2 ** -53;
 
@@ -54,12 +55,6 @@ function gateLogPi(m: Model, X: Float64Array): Float64Array {
   const logPi = new Float64Array(n * m.k), pi = new Float64Array(n * m.k);
   createCpuBackend().gateProbs(m, X, n, logPi, pi, null, 'none');
   return logPi;
-}
-
-function expectSameBits(a: Float64Array, b: Float64Array): void {
-  let bad = -1;
-  for (let t = 0; t < a.length && bad < 0; t++) if (!Object.is(a[t], b[t])) bad = t;
-  expect(bad, bad >= 0 ? `entry ${bad}: ${a[bad]} vs ${b[bad]}` : '').toBe(-1);
 }
 
 describe('WebAssembly E-step (d = 1)', () => {

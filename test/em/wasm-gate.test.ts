@@ -5,13 +5,10 @@
  * (a logit beyond ±350, NaN) and runs of them go through the JS kernel; odd n; NaN coefficients.
  */
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend } from '../../src/em/index.js';
-import { createArena } from '../../src/em/backend/wasm/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { expectGateAgree, expectSameBits, gateBoth, simplexRows } from './wasm-helpers.js';
 
-const U = 2 ** -53;
 
 function setup(k: 2 | 3, n: number, seed: number, slope = 3) {
   const rng = createRng(seed);
@@ -22,58 +19,18 @@ function setup(k: 2 | 3, n: number, seed: number, slope = 3) {
     a: new Float64Array(k), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau: 1,
   };
   const X = Float64Array.from({ length: n }, () => 2 * rng.normal());
-  // responsibilities: rows on the simplex, some entries exactly 0
-  const resp = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < k; j++) { const u = rng.uniform(); resp[i * k + j] = u < 0.2 ? 0 : u; s += resp[i * k + j]!; }
-    for (let j = 0; j < k; j++) resp[i * k + j] = s > 0 ? resp[i * k + j]! / s : 1 / k;
-  }
+  const resp = simplexRows(rng, n, k);
   return { m, X, resp };
-}
-
-/** gateProbs on plain arrays (JS kernel) and on arena copies (SIMD kernel), with and without Q. */
-function both(m: Model, X: Float64Array, resp: Float64Array, withQ: boolean, expectWasm = true) {
-  const n = X.length, k = m.k;
-  const be = createCpuBackend();
-  const lpJ = new Float64Array(n * k), piJ = new Float64Array(n * k);
-  const qJ = be.gateProbs(m, X, n, lpJ, piJ, null, 'none', withQ ? resp : undefined);
-  const A = createArena([n, n * k, n * k, n * k])!;
-  expect(A).not.toBeNull();
-  const Xa = A.copy(X), ra = A.copy(resp);
-  // stale values in the outputs must not leak through
-  const lpW = A.alloc(n * k).fill(7), piW = A.alloc(n * k).fill(7);
-  const calls = wasmCalls.gate, refused0 = wasmCalls.refusedPairs;
-  const qW = be.gateProbs(m, Xa, n, lpW, piW, null, 'none', withQ ? ra : undefined);
-  expect(wasmCalls.gate, 'the SIMD kernel ran').toBe(calls + (expectWasm ? 1 : 0));
-  const refused = wasmCalls.refusedPairs - refused0;
-  // Σ|r log π| bounds the rounding of Q in any order
-  let absQ = 0;
-  for (let t = 0; t < n * k; t++) if (resp[t] !== 0) absQ += Math.abs(resp[t]! * lpJ[t]!);
-  return { lpJ, piJ, lpW, piW, qJ, qW, absQ, refused };
-}
-
-function expectSameBits(a: Float64Array, b: Float64Array, what: string): void {
-  let bad = -1;
-  for (let t = 0; t < a.length && bad < 0; t++) if (!Object.is(a[t], b[t])) bad = t;
-  expect(bad, bad >= 0 ? `${what}[${bad}]: ${a[bad]} vs ${b[bad]}` : '').toBe(-1);
-}
-
-function expectAgree(r: ReturnType<typeof both>, n: number, k: number): void {
-  expectSameBits(r.lpJ, r.lpW, 'logPi');
-  expectSameBits(r.piJ, r.piW, 'pi');
-  // n·k terms added in two orders: each sum is within n·k·u·Σ|terms| of the exact one
-  expect(Math.abs(r.qW - r.qJ)).toBeLessThanOrEqual(2 * n * k * U * r.absQ);
 }
 
 describe('WebAssembly softmax gate (d = 1)', () => {
   for (const [k, n, seed] of [[3, 5000, 1], [3, 4999, 2], [2, 5000, 3], [2, 3, 4], [3, 1, 5], [2, 1, 6]] as const) {
     it(`k = ${k}, n = ${n}: π and log π bit for bit, Q to rounding; NaN without Q`, () => {
       const { m, X, resp } = setup(k, n, seed);
-      const r = both(m, X, resp, true);
-      expectAgree(r, n, k);
+      const r = gateBoth(m, X, resp, true);
+      expectGateAgree(r, n, k);
       expect(Number.isFinite(r.qW) && r.qW < 0).toBe(true);
-      const r0 = both(m, X, resp, false);
+      const r0 = gateBoth(m, X, resp, false);
       expectSameBits(r0.lpJ, r0.lpW, 'logPi');
       expectSameBits(r0.piJ, r0.piW, 'pi');
       expect(Number.isNaN(r0.qW) && Number.isNaN(r0.qJ)).toBe(true);
@@ -86,16 +43,16 @@ describe('WebAssembly softmax gate (d = 1)', () => {
       const { m, X, resp } = setup(k, n, 7);
       m.beta1[0] = 2; // row 10's logit 0 is ≈ 2e4, row 501's ≈ −2e4 (pairs 5 and 250, one in each lane)
       X[10] = 1e4; X[501] = -1e4;
-      const r = both(m, X, resp, true);
-      expectAgree(r, n, k);
+      const r = gateBoth(m, X, resp, true);
+      expectGateAgree(r, n, k);
       expect(r.refused, 'pairs handed to JS').toBe(0);
       // a row exactly at the boundary is direct, one ulp beyond is not: both as in JS
       m.beta0[0] = 0; m.beta1[0] = 1;
       X[20] = 350; X[21] = -350; X[23] = 350 * (1 + 2 ** -52); X[1000] = -350 * (1 + 2 ** -52);
-      expectAgree(both(m, X, resp, true), n, k);
+      expectGateAgree(gateBoth(m, X, resp, true), n, k);
       // NaN x: that row's π and log π NaN, Q NaN, as in the JS kernel
       X[77] = NaN;
-      const r3 = both(m, X, resp, true);
+      const r3 = gateBoth(m, X, resp, true);
       expect(r3.refused).toBe(1);
       expectSameBits(r3.lpJ, r3.lpW, 'logPi');
       expectSameBits(r3.piJ, r3.piW, 'pi');
@@ -109,16 +66,16 @@ describe('WebAssembly softmax gate (d = 1)', () => {
       const { m, X, resp } = setup(k, n, 11);
       // a steep gate: rows with |x| ≳ 3.5 (8%) have a logit beyond ±350, scattered through the data
       m.beta1[0] = 100;
-      const r = both(m, X, resp, true);
-      expectAgree(r, n, k);
+      const r = gateBoth(m, X, resp, true);
+      expectGateAgree(r, n, k);
       expect(Number.isFinite(r.qW)).toBe(true);
       expect(r.refused).toBe(0);
       for (let i = 1000; i < 4000; i++) X[i] = 1e3 + i; // and a block of 1500 such pairs
-      const r2 = both(m, X, resp, true);
-      expectAgree(r2, n, k);
+      const r2 = gateBoth(m, X, resp, true);
+      expectGateAgree(r2, n, k);
       expect(r2.refused).toBe(0);
       for (let i = 1000; i < 4000; i++) X[i] = NaN; // NaN logits: 1500 refused pairs, handed to JS in chunks
-      const r3 = both(m, X, resp, true);
+      const r3 = gateBoth(m, X, resp, true);
       expect(r3.refused).toBeGreaterThanOrEqual(1500); // chunks may run past the block
       expectSameBits(r3.lpJ, r3.lpW, 'logPi');
       expectSameBits(r3.piJ, r3.piW, 'pi');
@@ -129,7 +86,7 @@ describe('WebAssembly softmax gate (d = 1)', () => {
     for (const k of [2, 3] as const) {
       const { m, X, resp } = setup(k, 101, 13);
       m.beta0[1] = NaN;
-      const r = both(m, X, resp, true, false);
+      const r = gateBoth(m, X, resp, true, false);
       expectSameBits(r.lpJ, r.lpW, 'logPi');
       expectSameBits(r.piJ, r.piW, 'pi');
       expect(Number.isNaN(r.qW) && Number.isNaN(r.piW[0]!)).toBe(true);
@@ -138,7 +95,7 @@ describe('WebAssembly softmax gate (d = 1)', () => {
 
   it('the same inputs give the same bits on every call', () => {
     const { m, X, resp } = setup(3, 2000, 9, 60);
-    const a = both(m, X, resp, true), b = both(m, X, resp, true);
+    const a = gateBoth(m, X, resp, true), b = gateBoth(m, X, resp, true);
     expect(Object.is(a.qW, b.qW)).toBe(true);
     expectSameBits(a.piW, b.piW, 'pi');
   });

@@ -13,6 +13,7 @@ import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from '../../src/em/backend/
 import { expertMoments, type GateLayout } from '../../src/em/backend/types.js';
 import { createArena, type Arena } from '../../src/em/backend/wasm/arena.js';
 import { createRng } from '../../src/random/rng.js';
+import { pairSums } from './wasm-helpers.js';
 
 const U = 2 ** -53;
 
@@ -71,25 +72,6 @@ function gradCurvTerms(D: Data, fa: number, fb: number) {
   };
 }
 
-/** The m sums of per-row terms in the JS order (seq), in the SIMD order (simd), and Σ|terms|. */
-function sums(n: number, m: number, terms: (i: number, out: Float64Array) => void) {
-  const t = new Float64Array(m);
-  const seq = new Float64Array(m), even = new Float64Array(m), odd = new Float64Array(m), abs = new Float64Array(m);
-  const paired = n - (n & 1);
-  for (let i = 0; i < n; i++) {
-    terms(i, t);
-    for (let s = 0; s < m; s++) {
-      seq[s] = seq[s]! + t[s]!;
-      abs[s] = abs[s]! + Math.abs(t[s]!);
-      if (i < paired) { if (i & 1) odd[s] = odd[s]! + t[s]!; else even[s] = even[s]! + t[s]!; }
-    }
-  }
-  const simd = new Float64Array(m);
-  // the kernel's lane 0 + lane 1, then the JS kernel's sum of the odd last row (0 + term)
-  for (let s = 0; s < m; s++) simd[s] = n & 1 ? (even[s]! + odd[s]!) + (0 + t[s]!) : even[s]! + odd[s]!;
-  return { seq, simd, abs };
-}
-
 /** A JS rows kernel from per-row terms, summed in row order (the JS kernels' signature). */
 function rowsKernel(m: number, terms: (i: number, out: Float64Array) => void, n: number, i0: number, out: Float64Array): void {
   const t = new Float64Array(m);
@@ -133,7 +115,7 @@ describe('WebAssembly moments (d = 1)', () => {
       const shX = Float64Array.from({ length: k }, (_, j) => 0.3 * j - 0.2);
       const shY = Float64Array.from({ length: k }, (_, j) => 0.1 - 0.4 * j);
       const terms = momentTerms(D, shX, shY);
-      const ref = sums(n, 6 * k, terms);
+      const ref = pairSums(n, 6 * k, terms);
       const W = inArena(D);
       const out = new Float64Array(6 * k);
       // the odd last row goes through the rows kernel given: here the reference's, on the subarrays' offset
@@ -146,7 +128,7 @@ describe('WebAssembly moments (d = 1)', () => {
   it('through the backend: N is the JS kernel\'s on plain arrays and the SIMD order\'s in an arena; means to rounding', () => {
     for (const [k, n, seed] of [[3, 3001, 11], [2, 3000, 12]] as const) {
       const D = setup(k, n, seed);
-      const ref = sums(n, 6 * k, momentTerms(D, new Float64Array(k), new Float64Array(k)));
+      const ref = pairSums(n, 6 * k, momentTerms(D, new Float64Array(k), new Float64Array(k)));
       const be = createCpuBackend();
       const mJ = expertMoments(k, 1), mW = expertMoments(k, 1);
       const W = inArena(D);
@@ -173,7 +155,7 @@ describe('WebAssembly moments (d = 1)', () => {
     const D = setup(3, 1001, 13);
     D.resp[3 * 500 + 1] = NaN;
     const shX = new Float64Array(3), shY = new Float64Array(3);
-    const ref = sums(1001, 18, momentTerms(D, shX, shY));
+    const ref = pairSums(1001, 18, momentTerms(D, shX, shY));
     const W = inArena(D);
     const out = new Float64Array(18);
     momentsWasm(W.A, 3, W.X, W.y, 1001, W.resp, shX, shY, out, (_X, _y, len, _r, _sx, _sy, o) => rowsKernel(18, momentTerms(D, shX, shY), len, 1001 - len, o));
@@ -191,7 +173,7 @@ describe('WebAssembly gate gradient / curvature sums (d = 1)', () => {
       for (const [fa, fb] of pairs) {
         const m = k === 3 ? 13 : 5;
         const terms = gradCurvTerms(D, fa!, fb!);
-        const ref = sums(n, m, terms);
+        const ref = pairSums(n, m, terms);
         const out = new Float64Array(m);
         const js = (len: number, o: Float64Array) => rowsKernel(m, terms, len, n - len, o);
         const ran = k === 3 ? gradCurvWasm3(W.A, W.X, n, W.resp, W.pi, fa!, fb!, out, (_X, len, _r, _p, _a, _b, o) => js(len, o))
@@ -213,7 +195,7 @@ describe('WebAssembly gate gradient / curvature sums (d = 1)', () => {
         const L = layout(k, ref);
         const free = [...Array(k).keys()].filter((j) => j !== ref);
         const m = k === 3 ? 13 : 5;
-        const R = sums(n, m, gradCurvTerms(D, free[0]!, free[1] ?? -1));
+        const R = pairSums(n, m, gradCurvTerms(D, free[0]!, free[1] ?? -1));
         const gJ = new Float64Array(L.p), cJ = new Float64Array(L.p * L.p), gW = new Float64Array(L.p), cW = new Float64Array(L.p * L.p);
         const calls = wasmCalls.sums;
         be.gateGradCurv(L, D.X, n, D.resp, D.pi, E, E, E, 1, gJ, cJ);
@@ -252,7 +234,7 @@ describe('WebAssembly gate gradient / curvature sums (d = 1)', () => {
     D.pi[3 * 600 + 2] = NaN; // expert 2: free in (0, 2), not in (0, 1)
     const W = inArena(D);
     for (const [fa, fb] of [[0, 1], [0, 2]] as const) {
-      const ref = sums(1000, 13, gradCurvTerms(D, fa, fb));
+      const ref = pairSums(1000, 13, gradCurvTerms(D, fa, fb));
       const out = new Float64Array(13);
       gradCurvWasm3(W.A, W.X, 1000, W.resp, W.pi, fa, fb, out, () => { throw new Error('even n'); });
       expectBits(out, ref.simd, `(${fa}, ${fb})`);

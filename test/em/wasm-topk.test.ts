@@ -14,6 +14,7 @@ import { topkWasm } from '../../src/em/backend/cpu-wasm-topk.js';
 import { topkGateRows1k3 } from '../../src/em/backend/cpu-topk.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { expectSameBits } from './wasm-helpers.js';
 
 const U = 2 ** -53;
 type Mode = 'compute' | 'fixed';
@@ -104,12 +105,6 @@ function expectRefused(m: Model, X: Float64Array, mode: Mode, mask: Uint8Array):
   let pairs = 0;
   for (let p = 0; p < n >> 1; p++) if (refused(2 * p) || refused(2 * p + 1)) pairs++;
   expect(jsRows, 'rows run in JS').toBe(2 * pairs + (n & 1));
-}
-
-function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
-  let bad = -1;
-  for (let t = 0; t < a.length && bad < 0; t++) if (!Object.is(a[t], b[t])) bad = t;
-  expect(bad, bad >= 0 ? `${what}[${bad}]: ${a[bad]} vs ${b[bad]}` : '').toBe(-1);
 }
 
 function expectAgree(r: ReturnType<typeof both>, withQ: boolean): void {

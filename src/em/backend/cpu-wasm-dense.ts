@@ -10,11 +10,9 @@
  * it differs from the JS kernel's Q in the last bits, deterministically.
  */
 import type { Model } from '../../models/types.js';
-import { wasmCalls } from './cpu-wasm.js';
 import type { Arena, KernelExports } from './wasm/arena.js';
-
-/** the most pairs one JS call takes after repeated refusals */
-const MAX_CHUNK = 1024;
+import { wasmCalls } from './wasm/calls.js';
+import { runPairs } from './wasm/pairs.js';
 
 /** cpu-dense.ts activation codes (DENSE_IDENTITY, DENSE_TANH, DENSE_SIGMOID) */
 const TANH = 1;
@@ -63,24 +61,8 @@ export function denseWasm(A: Arena, code: number, m: Model, X: Float64Array, n: 
   const run = kernelOf(A, code, k);
   const xo = X.byteOffset, lo = logPi.byteOffset, po = pi.byteOffset, ro = withQ ? resp.byteOffset : 0;
   const wq = withQ ? 1 : 0;
-  const pairs = n >> 1;
-  let qJs = 0;
-  let p = 0;
-  let resumed = -1;
-  let chunk = 1;
-  for (;;) {
-    p = run(xo, lo, po, ro, wq, p, pairs);
-    if (p >= pairs) break;
-    // runs of refused pairs go to JS in growing chunks (they depend on the inputs only, and JS
-    // rows give the same bits in any chunk)
-    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
-    const len = Math.min(chunk, pairs - p);
-    wasmCalls.refusedPairs += len;
-    qJs += jsRange(jsRows, code, m, 2 * p, 2 * len, X, logPi, pi, resp, withQ, k);
-    p += len;
-    resumed = p;
-  }
-  if (n & 1) qJs += jsRange(jsRows, code, m, n - 1, 1, X, logPi, pi, resp, withQ, k);
+  const qJs = runPairs(n, (p, pairs) => run(xo, lo, po, ro, wq, p, pairs),
+    (i0, len) => jsRange(jsRows, code, m, i0, len, X, logPi, pi, resp, withQ, k));
   return withQ ? (acc[0]! + acc[1]!) + qJs : NaN;
 }
 

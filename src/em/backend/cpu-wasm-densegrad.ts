@@ -8,7 +8,7 @@
  * kernels — another order than the JS kernel's, so totals differ from it in the last bits,
  * deterministically.
  */
-import { wasmCalls } from './cpu-wasm.js';
+import { wasmCalls } from './wasm/calls.js';
 import type { Arena } from './wasm/arena.js';
 
 /**

@@ -7,11 +7,9 @@
  * lane (rows 0, 2, 4… and 1, 3, 5…), then the lanes, then the JS rows, so it differs from the JS
  * kernel's Q in the last bits, deterministically.
  */
-import { wasmCalls } from './cpu-wasm.js';
 import type { Arena } from './wasm/arena.js';
-
-/** the most pairs one JS call takes after repeated refusals */
-const MAX_CHUNK = 1024;
+import { wasmCalls } from './wasm/calls.js';
+import { runPairs } from './wasm/pairs.js';
 
 /** The JS gate kernel of cpu.ts (denseGateRows1k2 / denseGateRows1k3), for the rows the SIMD kernel leaves. */
 export type GateRows = (beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
@@ -35,24 +33,9 @@ export function gateWasm(A: Arena, k: 2 | 3, beta0: Float64Array, beta1: Float64
   const run = k === 3 ? A.kernels.gate3 : A.kernels.gate2;
   const xo = X.byteOffset, lo = logPi.byteOffset, po = pi.byteOffset, ro = withQ ? resp.byteOffset : 0;
   const wq = withQ ? 1 : 0;
-  const pairs = n >> 1;
-  let qJs = 0;
-  let p = 0;
-  let resumed = -1;
-  let chunk = 1;
-  for (;;) {
-    p = run(xo, lo, po, ro, wq, p, pairs);
-    if (p >= pairs) break;
-    // a run of refused pairs (non-finite logits) goes to JS in growing chunks,
-    // not pair by pair; the chunks depend on the inputs only, and JS rows give the same bits in any chunk
-    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
-    const len = Math.min(chunk, pairs - p);
-    wasmCalls.refusedPairs += len;
-    qJs += jsRange(jsRows, 2 * p, 2 * len, beta0, beta1, X, logPi, pi, resp, withQ, k);
-    p += len;
-    resumed = p;
-  }
-  if (n & 1) qJs += jsRange(jsRows, n - 1, 1, beta0, beta1, X, logPi, pi, resp, withQ, k);
+  // refused pairs: a row with a non-finite logit maximum
+  const qJs = runPairs(n, (p, pairs) => run(xo, lo, po, ro, wq, p, pairs),
+    (i0, len) => jsRange(jsRows, i0, len, beta0, beta1, X, logPi, pi, resp, withQ, k));
   return withQ ? (acc[0]! + acc[1]!) + qJs : NaN;
 }
 

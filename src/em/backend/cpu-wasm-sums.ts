@@ -6,7 +6,7 @@
  * 1, 3, 5…), then lane 0 + lane 1, then an odd last row through the JS kernel — another order than
  * the JS kernel's, so totals differ from it in the last bits, deterministically.
  */
-import { wasmCalls } from './cpu-wasm.js';
+import { wasmCalls } from './wasm/calls.js';
 import type { Arena } from './wasm/arena.js';
 
 /** The JS moments kernel of cpu.ts (momentsRows1k2 / momentsRows1k3), for an odd last row. */

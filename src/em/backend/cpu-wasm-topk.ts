@@ -8,12 +8,10 @@
  * 1, 3, 5…), then the lanes, then the JS rows, so it differs from the JS kernel's Q in the last
  * bits, deterministically (and is −∞ exactly when the JS kernel's is).
  */
-import { wasmCalls } from './cpu-wasm.js';
 import type { Arena } from './wasm/arena.js';
 import { arenaOf } from './wasm/arena.js';
-
-/** the most pairs one JS call takes after repeated refusals */
-const MAX_CHUNK = 1024;
+import { wasmCalls } from './wasm/calls.js';
+import { runPairs } from './wasm/pairs.js';
 
 /** The JS top-K gate kernel (cpu-topk.ts topkGateRows1k3), for the rows the SIMD kernel leaves. */
 export type TopkRows = (beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
@@ -56,24 +54,8 @@ export function topkWasm(A: Arena, beta0: Float64Array, beta1: Float64Array, X: 
   const run = A.kernels.topk3;
   const xo = X.byteOffset, lo = logPi.byteOffset, po = pi.byteOffset, mo = mask.byteOffset, ro = withQ ? resp.byteOffset : 0;
   const cm = compute ? 1 : 0, sl = slope ? 1 : 0, wq = withQ ? 1 : 0;
-  const pairs = n >> 1;
-  let qJs = 0;
-  let p = 0;
-  let resumed = -1;
-  let chunk = 1;
-  for (;;) {
-    p = run(xo, lo, po, mo, ro, cm, K, sl, wq, p, pairs);
-    if (p >= pairs) break;
-    // runs of refused pairs go to JS in growing chunks, not pair by pair; the chunks depend on the
-    // inputs only, and JS rows give the same bits in any chunk
-    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
-    const len = Math.min(chunk, pairs - p);
-    wasmCalls.refusedPairs += len;
-    qJs += jsRange(jsRows, 2 * p, 2 * len, beta0, beta1, X, logPi, pi, mask, compute, K, slope, resp, withQ);
-    p += len;
-    resumed = p;
-  }
-  if (n & 1) qJs += jsRange(jsRows, n - 1, 1, beta0, beta1, X, logPi, pi, mask, compute, K, slope, resp, withQ);
+  const qJs = runPairs(n, (p, pairs) => run(xo, lo, po, mo, ro, cm, K, sl, wq, p, pairs),
+    (i0, len) => jsRange(jsRows, i0, len, beta0, beta1, X, logPi, pi, mask, compute, K, slope, resp, withQ));
   return withQ ? (acc[0]! + acc[1]!) + qJs : NaN;
 }
 

@@ -9,12 +9,10 @@
  */
 import { logCore } from '../../math/log.js';
 import { arenaOf, type Arena } from './wasm/arena.js';
+import { wasmCalls } from './wasm/calls.js';
+import { runPairs } from './wasm/pairs.js';
 
-/**
- * Calls that took a SIMD kernel, per kernel family, and row pairs the E-step and log-likelihood
- * kernels handed to JS (for tests: that the fast path was taken).
- */
-export const wasmCalls = { eStep: 0, gate: 0, sums: 0, logLik: 0, refusedPairs: 0 };
+export { wasmCalls };
 
 const LN2_HI = 6.93147180369123816490e-1;
 const LN2_LO = 1.90821492927058770002e-10;
@@ -32,8 +30,6 @@ export type EStepRows = (a: Float64Array, b: Float64Array, cst: Float64Array, hl
   y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array) => number;
 
 const jsOut = new Float64Array(1);
-/** the most pairs one JS call takes after repeated refusals */
-const MAX_CHUNK = 1024;
 
 /**
  * E-step for d = 1, k = 2 or 3 through the SIMD kernel (see eStepRows1k3 in cpu.ts for the
@@ -49,29 +45,13 @@ export function eStepWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array, 
   acc[4] = 1; acc[5] = 1;
   const run = k === 3 ? A.kernels.estep3 : A.kernels.estep2;
   const xo = X.byteOffset, yo = y.byteOffset, lo = logPi.byteOffset, ro = resp.byteOffset;
-  const pairs = n >> 1;
   let qJs = 0;
-  let llJs = 0;
-  let p = 0;
-  let resumed = -1;
-  let chunk = 1;
-  for (;;) {
-    p = run(xo, yo, lo, ro, p, pairs);
-    if (p >= pairs) break;
-    // runs of refused pairs (a collapsed, very narrow expert makes many) go to JS in growing
-    // chunks; the chunks depend on the inputs only, and JS rows give the same bits in any chunk
-    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
-    const len = Math.min(chunk, pairs - p);
-    wasmCalls.refusedPairs += len;
-    llJs += jsRange(jsRows, 2 * p, 2 * len, a, b, cst, hlf, X, y, logPi, resp, k);
+  // (a collapsed, very narrow expert makes many refused pairs)
+  const llJs = runPairs(n, (p, pairs) => run(xo, yo, lo, ro, p, pairs), (i0, len) => {
+    const ll = jsRange(jsRows, i0, len, a, b, cst, hlf, X, y, logPi, resp, k);
     qJs += jsOut[0]!;
-    p += len;
-    resumed = p;
-  }
-  if (n & 1) {
-    llJs += jsRange(jsRows, n - 1, 1, a, b, cst, hlf, X, y, logPi, resp, k);
-    qJs += jsOut[0]!;
-  }
+    return ll;
+  });
   // Σ log s = (exponent sum)·ln 2 + log(product of the two mantissas ∈ [1, 4))
   const E = Number(A.accBits[6]! + A.accBits[7]!);
   const logs = (E * LN2_HI + E * LN2_LO) + logCore(acc[4]! * acc[5]!);
@@ -103,24 +83,8 @@ export function logLikWasm(A: Arena, k: 2 | 3, a: Float64Array, b: Float64Array,
   acc[4] = 1; acc[5] = 1;
   const run = k === 3 ? A.kernels.loglik3 : A.kernels.loglik2;
   const xo = X.byteOffset, yo = y.byteOffset, lo = logPi.byteOffset;
-  const pairs = n >> 1;
-  let llJs = 0;
-  let p = 0;
-  let resumed = -1;
-  let chunk = 1;
-  const rows = (i0: number, len: number): number => jsRows(a, b, cst, hlf, X.subarray(i0, i0 + len), y.subarray(i0, i0 + len), len,
-    logPi.subarray(i0 * k, (i0 + len) * k));
-  for (;;) {
-    p = run(xo, yo, lo, p, pairs);
-    if (p >= pairs) break;
-    chunk = p === resumed ? Math.min(2 * chunk, MAX_CHUNK) : 1;
-    const len = Math.min(chunk, pairs - p);
-    wasmCalls.refusedPairs += len;
-    llJs += rows(2 * p, 2 * len);
-    p += len;
-    resumed = p;
-  }
-  if (n & 1) llJs += rows(n - 1, 1);
+  const llJs = runPairs(n, (p, pairs) => run(xo, yo, lo, p, pairs), (i0, len) => jsRows(a, b, cst, hlf,
+    X.subarray(i0, i0 + len), y.subarray(i0, i0 + len), len, logPi.subarray(i0 * k, (i0 + len) * k)));
   const E = Number(A.accBits[6]! + A.accBits[7]!);
   const logs = (E * LN2_HI + E * LN2_LO) + logCore(acc[4]! * acc[5]!);
   return ((acc[2]! + acc[3]!) + logs) + llJs;
