@@ -9,7 +9,6 @@ import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
 import { expectGateAgree, expectSameBits, gateBoth, simplexRows } from './wasm-helpers.js';
 
-
 function setup(k: 2 | 3, n: number, seed: number, slope = 3) {
   const rng = createRng(seed);
   const m: Model = {

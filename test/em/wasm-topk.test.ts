@@ -14,7 +14,7 @@ import { topkWasm } from '../../src/em/backend/cpu-wasm-topk.js';
 import { topkGateRows1k3 } from '../../src/em/backend/cpu-topk.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
-import { expectSameBits } from './wasm-helpers.js';
+import { expectSameBits, simplexRows } from './wasm-helpers.js';
 
 const U = 2 ** -53;
 type Mode = 'compute' | 'fixed';
@@ -34,13 +34,7 @@ function setup(K: number, selectOn: 'logit' | 'slope', n: number, seed: number, 
   // rows at x = ±0: slope scores all ±0, a three-way tie (and logits β0)
   for (let i = 0; i < n; i += 37) X[i] = 0;
   for (let i = 18; i < n; i += 37) X[i] = -0;
-  // responsibilities on the simplex, some entries exactly 0
-  const resp = new Float64Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < 3; j++) { const u = rng.uniform(); resp[3 * i + j] = u < 0.2 ? 0 : u; s += resp[3 * i + j]!; }
-    for (let j = 0; j < 3; j++) resp[3 * i + j] = s > 0 ? resp[3 * i + j]! / s : 1 / 3;
-  }
+  const resp = simplexRows(rng, n, 3);
   // a fixed mask: every row some non-empty subset, a few bytes 2 (any non-zero byte is active)
   const mask = new Uint8Array(3 * n);
   for (let i = 0; i < n; i++) {
