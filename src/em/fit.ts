@@ -11,7 +11,7 @@
  * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
  * the last finite parameters.
  */
-import { getGate } from '../models/gates/index.js';
+import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
@@ -78,7 +78,7 @@ export function fixScalingGauge(m: Model, tau: number): void {
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
   const { X, y, n } = data;
-  const topk = opts.gate.kind === 'topk';
+  const topk = isMasked(opts.gate);
   normalizeGate(layout, model);
   const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
   const prev = cloneModel(model);
@@ -250,7 +250,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const backend = createBackend(options.backend ?? 'cpu', { n, k });
   opts.backend = backend.name; // 'auto' resolved
   // the CPU backend's SIMD kernels (d = 1, k = 2, 3) need the buffers and the data in one arena
-  const topk = opts.gate.kind === 'topk';
+  const topk = isMasked(opts.gate);
   const lengths = workspaceArenaLengths(n, k, d, topk);
   const arena = backend.name === 'cpu' && opts.wasm && d === 1 && (k === 2 || k === 3) ? createArena(lengths.f64, lengths.u8) : null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);

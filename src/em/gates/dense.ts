@@ -67,8 +67,8 @@ const MU_REJECT = 10;
 
 /** True when the gate's logits are linear in (β0, β1/τ): the identity activation with the bias outside. */
 function identityGate(m: Model): boolean {
-  const g = m.gate;
-  return g.kind === 'temperature' || (g.kind === 'activation' && g.activation === 'identity' && g.bias !== 'inside');
+  const a = getGate(m.gate).activation?.(m.gate);
+  return a !== undefined && a.act.linear && !a.inside;
 }
 
 export const denseMStep: GateMStepFactory = (f) => {
