@@ -165,13 +165,21 @@ export interface MetricSummary {
   median: SlopeFit;
   prediction?: Prediction;
   /**
-   * whether the mean-slope interval contains the predicted exponent; for 1/log n predictions:
-   * whether a + c/log n fits better or the slope interval reaches [−1/ln n_min, 0] (see readFit)
+   * the prediction is not contradicted: the verdict's interval contains the predicted exponent; for
+   * 1/log n predictions, the curve shows no clean power law (see analysis/verdict.ts)
    */
   consistent?: boolean;
   law?: LawComparison;
-  /** one-word-ish reading of the fit against the prediction, e.g. "consistent", "faster", "1/log n preferred" */
-  verdict?: string;
+  /**
+   * the rate verdict (analysis/verdict.ts): "confirmed" (the prediction in the interval, every
+   * competing law outside), "inconclusive", "contradicted", "by construction" (the estimator fixes
+   * the value: never evidence), or "no interval"
+   */
+  verdict?: 'confirmed' | 'inconclusive' | 'contradicted' | 'by construction' | 'no interval';
+  /** inconclusive: the competing exponents the interval cannot exclude */
+  cannotExclude?: number[];
+  /** the verdict in one line */
+  verdictDetail?: string;
   /** points or resamples left out of the fits, and why */
   warnings?: string[];
 }

@@ -4,6 +4,7 @@
 import type { LawComparison, MetricSummary, Summary } from '../types.js';
 import { readsMedian } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
+import { verdictText } from './verdict.js';
 
 type Counts = Summary['cells'];
 
@@ -56,7 +57,7 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
       // the interval too where the verdict reads the median curve
       readsMedian(m.prediction) ? `${fixed(m.median.slope)} ${ciText(m.median.ci)}` : fixed(m.median.slope),
       predictionText(m.prediction),
-      m.verdict ?? '',
+      verdictText(m),
       fixed(m.mean.slopeDroppingSmallest),
       valuesText(m),
     ];
@@ -74,6 +75,12 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
   for (const r of rows) lines.push(fmt(r));
   if (anyLaw) {
     lines.push('power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.');
+  }
+  if (summary.metrics.some((m) => m.verdict !== undefined)) {
+    lines.push(
+      'verdict: confirmed — the prediction in the interval and every competing law of THEORY.md §5 outside; inconclusive — a competitor (named) is in it too;',
+      '  contradicted — the prediction outside it (1/log n: a clean power law); by construction — the estimator fixes the value (not evidence).',
+    );
   }
   if (summary.metrics.some((m) => readsMedian(m.prediction))) {
     lines.push('(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec\'s theory).');
