@@ -17,6 +17,8 @@ import type { GateSpec, ModelParams } from '../models/types.js';
  * medians — the median for heavy-tailed metrics (over-specified fits, where a few replications
  * land on spurious optima many decades above the rest and decide the mean).
  */
+import type { RatePlan } from './analysis/planner.js';
+
 export type Prediction =
   | { exponent: number; note?: string; statistic?: 'mean' | 'median' }
   | { law: '1/log n'; note?: string; statistic?: 'mean' | 'median' };
@@ -198,6 +200,8 @@ export interface Summary {
   /** how the intervals were made */
   bootstrap?: { B: number; seed: number; level: number };
   metrics: MetricSummary[];
+  /** the planner's decisive designs (analysis/planner.ts), from this run's intervals and work */
+  plan?: RatePlan;
   /** what made these numbers */
   provenance: { gmoe: string; node: string; platform: string; commit?: string };
 }

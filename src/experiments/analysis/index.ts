@@ -8,3 +8,4 @@ export { summarise, readFit, fixedByEstimator, defaultProvenance, type Summarise
 export { judgeRate, competitorsOf, decisiveHalfWidth, cleanPowerLawOf, verdictText, RATE_LADDER, INVLOG_COMPETITORS, CLEAN_SHARE, type RateVerdict, type VerdictWord } from './verdict.js';
 export { formatSummaryTable, lawText } from './table.js';
 export { readsMedian, verdictFit } from './curve.js';
+export { planRates, formatPlan, secondsPerWork, fitWorkModel, bestWithinBudget, designText, durationText, costText, type RatePlan, type RowPlan, type Design, type PlanOptions, type PlanFormatOptions } from './planner.js';

@@ -17,6 +17,7 @@ import { compareLaws, LawPreferenceCounter } from './law.js';
 import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
 import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
 import { judgeRate, type VerdictWord } from './verdict.js';
+import { planRates } from './planner.js';
 import { summarisePoint } from './stats.js';
 
 export interface SummariseOptions {
@@ -145,6 +146,14 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     metrics,
     provenance: { ...defaultProvenance(), ...options.provenance },
   };
+  if (B > 0) {
+    const plan = planRates(summary, sorted);
+    if (plan) {
+      // before provenance, so that the numbers come first in summary.json
+      const { provenance, ...rest } = summary;
+      return { ...rest, plan, provenance };
+    }
+  }
   return summary;
 }
 

@@ -5,6 +5,7 @@ import type { LawComparison, MetricSummary, Summary } from '../types.js';
 import { readsMedian } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
 import { verdictText } from './verdict.js';
+import { formatPlan, type PlanFormatOptions } from './planner.js';
 
 type Counts = Summary['cells'];
 
@@ -33,10 +34,11 @@ function valuesText(m: MetricSummary): string {
  * Formats a summary as an aligned text table: one row per metric with the mean-curve slope
  * and its interval, the median-curve slope, the prediction and verdict, the slope with the
  * smallest n dropped, and the law comparison where made; above it the cell counts (failed and
- * not converged), below it failure messages and notes.
+ * not converged), below it failure messages, the planner's answer for the inconclusive rows and notes.
  * @param options.maxNotes most note lines to print (default 12)
+ * @param options.plan measured seconds per unit of work and workers, to print the plan's CPU times
  */
-export function formatSummaryTable(summary: Summary, options: { maxNotes?: number } = {}): string {
+export function formatSummaryTable(summary: Summary, options: { maxNotes?: number; plan?: PlanFormatOptions } = {}): string {
   const lines: string[] = [];
   lines.push(`${summary.spec} — ${countsText(summary.cells)}`);
   if (summary.cellsByModel) {
@@ -91,6 +93,8 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
     for (const f of summary.failures.slice(0, 5)) lines.push(`  ${f.count}× ${f.error}`);
     if (summary.failures.length > 5) lines.push(`  … ${summary.failures.length - 5} more messages in summary.json`);
   }
+  const open = summary.metrics.filter((m) => m.verdict === 'inconclusive').map((m) => m.metric);
+  if (summary.plan && open.length > 0) lines.push(...formatPlan(summary.plan, { ...options.plan, metrics: open }));
   const notes = summary.metrics.flatMap((m) => (m.warnings ?? []).map((w) => `  ${m.metric}: ${w}`));
   const maxNotes = options.maxNotes ?? 12;
   if (notes.length > 0) {
