@@ -3,3 +3,5 @@
  * observed log-likelihood's gradient, Hessian and standard errors.
  */
 export { parameterCount, informationCriteria, modelCriteria, type ParameterCount, type InformationCriteria } from './criteria.js';
+export { paramLayout, packParams, unpackParams, type ParamLayout, type ParamLayoutOptions, type Scale } from './params.js';
+export { logLikDerivatives, activateSecondDeriv, type LogLikDerivatives } from './hessian.js';
