@@ -9,9 +9,10 @@ import { tanh } from './activation/tanh.js';
 import { sigmoid as sigmoidAct } from './activation/sigmoid.js';
 import { gelu } from './activation/gelu.js';
 import { relu } from './activation/relu.js';
+import { softplusActivation } from './activation/softplus.js';
 
 /** In the order of messages and --help. */
-const REGISTRY = [tanh, sigmoidAct, gelu, relu, identity] as const;
+const REGISTRY = [tanh, sigmoidAct, gelu, relu, identity, softplusActivation] as const;
 
 export type Activation = (typeof REGISTRY)[number]['name'];
 export const ACTIVATIONS: readonly Activation[] = Object.freeze(REGISTRY.map((a) => a.name));
