@@ -84,7 +84,8 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const fixed = fixedLabels(L.gate);
   if (fixed.length > 0) notes.push(`reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`);
   if (moved) notes.push('the gate was translated so that the reference expert\'s fixed parameters are 0 (π unchanged)');
-  if (modelIn.gate.kind === 'topk') notes.push(`top-${modelIn.gate.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
+  const sel = getGate(modelIn.gate).selection?.(modelIn.gate);
+  if (sel) notes.push(`top-${sel.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
   if (k === 1 && tauGate) notes.push('k = 1: the gate is constant; τ is not identified and not reported');
 
   const D = logLikDerivatives(L, model, data);

@@ -50,6 +50,15 @@ export function isMasked(gate: GateSpec): boolean {
   return getGate(gate).form === 'masked';
 }
 
+/**
+ * True when the gate's logits are β1·x/τ + β0, linear in (β0, β1/τ): σ = identity with the bias
+ * outside (the temperature gate). Q is then flat along (β1, τ) → (cβ1, cτ), and the M-step holds τ.
+ */
+export function isScaledLinear(gate: GateSpec): boolean {
+  const a = getGate(gate).activation?.(gate);
+  return a !== undefined && a.act.linear && !a.inside;
+}
+
 /** The `--gate` syntax of every registered kind, e.g. `softmax | topk:K | …`. */
 export function gateCliSyntax(): string {
   return [...registry.values()].map((g) => g.cliSyntax).join(' | ');
