@@ -31,6 +31,7 @@ import { gateLayout, packGate } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
 import { softmaxMStep } from './softmax.js';
+import { gateWarn } from './warn.js';
 import { emptyInfo, type GateMStep, type GateMStepContext, type GateMStepFactory, type GateMStepInfo } from './types.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
@@ -238,14 +239,14 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
     // accept() has already written each accepted point into ctx.model
     info.Q = value;
     if (info.ridge > 0 && !expectFlat) {
-      warnings.add('gate-ridge', `gate M-step: singular or ill-conditioned Hessian, a ridge of ${info.ridge.toExponential(2)} was added (iteration ${iteration})`, iteration);
+      gateWarn.ridge(warnings, info.ridge, iteration);
     }
     if (noAscent && lastDec > Math.max(1e-9 * n, qNoise)) {
-      warnings.add('gate-noascent', `gate M-step: no step increased Q (predicted gain ${lastDec.toExponential(2)}), the gate kept its parameters (iteration ${iteration})`, iteration);
+      gateWarn.noAscent(warnings, lastDec, iteration);
     }
 
     function warnNonFinite(): void {
-      warnings.add('gate-nonfinite', `gate M-step: non-finite gradient or Hessian, the gate kept its last finite parameters (iteration ${iteration})`, iteration);
+      gateWarn.nonFinite(warnings, iteration);
     }
   }
 }

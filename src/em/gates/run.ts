@@ -3,6 +3,7 @@ import { newtonMaximize, type NewtonOptions, type NewtonWorkspace } from '../opt
 import type { GateQObjective } from './objective.js';
 import type { GateMStepContext, GateMStepInfo } from './types.js';
 import { packGate } from './layout.js';
+import { gateWarn } from './warn.js';
 
 /**
  * Maximises the objective from the model's current gate parameters (θ scratch of length p).
@@ -32,16 +33,16 @@ export function runGateNewton(
   info.refused = false;
   info.logPiValid = true;
   if (r.ridge > 0 && !expectFlat) {
-    warnings.add('gate-ridge', `gate M-step: singular or ill-conditioned Hessian, a ridge of ${r.ridge.toExponential(2)} was added (iteration ${iteration})`, iteration);
+    gateWarn.ridge(warnings, r.ridge, iteration);
   }
   if (r.nonFinite) {
-    warnings.add('gate-nonfinite', `gate M-step: non-finite gradient or Hessian, the gate kept its last finite parameters (iteration ${iteration})`, iteration);
+    gateWarn.nonFinite(warnings, iteration);
   }
   // a failed ascent at rounding level is not worth a warning
   if (r.noAscent && r.lastDecrement > Math.max(1e-9 * data.n, qNoise)) {
-    warnings.add('gate-noascent', `gate M-step: no step increased Q (predicted gain ${r.lastDecrement.toExponential(2)}), the gate kept its parameters (iteration ${iteration})`, iteration);
+    gateWarn.noAscent(warnings, r.lastDecrement, iteration);
   }
   if (warnMaxSteps && !r.converged && !r.noAscent && !r.nonFinite && r.steps >= ctx.maxSteps) {
-    warnings.add('gate-maxsteps', `gate M-step: stopped after ${ctx.maxSteps} Newton steps without converging (iteration ${iteration})`, iteration);
+    gateWarn.maxSteps(warnings, ctx.maxSteps, iteration);
   }
 }

@@ -46,6 +46,7 @@ import { runGateNewton } from './run.js';
 import { emptyInfo, type GateMStepContext, type GateMStepFactory } from './types.js';
 import { createCellNewton, MAX_BACKTRACKS, TOPK_MAX_STEP } from './topk-cell.js';
 import { createSwitchSearch } from './topk-switch.js';
+import { gateWarn } from './warn.js';
 
 export { TOPK_MAX_STEP } from './topk-cell.js';
 
@@ -199,7 +200,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         info.logPiValid = true;
       }
       if (info.refused) {
-        ctx.warnings.add('topk-refused', `top-K gate M-step: refused a gate step that lowered the observed log-likelihood (kept the previous gate; iteration ${ctx.iteration})`, ctx.iteration);
+        gateWarn.topkRefused(ctx.warnings, ctx.iteration);
       }
       return result;
     },
