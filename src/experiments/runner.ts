@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
 import { formatSummaryTable } from './analysis/table.js';
 import { buildFigure } from './plot/figure.js';

@@ -3,7 +3,7 @@
  * one sample per line. Numbers are written in JavaScript's shortest round-trip form (String(x)),
  * so reading a file back gives the identical doubles and the same data gives byte-identical files.
  */
-import { readTextFile, writeFileAtomic } from './io.js';
+import { readTextFile, writeFileAtomic } from '../io/index.js';
 import type { Dataset } from './types.js';
 import { ValidationError, fail, formatValue } from './validate.js';
 

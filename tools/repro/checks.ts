@@ -19,9 +19,9 @@
  * Besides the metric rules every preset must have no failed cell (a crash of a fit or a loss).
  * Metrics of a summary that no rule names are shown as informational.
  */
-import { verdictFit } from '../analysis/curve.js';
-import { exponentText, fixed, predictionText } from '../analysis/format.js';
-import type { MetricSummary, Prediction, Summary } from '../types.js';
+import { verdictFit } from '../../src/experiments/analysis/curve.js';
+import { exponentText, fixed, predictionText } from '../../src/experiments/analysis/format.js';
+import type { MetricSummary, Prediction, Summary } from '../../src/experiments/types.js';
 
 /** Share of bootstrap resamples that must prefer the power law for it to count as clean. */
 export const CLEAN_SHARE = 0.95;

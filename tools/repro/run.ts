@@ -14,11 +14,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, relative } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../../models/io.js';
-import { listExperimentPresets, presetSpec } from '../presets.js';
-import { createProgressReporter } from '../progress.js';
-import { runSweep } from '../runner.js';
-import { defaultProvenance } from '../analysis/summarise.js';
+import { formatJSON, writeFileAtomic } from '../../src/io/index.js';
+import { listExperimentPresets, presetSpec } from '../../src/experiments/presets.js';
+import { createProgressReporter } from '../../src/experiments/progress.js';
+import { runSweep } from '../../src/experiments/runner.js';
+import { defaultProvenance } from '../../src/experiments/analysis/summarise.js';
 import { checkSummary, failureMessage } from './checks.js';
 import {
   changelogMissing, compareGolden, formatDifference, goldenNumbers, makeGolden, parseGolden, type Golden,

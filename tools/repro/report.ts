@@ -3,9 +3,9 @@
  * its interval, the prediction, the rule and the verdict; the regression check against the
  * golden; links to the figures; and what made the numbers (provenance, specs, seeds, timings).
  */
-import { describeInit } from '../runner.js';
-import { fixed } from '../analysis/format.js';
-import type { ExperimentSpec } from '../types.js';
+import { describeInit } from '../../src/experiments/runner.js';
+import { fixed } from '../../src/experiments/analysis/format.js';
+import type { ExperimentSpec } from '../../src/experiments/types.js';
 import type { CheckResult } from './checks.js';
 import { CLEAN_SHARE } from './checks.js';
 import { GOLDEN_RTOL } from './golden.js';
@@ -138,7 +138,7 @@ export function formatReport(input: ReportInput): string {
   const L: string[] = [];
   L.push('# gmoe reproducibility report');
   L.push('');
-  L.push('Written by `npm run repro` (scripts/repro.ts): every experiment preset at its `--quick` size, checked against the rates of');
+  L.push('Written by `npm run repro` (tools/repro/main.ts): every experiment preset at its `--quick` size, checked against the rates of');
   L.push(`THEORY.md §5 and against the committed golden summaries in [${golden}/](${golden}/). Do not edit by hand.`);
   L.push('');
   L.push(`**Result: ${green ? '✅ all checks pass' : `❌ ${input.failures.length} failed`}**${input.update ? ' (goldens updated by `--update`)' : ''}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { presetSpec } from '../../src/experiments/presets.js';
-import { checkSummary } from '../../src/experiments/repro/checks.js';
-import { checksTable, formatReport, type PresetReport, type ReportInput } from '../../src/experiments/repro/report.js';
+import { checkSummary } from '../../tools/repro/checks.js';
+import { checksTable, formatReport, type PresetReport, type ReportInput } from '../../tools/repro/report.js';
 import { syntheticSummary } from './repro-helpers.js';
 
 const { summary } = syntheticSummary({

@@ -10,8 +10,8 @@
  * {@link changelogMissing}): new numbers → new hash → a CHANGELOG line saying why they moved.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJSON } from '../spec.js';
-import type { ExperimentSpec, Summary } from '../types.js';
+import { canonicalJSON } from '../../src/experiments/spec.js';
+import type { ExperimentSpec, Summary } from '../../src/experiments/types.js';
 
 export const GOLDEN_FORMAT = 'gmoe-repro-golden';
 export const GOLDEN_VERSION = 1;

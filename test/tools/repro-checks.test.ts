@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { presetSpec, listExperimentPresets } from '../../src/experiments/presets.js';
-import { checkSummary, cleanPowerLaw, failureMessage, type PresetRules } from '../../src/experiments/repro/checks.js';
-import { REPRO_RULES, rulesFor } from '../../src/experiments/repro/rules.js';
+import { checkSummary, cleanPowerLaw, failureMessage, type PresetRules } from '../../tools/repro/checks.js';
+import { REPRO_RULES, rulesFor } from '../../tools/repro/rules.js';
 import { syntheticSummary } from './repro-helpers.js';
 
 const HALF = { exponent: -0.5 };

@@ -111,6 +111,6 @@ export const REPRO_RULES: PresetRules[] = [
  */
 export function rulesFor(preset: string): PresetRules {
   const r = REPRO_RULES.find((p) => p.preset === preset);
-  if (!r) throw new Error(`repro: no theory rules for preset ${preset} (add them to src/experiments/repro/rules.ts)`);
+  if (!r) throw new Error(`repro: no theory rules for preset ${preset} (add them to tools/repro/rules.ts)`);
   return r;
 }

@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatJSON } from '../../src/models/io.js';
+import { formatJSON } from '../../src/io/index.js';
 import {
   changelogMissing, closeEnough, compareGolden, formatDifference, goldenNumbers, hashNumbers, makeGolden, parseGolden, GOLDEN_RTOL, HASH_DIGITS,
   type GoldenNumbers,
-} from '../../src/experiments/repro/golden.js';
-import { checkGoldens, goldenOnDisk, README_BEGIN, README_END, updateReadmeTable } from '../../src/experiments/repro/run.js';
+} from '../../tools/repro/golden.js';
+import { checkGoldens, goldenOnDisk, README_BEGIN, README_END, updateReadmeTable } from '../../tools/repro/run.js';
 import { syntheticSummary } from './repro-helpers.js';
 
 const { summary, spec } = syntheticSummary({

@@ -1,5 +1,5 @@
 /**
- * npm run repro [-- options]: the reproducibility run (src/experiments/repro).
+ * npm run repro [-- options]: the reproducibility run (tools/repro).
  *
  *   npm run repro                     every preset at its --quick size; theory + golden + CHANGELOG checks;
  *                                     writes repro/REPORT.md and repro/figures/*.png; exit 1 when a check fails
@@ -14,10 +14,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { listExperimentPresets } from '../src/experiments/presets.js';
-import { checkGoldens, runRepro } from '../src/experiments/repro/index.js';
+import { listExperimentPresets } from '../../src/experiments/presets.js';
+import { checkGoldens, runRepro } from './index.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function usage(message: string): never {
   process.stderr.write(`repro: ${message}\nusage: npm run repro [-- --update] [--goldens] [--only preset,...] [--workers W] [--no-png]\n`);
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     usage(e instanceof Error ? e.message : String(e));
   }
   if (values.help) {
-    process.stdout.write('npm run repro [-- --update] [--goldens] [--only preset,...] [--workers W] [--no-png]\nSee scripts/repro.ts and repro/REPORT.md.\n');
+    process.stdout.write('npm run repro [-- --update] [--goldens] [--only preset,...] [--workers W] [--no-png]\nSee tools/repro/main.ts and repro/REPORT.md.\n');
     return;
   }
   const all = listExperimentPresets().map((p) => p.name);

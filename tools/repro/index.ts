@@ -1,4 +1,4 @@
-// Public API of src/experiments/repro: the reproducibility run (npm run repro), its theory checks and goldens.
+// Public API of tools/repro (not part of the gmoe library): the reproducibility run (npm run repro), its theory checks and goldens.
 export { runRepro, checkGoldens, readGolden, updateReadmeTable, readmeTable, REPRO_DIR, GOLDEN_DIR, FIGURES_DIR, WORK_DIR, CHANGELOG, README_BEGIN, README_END } from './run.js';
 export type { ReproOptions, ReproResult } from './run.js';
 export { checkSummary, cleanPowerLaw, failureMessage, CLEAN_SHARE } from './checks.js';
