@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cholesky, choleskySolve, createCpuBackend, gateLayout, gateMStepFor, GateQObjective } from '../../src/em/index.js';
 import { packGate } from '../../src/em/gates/index.js';
 import type { Backend } from '../../src/em/backend/types.js';
-import type { DenseGateKernels } from '../../src/em/backend/cpu-dense.js';
+import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
 import { createWorkspace } from '../../src/em/workspace.js';
 import { WarningLog } from '../../src/em/warnings.js';
 import { getGate } from '../../src/models/gates/index.js';

@@ -10,8 +10,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend, fitMoE, gateLayout } from '../../src/em/index.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
-import type { DenseGateKernels } from '../../src/em/backend/cpu-dense.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
 import type { Backend, GateLayout } from '../../src/em/backend/types.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
 import { expCore } from '../../src/math/exp.js';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
 import { expectSameBits } from './wasm-helpers.js';
