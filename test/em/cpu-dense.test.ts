@@ -1,5 +1,5 @@
 /**
- * The dense-to-sparse gate kernels of the CPU backend (src/em/backend/cpu-dense.ts: d = 1,
+ * The dense-to-sparse gate kernels of the CPU backend (src/em/backend/cpu/activation-gate.ts: d = 1,
  * identity / tanh / sigmoid, bias outside) against the generic path (Gate.logProbs / logitDerivs
  * with Math.tanh / Math.exp, and the generic gateGradCurv), their exact Hessian against central
  * differences of their gradient, and the dense gate M-step (exact-Hessian Newton; the softmax

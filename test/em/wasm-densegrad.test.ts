@@ -1,7 +1,7 @@
 /**
  * The SIMD gradient / curvature / exact-Hessian kernels of the dense-to-sparse gates
- * (src/em/backend/simd/gen/kernels-densegrad.ts, driven by src/em/backend/cpu-wasm-densegrad.ts; d = 1,
- * k = 3, identity / tanh / sigmoid) against the JS path they replace (cpu-dense.ts coefsTanh… +
+ * (src/em/backend/simd/gen/kernels-densegrad.ts, driven by src/em/backend/cpu/activation-grad.ts (binding gradHessSimd); d = 1,
+ * k = 3, identity / tanh / sigmoid) against the JS path they replace (cpu/activation-grad.ts coefsTanh… +
  * denseSums1k3): per-row terms are recomputed here with the JS kernels' operations, summed in the
  * JS order (which must give the JS path's bits) and in the documented SIMD order — even rows, odd
  * rows, lane 0 + lane 1, then an odd last row — which must give the kernel's bits; the two orders

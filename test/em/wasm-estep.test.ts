@@ -1,5 +1,5 @@
 /**
- * The SIMD E-step (src/em/backend/simd/gen/kernels.ts eStep, driven by src/em/backend/cpu-wasm.ts) against the
+ * The SIMD E-step (src/em/backend/simd/gen/kernels.ts eStep, driven by src/em/backend/cpu/estep.ts (binding eStepSimd)) against the
  * JS kernel it replaces: every responsibility bit for bit, the log-likelihood and Q within the
  * rounding of sums taken in another order; pairs the kernel refuses (a log-density beyond the
  * fast range, −∞ or NaN) go through the JS kernel; odd n; the same bits on every call.

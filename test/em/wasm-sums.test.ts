@@ -1,6 +1,6 @@
 /**
  * The SIMD sum kernels (src/em/backend/simd/gen/kernels-sums.ts, driven by src/em/backend/simd/driver.ts with the bindings of src/em/backend/cpu/moments.ts and gradcurv.ts)
- * against the JS kernels they replace (momentsRows1k2/k3, gradCurvRows1k2/k3 of cpu.ts): per-row
+ * against the JS kernels they replace (momentsRows1k2/k3, gradCurvRows1k2/k3 of cpu/moments.ts, cpu/gradcurv.ts): per-row
  * terms are recomputed here with the JS kernels' operations, summed in the JS order (which must
  * give the JS kernel's bits) and in the documented SIMD order — even rows, odd rows, lane 0 +
  * lane 1, then an odd last row — which must give the kernel's bits; the two orders agree within

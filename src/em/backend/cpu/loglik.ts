@@ -49,7 +49,7 @@ export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Arra
 
 /**
  * logLikRows1k3 for any k (d = 1), with the experts in loops: the rows the k = 2 SIMD
- * log-likelihood kernel hands back (cpu-wasm.ts). Same contract.
+ * log-likelihood kernel hands back (cpu/loglik.ts logLikSimd). Same contract.
  */
 export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
   y: Float64Array, n: number, logPi: Float64Array): number {

@@ -1,7 +1,7 @@
 /**
  * The top-K gate's probabilities on the CPU for d = 1, k = 3 (the over-specified top-K fits), with
  * the active set computed or held fixed, and the SIMD binding of its kernel topk3.
- * The generic loops of cpu.ts call Math.exp / Math.log per term and read the active set back
+ * The generic loops (cpu/softmax-gate.ts gateRowsGeneric, cpu/loglik.ts) call Math.exp / Math.log per term and read the active set back
  * from a mask written by a separate ranking pass; here one pass ranks the row in registers,
  * writes the same mask bytes as topKMask (same comparisons: first maximum wins, NaN never
  * displaces a chosen expert) and normalises over the active experts with src/math's expCore /
