@@ -11,7 +11,7 @@
  * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
  * the last finite parameters.
  */
-import { getGate } from '../models/gates/index.js';
+import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
@@ -77,7 +77,7 @@ export function fixScalingGauge(m: Model, tau: number): void {
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
   const { X, y, n } = data;
-  const topk = opts.gate.kind === 'topk';
+  const topk = isMasked(opts.gate);
   normalizeGate(layout, model);
   const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
   const prev = cloneModel(model);
@@ -249,7 +249,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const backend = createBackend(options.backend ?? 'cpu', { n, k }, { simd: opts.wasm });
   opts.backend = backend.name; // 'auto' resolved
   // a backend may keep the fit's buffers and data in its own memory (the CPU backend's SIMD arena)
-  const topk = opts.gate.kind === 'topk';
+  const topk = isMasked(opts.gate);
   const lengths = workspaceArenaLengths(n, k, d, topk);
   const arena = backend.fitStorage?.(k, d, lengths) ?? null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);
