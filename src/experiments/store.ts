@@ -8,7 +8,7 @@
  * by fsync, so a run killed at any moment (kill -9 included) leaves complete lines plus at most one
  * torn last line (no trailing newline). Readers drop that line; --resume truncates it away.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../models/io.js';
 import { isRecord } from '../models/validate.js';
@@ -241,6 +241,35 @@ export class ResultsWriter {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+// temp files of the atomic writes (models/io.ts writeFileAtomic, plot/html.ts, plot/png.ts), by writer pid
+const TEMP_FILE = /^(?:\.(?:summary\.json|summary\.txt|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png)\.tmp-(\d+))$/;
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that a process killed mid-write (SIGTERM during the summary or PNG step)
+ * left in a sweep directory; files of a writer still alive are kept.
+ * @returns the names removed
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = TEMP_FILE.exec(name);
+    if (!m || pidAlive(Number(m[1] ?? m[2]))) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Writes a whole results.jsonl atomically (merge, tests). */
