@@ -12,9 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
 import { formatSummaryTable } from './analysis/table.js';
+import { secondsPerWork } from './analysis/planner.js';
 import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
@@ -297,7 +298,8 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
   if (records.length < expected) warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
   const { gmoe, node, platform, commit } = meta.provenance;
   const summary = summarise(records, meta.spec, { provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform } });
-  const table = formatSummaryTable(summary);
+  // the planner's CPU times: this run's measured seconds per unit of work, on this machine's cores
+  const table = formatSummaryTable(summary, { plan: { secondsPerWork: secondsPerWork(records), workers: availableParallelism() } });
   const files: string[] = [];
   const write = (name: string, content: string) => {
     writeFileAtomic(join(dir, name), content);

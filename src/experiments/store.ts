@@ -10,7 +10,7 @@
  */
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { isRecord } from '../models/validate.js';
 import type { Shard } from './plan.js';
 import { validateSpec } from './spec.js';

@@ -8,13 +8,14 @@
  * progress goes to stderr on a terminal, or every few seconds when the fit is long.
  */
 import type { Command } from 'commander';
-import { readDatasetCsv } from '../../models/dataset-io.js';
+import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError } from '../../models/validate.js';
-import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { ACTIVATIONS, type Activation } from '../../math/activations.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
+import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 
@@ -39,8 +40,12 @@ interface FitCliOptions {
   backend: string;
   accelerate: string;
   diagnostics?: boolean;
+  se?: boolean;
   progress: boolean;
   wasm: boolean;
+  y?: string;
+  x?: string;
+  dropMissing?: boolean;
   out: string;
 }
 
@@ -116,6 +121,32 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
   return { init: { kind: 'model', model }, model };
 }
 
+/** Column options --y, --x, --drop-missing (shared by the commands that read a dataset). */
+export function columnOptions(opts: { y?: string; x?: string; dropMissing?: boolean }): CsvColumnOptions {
+  const out: CsvColumnOptions = { dropMissing: opts.dropMissing === true };
+  if (opts.y !== undefined) out.y = opts.y;
+  if (opts.x !== undefined) out.x = opts.x.split(',').map((s) => s.trim());
+  return out;
+}
+
+/**
+ * Reads --data with the column options; `note` says which columns were used and how many rows were
+ * dropped (when that is not the plain x1..xd,y layout).
+ */
+export function readDataOption(opts: { data: string; y?: string; x?: string; dropMissing?: boolean }): { data: Dataset; columns: { x: string[]; y: string }; dropped: number; note?: string } {
+  try {
+    const d = readDatasetCsv(opts.data, columnOptions(opts));
+    const named = opts.y !== undefined || opts.x !== undefined;
+    const parts = [];
+    if (named) parts.push(`y = ${d.columns.y}, x = ${d.columns.x.join(',')}`);
+    if (d.dropped > 0) parts.push(`dropped ${d.dropped} row(s) with a missing value, ${d.n} left`);
+    const out = { data: { n: d.n, d: d.d, X: d.X, y: d.y }, columns: d.columns, dropped: d.dropped };
+    return parts.length > 0 ? { ...out, note: `${opts.data}: ${parts.join('; ')}` } : out;
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
 function progressReporter(enabled: boolean, restarts: number): FitOptions['onIteration'] {
   if (!enabled) return undefined;
@@ -165,13 +196,8 @@ function run(opts: FitCliOptions): void {
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined) options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
   if (tauMode === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
-  let data;
-  try {
-    const d = readDatasetCsv(opts.data);
-    data = { n: d.n, d: d.d, X: d.X, y: d.y };
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e));
-  }
+  const { data, columns, dropped, note } = readDataOption(opts);
+  if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts);
   let fit: FitResult;
   try {
@@ -183,6 +209,8 @@ function run(opts: FitCliOptions): void {
   } finally {
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   }
+  // standard errors before the write, so that the file holds them
+  const se: StandardErrors | undefined = opts.se ? standardErrors(fit.model, data, { tauMode }) : undefined;
   const block = {
     fit: {
       logLik: fit.logLik,
@@ -197,9 +225,10 @@ function run(opts: FitCliOptions): void {
       trace: fit.trace,
       warnings: fit.warnings,
       backend: fit.backend,
-      options: { ...fit.options, data: opts.data, gateArg: opts.gate, initArg: opts.init },
+      options: { ...fit.options, data: opts.data, columns, ...(dropped > 0 ? { droppedRows: dropped } : {}), gateArg: opts.gate, initArg: opts.init },
       seconds: fit.seconds,
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
+      ...(se ? { standardErrors: se } : {}),
     },
   };
   try {
@@ -208,6 +237,7 @@ function run(opts: FitCliOptions): void {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   process.stdout.write(summary(fit, opts.out));
+  if (se) process.stdout.write(formatStandardErrors(se));
 }
 
 /** Registers `gmoe fit`. */
@@ -215,7 +245,10 @@ export function register(program: Command): void {
   program
     .command('fit')
     .description('fit a Gaussian MoE to a CSV dataset by EM and write the fitted model (with a "fit" block) as JSON')
-    .requiredOption('--data <data.csv>', 'dataset CSV (header x1,...,xd,y), e.g. written by `gmoe simulate`')
+    .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y (e.g. written by `gmoe simulate`), or any CSV with --y/--x')
+    .option('--y <col>', 'response column by name (any CSV; RFC 4180 quoting, R row names skipped)')
+    .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
+    .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)')
     .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
     .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
     .option('--init <init>', 'start: near-truth:<preset|model.json> (the authors\' scheme), kmeans, random, or a model file/preset', 'kmeans')
@@ -235,6 +268,7 @@ export function register(program: Command): void {
     .option('--backend <backend>', 'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md', 'cpu')
     .option('--accelerate <how>', 'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)', 'squarem')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
+    .option('--se', 'standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert\'s gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-wasm', 'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)')
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
@@ -245,6 +279,7 @@ export function register(program: Command): void {
       '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
       '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
       '  gmoe loss --fit f.json --truth demy',
+      '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
     ].join('\n'))
     .action((opts: FitCliOptions) => run(opts));
 }
