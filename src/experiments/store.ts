@@ -11,6 +11,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../io/index.js';
+import { describeJsonError } from '../models/json-error.js';
 import { isRecord } from '../models/validate.js';
 import type { Shard } from './plan.js';
 import { validateSpec } from './spec.js';
@@ -73,10 +74,11 @@ export function readRunMeta(dir: string): RunMeta {
   const path = join(dir, SPEC_FILE);
   if (!existsSync(path)) throw new StoreError(`${dir} is not a sweep directory: no ${SPEC_FILE}`);
   let json: unknown;
+  const text = readFileSync(path, 'utf8');
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new StoreError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new StoreError(`${path}: not valid JSON: ${describeJsonError(text, e)}`);
   }
   if (!isRecord(json) || json.format !== RUN_FORMAT) throw new StoreError(`${path}: format must be "${RUN_FORMAT}". Value: ${isRecord(json) ? String(json.format) : typeof json}`);
   if (json.version !== RUN_VERSION) throw new StoreError(`${path}: version must be ${RUN_VERSION}. Value: ${String(json.version)}`);
@@ -141,7 +143,7 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
       try {
         json = JSON.parse(line);
       } catch (e) {
-        throw new StoreError(`${path}:${t + 1}: corrupt line (${e instanceof Error ? e.message : String(e)})`);
+        throw new StoreError(`${path}:${t + 1}: corrupt line (${describeJsonError(line, e).replace(/^line 1, /, '')})`);
       }
       records.push(checkRecord(json, `${path}:${t + 1}`));
     } catch (e) {
