@@ -15,6 +15,7 @@
  */
 import { existsSync } from 'node:fs';
 import { formatJSON, readTextFile, writeFileAtomic } from '../io/index.js';
+import { describeJsonError } from './json-error.js';
 import { listTruthPresets, truthPreset } from './presets.js';
 import { hasTau, type GateSpec, type Model } from './types.js';
 import { getGate } from './gates/index.js';
@@ -152,7 +153,7 @@ export function readModelFile(path: string): Model {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ValidationError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, '', undefined);
+    throw new ValidationError(`${path}: not valid JSON: ${describeJsonError(text, e)}`, '', undefined);
   }
   try {
     return parseModel(json);
