@@ -4,7 +4,7 @@
  * so reading a file back gives the identical doubles and the same data gives byte-identical files.
  */
 import { parseCsvTable } from './csv-table.js';
-import { readTextFile, writeFileAtomic } from './io.js';
+import { readTextFile, writeFileAtomic } from '../io/index.js';
 import type { Dataset } from './types.js';
 import { ValidationError, fail, formatValue } from './validate.js';
 

@@ -13,8 +13,8 @@
  * Numbers are written by JSON.stringify (shortest round-trip form): reading a file back gives
  * the identical doubles.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { formatJSON, readTextFile, writeFileAtomic } from '../io/index.js';
 import { listTruthPresets, truthPreset } from './presets.js';
 import { hasTau, type GateSpec, type Model } from './types.js';
 import { ValidationError, checkPositiveInteger, fail, isRecord, parseGateSpec, rejectUnknownKeys, validateModel } from './validate.js';
@@ -131,106 +131,12 @@ export function modelToJSON(m: Model, extra?: object): Record<string, unknown> {
 }
 
 /**
- * JSON text with objects indented and arrays of numbers (and arrays of such arrays) kept on one
- * line, so that a model file stays readable. Same values as JSON.stringify, except that −0 is
- * written as -0 (so a file round-trips bit for bit) and typed arrays as arrays.
- */
-export function formatJSON(value: unknown, indent = 2): string {
-  const primitive = (e: unknown) => e === null || typeof e !== 'object';
-  // JSON.stringify writes −0 as 0; "-0" is valid JSON and parses back to −0
-  const atom = (e: unknown): string => (Object.is(e, -0) ? '-0' : JSON.stringify(e) ?? 'null');
-  // one line for arrays of numbers (or of rows of numbers) and for short objects of primitives
-  const inline = (v: unknown): string | undefined => {
-    if (Array.isArray(v) && v.every((e) => primitive(e) || (Array.isArray(e) && e.every(primitive)))) {
-      return `[${v.map((e) => (Array.isArray(e) ? `[${e.map(atom).join(', ')}]` : atom(e))).join(', ')}]`;
-    }
-    if (isRecord(v) && Object.getPrototypeOf(v) === Object.prototype) {
-      const entries = Object.entries(v).filter(([, e]) => e !== undefined && typeof e !== 'function');
-      if (!entries.every(([, e]) => primitive(e))) return undefined;
-      const s = `{ ${entries.map(([key, e]) => `${JSON.stringify(key)}: ${atom(e)}`).join(', ')} }`;
-      return entries.length > 0 && s.length <= 72 ? s : undefined;
-    }
-    return undefined;
-  };
-  const walk = (v: unknown, pad: string): string => {
-    if (v === null || typeof v !== 'object') return atom(v);
-    const toJSON = (v as { toJSON?: () => unknown }).toJSON;
-    if (typeof toJSON === 'function') return walk(toJSON.call(v), pad);
-    if (ArrayBuffer.isView(v)) return walk(Array.from(v as unknown as ArrayLike<number>), pad);
-    const one = inline(v);
-    if (one !== undefined) return one;
-    const inner = pad + ' '.repeat(indent);
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      return `[\n${v.map((e) => inner + walk(e === undefined ? null : e, inner)).join(',\n')}\n${pad}]`;
-    }
-    const entries = Object.entries(v).filter(([, e]) => e !== undefined && typeof e !== 'function');
-    if (entries.length === 0) return '{}';
-    return `{\n${entries.map(([key, e]) => `${inner}${JSON.stringify(key)}: ${walk(e, inner)}`).join(',\n')}\n${pad}}`;
-  };
-  return walk(value, '');
-}
-
-let tmpCounter = 0;
-
-// writeSync may write fewer bytes than asked
-function writeAll(fd: number, buf: Uint8Array): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-}
-
-/**
- * Writes a file atomically: the content goes to a temporary file in the same directory, is
- * flushed, then renamed over `path`, so readers never see a half-written file and a failure
- * leaves nothing behind. `content` may be an iterable of string chunks (for files larger than a
- * JavaScript string can hold).
- * @throws Error naming the path when the directory is missing or not writable
- */
-export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    if (typeof content === 'string') writeAll(fd, Buffer.from(content, 'utf8'));
-    else if (content instanceof Uint8Array) writeAll(fd, content);
-    else for (const chunk of content) writeAll(fd, Buffer.from(chunk, 'utf8'));
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing */ }
-    }
-    try { unlinkSync(tmp); } catch { /* never created */ }
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    const why =
-      code === 'ENOENT' ? `directory ${dirname(path)} does not exist`
-      : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dirname(path)}`
-      : code === 'EISDIR' ? 'it is a directory'
-      : e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot write ${path}: ${why}`);
-  }
-}
-
-/**
  * Writes a model file atomically (validated first: nothing is written for an invalid model).
  * @param extra extra top-level fields, see {@link modelToJSON}
  * @throws ValidationError for an invalid model; Error naming the path when it cannot be written
  */
 export function writeModelFile(path: string, m: Model, extra?: object): void {
   writeFileAtomic(path, `${formatJSON(modelToJSON(m, extra))}\n`);
-}
-
-/**
- * A whole text file as UTF-8.
- * @throws Error `cannot read <what> <path>: <reason>` when it cannot be read
- */
-export function readTextFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 /**

@@ -2,9 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  MODEL_FORMAT, formatJSON, modelToJSON, parseModel, readModelFile, resolveModel, writeFileAtomic, writeModelFile,
-} from '../../src/models/io.js';
+import { formatJSON, writeFileAtomic } from '../../src/io/index.js';
+import { MODEL_FORMAT, modelToJSON, parseModel, readModelFile, resolveModel, writeModelFile } from '../../src/models/io.js';
 import { listTruthPresets, truthPreset } from '../../src/models/presets.js';
 import { cloneModel, type Model } from '../../src/models/types.js';
 import { ValidationError, validateModel } from '../../src/models/validate.js';

@@ -15,6 +15,7 @@ import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/ty
 import { ACTIVATIONS, type Activation } from '../../math/activations.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
+import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 
@@ -39,6 +40,7 @@ interface FitCliOptions {
   backend: string;
   accelerate: string;
   diagnostics?: boolean;
+  se?: boolean;
   progress: boolean;
   wasm: boolean;
   y?: string;
@@ -207,6 +209,8 @@ function run(opts: FitCliOptions): void {
   } finally {
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   }
+  // standard errors before the write, so that the file holds them
+  const se: StandardErrors | undefined = opts.se ? standardErrors(fit.model, data, { tauMode }) : undefined;
   const block = {
     fit: {
       logLik: fit.logLik,
@@ -224,6 +228,7 @@ function run(opts: FitCliOptions): void {
       options: { ...fit.options, data: opts.data, columns, ...(dropped > 0 ? { droppedRows: dropped } : {}), gateArg: opts.gate, initArg: opts.init },
       seconds: fit.seconds,
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
+      ...(se ? { standardErrors: se } : {}),
     },
   };
   try {
@@ -232,6 +237,7 @@ function run(opts: FitCliOptions): void {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   process.stdout.write(summary(fit, opts.out));
+  if (se) process.stdout.write(formatStandardErrors(se));
 }
 
 /** Registers `gmoe fit`. */
@@ -262,6 +268,7 @@ export function register(program: Command): void {
     .option('--backend <backend>', 'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md', 'cpu')
     .option('--accelerate <how>', 'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)', 'squarem')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
+    .option('--se', 'standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert\'s gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-wasm', 'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)')
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')

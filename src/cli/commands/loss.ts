@@ -7,7 +7,8 @@
  * Fit results written by `gmoe fit` are model files with an extra "fit" block, so they load as models.
  */
 import type { Command } from 'commander';
-import { resolveModel, formatJSON } from '../../models/io.js';
+import { resolveModel } from '../../models/io.js';
+import { formatJSON } from '../../io/index.js';
 import { DESIGNS, type Design } from '../../models/sample.js';
 import type { Model } from '../../models/types.js';
 import { MAX_SEED } from '../../random/rng.js';

@@ -3,7 +3,8 @@
  * `gmoe presets <truth> [--out model.json]` — the model file of one truth preset.
  */
 import type { Command } from 'commander';
-import { formatJSON, modelToJSON, writeModelFile } from '../../models/io.js';
+import { formatJSON } from '../../io/index.js';
+import { modelToJSON, writeModelFile } from '../../models/io.js';
 import { listTruthPresets, truthPreset } from '../../models/presets.js';
 import { listExperimentPresets } from '../../experiments/presets.js';
 import { CliError } from '../errors.js';

@@ -13,6 +13,7 @@ import { compareMetrics, displayName, parseMetric, type MetricName } from '../an
 import { readsMedian } from '../analysis/curve.js';
 import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
 import type { MetricSummary, PointSummary, Summary } from '../types.js';
+import { escapeMarkup } from './escape.js';
 
 /** A plotly figure: traces and layout, plain JSON. */
 export interface Figure {
@@ -214,9 +215,9 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const annotations: Record<string, unknown>[] = [];
   const title = options.title ?? `${summary.spec}: convergence rates`;
   annotations.push(
-    { text: `<b>${escapeHtml(title)}</b>`, x: px(L - 60), y: py(14), xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'top', showarrow: false, font: { size: 19 } },
+    { text: `<b>${escapeMarkup(title)}</b>`, x: px(L - 60), y: py(14), xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'top', showarrow: false, font: { size: 19 } },
     ...sub.map((t, i) => ({
-      text: escapeHtml(t),
+      text: escapeMarkup(t),
       x: px(L - 60),
       y: py(46 + 20 * i),
       xref: 'paper',
@@ -268,7 +269,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
       itemwidth: 40,
     };
     annotations.push({
-      text: `<b>${escapeHtml(groupTitle(p))}</b>`,
+      text: `<b>${escapeMarkup(groupTitle(p))}</b>`,
       x: px(left),
       y: py(top - 6),
       xref: 'paper',
@@ -336,10 +337,6 @@ function axisStyle(extent?: [number, number]): Record<string, unknown> {
   };
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** The traces of one metric in one panel (band, means, medians, fit, theory, 1/log n). */
 function metricTraces(
   ms: MetricSummary,
@@ -374,7 +371,7 @@ function metricTraces(
     });
   }
   const hover = (stat: string) =>
-    `${escapeHtml(name)} ${stat}<br>n = %{x}<br>%{y:.4g}<br>%{customdata[0]} values, %{customdata[1]} not converged, %{customdata[2]} failed<extra></extra>`;
+    `${escapeMarkup(name)} ${stat}<br>n = %{x}<br>%{y:.4g}<br>%{customdata[0]} values, %{customdata[1]} not converged, %{customdata[2]} failed<extra></extra>`;
   const custom = pts.map((p) => [p.count, p.notConverged ?? 0, p.failed ?? 0]);
   // medians (rings) first, so a mean (dot) equal to its median shows inside the ring
   out.push({
@@ -432,7 +429,7 @@ function metricTraces(
       y: [n0, n1].map((v) => Math.exp(fit.intercept + fit.slope * Math.log(v))),
       line: { color, width: 2.2 },
       name: `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}${law}`,
-      hovertemplate: `${escapeHtml(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
+      hovertemplate: `${escapeMarkup(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
       showlegend: true,
     });
     const pred = ms.prediction;
@@ -450,7 +447,7 @@ function metricTraces(
         line: { color, width: 1.4, dash: 'dash' },
         opacity: 0.75,
         name: `${name} theory: n<sup>${exponentText(e, '−')}</sup>`,
-        hovertemplate: `${escapeHtml(name)} theory: n<sup>${exponentText(e, '−')}</sup><extra></extra>`,
+        hovertemplate: `${escapeMarkup(name)} theory: n<sup>${exponentText(e, '−')}</sup><extra></extra>`,
         showlegend: false,
       });
     }
@@ -467,7 +464,7 @@ function metricTraces(
         y: xs.map((v) => a + c / Math.log(v)),
         line: { color, width: 1.6, dash: 'dot' },
         name: `${name}: ${fmtG(a)} + ${fmtG(c)}/log n`,
-        hovertemplate: `${escapeHtml(name)}: ${fmtG(a)} + ${fmtG(c)}/log n<extra></extra>`,
+        hovertemplate: `${escapeMarkup(name)}: ${fmtG(a)} + ${fmtG(c)}/log n<extra></extra>`,
         showlegend: false,
       });
     }

@@ -2,3 +2,4 @@
 export { buildFigure, type Figure, type FigureOptions } from './figure.js';
 export { writePlotHtml, plotHtml, plotlyBundlePath, plotlyBundle, type PlotHtmlOptions } from './html.js';
 export { renderPng, figureToPng, figureToPngBase64, CHROMIUM_PATH, CHROMIUM_ARGS, HIDE_SYSTEM_CHROMIUM_ENV, type PngOptions } from './png.js';
+export { escapeHtml, escapeMarkup, scriptJson } from './escape.js';
