@@ -30,8 +30,9 @@
  *   atom aligned with each true atom, and the optimum of the cells on (a, b, ν) alone) and across
  *   every boundary on which a region's minimum lies. Either way the search moves with a
  *   translation of the fit, so the result is invariant to it.
- * - `loss: "auto"` uses the D2 formula (identical to D1 on cells of at most one atom) and reports
- *   kind "D2" when some cell has two or more atoms, "D1" otherwise (an empty cell is neither).
+ * - `loss: "auto"` chooses by the number of experts: D1 when the fit has the truth's k (exact
+ *   fit), D2 otherwise (over- or under-specified). It does not look at how the atoms fell into cells,
+ *   so every fit of one experiment gets the same formula and their losses stay comparable.
  * - r̄(m ≥ 4) is unknown, but r̄(m) ≥ r̄(3) = 6 (a solution of r̄'s system for 3 atoms, plus an
  *   atom at 0, solves it for m). A region whose cells need r̄(m ≥ 4) gets a lower bound valid for any
  *   such r̄ (x^{f·r̄} ≥ max(0, x^{6f} − 1); dropped where 6f < 1); if that bound does not exceed the
@@ -191,7 +192,7 @@ export function voronoiLoss(fit: Model, truth: Model, options: LossOptions = {})
     if (v !== undefined && typeof v !== 'boolean') throw new Error(`${key} must be true or false. Value: ${String(v)}`);
   }
   const table = exponentTable(truth.gate.kind, options.exponents);
-  const formula: LossKind = lossOpt === 'D1' ? 'D1' : 'D2';
+  const formula: LossKind = lossOpt === 'auto' ? (fit.k === truth.k ? 'D1' : 'D2') : lossOpt;
 
   const { d } = fit;
   const kStar = truth.k;
@@ -616,11 +617,10 @@ export function voronoiLoss(fit: Model, truth: Model, options: LossOptions = {})
     if (tauErr !== undefined) errors.tau = tauErr;
     cells.push({ true: j, fitted: [...fitted], errors, term: termsBuf[j]! });
   }
-  const multi = asg.members.some((cell) => cell.length >= 2);
   // key order is the order of the CLI's JSON
   const result: LossResult = {
     loss,
-    kind: lossOpt === 'auto' ? (multi ? 'D2' : 'D1') : lossOpt,
+    kind: formula,
     ...(topKActive ? { topK: true, K } : {}),
     t0: useT0 ? Math.log(c) - logS : 0,
     t1: Array.from(t1),
