@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { formatJSON, readTextFile, writeFileAtomic } from '../io/index.js';
 import { listTruthPresets, truthPreset } from './presets.js';
 import { hasTau, type GateSpec, type Model } from './types.js';
+import { getGate } from './gates/index.js';
 import { ValidationError, checkPositiveInteger, fail, isRecord, parseGateSpec, rejectUnknownKeys, validateModel } from './validate.js';
 
 export { validateModel } from './validate.js';
@@ -90,15 +91,7 @@ export function parseModel(json: unknown): Model {
 }
 
 function gateToJSON(g: GateSpec): Record<string, unknown> {
-  switch (g.kind) {
-    case 'softmax':
-    case 'temperature':
-      return { kind: g.kind };
-    case 'topk':
-      return { kind: 'topk', K: g.K, selectOn: g.selectOn };
-    case 'activation':
-      return { kind: 'activation', activation: g.activation, bias: g.bias };
-  }
+  return getGate(g).toJSON(g);
 }
 
 /**

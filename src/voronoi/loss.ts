@@ -152,8 +152,7 @@ function checkModel(m: Model, what: 'fit' | 'truth'): void {
 }
 
 function gateFamily(m: Model): string {
-  const g = m.gate;
-  return g.kind === 'activation' ? `activation(${g.activation}, bias ${g.bias})` : g.kind;
+  return getGate(m.gate).family(m.gate);
 }
 
 function norm(v: ArrayLike<number>, off: number, w: ArrayLike<number>, woff: number, d: number): number {
@@ -198,7 +197,7 @@ export function voronoiLoss(fit: Model, truth: Model, options: LossOptions = {})
   const kStar = truth.k;
   let K = kStar;
   let topKActive = false;
-  const topKOpt = options.topK ?? (truth.gate.kind === 'topk' ? truth.gate.K : false);
+  const topKOpt = options.topK ?? getGate(truth.gate).lossTopK(truth.gate);
   if (topKOpt !== false) {
     if (typeof topKOpt !== 'number' || !Number.isInteger(topKOpt) || topKOpt < 1) throw new Error(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
     topKActive = true;

@@ -12,8 +12,8 @@
  * maximum) the errors are null and `notes` says why; nearly singular information gets a note too.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { isPositivelyHomogeneous } from '../../math/activations.js';
 import { fail } from '../../models/validate.js';
+import { getGate } from '../../models/gates/index.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../../models/types.js';
 import { fixedLabels, normalizeGate } from '../gates/layout.js';
 import { logLikDerivatives } from './hessian.js';
@@ -70,12 +70,12 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const notes: string[] = [];
   const tauGate = hasTau(modelIn.gate);
   let tauMode = tauGate ? opts.tauMode ?? 'free' : 'fixed';
-  const act = modelIn.gate.kind === 'temperature' ? 'identity' : modelIn.gate.kind === 'activation' ? modelIn.gate.activation : null;
+  const act = getGate(modelIn.gate).activation?.(modelIn.gate).act ?? null;
   let tauFlat = false;
-  if (tauGate && tauMode === 'free' && act !== null && isPositivelyHomogeneous(act) && k > 1) {
+  if (tauGate && tauMode === 'free' && act !== null && act.positivelyHomogeneous && k > 1) {
     tauMode = 'fixed';
     tauFlat = true;
-    notes.push(`τ held at its fitted value ${modelIn.tau}: with σ = ${act} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`);
+    notes.push(`τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`);
   }
   const L = paramLayout(modelIn.gate, k, d, { tauMode, tauScale: 'natural', nuScale: 'natural' });
   const model = cloneModel(modelIn);
@@ -84,7 +84,8 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const fixed = fixedLabels(L.gate);
   if (fixed.length > 0) notes.push(`reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`);
   if (moved) notes.push('the gate was translated so that the reference expert\'s fixed parameters are 0 (π unchanged)');
-  if (modelIn.gate.kind === 'topk') notes.push(`top-${modelIn.gate.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
+  const sel = getGate(modelIn.gate).selection?.(modelIn.gate);
+  if (sel) notes.push(`top-${sel.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
   if (k === 1 && tauGate) notes.push('k = 1: the gate is constant; τ is not identified and not reported');
 
   const D = logLikDerivatives(L, model, data);
