@@ -34,9 +34,10 @@ d <- read.csv(args[2])
 k <- as.integer(args[3]); seed <- as.integer(args[4]); out <- args[5]
 dat <- data.frame(x1 = d$x1, y = d$y)
 set.seed(seed)
-t0 <- proc.time()[["elapsed"]]
+cpu <- function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
+t0 <- proc.time()[["elapsed"]]; c0 <- cpu()
 f <- flexmix(y ~ x1, data = dat, k = k, concomitant = FLXPmultinom(~ x1))
-seconds <- proc.time()[["elapsed"]] - t0
+seconds <- proc.time()[["elapsed"]] - t0; cpuSeconds <- cpu() - c0
 kf <- f@k # flexmix may drop components that become too small
 pe <- parameters(f)
 pc <- parameters(f, which = "concomitant")
@@ -82,18 +83,20 @@ se <- if (is.null(cov)) NULL else sqrt(pmax(diag(cov), 0))
 labels <- c(if (kf > 1) as.vector(rbind(sprintf("beta0[%d]", 0:(kf - 2)), sprintf("beta1[%d][0]", 0:(kf - 2)))),
             as.vector(rbind(sprintf("a[%d][0]", 0:(kf - 1)), sprintf("b[%d]", 0:(kf - 1)), sprintf("nu[%d]", 0:(kf - 1)))))
 # flexmix's own standard errors (optim's numerical Hessian), for information
+c1 <- cpu()
 refitSE <- tryCatch({
   r <- refit(f)
   lapply(r@components[[1]], function(m) unname(m[, "Std. Error"]))
 }, error = function(e) NULL)
+refitCpuSeconds <- cpu() - c1
 
 res <- list(
-  n = nrow(dat), k = k, kFitted = kf, seed = seed, seconds = seconds, iterations = f@iter, converged = f@converged,
+  n = nrow(dat), k = k, kFitted = kf, seed = seed, seconds = seconds, cpuSeconds = cpuSeconds, iterations = f@iter, converged = f@converged,
   logLik = as.numeric(logLik(f)), logLikAtParams = loglik(th), df = f@df,
   AIC = AIC(f), BIC = BIC(f), ICL = ICL(f),
   model = list(beta0 = beta0, beta1 = beta1, a = a, b = b, nu = nu),
   # flexmix's posterior, from the same E-step as its logLik (gmoe's expert order), row-major n x k
   posterior = as.vector(t(posterior(f)[, ord, drop = FALSE])),
-  se = list(labels = labels, values = se), refitSE = refitSE
+  se = list(labels = labels, values = se), refitSE = refitSE, refitCpuSeconds = refitCpuSeconds
 )
 writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, null = "null"), out)
