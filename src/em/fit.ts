@@ -27,7 +27,7 @@ import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResu
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
-import { createArena } from './backend/wasm/arena.js';
+import { createArena } from './backend/simd/arena.js';
 
 /** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
 export function freeParameterCount(layout: GateLayoutInfo): number {

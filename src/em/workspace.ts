@@ -1,4 +1,4 @@
-import type { Arena } from './backend/wasm/arena.js';
+import type { Arena } from './backend/simd/arena.js';
 
 /**
  * Buffers of one fit, allocated once and reused by every iteration and every restart:

@@ -1,5 +1,5 @@
 /**
- * The SIMD sum kernels (scripts/wasm/kernels-sums.ts, driven by src/em/backend/cpu-wasm-sums.ts)
+ * The SIMD sum kernels (src/em/backend/simd/gen/kernels-sums.ts, driven by src/em/backend/cpu-wasm-sums.ts)
  * against the JS kernels they replace (momentsRows1k2/k3, gradCurvRows1k2/k3 of cpu.ts): per-row
  * terms are recomputed here with the JS kernels' operations, summed in the JS order (which must
  * give the JS kernel's bits) and in the documented SIMD order — even rows, odd rows, lane 0 +
@@ -11,7 +11,7 @@ import { createCpuBackend } from '../../src/em/index.js';
 import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
 import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from '../../src/em/backend/cpu-wasm-sums.js';
 import { expertMoments, type GateLayout } from '../../src/em/backend/types.js';
-import { createArena, type Arena } from '../../src/em/backend/wasm/arena.js';
+import { createArena, type Arena } from '../../src/em/backend/simd/arena.js';
 import { createRng } from '../../src/random/rng.js';
 import { pairSums } from './wasm-helpers.js';
 

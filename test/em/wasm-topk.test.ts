@@ -1,5 +1,5 @@
 /**
- * The SIMD top-K gate (scripts/wasm/kernels-topk.ts, driven by src/em/backend/cpu-wasm-topk.ts)
+ * The SIMD top-K gate (src/em/backend/simd/gen/kernels-topk.ts, driven by src/em/backend/cpu-wasm-topk.ts)
  * against the JS kernel it replaces (cpu-topk.ts topkGateRows1k3, d = 1, k = 3): mask bytes, π and
  * log π bit for bit on every row, Q within the rounding of a sum taken in another order (and −∞
  * exactly when the JS kernel's is); K = 1, 2, 3, ranking on logits and on slopes, the mask computed
@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
-import { createArena } from '../../src/em/backend/wasm/arena.js';
+import { createArena } from '../../src/em/backend/simd/arena.js';
 import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
 import { topkWasm } from '../../src/em/backend/cpu-wasm-topk.js';
 import { topkGateRows1k3 } from '../../src/em/backend/cpu-topk.js';

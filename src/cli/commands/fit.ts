@@ -8,10 +8,10 @@
  * progress goes to stderr on a terminal, or every few seconds when the fit is long.
  */
 import type { Command } from 'commander';
-import { readDatasetCsv } from '../../models/dataset-io.js';
+import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError } from '../../models/validate.js';
-import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { ACTIVATIONS, type Activation } from '../../math/activations.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
@@ -43,6 +43,9 @@ interface FitCliOptions {
   se?: boolean;
   progress: boolean;
   wasm: boolean;
+  y?: string;
+  x?: string;
+  dropMissing?: boolean;
   out: string;
 }
 
@@ -118,6 +121,32 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
   return { init: { kind: 'model', model }, model };
 }
 
+/** Column options --y, --x, --drop-missing (shared by the commands that read a dataset). */
+export function columnOptions(opts: { y?: string; x?: string; dropMissing?: boolean }): CsvColumnOptions {
+  const out: CsvColumnOptions = { dropMissing: opts.dropMissing === true };
+  if (opts.y !== undefined) out.y = opts.y;
+  if (opts.x !== undefined) out.x = opts.x.split(',').map((s) => s.trim());
+  return out;
+}
+
+/**
+ * Reads --data with the column options; `note` says which columns were used and how many rows were
+ * dropped (when that is not the plain x1..xd,y layout).
+ */
+export function readDataOption(opts: { data: string; y?: string; x?: string; dropMissing?: boolean }): { data: Dataset; columns: { x: string[]; y: string }; dropped: number; note?: string } {
+  try {
+    const d = readDatasetCsv(opts.data, columnOptions(opts));
+    const named = opts.y !== undefined || opts.x !== undefined;
+    const parts = [];
+    if (named) parts.push(`y = ${d.columns.y}, x = ${d.columns.x.join(',')}`);
+    if (d.dropped > 0) parts.push(`dropped ${d.dropped} row(s) with a missing value, ${d.n} left`);
+    const out = { data: { n: d.n, d: d.d, X: d.X, y: d.y }, columns: d.columns, dropped: d.dropped };
+    return parts.length > 0 ? { ...out, note: `${opts.data}: ${parts.join('; ')}` } : out;
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
 function progressReporter(enabled: boolean, restarts: number): FitOptions['onIteration'] {
   if (!enabled) return undefined;
@@ -167,13 +196,8 @@ function run(opts: FitCliOptions): void {
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined) options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
   if (tauMode === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
-  let data;
-  try {
-    const d = readDatasetCsv(opts.data);
-    data = { n: d.n, d: d.d, X: d.X, y: d.y };
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e));
-  }
+  const { data, columns, dropped, note } = readDataOption(opts);
+  if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts);
   let fit: FitResult;
   try {
@@ -201,7 +225,7 @@ function run(opts: FitCliOptions): void {
       trace: fit.trace,
       warnings: fit.warnings,
       backend: fit.backend,
-      options: { ...fit.options, data: opts.data, gateArg: opts.gate, initArg: opts.init },
+      options: { ...fit.options, data: opts.data, columns, ...(dropped > 0 ? { droppedRows: dropped } : {}), gateArg: opts.gate, initArg: opts.init },
       seconds: fit.seconds,
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
       ...(se ? { standardErrors: se } : {}),
@@ -221,7 +245,10 @@ export function register(program: Command): void {
   program
     .command('fit')
     .description('fit a Gaussian MoE to a CSV dataset by EM and write the fitted model (with a "fit" block) as JSON')
-    .requiredOption('--data <data.csv>', 'dataset CSV (header x1,...,xd,y), e.g. written by `gmoe simulate`')
+    .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y (e.g. written by `gmoe simulate`), or any CSV with --y/--x')
+    .option('--y <col>', 'response column by name (any CSV; RFC 4180 quoting, R row names skipped)')
+    .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
+    .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)')
     .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
     .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
     .option('--init <init>', 'start: near-truth:<preset|model.json> (the authors\' scheme), kmeans, random, or a model file/preset', 'kmeans')
@@ -252,6 +279,7 @@ export function register(program: Command): void {
       '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
       '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
       '  gmoe loss --fit f.json --truth demy',
+      '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
     ].join('\n'))
     .action((opts: FitCliOptions) => run(opts));
 }

@@ -7,7 +7,8 @@ import { register as sweep } from './sweep.js';
 import { register as report } from './report.js';
 import { register as merge } from './merge.js';
 import { register as presets } from './presets.js';
+import { register as plan } from './plan.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, fit, loss, sweep, report, merge, presets];
+export const commands: RegisterCommand[] = [simulate, fit, loss, sweep, report, merge, presets, plan];

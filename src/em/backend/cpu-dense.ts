@@ -21,15 +21,8 @@ import type { GateLayout } from './types.js';
 import { commonArena } from './cpu-wasm.js';
 import { denseWasm } from './cpu-wasm-dense.js';
 import { denseGradWasm3 } from './cpu-wasm-densegrad.js';
+import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from './constants.js';
 
-/** exp(u) for u < −EXP_CUTOFF (relative to the row maximum) is 0 (as in cpu.ts) */
-const EXP_CUTOFF = 708;
-/** logits within ±GATE_DIRECT are exponentiated without subtracting the row maximum (as in cpu.ts) */
-const GATE_DIRECT = 350;
-/** |u| beyond which tanh(u) = ±1 and σ'(u) < 1e-17 (also keeps e^{−2u} in expCore's domain) */
-const TANH_CLAMP = 20;
-/** keeps e^{−u} of the sigmoid in expCore's domain; σ(±700) is 1 or ~1e-304 */
-const SIG_CLAMP = 700;
 
 /** Activation codes of the specialised kernels. */
 export const DENSE_IDENTITY = 0;

@@ -10,11 +10,8 @@
  */
 import { expCore } from '../../math/exp.js';
 import { logCore } from '../../math/log.js';
+import { EXP_CUTOFF as CUTOFF, PROD_FLUSH } from './constants.js';
 
-/** exp(u) of a term relative to its row maximum below this is taken as 0 (as cpu.ts's EXP_CUTOFF). */
-const CUTOFF = 708;
-/** log of the product of the row sums is taken once it exceeds this (each sum is ≤ 3, so no overflow) */
-const PROD_FLUSH = 1e200;
 
 /**
  * Top-K gate rows, d = 1, k = 3: logits v_j = β0_j + β1_j x_i; the active set is ranked on the

@@ -1,7 +1,7 @@
 /**
  * The dense-to-sparse gates' probabilities (identity / tanh / sigmoid activation, bias outside σ;
  * d = 1, k = 2 and 3) through the WebAssembly SIMD kernels dense{act}{k}
- * (scripts/wasm/kernels-dense.ts), taken by cpu-dense.ts denseGateProbs1 when every array of the
+ * (src/em/backend/simd/gen/kernels-dense.ts), taken by cpu-dense.ts denseGateProbs1 when every array of the
  * call lies in one arena. Rows run two at a time (two pairs per step) in the kernel (those with a
  * logit beyond ±350 shifted by their maximum, as in JS); a pair with a row whose maximum is ±∞ or
  * NaN runs through the JS kernel (with at most the pair before it, which the kernel's step handed
@@ -10,9 +10,9 @@
  * it differs from the JS kernel's Q in the last bits, deterministically.
  */
 import type { Model } from '../../models/types.js';
-import type { Arena, KernelExports } from './wasm/arena.js';
-import { wasmCalls } from './wasm/calls.js';
-import { runPairs } from './wasm/pairs.js';
+import type { Arena, KernelExports } from './simd/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import { runPairs } from './simd/pairs.js';
 
 /** cpu-dense.ts activation codes (DENSE_IDENTITY, DENSE_TANH, DENSE_SIGMOID) */
 const TANH = 1;

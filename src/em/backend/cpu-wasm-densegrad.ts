@@ -1,6 +1,6 @@
 /**
  * The CPU backend's call into its WebAssembly SIMD kernels of the dense-to-sparse gates' gradient /
- * curvature / exact-Hessian sums (scripts/wasm/kernels-densegrad.ts): d = 1, k = 3, the layout of
+ * curvature / exact-Hessian sums (src/em/backend/simd/gen/kernels-densegrad.ts): d = 1, k = 3, the layout of
  * cpu-dense.ts denseSums1k3, taken when X, resp and pi lie in one arena (see cpu-wasm.ts).
  * The kernel computes each row's J1, Jt, H1 in registers (no n × k scratch) with the JS
  * coefficient loops' operations, so per-row terms are the JS kernels' bits; each sum is added lane
@@ -8,8 +8,8 @@
  * kernels — another order than the JS kernel's, so totals differ from it in the last bits,
  * deterministically.
  */
-import { wasmCalls } from './wasm/calls.js';
-import type { Arena } from './wasm/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import type { Arena } from './simd/arena.js';
 
 /**
  * The JS path of cpu-dense.ts for k = 3 (coefficient pass, then denseSums1k3): the 30 sums of rows

@@ -1,15 +1,15 @@
 /**
  * The softmax gate's probabilities for d = 1, k = 2 and 3 through the WebAssembly SIMD kernels
- * gate2 / gate3 (scripts/wasm/kernels-gate.ts), taken by cpu.ts gateProbs when every array of the
+ * gate2 / gate3 (src/em/backend/simd/gen/kernels-gate.ts), taken by cpu.ts gateProbs when every array of the
  * call lies in one arena. Rows run two at a time in the kernel (those with a logit beyond ±350
  * shifted by their maximum, as in JS); a pair with a row whose maximum is ±∞ or NaN runs through
  * the JS kernel (denseGateRows1k2 / k3), and the kernel resumes after it. π and log π are the JS kernel's bits on every row; Q is added lane by
  * lane (rows 0, 2, 4… and 1, 3, 5…), then the lanes, then the JS rows, so it differs from the JS
  * kernel's Q in the last bits, deterministically.
  */
-import type { Arena } from './wasm/arena.js';
-import { wasmCalls } from './wasm/calls.js';
-import { runPairs } from './wasm/pairs.js';
+import type { Arena } from './simd/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import { runPairs } from './simd/pairs.js';
 
 /** The JS gate kernel of cpu.ts (denseGateRows1k2 / denseGateRows1k3), for the rows the SIMD kernel leaves. */
 export type GateRows = (beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,

@@ -1,13 +1,13 @@
 /**
- * The CPU backend's calls into its WebAssembly SIMD sum kernels (scripts/wasm/kernels-sums.ts):
+ * The CPU backend's calls into its WebAssembly SIMD sum kernels (src/em/backend/simd/gen/kernels-sums.ts):
  * the experts' shifted moments and the linear gate's gradient / curvature sums for d = 1,
  * k = 2 and 3, taken when every array of the call lies in one arena (see cpu-wasm.ts).
  * Per-row terms are the JS kernels' bits; each sum is added lane by lane (rows 0, 2, 4… and
  * 1, 3, 5…), then lane 0 + lane 1, then an odd last row through the JS kernel — another order than
  * the JS kernel's, so totals differ from it in the last bits, deterministically.
  */
-import { wasmCalls } from './wasm/calls.js';
-import type { Arena } from './wasm/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import type { Arena } from './simd/arena.js';
 
 /** The JS moments kernel of cpu.ts (momentsRows1k2 / momentsRows1k3), for an odd last row. */
 export type MomentsRows = (X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array) => void;

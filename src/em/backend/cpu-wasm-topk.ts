@@ -1,6 +1,6 @@
 /**
  * The top-K gate's probabilities for d = 1, k = 3 through the WebAssembly SIMD kernel topk3
- * (scripts/wasm/kernels-topk.ts), taken by cpu.ts gateProbs when X, logPi, pi, the mask and (with
+ * (src/em/backend/simd/gen/kernels-topk.ts), taken by cpu.ts gateProbs when X, logPi, pi, the mask and (with
  * Q) resp lie in one arena. Rows whose active logits are finite run two at a time in the kernel; a
  * pair with another row (a NaN or infinite active logit, or no active expert in a fixed mask) runs
  * through the JS kernel (cpu-topk.ts topkGateRows1k3), and the kernel resumes after it. The mask
@@ -8,10 +8,10 @@
  * 1, 3, 5…), then the lanes, then the JS rows, so it differs from the JS kernel's Q in the last
  * bits, deterministically (and is −∞ exactly when the JS kernel's is).
  */
-import type { Arena } from './wasm/arena.js';
-import { arenaOf } from './wasm/arena.js';
-import { wasmCalls } from './wasm/calls.js';
-import { runPairs } from './wasm/pairs.js';
+import type { Arena } from './simd/arena.js';
+import { arenaOf } from './simd/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import { runPairs } from './simd/pairs.js';
 
 /** The JS top-K gate kernel (cpu-topk.ts topkGateRows1k3), for the rows the SIMD kernel leaves. */
 export type TopkRows = (beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,

@@ -1,6 +1,6 @@
 /**
- * The CPU backend's calls into its WebAssembly SIMD kernels (src/em/backend/wasm/arena.ts,
- * scripts/wasm/kernels.ts): d = 1, k = 2 and 3, taken when every array of the call lies in one
+ * The CPU backend's calls into its WebAssembly SIMD kernels (src/em/backend/simd/arena.ts,
+ * src/em/backend/simd/gen/kernels.ts): d = 1, k = 2 and 3, taken when every array of the call lies in one
  * arena. Two rows per step; a pair that needs the JS kernel's guarded path (a log-density or logit
  * out of the fast range) runs through the JS kernel, and the kernel resumes after it. Per-row
  * values are the JS kernel's bits; sums over rows are added lane by lane (rows 0, 2, 4… and
@@ -8,14 +8,13 @@
  * differ from it in the last bits, deterministically.
  */
 import { logCore } from '../../math/log.js';
-import { arenaOf, type Arena } from './wasm/arena.js';
-import { wasmCalls } from './wasm/calls.js';
-import { runPairs } from './wasm/pairs.js';
+import { LN2_HI, LN2_LO } from './constants.js';
+import { arenaOf, type Arena } from './simd/arena.js';
+import { wasmCalls } from './simd/calls.js';
+import { runPairs } from './simd/pairs.js';
 
 export { wasmCalls };
 
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
 
 /** The arena that holds every one of these arrays, if any. */
 export function commonArena(...arrays: Float64Array[]): Arena | undefined {

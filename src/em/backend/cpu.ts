@@ -23,22 +23,12 @@ import { commonArena, eStepWasm, logLikWasm } from './cpu-wasm.js';
 import { gateWasm } from './cpu-wasm-gate.js';
 import { topkArena, topkWasm } from './cpu-wasm-topk.js';
 import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from './cpu-wasm-sums.js';
+import { EXP_CUTOFF, GATE_DIRECT, PROD_FLUSH, SHIFT_EXACT_BELOW } from './constants.js';
+
+export { EXP_CUTOFF };
 
 const LOG_2PI = Math.log(2 * Math.PI);
-/** exp(u) for u < −EXP_CUTOFF is taken as 0 (see module doc): e^-708 ≈ 3e-308, near the smallest normal double; equal to −EXP_FAST_MIN, where expCore's domain starts. */
-export const EXP_CUTOFF = 708;
-/** log of the product of the row sums is taken once it exceeds this (each sum is ≤ k, so no overflow) */
-const PROD_FLUSH = 1e200;
 const EMPTY = new Float64Array(0);
-/** logits within ±GATE_DIRECT are exponentiated without subtracting the row maximum (spread ≤ 700) */
-const GATE_DIRECT = 350;
-/**
- * The E-step's branch-free shift (a + b + |a − b|)/2 is off the row maximum by a few u·Σ|v|
- * (u = 2^-53): below Σ|v| = 2^40 that is < 1e-3, so the largest term stays near 1 and no e^u
- * overflows or loses a term to the cutoff that the maximum would keep (beyond that rounding).
- * Larger log-densities (a far, very narrow expert: −1e20 absorbs −1000 in a + b) take Math.max.
- */
-const SHIFT_EXACT_BELOW = 2 ** 40;
 
 /**
  * e^u for u = (a term) − (its row's maximum) ≤ 0: 0 below −EXP_CUTOFF (= src/math/exp.ts EXP_FAST_MIN), else

@@ -4,7 +4,7 @@
  * src/em/backend/cpu-dense.ts — the coefficient pass (coefsIdentity / coefsTanh / coefsSigmoid)
  * fused with the sums pass (denseSums1k3), so that J1, Jt, H1 stay in registers instead of going
  * through n × k scratch. Driven by src/em/backend/cpu-wasm-densegrad.ts; see
- * scripts/wasm/kernels.ts for the conventions.
+ * src/em/backend/simd/gen/kernels.ts for the conventions.
  *
  * Pure arithmetic: no pair is ever refused, NaN propagates as in JS. Per row, the same operations
  * in the same order as the JS kernels (the clamps are f64x2.pmin / pmax, which are the JS ternaries
@@ -13,13 +13,12 @@
  * at ACC (one scalar per sum). One call runs every pair.
  */
 import { F2, Fn, add, div, expv, mul, sub } from './wat.js';
-import { ACC, PAR, loadCols, matPair, pairLoop, rowPair } from './kernels.js';
+import { SIG_CLAMP, TANH_CLAMP } from '../../constants.js';
+import { ACC, PAR } from '../layout.js';
+import { loadCols, matPair, pairLoop, rowPair } from './kernels.js';
 
 type Activation = 'identity' | 'tanh' | 'sigmoid';
 
-/** cpu-dense.ts TANH_CLAMP, SIG_CLAMP */
-const TANH_CLAMP = 20;
-const SIG_CLAMP = 700;
 
 const neg = (a: string): string => `(f64x2.neg ${a})`;
 /** JS `u > c ? c : u < −c ? −c : u` */

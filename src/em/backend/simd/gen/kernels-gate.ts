@@ -1,13 +1,13 @@
 /**
- * Gate-probability kernels (d = 1, k = 2, 3): see scripts/wasm/kernels.ts for the conventions.
+ * Gate-probability kernels (d = 1, k = 2, 3): see src/em/backend/simd/gen/kernels.ts for the conventions.
  * The SIMD twins of denseGateRows1k2 / denseGateRows1k3 (src/em/backend/cpu.ts) for their direct
  * rows, driven by src/em/backend/cpu-wasm-gate.ts.
  */
-import { ACC, PAR, loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
+import { ACC, PAR } from '../layout.js';
+import { loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
-/** cpu.ts GATE_DIRECT: logits within ±350 are exponentiated with no maximum */
-const GATE_DIRECT = 350;
 
 /**
  * Softmax gate for d = 1, k = 2 or 3 (cpu.ts denseGateRows1k2 / denseGateRows1k3, their direct
@@ -37,7 +37,7 @@ function gate(k: 2 | 3): string {
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
       // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
     const sum = f.set('s', e.reduce((acc, t) => add(acc, t)));
     // mx + log s, as in the JS kernel (direct rows: +0 + log s)

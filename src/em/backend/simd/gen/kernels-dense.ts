@@ -1,18 +1,15 @@
 /**
  * Dense-to-sparse gate-probability kernels (d = 1, k = 2, 3; identity / tanh / sigmoid activation,
- * bias outside σ): see scripts/wasm/kernels.ts for the conventions. The SIMD twins of
+ * bias outside σ): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twins of
  * src/em/backend/cpu-dense.ts rowsIdentity / rowsTanh / rowsSigmoid (k = 2, with softmaxRow) and
  * rowsIdentity3 / rowsTanh3 / rowsSigmoid3 (k = 3, with softmaxRow3), driven by
  * src/em/backend/cpu-wasm-dense.ts.
  */
-import { ACC, PAR, loadCols, storeCols } from './kernels.js';
+import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from '../../constants.js';
+import { ACC, PAR } from '../layout.js';
+import { loadCols, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
-/** cpu-dense.ts GATE_DIRECT: logits within ±350 are exponentiated with no maximum */
-const GATE_DIRECT = 350;
-/** cpu-dense.ts TANH_CLAMP and SIG_CLAMP */
-const TANH_CLAMP = 20;
-const SIG_CLAMP = 700;
 
 export type DenseAct = 'identity' | 'tanh' | 'sigmoid';
 
@@ -91,7 +88,7 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
     return J.map((j) => {
       const u = f.set(T(h, `w${j}`), sub(v[h]![j]!, mx));
       // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
-      return f.set(T(h, `e${j}`), `(v128.and ${expv(f, u, T(h, `x${j}`))} (f64x2.ge ${u} ${F2(-708)}))`);
+      return f.set(T(h, `e${j}`), `(v128.and ${expv(f, u, T(h, `x${j}`))} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
   });
   const l = hs.map((h) => {

@@ -1,13 +1,12 @@
 /**
- * Top-K gate kernel (d = 1, k = 3): see scripts/wasm/kernels.ts for the conventions. The SIMD twin
+ * Top-K gate kernel (d = 1, k = 3): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twin
  * of topkGateRows1k3 (src/em/backend/cpu-topk.ts) for rows whose active logits are finite, driven
  * by src/em/backend/cpu-wasm-topk.ts.
  */
-import { ACC, PAR, loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { EXP_CUTOFF as CUTOFF } from '../../constants.js';
+import { ACC, PAR } from '../layout.js';
+import { loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, I2, abs, add, div, expv, logv, mul, sub } from './wat.js';
-
-/** cpu-topk.ts CUTOFF: exp of a term below this relative to the row maximum is 0 */
-const CUTOFF = 708;
 
 const and = (a: string, b: string): string => `(v128.and ${a} ${b})`;
 const or = (a: string, b: string): string => `(v128.or ${a} ${b})`;

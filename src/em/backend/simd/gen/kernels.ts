@@ -5,28 +5,26 @@
  * row, so that per-row values (responsibilities, π, log π) are the JS kernel's bits; only sums
  * over rows are added in another order (lane by lane, then the two lanes).
  *
- * Calling convention (src/em/backend/wasm/arena.ts): pointers are byte offsets into the arena's
+ * Calling convention (src/em/backend/simd/arena.ts and layout.ts): pointers are byte offsets into the arena's
  * memory; a kernel runs pairs [start, end) of rows (2p, 2p + 1) and returns the pair it stopped at
  * — `end`, or the first pair that needs the JS kernel's guarded path (the caller runs that pair in
  * JS and resumes); running sums live in the accumulator block `acc`, read at entry and written at
  * exit, so that a resumed call continues them.
  *
- * Built by scripts/build-wasm.ts into src/em/backend/wasm/module.ts (test/em/wasm-build.test.ts
+ * Built by `npm run build:wasm` into src/em/backend/simd/module.ts (test/em/wasm-build.test.ts
  * checks that the committed module is this text's binary).
  */
-import { T_HI, T_LO } from '../../src/math/exp.js';
-import { LOGC_HI, LOGC_LO } from '../../src/math/log.js';
-import { EXP_TABLE, F2, Fn, I2, LOG_TABLE, abs, add, expv, mul, pick, sub } from './wat.js';
+import { T_HI, T_LO } from '../../../../math/exp.js';
+import { LOGC_HI, LOGC_LO } from '../../../../math/log.js';
+import { EXP_CUTOFF, SHIFT_EXACT_BELOW } from '../../constants.js';
+import { ACC, EXP_TABLE, LOG_TABLE, PAR } from '../layout.js';
+import { F2, Fn, I2, abs, add, expv, mul, pick, sub } from './wat.js';
 import { denseKernels } from './kernels-dense.js';
 import { gateKernels } from './kernels-gate.js';
 import { sumKernels } from './kernels-sums.js';
 import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
 
-/** Byte offsets of the parameter and accumulator blocks, and where arena allocations start. */
-export const PAR = 4096;
-export const ACC = 4352;
-export const HEAP = 4608;
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -116,13 +114,13 @@ function eStep(k: 2 | 3): string {
     const m01 = f.set('m01', mul(F2(0.5), add(add(v[0]!, v[1]!), abs(sub(v[0]!, v[1]!)))));
     const shift = k === 2 ? m01 : f.set('m012', mul(F2(0.5), add(add(m01, v[2]!), abs(sub(m01, v[2]!)))));
     const sumAbs = v.map((vj) => abs(vj)).reduce((s, t) => add(s, t));
-    const fast = f.set('fast', `(f64x2.lt ${sumAbs} ${F2(2 ** 40)})`);
+    const fast = f.set('fast', `(f64x2.lt ${sumAbs} ${F2(SHIFT_EXACT_BELOW)})`);
     const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
     const mx = f.set('mx', `(v128.bitselect ${shift} ${exact} ${fast})`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
     const s = f.set('s', e.reduce((acc, t) => add(acc, t)));
     const inv = f.set('inv', `(f64x2.div ${F2(1)} ${s})`);
@@ -168,7 +166,7 @@ function logLik(k: 2 | 3): string {
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))))`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-708)}))`);
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
     const s = f.set('s', e.reduce((acc, t) => add(acc, t)));
     f.set('sm', add(f.local('sm'), mx));

@@ -1,6 +1,6 @@
 /**
  * A small builder of WebAssembly text (WAT) for the SIMD kernels of the CPU backend
- * (scripts/wasm/kernels.ts): a function body as a list of folded instructions over named locals,
+ * (src/em/backend/simd/gen/kernels.ts): a function body as a list of folded instructions over named locals,
  * f64x2 helpers, and the inline exponential and logarithm, which follow src/math/exp.ts and
  * src/math/log.ts operation for operation, so that each lane gives the bits expCore / logCore give.
  *
@@ -8,6 +8,9 @@
  * stays one npm devDependency (wabt), and the generator can expand the exponential inline in every
  * kernel (V8 does not inline WebAssembly calls).
  */
+import { C3, C4, C5, INV_L, L_HI, L_LO, SHIFT } from '../../../../math/exp.js';
+import { LN2_HI, LN2_LO } from '../../../../math/log.js';
+import { EXP_TABLE, LOG_TABLE } from '../layout.js';
 
 /** Exact hexadecimal literal of a double (no decimal round trip). */
 export function hex(c: number): string {
@@ -78,14 +81,6 @@ export class Fn {
   }
 }
 
-/** Byte offsets of the tables in the module's memory (data segments). */
-export const EXP_TABLE = 0;
-export const LOG_TABLE = 2048;
-
-const INV_L = 128 / Math.LN2;
-const SHIFT = 6755399441055744;
-const L_HI = 6.93147180369123816490e-1 / 128;
-const L_LO = 1.90821492927058770002e-10 / 128;
 
 /** (hi, lo) pairs of the table entries whose byte offsets (index·16) are in the i64 lanes of j */
 function gather(f: Fn, j: string, tag: string, base: number): [string, string] {
@@ -109,12 +104,10 @@ export function expv(f: Fn, x: string, tag: string): string {
   const sc = f.set(`${tag}_sc`, `(i64x2.shl (i64x2.add (i64x2.shr_s ${k} (i32.const 7)) ${I2(1023)}) (i32.const 52))`);
   const [th, tl] = gather(f, j, tag, EXP_TABLE);
   const r2 = f.set(`${tag}_r2`, mul(r, r));
-  const p = f.set(`${tag}_p`, add(add(r, mul(r2, add(F2(0.5), mul(r, F2(1 / 6))))), mul(mul(r2, r2), add(F2(1 / 24), mul(r, F2(1 / 120))))));
+  const p = f.set(`${tag}_p`, add(add(r, mul(r2, add(F2(0.5), mul(r, F2(C3))))), mul(mul(r2, r2), add(F2(C4), mul(r, F2(C5))))));
   return f.set(`${tag}_e`, mul(add(th, add(tl, mul(th, p))), sc));
 }
 
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
 /** bits of 1.5·2^52, whose low bits carry a small integer added to them */
 const MAGIC = 0x4338000000000000n;
 

@@ -1,7 +1,7 @@
 /**
  * Experts' moments and gate gradient / curvature kernels (d = 1, k = 2, 3): SIMD twins of
  * momentsRows1k2 / momentsRows1k3 and gradCurvRows1k2 / gradCurvRows1k3 of src/em/backend/cpu.ts,
- * driven by src/em/backend/cpu-wasm-sums.ts. See scripts/wasm/kernels.ts for the conventions.
+ * driven by src/em/backend/cpu-wasm-sums.ts. See src/em/backend/simd/gen/kernels.ts for the conventions.
  *
  * These are pure multiply-add sums over rows: no pair is ever refused. Per row, the same operations
  * in the same order as the JS kernel; each sum is accumulated per lane (lane 0: rows 0, 2, 4…,
@@ -14,7 +14,8 @@
  * the same (the loops are bound by loads, not by their overhead).
  */
 import { F2, Fn, add, mul, sub } from './wat.js';
-import { ACC, PAR, loadCols, matPair, rowPair } from './kernels.js';
+import { ACC, PAR } from '../layout.js';
+import { loadCols, matPair, rowPair } from './kernels.js';
 
 type K = 2 | 3;
 
