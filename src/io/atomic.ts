@@ -1,6 +1,7 @@
 // Atomic file writes: readers never see a half-written file.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { activeFaults, sleepSync } from '../experiments/fault.js';
 
 let tmpCounter = 0;
 
@@ -21,7 +22,15 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
-    if (typeof content === 'string') writeAll(fd, Buffer.from(content, 'utf8'));
+    const stall = activeFaults().stallWrite;
+    if (stall && stall.name === basename(path) && typeof content === 'string') {
+      // test-only (GMOE_TEST_FAULT): half the file is on disk while the process sleeps, a window for SIGTERM
+      const buf = Buffer.from(content, 'utf8');
+      writeAll(fd, buf.subarray(0, buf.length >> 1));
+      process.stderr.write(`gmoe: stalling halfway through ${basename(path)}\n`);
+      sleepSync(stall.ms);
+      writeAll(fd, buf.subarray(buf.length >> 1));
+    } else if (typeof content === 'string') writeAll(fd, Buffer.from(content, 'utf8'));
     else if (content instanceof Uint8Array) writeAll(fd, content);
     else for (const chunk of content) writeAll(fd, Buffer.from(chunk, 'utf8'));
     fsyncSync(fd);
@@ -37,6 +46,8 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     const why =
       code === 'ENOENT' ? `directory ${dirname(path)} does not exist`
       : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dirname(path)}`
+      : code === 'EROFS' ? `${dirname(path)} is on a read-only file system`
+      : code === 'ENOSPC' ? 'no space left on the device (ENOSPC)'
       : code === 'EISDIR' ? 'it is a directory'
       : e instanceof Error ? e.message : String(e);
     throw new Error(`cannot write ${path}: ${why}`);

@@ -24,7 +24,8 @@
 import { getGate, isScaledLinear } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
-import { denseKernelCode, type DenseGateKernels } from '../backend/cpu-dense.js';
+import { denseKernelCode } from '../backend/cpu/activation-gate.js';
+import type { DenseGateKernels } from '../backend/cpu/activation-grad.js';
 import { cholesky, choleskySolve, maxAbsDiag, ridgeSolve } from '../optim/linalg.js';
 import { newtonWorkspace } from '../optim/newton.js';
 import { gateLayout, packGate } from './layout.js';
