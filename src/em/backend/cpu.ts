@@ -77,24 +77,26 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
 
   function gateProbs(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, mask: Uint8Array | null, maskMode: MaskMode, resp?: Float64Array): number {
     const { k, d, beta0, beta1 } = m;
-    const linear = m.gate.kind === 'softmax' || m.gate.kind === 'topk';
+    const gate = getGate(m.gate);
+    const linear = gate.form !== 'activation';
     // dense-to-sparse gates with d = 1, bias outside, identity/tanh/sigmoid: cpu/activation-gate.ts
     if (!linear && maskMode === 'none') { const code = denseKernelCode(m); if (code >= 0) return denseGateProbs1(code, m, X, n, logPi, pi, resp, simd); }
     // linear gates: logits computed in the softmax loop below; others through the gate
-    if (!linear) getGate(m.gate).logits(m, X, n, logPi);
+    if (!linear) gate.logits(m, X, n, logPi);
     const useMask = maskMode !== 'none' && mask !== null;
     // top-K, d = 1, k = 3: ranking and masked softmax in one pass (cpu/topk-gate.ts)
-    if (useMask && m.gate.kind === 'topk' && d === 1 && k === 3) {
+    const sel = gate.selection?.(m.gate);
+    if (useMask && sel && d === 1 && k === 3) {
       const c = tCall;
       c.beta0 = beta0; c.beta1 = beta1; c.X = X; c.n = n; c.logPi = logPi; c.pi = pi; c.mask = mask!;
-      c.compute = maskMode === 'compute'; c.K = m.gate.K; c.slope = m.gate.selectOn === 'slope'; c.resp = resp ?? EMPTY; c.withQ = resp !== undefined;
+      c.compute = maskMode === 'compute'; c.K = sel.K; c.slope = sel.selectOn === 'slope'; c.resp = resp ?? EMPTY; c.withQ = resp !== undefined;
       return dispatch(lookup<TopkCall>('gateProbs', 'masked', k, d)!, c, n, simd);
     }
     if (maskMode === 'compute') {
-      if (!mask || m.gate.kind !== 'topk') throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
-      if (m.gate.selectOn === 'logit') getGate(m.gate).logits(m, X, n, pi);
+      if (!mask || !sel) throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
+      if (sel.selectOn === 'logit') gate.logits(m, X, n, pi);
       else slopeScores(m, X, n, pi);
-      topKMask(pi, n, k, m.gate.K, mask);
+      topKMask(pi, n, k, sel.K, mask);
     }
     if (linear && !useMask && d === 1) {
       const c = sCall;

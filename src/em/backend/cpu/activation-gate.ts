@@ -9,6 +9,10 @@
  * logit needs.
  */
 import type { Model } from '../../../models/types.js';
+import { getGate } from '../../../models/gates/index.js';
+import { identity } from '../../../math/activation/identity.js';
+import { tanh } from '../../../math/activation/tanh.js';
+import { sigmoid } from '../../../math/activation/sigmoid.js';
 import { expCore } from '../../../math/exp.js';
 import { logCore } from '../../../math/log.js';
 import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from '../constants.js';
@@ -16,21 +20,19 @@ import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import { EMPTY } from './rows.js';
 
-/** Activation codes of the specialised kernels. */
-export const DENSE_IDENTITY = 0;
-export const DENSE_TANH = 1;
-export const DENSE_SIGMOID = 2;
+/** Activation codes of the specialised kernels (owned by the activation descriptors, src/math/activation). */
+export const DENSE_IDENTITY = identity.code;
+export const DENSE_TANH = tanh.code;
+export const DENSE_SIGMOID = sigmoid.code;
 
 /**
- * The kernel code for a model's gate, or −1 when the specialised kernels do not apply
- * (d ≠ 1, bias inside σ, relu/gelu, or not a dense-to-sparse gate).
+ * The kernel code for a model's gate (its activation descriptor's), or −1 when the specialised
+ * kernels do not apply (d ≠ 1, bias inside σ, an activation without them, or a linear gate).
  */
 export function denseKernelCode(m: Model): number {
   if (m.d !== 1) return -1;
-  const g = m.gate;
-  if (g.kind === 'temperature') return DENSE_IDENTITY;
-  if (g.kind !== 'activation' || g.bias === 'inside') return -1;
-  return g.activation === 'identity' ? DENSE_IDENTITY : g.activation === 'tanh' ? DENSE_TANH : g.activation === 'sigmoid' ? DENSE_SIGMOID : -1;
+  const a = getGate(m.gate).activation?.(m.gate);
+  return a === undefined || a.inside ? -1 : a.act.code;
 }
 
 /**
