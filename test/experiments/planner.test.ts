@@ -10,6 +10,15 @@ import type { ExperimentSpec } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 import { summarise } from '../../src/experiments/analysis/summarise.js';
 import { parseBudget } from '../../src/cli/commands/plan.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
+function gmoe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -79,5 +88,14 @@ describe('planner', () => {
     const got = res.analysis!.summary.metrics.find((m) => m.metric === 'D1')!;
     const achieved = (got.mean.ci[1] - got.mean.ci[0]) / 2;
     expect(Math.abs(achieved / row.predictedHalfWidth! - 1)).toBeLessThan(0.25);
-  }, 120_000);
+
+    // gmoe plan on the pilot's directory: a design and a CPU time per row and for the figure
+    const r = await gmoe(['plan', pilotDir, '--metric', 'D1', '--workers', '2', '--budget', '1h']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/D1 \(-1\/2, \w+\): ±\d\.\d\d → ±0\.125: n 300–\d+ \(\d+ log-spaced\) × \d+ reps \(predicted ±0\.\d+\), CPU .* on 2 workers\)/);
+    expect(r.stdout).toMatch(/whole figure \(1 rows\): .* CPU /);
+    const bad = await gmoe(['plan', pilotDir, '--metric', 'D3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--metric must name a metric of planner-check .*Value: D3/);
+  }, 180_000);
 });
