@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError, parseGateSpec } from '../../models/validate.js';
+import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { findGate, gateCliSyntax } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
@@ -51,9 +52,11 @@ interface FitCliOptions {
 
 const GATE_SYNTAX = gateCliSyntax();
 
-function oneOf<T extends string>(v: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new CliError(`${flag} must be one of ${allowed.join(', ')}. Value: ${v}`);
-  return v as T;
+/** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
+function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
+  const r = schemaOneOf(allowed).safeParse(v);
+  if (!r.success) throw new CliError(`${flag} ${r.error.issues[0]!.message}. Value: ${v}`);
+  return r.data;
 }
 
 /** A finite number ≥ 0 (or > 0) from the command line. */
