@@ -62,12 +62,17 @@ export function variance(y: Float64Array): number {
 /** Checks the init option against the data and k. */
 function checkInit(init: unknown, k: number, d: number): InitOption {
   if (!isRecord(init)) fail('init', 'must be an object with a "kind" field', init);
-  const kind = oneOf(init.kind, ['near-truth', 'kmeans', 'random', 'model'] as const, 'init.kind');
+  const kind = oneOf(init.kind, ['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto'] as const, 'init.kind');
   switch (kind) {
     case 'kmeans':
     case 'random':
+    case 'auto':
       rejectUnknownKeys(init, ['kind'], 'init', `the ${kind} init`);
       return { kind };
+    case 'softmax-first': {
+      rejectUnknownKeys(init, ['kind', 'from'], 'init', 'the softmax-first init');
+      return { kind, from: init.from === undefined ? 'kmeans' : oneOf(init.from, ['kmeans', 'random'] as const, 'init.from') };
+    }
     case 'model': {
       rejectUnknownKeys(init, ['kind', 'model'], 'init', 'the model init');
       const m = init.model as Model;
@@ -100,6 +105,10 @@ export function describeInit(init: InitOption): string {
       return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${init.assign ?? 'random'}, split ${init.splitWeights ?? 'divide'}, τ ${init.tau ?? 'perturbed'})`;
     case 'model':
       return 'model';
+    case 'softmax-first':
+      return `softmax-first (from ${init.from ?? 'kmeans'})`;
+    case 'auto':
+      return 'auto (softmax-first from k-means and random partitions, k-means, random partitions in turn)';
     default:
       return init.kind;
   }
@@ -164,7 +173,7 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const gateTol = nonNegative(options.gateTol ?? FIT_DEFAULTS.gateTol, 'gateTol');
   if (options.diagnostics !== undefined && typeof options.diagnostics !== 'boolean') fail('diagnostics', 'must be true or false', options.diagnostics);
   if (options.onIteration !== undefined && typeof options.onIteration !== 'function') fail('onIteration', 'must be a function', options.onIteration);
-  if (init.kind === 'kmeans' && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
+  if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
     resolved: {
       gate, k, init: describeInit(init), restarts, seed, tol, absTol, maxIter, varianceFloor, minResponsibility, tauMode,
