@@ -18,10 +18,7 @@ export interface ShowOptions {
 let bundleSent = false;
 let figureCount = 0;
 
-/** JSON safe inside a <script>: no "</script>" or "<!--" can end or confuse it. */
-function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
+const { escapeHtml, scriptJson } = gmoe;
 
 /** plotly.js for the page (plotly.js-dist-min's bundle, ~4.7 MB), inlined once per notebook. */
 async function plotlyForPage(): Promise<string> {
@@ -69,10 +66,6 @@ export async function showFigure(figure: gmoe.Figure, options: ShowOptions = {})
 })();
 </script>`;
   tslab.display.html(html);
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** A number for a table: 4 significant digits, exponent notation when very small or large. */

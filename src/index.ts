@@ -3,6 +3,7 @@
  * The public API: notebooks, scripts and the CLI import from here.
  */
 export * from './models/index.js';
+export { formatJSON, writeFileAtomic } from './io/index.js';
 export { createRng, checkSeed, type Rng } from './random/rng.js';
 export { deriveSeed } from './random/seed.js';
 export { logsumexp } from './math/logsumexp.js';

@@ -7,7 +7,13 @@
  *   (a switch sharpening for ever, or 1/τ → ∞), or τ itself fell below RUNAWAY_TAU where τ is not
  *   a gauge (gates without the (β1, τ) scaling symmetry),
  * - two rows of a dense gate collapsed onto each other: log π_j − log π_l varies by less than
- *   COLLAPSE_RANGE over the data, so the gate no longer tells those experts apart by x.
+ *   COLLAPSE_RANGE over the data, so the gate no longer tells those experts apart by x; or, for an
+ *   activation gate, their slopes β1 agree to ROW_REL while 1/τ grows to keep them apart (the
+ *   ridge a tanh fit from k-means climbs: temp-tanh, n = 300, 614 nats below the optimum),
+ * - two experts fit nearly the same line: their means differ by at most DUP_SD standard deviations
+ *   everywhere on the data (one cluster split in two: demy with k = 3, n = 300, 2 nats below),
+ * - the experts' variances differ by more than VARIANCE_RATIO (one expert spread over several
+ *   clusters while another fits a handful of samples: k3 from a random partition, 115 nats below).
  * The starts' final log-likelihoods are grouped into distinct optima (within OPTIMUM_TOL nats).
  */
 import { getGate } from '../models/gates/index.js';
@@ -22,6 +28,9 @@ export const FLOOR_FACTOR = 1.5;
 export const RUNAWAY_SCORE = 100;
 export const RUNAWAY_TAU = 1e-4;
 export const COLLAPSE_RANGE = 1e-2;
+export const ROW_REL = 0.02;
+export const VARIANCE_RATIO = 100;
+export const DUP_SD = 2;
 /** Two starts whose final log-likelihoods differ by at most this many nats reached the same optimum. */
 export const OPTIMUM_TOL = 0.1;
 
@@ -44,6 +53,41 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   if (k < 2) return out;
+  let nuMin = Infinity;
+  let nuMax = 0;
+  for (let j = 0; j < k; j++) { nuMin = Math.min(nuMin, m.nu[j]!); nuMax = Math.max(nuMax, m.nu[j]!); }
+  if (nuMax > VARIANCE_RATIO * nuMin) {
+    out.push(`degenerate ending: the experts' variances differ by a factor ${fmt(nuMax / nuMin)} (ν from ${fmt(nuMin)} to ${fmt(nuMax)}): one expert may cover several clusters while another fits a few samples; compare other starts`);
+  }
+  for (let j = 0; j < k; j++) {
+    for (let l = j + 1; l < k; l++) {
+      let gap = 0;
+      for (let i = 0; i < n; i++) {
+        let e = m.b[j]! - m.b[l]!;
+        for (let t = 0; t < d; t++) e += (m.a[j * d + t]! - m.a[l * d + t]!) * X[i * d + t]!;
+        if (Math.abs(e) > gap) gap = Math.abs(e);
+      }
+      const sd = Math.sqrt(Math.max(m.nu[j]!, m.nu[l]!));
+      if (gap <= DUP_SD * sd) {
+        out.push(`degenerate ending: experts ${j + 1} and ${l + 1} fit nearly the same line (their means differ by at most ${fmt(gap / sd)} sd on the data): one cluster split in two — k too large, or a local optimum; compare other starts`);
+      }
+    }
+  }
+  if (m.gate.kind === 'activation') {
+    for (let j = 0; j < k; j++) {
+      for (let l = j + 1; l < k; l++) {
+        let dn = 0, a = 0, b = 0;
+        for (let t = 0; t < d; t++) {
+          const u = m.beta1[j * d + t]!, v = m.beta1[l * d + t]!;
+          dn += (u - v) ** 2; a += u * u; b += v * v;
+        }
+        const size = Math.sqrt(Math.max(a, b));
+        if (size > 0 && Math.sqrt(dn) <= ROW_REL * size) {
+          out.push(`degenerate ending: gate rows ${j + 1} and ${l + 1} nearly collapsed (their slopes β1 agree to ${fmt(Math.sqrt(dn) / size)} relative) with τ = ${fmt(m.tau)}: the gate tells them apart only through a growing 1/τ`);
+        }
+      }
+    }
+  }
   const gate = getGate(m.gate);
   const scaling = gate.symmetries(m.gate).scaling;
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {

@@ -22,3 +22,5 @@ export { newtonMaximize, newtonWorkspace, type NewtonObjective, type NewtonOptio
 export { cholesky, choleskySolve, ridgeSolve, symmetrize } from './optim/linalg.js';
 export { WarningLog } from './warnings.js';
 export { createWorkspace, type Workspace } from './workspace.js';
+export * from './inference/index.js';
+export { selectK, SELECT_CRITERIA, type SelectCriterion, type SelectOptions, type SelectResult, type SelectRow } from './select.js';

@@ -3,10 +3,12 @@
  * fills in the defaults. Every error names the option and the value received.
  */
 import { validateDataset } from '../models/dataset-io.js';
-import { fail, isRecord, parseGateSpec, rejectUnknownKeys, validateModel } from '../models/validate.js';
+import { z } from 'zod';
+import { bool, integerAtLeast, nonNegativeNumber, oneOf, parseWith, positiveNumber, strictObject } from '../models/schema.js';
+import { fail, isRecord, parseGateSpec, validateModel } from '../models/validate.js';
 import type { Dataset, GateSpec, Model } from '../models/types.js';
 import { checkSeed } from '../random/rng.js';
-import { isBackend } from './backend/index.js';
+import { isBackend, type Backend } from './backend/index.js';
 import { cholesky } from './optim/linalg.js';
 import type { FitOptions, InitOption, ResolvedFitOptions } from './types.js';
 
@@ -26,28 +28,40 @@ export const FIT_DEFAULTS = {
   gateTol: 1e-12,
 };
 
-const OPTION_KEYS = ['gate', 'k', 'init', 'restarts', 'seed', 'tol', 'absTol', 'maxIter', 'varianceFloor', 'minResponsibility',
-  'tauMode', 'backend', 'accelerate', 'wasm', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration'] as const;
+const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
 
-function nonNegative(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) fail(field, 'must be a finite number ≥ 0', v);
-  return v;
-}
+/** The fit options' fields; the gate (gate descriptors), init (needs k and d) and seed are checked after. */
+const OPTIONS_SCHEMA = strictObject({
+  gate: z.unknown().optional(),
+  k: integerAtLeast(1),
+  init: z.unknown().optional(),
+  restarts: optional(integerAtLeast(1)),
+  seed: z.unknown().optional(),
+  tol: optional(nonNegativeNumber()),
+  absTol: optional(nonNegativeNumber()),
+  maxIter: optional(integerAtLeast(0)),
+  varianceFloor: optional(positiveNumber()),
+  minResponsibility: optional(nonNegativeNumber()),
+  tauMode: optional(oneOf(['free', 'fixed'])),
+  backend: optional(z.union([z.custom<Backend>(isBackend), oneOf(['cpu', 'gpu', 'auto'])], { error: 'must be one of cpu, gpu, auto' })),
+  accelerate: optional(oneOf(['squarem', 'none'])),
+  wasm: optional(bool()),
+  gateMaxSteps: optional(integerAtLeast(1)),
+  gateTol: optional(nonNegativeNumber()),
+  diagnostics: bool().optional(),
+  onIteration: z.custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+}, 'the fit options', 'must be an object');
 
-function positive(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(field, 'must be a finite number > 0', v);
-  return v;
-}
-
-function integerAtLeast(v: unknown, min: number, field: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) fail(field, `must be an integer ≥ ${min}`, v);
-  return v;
-}
-
-function oneOf<T extends string>(v: unknown, allowed: readonly T[], field: string): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(field, `must be one of ${allowed.join(', ')}`, v);
-  return v as T;
-}
+const INIT_KIND = z.object({ kind: oneOf(['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto']) }, { error: 'must be an object with a "kind" field' });
+const NEAR_TRUTH_SCHEMA = strictObject({
+  kind: z.literal('near-truth'),
+  truth: z.unknown().optional(),
+  noise: oneOf(['shrinking', 'fixed']).optional(),
+  noiseScale: nonNegativeNumber().optional(),
+  assign: oneOf(['random', 'ordered']).optional(),
+  splitWeights: oneOf(['divide', 'copy']).optional(),
+  tau: oneOf(['perturbed', 'truth']).optional(),
+}, 'the near-truth init', 'must be an object');
 
 /** Sample variance of y (population form). */
 export function variance(y: Float64Array): number {
@@ -61,38 +75,37 @@ export function variance(y: Float64Array): number {
 
 /** Checks the init option against the data and k. */
 function checkInit(init: unknown, k: number, d: number): InitOption {
-  if (!isRecord(init)) fail('init', 'must be an object with a "kind" field', init);
-  const kind = oneOf(init.kind, ['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto'] as const, 'init.kind');
+  const { kind } = parseWith(INIT_KIND, init, 'init', 'init');
   switch (kind) {
     case 'kmeans':
     case 'random':
     case 'auto':
-      rejectUnknownKeys(init, ['kind'], 'init', `the ${kind} init`);
+      parseWith(strictObject({ kind: z.literal(kind) }, `the ${kind} init`, 'must be an object'), init, 'init');
       return { kind };
     case 'softmax-first': {
-      rejectUnknownKeys(init, ['kind', 'from'], 'init', 'the softmax-first init');
-      return { kind, from: init.from === undefined ? 'kmeans' : oneOf(init.from, ['kmeans', 'random'] as const, 'init.from') };
+      const { from } = parseWith(strictObject({ kind: z.literal(kind), from: oneOf(['kmeans', 'random']).optional() }, 'the softmax-first init', 'must be an object'), init, 'init');
+      return { kind, from: from ?? 'kmeans' };
     }
     case 'model': {
-      rejectUnknownKeys(init, ['kind', 'model'], 'init', 'the model init');
-      const m = init.model as Model;
+      const { model } = parseWith(strictObject({ kind: z.literal(kind), model: z.unknown().optional() }, 'the model init', 'must be an object'), init, 'init');
+      const m = model as Model;
       validateModel(m);
       if (m.k !== k) fail('init.model.k', `must equal the fit's k = ${k}`, m.k);
       if (m.d !== d) fail('init.model.d', `must equal the data's d = ${d}`, m.d);
       return { kind, model: m };
     }
     case 'near-truth': {
-      rejectUnknownKeys(init, ['kind', 'truth', 'noise', 'noiseScale', 'assign', 'splitWeights', 'tau'], 'init', 'the near-truth init');
-      const truth = init.truth as Model;
+      const o = parseWith(NEAR_TRUTH_SCHEMA, init, 'init');
+      const truth = o.truth as Model;
       validateModel(truth);
       if (truth.d !== d) fail('init.truth.d', `must equal the data's d = ${d}`, truth.d);
       if (truth.k > k) fail('init.truth.k', `must be ≤ the fit's k = ${k} (near-truth assigns every true atom a fitted one)`, truth.k);
       const out: InitOption = { kind, truth };
-      if (init.noise !== undefined) out.noise = oneOf(init.noise, ['shrinking', 'fixed'] as const, 'init.noise');
-      if (init.noiseScale !== undefined) out.noiseScale = nonNegative(init.noiseScale, 'init.noiseScale');
-      if (init.assign !== undefined) out.assign = oneOf(init.assign, ['random', 'ordered'] as const, 'init.assign');
-      if (init.splitWeights !== undefined) out.splitWeights = oneOf(init.splitWeights, ['divide', 'copy'] as const, 'init.splitWeights');
-      if (init.tau !== undefined) out.tau = oneOf(init.tau, ['perturbed', 'truth'] as const, 'init.tau');
+      if (o.noise !== undefined) out.noise = o.noise;
+      if (o.noiseScale !== undefined) out.noiseScale = o.noiseScale;
+      if (o.assign !== undefined) out.assign = o.assign;
+      if (o.splitWeights !== undefined) out.splitWeights = o.splitWeights;
+      if (o.tau !== undefined) out.tau = o.tau;
       return out;
     }
   }
@@ -153,26 +166,23 @@ export function checkFitData(data: Dataset): void {
  */
 export function resolveFitOptions(data: Dataset, options: FitOptions): { resolved: ResolvedFitOptions; init: InitOption; gate: GateSpec } {
   if (!isRecord(options)) fail('options', 'must be an object', options);
-  rejectUnknownKeys(options as unknown as Record<string, unknown>, OPTION_KEYS, '', 'the fit options');
-  const k = integerAtLeast(options.k, 1, 'k');
-  const gate = parseGateSpec(options.gate, k, 'gate');
-  const init = checkInit(options.init ?? { kind: 'kmeans' }, k, data.d);
-  const restarts = integerAtLeast(options.restarts ?? FIT_DEFAULTS.restarts, 1, 'restarts');
-  const seed = checkSeed(options.seed ?? FIT_DEFAULTS.seed, 'seed');
-  const tol = nonNegative(options.tol ?? FIT_DEFAULTS.tol, 'tol');
-  const absTol = nonNegative(options.absTol ?? FIT_DEFAULTS.absTol, 'absTol');
-  const maxIter = integerAtLeast(options.maxIter ?? FIT_DEFAULTS.maxIter, 0, 'maxIter');
-  const varianceFloor = positive(options.varianceFloor ?? FIT_DEFAULTS.varianceFloorRelative * variance(data.y), 'varianceFloor');
-  const minResponsibility = nonNegative(options.minResponsibility ?? data.d + 1, 'minResponsibility');
-  const tauMode = oneOf(options.tauMode ?? FIT_DEFAULTS.tauMode, ['free', 'fixed'] as const, 'tauMode');
-  const backend = isBackend(options.backend) ? options.backend.name : oneOf(options.backend ?? FIT_DEFAULTS.backend, ['cpu', 'gpu', 'auto'] as const, 'backend');
-  const accelerate = oneOf(options.accelerate ?? FIT_DEFAULTS.accelerate, ['squarem', 'none'] as const, 'accelerate');
-  const wasm = options.wasm ?? FIT_DEFAULTS.wasm;
-  if (typeof wasm !== 'boolean') fail('wasm', 'must be true or false', options.wasm);
-  const gateMaxSteps = integerAtLeast(options.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps, 1, 'gateMaxSteps');
-  const gateTol = nonNegative(options.gateTol ?? FIT_DEFAULTS.gateTol, 'gateTol');
-  if (options.diagnostics !== undefined && typeof options.diagnostics !== 'boolean') fail('diagnostics', 'must be true or false', options.diagnostics);
-  if (options.onIteration !== undefined && typeof options.onIteration !== 'function') fail('onIteration', 'must be a function', options.onIteration);
+  const o = parseWith(OPTIONS_SCHEMA, options, '', 'options');
+  const k = o.k;
+  const gate = parseGateSpec(o.gate, k, 'gate');
+  const init = checkInit(o.init ?? { kind: 'kmeans' }, k, data.d);
+  const restarts = o.restarts ?? FIT_DEFAULTS.restarts;
+  const seed = checkSeed(o.seed ?? FIT_DEFAULTS.seed, 'seed');
+  const tol = o.tol ?? FIT_DEFAULTS.tol;
+  const absTol = o.absTol ?? FIT_DEFAULTS.absTol;
+  const maxIter = o.maxIter ?? FIT_DEFAULTS.maxIter;
+  const varianceFloor = o.varianceFloor ?? parseWith(positiveNumber(), FIT_DEFAULTS.varianceFloorRelative * variance(data.y), 'varianceFloor');
+  const minResponsibility = o.minResponsibility ?? data.d + 1;
+  const tauMode = o.tauMode ?? FIT_DEFAULTS.tauMode;
+  const backend = isBackend(o.backend) ? o.backend.name : (o.backend ?? FIT_DEFAULTS.backend);
+  const accelerate = o.accelerate ?? FIT_DEFAULTS.accelerate;
+  const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
+  const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
+  const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
   if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
     resolved: {

@@ -1,8 +1,8 @@
 // Public API of src/experiments.
 export type * from './types.js';
-export { summarise, formatSummaryTable, fitRates, compareLaws, fitInvLog, summarisePoint, quantileSorted, powerLawLabel, readFit, verdictFit } from './analysis/index.js';
-export type { SummariseOptions, RateFits, SlopeGroup, BootstrapOptions, InvLogFit } from './analysis/index.js';
-export { buildFigure, writePlotHtml, plotHtml, renderPng, figureToPng, figureToPngBase64, CHROMIUM_PATH, plotlyBundle } from './plot/index.js';
+export { summarise, formatSummaryTable, fitRates, compareLaws, fitInvLog, summarisePoint, quantileSorted, powerLawLabel, readFit, verdictFit, judgeRate, competitorsOf, verdictText, RATE_LADDER, planRates, formatPlan, secondsPerWork } from './analysis/index.js';
+export type { SummariseOptions, RateFits, SlopeGroup, BootstrapOptions, InvLogFit, RateVerdict, VerdictWord, RatePlan, RowPlan, Design as SweepDesign, PlanOptions, PlanFormatOptions } from './analysis/index.js';
+export { buildFigure, writePlotHtml, plotHtml, renderPng, figureToPng, figureToPngBase64, CHROMIUM_PATH, plotlyBundle, escapeHtml, scriptJson } from './plot/index.js';
 export type { Figure, FigureOptions, PlotHtmlOptions, PngOptions } from './plot/index.js';
 export { validateSpec, loadSpecFile, resolveNGrid, specTruths, specKey, metricPrefix, SpecError } from './spec.js';
 export { presetSpec, listExperimentPresets, isExperimentPreset, type ExperimentPreset } from './presets.js';

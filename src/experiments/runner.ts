@@ -12,9 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../models/io.js';
+import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
 import { formatSummaryTable } from './analysis/table.js';
+import { secondsPerWork } from './analysis/planner.js';
 import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
@@ -22,8 +23,8 @@ import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } fr
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
-  PLOT_HTML_FILE, PLOT_PNG_FILE, RESULTS_FILE, RUN_FORMAT, RUN_VERSION, ResultsWriter, SPEC_FILE, SUMMARY_FILE, StoreError, TABLE_FILE,
-  readResults, readRunMeta, recordFingerprint, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
+  PLOT_HTML_FILE, PLOT_PNG_FILE, CORRUPT_FILE, RESULTS_FILE, RUN_FORMAT, RUN_VERSION, ResultsWriter, SPEC_FILE, SUMMARY_FILE, StoreError, TABLE_FILE,
+  ResultsIOError, quarantineCorrupt, readResults, removeStaleTemps, readRunMeta, recordFingerprint, skippedNotice, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
 } from './store.js';
 import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
 
@@ -66,6 +67,8 @@ export interface SweepOptions {
   plots?: PlotOutput;
   /** aborting stops the workers; finished cells stay on disk for --resume */
   signal?: AbortSignal;
+  /** on resume, move corrupt lines of results.jsonl aside (results.corrupt.jsonl) and rerun their cells */
+  skipCorrupt?: boolean;
 }
 
 export interface AnalyseResult {
@@ -153,8 +156,9 @@ function firstDifference(a: ExperimentSpec, b: ExperimentSpec): string {
   return '(key order)';
 }
 
+// shard 1/1 is the whole sweep, stored without a shard: it resumes as one (a Slurm array of one task)
 function shardText(s: Shard | undefined): string {
-  return s ? `${s.index}/${s.count}` : 'none';
+  return s && s.count > 1 ? `${s.index}/${s.count}` : 'none';
 }
 
 function isSweepDir(dir: string): boolean {
@@ -186,6 +190,10 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     }
     if (shardText(meta.shard) !== shardText(options.shard)) {
       throw new StoreError(`cannot resume ${outDir}: it ran shard ${shardText(meta.shard)}, not ${shardText(options.shard)}`);
+    }
+    if (options.skipCorrupt) {
+      const moved = quarantineCorrupt(resultsPath);
+      if (moved.length > 0) notice(`moved ${moved.length} corrupt line${moved.length === 1 ? '' : 's'} of ${resultsPath} (line${moved.length === 1 ? '' : 's'} ${moved.map((m) => m.line).join(', ')}) to ${CORRUPT_FILE}: ${moved.length === 1 ? 'that cell runs' : 'those cells run'} again`);
     }
     const torn = truncateTornLine(resultsPath);
     if (torn > 0) notice(`dropped a torn last line of ${RESULTS_FILE} (${torn} bytes): that cell runs again`);
@@ -220,6 +228,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   const t0 = performance.now();
   const writer = new ResultsWriter(resultsPath);
   let interrupted = false;
+  let saved = resumed;
   try {
     ({ interrupted } = await runPool(todo, {
       spec,
@@ -228,6 +237,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
       signal: options.signal,
       onRecord: (record: CellRecord, cell: Cell) => {
         writer.append(record);
+        saved++;
         ran++;
         if (record.status === 'failed') failedNow++;
         workDone += cost(cell);
@@ -244,6 +254,10 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
         });
       },
     }));
+  } catch (e) {
+    // a full disk or a read-only results file: stop, saying what is kept and how to go on
+    if (e instanceof ResultsIOError) throw new ResultsIOError(`${e.message}; the sweep stopped with ${saved} of ${cells.length} cells saved: free space (or fix permissions) and continue with --resume`, e.code);
+    throw e;
   } finally {
     writer.close();
   }
@@ -254,26 +268,38 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   return result;
 }
 
+export interface AnalyseOptions {
+  plots?: PlotOutput;
+  onNotice?: (line: string) => void;
+  /** skip corrupt lines of results.jsonl (and say how many) instead of refusing */
+  skipCorrupt?: boolean;
+}
+
 /**
  * (Re)analyses a sweep directory from spec.json and results.jsonl: writes summary.json,
  * summary.txt and the plots. A torn last line is ignored (not removed).
  * @throws StoreError when the directory is not a sweep or its results are corrupt
  */
-export async function analyseRun(dir: string, options: { plots?: PlotOutput; onNotice?: (line: string) => void } = {}): Promise<AnalyseResult> {
+export async function analyseRun(dir: string, options: AnalyseOptions = {}): Promise<AnalyseResult> {
   const meta = readRunMeta(dir);
-  const read = readResults(join(dir, RESULTS_FILE));
+  const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt });
+  const stale = removeStaleTemps(dir);
+  if (stale.length > 0) options.onNotice?.(`removed ${stale.length} temp file${stale.length === 1 ? '' : 's'} of an interrupted write (${stale.join(', ')})`);
   const warnings: string[] = [];
   const warn = (w: string) => {
     warnings.push(w);
     options.onNotice?.(w);
   };
+  const skipped = skippedNotice(join(dir, RESULTS_FILE), read);
+  if (skipped) warn(`${skipped}: the summary leaves their cells out`);
   if (read.tornBytes > 0) warn(`${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`);
   const records = sortRecords(read.records, meta.spec);
   const expected = shardCells(planCells(meta.spec), meta.shard).length;
   if (records.length < expected) warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
   const { gmoe, node, platform, commit } = meta.provenance;
   const summary = summarise(records, meta.spec, { provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform } });
-  const table = formatSummaryTable(summary);
+  // the planner's CPU times: this run's measured seconds per unit of work, on this machine's cores
+  const table = formatSummaryTable(summary, { plan: { secondsPerWork: secondsPerWork(records), workers: availableParallelism() } });
   const files: string[] = [];
   const write = (name: string, content: string) => {
     writeFileAtomic(join(dir, name), content);
@@ -303,7 +329,7 @@ export async function analyseRun(dir: string, options: { plots?: PlotOutput; onN
  * of one run. Everything is checked before `outDir` is created.
  * @throws StoreError naming the directory and the difference
  */
-export async function mergeRuns(dirs: readonly string[], outDir: string, options: { plots?: PlotOutput; onNotice?: (line: string) => void } = {}): Promise<AnalyseResult & { cells: number; missing: number; duplicates: number }> {
+export async function mergeRuns(dirs: readonly string[], outDir: string, options: AnalyseOptions = {}): Promise<AnalyseResult & { cells: number; missing: number; duplicates: number }> {
   if (dirs.length === 0) throw new StoreError('merge needs at least one sweep directory');
   const notice = options.onNotice ?? (() => {});
   const out = resolvePath(outDir);
@@ -319,8 +345,10 @@ export async function mergeRuns(dirs: readonly string[], outDir: string, options
   const byKey = new Map<string, { record: CellRecord; dir: string }>();
   let duplicates = 0;
   dirs.forEach((d) => {
-    const read = readResults(join(d, RESULTS_FILE));
+    const read = readResults(join(d, RESULTS_FILE), { skipCorrupt: options.skipCorrupt });
     if (read.tornBytes > 0) notice(`${d}: ignoring a torn last line (${read.tornBytes} bytes)`);
+    const skipped = skippedNotice(join(d, RESULTS_FILE), read);
+    if (skipped) notice(`${skipped}: their cells count as missing`);
     for (const r of read.records) {
       const key = cellKey(r.model, r.n, r.rep);
       const prev = byKey.get(key);
@@ -354,6 +382,6 @@ export async function mergeRuns(dirs: readonly string[], outDir: string, options
   };
   writeRunMeta(outDir, meta);
   writeResultsAtomic(join(outDir, RESULTS_FILE), records);
-  const analysis = await analyseRun(outDir, options);
+  const analysis = await analyseRun(outDir, { plots: options.plots, onNotice: options.onNotice });
   return { ...analysis, cells: records.length, missing, duplicates };
 }

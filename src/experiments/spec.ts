@@ -5,12 +5,17 @@
  * expanded to a sorted list of distinct integers, defaults written out — which is what a sweep
  * stores in spec.json and compares on --resume and merge.
  */
+import { describeJsonError } from '../models/json-error.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { DESIGNS, type Design } from '../models/sample.js';
 import { listTruthPresets, truthPreset } from '../models/presets.js';
 import { modelToJSON, parseModel, readModelFile } from '../models/io.js';
-import { ValidationError, fail, isRecord, parseGateSpec, rejectUnknownKeys } from '../models/validate.js';
+import { z } from 'zod';
+import {
+  bool, definedFields, integerIn, nonNegativeNumber, numberWhere, oneOf, parseWith, positiveInteger, positiveNumber, strictObject, text,
+} from '../models/schema.js';
+import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
 import type { ExperimentSpec, FittedModelSpec, InitSpec, NGrid, Prediction, RecordSpec } from './types.js';
@@ -23,34 +28,100 @@ export class SpecError extends ValidationError {
   }
 }
 
-const SPEC_KEYS = ['name', 'description', 'truth', 'design', 'models', 'n', 'replications', 'init', 'restarts', 'em', 'loss', 'theory', 'seed', 'record', 'quick'] as const;
 const LABEL_RE = /^[A-Za-z0-9_.-]+$/;
 /** Largest n a grid may hold: far beyond what a fit can take, small enough to stay an exact integer. */
 const MAX_N = 1e9;
 const METRIC_PARAMS = ['beta1', 'a', 'b', 'nu', 'beta0', 'tau'];
 const METRIC_LOSSES = ['D1', 'D2', 'loss', 'hellinger'];
 
-function posInt(v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-    fail(field, max < Number.MAX_SAFE_INTEGER ? `must be a positive integer ≤ ${max}` : 'must be a positive integer', v);
-  }
-  return v;
-}
+const NAME_RULE = 'must be a non-empty name of letters, digits, "_", "." or "-"';
+const name = () => z.string({ error: NAME_RULE }).regex(LABEL_RE, { error: NAME_RULE });
 
-function posNumber(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !(v > 0)) fail(field, 'must be a finite number > 0', v);
-  return v;
-}
+/** The spec's own scalar fields; truth, init, models, n, em, theory and record are checked after, in that order. */
+const SPEC_SCHEMA = strictObject({
+  name: name(),
+  description: text().optional(),
+  truth: z.unknown().optional(),
+  design: oneOf(DESIGNS).nullish(),
+  models: z.unknown().optional(),
+  n: z.unknown().optional(),
+  replications: positiveInteger(1e6),
+  init: z.unknown().optional(),
+  restarts: positiveInteger(1000).optional(),
+  em: z.unknown().optional(),
+  loss: oneOf(['D1', 'D2', 'auto']).nullish(),
+  theory: z.unknown().optional(),
+  seed: integerIn(1, MAX_SEED).optional(),
+  record: z.unknown().optional(),
+  quick: bool().optional(),
+}, 'an experiment spec', 'must be a JSON object');
 
-function oneOf<T extends string>(v: unknown, options: readonly T[], field: string): T {
-  if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) fail(field, `must be one of ${options.join(', ')}`, v);
-  return v as T;
-}
+const N_GRID_RULE = 'must be a list of sample sizes or { from, to, count, spacing: "log" | "linear" }';
+const N_GRID_SCHEMA = strictObject({
+  from: positiveInteger(MAX_N),
+  to: positiveInteger(MAX_N),
+  count: positiveInteger(100000),
+  spacing: oneOf(['log', 'linear']).nullish(),
+}, 'an n-grid', N_GRID_RULE);
+const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
-function bool(v: unknown, field: string): boolean {
-  if (typeof v !== 'boolean') fail(field, 'must be true or false', v);
-  return v;
-}
+const EM_SCHEMA = strictObject({
+  tol: positiveNumber().optional(),
+  maxIter: positiveInteger().optional(),
+  varianceFloor: nonNegativeNumber().optional(),
+  tauMode: oneOf(['free', 'fixed']).optional(),
+  accelerate: oneOf(['squarem', 'none']).optional(),
+  wasm: bool().optional(),
+}, 'em', 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }');
+
+const INIT_RULE = 'must be an object { kind, noise?, noiseScale?, tau? }';
+const NEAR_TRUTH_ONLY = { error: 'applies only to init.kind "near-truth"' };
+const INIT_KIND = strictObject({
+  kind: oneOf(['near-truth', 'kmeans', 'random']),
+  noise: z.unknown().optional(),
+  noiseScale: z.unknown().optional(),
+  tau: z.unknown().optional(),
+}, 'init', INIT_RULE);
+const NEAR_TRUTH_SCHEMA = strictObject({
+  kind: z.literal('near-truth'),
+  noise: oneOf(['shrinking', 'fixed']).nullish(),
+  noiseScale: positiveNumber().optional(),
+  tau: oneOf(['perturbed', 'truth']).optional(),
+}, 'init', INIT_RULE);
+const OTHER_INIT_SCHEMA = strictObject({
+  kind: oneOf(['kmeans', 'random']),
+  noise: z.undefined(NEAR_TRUTH_ONLY).optional(),
+  noiseScale: z.undefined(NEAR_TRUTH_ONLY).optional(),
+  tau: z.undefined(NEAR_TRUTH_ONLY).optional(),
+}, 'init', INIT_RULE);
+
+const RECORD_SCHEMA = strictObject({
+  losses: bool().optional(),
+  hellinger: bool().optional(),
+  hellingerPoints: positiveInteger(1e7).optional(),
+  perParameter: bool().optional(),
+  fitted: bool().optional(),
+}, 'record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }');
+
+const FITTED_RULE = 'must be an object { label, gate, k, truth?, em? }';
+const MODELS_SCHEMA = z.array(z.unknown(), { error: `must be a non-empty list of fitted models { label, gate, k, truth?, em? }` })
+  .min(1, { error: `must be a non-empty list of fitted models { label, gate, k, truth?, em? }` });
+/** A fitted model's own fields; the gate (gate descriptors), truth and em are checked after. */
+const FITTED_SCHEMA = strictObject({
+  label: name(),
+  gate: z.unknown().optional(),
+  k: positiveInteger(64),
+  truth: z.unknown().optional(),
+  em: z.unknown().optional(),
+}, 'a fitted model', FITTED_RULE);
+
+const PREDICTION_RULE = 'must be { exponent: number } or { law: "1/log n" }';
+const PREDICTION_EXTRA = { note: text().optional(), statistic: oneOf(['mean', 'median']).optional() };
+const LAW_SCHEMA = strictObject({ law: z.literal('1/log n', { error: 'must be "1/log n"' }), ...PREDICTION_EXTRA }, 'a prediction', PREDICTION_RULE);
+const EXPONENT_SCHEMA = strictObject({
+  exponent: numberWhere('must be a finite number ≤ 0 (a rate n^exponent)', (e) => e <= 0),
+  ...PREDICTION_EXTRA,
+}, 'a prediction', PREDICTION_RULE);
 
 /**
  * Expands an n-grid to the sorted list of distinct integer sample sizes it describes.
@@ -63,23 +134,17 @@ function bool(v: unknown, field: string): boolean {
 export function resolveNGrid(grid: unknown, field = 'n'): number[] {
   let values: number[];
   if (Array.isArray(grid)) {
-    if (grid.length === 0) fail(field, 'must list at least one sample size', grid);
-    values = grid.map((v, t) => posInt(v, `${field}[${t}]`, MAX_N));
-  } else if (isRecord(grid)) {
-    rejectUnknownKeys(grid, ['from', 'to', 'count', 'spacing'], field, 'an n-grid');
-    const from = posInt(grid.from, `${field}.from`, MAX_N);
-    const to = posInt(grid.to, `${field}.to`, MAX_N);
+    values = parseWith(N_LIST_SCHEMA, grid, field);
+  } else {
+    if (!isRecord(grid)) fail(field, N_GRID_RULE, grid);
+    const { from, to, count, spacing = 'log' } = parseWith(N_GRID_SCHEMA, grid, field);
     if (to < from) fail(`${field}.to`, `must be ≥ ${field}.from (${from})`, to);
-    const count = posInt(grid.count, `${field}.count`, 100000);
-    const spacing = oneOf(grid.spacing ?? 'log', ['log', 'linear'] as const, `${field}.spacing`);
     values = [];
     for (let t = 0; t < count; t++) {
       const f = count === 1 ? 0 : t / (count - 1);
       const v = spacing === 'log' ? Math.exp(Math.log(from) + f * (Math.log(to) - Math.log(from))) : from + f * (to - from);
       values.push(t === count - 1 ? to : Math.round(v)); // the end points exactly, whatever exp/log rounding does
     }
-  } else {
-    fail(field, 'must be a list of sample sizes or { from, to, count, spacing: "log" | "linear" }', grid);
   }
   return [...new Set(values)].sort((p, q) => p - q);
 }
@@ -104,19 +169,12 @@ function checkTruth(v: unknown, field: string): { value: string | Record<string,
 
 function checkInit(v: unknown): InitSpec {
   if (v === undefined) return { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 };
-  if (!isRecord(v)) fail('init', 'must be an object { kind, noise?, noiseScale?, tau? }', v);
-  rejectUnknownKeys(v, ['kind', 'noise', 'noiseScale', 'tau'], 'init', 'init');
-  const kind = oneOf(v.kind, ['near-truth', 'kmeans', 'random'] as const, 'init.kind');
-  if (kind !== 'near-truth') {
-    if (v.noise !== undefined) fail('init.noise', 'applies only to init.kind "near-truth"', v.noise);
-    if (v.noiseScale !== undefined) fail('init.noiseScale', 'applies only to init.kind "near-truth"', v.noiseScale);
-    if (v.tau !== undefined) fail('init.tau', 'applies only to init.kind "near-truth"', v.tau);
-    return { kind };
-  }
-  const noise = oneOf(v.noise ?? 'shrinking', ['shrinking', 'fixed'] as const, 'init.noise');
-  const noiseScale = v.noiseScale === undefined ? 1 : posNumber(v.noiseScale, 'init.noiseScale');
-  const out: InitSpec = { kind, noise, noiseScale };
-  if (v.tau !== undefined) out.tau = oneOf(v.tau, ['perturbed', 'truth'] as const, 'init.tau');
+  if (!isRecord(v)) fail('init', INIT_RULE, v);
+  const { kind } = parseWith(INIT_KIND, v, 'init');
+  if (kind !== 'near-truth') return { kind: parseWith(OTHER_INIT_SCHEMA, v, 'init').kind };
+  const { noise, noiseScale, tau } = parseWith(NEAR_TRUTH_SCHEMA, v, 'init');
+  const out: InitSpec = { kind, noise: noise ?? 'shrinking', noiseScale: noiseScale ?? 1 };
+  if (tau !== undefined) out.tau = tau;
   return out;
 }
 
@@ -124,54 +182,28 @@ function checkInit(v: unknown): InitSpec {
 function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   if (v === undefined) return {};
   if (!isRecord(v)) fail(path, 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }', v);
-  rejectUnknownKeys(v, ['tol', 'maxIter', 'varianceFloor', 'tauMode', 'accelerate', 'wasm'], path, 'em');
-  const out: ExperimentSpec['em'] = {};
-  if (v.tol !== undefined) out.tol = posNumber(v.tol, `${path}.tol`);
-  if (v.maxIter !== undefined) out.maxIter = posInt(v.maxIter, `${path}.maxIter`);
-  if (v.varianceFloor !== undefined) {
-    if (typeof v.varianceFloor !== 'number' || !Number.isFinite(v.varianceFloor) || v.varianceFloor < 0) {
-      fail(`${path}.varianceFloor`, 'must be a finite number ≥ 0', v.varianceFloor);
-    }
-    out.varianceFloor = v.varianceFloor;
-  }
-  if (v.tauMode !== undefined) out.tauMode = oneOf(v.tauMode, ['free', 'fixed'] as const, `${path}.tauMode`);
-  if (v.accelerate !== undefined) out.accelerate = oneOf(v.accelerate, ['squarem', 'none'] as const, `${path}.accelerate`);
-  if (v.wasm !== undefined) {
-    if (typeof v.wasm !== 'boolean') fail(`${path}.wasm`, 'must be true or false', v.wasm);
-    out.wasm = v.wasm;
-  }
-  return out;
+  return definedFields(parseWith(EM_SCHEMA, v, path));
 }
 
 function checkRecord(v: unknown): RecordSpec | undefined {
   if (v === undefined) return undefined;
   if (!isRecord(v)) fail('record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }', v);
-  rejectUnknownKeys(v, ['losses', 'hellinger', 'hellingerPoints', 'perParameter', 'fitted'], 'record', 'record');
-  const out: RecordSpec = {};
-  if (v.losses !== undefined) out.losses = bool(v.losses, 'record.losses');
-  if (v.hellinger !== undefined) out.hellinger = bool(v.hellinger, 'record.hellinger');
-  if (v.hellingerPoints !== undefined) out.hellingerPoints = posInt(v.hellingerPoints, 'record.hellingerPoints', 1e7);
-  if (v.perParameter !== undefined) out.perParameter = bool(v.perParameter, 'record.perParameter');
-  if (v.fitted !== undefined) out.fitted = bool(v.fitted, 'record.fitted');
-  return out;
+  return definedFields(parseWith(RECORD_SCHEMA, v, 'record'));
 }
 
 function checkModels(v: unknown, defaultTruth: { value: string | Record<string, unknown>; model: Model }, init: InitSpec): FittedModelSpec[] {
-  if (!Array.isArray(v) || v.length === 0) fail('models', 'must be a non-empty list of fitted models { label, gate, k, truth?, em? }', v);
+  const list = parseWith(MODELS_SCHEMA, v, 'models');
   const labels = new Set<string>();
-  return v.map((raw, t) => {
+  return list.map((raw, t) => {
     const path = `models[${t}]`;
-    if (!isRecord(raw)) fail(path, 'must be an object { label, gate, k, truth?, em? }', raw);
-    rejectUnknownKeys(raw, ['label', 'gate', 'k', 'truth', 'em'], path, 'a fitted model');
-    const label = raw.label;
-    if (typeof label !== 'string' || !LABEL_RE.test(label)) fail(`${path}.label`, 'must be a non-empty name of letters, digits, "_", "." or "-"', label);
+    if (!isRecord(raw)) fail(path, FITTED_RULE, raw);
+    const { label, k, gate: rawGate } = parseWith(FITTED_SCHEMA, raw, path);
     if (labels.has(label)) fail(`${path}.label`, 'must be unique among models', label);
     labels.add(label);
-    const k = posInt(raw.k, `${path}.k`, 64);
-    if (isRecord(raw.gate) && raw.gate.kind === 'topk' && typeof raw.gate.K === 'number' && raw.gate.K > k) {
-      fail(`${path}.gate.K`, `must be ≤ ${path}.k (${k})`, raw.gate.K);
+    if (isRecord(rawGate) && rawGate.kind === 'topk' && typeof rawGate.K === 'number' && rawGate.K > k) {
+      fail(`${path}.gate.K`, `must be ≤ ${path}.k (${k})`, rawGate.K);
     }
-    const gate = parseGateSpec(raw.gate, k, `${path}.gate`);
+    const gate = parseGateSpec(rawGate, k, `${path}.gate`);
     const truth = raw.truth === undefined ? defaultTruth : checkTruth(raw.truth, `${path}.truth`);
     if (truth.model.d !== defaultTruth.model.d) {
       fail(`${path}.truth`, `must have the same input dimension as truth (d = ${defaultTruth.model.d}); its d`, truth.model.d);
@@ -187,27 +219,9 @@ function checkModels(v: unknown, defaultTruth: { value: string | Record<string, 
 }
 
 function checkPrediction(v: unknown, field: string): Prediction {
-  if (!isRecord(v)) fail(field, 'must be { exponent: number } or { law: "1/log n" }', v);
-  if ('law' in v) {
-    rejectUnknownKeys(v, ['law', 'note', 'statistic'], field, 'a prediction');
-    if (v.law !== '1/log n') fail(`${field}.law`, 'must be "1/log n"', v.law);
-    const p: Prediction = { law: '1/log n' };
-    if (v.note !== undefined) p.note = checkNote(v.note, `${field}.note`);
-    if (v.statistic !== undefined) p.statistic = oneOf(v.statistic, ['mean', 'median'] as const, `${field}.statistic`);
-    return p;
-  }
-  rejectUnknownKeys(v, ['exponent', 'note', 'statistic'], field, 'a prediction');
-  const e = v.exponent;
-  if (typeof e !== 'number' || !Number.isFinite(e) || e > 0) fail(`${field}.exponent`, 'must be a finite number ≤ 0 (a rate n^exponent)', e);
-  const p: Prediction = { exponent: e };
-  if (v.note !== undefined) p.note = checkNote(v.note, `${field}.note`);
-  if (v.statistic !== undefined) p.statistic = oneOf(v.statistic, ['mean', 'median'] as const, `${field}.statistic`);
-  return p;
-}
-
-function checkNote(v: unknown, field: string): string {
-  if (typeof v !== 'string') fail(field, 'must be a string', v);
-  return v;
+  if (!isRecord(v)) fail(field, PREDICTION_RULE, v);
+  if ('law' in v) return definedFields(parseWith(LAW_SCHEMA, v, field));
+  return definedFields(parseWith(EXPONENT_SCHEMA, v, field));
 }
 
 /** Checks a metric name: a loss or `${param}|m=${m}`, prefixed `${label}:` exactly when there are several models. */
@@ -243,21 +257,14 @@ export function validateSpec(input: unknown): ExperimentSpec {
 
 function validateSpecUnsafe(v: unknown): ExperimentSpec {
   if (!isRecord(v)) fail('spec', 'must be a JSON object', v);
-  rejectUnknownKeys(v, SPEC_KEYS, '', 'an experiment spec');
-  const name = v.name;
-  if (typeof name !== 'string' || !LABEL_RE.test(name)) fail('name', 'must be a non-empty name of letters, digits, "_", "." or "-"', name);
+  const o = parseWith(SPEC_SCHEMA, v, '', 'spec');
   const truth = checkTruth(v.truth, 'truth');
-  const design = oneOf<Design>(v.design ?? 'uniform', DESIGNS, 'design');
+  const design = o.design ?? 'uniform';
   if (design === 'grid' && truth.model.d !== 1) fail('design', `"grid" needs d = 1 (the truth has d = ${truth.model.d})`, design);
   const init = checkInit(v.init);
   const models = checkModels(v.models, truth, init);
   const n = resolveNGrid(v.n, 'n');
-  const replications = posInt(v.replications, 'replications', 1e6);
-  const restarts = v.restarts === undefined ? 1 : posInt(v.restarts, 'restarts', 1000);
   const em = checkEm(v.em);
-  const loss = oneOf(v.loss ?? 'auto', ['D1', 'D2', 'auto'] as const, 'loss');
-  const seed = v.seed === undefined ? 1 : v.seed;
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 1 || seed > MAX_SEED) fail('seed', `must be an integer in [1, ${MAX_SEED}]`, seed);
   const theory: Record<string, Prediction> = {};
   if (v.theory !== undefined) {
     if (!isRecord(v.theory)) fail('theory', 'must be an object mapping metric names to predictions', v.theory);
@@ -268,11 +275,14 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
       theory[metric] = checkPrediction(p, field);
     }
   }
-  const out: ExperimentSpec = { name, truth: truth.value, design, models, n, replications, init, restarts, em, loss, theory, seed };
-  if (v.description !== undefined) out.description = checkNote(v.description, 'description');
+  const out: ExperimentSpec = {
+    name: o.name, truth: truth.value, design, models, n, replications: o.replications, init, restarts: o.restarts ?? 1, em,
+    loss: o.loss ?? 'auto', theory, seed: o.seed ?? 1,
+  };
+  if (o.description !== undefined) out.description = o.description;
   const record = checkRecord(v.record);
   if (record) out.record = record;
-  if (v.quick !== undefined) out.quick = bool(v.quick, 'quick');
+  if (o.quick !== undefined) out.quick = o.quick;
   return out;
 }
 
@@ -283,10 +293,16 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
  */
 export function loadSpecFile(path: string): ExperimentSpec {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SpecError(`${path}: cannot read the spec (${e instanceof Error ? e.message : String(e)})`, '', undefined);
+    throw new SpecError(`${path}: cannot read the spec (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, '', undefined);
+  }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(`${path}: cannot read the spec: not valid JSON: ${describeJsonError(text, e)}`, '', undefined);
   }
   try {
     if (isRecord(json)) {

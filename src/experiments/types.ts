@@ -17,6 +17,8 @@ import type { GateSpec, ModelParams } from '../models/types.js';
  * medians — the median for heavy-tailed metrics (over-specified fits, where a few replications
  * land on spurious optima many decades above the rest and decide the mean).
  */
+import type { RatePlan } from './analysis/planner.js';
+
 export type Prediction =
   | { exponent: number; note?: string; statistic?: 'mean' | 'median' }
   | { law: '1/log n'; note?: string; statistic?: 'mean' | 'median' };
@@ -165,13 +167,21 @@ export interface MetricSummary {
   median: SlopeFit;
   prediction?: Prediction;
   /**
-   * whether the mean-slope interval contains the predicted exponent; for 1/log n predictions:
-   * whether a + c/log n fits better or the slope interval reaches [−1/ln n_min, 0] (see readFit)
+   * the prediction is not contradicted: the verdict's interval contains the predicted exponent; for
+   * 1/log n predictions, the curve shows no clean power law (see analysis/verdict.ts)
    */
   consistent?: boolean;
   law?: LawComparison;
-  /** one-word-ish reading of the fit against the prediction, e.g. "consistent", "faster", "1/log n preferred" */
-  verdict?: string;
+  /**
+   * the rate verdict (analysis/verdict.ts): "confirmed" (the prediction in the interval, every
+   * competing law outside), "inconclusive", "contradicted", "by construction" (the estimator fixes
+   * the value: never evidence), or "no interval"
+   */
+  verdict?: 'confirmed' | 'inconclusive' | 'contradicted' | 'by construction' | 'no interval';
+  /** inconclusive: the competing exponents the interval cannot exclude */
+  cannotExclude?: number[];
+  /** the verdict in one line */
+  verdictDetail?: string;
   /** points or resamples left out of the fits, and why */
   warnings?: string[];
 }
@@ -190,6 +200,8 @@ export interface Summary {
   /** how the intervals were made */
   bootstrap?: { B: number; seed: number; level: number };
   metrics: MetricSummary[];
+  /** the planner's decisive designs (analysis/planner.ts), from this run's intervals and work */
+  plan?: RatePlan;
   /** what made these numbers */
   provenance: { gmoe: string; node: string; platform: string; commit?: string };
 }

@@ -24,14 +24,20 @@ export const EXP_FAST_MAX = 709;
 const N = 128;
 const LOG2_N = 7;
 /** ln2/N split (fdlibm's ln2_hi has 32 significant bits: k·L_HI is exact for |k| < 2^21) */
-const L_HI = 6.93147180369123816490e-1 / N;
-const L_LO = 1.90821492927058770002e-10 / N;
-const INV_L = N / Math.LN2;
+/** @internal (the WebAssembly kernels embed L_HI, L_LO, INV_L, SHIFT and C3..C5) */
+export const L_HI = 6.93147180369123816490e-1 / N;
+/** @internal */
+export const L_LO = 1.90821492927058770002e-10 / N;
+/** @internal */
+export const INV_L = N / Math.LN2;
 /** 1.5·2^52: adding it rounds to an integer (round to nearest even) */
-const SHIFT = 6755399441055744;
-const C3 = 1 / 6;
-const C4 = 1 / 24;
-const C5 = 1 / 120;
+export const SHIFT = 6755399441055744;
+/** @internal Taylor coefficients of e^r − 1 − r − r²/2 */
+export const C3 = 1 / 6;
+/** @internal */
+export const C4 = 1 / 24;
+/** @internal */
+export const C5 = 1 / 120;
 
 /** 2^(j/128), j = 0..127, rounded to double (head) and the rounding error of the head (tail); 200-bit mpmath values. */
 /** @internal (the WebAssembly kernels embed it) */

@@ -82,8 +82,10 @@ export const LOGC_LO = new Float64Array([
   -1.725834561500917e-14, -4.380487462323098e-14, 2.4068631840528668e-14,
 ]);
 
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
+/** ln 2 split (fdlibm's ln2_hi has 32 significant bits: e·LN2_HI is exact). @internal (the WebAssembly kernels embed it) */
+export const LN2_HI = 6.93147180369123816490e-1;
+/** @internal */
+export const LN2_LO = 1.90821492927058770002e-10;
 /** the fast path's domain [2^-1022, 2^1023): e ∈ [−1022, 1023], so 2^-e is in the table */
 const LOG_FAST_MIN = 2.2250738585072014e-308;
 const LOG_FAST_MAX = 8.98846567431158e307;

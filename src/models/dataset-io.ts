@@ -1,16 +1,15 @@
 /**
  * Datasets as CSV: header `x1,...,xd,y` (optionally a last column `z`, the latent expert index),
- * one sample per line. Numbers are written in JavaScript's shortest round-trip form (String(x)),
+ * one sample per line; any other CSV is read with its columns chosen by name. Numbers are written in JavaScript's shortest round-trip form (String(x)),
  * so reading a file back gives the identical doubles and the same data gives byte-identical files.
  */
-import { readTextFile, writeFileAtomic } from './io.js';
+import { parseCsvTable } from './csv-table.js';
+import { readTextFile, writeFileAtomic } from '../io/index.js';
 import type { Dataset } from './types.js';
 import { ValidationError, fail, formatValue } from './validate.js';
 
 /** A dataset read from CSV; `z` (0-based expert labels) when the file has a z column. */
 export type CsvDataset = Dataset & { z?: Int32Array };
-
-const columnName = (d: number, c: number): string => (c < d ? `x${c + 1}` : c === d ? 'y' : 'z');
 
 /**
  * Checks a dataset: n ≥ 1 and d ≥ 1 integers, X a Float64Array of n × d (row-major), y of n,
@@ -88,64 +87,131 @@ export function writeDatasetCsv(path: string, data: Dataset, options: { z?: Int3
 // decimal numbers only: no hex, no "Infinity", no empty field (Number('') would be 0)
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/**
- * Parses CSV text in the format of {@link writeDatasetCsv}.
- * @param source name used in messages (usually the path)
- * @throws ValidationError naming the line (1-based, the header is line 1) and the column
- */
-export function parseDatasetCsv(text: string, source = 'data'): CsvDataset {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split(/\r?\n/);
-  // one trailing newline (or several) is allowed; empty lines inside are not
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0) throw new ValidationError(`${source}: empty file (expected a header x1,...,xd,y)`, source);
-  const head = lines[0]!.split(',').map((s) => s.trim());
-  const hasZ = head[head.length - 1] === 'z';
-  const d = head.length - (hasZ ? 2 : 1);
-  const expected = [...Array.from({ length: Math.max(d, 1) }, (_, l) => `x${l + 1}`), 'y', ...(hasZ ? ['z'] : [])];
-  if (d < 1 || head.length !== expected.length || head.some((h, c) => h !== expected[c])) {
-    throw new ValidationError(`${source}: line 1: header must be x1,...,xd,y (optionally ,z), e.g. ${expected.join(',')}. Value: ${formatValue(lines[0])}`, 'header', lines[0]);
-  }
-  const n = lines.length - 1;
-  if (n < 1) throw new ValidationError(`${source}: no data rows after the header`, source);
-  const cols = head.length;
-  const X = new Float64Array(n * d);
-  const y = new Float64Array(n);
-  const z = hasZ ? new Int32Array(n) : undefined;
-  for (let i = 0; i < n; i++) {
-    const line = lines[i + 1]!;
-    const lineNo = i + 2;
-    if (line.trim() === '') throw new ValidationError(`${source}: line ${lineNo}: empty row`, `line ${lineNo}`);
-    const cells = line.split(',');
-    if (cells.length !== cols) {
-      throw new ValidationError(`${source}: line ${lineNo}: expected ${cols} columns (${head.join(',')}), found ${cells.length}`, `line ${lineNo}`, line);
+/** Cells read as a missing value (R writes NA; spreadsheets leave the cell empty). */
+const isMissing = (s: string): boolean => s === '' || s === 'NA';
+
+/** Which columns to read, by name. */
+export interface CsvColumnOptions {
+  /** the response column (default: `y` of the x1..xd,y layout) */
+  y?: string;
+  /** the input columns, in order (default: every column but y, or x1..xd in the default layout) */
+  x?: string[];
+  /** drop rows with a missing value (NA or empty) in a chosen column, instead of refusing them */
+  dropMissing?: boolean;
+}
+
+/** What was read: the dataset, the columns it came from, and how many rows were dropped. */
+export type CsvRead = CsvDataset & { columns: { x: string[]; y: string }; dropped: number };
+
+/** The x1..xd,y[,z] layout's d and whether it has z, or undefined when the header is not that layout. */
+function defaultLayout(header: string[]): { d: number; hasZ: boolean } | undefined {
+  const hasZ = header[header.length - 1] === 'z';
+  const d = header.length - (hasZ ? 2 : 1);
+  if (d < 1 || header[d] !== 'y') return undefined;
+  for (let l = 0; l < d; l++) if (header[l] !== `x${l + 1}`) return undefined;
+  return { d, hasZ };
+}
+
+/** Column indices of y, the x's and z from the options or the default layout. */
+function chooseColumns(header: string[], opts: CsvColumnOptions, source: string): { x: number[]; y: number; z?: number } {
+  const list = header.map((h) => JSON.stringify(h)).join(',');
+  const find = (name: string, what: string): number => {
+    const c = header.indexOf(name);
+    if (c < 0) throw new ValidationError(`${source}: no column ${formatValue(name)} for ${what}; the columns are ${list}`, what, name);
+    return c;
+  };
+  const layout = defaultLayout(header);
+  if (opts.y === undefined && opts.x === undefined) {
+    if (!layout) {
+      const hint = 'choose them with --y COL and --x COL,COL,... (library: options y and x)';
+      throw new ValidationError(`${source}: line 1: the columns are ${list}, not the layout x1,...,xd,y (optionally ,z): ${hint}`, 'header', header.join(','));
     }
-    for (let c = 0; c < cols; c++) {
-      const s = cells[c]!.trim();
-      const name = columnName(d, c);
-      if (!NUMBER.test(s)) {
-        const why = s === '' ? 'empty value' : /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'must be a finite number' : 'not a number';
-        throw new ValidationError(`${source}: line ${lineNo}, column ${name}: ${why}. Value: ${formatValue(s)}`, `line ${lineNo}, column ${name}`, s);
-      }
-      const v = Number(s);
-      if (!Number.isFinite(v)) throw new ValidationError(`${source}: line ${lineNo}, column ${name}: must be a finite number (overflows a double). Value: ${formatValue(s)}`, `line ${lineNo}, column ${name}`, s);
-      if (c < d) X[i * d + c] = v;
-      else if (c === d) y[i] = v;
-      else {
-        if (!Number.isInteger(v) || v < 0 || v > 2147483647) {
-          throw new ValidationError(`${source}: line ${lineNo}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`, `line ${lineNo}, column z`, s);
-        }
-        z![i] = v;
-      }
-    }
+    const x = Array.from({ length: layout.d }, (_, l) => l);
+    return layout.hasZ ? { x, y: layout.d, z: layout.d + 1 } : { x, y: layout.d };
   }
-  return z ? { n, d, X, y, z } : { n, d, X, y };
+  const y = find(opts.y ?? 'y', 'y');
+  let x: number[];
+  if (opts.x !== undefined) {
+    if (opts.x.length === 0) throw new ValidationError(`${source}: x must name at least one column; the columns are ${list}`, 'x', opts.x);
+    x = opts.x.map((name) => find(name, 'x'));
+    const dup = opts.x.find((name, i) => opts.x!.indexOf(name) !== i);
+    if (dup !== undefined) throw new ValidationError(`${source}: x names column ${formatValue(dup)} twice`, 'x', dup);
+    if (x.includes(y)) throw new ValidationError(`${source}: column ${formatValue(header[y])} cannot be both y and x`, 'x', header[y]);
+  } else if (layout && y === layout.d) {
+    x = Array.from({ length: layout.d }, (_, l) => l);
+  } else {
+    x = header.map((_, c) => c).filter((c) => c !== y);
+    if (x.length === 0) throw new ValidationError(`${source}: no column left for x besides y ${formatValue(header[y])}`, 'x', header.join(','));
+  }
+  return { x, y };
+}
+
+/** The number in a cell, or a ValidationError naming line, column and value. */
+function cellNumber(s: string, line: number, name: string, source: string): number {
+  if (!NUMBER.test(s)) {
+    const why = /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'must be a finite number' : 'not a number';
+    throw new ValidationError(`${source}: line ${line}, column ${name}: ${why}. Value: ${formatValue(s)}`, `line ${line}, column ${name}`, s);
+  }
+  const v = Number(s);
+  if (!Number.isFinite(v)) throw new ValidationError(`${source}: line ${line}, column ${name}: must be a finite number (overflows a double). Value: ${formatValue(s)}`, `line ${line}, column ${name}`, s);
+  return v;
 }
 
 /**
- * Reads a dataset CSV (header `x1,...,xd,y`, optionally `,z`).
+ * Parses a dataset from CSV text: RFC 4180 (quotes, CRLF), R's row names set aside (see csv-table.ts),
+ * columns chosen by name (default: the x1..xd,y layout of {@link writeDatasetCsv}, with z when present).
+ * Columns not chosen are not read (they may hold anything).
+ * @param source name used in messages (usually the path)
+ * @throws ValidationError naming the line (1-based, the header is line 1), the column and the value;
+ *   a missing value (NA or empty) without `dropMissing`; a header that is not the default layout
+ *   without y/x (the message lists the columns)
+ */
+export function parseDatasetCsv(text: string, source = 'data', options: CsvColumnOptions = {}): CsvRead {
+  const table = parseCsvTable(text, source);
+  const { header, rows, lines } = table;
+  const cols = chooseColumns(header, options, source);
+  if (rows.length === 0) throw new ValidationError(`${source}: no data rows after the header`, source);
+  const used = [...cols.x, cols.y, ...(cols.z !== undefined ? [cols.z] : [])];
+  const keep: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const c = used.find((c) => isMissing(rows[i]![c]!));
+    if (c === undefined) keep.push(i);
+    else if (!options.dropMissing) {
+      const s = rows[i]![c]!;
+      throw new ValidationError(`${source}: line ${lines[i]}, column ${header[c]}: missing value (drop such rows with --drop-missing, library: dropMissing). Value: ${formatValue(s)}`, `line ${lines[i]}, column ${header[c]}`, s);
+    }
+  }
+  const n = keep.length;
+  if (n === 0) throw new ValidationError(`${source}: no rows left: all ${rows.length} have a missing value`, source);
+  const d = cols.x.length;
+  const X = new Float64Array(n * d);
+  const y = new Float64Array(n);
+  const z = cols.z !== undefined ? new Int32Array(n) : undefined;
+  for (let r = 0; r < n; r++) {
+    const i = keep[r]!;
+    const cells = rows[i]!;
+    const line = lines[i]!;
+    for (let l = 0; l < d; l++) X[r * d + l] = cellNumber(cells[cols.x[l]!]!, line, header[cols.x[l]!]!, source);
+    y[r] = cellNumber(cells[cols.y]!, line, header[cols.y]!, source);
+    if (z) {
+      const s = cells[cols.z!]!;
+      const v = Number(s);
+      if (!NUMBER.test(s) || !Number.isInteger(v) || v < 0 || v > 2147483647) {
+        throw new ValidationError(`${source}: line ${line}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`, `line ${line}, column z`, s);
+      }
+      z[r] = v;
+    }
+  }
+  const columns = { x: cols.x.map((c) => header[c]!), y: header[cols.y]! };
+  const dropped = rows.length - n;
+  return z ? { n, d, X, y, z, columns, dropped } : { n, d, X, y, columns, dropped };
+}
+
+/**
+ * Reads a dataset CSV: see {@link parseDatasetCsv} (default layout `x1,...,xd,y`, optionally `,z`;
+ * other files with `options.y` / `options.x` naming the columns).
  * @throws ValidationError naming the file, line and column of the first bad entry
  */
-export function readDatasetCsv(path: string): CsvDataset {
-  return parseDatasetCsv(readTextFile(path, 'data file'), path);
+export function readDatasetCsv(path: string, options: CsvColumnOptions = {}): CsvRead {
+  return parseDatasetCsv(readTextFile(path, 'data file'), path, options);
 }

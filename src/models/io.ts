@@ -13,11 +13,15 @@
  * Numbers are written by JSON.stringify (shortest round-trip form): reading a file back gives
  * the identical doubles.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { formatJSON, readTextFile, writeFileAtomic } from '../io/index.js';
+import { describeJsonError } from './json-error.js';
 import { listTruthPresets, truthPreset } from './presets.js';
 import { hasTau, type GateSpec, type Model } from './types.js';
-import { ValidationError, checkPositiveInteger, fail, isRecord, parseGateSpec, rejectUnknownKeys, validateModel } from './validate.js';
+import { getGate } from './gates/index.js';
+import { z } from 'zod';
+import { finiteNumber, integerAtLeast, parseWith, strictObject } from './schema.js';
+import { ValidationError, fail, isRecord, parseGateSpec, validateModel } from './validate.js';
 
 export { validateModel } from './validate.js';
 
@@ -28,26 +32,45 @@ export const MODEL_VERSION = 1;
 
 const CORE_KEYS = ['format', 'version', 'gate', 'k', 'd', 'gating', 'experts'] as const;
 
-function finite(v: unknown, field: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, 'must be a finite number', v);
-  return v;
+/** format, version, k and d; other top-level fields are kept by the writer and ignored here. */
+const HEADER_SCHEMA = z.object({
+  format: z.literal(MODEL_FORMAT, { error: `must be "${MODEL_FORMAT}"` }),
+  version: z.literal(MODEL_VERSION, { error: `must be ${MODEL_VERSION} (the version this gmoe reads)` }),
+  k: integerAtLeast(1),
+  d: integerAtLeast(1),
+  gate: z.unknown().optional(),
+}, { error: 'must be a JSON object' });
+
+/** An array of `len` entries: its length is checked before its entries. */
+function sized<T extends z.ZodType>(len: number, notArray: string, wrongLength: (n: number) => string, entry: T) {
+  return z.array(z.unknown(), { error: notArray })
+    .length(len, { error: (iss) => wrongLength((iss.input as unknown[]).length) })
+    .pipe(z.array(entry));
 }
 
-/** Reads `len` finite numbers into out[offset..]; `lenName` is "k" or "d" for the messages. */
-function vector(v: unknown, len: number, field: string, lenName: string, out: Float64Array, offset = 0): void {
+/** `len` finite numbers; `lenName` is "k" or "d" for the messages. */
+function vectorSchema(len: number, lenName: string) {
   const entries = `${lenName} = ${len} ${len === 1 ? 'number' : 'numbers'}`;
-  if (!Array.isArray(v)) fail(field, `must be an array of ${entries}`, v);
-  if (v.length !== len) fail(field, `must have ${entries}, not ${v.length}`, v);
-  for (let t = 0; t < len; t++) out[offset + t] = finite(v[t], `${field}[${t}]`);
+  return sized(len, `must be an array of ${entries}`, (n) => `must have ${entries}, not ${n}`, finiteNumber());
 }
 
-function matrix(v: unknown, k: number, d: number, field: string): Float64Array {
-  if (!Array.isArray(v)) fail(field, `must be an array of k = ${k} rows of d = ${d} numbers`, v);
-  if (v.length !== k) fail(field, `must have k = ${k} rows, not ${v.length}`, v);
-  const out = new Float64Array(k * d);
-  for (let j = 0; j < k; j++) vector(v[j], d, `${field}[${j}]`, 'd', out, j * d);
-  return out;
+/** k rows of d finite numbers. */
+function matrixSchema(k: number, d: number) {
+  return sized(k, `must be an array of k = ${k} rows of d = ${d} numbers`, (n) => `must have k = ${k} rows, not ${n}`, vectorSchema(d, 'd'));
 }
+
+/** The gating and experts blocks: objects with exactly their fields (values are checked field by field after). */
+function blocksSchema(gate: GateSpec) {
+  const field = z.unknown().optional();
+  const gating: z.ZodRawShape = hasTau(gate) ? { beta0: field, beta1: field, tau: field } : { beta0: field, beta1: field };
+  return z.object({
+    gating: strictObject(gating, `gating for the ${gate.kind} gate`, 'must be an object with beta0 and beta1'),
+    experts: strictObject({ a: field, b: field, nu: field }, 'experts', 'must be an object with a, b and nu'),
+  });
+}
+
+/** A flat copy of `v` for a Float64Array. */
+const floats = (v: number[] | number[][]) => Float64Array.from(v.flat());
 
 /**
  * Builds a {@link Model} from a parsed model file, checking everything (format, version, gate and
@@ -58,31 +81,19 @@ function matrix(v: unknown, k: number, d: number, field: string): Float64Array {
  */
 export function parseModel(json: unknown): Model {
   if (!isRecord(json)) fail('model', 'must be a JSON object', json);
-  if (json.format !== MODEL_FORMAT) fail('format', `must be "${MODEL_FORMAT}"`, json.format);
-  if (json.version !== MODEL_VERSION) fail('version', `must be ${MODEL_VERSION} (the version this gmoe reads)`, json.version);
-  const k = checkPositiveInteger(json.k, 'k');
-  const d = checkPositiveInteger(json.d, 'd');
+  const { k, d } = parseWith(HEADER_SCHEMA, json, '', 'model');
   const gate = parseGateSpec(json.gate, k, 'gate');
-  const gating = json.gating;
-  if (!isRecord(gating)) fail('gating', 'must be an object with beta0 and beta1', gating);
-  const withTau = hasTau(gate);
-  rejectUnknownKeys(gating, withTau ? ['beta0', 'beta1', 'tau'] : ['beta0', 'beta1'], 'gating', `gating for the ${gate.kind} gate`);
-  const experts = json.experts;
-  if (!isRecord(experts)) fail('experts', 'must be an object with a, b and nu', experts);
-  rejectUnknownKeys(experts, ['a', 'b', 'nu'], 'experts', 'experts');
-
-  const beta0 = new Float64Array(k);
-  vector(gating.beta0, k, 'gating.beta0', 'k', beta0);
-  const beta1 = matrix(gating.beta1, k, d, 'gating.beta1');
-  const a = matrix(experts.a, k, d, 'experts.a');
-  const b = new Float64Array(k);
-  vector(experts.b, k, 'experts.b', 'k', b);
-  const nu = new Float64Array(k);
-  vector(experts.nu, k, 'experts.nu', 'k', nu);
+  parseWith(blocksSchema(gate), json);
+  const { gating, experts } = json as { gating: Record<string, unknown>; experts: Record<string, unknown> };
+  const beta0 = floats(parseWith(vectorSchema(k, 'k'), gating.beta0, 'gating.beta0'));
+  const beta1 = floats(parseWith(matrixSchema(k, d), gating.beta1, 'gating.beta1'));
+  const a = floats(parseWith(matrixSchema(k, d), experts.a, 'experts.a'));
+  const b = floats(parseWith(vectorSchema(k, 'k'), experts.b, 'experts.b'));
+  const nu = floats(parseWith(vectorSchema(k, 'k'), experts.nu, 'experts.nu'));
   let tau = 1;
-  if (withTau) {
-    if (gating.tau === undefined) fail('gating.tau', `is required for the ${gate.kind} gate: a finite number > 0`, undefined);
-    tau = finite(gating.tau, 'gating.tau');
+  if (hasTau(gate)) {
+    const requirement = (iss: { input?: unknown }) => (iss.input === undefined ? `is required for the ${gate.kind} gate: a finite number > 0` : 'must be a finite number');
+    tau = parseWith(z.number({ error: requirement }), gating.tau, 'gating.tau');
   }
   const m: Model = { gate, k, d, beta0, beta1, a, b, nu, tau };
   validateModel(m); // ν > 0, τ > 0
@@ -90,15 +101,7 @@ export function parseModel(json: unknown): Model {
 }
 
 function gateToJSON(g: GateSpec): Record<string, unknown> {
-  switch (g.kind) {
-    case 'softmax':
-    case 'temperature':
-      return { kind: g.kind };
-    case 'topk':
-      return { kind: 'topk', K: g.K, selectOn: g.selectOn };
-    case 'activation':
-      return { kind: 'activation', activation: g.activation, bias: g.bias };
-  }
+  return getGate(g).toJSON(g);
 }
 
 /**
@@ -131,106 +134,12 @@ export function modelToJSON(m: Model, extra?: object): Record<string, unknown> {
 }
 
 /**
- * JSON text with objects indented and arrays of numbers (and arrays of such arrays) kept on one
- * line, so that a model file stays readable. Same values as JSON.stringify, except that −0 is
- * written as -0 (so a file round-trips bit for bit) and typed arrays as arrays.
- */
-export function formatJSON(value: unknown, indent = 2): string {
-  const primitive = (e: unknown) => e === null || typeof e !== 'object';
-  // JSON.stringify writes −0 as 0; "-0" is valid JSON and parses back to −0
-  const atom = (e: unknown): string => (Object.is(e, -0) ? '-0' : JSON.stringify(e) ?? 'null');
-  // one line for arrays of numbers (or of rows of numbers) and for short objects of primitives
-  const inline = (v: unknown): string | undefined => {
-    if (Array.isArray(v) && v.every((e) => primitive(e) || (Array.isArray(e) && e.every(primitive)))) {
-      return `[${v.map((e) => (Array.isArray(e) ? `[${e.map(atom).join(', ')}]` : atom(e))).join(', ')}]`;
-    }
-    if (isRecord(v) && Object.getPrototypeOf(v) === Object.prototype) {
-      const entries = Object.entries(v).filter(([, e]) => e !== undefined && typeof e !== 'function');
-      if (!entries.every(([, e]) => primitive(e))) return undefined;
-      const s = `{ ${entries.map(([key, e]) => `${JSON.stringify(key)}: ${atom(e)}`).join(', ')} }`;
-      return entries.length > 0 && s.length <= 72 ? s : undefined;
-    }
-    return undefined;
-  };
-  const walk = (v: unknown, pad: string): string => {
-    if (v === null || typeof v !== 'object') return atom(v);
-    const toJSON = (v as { toJSON?: () => unknown }).toJSON;
-    if (typeof toJSON === 'function') return walk(toJSON.call(v), pad);
-    if (ArrayBuffer.isView(v)) return walk(Array.from(v as unknown as ArrayLike<number>), pad);
-    const one = inline(v);
-    if (one !== undefined) return one;
-    const inner = pad + ' '.repeat(indent);
-    if (Array.isArray(v)) {
-      if (v.length === 0) return '[]';
-      return `[\n${v.map((e) => inner + walk(e === undefined ? null : e, inner)).join(',\n')}\n${pad}]`;
-    }
-    const entries = Object.entries(v).filter(([, e]) => e !== undefined && typeof e !== 'function');
-    if (entries.length === 0) return '{}';
-    return `{\n${entries.map(([key, e]) => `${inner}${JSON.stringify(key)}: ${walk(e, inner)}`).join(',\n')}\n${pad}}`;
-  };
-  return walk(value, '');
-}
-
-let tmpCounter = 0;
-
-// writeSync may write fewer bytes than asked
-function writeAll(fd: number, buf: Uint8Array): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-}
-
-/**
- * Writes a file atomically: the content goes to a temporary file in the same directory, is
- * flushed, then renamed over `path`, so readers never see a half-written file and a failure
- * leaves nothing behind. `content` may be an iterable of string chunks (for files larger than a
- * JavaScript string can hold).
- * @throws Error naming the path when the directory is missing or not writable
- */
-export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string>): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    if (typeof content === 'string') writeAll(fd, Buffer.from(content, 'utf8'));
-    else if (content instanceof Uint8Array) writeAll(fd, content);
-    else for (const chunk of content) writeAll(fd, Buffer.from(chunk, 'utf8'));
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing */ }
-    }
-    try { unlinkSync(tmp); } catch { /* never created */ }
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    const why =
-      code === 'ENOENT' ? `directory ${dirname(path)} does not exist`
-      : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dirname(path)}`
-      : code === 'EISDIR' ? 'it is a directory'
-      : e instanceof Error ? e.message : String(e);
-    throw new Error(`cannot write ${path}: ${why}`);
-  }
-}
-
-/**
  * Writes a model file atomically (validated first: nothing is written for an invalid model).
  * @param extra extra top-level fields, see {@link modelToJSON}
  * @throws ValidationError for an invalid model; Error naming the path when it cannot be written
  */
 export function writeModelFile(path: string, m: Model, extra?: object): void {
   writeFileAtomic(path, `${formatJSON(modelToJSON(m, extra))}\n`);
-}
-
-/**
- * A whole text file as UTF-8.
- * @throws Error `cannot read <what> <path>: <reason>` when it cannot be read
- */
-export function readTextFile(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 /**
@@ -244,7 +153,7 @@ export function readModelFile(path: string): Model {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ValidationError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, '', undefined);
+    throw new ValidationError(`${path}: not valid JSON: ${describeJsonError(text, e)}`, '', undefined);
   }
   try {
     return parseModel(json);

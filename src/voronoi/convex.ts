@@ -74,9 +74,28 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
   const q = free.length;
   const width = new Float64Array(q);
   for (let s = 0; s < q; s++) width[s] = hi[free[s]!]! - lo[free[s]!]!;
+  const cons = zConstraints(options.constraints ?? [], lo, free, width);
+  const search = new ZSearch(fg, lo, free, width);
 
-  // constraints in z coordinates: nz·z ≥ rz, with a rounding slack scaled to the constraint
-  const cons = options.constraints ?? [];
+  if (q === 0) {
+    for (let h = 0; h < cons.count; h++) if (cons.rz[h]! > cons.slack[h]!) return search.infeasible();
+    const f = search.evaluate();
+    return { x: search.best, f, gap: 0, evaluations: search.evaluations, feasible: true };
+  }
+  return q === 1 ? bisect(search, cons, options) : ellipsoid(search, cons, options);
+}
+
+/** Constraints in z coordinates: nz·z ≥ rz, with a rounding slack scaled to each constraint. */
+interface ZConstraints {
+  count: number;
+  nz: Float64Array;
+  rz: Float64Array;
+  slack: Float64Array;
+}
+
+function zConstraints(cons: readonly LinearConstraint[], lo: ArrayLike<number>, free: number[], width: Float64Array): ZConstraints {
+  const p = lo.length;
+  const q = free.length;
   const nz = new Float64Array(cons.length * q);
   const rz = new Float64Array(cons.length);
   const slack = new Float64Array(cons.length);
@@ -95,78 +114,130 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
     rz[h] = r;
     slack[h] = FEAS_TOL * scale;
   });
+  return { count: cons.length, nz, rz, slack };
+}
 
-  const x = Float64Array.from(lo);
-  const g = new Float64Array(p);
-  const best = new Float64Array(p).fill(NaN);
-  let fBest = Infinity;
-  let evaluations = 0;
-  const z = new Float64Array(q).fill(0.5);
-  const gz = new Float64Array(q);
-  const place = () => {
+/** The objective in z ∈ [0, 1]^q (the free coordinates of the box), keeping the best point seen. */
+class ZSearch {
+  readonly q: number;
+  readonly x: Float64Array;
+  readonly g: Float64Array;
+  readonly best: Float64Array;
+  fBest = Infinity;
+  evaluations = 0;
+  /** the current point, and the z-subgradient of the last evaluation */
+  readonly z: Float64Array;
+  readonly gz: Float64Array;
+
+  constructor(
+    private readonly fg: ConvexObjective,
+    private readonly lo: ArrayLike<number>,
+    private readonly free: number[],
+    private readonly width: Float64Array,
+  ) {
+    const p = lo.length;
+    this.q = free.length;
+    this.x = Float64Array.from(lo);
+    this.g = new Float64Array(p);
+    this.best = new Float64Array(p).fill(NaN);
+    this.z = new Float64Array(this.q).fill(0.5);
+    this.gz = new Float64Array(this.q);
+  }
+
+  /** f at z; leaves the z-subgradient in gz */
+  evaluate(): number {
+    const { q, x, g, z, gz, free, width, lo } = this;
     for (let s = 0; s < q; s++) x[free[s]!] = lo[free[s]!]! + width[s]! * z[s]!;
-  };
-  // evaluates at z; returns f and leaves the z-subgradient in gz
-  const evaluate = (): number => {
-    place();
-    const f = fg(x, g);
-    evaluations++;
+    const f = this.fg(x, g);
+    this.evaluations++;
     if (Number.isNaN(f)) throw new Error(`minimizeConvex: objective returned NaN at x = [${Array.from(x).join(', ')}]`);
     for (let s = 0; s < q; s++) gz[s] = g[free[s]!]! * width[s]!;
-    if (f < fBest) {
-      fBest = f;
-      best.set(x);
+    if (f < this.fBest) {
+      this.fBest = f;
+      this.best.set(x);
     }
     return f;
-  };
-  const infeasible = (): ConvexMinimum => ({ x: best, f: Infinity, gap: NaN, evaluations, feasible: false });
-
-  if (q === 0) {
-    for (let h = 0; h < cons.length; h++) if (rz[h]! > slack[h]!) return infeasible();
-    const f = evaluate();
-    return { x: best, f, gap: 0, evaluations, feasible: true };
   }
 
-  if (q === 1) {
-    // the constraints are bounds on z
-    let a = 0;
-    let b = 1;
-    for (let h = 0; h < cons.length; h++) {
-      const n = nz[h]!;
-      if (n > 0) a = Math.max(a, (rz[h]! - slack[h]!) / n);
-      else if (n < 0) b = Math.min(b, (rz[h]! - slack[h]!) / n);
-      else if (rz[h]! > slack[h]!) return infeasible();
-    }
-    if (a > b) return infeasible();
-    // bisection is cheap: run it to floating-point resolution, so that x is accurate too
-    const tol = options.tol ?? 0;
-    const maxEval = options.maxEvaluations ?? 200;
+  infeasible(): ConvexMinimum {
+    return { x: this.best, f: Infinity, gap: NaN, evaluations: this.evaluations, feasible: false };
+  }
+}
+
+/** One free variable: the constraints are bounds on z; bisection on the subgradient's sign. */
+function bisect(search: ZSearch, cons: ZConstraints, options: ConvexOptions): ConvexMinimum {
+  const { nz, rz, slack } = cons;
+  const { z, gz } = search;
+  let a = 0;
+  let b = 1;
+  for (let h = 0; h < cons.count; h++) {
+    const n = nz[h]!;
+    if (n > 0) a = Math.max(a, (rz[h]! - slack[h]!) / n);
+    else if (n < 0) b = Math.min(b, (rz[h]! - slack[h]!) / n);
+    else if (rz[h]! > slack[h]!) return search.infeasible();
+  }
+  if (a > b) return search.infeasible();
+  // bisection is cheap: run it to floating-point resolution, so that x is accurate too
+  const tol = options.tol ?? 0;
+  const maxEval = options.maxEvaluations ?? 200;
+  z[0] = 0.5 * (a + b);
+  let f = search.evaluate();
+  let lower = -Infinity;
+  let gap = NaN;
+  for (;;) {
+    const gv = gz[0]!;
+    const zc = z[0]!;
+    if (gv === 0) { gap = 0; break; }
+    // the minimiser lies in [a, b], where the support line at zc bounds f from below
+    lower = Math.max(lower, f + Math.min(gv * (a - zc), gv * (b - zc)));
+    if (gv > 0) b = zc; else a = zc;
+    gap = search.fBest - lower;
+    // with tol 0, rounding can make the gap ≤ 0 long before x is resolved
+    if ((tol > 0 && gap <= tol) || search.evaluations >= maxEval || !(b - a > 0)) break;
     z[0] = 0.5 * (a + b);
-    let f = evaluate();
-    let lower = -Infinity;
-    let gap = NaN;
-    for (;;) {
-      const gv = gz[0]!;
-      const zc = z[0]!;
-      if (gv === 0) { gap = 0; break; }
-      // the minimiser lies in [a, b], where the support line at zc bounds f from below
-      lower = Math.max(lower, f + Math.min(gv * (a - zc), gv * (b - zc)));
-      if (gv > 0) b = zc; else a = zc;
-      gap = fBest - lower;
-      // with tol 0, rounding can make the gap ≤ 0 long before x is resolved
-      if ((tol > 0 && gap <= tol) || evaluations >= maxEval || !(b - a > 0)) break;
-      z[0] = 0.5 * (a + b);
-      if (z[0] === a || z[0] === b) {
-        // interval at floating-point resolution: its ends are the last candidates
-        for (const e of [a, b]) { z[0] = e; evaluate(); }
-        break;
-      }
-      f = evaluate();
+    if (z[0] === a || z[0] === b) {
+      // interval at floating-point resolution: its ends are the last candidates
+      for (const e of [a, b]) { z[0] = e; search.evaluate(); }
+      break;
     }
-    return { x: best, f: fBest, gap, evaluations, feasible: true };
+    f = search.evaluate();
   }
+  return { x: search.best, f: search.fBest, gap, evaluations: search.evaluations, feasible: true };
+}
 
-  // central-cut ellipsoid { y : (y − z)ᵀ P⁻¹ (y − z) ≤ 1 }, starting from the ball around [0, 1]^q
+/**
+ * The most violated constraint at z, box sides included, by distance in z: −1 for none, h ≥ 0 for
+ * constraint h, −(s + 1)·2 (− 1) for the lower (upper) side of coordinate s; null when a constraint
+ * with a zero normal is violated (nothing is feasible).
+ */
+function mostViolated(z: Float64Array, cons: ZConstraints): number | null {
+  const q = z.length;
+  const { nz, rz, slack } = cons;
+  let worst = -1;
+  let worstViol = 0;
+  for (let s = 0; s < q; s++) {
+    if (z[s]! < 0 && -z[s]! > worstViol) { worstViol = -z[s]!; worst = -(s + 1) * 2; }
+    if (z[s]! > 1 && z[s]! - 1 > worstViol) { worstViol = z[s]! - 1; worst = -(s + 1) * 2 - 1; }
+  }
+  for (let h = 0; h < cons.count; h++) {
+    let v = rz[h]!;
+    let nn = 0;
+    for (let s = 0; s < q; s++) {
+      v -= nz[h * q + s]! * z[s]!;
+      nn += nz[h * q + s]! ** 2;
+    }
+    if (v > slack[h]! && nn > 0 && v / Math.sqrt(nn) > worstViol) { worstViol = v / Math.sqrt(nn); worst = h; }
+    else if (v > slack[h]! && nn === 0) return null;
+  }
+  return worst;
+}
+
+/**
+ * Two or more free variables: the central-cut ellipsoid { y : (y − z)ᵀ P⁻¹ (y − z) ≤ 1 }, starting
+ * from the ball around [0, 1]^q; feasibility cuts at infeasible centres, subgradient cuts at feasible ones.
+ */
+function ellipsoid(search: ZSearch, cons: ZConstraints, options: ConvexOptions): ConvexMinimum {
+  const { q, z, gz } = search;
   const maxIter = options.maxEvaluations ?? 600 * q * q;
   let tol = options.tol ?? NaN;
   const P = new Float64Array(q * q);
@@ -177,31 +248,16 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
   let lower = -Infinity;
   let gap = NaN;
   for (let iter = 0; iter < maxIter; iter++) {
-    // most violated constraint (box sides included), by distance in z
-    let worst = -1;
-    let worstViol = 0;
-    for (let s = 0; s < q; s++) {
-      if (z[s]! < 0 && -z[s]! > worstViol) { worstViol = -z[s]!; worst = -(s + 1) * 2; }
-      if (z[s]! > 1 && z[s]! - 1 > worstViol) { worstViol = z[s]! - 1; worst = -(s + 1) * 2 - 1; }
-    }
-    for (let h = 0; h < cons.length; h++) {
-      let v = rz[h]!;
-      let nn = 0;
-      for (let s = 0; s < q; s++) {
-        v -= nz[h * q + s]! * z[s]!;
-        nn += nz[h * q + s]! ** 2;
-      }
-      if (v > slack[h]! && nn > 0 && v / Math.sqrt(nn) > worstViol) { worstViol = v / Math.sqrt(nn); worst = h; }
-      else if (v > slack[h]! && nn === 0) return infeasible();
-    }
+    const worst = mostViolated(z, cons);
+    if (worst === null) return search.infeasible();
     let f = NaN;
     if (worst === -1) {
-      f = evaluate();
+      f = search.evaluate();
       if (Number.isNaN(tol)) tol = 1e-13 * Math.max(Math.abs(f), 1e-300);
       cut.set(gz);
     } else if (worst >= 0) {
       // keep { y : nz·y ≥ nz·z }, which holds every feasible point
-      for (let s = 0; s < q; s++) cut[s] = -nz[worst * q + s]!;
+      for (let s = 0; s < q; s++) cut[s] = -cons.nz[worst * q + s]!;
     } else {
       const s = Math.floor((-worst - 2) / 2);
       cut.fill(0);
@@ -222,7 +278,7 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
     const gamma = Math.sqrt(gPg);
     if (worst === -1) {
       lower = Math.max(lower, f - gamma);
-      gap = fBest - lower;
+      gap = search.fBest - lower;
       if (gap <= tol) break;
     }
     for (let s = 0; s < q; s++) {
@@ -238,6 +294,6 @@ export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: A
       }
     }
   }
-  if (fBest === Infinity) return infeasible();
-  return { x: best, f: fBest, gap, evaluations, feasible: true };
+  if (search.fBest === Infinity) return search.infeasible();
+  return { x: search.best, f: search.fBest, gap, evaluations: search.evaluations, feasible: true };
 }

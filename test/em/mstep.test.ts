@@ -67,7 +67,7 @@ describe('softmax gate M-step', () => {
     ws2.resp.set(ws.resp);
     const obj = new GateQObjective(be, layout, getGate(gate), data.X, n, ws2, m2, cloneModel(m2));
     const negQ = (t: Float64Array) => -obj.trial(t);
-    let thetaG = new Float64Array(layout.p); // generic optimiser from 0
+    let thetaG: Float64Array = new Float64Array(layout.p); // generic optimiser from 0
     for (let r = 0; r < 4; r++) thetaG = nelderMead(negQ, thetaG, r === 0 ? 1 : 1e-3, 1500);
     const qN = -negQ(thetaN);
     const qG = -negQ(thetaG);

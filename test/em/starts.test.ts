@@ -76,6 +76,14 @@ describe('degenerate endings are said', () => {
     const hot = withGate(cloneModel(truthPreset('temp-tanh')), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1e-6);
     hot.beta1[0] = 4e-6; // σ(β1 x)/τ as the truth's near x = 0, but τ at 1e-6
     expect(endingWarnings(hot, data, floor).join('\n')).toMatch(/τ ran away to 1\.00e-6/);
+    const ridge = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 5e-4);
+    ridge.beta1[0] = -1.6305; ridge.beta1[1] = -1.6379; ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
+    expect(endingWarnings(ridge, data, floor).join('\n')).toMatch(/gate rows 1 and 2 nearly collapsed/);
+    const wide = cloneModel(truth);
+    wide.nu[1] = 16;
+    expect(endingWarnings(wide, data, floor).join('\n')).toMatch(/the experts' variances differ by a factor 177\.8/);
+    const split = modelFromParams({ kind: 'softmax' }, { beta0: [-6.7, 0.5, 0], beta1: [[29.3], [6.7], [0]], a: [[-20.2], [20.35], [19.2]], b: [15.1, -5.15, -4.46], nu: [0.09, 0.157, 0.04] });
+    expect(endingWarnings(split, data, floor).join('\n')).toMatch(/experts 2 and 3 fit nearly the same line/);
   });
 });
 

@@ -1,15 +1,30 @@
 /**
- * The committed WebAssembly module (src/em/backend/wasm/module.ts, GENERATED) is the binary of
- * scripts/wasm/kernels.ts: a kernel edited without `npx tsx scripts/build-wasm.ts` fails here.
+ * The committed WebAssembly module (src/em/backend/simd/module.ts, GENERATED) is the build of
+ * src/em/backend/simd/gen: a kernel, constant or layout edited without `npm run build:wasm` fails here.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { moduleBase64 } from '../../scripts/wasm/compile.js';
-import { KERNELS_WASM_BASE64 } from '../../src/em/backend/wasm/module.js';
-import { hex } from '../../scripts/wasm/wat.js';
+import { moduleBase64 } from '../../src/em/backend/simd/gen/compile.js';
+import { MODULE_PATH, exportsType, renderModule, sourceHash } from '../../src/em/backend/simd/gen/build.js';
+import { moduleText } from '../../src/em/backend/simd/gen/kernels.js';
+import { KERNELS_SOURCE_HASH, KERNELS_WASM_BASE64 } from '../../src/em/backend/simd/module.js';
+import { hex } from '../../src/em/backend/simd/gen/wat.js';
 
 describe('WebAssembly kernels: build', () => {
-  it('the committed module is the build of scripts/wasm/kernels.ts', async () => {
+  it('the committed module carries the hash of the current sources (else: npm run build:wasm)', () => {
+    expect(KERNELS_SOURCE_HASH).toBe(sourceHash());
+  });
+
+  it('the committed module is the build of src/em/backend/simd/gen (binary, hash and exports type)', async () => {
     expect(KERNELS_WASM_BASE64).toBe(await moduleBase64());
+    expect(readFileSync(MODULE_PATH, 'utf8')).toBe(await renderModule());
+  });
+
+  it('KernelExports lists every exported kernel with its parameters', () => {
+    const type = exportsType(moduleText());
+    expect(type).toContain('estep3(x: number, y: number, lp: number, r: number, start: number, end: number): number;');
+    expect(type).toContain('moments2(x: number, y: number, r: number, start: number, end: number): void;');
+    expect(type.match(/^ {2}\w+\(/gm)?.length).toBe((moduleText().match(/\(export "/g) ?? []).length);
   });
 
   it('hex() writes every double exactly', () => {

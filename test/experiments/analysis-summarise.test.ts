@@ -33,10 +33,11 @@ describe('summarise', () => {
     const d1 = s.metrics.find((m) => m.metric === 'D1')!;
     expect(d1.prediction).toEqual({ exponent: -0.5 });
     expect(d1.consistent).toBe(true);
-    expect(d1.verdict).toBe('consistent');
+    expect(d1.verdict).toBe('confirmed');
     const b1 = s.metrics.find((m) => m.metric === 'beta1|m=1')!;
     expect(b1.consistent).toBe(false);
-    expect(b1.verdict).toBe('slower'); // -0.5 measured, -1 predicted
+    expect(b1.verdict).toBe('contradicted'); // -0.5 measured, -1 predicted
+    expect(b1.verdictDetail).toMatch(/slower/);
     expect(b1.mean.ci[0]).toBeGreaterThan(-1);
     expect(s.metrics.find((m) => m.metric === 'a|m=2')!.prediction).toBeUndefined();
   });
@@ -97,7 +98,7 @@ describe('summarise', () => {
     expect(row).toContain(`${fixed(d1.mean.slope)} [${fixed(d1.mean.ci[0])}, ${fixed(d1.mean.ci[1])}]`);
     expect(row).toContain(fixed(d1.median.slope));
     expect(row).toContain(fixed(d1.mean.slopeDroppingSmallest));
-    expect(row).toMatch(/-1\/2\s+consistent/);
+    expect(row).toMatch(/-1\/2\s+confirmed/);
     expect(t).toMatch(/3× EM: log-likelihood is NaN/);
     // columns line up: every row's second column starts where the header's does
     const lines = t.split('\n');
@@ -134,13 +135,13 @@ describe('summarise: multi-model specs and the law comparison', () => {
     expect(tanh.consistent).toBe(true);
     // auto: a 1/log n prediction in the spec → every metric gets the comparison
     expect(id.law!.preferred).toBe('1/log n');
-    expect(id.verdict).toBe('1/log n preferred');
+    expect(id.verdict).toBe('confirmed');
     expect(id.consistent).toBe(true);
     expect(id.law!.bootstrapPreferInvLog).toBeGreaterThan(0.9);
     expect(tanh.law!.preferred).toBe('power');
     expect(tanh.law!.bootstrapPreferInvLog).toBeLessThan(0.1);
     const table = formatSummaryTable(s);
-    expect(table).toMatch(/identity:D1 .*1\/log n preferred.*1\/log n ×/);
+    expect(table).toMatch(/identity:D1 .*confirmed.*1\/log n ×/);
     expect(table).toMatch(/identity: 100 cells/);
   });
 
@@ -171,7 +172,7 @@ describe('verdicts read on the median curve', () => {
     expect(m.median.ci[0]).toBeLessThanOrEqual(-0.5);
     expect(m.median.ci[1]).toBeGreaterThanOrEqual(-0.5);
     expect(m.consistent).toBe(true);
-    expect(m.verdict).toBe('consistent');
+    expect(m.verdict).toBe('confirmed');
     expect(width(m.median.ci)).toBeLessThan(width(onMean.mean.ci) / 3);
     const row = formatSummaryTable(s).split('\n').find((l) => l.startsWith('D2 '))!;
     expect(row).toContain(`${fixed(m.median.slope)} [${fixed(m.median.ci[0])}, ${fixed(m.median.ci[1])}]`);

@@ -9,13 +9,15 @@
  * progress goes to stderr on a terminal, or every few seconds when the fit is long.
  */
 import type { Command } from 'commander';
-import { readDatasetCsv } from '../../models/dataset-io.js';
+import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
-import { ValidationError } from '../../models/validate.js';
-import { hasTau, type GateSpec, type Model } from '../../models/types.js';
-import { ACTIVATIONS, type Activation } from '../../math/activations.js';
+import { ValidationError, parseGateSpec } from '../../models/validate.js';
+import { oneOf as schemaOneOf } from '../../models/schema.js';
+import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
+import { findGate, gateCliSyntax } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
+import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 
@@ -40,15 +42,19 @@ interface FitCliOptions {
   backend: string;
   accelerate: string;
   diagnostics?: boolean;
+  se?: boolean;
   progress: boolean;
   wasm: boolean;
+  y?: string;
+  x?: string;
+  dropMissing?: boolean;
   out: string;
 }
 
 /** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
 export const DEFAULT_STARTS = 10;
 
-const GATE_SYNTAX = `softmax | topk:K[:logit|slope] | temperature | activation:<${ACTIVATIONS.join('|')}>`;
+const GATE_SYNTAX = gateCliSyntax();
 
 /** The gate as the --gate syntax writes it (top-K with its selection rule). */
 export function formatGate(g: GateSpec): string {
@@ -59,9 +65,11 @@ export function formatGate(g: GateSpec): string {
   }
 }
 
-function oneOf<T extends string>(v: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new CliError(`${flag} must be one of ${allowed.join(', ')}. Value: ${v}`);
-  return v as T;
+/** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
+function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
+  const r = schemaOneOf(allowed).safeParse(v);
+  if (!r.success) throw new CliError(`${flag} ${r.error.issues[0]!.message}. Value: ${v}`);
+  return r.data;
 }
 
 /** A finite number ≥ 0 (or > 0) from the command line. */
@@ -80,42 +88,32 @@ function loadModel(arg: string, flag: string): Model {
 }
 
 /**
- * Parses --gate. The top-K selection rule is `topk:K:logit` or `topk:K:slope` (or --select-on);
- * without one it is the init model's when that has a top-K gate (e.g. near-truth:topk1 selects on
- * the logit), else "logit", and a line saying which and why is pushed onto `notes`.
+ * Parses --gate `kind[:arg...]`: the gate's descriptor reads the syntax, and the one gate parser
+ * (models/validate.ts parseGateSpec) checks the values, naming the flags. The top-K ranking
+ * (--select-on) defaults to the init model's when it has a top-K gate (e.g. near-truth:topk1
+ * selects on the logit), else to "logit"; `topk:K:logit|slope` gives it in the gate. Without a
+ * rule a line saying which and why is pushed onto `notes`.
  */
 export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model, notes?: string[]): GateSpec {
-  const [kind, arg, ...rest] = raw.split(':');
-  const bad = () => new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
-  if (rest.length > (kind === 'topk' ? 1 : 0)) throw bad();
-  switch (kind) {
-    case 'softmax':
-    case 'temperature':
-      if (arg !== undefined) throw bad();
-      return { kind };
-    case 'topk': {
-      if (arg === undefined) throw bad();
-      const K = parseIntOption(arg, '--gate topk:K', 1, 1_000_000);
-      if (K > k) throw new CliError(`--gate topk:K needs K ≤ --k (${k}). Value: ${raw}`);
-      const rule = rest[0] === undefined ? undefined : oneOf(rest[0], ['logit', 'slope'] as const, '--gate topk:K:<rule>');
-      const flag = opts.selectOn === undefined ? undefined : oneOf(opts.selectOn, ['slope', 'logit'] as const, '--select-on');
-      if (rule && flag && rule !== flag) throw new CliError(`--select-on ${flag} contradicts --gate ${raw}. Value: ${flag}`);
+  const [kind, ...args] = raw.split(':');
+  if (kind === 'topk') {
+    const rule = args[1];
+    if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn) throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
+    if (rule === undefined && opts.selectOn === undefined) {
       const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
-      const selectOn = rule ?? flag ?? fromInit ?? 'logit';
-      if (!rule && !flag) {
-        notes?.push(fromInit
-          ? `--gate ${raw} gives no selection rule: using ${selectOn}, the rule of the init model (write topk:${K}:logit or topk:${K}:slope to choose)`
-          : `--gate ${raw} gives no selection rule: using logit (ranks experts by β0 + β1·x, so a switch can sit anywhere; slope ranks by β1·x alone, whose switches all pass through x = 0); write topk:${K}:slope for the other`);
-      }
-      return { kind: 'topk', K, selectOn };
+      notes?.push(fromInit
+        ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
+        : `--gate ${raw} gives no selection rule: using logit (ranks experts by β0 + β1·x, so a switch can sit anywhere; slope ranks by β1·x alone, whose switches all pass through x = 0); write topk:K:slope for the other`);
     }
-    case 'activation': {
-      if (arg === undefined || !(ACTIVATIONS as readonly string[]).includes(arg)) throw bad();
-      const bias = oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
-      return { kind: 'activation', activation: arg as Activation, bias };
-    }
-    default:
-      throw bad();
+  }
+  const gate = findGate(kind);
+  const spec = gate?.fromCli(args, { selectOn: opts.selectOn, bias: opts.bias, init: initModel?.gate });
+  if (!gate || !spec) throw new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
+  try {
+    return parseGateSpec(spec, k, '--gate', { kName: '--k', field: gate.cliField });
+  } catch (e) {
+    if (e instanceof ValidationError) throw new CliError(e.message);
+    throw e;
   }
 }
 
@@ -138,6 +136,32 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
   if (raw === 'near-truth') throw new CliError('--init near-truth needs a truth: near-truth:<preset|model.json>. Value: near-truth');
   const model = loadModel(raw, '--init');
   return { init: { kind: 'model', model }, model };
+}
+
+/** Column options --y, --x, --drop-missing (shared by the commands that read a dataset). */
+export function columnOptions(opts: { y?: string; x?: string; dropMissing?: boolean }): CsvColumnOptions {
+  const out: CsvColumnOptions = { dropMissing: opts.dropMissing === true };
+  if (opts.y !== undefined) out.y = opts.y;
+  if (opts.x !== undefined) out.x = opts.x.split(',').map((s) => s.trim());
+  return out;
+}
+
+/**
+ * Reads --data with the column options; `note` says which columns were used and how many rows were
+ * dropped (when that is not the plain x1..xd,y layout).
+ */
+export function readDataOption(opts: { data: string; y?: string; x?: string; dropMissing?: boolean }): { data: Dataset; columns: { x: string[]; y: string }; dropped: number; note?: string } {
+  try {
+    const d = readDatasetCsv(opts.data, columnOptions(opts));
+    const named = opts.y !== undefined || opts.x !== undefined;
+    const parts = [];
+    if (named) parts.push(`y = ${d.columns.y}, x = ${d.columns.x.join(',')}`);
+    if (d.dropped > 0) parts.push(`dropped ${d.dropped} row(s) with a missing value, ${d.n} left`);
+    const out = { data: { n: d.n, d: d.d, X: d.X, y: d.y }, columns: d.columns, dropped: d.dropped };
+    return parts.length > 0 ? { ...out, note: `${opts.data}: ${parts.join('; ')}` } : out;
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
@@ -197,13 +221,8 @@ function run(opts: FitCliOptions): void {
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined) options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
   if (tauMode === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
-  let data;
-  try {
-    const d = readDatasetCsv(opts.data);
-    data = { n: d.n, d: d.d, X: d.X, y: d.y };
-  } catch (e) {
-    throw new CliError(e instanceof Error ? e.message : String(e));
-  }
+  const { data, columns, dropped, note } = readDataOption(opts);
+  if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts);
   let fit: FitResult;
   try {
@@ -215,6 +234,8 @@ function run(opts: FitCliOptions): void {
   } finally {
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   }
+  // standard errors before the write, so that the file holds them
+  const se: StandardErrors | undefined = opts.se ? standardErrors(fit.model, data, { tauMode }) : undefined;
   const block = {
     fit: {
       logLik: fit.logLik,
@@ -233,9 +254,10 @@ function run(opts: FitCliOptions): void {
       trace: fit.trace,
       warnings: fit.warnings,
       backend: fit.backend,
-      options: { ...fit.options, data: opts.data, gateArg: opts.gate, initArg: opts.init },
+      options: { ...fit.options, data: opts.data, columns, ...(dropped > 0 ? { droppedRows: dropped } : {}), gateArg: opts.gate, initArg: opts.init },
       seconds: fit.seconds,
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
+      ...(se ? { standardErrors: se } : {}),
     },
   };
   try {
@@ -244,6 +266,7 @@ function run(opts: FitCliOptions): void {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   process.stdout.write(summary(fit, opts.out));
+  if (se) process.stdout.write(formatStandardErrors(se));
   // warnings on stderr, also in the file's fit.warnings
   for (const w of fit.warnings) process.stderr.write(`gmoe fit: warning: ${w}\n`);
 }
@@ -253,7 +276,10 @@ export function register(program: Command): void {
   program
     .command('fit')
     .description('fit a Gaussian MoE to a CSV dataset by EM and write the fitted model (with a "fit" block) as JSON')
-    .requiredOption('--data <data.csv>', 'dataset CSV (header x1,...,xd,y), e.g. written by `gmoe simulate`')
+    .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y (e.g. written by `gmoe simulate`), or any CSV with --y/--x')
+    .option('--y <col>', 'response column by name (any CSV; RFC 4180 quoting, R row names skipped)')
+    .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
+    .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)')
     .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
     .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
     .option('--init <init>', 'start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors\' scheme), or a model file/preset', 'auto')
@@ -273,6 +299,7 @@ export function register(program: Command): void {
     .option('--backend <backend>', 'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md', 'cpu')
     .option('--accelerate <how>', 'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)', 'squarem')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
+    .option('--se', 'standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert\'s gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors')
     .option('--no-progress', 'no progress lines on stderr')
     .option('--no-wasm', 'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)')
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
@@ -283,6 +310,7 @@ export function register(program: Command): void {
       '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
       '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
       '  gmoe loss --fit f.json --truth demy',
+      '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
     ].join('\n'))
     .action((opts: FitCliOptions) => run(opts));
 }

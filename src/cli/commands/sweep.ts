@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume] [--shard i/N] [--seed S] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -15,7 +15,7 @@ import { isExperimentPreset, listExperimentPresets, presetSpec } from '../../exp
 import { createProgressReporter } from '../../experiments/progress.js';
 import { runSweep, type AnalyseResult } from '../../experiments/runner.js';
 import { loadSpecFile, validateSpec } from '../../experiments/spec.js';
-import { StoreError } from '../../experiments/store.js';
+import { ResultsIOError, StoreError } from '../../experiments/store.js';
 import type { ExperimentSpec } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
@@ -29,11 +29,14 @@ interface SweepCliOptions {
   shard?: string;
   seed?: string;
   png: boolean;
+  skipCorrupt?: boolean;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
 export function asCliError(e: unknown): never {
   if (e instanceof CliError) throw e;
+  // a full disk or an unwritable results file is a failure of the run (exit 1), not bad input
+  if (e instanceof ResultsIOError) throw new CliError(e.message, 1);
   if (e instanceof ValidationError || e instanceof StoreError) throw new CliError(e.message);
   throw e;
 }
@@ -83,6 +86,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       throw new CliError((e as Error).message);
     }
   }
+  if (opts.skipCorrupt && !opts.resume) throw new CliError('--skip-corrupt applies with --resume (it moves corrupt lines of results.jsonl aside and reruns their cells)');
   if (opts.resume && opts.out === undefined) throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
   if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
   const outDir = opts.out ?? join('results', `${spec.name}${spec.quick ? '-quick' : ''}-${timestamp()}`);
@@ -99,6 +103,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       outDir,
       workers,
       resume: opts.resume,
+      skipCorrupt: opts.skipCorrupt,
       shard,
       signal: ac.signal,
       plots: opts.png ? 'html+png' : 'html',
@@ -139,6 +144,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory (default results/<name>[-quick]-<timestamp>)')
     .option('--resume', 'continue the sweep in --out: finished cells are skipped')
     .option('--shard <i/N>', 'run only share i of N (1 ≤ i ≤ N), e.g. one task of a Slurm job array; join with `gmoe merge`')
+    .option('--skip-corrupt', 'with --resume: move corrupt lines of results.jsonl to results.corrupt.jsonl and rerun their cells')
     .option('--seed <S>', 'master seed (overrides the spec; cell seeds are derived from (seed, n, rep))')
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

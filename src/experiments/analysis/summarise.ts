@@ -16,6 +16,9 @@ import { readsMedian } from './curve.js';
 import { compareLaws, LawPreferenceCounter } from './law.js';
 import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
 import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
+import { judgeRate, type VerdictWord } from './verdict.js';
+import { planRates } from './planner.js';
+import { isScaledLinear } from '../../models/gates/index.js';
 import { summarisePoint } from './stats.js';
 
 export interface SummariseOptions {
@@ -107,7 +110,9 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     const owner = ownerOf.get(pm.name) ?? pm.model ?? labels[0];
     const rs = sorted.filter((r) => r.model === owner);
     const prediction = spec.theory[pm.name] ?? (pm.model !== undefined ? spec.theory[pm.base] : undefined);
-    return prepareMetric(pm, owner, rs, (r) => valueOf(r, pm, keyOf), prediction, wantsLaw(prediction));
+    const prep = prepareMetric(pm, owner, rs, (r) => valueOf(r, pm, keyOf), prediction, wantsLaw(prediction));
+    const fixedBy = fixedByEstimator(spec, { ...pm, model: pm.model ?? owner });
+    return fixedBy ? { ...prep, byConstruction: fixedBy } : prep;
   });
   // One bootstrap stream per model, replayed by all its metrics: metrics with the same values
   // per n get the same intervals. Metrics with equal counts per n share one pass (same draws).
@@ -142,6 +147,14 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     metrics,
     provenance: { ...defaultProvenance(), ...options.provenance },
   };
+  if (B > 0) {
+    const plan = planRates(summary, sorted);
+    if (plan) {
+      // before provenance, so that the numbers come first in summary.json
+      const { provenance, ...rest } = summary;
+      return { ...rest, plan, provenance };
+    }
+  }
   return summary;
 }
 
@@ -162,6 +175,8 @@ interface Prepared {
   /** n of the positive means, for the law comparison */
   positiveN: number[];
   counter?: LawPreferenceCounter;
+  /** why the estimator fixes this metric (verdict "by construction") */
+  byConstruction?: string;
 }
 
 /** Per-n statistics of one metric over its model's records (sorted by n), and the fit's inputs. */
@@ -225,45 +240,50 @@ function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
   const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
   if (prediction) out.prediction = prediction;
   if (law) out.law = law;
-  const reading = readFit(prediction, (readsMedian(prediction) ? rates.median : rates.mean).ci, law, rates.nMean[0]);
+  const reading = readFit(prediction, (readsMedian(prediction) ? rates.median : rates.mean).ci, law, rates.nMean[0], p.byConstruction, rates.mean.ci);
   if (reading.consistent !== undefined) out.consistent = reading.consistent;
   if (reading.verdict !== undefined) out.verdict = reading.verdict;
+  if (reading.cannotExclude !== undefined) out.cannotExclude = reading.cannotExclude;
+  if (reading.detail !== undefined) out.verdictDetail = reading.detail;
   if (warnings.length > 0) out.warnings = warnings;
   return out;
 }
 
 /**
- * Reading of a fit against its prediction.
- * - power law n^e: "consistent" when the interval holds e, "faster" when the whole interval is
- *   below e, "slower" when above;
- * - 1/log n: "1/log n preferred" when a + c/log(n) fits better; otherwise "slow" when the
- *   interval reaches the local log-log slopes a + c/log(n) can have on the data's range,
- *   [−1/ln(n_min), 0] (over a couple of decades, 1/log n looks like a power law with a slope
- *   near −1/ln n); otherwise "polynomial". The first two count as consistent.
- * @param nMin smallest n of the fit (for the 1/log n slope range)
+ * Reading of a fit against its prediction: the verdict of verdict.ts (confirmed / inconclusive /
+ * contradicted / by construction), and `consistent` — the prediction is not contradicted.
+ * @param ci the interval of the curve the verdict reads
+ * @param nMin smallest n of the mean fit (for the 1/log n slope range)
+ * @param byConstruction why the estimator fixes this value, if it does
  */
 export function readFit(
   prediction: Prediction | undefined,
   ci: [number, number],
   law: LawComparison | undefined,
   nMin: number | undefined,
-): { verdict?: string; consistent?: boolean } {
-  const [lo, hi] = ci;
-  const ciOk = Number.isFinite(lo) && Number.isFinite(hi);
-  if (prediction && 'exponent' in prediction) {
-    if (!ciOk) return { verdict: 'no interval' };
-    const e = prediction.exponent;
-    const consistent = lo <= e && e <= hi;
-    return { verdict: consistent ? 'consistent' : hi < e ? 'faster' : 'slower', consistent };
-  }
-  if (prediction && 'law' in prediction) {
-    if (law?.preferred === '1/log n') return { verdict: '1/log n preferred', consistent: true };
-    if (!ciOk || nMin === undefined) return law ? { verdict: 'power law preferred' } : { verdict: 'no comparison' };
-    const steepest = -1 / Math.log(nMin);
-    if (hi >= steepest && lo <= 0) return { verdict: 'slow (1/log n-like slope)', consistent: true };
-    return { verdict: 'polynomial', consistent: false };
-  }
-  return {};
+  byConstruction?: string,
+  meanCi?: [number, number],
+): { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } {
+  const v = judgeRate(prediction, ci, { law, nMin, byConstruction, meanCi });
+  if (!v) return {};
+  const out: { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } = { verdict: v.verdict, detail: v.detail };
+  if (v.verdict !== 'by construction' && v.verdict !== 'no interval') out.consistent = v.verdict !== 'contradicted';
+  if (v.cannotExclude) out.cannotExclude = v.cannotExclude;
+  return out;
+}
+
+/**
+ * Why the estimator fixes a metric's value, or undefined: the identity (temperature) gate's M-step
+ * holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ), src/em/gates/dense.ts), so the errors
+ * of β1 and τ show where the start put them along that direction, not the data (THEORY.md §5).
+ */
+export function fixedByEstimator(spec: ExperimentSpec, pm: MetricName): string | undefined {
+  if (pm.param !== 'beta1' && pm.param !== 'tau') return undefined;
+  const model = spec.models.find((m) => m.label === pm.model) ?? (spec.models.length === 1 ? spec.models[0] : undefined);
+  const g = model?.gate;
+  if (!g) return undefined;
+  if (!isScaledLinear(g)) return undefined;
+  return `fixed by the estimator: the identity gate's M-step holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ)), so this error shows the start, not n`;
 }
 
 function count(rs: CellRecord[]): Counts {

@@ -4,6 +4,8 @@
 import type { LawComparison, MetricSummary, Summary } from '../types.js';
 import { readsMedian } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
+import { verdictText } from './verdict.js';
+import { formatPlan, type PlanFormatOptions } from './planner.js';
 
 type Counts = Summary['cells'];
 
@@ -32,10 +34,11 @@ function valuesText(m: MetricSummary): string {
  * Formats a summary as an aligned text table: one row per metric with the mean-curve slope
  * and its interval, the median-curve slope, the prediction and verdict, the slope with the
  * smallest n dropped, and the law comparison where made; above it the cell counts (failed and
- * not converged), below it failure messages and notes.
+ * not converged), below it failure messages, the planner's answer for the inconclusive rows and notes.
  * @param options.maxNotes most note lines to print (default 12)
+ * @param options.plan measured seconds per unit of work and workers, to print the plan's CPU times
  */
-export function formatSummaryTable(summary: Summary, options: { maxNotes?: number } = {}): string {
+export function formatSummaryTable(summary: Summary, options: { maxNotes?: number; plan?: PlanFormatOptions } = {}): string {
   const lines: string[] = [];
   lines.push(`${summary.spec} — ${countsText(summary.cells)}`);
   if (summary.cellsByModel) {
@@ -56,7 +59,7 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
       // the interval too where the verdict reads the median curve
       readsMedian(m.prediction) ? `${fixed(m.median.slope)} ${ciText(m.median.ci)}` : fixed(m.median.slope),
       predictionText(m.prediction),
-      m.verdict ?? '',
+      verdictText(m),
       fixed(m.mean.slopeDroppingSmallest),
       valuesText(m),
     ];
@@ -75,6 +78,12 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
   if (anyLaw) {
     lines.push('power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.');
   }
+  if (summary.metrics.some((m) => m.verdict !== undefined)) {
+    lines.push(
+      'verdict: confirmed — the prediction in the interval and every competing law of THEORY.md §5 outside; inconclusive — a competitor (named) is in it too;',
+      '  contradicted — the prediction outside it (1/log n: a clean power law); by construction — the estimator fixes the value (not evidence).',
+    );
+  }
   if (summary.metrics.some((m) => readsMedian(m.prediction))) {
     lines.push('(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec\'s theory).');
   }
@@ -84,6 +93,8 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
     for (const f of summary.failures.slice(0, 5)) lines.push(`  ${f.count}× ${f.error}`);
     if (summary.failures.length > 5) lines.push(`  … ${summary.failures.length - 5} more messages in summary.json`);
   }
+  const open = summary.metrics.filter((m) => m.verdict === 'inconclusive').map((m) => m.metric);
+  if (summary.plan && open.length > 0) lines.push(...formatPlan(summary.plan, { ...options.plan, metrics: open }));
   const notes = summary.metrics.flatMap((m) => (m.warnings ?? []).map((w) => `  ${m.metric}: ${w}`));
   const maxNotes = options.maxNotes ?? 12;
   if (notes.length > 0) {

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { escapeHtml, scriptJson } from './escape.js';
 import type { Figure } from './figure.js';
 
 let bundleCache: { path: string; text: string } | undefined;
@@ -35,15 +36,6 @@ export function plotlyBundle(): string {
   const path = plotlyBundlePath();
   if (bundleCache?.path !== path) bundleCache = { path, text: readFileSync(path, 'utf8') };
   return bundleCache.text;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-/** JSON safe to inline in a <script>: no "</script>" or "<!--" can close or confuse it. */
-function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 export interface PlotHtmlOptions {

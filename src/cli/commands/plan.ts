@@ -1,0 +1,105 @@
+/**
+ * `gmoe plan <preset|spec.json|run-dir> [--metric M ...] [--budget 1h] [--workers W] [--out DIR] [--json]`
+ * How large a sweep must be for each rate row to be decisive (src/experiments/analysis/planner.ts):
+ * from a finished sweep directory, or from a short pilot sweep (a preset's quick size, or the spec
+ * file as given) that it runs first into --out.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../experiments/analysis/planner.js';
+import { summarise } from '../../experiments/analysis/summarise.js';
+import { verdictText } from '../../experiments/analysis/verdict.js';
+import { isExperimentPreset } from '../../experiments/presets.js';
+import { runSweep } from '../../experiments/runner.js';
+import { readResults, readRunMeta, RESULTS_FILE } from '../../experiments/store.js';
+import type { CellRecord, Summary } from '../../experiments/types.js';
+import { CliError } from '../errors.js';
+import { parseIntOption } from './simulate.js';
+import { asCliError, specFromArgs, timestamp } from './sweep.js';
+
+interface PlanCliOptions {
+  metric?: string[];
+  budget?: string;
+  workers?: string;
+  out?: string;
+  json?: boolean;
+}
+
+const UNIT: Record<string, number> = { s: 1, sec: 1, m: 60, min: 60, h: 3600, d: 86400, day: 86400, days: 86400 };
+
+/**
+ * A duration such as "1h", "30min", "2.5h", "3d", "90s" or plain seconds.
+ * @throws CliError naming --budget and the value
+ */
+export function parseBudget(raw: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/.exec(raw);
+  const unit = m ? (m[2] === '' ? 1 : UNIT[m[2]]) : undefined;
+  const v = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!(v > 0) || !Number.isFinite(v)) throw new CliError(`--budget must be a positive duration such as 90s, 30min, 1h or 2d. Value: ${raw}`);
+  return v;
+}
+
+/** The summary and records of a sweep directory. */
+function fromRunDir(dir: string): { summary: Summary; records: CellRecord[] } {
+  const meta = readRunMeta(dir);
+  const records = readResults(join(dir, RESULTS_FILE)).records;
+  if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
+  return { summary: summarise(records, meta.spec), records };
+}
+
+async function run(arg: string, opts: PlanCliOptions): Promise<void> {
+  const workers = opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  const budgetSeconds = opts.budget === undefined ? undefined : parseBudget(opts.budget);
+  let summary: Summary;
+  let records: CellRecord[];
+  try {
+    if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
+      ({ summary, records } = fromRunDir(arg));
+    } else {
+      // a pilot: the preset's quick size, or the spec file as it is
+      const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
+      const outDir = opts.out ?? join('results', `${spec.name}-pilot-${timestamp()}`);
+      process.stderr.write(`gmoe plan: pilot sweep ${spec.name} (${Array.isArray(spec.n) ? spec.n.length : '?'} n × ${spec.replications} reps) into ${outDir} …\n`);
+      const res = await runSweep(spec, { outDir, workers, plots: 'none', onNotice: (l) => process.stderr.write(`gmoe plan: ${l}\n`) });
+      if (!res.analysis) throw new CliError('the pilot sweep was interrupted');
+      ({ summary, records } = fromRunDir(outDir));
+    }
+  } catch (e) {
+    asCliError(e);
+  }
+  let plan: RatePlan | undefined;
+  try {
+    plan = planRates(summary, records, opts.metric ? { metrics: opts.metric } : {});
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (!plan) throw new CliError(`nothing to plan: ${summary.spec} has no rate row with an interval`);
+  const spw = secondsPerWork(records);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...plan, secondsPerWork: spw, workers }, null, 2)}\n`);
+    return;
+  }
+  const L: string[] = [`${summary.spec}: rate rows of this run and the designs that would decide them`];
+  for (const r of plan.rows) {
+    const m = summary.metrics.find((x) => x.metric === r.metric);
+    L.push(`  ${r.metric}: ${verdictText(m)}${m?.verdictDetail ? ` — ${m.verdictDetail}` : ''}`);
+  }
+  L.push(...formatPlan(plan, { secondsPerWork: spw, workers, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}) }));
+  process.stdout.write(`${L.join('\n')}\n`);
+}
+
+/** Registers `gmoe plan`. */
+export function register(program: Command): void {
+  program
+    .command('plan')
+    .description('size a sweep so that each rate row is decisive (confirmed or contradicted): design and CPU time per row and for the whole figure')
+    .argument('<preset|spec.json|run-dir>', "a finished sweep directory, or a preset / spec file to run a pilot sweep of (the preset's quick size)")
+    .option('--metric <M...>', 'plan these rows only (metric names as in the table)')
+    .option('--budget <time>', 'wall-clock budget with --workers workers, e.g. 1h: rows over it also get the narrowest interval it buys')
+    .option('--workers <W>', 'worker threads, for the pilot and the wall-clock estimates (default: all cores)')
+    .option('--out <dir>', 'directory of the pilot sweep (default results/<name>-pilot-<timestamp>)')
+    .option('--json', 'print the plan as JSON')
+    .action((arg: string, opts: PlanCliOptions) => run(arg, opts));
+}

@@ -1,0 +1,224 @@
+/**
+ * The observed log-likelihood L(θ) = Σ_i log Σ_j π_j(x_i) f_j(y_i | x_i), its analytic gradient and
+ * its EXACT Hessian over the packed parameters of params.ts, for every gate.
+ *
+ * Per sample, with ℓ_ij = log π_ij + log f_ij, r_ij = the responsibilities and g_ij = ∇ℓ_ij
+ * (Louis' identity):
+ *   ∇ log p_i  = ḡ_i = Σ_j r_ij g_ij,
+ *   ∇² log p_i = Σ_j r_ij ∇²ℓ_ij + Σ_j r_ij g_ij g_ijᵀ − ḡ_i ḡ_iᵀ.
+ * The gate part of ℓ: ∇ log π_ij = ds_ij − s̄_i with s̄_i = Σ_l π_il ds_il (ds = ∇ of the logit), and
+ *   Σ_j r_ij ∇² log π_ij = Σ_l (r_il − π_il) ∇²s_il − (Σ_l π_il ds_il ds_ilᵀ − s̄_i s̄_iᵀ)   (Σ_j r_ij = 1).
+ * Logits: softmax / top-K s_j = β0_j + β1_j·x (∇²s = 0; top-K: the softmax over the active set
+ * S_K(x_i), held fixed: the Hessian is that of the smooth piece the parameters lie in);
+ * activation s_j = σ(w_j)/τ + β0_j with w_j = β1_j·x (bias outside) or s_j = σ(w_j)/τ with
+ * w_j = β1_j·x + β0_j (inside); the temperature gate is σ = identity, outside.
+ * Everything is computed in τ and ν, then carried to log τ, log ν by the chain rule:
+ * for t = log v, ∂L/∂t = v ∂L/∂v and ∂²L/∂t∂u = v ∂²L/∂v∂u (+ v ∂L/∂v on the diagonal).
+ */
+import { activation, type Activation } from '../../math/activations.js';
+import { getGate, isMasked, type GateActivation } from '../../models/gates/index.js';
+import { activeSet } from '../../models/gates/topk.js';
+import type { Dataset, Model } from '../../models/types.js';
+import type { ParamLayout } from './params.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** σ''(u) (relu: 0 everywhere but at 0, where it is undefined and taken as 0), from σ's descriptor. */
+export function activateSecondDeriv(kind: Activation, u: number): number {
+  return activation(kind).d2(u);
+}
+
+export interface LogLikDerivatives {
+  logLik: number;
+  /** ∂L/∂θ, length P */
+  gradient: Float64Array;
+  /** ∂²L/∂θ∂θᵀ, P × P row-major, symmetric; absent when not asked for */
+  hessian?: Float64Array;
+}
+
+/** The gate's activation and bias placement (its descriptor's); null for the linear (softmax, top-K) gates. */
+function activationOf(m: Model): GateActivation | null {
+  return getGate(m.gate).activation?.(m.gate) ?? null;
+}
+
+/**
+ * L, ∇L and (when `hessian` is true) ∇²L at the model, over the free parameters of `L`.
+ * The model must satisfy the layout's fixed entries (normalizeGate) and have ν_j > 0, τ > 0.
+ * @throws Error when the data's d differs from the model's
+ */
+export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessian = true): LogLikDerivatives {
+  const { k, d } = m;
+  if (data.d !== d || L.d !== d || L.k !== k) throw new Error(`data.d must equal the model's d = ${d} (layout k = ${L.k}, d = ${L.d}). Value: ${data.d}`);
+  const { n, X, y } = data;
+  const P = L.P;
+  const G = L.gate;
+  const pg = G.p;
+  const gate = getGate(m.gate);
+  const logPi = new Float64Array(n * k);
+  gate.logProbs(m, X, n, logPi);
+  const dB0 = new Float64Array(n * k);
+  const dU = new Float64Array(n * k);
+  const dTau = new Float64Array(n * k);
+  gate.logitDerivs(m, X, n, dB0, dU, dTau);
+  const mask = isMasked(m.gate) ? activeSet(m, X, n) : null;
+  const actInfo = activationOf(m);
+  const tau = m.tau;
+  const ti = G.tauIndex;
+
+  const grad = new Float64Array(P);
+  const H = hessian ? new Float64Array(P * P) : null;
+  const Gm = new Float64Array(k * P); // g_ij, row j
+  const ds = new Float64Array(k * pg); // ∇s_il over the gate block, row l
+  const sbar = new Float64Array(pg);
+  const gbar = new Float64Array(P);
+  const ell = new Float64Array(k);
+  const r = new Float64Array(k);
+  const pi = new Float64Array(k);
+  const res = new Float64Array(k);
+  const z = new Float64Array(d + 1);
+  const zi = new Int32Array(d + 1);
+  let logLik = 0;
+
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    const xo = i * d;
+    // responsibilities and log p_i
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      let mu = m.b[j]!;
+      for (let l = 0; l < d; l++) mu += m.a[j * d + l]! * X[xo + l]!;
+      const e = y[i]! - mu;
+      res[j] = e;
+      ell[j] = logPi[o + j]! - 0.5 * (LOG_2PI + Math.log(m.nu[j]!)) - (0.5 * e * e) / m.nu[j]!;
+      if (ell[j]! > mx) mx = ell[j]!;
+    }
+    let sum = 0;
+    for (let j = 0; j < k; j++) { const v = ell[j]! > -Infinity ? Math.exp(ell[j]! - mx) : 0; r[j] = v; sum += v; }
+    logLik += mx + Math.log(sum);
+    for (let j = 0; j < k; j++) { r[j] = r[j]! / sum; pi[j] = Math.exp(logPi[o + j]!); }
+
+    // ∇s_il over the gate block and its π-mean s̄
+    ds.fill(0);
+    sbar.fill(0);
+    for (let l = 0; l < k; l++) {
+      if (mask && !mask[o + l]) continue;
+      const row = l * pg;
+      if (G.b0Index[l]! >= 0) ds[row + G.b0Index[l]!] = dB0[o + l]!;
+      if (G.b1Index[l]! >= 0) for (let a = 0; a < d; a++) ds[row + G.b1Index[l]! + a] = dU[o + l]! * X[xo + a]!;
+      if (ti >= 0) ds[row + ti] = dTau[o + l]!;
+      for (let t = 0; t < pg; t++) sbar[t] = sbar[t]! + pi[l]! * ds[row + t]!;
+    }
+
+    // g_ij = ∇ℓ_ij: gate part ds_ij − s̄, expert part in block j
+    Gm.fill(0);
+    gbar.fill(0);
+    for (let j = 0; j < k; j++) {
+      if (r[j] === 0) continue;
+      const row = j * P;
+      for (let t = 0; t < pg; t++) Gm[row + t] = ds[j * pg + t]! - sbar[t]!;
+      const eo = row + L.expertOffset + j * (d + 2);
+      const nu = m.nu[j]!;
+      const e = res[j]!;
+      for (let a = 0; a < d; a++) Gm[eo + a] = (e * X[xo + a]!) / nu;
+      Gm[eo + d] = e / nu;
+      Gm[eo + d + 1] = (e * e / nu - 1) / (2 * nu);
+      for (let t = 0; t < P; t++) gbar[t] = gbar[t]! + r[j]! * Gm[row + t]!;
+    }
+    for (let t = 0; t < P; t++) grad[t] = grad[t]! + gbar[t]!;
+    if (!H) continue;
+
+    // Σ_j r_j g_j g_jᵀ − ḡḡᵀ
+    for (let j = 0; j < k; j++) {
+      const rj = r[j]!;
+      if (rj === 0) continue;
+      const row = j * P;
+      for (let s = 0; s < P; s++) {
+        const v = rj * Gm[row + s]!;
+        if (v === 0) continue;
+        const hs = s * P;
+        for (let t = 0; t < P; t++) H[hs + t] = H[hs + t]! + v * Gm[row + t]!;
+      }
+    }
+    for (let s = 0; s < P; s++) {
+      const v = gbar[s]!;
+      if (v === 0) continue;
+      for (let t = 0; t < P; t++) H[s * P + t] = H[s * P + t]! - v * gbar[t]!;
+    }
+    // gate: −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ)
+    for (let l = 0; l < k; l++) {
+      const pl = pi[l]!;
+      if (pl === 0) continue;
+      const row = l * pg;
+      for (let s = 0; s < pg; s++) {
+        const v = pl * ds[row + s]!;
+        if (v === 0) continue;
+        for (let t = 0; t < pg; t++) H[s * P + t] = H[s * P + t]! - v * ds[row + t]!;
+      }
+    }
+    for (let s = 0; s < pg; s++) for (let t = 0; t < pg; t++) H[s * P + t] = H[s * P + t]! + sbar[s]! * sbar[t]!;
+    // gate: Σ_l (r_l − π_l) ∇²s_l (nonlinear logits only)
+    if (actInfo) {
+      const { act, inside } = actInfo;
+      for (let l = 0; l < k; l++) {
+        const c = r[l]! - pi[l]!;
+        if (c === 0) continue;
+        let w = 0;
+        for (let a = 0; a < d; a++) w += m.beta1[l * d + a]! * X[xo + a]!;
+        if (inside) w += m.beta0[l]!;
+        // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
+        let nz = 0;
+        if (inside && G.b0Index[l]! >= 0) { z[nz] = 1; zi[nz++] = G.b0Index[l]!; }
+        if (G.b1Index[l]! >= 0) for (let a = 0; a < d; a++) { z[nz] = X[xo + a]!; zi[nz++] = G.b1Index[l]! + a; }
+        const c2 = (c * act.d2(w)) / tau;
+        if (c2 !== 0) for (let s = 0; s < nz; s++) for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
+        if (ti >= 0) {
+          const cT = (-c * act.d1(w)) / (tau * tau);
+          for (let s = 0; s < nz; s++) {
+            H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
+            H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
+          }
+          H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
+        }
+      }
+    }
+    // experts: Σ_j r_j ∇² log f_j in block j
+    for (let j = 0; j < k; j++) {
+      const rj = r[j]!;
+      if (rj === 0) continue;
+      const eo = L.expertOffset + j * (d + 2);
+      const nu = m.nu[j]!;
+      const e = res[j]!;
+      for (let a = 0; a <= d; a++) {
+        const za = a < d ? X[xo + a]! : 1;
+        for (let b = 0; b <= d; b++) {
+          const zb = b < d ? X[xo + b]! : 1;
+          H[(eo + a) * P + eo + b] = H[(eo + a) * P + eo + b]! - (rj * za * zb) / nu;
+        }
+        const cross = (-rj * e * za) / (nu * nu);
+        H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
+        H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
+      }
+      H[(eo + d + 1) * P + eo + d + 1] = H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
+    }
+  }
+  toLogScales(L, m, grad, H);
+  if (H) for (let s = 0; s < P; s++) for (let t = 0; t < s; t++) { const v = 0.5 * (H[s * P + t]! + H[t * P + s]!); H[s * P + t] = v; H[t * P + s] = v; }
+  return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** Chain rule from τ, ν_j to log τ, log ν_j where the layout asks for logs (in place). */
+function toLogScales(L: ParamLayout, m: Model, grad: Float64Array, H: Float64Array | null): void {
+  const P = L.P;
+  const idx: number[] = [];
+  const val: number[] = [];
+  if (L.gate.tauIndex >= 0 && L.tauScale === 'log') { idx.push(L.gate.tauIndex); val.push(m.tau); }
+  if (L.nuScale === 'log') for (let j = 0; j < L.k; j++) { idx.push(L.expertOffset + j * (L.d + 2) + L.d + 1); val.push(m.nu[j]!); }
+  for (let q = 0; q < idx.length; q++) {
+    const t = idx[q]!;
+    const v = val[q]!;
+    if (H) {
+      for (let s = 0; s < P; s++) { H[t * P + s] = H[t * P + s]! * v; H[s * P + t] = H[s * P + t]! * v; }
+      H[t * P + t] = H[t * P + t]! + v * grad[t]!;
+    }
+    grad[t] = grad[t]! * v;
+  }
+}

@@ -1,0 +1,4 @@
+// File helpers shared by the library's writers and readers (models, datasets, sweeps) and by tools/.
+export { formatJSON } from './json.js';
+export { writeFileAtomic } from './atomic.js';
+export { readTextFile } from './text.js';

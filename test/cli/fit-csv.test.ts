@@ -1,0 +1,53 @@
+/** `gmoe fit` on a CSV that R wrote (row names, quoted header, NA, other column names), end to end. */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { fitMoE } from '../../src/em/index.js';
+import { gmoe } from './run-gmoe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-csv-'));
+const truth = truthPreset('demy');
+const data = simulate(truth, { n: 600, seed: 2 });
+
+/** The file write.csv(data.frame(yn = y, x = x, grp = ...)) writes, with one NA in yn on row 5. */
+function rCsv(): string {
+  const lines = ['"","yn","x","grp"'];
+  for (let i = 0; i < data.n; i++) lines.push(`"${i + 1}",${i === 4 ? 'NA' : data.y[i]},${data.X[i]},"g${i % 3}"`);
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+beforeAll(() => writeFileSync(join(dir, 'r.csv'), rCsv()));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('gmoe fit --y --x --drop-missing', () => {
+  it('an NA is refused with line, column and value; --drop-missing fits the other rows like the library', async () => {
+    const base = ['fit', '--data', 'r.csv', '--y', 'yn', '--x', 'x', '--gate', 'softmax', '--k', '2', '--seed', '4'];
+    const bad = await gmoe([...base, '--out', 'bad.json'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('gmoe: r.csv: line 6, column yn: missing value (drop such rows with --drop-missing, library: dropMissing). Value: "NA"\n');
+    expect(existsSync(join(dir, 'bad.json'))).toBe(false);
+    const r = await gmoe([...base, '--drop-missing', '--out', 'f.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('r.csv: y = yn, x = x; dropped 1 row(s) with a missing value, 599 left');
+    const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
+    expect(json.fit.n).toBe(599);
+    expect(json.fit.options.columns).toEqual({ x: ['x'], y: 'yn' });
+    const keep = Array.from({ length: data.n }, (_, i) => i).filter((i) => i !== 4);
+    const X = Float64Array.from(keep, (i) => data.X[i]!);
+    const y = Float64Array.from(keep, (i) => data.y[i]!);
+    const lib = fitMoE({ n: 599, d: 1, X, y }, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'kmeans' }, seed: 4 });
+    expect(json.fit.logLik).toBe(lib.logLik);
+  });
+
+  it('a file without the x1..xd,y layout and no --y lists its columns and the flags', async () => {
+    const r = await gmoe(['fit', '--data', 'r.csv', '--gate', 'softmax', '--k', '2', '--out', 'g.json'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('gmoe: r.csv: line 1: the columns are "yn","x","grp", not the layout x1,...,xd,y (optionally ,z): choose them with --y COL and --x COL,COL,... (library: options y and x)\n');
+    const u = await gmoe(['fit', '--data', 'r.csv', '--y', 'yn', '--x', 'x,w', '--gate', 'softmax', '--k', '2', '--out', 'g.json'], dir);
+    expect(u.code).toBe(2);
+    expect(u.stderr).toBe('gmoe: r.csv: no column "w" for x; the columns are "yn","x","grp"\n');
+  });
+});

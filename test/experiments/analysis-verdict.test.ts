@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { competitorsOf, decisiveHalfWidth, formatSummaryTable, judgeRate, summarise } from '../../src/experiments/analysis/index.js';
+import type { ExperimentSpec, LawComparison } from '../../src/experiments/types.js';
+import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
+
+describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides nothing)', () => {
+  it('names the ladder neighbours of a power law and the steep rates of 1/log n as competitors', () => {
+    expect(competitorsOf({ exponent: -0.5 })).toEqual([-0.25, -1]);
+    expect(competitorsOf({ exponent: -1 / 8 })).toEqual([-1 / 12, -1 / 6]);
+    expect(competitorsOf({ exponent: -1 / 4 })).toEqual([-1 / 6, -0.5]);
+    expect(competitorsOf({ exponent: 0 })).toEqual([-1 / 12]);
+    expect(competitorsOf({ law: '1/log n' })).toEqual([-1 / 8, -1 / 6, -1 / 4, -1 / 2, -1]);
+    expect(decisiveHalfWidth({ exponent: -0.5 })).toBeCloseTo(0.125, 15);
+    expect(decisiveHalfWidth({ exponent: -1 / 8 })).toBeCloseTo(1 / 48, 15);
+  });
+
+  it('an interval covering two competitors is inconclusive and names them', () => {
+    // topk-over D2 in the committed report: [−4.97, 1.33]
+    const v = judgeRate({ exponent: -0.5 }, [-4.97, 1.33])!;
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.cannotExclude).toEqual([-0.25, -1]);
+    // demy-over a|m=2: [−0.57, −0.04] holds −1/4 and −1/2 (and −1/6)
+    const a = judgeRate({ exponent: -0.25 }, [-0.57, -0.04])!;
+    expect(a.verdict).toBe('inconclusive');
+    expect(a.cannotExclude).toEqual([-1 / 6, -0.5]);
+  });
+
+  it('a narrow interval around the prediction is confirmed; one excluding it is contradicted', () => {
+    expect(judgeRate({ exponent: -0.5 }, [-0.601, -0.435])!.verdict).toBe('confirmed');
+    expect(judgeRate({ exponent: -0.5 }, [-0.26, -0.2])!.verdict).toBe('contradicted');
+    expect(judgeRate({ exponent: -0.5 }, [-0.26, -0.2])!.detail).toMatch(/slower/);
+    expect(judgeRate({ exponent: -0.5 }, [-0.9, -0.7])!.detail).toMatch(/faster/);
+    // an end on a competitor does not exclude it
+    expect(judgeRate({ exponent: -0.5 }, [-0.6, -0.25])!.verdict).toBe('inconclusive');
+    expect(judgeRate({ exponent: -0.5 }, [Number.NaN, Number.NaN])!.verdict).toBe('no interval');
+  });
+
+  it('1/log n: contradicted by a clean power law, confirmed only when the interval clears −1/8', () => {
+    const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({ preferred, rssPower: 1, rssInvLog: 1, ratio: 1, invLog: { a: 0, c: 1 }, bootstrapPreferInvLog: 1 - share });
+    const p = { law: '1/log n' } as const;
+    expect(judgeRate(p, [-0.05, 0.08], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
+    const inc = judgeRate(p, [-0.2, 0.1], { law: law('power', 0.8), nMin: 1000 })!;
+    expect(inc.verdict).toBe('inconclusive');
+    expect(inc.cannotExclude).toEqual([-1 / 8, -1 / 6]);
+    expect(judgeRate(p, [-0.6, -0.4], { law: law('power', 0.99), nMin: 1000 })!.verdict).toBe('contradicted');
+  });
+
+  it('a value the estimator fixes reads "by construction" whatever its interval', () => {
+    expect(judgeRate({ law: '1/log n' }, [-0.05, 0.08], { byConstruction: 'held' })!.verdict).toBe('by construction');
+  });
+
+  it('summarise gives the verdict words, marks the identity gate β1 and τ by construction, and the table shows them', () => {
+    const ns = [1000, 3000, 10000, 30000, 100000];
+    const records = syntheticRecords({
+      ns,
+      reps: 10,
+      sigma: 0.1,
+      models: ['identity'],
+      prefix: true,
+      metrics: { D1: (n) => n ** -0.5, 'beta1|m=1': () => 0.01, 'a|m=2': (n) => n ** -0.25, 'nu|m=1': (n) => n ** -0.25 },
+    });
+    const base = syntheticSpec(
+      { 'identity:D1': { exponent: -0.5 }, 'identity:beta1|m=1': { law: '1/log n' }, 'identity:a|m=2': { exponent: -1 / 8 }, 'identity:nu|m=1': { exponent: -0.5 } },
+      ['identity'],
+    );
+    const spec: ExperimentSpec = { ...base, models: [{ label: 'identity', gate: { kind: 'temperature' }, k: 2 }] };
+    const s = summarise(records, spec, { bootstrap: 300 });
+    const by = Object.fromEntries(s.metrics.map((m) => [m.metric, m]));
+    expect(by['identity:D1'].verdict).toBe('confirmed');
+    expect(by['identity:beta1|m=1'].verdict).toBe('by construction');
+    expect(by['identity:beta1|m=1'].consistent).toBeUndefined();
+    expect(by['identity:nu|m=1'].verdict).toBe('contradicted');
+    expect(by['identity:nu|m=1'].consistent).toBe(false);
+    const t = formatSummaryTable(s);
+    expect(t).toMatch(/identity:D1 .* confirmed/);
+    expect(t).toMatch(/identity:beta1\|m=1 .* by construction/);
+    // the same spec with a softmax gate: β1 is evidence again
+    const soft = summarise(records, base, { bootstrap: 300 });
+    expect(soft.metrics.find((m) => m.metric === 'identity:beta1|m=1')!.verdict).not.toBe('by construction');
+  });
+});
