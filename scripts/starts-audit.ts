@@ -69,5 +69,5 @@ export function auditTable(rows: AuditRow[]): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const big = process.argv.includes('--big');
-  process.stdout.write(`${auditTable(runAudit(big ? [300, 3000] : [300], big ? 2 : 1, big ? 3 : 2))}\n`);
+  process.stdout.write(`${auditTable(runAudit(big ? [300, 3000] : [300], big ? 2 : 1, big ? 3 : 5))}\n`);
 }
