@@ -22,8 +22,11 @@ import { diagnoseIdentifiability } from './diagnostics.js';
 import { createExpertsMStep, type ExpertsMStep } from './experts.js';
 import { gateLayout, gateMStepFor, normalizeGate, type GateLayoutInfo, type GateMStepContext } from './gates/index.js';
 import { initialModel } from './init/index.js';
+import { continueFromSoftmax } from './init/continuation.js';
+import { startFamily } from './init/starts.js';
+import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
-import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StopReason } from './types.js';
+import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StartFamily, StopReason } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
@@ -53,6 +56,22 @@ interface RunOutcome {
   iterations: number;
   stopReason: StopReason;
   warnings: WarningLog;
+}
+
+/**
+ * A softmax-first start: the softmax gate fitted by EM from a `from` start with the generator of
+ * this start's seed and the fit's own tolerances, carried over to the fit's gate (continuation.ts).
+ * A softmax fit is its own continuation: the start is then the softmax optimum itself.
+ */
+function softmaxFirstStart(data: Dataset, opts: ResolvedFitOptions, backend: Backend, from: 'kmeans' | 'random', seed: number, warnings: WarningLog): Model {
+  const soft = fitMoE(data, {
+    gate: { kind: 'softmax' }, k: opts.k, init: { kind: from }, restarts: 1, seed,
+    tol: opts.tol, absTol: opts.absTol, maxIter: opts.maxIter, varianceFloor: opts.varianceFloor, minResponsibility: opts.minResponsibility,
+    backend,
+    accelerate: opts.accelerate, wasm: opts.wasm, gateMaxSteps: opts.gateMaxSteps, gateTol: opts.gateTol,
+  });
+  if (soft.stopReason === 'degenerate') warnings.add('softmax-first', `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`);
+  return continueFromSoftmax(soft.model, opts.gate, data);
 }
 
 function allFinite(m: Model): boolean {
@@ -271,25 +290,35 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     const warnings = new WarningLog();
     let out: RunOutcome;
     experts.reset();
+    const family = startFamily(init, r, opts.gate);
     try {
-      const model = initialModel(init as InitOption, { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor }, createRng(seed));
+      let model: Model;
+      if (family === 'softmax-kmeans' || family === 'softmax-random') {
+        model = softmaxFirstStart(dataIn, opts, backend, family === 'softmax-kmeans' ? 'kmeans' : 'random', seed, warnings);
+      } else {
+        const one: InitOption = init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
+        model = initialModel(one, { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor }, createRng(seed));
+      }
       out = runEM(model, ctx, r, warnings);
+      if (out.stopReason !== 'degenerate') for (const w of endingWarnings(out.model, data, opts.varianceFloor)) warnings.add(w, w, out.iterations);
     } catch (e) {
       if (opts.restarts === 1) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       errors.push(`start ${r} failed: ${msg}`);
-      results.push({ restart: r, seed, logLik: -Infinity, iterations: 0, converged: false, stopReason: 'degenerate', warnings: [msg] });
+      results.push({ restart: r, seed, logLik: -Infinity, iterations: 0, converged: false, stopReason: 'degenerate', warnings: [msg], start: family });
       continue;
     }
     results.push({
       restart: r, seed, logLik: out.logLik, iterations: out.iterations, converged: out.stopReason === 'converged',
-      stopReason: out.stopReason, warnings: out.warnings.list(),
+      stopReason: out.stopReason, warnings: out.warnings.list(), start: family,
     });
     const score = Number.isNaN(out.logLik) ? -Infinity : out.logLik;
     if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) { best = out; bestR = r; }
   }
   if (best === null) throw new Error(`every start failed: ${errors.join('; ')}`);
-  const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors];
+  const optima = distinctOptima(results.map((x) => x.logLik));
+  const single = singleBestWarning(optima, opts.restarts);
+  const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors, ...(single ? [single] : [])];
   if (best.stopReason === 'max-iterations' && opts.maxIter > 0) {
     warnings.push(`did not converge in ${opts.maxIter} iterations (last change of the mean log-likelihood ${best.trace.length > 1 ? ((best.trace.at(-1)! - best.trace.at(-2)!) / n).toExponential(2) : 'n/a'}): raise maxIter or loosen tol`);
   }
@@ -304,6 +333,8 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     restartLogLiks: results.map((x) => x.logLik),
     restartResults: results,
     bestRestart: bestR,
+    optima,
+    optimumTol: OPTIMUM_TOL,
     seconds: 0,
     warnings,
     backend: backend.name,

@@ -52,7 +52,7 @@ const OPTIONS_SCHEMA = strictObject({
   onIteration: z.custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
 }, 'the fit options', 'must be an object');
 
-const INIT_KIND = z.object({ kind: oneOf(['near-truth', 'kmeans', 'random', 'model']) }, { error: 'must be an object with a "kind" field' });
+const INIT_KIND = z.object({ kind: oneOf(['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto']) }, { error: 'must be an object with a "kind" field' });
 const NEAR_TRUTH_SCHEMA = strictObject({
   kind: z.literal('near-truth'),
   truth: z.unknown().optional(),
@@ -79,8 +79,13 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
   switch (kind) {
     case 'kmeans':
     case 'random':
+    case 'auto':
       parseWith(strictObject({ kind: z.literal(kind) }, `the ${kind} init`, 'must be an object'), init, 'init');
       return { kind };
+    case 'softmax-first': {
+      const { from } = parseWith(strictObject({ kind: z.literal(kind), from: oneOf(['kmeans', 'random']).optional() }, 'the softmax-first init', 'must be an object'), init, 'init');
+      return { kind, from: from ?? 'kmeans' };
+    }
     case 'model': {
       const { model } = parseWith(strictObject({ kind: z.literal(kind), model: z.unknown().optional() }, 'the model init', 'must be an object'), init, 'init');
       const m = model as Model;
@@ -113,6 +118,10 @@ export function describeInit(init: InitOption): string {
       return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${init.assign ?? 'random'}, split ${init.splitWeights ?? 'divide'}, τ ${init.tau ?? 'perturbed'})`;
     case 'model':
       return 'model';
+    case 'softmax-first':
+      return `softmax-first (from ${init.from ?? 'kmeans'})`;
+    case 'auto':
+      return 'auto (softmax-first from k-means and random partitions, k-means, random partitions in turn)';
     default:
       return init.kind;
   }
@@ -174,7 +183,7 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
   const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
   const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
-  if (init.kind === 'kmeans' && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
+  if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
     resolved: {
       gate, k, init: describeInit(init), restarts, seed, tol, absTol, maxIter, varianceFloor, minResponsibility, tauMode,

@@ -12,8 +12,16 @@ import type { Backend } from './backend/types.js';
  * - `kmeans`: k-means++ (seeded) on the standardised (x, y), then one M-step from the hard labels.
  * - `random`: a uniformly random partition of the samples, then one M-step from it.
  * - `model`: start from explicit parameters (same k and d as the fit).
+ * - `softmax-first`: fit the softmax gate from a `from` start (default kmeans), then start the
+ *   fit's own gate from it (src/em/init/continuation.ts); the same as `from` for a softmax fit.
+ * - `auto`: start r draws its family from {@link autoFamilies} in turn (softmax-first from k-means
+ *   and from random partitions, plain k-means, plain random partitions); see docs/fitting.md.
  */
-export type InitOption = NearTruthInit | { kind: 'kmeans' } | { kind: 'random' } | { kind: 'model'; model: Model };
+export type InitOption = NearTruthInit | { kind: 'kmeans' } | { kind: 'random' } | { kind: 'model'; model: Model }
+  | { kind: 'softmax-first'; from?: 'kmeans' | 'random' } | { kind: 'auto' };
+
+/** The start of one EM run, as recorded per start: a data-driven family, or the option's own kind. */
+export type StartFamily = 'kmeans' | 'random' | 'softmax-kmeans' | 'softmax-random' | 'near-truth' | 'model';
 
 export interface NearTruthInit {
   kind: 'near-truth';
@@ -115,6 +123,18 @@ export interface RestartResult {
   converged: boolean;
   stopReason: StopReason;
   warnings: string[];
+  /** how this start was made */
+  start: StartFamily;
+}
+
+/** One distinct optimum among the starts (final log-likelihoods within {@link FitResult.optimumTol} of each other). */
+export interface Optimum {
+  /** the highest final log-likelihood of the group */
+  logLik: number;
+  /** how many starts ended there */
+  count: number;
+  /** the starts (0-based) that ended there */
+  starts: number[];
 }
 
 /** One (numerically) flat direction of the gate objective at the fit. */
@@ -157,6 +177,13 @@ export interface FitResult {
   restartResults: RestartResult[];
   /** index of the start returned */
   bestRestart: number;
+  /**
+   * Distinct optima among the finite starts, best first: starts whose final log-likelihoods lie
+   * within optimumTol of the group's best count as one optimum.
+   */
+  optima: Optimum[];
+  /** nats within which two starts count as the same optimum */
+  optimumTol: number;
   /** wall time of the whole fit, seconds */
   seconds: number;
   /** warnings of the returned start (each once, with a count when repeated) and of the fit as a whole */

@@ -24,7 +24,7 @@ describe('gmoe fit', () => {
     const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--seed', '3'];
     const [r, r2] = await Promise.all([gmoe([...args, '--out', 'f.json'], dir), gmoe([...args, '--out', 'g.json'], dir)]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^log-likelihood -\d+\.\d+ \(start 1 of 1\)\niterations \d+, converged, \d+\.\d\d s on cpu\n/);
+    expect(r.stdout).toMatch(/^log-likelihood -\d+\.\d+ \(start 1 of 1, near-truth\)\niterations \d+, converged, \d+\.\d\d s on cpu\ngate softmax, k = 2\n/);
     expect(r.stdout).toMatch(/wrote f\.json/);
     const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
     expect(json.format).toBe('gmoe-model');
@@ -52,13 +52,29 @@ describe('gmoe fit', () => {
     expect(lj.loss).toBeLessThan(1);
   });
 
+  it('by default: several starts, their optima, and the top-K rule it chose, said on stderr', async () => {
+    const r = await gmoe(['fit', '--data', 'd.csv', '--gate', 'topk:1', '--k', '2', '--restarts', '3', '--out', 't.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/gmoe fit: --gate topk:1 gives no selection rule: using logit/);
+    expect(r.stdout).toMatch(/\ngate topk:1:logit, k = 2\n/);
+    expect(r.stdout).toMatch(/\noptima: \d+ distinct \(within 0\.1 nats\); the best reached by \d of 3 starts/);
+    expect(r.stdout).not.toMatch(/warning/);
+    const json = JSON.parse(readFileSync(join(dir, 't.json'), 'utf8'));
+    expect(json.gate).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
+    expect(json.fit.gate).toBe('topk:1:logit');
+    expect(json.fit.starts).toEqual(['softmax-kmeans', 'softmax-random', 'random']);
+    expect(json.fit.optima.reduce((a: number, o: { count: number }) => a + o.count, 0)).toBe(3);
+    expect(json.fit.optima[0].logLik).toBe(json.fit.logLik);
+    for (const w of json.fit.warnings) expect(r.stderr).toContain(`gmoe fit: warning: ${w}`);
+  });
+
   it('bad input exits 2 with one line and writes nothing', async () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);
     const cases: [string[], RegExp][] = [
       [['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'], /--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 3/],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '0'], /--k must be an integer in \[1, 10000\]\. Value: 0/],
-      [['--data', 'd.csv', '--gate', 'soft', '--k', '2'], /--gate must be one of softmax \| topk:K \| temperature \| activation:<.*>\. Value: soft/],
+      [['--data', 'd.csv', '--gate', 'soft', '--k', '2'], /--gate must be one of softmax \| topk:K\[:logit\|slope\] \| temperature \| activation:<.*>\. Value: soft/],
       [['--data', 'missing.csv', '--gate', 'softmax', '--k', '2'], /missing\.csv/],
       [['--data', 'nan.csv', '--gate', 'softmax', '--k', '2'], /nan\.csv.*line 3.*y/i],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tol', '-1'], /--tol must be a finite number ≥ 0\. Value: -1/],
@@ -80,7 +96,16 @@ describe('--gate syntax', () => {
     expect(parseGate('softmax', 2, { bias: 'outside' })).toEqual({ kind: 'softmax' });
     expect(parseGate('temperature', 2, { bias: 'outside' })).toEqual({ kind: 'temperature' });
     expect(parseGate('activation:tanh', 2, { bias: 'inside' })).toEqual({ kind: 'activation', activation: 'tanh', bias: 'inside' });
-    expect(parseGate('topk:1', 2, { bias: 'outside' })).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
+    const notes: string[] = [];
+    expect(parseGate('topk:1', 2, { bias: 'outside' }, undefined, notes)).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^--gate topk:1 gives no selection rule: using logit \(/);
+    expect(parseGate('topk:1:slope', 2, { bias: 'outside' }, undefined, notes)).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
+    expect(parseGate('topk:2:logit', 3, { bias: 'outside' }, truthPreset('topk1'), notes)).toEqual({ kind: 'topk', K: 2, selectOn: 'logit' });
+    expect(notes).toHaveLength(1); // an explicit rule says nothing more
+    expect(() => parseGate('topk:1:slope', 2, { bias: 'outside', selectOn: 'logit' })).toThrow(/--select-on logit contradicts --gate topk:1:slope/);
+    expect(() => parseGate('topk:1:score', 2, { bias: 'outside' })).toThrow(/score/);
+    expect(() => parseGate('topk:1:logit:x', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
     expect(parseGate('topk:1', 2, { bias: 'outside' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
     expect(parseGate('topk:2', 3, { bias: 'outside', selectOn: 'slope' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 2, selectOn: 'slope' });
     expect(() => parseGate('activation:cube', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);

@@ -1,6 +1,7 @@
 /**
- * `gmoe fit --data data.csv --gate softmax|topk:K|temperature|activation:<σ> --k K
- *           [--init near-truth:<preset|model.json>|kmeans|random|<model.json>] [--restarts R] [--seed S]
+ * `gmoe fit --data data.csv --gate softmax|topk:K[:logit|slope]|temperature|activation:<σ> --k K
+ *           [--init auto|softmax-first[:kmeans|random]|near-truth:<preset|model.json>|kmeans|random|<model.json>]
+ *           [--restarts R (default 10)] [--seed S]
  *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] ... --out fit.json`
  * Fits a Gaussian MoE by EM (fitMoE) and writes the fitted model as a model file with an extra
  * "fit" block (log-likelihood, trace, iterations, stop reason, warnings, options, seconds), so the
@@ -25,7 +26,7 @@ interface FitCliOptions {
   gate: string;
   k: string;
   init: string;
-  restarts: string;
+  restarts?: string;
   seed: string;
   tol?: string;
   absTol?: string;
@@ -50,7 +51,19 @@ interface FitCliOptions {
   out: string;
 }
 
+/** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
+export const DEFAULT_STARTS = 10;
+
 const GATE_SYNTAX = gateCliSyntax();
+
+/** The gate as the --gate syntax writes it (top-K with its selection rule). */
+export function formatGate(g: GateSpec): string {
+  switch (g.kind) {
+    case 'topk': return `topk:${g.K}:${g.selectOn}`;
+    case 'activation': return `activation:${g.activation} (bias ${g.bias})`;
+    default: return g.kind;
+  }
+}
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
 function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
@@ -78,10 +91,21 @@ function loadModel(arg: string, flag: string): Model {
  * Parses --gate `kind[:arg...]`: the gate's descriptor reads the syntax, and the one gate parser
  * (models/validate.ts parseGateSpec) checks the values, naming the flags. The top-K ranking
  * (--select-on) defaults to the init model's when it has a top-K gate (e.g. near-truth:topk1
- * selects on the logit), else to "slope", the model default.
+ * selects on the logit), else to "logit"; `topk:K:logit|slope` gives it in the gate. Without a
+ * rule a line saying which and why is pushed onto `notes`.
  */
-export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model): GateSpec {
+export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model, notes?: string[]): GateSpec {
   const [kind, ...args] = raw.split(':');
+  if (kind === 'topk') {
+    const rule = args[1];
+    if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn) throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
+    if (rule === undefined && opts.selectOn === undefined) {
+      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
+      notes?.push(fromInit
+        ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
+        : `--gate ${raw} gives no selection rule: using logit (ranks experts by β0 + β1·x, so a switch can sit anywhere; slope ranks by β1·x alone, whose switches all pass through x = 0); write topk:K:slope for the other`);
+    }
+  }
   const gate = findGate(kind);
   const spec = gate?.fromCli(args, { selectOn: opts.selectOn, bias: opts.bias, init: initModel?.gate });
   if (!gate || !spec) throw new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
@@ -95,7 +119,9 @@ export function parseGate(raw: string, k: number, opts: { selectOn?: string; bia
 
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
 function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
-  if (raw === 'kmeans' || raw === 'random') return { init: { kind: raw } };
+  if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { init: { kind: raw } };
+  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans') return { init: { kind: 'softmax-first', from: 'kmeans' } };
+  if (raw === 'softmax-first:random') return { init: { kind: 'softmax-first', from: 'random' } };
   if (raw.startsWith('near-truth:')) {
     const truth = loadModel(raw.slice('near-truth:'.length), '--init near-truth:<truth>');
     const init: InitOption = {
@@ -157,30 +183,38 @@ function progressReporter(enabled: boolean, restarts: number): FitOptions['onIte
 }
 
 function summary(fit: FitResult, out: string): string {
+  const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
-    `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts})`,
+    `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
     `iterations ${fit.iterations}, ${fit.converged ? 'converged' : `not converged (${fit.stopReason})`}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+    `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
   ];
-  if (fit.restarts > 1) lines.push(`starts: ${fit.restartLogLiks.map((v) => v.toFixed(4)).join(', ')}`);
+  if (fit.restarts > 1) {
+    lines.push(`starts: ${fit.restartResults.map((r) => `${r.logLik.toFixed(4)} (${r.start})`).join(', ')}`);
+    const o = fit.optima;
+    lines.push(`optima: ${o.length} distinct (within ${fit.optimumTol} nats); the best reached by ${o[0]?.count ?? 0} of ${fit.restarts} starts${o.length > 1 ? `; others ${o.slice(1).map((g) => `${g.logLik.toFixed(4)} (${g.count})`).join(', ')}` : ''}`);
+  }
   if (fit.diagnostics) {
     const d = fit.diagnostics;
     lines.push(`identifiability: ${d.flat.length} flat direction(s) among ${d.params.length} gate parameters (eigenvalues ${d.eigenvalues.map((v) => v.toExponential(2)).join(', ')})`);
   }
-  for (const w of fit.warnings) lines.push(`warning: ${w}`);
   lines.push(`wrote ${out}`);
   return `${lines.join('\n')}\n`;
 }
 
 function run(opts: FitCliOptions): void {
   const k = parseIntOption(opts.k, '--k', 1, 10_000);
-  const restarts = parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
+  const { init, model: initModel } = parseInit(opts.init, opts);
+  // data-driven starts differ from one another; a model or near-truth start is one point
+  const restarts = opts.restarts === undefined ? (init.kind === 'model' || init.kind === 'near-truth' ? 1 : DEFAULT_STARTS) : parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
   const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
   if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
-  const { init, model: initModel } = parseInit(opts.init, opts);
-  const gate = parseGate(opts.gate, k, opts, initModel);
+  const notes: string[] = [];
+  const gate = parseGate(opts.gate, k, opts, initModel, notes);
+  for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
   const options: FitOptions = { gate, k, init, restarts, seed, tauMode, backend, accelerate, diagnostics: opts.diagnostics === true, wasm: opts.wasm };
   if (opts.tol !== undefined) options.tol = parseNumber(opts.tol, '--tol', false);
   if (opts.absTol !== undefined) options.absTol = parseNumber(opts.absTol, '--abs-tol', false);
@@ -213,6 +247,10 @@ function run(opts: FitCliOptions): void {
       restarts: fit.restarts,
       bestRestart: fit.bestRestart,
       restartLogLiks: fit.restartLogLiks,
+      starts: fit.restartResults.map((r) => r.start),
+      optima: fit.optima,
+      optimumTol: fit.optimumTol,
+      gate: formatGate(fit.options.gate),
       trace: fit.trace,
       warnings: fit.warnings,
       backend: fit.backend,
@@ -229,6 +267,8 @@ function run(opts: FitCliOptions): void {
   }
   process.stdout.write(summary(fit, opts.out));
   if (se) process.stdout.write(formatStandardErrors(se));
+  // warnings on stderr, also in the file's fit.warnings
+  for (const w of fit.warnings) process.stderr.write(`gmoe fit: warning: ${w}\n`);
 }
 
 /** Registers `gmoe fit`. */
@@ -242,14 +282,14 @@ export function register(program: Command): void {
     .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)')
     .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
     .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
-    .option('--init <init>', 'start: near-truth:<preset|model.json> (the authors\' scheme), kmeans, random, or a model file/preset', 'kmeans')
-    .option('--restarts <R>', 'number of starts (seeded; the best log-likelihood wins)', '1')
+    .option('--init <init>', 'start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors\' scheme), or a model file/preset', 'auto')
+    .option('--restarts <R>', `number of starts (seeded; the best log-likelihood wins; the distinct optima are reported; default ${DEFAULT_STARTS} for data-driven starts, 1 for near-truth or a model)`)
     .option('--seed <S>', `master seed, integer in [1, ${MAX_SEED}]`, '1')
     .option('--tol <T>', 'relative tolerance on the mean log-likelihood per sample (default 1e-10)')
     .option('--abs-tol <A>', 'absolute tolerance on the mean log-likelihood per sample (default 1e-13)')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed (τ stays at its start)', 'free')
-    .option('--select-on <score>', 'top-K ranking: slope | logit (default: the init model\'s, else slope)')
+    .option('--select-on <score>', 'top-K ranking: slope | logit (same as topk:K:<rule>; default: the init model\'s, else logit, said on stderr)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--noise <noise>', 'near-truth: shrinking (sd ∝ n^-0.083, the authors\') | fixed (n-independent)', 'shrinking')
     .option('--noise-scale <c>', 'near-truth: multiplies every noise sd', '1')

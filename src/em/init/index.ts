@@ -62,6 +62,9 @@ export function initialModel(init: InitOption, ctx: InitContext, rng: Rng): Mode
       for (let i = 0; i < labels.length; i++) labels[i] = rng.int(ctx.k);
       return modelFromLabels(labels, ctx);
     }
+    case 'softmax-first':
+    case 'auto':
+      throw new Error(`initialModel: the ${init.kind} init is resolved per start by fitMoE (startFamily)`);
   }
 }
 

@@ -64,11 +64,12 @@ export const topkGate: Gate = {
     const { K, selectOn } = spec(g);
     return { kind: 'topk', K, selectOn };
   },
-  cliSyntax: 'topk:K',
+  cliSyntax: 'topk:K[:logit|slope]',
   cliField: (key) => (key === 'selectOn' ? '--select-on' : `--gate topk:${key}`),
   // the ranking defaults to the init model's when it has a top-K gate (near-truth:topk1 selects on the logit)
-  fromCli: (args, ctx) => (args.length === 1
-    ? { kind: 'topk', K: cliNumber(args[0]!), selectOn: ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'slope') }
+  // the rule in the syntax (topk:K:logit) or --select-on, else the init model's, else logit (issue 17)
+  fromCli: (args, ctx) => (args.length === 1 || args.length === 2
+    ? { kind: 'topk', K: cliNumber(args[0]!), selectOn: args[1] ?? ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'logit') }
     : undefined),
   describe(g) {
     const { K, selectOn } = spec(g);

@@ -1,0 +1,33 @@
+/**
+ * Which family each start of a fit comes from. A start depends only on (seed, r) and its family,
+ * so the best of R starts is the same whatever order they run in.
+ */
+import type { GateSpec } from '../../models/types.js';
+import type { InitOption, StartFamily } from '../types.js';
+
+/**
+ * The families the `auto` init cycles through, start r taking entry r mod length. A softmax fit
+ * alternates k-means++ and random partitions; every other gate mostly starts from a fitted
+ * softmax (the continuation of continuation.ts), with direct starts kept in the cycle in case the
+ * softmax optimum is not the gate's (measured in docs/fitting.md).
+ */
+export function autoFamilies(gate: GateSpec): StartFamily[] {
+  if (gate.kind === 'softmax') return ['kmeans', 'random'];
+  return ['softmax-kmeans', 'softmax-random', 'random', 'softmax-random', 'kmeans'];
+}
+
+/** The family of start r under an init option. */
+export function startFamily(init: InitOption, r: number, gate: GateSpec): StartFamily {
+  switch (init.kind) {
+    case 'auto': {
+      const f = autoFamilies(gate);
+      return f[r % f.length]!;
+    }
+    case 'softmax-first': {
+      const from = init.from ?? 'kmeans';
+      return gate.kind === 'softmax' ? from : from === 'kmeans' ? 'softmax-kmeans' : 'softmax-random';
+    }
+    default:
+      return init.kind;
+  }
+}

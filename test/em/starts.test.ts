@@ -1,0 +1,109 @@
+/**
+ * Starts without the truth (issue 17): the softmax-first continuation, the start families of the
+ * `auto` init, distinct optima, and the degenerate-ending warnings.
+ */
+import { describe, expect, it } from 'vitest';
+import { simulate, truthPreset } from '../../src/models/index.js';
+import { cloneModel, modelFromParams, withGate, type GateSpec, type Model } from '../../src/models/index.js';
+import { logLikelihood } from '../../src/models/density.js';
+import { fitMoE } from '../../src/em/index.js';
+import { continueFromSoftmax } from '../../src/em/init/continuation.js';
+import { autoFamilies, startFamily } from '../../src/em/init/starts.js';
+import { distinctOptima, endingWarnings, singleBestWarning } from '../../src/em/endings.js';
+
+describe('distinct optima', () => {
+  it('groups final log-likelihoods within the tolerance, best first, and warns on a best reached once', () => {
+    const o = distinctOptima([-10, -12.5, -10.05, -Infinity, -12.45, -9.2, NaN]);
+    expect(o).toEqual([
+      { logLik: -9.2, count: 1, starts: [5] },
+      { logLik: -10, count: 2, starts: [0, 2] },
+      { logLik: -12.45, count: 2, starts: [1, 4] },
+    ]);
+    expect(singleBestWarning(o, 7)).toMatch(/^the best log-likelihood -9\.2000 was reached by 1 of 7 starts \(next best -10\.0000, by 2\)/);
+    expect(singleBestWarning(distinctOptima([-10, -10.01, -12]), 3)).toBeNull();
+    expect(singleBestWarning(distinctOptima([-10]), 1)).toBeNull();
+  });
+
+  it('auto cycles its families; softmax-first is plain for a softmax fit', () => {
+    const tanh: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
+    expect([0, 1, 2, 3, 4, 5].map((r) => startFamily({ kind: 'auto' }, r, tanh))).toEqual([...autoFamilies(tanh), autoFamilies(tanh)[0]]);
+    expect(startFamily({ kind: 'auto' }, 3, { kind: 'softmax' })).toBe('random');
+    expect(startFamily({ kind: 'softmax-first', from: 'random' }, 0, { kind: 'softmax' })).toBe('random');
+    expect(startFamily({ kind: 'softmax-first' }, 0, tanh)).toBe('softmax-kmeans');
+  });
+});
+
+describe('softmax-first continuation', () => {
+  const soft = truthPreset('demy');
+  const data = simulate(soft, { n: 2000, seed: 3 });
+  const ll = (m: Model) => logLikelihood(m, data);
+  it('carries the softmax density over: exactly for temperature and top-K on the logit, closely for activations', () => {
+    const base = ll(soft);
+    expect(ll(continueFromSoftmax(soft, { kind: 'temperature' }, data))).toBeCloseTo(base, 8);
+    for (const activation of ['tanh', 'sigmoid', 'gelu', 'identity'] as const) {
+      for (const bias of ['outside', 'inside'] as const) {
+        const m = continueFromSoftmax(soft, { kind: 'activation', activation, bias }, data);
+        expect(Math.abs(ll(m) - base) / data.n, `${activation} ${bias}`).toBeLessThan(0.02);
+      }
+    }
+    const k3 = truthPreset('k3');
+    const d3 = simulate(k3, { n: 2000, seed: 4 });
+    const t = continueFromSoftmax(k3, { kind: 'topk', K: 3, selectOn: 'logit' }, d3);
+    expect(logLikelihood(t, d3)).toBeCloseTo(logLikelihood(k3, d3), 8);
+  });
+});
+
+describe('degenerate endings are said', () => {
+  const truth = truthPreset('demy');
+  const data = simulate(truth, { n: 3000, seed: 2 });
+  const floor = 1e-6;
+  it('the truth itself ends clean', () => {
+    expect(endingWarnings(truth, data, floor)).toEqual([]);
+    expect(endingWarnings(truthPreset('temp-tanh'), simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 }), floor)).toEqual([]);
+  });
+  it('an expert without weight, a variance at the floor, a runaway gate, collapsed rows, a runaway τ', () => {
+    const k3 = modelFromParams({ kind: 'softmax' }, { beta0: [-8, 0, -40], beta1: [[25], [0], [0]], a: [[-20], [20], [1]], b: [15, -5, 0], nu: [0.09, 0.16, 0.1] });
+    expect(endingWarnings(k3, data, floor).join('\n')).toMatch(/expert 3 has almost no weight/);
+    const spike = cloneModel(truth);
+    spike.nu[1] = floor;
+    expect(endingWarnings(spike, data, floor).join('\n')).toMatch(/expert 2's variance ν = 1\.00e-6 is at the floor/);
+    const sharp = cloneModel(truth);
+    sharp.beta0[0] = -800; sharp.beta1[0] = 2500;
+    expect(endingWarnings(sharp, data, floor).join('\n')).toMatch(/the gate ran away/);
+    const flat = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1);
+    flat.beta1[0] = 0; flat.beta0[0] = 0; // both rows (0, 0): the gate no longer depends on x
+    expect(endingWarnings(flat, data, floor).join('\n')).toMatch(/gate rows 1 and 2 collapsed onto each other/);
+    const hot = withGate(cloneModel(truthPreset('temp-tanh')), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1e-6);
+    hot.beta1[0] = 4e-6; // σ(β1 x)/τ as the truth's near x = 0, but τ at 1e-6
+    expect(endingWarnings(hot, data, floor).join('\n')).toMatch(/τ ran away to 1\.00e-6/);
+    const ridge = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 5e-4);
+    ridge.beta1[0] = -1.6305; ridge.beta1[1] = -1.6379; ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
+    expect(endingWarnings(ridge, data, floor).join('\n')).toMatch(/gate rows 1 and 2 nearly collapsed/);
+    const wide = cloneModel(truth);
+    wide.nu[1] = 16;
+    expect(endingWarnings(wide, data, floor).join('\n')).toMatch(/the experts' variances differ by a factor 177\.8/);
+    const split = modelFromParams({ kind: 'softmax' }, { beta0: [-6.7, 0.5, 0], beta1: [[29.3], [6.7], [0]], a: [[-20.2], [20.35], [19.2]], b: [15.1, -5.15, -4.46], nu: [0.09, 0.157, 0.04] });
+    expect(endingWarnings(split, data, floor).join('\n')).toMatch(/experts 2 and 3 fit nearly the same line/);
+  });
+});
+
+/** Default (auto) fit against a near-truth fit on the same data: within 1 nat. */
+describe('the default start reaches the near-truth optimum', () => {
+  const cases: { name: string; truth: Model; k: number; n: number }[] = [
+    { name: 'softmax k3', truth: truthPreset('k3'), k: 3, n: 3000 },
+    { name: 'top-1 on the logit', truth: truthPreset('topk1'), k: 2, n: 3000 },
+    { name: 'temperature', truth: truthPreset('temp'), k: 2, n: 3000 },
+    { name: 'tanh', truth: truthPreset('temp-tanh'), k: 2, n: 3000 },
+    { name: 'sigmoid', truth: truthPreset('temp-sigmoid'), k: 2, n: 3000 },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const data = simulate(c.truth, { n: c.n, seed: 7 });
+      const near = fitMoE(data, { gate: c.truth.gate, k: c.k, init: { kind: 'near-truth', truth: c.truth }, seed: 1 });
+      const auto = fitMoE(data, { gate: c.truth.gate, k: c.k, init: { kind: 'auto' }, restarts: 4, seed: 1 });
+      expect(auto.logLik, JSON.stringify(auto.optima)).toBeGreaterThan(near.logLik - 1);
+      expect(auto.optima[0]!.logLik).toBe(auto.logLik);
+      expect(auto.restartResults.map((r) => r.start)).toEqual([0, 1, 2, 3].map((r) => startFamily({ kind: 'auto' }, r, c.truth.gate)));
+    });
+  }
+});
