@@ -11,7 +11,7 @@
  * analytic, equal to −∇²Q for the softmax and top-K gates.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { getGate } from '../models/gates/index.js';
+import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { createCpuBackend } from './backend/cpu.js';
 import { fixedLabels, gateLayout, layoutLabels, normalizeGate, packGate } from './gates/layout.js';
@@ -45,7 +45,7 @@ export function diagnoseIdentifiability(fit: FitResult | Model, data: Dataset, o
   const k = model.k;
   const layout = gateLayout(model.gate, k, model.d, tauMode);
   normalizeGate(layout, model);
-  const topk = model.gate.kind === 'topk';
+  const topk = isMasked(model.gate);
   const backend = createCpuBackend();
   const ws = createWorkspace(n, k, true, topk);
   backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');

@@ -1,5 +1,6 @@
 /** The E-step as a stand-alone function (the fitter itself calls the backend directly). */
 import type { Dataset, Model } from '../models/types.js';
+import { isMasked } from '../models/gates/index.js';
 import { createBackend, type Backend } from './backend/index.js';
 
 /**
@@ -16,7 +17,7 @@ export function eStep(model: Model, data: Dataset, backend: 'cpu' | 'gpu' | 'aut
   const logPi = new Float64Array(n * k);
   const pi = new Float64Array(n * k);
   const resp = new Float64Array(n * k);
-  const topk = model.gate.kind === 'topk';
+  const topk = isMasked(model.gate);
   be.gateProbs(model, data.X, n, logPi, pi, topk ? new Uint8Array(n * k) : null, topk ? 'compute' : 'none');
   const logLik = be.eStep(model, data.X, data.y, n, logPi, resp);
   return { resp, logPi, logLik };

@@ -11,7 +11,7 @@
  * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
  * the last finite parameters.
  */
-import { getGate } from '../models/gates/index.js';
+import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
@@ -27,7 +27,6 @@ import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResu
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
-import { createArena } from './backend/simd/arena.js';
 
 /** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
 export function freeParameterCount(layout: GateLayoutInfo): number {
@@ -78,7 +77,7 @@ export function fixScalingGauge(m: Model, tau: number): void {
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
   const { X, y, n } = data;
-  const topk = opts.gate.kind === 'topk';
+  const topk = isMasked(opts.gate);
   normalizeGate(layout, model);
   const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
   const prev = cloneModel(model);
@@ -247,12 +246,12 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   if (n <= P) {
     fail('data.n', `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`, n);
   }
-  const backend = createBackend(options.backend ?? 'cpu', { n, k });
+  const backend = createBackend(options.backend ?? 'cpu', { n, k }, { simd: opts.wasm });
   opts.backend = backend.name; // 'auto' resolved
-  // the CPU backend's SIMD kernels (d = 1, k = 2, 3) need the buffers and the data in one arena
-  const topk = opts.gate.kind === 'topk';
+  // a backend may keep the fit's buffers and data in its own memory (the CPU backend's SIMD arena)
+  const topk = isMasked(opts.gate);
   const lengths = workspaceArenaLengths(n, k, d, topk);
-  const arena = backend.name === 'cpu' && opts.wasm && d === 1 && (k === 2 || k === 3) ? createArena(lengths.f64, lengths.u8) : null;
+  const arena = backend.fitStorage?.(k, d, lengths) ?? null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);
   if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
   const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);

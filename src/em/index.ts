@@ -23,3 +23,4 @@ export { cholesky, choleskySolve, ridgeSolve, symmetrize } from './optim/linalg.
 export { WarningLog } from './warnings.js';
 export { createWorkspace, type Workspace } from './workspace.js';
 export * from './inference/index.js';
+export { selectK, SELECT_CRITERIA, type SelectCriterion, type SelectOptions, type SelectResult, type SelectRow } from './select.js';

@@ -87,9 +87,10 @@ export interface FitOptions {
    */
   accelerate?: 'squarem' | 'none';
   /**
-   * CPU backend: run the WebAssembly SIMD kernels where they exist — d = 1, k = 2 or 3, every gate
-   * but top-K (default true); false: the plain JS kernels. Both are Float64 and deterministic; the
-   * per-sample values agree bit for bit, sums over samples differ in their last bits (another order).
+   * CPU backend: run the WebAssembly SIMD kernels where they exist — d = 1, k = 2 or 3 (default true);
+   * false: the plain JS kernels. Both are Float64 and deterministic; the per-sample values agree bit
+   * for bit, sums over samples differ in their last bits (another order). The fit passes it to the
+   * backend it creates (createCpuBackend({ simd })); a Backend object given as `backend` keeps its own.
    */
   wasm?: boolean;
   /** gate M-step: maximum Newton steps per EM iteration (default 100) */

@@ -1,4 +1,4 @@
-import type { Arena } from './backend/simd/arena.js';
+import type { BufferStore } from './backend/types.js';
 
 /**
  * Buffers of one fit, allocated once and reused by every iteration and every restart:
@@ -26,10 +26,11 @@ export interface Workspace {
  * Allocates the buffers for n samples and k experts.
  * @param derivs allocate the logit-derivative arrays (gates whose logits are not linear in θ)
  * @param masks allocate the top-K masks and the surrogate responsibilities
- * @param arena place the n × k gate and responsibility buffers and the masks in this arena (the
- *   CPU backend's SIMD kernels then run on them; see {@link workspaceArenaLengths})
+ * @param arena place the n × k gate and responsibility buffers and the masks in this store (the
+ *   backend's, from Backend.fitStorage: the CPU backend's SIMD kernels then run on them; see
+ *   {@link workspaceArenaLengths})
  */
-export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean, arena?: Arena | null): Workspace {
+export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean, arena?: BufferStore | null): Workspace {
   const nk = n * k;
   const empty = new Float64Array(0);
   const f64 = (len: number): Float64Array => (arena ? arena.alloc(len) : new Float64Array(len));

@@ -24,7 +24,7 @@ import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
   PLOT_HTML_FILE, PLOT_PNG_FILE, CORRUPT_FILE, RESULTS_FILE, RUN_FORMAT, RUN_VERSION, ResultsWriter, SPEC_FILE, SUMMARY_FILE, StoreError, TABLE_FILE,
-  ResultsIOError, quarantineCorrupt, readResults, readRunMeta, recordFingerprint, skippedNotice, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
+  ResultsIOError, quarantineCorrupt, readResults, removeStaleTemps, readRunMeta, recordFingerprint, skippedNotice, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
 } from './store.js';
 import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
 
@@ -156,8 +156,9 @@ function firstDifference(a: ExperimentSpec, b: ExperimentSpec): string {
   return '(key order)';
 }
 
+// shard 1/1 is the whole sweep, stored without a shard: it resumes as one (a Slurm array of one task)
 function shardText(s: Shard | undefined): string {
-  return s ? `${s.index}/${s.count}` : 'none';
+  return s && s.count > 1 ? `${s.index}/${s.count}` : 'none';
 }
 
 function isSweepDir(dir: string): boolean {
@@ -282,6 +283,8 @@ export interface AnalyseOptions {
 export async function analyseRun(dir: string, options: AnalyseOptions = {}): Promise<AnalyseResult> {
   const meta = readRunMeta(dir);
   const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt });
+  const stale = removeStaleTemps(dir);
+  if (stale.length > 0) options.onNotice?.(`removed ${stale.length} temp file${stale.length === 1 ? '' : 's'} of an interrupted write (${stale.join(', ')})`);
   const warnings: string[] = [];
   const warn = (w: string) => {
     warnings.push(w);

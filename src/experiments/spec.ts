@@ -5,6 +5,7 @@
  * expanded to a sorted list of distinct integers, defaults written out — which is what a sweep
  * stores in spec.json and compares on --resume and merge.
  */
+import { describeJsonError } from '../models/json-error.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { DESIGNS, type Design } from '../models/sample.js';
@@ -302,10 +303,16 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
  */
 export function loadSpecFile(path: string): ExperimentSpec {
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SpecError(`${path}: cannot read the spec (${e instanceof Error ? e.message : String(e)})`, '', undefined);
+    throw new SpecError(`${path}: cannot read the spec (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, '', undefined);
+  }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(`${path}: cannot read the spec: not valid JSON: ${describeJsonError(text, e)}`, '', undefined);
   }
   try {
     if (isRecord(json)) {

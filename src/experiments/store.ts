@@ -8,9 +8,10 @@
  * by fsync, so a run killed at any moment (kill -9 included) leaves complete lines plus at most one
  * torn last line (no trailing newline). Readers drop that line; --resume truncates it away.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../io/index.js';
+import { describeJsonError } from '../models/json-error.js';
 import { isRecord } from '../models/validate.js';
 import type { Shard } from './plan.js';
 import { validateSpec } from './spec.js';
@@ -73,10 +74,11 @@ export function readRunMeta(dir: string): RunMeta {
   const path = join(dir, SPEC_FILE);
   if (!existsSync(path)) throw new StoreError(`${dir} is not a sweep directory: no ${SPEC_FILE}`);
   let json: unknown;
+  const text = readFileSync(path, 'utf8');
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new StoreError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    throw new StoreError(`${path}: not valid JSON: ${describeJsonError(text, e)}`);
   }
   if (!isRecord(json) || json.format !== RUN_FORMAT) throw new StoreError(`${path}: format must be "${RUN_FORMAT}". Value: ${isRecord(json) ? String(json.format) : typeof json}`);
   if (json.version !== RUN_VERSION) throw new StoreError(`${path}: version must be ${RUN_VERSION}. Value: ${String(json.version)}`);
@@ -141,7 +143,7 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
       try {
         json = JSON.parse(line);
       } catch (e) {
-        throw new StoreError(`${path}:${t + 1}: corrupt line (${e instanceof Error ? e.message : String(e)})`);
+        throw new StoreError(`${path}:${t + 1}: corrupt line (${describeJsonError(line, e).replace(/^line 1, /, '')})`);
       }
       records.push(checkRecord(json, `${path}:${t + 1}`));
     } catch (e) {
@@ -241,6 +243,35 @@ export class ResultsWriter {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+// temp files of the atomic writes (models/io.ts writeFileAtomic, plot/html.ts, plot/png.ts), by writer pid
+const TEMP_FILE = /^(?:\.(?:summary\.json|summary\.txt|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png)\.tmp-(\d+))$/;
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp files that a process killed mid-write (SIGTERM during the summary or PNG step)
+ * left in a sweep directory; files of a writer still alive are kept.
+ * @returns the names removed
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = TEMP_FILE.exec(name);
+    if (!m || pidAlive(Number(m[1] ?? m[2]))) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Writes a whole results.jsonl atomically (merge, tests). */

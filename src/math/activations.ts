@@ -1,46 +1,59 @@
 /**
- * Activation functions σ for the activation dense-to-sparse gate, with derivatives.
- * gelu is the exact x·Φ(x) (not the tanh approximation).
+ * The activations σ of the activation dense-to-sparse gate: a registry of self-describing
+ * descriptors (src/math/activation/*), one module each. Adding an activation is its module
+ * and one entry in REGISTRY below.
  */
-import erf from '@stdlib/math-base-special-erf';
+import type { ActivationDescriptor } from './activation/types.js';
+import { identity } from './activation/identity.js';
+import { tanh } from './activation/tanh.js';
+import { sigmoid as sigmoidAct } from './activation/sigmoid.js';
+import { gelu } from './activation/gelu.js';
+import { relu } from './activation/relu.js';
+import { softplusActivation } from './activation/softplus.js';
 
-export const ACTIVATIONS = ['tanh', 'sigmoid', 'gelu', 'relu', 'identity'] as const;
-export type Activation = (typeof ACTIVATIONS)[number];
+/** In the order of messages and --help. */
+const REGISTRY = [tanh, sigmoidAct, gelu, relu, identity, softplusActivation] as const;
 
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+export type Activation = (typeof REGISTRY)[number]['name'];
+export const ACTIVATIONS: readonly Activation[] = Object.freeze(REGISTRY.map((a) => a.name));
+export type { ActivationDescriptor } from './activation/types.js';
+export { logistic as sigmoid } from './activation/sigmoid.js';
 
-/** The logistic σ(u) = 1/(1 + e^{−u}), without overflow for large |u|. */
-export function sigmoid(u: number): number {
-  // branch keeps exp's argument ≤ 0: no overflow for |u| ~ 1000
-  if (u >= 0) return 1 / (1 + Math.exp(-u));
-  const e = Math.exp(u);
-  return e / (1 + e);
+const BY_NAME = new Map<string, ActivationDescriptor<Activation>>(REGISTRY.map((a) => [a.name, a]));
+
+/** True for a registered activation name. */
+export function isActivation(name: unknown): name is Activation {
+  return typeof name === 'string' && BY_NAME.has(name);
+}
+
+/** The descriptor of an activation. @throws naming the known ones */
+export function activation(name: Activation): ActivationDescriptor<Activation> {
+  const a = BY_NAME.get(name);
+  if (!a) throw new Error(`activation must be one of ${ACTIVATIONS.join(', ')}. Value: ${String(name)}`);
+  return a;
+}
+
+/** The descriptor with a fast-kernel code (see ActivationDescriptor.code), or undefined. */
+export function activationByCode(code: number): ActivationDescriptor<Activation> | undefined {
+  return code < 0 ? undefined : REGISTRY.find((a) => a.code === code);
 }
 
 /** σ(u) */
 export function activate(kind: Activation, u: number): number {
-  switch (kind) {
-    case 'identity': return u;
-    case 'tanh': return Math.tanh(u);
-    case 'sigmoid': return sigmoid(u);
-    case 'relu': return u > 0 ? u : 0;
-    case 'gelu': return 0.5 * u * (1 + erf(u * SQRT1_2));
-  }
+  return activation(kind).sigma(u);
 }
 
 /** σ'(u) (relu: 0 at u = 0) */
 export function activateDeriv(kind: Activation, u: number): number {
-  switch (kind) {
-    case 'identity': return 1;
-    case 'tanh': { const t = Math.tanh(u); return 1 - t * t; }
-    case 'sigmoid': { const s = sigmoid(u); return s * (1 - s); }
-    case 'relu': return u > 0 ? 1 : 0;
-    case 'gelu': return 0.5 * (1 + erf(u * SQRT1_2)) + u * INV_SQRT_2PI * Math.exp(-0.5 * u * u);
-  }
+  return activation(kind).d1(u);
+}
+
+/** σ''(u) */
+export function activateDeriv2(kind: Activation, u: number): number {
+  return activation(kind).d2(u);
 }
 
 /** True when σ(cu) = cσ(u) for c > 0: such σ keep the (β1, τ) scaling symmetry. */
 export function isPositivelyHomogeneous(kind: Activation): boolean {
-  return kind === 'identity' || kind === 'relu';
+  return activation(kind).positivelyHomogeneous;
 }

@@ -15,8 +15,10 @@
  */
 import { existsSync } from 'node:fs';
 import { formatJSON, readTextFile, writeFileAtomic } from '../io/index.js';
+import { describeJsonError } from './json-error.js';
 import { listTruthPresets, truthPreset } from './presets.js';
 import { hasTau, type GateSpec, type Model } from './types.js';
+import { getGate } from './gates/index.js';
 import { z } from 'zod';
 import { finiteNumber, integerAtLeast, parseWith, strictObject } from './schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec, validateModel } from './validate.js';
@@ -99,15 +101,7 @@ export function parseModel(json: unknown): Model {
 }
 
 function gateToJSON(g: GateSpec): Record<string, unknown> {
-  switch (g.kind) {
-    case 'softmax':
-    case 'temperature':
-      return { kind: g.kind };
-    case 'topk':
-      return { kind: 'topk', K: g.K, selectOn: g.selectOn };
-    case 'activation':
-      return { kind: 'activation', activation: g.activation, bias: g.bias };
-  }
+  return getGate(g).toJSON(g);
 }
 
 /**
@@ -159,7 +153,7 @@ export function readModelFile(path: string): Model {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ValidationError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`, '', undefined);
+    throw new ValidationError(`${path}: not valid JSON: ${describeJsonError(text, e)}`, '', undefined);
   }
   try {
     return parseModel(json);

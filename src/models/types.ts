@@ -5,6 +5,7 @@
  * Matrices are row-major Float64Arrays: beta1[j*d + l] is β1_{j,l}.
  */
 import type { Activation } from '../math/activations.js';
+import { hasTau } from './gates/index.js';
 
 export const GATE_KINDS = ['softmax', 'topk', 'temperature', 'activation'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
@@ -54,10 +55,8 @@ export interface Dataset {
   y: Float64Array;
 }
 
-/** True when the gate kind carries a temperature τ. */
-export function hasTau(gate: GateSpec): boolean {
-  return gate.kind === 'temperature' || gate.kind === 'activation';
-}
+/** True when the gate kind carries a temperature τ (its descriptor says). */
+export { hasTau };
 
 /** Deep copy of a model (fresh arrays). */
 export function cloneModel(m: Model): Model {

@@ -3,8 +3,8 @@
  * model file format (`gate.K`, `gating.beta1[1][0]`, `experts.nu[1]`) and the offending value, so
  * that bad input stops here with a readable message instead of turning into a NaN later.
  */
-import { ACTIVATIONS } from '../math/activations.js';
-import { GATE_KINDS, hasTau, type GateSpec, type Model } from './types.js';
+import { findGate, gateKinds, getGate } from './gates/index.js';
+import type { GateSpec, Model } from './types.js';
 
 /** A rejected model, gate or dataset: `field` is the path of the offending entry. */
 export class ValidationError extends Error {
@@ -54,49 +54,32 @@ export function rejectUnknownKeys(obj: Record<string, unknown>, allowed: readonl
   }
 }
 
+/** How {@link parseGateSpec} names things: strict (no defaults), `k`'s name, the fields' names. */
+export interface GateParseOptions {
+  /** no defaults filled in: a missing optional field is an error (default false) */
+  strict?: boolean;
+  /** the name of k in messages (default "k") */
+  kName?: string;
+  /** the message name of a field of the spec (default `${path}.${key}`) */
+  field?: (key: string) => string;
+}
+
 /**
  * Checks a gate specification for a model with k experts and returns a normalised copy
- * (defaults filled in: topk selectOn "slope", activation bias "outside").
+ * (defaults filled in: topk selectOn "slope", activation bias "outside"). The gate's descriptor
+ * parses it: model files, fit options and the CLI's `--gate` all come through here.
  * Accepts untrusted input (parsed JSON or a user object).
  * @param raw the gate object
  * @param k number of experts (bounds K)
  * @param path field path used in messages
  * @throws ValidationError naming the field, e.g. `gate.K must be an integer in [1, 2] (k = 2). Value: 3`
  */
-export function parseGateSpec(raw: unknown, k: number, path = 'gate'): GateSpec {
+export function parseGateSpec(raw: unknown, k: number, path = 'gate', options: GateParseOptions = {}): GateSpec {
   if (!isRecord(raw)) fail(path, 'must be an object with a "kind" field', raw);
-  const kind = raw.kind;
-  if (typeof kind !== 'string' || !(GATE_KINDS as readonly string[]).includes(kind)) {
-    fail(`${path}.kind`, `must be one of ${GATE_KINDS.join(', ')}`, kind);
-  }
-  switch (kind as GateSpec['kind']) {
-    case 'softmax':
-      rejectUnknownKeys(raw, ['kind'], path, 'the softmax gate');
-      return { kind: 'softmax' };
-    case 'temperature':
-      rejectUnknownKeys(raw, ['kind'], path, 'the temperature gate');
-      return { kind: 'temperature' };
-    case 'topk': {
-      rejectUnknownKeys(raw, ['kind', 'K', 'selectOn'], path, 'the topk gate');
-      const K = raw.K;
-      if (typeof K !== 'number' || !Number.isInteger(K) || K < 1 || K > k) {
-        fail(`${path}.K`, `must be an integer in [1, ${k}] (k = ${k})`, K);
-      }
-      const selectOn = raw.selectOn ?? 'slope';
-      if (selectOn !== 'slope' && selectOn !== 'logit') fail(`${path}.selectOn`, 'must be one of slope, logit', selectOn);
-      return { kind: 'topk', K, selectOn };
-    }
-    case 'activation': {
-      rejectUnknownKeys(raw, ['kind', 'activation', 'bias'], path, 'the activation gate');
-      const activation = raw.activation;
-      if (typeof activation !== 'string' || !(ACTIVATIONS as readonly string[]).includes(activation)) {
-        fail(`${path}.activation`, `must be one of ${ACTIVATIONS.join(', ')}`, activation);
-      }
-      const bias = raw.bias ?? 'outside';
-      if (bias !== 'outside' && bias !== 'inside') fail(`${path}.bias`, 'must be one of outside, inside', bias);
-      return { kind: 'activation', activation: activation as (typeof ACTIVATIONS)[number], bias };
-    }
-  }
+  const gate = findGate(raw.kind);
+  if (!gate) fail(`${path}.kind`, `must be one of ${gateKinds().join(', ')}`, raw.kind);
+  const field = options.field ?? ((key: string) => `${path}.${key}`);
+  return gate.parse(raw, { k, kName: options.kName ?? 'k', field, strict: options.strict ?? false });
 }
 
 /** Checks that `v` is an integer ≥ 1. */
@@ -121,10 +104,8 @@ export function validateModel(m: Model): void {
   if (!isRecord(m)) fail('model', 'must be an object', m);
   const k = checkPositiveInteger(m.k, 'k');
   const d = checkPositiveInteger(m.d, 'd');
-  const gate = parseGateSpec(m.gate, k, 'gate');
-  // the normalised spec must be what the model carries: a missing selectOn/bias would read as undefined later
-  if (gate.kind === 'topk' && m.gate.kind === 'topk' && m.gate.selectOn !== gate.selectOn) fail('gate.selectOn', 'must be one of slope, logit', m.gate.selectOn);
-  if (gate.kind === 'activation' && m.gate.kind === 'activation' && m.gate.bias !== gate.bias) fail('gate.bias', 'must be one of outside, inside', m.gate.bias);
+  // strict: the model must carry its normalised spec (a missing selectOn/bias would read as undefined later)
+  const gate = parseGateSpec(m.gate, k, 'gate', { strict: true });
   const vectors: [unknown, number, string, string][] = [
     [m.beta0, k, 'gating.beta0', 'k'],
     [m.beta1, k * d, 'gating.beta1', 'k × d, row-major'],
@@ -144,7 +125,7 @@ export function validateModel(m: Model): void {
     }
   }
   for (let j = 0; j < k; j++) if (!(m.nu[j]! > 0)) fail(`experts.nu[${j}]`, 'must be > 0 (a variance)', m.nu[j]);
-  if (hasTau(gate)) {
+  if (getGate(gate).hasTau) {
     if (typeof m.tau !== 'number' || !Number.isFinite(m.tau) || !(m.tau > 0)) fail('gating.tau', 'must be a finite number > 0', m.tau);
   }
 }

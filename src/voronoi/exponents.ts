@@ -7,21 +7,10 @@
  * known, and {@link rBar} says so instead of inventing a value.
  */
 import type { GateKind } from '../models/types.js';
+import { findGate, gateKinds, getGate } from '../models/gates/index.js';
+import type { ExponentRule, ExponentTable } from '../models/gates/index.js';
 
-/** An exponent rule: a fixed number, or `{ r: f }` meaning f · r̄(m). */
-export type ExponentRule = number | { r: number };
-
-/**
- * Multi-atom (m ≥ 2) exponent rules per expert parameter, and the exponent of the global
- * temperature term |τ − τ*| (added once, not per cell; first order by default).
- */
-export interface ExponentTable {
-  beta1: ExponentRule;
-  a: ExponentRule;
-  b: ExponentRule;
-  nu: ExponentRule;
-  tau: number;
-}
+export type { ExponentRule, ExponentTable } from '../models/gates/index.js';
 
 /** Concrete exponents of one cell. */
 export interface CellExponents {
@@ -64,22 +53,15 @@ export function rBar(m: number): number {
   return R_BAR[m - 1]!;
 }
 
-/** softmax [DEMY, V]: (β1, b) get r̄, (a, ν) get r̄/2; the τ term is first order. */
-const SOFTMAX_TABLE: ExponentTable = Object.freeze({ beta1: { r: 1 }, a: { r: 0.5 }, b: { r: 1 }, nu: { r: 0.5 }, tau: 1 });
-/** activation dense-to-sparse [TEMP, U]: β1 and a get 2, b gets r̄, ν gets r̄/2. */
-const ACTIVATION_TABLE: ExponentTable = Object.freeze({ beta1: 2, a: 2, b: { r: 1 }, nu: { r: 0.5 }, tau: 1 });
-
 /**
- * Default multi-atom exponent tables per gate kind. top-K [U] and temperature follow the
- * softmax pattern (the temperature gate is the softmax gate with β1/τ); the activation table is
- * THEORY's [U] item. Override per call with `exponents` in the loss options.
+ * Default multi-atom exponent tables per gate kind, each owned by its gate descriptor
+ * (src/models/gates/exponents.ts). top-K [U] and temperature follow the softmax pattern (the
+ * temperature gate is the softmax gate with β1/τ); the activation table is THEORY's [U] item.
+ * Override per call with `exponents` in the loss options.
  */
-export const EXPONENT_TABLES: Readonly<Record<GateKind, ExponentTable>> = Object.freeze({
-  softmax: SOFTMAX_TABLE,
-  topk: SOFTMAX_TABLE,
-  temperature: SOFTMAX_TABLE,
-  activation: ACTIVATION_TABLE,
-});
+export const EXPONENT_TABLES: Readonly<Record<GateKind, ExponentTable>> = Object.freeze(
+  Object.fromEntries(gateKinds().map((kind) => [kind, getGate(kind as GateKind).exponents])) as Record<GateKind, ExponentTable>,
+);
 
 function checkRule(rule: unknown, field: string): ExponentRule {
   if (typeof rule === 'number') {
@@ -102,8 +84,8 @@ function checkRule(rule: unknown, field: string): ExponentRule {
  * @throws Error naming the field (`exponents.beta1`) for a rule that is not a number > 0 or `{ r: f > 0 }`
  */
 export function exponentTable(kind: GateKind, overrides?: Partial<ExponentTable>): ExponentTable {
-  const base = EXPONENT_TABLES[kind];
-  if (!base) throw new Error(`gate.kind must be one of ${Object.keys(EXPONENT_TABLES).join(', ')}. Value: ${String(kind)}`);
+  const base = findGate(kind)?.exponents;
+  if (!base) throw new Error(`gate.kind must be one of ${gateKinds().join(', ')}. Value: ${String(kind)}`);
   const out = { ...base };
   if (overrides !== undefined) {
     if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {

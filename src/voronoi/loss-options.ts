@@ -17,7 +17,7 @@ export interface LossSetup {
   /** number of true atoms */
   kStar: number;
   lossOpt: LossKind | 'auto';
-  /** the formula the cells use: D2 also for "auto" (identical to D1 on cells of one atom) */
+  /** the formula the cells use; "auto" is D1 when the fit has the truth's k, D2 otherwise */
   formula: LossKind;
   table: ExponentTable;
   /** the loss sums the K largest terms when topKActive */
@@ -46,8 +46,7 @@ function checkModel(m: Model, what: 'fit' | 'truth'): void {
 }
 
 function gateFamily(m: Model): string {
-  const g = m.gate;
-  return g.kind === 'activation' ? `activation(${g.activation}, bias ${g.bias})` : g.kind;
+  return getGate(m.gate).family(m.gate);
 }
 
 /**
@@ -72,13 +71,13 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
     if (v !== undefined && typeof v !== 'boolean') throw new Error(`${key} must be true or false. Value: ${String(v)}`);
   }
   const table = exponentTable(truth.gate.kind, options.exponents);
-  const formula: LossKind = lossOpt === 'D1' ? 'D1' : 'D2';
+  const formula: LossKind = lossOpt === 'auto' ? (fit.k === truth.k ? 'D1' : 'D2') : lossOpt;
 
   const { d } = fit;
   const kStar = truth.k;
   let K = kStar;
   let topKActive = false;
-  const topKOpt = options.topK ?? (truth.gate.kind === 'topk' ? truth.gate.K : false);
+  const topKOpt = options.topK ?? getGate(truth.gate).lossTopK(truth.gate);
   if (topKOpt !== false) {
     if (typeof topKOpt !== 'number' || !Number.isInteger(topKOpt) || topKOpt < 1) throw new Error(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
     topKActive = true;

@@ -9,7 +9,7 @@ import type { CellErrors, CellResult, LossResult } from './loss.js';
 
 /** The loss and its cells at the infimum `chosen`. */
 export function assembleResult(ctx: LossContext, chosen: Candidate): LossResult {
-  const { fit, truth, d, kStar, table, lossOpt, topKActive, K, useT0, logS, wStar, termsBuf } = ctx;
+  const { fit, truth, d, kStar, table, formula, topKActive, K, useT0, logS, wStar, termsBuf } = ctx;
   // final terms and errors at the chosen (c, t1)
   const { asg, c, t1 } = chosen;
   let loss = evaluateTerms(ctx, asg, c, t1, null, -1, -1);
@@ -43,11 +43,10 @@ export function assembleResult(ctx: LossContext, chosen: Candidate): LossResult 
     if (tauErr !== undefined) errors.tau = tauErr;
     cells.push({ true: j, fitted: [...fitted], errors, term: termsBuf[j]! });
   }
-  const multi = asg.members.some((cell) => cell.length >= 2);
   // key order is the order of the CLI's JSON
   const result: LossResult = {
     loss,
-    kind: lossOpt === 'auto' ? (multi ? 'D2' : 'D1') : lossOpt,
+    kind: formula,
     ...(topKActive ? { topK: true, K } : {}),
     t0: useT0 ? Math.log(c) - logS : 0,
     t1: Array.from(t1),

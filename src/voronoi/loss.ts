@@ -30,8 +30,9 @@
  *   atom aligned with each true atom, and the optimum of the cells on (a, b, ν) alone) and across
  *   every boundary on which a region's minimum lies. Either way the search moves with a
  *   translation of the fit, so the result is invariant to it.
- * - `loss: "auto"` uses the D2 formula (identical to D1 on cells of at most one atom) and reports
- *   kind "D2" when some cell has two or more atoms, "D1" otherwise (an empty cell is neither).
+ * - `loss: "auto"` chooses by the number of experts: D1 when the fit has the truth's k (exact
+ *   fit), D2 otherwise (over- or under-specified). It does not look at how the atoms fell into cells,
+ *   so every fit of one experiment gets the same formula and their losses stay comparable.
  * - r̄(m ≥ 4) is unknown, but r̄(m) ≥ r̄(3) = 6 (a solution of r̄'s system for 3 atoms, plus an
  *   atom at 0, solves it for m). A region whose cells need r̄(m ≥ 4) gets a lower bound valid for any
  *   such r̄ (x^{f·r̄} ≥ max(0, x^{6f} − 1); dropped where 6f < 1); if that bound does not exceed the

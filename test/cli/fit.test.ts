@@ -9,6 +9,8 @@ import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { fitMoE } from '../../src/em/index.js';
 import { parseGate } from '../../src/cli/commands/fit.js';
+import { getGate } from '../../src/models/gates/index.js';
+import { parseGateSpec } from '../../src/models/validate.js';
 import { gmoe } from './run-gmoe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-'));
@@ -54,7 +56,7 @@ describe('gmoe fit', () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);
     const cases: [string[], RegExp][] = [
-      [['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'], /--gate topk:K needs K ≤ --k \(2\)\. Value: topk:3/],
+      [['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'], /--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 3/],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '0'], /--k must be an integer in \[1, 10000\]\. Value: 0/],
       [['--data', 'd.csv', '--gate', 'soft', '--k', '2'], /--gate must be one of softmax \| topk:K \| temperature \| activation:<.*>\. Value: soft/],
       [['--data', 'missing.csv', '--gate', 'softmax', '--k', '2'], /missing\.csv/],
@@ -83,5 +85,17 @@ describe('--gate syntax', () => {
     expect(parseGate('topk:2', 3, { bias: 'outside', selectOn: 'slope' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 2, selectOn: 'slope' });
     expect(() => parseGate('activation:cube', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
     expect(() => parseGate('softmax:2', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
+    expect(() => parseGate('topk', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
+  });
+
+  it('checks values with the model files\' gate parser, naming the flags', () => {
+    expect(() => parseGate('topk:x', 2, { bias: 'outside' })).toThrow(/^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: "x"$/);
+    expect(() => parseGate('topk:0', 2, { bias: 'outside' })).toThrow(/^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 0$/);
+    expect(() => parseGate('topk:1', 2, { bias: 'outside', selectOn: 'rank' })).toThrow(/^--select-on must be one of slope, logit\. Value: "rank"$/);
+    expect(() => parseGate('activation:tanh', 2, { bias: 'middle' })).toThrow(/^--bias must be one of outside, inside\. Value: "middle"$/);
+    for (const raw of ['softmax', 'temperature', 'topk:2', 'activation:gelu']) {
+      const spec = parseGate(raw, 3, { bias: 'inside', selectOn: 'logit' });
+      expect(parseGateSpec(getGate(spec).toJSON(spec), 3, 'gate', { strict: true })).toEqual(spec);
+    }
   });
 });

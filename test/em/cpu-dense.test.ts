@@ -1,5 +1,5 @@
 /**
- * The dense-to-sparse gate kernels of the CPU backend (src/em/backend/cpu-dense.ts: d = 1,
+ * The dense-to-sparse gate kernels of the CPU backend (src/em/backend/cpu/activation-gate.ts: d = 1,
  * identity / tanh / sigmoid, bias outside) against the generic path (Gate.logProbs / logitDerivs
  * with Math.tanh / Math.exp, and the generic gateGradCurv), their exact Hessian against central
  * differences of their gradient, and the dense gate M-step (exact-Hessian Newton; the softmax
@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cholesky, choleskySolve, createCpuBackend, gateLayout, gateMStepFor, GateQObjective } from '../../src/em/index.js';
 import { packGate } from '../../src/em/gates/index.js';
 import type { Backend } from '../../src/em/backend/types.js';
-import type { DenseGateKernels } from '../../src/em/backend/cpu-dense.js';
+import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
 import { createWorkspace } from '../../src/em/workspace.js';
 import { WarningLog } from '../../src/em/warnings.js';
 import { getGate } from '../../src/models/gates/index.js';

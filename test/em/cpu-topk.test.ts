@@ -1,5 +1,5 @@
 /**
- * The top-K kernels of cpu-topk.ts (d = 1, k = 3) against a plain reference written here:
+ * The top-K kernels of cpu/topk-gate.ts (d = 1, k = 3) against a plain reference written here:
  * the models' topKMask for the active set (bit-identical masks, ties included) and a masked
  * log-sum-exp with Math.exp / Math.log for log π, π, Q and the observed log-likelihood.
  * Tolerances are rounding bounds: a few ulps of the row's largest logit per entry, n·u times the
@@ -82,7 +82,7 @@ const cases: [string, number, 'logit' | 'slope', boolean][] = [
   ['top-1 on the slope, tied experts', 1, 'slope', true], ['top-3 (all active)', 3, 'logit', false],
 ];
 
-describe('cpu-topk kernels (d = 1, k = 3) against the reference', () => {
+describe('top-K kernels (d = 1, k = 3) against the reference', () => {
   const n = 1500;
   it.each(cases)('%s: mask bit-identical, log π / π / Q / log-likelihood within rounding', (_name, K, selectOn, tie) => {
     const be = createCpuBackend();

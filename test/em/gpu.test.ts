@@ -203,6 +203,7 @@ const cases: { name: string; m: Model; data: Dataset }[] = [
   { name: 'activation sigmoid', m: truthPreset('temp-sigmoid'), data: simulate(truthPreset('temp-sigmoid'), { n: 300, seed: 16 }) },
   { name: 'activation gelu', m: act('gelu'), data: simulate(act('gelu'), { n: 300, seed: 18 }) },
   { name: 'activation relu', m: act('relu'), data: simulate(act('relu'), { n: 300, seed: 19 }) },
+  { name: 'activation softplus', m: act('softplus'), data: simulate(act('softplus'), { n: 300, seed: 22 }) },
   { name: 'activation tanh, bias inside', m: act('tanh', 'inside'), data: simulate(act('tanh', 'inside'), { n: 300, seed: 20 }) },
   { name: 'activation identity, bias inside', m: act('identity', 'inside'), data: simulate(act('identity', 'inside'), { n: 300, seed: 21 }) },
   { name: 'data offset by 1e3 (x) and 1e4 (y)', ...shifted() },

@@ -1,6 +1,6 @@
 /**
  * The SIMD dense-to-sparse gate (src/em/backend/simd/gen/kernels-dense.ts, driven by
- * src/em/backend/cpu-wasm-dense.ts) against the JS kernels it replaces (cpu-dense.ts rowsIdentity /
+ * src/em/backend/cpu/activation-gate.ts (binding activationSimd)) against the JS kernels it replaces (cpu/activation-gate.ts rowsIdentity /
  * rowsTanh / rowsSigmoid for k = 2, rowsIdentity3 / rowsTanh3 / rowsSigmoid3 for k = 3): π and
  * log π bit for bit on every row, Q within the rounding of a sum taken in another order; steep rows
  * (a logit beyond ±350) shifted in the kernel; NaN x refused (JS); NaN and infinite coefficients;

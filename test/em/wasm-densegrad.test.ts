@@ -1,7 +1,7 @@
 /**
  * The SIMD gradient / curvature / exact-Hessian kernels of the dense-to-sparse gates
- * (src/em/backend/simd/gen/kernels-densegrad.ts, driven by src/em/backend/cpu-wasm-densegrad.ts; d = 1,
- * k = 3, identity / tanh / sigmoid) against the JS path they replace (cpu-dense.ts coefsTanh… +
+ * (src/em/backend/simd/gen/kernels-densegrad.ts, driven by src/em/backend/cpu/activation-grad.ts (binding gradHessSimd); d = 1,
+ * k = 3, identity / tanh / sigmoid) against the JS path they replace (cpu/activation-grad.ts coefsTanh… +
  * denseSums1k3): per-row terms are recomputed here with the JS kernels' operations, summed in the
  * JS order (which must give the JS path's bits) and in the documented SIMD order — even rows, odd
  * rows, lane 0 + lane 1, then an odd last row — which must give the kernel's bits; the two orders
@@ -10,8 +10,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend, fitMoE, gateLayout } from '../../src/em/index.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
-import type { DenseGateKernels } from '../../src/em/backend/cpu-dense.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
 import type { Backend, GateLayout } from '../../src/em/backend/types.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
 import { expCore } from '../../src/math/exp.js';

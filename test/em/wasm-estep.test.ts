@@ -1,5 +1,5 @@
 /**
- * The SIMD E-step (src/em/backend/simd/gen/kernels.ts eStep, driven by src/em/backend/cpu-wasm.ts) against the
+ * The SIMD E-step (src/em/backend/simd/gen/kernels.ts eStep, driven by src/em/backend/cpu/estep.ts (binding eStepSimd)) against the
  * JS kernel it replaces: every responsibility bit for bit, the log-likelihood and Q within the
  * rounding of sums taken in another order; pairs the kernel refuses (a log-density beyond the
  * fast range, −∞ or NaN) go through the JS kernel; odd n; the same bits on every call.
@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
 import { expectSameBits } from './wasm-helpers.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fitMoE } from '../../src/em/index.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { Model } from '../../src/models/types.js';

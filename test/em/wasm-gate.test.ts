@@ -1,6 +1,6 @@
 /**
- * The SIMD softmax gate (src/em/backend/simd/gen/kernels-gate.ts, driven by src/em/backend/cpu-wasm-gate.ts)
- * against the JS kernel it replaces (cpu.ts denseGateRows1k2 / k3): π and log π bit for bit on
+ * The SIMD softmax gate (src/em/backend/simd/gen/kernels-gate.ts, driven by src/em/backend/cpu/softmax-gate.ts (binding softmaxSimd))
+ * against the JS kernel it replaces (cpu/softmax-gate.ts softmaxRows1k2 / k3): π and log π bit for bit on
  * every row, Q within the rounding of a sum taken in another order; pairs the kernel refuses
  * (a logit beyond ±350, NaN) and runs of them go through the JS kernel; odd n; NaN coefficients.
  */

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import type { Model } from '../../src/models/types.js';
 import type { Rng } from '../../src/random/rng.js';
 

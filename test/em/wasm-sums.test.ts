@@ -1,6 +1,6 @@
 /**
- * The SIMD sum kernels (src/em/backend/simd/gen/kernels-sums.ts, driven by src/em/backend/cpu-wasm-sums.ts)
- * against the JS kernels they replace (momentsRows1k2/k3, gradCurvRows1k2/k3 of cpu.ts): per-row
+ * The SIMD sum kernels (src/em/backend/simd/gen/kernels-sums.ts, driven by src/em/backend/simd/driver.ts with the bindings of src/em/backend/cpu/moments.ts and gradcurv.ts)
+ * against the JS kernels they replace (momentsRows1k2/k3, gradCurvRows1k2/k3 of cpu/moments.ts, cpu/gradcurv.ts): per-row
  * terms are recomputed here with the JS kernels' operations, summed in the JS order (which must
  * give the JS kernel's bits) and in the documented SIMD order — even rows, odd rows, lane 0 +
  * lane 1, then an odd last row — which must give the kernel's bits; the two orders agree within
@@ -8,12 +8,34 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
-import { gradCurvWasm2, gradCurvWasm3, momentsWasm } from '../../src/em/backend/cpu-wasm-sums.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import { gradCurvSimd2, gradCurvSimd3 } from '../../src/em/backend/cpu/gradcurv.js';
+import { momentsSimd } from '../../src/em/backend/cpu/moments.js';
+import { runSimd } from '../../src/em/backend/simd/driver.js';
 import { expertMoments, type GateLayout } from '../../src/em/backend/types.js';
 import { createArena, type Arena } from '../../src/em/backend/simd/arena.js';
 import { createRng } from '../../src/random/rng.js';
 import { pairSums } from './wasm-helpers.js';
+
+type MomentsRows = Parameters<typeof momentsSimd>[1];
+type GradCurvRows3 = Parameters<typeof gradCurvSimd3>[0];
+type GradCurvRows2 = Parameters<typeof gradCurvSimd2>[0];
+
+/** The moments binding through the generic driver, its odd last row through `rows`. */
+function momentsWasm(A: Arena, k: 2 | 3, X: Float64Array, y: Float64Array, n: number, resp: Float64Array,
+  shX: Float64Array, shY: Float64Array, out6: Float64Array, rows: MomentsRows): void {
+  runSimd(A, momentsSimd(k, rows), { k, X, y, n, resp, shX, shY, out6, last: new Float64Array(18) }, n);
+}
+
+/** The gate-sum bindings through the generic driver: false when the binding has no kernel for the free experts. */
+function gradCurvWasm3(A: Arena, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number, fb: number,
+  out: Float64Array, rows: GradCurvRows3): boolean {
+  return runSimd(A, gradCurvSimd3(rows), { X, n, resp, pi, fa, fb, out, last: new Float64Array(13) }, n) !== undefined;
+}
+function gradCurvWasm2(A: Arena, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number,
+  out: Float64Array, rows: GradCurvRows2): boolean {
+  return runSimd(A, gradCurvSimd2(rows), { X, n, resp, pi, fa, fb: -1, out, last: new Float64Array(5) }, n) !== undefined;
+}
 
 const U = 2 ** -53;
 

@@ -1,6 +1,6 @@
 /**
- * The SIMD top-K gate (src/em/backend/simd/gen/kernels-topk.ts, driven by src/em/backend/cpu-wasm-topk.ts)
- * against the JS kernel it replaces (cpu-topk.ts topkGateRows1k3, d = 1, k = 3): mask bytes, π and
+ * The SIMD top-K gate (src/em/backend/simd/gen/kernels-topk.ts, driven by src/em/backend/simd/driver.ts with the binding of src/em/backend/cpu/topk-gate.ts)
+ * against the JS kernel it replaces (cpu/topk-gate.ts topkGateRows1k3, d = 1, k = 3): mask bytes, π and
  * log π bit for bit on every row, Q within the rounding of a sum taken in another order (and −∞
  * exactly when the JS kernel's is); K = 1, 2, 3, ranking on logits and on slopes, the mask computed
  * and held fixed; ties; pairs the kernel refuses (NaN x, ±∞ active logits, an empty fixed mask) and
@@ -9,14 +9,22 @@
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/em/index.js';
 import { createArena } from '../../src/em/backend/simd/arena.js';
-import { wasmCalls } from '../../src/em/backend/cpu-wasm.js';
-import { topkWasm } from '../../src/em/backend/cpu-wasm-topk.js';
-import { topkGateRows1k3 } from '../../src/em/backend/cpu-topk.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import { topkGateRows1k3, topkSimd } from '../../src/em/backend/cpu/topk-gate.js';
+import type { Arena } from '../../src/em/backend/simd/arena.js';
+import { runSimd } from '../../src/em/backend/simd/driver.js';
 import type { Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
 import { expectSameBits, simplexRows } from './wasm-helpers.js';
 
 const U = 2 ** -53;
+
+/** The top-K binding through the generic driver, refused rows through `rows` (all rows when it has no kernel for the call). */
+function topkWasm(A: Arena, beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array,
+  mask: Uint8Array, compute: boolean, K: number, slope: boolean, resp: Float64Array, withQ: boolean, rows: typeof topkGateRows1k3): number {
+  return runSimd(A, topkSimd(rows), { beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ }, n)
+    ?? rows(beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ);
+}
 type Mode = 'compute' | 'fixed';
 
 function setup(K: number, selectOn: 'logit' | 'slope', n: number, seed: number, tie = false) {

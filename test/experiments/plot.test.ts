@@ -63,7 +63,7 @@ describe('buildFigure', () => {
       'D₂ = loss 5–95%',
       'D₂ = loss median',
       'D₂ = loss mean',
-      expect.stringMatching(/^D₂ = loss: .*n<sup>.* · theory −1\/2$/),
+      expect.stringMatching(/^D₂ = loss: .*n<sup>.* · theory −1\/2 · <b><span style="color:#117733">confirmed<\/span><\/b>$/),
       'D₂ = loss theory: n<sup>−1/2</sup>',
     ]);
     expect(figure.data.some((t) => String(t.legendgroup).endsWith(':loss'))).toBe(false);

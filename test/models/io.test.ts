@@ -103,7 +103,7 @@ describe('model files: invalid input names the field', () => {
     ['K a string', (j) => { j.gate = { kind: 'topk', K: '1' }; }, /gate.K must be an integer .* Value: "1"/],
     ['bad selectOn', (j) => { j.gate = { kind: 'topk', K: 1, selectOn: 'score' }; }, /gate.selectOn must be one of slope, logit. Value: "score"/],
     ['typo in a gate option', (j) => { j.gate = { kind: 'topk', K: 1, selecton: 'logit' }; }, /gate.selecton is not a field of the topk gate \(allowed: kind, K, selectOn\)/],
-    ['unknown activation', (j) => { j.gate = { kind: 'activation', activation: 'swish' }; j.gating.tau = 1; }, /gate.activation must be one of tanh, sigmoid, gelu, relu, identity. Value: "swish"/],
+    ['unknown activation', (j) => { j.gate = { kind: 'activation', activation: 'swish' }; j.gating.tau = 1; }, /gate.activation must be one of tanh, sigmoid, gelu, relu, identity, softplus. Value: "swish"/],
     ['bad bias', (j) => { j.gate = { kind: 'activation', activation: 'tanh', bias: 'middle' }; j.gating.tau = 1; }, /gate.bias must be one of outside, inside. Value: "middle"/],
     ['NaN (as a JS object)', (j) => { j.experts.b[1] = NaN; }, /^experts.b\[1\] must be a finite number. Value: NaN$/],
     ['NaN written by JSON.stringify (null)', (j) => { j.gating.beta0[0] = null; }, /^gating.beta0\[0\] must be a finite number. Value: null$/],

@@ -33,7 +33,7 @@ describe('rate rule: the predicted exponent in the 95% interval (± a stated mar
     expect(slow.mean.ci[0]).toBeGreaterThan(-0.5);
     const r = checkSummary(summary, rules([{ metric: 'slow', kind: 'rate' }])).find((c) => c.metric === 'slow')!;
     expect(r.status).toBe('fail');
-    expect(failureMessage(r)).toMatch(/^syn: theory check slow \(rate -1\/2\) failed: -1\/2 outside the 95% interval \[-0\.3/);
+    expect(failureMessage(r)).toMatch(/^syn: theory check slow \(rate -1\/2\) failed: contradicted: -1\/2 outside the 95% interval \[-0\.3/);
   });
 
   it('a margin widens the interval on both sides, exactly as stated', () => {
@@ -80,7 +80,7 @@ describe('no-power rule: fails only on a clean power law', () => {
     expect(m.law?.preferred).toBe('power');
     const r = checkSummary(summary, rules([{ metric: 'L', kind: 'no-power' }])).find((c) => c.metric === 'L')!;
     expect(r.status).toBe('fail');
-    expect(failureMessage(r)).toMatch(/^syn: theory check L \(no clean power law\) failed: clean power law: power law preferred in \d+% of resamples and the whole slope interval/);
+    expect(failureMessage(r)).toMatch(/^syn: theory check L \(no clean power law\) failed: contradicted: clean power law: power law preferred in \d+% of resamples and the whole slope interval/);
   });
 
   it('a shallow power law whose interval reaches −1/ln(n_min) is not clean', () => {
@@ -133,4 +133,28 @@ describe('the rule table agrees with the presets', () => {
       expect(main.length).toBeGreaterThan(0);
     });
   }
+});
+
+describe('headline rows: an exact-specified preset fails unless they are confirmed', () => {
+  // wide (σ = 1.5, 4 replications): the interval holds −1/2 and a competitor
+  const { summary } = syntheticSummary({ reps: 4, sigma: 1.5, ns: [500, 1000, 2000], metrics: { D1: { f: (n) => 2 * n ** -0.5, prediction: HALF } } });
+  const d1 = summary.metrics.find((m) => m.metric === 'D1')!;
+
+  it('inconclusive: a failure in an exact-specified preset, a named verdict elsewhere', () => {
+    expect(d1.verdict).toBe('inconclusive');
+    const exact = checkSummary(summary, { preset: 'syn', exact: true, rules: [{ metric: 'D1', kind: 'rate', headline: true }] }).find((c) => c.metric === 'D1')!;
+    expect(exact.status).toBe('fail');
+    expect(failureMessage(exact)).toMatch(/^syn: headline check D1 \(rate -1\/2\) failed: headline row not confirmed: -1\/2 in the 95% interval .*inconclusive: /);
+    const over = checkSummary(summary, { preset: 'syn', rules: [{ metric: 'D1', kind: 'rate', headline: true }] }).find((c) => c.metric === 'D1')!;
+    expect(over.status).toBe('pass');
+    expect(over.verdict).toBe('inconclusive');
+    expect(over.cannotExclude!.length).toBeGreaterThan(0);
+    const plain = checkSummary(summary, { preset: 'syn', exact: true, rules: [{ metric: 'D1', kind: 'rate' }] }).find((c) => c.metric === 'D1')!;
+    expect(plain.status).toBe('pass');
+  });
+
+  it('every preset declares headline rows, and the exact-specified ones are marked', () => {
+    for (const p of REPRO_RULES) expect(p.rules.some((r) => r.headline)).toBe(true);
+    expect(REPRO_RULES.filter((p) => p.exact).map((p) => p.preset)).toEqual(['demy-exact', 'topk-exact', 'temp-exact']);
+  });
 });

@@ -45,9 +45,9 @@ describe('REPORT.md', () => {
   it('has one row per checked metric with slope, interval, prediction, rule and verdict, and the golden row', () => {
     const d1 = checks.find((c) => c.metric === 'D1')!;
     const row = md.split('\n').find((l) => l.startsWith('| demy-exact | `D1` |'))!;
-    expect(row).toContain(`| ${d1.slope!.toFixed(3)} | [${d1.ci![0].toFixed(3)}, ${d1.ci![1].toFixed(3)}] | -1/2 | in 95% CI | ✅ pass |`);
+    expect(row).toContain(`| ${d1.slope!.toFixed(3)} | [${d1.ci![0].toFixed(3)}, ${d1.ci![1].toFixed(3)}] | -1/2 | not contradicted | ✅ confirmed |`);
     const slow = md.split('\n').find((l) => l.startsWith('| demy-exact | `beta1\\|m=2` |'))!;
-    expect(slow).toContain('| -1/8 | in CI ± 0.05 | ❌ FAIL |');
+    expect(slow).toContain('| -1/8 | not contradicted (± 0.05) | ❌ FAIL: contradicted |');
     expect(slow).toContain('margin: bends at quick sizes');
     expect(md).toContain('| demy-exact | golden |  |  |  | rel 1e-9 | ❌ FAIL | differs from golden `bbbbbbbbbbbb` (now `aaaaaaaaaaaa`): D1 mean at n = 500');
     expect(md).toContain('| demy-exact | cells |');

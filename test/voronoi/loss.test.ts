@@ -216,9 +216,17 @@ describe('D2', () => {
     expect(voronoiLoss(ref, demy, { translation: false, normalizeWeights: false }).loss).toBeGreaterThan(0.99);
   });
 
-  it('auto reports D1 for exact-specified fits and D2 when a cell has several atoms', () => {
+  it('auto chooses by k: D1 for a fit with the truth\'s k (even with two atoms in one cell), D2 otherwise', () => {
     expect(voronoiLoss(truthPreset('demy'), demy).kind).toBe('D1');
     expect(voronoiLoss(split, demy).kind).toBe('D2');
+    expect(voronoiLoss(split, demy).loss).toBe(voronoiLoss(split, demy, { loss: 'D2' }).loss);
+    // k = k* = 2, both atoms near the first true atom: a cell of two atoms and an empty one
+    const collapsed = modelFromParams({ kind: 'softmax' }, { beta0: [-8, 0], beta1: [[25.2], [24.8]], a: [[-19.9], [-20.1]], b: [15.3, 14.7], nu: [0.1, 0.08] });
+    const r = voronoiLoss(collapsed, demy);
+    expect(r.cells.some((c) => c.fitted.length === 2)).toBe(true);
+    expect(r.kind).toBe('D1');
+    expect(r.loss).toBe(voronoiLoss(collapsed, demy, { loss: 'D1' }).loss);
+    expect(r.loss).not.toBe(voronoiLoss(collapsed, demy, { loss: 'D2' }).loss);
     expect(voronoiLoss(split, demy, { loss: 'D1' }).kind).toBe('D1');
     expect(voronoiLoss(truthPreset('demy'), demy, { loss: 'D2' }).kind).toBe('D2');
   });

@@ -4,9 +4,11 @@
  *
  * Rules (the slope is the OLS slope of log(mean) on log(n), its interval the summary's 95%
  * percentile bootstrap over replications):
- * - `rate` (a polynomial prediction n^e): passes when e lies in the interval widened by the
- *   rule's margin δ on both sides, lo − δ ≤ e ≤ hi + δ. δ = 0 unless the rule states one and why
- *   (the slowest over-specified rates, whose curves are still bending at quick sizes).
+ * - `rate` (a polynomial prediction n^e): fails when the row is contradicted, e outside the interval
+ *   widened by the rule's margin δ on both sides (δ = 0 unless the rule states one and why); a
+ *   `headline` row of an `exact` preset also fails unless its verdict is `confirmed` (the prediction
+ *   in the interval and every competing law of analysis/verdict.ts outside it).
+ * - rows the estimator fixes (verdict `by construction`) are shown, never checked.
  * - `no-power` (no polynomial rate: the temperature / identity gate): fails when the data show a
  *   *clean power law*, which is all three of
  *     (a) the power law fits the mean curve better than a + c/log n (smaller RSS of log(mean));
@@ -21,10 +23,10 @@
  */
 import { verdictFit } from '../../src/experiments/analysis/curve.js';
 import { exponentText, fixed, predictionText } from '../../src/experiments/analysis/format.js';
+import { cleanPowerLawOf } from '../../src/experiments/analysis/verdict.js';
 import type { MetricSummary, Prediction, Summary } from '../../src/experiments/types.js';
 
-/** Share of bootstrap resamples that must prefer the power law for it to count as clean. */
-export const CLEAN_SHARE = 0.95;
+export { CLEAN_SHARE } from '../../src/experiments/analysis/verdict.js';
 
 export interface MetricRule {
   metric: string;
@@ -33,10 +35,14 @@ export interface MetricRule {
   margin?: number;
   /** why: required for a margin and for `info` */
   reason?: string;
+  /** a headline row of the preset (see rules.ts) */
+  headline?: boolean;
 }
 
 export interface PresetRules {
   preset: string;
+  /** exact-specified: every headline row must be `confirmed` */
+  exact?: boolean;
   rules: MetricRule[];
 }
 
@@ -57,28 +63,20 @@ export interface CheckResult {
   detail: string;
   /** the rule's reason (margins, informational rows) */
   reason?: string;
+  /** the summary's rate verdict (analysis/verdict.ts) */
+  verdict?: NonNullable<MetricSummary['verdict']>;
+  /** inconclusive: the competitors the interval holds */
+  cannotExclude?: number[];
+  /** a headline row of its preset */
+  headline?: boolean;
 }
 
 /**
- * Whether a summary's metric shows a clean power law (see the module doc).
+ * Whether a summary's metric shows a clean power law (see the module doc; analysis/verdict.ts).
  * @returns why / why not, in words
  */
 export function cleanPowerLaw(m: MetricSummary): { clean: boolean; why: string } {
-  const law = m.law;
-  if (!law) return { clean: true, why: 'no power vs a + c/log n comparison in the summary (cannot rule out a power law)' };
-  const [lo, hi] = m.mean.ci;
-  const nMin = m.points.filter((p) => p.mean > 0)[0]?.n;
-  const share = law.bootstrapPreferInvLog === undefined || !Number.isFinite(law.bootstrapPreferInvLog) ? NaN : 1 - law.bootstrapPreferInvLog;
-  if (law.preferred !== 'power') return { clean: false, why: `a + c/log n fits better (RSS ratio power/invlog ${fixed(law.ratio, 2)})` };
-  if (!(share >= CLEAN_SHARE)) {
-    return { clean: false, why: `power law preferred, but only in ${Number.isFinite(share) ? `${Math.round(100 * share)}%` : 'no'} of the bootstrap resamples (clean: ≥ ${Math.round(100 * CLEAN_SHARE)}%)` };
-  }
-  if (nMin === undefined || !Number.isFinite(lo) || !Number.isFinite(hi)) return { clean: true, why: 'power law preferred and no slope interval to show it is slow' };
-  const steepest = -1 / Math.log(nMin);
-  if (hi >= steepest) {
-    return { clean: false, why: `power law preferred in ${Math.round(100 * share)}% of resamples, but the slope interval reaches ${fixed(steepest, 3)} = −1/ln ${nMin}, a slope a + c/log n can have` };
-  }
-  return { clean: true, why: `power law preferred in ${Math.round(100 * share)}% of resamples and the whole slope interval ${ciText(m.mean.ci)} is below −1/ln ${nMin} = ${fixed(steepest, 3)}` };
+  return cleanPowerLawOf(m.law, m.mean.ci, m.points.filter((p) => p.mean > 0)[0]?.n);
 }
 
 function ciText(ci: [number, number]): string {
@@ -118,7 +116,7 @@ export function checkSummary(summary: Summary, rules: PresetRules): CheckResult[
   for (const m of summary.metrics) {
     const rule = byName.get(m.metric);
     seen.add(m.metric);
-    out.push(rule ? checkMetric(preset, m, rule) : infoRow(preset, m, 'no rule: informational'));
+    out.push(rule ? checkMetric(preset, m, rule, rules.exact ?? false) : infoRow(preset, m, 'no rule: informational'));
   }
   for (const r of rules.rules) {
     if (!seen.has(r.metric) && r.kind !== 'info') {
@@ -128,16 +126,32 @@ export function checkSummary(summary: Summary, rules: PresetRules): CheckResult[
   return out;
 }
 
-function infoRow(preset: string, m: MetricSummary, reason: string): CheckResult {
-  const c = verdictFit(m);
-  return { preset, metric: m.metric, kind: 'info', status: 'info', predicted: predicted(m.prediction), slope: c.slope, ci: c.ci, detail: 'informational', reason };
+function verdictOf(m: MetricSummary, rule?: MetricRule): Pick<CheckResult, 'verdict' | 'cannotExclude' | 'headline'> {
+  return {
+    ...(m.verdict ? { verdict: m.verdict } : {}),
+    ...(m.cannotExclude ? { cannotExclude: m.cannotExclude } : {}),
+    ...(rule?.headline ? { headline: true } : {}),
+  };
 }
 
-function checkMetric(preset: string, m: MetricSummary, rule: MetricRule): CheckResult {
-  if (rule.kind === 'info') return infoRow(preset, m, rule.reason!);
+function infoRow(preset: string, m: MetricSummary, reason: string, rule?: MetricRule): CheckResult {
+  const c = verdictFit(m);
+  return { preset, metric: m.metric, kind: 'info', status: 'info', predicted: predicted(m.prediction), slope: c.slope, ci: c.ci, detail: m.verdictDetail ?? 'informational', reason, ...verdictOf(m, rule) };
+}
+
+/**
+ * One rule's check. A row the estimator fixes (`by construction`) is shown, never checked. A rate
+ * row fails when contradicted (its prediction outside the interval, widened by the rule's margin),
+ * and, in an exact-specified preset, when it is a headline row that is not `confirmed`.
+ */
+function checkMetric(preset: string, m: MetricSummary, rule: MetricRule, exact: boolean): CheckResult {
+  if (rule.kind === 'info') return infoRow(preset, m, rule.reason!, rule);
+  if (m.verdict === 'by construction') return infoRow(preset, m, 'by construction: not evidence', rule);
   const curve = verdictFit(m);
-  const base = { preset, metric: m.metric, kind: rule.kind, predicted: predicted(m.prediction), slope: curve.slope, ci: curve.ci } as const;
+  const base = { preset, metric: m.metric, kind: rule.kind, predicted: predicted(m.prediction), slope: curve.slope, ci: curve.ci, ...verdictOf(m, rule) } as const;
   const p = m.prediction;
+  const headlineFails = (what: string): CheckResult | undefined =>
+    rule.headline && exact && m.verdict !== 'confirmed' ? { ...base, status: 'fail', detail: `headline row not confirmed: ${what}` } : undefined;
   if (rule.kind === 'rate') {
     if (!p || !('exponent' in p)) return { ...base, status: 'fail', detail: `the rule expects a polynomial prediction; the spec predicts ${predicted(p)}` };
     const margin = rule.margin ?? 0;
@@ -148,15 +162,18 @@ function checkMetric(preset: string, m: MetricSummary, rule: MetricRule): CheckR
     const inCi = lo <= e && e <= hi;
     const ok = lo - margin <= e && e <= hi + margin;
     const where = `${exponentText(e)} ${inCi ? 'in' : ok ? `within margin ${margin} of` : margin > 0 ? `outside (margin ${margin})` : 'outside'} the 95% interval ${ciText(curve.ci)}${curve === m.median ? ' of the median curve' : ''}`;
-    return { ...base, ...withMargin, status: ok ? 'pass' : 'fail', detail: where };
+    const detail = m.verdictDetail && inCi ? `${where}; ${m.verdict}${m.cannotExclude ? `: ${m.cannotExclude.map((c) => exponentText(c)).join(', ')} in it too` : ''}` : where;
+    if (!ok) return { ...base, ...withMargin, status: 'fail', detail: `contradicted: ${where}` };
+    return headlineFails(detail) ?? { ...base, ...withMargin, ...(inCi ? {} : { verdict: 'inconclusive' as const }), status: 'pass', detail };
   }
   if (!p || !('law' in p)) return { ...base, status: 'fail', detail: `the rule expects no polynomial rate; the spec predicts ${predicted(p)}` };
   const c = cleanPowerLaw(m);
-  return { ...base, status: c.clean ? 'fail' : 'pass', detail: c.clean ? `clean power law: ${c.why}` : c.why, ...(rule.reason ? { reason: rule.reason } : {}) };
+  if (c.clean) return { ...base, status: 'fail', detail: `contradicted: clean power law: ${c.why}`, ...(rule.reason ? { reason: rule.reason } : {}) };
+  return headlineFails(c.why) ?? { ...base, status: 'pass', detail: c.why, ...(rule.reason ? { reason: rule.reason } : {}) };
 }
 
 /** "demy-exact: theory check D1 failed: -1/2 outside the 95% interval [-0.40, -0.31]" */
 export function failureMessage(r: CheckResult): string {
-  const what = r.kind === 'cells' ? 'cell check' : `theory check ${r.metric} (${r.kind === 'rate' ? `rate ${r.predicted}` : 'no clean power law'})`;
+  const what = r.kind === 'cells' ? 'cell check' : `${r.headline ? 'headline' : 'theory'} check ${r.metric} (${r.kind === 'rate' ? `rate ${r.predicted}` : 'no clean power law'})`;
   return `${r.preset}: ${what} failed: ${r.detail}`;
 }

@@ -5,6 +5,7 @@
  */
 import { describeInit } from '../../src/experiments/runner.js';
 import { fixed } from '../../src/experiments/analysis/format.js';
+import { verdictText } from '../../src/experiments/analysis/verdict.js';
 import type { ExperimentSpec } from '../../src/experiments/types.js';
 import type { CheckResult } from './checks.js';
 import { CLEAN_SHARE } from './checks.js';
@@ -39,6 +40,10 @@ export interface PresetReport {
   /** CPU seconds of the whole process (all worker threads) while the preset ran */
   cpuSeconds: number;
   bootstrap: { B: number; seed: number; level: number };
+  /** exact-specified: its headline rows must be `confirmed` */
+  exact?: boolean;
+  /** the planner on the headline rows: text lines, and the whole figure's decisive design */
+  plan?: { lines: string[]; decisive?: string };
 }
 
 export interface ReportProvenance {
@@ -68,6 +73,20 @@ export interface ReportInput {
 
 const VERDICT: Record<CheckResult['status'], string> = { pass: '✅ pass', fail: '❌ FAIL', info: 'info' };
 
+/**
+ * The verdict cell: ✅ only for `confirmed` (the prediction in the interval, every competitor out);
+ * an inconclusive row names the competitors its interval holds; `by construction` in italics.
+ */
+export function verdictCell(r: CheckResult): string {
+  const word = r.verdict ? verdictText(r, '−') : '';
+  if (r.status === 'fail') return word ? `❌ FAIL: ${word}` : VERDICT.fail;
+  if (r.verdict === 'by construction') return '*by construction*';
+  if (r.status === 'info') return word ? `info: ${word}` : VERDICT.info;
+  if (r.verdict === 'confirmed') return '✅ confirmed';
+  if (r.verdict === 'inconclusive') return `⚠️ ${word}`;
+  return word || VERDICT[r.status];
+}
+
 function esc(s: string): string {
   return s.replace(/\|/g, '\\|');
 }
@@ -80,11 +99,12 @@ function ciText(r: CheckResult): string {
   return r.ci ? `[${fixed(r.ci[0], 3)}, ${fixed(r.ci[1], 3)}]` : '';
 }
 
-function ruleText(r: CheckResult): string {
+function ruleText(r: CheckResult, exact: boolean): string {
   if (r.kind === 'cells') return 'no failed cell';
-  if (r.kind === 'info') return '—';
-  if (r.kind === 'rate') return r.margin ? `in CI ± ${r.margin}` : 'in 95% CI';
-  return 'no clean power law';
+  const head = r.headline ? (exact ? '**headline**: confirmed' : '**headline**') : '';
+  if (r.kind === 'info' || r.status === 'info') return head || '—';
+  const rule = r.kind === 'rate' ? (r.margin ? `not contradicted (± ${r.margin})` : 'not contradicted') : 'no clean power law';
+  return head ? `${head}; ${rule}` : rule;
 }
 
 /** The checks as a Markdown table; `checkedOnly` drops the informational rows (the README's version). */
@@ -96,7 +116,7 @@ export function checksTable(presets: readonly PresetReport[], options: { checked
   for (const p of presets) {
     for (const r of p.checks) {
       if (options.checkedOnly && r.status === 'info') continue;
-      const row = [p.preset, r.metric === 'cells' ? 'cells' : `\`${r.metric}\``, slopeText(r), ciText(r), r.predicted === '—' ? '' : r.predicted, ruleText(r), VERDICT[r.status]];
+      const row = [p.preset, r.metric === 'cells' ? 'cells' : `\`${r.metric}\``, slopeText(r), ciText(r), r.predicted === '—' ? '' : r.predicted, ruleText(r, p.exact ?? false), r.kind === 'cells' ? VERDICT[r.status] : verdictCell(r)];
       if (details) row.push(esc(r.status === 'info' ? (r.reason ?? '') : r.detail + (r.reason && r.margin ? ` — margin: ${r.reason}` : '')));
       lines.push(`| ${row.map(esc).join(' | ')} |`);
     }
@@ -156,14 +176,36 @@ export function formatReport(input: ReportInput): string {
   L.push('## Checks');
   L.push('');
   L.push('Slope: OLS of log(mean over replications) on log(n); interval: 95% percentile bootstrap over replications.');
-  L.push('Rules: **in 95% CI** — the predicted exponent lies in the interval; **in CI ± δ** — in the interval widened by a stated');
-  L.push(`margin δ on each side (reason in the row); **no clean power law** — fails only when the power law beats a + c/log n on the`);
+  L.push('Verdicts (src/experiments/analysis/verdict.ts): **confirmed** (✅) — the predicted exponent lies in the interval and every');
+  L.push('competing law lies outside it (the nearest exponents of the ladder 0, −1/12, −1/8, −1/6, −1/4, −1/2, −1 on each side; for');
+  L.push('1/log n, every rate at or steeper than −1/8); **inconclusive** (⚠️) — a competitor (named) is in the interval too;');
+  L.push('**contradicted** — the prediction lies outside it; *by construction* — the estimator fixes the value (the identity gate holds');
+  L.push('τ at its start): shown, never evidence. Rules: **not contradicted** — fails on a contradicted row; **headline**: confirmed —');
+  L.push('a headline row of an exact-specified preset fails unless it is confirmed (over-specified presets: its verdict and the');
+  L.push('planner\'s decisive size below); **no clean power law** — fails only when the power law beats a + c/log n on the');
   L.push(`mean curve, in ≥ ${Math.round(CLEAN_SHARE * 100)}% of the bootstrap resamples, and the whole slope interval lies below −1/ln(n_min) (steeper than`);
   L.push('a + c/log n can be anywhere on the grid); **info** — shown, not checked (reason in the row). **golden** — every per-n mean,');
   L.push(`median, q05, q95, slope and interval end within relative ${GOLDEN_RTOL} of [${golden}/](${golden}/)\`<preset>.json\`, counts exact.`);
   L.push('');
   L.push(checksTable(input.presets));
   L.push('');
+  L.push('## Headline rows and the planner');
+  L.push('');
+  L.push('For each preset, its headline rows and the cheapest design the planner (`gmoe plan`) predicts to decide them, from this');
+  L.push('run\'s bootstrap intervals and timed cells (CPU times on this machine; the run\'s own load inflates them).');
+  L.push('');
+  for (const p of input.presets) {
+    const heads = p.checks.filter((c) => c.headline);
+    if (heads.length === 0) continue;
+    L.push(`**${p.preset}**${p.exact ? ' (exact-specified: headline rows must be confirmed)' : ''}: ${heads.map((h) => `\`${h.metric}\` ${verdictCell(h)}`).join(', ')}`);
+    L.push('');
+    if (p.plan && p.plan.lines.length > 0) {
+      L.push('```');
+      L.push(...p.plan.lines);
+      L.push('```');
+      L.push('');
+    }
+  }
   if (input.changelogMissing.length > 0) {
     L.push(`CHANGELOG.md does not mention these golden hashes: ${input.changelogMissing.map((g) => `${g.preset} \`${g.hash}\``).join(', ')}.`);
     L.push('');
@@ -179,12 +221,12 @@ export function formatReport(input: ReportInput): string {
   }
   L.push('## Specs, seeds and timings');
   L.push('');
-  L.push('| preset | n | replications | master seed | models | initialisation | bootstrap | wall | CPU |');
-  L.push('|---|---|---:|---:|---|---|---|---:|---:|');
+  L.push('| preset | n | replications | master seed | models | initialisation | bootstrap | wall | CPU | decisive at (headline rows, planner) |');
+  L.push('|---|---|---:|---:|---|---|---|---:|---:|---|');
   for (const p of input.presets) {
     const s = p.spec;
     const n = Array.isArray(s.n) ? s.n.join(', ') : JSON.stringify(s.n);
-    L.push(`| ${p.preset} | ${n} | ${s.replications} | ${s.seed} | ${esc(modelsText(s))} | ${esc(describeInit(s.init, s.restarts))} | B = ${p.bootstrap.B}, seed ${p.bootstrap.seed} | ${minutes(p.wallSeconds)} | ${minutes(p.cpuSeconds)} |`);
+    L.push(`| ${p.preset} | ${n} | ${s.replications} | ${s.seed} | ${esc(modelsText(s))} | ${esc(describeInit(s.init, s.restarts))} | B = ${p.bootstrap.B}, seed ${p.bootstrap.seed} | ${minutes(p.wallSeconds)} | ${minutes(p.cpuSeconds)} | ${esc(p.plan?.decisive ?? '—')} |`);
   }
   L.push('');
   L.push('Cell seeds are deriveSeed(master seed, n, rep); the data, initialisation and Hellinger seeds are derived from the cell seed');

@@ -25,6 +25,10 @@ import {
 } from './golden.js';
 import { checksTable, formatReport, type PresetReport, type RegressionResult, type ReportProvenance } from './report.js';
 import { rulesFor } from './rules.js';
+import type { PresetRules } from './checks.js';
+import { costText, designText, formatPlan, planRates, secondsPerWork } from '../../src/experiments/analysis/planner.js';
+import { readResults, RESULTS_FILE } from '../../src/experiments/store.js';
+import type { Summary } from '../../src/experiments/types.js';
 
 export interface ReproOptions {
   /** repository root (default: the current directory) */
@@ -208,10 +212,14 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
     }
     const summary = res.analysis.summary;
 
-    const checks = checkSummary(summary, rulesFor(preset));
+    const rules = rulesFor(preset);
+    const checks = checkSummary(summary, rules);
     const regression = regressionCheck(root, preset, goldenNumbers(summary, spec), pv, options.update ?? false);
 
-    const report: PresetReport = { preset, spec, checks, regression, wallSeconds, cpuSeconds, bootstrap: summary.bootstrap!, html: relative(root, join(outDir, 'plot.html')) };
+    const report: PresetReport = {
+      preset, spec, checks, regression, wallSeconds, cpuSeconds, bootstrap: summary.bootstrap!, html: relative(root, join(outDir, 'plot.html')),
+      exact: rules.exact ?? false, plan: headlinePlan(summary, rules, outDir, workers),
+    };
     const png = join(outDir, 'plot.png');
     if (existsSync(png)) {
       copyFileSync(png, join(figuresDir, `${preset}.png`));
@@ -250,6 +258,20 @@ export async function runRepro(options: ReproOptions = {}): Promise<ReproResult>
   if (full && updateReadmeTable(root, readmeTable(reports))) log(`repro: updated the checks table in ${README}`);
   log(`repro: wrote ${relative(root, reportPath)} (${totalWallSeconds.toFixed(1)} s)`);
   return { failures, presets: reports, reportPath, changelogMissing: missing, totalWallSeconds };
+}
+
+/**
+ * The planner on a preset's headline rows: its lines for the report, and the whole figure's decisive
+ * design with its CPU time (the README's "decisive at").
+ */
+export function headlinePlan(summary: Summary, rules: PresetRules, outDir: string, workers: number): PresetReport['plan'] {
+  const heads = rules.rules.filter((r) => r.headline && summary.metrics.some((m) => m.metric === r.metric)).map((r) => r.metric);
+  if (heads.length === 0) return undefined;
+  const records = readResults(join(outDir, RESULTS_FILE)).records;
+  const plan = planRates(summary, records, { metrics: heads });
+  if (!plan) return undefined;
+  const o = { secondsPerWork: secondsPerWork(records), workers };
+  return { lines: formatPlan(plan, o), ...(plan.figure ? { decisive: `${designText(plan.figure.design)}, ${costText(plan.figure.work, o)}` } : {}) };
 }
 
 /** The README's compact table: the checked rows and the goldens, no details. */

@@ -10,10 +10,10 @@
 import type { Command } from 'commander';
 import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
-import { ValidationError } from '../../models/validate.js';
+import { ValidationError, parseGateSpec } from '../../models/validate.js';
 import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
-import { ACTIVATIONS, type Activation } from '../../math/activations.js';
+import { findGate, gateCliSyntax } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
@@ -50,7 +50,7 @@ interface FitCliOptions {
   out: string;
 }
 
-const GATE_SYNTAX = `softmax | topk:K | temperature | activation:<${ACTIVATIONS.join('|')}>`;
+const GATE_SYNTAX = gateCliSyntax();
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
 function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
@@ -75,33 +75,21 @@ function loadModel(arg: string, flag: string): Model {
 }
 
 /**
- * Parses --gate. The top-K ranking (--select-on) defaults to the init model's when it has a top-K
- * gate (e.g. near-truth:topk1 selects on the logit), else to "slope", the model default.
+ * Parses --gate `kind[:arg...]`: the gate's descriptor reads the syntax, and the one gate parser
+ * (models/validate.ts parseGateSpec) checks the values, naming the flags. The top-K ranking
+ * (--select-on) defaults to the init model's when it has a top-K gate (e.g. near-truth:topk1
+ * selects on the logit), else to "slope", the model default.
  */
 export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model): GateSpec {
-  const [kind, arg, ...rest] = raw.split(':');
-  const bad = () => new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
-  if (rest.length > 0) throw bad();
-  switch (kind) {
-    case 'softmax':
-    case 'temperature':
-      if (arg !== undefined) throw bad();
-      return { kind };
-    case 'topk': {
-      if (arg === undefined) throw bad();
-      const K = parseIntOption(arg, '--gate topk:K', 1, 1_000_000);
-      if (K > k) throw new CliError(`--gate topk:K needs K ≤ --k (${k}). Value: ${raw}`);
-      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
-      const selectOn = oneOf(opts.selectOn ?? fromInit ?? 'slope', ['slope', 'logit'] as const, '--select-on');
-      return { kind: 'topk', K, selectOn };
-    }
-    case 'activation': {
-      if (arg === undefined || !(ACTIVATIONS as readonly string[]).includes(arg)) throw bad();
-      const bias = oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
-      return { kind: 'activation', activation: arg as Activation, bias };
-    }
-    default:
-      throw bad();
+  const [kind, ...args] = raw.split(':');
+  const gate = findGate(kind);
+  const spec = gate?.fromCli(args, { selectOn: opts.selectOn, bias: opts.bias, init: initModel?.gate });
+  if (!gate || !spec) throw new CliError(`--gate must be one of ${GATE_SYNTAX}. Value: ${raw}`);
+  try {
+    return parseGateSpec(spec, k, '--gate', { kName: '--k', field: gate.cliField });
+  } catch (e) {
+    if (e instanceof ValidationError) throw new CliError(e.message);
+    throw e;
   }
 }
 

@@ -79,7 +79,7 @@ export function register(program: Command): void {
     .description('Voronoi loss (D1/D2, translation infimum, per-cell errors) of a fitted model against a truth, as JSON')
     .requiredOption('--fit <model.json>', 'fitted model file (e.g. written by `gmoe fit`) or a truth preset name')
     .requiredOption('--truth <preset|model.json>', 'truth preset name (see `gmoe presets`) or path to a model file')
-    .option('--loss <kind>', 'D1 | D2 | auto (D2 formula; reported as D1 when no cell has two or more atoms)', 'auto')
+    .option('--loss <kind>', 'D1 | D2 | auto (D1 when the fit has the truth\'s number of experts k, D2 otherwise; chosen by k, not by how atoms fall into cells, so the losses of one experiment stay comparable)', 'auto')
     .option('--top-k <K>', "sum of the K largest per-cell terms, or none (default: the truth's K for a top-K truth)")
     .option('--no-translation', 'no infimum over the gate translation (t0 = 0, t1 = 0)')
     .option('--no-normalize-weights', "use the fitted weights exp(β0) as given, not rescaled to the truth's total weight")

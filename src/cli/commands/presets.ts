@@ -9,6 +9,7 @@ import { listTruthPresets, truthPreset } from '../../models/presets.js';
 import { listExperimentPresets } from '../../experiments/presets.js';
 import { CliError } from '../errors.js';
 import type { Model } from '../../models/types.js';
+import { describeGate } from '../../models/gates/index.js';
 
 /** One listed preset. */
 export interface PresetEntry {
@@ -25,8 +26,7 @@ export interface PresetSection {
 }
 
 function shape(m: Model): string {
-  const g = m.gate;
-  const gate = g.kind === 'topk' ? `topk K=${g.K} on ${g.selectOn}` : g.kind === 'activation' ? `activation ${g.activation} (bias ${g.bias})` : g.kind;
+  const gate = describeGate(m.gate);
   return `k=${m.k} d=${m.d} ${gate}`;
 }
 

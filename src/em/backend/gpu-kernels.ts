@@ -24,7 +24,8 @@
  * - res:   X, Y, R, E → nb × k block sums of r (y − a·x − b)².
  * with nb = ceil(c / B) blocks of B samples.
  */
-import type { Activation } from '../../math/activations.js';
+import type { ActivationDescriptor } from '../../math/activations.js';
+import { getGate } from '../../models/gates/index.js';
 import type { GateSpec } from '../../models/types.js';
 
 /** log π of an inactive top-K expert, as sent to the device (−Infinity is not portable in GLSL). */
@@ -37,18 +38,22 @@ export const NO_DENSITY_THRESHOLD = -1e29;
 /** How the gate's logits are computed on the device. */
 export interface GateCode {
   /** 'linear': s = c0 + β·x (softmax, top-K, temperature); else s = σ(sh + β1·x)/τ + b0 */
-  act: 'linear' | Activation;
+  act: 'linear' | ActivationDescriptor;
   /** floats per expert in G */
   stride: number;
   /** cache key */
   key: string;
 }
 
-/** The device form of a gate (temperature is linear once 1/τ is folded into the slopes). */
-export function gateCode(spec: GateSpec, d: number): GateCode {
-  if (spec.kind === 'softmax' || spec.kind === 'topk' || spec.kind === 'temperature') return { act: 'linear', stride: d + 1, key: 'linear' };
-  if (spec.activation === 'identity') return { act: 'linear', stride: d + 1, key: 'linear' };
-  return { act: spec.activation, stride: d + 2, key: `act-${spec.activation}` };
+/**
+ * The device form of a gate (temperature is linear once 1/τ is folded into the slopes), or null
+ * when its activation has no device source (the gate pass then runs on the CPU).
+ */
+export function gateCode(spec: GateSpec, d: number): GateCode | null {
+  const a = getGate(spec).activation?.(spec);
+  if (a === undefined || a.act.linear) return { act: 'linear', stride: d + 1, key: 'linear' };
+  if (!a.act.gpu) return null;
+  return { act: a.act, stride: d + 2, key: `act-${a.act.name}` };
 }
 
 /** Length of the G argument: k experts × stride (+ 1/τ for activation gates). */
@@ -84,36 +89,8 @@ function logitCode(code: GateCode, k: number, d: number): string {
     return `var s = G[l * ${S}];
     for (var a = 0; a < ${d}; a++) { s = ${F(`s + ${F(`G[l * ${S} + 1 + a] * X[i * ${d} + a]`)}`)}; }`;
   }
-  let act: string;
-  switch (code.act) {
-    case 'identity': act = 'var sg = u;'; break;
-    case 'relu': act = 'var sg = Math.max(u, 0.0);'; break;
-    case 'tanh':
-      // tanh(|u|) = (1 − e^{−2|u|}) / (1 + e^{−2|u|}): no overflow, no cancellation near 0 worth worrying about in float32
-      act = `var ea = ${F(`Math.exp(${F('-2.0 * Math.abs(u)')})`)};
-    var sg = ${F(`${F('1.0 - ea')} / ${F('1.0 + ea')}`)};
-    if (u < 0.0) { sg = -sg; }`;
-      break;
-    case 'sigmoid':
-      act = `var ea = ${F(`Math.exp(${F('-Math.abs(u)')})`)};
-    var sg = ${F(`1.0 / ${F('1.0 + ea')}`)};
-    if (u < 0.0) { sg = ${F(`ea / ${F('1.0 + ea')}`)}; }`;
-      break;
-    case 'gelu':
-      // x·Φ(x) with erfc(z) from Abramowitz & Stegun 7.1.26 (|error in erf| ≤ 1.5e-7): the device has no erf.
-      // Using erfc directly for u < 0 avoids the cancellation 1 + erf(z) ≈ 0.
-      act = `var z = ${F('Math.abs(u) * 0.7071067811865476')};
-    var tt = ${F(`1.0 / ${F(`1.0 + ${F('0.3275911 * z')}`)}`)};
-    var poly = ${F('-1.453152027 + ' + F('tt * 1.061405429'))};
-    poly = ${F(`1.421413741 + ${F('tt * poly')}`)};
-    poly = ${F(`-0.284496736 + ${F('tt * poly')}`)};
-    poly = ${F(`0.254829592 + ${F('tt * poly')}`)};
-    poly = ${F('tt * poly')};
-    var q = ${F(`poly * ${F(`Math.exp(${F('-z * z')})`)}`)};
-    var sg = ${F(`${F('0.5 * u')} * q`)};
-    if (u >= 0.0) { sg = ${F(`${F('0.5 * u')} * ${F('2.0 - q')}`)}; }`;
-      break;
-  }
+  // the activation's own float32 source (src/math/activation/*)
+  const act = code.act.gpu!(F);
   return `var u = G[l * ${S}];
     for (var a = 0; a < ${d}; a++) { u = ${F(`u + ${F(`G[l * ${S} + 1 + a] * X[i * ${d} + a]`)}`)}; }
     ${act}

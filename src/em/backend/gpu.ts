@@ -275,9 +275,9 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     const len = gateParamLength(code, k);
     if (gP.length !== len) gP = new Float32Array(len);
     const S = code.stride;
-    const spec = m.gate;
-    const inside = spec.kind === 'activation' && spec.bias === 'inside';
-    const scaled = spec.kind === 'temperature' || spec.kind === 'activation'; // 1/τ in play
+    const gate = getGate(m.gate);
+    const inside = gate.activation?.(m.gate).inside ?? false;
+    const scaled = gate.hasTau; // 1/τ in play
     const it = scaled ? 1 / tau : 1;
     for (let j = 0; j < k; j++) {
       let sh = 0;
@@ -319,18 +319,19 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     const { k, d } = m;
     const code = gateCode(m.gate, d);
     const xe = centredX(X, n, d);
-    if (!xe.safe || !packGate(m, code, xe.mu)) {
+    if (code === null || !xe.safe || !packGate(m, code, xe.mu)) {
       stats.cpuDelegations++;
       qResolution = 0;
       return cpu.gateProbs(m, X, n, logPi, pi, mask, maskMode, resp);
     }
     logitRounding(code, k, d, xe.maxAbs);
     if (maskMode === 'compute') {
-      if (!mask || m.gate.kind !== 'topk') throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
+      const sel = getGate(m.gate).selection?.(m.gate);
+      if (!mask || !sel) throw new Error('gateProbs: maskMode "compute" needs a top-K gate and a mask buffer');
       // Float64 scores and ranking, exactly as the CPU backend: the active sets must agree bit for bit
-      if (m.gate.selectOn === 'logit') getGate(m.gate).logits(m, X, n, pi);
+      if (sel.selectOn === 'logit') getGate(m.gate).logits(m, X, n, pi);
       else slopeScores(m, X, n, pi);
-      topKMask(pi, n, k, m.gate.K, mask);
+      topKMask(pi, n, k, sel.K, mask);
     }
     const masked = maskMode !== 'none' && mask !== null;
     let mf: Float32Array | null = null;

@@ -72,8 +72,22 @@ export interface EStepStats {
 /** What the top-K mask does in {@link Backend.gateProbs}. */
 export type MaskMode = 'none' | 'compute' | 'fixed';
 
+/** Storage for a fit's n × k buffers and data (see {@link Backend.fitStorage}); zeroed arrays. */
+export interface BufferStore {
+  alloc(len: number): Float64Array;
+  allocU8(len: number): Uint8Array;
+  /** a copy of `src` in the store */
+  copy(src: Float64Array): Float64Array;
+}
+
 export interface Backend {
   readonly name: BackendName;
+  /**
+   * Where a fit with k experts and d features keeps its n × k buffers and data: a backend whose fast
+   * kernels need them in its own memory (the CPU backend's SIMD arena) returns a store with room for
+   * Float64Arrays of lengths `lengths.f64` and Uint8Arrays of `lengths.u8`. Absent, or null: plain arrays.
+   */
+  fitStorage?(k: number, d: number, lengths: { f64: number[]; u8: number[] }): BufferStore | null;
   /**
    * Gate log-probabilities and probabilities at model m (n × k each).
    * maskMode 'none': dense softmax; 'compute': recompute the top-K active set of m into `mask`

@@ -21,10 +21,11 @@
  * Each step changes no parameter by more than DENSE_MAX_STEP (far from the optimum a
  * Fisher-scoring step can send τ to 0 or ∞).
  */
-import { getGate } from '../../models/gates/index.js';
+import { getGate, isScaledLinear } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
-import { denseKernelCode, type DenseGateKernels } from '../backend/cpu-dense.js';
+import { denseKernelCode } from '../backend/cpu/activation-gate.js';
+import type { DenseGateKernels } from '../backend/cpu/activation-grad.js';
 import { cholesky, choleskySolve, maxAbsDiag, ridgeSolve } from '../optim/linalg.js';
 import { newtonWorkspace } from '../optim/newton.js';
 import { gateLayout, packGate } from './layout.js';
@@ -67,8 +68,7 @@ const MU_REJECT = 10;
 
 /** True when the gate's logits are linear in (β0, β1/τ): the identity activation with the bias outside. */
 function identityGate(m: Model): boolean {
-  const g = m.gate;
-  return g.kind === 'temperature' || (g.kind === 'activation' && g.activation === 'identity' && g.bias !== 'inside');
+  return isScaledLinear(m.gate);
 }
 
 export const denseMStep: GateMStepFactory = (f) => {

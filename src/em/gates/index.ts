@@ -1,4 +1,9 @@
-/** Name-keyed registry of gate M-steps (one per gate kind). */
+/**
+ * The gate M-steps: one per gate form (linear, masked, activation — read from the gate's
+ * descriptor), so a new gate kind of an existing form needs nothing here; a kind may register
+ * its own M-step instead.
+ */
+import { getGate, type GateForm } from '../../models/gates/index.js';
 import type { GateKind } from '../../models/types.js';
 import { denseMStep } from './dense.js';
 import { softmaxMStep } from './softmax.js';
@@ -13,16 +18,15 @@ export function registerGateMStep(kind: GateKind, factory: GateMStepFactory): vo
   registry.set(kind, factory);
 }
 
-registerGateMStep('softmax', softmaxMStep);
-registerGateMStep('topk', topkMStep);
-registerGateMStep('temperature', denseMStep);
-registerGateMStep('activation', denseMStep);
+const BY_FORM: Readonly<Record<GateForm, GateMStepFactory>> = Object.freeze({
+  linear: softmaxMStep,
+  masked: topkMStep,
+  activation: denseMStep,
+});
 
-/** The M-step factory of a gate kind. @throws naming the known kinds */
+/** The M-step factory of a gate kind: its own when registered, else its form's. @throws naming the known kinds */
 export function gateMStepFor(kind: GateKind): GateMStepFactory {
-  const f = registry.get(kind);
-  if (!f) throw new Error(`gate.kind must be one of ${[...registry.keys()].join(', ')}. Value: ${String(kind)}`);
-  return f;
+  return registry.get(kind) ?? BY_FORM[getGate(kind).form];
 }
 
 export { gateLayout, layoutLabels, fixedLabels, packGate, unpackGate, normalizeGate, type GateLayoutInfo } from './layout.js';

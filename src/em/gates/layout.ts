@@ -6,7 +6,7 @@
  * fixed entries skipped, then log τ.
  */
 import { getGate } from '../../models/gates/index.js';
-import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import type { GateSpec, Model } from '../../models/types.js';
 import type { GateLayout } from '../backend/types.js';
 
 export interface GateLayoutInfo extends GateLayout {
@@ -18,7 +18,8 @@ export interface GateLayoutInfo extends GateLayout {
 
 /** The layout of a k-expert, d-dimensional gate. */
 export function gateLayout(spec: GateSpec, k: number, d: number, tauMode: 'free' | 'fixed'): GateLayoutInfo {
-  const sym = getGate(spec).symmetries(spec);
+  const gate = getGate(spec);
+  const sym = gate.symmetries(spec);
   const ref = k - 1;
   const b0Index = new Int32Array(k);
   const b1Index = new Int32Array(k);
@@ -28,8 +29,8 @@ export function gateLayout(spec: GateSpec, k: number, d: number, tauMode: 'free'
     if (j === ref && sym.translationBeta1) b1Index[j] = -1;
     else { b1Index[j] = p; p += d; }
   }
-  const tauIndex = hasTau(spec) && tauMode === 'free' ? p++ : -1;
-  const linear = spec.kind === 'softmax' || spec.kind === 'topk';
+  const tauIndex = gate.hasTau && tauMode === 'free' ? p++ : -1;
+  const linear = gate.form !== 'activation';
   return { k, d, p, b0Index, b1Index, tauIndex, linear, ref, fixB0Ref: sym.translationBeta0, fixB1Ref: sym.translationBeta1 };
 }
 

@@ -166,8 +166,9 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
   const saved = cloneModel(model);
   const nws = newtonWorkspace(p);
   const result = { params: model, info: emptyInfo() };
-  const K = model.gate.kind === 'topk' ? model.gate.K : 1;
-  const switchable = K === 1 && model.gate.kind === 'topk' && model.gate.selectOn === 'logit';
+  const sel = getGate(model.gate).selection?.(model.gate) ?? { K: 1, selectOn: 'slope' };
+  const K = sel.K;
+  const switchable = K === 1 && sel.selectOn === 'logit';
   const nn = data.n;
   const dens = switchable ? new Float64Array(nn * layout.k) : null;
   const sc = switchable ? new Float64Array(nn * layout.k) : null;
@@ -187,7 +188,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
    */
   function createCellNewton() {
     const { k, d } = layout;
-    const slopeOnly = model.gate.kind === 'topk' && model.gate.selectOn === 'slope';
+    const slopeOnly = sel.selectOn === 'slope';
     const wI = new Int32Array(p);
     const wJ = new Int32Array(p);
     const wL = new Int32Array(p);

@@ -13,7 +13,6 @@
 import { fail } from '../../models/validate.js';
 import { responsibilities } from '../../models/density.js';
 import { getGate } from '../../models/gates/index.js';
-import { isPositivelyHomogeneous } from '../../math/activations.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 
 export interface ParameterCount {
@@ -64,7 +63,7 @@ export function parameterCount(spec: GateSpec, k: number, d: number, tauMode: 'f
   } else {
     const sym = getGate(spec).symmetries(spec);
     // σ(cu)/(cτ) = σ(u)/τ for positively homogeneous σ, with the bias inside σ as well (then β0 scales too)
-    const homogeneous = isPositivelyHomogeneous(spec.kind === 'temperature' ? 'identity' : spec.activation);
+    const homogeneous = getGate(spec).activation?.(spec).act.positivelyHomogeneous ?? false;
     const tauFree = hasTau(spec) && tauMode === 'free';
     gate = (sym.translationBeta0 ? k - 1 : k) + (sym.translationBeta1 ? k - 1 : k) * d + (tauFree ? 1 : 0);
     const parts = [`β0: ${sym.translationBeta0 ? 'k − 1 (reference fixed)' : 'k'}`, `β1: ${sym.translationBeta1 ? '(k − 1)d (reference fixed)' : 'kd'}`,

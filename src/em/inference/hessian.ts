@@ -15,24 +15,17 @@
  * Everything is computed in τ and ν, then carried to log τ, log ν by the chain rule:
  * for t = log v, ∂L/∂t = v ∂L/∂v and ∂²L/∂t∂u = v ∂²L/∂v∂u (+ v ∂L/∂v on the diagonal).
  */
-import { activate, activateDeriv, sigmoid, type Activation } from '../../math/activations.js';
-import { getGate } from '../../models/gates/index.js';
+import { activation, type Activation } from '../../math/activations.js';
+import { getGate, isMasked, type GateActivation } from '../../models/gates/index.js';
 import { activeSet } from '../../models/gates/topk.js';
 import type { Dataset, Model } from '../../models/types.js';
 import type { ParamLayout } from './params.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
-/** σ''(u) (relu: 0 everywhere but at 0, where it is undefined and taken as 0). */
+/** σ''(u) (relu: 0 everywhere but at 0, where it is undefined and taken as 0), from σ's descriptor. */
 export function activateSecondDeriv(kind: Activation, u: number): number {
-  switch (kind) {
-    case 'identity':
-    case 'relu': return 0;
-    case 'tanh': { const t = Math.tanh(u); return -2 * t * (1 - t * t); }
-    case 'sigmoid': { const s = sigmoid(u); return s * (1 - s) * (1 - 2 * s); }
-    case 'gelu': return INV_SQRT_2PI * Math.exp(-0.5 * u * u) * (2 - u * u);
-  }
+  return activation(kind).d2(u);
 }
 
 export interface LogLikDerivatives {
@@ -43,11 +36,9 @@ export interface LogLikDerivatives {
   hessian?: Float64Array;
 }
 
-/** The gate's activation and bias placement; null for the linear (softmax, top-K) gates. */
-function activationOf(m: Model): { act: Activation; inside: boolean } | null {
-  if (m.gate.kind === 'temperature') return { act: 'identity', inside: false };
-  if (m.gate.kind === 'activation') return { act: m.gate.activation, inside: m.gate.bias === 'inside' };
-  return null;
+/** The gate's activation and bias placement (its descriptor's); null for the linear (softmax, top-K) gates. */
+function activationOf(m: Model): GateActivation | null {
+  return getGate(m.gate).activation?.(m.gate) ?? null;
 }
 
 /**
@@ -69,7 +60,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
   const dU = new Float64Array(n * k);
   const dTau = new Float64Array(n * k);
   gate.logitDerivs(m, X, n, dB0, dU, dTau);
-  const mask = m.gate.kind === 'topk' ? activeSet(m, X, n) : null;
+  const mask = isMasked(m.gate) ? activeSet(m, X, n) : null;
   const actInfo = activationOf(m);
   const tau = m.tau;
   const ti = G.tauIndex;
@@ -177,15 +168,15 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         let nz = 0;
         if (inside && G.b0Index[l]! >= 0) { z[nz] = 1; zi[nz++] = G.b0Index[l]!; }
         if (G.b1Index[l]! >= 0) for (let a = 0; a < d; a++) { z[nz] = X[xo + a]!; zi[nz++] = G.b1Index[l]! + a; }
-        const c2 = (c * activateSecondDeriv(act, w)) / tau;
+        const c2 = (c * act.d2(w)) / tau;
         if (c2 !== 0) for (let s = 0; s < nz; s++) for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
         if (ti >= 0) {
-          const cT = (-c * activateDeriv(act, w)) / (tau * tau);
+          const cT = (-c * act.d1(w)) / (tau * tau);
           for (let s = 0; s < nz; s++) {
             H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
             H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
           }
-          H[ti * P + ti] = H[ti * P + ti]! + (2 * c * activate(act, w)) / (tau * tau * tau);
+          H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
         }
       }
     }

@@ -6,3 +6,4 @@ export { parameterCount, informationCriteria, modelCriteria, type ParameterCount
 export { paramLayout, packParams, unpackParams, type ParamLayout, type ParamLayoutOptions, type Scale } from './params.js';
 export { logLikDerivatives, activateSecondDeriv, type LogLikDerivatives } from './hessian.js';
 export { standardErrors, formatStandardErrors, type StandardErrors, type StandardErrorRow, type StandardErrorOptions, type StandardErrorStatus } from './se.js';
+export { logLikObjective, type LogLikObjective } from './objective.js';

@@ -12,8 +12,8 @@
  * maximum) the errors are null and `notes` says why; nearly singular information gets a note too.
  */
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { isPositivelyHomogeneous } from '../../math/activations.js';
 import { fail } from '../../models/validate.js';
+import { getGate } from '../../models/gates/index.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../../models/types.js';
 import { fixedLabels, normalizeGate } from '../gates/layout.js';
 import { logLikDerivatives } from './hessian.js';
@@ -22,7 +22,7 @@ import { packParams, paramLayout } from './params.js';
 export interface StandardErrorOptions {
   /** 'free' (default) when the fit estimated τ; 'fixed' when τ was held (no τ row then) */
   tauMode?: 'free' | 'fixed';
-  /** eigenvalues of I at most relTol × the largest count as zero (default 1e-10) */
+  /** eigenvalues of the correlation-scaled information at most relTol × the largest count as zero (default 1e-10) */
   relTol?: number;
 }
 
@@ -49,9 +49,9 @@ export interface StandardErrors {
   n: number;
   /** labels of the free parameters, in the order of `covariance` */
   params: string[];
-  /** eigenvalues of the observed information over the free parameters, ascending */
+  /** eigenvalues of the correlation-scaled observed information D^-1/2 I D^-1/2 (D = diag I), ascending */
   eigenvalues: number[];
-  /** largest / smallest eigenvalue (Infinity when singular) */
+  /** largest / smallest of those eigenvalues (Infinity when singular or not positive definite) */
   condition: number;
   /** I⁻¹ over the free parameters (natural scale); null unless status is ok or nearly-singular */
   covariance: number[][] | null;
@@ -70,12 +70,12 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const notes: string[] = [];
   const tauGate = hasTau(modelIn.gate);
   let tauMode = tauGate ? opts.tauMode ?? 'free' : 'fixed';
-  const act = modelIn.gate.kind === 'temperature' ? 'identity' : modelIn.gate.kind === 'activation' ? modelIn.gate.activation : null;
+  const act = getGate(modelIn.gate).activation?.(modelIn.gate).act ?? null;
   let tauFlat = false;
-  if (tauGate && tauMode === 'free' && act !== null && isPositivelyHomogeneous(act) && k > 1) {
+  if (tauGate && tauMode === 'free' && act !== null && act.positivelyHomogeneous && k > 1) {
     tauMode = 'fixed';
     tauFlat = true;
-    notes.push(`τ held at its fitted value ${modelIn.tau}: with σ = ${act} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`);
+    notes.push(`τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`);
   }
   const L = paramLayout(modelIn.gate, k, d, { tauMode, tauScale: 'natural', nuScale: 'natural' });
   const model = cloneModel(modelIn);
@@ -84,7 +84,8 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const fixed = fixedLabels(L.gate);
   if (fixed.length > 0) notes.push(`reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`);
   if (moved) notes.push('the gate was translated so that the reference expert\'s fixed parameters are 0 (π unchanged)');
-  if (modelIn.gate.kind === 'topk') notes.push(`top-${modelIn.gate.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
+  const sel = getGate(modelIn.gate).selection?.(modelIn.gate);
+  if (sel) notes.push(`top-${sel.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
   if (k === 1 && tauGate) notes.push('k = 1: the gate is constant; τ is not identified and not reported');
 
   const D = logLikDerivatives(L, model, data);
@@ -100,8 +101,11 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   }
   if (unseen.length > 0) notes.push(`${unseen.join(', ')}: the log-likelihood does not depend on ${unseen.length > 1 ? 'them' : 'it'} near the fit (zero gradient and curvature), no error`);
   const P = keep.length;
+  // decisions on the correlation-scaled information D^-1/2 I D^-1/2, so that they do not depend on the
+  // parameters' units (β1 ~ 25 next to ν ~ 0.09)
+  const sc = keep.map((s) => Math.sqrt(Math.abs(D.hessian![s * P0 + s]!)) || 1);
   const info = new Matrix(P, P);
-  for (let s = 0; s < P; s++) for (let t = 0; t < P; t++) info.set(s, t, -D.hessian![keep[s]! * P0 + keep[t]!]!);
+  for (let s = 0; s < P; s++) for (let t = 0; t < P; t++) info.set(s, t, -D.hessian![keep[s]! * P0 + keep[t]!]! / (sc[s]! * sc[t]!));
   const eig = new EigenvalueDecomposition(info, { assumeSymmetric: true });
   const lambda = eig.realEigenvalues;
   const order = lambda.map((_, t) => t).sort((x, y) => lambda[x]! - lambda[y]!);
@@ -110,6 +114,9 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const lo = eigenvalues[0] ?? 0;
   let maxGradient = 0;
   for (const g of D.gradient) maxGradient = Math.max(maxGradient, Math.abs(g));
+  // |g_s| / √I_ss: the Newton step along s in units of its standard error
+  let maxScaledGradient = 0;
+  keep.forEach((s, q) => { maxScaledGradient = Math.max(maxScaledGradient, Math.abs(D.gradient[s]!) / sc[q]!); });
   let status: StandardErrorStatus;
   let covariance: number[][] | null = null;
   const describe = (t: number) => {
@@ -135,19 +142,18 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
     for (let q = 0; q < P; q++) {
       const inv = 1 / lambda[q]!;
       for (let s = 0; s < P; s++) {
-        const vs = V.get(s, q) * inv;
+        const vs = (V.get(s, q) * inv) / sc[s]!;
         if (vs === 0) continue;
-        for (let t = 0; t < P; t++) covariance[s]![t] = covariance[s]![t]! + vs * V.get(t, q);
+        for (let t = 0; t < P; t++) covariance[s]![t] = covariance[s]![t]! + (vs * V.get(t, q)) / sc[t]!;
       }
     }
   }
-  const gScale = Math.sqrt(Math.max(maxAbsEig, 1e-300));
-  if (maxGradient > 1e-4 * gScale) notes.push(`the gradient is not zero at this model (largest |∂L/∂θ| = ${maxGradient.toExponential(2)}): the errors are those of the information here, not at a maximum`);
+  if (maxScaledGradient > 1e-3) notes.push(`the gradient is not zero at this model (largest |∂L/∂θ| = ${maxGradient.toExponential(2)}; a Newton step along one parameter moves it by up to ${maxScaledGradient.toExponential(2)} of its standard error): the errors are those of the information here, not at a maximum`);
   const slot = new Int32Array(P0).fill(-1);
   keep.forEach((s, q) => { slot[s] = q; });
   return {
     rows: buildRows(L, model, packParams(L, model), covariance, slot, tauFlat), status, notes, logLik: D.logLik, n: data.n,
-    params: keep.map((s) => L.labels[s]!), eigenvalues, condition: status === 'singular' ? Infinity : P > 0 ? maxAbsEig / lo : 1, covariance, maxGradient,
+    params: keep.map((s) => L.labels[s]!), eigenvalues, condition: status === 'singular' || status === 'not-negative-definite' ? Infinity : P > 0 ? maxAbsEig / lo : 1, covariance, maxGradient,
   };
 }
 

@@ -21,6 +21,7 @@
  *   drawn after everything else so the other coordinates do not depend on it.
  */
 import { hasTau, type GateSpec, type Model } from '../../models/types.js';
+import { getGate } from '../../models/gates/index.js';
 import type { Rng } from '../../random/rng.js';
 import type { GateLayoutInfo } from '../gates/layout.js';
 import type { NearTruthInit } from '../types.js';
@@ -61,8 +62,7 @@ export function nearTruthModel(init: NearTruthInit, gate: GateSpec, k: number, n
   const copies = new Int32Array(kStar);
   for (let i = 0; i < k; i++) copies[s[i]!]++;
   // dividing β0 would move the σ argument (bias inside) or the top-K ranking (selection on the logit)
-  const divide = (init.splitWeights ?? 'divide') === 'divide'
-    && !(gate.kind === 'activation' && gate.bias === 'inside') && !(gate.kind === 'topk' && gate.selectOn === 'logit');
+  const divide = (init.splitWeights ?? 'divide') === 'divide' && getGate(gate).biasIsLogWeight(gate);
   const m: Model = {
     gate: { ...gate }, k, d,
     beta0: new Float64Array(k), beta1: new Float64Array(k * d), a: new Float64Array(k * d),

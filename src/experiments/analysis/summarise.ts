@@ -18,6 +18,7 @@ import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
 import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
 import { judgeRate, type VerdictWord } from './verdict.js';
 import { planRates } from './planner.js';
+import { isScaledLinear } from '../../models/gates/index.js';
 import { summarisePoint } from './stats.js';
 
 export interface SummariseOptions {
@@ -281,8 +282,7 @@ export function fixedByEstimator(spec: ExperimentSpec, pm: MetricName): string |
   const model = spec.models.find((m) => m.label === pm.model) ?? (spec.models.length === 1 ? spec.models[0] : undefined);
   const g = model?.gate;
   if (!g) return undefined;
-  const identity = g.kind === 'temperature' || (g.kind === 'activation' && g.activation === 'identity' && g.bias === 'outside');
-  if (!identity) return undefined;
+  if (!isScaledLinear(g)) return undefined;
   return `fixed by the estimator: the identity gate's M-step holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ)), so this error shows the start, not n`;
 }
 

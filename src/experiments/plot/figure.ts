@@ -12,6 +12,7 @@
 import { compareMetrics, displayName, parseMetric, type MetricName } from '../analysis/metrics.js';
 import { readsMedian } from '../analysis/curve.js';
 import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
+import { verdictText } from '../analysis/verdict.js';
 import type { MetricSummary, PointSummary, Summary } from '../types.js';
 import { escapeMarkup } from './escape.js';
 
@@ -182,15 +183,23 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const L = 84; // y tick labels and title
   const GAP = 100;
   const R = 40;
-  const width0 = L + nCols * PW + (nCols - 1) * GAP + R;
+  // a column is as wide as its panels' legends, so that no legend runs into the next column
+  const colW: number[] = [];
+  for (let c = 0; c < nCols; c++) {
+    const ps = panels.filter((p) => place.get(p)!.col === c);
+    const textW = Math.max(0, ...ps.flatMap((p) => p.metrics.flatMap(({ ms, pm, alias }) => legendEntry(ms, pm, alias).lines.map(textWidth))));
+    colW.push(Math.max(PW, textW + LEGEND_SYMBOL - GAP + 24));
+  }
+  const colLeft = colW.map((_, c) => L + colW.slice(0, c).reduce((s, w) => s + w + GAP, 0));
+  const width0 = colLeft[nCols - 1] + colW[nCols - 1] + R;
   const sub = wrapItems(subtitleItems(summary, panels.flatMap((p) => p.metrics.map((x) => x.ms))), Math.floor((width0 - 40) / 6.8));
   const HEADER = 52 + 20 * sub.length;
   const TITLE = 30; // panel title above the plot area
   const AXIS = 58; // x tick labels and title below it
   const ENTRY = 19;
-  const width = L + nCols * PW + (nCols - 1) * GAP + R;
+  const width = width0;
   const legendH = (row: number) =>
-    Math.max(0, ...panels.filter((p) => place.get(p)!.row === row).map((p) => p.metrics.length * ENTRY + 8));
+    Math.max(0, ...panels.filter((p) => place.get(p)!.row === row).map((p) => p.metrics.reduce((s, { ms, pm, alias }) => s + legendEntry(ms, pm, alias).lines.length, 0) * ENTRY + 8));
   const rowTop: number[] = [];
   let y = HEADER;
   for (let r = 0; r < nRows; r++) {
@@ -236,7 +245,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   panels.forEach((p, i) => {
     const { row, col } = place.get(p)!;
     const ax = i === 0 ? '' : String(i + 1);
-    const left = L + col * (PW + GAP);
+    const left = colLeft[col];
     const top = rowTop[row] + TITLE;
     const legendId = i === 0 ? 'legend' : `legend${i + 1}`;
     const firstInRow = panels.findIndex((q) => place.get(q)!.row === row);
@@ -354,7 +363,8 @@ function metricTraces(
   const n = pts.map((p) => p.n);
   const pos = (v: number) => (v > 0 ? v : null); // a log axis cannot show 0
   const name = [displayName(pm), ...alias].join(' = ');
-  const common = { xaxis: xa, yaxis: ya, legend, legendgroup: `${legend}:${ms.metric}` };
+  // a value the estimator fixes is shown greyed: not evidence
+  const common = { xaxis: xa, yaxis: ya, legend, legendgroup: `${legend}:${ms.metric}`, ...(ms.verdict === 'by construction' ? { opacity: 0.4 } : {}) };
   if (spread === 'band') {
     out.push({
       ...common,
@@ -420,7 +430,7 @@ function metricTraces(
   if (Number.isFinite(fit.slope) && fitted.length >= 2) {
     const n0 = fitted[0].n;
     const n1 = fitted[fitted.length - 1].n;
-    const law = lawNote(ms);
+    const entry = legendEntry(ms, pm, alias);
     out.push({
       ...common,
       type: 'scatter',
@@ -428,7 +438,7 @@ function metricTraces(
       x: [n0, n1],
       y: [n0, n1].map((v) => Math.exp(fit.intercept + fit.slope * Math.log(v))),
       line: { color, width: 2.2 },
-      name: `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}${law}`,
+      name: entry.html,
       hovertemplate: `${escapeMarkup(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
       showlegend: true,
     });
@@ -481,12 +491,64 @@ function fmtG(x: number): string {
   return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(2))) : x.toExponential(1);
 }
 
-/** The prediction and the law comparison, appended to the legend entry of the fit. */
+/** Width of the legend's symbol and its gap to the text, px. */
+const LEGEND_SYMBOL = 46;
+/** Longest legend line, in characters, before the theory and verdict go to a line of their own. */
+const LINE_CHARS = 64;
+
+const VERDICT_COLOR: Record<string, string> = {
+  confirmed: '#117733',
+  inconclusive: '#A05A00',
+  contradicted: '#CC3311',
+  'by construction': '#888888',
+  'no interval': '#888888',
+};
+
+/** The verdict word, coloured: "inconclusive (−1/4 in CI)". */
+function verdictMark(ms: MetricSummary): string {
+  const v = ms.verdict;
+  if (!v) return '';
+  const text = verdictText(ms, '−');
+  const c = VERDICT_COLOR[v] ?? '#222222';
+  return v === 'confirmed' || v === 'contradicted' ? `<b><span style="color:${c}">${text}</span></b>` : `<span style="color:${c}">${text}</span>`;
+}
+
+/**
+ * The legend entry of a metric's fit: "name: c·n^s [lo, hi] · theory −1/2 · confirmed", the theory
+ * and verdict on a second line when the first would be long, the law comparison on a line of its
+ * own. `lines` are the plain-text lines (for the layout's widths).
+ */
+function legendEntry(ms: MetricSummary, pm: MetricName, alias: string[]): { html: string; lines: string[] } {
+  const onMedian = readsMedian(ms.prediction);
+  const fit = onMedian ? ms.median : ms.mean;
+  const name = escapeMarkup([displayName(pm), ...alias].join(' = '));
+  const head = `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}`;
+  const pred = ms.prediction;
+  const theory = pred && 'exponent' in pred ? `theory ${exponentText(pred.exponent, '−')}` : pred && 'law' in pred ? 'theory 1/log n' : '';
+  const tail = [theory, verdictMark(ms)].filter((t) => t !== '').join(' · ');
+  const law = lawNote(ms);
+  const html: string[] = [];
+  if (tail && plain(`${head} · ${tail}`).length <= LINE_CHARS) html.push(`${head} · ${tail}`);
+  else html.push(head, ...(tail ? [`\u2003\u2003${tail}`] : []));
+  if (law) html.push(`\u2003\u2003${law}`);
+  const grey = ms.verdict === 'by construction';
+  const joined = html.join('<br>');
+  return { html: grey ? `<span style="color:#888888">${joined}</span>` : joined, lines: html.map(plain) };
+}
+
+/** Legend markup as the text it shows (tags and entities out). */
+function plain(html: string): string {
+  return html.replace(/<sup>(.*?)<\/sup>/g, '$1').replace(/<[^>]+>/g, '').replace(/&[a-z#0-9]+;/g, 'x');
+}
+
+/** Estimated width in px of legend text at 12 px DejaVu Sans (about 7.3 px a character). */
+function textWidth(text: string): number {
+  return 7.3 * text.length;
+}
+
+/** The law comparison, a line of the legend entry of the fit. */
 function lawNote(ms: MetricSummary): string {
   const parts: string[] = [];
-  const pred = ms.prediction;
-  if (pred && 'exponent' in pred) parts.push(`theory ${exponentText(pred.exponent, '−')}`);
-  else if (pred && 'law' in pred) parts.push('theory 1/log n');
   if (showInvLog(ms) && ms.law) {
     const r = ms.law.ratio;
     const times = ms.law.preferred === 'power' ? 1 / r : r;
@@ -495,5 +557,5 @@ function lawNote(ms: MetricSummary): string {
     const agree = f !== undefined && Number.isFinite(f) ? `, ${Math.round(100 * (ms.law.preferred === 'power' ? 1 - f : f))}% of resamples` : '';
     parts.push(`${ms.law.preferred === 'power' ? 'power law' : '1/log n'} fits better (RSS ×${t}${agree})`);
   }
-  return parts.length ? ` · ${parts.join(', ')}` : '';
+  return parts.join(', ');
 }

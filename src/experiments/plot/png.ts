@@ -1,17 +1,18 @@
 /**
- * PNG rendering of a figure: plotly.js's own Plotly.toImage in headless Debian Chromium,
- * driven by playwright-core. The browser is the system's (/usr/bin/chromium) — nothing is
- * ever downloaded — and runs with a fresh temporary profile, removed afterwards, with no
- * network (the page is built from inlined content and every request is refused).
+ * PNG rendering of a figure: plotly.js's own Plotly.toImage in headless Chromium, driven by
+ * playwright-core. The browser is Debian's (/usr/bin/chromium) where it exists, else the one inside
+ * the npm package @sparticuz/chromium (browser.ts) — nothing is ever downloaded — and runs with a
+ * fresh temporary profile, removed afterwards, with no network (the page is built from inlined
+ * content and every request is refused).
  */
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Figure } from './figure.js';
+import { chooseBrowser } from './browser.js';
 import { plotlyBundle } from './html.js';
 
-/** Debian's Chromium. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+export { CHROMIUM_PATH, HIDE_SYSTEM_CHROMIUM_ENV } from './browser.js';
 
 /** Flags: headless, no sandbox (containers), no GPU, and none of the browser's own network traffic. */
 export const CHROMIUM_ARGS = [
@@ -32,7 +33,7 @@ export interface PngOptions {
   height?: number;
   /** device pixels per CSS px (default 2: sharp in print) */
   scale?: number;
-  /** browser binary (default /usr/bin/chromium) */
+  /** browser binary (default: /usr/bin/chromium, else the bundled @sparticuz/chromium) */
   executablePath?: string;
   /** give up after this many ms (default 120000) */
   timeoutMs?: number;
@@ -52,21 +53,21 @@ function sizeOf(figure: Figure, options: PngOptions): { width: number; height: n
 
 /**
  * Renders a figure to PNG bytes (for notebooks: display the Buffer, or its base64).
- * @throws Error when Chromium is absent or rendering fails (the message says which)
+ * @throws Error when no Chromium is found or rendering fails (the message says which)
  */
 export async function figureToPng(figure: Figure, options: PngOptions = {}): Promise<Buffer> {
-  const exe = options.executablePath ?? CHROMIUM_PATH;
-  if (!existsSync(exe)) throw new Error(`Chromium not found at ${exe} (Debian: apt-get install chromium fonts-dejavu-core)`);
   const { width, height, scale } = sizeOf(figure, options);
+  const browser = await chooseBrowser(options.executablePath);
   const timeout = options.timeoutMs ?? 120_000;
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'gmoe-chromium-'));
   let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: exe,
+      executablePath: browser.executablePath,
       headless: true,
       args: CHROMIUM_ARGS,
+      ...(browser.env ? { env: { ...process.env, ...browser.env } } : {}),
       timeout,
       offline: true,
       viewport: { width: Math.ceil(width), height: Math.ceil(height) },
@@ -98,7 +99,7 @@ export async function figureToPngBase64(figure: Figure, options: PngOptions = {}
 }
 
 /**
- * Renders a figure to a PNG file, atomically. Never throws: when Chromium is absent or the
+ * Renders a figure to a PNG file, atomically. Never throws: when no Chromium is found or the
  * rendering fails it returns ok: false with the reason, for the caller to warn.
  * @param path destination, e.g. results/…/plot.png
  */
@@ -107,8 +108,6 @@ export async function renderPng(
   path: string,
   options: PngOptions = {},
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const exe = options.executablePath ?? CHROMIUM_PATH;
-  if (!existsSync(exe)) return { ok: false, reason: `Chromium not found at ${exe}; no PNG written (Debian: apt-get install chromium fonts-dejavu-core)` };
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const png = await figureToPng(figure, options);
@@ -117,6 +116,7 @@ export async function renderPng(
     return { ok: true };
   } catch (e) {
     rmSync(tmp, { force: true });
-    return { ok: false, reason: `PNG rendering failed: ${e instanceof Error ? e.message : String(e)}` };
+    const msg = e instanceof Error ? e.message : String(e);
+    return { ok: false, reason: msg.startsWith('Chromium not found') ? `${msg}; no PNG written` : `PNG rendering failed: ${msg}` };
   }
 }

@@ -1,8 +1,13 @@
-/** Name-keyed registry of gate kinds. */
+/**
+ * Name-keyed registry of gate descriptors, one module per kind (softmax, topk, temperature,
+ * activation): each owns its logits, form, τ, spec parsing (model files and `--gate`), its
+ * serialisation and its Voronoi exponents. Code elsewhere asks the descriptor, never the name.
+ */
 import type { Gate } from './gate.js';
 import { softmaxGate } from './softmax.js';
 import { topkGate } from './topk.js';
-import { activationGate, temperatureGate } from './activation.js';
+import { temperatureGate } from './temperature.js';
+import { activationGate } from './activation.js';
 import type { GateKind, GateSpec } from '../types.js';
 
 const registry = new Map<string, Gate>();
@@ -17,6 +22,16 @@ registerGate(topkGate);
 registerGate(temperatureGate);
 registerGate(activationGate);
 
+/** The registered kinds, in registration order. */
+export function gateKinds(): string[] {
+  return [...registry.keys()];
+}
+
+/** The descriptor of a kind, or undefined for anything else (untrusted input). */
+export function findGate(kind: unknown): Gate | undefined {
+  return typeof kind === 'string' ? registry.get(kind) : undefined;
+}
+
 /** The gate implementation for a kind or spec. @throws on an unknown kind, listing the known ones. */
 export function getGate(kind: GateKind | GateSpec): Gate {
   const name = typeof kind === 'string' ? kind : kind.kind;
@@ -25,6 +40,35 @@ export function getGate(kind: GateKind | GateSpec): Gate {
   return g;
 }
 
-export type { Gate, GateSymmetries } from './gate.js';
+/** True when the gate carries a temperature τ. */
+export function hasTau(gate: GateSpec): boolean {
+  return getGate(gate).hasTau;
+}
+
+/** True for a top-K (masked) gate: its gate pass computes or reuses an active-set mask. */
+export function isMasked(gate: GateSpec): boolean {
+  return getGate(gate).form === 'masked';
+}
+
+/**
+ * True when the gate's logits are β1·x/τ + β0, linear in (β0, β1/τ): σ = identity with the bias
+ * outside (the temperature gate). Q is then flat along (β1, τ) → (cβ1, cτ), and the M-step holds τ.
+ */
+export function isScaledLinear(gate: GateSpec): boolean {
+  const a = getGate(gate).activation?.(gate);
+  return a !== undefined && a.act.linear && !a.inside;
+}
+
+/** The `--gate` syntax of every registered kind, e.g. `softmax | topk:K | …`. */
+export function gateCliSyntax(): string {
+  return [...registry.values()].map((g) => g.cliSyntax).join(' | ');
+}
+
+/** One-line description of a gate spec, e.g. `topk K=1 on logit`. */
+export function describeGate(gate: GateSpec): string {
+  return getGate(gate).describe(gate);
+}
+
+export type { Gate, GateSymmetries, GateForm, GateActivation, GateParseContext, GateCliContext, ExponentTable, ExponentRule } from './gate.js';
 export { logSoftmaxRows, slopeScores } from './gate.js';
 export { topKMask, activeSet } from './topk.js';

@@ -2,6 +2,8 @@
 import type { Gate } from './gate.js';
 import { logSoftmaxRows, slopeScores } from './gate.js';
 import type { Model } from '../types.js';
+import { SOFTMAX_TABLE } from './exponents.js';
+import { rejectUnknownFields } from './parse.js';
 
 export function linearLogits(m: Model, X: Float64Array, n: number, out: Float64Array): void {
   slopeScores(m, X, n, out);
@@ -18,6 +20,21 @@ export function linearDerivs(m: Model, _X: Float64Array, n: number, dB0: Float64
 
 export const softmaxGate: Gate = {
   kind: 'softmax',
+  form: 'linear',
+  hasTau: false,
+  exponents: SOFTMAX_TABLE,
+  parse(raw, ctx) {
+    rejectUnknownFields(raw, ['kind'], ctx, 'the softmax gate');
+    return { kind: 'softmax' };
+  },
+  toJSON: () => ({ kind: 'softmax' }),
+  cliSyntax: 'softmax',
+  cliField: (key) => `--gate softmax ${key}`,
+  fromCli: (args) => (args.length === 0 ? { kind: 'softmax' } : undefined),
+  describe: () => 'softmax',
+  family: () => 'softmax',
+  lossTopK: () => false,
+  biasIsLogWeight: () => true,
   logits: linearLogits,
   logProbs(m, X, n, out) {
     linearLogits(m, X, n, out);

@@ -6,7 +6,17 @@
 import type { Gate } from './gate.js';
 import { slopeScores } from './gate.js';
 import { linearDerivs, linearLogits } from './softmax.js';
-import type { Model } from '../types.js';
+import type { GateSpec, Model, TopKGateSpec } from '../types.js';
+import { fail } from '../validate.js';
+import { SOFTMAX_TABLE } from './exponents.js';
+import { choiceField, cliNumber, rejectUnknownFields } from './parse.js';
+
+const SELECT_ON = ['slope', 'logit'] as const;
+
+function spec(g: GateSpec): TopKGateSpec {
+  if (g.kind !== 'topk') throw new Error(`top-K gate used with gate.kind "${g.kind}"`);
+  return g;
+}
 
 /**
  * Marks the active set: writes 1 into mask[i*k+j] for the K largest scores of row i, 0 elsewhere.
@@ -40,6 +50,38 @@ export function activeSet(m: Model, X: Float64Array, n: number, mask = new Uint8
 
 export const topkGate: Gate = {
   kind: 'topk',
+  form: 'masked',
+  hasTau: false,
+  exponents: SOFTMAX_TABLE,
+  parse(raw, ctx) {
+    rejectUnknownFields(raw, ['kind', 'K', 'selectOn'], ctx, 'the topk gate');
+    const { k } = ctx;
+    const K = raw.K;
+    if (typeof K !== 'number' || !Number.isInteger(K) || K < 1 || K > k) fail(ctx.field('K'), `must be an integer in [1, ${k}] (${ctx.kName} = ${k})`, K);
+    return { kind: 'topk', K, selectOn: choiceField(raw, 'selectOn', SELECT_ON, 'slope', ctx) };
+  },
+  toJSON(g) {
+    const { K, selectOn } = spec(g);
+    return { kind: 'topk', K, selectOn };
+  },
+  cliSyntax: 'topk:K',
+  cliField: (key) => (key === 'selectOn' ? '--select-on' : `--gate topk:${key}`),
+  // the ranking defaults to the init model's when it has a top-K gate (near-truth:topk1 selects on the logit)
+  fromCli: (args, ctx) => (args.length === 1
+    ? { kind: 'topk', K: cliNumber(args[0]!), selectOn: ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'slope') }
+    : undefined),
+  describe(g) {
+    const { K, selectOn } = spec(g);
+    return `topk K=${K} on ${selectOn}`;
+  },
+  family: () => 'topk',
+  lossTopK: (g) => spec(g).K,
+  selection(g) {
+    const { K, selectOn } = spec(g);
+    return { K, selectOn };
+  },
+  // dividing β0 would move the ranking of a selection on the logit
+  biasIsLogWeight: (g) => spec(g).selectOn !== 'logit',
   logits: linearLogits,
   logProbs(m, X, n, out) {
     const mask = activeSet(m, X, n);
@@ -57,9 +99,9 @@ export const topkGate: Gate = {
   logitDerivs: linearDerivs,
   // a common shift of β0 or β1 shifts every score alike, so the ranking and the softmax are unchanged;
   // top-1 on the slope score is an indicator of argmax β1_j·x, which c·β1 (c > 0) leaves unchanged
-  symmetries: (spec) => ({
+  symmetries: (g) => ({
     translationBeta0: true,
     translationBeta1: true,
-    scaling: spec.kind === 'topk' && spec.K === 1 && spec.selectOn === 'slope',
+    scaling: g.kind === 'topk' && g.K === 1 && g.selectOn === 'slope',
   }),
 };

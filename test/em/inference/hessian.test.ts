@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { logLikDerivatives } from '../../../src/em/inference/hessian.js';
+import { logLikObjective } from '../../../src/em/inference/objective.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from '../../../src/em/inference/params.js';
 import { normalizeGate } from '../../../src/em/gates/layout.js';
 import { fitMoE } from '../../../src/em/index.js';
@@ -108,6 +109,26 @@ describe('logLikDerivatives against finite differences', () => {
     expect(back).toEqual(m);
     expect(new Set(L.labels).size).toBe(L.P);
     expect(L.labels.slice(L.expertOffset, L.expertOffset + 4)).toEqual(['a[0][0]', 'a[0][1]', 'b[0]', 'log nu[0]']);
+  });
+});
+
+describe('logLikObjective', () => {
+  it('is L and its derivatives as functions of θ, the fixed entries from the base model', () => {
+    const gate: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
+    const m = randomModel(gate, 3, 2, 12);
+    const L = paramLayout(gate, 3, 2);
+    normalizeGate(L.gate, m);
+    const data = randomData(60, 2, 4);
+    const f = logLikObjective(L, m, data);
+    const theta = packParams(L, m);
+    theta[0] = theta[0]! + 0.3;
+    const moved = f.model(theta);
+    expect(moved.beta0[0]).toBeCloseTo(m.beta0[0]! + 0.3, 14);
+    expect(moved.beta0[2]).toBe(0);
+    expect(f.value(theta)).toBe(logLikelihood(moved, data));
+    const D = f.derivatives(theta);
+    expect(D.logLik).toBeCloseTo(f.value(theta), 9);
+    expect(Array.from(D.hessian!)).toEqual(Array.from(logLikDerivatives(L, moved, data).hessian!));
   });
 });
 

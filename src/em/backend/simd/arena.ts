@@ -113,6 +113,6 @@ export function createArena(lengths: readonly number[], byteLengths: readonly nu
 }
 
 /** The arena that holds `a`, if any. */
-export function arenaOf(a: Float64Array): Arena | undefined {
+export function arenaOf(a: ArrayBufferView): Arena | undefined {
   return owners.get(a.buffer as ArrayBuffer);
 }

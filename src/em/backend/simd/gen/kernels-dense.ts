@@ -1,9 +1,9 @@
 /**
  * Dense-to-sparse gate-probability kernels (d = 1, k = 2, 3; identity / tanh / sigmoid activation,
  * bias outside σ): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twins of
- * src/em/backend/cpu-dense.ts rowsIdentity / rowsTanh / rowsSigmoid (k = 2, with softmaxRow) and
+ * src/em/backend/cpu/activation-gate.ts rowsIdentity / rowsTanh / rowsSigmoid (k = 2, with softmaxRow) and
  * rowsIdentity3 / rowsTanh3 / rowsSigmoid3 (k = 3, with softmaxRow3), driven by
- * src/em/backend/cpu-wasm-dense.ts.
+ * src/em/backend/cpu/activation-gate.ts (binding activationSimd).
  */
 import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from '../../constants.js';
 import { ACC, PAR } from '../layout.js';
@@ -22,7 +22,7 @@ const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${
 /**
  * Dense-to-sparse gate for d = 1, k = 2 or 3: logits v_j = σ(β1_j x)·(1/τ) + β0_j (identity:
  * ((β1_j·x)·(1/τ)) + β0_j), σ = tanh as (1 − e)/(1 + e), e = e^{−2·clamp(u, ±20)}, or the sigmoid
- * 1/(1 + e^{−clamp(u, ±700)}); then the softmax row of cpu-dense.ts (softmaxRow / softmaxRow3):
+ * 1/(1 + e^{−clamp(u, ±700)}); then the softmax row of cpu/activation-gate.ts (softmaxRow / softmaxRow3):
  * rows with every |v| ≤ 350 take e^v with mx = 0, other rows shift by the exact maximum (terms
  * below −708 are 0); lse = mx + log s, log π = v − lse, π = e·(1/s); Q += Σ_j r_j log π_j over
  * r_j ≠ 0 when withQ ≠ 0. Two pairs per step: a step with a row whose maximum is ±∞ or NaN

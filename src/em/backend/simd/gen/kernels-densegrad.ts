@@ -1,9 +1,9 @@
 /**
  * Gradient / curvature / exact-Hessian sums of the dense-to-sparse gates (d = 1, k = 3, bias
  * outside σ; identity, tanh, sigmoid): SIMD twins of denseGradHess1's k = 3 path in
- * src/em/backend/cpu-dense.ts — the coefficient pass (coefsIdentity / coefsTanh / coefsSigmoid)
+ * src/em/backend/cpu/activation-grad.ts — the coefficient pass (coefsIdentity / coefsTanh / coefsSigmoid)
  * fused with the sums pass (denseSums1k3), so that J1, Jt, H1 stay in registers instead of going
- * through n × k scratch. Driven by src/em/backend/cpu-wasm-densegrad.ts; see
+ * through n × k scratch. Driven by src/em/backend/cpu/activation-grad.ts (binding gradHessSimd); see
  * src/em/backend/simd/gen/kernels.ts for the conventions.
  *
  * Pure arithmetic: no pair is ever refused, NaN propagates as in JS. Per row, the same operations

@@ -1,7 +1,7 @@
 /**
  * Gate-probability kernels (d = 1, k = 2, 3): see src/em/backend/simd/gen/kernels.ts for the conventions.
- * The SIMD twins of denseGateRows1k2 / denseGateRows1k3 (src/em/backend/cpu.ts) for their direct
- * rows, driven by src/em/backend/cpu-wasm-gate.ts.
+ * The SIMD twins of softmaxRows1k2 / softmaxRows1k3 (src/em/backend/cpu/softmax-gate.ts) for their direct
+ * rows, driven by src/em/backend/cpu/softmax-gate.ts (binding softmaxSimd).
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
 import { ACC, PAR } from '../layout.js';
@@ -10,7 +10,7 @@ import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 
 /**
- * Softmax gate for d = 1, k = 2 or 3 (cpu.ts denseGateRows1k2 / denseGateRows1k3, their direct
+ * Softmax gate for d = 1, k = 2 or 3 (cpu/softmax-gate.ts softmaxRows1k2 / softmaxRows1k3, their direct
  * rows): v_j = β0_j + β1_j x, e_j = e^v_j, s = Σ e_j, lse = 0 + log s, log π_j = v_j − lse,
  * π_j = e_j·(1/s), and, when withQ ≠ 0, Q += Σ_j r_j log π_j; rows with a logit outside
  * [−350, 350] (a steep gate) shift by their exact maximum, as the JS kernel's shifted rows (terms

@@ -1,7 +1,7 @@
 /**
  * Experts' moments and gate gradient / curvature kernels (d = 1, k = 2, 3): SIMD twins of
- * momentsRows1k2 / momentsRows1k3 and gradCurvRows1k2 / gradCurvRows1k3 of src/em/backend/cpu.ts,
- * driven by src/em/backend/cpu-wasm-sums.ts. See src/em/backend/simd/gen/kernels.ts for the conventions.
+ * momentsRows1k2 / momentsRows1k3 and gradCurvRows1k2 / gradCurvRows1k3 of src/em/backend/cpu/moments.ts and cpu/gradcurv.ts,
+ * driven by src/em/backend/cpu/moments.ts and gradcurv.ts (bindings). See src/em/backend/simd/gen/kernels.ts for the conventions.
  *
  * These are pure multiply-add sums over rows: no pair is ever refused. Per row, the same operations
  * in the same order as the JS kernel; each sum is accumulated per lane (lane 0: rows 0, 2, 4…,

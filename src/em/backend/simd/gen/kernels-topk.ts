@@ -1,7 +1,7 @@
 /**
  * Top-K gate kernel (d = 1, k = 3): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twin
- * of topkGateRows1k3 (src/em/backend/cpu-topk.ts) for rows whose active logits are finite, driven
- * by src/em/backend/cpu-wasm-topk.ts.
+ * of topkGateRows1k3 (src/em/backend/cpu/topk-gate.ts) for rows whose active logits are finite, driven
+ * by src/em/backend/cpu/topk-gate.ts (binding topkSimd).
  */
 import { EXP_CUTOFF as CUTOFF } from '../../constants.js';
 import { ACC, PAR } from '../layout.js';
@@ -18,7 +18,7 @@ const sel = (a: string, b: string, m: string): string => `(v128.bitselect ${a} $
 const splatBool = (c: string): string => `(i64x2.splat (i64.sub (i64.const 0) (i64.extend_i32_u (i32.ne ${c} (i32.const 0)))))`;
 
 /**
- * Top-K gate for d = 1, k = 3 (cpu-topk.ts topkGateRows1k3): u_j = β1_j x, v_j = β0_j + u_j; when
+ * Top-K gate for d = 1, k = 3 (cpu/topk-gate.ts topkGateRows1k3): u_j = β1_j x, v_j = β0_j + u_j; when
  * compute ≠ 0 the active set is ranked on v (on u when slope ≠ 0) with topKMask's comparisons
  * (first maximum first, then the first maximum of the rest in index order; NaN never displaces a
  * chosen expert) and written to mask (3 bytes per row), else read from it (a byte ≠ 0 is active);

@@ -1,7 +1,7 @@
 /**
  * The SIMD kernels of the CPU backend for d = 1 and k = 2, 3 (the papers' exact- and
  * over-specified fits), as WebAssembly text. Each kernel takes two rows per step, one in each
- * f64x2 lane, and follows its JS twin in src/em/backend/cpu.ts operation for operation within a
+ * f64x2 lane, and follows its JS twin in src/em/backend/cpu/*.ts operation for operation within a
  * row, so that per-row values (responsibilities, π, log π) are the JS kernel's bits; only sums
  * over rows are added in another order (lane by lane, then the two lanes).
  *
@@ -85,7 +85,7 @@ export function productStep(f: Fn, s: string): void {
 }
 
 /**
- * E-step for d = 1, k = 2 or 3 (cpu.ts eStepRows1k2 / eStepRows1k3, their fast rows):
+ * E-step for d = 1, k = 2 or 3 (cpu/estep.ts eStepRows1k2 / eStepRows1k3, their fast rows):
  * r = e^(v − shift) / Σ with v_j = log π_j + c_j + h_j (y − b_j − a_j x)², the branch-free shift,
  * 0 below −708; rows with Σ|v| ≥ 2^40 or a −∞ term (top-K's inactive experts) shift by the exact
  * maximum, as the JS kernel's guarded path. Stops at a pair where some row's maximum is ±∞ or NaN.
@@ -140,7 +140,7 @@ function eStep(k: 2 | 3): string {
 }
 
 /**
- * Observed log-likelihood for d = 1, k = 2 or 3 (cpu-topk.ts logLikRows1k3; cpu.ts's generic
+ * Observed log-likelihood for d = 1, k = 2 or 3 (cpu/loglik.ts logLikRows1k3; cpu/loglik.ts generic
  * logLik for k = 2): v_j = log π_j + c_j + h_j (y − (b_j + a_j x))², Σ_i (max_i + log Σ_j e^(v_j − max_i)),
  * terms below −708 taken as 0 (log π = −∞: top-K's inactive experts). Stops at a pair where some
  * row's maximum is ±∞ or NaN. par: as eStep. acc: Σ max (2 lanes, at +16), product mantissa (+32),

@@ -1,237 +1,23 @@
 /**
- * CPU kernels of the dense-to-sparse gates (temperature = identity activation, tanh, sigmoid; bias
- * outside σ; d = 1): logits s_ij = σ(β1_j x_i)/τ + β0_j and their softmax, and the gradient, the
- * Fisher (Gauss–Newton) curvature and the exact negative Hessian of Q = Σ r log π over the free
- * parameters (β0, β1, log τ). One loop per activation (no per-element switch); σ, σ' and σ'' come
- * from src/math's expCore (≤ 0.51 ulp), so results differ from the generic path
- * (Gate.logits / logitDerivs with Math.tanh / Math.exp) only by rounding. tanh(u) = (1 − e)/(1 + e)
- * with e = e^{−2u} has an absolute (not relative) error of a few 1e-17 near u = 0, which is all a
- * logit needs.
+ * The activation (dense-to-sparse) gates' gradient, Fisher (Gauss–Newton) curvature and exact
+ * negative Hessian of Q = Σ r log π over the free parameters (β0, β1, log τ) on the CPU (d = 1;
+ * identity, tanh, sigmoid; bias outside σ), with the WebAssembly SIMD binding densegrad3_{id,tanh,sig}
+ * of the fused k = 3 pass. σ, σ' and σ'' come from src/math's expCore (see activation-gate.ts).
  *
  * Exact Hessian: with J_il = ∂s_il/∂θ and G_il = r_il − R_i π_il,
  *   −∇²Q = Σ_i R_i J_iᵀ(diag π_i − π_i π_iᵀ)J_i − Σ_il G_il ∇²s_il,
  * and the second term has, per expert, only the entries (β1_l, β1_l): σ''x²/τ, (β1_l, log τ):
  * −σ'x/τ and (log τ, log τ): σ/τ; the last two summed with G are the gradient's own entries.
  */
-import type { Model } from '../../models/types.js';
-import { expCore } from '../../math/exp.js';
-import { logCore } from '../../math/log.js';
-import { mirrorUpper, subtractOuterUpper } from '../optim/linalg.js';
-import type { GateLayout } from './types.js';
-import { commonArena } from './cpu-wasm.js';
-import { denseWasm } from './cpu-wasm-dense.js';
-import { denseGradWasm3 } from './cpu-wasm-densegrad.js';
-import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from './constants.js';
-
-
-/** Activation codes of the specialised kernels. */
-export const DENSE_IDENTITY = 0;
-export const DENSE_TANH = 1;
-export const DENSE_SIGMOID = 2;
-
-/**
- * The kernel code for a model's gate, or −1 when the specialised kernels do not apply
- * (d ≠ 1, bias inside σ, relu/gelu, or not a dense-to-sparse gate).
- */
-export function denseKernelCode(m: Model): number {
-  if (m.d !== 1) return -1;
-  const g = m.gate;
-  if (g.kind === 'temperature') return DENSE_IDENTITY;
-  if (g.kind !== 'activation' || g.bias === 'inside') return -1;
-  return g.activation === 'identity' ? DENSE_IDENTITY : g.activation === 'tanh' ? DENSE_TANH : g.activation === 'sigmoid' ? DENSE_SIGMOID : -1;
-}
-
-/**
- * Softmax of row o (k logits already in logPi[o..o+k)): log π into logPi, π into pi.
- * @returns Σ_j r_j log π_j over the row when withQ, else 0
- */
-function softmaxRow(k: number, o: number, logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean, direct: boolean): number {
-  let s = 0;
-  let mx = 0;
-  if (direct) {
-    for (let j = 0; j < k; j++) { const e = expCore(logPi[o + j]!); pi[o + j] = e; s += e; }
-  } else {
-    mx = -Infinity;
-    let jm = -1;
-    for (let j = 0; j < k; j++) { const v = logPi[o + j]!; if (v > mx || v !== v) { mx = v; jm = j; } }
-    for (let j = 0; j < k; j++) {
-      const u = logPi[o + j]! - mx;
-      const e = j === jm ? 1 : u < -EXP_CUTOFF ? 0 : expCore(u);
-      pi[o + j] = e;
-      s += e;
-    }
-  }
-  // s ∈ [e^-350, k·e^350] (direct) or [1, k]: logCore's domain; NaN stays NaN
-  const lse = mx + (s === s ? logCore(s) : s);
-  const inv = 1 / s;
-  let q = 0;
-  for (let j = 0; j < k; j++) {
-    const lp = logPi[o + j]! - lse;
-    logPi[o + j] = lp;
-    pi[o + j] = pi[o + j]! * inv;
-    if (withQ) { const r = resp[o + j]!; if (r !== 0) q += r * lp; }
-  }
-  return q;
-}
-
-function rowsIdentity(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    const xi = X[i]!;
-    let direct = true;
-    for (let j = 0; j < k; j++) {
-      const v = beta1[j]! * xi * it + beta0[j]!;
-      logPi[o + j] = v;
-      direct = direct && v >= -GATE_DIRECT && v <= GATE_DIRECT;
-    }
-    q += softmaxRow(k, o, logPi, pi, resp, withQ, direct);
-  }
-  return q;
-}
-
-function rowsTanh(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    const xi = X[i]!;
-    let direct = true;
-    for (let j = 0; j < k; j++) {
-      const u = beta1[j]! * xi;
-      const uc = u > TANH_CLAMP ? TANH_CLAMP : u < -TANH_CLAMP ? -TANH_CLAMP : u;
-      const e = expCore(-2 * uc);
-      const v = ((1 - e) / (1 + e)) * it + beta0[j]!;
-      logPi[o + j] = v;
-      direct = direct && v >= -GATE_DIRECT && v <= GATE_DIRECT;
-    }
-    q += softmaxRow(k, o, logPi, pi, resp, withQ, direct);
-  }
-  return q;
-}
-
-function rowsSigmoid(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    const xi = X[i]!;
-    let direct = true;
-    for (let j = 0; j < k; j++) {
-      const u = beta1[j]! * xi;
-      const uc = u > SIG_CLAMP ? SIG_CLAMP : u < -SIG_CLAMP ? -SIG_CLAMP : u;
-      const v = (1 / (1 + expCore(-uc))) * it + beta0[j]!;
-      logPi[o + j] = v;
-      direct = direct && v >= -GATE_DIRECT && v <= GATE_DIRECT;
-    }
-    q += softmaxRow(k, o, logPi, pi, resp, withQ, direct);
-  }
-  return q;
-}
-
-/**
- * The k = 3 row tail shared by the unrolled gate kernels: softmax of (v0, v1, v2) into row o, every
- * value in a register; rows with logits in [−GATE_DIRECT, GATE_DIRECT] take e^v without the row
- * maximum (no data-dependent branch, as in cpu.ts).
- */
-function softmaxRow3(o: number, v0: number, v1: number, v2: number, logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  let e0, e1, e2, mx;
-  if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT) {
-    e0 = expCore(v0); e1 = expCore(v1); e2 = expCore(v2);
-    mx = 0;
-  } else {
-    mx = Math.max(v0, v1, v2);
-    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
-    e0 = d0 < -EXP_CUTOFF ? 0 : expCore(d0); e1 = d1 < -EXP_CUTOFF ? 0 : expCore(d1); e2 = d2 < -EXP_CUTOFF ? 0 : expCore(d2);
-  }
-  const s = e0 + e1 + e2;
-  const lse = mx + (s === s ? logCore(s) : s);
-  const inv = 1 / s;
-  const l0 = v0 - lse, l1 = v1 - lse, l2 = v2 - lse;
-  logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
-  pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
-  if (!withQ) return 0;
-  let q = 0;
-  const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
-  if (r0 !== 0) q += r0 * l0;
-  if (r1 !== 0) q += r1 * l1;
-  if (r2 !== 0) q += r2 * l2;
-  return q;
-}
-
-function tanhOf(u: number): number {
-  const uc = u > TANH_CLAMP ? TANH_CLAMP : u < -TANH_CLAMP ? -TANH_CLAMP : u;
-  const e = expCore(-2 * uc);
-  return (1 - e) / (1 + e);
-}
-
-function sigmoidOf(u: number): number {
-  const uc = u > SIG_CLAMP ? SIG_CLAMP : u < -SIG_CLAMP ? -SIG_CLAMP : u;
-  return 1 / (1 + expCore(-uc));
-}
-
-function rowsIdentity3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const xi = X[i]!;
-    q += softmaxRow3(o, s0 * xi * it + c0, s1 * xi * it + c1, s2 * xi * it + c2, logPi, pi, resp, withQ);
-  }
-  return q;
-}
-
-function rowsTanh3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const xi = X[i]!;
-    q += softmaxRow3(o, tanhOf(s0 * xi) * it + c0, tanhOf(s1 * xi) * it + c1, tanhOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
-  }
-  return q;
-}
-
-function rowsSigmoid3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
-  let q = 0;
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const xi = X[i]!;
-    q += softmaxRow3(o, sigmoidOf(s0 * xi) * it + c0, sigmoidOf(s1 * xi) * it + c1, sigmoidOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
-  }
-  return q;
-}
-
-/**
- * Gate log-probabilities and probabilities (n × k each) of a dense-to-sparse gate with
- * {@link denseKernelCode}(m) = code ≥ 0, as Backend.gateProbs with maskMode 'none'.
- * @param resp when given, Q = Σ r log π is accumulated in the same pass
- * @returns Q when resp is given, else NaN
- */
-export function denseGateProbs1(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, resp?: Float64Array): number {
-  const withQ = resp !== undefined;
-  const r = resp ?? logPi;
-  if (m.k === 2 || m.k === 3) {
-    // every array in one arena: the WebAssembly SIMD kernels (cpu-wasm-dense.ts), same bits per row
-    const A = withQ ? commonArena(X, logPi, pi, r) : commonArena(X, logPi, pi);
-    if (A !== undefined) return denseWasm(A, code, m, X, n, logPi, pi, r, withQ, denseRowsJs);
-  }
-  const q = denseRowsJs(code, m, X, n, logPi, pi, r, withQ);
-  return withQ ? q : NaN;
-}
-
-/** The JS kernels of {@link denseGateProbs1} (resp not read when withQ is false); returns Q when withQ. */
-function denseRowsJs(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, r: Float64Array, withQ: boolean): number {
-  const it = 1 / m.tau;
-  if (m.k === 3) {
-    const q3 = code === DENSE_TANH ? rowsTanh3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-      : code === DENSE_SIGMOID ? rowsSigmoid3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-        : rowsIdentity3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
-    return q3;
-  }
-  return code === DENSE_TANH ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-    : code === DENSE_SIGMOID ? rowsSigmoid(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-      : rowsIdentity(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
-}
+import type { Model } from '../../../models/types.js';
+import { expCore } from '../../../math/exp.js';
+import { mirrorUpper, subtractOuterUpper } from '../../optim/linalg.js';
+import { SIG_CLAMP, TANH_CLAMP } from '../constants.js';
+import { dispatch, lookup, register } from '../registry.js';
+import type { SimdKernel } from '../simd/driver.js';
+import type { GateLayout } from '../types.js';
+import { DENSE_SIGMOID, DENSE_TANH, denseKernelCode } from './activation-gate.js';
+import { sumsFinish } from './moments.js';
 
 /**
  * Per-element Jacobian coefficients, one loop per activation: J1 = ∂s/∂β1 = σ'(u)·x/τ,
@@ -417,7 +203,7 @@ function denseRows3(code: number, beta1: Float64Array, it: number, X: Float64Arr
  * @param code {@link denseKernelCode}(m), ≥ 0
  */
 export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null): void {
+  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null, simd: boolean): void {
   const { k, p, b0Index, b1Index, tauIndex } = L;
   if (wvb.length < p) wvb = new Float64Array(p);
   if (Ab.length < k) { Ab = new Float64Array(k); ix0b = new Int32Array(k); ix1b = new Int32Array(k); }
@@ -427,9 +213,9 @@ export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64
   const withCurv = C !== null;
   if (withCurv && layoutK3(k, p, ix0b, ix1b, tauIndex)) {
     // the SIMD kernel fuses both passes (J1, Jt, H1 never reach the scratch, which nothing else reads)
-    const W = commonArena(X, resp, pi);
-    if (W !== undefined) denseGradWasm3(W, code, m.beta1, it, X, n, resp, pi, s30, denseRows3);
-    else denseRows3(code, m.beta1, it, X, n, resp, pi, s30);
+    const c = call;
+    c.code = code; c.beta1 = m.beta1; c.it = it; c.X = X; c.n = n; c.resp = resp; c.pi = pi;
+    dispatch(lookup<GradHessCall>('gradHess', 'activation', 3, 1)!, c, n, simd);
     for (let t = 0; t < 6; t++) grad[t] = s30[t]!;
     for (let r = 0, u = 6; r < 6; r++) for (let c = r; c < 6; c++, u++) C[r * 6 + c] = s30[u]!;
     Ab[0] = s30[27]!; Ab[1] = s30[28]!; Ab[2] = s30[29]!;
@@ -468,9 +254,54 @@ export interface DenseGateKernels {
 
 /** {@link DenseGateKernels.denseGradHess} of the CPU backend. */
 export function denseGradHess(m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null): boolean {
+  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null, simd = true): boolean {
   const code = denseKernelCode(m);
   if (code < 0 || L.d !== 1 || L.k !== m.k) return false;
-  denseGradHess1(code, m, L, X, n, resp, pi, grad, fisher, exact);
+  denseGradHess1(code, m, L, X, n, resp, pi, grad, fisher, exact, simd);
   return true;
 }
+
+/** A call of the fused k = 3 sums (one per module, reused): out30 as denseSums1k3. */
+export interface GradHessCall {
+  code: number;
+  beta1: Float64Array;
+  /** 1/τ */
+  it: number;
+  X: Float64Array;
+  n: number;
+  resp: Float64Array;
+  pi: Float64Array;
+}
+
+const EMPTY = new Float64Array(0);
+const call: GradHessCall = { code: 0, beta1: EMPTY, it: 1, X: EMPTY, n: 0, resp: EMPTY, pi: EMPTY };
+const last30 = new Float64Array(30);
+
+/**
+ * The SIMD binding of densegrad3_{id,tanh,sig} (β1 and 1/τ in par): each row's J1, Jt, H1 in
+ * registers (no n × k scratch) with the JS coefficient loops' operations; the 30 sums into s30.
+ */
+export function gradHessSimd(rows: typeof denseRows3): SimdKernel<GradHessCall> {
+  return {
+    mode: 'sums',
+    counter: 'sums',
+    arrays: (c) => [c.X, c.resp, c.pi],
+    setup(A, c) {
+      const par = A.par;
+      par[0] = c.beta1[0]!; par[1] = c.beta1[1]!; par[2] = c.beta1[2]!; par[3] = c.it;
+      const K = A.kernels;
+      const kernel = c.code === DENSE_TANH ? K.densegrad3_tanh : c.code === DENSE_SIGMOID ? K.densegrad3_sig : K.densegrad3_id;
+      return { kernel, args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset] };
+    },
+    rows(c, i0, len) {
+      rows(c.code, c.beta1, c.it, c.X.subarray(i0, i0 + len), len, c.resp.subarray(i0 * 3, (i0 + len) * 3), c.pi.subarray(i0 * 3, (i0 + len) * 3), last30);
+      return 0;
+    },
+    finish(A, c) { sumsFinish(A.acc, 30, (c.n & 1) === 1, last30, s30); return 0; },
+  };
+}
+
+register<GradHessCall>('gradHess', 'activation', 3, 1, {
+  js: (c) => { denseRows3(c.code, c.beta1, c.it, c.X, c.n, c.resp, c.pi, s30); return 0; },
+  simd: gradHessSimd(denseRows3),
+});

@@ -1,16 +1,18 @@
 /**
- * CPU kernels of the top-K paths for d = 1, k = 3 (the over-specified top-K fits): gate
- * probabilities with the active set computed or held fixed, and the observed log-likelihood.
- * The generic loops of cpu.ts call Math.exp / Math.log per term and read the active set back
+ * The top-K gate's probabilities on the CPU for d = 1, k = 3 (the over-specified top-K fits), with
+ * the active set computed or held fixed, and the SIMD binding of its kernel topk3.
+ * The generic loops (cpu/softmax-gate.ts gateRowsGeneric, cpu/loglik.ts) call Math.exp / Math.log per term and read the active set back
  * from a mask written by a separate ranking pass; here one pass ranks the row in registers,
  * writes the same mask bytes as topKMask (same comparisons: first maximum wins, NaN never
  * displaces a chosen expert) and normalises over the active experts with src/math's expCore /
  * logCore (≤ 0.51 / 0.96 ulp), so results differ from the generic path in the last bits only.
- * Module-level functions with every array a parameter (see cpu.ts on closures and deopts).
+ * Module-level functions with every array a parameter (see softmax-gate.ts on closures and deopts).
  */
-import { expCore } from '../../math/exp.js';
-import { logCore } from '../../math/log.js';
-import { EXP_CUTOFF as CUTOFF, PROD_FLUSH } from './constants.js';
+import { expCore } from '../../../math/exp.js';
+import { logCore } from '../../../math/log.js';
+import { register } from '../registry.js';
+import type { SimdKernel } from '../simd/driver.js';
+import { EXP_CUTOFF as CUTOFF } from '../constants.js';
 
 
 /**
@@ -81,66 +83,57 @@ export function topkGateRows1k3(beta0: Float64Array, beta1: Float64Array, X: Flo
   return withQ ? q : NaN;
 }
 
-/**
- * Observed log-likelihood Σ_i log Σ_j π_ij N(y_i; a_j x_i + b_j, ν_j), d = 1, k = 3, from log π
- * (−Infinity for inactive experts), with cst_j = −½ log(2πν_j) and hlf_j = −1/(2ν_j). One log per
- * 256 rows (product of the row sums, each in [1, 3]).
- * @returns the total; −Infinity (NaN) when some sample has zero (NaN) density
- */
-export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array): number {
-  const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
-  const b0 = b[0]!, b1 = b[1]!, b2 = b[2]!;
-  const k0 = cst[0]!, k1 = cst[1]!, k2 = cst[2]!;
-  const h0 = hlf[0]!, h1 = hlf[1]!, h2 = hlf[2]!;
-  let sumMax = 0;
-  let logs = 0;
-  let prod = 1;
-  let bad = 0;
-  for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const yi = y[i]!;
-    const xi = X[i]!;
-    const r0 = yi - (b0 + a0 * xi);
-    const r1 = yi - (b1 + a1 * xi);
-    const r2 = yi - (b2 + a2 * xi);
-    const v0 = logPi[o]! + k0 + h0 * r0 * r0;
-    const v1 = logPi[o + 1]! + k1 + h1 * r1 * r1;
-    const v2 = logPi[o + 2]! + k2 + h2 * r2 * r2;
-    const mx = Math.max(v0, v1, v2);
-    if (!(mx > -Infinity) || mx === Infinity) { bad += mx === -Infinity ? -Infinity : NaN; continue; }
-    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
-    // −Infinity (an inactive expert) compares below the cutoff: no exponential
-    const s = (d0 < -CUTOFF ? 0 : expCore(d0)) + (d1 < -CUTOFF ? 0 : expCore(d1)) + (d2 < -CUTOFF ? 0 : expCore(d2));
-    sumMax += mx;
-    prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
-  }
-  return bad + (sumMax + (logs + logCore(prod)));
+/** A call of the top-K gate, d = 1, k = 3 (one per backend, reused). */
+export interface TopkCall {
+  beta0: Float64Array;
+  beta1: Float64Array;
+  X: Float64Array;
+  n: number;
+  logPi: Float64Array;
+  pi: Float64Array;
+  mask: Uint8Array;
+  /** write the mask (else read it) */
+  compute: boolean;
+  K: number;
+  /** rank on the slopes β1 (else on the logits) */
+  slope: boolean;
+  /** read only when withQ */
+  resp: Float64Array;
+  withQ: boolean;
 }
 
 /**
- * logLikRows1k3 for any k (d = 1), with the experts in loops: the rows the k = 2 SIMD
- * log-likelihood kernel hands back (cpu-wasm.ts). Same contract.
+ * The SIMD binding of topk3: rows whose active logits are finite run two at a time; a pair with
+ * another row (a NaN or infinite active logit, or no active expert in a fixed mask) goes to `rows`.
+ * Q is −∞ exactly when the JS kernel's is.
  */
-export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array): number {
-  let total = 0;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    const yi = y[i]!;
-    const xi = X[i]!;
-    let mx = -Infinity;
-    for (let j = 0; j < k; j++) {
-      const r = yi - (b[j]! + a[j]! * xi);
-      mx = Math.max(mx, logPi[o + j]! + cst[j]! + hlf[j]! * r * r);
-    }
-    if (!(mx > -Infinity) || mx === Infinity) { total += mx === -Infinity ? -Infinity : NaN; continue; }
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const r = yi - (b[j]! + a[j]! * xi);
-      const u = logPi[o + j]! + cst[j]! + hlf[j]! * r * r - mx;
-      if (u >= -CUTOFF) s += expCore(u);
-    }
-    total += mx + logCore(s);
-  }
-  return total;
+export function topkSimd(rows: typeof topkGateRows1k3): SimdKernel<TopkCall> {
+  return {
+    mode: 'rows',
+    counter: 'gate',
+    arrays: (c) => (c.withQ ? [c.X, c.logPi, c.pi, c.mask, c.resp] : [c.X, c.logPi, c.pi, c.mask]),
+    setup(A, c) {
+      // a non-finite coefficient makes the logits of most rows non-finite: the JS kernel takes them all
+      for (let j = 0; j < 3; j++) if (!Number.isFinite(c.beta0[j]!) || !Number.isFinite(c.beta1[j]!)) return null;
+      const par = A.par;
+      for (let j = 0; j < 3; j++) { par[j] = c.beta0[j]!; par[3 + j] = c.beta1[j]!; }
+      A.acc[0] = 0; A.acc[1] = 0;
+      return {
+        kernel: A.kernels.topk3,
+        args: [c.X.byteOffset, c.logPi.byteOffset, c.pi.byteOffset, c.mask.byteOffset, c.withQ ? c.resp.byteOffset : 0,
+          c.compute ? 1 : 0, c.K, c.slope ? 1 : 0, c.withQ ? 1 : 0],
+      };
+    },
+    rows(c, i0, len) {
+      const a = 3 * i0, b = 3 * (i0 + len);
+      return rows(c.beta0, c.beta1, c.X.subarray(i0, i0 + len), len, c.logPi.subarray(a, b), c.pi.subarray(a, b),
+        c.mask.subarray(a, b), c.compute, c.K, c.slope, c.withQ ? c.resp.subarray(a, b) : c.resp, c.withQ);
+    },
+    finish: (A, c, qJs) => (c.withQ ? (A.acc[0]! + A.acc[1]!) + qJs : NaN),
+  };
 }
+
+register<TopkCall>('gateProbs', 'masked', 3, 1, {
+  js: (c) => topkGateRows1k3(c.beta0, c.beta1, c.X, c.n, c.logPi, c.pi, c.mask, c.compute, c.K, c.slope, c.resp, c.withQ),
+  simd: topkSimd(topkGateRows1k3),
+});

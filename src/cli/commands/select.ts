@@ -1,0 +1,161 @@
+/**
+ * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G --k 1..6 [--restarts R]
+ *               [--criterion bic|aic|icl] [--out DIR]`
+ * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
+ * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
+ * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
+ */
+import { mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { selectK, SELECT_CRITERIA, type SelectCriterion, type SelectOptions, type SelectResult } from '../../em/select.js';
+import { formatJSON, writeFileAtomic } from '../../io/index.js';
+import { writeModelFile } from '../../models/io.js';
+import { hasTau } from '../../models/types.js';
+import { ValidationError } from '../../models/validate.js';
+import { MAX_SEED } from '../../random/rng.js';
+import { writePlotHtml } from '../../experiments/plot/html.js';
+import { renderPng } from '../../experiments/plot/png.js';
+import { selectFigure } from '../../experiments/plot/select-figure.js';
+import { CliError } from '../errors.js';
+import { parseGate, readDataOption } from './fit.js';
+import { parseIntOption } from './simulate.js';
+
+interface SelectCliOptions {
+  data: string;
+  y?: string;
+  x?: string;
+  dropMissing?: boolean;
+  gate: string;
+  k: string;
+  restarts: string;
+  seed: string;
+  init: string;
+  criterion: string;
+  tau: string;
+  selectOn?: string;
+  bias: string;
+  maxIter?: string;
+  out?: string;
+  png: boolean;
+}
+
+/** `--k`: a range `a..b`, a list `1,2,4`, or one k. */
+export function parseKs(raw: string): number[] {
+  const s = raw.trim();
+  const range = /^(\d+)\s*\.\.\s*(\d+)$/.exec(s);
+  let ks: number[];
+  if (range) {
+    const a = parseIntOption(range[1], '--k (from)', 1, 10_000);
+    const b = parseIntOption(range[2], '--k (to)', 1, 10_000);
+    if (b < a) throw new CliError(`--k range must go up (a..b with a ≤ b). Value: ${raw}`);
+    if (b - a >= 100) throw new CliError(`--k range holds at most 100 values. Value: ${raw}`);
+    ks = Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  } else {
+    ks = s.split(',').map((p) => parseIntOption(p, '--k', 1, 10_000));
+    if (new Set(ks).size !== ks.length) throw new CliError(`--k lists a value twice. Value: ${raw}`);
+  }
+  return ks.sort((x, y) => x - y);
+}
+
+/** Shortest round-trip number, as the dataset CSVs. */
+const num = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
+
+/** The table as CSV (one row per k). */
+export function selectCsv(r: SelectResult): string {
+  const head = 'k,logLik,df,AIC,BIC,ICL,converged,iterations,chosen';
+  const rows = r.rows.map((x) => [x.k, num(x.logLik), x.df, num(x.aic), num(x.bic), num(x.icl), x.converged, x.iterations, x.k === r.chosen].join(','));
+  return `${[head, ...rows].join('\n')}\n`;
+}
+
+/** The table as text, and the choice. */
+export function selectTable(r: SelectResult): string {
+  const cells = [['k', 'logLik', 'df', 'AIC', 'BIC', 'ICL', 'converged']];
+  for (const x of r.rows) {
+    cells.push([`${x.k}${x.k === r.chosen ? ' *' : ''}`, x.logLik.toFixed(4), String(x.df), x.aic.toFixed(3), x.bic.toFixed(3), x.icl.toFixed(3), x.converged ? 'yes' : `no (${x.stopReason})`]);
+  }
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
+  const lines = cells.map((row) => row.map((v, c) => (c === 0 || c === row.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd());
+  const others = SELECT_CRITERIA.filter((c) => c !== r.criterion).map((c) => `${c.toUpperCase()}: ${r.best[c]}`).join(', ');
+  lines.push(`chosen k = ${r.chosen} by ${r.criterion.toUpperCase()} (${others})`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(opts: SelectCliOptions): Promise<void> {
+  const ks = parseKs(opts.k);
+  const restarts = parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
+  const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED - ks[ks.length - 1]!);
+  if (!(SELECT_CRITERIA as readonly string[]).includes(opts.criterion)) throw new CliError(`--criterion must be one of ${SELECT_CRITERIA.join(', ')}. Value: ${opts.criterion}`);
+  if (opts.init !== 'kmeans' && opts.init !== 'random') throw new CliError(`--init must be one of kmeans, random. Value: ${opts.init}`);
+  if (opts.tau !== 'free' && opts.tau !== 'fixed') throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
+  const gate = parseGate(opts.gate, ks[ks.length - 1]!, opts);
+  if (gate.kind === 'topk' && ks[0]! < gate.K) throw new CliError(`--k must start at K = ${gate.K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
+  if (opts.tau === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
+  const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
+  const { data, columns, note } = readDataOption(opts);
+  if (note) process.stderr.write(`${note}\n`);
+  const options: SelectOptions = {
+    gate, ks, restarts, seed, init: { kind: opts.init }, tauMode: opts.tau, criterion: opts.criterion as SelectCriterion,
+    onFit: (row) => process.stderr.write(`gmoe select: k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`),
+  };
+  if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  let r: SelectResult;
+  try {
+    r = selectK(data, options);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new CliError(e.message);
+    throw e;
+  }
+  const table = selectTable(r);
+  process.stdout.write(table);
+  try {
+    mkdirSync(out, { recursive: true });
+    const { fit, ...rest } = r;
+    writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, data: opts.data, columns, gate: opts.gate, restarts, seed, init: opts.init, tauMode: opts.tau })}\n`);
+    writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
+    writeModelFile(join(out, 'fit.json'), fit.model, { fit: { k: r.chosen, criterion: r.criterion, logLik: fit.logLik, n: data.n, converged: fit.converged, stopReason: fit.stopReason, data: opts.data, columns } });
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  const figure = selectFigure(r, `Choice of k: ${basename(opts.data)}, gate ${opts.gate}`);
+  writePlotHtml(join(out, 'select.html'), figure, `gmoe select: ${basename(opts.data)}`);
+  const files = ['select.json', 'select.csv', 'fit.json', 'select.html'];
+  if (opts.png) {
+    const png = await renderPng(figure, join(out, 'select.png'));
+    if (png.ok) files.push('select.png');
+    else process.stderr.write(`gmoe select: warning: select.png not written: ${png.reason}\n`);
+  }
+  process.stdout.write(`wrote ${files.map((f) => join(out, f)).join(', ')}\n`);
+}
+
+/** Registers `gmoe select`. */
+export function register(program: Command): void {
+  program
+    .command('select')
+    .description('choose the number of experts k by AIC / BIC / ICL (flexmix\'s definitions): one fit per k, a table, JSON/CSV and a plot')
+    .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y, or any CSV with --y/--x')
+    .option('--y <col>', 'response column by name (any CSV)')
+    .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
+    .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column')
+    .requiredOption('--gate <gate>', 'gate: softmax | topk:K | temperature | activation:<σ> (as gmoe fit)')
+    .requiredOption('--k <ks>', 'the k to compare: a range 1..6, a list 1,2,4, or one k')
+    .option('--restarts <R>', 'starts per k (seeded; the best log-likelihood wins)', '5')
+    .option('--seed <S>', 'master seed; k is fitted with seed S + k − 1', '1')
+    .option('--init <init>', 'starts: kmeans | random', 'kmeans')
+    .option('--criterion <c>', `what chooses: ${SELECT_CRITERIA.join(' | ')} (smaller is better)`, 'bic')
+    .option('--tau <mode>', 'temperature/activation gates: free | fixed', 'free')
+    .option('--select-on <score>', 'top-K ranking: slope | logit (default slope)')
+    .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
+    .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
+    .option('--out <dir>', 'output directory (default results/select-<data file name>)')
+    .option('--no-png', 'skip rendering select.png with Chromium')
+    .addHelpText('after', [
+      '',
+      'Criteria (flexmix 2.3): AIC = −2 logLik + 2 df, BIC = −2 logLik + df log n, ICL = BIC − 2 Σ_i log max_j r_ij;',
+      'df counts the free parameters (softmax: (k − 1)(d + 1) for the gate, k(d + 2) for the experts).',
+      'Example:',
+      '  gmoe simulate --truth demy --n 2000 --seed 1 --out d.csv',
+      '  gmoe select --data d.csv --gate softmax --k 1..4 --restarts 5 --out sel',
+    ].join('\n'))
+    .action((opts: SelectCliOptions) => run(opts));
+}

@@ -1,0 +1,43 @@
+/**
+ * The gmoe command line as a function: `runCli(argv)` parses and runs one command, and turns
+ * every error into one line on stderr and an exit code (2: bad input; 1: a failure of the run).
+ * main.ts calls it for the `gmoe` binary; the fuzz tests call it in-process, many times over.
+ */
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands/index.js';
+import { CliError } from './errors.js';
+import { ValidationError } from '../models/validate.js';
+
+/** A fresh program with every command registered (commander keeps parse state: one per run). */
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name('gmoe')
+    .description('Statistical estimation in Gaussian mixture-of-experts models')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .showHelpAfterError('(add --help for usage)');
+  for (const register of commands) register(program);
+  return program;
+}
+
+/**
+ * Runs `gmoe <args...>`.
+ * @param args the arguments after `gmoe`
+ * @returns the exit code when the command failed or asked to exit (help, version), else undefined
+ *   (process.exitCode may still have been set, e.g. 130 for an interrupted sweep)
+ */
+export async function runCli(args: readonly string[]): Promise<number | undefined> {
+  try {
+    await createProgram().parseAsync(['node', 'gmoe', ...args]);
+    return undefined;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`gmoe: ${msg.split('\n')[0]}\n`);
+    if (process.env.GMOE_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    // bad input (CLI options, model files, specs) is exit 2; anything else is a failure of the run
+    return e instanceof CliError ? e.exitCode : e instanceof ValidationError ? 2 : 1;
+  }
+}

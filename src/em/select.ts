@@ -1,0 +1,90 @@
+/**
+ * Choosing the number of experts k like flexmix's stepFlexmix + getModel: one fit (best of its starts)
+ * per k, then AIC, BIC and ICL (inference/criteria.ts, flexmix's definitions) per k, the smallest wins.
+ * Each k's fit is seeded from the master seed and k, so adding a k to the list does not change the others.
+ */
+import { fail } from '../models/validate.js';
+import type { Dataset } from '../models/types.js';
+import { fitMoE } from './fit.js';
+import { modelCriteria } from './inference/criteria.js';
+import type { FitOptions, FitResult } from './types.js';
+
+export const SELECT_CRITERIA = ['bic', 'aic', 'icl'] as const;
+export type SelectCriterion = (typeof SELECT_CRITERIA)[number];
+
+export interface SelectRow {
+  k: number;
+  logLik: number;
+  /** free parameters (parameterCount's conventions) */
+  df: number;
+  aic: number;
+  bic: number;
+  icl: number;
+  converged: boolean;
+  stopReason: string;
+  iterations: number;
+  /** starts of this k and the best one's index */
+  restarts: number;
+  bestRestart: number;
+  warnings: string[];
+}
+
+export interface SelectResult {
+  n: number;
+  d: number;
+  rows: SelectRow[];
+  criterion: SelectCriterion;
+  /** k with the smallest value of the criterion (ties: the smaller k) */
+  chosen: number;
+  /** the k each criterion would choose */
+  best: Record<SelectCriterion, number>;
+  /** the chosen k's fit */
+  fit: FitResult;
+}
+
+export interface SelectOptions extends Omit<FitOptions, 'k'> {
+  /** the k to compare, each an integer ≥ 1 */
+  ks: number[];
+  /** the criterion that chooses (default 'bic', flexmix's getModel default) */
+  criterion?: SelectCriterion;
+  /** called after each k's fit */
+  onFit?: (row: SelectRow) => void;
+}
+
+/** The k with the smallest value of `key` (the first on a tie, rows in increasing k). */
+function argmin(rows: SelectRow[], key: SelectCriterion): number {
+  let best = rows[0]!;
+  for (const r of rows) if (r[key] < best[key]) best = r;
+  return best.k;
+}
+
+/**
+ * Fits every k in `options.ks` (seed of k: master seed + k − 1) and compares them by AIC, BIC, ICL.
+ * @throws ValidationError for an empty or bad list of k, an unknown criterion, or bad fit options
+ */
+export function selectK(data: Dataset, options: SelectOptions): SelectResult {
+  const { ks, criterion = 'bic', onFit, ...fitOpts } = options;
+  if (!Array.isArray(ks) || ks.length === 0) fail('ks', 'must list at least one k', ks);
+  for (const k of ks) if (!Number.isInteger(k) || k < 1) fail('ks', 'must hold integers ≥ 1', k);
+  if (new Set(ks).size !== ks.length) fail('ks', 'must not repeat a k', ks);
+  if (!(SELECT_CRITERIA as readonly string[]).includes(criterion)) fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
+  const sorted = [...ks].sort((a, b) => a - b);
+  const seed = fitOpts.seed ?? 1;
+  const rows: SelectRow[] = [];
+  const fits = new Map<number, FitResult>();
+  for (const k of sorted) {
+    const fit = fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 });
+    const c = modelCriteria(fit.model, data, fitOpts.tauMode ?? 'free');
+    const row: SelectRow = {
+      k, logLik: c.logLik, df: c.df, aic: c.aic, bic: c.bic, icl: c.icl,
+      converged: fit.converged, stopReason: fit.stopReason, iterations: fit.iterations,
+      restarts: fit.restarts, bestRestart: fit.bestRestart, warnings: fit.warnings,
+    };
+    rows.push(row);
+    fits.set(k, fit);
+    onFit?.(row);
+  }
+  const best = { bic: argmin(rows, 'bic'), aic: argmin(rows, 'aic'), icl: argmin(rows, 'icl') };
+  const chosen = best[criterion];
+  return { n: data.n, d: data.d, rows, criterion, chosen, best, fit: fits.get(chosen)! };
+}

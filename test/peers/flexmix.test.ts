@@ -1,0 +1,130 @@
+/**
+ * gmoe against flexmix (R), the reference implementation of mixtures of regressions: on data sets
+ * flexmix ships and on simulated gmoe data, flexmix fits y ~ x with the concomitant FLXPmultinom(~x)
+ * (= gmoe's softmax gate) from its defaults, then (test/peers/flexmix.R)
+ * - gmoe from its own defaults reaches a log-likelihood ≥ flexmix's − 1e-6 (two cases are expected
+ *   failures while the default is one k-means start, see SHORT_TODAY), and so does gmoe with 5 random starts;
+ * - at flexmix's fit, gmoe's log-likelihood equals R's, and AIC, BIC, ICL computed by gmoe from
+ *   flexmix's logLik and posterior equal flexmix's (df included);
+ * - at flexmix's fit, gmoe's standard errors (exact Hessian) equal R's from a Richardson-extrapolated
+ *   numerical Hessian to 1e-4 relative.
+ * Skipped, with a message, where Rscript or flexmix is absent (CI installs r-base-core r-cran-flexmix).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FIT_DEFAULTS, fitMoE } from '../../src/em/index.js';
+import { informationCriteria, parameterCount } from '../../src/em/inference/criteria.js';
+import { standardErrors } from '../../src/em/inference/se.js';
+import { logLikelihood } from '../../src/models/density.js';
+import { readDatasetCsv, writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { modelFromParams, type Dataset } from '../../src/models/types.js';
+
+const SCRIPT = fileURLToPath(new URL('./flexmix.R', import.meta.url));
+
+function rAvailable(): string | null {
+  const r = spawnSync('Rscript', ['-e', 'suppressPackageStartupMessages({library(flexmix); library(jsonlite)})'], { encoding: 'utf8' });
+  if (r.error) return `Rscript not found (${r.error.message})`;
+  if (r.status !== 0) return `R lacks flexmix or jsonlite: ${r.stderr.trim().split('\n').at(-1)}`;
+  return null;
+}
+
+const missing = rAvailable();
+if (missing) console.warn(`test/peers/flexmix.test.ts skipped: ${missing}; install Debian's r-base-core r-cran-flexmix to run it`);
+
+function rscript(args: string[]): void {
+  const r = spawnSync('Rscript', [SCRIPT, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`Rscript ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+interface FlexmixResult {
+  n: number; k: number; kFitted: number; logLik: number; logLikAtParams: number; df: number; AIC: number; BIC: number; ICL: number;
+  model: { beta0: number[]; beta1: number[]; a: number[]; b: number[]; nu: number[] };
+  posterior: number[];
+  se: { labels: string[]; values: number[] | null };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-flexmix-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function dataFor(name: string): Dataset {
+  const path = join(dir, `${name}.csv`);
+  if (name === 'NPreg') rscript(['export', 'NPreg', 'x', 'yn', path]);
+  else if (name === 'NregFix') rscript(['export', 'NregFix', 'x1', 'y', path]);
+  else {
+    const sim = simulate(truthPreset('demy'), { n: 1000, seed: 21 });
+    writeDatasetCsv(path, { n: sim.n, d: 1, X: sim.X, y: sim.y });
+  }
+  const d = readDatasetCsv(path);
+  return { n: d.n, d: d.d, X: d.X, y: d.y };
+}
+
+const CASES: Array<[string, number, number]> = [['NPreg', 2, 1], ['NregFix', 2, 1], ['demy-1000', 2, 1], ['NPreg', 3, 2]];
+
+const cache = new Map<string, { data: Dataset; fx: FlexmixResult }>();
+/** flexmix's fit of one case (run once, shared by the tests of the case). */
+function flexmixFit(name: string, k: number, seed: number): { data: Dataset; fx: FlexmixResult } {
+  const key = `${name}-${k}`;
+  if (!cache.has(key)) {
+    const data = dataFor(name);
+    const out = join(dir, `${key}.json`);
+    rscript(['fit', join(dir, `${name}.csv`), String(k), String(seed), out]);
+    cache.set(key, { data, fx: JSON.parse(readFileSync(out, 'utf8')) as FlexmixResult });
+  }
+  return cache.get(key)!;
+}
+
+// Today's default, one k-means start, stops below flexmix's optimum on two shipped data sets (NPreg k = 2:
+// 1.06 nats, NregFix: 21.6 nats; 20 k-means restarts reach the same point): the starts issue (17) makes
+// several starts of several families the default. Until then these two are expected failures, and
+// become ordinary tests by themselves once the default has more than one start.
+const ONE_START = FIT_DEFAULTS.restarts === 1;
+const SHORT_TODAY = new Set(['NPreg-2', 'NregFix-2']);
+
+describe.skipIf(missing !== null)('gmoe against flexmix', () => {
+  for (const [name, k, seed] of CASES) {
+    it(`${name}, k = ${k}: at flexmix's fit, the same log-likelihood, AIC/BIC/ICL and standard errors`, () => {
+      const { data, fx } = flexmixFit(name, k, seed);
+      expect(fx.kFitted, 'flexmix kept every component').toBe(k);
+      const m = modelFromParams({ kind: 'softmax' }, { beta0: fx.model.beta0, beta1: fx.model.beta1.map((v) => [v]), a: fx.model.a.map((v) => [v]), b: fx.model.b, nu: fx.model.nu });
+
+      // the same log-likelihood at the same parameters
+      expect(Math.abs(logLikelihood(m, data) - fx.logLikAtParams)).toBeLessThan(1e-9 * Math.abs(fx.logLikAtParams));
+      // flexmix reports the log-likelihood of the E-step before its last M-step: at most a little lower
+      expect(fx.logLik).toBeLessThanOrEqual(fx.logLikAtParams + 1e-9);
+
+      // the criteria: same df, same formulas from the same logLik and posterior
+      const df = parameterCount({ kind: 'softmax' }, k, 1).total;
+      expect(df).toBe(fx.df);
+      const c = informationCriteria(fx.logLik, df, data.n, Float64Array.from(fx.posterior), k);
+      for (const [ours, theirs] of [[c.aic, fx.AIC], [c.bic, fx.BIC], [c.icl, fx.ICL]] as const) expect(Math.abs(ours - theirs)).toBeLessThan(1e-9 * Math.abs(theirs));
+
+      // standard errors at flexmix's fit
+      const se = standardErrors(m, data);
+      expect(se.status).not.toBe('singular');
+      expect(fx.se.values).not.toBeNull();
+      fx.se.labels.forEach((label, t) => {
+        const ours = se.rows.find((row) => row.param === label)!.se!;
+        expect(Math.abs(ours / fx.se.values![t]! - 1), `${label}: gmoe ${ours}, R ${fx.se.values![t]}`).toBeLessThan(1e-4);
+      });
+    }, 120_000);
+
+    it(`${name}, k = ${k}: gmoe with five random starts reaches flexmix's log-likelihood`, () => {
+      const { data, fx } = flexmixFit(name, k, seed);
+      const fit = fitMoE(data, { gate: { kind: 'softmax' }, k, init: { kind: 'random' }, restarts: 5 });
+      expect(fit.logLik, `gmoe ${fit.logLik}, flexmix ${fx.logLik}`).toBeGreaterThanOrEqual(fx.logLik - 1e-6);
+    }, 120_000);
+
+    const short = ONE_START && SHORT_TODAY.has(`${name}-${k}`);
+    (short ? it.fails : it)(`${name}, k = ${k}: gmoe from its own defaults reaches flexmix's log-likelihood${short ? ' (expected to fail with one k-means start)' : ''}`, () => {
+      const { data, fx } = flexmixFit(name, k, seed);
+      const fit = fitMoE(data, { gate: { kind: 'softmax' }, k });
+      expect(fit.logLik, `gmoe ${fit.logLik}, flexmix ${fx.logLik}`).toBeGreaterThanOrEqual(fx.logLik - 1e-6);
+    }, 120_000);
+  }
+});
