@@ -4,7 +4,7 @@
  */
 import { validateDataset } from '../models/dataset-io.js';
 import { z } from 'zod';
-import { bool, integerAtLeast, nonNegativeNumber, oneOf, parseWith, positiveNumber, strictObject } from '../models/schema.js';
+import { bool, checkKeys, integerAtLeast, nonNegativeNumber, oneOf, parseFields, parseWith, positiveNumber, strictObject } from '../models/schema.js';
 import { fail, isRecord, parseGateSpec, validateModel } from '../models/validate.js';
 import type { Dataset, GateSpec, Model } from '../models/types.js';
 import { checkSeed } from '../random/rng.js';
@@ -95,11 +95,12 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       return { kind, model: m };
     }
     case 'near-truth': {
-      const o = parseWith(NEAR_TRUTH_SCHEMA, init, 'init');
-      const truth = o.truth as Model;
+      checkKeys(NEAR_TRUTH_SCHEMA, init, 'init');
+      const truth = (init as Record<string, unknown>).truth as Model;
       validateModel(truth);
       if (truth.d !== d) fail('init.truth.d', `must equal the data's d = ${d}`, truth.d);
       if (truth.k > k) fail('init.truth.k', `must be ≤ the fit's k = ${k} (near-truth assigns every true atom a fitted one)`, truth.k);
+      const o = parseWith(NEAR_TRUTH_SCHEMA, init, 'init');
       const out: InitOption = { kind, truth };
       if (o.noise !== undefined) out.noise = o.noise;
       if (o.noiseScale !== undefined) out.noiseScale = o.noiseScale;
@@ -166,12 +167,16 @@ export function checkFitData(data: Dataset): void {
  */
 export function resolveFitOptions(data: Dataset, options: FitOptions): { resolved: ResolvedFitOptions; init: InitOption; gate: GateSpec } {
   if (!isRecord(options)) fail('options', 'must be an object', options);
-  const o = parseWith(OPTIONS_SCHEMA, options, '', 'options');
-  const k = o.k;
-  const gate = parseGateSpec(o.gate, k, 'gate');
-  const init = checkInit(o.init ?? { kind: 'kmeans' }, k, data.d);
-  const restarts = o.restarts ?? FIT_DEFAULTS.restarts;
-  const seed = checkSeed(o.seed ?? FIT_DEFAULTS.seed, 'seed');
+  // field by field in this order (the gate needs k, init needs k and d), unknown fields first
+  const raw = options as unknown as Record<string, unknown>;
+  checkKeys(OPTIONS_SCHEMA, raw, '', 'options');
+  const { k } = parseFields(OPTIONS_SCHEMA, raw, ['k']);
+  const gate = parseGateSpec(raw.gate, k, 'gate');
+  const init = checkInit(raw.init ?? { kind: 'kmeans' }, k, data.d);
+  const restarts = parseFields(OPTIONS_SCHEMA, raw, ['restarts']).restarts ?? FIT_DEFAULTS.restarts;
+  const seed = checkSeed(raw.seed ?? FIT_DEFAULTS.seed, 'seed');
+  const o = parseFields(OPTIONS_SCHEMA, raw, ['tol', 'absTol', 'maxIter', 'varianceFloor', 'minResponsibility', 'tauMode', 'backend',
+    'accelerate', 'wasm', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration']);
   const tol = o.tol ?? FIT_DEFAULTS.tol;
   const absTol = o.absTol ?? FIT_DEFAULTS.absTol;
   const maxIter = o.maxIter ?? FIT_DEFAULTS.maxIter;

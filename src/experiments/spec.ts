@@ -13,7 +13,8 @@ import { listTruthPresets, truthPreset } from '../models/presets.js';
 import { modelToJSON, parseModel, readModelFile } from '../models/io.js';
 import { z } from 'zod';
 import {
-  bool, definedFields, integerIn, nonNegativeNumber, numberWhere, oneOf, parseWith, positiveInteger, positiveNumber, strictObject, text,
+  bool, checkKeys, definedFields, integerIn, nonNegativeNumber, numberWhere, oneOf, parseFields, parseWith, positiveInteger, positiveNumber,
+  strictObject, text,
 } from '../models/schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
 import { MAX_SEED } from '../random/rng.js';
@@ -137,8 +138,10 @@ export function resolveNGrid(grid: unknown, field = 'n'): number[] {
     values = parseWith(N_LIST_SCHEMA, grid, field);
   } else {
     if (!isRecord(grid)) fail(field, N_GRID_RULE, grid);
-    const { from, to, count, spacing = 'log' } = parseWith(N_GRID_SCHEMA, grid, field);
+    checkKeys(N_GRID_SCHEMA, grid, field);
+    const { from, to } = parseFields(N_GRID_SCHEMA, grid, ['from', 'to'], field);
     if (to < from) fail(`${field}.to`, `must be ≥ ${field}.from (${from})`, to);
+    const { count, spacing = 'log' } = parseFields(N_GRID_SCHEMA, grid, ['count', 'spacing'], field);
     values = [];
     for (let t = 0; t < count; t++) {
       const f = count === 1 ? 0 : t / (count - 1);
@@ -197,9 +200,12 @@ function checkModels(v: unknown, defaultTruth: { value: string | Record<string, 
   return list.map((raw, t) => {
     const path = `models[${t}]`;
     if (!isRecord(raw)) fail(path, FITTED_RULE, raw);
-    const { label, k, gate: rawGate } = parseWith(FITTED_SCHEMA, raw, path);
+    checkKeys(FITTED_SCHEMA, raw, path);
+    const { label } = parseFields(FITTED_SCHEMA, raw, ['label'], path);
     if (labels.has(label)) fail(`${path}.label`, 'must be unique among models', label);
     labels.add(label);
+    const { k } = parseFields(FITTED_SCHEMA, raw, ['k'], path);
+    const rawGate = raw.gate;
     if (isRecord(rawGate) && rawGate.kind === 'topk' && typeof rawGate.K === 'number' && rawGate.K > k) {
       fail(`${path}.gate.K`, `must be ≤ ${path}.k (${k})`, rawGate.K);
     }
@@ -257,14 +263,19 @@ export function validateSpec(input: unknown): ExperimentSpec {
 
 function validateSpecUnsafe(v: unknown): ExperimentSpec {
   if (!isRecord(v)) fail('spec', 'must be a JSON object', v);
-  const o = parseWith(SPEC_SCHEMA, v, '', 'spec');
+  // field by field in this order (truth before the models that use it), unknown fields first
+  checkKeys(SPEC_SCHEMA, v, '', 'spec');
+  const fields = <K extends keyof typeof SPEC_SCHEMA.shape & string>(...keys: K[]) => parseFields(SPEC_SCHEMA, v, keys);
+  const { name } = fields('name');
   const truth = checkTruth(v.truth, 'truth');
-  const design = o.design ?? 'uniform';
+  const design = fields('design').design ?? 'uniform';
   if (design === 'grid' && truth.model.d !== 1) fail('design', `"grid" needs d = 1 (the truth has d = ${truth.model.d})`, design);
   const init = checkInit(v.init);
   const models = checkModels(v.models, truth, init);
   const n = resolveNGrid(v.n, 'n');
+  const { replications, restarts = 1 } = fields('replications', 'restarts');
   const em = checkEm(v.em);
+  const { loss, seed = 1 } = fields('loss', 'seed');
   const theory: Record<string, Prediction> = {};
   if (v.theory !== undefined) {
     if (!isRecord(v.theory)) fail('theory', 'must be an object mapping metric names to predictions', v.theory);
@@ -275,14 +286,13 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
       theory[metric] = checkPrediction(p, field);
     }
   }
-  const out: ExperimentSpec = {
-    name: o.name, truth: truth.value, design, models, n, replications: o.replications, init, restarts: o.restarts ?? 1, em,
-    loss: o.loss ?? 'auto', theory, seed: o.seed ?? 1,
-  };
-  if (o.description !== undefined) out.description = o.description;
+  const out: ExperimentSpec = { name, truth: truth.value, design, models, n, replications, init, restarts, em, loss: loss ?? 'auto', theory, seed };
+  const { description } = fields('description');
+  if (description !== undefined) out.description = description;
   const record = checkRecord(v.record);
   if (record) out.record = record;
-  if (o.quick !== undefined) out.quick = o.quick;
+  const { quick } = fields('quick');
+  if (quick !== undefined) out.quick = quick;
   return out;
 }
 

@@ -88,14 +88,39 @@ export function issueError(iss: z.core.$ZodIssue, prefix = '', root = 'value'): 
 }
 
 /**
+ * Only the unknown-field check of an object schema: throws for a field of `value` that `schema` does
+ * not know (checked first, as a typo explains what follows), and ignores every other issue.
+ */
+export function checkKeys(schema: z.core.$ZodType, value: unknown, prefix = '', root = 'value'): void {
+  const r = z.safeParse(schema, value, { reportInput: true });
+  const iss = r.success ? undefined : r.error.issues.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0);
+  if (iss) throw issueError(iss, prefix, root);
+}
+
+/**
+ * Some fields of an object schema, each parsed on its own in the order given: for checks in code
+ * that must come between fields (a cross-field rule, a gate that needs k), in the order users see.
+ */
+export function parseFields<S extends z.ZodRawShape, K extends keyof S & string>(
+  schema: { shape: S },
+  value: Record<string, unknown>,
+  keys: readonly K[],
+  prefix = '',
+): { [P in K]: z.output<S[P]> } {
+  const out = {} as { [P in K]: z.output<S[P]> };
+  for (const key of keys) out[key] = parseWith(schema.shape[key], value[key], fieldPath(prefix, [key]));
+  return out;
+}
+
+/**
  * Parses `value` with `schema`, or throws a ValidationError naming the field and the value.
  * @param prefix the path of `value` in its document (e.g. "em", `models[0].em`); "" for the root
  * @param root the name of the value itself when it is the root and fails as a whole (e.g. "spec")
  * @example parseWith(strictObject({ tol: positiveNumber() }, 'em', 'must be an object'), { tol: -1 }, 'em')
  *   // throws "em.tol must be a finite number > 0. Value: -1"
  */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = '', root = 'value'): z.output<S> {
-  const r = schema.safeParse(value, { reportInput: true });
+export function parseWith<S extends z.core.$ZodType>(schema: S, value: unknown, prefix = '', root = 'value'): z.output<S> {
+  const r = z.safeParse(schema, value, { reportInput: true });
   if (r.success) return r.data;
   throw issueError(reportedIssue(r.error.issues), prefix, root);
 }

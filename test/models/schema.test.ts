@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  bool, definedFields, fieldPath, integerAtLeast, nonNegativeNumber, oneOf, parseWith, positiveInteger, strictObject,
+  bool, checkKeys, definedFields, fieldPath, integerAtLeast, nonNegativeNumber, oneOf, parseFields, parseWith, positiveInteger, strictObject,
 } from '../../src/models/schema.js';
 import { ValidationError } from '../../src/models/validate.js';
 
@@ -47,5 +47,18 @@ describe('parseWith: zod issues read "<field path> <requirement>. Value: <value>
     expect(parseWith(em, { tol: 0, runs: [2] })).toEqual({ tol: 0, runs: [2] });
     expect(Object.keys(definedFields(parseWith(em, { tol: undefined, runs: [2] })))).toEqual(['runs']);
     expect(fieldPath('', ['models', 0, 'gate', 'K'])).toBe('models[0].gate.K');
+  });
+});
+
+describe('checkKeys and parseFields: the fields in the order the caller checks them', () => {
+  const opts = strictObject({ k: integerAtLeast(1), tol: nonNegativeNumber().optional() }, 'the options', 'must be an object');
+  it('checkKeys reports only an unknown field', () => {
+    expect(() => checkKeys(opts, { k: 0, tol: -1 })).not.toThrow();
+    expect(() => checkKeys(opts, { k: 0, kk: 1 })).toThrow(/^kk is not a field of the options \(allowed: k, tol\)$/);
+  });
+  it('parseFields checks the named fields, in that order, under the prefix', () => {
+    expect(parseFields(opts, { k: 2, tol: -1 }, ['k'])).toEqual({ k: 2 });
+    expect(() => parseFields(opts, { k: 0, tol: -1 }, ['tol', 'k'], 'fit')).toThrow(/^fit\.tol must be a finite number ≥ 0\. Value: -1$/);
+    expect(() => parseFields(opts, { tol: 1 }, ['tol', 'k'])).toThrow(/^k must be an integer ≥ 1\. Value: missing$/);
   });
 });
