@@ -2,8 +2,8 @@
  * gmoe against flexmix (R), the reference implementation of mixtures of regressions: on data sets
  * flexmix ships and on simulated gmoe data, flexmix fits y ~ x with the concomitant FLXPmultinom(~x)
  * (= gmoe's softmax gate) from its defaults, then (test/peers/flexmix.R)
- * - gmoe from its own defaults reaches a log-likelihood ≥ flexmix's − 1e-6 (two cases are expected
- *   failures while the default is one k-means start, see SHORT_TODAY), and so does gmoe with 5 random starts;
+ * - gmoe from `gmoe fit`'s defaults (10 starts, --init auto) reaches a log-likelihood ≥ flexmix's − 1e-6,
+ *   and so does gmoe with 5 random starts;
  * - at flexmix's fit, gmoe's log-likelihood equals R's, and AIC, BIC, ICL computed by gmoe from
  *   flexmix's logLik and posterior equal flexmix's (df included);
  * - at flexmix's fit, gmoe's standard errors (exact Hessian) equal R's from a Richardson-extrapolated
@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIT_DEFAULTS, fitMoE } from '../../src/em/index.js';
+import { fitMoE } from '../../src/em/index.js';
+import { DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { informationCriteria, parameterCount } from '../../src/em/inference/criteria.js';
 import { standardErrors } from '../../src/em/inference/se.js';
 import { logLikelihood } from '../../src/models/density.js';
@@ -79,12 +80,10 @@ function flexmixFit(name: string, k: number, seed: number): { data: Dataset; fx:
   return cache.get(key)!;
 }
 
-// Today's default, one k-means start, stops below flexmix's optimum on two shipped data sets (NPreg k = 2:
-// 1.06 nats, NregFix: 21.6 nats; 20 k-means restarts reach the same point): the starts issue (17) makes
-// several starts of several families the default. Until then these two are expected failures, and
-// become ordinary tests by themselves once the default has more than one start.
-const ONE_START = FIT_DEFAULTS.restarts === 1;
-const SHORT_TODAY = new Set(['NPreg-2', 'NregFix-2']);
+// `gmoe fit`'s defaults (issue 17): --init auto with DEFAULT_STARTS starts of several families. One k-means
+// start (the library's fitMoE default) stops below flexmix's optimum on two shipped data sets (NPreg k = 2:
+// 1.06 nats, NregFix: 21.6 nats), so the comparison uses what a user of the command gets.
+const CLI_DEFAULTS = { init: { kind: 'auto' as const }, restarts: DEFAULT_STARTS };
 
 describe.skipIf(missing !== null)('gmoe against flexmix', () => {
   for (const [name, k, seed] of CASES) {
@@ -120,10 +119,9 @@ describe.skipIf(missing !== null)('gmoe against flexmix', () => {
       expect(fit.logLik, `gmoe ${fit.logLik}, flexmix ${fx.logLik}`).toBeGreaterThanOrEqual(fx.logLik - 1e-6);
     }, 120_000);
 
-    const short = ONE_START && SHORT_TODAY.has(`${name}-${k}`);
-    (short ? it.fails : it)(`${name}, k = ${k}: gmoe from its own defaults reaches flexmix's log-likelihood${short ? ' (expected to fail with one k-means start)' : ''}`, () => {
+    it(`${name}, k = ${k}: gmoe fit from its defaults reaches flexmix's log-likelihood`, () => {
       const { data, fx } = flexmixFit(name, k, seed);
-      const fit = fitMoE(data, { gate: { kind: 'softmax' }, k });
+      const fit = fitMoE(data, { gate: { kind: 'softmax' }, k, ...CLI_DEFAULTS });
       expect(fit.logLik, `gmoe ${fit.logLik}, flexmix ${fx.logLik}`).toBeGreaterThanOrEqual(fx.logLik - 1e-6);
     }, 120_000);
   }
