@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { fitMoE } from '../../src/em/index.js';
+import { DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { gmoe } from './run-gmoe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-csv-'));
@@ -38,7 +39,8 @@ describe('gmoe fit --y --x --drop-missing', () => {
     const keep = Array.from({ length: data.n }, (_, i) => i).filter((i) => i !== 4);
     const X = Float64Array.from(keep, (i) => data.X[i]!);
     const y = Float64Array.from(keep, (i) => data.y[i]!);
-    const lib = fitMoE({ n: 599, d: 1, X, y }, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'kmeans' }, seed: 4 });
+    // gmoe fit's defaults: --init auto with DEFAULT_STARTS starts
+    const lib = fitMoE({ n: 599, d: 1, X, y }, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'auto' }, restarts: DEFAULT_STARTS, seed: 4 });
     expect(json.fit.logLik).toBe(lib.logLik);
   });
 
