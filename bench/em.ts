@@ -24,14 +24,21 @@ import { modelFromParams, type Model } from '../src/models/types.js';
 import { truthPreset } from '../src/models/presets.js';
 import { createRng } from '../src/random/rng.js';
 
-interface Config { n: number; k: number; d: number }
+interface Config {
+  n: number;
+  k: number;
+  d: number;
+}
 
 function parseList(flag: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(flag);
   if (i < 0) return fallback;
   return process.argv[i + 1]!.split(',').map(Number);
 }
-const argValue = (flag: string, fallback: number) => { const i = process.argv.indexOf(flag); return i < 0 ? fallback : Number(process.argv[i + 1]); };
+const argValue = (flag: string, fallback: number) => {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+};
 const quick = process.argv.includes('--quick');
 const repeats = argValue('--repeats', quick ? 1 : 3);
 /** --compare-js: every row and the anatomy also with the JS kernels (fit option wasm: false) */
@@ -42,13 +49,16 @@ function truthFor(k: number, d: number): Model {
   if (k === 2 && d === 1) return truthPreset('demy');
   const rng = createRng(1000 + 31 * k + d);
   const row = (s: number) => Array.from({ length: d }, () => s * rng.normal());
-  return modelFromParams({ kind: 'softmax' }, {
-    beta0: Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
-    beta1: Array.from({ length: k }, (_, j) => (j === k - 1 ? new Array(d).fill(0) : row(4 / Math.sqrt(d)))),
-    a: Array.from({ length: k }, () => row(4 / Math.sqrt(d))),
-    b: Array.from({ length: k }, () => 3 * rng.normal()),
-    nu: Array.from({ length: k }, () => 0.05 + 0.1 * rng.uniform()),
-  });
+  return modelFromParams(
+    { kind: 'softmax' },
+    {
+      beta0: Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
+      beta1: Array.from({ length: k }, (_, j) => (j === k - 1 ? new Array(d).fill(0) : row(4 / Math.sqrt(d)))),
+      a: Array.from({ length: k }, () => row(4 / Math.sqrt(d))),
+      b: Array.from({ length: k }, () => 3 * rng.normal()),
+      nu: Array.from({ length: k }, () => 0.05 + 0.1 * rng.uniform()),
+    },
+  );
 }
 
 function cpuSeconds<T>(f: () => T): { value: T; wall: number; cpu: number } {
@@ -67,18 +77,34 @@ function expBaseline(len: number): number {
   const out = new Float64Array(len);
   let best = Infinity;
   for (let r = 0; r < 9; r++) {
-    const s = cpuSeconds(() => { for (let t = 0; t < len; t++) out[t] = Math.exp(a[t]!); });
+    const s = cpuSeconds(() => {
+      for (let t = 0; t < len; t++) out[t] = Math.exp(a[t]!);
+    });
     best = Math.min(best, s.cpu);
   }
   return best;
 }
 
-interface Row extends Config { iterWall: number; iterCpu: number; fitWall: number; fitIters: number; converged: boolean; updatesPerSec: number; expRatio: number }
+interface Row extends Config {
+  iterWall: number;
+  iterCpu: number;
+  fitWall: number;
+  fitIters: number;
+  converged: boolean;
+  updatesPerSec: number;
+  expRatio: number;
+}
 
 function bench(cfg: Config, iters: number, wasm: boolean): Row {
   const truth = truthFor(cfg.k, cfg.d);
   const data = simulate(truth, { n: cfg.n, seed: 1 });
-  const base = { gate: { kind: 'softmax' as const }, k: cfg.k, init: { kind: 'near-truth' as const, truth, assign: 'ordered' as const }, seed: 1, wasm };
+  const base = {
+    gate: { kind: 'softmax' as const },
+    k: cfg.k,
+    init: { kind: 'near-truth' as const, truth, assign: 'ordered' as const },
+    seed: 1,
+    wasm,
+  };
   // plain EM iterations (one E-step, one experts M-step, one gate M-step each): SQUAREM's
   // accepted extrapolations count as one iteration but cost several M-steps
   const plain = { ...base, accelerate: 'none' as const };
@@ -95,8 +121,14 @@ function bench(cfg: Config, iters: number, wasm: boolean): Row {
   const whole = cpuSeconds(() => fitMoE(data, base));
   const exp = expBaseline(cfg.n * cfg.k);
   return {
-    ...cfg, iterWall, iterCpu, fitWall: whole.wall, fitIters: whole.value.iterations, converged: whole.value.converged,
-    updatesPerSec: (cfg.n * cfg.k) / iterCpu, expRatio: iterCpu / exp,
+    ...cfg,
+    iterWall,
+    iterCpu,
+    fitWall: whole.wall,
+    fitIters: whole.value.iterations,
+    converged: whole.value.converged,
+    updatesPerSec: (cfg.n * cfg.k) / iterCpu,
+    expRatio: iterCpu / exp,
   };
 }
 
@@ -109,16 +141,26 @@ function configs(): Config[] {
   const ds = parseList('--d', []);
   if (ns.length || ks.length || ds.length) {
     const out: Config[] = [];
-    for (const n of ns.length ? ns : [1e5]) for (const k of ks.length ? ks : [3]) for (const d of ds.length ? ds : [1]) out.push({ n, k, d });
+    for (const n of ns.length ? ns : [1e5])
+      for (const k of ks.length ? ks : [3]) for (const d of ds.length ? ds : [1]) out.push({ n, k, d });
     return out;
   }
   const grid: Config[] = [];
   const seen = new Set<string>();
-  const add = (c: Config) => { const key = `${c.n}/${c.k}/${c.d}`; if (!seen.has(key)) { seen.add(key); grid.push(c); } };
+  const add = (c: Config) => {
+    const key = `${c.n}/${c.k}/${c.d}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      grid.push(c);
+    }
+  };
   for (const n of quick ? [1e3, 1e4, 1e5] : [1e3, 1e4, 1e5, 1e6]) add({ n, k: 3, d: 1 }); // the target row: n = 1e5, k = 3, d = 1
   for (const k of quick ? [2, 8] : [2, 4, 8]) add({ n: 1e5, k, d: 1 });
   for (const d of quick ? [10] : [3, 10]) add({ n: 1e5, k: 3, d });
-  if (!quick) { add({ n: 1e4, k: 8, d: 10 }); add({ n: 1e6, k: 2, d: 1 }); }
+  if (!quick) {
+    add({ n: 1e4, k: 8, d: 10 });
+    add({ n: 1e6, k: 2, d: 1 });
+  }
   return grid;
 }
 
@@ -154,40 +196,71 @@ function anatomy(n: number, iters: number, wasm: boolean): void {
   // are steadier than the mean, which one slice of another process can inflate
   const per: number[] = [];
   let last = 0;
-  const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+  const cpuNow = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
   const c0 = process.cpuUsage();
   const f = fitMoE(data, {
-    gate: { kind: 'softmax' }, k: 3, init: { kind: 'model', model: start.model }, backend: wrapped as never, maxIter: iters, tol: 0, absTol: 0, accelerate: 'none', wasm,
-    onIteration: ({ iteration }) => { const t = cpuNow(); if (iteration > 0) per.push(t - last); last = t; },
+    gate: { kind: 'softmax' },
+    k: 3,
+    init: { kind: 'model', model: start.model },
+    backend: wrapped as never,
+    maxIter: iters,
+    tol: 0,
+    absTol: 0,
+    accelerate: 'none',
+    wasm,
+    onIteration: ({ iteration }) => {
+      const t = cpuNow();
+      if (iteration > 0) per.push(t - last);
+      last = t;
+    },
   });
   const u = process.cpuUsage(c0);
   const total = (u.user + u.system) / 1000 / f.iterations;
   per.sort((a, b) => a - b);
-  console.log(`\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time, ${wasm ? 'WebAssembly SIMD kernels' : 'JS kernels (wasm: false)'}:\n`);
+  console.log(
+    `\nOne iteration of the over-specified demy fit (n = ${fmtN(n)}, k = 3, d = 1), iterations 51–${50 + f.iterations}, CPU time, ${wasm ? 'WebAssembly SIMD kernels' : 'JS kernels (wasm: false)'}:\n`,
+  );
   console.log('| operation | calls / iteration | ms / iteration |');
   console.log('|---|---:|---:|');
-  for (const key of Object.keys(calls)) console.log(`| ${key} | ${(calls[key]! / f.iterations).toFixed(2)} | ${(cpuMs[key]! / f.iterations).toFixed(2)} |`);
+  for (const key of Object.keys(calls))
+    console.log(`| ${key} | ${(calls[key]! / f.iterations).toFixed(2)} | ${(cpuMs[key]! / f.iterations).toFixed(2)} |`);
   console.log(`| **whole iteration** (incl. the EM loop and solves) | | **${total.toFixed(2)}** |`);
   const exp = expBaseline(n * 3) * 1000;
   console.log(`\nbaseline: ${fmtN(n * 3)} Math.exp calls take ${exp.toFixed(2)} ms here`);
   const med = per[per.length >> 1]!;
-  console.log(`single iterations (CPU): min ${per[0]!.toFixed(2)} ms, median ${med.toFixed(2)} ms; iter / exp: min ${(per[0]! / exp).toFixed(2)}, median ${(med / exp).toFixed(2)}`);
+  console.log(
+    `single iterations (CPU): min ${per[0]!.toFixed(2)} ms, median ${med.toFixed(2)} ms; iter / exp: min ${(per[0]! / exp).toFixed(2)}, median ${(med / exp).toFixed(2)}`,
+  );
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`# bench:em — ${new Date().toISOString()}`);
-console.log(`machine: ${cpu}, ${availableParallelism()} cores, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}, node ${process.version}`);
-console.log('softmax gate, CPU backend (Float64), one thread; fits from a near-truth start of a random truth with the same k\n');
-console.log(`| n | k | d |${compareJs ? ' kernels |' : ''} ms / iteration (wall) | ms / iteration (CPU) | sample·expert updates / s | iter / exp | whole fit: s (iterations) |`);
+console.log(
+  `machine: ${cpu}, ${availableParallelism()} cores, load average ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}, node ${process.version}`,
+);
+console.log(
+  'softmax gate, CPU backend (Float64), one thread; fits from a near-truth start of a random truth with the same k\n',
+);
+console.log(
+  `| n | k | d |${compareJs ? ' kernels |' : ''} ms / iteration (wall) | ms / iteration (CPU) | sample·expert updates / s | iter / exp | whole fit: s (iterations) |`,
+);
 console.log(`|---:|---:|---:|${compareJs ? '---|' : ''}---:|---:|---:|---:|---:|`);
 for (const cfg of configs()) {
   const iters = argValue('--iters', cfg.n >= 1e6 ? 5 : cfg.n >= 1e5 ? 20 : 100);
   for (const wasm of compareJs ? [true, false] : [true]) {
     const r = bench(cfg, iters, wasm);
     const kern = compareJs ? ` ${wasm ? 'wasm' : 'js'} |` : '';
-    console.log(`| ${fmtN(r.n)} | ${r.k} | ${r.d} |${kern} ${fmtMs(r.iterWall)} | ${fmtMs(r.iterCpu)} | ${(r.updatesPerSec / 1e6).toFixed(1)} M | ${r.expRatio.toFixed(1)} | ${r.fitWall.toFixed(2)} (${r.fitIters}${r.converged ? '' : ', not converged'}) |`);
+    console.log(
+      `| ${fmtN(r.n)} | ${r.k} | ${r.d} |${kern} ${fmtMs(r.iterWall)} | ${fmtMs(r.iterCpu)} | ${(r.updatesPerSec / 1e6).toFixed(1)} M | ${r.expRatio.toFixed(1)} | ${r.fitWall.toFixed(2)} (${r.fitIters}${r.converged ? '' : ', not converged'}) |`,
+    );
   }
 }
 if (!process.argv.includes('--no-anatomy')) {
-  for (const wasm of compareJs ? [true, false] : [true]) anatomy(argValue('--anatomy-n', 1e5), argValue('--anatomy-iters', 50), wasm);
+  for (const wasm of compareJs ? [true, false] : [true])
+    anatomy(argValue('--anatomy-n', 1e5), argValue('--anatomy-iters', 50), wasm);
 }

@@ -21,7 +21,10 @@ import { simulate } from '../src/models/sample.js';
 import type { Dataset } from '../src/models/types.js';
 
 const SCRIPT = fileURLToPath(new URL('../test/peers/flexmix.R', import.meta.url));
-const arg = (flag: string, fallback: number) => { const i = process.argv.indexOf(flag); return i < 0 ? fallback : Number(process.argv[i + 1]); };
+const arg = (flag: string, fallback: number) => {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+};
 const n = arg('--n', 10000);
 const seed = arg('--seed', 1);
 const dir = mkdtempSync(join(tmpdir(), 'gmoe-bench-flexmix-'));
@@ -43,11 +46,19 @@ try {
   const demy = join(dir, 'demy.csv');
   const sim = simulate(truthPreset('demy'), { n, seed });
   writeDatasetCsv(demy, { n: sim.n, d: 1, X: sim.X, y: sim.y });
-  for (const [name, path] of [['NPreg (x, yn)', npreg], [`demy, n = ${n}`, demy]] as const) {
+  for (const [name, path] of [
+    ['NPreg (x, yn)', npreg],
+    [`demy, n = ${n}`, demy],
+  ] as const) {
     const data = load(path);
     const out = join(dir, 'fx.json');
     rscript(['fit', path, '2', String(seed), out]);
-    const fx = JSON.parse(readFileSync(out, 'utf8')) as { logLik: number; cpuSeconds: number; iterations: number; refitCpuSeconds: number };
+    const fx = JSON.parse(readFileSync(out, 'utf8')) as {
+      logLik: number;
+      cpuSeconds: number;
+      iterations: number;
+      refitCpuSeconds: number;
+    };
     // CPU seconds (steadier than wall time on a shared machine), best of 3 after one warm-up fit
     const cpuOf = <T>(f: () => T): { value: T; seconds: number } => {
       let best = Infinity;
@@ -66,14 +77,24 @@ try {
     const best = def.value.logLik >= rnd.value.logLik ? def.value : rnd.value;
     const se = cpuOf(() => standardErrors(best.model, data));
     const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}× less`;
-    rows.push(`| ${name} | flexmix, 1 start | ${fx.logLik.toFixed(4)} | ${fx.iterations} | ${fx.cpuSeconds.toFixed(3)} | refit() ${fx.refitCpuSeconds.toFixed(3)} |`);
-    rows.push(`| ${name} | gmoe defaults (1 k-means start) | ${def.value.logLik.toFixed(4)} | ${def.value.iterations} | ${def.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, def.seconds)}) | |`);
-    rows.push(`| ${name} | gmoe, 5 random starts | ${rnd.value.logLik.toFixed(4)} | ${rnd.value.restartResults.map((r) => r.iterations).join('+')} | ${rnd.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, rnd.seconds)}) | standardErrors() ${se.seconds.toFixed(3)} (${ratio(fx.refitCpuSeconds, se.seconds)}) |`);
+    rows.push(
+      `| ${name} | flexmix, 1 start | ${fx.logLik.toFixed(4)} | ${fx.iterations} | ${fx.cpuSeconds.toFixed(3)} | refit() ${fx.refitCpuSeconds.toFixed(3)} |`,
+    );
+    rows.push(
+      `| ${name} | gmoe defaults (1 k-means start) | ${def.value.logLik.toFixed(4)} | ${def.value.iterations} | ${def.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, def.seconds)}) | |`,
+    );
+    rows.push(
+      `| ${name} | gmoe, 5 random starts | ${rnd.value.logLik.toFixed(4)} | ${rnd.value.restartResults.map((r) => r.iterations).join('+')} | ${rnd.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, rnd.seconds)}) | standardErrors() ${se.seconds.toFixed(3)} (${ratio(fx.refitCpuSeconds, se.seconds)}) |`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-console.log(`load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(
+  `load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
 console.log('| data | fitter | log-likelihood | iterations | fit, CPU s | standard errors, CPU s |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

@@ -21,7 +21,14 @@
 import { cpus, freemem, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fitMoE } from '../src/em/fit.js';
-import { createBackend, createCpuBackend, createGpuBackend, expertMoments, probeGpu, type Backend } from '../src/em/backend/index.js';
+import {
+  createBackend,
+  createCpuBackend,
+  createGpuBackend,
+  expertMoments,
+  probeGpu,
+  type Backend,
+} from '../src/em/backend/index.js';
 import { modelFromParams, type Model } from '../src/models/types.js';
 import { simulate } from '../src/models/sample.js';
 import { truthPreset } from '../src/models/presets.js';
@@ -43,7 +50,9 @@ const { values } = parseArgs({
 
 function list(s: string, what: string): number[] {
   const out = s.split(',').map((t) => Number(t.trim()));
-  for (const v of out) if (!Number.isInteger(v) || v < 1) throw new Error(`--${what} must be a comma-separated list of positive integers. Value: ${s}`);
+  for (const v of out)
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`--${what} must be a comma-separated list of positive integers. Value: ${s}`);
   return out;
 }
 const ns = list(values.n!, 'n');
@@ -51,21 +60,27 @@ const ks = list(values.k!, 'k');
 const d = list(values.d!, 'd')[0]!;
 const iters = list(values.iters!, 'iters')[0]!;
 const seed = list(values.seed!, 'seed')[0]!;
-const maxBytes = (values['max-gb'] !== undefined ? Number(values['max-gb']) : Math.min(totalmem() * 0.6, freemem() * 0.9) / 2 ** 30) * 2 ** 30;
+const maxBytes =
+  (values['max-gb'] !== undefined ? Number(values['max-gb']) : Math.min(totalmem() * 0.6, freemem() * 0.9) / 2 ** 30) *
+  2 ** 30;
 const emulate = values.emulate;
-if (emulate !== undefined && emulate !== 'webasm' && emulate !== 'cpu') throw new Error(`--emulate must be webasm or cpu. Value: ${emulate}`);
+if (emulate !== undefined && emulate !== 'webasm' && emulate !== 'cpu')
+  throw new Error(`--emulate must be webasm or cpu. Value: ${emulate}`);
 const emulateMaxN = Number(values['emulate-max-n']);
 
 /** A well-separated k-expert softmax truth in d dimensions (deterministic). */
 function truth(k: number): Model {
   const mid = (k - 1) / 2;
-  return modelFromParams({ kind: 'softmax' }, {
-    beta0: Array.from({ length: k }, () => 0),
-    beta1: Array.from({ length: k }, (_, j) => Array.from({ length: d }, (_, a) => (a === 0 ? 6 * (j - mid) : 0))),
-    a: Array.from({ length: k }, (_, j) => Array.from({ length: d }, (_, a) => (a === 0 ? 2 * (j - mid) : 1))),
-    b: Array.from({ length: k }, (_, j) => 3 * (j - mid)),
-    nu: Array.from({ length: k }, () => 0.05),
-  });
+  return modelFromParams(
+    { kind: 'softmax' },
+    {
+      beta0: Array.from({ length: k }, () => 0),
+      beta1: Array.from({ length: k }, (_, j) => Array.from({ length: d }, (_, a) => (a === 0 ? 6 * (j - mid) : 0))),
+      a: Array.from({ length: k }, (_, j) => Array.from({ length: d }, (_, a) => (a === 0 ? 2 * (j - mid) : 1))),
+      b: Array.from({ length: k }, (_, j) => 3 * (j - mid)),
+      nu: Array.from({ length: k }, () => 0.05),
+    },
+  );
 }
 
 /** Bytes a fit holds: data, six n × k Float64 buffers, the float32 copies and one kernel's output. */
@@ -73,7 +88,11 @@ function bytes(n: number, k: number): number {
   return n * (d + 1) * 12 + n * k * (6 * 8 + 4) + Math.min(n * k, 2 ** 22) * 8;
 }
 
-function perIteration(data: ReturnType<typeof simulate>, m: Model, backend: Backend | 'cpu'): { ms: number; iterations: number } {
+function perIteration(
+  data: ReturnType<typeof simulate>,
+  m: Model,
+  backend: Backend | 'cpu',
+): { ms: number; iterations: number } {
   const base = { gate: m.gate, k: m.k, init: { kind: 'model' as const, model: m }, tol: 0, absTol: 0, backend };
   fitMoE(data, { ...base, maxIter: 1 }); // warm-up: compiles every kernel of this shape
   // best of two, against timer noise and garbage collections
@@ -95,15 +114,24 @@ function parity(mode: 'cpu' | 'gpu'): void {
   const gpuBe = mode === 'gpu' ? createBackend('gpu') : createGpuBackend({ mode: 'cpu' });
   const cpuBe = createCpuBackend();
   const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
-  console.log(`# gpu.js backend (${mode === 'cpu' ? "gpu.js CPU mode, float32 rounding emulated" : (gpuBe as { device?: string }).device}) vs the CPU backend, n = ${n}`);
-  console.log('| truth | max abs δ log π | max abs δ r | δ log-lik per sample | resolution per sample | max rel δ N, Sxx, Sxy | max rel δ Σ r e² | fit: iterations CPU / gpu | fit: max rel δ parameter | fit: δ log-lik (exact) |');
+  console.log(
+    `# gpu.js backend (${mode === 'cpu' ? 'gpu.js CPU mode, float32 rounding emulated' : (gpuBe as { device?: string }).device}) vs the CPU backend, n = ${n}`,
+  );
+  console.log(
+    '| truth | max abs δ log π | max abs δ r | δ log-lik per sample | resolution per sample | max rel δ N, Sxx, Sxy | max rel δ Σ r e² | fit: iterations CPU / gpu | fit: max rel δ parameter | fit: δ log-lik (exact) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const name of ['demy', 'topk1', 'temp', 'temp-tanh', 'temp-sigmoid', 'd2', 'k3']) {
     const m = truthPreset(name);
     const data = simulate(m, { n, seed: 1 });
     const { k } = m;
     const topk = m.gate.kind === 'topk';
-    const bufs = () => ({ lp: new Float64Array(n * k), pi: new Float64Array(n * k), mask: new Uint8Array(n * k), r: new Float64Array(n * k) });
+    const bufs = () => ({
+      lp: new Float64Array(n * k),
+      pi: new Float64Array(n * k),
+      mask: new Uint8Array(n * k),
+      r: new Float64Array(n * k),
+    });
     const a = bufs();
     const b = bufs();
     cpuBe.gateProbs(m, data.X, n, a.lp, a.pi, topk ? a.mask : null, topk ? 'compute' : 'none');
@@ -120,7 +148,8 @@ function parity(mode: 'cpu' | 'gpu'): void {
     cpuBe.expertMoments(data.X, data.y, n, m.d, k, a.r, ma);
     gpuBe.expertMoments(data.X, data.y, n, m.d, k, a.r, mb);
     let dm = 0;
-    for (const key of ['N', 'Sxx', 'Sxy'] as const) for (let t = 0; t < ma[key].length; t++) if (ma[key][t] !== 0) dm = Math.max(dm, rel(mb[key][t]!, ma[key][t]!));
+    for (const key of ['N', 'Sxx', 'Sxy'] as const)
+      for (let t = 0; t < ma[key].length; t++) if (ma[key][t] !== 0) dm = Math.max(dm, rel(mb[key][t]!, ma[key][t]!));
     const ra = new Float64Array(k);
     const rb = new Float64Array(k);
     cpuBe.expertResiduals(m, data.X, data.y, n, a.r, ra);
@@ -131,12 +160,24 @@ function parity(mode: 'cpu' | 'gpu'): void {
     const fa = fitMoE(data, { ...opts, backend: 'cpu' });
     const fb = fitMoE(data, { ...opts, backend: gpuBe });
     let dp = 0;
-    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const) for (let t = 0; t < fa.model[key].length; t++) dp = Math.max(dp, Math.abs(fb.model[key][t]! - fa.model[key][t]!) / (Math.abs(fa.model[key][t]!) + 1e-3));
+    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const)
+      for (let t = 0; t < fa.model[key].length; t++)
+        dp = Math.max(dp, Math.abs(fb.model[key][t]! - fa.model[key][t]!) / (Math.abs(fa.model[key][t]!) + 1e-3));
     dp = Math.max(dp, rel(fb.model.tau, fa.model.tau));
     const lpE = new Float64Array(n * k);
-    cpuBe.gateProbs(fb.model, data.X, n, lpE, new Float64Array(n * k), topk ? new Uint8Array(n * k) : null, topk ? 'compute' : 'none');
+    cpuBe.gateProbs(
+      fb.model,
+      data.X,
+      n,
+      lpE,
+      new Float64Array(n * k),
+      topk ? new Uint8Array(n * k) : null,
+      topk ? 'compute' : 'none',
+    );
     const llExact = cpuBe.logLik(fb.model, data.X, data.y, n, lpE);
-    console.log(`| ${name} | ${dlp.toExponential(1)} | ${dr.toExponential(1)} | ${((llB - llA) / n).toExponential(1)} | ${(res / n).toExponential(1)} | ${dm.toExponential(1)} | ${dres.toExponential(1)} | ${fa.iterations} / ${fb.iterations} | ${dp.toExponential(1)} | ${(llExact - fa.logLik).toExponential(1)} |`);
+    console.log(
+      `| ${name} | ${dlp.toExponential(1)} | ${dr.toExponential(1)} | ${((llB - llA) / n).toExponential(1)} | ${(res / n).toExponential(1)} | ${dm.toExponential(1)} | ${dres.toExponential(1)} | ${fa.iterations} / ${fb.iterations} | ${dp.toExponential(1)} | ${(llExact - fa.logLik).toExponential(1)} |`,
+    );
   }
 }
 
@@ -149,8 +190,12 @@ if (values.parity) {
 
 const probe = probeGpu();
 const cpu0 = cpus()[0];
-console.log(`# gmoe bench:gpu — time per EM iteration (softmax gate, d = ${d}, ${iters} timed iterations from the true model)`);
-console.log(`machine: ${cpu0?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; gpu.js ${probe.version ?? 'not installed'}`);
+console.log(
+  `# gmoe bench:gpu — time per EM iteration (softmax gate, d = ${d}, ${iters} timed iterations from the true model)`,
+);
+console.log(
+  `machine: ${cpu0?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}; gpu.js ${probe.version ?? 'not installed'}`,
+);
 let gpu: Backend | null = null;
 let gpuLabel = '';
 if (probe.available) {
@@ -159,21 +204,29 @@ if (probe.available) {
   console.log(`GPU: ${probe.reason}`);
 } else {
   console.log(`GPU: none — ${probe.reason}.`);
-  console.log('The GPU column is skipped: GPU speed is unmeasured on this machine. Run `npm run bench:gpu` on a machine with a GPU to measure it.');
+  console.log(
+    'The GPU column is skipped: GPU speed is unmeasured on this machine. Run `npm run bench:gpu` on a machine with a GPU to measure it.',
+  );
   if (emulate) {
     gpu = createGpuBackend({ mode: emulate as 'cpu' | 'webasm' });
     gpuLabel = `gpu.js ${emulate} (CPU emulation, not a GPU)`;
-    console.log(`--emulate ${emulate}: timing the GPU code path on gpu.js's ${emulate} backend instead (n ≤ ${emulateMaxN}); this is NOT a GPU measurement.`);
+    console.log(
+      `--emulate ${emulate}: timing the GPU code path on gpu.js's ${emulate} backend instead (n ≤ ${emulateMaxN}); this is NOT a GPU measurement.`,
+    );
   }
 }
 console.log('');
-const header = gpu ? `| n | k | CPU ms/iter | ${gpuLabel} ms/iter | CPU / GPU |` : '| n | k | CPU ms/iter | sample·expert updates/s (CPU) |';
+const header = gpu
+  ? `| n | k | CPU ms/iter | ${gpuLabel} ms/iter | CPU / GPU |`
+  : '| n | k | CPU ms/iter | sample·expert updates/s (CPU) |';
 console.log(header);
 console.log(gpu ? '|---:|---:|---:|---:|---:|' : '|---:|---:|---:|---:|');
 for (const n of ns) {
   for (const k of ks) {
     if (bytes(n, k) > maxBytes) {
-      console.log(`| ${n} | ${k} | skipped: needs ~${(bytes(n, k) / 2 ** 30).toFixed(1)} GiB (--max-gb ${(maxBytes / 2 ** 30).toFixed(1)}) | |${gpu ? ' |' : ''}`);
+      console.log(
+        `| ${n} | ${k} | skipped: needs ~${(bytes(n, k) / 2 ** 30).toFixed(1)} GiB (--max-gb ${(maxBytes / 2 ** 30).toFixed(1)}) | |${gpu ? ' |' : ''}`,
+      );
       continue;
     }
     const m = truth(k);

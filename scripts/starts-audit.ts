@@ -12,16 +12,34 @@ import { fitMoE, type InitOption } from '../src/em/index.js';
 
 export const GAP = 1;
 
-export interface AuditRow { truth: string; n: number; start: string; fits: number; best: number; warned: number; silent: number; worstSilent: number }
+export interface AuditRow {
+  truth: string;
+  n: number;
+  start: string;
+  fits: number;
+  best: number;
+  warned: number;
+  silent: number;
+  worstSilent: number;
+}
 
-export interface AuditCase { truth: string; k: number }
+export interface AuditCase {
+  truth: string;
+  k: number;
+}
 
 export const AUDIT_CASES: AuditCase[] = [
-  { truth: 'demy', k: 2 }, { truth: 'demy', k: 3 }, { truth: 'k3', k: 3 }, { truth: 'topk1', k: 2 }, { truth: 'temp-tanh', k: 2 },
+  { truth: 'demy', k: 2 },
+  { truth: 'demy', k: 3 },
+  { truth: 'k3', k: 3 },
+  { truth: 'topk1', k: 2 },
+  { truth: 'temp-tanh', k: 2 },
 ];
 export const AUDIT_STARTS: [string, InitOption][] = [
-  ['kmeans', { kind: 'kmeans' }], ['random', { kind: 'random' }],
-  ['softmax-first', { kind: 'softmax-first' }], ['softmax-first:random', { kind: 'softmax-first', from: 'random' }],
+  ['kmeans', { kind: 'kmeans' }],
+  ['random', { kind: 'random' }],
+  ['softmax-first', { kind: 'softmax-first' }],
+  ['softmax-first:random', { kind: 'softmax-first', from: 'random' }],
 ];
 
 /** Runs the audit: per case, n and data seed, `seeds` single-start fits of every start family. */
@@ -43,13 +61,25 @@ export function runAudit(ns: number[], dataSeeds: number, seeds: number, maxIter
         const near = fitMoE(data, { gate: truth.gate, k: c.k, init: { kind: 'near-truth', truth }, seed: 1, maxIter });
         const best = Math.max(near.logLik, ...fits.map((f) => f.logLik));
         for (const f of fits) {
-          const row = per.get(f.start) ?? { truth: `${c.truth} k=${c.k}`, n, start: f.start, fits: 0, best: 0, warned: 0, silent: 0, worstSilent: 0 };
+          const row = per.get(f.start) ?? {
+            truth: `${c.truth} k=${c.k}`,
+            n,
+            start: f.start,
+            fits: 0,
+            best: 0,
+            warned: 0,
+            silent: 0,
+            worstSilent: 0,
+          };
           per.set(f.start, row);
           row.fits++;
           const gap = best - f.logLik;
           if (gap <= GAP) row.best++;
           if (f.warned) row.warned++;
-          if (gap > GAP && !f.warned) { row.silent++; row.worstSilent = Math.max(row.worstSilent, gap); }
+          if (gap > GAP && !f.warned) {
+            row.silent++;
+            row.worstSilent = Math.max(row.worstSilent, gap);
+          }
         }
       }
       rows.push(...per.values());
@@ -60,9 +90,23 @@ export function runAudit(ns: number[], dataSeeds: number, seeds: number, maxIter
 
 /** The audit as a markdown table. */
 export function auditTable(rows: AuditRow[]): string {
-  const lines = ['| truth (fit k) | n | start | fits | reach the best (±1 nat) | warn | silent failures (worst gap, nats) |', '|---|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.truth} | ${r.n} | ${r.start} | ${r.fits} | ${r.best} | ${r.warned} | ${r.silent}${r.silent ? ` (${r.worstSilent.toFixed(1)})` : ''} |`);
-  const t = rows.reduce((a, r) => ({ fits: a.fits + r.fits, best: a.best + r.best, warned: a.warned + r.warned, silent: a.silent + r.silent }), { fits: 0, best: 0, warned: 0, silent: 0 });
+  const lines = [
+    '| truth (fit k) | n | start | fits | reach the best (±1 nat) | warn | silent failures (worst gap, nats) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.truth} | ${r.n} | ${r.start} | ${r.fits} | ${r.best} | ${r.warned} | ${r.silent}${r.silent ? ` (${r.worstSilent.toFixed(1)})` : ''} |`,
+    );
+  const t = rows.reduce(
+    (a, r) => ({
+      fits: a.fits + r.fits,
+      best: a.best + r.best,
+      warned: a.warned + r.warned,
+      silent: a.silent + r.silent,
+    }),
+    { fits: 0, best: 0, warned: 0, silent: 0 },
+  );
   lines.push(`| **all** | | | ${t.fits} | ${t.best} | ${t.warned} | ${t.silent} |`);
   return lines.join('\n');
 }

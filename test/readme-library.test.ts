@@ -23,13 +23,20 @@ function librarySnippet(readme: string): string {
   return m[1]!;
 }
 
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; exports: Record<string, { default: string }> };
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+  exports: Record<string, { default: string }>;
+};
 let dir = '';
 beforeAll(async () => {
-  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+  await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+  });
   dir = mkdtempSync(join(root, 'build', 'readme-'));
 }, 600_000);
-afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('README library snippet', () => {
   it('npm ci builds the library (prepare) and the package export is the build', () => {

@@ -34,10 +34,14 @@ export interface DiagnosticOptions {
  * @param data the data the model was fitted to
  * @throws when the model and data disagree in d
  */
-export function diagnoseIdentifiability(fit: FitResult | Model, data: Dataset, options: DiagnosticOptions = {}): IdentifiabilityDiagnostic {
+export function diagnoseIdentifiability(
+  fit: FitResult | Model,
+  data: Dataset,
+  options: DiagnosticOptions = {},
+): IdentifiabilityDiagnostic {
   const isResult = 'logLik' in fit && 'model' in fit;
   const model = cloneModel(isResult ? (fit as FitResult).model : (fit as Model));
-  const tauMode = isResult ? (fit as FitResult).options.tauMode : options.tauMode ?? 'free';
+  const tauMode = isResult ? (fit as FitResult).options.tauMode : (options.tauMode ?? 'free');
   const relTol = options.relTol ?? 1e-6;
   const which = options.matrix ?? 'hessian';
   if (model.d !== data.d) throw new Error(`data.d must equal the model's d = ${model.d}. Value: ${data.d}`);
@@ -65,10 +69,16 @@ export function diagnoseIdentifiability(fit: FitResult | Model, data: Dataset, o
     const th = new Float64Array(p);
     for (let c = 0; c < p; c++) {
       const h = 1e-5 * Math.max(1, Math.abs(theta[c]!));
-      th.set(theta); th[c] = theta[c]! + h;
-      obj.trial(th); obj.accept(); obj.gradCurv(gp, curv);
-      th.set(theta); th[c] = theta[c]! - h;
-      obj.trial(th); obj.accept(); obj.gradCurv(gm, curv);
+      th.set(theta);
+      th[c] = theta[c]! + h;
+      obj.trial(th);
+      obj.accept();
+      obj.gradCurv(gp, curv);
+      th.set(theta);
+      th[c] = theta[c]! - h;
+      obj.trial(th);
+      obj.accept();
+      obj.gradCurv(gm, curv);
       for (let r = 0; r < p; r++) info[r * p + c] = -(gp[r]! - gm[r]!) / (2 * h);
     }
     symmetrize(info, p);
@@ -94,8 +104,9 @@ export function diagnoseIdentifiability(fit: FitResult | Model, data: Dataset, o
     eigenvalues,
     flat,
     relTol,
-    matrix: which === 'fisher'
-      ? 'Gauss–Newton (Fisher) information of the gate M-step objective Q at the fit'
-      : '−Hessian of the gate M-step objective Q at the fit (central differences of the analytic gradient)',
+    matrix:
+      which === 'fisher'
+        ? 'Gauss–Newton (Fisher) information of the gate M-step objective Q at the fit'
+        : '−Hessian of the gate M-step objective Q at the fit (central differences of the analytic gradient)',
   };
 }

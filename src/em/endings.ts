@@ -46,18 +46,27 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     let N = 0;
     for (let i = 0; i < n; i++) N += resp[i * k + j]!;
     if (N < Math.max(TINY_COUNT * (d + 2), TINY_SHARE * n)) {
-      out.push(`degenerate ending: expert ${j + 1} has almost no weight (Σ r = ${fmt(N)} of n = ${n} samples): a wasted expert, maybe a local optimum or k too large`);
+      out.push(
+        `degenerate ending: expert ${j + 1} has almost no weight (Σ r = ${fmt(N)} of n = ${n} samples): a wasted expert, maybe a local optimum or k too large`,
+      );
     }
     if (m.nu[j]! <= FLOOR_FACTOR * varianceFloor) {
-      out.push(`degenerate ending: expert ${j + 1}'s variance ν = ${fmt(m.nu[j]!)} is at the floor ${fmt(varianceFloor)} (it fits a few samples exactly: a spurious spike of the likelihood)`);
+      out.push(
+        `degenerate ending: expert ${j + 1}'s variance ν = ${fmt(m.nu[j]!)} is at the floor ${fmt(varianceFloor)} (it fits a few samples exactly: a spurious spike of the likelihood)`,
+      );
     }
   }
   if (k < 2) return out;
   let nuMin = Infinity;
   let nuMax = 0;
-  for (let j = 0; j < k; j++) { nuMin = Math.min(nuMin, m.nu[j]!); nuMax = Math.max(nuMax, m.nu[j]!); }
+  for (let j = 0; j < k; j++) {
+    nuMin = Math.min(nuMin, m.nu[j]!);
+    nuMax = Math.max(nuMax, m.nu[j]!);
+  }
   if (nuMax > VARIANCE_RATIO * nuMin) {
-    out.push(`degenerate ending: the experts' variances differ by a factor ${fmt(nuMax / nuMin)} (ν from ${fmt(nuMin)} to ${fmt(nuMax)}): one expert may cover several clusters while another fits a few samples; compare other starts`);
+    out.push(
+      `degenerate ending: the experts' variances differ by a factor ${fmt(nuMax / nuMin)} (ν from ${fmt(nuMin)} to ${fmt(nuMax)}): one expert may cover several clusters while another fits a few samples; compare other starts`,
+    );
   }
   for (let j = 0; j < k; j++) {
     for (let l = j + 1; l < k; l++) {
@@ -69,21 +78,30 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
       }
       const sd = Math.sqrt(Math.max(m.nu[j]!, m.nu[l]!));
       if (gap <= DUP_SD * sd) {
-        out.push(`degenerate ending: experts ${j + 1} and ${l + 1} fit nearly the same line (their means differ by at most ${fmt(gap / sd)} sd on the data): one cluster split in two — k too large, or a local optimum; compare other starts`);
+        out.push(
+          `degenerate ending: experts ${j + 1} and ${l + 1} fit nearly the same line (their means differ by at most ${fmt(gap / sd)} sd on the data): one cluster split in two — k too large, or a local optimum; compare other starts`,
+        );
       }
     }
   }
   if (m.gate.kind === 'activation') {
     for (let j = 0; j < k; j++) {
       for (let l = j + 1; l < k; l++) {
-        let dn = 0, a = 0, b = 0;
+        let dn = 0,
+          a = 0,
+          b = 0;
         for (let t = 0; t < d; t++) {
-          const u = m.beta1[j * d + t]!, v = m.beta1[l * d + t]!;
-          dn += (u - v) ** 2; a += u * u; b += v * v;
+          const u = m.beta1[j * d + t]!,
+            v = m.beta1[l * d + t]!;
+          dn += (u - v) ** 2;
+          a += u * u;
+          b += v * v;
         }
         const size = Math.sqrt(Math.max(a, b));
         if (size > 0 && Math.sqrt(dn) <= ROW_REL * size) {
-          out.push(`degenerate ending: gate rows ${j + 1} and ${l + 1} nearly collapsed (their slopes β1 agree to ${fmt(Math.sqrt(dn) / size)} relative) with τ = ${fmt(m.tau)}: the gate tells them apart only through a growing 1/τ`);
+          out.push(
+            `degenerate ending: gate rows ${j + 1} and ${l + 1} nearly collapsed (their slopes β1 agree to ${fmt(Math.sqrt(dn) / size)} relative) with τ = ${fmt(m.tau)}: the gate tells them apart only through a growing 1/τ`,
+          );
         }
       }
     }
@@ -91,7 +109,9 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
   const gate = getGate(m.gate);
   const scaling = gate.symmetries(m.gate).scaling;
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {
-    out.push(`degenerate ending: τ ran away to ${fmt(m.tau)} (1/τ = ${fmt(1 / m.tau)}): the gate is a hard switch or its rows cancel; compare other starts`);
+    out.push(
+      `degenerate ending: τ ran away to ${fmt(m.tau)} (1/τ = ${fmt(1 / m.tau)}): the gate is a hard switch or its rows cancel; compare other starts`,
+    );
   }
   const topk = m.gate.kind === 'topk';
   if (m.gate.kind === 'topk' && m.gate.K === 1) return out; // π ∈ {0, 1}: neither a scale nor a ratio to check
@@ -115,14 +135,18 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   if (spread > RUNAWAY_SCORE) {
-    out.push(`degenerate ending: the gate ran away (log π_j − log π_l reaches ${fmt(spread)} on the data: a switch sharpening without bound${hasTau(m.gate) ? ` or 1/τ = ${fmt(1 / m.tau)} growing` : ''})`);
+    out.push(
+      `degenerate ending: the gate ran away (log π_j − log π_l reaches ${fmt(spread)} on the data: a switch sharpening without bound${hasTau(m.gate) ? ` or 1/τ = ${fmt(1 / m.tau)} growing` : ''})`,
+    );
   }
   if (!topk) {
     for (let j = 0; j < k; j++) {
       for (let l = j + 1; l < k; l++) {
         const range = hi[j * k + l]! - lo[j * k + l]!;
         if (range < COLLAPSE_RANGE) {
-          out.push(`degenerate ending: gate rows ${j + 1} and ${l + 1} collapsed onto each other (log π_${j + 1} − log π_${l + 1} varies by ${fmt(range)} over the data): the gate does not tell these experts apart`);
+          out.push(
+            `degenerate ending: gate rows ${j + 1} and ${l + 1} collapsed onto each other (log π_${j + 1} − log π_${l + 1} varies by ${fmt(range)} over the data): the gate does not tell these experts apart`,
+          );
         }
       }
     }
@@ -132,7 +156,10 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
 
 /** Groups the starts' final log-likelihoods into distinct optima, best first (non-finite ones left out). */
 export function distinctOptima(logLiks: readonly number[], tol = OPTIMUM_TOL): Optimum[] {
-  const order = logLiks.map((v, r) => [v, r] as const).filter(([v]) => Number.isFinite(v)).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const order = logLiks
+    .map((v, r) => [v, r] as const)
+    .filter(([v]) => Number.isFinite(v))
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
   const out: Optimum[] = [];
   for (const [v, r] of order) {
     const g = out.at(-1);

@@ -9,7 +9,11 @@ import { createBackend, type Backend } from './backend/index.js';
  *   logLik = Σ_i log p(y_i | x_i)
  * @throws when model and data disagree in d
  */
-export function eStep(model: Model, data: Dataset, backend: 'cpu' | 'gpu' | 'auto' | Backend = 'cpu'): { resp: Float64Array; logPi: Float64Array; logLik: number } {
+export function eStep(
+  model: Model,
+  data: Dataset,
+  backend: 'cpu' | 'gpu' | 'auto' | Backend = 'cpu',
+): { resp: Float64Array; logPi: Float64Array; logLik: number } {
   if (model.d !== data.d) throw new Error(`data.d must equal the model's d = ${model.d}. Value: ${data.d}`);
   const be = createBackend(backend, { n: data.n, k: model.k });
   const { n } = data;

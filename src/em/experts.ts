@@ -24,7 +24,12 @@ export interface ExpertsMStep {
   /** Forgets the previous call's means (call at the start of each EM run: runs stay independent). */
   reset(): void;
   /** Updates a, b, ν of `model` in place from the responsibilities `resp` (n × k). */
-  step(model: Model, resp: Float64Array, warnings: WarningLog, iteration: number): { params: Model; info: ExpertsMStepInfo };
+  step(
+    model: Model,
+    resp: Float64Array,
+    warnings: WarningLog,
+    iteration: number,
+  ): { params: Model; info: ExpertsMStepInfo };
 }
 
 /**
@@ -32,7 +37,13 @@ export interface ExpertsMStep {
  * @param varianceFloor smallest ν
  * @param minResponsibility smallest Σ_i r_ij for an expert to be re-estimated
  */
-export function createExpertsMStep(backend: Backend, data: Dataset, k: number, varianceFloor: number, minResponsibility: number): ExpertsMStep {
+export function createExpertsMStep(
+  backend: Backend,
+  data: Dataset,
+  k: number,
+  varianceFloor: number,
+  minResponsibility: number,
+): ExpertsMStep {
   const { X, y, n, d } = data;
   const mom: ExpertMoments = expertMoments(k, d);
   const rss = new Float64Array(k);
@@ -58,7 +69,11 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
         const Nj = mom.N[j]!;
         if (!(Nj >= minResponsibility)) {
           info.kept++;
-          warnings.add(`expert-empty-${j}`, `expert ${j} has almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): kept its previous parameters`, iteration);
+          warnings.add(
+            `expert-empty-${j}`,
+            `expert ${j} has almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): kept its previous parameters`,
+            iteration,
+          );
           continue;
         }
         for (let t = 0; t < d * d; t++) A[t] = mom.Sxx[j * d * d + t]!;
@@ -66,7 +81,11 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
         // a weighted design of rank < d cannot identify the slopes
         if (cholesky(A, d, L) < 1e-13) {
           info.kept++;
-          warnings.add(`expert-singular-${j}`, `expert ${j}: its weighted design is singular (the responsibilities sit on too few distinct x): kept its previous parameters`, iteration);
+          warnings.add(
+            `expert-singular-${j}`,
+            `expert ${j}: its weighted design is singular (the responsibilities sit on too few distinct x): kept its previous parameters`,
+            iteration,
+          );
           continue;
         }
         choleskySolve(L, d, rhs, sol);
@@ -96,7 +115,11 @@ export function createExpertsMStep(backend: Backend, data: Dataset, k: number, v
         if (nu < varianceFloor || !(nu === nu)) {
           model.nu[j] = varianceFloor;
           info.floored++;
-          warnings.add(`variance-floor-${j}`, `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${varianceFloor.toPrecision(3)})`, iteration);
+          warnings.add(
+            `variance-floor-${j}`,
+            `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${varianceFloor.toPrecision(3)})`,
+            iteration,
+          );
         } else {
           model.nu[j] = nu;
         }

@@ -26,7 +26,15 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
-import type { FitOptions, FitResult, InitOption, ResolvedFitOptions, RestartResult, StartFamily, StopReason } from './types.js';
+import type {
+  FitOptions,
+  FitResult,
+  InitOption,
+  ResolvedFitOptions,
+  RestartResult,
+  StartFamily,
+  StopReason,
+} from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
@@ -63,14 +71,36 @@ interface RunOutcome {
  * this start's seed and the fit's own tolerances, carried over to the fit's gate (continuation.ts).
  * A softmax fit is its own continuation: the start is then the softmax optimum itself.
  */
-function softmaxFirstStart(data: Dataset, opts: ResolvedFitOptions, backend: Backend, from: 'kmeans' | 'random', seed: number, warnings: WarningLog): Model {
+function softmaxFirstStart(
+  data: Dataset,
+  opts: ResolvedFitOptions,
+  backend: Backend,
+  from: 'kmeans' | 'random',
+  seed: number,
+  warnings: WarningLog,
+): Model {
   const soft = fitMoE(data, {
-    gate: { kind: 'softmax' }, k: opts.k, init: { kind: from }, restarts: 1, seed,
-    tol: opts.tol, absTol: opts.absTol, maxIter: opts.maxIter, varianceFloor: opts.varianceFloor, minResponsibility: opts.minResponsibility,
+    gate: { kind: 'softmax' },
+    k: opts.k,
+    init: { kind: from },
+    restarts: 1,
+    seed,
+    tol: opts.tol,
+    absTol: opts.absTol,
+    maxIter: opts.maxIter,
+    varianceFloor: opts.varianceFloor,
+    minResponsibility: opts.minResponsibility,
     backend,
-    accelerate: opts.accelerate, wasm: opts.wasm, gateMaxSteps: opts.gateMaxSteps, gateTol: opts.gateTol,
+    accelerate: opts.accelerate,
+    wasm: opts.wasm,
+    gateMaxSteps: opts.gateMaxSteps,
+    gateTol: opts.gateTol,
   });
-  if (soft.stopReason === 'degenerate') warnings.add('softmax-first', `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`);
+  if (soft.stopReason === 'degenerate')
+    warnings.add(
+      'softmax-first',
+      `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`,
+    );
   return continueFromSoftmax(soft.model, opts.gate, data);
 }
 
@@ -81,7 +111,12 @@ function allFinite(m: Model): boolean {
 }
 
 function copyParams(src: Model, dst: Model): void {
-  dst.beta0.set(src.beta0); dst.beta1.set(src.beta1); dst.a.set(src.a); dst.b.set(src.b); dst.nu.set(src.nu); dst.tau = src.tau;
+  dst.beta0.set(src.beta0);
+  dst.beta1.set(src.beta1);
+  dst.a.set(src.a);
+  dst.b.set(src.b);
+  dst.nu.set(src.nu);
+  dst.tau = src.tau;
 }
 
 /** Moves m along its gate's scaling orbit (β1, τ) → (cβ1, cτ) to τ = tau (the density is unchanged). */
@@ -101,7 +136,15 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
   const prev = cloneModel(model);
   const gctx: GateMStepContext = {
-    backend, data, model, ws, layout, maxSteps: opts.gateMaxSteps, tol: opts.gateTol, warnings, iteration: 0,
+    backend,
+    data,
+    model,
+    ws,
+    layout,
+    maxSteps: opts.gateMaxSteps,
+    tol: opts.gateTol,
+    warnings,
+    iteration: 0,
   };
   const trace: number[] = [];
   const estats: EStepStats = { q: NaN };
@@ -131,10 +174,18 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       stopReason = 'degenerate';
       if (iter > 0) {
         copyParams(prev, model);
-        warnings.add('degenerate', `log-likelihood became ${ll} at iteration ${iter}: stopped, returning the parameters of iteration ${iter - 1}`, iter);
+        warnings.add(
+          'degenerate',
+          `log-likelihood became ${ll} at iteration ${iter}: stopped, returning the parameters of iteration ${iter - 1}`,
+          iter,
+        );
         iter--;
       } else {
-        warnings.add('degenerate', `the initial model has log-likelihood ${ll} on these data (some sample has zero density under every expert)`, 0);
+        warnings.add(
+          'degenerate',
+          `the initial model has log-likelihood ${ll} on these data (some sample has zero density under every expert)`,
+          0,
+        );
         trace.push(ll);
       }
       return true;
@@ -148,7 +199,11 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       const noise = (backend.logLikResolution?.() ?? 0) / n;
       const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
       if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
-        warnings.add('decrease', `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`, iter);
+        warnings.add(
+          'decrease',
+          `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`,
+          iter,
+        );
       }
       if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
         stopReason = 'converged';
@@ -156,7 +211,11 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       }
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
-        warnings.add('resolution', `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`, iter);
+        warnings.add(
+          'resolution',
+          `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
+          iter,
+        );
         stopReason = 'converged';
         return true;
       }
@@ -168,7 +227,11 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     copyParams(model, prev);
     if (!mStep(iter + 1)) {
       copyParams(prev, model);
-      warnings.add('degenerate', `the M-step of iteration ${iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${iter}`, iter + 1);
+      warnings.add(
+        'degenerate',
+        `the M-step of iteration ${iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${iter}`,
+        iter + 1,
+      );
       stopReason = 'degenerate';
       return true;
     }
@@ -178,7 +241,9 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
 
   if (!record(evaluate())) {
     if (opts.accelerate === 'none') {
-      while (!emIteration()) { /* iterate */ }
+      while (!emIteration()) {
+        /* iterate */
+      }
     } else {
       runSquarem();
     }
@@ -210,7 +275,10 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       const ll2 = trace[iter]!;
       const alpha = sq.extrapolate(p0, p1, p2, px);
       // α = 1 is θ2 itself: accepted as it is (and, at the bound, the bound grows as in R's SQUAREM)
-      if (alpha === 1) { sq.update(1, true); continue; }
+      if (alpha === 1) {
+        sq.update(1, true);
+        continue;
+      }
       copyParams(model, prev);
       unpackParams(px, model, opts.varianceFloor);
       if (gauge) fixScalingGauge(model, prev.tau);
@@ -263,7 +331,11 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const layout = gateLayout(opts.gate, k, d, opts.tauMode);
   const P = freeParameterCount(layout);
   if (n <= P) {
-    fail('data.n', `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`, n);
+    fail(
+      'data.n',
+      `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`,
+      n,
+    );
   }
   const backend = createBackend(options.backend ?? 'cpu', { n, k }, { simd: opts.wasm });
   opts.backend = backend.name; // 'auto' resolved
@@ -277,7 +349,10 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const fitWarnings = new WarningLog();
   const gate = getGate(opts.gate);
   if (gate.symmetries(opts.gate).scaling && layout.tauIndex >= 0) {
-    fitWarnings.add('scaling', 'the gate is invariant under (β1, τ) → (cβ1, cτ) and τ is free: the fit is not identified along that direction (see diagnoseIdentifiability)');
+    fitWarnings.add(
+      'scaling',
+      'the gate is invariant under (β1, τ) → (cβ1, cτ) and τ is free: the fit is not identified along that direction (see diagnoseIdentifiability)',
+    );
   }
   const ctx: RunContext = { data, opts, backend, layout, ws, experts, onIteration: options.onIteration };
 
@@ -294,33 +369,66 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     try {
       let model: Model;
       if (family === 'softmax-kmeans' || family === 'softmax-random') {
-        model = softmaxFirstStart(dataIn, opts, backend, family === 'softmax-kmeans' ? 'kmeans' : 'random', seed, warnings);
+        model = softmaxFirstStart(
+          dataIn,
+          opts,
+          backend,
+          family === 'softmax-kmeans' ? 'kmeans' : 'random',
+          seed,
+          warnings,
+        );
       } else {
-        const one: InitOption = init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
-        model = initialModel(one, { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor }, createRng(seed));
+        const one: InitOption =
+          init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
+        model = initialModel(
+          one,
+          { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor },
+          createRng(seed),
+        );
       }
       out = runEM(model, ctx, r, warnings);
-      if (out.stopReason !== 'degenerate') for (const w of endingWarnings(out.model, data, opts.varianceFloor)) warnings.add(w, w, out.iterations);
+      if (out.stopReason !== 'degenerate')
+        for (const w of endingWarnings(out.model, data, opts.varianceFloor)) warnings.add(w, w, out.iterations);
     } catch (e) {
       if (opts.restarts === 1) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       errors.push(`start ${r} failed: ${msg}`);
-      results.push({ restart: r, seed, logLik: -Infinity, iterations: 0, converged: false, stopReason: 'degenerate', warnings: [msg], start: family });
+      results.push({
+        restart: r,
+        seed,
+        logLik: -Infinity,
+        iterations: 0,
+        converged: false,
+        stopReason: 'degenerate',
+        warnings: [msg],
+        start: family,
+      });
       continue;
     }
     results.push({
-      restart: r, seed, logLik: out.logLik, iterations: out.iterations, converged: out.stopReason === 'converged',
-      stopReason: out.stopReason, warnings: out.warnings.list(), start: family,
+      restart: r,
+      seed,
+      logLik: out.logLik,
+      iterations: out.iterations,
+      converged: out.stopReason === 'converged',
+      stopReason: out.stopReason,
+      warnings: out.warnings.list(),
+      start: family,
     });
     const score = Number.isNaN(out.logLik) ? -Infinity : out.logLik;
-    if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) { best = out; bestR = r; }
+    if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) {
+      best = out;
+      bestR = r;
+    }
   }
   if (best === null) throw new Error(`every start failed: ${errors.join('; ')}`);
   const optima = distinctOptima(results.map((x) => x.logLik));
   const single = singleBestWarning(optima, opts.restarts);
   const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors, ...(single ? [single] : [])];
   if (best.stopReason === 'max-iterations' && opts.maxIter > 0) {
-    warnings.push(`did not converge in ${opts.maxIter} iterations (last change of the mean log-likelihood ${best.trace.length > 1 ? ((best.trace.at(-1)! - best.trace.at(-2)!) / n).toExponential(2) : 'n/a'}): raise maxIter or loosen tol`);
+    warnings.push(
+      `did not converge in ${opts.maxIter} iterations (last change of the mean log-likelihood ${best.trace.length > 1 ? ((best.trace.at(-1)! - best.trace.at(-2)!) / n).toExponential(2) : 'n/a'}): raise maxIter or loosen tol`,
+    );
   }
   const result: FitResult = {
     model: best.model,

@@ -3,24 +3,67 @@
  */
 export { fitMoE, freeParameterCount } from './fit.js';
 export type {
-  FitOptions, FitResult, InitOption, NearTruthInit, ResolvedFitOptions, RestartResult, StopReason,
-  IdentifiabilityDiagnostic, FlatDirection,
+  FitOptions,
+  FitResult,
+  InitOption,
+  NearTruthInit,
+  ResolvedFitOptions,
+  RestartResult,
+  StopReason,
+  IdentifiabilityDiagnostic,
+  FlatDirection,
 } from './types.js';
 export { diagnoseIdentifiability, type DiagnosticOptions } from './diagnostics.js';
 export { FIT_DEFAULTS, resolveFitOptions, checkFitData, describeInit } from './options.js';
 export { eStep } from './estep.js';
-export { createBackend, createCpuBackend, type Backend, type BackendName, type GateLayout, type ExpertMoments, type MaskMode } from './backend/index.js';
 export {
-  createGpuBackend, probeGpu, autoBackendName, GpuUnavailableError, AUTO_GPU_MIN_VALUES,
-  type GpuBackend, type GpuBackendOptions, type GpuBackendStats, type GpuJsMode, type GpuProbe,
+  createBackend,
+  createCpuBackend,
+  type Backend,
+  type BackendName,
+  type GateLayout,
+  type ExpertMoments,
+  type MaskMode,
+} from './backend/index.js';
+export {
+  createGpuBackend,
+  probeGpu,
+  autoBackendName,
+  GpuUnavailableError,
+  AUTO_GPU_MIN_VALUES,
+  type GpuBackend,
+  type GpuBackendOptions,
+  type GpuBackendStats,
+  type GpuJsMode,
+  type GpuProbe,
 } from './backend/index.js';
 export { gateLayout, layoutLabels, GateQObjective, gateMStepFor, registerGateMStep } from './gates/index.js';
-export type { GateMStep, GateMStepContext, GateMStepInfo, GateMStepResult, GateMStepFactory, GateLayoutInfo } from './gates/index.js';
+export type {
+  GateMStep,
+  GateMStepContext,
+  GateMStepInfo,
+  GateMStepResult,
+  GateMStepFactory,
+  GateLayoutInfo,
+} from './gates/index.js';
 export { createExpertsMStep, type ExpertsMStep, type ExpertsMStepInfo } from './experts.js';
 export { nearTruthModel, nearTruthNoise, assignAtoms, kmeans, standardizedXY, modelFromLabels } from './init/index.js';
-export { newtonMaximize, newtonWorkspace, type NewtonObjective, type NewtonOptions, type NewtonResult } from './optim/newton.js';
+export {
+  newtonMaximize,
+  newtonWorkspace,
+  type NewtonObjective,
+  type NewtonOptions,
+  type NewtonResult,
+} from './optim/newton.js';
 export { cholesky, choleskySolve, ridgeSolve, symmetrize } from './optim/linalg.js';
 export { WarningLog } from './warnings.js';
 export { createWorkspace, type Workspace } from './workspace.js';
 export * from './inference/index.js';
-export { selectK, SELECT_CRITERIA, type SelectCriterion, type SelectOptions, type SelectResult, type SelectRow } from './select.js';
+export {
+  selectK,
+  SELECT_CRITERIA,
+  type SelectCriterion,
+  type SelectOptions,
+  type SelectResult,
+  type SelectRow,
+} from './select.js';

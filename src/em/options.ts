@@ -4,7 +4,17 @@
  */
 import { validateDataset } from '../models/dataset-io.js';
 import { z } from 'zod';
-import { bool, checkKeys, integerAtLeast, nonNegativeNumber, oneOf, parseFields, parseWith, positiveNumber, strictObject } from '../models/schema.js';
+import {
+  bool,
+  checkKeys,
+  integerAtLeast,
+  nonNegativeNumber,
+  oneOf,
+  parseFields,
+  parseWith,
+  positiveNumber,
+  strictObject,
+} from '../models/schema.js';
 import { fail, isRecord, parseGateSpec, validateModel } from '../models/validate.js';
 import type { Dataset, GateSpec, Model } from '../models/types.js';
 import { checkSeed } from '../random/rng.js';
@@ -31,37 +41,54 @@ export const FIT_DEFAULTS = {
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
 
 /** The fit options' fields; the gate (gate descriptors), init (needs k and d) and seed are checked after. */
-const OPTIONS_SCHEMA = strictObject({
-  gate: z.unknown().optional(),
-  k: integerAtLeast(1),
-  init: z.unknown().optional(),
-  restarts: optional(integerAtLeast(1)),
-  seed: z.unknown().optional(),
-  tol: optional(nonNegativeNumber()),
-  absTol: optional(nonNegativeNumber()),
-  maxIter: optional(integerAtLeast(0)),
-  varianceFloor: optional(positiveNumber()),
-  minResponsibility: optional(nonNegativeNumber()),
-  tauMode: optional(oneOf(['free', 'fixed'])),
-  backend: optional(z.union([z.custom<Backend>(isBackend), oneOf(['cpu', 'gpu', 'auto'])], { error: 'must be one of cpu, gpu, auto' })),
-  accelerate: optional(oneOf(['squarem', 'none'])),
-  wasm: optional(bool()),
-  gateMaxSteps: optional(integerAtLeast(1)),
-  gateTol: optional(nonNegativeNumber()),
-  diagnostics: bool().optional(),
-  onIteration: z.custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
-}, 'the fit options', 'must be an object');
+const OPTIONS_SCHEMA = strictObject(
+  {
+    gate: z.unknown().optional(),
+    k: integerAtLeast(1),
+    init: z.unknown().optional(),
+    restarts: optional(integerAtLeast(1)),
+    seed: z.unknown().optional(),
+    tol: optional(nonNegativeNumber()),
+    absTol: optional(nonNegativeNumber()),
+    maxIter: optional(integerAtLeast(0)),
+    varianceFloor: optional(positiveNumber()),
+    minResponsibility: optional(nonNegativeNumber()),
+    tauMode: optional(oneOf(['free', 'fixed'])),
+    backend: optional(
+      z.union([z.custom<Backend>(isBackend), oneOf(['cpu', 'gpu', 'auto'])], {
+        error: 'must be one of cpu, gpu, auto',
+      }),
+    ),
+    accelerate: optional(oneOf(['squarem', 'none'])),
+    wasm: optional(bool()),
+    gateMaxSteps: optional(integerAtLeast(1)),
+    gateTol: optional(nonNegativeNumber()),
+    diagnostics: bool().optional(),
+    onIteration: z
+      .custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' })
+      .optional(),
+  },
+  'the fit options',
+  'must be an object',
+);
 
-const INIT_KIND = z.object({ kind: oneOf(['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto']) }, { error: 'must be an object with a "kind" field' });
-const NEAR_TRUTH_SCHEMA = strictObject({
-  kind: z.literal('near-truth'),
-  truth: z.unknown().optional(),
-  noise: oneOf(['shrinking', 'fixed']).optional(),
-  noiseScale: nonNegativeNumber().optional(),
-  assign: oneOf(['random', 'ordered']).optional(),
-  splitWeights: oneOf(['divide', 'copy']).optional(),
-  tau: oneOf(['perturbed', 'truth']).optional(),
-}, 'the near-truth init', 'must be an object');
+const INIT_KIND = z.object(
+  { kind: oneOf(['near-truth', 'kmeans', 'random', 'model', 'softmax-first', 'auto']) },
+  { error: 'must be an object with a "kind" field' },
+);
+const NEAR_TRUTH_SCHEMA = strictObject(
+  {
+    kind: z.literal('near-truth'),
+    truth: z.unknown().optional(),
+    noise: oneOf(['shrinking', 'fixed']).optional(),
+    noiseScale: nonNegativeNumber().optional(),
+    assign: oneOf(['random', 'ordered']).optional(),
+    splitWeights: oneOf(['divide', 'copy']).optional(),
+    tau: oneOf(['perturbed', 'truth']).optional(),
+  },
+  'the near-truth init',
+  'must be an object',
+);
 
 /** Sample variance of y (population form). */
 export function variance(y: Float64Array): number {
@@ -83,11 +110,23 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       parseWith(strictObject({ kind: z.literal(kind) }, `the ${kind} init`, 'must be an object'), init, 'init');
       return { kind };
     case 'softmax-first': {
-      const { from } = parseWith(strictObject({ kind: z.literal(kind), from: oneOf(['kmeans', 'random']).optional() }, 'the softmax-first init', 'must be an object'), init, 'init');
+      const { from } = parseWith(
+        strictObject(
+          { kind: z.literal(kind), from: oneOf(['kmeans', 'random']).optional() },
+          'the softmax-first init',
+          'must be an object',
+        ),
+        init,
+        'init',
+      );
       return { kind, from: from ?? 'kmeans' };
     }
     case 'model': {
-      const { model } = parseWith(strictObject({ kind: z.literal(kind), model: z.unknown().optional() }, 'the model init', 'must be an object'), init, 'init');
+      const { model } = parseWith(
+        strictObject({ kind: z.literal(kind), model: z.unknown().optional() }, 'the model init', 'must be an object'),
+        init,
+        'init',
+      );
       const m = model as Model;
       validateModel(m);
       if (m.k !== k) fail('init.model.k', `must equal the fit's k = ${k}`, m.k);
@@ -99,7 +138,8 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       const truth = (init as Record<string, unknown>).truth as Model;
       validateModel(truth);
       if (truth.d !== d) fail('init.truth.d', `must equal the data's d = ${d}`, truth.d);
-      if (truth.k > k) fail('init.truth.k', `must be ≤ the fit's k = ${k} (near-truth assigns every true atom a fitted one)`, truth.k);
+      if (truth.k > k)
+        fail('init.truth.k', `must be ≤ the fit's k = ${k} (near-truth assigns every true atom a fitted one)`, truth.k);
       const o = parseWith(NEAR_TRUTH_SCHEMA, init, 'init');
       const out: InitOption = { kind, truth };
       if (o.noise !== undefined) out.noise = o.noise;
@@ -139,8 +179,17 @@ export function checkFitData(data: Dataset): void {
   for (let l = 0; l < d; l++) {
     let lo = Infinity;
     let hi = -Infinity;
-    for (let i = 0; i < n; i++) { const v = X[i * d + l]!; if (v < lo) lo = v; if (v > hi) hi = v; }
-    if (lo === hi) fail(`data.X column x${l + 1}`, 'must not be constant (the gate and expert slopes on it are not identifiable)', `every value ${lo}`);
+    for (let i = 0; i < n; i++) {
+      const v = X[i * d + l]!;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (lo === hi)
+      fail(
+        `data.X column x${l + 1}`,
+        'must not be constant (the gate and expert slopes on it are not identifiable)',
+        `every value ${lo}`,
+      );
   }
   if (d > 1) {
     const mean = new Float64Array(d);
@@ -156,7 +205,12 @@ export function checkFitData(data: Dataset): void {
     const s = new Float64Array(d);
     for (let a = 0; a < d; a++) s[a] = Math.sqrt(G[a * d + a]!);
     for (let a = 0; a < d; a++) for (let c = 0; c <= a; c++) G[a * d + c] = G[a * d + c]! / (s[a]! * s[c]!);
-    if (cholesky(G, d, new Float64Array(d * d)) < 1e-12) fail('data.X', 'must have linearly independent columns (some column is a linear combination of the others)', `d = ${d}`);
+    if (cholesky(G, d, new Float64Array(d * d)) < 1e-12)
+      fail(
+        'data.X',
+        'must have linearly independent columns (some column is a linear combination of the others)',
+        `d = ${d}`,
+      );
   }
   if (variance(y) === 0) fail('data.y', 'must not be constant (the likelihood is unbounded)', `every value ${y[0]}`);
 }
@@ -165,7 +219,10 @@ export function checkFitData(data: Dataset): void {
  * Validates the options of {@link fitMoE} against the data and fills in the defaults.
  * @throws ValidationError naming the option, e.g. `k must be an integer ≥ 1. Value: 0`
  */
-export function resolveFitOptions(data: Dataset, options: FitOptions): { resolved: ResolvedFitOptions; init: InitOption; gate: GateSpec } {
+export function resolveFitOptions(
+  data: Dataset,
+  options: FitOptions,
+): { resolved: ResolvedFitOptions; init: InitOption; gate: GateSpec } {
   if (!isRecord(options)) fail('options', 'must be an object', options);
   // field by field in this order (the gate needs k, init needs k and d), unknown fields first
   const raw = options as unknown as Record<string, unknown>;
@@ -175,12 +232,27 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const init = checkInit(raw.init ?? { kind: 'kmeans' }, k, data.d);
   const restarts = parseFields(OPTIONS_SCHEMA, raw, ['restarts']).restarts ?? FIT_DEFAULTS.restarts;
   const seed = checkSeed(raw.seed ?? FIT_DEFAULTS.seed, 'seed');
-  const o = parseFields(OPTIONS_SCHEMA, raw, ['tol', 'absTol', 'maxIter', 'varianceFloor', 'minResponsibility', 'tauMode', 'backend',
-    'accelerate', 'wasm', 'gateMaxSteps', 'gateTol', 'diagnostics', 'onIteration']);
+  const o = parseFields(OPTIONS_SCHEMA, raw, [
+    'tol',
+    'absTol',
+    'maxIter',
+    'varianceFloor',
+    'minResponsibility',
+    'tauMode',
+    'backend',
+    'accelerate',
+    'wasm',
+    'gateMaxSteps',
+    'gateTol',
+    'diagnostics',
+    'onIteration',
+  ]);
   const tol = o.tol ?? FIT_DEFAULTS.tol;
   const absTol = o.absTol ?? FIT_DEFAULTS.absTol;
   const maxIter = o.maxIter ?? FIT_DEFAULTS.maxIter;
-  const varianceFloor = o.varianceFloor ?? parseWith(positiveNumber(), FIT_DEFAULTS.varianceFloorRelative * variance(data.y), 'varianceFloor');
+  const varianceFloor =
+    o.varianceFloor ??
+    parseWith(positiveNumber(), FIT_DEFAULTS.varianceFloorRelative * variance(data.y), 'varianceFloor');
   const minResponsibility = o.minResponsibility ?? data.d + 1;
   const tauMode = o.tauMode ?? FIT_DEFAULTS.tauMode;
   const backend = isBackend(o.backend) ? o.backend.name : (o.backend ?? FIT_DEFAULTS.backend);
@@ -188,11 +260,26 @@ export function resolveFitOptions(data: Dataset, options: FitOptions): { resolve
   const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
   const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
   const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
-  if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k) fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
+  if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k)
+    fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
     resolved: {
-      gate, k, init: describeInit(init), restarts, seed, tol, absTol, maxIter, varianceFloor, minResponsibility, tauMode,
-      backend: backend === 'cpu' ? 'cpu' : 'gpu', accelerate, wasm, gateMaxSteps, gateTol,
+      gate,
+      k,
+      init: describeInit(init),
+      restarts,
+      seed,
+      tol,
+      absTol,
+      maxIter,
+      varianceFloor,
+      minResponsibility,
+      tauMode,
+      backend: backend === 'cpu' ? 'cpu' : 'gpu',
+      accelerate,
+      wasm,
+      gateMaxSteps,
+      gateTol,
     },
     init,
     gate,

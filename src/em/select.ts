@@ -67,7 +67,8 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
   if (!Array.isArray(ks) || ks.length === 0) fail('ks', 'must list at least one k', ks);
   for (const k of ks) if (!Number.isInteger(k) || k < 1) fail('ks', 'must hold integers ≥ 1', k);
   if (new Set(ks).size !== ks.length) fail('ks', 'must not repeat a k', ks);
-  if (!(SELECT_CRITERIA as readonly string[]).includes(criterion)) fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
+  if (!(SELECT_CRITERIA as readonly string[]).includes(criterion))
+    fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
   const sorted = [...ks].sort((a, b) => a - b);
   const seed = fitOpts.seed ?? 1;
   const rows: SelectRow[] = [];
@@ -76,9 +77,18 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
     const fit = fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 });
     const c = modelCriteria(fit.model, data, fitOpts.tauMode ?? 'free');
     const row: SelectRow = {
-      k, logLik: c.logLik, df: c.df, aic: c.aic, bic: c.bic, icl: c.icl,
-      converged: fit.converged, stopReason: fit.stopReason, iterations: fit.iterations,
-      restarts: fit.restarts, bestRestart: fit.bestRestart, warnings: fit.warnings,
+      k,
+      logLik: c.logLik,
+      df: c.df,
+      aic: c.aic,
+      bic: c.bic,
+      icl: c.icl,
+      converged: fit.converged,
+      stopReason: fit.stopReason,
+      iterations: fit.iterations,
+      restarts: fit.restarts,
+      bestRestart: fit.bestRestart,
+      warnings: fit.warnings,
     };
     rows.push(row);
     fits.set(k, fit);

@@ -17,8 +17,13 @@ import type { Backend } from './backend/types.js';
  * - `auto`: start r draws its family from {@link autoFamilies} in turn (softmax-first from k-means
  *   and from random partitions, plain k-means, plain random partitions); see docs/fitting.md.
  */
-export type InitOption = NearTruthInit | { kind: 'kmeans' } | { kind: 'random' } | { kind: 'model'; model: Model }
-  | { kind: 'softmax-first'; from?: 'kmeans' | 'random' } | { kind: 'auto' };
+export type InitOption =
+  | NearTruthInit
+  | { kind: 'kmeans' }
+  | { kind: 'random' }
+  | { kind: 'model'; model: Model }
+  | { kind: 'softmax-first'; from?: 'kmeans' | 'random' }
+  | { kind: 'auto' };
 
 /** The start of one EM run, as recorded per start: a data-driven family, or the option's own kind. */
 export type StartFamily = 'kmeans' | 'random' | 'softmax-kmeans' | 'softmax-random' | 'near-truth' | 'model';

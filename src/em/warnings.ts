@@ -22,6 +22,8 @@ export class WarningLog {
 
   /** The messages in first-seen order, "message (first at iteration t; N times)" when repeated. */
   list(): string[] {
-    return [...this.counts.values()].map((e) => (e.count > 1 ? `${e.message} (first at iteration ${e.first}; ${e.count} times)` : e.message));
+    return [...this.counts.values()].map((e) =>
+      e.count > 1 ? `${e.message} (first at iteration ${e.first}; ${e.count} times)` : e.message,
+    );
   }
 }

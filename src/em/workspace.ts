@@ -30,15 +30,24 @@ export interface Workspace {
  *   backend's, from Backend.fitStorage: the CPU backend's SIMD kernels then run on them; see
  *   {@link workspaceArenaLengths})
  */
-export function createWorkspace(n: number, k: number, derivs: boolean, masks: boolean, arena?: BufferStore | null): Workspace {
+export function createWorkspace(
+  n: number,
+  k: number,
+  derivs: boolean,
+  masks: boolean,
+  arena?: BufferStore | null,
+): Workspace {
   const nk = n * k;
   const empty = new Float64Array(0);
   const f64 = (len: number): Float64Array => (arena ? arena.alloc(len) : new Float64Array(len));
   const u8 = (len: number): Uint8Array => (arena ? arena.allocU8(len) : new Uint8Array(len));
   return {
-    n, k,
-    logPi: f64(nk), pi: f64(nk),
-    logPiT: f64(nk), piT: f64(nk),
+    n,
+    k,
+    logPi: f64(nk),
+    pi: f64(nk),
+    logPiT: f64(nk),
+    piT: f64(nk),
     resp: f64(nk),
     dB0: derivs ? new Float64Array(nk) : empty,
     dU: derivs ? new Float64Array(nk) : empty,
@@ -51,16 +60,29 @@ export function createWorkspace(n: number, k: number, derivs: boolean, masks: bo
 
 /** The trial gate buffers become the current ones (and vice versa). */
 export function swapGateBuffers(ws: Workspace, masks = false): void {
-  const lp = ws.logPi; ws.logPi = ws.logPiT; ws.logPiT = lp;
-  const p = ws.pi; ws.pi = ws.piT; ws.piT = p;
-  if (masks) { const m = ws.mask; ws.mask = ws.maskT; ws.maskT = m; }
+  const lp = ws.logPi;
+  ws.logPi = ws.logPiT;
+  ws.logPiT = lp;
+  const p = ws.pi;
+  ws.pi = ws.piT;
+  ws.piT = p;
+  if (masks) {
+    const m = ws.mask;
+    ws.mask = ws.maskT;
+    ws.maskT = m;
+  }
 }
 
 /**
  * Lengths of the arrays a fit places in an arena: the five n × k buffers (six with masks: the
  * top-K surrogate responsibilities), X (n × d) and y; and the byte lengths of the top-K masks.
  */
-export function workspaceArenaLengths(n: number, k: number, d: number, masks: boolean): { f64: number[]; u8: number[] } {
+export function workspaceArenaLengths(
+  n: number,
+  k: number,
+  d: number,
+  masks: boolean,
+): { f64: number[]; u8: number[] } {
   const nk = n * k;
   return masks
     ? { f64: [nk, nk, nk, nk, nk, nk, n * d, n], u8: [nk, nk] }

@@ -34,7 +34,12 @@ export function createCellEvaluator(spec: ExperimentSpec): CellEvaluator {
 function initOption(spec: ExperimentSpec, truth: Model): InitOption {
   const init = spec.init;
   if (init.kind === 'near-truth') {
-    const out: InitOption = { kind: 'near-truth', truth, noise: init.noise ?? 'shrinking', noiseScale: init.noiseScale ?? 1 };
+    const out: InitOption = {
+      kind: 'near-truth',
+      truth,
+      noise: init.noise ?? 'shrinking',
+      noiseScale: init.noiseScale ?? 1,
+    };
     if (init.tau !== undefined) out.tau = init.tau;
     return out;
   }
@@ -50,7 +55,14 @@ function parameterErrors(loss: LossResult, put: (name: string, v: number) => voi
       continue;
     }
     const e = c.errors;
-    const values: [string, number | undefined][] = [['beta1', e.beta1], ['a', e.a], ['b', e.b], ['nu', e.nu], ['beta0', e.weight], ['tau', e.tau]];
+    const values: [string, number | undefined][] = [
+      ['beta1', e.beta1],
+      ['a', e.a],
+      ['b', e.b],
+      ['nu', e.nu],
+      ['beta0', e.weight],
+      ['tau', e.tau],
+    ];
     for (const [param, v] of values) if (v !== undefined) put(`${param}|m=${m}`, v);
   }
 }
@@ -81,7 +93,15 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
   };
 
   const data = simulate(truth, { n: cell.n, seed: dataSeed(cell.seed), design: spec.design });
-  const options: FitOptions = { gate: fm.gate, k: fm.k, init: initOption(spec, truth), restarts: spec.restarts, seed: initSeed(cell.seed), ...spec.em, ...fm.em };
+  const options: FitOptions = {
+    gate: fm.gate,
+    k: fm.k,
+    init: initOption(spec, truth),
+    restarts: spec.restarts,
+    seed: initSeed(cell.seed),
+    ...spec.em,
+    ...fm.em,
+  };
   let fit: FitResult;
   try {
     fit = fitMoE({ n: data.n, d: data.d, X: data.X, y: data.y }, options);
@@ -94,7 +114,8 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
     const main = voronoiLoss(fit.model, truth, { loss: spec.loss });
     put('loss', main.loss);
     if (rec.losses !== false) {
-      const plain = (kind: 'D1' | 'D2') => (kind === main.kind && !main.topK ? main.loss : voronoiLoss(fit.model, truth, { loss: kind, topK: false }).loss);
+      const plain = (kind: 'D1' | 'D2') =>
+        kind === main.kind && !main.topK ? main.loss : voronoiLoss(fit.model, truth, { loss: kind, topK: false }).loss;
       put(main.kind, plain(main.kind));
       const other = main.kind === 'D1' ? (fm.k > truth.k ? 'D2' : undefined) : 'D1';
       if (other) {
@@ -110,7 +131,14 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
     return failedRecord(cell, `loss: ${e instanceof Error ? e.message : String(e)}`, seconds());
   }
   if (rec.hellinger !== false) {
-    put('hellinger', hellinger(fit.model, truth, { n: rec.hellingerPoints ?? HELLINGER_POINTS, design: spec.design, seed: hellingerSeed(cell.seed) }));
+    put(
+      'hellinger',
+      hellinger(fit.model, truth, {
+        n: rec.hellingerPoints ?? HELLINGER_POINTS,
+        design: spec.design,
+        seed: hellingerSeed(cell.seed),
+      }),
+    );
   }
 
   const record: CellRecord = {

@@ -25,10 +25,14 @@ export interface Faults {
 export function parseFaults(text: string | undefined): Faults {
   const faults: Faults = { delayMs: 0, cells: new Map() };
   if (!text) return faults;
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     let m: RegExpMatchArray | null;
     if ((m = /^delay=(\d+)$/.exec(item))) faults.delayMs = Number(m[1]);
-    else if ((m = /^(throw|exit|crash)@(\d+):(\d+)$/.exec(item))) faults.cells.set(`${m[2]}:${m[3]}`, m[1] as CellFault);
+    else if ((m = /^(throw|exit|crash)@(\d+):(\d+)$/.exec(item)))
+      faults.cells.set(`${m[2]}:${m[3]}`, m[1] as CellFault);
     else if ((m = /^stall-write=([^:]+):(\d+)$/.exec(item))) faults.stallWrite = { name: m[1]!, ms: Number(m[2]) };
     else throw new Error(`${FAULT_ENV}: unknown item. Value: ${item}`);
   }

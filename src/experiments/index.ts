@@ -1,14 +1,96 @@
 // Public API of src/experiments.
 export type * from './types.js';
-export { summarise, formatSummaryTable, fitRates, compareLaws, fitInvLog, summarisePoint, quantileSorted, powerLawLabel, readFit, verdictFit, judgeRate, competitorsOf, verdictText, RATE_LADDER, planRates, formatPlan, secondsPerWork } from './analysis/index.js';
-export type { SummariseOptions, RateFits, SlopeGroup, BootstrapOptions, InvLogFit, RateVerdict, VerdictWord, RatePlan, RowPlan, Design as SweepDesign, PlanOptions, PlanFormatOptions } from './analysis/index.js';
-export { buildFigure, writePlotHtml, plotHtml, renderPng, figureToPng, figureToPngBase64, CHROMIUM_PATH, plotlyBundle, escapeHtml, scriptJson } from './plot/index.js';
+export {
+  summarise,
+  formatSummaryTable,
+  fitRates,
+  compareLaws,
+  fitInvLog,
+  summarisePoint,
+  quantileSorted,
+  powerLawLabel,
+  readFit,
+  verdictFit,
+  judgeRate,
+  competitorsOf,
+  verdictText,
+  RATE_LADDER,
+  planRates,
+  formatPlan,
+  secondsPerWork,
+} from './analysis/index.js';
+export type {
+  SummariseOptions,
+  RateFits,
+  SlopeGroup,
+  BootstrapOptions,
+  InvLogFit,
+  RateVerdict,
+  VerdictWord,
+  RatePlan,
+  RowPlan,
+  Design as SweepDesign,
+  PlanOptions,
+  PlanFormatOptions,
+} from './analysis/index.js';
+export {
+  buildFigure,
+  writePlotHtml,
+  plotHtml,
+  renderPng,
+  figureToPng,
+  figureToPngBase64,
+  CHROMIUM_PATH,
+  plotlyBundle,
+  escapeHtml,
+  scriptJson,
+} from './plot/index.js';
 export type { Figure, FigureOptions, PlotHtmlOptions, PngOptions } from './plot/index.js';
 export { validateSpec, loadSpecFile, resolveNGrid, specTruths, specKey, metricPrefix, SpecError } from './spec.js';
 export { presetSpec, listExperimentPresets, isExperimentPreset, type ExperimentPreset } from './presets.js';
-export { planCells, cellSeed, dataSeed, initSeed, hellingerSeed, cellKey, parseShard, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
+export {
+  planCells,
+  cellSeed,
+  dataSeed,
+  initSeed,
+  hellingerSeed,
+  cellKey,
+  parseShard,
+  shardCells,
+  sortRecords,
+  type Cell,
+  type Shard,
+} from './plan.js';
 export { createCellEvaluator, evaluateCell } from './cell.js';
-export { runPool, failedRecord, DEFAULT_EVALUATOR, type CellEvaluator, type CellEvaluatorModule, type PoolOptions } from './pool.js';
-export { runSweep, analyseRun, mergeRuns, type SweepOptions, type SweepResult, type SweepProgress, type AnalyseResult, type PlotOutput } from './runner.js';
-export { readResults, readRunMeta, truncateTornLine, ResultsWriter, StoreError, recordFingerprint, SPEC_FILE, RESULTS_FILE, SUMMARY_FILE, type RunMeta, type RunProvenance } from './store.js';
+export {
+  runPool,
+  failedRecord,
+  DEFAULT_EVALUATOR,
+  type CellEvaluator,
+  type CellEvaluatorModule,
+  type PoolOptions,
+} from './pool.js';
+export {
+  runSweep,
+  analyseRun,
+  mergeRuns,
+  type SweepOptions,
+  type SweepResult,
+  type SweepProgress,
+  type AnalyseResult,
+  type PlotOutput,
+} from './runner.js';
+export {
+  readResults,
+  readRunMeta,
+  truncateTornLine,
+  ResultsWriter,
+  StoreError,
+  recordFingerprint,
+  SPEC_FILE,
+  RESULTS_FILE,
+  SUMMARY_FILE,
+  type RunMeta,
+  type RunProvenance,
+} from './store.js';
 export { createProgressReporter, type ProgressReporter } from './progress.js';

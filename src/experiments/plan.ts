@@ -58,7 +58,8 @@ export function cellKey(label: string, n: number, rep: number): string {
  * @param spec a spec from validateSpec (n is a list)
  */
 export function planCells(spec: ExperimentSpec): Cell[] {
-  if (!Array.isArray(spec.n)) throw new Error('planCells needs a normalised spec (n as a list): call validateSpec first');
+  if (!Array.isArray(spec.n))
+    throw new Error('planCells needs a normalised spec (n as a list): call validateSpec first');
   const cells: Cell[] = [];
   for (const n of spec.n) {
     for (let rep = 0; rep < spec.replications; rep++) {
@@ -96,8 +97,17 @@ export function shardCells(cells: readonly Cell[], shard: Shard | undefined): Ce
  * Sorts records by (model order in the spec, n, rep) — the one order every output uses, so that
  * nothing downstream depends on completion order. Unknown labels go last, by name.
  */
-export function sortRecords<T extends Pick<CellRecord, 'model' | 'n' | 'rep'>>(records: readonly T[], spec: ExperimentSpec): T[] {
+export function sortRecords<T extends Pick<CellRecord, 'model' | 'n' | 'rep'>>(
+  records: readonly T[],
+  spec: ExperimentSpec,
+): T[] {
   const order = new Map(spec.models.map((m, t) => [m.label, t]));
   const rank = (r: T) => order.get(r.model) ?? spec.models.length;
-  return [...records].sort((p, q) => rank(p) - rank(q) || (rank(p) === spec.models.length ? p.model.localeCompare(q.model) : 0) || p.n - q.n || p.rep - q.rep);
+  return [...records].sort(
+    (p, q) =>
+      rank(p) - rank(q) ||
+      (rank(p) === spec.models.length ? p.model.localeCompare(q.model) : 0) ||
+      p.n - q.n ||
+      p.rep - q.rep,
+  );
 }

@@ -91,7 +91,8 @@ const BOOT = EXT === '.ts' ? new URL('./worker-boot.mjs', import.meta.url) : new
  */
 export function runPool(cells: readonly Cell[], options: PoolOptions): Promise<{ interrupted: boolean }> {
   const { spec, onRecord, signal } = options;
-  if (!Number.isInteger(options.workers) || options.workers < 1) throw new Error(`workers must be a positive integer. Value: ${options.workers}`);
+  if (!Number.isInteger(options.workers) || options.workers < 1)
+    throw new Error(`workers must be a positive integer. Value: ${options.workers}`);
   const init: WorkerInit = { spec, evaluator: options.evaluator ?? DEFAULT_EVALUATOR, workerModule: WORKER_MODULE };
   const total = cells.length;
   if (total === 0) return Promise.resolve({ interrupted: false });

@@ -45,7 +45,10 @@ function medianOf(t: Record<string, Prediction>): Record<string, Prediction> {
  * The summed weight of a multi-atom cell, |W_j − w*_j|, is exactly 0 in most replications (the
  * translation t0 that minimises the loss matches it), so its median is 0 and only its mean has a slope.
  */
-const WEIGHT_M2: Prediction = { exponent: -1 / 2, note: 'mean curve: the median is 0 (t0 matches this weight exactly in most replications)' };
+const WEIGHT_M2: Prediction = {
+  exponent: -1 / 2,
+  note: 'mean curve: the median is 0 (t0 matches this weight exactly in most replications)',
+};
 
 /**
  * Over-specified fit with one true atom approximated by m = 2 fitted atoms (k = 3, k* = 2):
@@ -131,12 +134,21 @@ function temperatureModels(k: number): FittedModelSpec[] {
   return [
     { label: 'identity', gate: { kind: 'temperature' }, k, truth: 'temp' },
     { label: 'tanh', gate: { kind: 'activation', activation: 'tanh', bias: 'outside' }, k, truth: 'temp-tanh' },
-    { label: 'sigmoid', gate: { kind: 'activation', activation: 'sigmoid', bias: 'outside' }, k, truth: 'temp-sigmoid' },
+    {
+      label: 'sigmoid',
+      gate: { kind: 'activation', activation: 'sigmoid', bias: 'outside' },
+      k,
+      truth: 'temp-sigmoid',
+    },
   ];
 }
 
 function temperatureSpecTheory(over: boolean): Record<string, Prediction> {
-  return { ...prefixed('identity', temperatureTheory(over)), ...prefixed('tanh', activationTheory(over)), ...prefixed('sigmoid', activationTheory(over)) };
+  return {
+    ...prefixed('identity', temperatureTheory(over)),
+    ...prefixed('tanh', activationTheory(over)),
+    ...prefixed('sigmoid', activationTheory(over)),
+  };
 }
 
 const PRESETS: PresetDef[] = [
@@ -159,11 +171,18 @@ const PRESETS: PresetDef[] = [
   },
   {
     name: 'demy-over',
-    description: '[DEMY] softmax gate, over-specified fit k = 3: D2 at n^-1/2, the two-atom cell slower (β1, b: n^-1/8; a, ν: n^-1/4)',
+    description:
+      '[DEMY] softmax gate, over-specified fit k = 3: D2 at n^-1/2, the two-atom cell slower (β1, b: n^-1/8; a, ν: n^-1/4)',
     full: FULL_OVER,
-    quick: { n: { from: 1000, to: 20000, count: 5, spacing: 'log' }, replications: 16, restarts: 1, em: { maxIter: 3000 } },
+    quick: {
+      n: { from: 1000, to: 20000, count: 5, spacing: 'log' },
+      replications: 16,
+      restarts: 1,
+      em: { maxIter: 3000 },
+    },
     build: () => ({
-      description: '[DEMY] over-specified softmax Gaussian MoE: k = 3 > k* = 2, near-truth initialisation, best of 5 starts',
+      description:
+        '[DEMY] over-specified softmax Gaussian MoE: k = 3 > k* = 2, near-truth initialisation, best of 5 starts',
       truth: 'demy',
       design: 'uniform',
       models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 3 }],
@@ -177,11 +196,13 @@ const PRESETS: PresetDef[] = [
   {
     name: 'topk-exact',
     // selecting on the slope score alone collapses this truth (25x > 0 for all x > 0): select on the full logit
-    description: '[TOPK] top-1 sparse softmax (selection on the full logit), exact fit k = 2, K = 1: loss and parameters at n^-1/2',
+    description:
+      '[TOPK] top-1 sparse softmax (selection on the full logit), exact fit k = 2, K = 1: loss and parameters at n^-1/2',
     full: FULL_EXACT,
     quick: { n: { from: 500, to: 100000, count: 8, spacing: 'log' }, replications: 12 },
     build: () => ({
-      description: '[TOPK] exact-specified top-K sparse softmax MoE: k = k* = 2, K = 1 selecting on the full logit (the slope score would collapse this truth)',
+      description:
+        '[TOPK] exact-specified top-K sparse softmax MoE: k = k* = 2, K = 1 selecting on the full logit (the slope score would collapse this truth)',
       truth: 'topk1',
       design: 'uniform',
       models: [{ label: 'topk', gate: { kind: 'topk', K: 1, selectOn: 'logit' }, k: 2 }],
@@ -196,12 +217,14 @@ const PRESETS: PresetDef[] = [
   },
   {
     name: 'topk-over',
-    description: '[TOPK] top-K sparse softmax, over-specified fit k = 3, K = 2 (= K̄): loss at n^-1/2, the two-atom cell slower',
+    description:
+      '[TOPK] top-K sparse softmax, over-specified fit k = 3, K = 2 (= K̄): loss at n^-1/2, the two-atom cell slower',
     full: FULL_OVER,
     // smaller n, one start: a top-K fit costs several times a softmax one
     quick: { n: { from: 1000, to: 5000, count: 3, spacing: 'log' }, replications: 10, restarts: 1 },
     build: () => ({
-      description: '[TOPK] over-specified top-K sparse softmax MoE: k = 3, K = K̄ = 2 (largest size of one true Voronoi cell), selecting on the full logit, best of 5 starts',
+      description:
+        '[TOPK] over-specified top-K sparse softmax MoE: k = 3, K = K̄ = 2 (largest size of one true Voronoi cell), selecting on the full logit, best of 5 starts',
       truth: 'topk1',
       design: 'uniform',
       models: [{ label: 'topk', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 }],
@@ -217,11 +240,13 @@ const PRESETS: PresetDef[] = [
   },
   {
     name: 'temp-exact',
-    description: '[TEMP] identity (temperature) gate vs tanh and sigmoid activation gates, exact fit k = 2: identity slower than polynomial, tanh/sigmoid n^-1/2',
+    description:
+      '[TEMP] identity (temperature) gate vs tanh and sigmoid activation gates, exact fit k = 2: identity slower than polynomial, tanh/sigmoid n^-1/2',
     full: FULL_EXACT,
     quick: { n: { from: 2000, to: 100000, count: 5, spacing: 'log' }, replications: 6 },
     build: () => ({
-      description: '[TEMP] temperature (identity activation) gate vs tanh and sigmoid activation gates, each fitted (k = 2, τ free) on data from its own truth (temp, temp-tanh, temp-sigmoid)',
+      description:
+        '[TEMP] temperature (identity activation) gate vs tanh and sigmoid activation gates, each fitted (k = 2, τ free) on data from its own truth (temp, temp-tanh, temp-sigmoid)',
       truth: 'temp',
       design: 'uniform',
       models: temperatureModels(2),
@@ -234,11 +259,13 @@ const PRESETS: PresetDef[] = [
   },
   {
     name: 'temp-over',
-    description: '[TEMP] identity gate vs tanh and sigmoid activation gates, over-specified fit k = 3: identity slower than polynomial, tanh/sigmoid D2 at n^-1/2',
+    description:
+      '[TEMP] identity gate vs tanh and sigmoid activation gates, over-specified fit k = 3: identity slower than polynomial, tanh/sigmoid D2 at n^-1/2',
     full: FULL_OVER,
     quick: { n: { from: 1000, to: 10000, count: 4, spacing: 'log' }, replications: 8, restarts: 1 },
     build: () => ({
-      description: '[TEMP] temperature vs tanh/sigmoid activation gates, over-specified (k = 3, τ free), each on data from its own truth, best of 5 starts',
+      description:
+        '[TEMP] temperature vs tanh/sigmoid activation gates, over-specified (k = 3, τ free), each on data from its own truth, best of 5 starts',
       truth: 'temp',
       design: 'uniform',
       models: temperatureModels(3),
@@ -270,7 +297,11 @@ export function isExperimentPreset(name: string): boolean {
 export function presetSpec(name: string, options: { quick?: boolean } = {}): ExperimentSpec {
   const p = PRESETS.find((q) => q.name === name);
   if (!p) {
-    throw new SpecError(`preset must be one of ${PRESETS.map((q) => q.name).join(', ')} (or a spec file). Value: ${name}`, 'preset', name);
+    throw new SpecError(
+      `preset must be one of ${PRESETS.map((q) => q.name).join(', ')} (or a spec file). Value: ${name}`,
+      'preset',
+      name,
+    );
   }
   const size = options.quick ? p.quick : p.full;
   const built = p.build();

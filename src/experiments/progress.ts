@@ -37,7 +37,9 @@ export interface ProgressReporter {
  * A progress reporter writing to `stream` (default process.stderr).
  * @param options.intervalSeconds seconds between plain lines when not a terminal (default 10)
  */
-export function createProgressReporter(options: { stream?: NodeJS.WriteStream; intervalSeconds?: number; title?: string } = {}): ProgressReporter {
+export function createProgressReporter(
+  options: { stream?: NodeJS.WriteStream; intervalSeconds?: number; title?: string } = {},
+): ProgressReporter {
   const stream = options.stream ?? process.stderr;
   const title = options.title ?? 'sweep';
   if (stream.isTTY) {
@@ -55,7 +57,11 @@ export function createProgressReporter(options: { stream?: NodeJS.WriteStream; i
     let started = false;
     return {
       update(p) {
-        const payload = { etaText: formatDuration(p.eta), elapsedText: formatDuration(p.elapsed), latest: describeLatest(p.latest) + (p.failed ? ` | ${p.failed} failed` : '') };
+        const payload = {
+          etaText: formatDuration(p.eta),
+          elapsedText: formatDuration(p.elapsed),
+          latest: describeLatest(p.latest) + (p.failed ? ` | ${p.failed} failed` : ''),
+        };
         if (!started) {
           bar.start(p.total, p.done, payload);
           started = true;
@@ -74,7 +80,9 @@ export function createProgressReporter(options: { stream?: NodeJS.WriteStream; i
       if (p.done < p.total && now - last < every) return;
       last = now;
       const pct = ((100 * p.done) / p.total).toFixed(0);
-      stream.write(`${title}: ${p.done}/${p.total} cells (${pct}%), elapsed ${formatDuration(p.elapsed)}, ETA ${formatDuration(p.eta)}${p.failed ? `, ${p.failed} failed` : ''}; latest ${describeLatest(p.latest)}\n`);
+      stream.write(
+        `${title}: ${p.done}/${p.total} cells (${pct}%), elapsed ${formatDuration(p.elapsed)}, ETA ${formatDuration(p.eta)}${p.failed ? `, ${p.failed} failed` : ''}; latest ${describeLatest(p.latest)}\n`,
+      );
     },
     stop() {},
   };

@@ -23,8 +23,29 @@ import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } fr
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
-  PLOT_HTML_FILE, PLOT_PNG_FILE, CORRUPT_FILE, RESULTS_FILE, RUN_FORMAT, RUN_VERSION, ResultsWriter, SPEC_FILE, SUMMARY_FILE, StoreError, TABLE_FILE,
-  ResultsIOError, quarantineCorrupt, readResults, removeStaleTemps, readRunMeta, recordFingerprint, skippedNotice, truncateTornLine, writeResultsAtomic, writeRunMeta, type RunMeta, type RunProvenance,
+  PLOT_HTML_FILE,
+  PLOT_PNG_FILE,
+  CORRUPT_FILE,
+  RESULTS_FILE,
+  RUN_FORMAT,
+  RUN_VERSION,
+  ResultsWriter,
+  SPEC_FILE,
+  SUMMARY_FILE,
+  StoreError,
+  TABLE_FILE,
+  ResultsIOError,
+  quarantineCorrupt,
+  readResults,
+  removeStaleTemps,
+  readRunMeta,
+  recordFingerprint,
+  skippedNotice,
+  truncateTornLine,
+  writeResultsAtomic,
+  writeRunMeta,
+  type RunMeta,
+  type RunProvenance,
 } from './store.js';
 import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
 
@@ -99,7 +120,9 @@ let cachedVersion: string | undefined;
 function gmoeVersion(): string {
   if (cachedVersion === undefined) {
     try {
-      cachedVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+      cachedVersion =
+        (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string })
+          .version ?? 'unknown';
     } catch {
       cachedVersion = 'unknown';
     }
@@ -113,7 +136,12 @@ function gitCommit(): string | undefined {
   if (!cachedCommit) {
     try {
       const cwd = new URL('../..', import.meta.url).pathname;
-      cachedCommit = { value: execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || undefined };
+      cachedCommit = {
+        value:
+          execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+            .toString()
+            .trim() || undefined,
+      };
     } catch {
       cachedCommit = { value: undefined }; // not a git checkout, or no git
     }
@@ -124,11 +152,13 @@ function gitCommit(): string | undefined {
 /** The initialisation scheme in words, for spec.json and figure captions. */
 export function describeInit(init: InitSpec, restarts: number): string {
   const starts = restarts === 1 ? '1 start' : `best of ${restarts} starts`;
-  if (init.kind !== 'near-truth') return `${init.kind === 'kmeans' ? 'k-means on (x, y)' : 'random partition'}, ${starts}`;
+  if (init.kind !== 'near-truth')
+    return `${init.kind === 'kmeans' ? 'k-means on (x, y)' : 'random partition'}, ${starts}`;
   const scale = init.noiseScale ?? 1;
-  const noise = init.noise === 'fixed'
-    ? 'Gaussian noise at the n = 1 scale (sd 0.005 gate, 0.05 experts), fixed: it does not shrink with n'
-    : 'Gaussian noise sd 0.005·n^-0.083 (gate), 0.05·n^-0.083 (experts), variance + |N(0, (0.005·n^-0.25)²)|, shrinking with n';
+  const noise =
+    init.noise === 'fixed'
+      ? 'Gaussian noise at the n = 1 scale (sd 0.005 gate, 0.05 experts), fixed: it does not shrink with n'
+      : 'Gaussian noise sd 0.005·n^-0.083 (gate), 0.05·n^-0.083 (experts), variance + |N(0, (0.005·n^-0.25)²)|, shrinking with n';
   return `near-truth (the authors' scheme, THEORY.md §6): each fitted atom starts at an assigned true atom plus ${noise}${scale === 1 ? '' : `, noise ×${scale}`}; ${starts}`;
 }
 
@@ -175,7 +205,8 @@ function isSweepDir(dir: string): boolean {
 export async function runSweep(specInput: ExperimentSpec | unknown, options: SweepOptions): Promise<SweepResult> {
   const spec = validateSpec(specInput);
   const workers = options.workers ?? availableParallelism();
-  if (!Number.isInteger(workers) || workers < 1) throw new StoreError(`workers must be a positive integer. Value: ${workers}`);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new StoreError(`workers must be a positive integer. Value: ${workers}`);
   const outDir = options.outDir;
   const notice = options.onNotice ?? (() => {});
   const cells = shardCells(planCells(spec), options.shard);
@@ -186,14 +217,21 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   if (options.resume && existsSync(join(outDir, SPEC_FILE))) {
     const meta = readRunMeta(outDir);
     if (specKey(meta.spec) !== specKey(spec)) {
-      throw new StoreError(`cannot resume ${outDir}: its spec differs from this one (first difference: ${firstDifference(meta.spec, spec)}); use another --out`);
+      throw new StoreError(
+        `cannot resume ${outDir}: its spec differs from this one (first difference: ${firstDifference(meta.spec, spec)}); use another --out`,
+      );
     }
     if (shardText(meta.shard) !== shardText(options.shard)) {
-      throw new StoreError(`cannot resume ${outDir}: it ran shard ${shardText(meta.shard)}, not ${shardText(options.shard)}`);
+      throw new StoreError(
+        `cannot resume ${outDir}: it ran shard ${shardText(meta.shard)}, not ${shardText(options.shard)}`,
+      );
     }
     if (options.skipCorrupt) {
       const moved = quarantineCorrupt(resultsPath);
-      if (moved.length > 0) notice(`moved ${moved.length} corrupt line${moved.length === 1 ? '' : 's'} of ${resultsPath} (line${moved.length === 1 ? '' : 's'} ${moved.map((m) => m.line).join(', ')}) to ${CORRUPT_FILE}: ${moved.length === 1 ? 'that cell runs' : 'those cells run'} again`);
+      if (moved.length > 0)
+        notice(
+          `moved ${moved.length} corrupt line${moved.length === 1 ? '' : 's'} of ${resultsPath} (line${moved.length === 1 ? '' : 's'} ${moved.map((m) => m.line).join(', ')}) to ${CORRUPT_FILE}: ${moved.length === 1 ? 'that cell runs' : 'those cells run'} again`,
+        );
     }
     const torn = truncateTornLine(resultsPath);
     if (torn > 0) notice(`dropped a torn last line of ${RESULTS_FILE} (${torn} bytes): that cell runs again`);
@@ -206,10 +244,14 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     notice(`resuming ${outDir}: ${resumed} of ${cells.length} cells already done`);
   } else {
     if (options.resume && existsSync(resultsPath)) {
-      throw new StoreError(`cannot resume ${outDir}: it has ${RESULTS_FILE} but no ${SPEC_FILE} to check the spec against`);
+      throw new StoreError(
+        `cannot resume ${outDir}: it has ${RESULTS_FILE} but no ${SPEC_FILE} to check the spec against`,
+      );
     }
     if (isSweepDir(outDir)) {
-      throw new StoreError(`${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`);
+      throw new StoreError(
+        `${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`,
+      );
     }
     mkdirSync(outDir, { recursive: true });
     const meta: RunMeta = { format: RUN_FORMAT, version: RUN_VERSION, spec, provenance: runProvenance(spec) };
@@ -218,7 +260,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   }
 
   // largest n first: the long cells start early and the workers finish together
-  const todo = cells.filter((c) => !done.has(cellKey(c.label, c.n, c.rep))).sort((p, q) => q.n - p.n || p.rep - q.rep || p.model - q.model);
+  const todo = cells
+    .filter((c) => !done.has(cellKey(c.label, c.n, c.rep)))
+    .sort((p, q) => q.n - p.n || p.rep - q.rep || p.model - q.model);
   // a cell's cost ∝ n, plus a fixed part (Hellinger quadrature, set-up) worth a few thousand samples
   const cost = (c: Cell) => c.n + 5000;
   let workLeft = todo.reduce((s, c) => s + cost(c), 0);
@@ -256,7 +300,11 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     }));
   } catch (e) {
     // a full disk or a read-only results file: stop, saying what is kept and how to go on
-    if (e instanceof ResultsIOError) throw new ResultsIOError(`${e.message}; the sweep stopped with ${saved} of ${cells.length} cells saved: free space (or fix permissions) and continue with --resume`, e.code);
+    if (e instanceof ResultsIOError)
+      throw new ResultsIOError(
+        `${e.message}; the sweep stopped with ${saved} of ${cells.length} cells saved: free space (or fix permissions) and continue with --resume`,
+        e.code,
+      );
     throw e;
   } finally {
     writer.close();
@@ -284,7 +332,10 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
   const meta = readRunMeta(dir);
   const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt });
   const stale = removeStaleTemps(dir);
-  if (stale.length > 0) options.onNotice?.(`removed ${stale.length} temp file${stale.length === 1 ? '' : 's'} of an interrupted write (${stale.join(', ')})`);
+  if (stale.length > 0)
+    options.onNotice?.(
+      `removed ${stale.length} temp file${stale.length === 1 ? '' : 's'} of an interrupted write (${stale.join(', ')})`,
+    );
   const warnings: string[] = [];
   const warn = (w: string) => {
     warnings.push(w);
@@ -292,14 +343,22 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
   };
   const skipped = skippedNotice(join(dir, RESULTS_FILE), read);
   if (skipped) warn(`${skipped}: the summary leaves their cells out`);
-  if (read.tornBytes > 0) warn(`${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`);
+  if (read.tornBytes > 0)
+    warn(
+      `${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`,
+    );
   const records = sortRecords(read.records, meta.spec);
   const expected = shardCells(planCells(meta.spec), meta.shard).length;
-  if (records.length < expected) warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
+  if (records.length < expected)
+    warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
   const { gmoe, node, platform, commit } = meta.provenance;
-  const summary = summarise(records, meta.spec, { provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform } });
+  const summary = summarise(records, meta.spec, {
+    provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform },
+  });
   // the planner's CPU times: this run's measured seconds per unit of work, on this machine's cores
-  const table = formatSummaryTable(summary, { plan: { secondsPerWork: secondsPerWork(records), workers: availableParallelism() } });
+  const table = formatSummaryTable(summary, {
+    plan: { secondsPerWork: secondsPerWork(records), workers: availableParallelism() },
+  });
   const files: string[] = [];
   const write = (name: string, content: string) => {
     writeFileAtomic(join(dir, name), content);
@@ -329,17 +388,26 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
  * of one run. Everything is checked before `outDir` is created.
  * @throws StoreError naming the directory and the difference
  */
-export async function mergeRuns(dirs: readonly string[], outDir: string, options: AnalyseOptions = {}): Promise<AnalyseResult & { cells: number; missing: number; duplicates: number }> {
+export async function mergeRuns(
+  dirs: readonly string[],
+  outDir: string,
+  options: AnalyseOptions = {},
+): Promise<AnalyseResult & { cells: number; missing: number; duplicates: number }> {
   if (dirs.length === 0) throw new StoreError('merge needs at least one sweep directory');
   const notice = options.onNotice ?? (() => {});
   const out = resolvePath(outDir);
-  for (const d of dirs) if (resolvePath(d) === out) throw new StoreError(`--out must not be one of the merged directories. Value: ${outDir}`);
-  if (existsSync(outDir) && (isSweepDir(outDir) || readdirSync(outDir).length > 0)) throw new StoreError(`--out ${outDir} exists and is not empty: choose a new directory`);
+  for (const d of dirs)
+    if (resolvePath(d) === out)
+      throw new StoreError(`--out must not be one of the merged directories. Value: ${outDir}`);
+  if (existsSync(outDir) && (isSweepDir(outDir) || readdirSync(outDir).length > 0))
+    throw new StoreError(`--out ${outDir} exists and is not empty: choose a new directory`);
   const metas = dirs.map((d) => readRunMeta(d));
   const spec = metas[0]!.spec;
   metas.forEach((m, t) => {
     if (specKey(m.spec) !== specKey(spec)) {
-      throw new StoreError(`cannot merge ${dirs[t]} with ${dirs[0]}: their specs differ (first difference: ${firstDifference(spec, m.spec)})`);
+      throw new StoreError(
+        `cannot merge ${dirs[t]} with ${dirs[0]}: their specs differ (first difference: ${firstDifference(spec, m.spec)})`,
+      );
     }
   });
   const byKey = new Map<string, { record: CellRecord; dir: string }>();
@@ -357,20 +425,27 @@ export async function mergeRuns(dirs: readonly string[], outDir: string, options
         continue;
       }
       if (recordFingerprint(prev.record) !== recordFingerprint(r)) {
-        throw new StoreError(`cell (model ${r.model}, n = ${r.n}, rep = ${r.rep}) is in ${prev.dir} and ${d} with different results`);
+        throw new StoreError(
+          `cell (model ${r.model}, n = ${r.n}, rep = ${r.rep}) is in ${prev.dir} and ${d} with different results`,
+        );
       }
       duplicates++;
     }
   });
-  if (duplicates > 0) notice(`${duplicates} cells were present in more than one directory (identical results): kept once`);
+  if (duplicates > 0)
+    notice(`${duplicates} cells were present in more than one directory (identical results): kept once`);
   const planned = planCells(spec);
   const plannedKeys = new Set(planned.map((c) => cellKey(c.label, c.n, c.rep)));
   for (const [key, { dir }] of byKey) {
-    if (!plannedKeys.has(key)) throw new StoreError(`${dir} holds cell ${key} (label|n|rep), which its spec does not plan`);
+    if (!plannedKeys.has(key))
+      throw new StoreError(`${dir} holds cell ${key} (label|n|rep), which its spec does not plan`);
   }
   const missing = planned.length - byKey.size;
   if (missing > 0) notice(`${missing} of ${planned.length} cells are missing (a shard not finished or not merged?)`);
-  const records = sortRecords([...byKey.values()].map((v) => v.record), spec);
+  const records = sortRecords(
+    [...byKey.values()].map((v) => v.record),
+    spec,
+  );
 
   mkdirSync(outDir, { recursive: true });
   const meta: RunMeta = {

@@ -13,8 +13,19 @@ import { listTruthPresets, truthPreset } from '../models/presets.js';
 import { modelToJSON, parseModel, readModelFile } from '../models/io.js';
 import { z } from 'zod';
 import {
-  bool, checkKeys, definedFields, integerIn, nonNegativeNumber, numberWhere, oneOf, parseFields, parseWith, positiveInteger, positiveNumber,
-  strictObject, text,
+  bool,
+  checkKeys,
+  definedFields,
+  integerIn,
+  nonNegativeNumber,
+  numberWhere,
+  oneOf,
+  parseFields,
+  parseWith,
+  positiveInteger,
+  positiveNumber,
+  strictObject,
+  text,
 } from '../models/schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
 import { MAX_SEED } from '../random/rng.js';
@@ -39,90 +50,131 @@ const NAME_RULE = 'must be a non-empty name of letters, digits, "_", "." or "-"'
 const name = () => z.string({ error: NAME_RULE }).regex(LABEL_RE, { error: NAME_RULE });
 
 /** The spec's own scalar fields; truth, init, models, n, em, theory and record are checked after, in that order. */
-const SPEC_SCHEMA = strictObject({
-  name: name(),
-  description: text().optional(),
-  truth: z.unknown().optional(),
-  design: oneOf(DESIGNS).nullish(),
-  models: z.unknown().optional(),
-  n: z.unknown().optional(),
-  replications: positiveInteger(1e6),
-  init: z.unknown().optional(),
-  restarts: positiveInteger(1000).optional(),
-  em: z.unknown().optional(),
-  loss: oneOf(['D1', 'D2', 'auto']).nullish(),
-  theory: z.unknown().optional(),
-  seed: integerIn(1, MAX_SEED).optional(),
-  record: z.unknown().optional(),
-  quick: bool().optional(),
-}, 'an experiment spec', 'must be a JSON object');
+const SPEC_SCHEMA = strictObject(
+  {
+    name: name(),
+    description: text().optional(),
+    truth: z.unknown().optional(),
+    design: oneOf(DESIGNS).nullish(),
+    models: z.unknown().optional(),
+    n: z.unknown().optional(),
+    replications: positiveInteger(1e6),
+    init: z.unknown().optional(),
+    restarts: positiveInteger(1000).optional(),
+    em: z.unknown().optional(),
+    loss: oneOf(['D1', 'D2', 'auto']).nullish(),
+    theory: z.unknown().optional(),
+    seed: integerIn(1, MAX_SEED).optional(),
+    record: z.unknown().optional(),
+    quick: bool().optional(),
+  },
+  'an experiment spec',
+  'must be a JSON object',
+);
 
 const N_GRID_RULE = 'must be a list of sample sizes or { from, to, count, spacing: "log" | "linear" }';
-const N_GRID_SCHEMA = strictObject({
-  from: positiveInteger(MAX_N),
-  to: positiveInteger(MAX_N),
-  count: positiveInteger(100000),
-  spacing: oneOf(['log', 'linear']).nullish(),
-}, 'an n-grid', N_GRID_RULE);
+const N_GRID_SCHEMA = strictObject(
+  {
+    from: positiveInteger(MAX_N),
+    to: positiveInteger(MAX_N),
+    count: positiveInteger(100000),
+    spacing: oneOf(['log', 'linear']).nullish(),
+  },
+  'an n-grid',
+  N_GRID_RULE,
+);
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
-const EM_SCHEMA = strictObject({
-  tol: positiveNumber().optional(),
-  maxIter: positiveInteger().optional(),
-  varianceFloor: nonNegativeNumber().optional(),
-  tauMode: oneOf(['free', 'fixed']).optional(),
-  accelerate: oneOf(['squarem', 'none']).optional(),
-  wasm: bool().optional(),
-}, 'em', 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }');
+const EM_SCHEMA = strictObject(
+  {
+    tol: positiveNumber().optional(),
+    maxIter: positiveInteger().optional(),
+    varianceFloor: nonNegativeNumber().optional(),
+    tauMode: oneOf(['free', 'fixed']).optional(),
+    accelerate: oneOf(['squarem', 'none']).optional(),
+    wasm: bool().optional(),
+  },
+  'em',
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }',
+);
 
 const INIT_RULE = 'must be an object { kind, noise?, noiseScale?, tau? }';
 const NEAR_TRUTH_ONLY = { error: 'applies only to init.kind "near-truth"' };
-const INIT_KIND = strictObject({
-  kind: oneOf(['near-truth', 'kmeans', 'random']),
-  noise: z.unknown().optional(),
-  noiseScale: z.unknown().optional(),
-  tau: z.unknown().optional(),
-}, 'init', INIT_RULE);
-const NEAR_TRUTH_SCHEMA = strictObject({
-  kind: z.literal('near-truth'),
-  noise: oneOf(['shrinking', 'fixed']).nullish(),
-  noiseScale: positiveNumber().optional(),
-  tau: oneOf(['perturbed', 'truth']).optional(),
-}, 'init', INIT_RULE);
-const OTHER_INIT_SCHEMA = strictObject({
-  kind: oneOf(['kmeans', 'random']),
-  noise: z.undefined(NEAR_TRUTH_ONLY).optional(),
-  noiseScale: z.undefined(NEAR_TRUTH_ONLY).optional(),
-  tau: z.undefined(NEAR_TRUTH_ONLY).optional(),
-}, 'init', INIT_RULE);
+const INIT_KIND = strictObject(
+  {
+    kind: oneOf(['near-truth', 'kmeans', 'random']),
+    noise: z.unknown().optional(),
+    noiseScale: z.unknown().optional(),
+    tau: z.unknown().optional(),
+  },
+  'init',
+  INIT_RULE,
+);
+const NEAR_TRUTH_SCHEMA = strictObject(
+  {
+    kind: z.literal('near-truth'),
+    noise: oneOf(['shrinking', 'fixed']).nullish(),
+    noiseScale: positiveNumber().optional(),
+    tau: oneOf(['perturbed', 'truth']).optional(),
+  },
+  'init',
+  INIT_RULE,
+);
+const OTHER_INIT_SCHEMA = strictObject(
+  {
+    kind: oneOf(['kmeans', 'random']),
+    noise: z.undefined(NEAR_TRUTH_ONLY).optional(),
+    noiseScale: z.undefined(NEAR_TRUTH_ONLY).optional(),
+    tau: z.undefined(NEAR_TRUTH_ONLY).optional(),
+  },
+  'init',
+  INIT_RULE,
+);
 
-const RECORD_SCHEMA = strictObject({
-  losses: bool().optional(),
-  hellinger: bool().optional(),
-  hellingerPoints: positiveInteger(1e7).optional(),
-  perParameter: bool().optional(),
-  fitted: bool().optional(),
-}, 'record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }');
+const RECORD_SCHEMA = strictObject(
+  {
+    losses: bool().optional(),
+    hellinger: bool().optional(),
+    hellingerPoints: positiveInteger(1e7).optional(),
+    perParameter: bool().optional(),
+    fitted: bool().optional(),
+  },
+  'record',
+  'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }',
+);
 
 const FITTED_RULE = 'must be an object { label, gate, k, truth?, em? }';
-const MODELS_SCHEMA = z.array(z.unknown(), { error: `must be a non-empty list of fitted models { label, gate, k, truth?, em? }` })
+const MODELS_SCHEMA = z
+  .array(z.unknown(), { error: `must be a non-empty list of fitted models { label, gate, k, truth?, em? }` })
   .min(1, { error: `must be a non-empty list of fitted models { label, gate, k, truth?, em? }` });
 /** A fitted model's own fields; the gate (gate descriptors), truth and em are checked after. */
-const FITTED_SCHEMA = strictObject({
-  label: name(),
-  gate: z.unknown().optional(),
-  k: positiveInteger(64),
-  truth: z.unknown().optional(),
-  em: z.unknown().optional(),
-}, 'a fitted model', FITTED_RULE);
+const FITTED_SCHEMA = strictObject(
+  {
+    label: name(),
+    gate: z.unknown().optional(),
+    k: positiveInteger(64),
+    truth: z.unknown().optional(),
+    em: z.unknown().optional(),
+  },
+  'a fitted model',
+  FITTED_RULE,
+);
 
 const PREDICTION_RULE = 'must be { exponent: number } or { law: "1/log n" }';
 const PREDICTION_EXTRA = { note: text().optional(), statistic: oneOf(['mean', 'median']).optional() };
-const LAW_SCHEMA = strictObject({ law: z.literal('1/log n', { error: 'must be "1/log n"' }), ...PREDICTION_EXTRA }, 'a prediction', PREDICTION_RULE);
-const EXPONENT_SCHEMA = strictObject({
-  exponent: numberWhere('must be a finite number ≤ 0 (a rate n^exponent)', (e) => e <= 0),
-  ...PREDICTION_EXTRA,
-}, 'a prediction', PREDICTION_RULE);
+const LAW_SCHEMA = strictObject(
+  { law: z.literal('1/log n', { error: 'must be "1/log n"' }), ...PREDICTION_EXTRA },
+  'a prediction',
+  PREDICTION_RULE,
+);
+const EXPONENT_SCHEMA = strictObject(
+  {
+    exponent: numberWhere('must be a finite number ≤ 0 (a rate n^exponent)', (e) => e <= 0),
+    ...PREDICTION_EXTRA,
+  },
+  'a prediction',
+  PREDICTION_RULE,
+);
 
 /**
  * Expands an n-grid to the sorted list of distinct integer sample sizes it describes.
@@ -145,7 +197,8 @@ export function resolveNGrid(grid: unknown, field = 'n'): number[] {
     values = [];
     for (let t = 0; t < count; t++) {
       const f = count === 1 ? 0 : t / (count - 1);
-      const v = spacing === 'log' ? Math.exp(Math.log(from) + f * (Math.log(to) - Math.log(from))) : from + f * (to - from);
+      const v =
+        spacing === 'log' ? Math.exp(Math.log(from) + f * (Math.log(to) - Math.log(from))) : from + f * (to - from);
       values.push(t === count - 1 ? to : Math.round(v)); // the end points exactly, whatever exp/log rounding does
     }
   }
@@ -155,7 +208,13 @@ export function resolveNGrid(grid: unknown, field = 'n'): number[] {
 function checkTruth(v: unknown, field: string): { value: string | Record<string, unknown>; model: Model } {
   if (typeof v === 'string') {
     if (!listTruthPresets().some((p) => p.name === v)) {
-      fail(field, `must be a truth preset (${listTruthPresets().map((p) => p.name).join(', ')}) or an inline model object`, v);
+      fail(
+        field,
+        `must be a truth preset (${listTruthPresets()
+          .map((p) => p.name)
+          .join(', ')}) or an inline model object`,
+        v,
+      );
     }
     return { value: v, model: truthPreset(v) };
   }
@@ -190,11 +249,16 @@ function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
 
 function checkRecord(v: unknown): RecordSpec | undefined {
   if (v === undefined) return undefined;
-  if (!isRecord(v)) fail('record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }', v);
+  if (!isRecord(v))
+    fail('record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }', v);
   return definedFields(parseWith(RECORD_SCHEMA, v, 'record'));
 }
 
-function checkModels(v: unknown, defaultTruth: { value: string | Record<string, unknown>; model: Model }, init: InitSpec): FittedModelSpec[] {
+function checkModels(
+  v: unknown,
+  defaultTruth: { value: string | Record<string, unknown>; model: Model },
+  init: InitSpec,
+): FittedModelSpec[] {
   const list = parseWith(MODELS_SCHEMA, v, 'models');
   const labels = new Set<string>();
   return list.map((raw, t) => {
@@ -212,10 +276,18 @@ function checkModels(v: unknown, defaultTruth: { value: string | Record<string, 
     const gate = parseGateSpec(rawGate, k, `${path}.gate`);
     const truth = raw.truth === undefined ? defaultTruth : checkTruth(raw.truth, `${path}.truth`);
     if (truth.model.d !== defaultTruth.model.d) {
-      fail(`${path}.truth`, `must have the same input dimension as truth (d = ${defaultTruth.model.d}); its d`, truth.model.d);
+      fail(
+        `${path}.truth`,
+        `must have the same input dimension as truth (d = ${defaultTruth.model.d}); its d`,
+        truth.model.d,
+      );
     }
     if (init.kind === 'near-truth' && k < truth.model.k) {
-      fail(`${path}.k`, `must be ≥ the truth's k* = ${truth.model.k} for near-truth initialisation (every true atom gets a fitted atom)`, k);
+      fail(
+        `${path}.k`,
+        `must be ≥ the truth's k* = ${truth.model.k} for near-truth initialisation (every true atom gets a fitted atom)`,
+        k,
+      );
     }
     const out: FittedModelSpec = { label, gate, k };
     if (raw.truth !== undefined) out.truth = truth.value;
@@ -236,12 +308,21 @@ function checkMetricName(name: string, labels: string[], field: string): void {
   if (labels.length > 1) {
     const colon = name.indexOf(':');
     const label = colon < 0 ? '' : name.slice(0, colon);
-    if (!labels.includes(label)) fail(field, `must start with a model label and ":" (${labels.map((l) => `${l}:`).join(', ')}) since the spec fits several models`, name);
+    if (!labels.includes(label))
+      fail(
+        field,
+        `must start with a model label and ":" (${labels.map((l) => `${l}:`).join(', ')}) since the spec fits several models`,
+        name,
+      );
     base = name.slice(colon + 1);
   }
   const param = /^([A-Za-z0-9]+)\|m=([1-9][0-9]*)$/.exec(base);
   if (METRIC_LOSSES.includes(base) || (param && METRIC_PARAMS.includes(param[1]!))) return;
-  fail(field, `must name a metric: ${METRIC_LOSSES.join(', ')} or "<param>|m=<cell size>" with param in ${METRIC_PARAMS.join(', ')}${labels.length > 1 ? ', after "<label>:"' : ''}`, name);
+  fail(
+    field,
+    `must name a metric: ${METRIC_LOSSES.join(', ')} or "<param>|m=<cell size>" with param in ${METRIC_PARAMS.join(', ')}${labels.length > 1 ? ', after "<label>:"' : ''}`,
+    name,
+  );
 }
 
 /**
@@ -269,7 +350,8 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   const { name } = fields('name');
   const truth = checkTruth(v.truth, 'truth');
   const design = fields('design').design ?? 'uniform';
-  if (design === 'grid' && truth.model.d !== 1) fail('design', `"grid" needs d = 1 (the truth has d = ${truth.model.d})`, design);
+  if (design === 'grid' && truth.model.d !== 1)
+    fail('design', `"grid" needs d = 1 (the truth has d = ${truth.model.d})`, design);
   const init = checkInit(v.init);
   const models = checkModels(v.models, truth, init);
   const n = resolveNGrid(v.n, 'n');
@@ -286,7 +368,20 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
       theory[metric] = checkPrediction(p, field);
     }
   }
-  const out: ExperimentSpec = { name, truth: truth.value, design, models, n, replications, init, restarts, em, loss: loss ?? 'auto', theory, seed };
+  const out: ExperimentSpec = {
+    name,
+    truth: truth.value,
+    design,
+    models,
+    n,
+    replications,
+    init,
+    restarts,
+    em,
+    loss: loss ?? 'auto',
+    theory,
+    seed,
+  };
   const { description } = fields('description');
   if (description !== undefined) out.description = description;
   const record = checkRecord(v.record);
@@ -307,7 +402,11 @@ export function loadSpecFile(path: string): ExperimentSpec {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new SpecError(`${path}: cannot read the spec (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, '', undefined);
+    throw new SpecError(
+      `${path}: cannot read the spec (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      '',
+      undefined,
+    );
   }
   try {
     json = JSON.parse(text);
@@ -322,13 +421,19 @@ export function loadSpecFile(path: string): ExperimentSpec {
         try {
           return modelToJSON(readModelFile(resolvePath(base, t)));
         } catch (e) {
-          throw new SpecError(`${field} must be a truth preset or a model file: ${e instanceof Error ? e.message : String(e)}`, field, t);
+          throw new SpecError(
+            `${field} must be a truth preset or a model file: ${e instanceof Error ? e.message : String(e)}`,
+            field,
+            t,
+          );
         }
       };
       json = { ...json, truth: inline(json.truth, 'truth') };
       const models = (json as Record<string, unknown>).models;
       if (Array.isArray(models)) {
-        (json as Record<string, unknown>).models = models.map((m, t) => (isRecord(m) && m.truth !== undefined ? { ...m, truth: inline(m.truth, `models[${t}].truth`) } : m));
+        (json as Record<string, unknown>).models = models.map((m, t) =>
+          isRecord(m) && m.truth !== undefined ? { ...m, truth: inline(m.truth, `models[${t}].truth`) } : m,
+        );
       }
     }
     return validateSpec(json);
@@ -356,7 +461,9 @@ export function metricPrefix(spec: ExperimentSpec, label: string): string {
 export function canonicalJSON(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map((e) => (e === undefined ? 'null' : canonicalJSON(e))).join(',')}]`;
   if (isRecord(v)) {
-    const keys = Object.keys(v).filter((key) => v[key] !== undefined).sort();
+    const keys = Object.keys(v)
+      .filter((key) => v[key] !== undefined)
+      .sort();
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJSON(v[key])}`).join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';

@@ -8,7 +8,17 @@
  * by fsync, so a run killed at any moment (kill -9 included) leaves complete lines plus at most one
  * torn last line (no trailing newline). Readers drop that line; --resume truncates it away.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { describeJsonError } from '../models/json-error.js';
@@ -80,8 +90,12 @@ export function readRunMeta(dir: string): RunMeta {
   } catch (e) {
     throw new StoreError(`${path}: not valid JSON: ${describeJsonError(text, e)}`);
   }
-  if (!isRecord(json) || json.format !== RUN_FORMAT) throw new StoreError(`${path}: format must be "${RUN_FORMAT}". Value: ${isRecord(json) ? String(json.format) : typeof json}`);
-  if (json.version !== RUN_VERSION) throw new StoreError(`${path}: version must be ${RUN_VERSION}. Value: ${String(json.version)}`);
+  if (!isRecord(json) || json.format !== RUN_FORMAT)
+    throw new StoreError(
+      `${path}: format must be "${RUN_FORMAT}". Value: ${isRecord(json) ? String(json.format) : typeof json}`,
+    );
+  if (json.version !== RUN_VERSION)
+    throw new StoreError(`${path}: version must be ${RUN_VERSION}. Value: ${String(json.version)}`);
   let spec: ExperimentSpec;
   try {
     spec = validateSpec(json.spec);
@@ -112,9 +126,11 @@ function checkRecord(v: unknown, where: string): CellRecord {
   if (!isRecord(v)) throw bad('not a cell record (a JSON object)');
   if (typeof v.model !== 'string') throw bad(`model must be a string. Value: ${String(v.model)}`);
   for (const f of ['n', 'rep'] as const) {
-    if (typeof v[f] !== 'number' || !Number.isInteger(v[f])) throw bad(`${f} must be an integer. Value: ${String(v[f])}`);
+    if (typeof v[f] !== 'number' || !Number.isInteger(v[f]))
+      throw bad(`${f} must be an integer. Value: ${String(v[f])}`);
   }
-  if (v.status !== 'ok' && v.status !== 'failed') throw bad(`status must be "ok" or "failed". Value: ${String(v.status)}`);
+  if (v.status !== 'ok' && v.status !== 'failed')
+    throw bad(`status must be "ok" or "failed". Value: ${String(v.status)}`);
   if (!isRecord(v.metrics)) throw bad('metrics must be an object');
   return v as unknown as CellRecord;
 }
@@ -160,7 +176,10 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
 export function skippedNotice(path: string, read: ResultsRead): string | undefined {
   const n = read.skipped.length;
   if (n === 0) return undefined;
-  const at = read.skipped.slice(0, 10).map((s) => s.line).join(', ');
+  const at = read.skipped
+    .slice(0, 10)
+    .map((s) => s.line)
+    .join(', ');
   return `skipped ${n} corrupt line${n === 1 ? '' : 's'} of ${path} (line${n === 1 ? '' : 's'} ${at}${n > 10 ? ', ...' : ''})`;
 }
 
@@ -192,7 +211,10 @@ export function quarantineCorrupt(path: string): ResultsRead['skipped'] {
 
 /** An I/O failure of the results file (disk full, read-only, permission): the message is one line. */
 export class ResultsIOError extends StoreError {
-  constructor(message: string, readonly code: string | undefined) {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
     super(message);
     this.name = 'ResultsIOError';
   }
@@ -201,11 +223,17 @@ export class ResultsIOError extends StoreError {
 function ioReason(e: unknown): { code: string | undefined; why: string } {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const why =
-    code === 'ENOSPC' ? 'no space left on the device (ENOSPC)'
-    : code === 'EDQUOT' ? 'disk quota exceeded (EDQUOT)'
-    : code === 'EACCES' || code === 'EPERM' ? `permission denied (${code})`
-    : code === 'EROFS' ? 'read-only file system (EROFS)'
-    : e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    code === 'ENOSPC'
+      ? 'no space left on the device (ENOSPC)'
+      : code === 'EDQUOT'
+        ? 'disk quota exceeded (EDQUOT)'
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied (${code})`
+          : code === 'EROFS'
+            ? 'read-only file system (EROFS)'
+            : e instanceof Error
+              ? e.message.split('\n')[0]!
+              : String(e);
   return { code, why };
 }
 
@@ -246,7 +274,8 @@ export class ResultsWriter {
 }
 
 // temp files of the atomic writes (models/io.ts writeFileAtomic, plot/html.ts, plot/png.ts), by writer pid
-const TEMP_FILE = /^(?:\.(?:summary\.json|summary\.txt|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png)\.tmp-(\d+))$/;
+const TEMP_FILE =
+  /^(?:\.(?:summary\.json|summary\.txt|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png)\.tmp-(\d+))$/;
 
 function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;

@@ -64,7 +64,14 @@ export interface ExperimentSpec {
   init: InitSpec;
   /** restarts per fit (best log-likelihood kept) */
   restarts: number;
-  em: { tol?: number; maxIter?: number; varianceFloor?: number; tauMode?: 'free' | 'fixed'; accelerate?: 'squarem' | 'none'; wasm?: boolean };
+  em: {
+    tol?: number;
+    maxIter?: number;
+    varianceFloor?: number;
+    tauMode?: 'free' | 'fixed';
+    accelerate?: 'squarem' | 'none';
+    wasm?: boolean;
+  };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';
   /** predictions per metric name; metric names of multi-model specs are prefixed `${label}:` */

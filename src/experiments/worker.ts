@@ -10,7 +10,8 @@ const port = parentPort;
 if (!port) throw new Error('worker.ts must run in a worker thread');
 const init = workerData as WorkerInit;
 const mod = (await import(init.evaluator)) as CellEvaluatorModule;
-if (typeof mod.createCellEvaluator !== 'function') throw new Error(`${init.evaluator} does not export createCellEvaluator(spec)`);
+if (typeof mod.createCellEvaluator !== 'function')
+  throw new Error(`${init.evaluator} does not export createCellEvaluator(spec)`);
 const evaluate = await mod.createCellEvaluator(init.spec);
 
 const faults = activeFaults();

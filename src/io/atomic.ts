@@ -7,7 +7,7 @@ let tmpCounter = 0;
 
 // writeSync may write fewer bytes than asked
 function writeAll(fd: number, buf: Uint8Array): void {
-  for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
 }
 
 /**
@@ -39,17 +39,32 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     renameSync(tmp, path);
   } catch (e) {
     if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     }
-    try { unlinkSync(tmp); } catch { /* never created */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
     const code = (e as NodeJS.ErrnoException | undefined)?.code;
     const why =
-      code === 'ENOENT' ? `directory ${dirname(path)} does not exist`
-      : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dirname(path)}`
-      : code === 'EROFS' ? `${dirname(path)} is on a read-only file system`
-      : code === 'ENOSPC' ? 'no space left on the device (ENOSPC)'
-      : code === 'EISDIR' ? 'it is a directory'
-      : e instanceof Error ? e.message : String(e);
+      code === 'ENOENT'
+        ? `directory ${dirname(path)} does not exist`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied in ${dirname(path)}`
+          : code === 'EROFS'
+            ? `${dirname(path)} is on a read-only file system`
+            : code === 'ENOSPC'
+              ? 'no space left on the device (ENOSPC)'
+              : code === 'EISDIR'
+                ? 'it is a directory'
+                : e instanceof Error
+                  ? e.message
+                  : String(e);
     throw new Error(`cannot write ${path}: ${why}`);
   }
 }

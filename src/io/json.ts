@@ -11,7 +11,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 export function formatJSON(value: unknown, indent = 2): string {
   const primitive = (e: unknown) => e === null || typeof e !== 'object';
   // JSON.stringify writes −0 as 0; "-0" is valid JSON and parses back to −0
-  const atom = (e: unknown): string => (Object.is(e, -0) ? '-0' : JSON.stringify(e) ?? 'null');
+  const atom = (e: unknown): string => (Object.is(e, -0) ? '-0' : (JSON.stringify(e) ?? 'null'));
   // one line for arrays of numbers (or of rows of numbers) and for short objects of primitives
   const inline = (v: unknown): string | undefined => {
     if (Array.isArray(v) && v.every((e) => primitive(e) || (Array.isArray(e) && e.every(primitive)))) {

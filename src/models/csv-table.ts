@@ -43,12 +43,16 @@ export function parseCsvTable(text: string, source: string): CsvTable {
   } catch (e) {
     const err = e as CsvParseError;
     const line = typeof err.lines === 'number' ? `line ${err.lines}: ` : '';
-    throw new ValidationError(`${source}: ${line}malformed CSV (${reason(err)})`, line === '' ? source : `line ${err.lines}`);
+    throw new ValidationError(
+      `${source}: ${line}malformed CSV (${reason(err)})`,
+      line === '' ? source : `line ${err.lines}`,
+    );
   }
   const isEmpty = (r: string[]) => r.length === 1 && r[0] === '';
   // trailing newlines are allowed; empty lines inside are not
   while (records.length > 0 && isEmpty(records[records.length - 1]!.record)) records.pop();
-  if (records.length === 0) throw new ValidationError(`${source}: empty file (expected a header line of column names)`, source);
+  if (records.length === 0)
+    throw new ValidationError(`${source}: empty file (expected a header line of column names)`, source);
   const starts: number[] = [];
   let prevEnd = 0;
   for (const r of records) {
@@ -65,10 +69,15 @@ export function parseCsvTable(text: string, source: string): CsvTable {
   const rows: string[][] = new Array(body.length);
   for (let i = 0; i < body.length; i++) {
     const cells = body[i]!.record;
-    if (isEmpty(cells) && width > 1) throw new ValidationError(`${source}: line ${lines[i]}: empty row`, `line ${lines[i]}`);
+    if (isEmpty(cells) && width > 1)
+      throw new ValidationError(`${source}: line ${lines[i]}: empty row`, `line ${lines[i]}`);
     if (cells.length !== width) {
       const names = indexColumn && header[0] !== '' ? ['(row names)', ...header] : header;
-      throw new ValidationError(`${source}: line ${lines[i]}: expected ${width} columns (${names.join(',')}), found ${cells.length}`, `line ${lines[i]}`, cells.join(','));
+      throw new ValidationError(
+        `${source}: line ${lines[i]}: expected ${width} columns (${names.join(',')}), found ${cells.length}`,
+        `line ${lines[i]}`,
+        cells.join(','),
+      );
     }
     rows[i] = indexColumn ? cells.slice(1) : cells;
   }
@@ -76,8 +85,13 @@ export function parseCsvTable(text: string, source: string): CsvTable {
   const seen = new Set<string>();
   for (let c = 0; c < header.length; c++) {
     const name = header[c]!;
-    if (name === '') throw new ValidationError(`${source}: line 1: column ${c + 1 + (indexColumn ? 1 : 0)} has no name. Value: ${formatValue(records[0]!.record.join(','))}`, 'header');
-    if (seen.has(name)) throw new ValidationError(`${source}: line 1: column name ${formatValue(name)} appears twice`, 'header', name);
+    if (name === '')
+      throw new ValidationError(
+        `${source}: line 1: column ${c + 1 + (indexColumn ? 1 : 0)} has no name. Value: ${formatValue(records[0]!.record.join(','))}`,
+        'header',
+      );
+    if (seen.has(name))
+      throw new ValidationError(`${source}: line 1: column name ${formatValue(name)} appears twice`, 'header', name);
     seen.add(name);
   }
   return { header, rows, lines, indexColumn };

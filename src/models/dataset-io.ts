@@ -34,7 +34,8 @@ export function validateDataset(data: Dataset, what = 'data'): void {
       fail(`${what}.X[${i}][${l}]`, `(row ${i}, column x${l + 1}) must be a finite number`, X[t]);
     }
   }
-  for (let i = 0; i < n; i++) if (!Number.isFinite(y[i]!)) fail(`${what}.y[${i}]`, `(row ${i}, column y) must be a finite number`, y[i]);
+  for (let i = 0; i < n; i++)
+    if (!Number.isFinite(y[i]!)) fail(`${what}.y[${i}]`, `(row ${i}, column y) must be a finite number`, y[i]);
   const z = (data as CsvDataset).z;
   if (z !== undefined) {
     if (!(z instanceof Int32Array) || z.length !== n) fail(`${what}.z`, `must be an Int32Array of n = ${n}`, z);
@@ -51,7 +52,10 @@ function num(x: number): string {
  * The CSV text of a dataset, in chunks of at most `rowsPerChunk` lines (no validation: see
  * {@link writeDatasetCsv}). Joining the chunks gives the file content.
  */
-export function* datasetCsvChunks(data: Dataset, options: { z?: Int32Array; rowsPerChunk?: number } = {}): Generator<string> {
+export function* datasetCsvChunks(
+  data: Dataset,
+  options: { z?: Int32Array; rowsPerChunk?: number } = {},
+): Generator<string> {
   const { z, rowsPerChunk = 8192 } = options;
   const { n, d, X, y } = data;
   const header = Array.from({ length: d }, (_, l) => `x${l + 1}`);
@@ -113,18 +117,31 @@ function defaultLayout(header: string[]): { d: number; hasZ: boolean } | undefin
 }
 
 /** Column indices of y, the x's and z from the options or the default layout. */
-function chooseColumns(header: string[], opts: CsvColumnOptions, source: string): { x: number[]; y: number; z?: number } {
+function chooseColumns(
+  header: string[],
+  opts: CsvColumnOptions,
+  source: string,
+): { x: number[]; y: number; z?: number } {
   const list = header.map((h) => JSON.stringify(h)).join(',');
   const find = (name: string, what: string): number => {
     const c = header.indexOf(name);
-    if (c < 0) throw new ValidationError(`${source}: no column ${formatValue(name)} for ${what}; the columns are ${list}`, what, name);
+    if (c < 0)
+      throw new ValidationError(
+        `${source}: no column ${formatValue(name)} for ${what}; the columns are ${list}`,
+        what,
+        name,
+      );
     return c;
   };
   const layout = defaultLayout(header);
   if (opts.y === undefined && opts.x === undefined) {
     if (!layout) {
       const hint = 'choose them with --y COL and --x COL,COL,... (library: options y and x)';
-      throw new ValidationError(`${source}: line 1: the columns are ${list}, not the layout x1,...,xd,y (optionally ,z): ${hint}`, 'header', header.join(','));
+      throw new ValidationError(
+        `${source}: line 1: the columns are ${list}, not the layout x1,...,xd,y (optionally ,z): ${hint}`,
+        'header',
+        header.join(','),
+      );
     }
     const x = Array.from({ length: layout.d }, (_, l) => l);
     return layout.hasZ ? { x, y: layout.d, z: layout.d + 1 } : { x, y: layout.d };
@@ -132,16 +149,23 @@ function chooseColumns(header: string[], opts: CsvColumnOptions, source: string)
   const y = find(opts.y ?? 'y', 'y');
   let x: number[];
   if (opts.x !== undefined) {
-    if (opts.x.length === 0) throw new ValidationError(`${source}: x must name at least one column; the columns are ${list}`, 'x', opts.x);
+    if (opts.x.length === 0)
+      throw new ValidationError(`${source}: x must name at least one column; the columns are ${list}`, 'x', opts.x);
     x = opts.x.map((name) => find(name, 'x'));
     const dup = opts.x.find((name, i) => opts.x!.indexOf(name) !== i);
     if (dup !== undefined) throw new ValidationError(`${source}: x names column ${formatValue(dup)} twice`, 'x', dup);
-    if (x.includes(y)) throw new ValidationError(`${source}: column ${formatValue(header[y])} cannot be both y and x`, 'x', header[y]);
+    if (x.includes(y))
+      throw new ValidationError(`${source}: column ${formatValue(header[y])} cannot be both y and x`, 'x', header[y]);
   } else if (layout && y === layout.d) {
     x = Array.from({ length: layout.d }, (_, l) => l);
   } else {
     x = header.map((_, c) => c).filter((c) => c !== y);
-    if (x.length === 0) throw new ValidationError(`${source}: no column left for x besides y ${formatValue(header[y])}`, 'x', header.join(','));
+    if (x.length === 0)
+      throw new ValidationError(
+        `${source}: no column left for x besides y ${formatValue(header[y])}`,
+        'x',
+        header.join(','),
+      );
   }
   return { x, y };
 }
@@ -150,10 +174,19 @@ function chooseColumns(header: string[], opts: CsvColumnOptions, source: string)
 function cellNumber(s: string, line: number, name: string, source: string): number {
   if (!NUMBER.test(s)) {
     const why = /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'must be a finite number' : 'not a number';
-    throw new ValidationError(`${source}: line ${line}, column ${name}: ${why}. Value: ${formatValue(s)}`, `line ${line}, column ${name}`, s);
+    throw new ValidationError(
+      `${source}: line ${line}, column ${name}: ${why}. Value: ${formatValue(s)}`,
+      `line ${line}, column ${name}`,
+      s,
+    );
   }
   const v = Number(s);
-  if (!Number.isFinite(v)) throw new ValidationError(`${source}: line ${line}, column ${name}: must be a finite number (overflows a double). Value: ${formatValue(s)}`, `line ${line}, column ${name}`, s);
+  if (!Number.isFinite(v))
+    throw new ValidationError(
+      `${source}: line ${line}, column ${name}: must be a finite number (overflows a double). Value: ${formatValue(s)}`,
+      `line ${line}, column ${name}`,
+      s,
+    );
   return v;
 }
 
@@ -178,7 +211,11 @@ export function parseDatasetCsv(text: string, source = 'data', options: CsvColum
     if (c === undefined) keep.push(i);
     else if (!options.dropMissing) {
       const s = rows[i]![c]!;
-      throw new ValidationError(`${source}: line ${lines[i]}, column ${header[c]}: missing value (drop such rows with --drop-missing, library: dropMissing). Value: ${formatValue(s)}`, `line ${lines[i]}, column ${header[c]}`, s);
+      throw new ValidationError(
+        `${source}: line ${lines[i]}, column ${header[c]}: missing value (drop such rows with --drop-missing, library: dropMissing). Value: ${formatValue(s)}`,
+        `line ${lines[i]}, column ${header[c]}`,
+        s,
+      );
     }
   }
   const n = keep.length;
@@ -197,7 +234,11 @@ export function parseDatasetCsv(text: string, source = 'data', options: CsvColum
       const s = cells[cols.z!]!;
       const v = Number(s);
       if (!NUMBER.test(s) || !Number.isInteger(v) || v < 0 || v > 2147483647) {
-        throw new ValidationError(`${source}: line ${line}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`, `line ${line}, column z`, s);
+        throw new ValidationError(
+          `${source}: line ${line}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`,
+          `line ${line}, column z`,
+          s,
+        );
       }
       z[r] = v;
     }

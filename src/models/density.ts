@@ -11,25 +11,41 @@ const LOG_2PI = Math.log(2 * Math.PI);
 // a d mismatch would read past the end of X and turn into a silent NaN
 function checkShapes(m: Model, data: Dataset): void {
   if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
-  if (data.X.length !== data.n * m.d) throw new Error(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
+  if (data.X.length !== data.n * m.d)
+    throw new Error(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
   if (data.y.length !== data.n) throw new Error(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
 }
 
 /** Gate log-probabilities log π_j(x_i) (n × k); −Infinity for inactive top-K experts. */
-export function logGateProbs(m: Model, X: Float64Array, n: number, out: Float64Array = new Float64Array(n * m.k)): Float64Array {
+export function logGateProbs(
+  m: Model,
+  X: Float64Array,
+  n: number,
+  out: Float64Array = new Float64Array(n * m.k),
+): Float64Array {
   getGate(m.gate).logProbs(m, X, n, out);
   return out;
 }
 
 /** Gate probabilities π_j(x_i) (n × k); rows sum to 1, inactive top-K experts exactly 0. */
-export function gateProbs(m: Model, X: Float64Array, n: number, out: Float64Array = new Float64Array(n * m.k)): Float64Array {
+export function gateProbs(
+  m: Model,
+  X: Float64Array,
+  n: number,
+  out: Float64Array = new Float64Array(n * m.k),
+): Float64Array {
   logGateProbs(m, X, n, out);
   for (let t = 0; t < n * m.k; t++) out[t] = Math.exp(out[t]!);
   return out;
 }
 
 /** Expert means a_j·x_i + b_j (n × k). */
-export function expertMeans(m: Model, X: Float64Array, n: number, out: Float64Array = new Float64Array(n * m.k)): Float64Array {
+export function expertMeans(
+  m: Model,
+  X: Float64Array,
+  n: number,
+  out: Float64Array = new Float64Array(n * m.k),
+): Float64Array {
   const { k, d, a, b } = m;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
@@ -42,11 +58,20 @@ export function expertMeans(m: Model, X: Float64Array, n: number, out: Float64Ar
 }
 
 /** Expert log-densities log N(y_i; a_j·x_i + b_j, ν_j) (n × k). */
-export function expertLogDensities(m: Model, X: Float64Array, y: Float64Array, n: number, out: Float64Array = new Float64Array(n * m.k)): Float64Array {
+export function expertLogDensities(
+  m: Model,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  out: Float64Array = new Float64Array(n * m.k),
+): Float64Array {
   const { k, d, a, b, nu } = m;
   const c = new Float64Array(k);
   const h = new Float64Array(k);
-  for (let j = 0; j < k; j++) { c[j] = -0.5 * (LOG_2PI + Math.log(nu[j]!)); h[j] = -0.5 / nu[j]!; }
+  for (let j = 0; j < k; j++) {
+    c[j] = -0.5 * (LOG_2PI + Math.log(nu[j]!));
+    h[j] = -0.5 / nu[j]!;
+  }
   for (let i = 0; i < n; i++) {
     const yi = y[i]!;
     for (let j = 0; j < k; j++) {
@@ -65,7 +90,14 @@ export function expertLogDensities(m: Model, X: Float64Array, y: Float64Array, n
  * @param rowLL optional n output: log p(y_i | x_i)
  * @returns Σ_i log p(y_i | x_i)
  */
-export function logJoint(m: Model, X: Float64Array, y: Float64Array, n: number, joint: Float64Array, rowLL?: Float64Array): number {
+export function logJoint(
+  m: Model,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  joint: Float64Array,
+  rowLL?: Float64Array,
+): number {
   const k = m.k;
   const dens = expertLogDensities(m, X, y, n);
   logGateProbs(m, X, n, joint);

@@ -5,5 +5,22 @@ export * from './sample.js';
 export { getGate, registerGate, activeSet, topKMask, logSoftmaxRows, slopeScores } from './gates/index.js';
 export type { Gate, GateSymmetries } from './gates/index.js';
 export { ValidationError, validateModel, parseGateSpec, formatValue } from './validate.js';
-export { parseModel, modelToJSON, readModelFile, writeModelFile, resolveModel, MODEL_FORMAT, MODEL_VERSION } from './io.js';
-export { readDatasetCsv, writeDatasetCsv, parseDatasetCsv, datasetCsvChunks, validateDataset, type CsvDataset, type CsvColumnOptions, type CsvRead } from './dataset-io.js';
+export {
+  parseModel,
+  modelToJSON,
+  readModelFile,
+  writeModelFile,
+  resolveModel,
+  MODEL_FORMAT,
+  MODEL_VERSION,
+} from './io.js';
+export {
+  readDatasetCsv,
+  writeDatasetCsv,
+  parseDatasetCsv,
+  datasetCsvChunks,
+  validateDataset,
+  type CsvDataset,
+  type CsvColumnOptions,
+  type CsvRead,
+} from './dataset-io.js';

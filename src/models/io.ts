@@ -33,17 +33,21 @@ export const MODEL_VERSION = 1;
 const CORE_KEYS = ['format', 'version', 'gate', 'k', 'd', 'gating', 'experts'] as const;
 
 /** format, version, k and d; other top-level fields are kept by the writer and ignored here. */
-const HEADER_SCHEMA = z.object({
-  format: z.literal(MODEL_FORMAT, { error: `must be "${MODEL_FORMAT}"` }),
-  version: z.literal(MODEL_VERSION, { error: `must be ${MODEL_VERSION} (the version this gmoe reads)` }),
-  k: integerAtLeast(1),
-  d: integerAtLeast(1),
-  gate: z.unknown().optional(),
-}, { error: 'must be a JSON object' });
+const HEADER_SCHEMA = z.object(
+  {
+    format: z.literal(MODEL_FORMAT, { error: `must be "${MODEL_FORMAT}"` }),
+    version: z.literal(MODEL_VERSION, { error: `must be ${MODEL_VERSION} (the version this gmoe reads)` }),
+    k: integerAtLeast(1),
+    d: integerAtLeast(1),
+    gate: z.unknown().optional(),
+  },
+  { error: 'must be a JSON object' },
+);
 
 /** An array of `len` entries: its length is checked before its entries. */
 function sized<T extends z.ZodType>(len: number, notArray: string, wrongLength: (n: number) => string, entry: T) {
-  return z.array(z.unknown(), { error: notArray })
+  return z
+    .array(z.unknown(), { error: notArray })
     .length(len, { error: (iss) => wrongLength((iss.input as unknown[]).length) })
     .pipe(z.array(entry));
 }
@@ -56,13 +60,20 @@ function vectorSchema(len: number, lenName: string) {
 
 /** k rows of d finite numbers. */
 function matrixSchema(k: number, d: number) {
-  return sized(k, `must be an array of k = ${k} rows of d = ${d} numbers`, (n) => `must have k = ${k} rows, not ${n}`, vectorSchema(d, 'd'));
+  return sized(
+    k,
+    `must be an array of k = ${k} rows of d = ${d} numbers`,
+    (n) => `must have k = ${k} rows, not ${n}`,
+    vectorSchema(d, 'd'),
+  );
 }
 
 /** The gating and experts blocks: objects with exactly their fields (values are checked field by field after). */
 function blocksSchema(gate: GateSpec) {
   const field = z.unknown().optional();
-  const gating: z.ZodRawShape = hasTau(gate) ? { beta0: field, beta1: field, tau: field } : { beta0: field, beta1: field };
+  const gating: z.ZodRawShape = hasTau(gate)
+    ? { beta0: field, beta1: field, tau: field }
+    : { beta0: field, beta1: field };
   return z.object({
     gating: strictObject(gating, `gating for the ${gate.kind} gate`, 'must be an object with beta0 and beta1'),
     experts: strictObject({ a: field, b: field, nu: field }, 'experts', 'must be an object with a, b and nu'),
@@ -92,7 +103,10 @@ export function parseModel(json: unknown): Model {
   const nu = floats(parseWith(vectorSchema(k, 'k'), experts.nu, 'experts.nu'));
   let tau = 1;
   if (hasTau(gate)) {
-    const requirement = (iss: { input?: unknown }) => (iss.input === undefined ? `is required for the ${gate.kind} gate: a finite number > 0` : 'must be a finite number');
+    const requirement = (iss: { input?: unknown }) =>
+      iss.input === undefined
+        ? `is required for the ${gate.kind} gate: a finite number > 0`
+        : 'must be a finite number';
     tau = parseWith(z.number({ error: requirement }), gating.tau, 'gating.tau');
   }
   const m: Model = { gate, k, d, beta0, beta1, a, b, nu, tau };
@@ -111,7 +125,8 @@ function gateToJSON(g: GateSpec): Record<string, unknown> {
  */
 export function modelToJSON(m: Model, extra?: object): Record<string, unknown> {
   validateModel(m);
-  const rows = (v: Float64Array) => Array.from({ length: m.k }, (_, j) => Array.from(v.subarray(j * m.d, (j + 1) * m.d)));
+  const rows = (v: Float64Array) =>
+    Array.from({ length: m.k }, (_, j) => Array.from(v.subarray(j * m.d, (j + 1) * m.d)));
   const gating: Record<string, unknown> = { beta0: Array.from(m.beta0), beta1: rows(m.beta1) };
   if (hasTau(m.gate)) gating.tau = m.tau;
   const out: Record<string, unknown> = {
@@ -126,7 +141,12 @@ export function modelToJSON(m: Model, extra?: object): Record<string, unknown> {
   if (extra !== undefined) {
     if (!isRecord(extra)) fail('extra', 'must be a plain object of extra top-level fields', extra);
     for (const [key, v] of Object.entries(extra)) {
-      if ((CORE_KEYS as readonly string[]).includes(key)) throw new ValidationError(`extra field "${key}" would overwrite a core field of the model file`, `extra.${key}`, v);
+      if ((CORE_KEYS as readonly string[]).includes(key))
+        throw new ValidationError(
+          `extra field "${key}" would overwrite a core field of the model file`,
+          `extra.${key}`,
+          v,
+        );
       out[key] = v;
     }
   }
@@ -173,8 +193,14 @@ export function resolveModel(arg: string, what = 'model'): Model {
   if (typeof arg !== 'string' || arg === '') fail(what, 'must be a truth preset name or a path to a model file', arg);
   if (listTruthPresets().some((p) => p.name === arg)) return truthPreset(arg);
   if (!existsSync(arg)) {
-    const names = listTruthPresets().map((p) => p.name).join(', ');
-    throw new ValidationError(`${what} must be a truth preset (${names}) or a path to a model file. Value: ${arg} (no such preset or file)`, what, arg);
+    const names = listTruthPresets()
+      .map((p) => p.name)
+      .join(', ');
+    throw new ValidationError(
+      `${what} must be a truth preset (${names}) or a path to a model file. Value: ${arg} (no such preset or file)`,
+      what,
+      arg,
+    );
   }
   return readModelFile(arg);
 }

@@ -34,7 +34,11 @@ function errorOffset(text: string, message: string): number | undefined {
       JSON.parse(text.slice(0, n));
       return false;
     } catch (e) {
-      return !/end of JSON input|Unterminated string|after property name|after property value|after array element|Expected property name|Expected double-quoted property name in JSON at position \d+ \(line \d+ column \d+\)$/i.test((e as Error).message) || /Unexpected token/.test((e as Error).message);
+      return (
+        !/end of JSON input|Unterminated string|after property name|after property value|after array element|Expected property name|Expected double-quoted property name in JSON at position \d+ \(line \d+ column \d+\)$/i.test(
+          (e as Error).message,
+        ) || /Unexpected token/.test((e as Error).message)
+      );
     }
   };
   let lo = 0;

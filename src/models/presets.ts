@@ -16,7 +16,8 @@ const DEMY: ModelParams = { beta0: [-8, 0], beta1: [[25], [0]], a: [[-20], [20]]
 const presets: TruthPreset[] = [
   {
     name: 'demy',
-    description: '[DEMY] softmax truth, k* = 2, d = 1 (β0 = (−8, 0), β1 = (25, 0), a = (−20, 20), b = (15, −5), ν = (0.09, 0.16))',
+    description:
+      '[DEMY] softmax truth, k* = 2, d = 1 (β0 = (−8, 0), β1 = (25, 0), a = (−20, 20), b = (15, −5), ν = (0.09, 0.16))',
     model: () => modelFromParams({ kind: 'softmax' }, DEMY),
   },
   {
@@ -35,28 +36,57 @@ const presets: TruthPreset[] = [
     // |tanh| ≤ 1, so the demy gate (β0 = −8) would leave expert 1 with weight ≈ e^-7 everywhere:
     // the experts are demy's, the gate is rescaled to switch inside [0, 1] (our choice; [TEMP]'s set-up is not public)
     description: '[TEMP] demy experts with a tanh activation gate (bias outside), β0 = (−0.5, 0), β1 = (4, 0), τ* = 1',
-    model: () => modelFromParams({ kind: 'activation', activation: 'tanh', bias: 'outside' }, { ...DEMY, beta0: [-0.5, 0], beta1: [[4], [0]], tau: 1 }),
+    model: () =>
+      modelFromParams(
+        { kind: 'activation', activation: 'tanh', bias: 'outside' },
+        { ...DEMY, beta0: [-0.5, 0], beta1: [[4], [0]], tau: 1 },
+      ),
   },
   {
     name: 'temp-sigmoid',
-    description: '[TEMP] demy experts with a sigmoid activation gate (bias outside), β0 = (−0.25, 0), β1 = (8, 0), τ* = 1',
-    model: () => modelFromParams({ kind: 'activation', activation: 'sigmoid', bias: 'outside' }, { ...DEMY, beta0: [-0.25, 0], beta1: [[8], [0]], tau: 1 }),
+    description:
+      '[TEMP] demy experts with a sigmoid activation gate (bias outside), β0 = (−0.25, 0), β1 = (8, 0), τ* = 1',
+    model: () =>
+      modelFromParams(
+        { kind: 'activation', activation: 'sigmoid', bias: 'outside' },
+        { ...DEMY, beta0: [-0.25, 0], beta1: [[8], [0]], tau: 1 },
+      ),
   },
   {
     name: 'd2',
     description: 'test truth: softmax, k* = 2, d = 2',
     model: () =>
-      modelFromParams({ kind: 'softmax' }, {
-        beta0: [-1, 0], beta1: [[4, -3], [0, 0]], a: [[-2, 1], [3, 2]], b: [1, -1], nu: [0.05, 0.08],
-      }),
+      modelFromParams(
+        { kind: 'softmax' },
+        {
+          beta0: [-1, 0],
+          beta1: [
+            [4, -3],
+            [0, 0],
+          ],
+          a: [
+            [-2, 1],
+            [3, 2],
+          ],
+          b: [1, -1],
+          nu: [0.05, 0.08],
+        },
+      ),
   },
   {
     name: 'k3',
     description: 'test truth: softmax, k* = 3, d = 1, well separated experts',
     model: () =>
-      modelFromParams({ kind: 'softmax' }, {
-        beta0: [-2, 2, 0], beta1: [[6], [-6], [0]], a: [[-4], [4], [0]], b: [3, -3, 0.5], nu: [0.04, 0.06, 0.05],
-      }),
+      modelFromParams(
+        { kind: 'softmax' },
+        {
+          beta0: [-2, 2, 0],
+          beta1: [[6], [-6], [0]],
+          a: [[-4], [4], [0]],
+          b: [3, -3, 0.5],
+          nu: [0.04, 0.06, 0.05],
+        },
+      ),
   },
 ];
 
@@ -68,7 +98,8 @@ export function listTruthPresets(): readonly TruthPreset[] {
 /** A fresh copy of a truth preset's model. @throws naming the known presets. */
 export function truthPreset(name: string): Model {
   const p = presets.find((q) => q.name === name);
-  if (!p) throw new Error(`truth must be one of ${presets.map((q) => q.name).join(', ')} (or a model file). Value: ${name}`);
+  if (!p)
+    throw new Error(`truth must be one of ${presets.map((q) => q.name).join(', ')} (or a model file). Value: ${name}`);
   return p.model();
 }
 

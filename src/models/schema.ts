@@ -19,14 +19,16 @@ export const positiveNumber = () => numberWhere('must be a finite number > 0', (
 /** A finite number ≥ 0. */
 export const nonNegativeNumber = () => numberWhere('must be a finite number ≥ 0', (v) => v >= 0);
 /** An integer ≥ `min` (any size: the caller bounds it where it must). */
-export const integerAtLeast = (min: number) => numberWhere(`must be an integer ≥ ${min}`, (v) => Number.isInteger(v) && v >= min);
+export const integerAtLeast = (min: number) =>
+  numberWhere(`must be an integer ≥ ${min}`, (v) => Number.isInteger(v) && v >= min);
 /** An integer in [1, max]; the message names max only when one is given. */
 export function positiveInteger(max?: number) {
   const requirement = max === undefined ? 'must be a positive integer' : `must be a positive integer ≤ ${max}`;
   return numberWhere(requirement, (v) => Number.isInteger(v) && v >= 1 && v <= (max ?? Number.MAX_SAFE_INTEGER));
 }
 /** An integer in [lo, hi]. */
-export const integerIn = (lo: number, hi: number) => numberWhere(`must be an integer in [${lo}, ${hi}]`, (v) => Number.isInteger(v) && v >= lo && v <= hi);
+export const integerIn = (lo: number, hi: number) =>
+  numberWhere(`must be an integer in [${lo}, ${hi}]`, (v) => Number.isInteger(v) && v >= lo && v <= hi);
 /** One of a list of strings. */
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` });
@@ -43,7 +45,8 @@ export const text = () => z.string({ error: 'must be a string' });
 export function strictObject<S extends z.ZodRawShape>(shape: S, what: string, requirement: string) {
   const allowed = Object.keys(shape).join(', ') || 'none';
   return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? `is not a field of ${what} (allowed: ${allowed})` : requirement),
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `is not a field of ${what} (allowed: ${allowed})` : requirement,
   });
 }
 
@@ -55,7 +58,8 @@ export function definedFields<T extends object>(o: T): T {
 /** A field path as gmoe writes it: `models[0].gate.K` under `prefix`. */
 export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
-  for (const key of path) out = typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`;
+  for (const key of path)
+    out = typeof key === 'number' ? `${out}[${key}]` : out === '' ? String(key) : `${out}.${String(key)}`;
   return out;
 }
 
@@ -119,7 +123,12 @@ export function parseFields<S extends z.ZodRawShape, K extends keyof S & string>
  * @example parseWith(strictObject({ tol: positiveNumber() }, 'em', 'must be an object'), { tol: -1 }, 'em')
  *   // throws "em.tol must be a finite number > 0. Value: -1"
  */
-export function parseWith<S extends z.core.$ZodType>(schema: S, value: unknown, prefix = '', root = 'value'): z.output<S> {
+export function parseWith<S extends z.core.$ZodType>(
+  schema: S,
+  value: unknown,
+  prefix = '',
+  root = 'value',
+): z.output<S> {
   const r = z.safeParse(schema, value, { reportInput: true });
   if (r.success) return r.data;
   throw issueError(reportedIssue(r.error.issues), prefix, root);

@@ -10,7 +10,9 @@ import { hasTau } from './gates/index.js';
 export const GATE_KINDS = ['softmax', 'topk', 'temperature', 'activation'] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
-export interface SoftmaxGateSpec { kind: 'softmax' }
+export interface SoftmaxGateSpec {
+  kind: 'softmax';
+}
 export interface TopKGateSpec {
   kind: 'topk';
   /** number of active experts, 1 ≤ K ≤ k */
@@ -18,7 +20,9 @@ export interface TopKGateSpec {
   /** rank experts by the slope score β1_j·x ("slope", default) or by the full logit β1_j·x + β0_j ("logit") */
   selectOn: 'slope' | 'logit';
 }
-export interface TemperatureGateSpec { kind: 'temperature' }
+export interface TemperatureGateSpec {
+  kind: 'temperature';
+}
 export interface ActivationGateSpec {
   kind: 'activation';
   activation: Activation;
@@ -103,7 +107,8 @@ export function modelFromParams(gate: GateSpec, p: ModelParams): Model {
 
 /** Nested-array view of a model's parameters (inverse of modelFromParams). */
 export function modelToParams(m: Model): ModelParams {
-  const rows = (v: Float64Array) => Array.from({ length: m.k }, (_, j) => Array.from(v.subarray(j * m.d, (j + 1) * m.d)));
+  const rows = (v: Float64Array) =>
+    Array.from({ length: m.k }, (_, j) => Array.from(v.subarray(j * m.d, (j + 1) * m.d)));
   const p: ModelParams = {
     beta0: Array.from(m.beta0),
     beta1: rows(m.beta1),

@@ -8,7 +8,11 @@ import type { GateSpec, Model } from './types.js';
 
 /** A rejected model, gate or dataset: `field` is the path of the offending entry. */
 export class ValidationError extends Error {
-  constructor(message: string, readonly field: string, readonly value?: unknown) {
+  constructor(
+    message: string,
+    readonly field: string,
+    readonly value?: unknown,
+  ) {
     super(message);
     this.name = 'ValidationError';
   }
@@ -44,7 +48,12 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Rejects keys of `obj` outside `allowed` (catches typos such as `selecton` or `k` for `K`). */
-export function rejectUnknownKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, what: string): void {
+export function rejectUnknownKeys(
+  obj: Record<string, unknown>,
+  allowed: readonly string[],
+  path: string,
+  what: string,
+): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
       const field = path ? `${path}.${key}` : key;
@@ -126,6 +135,7 @@ export function validateModel(m: Model): void {
   }
   for (let j = 0; j < k; j++) if (!(m.nu[j]! > 0)) fail(`experts.nu[${j}]`, 'must be > 0 (a variance)', m.nu[j]);
   if (getGate(gate).hasTau) {
-    if (typeof m.tau !== 'number' || !Number.isFinite(m.tau) || !(m.tau > 0)) fail('gating.tau', 'must be a finite number > 0', m.tau);
+    if (typeof m.tau !== 'number' || !Number.isFinite(m.tau) || !(m.tau > 0))
+      fail('gating.tau', 'must be a finite number > 0', m.tau);
   }
 }

@@ -9,7 +9,10 @@
 import type { Model } from '../models/types.js';
 
 function checkPair(fit: Model, truth: Model): void {
-  if (fit.d !== truth.d) throw new Error(`fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`);
+  if (fit.d !== truth.d)
+    throw new Error(
+      `fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`,
+    );
 }
 
 /**
@@ -20,7 +23,13 @@ function checkPair(fit: Model, truth: Model): void {
  * @returns Int32Array of length fit.k: assign[i] = j (0-based true atom)
  * @throws Error when d differs or t1 has the wrong length
  */
-export function assignCells(fit: Model, truth: Model, t1?: ArrayLike<number>, useBeta1 = true, out = new Int32Array(fit.k)): Int32Array {
+export function assignCells(
+  fit: Model,
+  truth: Model,
+  t1?: ArrayLike<number>,
+  useBeta1 = true,
+  out = new Int32Array(fit.k),
+): Int32Array {
   checkPair(fit, truth);
   const { d } = fit;
   if (t1 !== undefined && t1.length !== d) throw new Error(`t1 must have length d = ${d}. Value: length ${t1.length}`);
@@ -43,7 +52,10 @@ export function assignCells(fit: Model, truth: Model, t1?: ArrayLike<number>, us
       const dn = fit.nu[i]! - truth.nu[j]!;
       s += db * db + dn * dn;
       // strict < keeps the smaller j on ties
-      if (s < bestD) { bestD = s; bestJ = j; }
+      if (s < bestD) {
+        bestD = s;
+        bestJ = j;
+      }
     }
     out[i] = bestJ;
   }

@@ -61,13 +61,21 @@ const FEAS_TOL = 1e-12;
  * // weighted median of 1, 2, 10 with weights 1, 1, 3
  * minimizeConvex((x, g) => { ... }, [1], [10]).x[0] // 10
  */
-export function minimizeConvex(fg: ConvexObjective, lo: ArrayLike<number>, hi: ArrayLike<number>, options: ConvexOptions = {}): ConvexMinimum {
+export function minimizeConvex(
+  fg: ConvexObjective,
+  lo: ArrayLike<number>,
+  hi: ArrayLike<number>,
+  options: ConvexOptions = {},
+): ConvexMinimum {
   const p = lo.length;
-  if (hi.length !== p) throw new Error(`minimizeConvex: lo and hi must have the same length. Value: ${p} and ${hi.length}`);
+  if (hi.length !== p)
+    throw new Error(`minimizeConvex: lo and hi must have the same length. Value: ${p} and ${hi.length}`);
   const free: number[] = [];
   for (let l = 0; l < p; l++) {
     if (!Number.isFinite(lo[l]!) || !Number.isFinite(hi[l]!) || !(hi[l]! >= lo[l]!)) {
-      throw new Error(`minimizeConvex: box must be finite with hi ≥ lo. Value: [${lo[l]}, ${hi[l]}] in coordinate ${l}`);
+      throw new Error(
+        `minimizeConvex: box must be finite with hi ≥ lo. Value: [${lo[l]}, ${hi[l]}] in coordinate ${l}`,
+      );
     }
     if (hi[l]! > lo[l]!) free.push(l);
   }
@@ -93,14 +101,20 @@ interface ZConstraints {
   slack: Float64Array;
 }
 
-function zConstraints(cons: readonly LinearConstraint[], lo: ArrayLike<number>, free: number[], width: Float64Array): ZConstraints {
+function zConstraints(
+  cons: readonly LinearConstraint[],
+  lo: ArrayLike<number>,
+  free: number[],
+  width: Float64Array,
+): ZConstraints {
   const p = lo.length;
   const q = free.length;
   const nz = new Float64Array(cons.length * q);
   const rz = new Float64Array(cons.length);
   const slack = new Float64Array(cons.length);
   cons.forEach((c, h) => {
-    if (c.normal.length !== p) throw new Error(`minimizeConvex: constraints[${h}].normal must have length ${p}. Value: ${c.normal.length}`);
+    if (c.normal.length !== p)
+      throw new Error(`minimizeConvex: constraints[${h}].normal must have length ${p}. Value: ${c.normal.length}`);
     let r = c.rhs;
     let scale = Math.abs(c.rhs);
     for (let l = 0; l < p; l++) {
@@ -187,17 +201,24 @@ function bisect(search: ZSearch, cons: ZConstraints, options: ConvexOptions): Co
   for (;;) {
     const gv = gz[0]!;
     const zc = z[0]!;
-    if (gv === 0) { gap = 0; break; }
+    if (gv === 0) {
+      gap = 0;
+      break;
+    }
     // the minimiser lies in [a, b], where the support line at zc bounds f from below
     lower = Math.max(lower, f + Math.min(gv * (a - zc), gv * (b - zc)));
-    if (gv > 0) b = zc; else a = zc;
+    if (gv > 0) b = zc;
+    else a = zc;
     gap = search.fBest - lower;
     // with tol 0, rounding can make the gap ≤ 0 long before x is resolved
     if ((tol > 0 && gap <= tol) || search.evaluations >= maxEval || !(b - a > 0)) break;
     z[0] = 0.5 * (a + b);
     if (z[0] === a || z[0] === b) {
       // interval at floating-point resolution: its ends are the last candidates
-      for (const e of [a, b]) { z[0] = e; search.evaluate(); }
+      for (const e of [a, b]) {
+        z[0] = e;
+        search.evaluate();
+      }
       break;
     }
     f = search.evaluate();
@@ -216,8 +237,14 @@ function mostViolated(z: Float64Array, cons: ZConstraints): number | null {
   let worst = -1;
   let worstViol = 0;
   for (let s = 0; s < q; s++) {
-    if (z[s]! < 0 && -z[s]! > worstViol) { worstViol = -z[s]!; worst = -(s + 1) * 2; }
-    if (z[s]! > 1 && z[s]! - 1 > worstViol) { worstViol = z[s]! - 1; worst = -(s + 1) * 2 - 1; }
+    if (z[s]! < 0 && -z[s]! > worstViol) {
+      worstViol = -z[s]!;
+      worst = -(s + 1) * 2;
+    }
+    if (z[s]! > 1 && z[s]! - 1 > worstViol) {
+      worstViol = z[s]! - 1;
+      worst = -(s + 1) * 2 - 1;
+    }
   }
   for (let h = 0; h < cons.count; h++) {
     let v = rz[h]!;
@@ -226,8 +253,10 @@ function mostViolated(z: Float64Array, cons: ZConstraints): number | null {
       v -= nz[h * q + s]! * z[s]!;
       nn += nz[h * q + s]! ** 2;
     }
-    if (v > slack[h]! && nn > 0 && v / Math.sqrt(nn) > worstViol) { worstViol = v / Math.sqrt(nn); worst = h; }
-    else if (v > slack[h]! && nn === 0) return null;
+    if (v > slack[h]! && nn > 0 && v / Math.sqrt(nn) > worstViol) {
+      worstViol = v / Math.sqrt(nn);
+      worst = h;
+    } else if (v > slack[h]! && nn === 0) return null;
   }
   return worst;
 }

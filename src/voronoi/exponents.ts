@@ -31,7 +31,10 @@ export const R_BAR: readonly number[] = Object.freeze([1, 4, 6]);
  * `cellSize` is m; `trueAtom` the (0-based) true atom of the cell when known.
  */
 export class UnknownRBarError extends Error {
-  constructor(readonly cellSize: number, readonly trueAtom?: number) {
+  constructor(
+    readonly cellSize: number,
+    readonly trueAtom?: number,
+  ) {
     super(
       `r̄(${cellSize}) is unknown: D2 is defined only for Voronoi cells of at most 3 fitted atoms` +
         (trueAtom === undefined ? '' : ` (cell of true atom ${trueAtom} has ${cellSize})`) +
@@ -60,7 +63,10 @@ export function rBar(m: number): number {
  * Override per call with `exponents` in the loss options.
  */
 export const EXPONENT_TABLES: Readonly<Record<GateKind, ExponentTable>> = Object.freeze(
-  Object.fromEntries(gateKinds().map((kind) => [kind, getGate(kind as GateKind).exponents])) as Record<GateKind, ExponentTable>,
+  Object.fromEntries(gateKinds().map((kind) => [kind, getGate(kind as GateKind).exponents])) as Record<
+    GateKind,
+    ExponentTable
+  >,
 );
 
 function checkRule(rule: unknown, field: string): ExponentRule {
@@ -74,7 +80,11 @@ function checkRule(rule: unknown, field: string): ExponentRule {
     if (keys.length === 1 && typeof r === 'number' && Number.isFinite(r) && r > 0) return { r };
   }
   let shown: string;
-  try { shown = JSON.stringify(rule) ?? String(rule); } catch { shown = String(rule); }
+  try {
+    shown = JSON.stringify(rule) ?? String(rule);
+  } catch {
+    shown = String(rule);
+  }
   throw new Error(`${field} must be a number > 0 or { r: f } with f > 0 (f·r̄(m)). Value: ${shown}`);
 }
 
@@ -89,7 +99,9 @@ export function exponentTable(kind: GateKind, overrides?: Partial<ExponentTable>
   const out = { ...base };
   if (overrides !== undefined) {
     if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-      throw new Error(`exponents must be an object with some of ${EXPONENT_PARAMS.join(', ')}. Value: ${String(overrides)}`);
+      throw new Error(
+        `exponents must be an object with some of ${EXPONENT_PARAMS.join(', ')}. Value: ${String(overrides)}`,
+      );
     }
     for (const [key, rule] of Object.entries(overrides)) {
       if (!(EXPONENT_PARAMS as readonly string[]).includes(key)) {
@@ -97,7 +109,8 @@ export function exponentTable(kind: GateKind, overrides?: Partial<ExponentTable>
       }
       if (rule === undefined) continue;
       if (key === 'tau') {
-        if (typeof rule !== 'number' || !Number.isFinite(rule) || !(rule > 0)) throw new Error(`exponents.tau must be a finite number > 0. Value: ${String(rule)}`);
+        if (typeof rule !== 'number' || !Number.isFinite(rule) || !(rule > 0))
+          throw new Error(`exponents.tau must be a finite number > 0. Value: ${String(rule)}`);
         out.tau = rule;
       } else {
         out[key as Exclude<keyof ExponentTable, 'tau'>] = checkRule(rule, `exponents.${key}`);

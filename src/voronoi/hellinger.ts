@@ -97,15 +97,24 @@ function check(m: Model, what: string): void {
  * @returns h at each point, in [0, 1]
  * @throws Error when d differs or X has the wrong length or a non-finite entry
  */
-export function hellingerAt(p: Model, q: Model, X: Float64Array, n: number, L = 40, out = new Float64Array(n)): Float64Array {
+export function hellingerAt(
+  p: Model,
+  q: Model,
+  X: Float64Array,
+  n: number,
+  L = 40,
+  out = new Float64Array(n),
+): Float64Array {
   check(p, 'p');
   check(q, 'q');
   const d = p.d;
   if (q.d !== d) throw new Error(`the two models must have the same input dimension d. Value: ${d} and ${q.d}`);
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1. Value: ${n}`);
-  if (!(X instanceof Float64Array) || X.length !== n * d) throw new Error(`X must be a Float64Array of n × d = ${n * d} numbers. Value: length ${X?.length}`);
+  if (!(X instanceof Float64Array) || X.length !== n * d)
+    throw new Error(`X must be a Float64Array of n × d = ${n * d} numbers. Value: length ${X?.length}`);
   for (let t = 0; t < n * d; t++) {
-    if (!Number.isFinite(X[t]!)) throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
+    if (!Number.isFinite(X[t]!))
+      throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
   }
   const { nodes, weights } = gaussHermite(L);
   const kp = p.k;
@@ -118,11 +127,25 @@ export function hellingerAt(p: Model, q: Model, X: Float64Array, n: number, L = 
   const hP = new Float64Array(kp);
   const cQ = new Float64Array(kq);
   const hQ = new Float64Array(kq);
-  for (let j = 0; j < kp; j++) { cP[j] = -0.5 * (LOG_2PI + Math.log(p.nu[j]!)); hP[j] = -0.5 / p.nu[j]!; }
-  for (let j = 0; j < kq; j++) { cQ[j] = -0.5 * (LOG_2PI + Math.log(q.nu[j]!)); hQ[j] = -0.5 / q.nu[j]!; }
+  for (let j = 0; j < kp; j++) {
+    cP[j] = -0.5 * (LOG_2PI + Math.log(p.nu[j]!));
+    hP[j] = -0.5 / p.nu[j]!;
+  }
+  for (let j = 0; j < kq; j++) {
+    cQ[j] = -0.5 * (LOG_2PI + Math.log(q.nu[j]!));
+    hQ[j] = -0.5 / q.nu[j]!;
+  }
   const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
   // log mixture density at y, for one row (offsets into n × k arrays)
-  const logMix = (lp: Float64Array, mu: Float64Array, c: Float64Array, h: Float64Array, k: number, o: number, y: number): number => {
+  const logMix = (
+    lp: Float64Array,
+    mu: Float64Array,
+    c: Float64Array,
+    h: Float64Array,
+    k: number,
+    o: number,
+    y: number,
+  ): number => {
     let mx = -Infinity;
     for (let j = 0; j < k; j++) {
       const r = y - mu[o + j]!;
@@ -188,7 +211,8 @@ export function hellingerAt(p: Model, q: Model, X: Float64Array, n: number, L = 
  */
 export function hellinger(p: Model, q: Model, options: HellingerOptions = {}): number {
   for (const key of Object.keys(options)) {
-    if (!['X', 'n', 'design', 'seed', 'nodes'].includes(key)) throw new Error(`options.${key} is not an option of hellinger (allowed: X, n, design, seed, nodes)`);
+    if (!['X', 'n', 'design', 'seed', 'nodes'].includes(key))
+      throw new Error(`options.${key} is not an option of hellinger (allowed: X, n, design, seed, nodes)`);
   }
   const d = p.d;
   let X = options.X;
@@ -196,12 +220,16 @@ export function hellinger(p: Model, q: Model, options: HellingerOptions = {}): n
   if (X !== undefined) {
     if (!(X instanceof Float64Array)) throw new Error('X must be a Float64Array (n × d, row-major)');
     n = options.n ?? X.length / d;
-    if (!Number.isInteger(n) || n < 1 || X.length !== n * d) throw new Error(`X must hold n × d numbers with n ≥ 1 (d = ${d}). Value: length ${X.length}${options.n === undefined ? '' : `, n = ${options.n}`}`);
+    if (!Number.isInteger(n) || n < 1 || X.length !== n * d)
+      throw new Error(
+        `X must hold n × d numbers with n ≥ 1 (d = ${d}). Value: length ${X.length}${options.n === undefined ? '' : `, n = ${options.n}`}`,
+      );
   } else {
     n = options.n ?? 2000;
     if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1. Value: ${n}`);
     const design = options.design ?? 'uniform';
-    if (!(DESIGNS as readonly string[]).includes(design)) throw new Error(`design must be one of ${DESIGNS.join(', ')}. Value: ${String(design)}`);
+    if (!(DESIGNS as readonly string[]).includes(design))
+      throw new Error(`design must be one of ${DESIGNS.join(', ')}. Value: ${String(design)}`);
     X = sampleDesign(design, n, d, createRng(options.seed ?? 1));
   }
   const h = hellingerAt(p, q, X, n, options.nodes ?? 40);

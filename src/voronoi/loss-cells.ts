@@ -89,7 +89,12 @@ export function buildAssignment(ctx: LossContext, assign: Int32Array): Assignmen
     let forms: PowerForm[];
     try {
       const e = cellExponents(table, cell.length, formula);
-      forms = [[e.beta1, 0, true], [e.a, 0, true], [e.b, 0, true], [e.nu, 0, true]];
+      forms = [
+        [e.beta1, 0, true],
+        [e.a, 0, true],
+        [e.b, 0, true],
+        [e.nu, 0, true],
+      ];
     } catch (err) {
       if (!(err instanceof UnknownRBarError)) throw err;
       unknown ??= new UnknownRBarError(err.cellSize, j);
@@ -114,7 +119,15 @@ export function buildAssignment(ctx: LossContext, assign: Int32Array): Assignmen
  * The per-cell terms at (c, t1) into ctx.termsBuf; returns the loss (top-K or plain sum, no τ term).
  * With `g`, also its gradient: in c at g[gc] (gc ≥ 0) and in t1 at g[gt..] (gt ≥ 0).
  */
-export function evaluateTerms(ctx: LossContext, asg: Assignment, c: number, t1: Float64Array, g: Float64Array | null, gc: number, gt: number): number {
+export function evaluateTerms(
+  ctx: LossContext,
+  asg: Assignment,
+  c: number,
+  t1: Float64Array,
+  g: Float64Array | null,
+  gc: number,
+  gt: number,
+): number {
   const { fit, truth, d, kStar, K, topKActive, w, wStar, termsBuf, order } = ctx;
   for (let j = 0; j < kStar; j++) {
     let t = asg.fixed[j]! + Math.abs(asg.W[j]! - c * wStar[j]!);
@@ -197,14 +210,29 @@ export function regionOf(ctx: LossContext, asg: Assignment): LinearConstraint[] 
         if (normal[l] !== 0) any = true;
       }
       if (!any) continue; // the choice between A and j' does not depend on t1
-      out.push({ normal, rhs: anchor2(ctx, i, A) - anchor2(ctx, i, jp) + rest2[i * kStar + A]! - rest2[i * kStar + jp]! });
+      out.push({
+        normal,
+        rhs: anchor2(ctx, i, A) - anchor2(ctx, i, jp) + rest2[i * kStar + A]! - rest2[i * kStar + jp]!,
+      });
     }
   }
   return out;
 }
 
 /** addNormPower with the anchor β1_i − β1*_j formed on the fly (no allocation). */
-function addNormPowerShifted(b1: Float64Array, io: number, b1s: Float64Array, jo: number, t1: Float64Array, d: number, coef: number, e: number, o: number, g: Float64Array, gOff: number): void {
+function addNormPowerShifted(
+  b1: Float64Array,
+  io: number,
+  b1s: Float64Array,
+  jo: number,
+  t1: Float64Array,
+  d: number,
+  coef: number,
+  e: number,
+  o: number,
+  g: Float64Array,
+  gOff: number,
+): void {
   let r2 = 0;
   for (let l = 0; l < d; l++) {
     const v = b1[io + l]! - b1s[jo + l]! - t1[l]!;

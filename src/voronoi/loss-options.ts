@@ -57,15 +57,22 @@ function gateFamily(m: Model): string {
 export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions): LossSetup {
   checkModel(fit, 'fit');
   checkModel(truth, 'truth');
-  if (fit.d !== truth.d) throw new Error(`fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`);
+  if (fit.d !== truth.d)
+    throw new Error(
+      `fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`,
+    );
   if (gateFamily(fit) !== gateFamily(truth)) {
-    throw new Error(`fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit)}, truth gate ${gateFamily(truth)}`);
+    throw new Error(
+      `fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit)}, truth gate ${gateFamily(truth)}`,
+    );
   }
   for (const key of Object.keys(options)) {
-    if (!LOSS_OPTION_KEYS.includes(key)) throw new Error(`options.${key} is not an option of voronoiLoss (allowed: ${LOSS_OPTION_KEYS.join(', ')})`);
+    if (!LOSS_OPTION_KEYS.includes(key))
+      throw new Error(`options.${key} is not an option of voronoiLoss (allowed: ${LOSS_OPTION_KEYS.join(', ')})`);
   }
   const lossOpt = options.loss ?? 'auto';
-  if (!(LOSS_KINDS as readonly string[]).includes(lossOpt)) throw new Error(`loss must be one of ${LOSS_KINDS.join(', ')}. Value: ${String(lossOpt)}`);
+  if (!(LOSS_KINDS as readonly string[]).includes(lossOpt))
+    throw new Error(`loss must be one of ${LOSS_KINDS.join(', ')}. Value: ${String(lossOpt)}`);
   for (const key of ['translation', 'normalizeWeights'] as const) {
     const v = options[key];
     if (v !== undefined && typeof v !== 'boolean') throw new Error(`${key} must be true or false. Value: ${String(v)}`);
@@ -79,7 +86,8 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
   let topKActive = false;
   const topKOpt = options.topK ?? getGate(truth.gate).lossTopK(truth.gate);
   if (topKOpt !== false) {
-    if (typeof topKOpt !== 'number' || !Number.isInteger(topKOpt) || topKOpt < 1) throw new Error(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
+    if (typeof topKOpt !== 'number' || !Number.isInteger(topKOpt) || topKOpt < 1)
+      throw new Error(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
     topKActive = true;
     K = Math.min(topKOpt, kStar);
   }
@@ -92,7 +100,10 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
   if (useT1 && formula === 'D2') {
     for (const m of [2, 3]) {
       const e = cellExponents(table, m, 'D2').beta1;
-      if (!(e >= 1)) throw new Error(`exponents.beta1 must give exponents ≥ 1 (convexity of the infimum over t1). Value: ${e} for cells of ${m} atoms`);
+      if (!(e >= 1))
+        throw new Error(
+          `exponents.beta1 must give exponents ≥ 1 (convexity of the infimum over t1). Value: ${e} for cells of ${m} atoms`,
+        );
     }
   }
   const normalize = (options.normalizeWeights ?? true) && useT0;
@@ -101,9 +112,15 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
   for (let i = 0; i < fit.k; i++) w[i] = Math.exp(fit.beta0[i]! + logS);
   const wStar = new Float64Array(kStar);
   for (let j = 0; j < kStar; j++) wStar[j] = Math.exp(truth.beta0[j]!);
-  for (const [v, what] of [[w, 'fit'], [wStar, 'truth']] as const) {
+  for (const [v, what] of [
+    [w, 'fit'],
+    [wStar, 'truth'],
+  ] as const) {
     for (let t = 0; t < v.length; t++) {
-      if (!Number.isFinite(v[t]!)) throw new Error(`${what}: mixing weight exp(gating.beta0[${t}]) overflows. Value: ${what === 'fit' ? fit.beta0[t] : truth.beta0[t]}`);
+      if (!Number.isFinite(v[t]!))
+        throw new Error(
+          `${what}: mixing weight exp(gating.beta0[${t}]) overflows. Value: ${what === 'fit' ? fit.beta0[t] : truth.beta0[t]}`,
+        );
     }
   }
   return { fit, truth, d, kStar, lossOpt, formula, table, K, topKActive, useT0, useT1, logS, w, wStar };

@@ -6,7 +6,15 @@
  */
 import { assignCells } from './cells.js';
 import { minimizeConvex } from './convex.js';
-import { anchor2, anchorsOf, buildAssignment, evaluateTerms, regionOf, type Assignment, type LossContext } from './loss-cells.js';
+import {
+  anchor2,
+  anchorsOf,
+  buildAssignment,
+  evaluateTerms,
+  regionOf,
+  type Assignment,
+  type LossContext,
+} from './loss-cells.js';
 import { addNormPower, minimizeT1, optimalScale } from './translation.js';
 
 /** The minimum of one region: its assignment, the scale c = e^{t0}, t1 and the loss there. */
@@ -29,9 +37,12 @@ function solveRegion(ctx: LossContext, asg: Assignment, start: Float64Array): Ca
   // sublevel box: every term w_i(‖u_i − t‖^e − o) is at most the loss, so a minimiser lies within
   // (F(start)/w_i + o)^(1/e) of every anchor
   let F0 = 0;
-  if (plain) for (const term of terms) F0 += addNormPower(term.anchor, 0, start, 0, d, term.coef, term.exponent, null, 0, term.offset);
+  if (plain)
+    for (const term of terms)
+      F0 += addNormPower(term.anchor, 0, start, 0, d, term.coef, term.exponent, null, 0, term.offset);
   else F0 = evaluateTerms(ctx, asg, cMed, start, null, -1, -1);
-  if (plain && F0 === 0) return { asg, c: cMed, t1: Float64Array.from(start), value: evaluateTerms(ctx, asg, cMed, start, null, -1, -1) };
+  if (plain && F0 === 0)
+    return { asg, c: cMed, t1: Float64Array.from(start), value: evaluateTerms(ctx, asg, cMed, start, null, -1, -1) };
   const tLo = Float64Array.from(start);
   const tHi = Float64Array.from(start);
   const boxLo = new Float64Array(d).fill(-Infinity);
@@ -51,12 +62,18 @@ function solveRegion(ctx: LossContext, asg: Assignment, start: Float64Array): Ca
   }
   const region = regionOf(ctx, asg);
   if (plain) {
-    const res = minimizeConvex((t, g) => {
-      g.fill(0);
-      let f = 0;
-      for (const term of terms) f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0, term.offset);
-      return f;
-    }, tLo, tHi, { constraints: region });
+    const res = minimizeConvex(
+      (t, g) => {
+        g.fill(0);
+        let f = 0;
+        for (const term of terms)
+          f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0, term.offset);
+        return f;
+      },
+      tLo,
+      tHi,
+      { constraints: region },
+    );
     if (!res.feasible) return null;
     return { asg, c: cMed, t1: res.x, value: evaluateTerms(ctx, asg, cMed, res.x, null, -1, -1) };
   }
@@ -82,10 +99,15 @@ function solveRegion(ctx: LossContext, asg: Assignment, start: Float64Array): Ca
     return { normal, rhs: h.rhs };
   });
   const t1buf = new Float64Array(d);
-  const res = minimizeConvex((x, g) => {
-    for (let l = 0; l < d; l++) t1buf[l] = x[nc + l]!;
-    return evaluateTerms(ctx, asg, useT0 ? x[0]! : 1, t1buf, g, useT0 ? 0 : -1, nc);
-  }, lo, hi, { constraints: lifted });
+  const res = minimizeConvex(
+    (x, g) => {
+      for (let l = 0; l < d; l++) t1buf[l] = x[nc + l]!;
+      return evaluateTerms(ctx, asg, useT0 ? x[0]! : 1, t1buf, g, useT0 ? 0 : -1, nc);
+    },
+    lo,
+    hi,
+    { constraints: lifted },
+  );
   if (!res.feasible) return null;
   const c = useT0 ? res.x[0]! : 1;
   const t1 = Float64Array.from(res.x.subarray(nc));
@@ -100,7 +122,8 @@ function solveFixed(ctx: LossContext, asg: Assignment): Candidate {
     const c = useT0 ? optimalScale(asg.W, wStar).c : 1;
     return { asg, c, t1: Float64Array.from(zeros), value: evaluateTerms(ctx, asg, c, zeros, null, -1, -1) };
   }
-  if (!useT0) return { asg, c: 1, t1: Float64Array.from(zeros), value: evaluateTerms(ctx, asg, 1, zeros, null, -1, -1) };
+  if (!useT0)
+    return { asg, c: 1, t1: Float64Array.from(zeros), value: evaluateTerms(ctx, asg, 1, zeros, null, -1, -1) };
   let lo = Infinity;
   let hi = -Infinity;
   for (let j = 0; j < kStar; j++) {
@@ -167,10 +190,15 @@ function arrangement(ctx: LossContext): { basis: Float64Array[]; lines: Line[] }
         const alpha = new Float64Array(basis.length);
         let any = false;
         basis.forEach((b, q) => {
-          for (let l = 0; l < d; l++) alpha[q] = alpha[q]! + 2 * (truth.beta1[jp * d + l]! - truth.beta1[j * d + l]!) * b[l]!;
+          for (let l = 0; l < d; l++)
+            alpha[q] = alpha[q]! + 2 * (truth.beta1[jp * d + l]! - truth.beta1[j * d + l]!) * b[l]!;
           if (alpha[q] !== 0) any = true;
         });
-        if (any) lines.push({ alpha, r: anchor2(ctx, i, j) - anchor2(ctx, i, jp) + rest2[i * kStar + j]! - rest2[i * kStar + jp]! });
+        if (any)
+          lines.push({
+            alpha,
+            r: anchor2(ctx, i, j) - anchor2(ctx, i, jp) + rest2[i * kStar + j]! - rest2[i * kStar + jp]!,
+          });
       }
     }
   }

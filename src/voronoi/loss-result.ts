@@ -19,7 +19,8 @@ export function assembleResult(ctx: LossContext, chosen: Candidate): LossResult 
     tauTerm = Math.pow(tauErr, table.tau);
     loss += tauTerm;
   }
-  if (!Number.isFinite(loss)) throw new Error(`voronoiLoss: the loss is not finite (${loss}); check the models' parameter scales`);
+  if (!Number.isFinite(loss))
+    throw new Error(`voronoiLoss: the loss is not finite (${loss}); check the models' parameter scales`);
   const cells: CellResult[] = [];
   for (let j = 0; j < kStar; j++) {
     const fitted = asg.members[j]!;

@@ -22,12 +22,15 @@ import { minimizeConvex } from './convex.js';
  */
 export function optimalScale(W: ArrayLike<number>, wStar: ArrayLike<number>): { c: number; t0: number; value: number } {
   const k = wStar.length;
-  if (W.length !== k) throw new Error(`optimalScale: W and wStar must have the same length. Value: ${W.length} and ${k}`);
+  if (W.length !== k)
+    throw new Error(`optimalScale: W and wStar must have the same length. Value: ${W.length} and ${k}`);
   const order: number[] = [];
   let total = 0;
   for (let j = 0; j < k; j++) {
-    if (!(W[j]! >= 0) || !Number.isFinite(W[j]!)) throw new Error(`W[${j}] must be a finite number ≥ 0. Value: ${W[j]}`);
-    if (!(wStar[j]! > 0) || !Number.isFinite(wStar[j]!)) throw new Error(`wStar[${j}] must be a finite number > 0. Value: ${wStar[j]}`);
+    if (!(W[j]! >= 0) || !Number.isFinite(W[j]!))
+      throw new Error(`W[${j}] must be a finite number ≥ 0. Value: ${W[j]}`);
+    if (!(wStar[j]! > 0) || !Number.isFinite(wStar[j]!))
+      throw new Error(`wStar[${j}] must be a finite number > 0. Value: ${wStar[j]}`);
     order.push(j);
     total += wStar[j]!;
   }
@@ -67,7 +70,18 @@ export interface T1Term {
  * −coef·e·‖u − t‖^{e−2}(u − t) to g (0 where ‖u − t‖^e ≤ o). `u` is read at uOff (length d).
  * @returns the term's value
  */
-export function addNormPower(u: ArrayLike<number>, uOff: number, t: ArrayLike<number>, tOff: number, d: number, coef: number, e: number, g: Float64Array | null, gOff: number, o = 0): number {
+export function addNormPower(
+  u: ArrayLike<number>,
+  uOff: number,
+  t: ArrayLike<number>,
+  tOff: number,
+  d: number,
+  coef: number,
+  e: number,
+  g: Float64Array | null,
+  gOff: number,
+  o = 0,
+): number {
   let r2 = 0;
   for (let l = 0; l < d; l++) {
     const v = u[uOff + l]! - t[tOff + l]!;
@@ -95,17 +109,23 @@ export function minimizeT1(terms: readonly T1Term[], d: number): { t1: Float64Ar
   const lo = new Float64Array(d).fill(Infinity);
   const hi = new Float64Array(d).fill(-Infinity);
   for (const term of terms) {
-    if (!(term.exponent >= 1)) throw new Error(`the β1 exponent must be ≥ 1 for the translation infimum (convexity). Value: ${term.exponent}`);
+    if (!(term.exponent >= 1))
+      throw new Error(`the β1 exponent must be ≥ 1 for the translation infimum (convexity). Value: ${term.exponent}`);
     for (let l = 0; l < d; l++) {
       lo[l] = Math.min(lo[l]!, term.anchor[l]!);
       hi[l] = Math.max(hi[l]!, term.anchor[l]!);
     }
   }
-  const res = minimizeConvex((t, g) => {
-    g.fill(0);
-    let f = 0;
-    for (const term of terms) f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0, term.offset ?? 0);
-    return f;
-  }, lo, hi);
+  const res = minimizeConvex(
+    (t, g) => {
+      g.fill(0);
+      let f = 0;
+      for (const term of terms)
+        f += addNormPower(term.anchor, 0, t, 0, d, term.coef, term.exponent, g, 0, term.offset ?? 0);
+      return f;
+    },
+    lo,
+    hi,
+  );
   return { t1: res.x, value: res.f };
 }

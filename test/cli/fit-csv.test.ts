@@ -28,7 +28,9 @@ describe('gmoe fit --y --x --drop-missing', () => {
     const base = ['fit', '--data', 'r.csv', '--y', 'yn', '--x', 'x', '--gate', 'softmax', '--k', '2', '--seed', '4'];
     const bad = await gmoe([...base, '--out', 'bad.json'], dir);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('gmoe: r.csv: line 6, column yn: missing value (drop such rows with --drop-missing, library: dropMissing). Value: "NA"\n');
+    expect(bad.stderr).toBe(
+      'gmoe: r.csv: line 6, column yn: missing value (drop such rows with --drop-missing, library: dropMissing). Value: "NA"\n',
+    );
     expect(existsSync(join(dir, 'bad.json'))).toBe(false);
     const r = await gmoe([...base, '--drop-missing', '--out', 'f.json'], dir);
     expect(r.code, r.stderr).toBe(0);
@@ -40,15 +42,23 @@ describe('gmoe fit --y --x --drop-missing', () => {
     const X = Float64Array.from(keep, (i) => data.X[i]!);
     const y = Float64Array.from(keep, (i) => data.y[i]!);
     // gmoe fit's defaults: --init auto with DEFAULT_STARTS starts
-    const lib = fitMoE({ n: 599, d: 1, X, y }, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'auto' }, restarts: DEFAULT_STARTS, seed: 4 });
+    const lib = fitMoE(
+      { n: 599, d: 1, X, y },
+      { gate: { kind: 'softmax' }, k: 2, init: { kind: 'auto' }, restarts: DEFAULT_STARTS, seed: 4 },
+    );
     expect(json.fit.logLik).toBe(lib.logLik);
   });
 
   it('a file without the x1..xd,y layout and no --y lists its columns and the flags', async () => {
     const r = await gmoe(['fit', '--data', 'r.csv', '--gate', 'softmax', '--k', '2', '--out', 'g.json'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('gmoe: r.csv: line 1: the columns are "yn","x","grp", not the layout x1,...,xd,y (optionally ,z): choose them with --y COL and --x COL,COL,... (library: options y and x)\n');
-    const u = await gmoe(['fit', '--data', 'r.csv', '--y', 'yn', '--x', 'x,w', '--gate', 'softmax', '--k', '2', '--out', 'g.json'], dir);
+    expect(r.stderr).toBe(
+      'gmoe: r.csv: line 1: the columns are "yn","x","grp", not the layout x1,...,xd,y (optionally ,z): choose them with --y COL and --x COL,COL,... (library: options y and x)\n',
+    );
+    const u = await gmoe(
+      ['fit', '--data', 'r.csv', '--y', 'yn', '--x', 'x,w', '--gate', 'softmax', '--k', '2', '--out', 'g.json'],
+      dir,
+    );
     expect(u.code).toBe(2);
     expect(u.stderr).toBe('gmoe: r.csv: no column "w" for x; the columns are "yn","x","grp"\n');
   });

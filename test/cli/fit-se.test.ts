@@ -17,9 +17,27 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gmoe fit --se', () => {
   it('prints the table and the notes, and writes the errors the library gives at the written model', async () => {
-    const r = await gmoe(['fit', '--data', 'd.csv', '--gate', 'temperature', '--k', '2', '--init', 'near-truth:temp', '--se', '--out', 'f.json'], dir);
+    const r = await gmoe(
+      [
+        'fit',
+        '--data',
+        'd.csv',
+        '--gate',
+        'temperature',
+        '--k',
+        '2',
+        '--init',
+        'near-truth:temp',
+        '--se',
+        '--out',
+        'f.json',
+      ],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/standard errors \(inverse observed information, n = 1500, status ok\):\nparameter +estimate +std\. error +z\n/);
+    expect(r.stdout).toMatch(
+      /standard errors \(inverse observed information, n = 1500, status ok\):\nparameter +estimate +std\. error +z\n/,
+    );
     expect(r.stdout).toMatch(/\ntau +[\d.]+ +fixed\n/);
     expect(r.stdout).toMatch(/note: τ held at its fitted value/);
     expect(r.stdout).toMatch(/note: reference expert 1: beta0\[1\], beta1\[1\]\[0\] fixed at 0/);

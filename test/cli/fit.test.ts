@@ -21,10 +21,27 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gmoe fit', () => {
   it('fits, prints a summary, writes a model file with a fit block that `gmoe loss` reads', async () => {
-    const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--seed', '3'];
-    const [r, r2] = await Promise.all([gmoe([...args, '--out', 'f.json'], dir), gmoe([...args, '--out', 'g.json'], dir)]);
+    const args = [
+      'fit',
+      '--data',
+      'd.csv',
+      '--gate',
+      'softmax',
+      '--k',
+      '2',
+      '--init',
+      'near-truth:demy',
+      '--seed',
+      '3',
+    ];
+    const [r, r2] = await Promise.all([
+      gmoe([...args, '--out', 'f.json'], dir),
+      gmoe([...args, '--out', 'g.json'], dir),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^log-likelihood -\d+\.\d+ \(start 1 of 1, near-truth\)\niterations \d+, converged, \d+\.\d\d s on cpu\ngate softmax, k = 2\n/);
+    expect(r.stdout).toMatch(
+      /^log-likelihood -\d+\.\d+ \(start 1 of 1, near-truth\)\niterations \d+, converged, \d+\.\d\d s on cpu\ngate softmax, k = 2\n/,
+    );
     expect(r.stdout).toMatch(/wrote f\.json/);
     const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
     expect(json.format).toBe('gmoe-model');
@@ -40,7 +57,8 @@ describe('gmoe fit', () => {
     expect(Array.from(back.a)).toEqual(Array.from(lib.model.a));
     // same seed → same file except for the time it took
     const g = JSON.parse(readFileSync(join(dir, 'g.json'), 'utf8'));
-    delete json.fit.seconds; delete g.fit.seconds;
+    delete json.fit.seconds;
+    delete g.fit.seconds;
     g.fit.options.data = json.fit.options.data;
     expect(g).toEqual(json);
     expect(r2.code).toBe(0);
@@ -53,7 +71,10 @@ describe('gmoe fit', () => {
   });
 
   it('by default: several starts, their optima, and the top-K rule it chose, said on stderr', async () => {
-    const r = await gmoe(['fit', '--data', 'd.csv', '--gate', 'topk:1', '--k', '2', '--restarts', '3', '--out', 't.json'], dir);
+    const r = await gmoe(
+      ['fit', '--data', 'd.csv', '--gate', 'topk:1', '--k', '2', '--restarts', '3', '--out', 't.json'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/gmoe fit: --gate topk:1 gives no selection rule: using logit/);
     expect(r.stdout).toMatch(/\ngate topk:1:logit, k = 2\n/);
@@ -72,14 +93,26 @@ describe('gmoe fit', () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);
     const cases: [string[], RegExp][] = [
-      [['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'], /--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 3/],
+      [
+        ['--data', 'd.csv', '--gate', 'topk:3', '--k', '2'],
+        /--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 3/,
+      ],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '0'], /--k must be an integer in \[1, 10000\]\. Value: 0/],
-      [['--data', 'd.csv', '--gate', 'soft', '--k', '2'], /--gate must be one of softmax \| topk:K\[:logit\|slope\] \| temperature \| activation:<.*>\. Value: soft/],
+      [
+        ['--data', 'd.csv', '--gate', 'soft', '--k', '2'],
+        /--gate must be one of softmax \| topk:K\[:logit\|slope\] \| temperature \| activation:<.*>\. Value: soft/,
+      ],
       [['--data', 'missing.csv', '--gate', 'softmax', '--k', '2'], /missing\.csv/],
       [['--data', 'nan.csv', '--gate', 'softmax', '--k', '2'], /nan\.csv.*line 3.*y/i],
-      [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tol', '-1'], /--tol must be a finite number ≥ 0\. Value: -1/],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tol', '-1'],
+        /--tol must be a finite number ≥ 0\. Value: -1/,
+      ],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:nope'], /nope/],
-      [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tau', 'fixed'], /--tau fixed needs a gate with a temperature/],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tau', 'fixed'],
+        /--tau fixed needs a gate with a temperature/,
+      ],
     ];
     const results = await Promise.all(cases.map(([a]) => gmoe(['fit', ...a, '--out', 'bad.json'], dir)));
     results.forEach((r, i) => {
@@ -95,29 +128,63 @@ describe('--gate syntax', () => {
   it('parses every gate, and takes the top-K ranking from a top-K init model unless told', () => {
     expect(parseGate('softmax', 2, { bias: 'outside' })).toEqual({ kind: 'softmax' });
     expect(parseGate('temperature', 2, { bias: 'outside' })).toEqual({ kind: 'temperature' });
-    expect(parseGate('activation:tanh', 2, { bias: 'inside' })).toEqual({ kind: 'activation', activation: 'tanh', bias: 'inside' });
+    expect(parseGate('activation:tanh', 2, { bias: 'inside' })).toEqual({
+      kind: 'activation',
+      activation: 'tanh',
+      bias: 'inside',
+    });
     const notes: string[] = [];
-    expect(parseGate('topk:1', 2, { bias: 'outside' }, undefined, notes)).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
+    expect(parseGate('topk:1', 2, { bias: 'outside' }, undefined, notes)).toEqual({
+      kind: 'topk',
+      K: 1,
+      selectOn: 'logit',
+    });
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/^--gate topk:1 gives no selection rule: using logit \(/);
-    expect(parseGate('topk:1:slope', 2, { bias: 'outside' }, undefined, notes)).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
-    expect(parseGate('topk:2:logit', 3, { bias: 'outside' }, truthPreset('topk1'), notes)).toEqual({ kind: 'topk', K: 2, selectOn: 'logit' });
+    expect(parseGate('topk:1:slope', 2, { bias: 'outside' }, undefined, notes)).toEqual({
+      kind: 'topk',
+      K: 1,
+      selectOn: 'slope',
+    });
+    expect(parseGate('topk:2:logit', 3, { bias: 'outside' }, truthPreset('topk1'), notes)).toEqual({
+      kind: 'topk',
+      K: 2,
+      selectOn: 'logit',
+    });
     expect(notes).toHaveLength(1); // an explicit rule says nothing more
-    expect(() => parseGate('topk:1:slope', 2, { bias: 'outside', selectOn: 'logit' })).toThrow(/--select-on logit contradicts --gate topk:1:slope/);
+    expect(() => parseGate('topk:1:slope', 2, { bias: 'outside', selectOn: 'logit' })).toThrow(
+      /--select-on logit contradicts --gate topk:1:slope/,
+    );
     expect(() => parseGate('topk:1:score', 2, { bias: 'outside' })).toThrow(/score/);
     expect(() => parseGate('topk:1:logit:x', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
-    expect(parseGate('topk:1', 2, { bias: 'outside' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 1, selectOn: 'logit' });
-    expect(parseGate('topk:2', 3, { bias: 'outside', selectOn: 'slope' }, truthPreset('topk1'))).toEqual({ kind: 'topk', K: 2, selectOn: 'slope' });
+    expect(parseGate('topk:1', 2, { bias: 'outside' }, truthPreset('topk1'))).toEqual({
+      kind: 'topk',
+      K: 1,
+      selectOn: 'logit',
+    });
+    expect(parseGate('topk:2', 3, { bias: 'outside', selectOn: 'slope' }, truthPreset('topk1'))).toEqual({
+      kind: 'topk',
+      K: 2,
+      selectOn: 'slope',
+    });
     expect(() => parseGate('activation:cube', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
     expect(() => parseGate('softmax:2', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
     expect(() => parseGate('topk', 2, { bias: 'outside' })).toThrow(/--gate must be one of/);
   });
 
-  it('checks values with the model files\' gate parser, naming the flags', () => {
-    expect(() => parseGate('topk:x', 2, { bias: 'outside' })).toThrow(/^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: "x"$/);
-    expect(() => parseGate('topk:0', 2, { bias: 'outside' })).toThrow(/^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 0$/);
-    expect(() => parseGate('topk:1', 2, { bias: 'outside', selectOn: 'rank' })).toThrow(/^--select-on must be one of slope, logit\. Value: "rank"$/);
-    expect(() => parseGate('activation:tanh', 2, { bias: 'middle' })).toThrow(/^--bias must be one of outside, inside\. Value: "middle"$/);
+  it("checks values with the model files' gate parser, naming the flags", () => {
+    expect(() => parseGate('topk:x', 2, { bias: 'outside' })).toThrow(
+      /^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: "x"$/,
+    );
+    expect(() => parseGate('topk:0', 2, { bias: 'outside' })).toThrow(
+      /^--gate topk:K must be an integer in \[1, 2\] \(--k = 2\)\. Value: 0$/,
+    );
+    expect(() => parseGate('topk:1', 2, { bias: 'outside', selectOn: 'rank' })).toThrow(
+      /^--select-on must be one of slope, logit\. Value: "rank"$/,
+    );
+    expect(() => parseGate('activation:tanh', 2, { bias: 'middle' })).toThrow(
+      /^--bias must be one of outside, inside\. Value: "middle"$/,
+    );
     for (const raw of ['softmax', 'temperature', 'topk:2', 'activation:gelu']) {
       const spec = parseGate(raw, 3, { bias: 'inside', selectOn: 'logit' });
       expect(parseGateSpec(getGate(spec).toJSON(spec), 3, 'gate', { strict: true })).toEqual(spec);

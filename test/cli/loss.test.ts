@@ -13,9 +13,16 @@ const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-loss-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // the demy truth with its reference expert split in two (an over-specified fit), plus a "fit" block as `gmoe fit` writes
-const over = modelFromParams({ kind: 'softmax' }, {
-  beta0: [-8 + Math.LN2, 0, 0], beta1: [[25.1], [0.01], [-0.01]], a: [[-20.05], [20.02], [19.98]], b: [15, -5.01, -4.99], nu: [0.1, 0.16, 0.15],
-});
+const over = modelFromParams(
+  { kind: 'softmax' },
+  {
+    beta0: [-8 + Math.LN2, 0, 0],
+    beta1: [[25.1], [0.01], [-0.01]],
+    a: [[-20.05], [20.02], [19.98]],
+    b: [15, -5.01, -4.99],
+    nu: [0.1, 0.16, 0.15],
+  },
+);
 
 beforeAll(() => {
   writeModelFile(join(dir, 'truth.json'), truthPreset('demy'));
@@ -24,10 +31,19 @@ beforeAll(() => {
   const j = modelToJSON(truthPreset('demy')) as { experts: { nu: number[] } };
   j.experts.nu[1] = -1;
   writeFileSync(join(dir, 'bad.json'), JSON.stringify(j));
-  writeModelFile(join(dir, 'five.json'), modelFromParams({ kind: 'softmax' }, {
-    beta0: [-9, -9, -9, -9, 0], beta1: [[25], [25.1], [24.9], [25.2], [0]], a: [[-20], [-20.1], [-19.9], [-20], [20]],
-    b: [15, 15, 15.1, 14.9, -5], nu: [0.09, 0.1, 0.08, 0.09, 0.16],
-  }));
+  writeModelFile(
+    join(dir, 'five.json'),
+    modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-9, -9, -9, -9, 0],
+        beta1: [[25], [25.1], [24.9], [25.2], [0]],
+        a: [[-20], [-20.1], [-19.9], [-20], [20]],
+        b: [15, 15, 15.1, 14.9, -5],
+        nu: [0.09, 0.1, 0.08, 0.09, 0.16],
+      },
+    ),
+  );
 });
 
 describe('gmoe loss', () => {
@@ -47,7 +63,10 @@ describe('gmoe loss', () => {
   });
 
   it('loads a fit result (model file with a "fit" block) and agrees with the library', async () => {
-    const r = await gmoe(['loss', '--fit', 'over.json', '--truth', 'truth.json', '--hellinger', '--hellinger-n', '300'], dir);
+    const r = await gmoe(
+      ['loss', '--fit', 'over.json', '--truth', 'truth.json', '--hellinger', '--hellinger-n', '300'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const lib = voronoiLoss(over, truthPreset('demy'));
@@ -62,7 +81,13 @@ describe('gmoe loss', () => {
   });
 
   it('prints top-K fields for a top-K truth and null for undefined numbers', async () => {
-    writeModelFile(join(dir, 'one.json'), modelFromParams({ kind: 'topk', K: 1, selectOn: 'logit' }, { beta0: [0], beta1: [[0]], a: [[20]], b: [-5], nu: [0.16] }));
+    writeModelFile(
+      join(dir, 'one.json'),
+      modelFromParams(
+        { kind: 'topk', K: 1, selectOn: 'logit' },
+        { beta0: [0], beta1: [[0]], a: [[20]], b: [-5], nu: [0.16] },
+      ),
+    );
     const r = await gmoe(['loss', '--fit', 'one.json', '--truth', 'topk1'], dir);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -70,26 +95,50 @@ describe('gmoe loss', () => {
     expect(out.K).toBe(1);
     expect(out.cells[0].fitted).toEqual([]);
     expect(out.cells[0].errors.a).toBeNull();
-    const none = JSON.parse((await gmoe(['loss', '--fit', 'one.json', '--truth', 'topk1', '--top-k', 'none'], dir)).stdout);
+    const none = JSON.parse(
+      (await gmoe(['loss', '--fit', 'one.json', '--truth', 'topk1', '--top-k', 'none'], dir)).stdout,
+    );
     expect(none.topK).toBeUndefined();
   });
 
   it('--help describes every option', async () => {
     const r = await gmoe(['loss', '--help'], dir);
     expect(r.code).toBe(0);
-    for (const flag of ['--fit', '--truth', '--loss', '--top-k', '--no-translation', '--hellinger']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--fit', '--truth', '--loss', '--top-k', '--no-translation', '--hellinger'])
+      expect(r.stdout).toContain(flag);
   });
 
   it('bad input: exit code 2 and a one-line reason', async () => {
     const cases: [string[], RegExp][] = [
-      [['loss', '--fit', 'truth.json', '--truth', 'demy', '--loss', 'D3'], /^gmoe: --loss must be one of D1, D2, auto\. Value: D3$/],
-      [['loss', '--fit', 'nope.json', '--truth', 'demy'], /^gmoe: --fit must be a truth preset \(.*\) or a path to a model file\. Value: nope\.json \(no such preset or file\)$/],
-      [['loss', '--fit', 'bad.json', '--truth', 'demy'], /^gmoe: bad\.json: experts\.nu\[1\] must be > 0 \(a variance\)\. Value: -1$/],
-      [['loss', '--fit', 'd2.json', '--truth', 'demy'], /^gmoe: fit and truth must have the same input dimension d\. Value: fit d = 2, truth d = 1$/],
-      [['loss', '--fit', 'truth.json', '--truth', 'topk1'], /^gmoe: fit and truth must have the same gate family\. Value: fit gate softmax, truth gate topk$/],
+      [
+        ['loss', '--fit', 'truth.json', '--truth', 'demy', '--loss', 'D3'],
+        /^gmoe: --loss must be one of D1, D2, auto\. Value: D3$/,
+      ],
+      [
+        ['loss', '--fit', 'nope.json', '--truth', 'demy'],
+        /^gmoe: --fit must be a truth preset \(.*\) or a path to a model file\. Value: nope\.json \(no such preset or file\)$/,
+      ],
+      [
+        ['loss', '--fit', 'bad.json', '--truth', 'demy'],
+        /^gmoe: bad\.json: experts\.nu\[1\] must be > 0 \(a variance\)\. Value: -1$/,
+      ],
+      [
+        ['loss', '--fit', 'd2.json', '--truth', 'demy'],
+        /^gmoe: fit and truth must have the same input dimension d\. Value: fit d = 2, truth d = 1$/,
+      ],
+      [
+        ['loss', '--fit', 'truth.json', '--truth', 'topk1'],
+        /^gmoe: fit and truth must have the same gate family\. Value: fit gate softmax, truth gate topk$/,
+      ],
       [['loss', '--fit', 'five.json', '--truth', 'demy'], /^gmoe: r̄\(4\) is unknown/],
-      [['loss', '--fit', 'truth.json', '--truth', 'demy', '--top-k', '0'], /^gmoe: --top-k must be an integer in \[1, 1000000\]\. Value: 0$/],
-      [['loss', '--fit', 'truth.json', '--truth', 'demy', '--hellinger', '--hellinger-design', 'sobol'], /^gmoe: --hellinger-design must be one of uniform, grid, normal\. Value: sobol$/],
+      [
+        ['loss', '--fit', 'truth.json', '--truth', 'demy', '--top-k', '0'],
+        /^gmoe: --top-k must be an integer in \[1, 1000000\]\. Value: 0$/,
+      ],
+      [
+        ['loss', '--fit', 'truth.json', '--truth', 'demy', '--hellinger', '--hellinger-design', 'sobol'],
+        /^gmoe: --hellinger-design must be one of uniform, grid, normal\. Value: sobol$/,
+      ],
       [['loss', '--truth', 'demy'], /required option '--fit <model\.json>' not specified/],
     ];
     const results = await Promise.all(cases.map(([args]) => gmoe(args, dir)));

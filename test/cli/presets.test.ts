@@ -41,7 +41,11 @@ describe('gmoe presets', () => {
   it('further sections (e.g. experiment presets) are listed after the truth presets', () => {
     const text = formatPresets([
       ...presetSections,
-      { title: 'experiment presets', usage: 'gmoe sweep <name>', list: () => [{ name: 'demy-exact', description: 'exact fit' }] },
+      {
+        title: 'experiment presets',
+        usage: 'gmoe sweep <name>',
+        list: () => [{ name: 'demy-exact', description: 'exact fit' }],
+      },
     ]);
     expect(text).toMatch(/\n\nexperiment presets \(gmoe sweep <name>\):\n {2}demy-exact {2}exact fit\n$/);
   });
@@ -52,13 +56,18 @@ describe('gmoe presets', () => {
       const [shown, written, unknown] = await Promise.all([
         run(process.execPath, [BIN, 'presets', 'topk1']),
         run(process.execPath, [BIN, 'presets', 'temp', '--out', join(dir, 'temp.json')]),
-        run(process.execPath, [BIN, 'presets', 'nope']).then(() => null, (e: { code: number; stderr: string }) => e),
+        run(process.execPath, [BIN, 'presets', 'nope']).then(
+          () => null,
+          (e: { code: number; stderr: string }) => e,
+        ),
       ]);
       expect(parseModel(JSON.parse(shown.stdout))).toEqual(truthPreset('topk1'));
       expect(written.stdout).toBe('');
       expect(readModelFile(join(dir, 'temp.json'))).toEqual(truthPreset('temp'));
       expect(unknown?.code).toBe(2);
-      expect(unknown?.stderr).toMatch(/^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/);
+      expect(unknown?.stderr).toMatch(
+        /^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,8 +9,12 @@ export function gmoe(args: string[], cwd: string): Promise<{ code: number | null
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, GMOE_DEBUG: '' } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

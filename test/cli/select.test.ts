@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('selectK', () => {
   const r = selectK(data, { gate: { kind: 'softmax' }, ks: [3, 1, 2], restarts: 2, seed: 7 });
 
-  it('finds the true k = 2 by every criterion; rows in increasing k with flexmix\'s formulas', () => {
+  it("finds the true k = 2 by every criterion; rows in increasing k with flexmix's formulas", () => {
     expect(r.rows.map((x) => x.k)).toEqual([1, 2, 3]);
     expect(r.best).toEqual({ bic: 2, aic: 2, icl: 2 });
     expect(r.chosen).toBe(2);
@@ -38,9 +38,13 @@ describe('selectK', () => {
     const two = selectK(data, { gate: { kind: 'softmax' }, ks: [2], restarts: 2, seed: 7, criterion: 'aic' });
     expect(two.rows[0]).toEqual(r.rows[1]);
     expect(two.criterion).toBe('aic');
-    expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [], restarts: 1 })).toThrow(/ks must list at least one k/);
+    expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [], restarts: 1 })).toThrow(
+      /ks must list at least one k/,
+    );
     expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [2, 2] })).toThrow(/ks must not repeat a k/);
-    expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [2], criterion: 'dic' as never })).toThrow(/criterion must be one of bic, aic, icl/);
+    expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [2], criterion: 'dic' as never })).toThrow(
+      /criterion must be one of bic, aic, icl/,
+    );
   });
 });
 
@@ -55,19 +59,52 @@ describe('gmoe select', () => {
   });
 
   it('prints the table and the choice, writes JSON, CSV, the chosen fit and the HTML plot', async () => {
-    const res = await gmoe(['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1..3', '--restarts', '2', '--seed', '7', '--out', 'sel', '--no-png'], dir);
+    const res = await gmoe(
+      [
+        'select',
+        '--data',
+        'd.csv',
+        '--gate',
+        'softmax',
+        '--k',
+        '1..3',
+        '--restarts',
+        '2',
+        '--seed',
+        '7',
+        '--out',
+        'sel',
+        '--no-png',
+      ],
+      dir,
+    );
     expect(res.code, res.stderr).toBe(0);
     const lines = res.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^k\s+logLik\s+df\s+AIC\s+BIC\s+ICL\s+converged$/);
     expect(lines[2]).toMatch(/^2 \*\s+-\d+\.\d{4}\s+8\s/);
     expect(lines[4]).toBe('chosen k = 2 by BIC (AIC: 2, ICL: 2)');
-    const lib = selectK(data, { gate: { kind: 'softmax' }, ks: [1, 2, 3], restarts: 2, seed: 7, init: { kind: 'kmeans' } });
+    const lib = selectK(data, {
+      gate: { kind: 'softmax' },
+      ks: [1, 2, 3],
+      restarts: 2,
+      seed: 7,
+      init: { kind: 'kmeans' },
+    });
     const json = JSON.parse(readFileSync(join(dir, 'sel', 'select.json'), 'utf8'));
     expect(json.chosen).toBe(2);
     expect(json.rows.map((x: { bic: number }) => x.bic)).toEqual(lib.rows.map((x) => x.bic));
-    const csv = readFileSync(join(dir, 'sel', 'select.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(dir, 'sel', 'select.csv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(csv[0]).toBe('k,logLik,df,AIC,BIC,ICL,converged,iterations,chosen');
-    expect(csv[2]!.split(',').slice(0, 6).map(Number)).toEqual([2, lib.rows[1]!.logLik, 8, lib.rows[1]!.aic, lib.rows[1]!.bic, lib.rows[1]!.icl]);
+    expect(csv[2]!.split(',').slice(0, 6).map(Number)).toEqual([
+      2,
+      lib.rows[1]!.logLik,
+      8,
+      lib.rows[1]!.aic,
+      lib.rows[1]!.bic,
+      lib.rows[1]!.icl,
+    ]);
     expect(JSON.parse(readFileSync(join(dir, 'sel', 'fit.json'), 'utf8')).experts.a.length).toBe(2);
     expect(readFileSync(join(dir, 'sel', 'select.html'), 'utf8')).toContain('Plotly.newPlot(');
     expect(existsSync(join(dir, 'sel', 'select.png'))).toBe(false);
@@ -76,12 +113,26 @@ describe('gmoe select', () => {
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
     const cases: [string[], RegExp][] = [
-      [['--data', 'd.csv', '--gate', 'softmax', '--k', '3..1'], /^gmoe: --k range must go up \(a\.\.b with a ≤ b\)\. Value: 3\.\.1$/],
-      [['--data', 'd.csv', '--gate', 'topk:2', '--k', '1..3'], /^gmoe: --k must start at K = 2 or more for --gate topk:2\. Value: 1\.\.3$/],
-      [['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--criterion', 'dic'], /^gmoe: --criterion must be one of bic, aic, icl\. Value: dic$/],
-      [['--data', 'r.csv', '--gate', 'softmax', '--k', '1..2'], /^gmoe: r\.csv: line 1: the columns are "a","b", not the layout/],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '3..1'],
+        /^gmoe: --k range must go up \(a\.\.b with a ≤ b\)\. Value: 3\.\.1$/,
+      ],
+      [
+        ['--data', 'd.csv', '--gate', 'topk:2', '--k', '1..3'],
+        /^gmoe: --k must start at K = 2 or more for --gate topk:2\. Value: 1\.\.3$/,
+      ],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--criterion', 'dic'],
+        /^gmoe: --criterion must be one of bic, aic, icl\. Value: dic$/,
+      ],
+      [
+        ['--data', 'r.csv', '--gate', 'softmax', '--k', '1..2'],
+        /^gmoe: r\.csv: line 1: the columns are "a","b", not the layout/,
+      ],
     ];
-    const results = await Promise.all(cases.map(([args]) => gmoe(['select', ...args, '--out', 'bad', '--no-png'], dir)));
+    const results = await Promise.all(
+      cases.map(([args]) => gmoe(['select', ...args, '--out', 'bad', '--no-png'], dir)),
+    );
     results.forEach((res, i) => {
       expect(res.code).toBe(2);
       expect(res.stderr.trim()).toMatch(cases[i]![1]);

@@ -33,7 +33,23 @@ describe('gmoe simulate', () => {
 
   it('reads a model file, takes --design and --latent, and writes to stdout with --out -', async () => {
     writeModelFile(join(dir, 'k3.json'), truthPreset('k3'));
-    const r = await gmoe(['simulate', '--truth', 'k3.json', '--n', '5', '--seed', '4294967295', '--design', 'grid', '--latent', '--out', '-'], dir);
+    const r = await gmoe(
+      [
+        'simulate',
+        '--truth',
+        'k3.json',
+        '--n',
+        '5',
+        '--seed',
+        '4294967295',
+        '--design',
+        'grid',
+        '--latent',
+        '--out',
+        '-',
+      ],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('x1,y,z');
@@ -54,15 +70,33 @@ describe('gmoe simulate', () => {
     writeFileSync(join(dir, 'bad-model.json'), JSON.stringify(j));
     const base = ['simulate', '--truth', 'demy', '--n', '10', '--seed', '7'];
     const cases: [string[], RegExp][] = [
-      [['simulate', '--truth', 'demy', '--n', '0', '--seed', '7'], /^gmoe: --n must be an integer in \[1, 100000000\]. Value: 0$/],
+      [
+        ['simulate', '--truth', 'demy', '--n', '0', '--seed', '7'],
+        /^gmoe: --n must be an integer in \[1, 100000000\]. Value: 0$/,
+      ],
       [['simulate', '--truth', 'demy', '--n', '2.5', '--seed', '7'], /--n must be an integer .* Value: 2.5$/],
       [['simulate', '--truth', 'demy', '--n', 'ten', '--seed', '7'], /--n must be an integer .* Value: ten$/],
-      [['simulate', '--truth', 'demy', '--n', '10', '--seed', '0'], /^gmoe: --seed must be an integer in \[1, 4294967295\]. Value: 0$/],
-      [['simulate', '--truth', 'demy', '--n', '10', '--seed', '4294967296'], /--seed must be an integer in \[1, 4294967295\]. Value: 4294967296$/],
+      [
+        ['simulate', '--truth', 'demy', '--n', '10', '--seed', '0'],
+        /^gmoe: --seed must be an integer in \[1, 4294967295\]. Value: 0$/,
+      ],
+      [
+        ['simulate', '--truth', 'demy', '--n', '10', '--seed', '4294967296'],
+        /--seed must be an integer in \[1, 4294967295\]. Value: 4294967296$/,
+      ],
       [[...base, '--design', 'sobol'], /^gmoe: --design must be one of uniform, grid, normal. Value: sobol$/],
-      [['simulate', '--truth', 'demyy', '--n', '10', '--seed', '7'], /^gmoe: --truth must be a truth preset \(demy, .*\) or a path to a model file. Value: demyy \(no such preset or file\)$/],
-      [['simulate', '--truth', 'bad-model.json', '--n', '10', '--seed', '7'], /^gmoe: bad-model.json: experts.nu\[1\] must be > 0 \(a variance\). Value: -1$/],
-      [['simulate', '--truth', 'd2', '--n', '10', '--seed', '7', '--design', 'grid'], /^gmoe: --design grid needs a truth with d = 1/],
+      [
+        ['simulate', '--truth', 'demyy', '--n', '10', '--seed', '7'],
+        /^gmoe: --truth must be a truth preset \(demy, .*\) or a path to a model file. Value: demyy \(no such preset or file\)$/,
+      ],
+      [
+        ['simulate', '--truth', 'bad-model.json', '--n', '10', '--seed', '7'],
+        /^gmoe: bad-model.json: experts.nu\[1\] must be > 0 \(a variance\). Value: -1$/,
+      ],
+      [
+        ['simulate', '--truth', 'd2', '--n', '10', '--seed', '7', '--design', 'grid'],
+        /^gmoe: --design grid needs a truth with d = 1/,
+      ],
     ];
     const runs = await Promise.all(cases.map(([args]) => gmoe([...args, '--out', 'never.csv'], dir)));
     runs.forEach((r, t) => {
@@ -74,7 +108,10 @@ describe('gmoe simulate', () => {
     expect(existsSync(join(dir, 'never.csv'))).toBe(false);
 
     // a missing directory and a missing required option
-    const [noDir, noOut] = await Promise.all([gmoe([...base, '--out', join('no', 'such', 'x.csv')], dir), gmoe(base, dir)]);
+    const [noDir, noOut] = await Promise.all([
+      gmoe([...base, '--out', join('no', 'such', 'x.csv')], dir),
+      gmoe(base, dir),
+    ]);
     expect(noDir.code).toBe(2);
     expect(noDir.stderr.trimEnd()).toMatch(/^gmoe: cannot write no\/such\/x.csv: directory no\/such does not exist$/);
     expect(noOut.code).toBe(2);

@@ -6,7 +6,14 @@
  * proxy for the identity activation) against the Fisher-scoring path it replaces.
  */
 import { describe, expect, it } from 'vitest';
-import { cholesky, choleskySolve, createCpuBackend, gateLayout, gateMStepFor, GateQObjective } from '../../src/em/index.js';
+import {
+  cholesky,
+  choleskySolve,
+  createCpuBackend,
+  gateLayout,
+  gateMStepFor,
+  GateQObjective,
+} from '../../src/em/index.js';
 import { packGate } from '../../src/em/gates/index.js';
 import type { Backend } from '../../src/em/backend/types.js';
 import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
@@ -25,19 +32,39 @@ const GATES: [string, GateSpec][] = [
 function setup(gate: GateSpec, k: number, n: number, seed: number) {
   const rng = createRng(seed);
   const r = (len: number, s: number) => Float64Array.from({ length: len }, () => s * rng.normal());
-  const beta0 = r(k, 1); beta0[k - 1] = 0;
+  const beta0 = r(k, 1);
+  beta0[k - 1] = 0;
   const beta1 = r(k, 2);
   if (gate.kind === 'temperature') beta1[k - 1] = 0;
-  const m: Model = { gate, k, d: 1, beta0, beta1, a: new Float64Array(k), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau: 0.6 + rng.uniform() };
+  const m: Model = {
+    gate,
+    k,
+    d: 1,
+    beta0,
+    beta1,
+    a: new Float64Array(k),
+    b: new Float64Array(k),
+    nu: new Float64Array(k).fill(1),
+    tau: 0.6 + rng.uniform(),
+  };
   const X = Float64Array.from({ length: n }, () => 1.5 * rng.normal());
   // responsibilities that depend smoothly on x (a finite, non-trivial maximiser of Q), rows summing to 1
   const resp = new Float64Array(n * k);
   // the gate's own probabilities at other parameters (slopes ±3: σ far from linear), blurred
-  const other: Model = { ...m, beta0: r(k, 1), beta1: Float64Array.from({ length: k }, (_, j) => (j % 2 ? -3 : 3) + 0.3 * rng.normal()), tau: 0.5 };
+  const other: Model = {
+    ...m,
+    beta0: r(k, 1),
+    beta1: Float64Array.from({ length: k }, (_, j) => (j % 2 ? -3 : 3) + 0.3 * rng.normal()),
+    tau: 0.5,
+  };
   getGate(gate).logProbs(other, X, n, resp);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < k; j++) { const w = Math.exp(resp[i * k + j]!) + 0.1 * rng.uniform(); resp[i * k + j] = w; s += w; }
+    for (let j = 0; j < k; j++) {
+      const w = Math.exp(resp[i * k + j]!) + 0.1 * rng.uniform();
+      resp[i * k + j] = w;
+      s += w;
+    }
     for (let j = 0; j < k; j++) resp[i * k + j] = resp[i * k + j]! / s;
   }
   return { m, X, resp };
@@ -59,13 +86,15 @@ describe('dense-to-sparse gate kernels (d = 1) against the generic path', () => 
       it(`${name}, k = ${k}: log π, π, Q, gradient and Fisher curvature agree to rounding`, () => {
         const n = 400;
         const { m, X, resp } = setup(gate, k, n, 10 * k + name.length);
-        const logPi = new Float64Array(n * k), pi = new Float64Array(n * k);
+        const logPi = new Float64Array(n * k),
+          pi = new Float64Array(n * k);
         const q = be.gateProbs(m, X, n, logPi, pi, null, 'none', resp);
         const refLog = new Float64Array(n * k);
         getGate(gate).logProbs(m, X, n, refLog);
         expectClose(logPi, refLog, 1e-12);
         const refPi = Float64Array.from(refLog, Math.exp);
-        for (let t = 0; t < n * k; t++) expect(Math.abs(pi[t]! - refPi[t]!)).toBeLessThanOrEqual(1e-12 * refPi[t]! + 1e-300);
+        for (let t = 0; t < n * k; t++)
+          expect(Math.abs(pi[t]! - refPi[t]!)).toBeLessThanOrEqual(1e-12 * refPi[t]! + 1e-300);
         let refQ = 0;
         for (let t = 0; t < n * k; t++) refQ += resp[t]! * refLog[t]!;
         expect(Math.abs(q - refQ)).toBeLessThanOrEqual(1e-12 * Math.abs(refQ));
@@ -74,8 +103,14 @@ describe('dense-to-sparse gate kernels (d = 1) against the generic path', () => 
         for (const tauMode of ['free', 'fixed'] as const) {
           const L = gateLayout(gate, k, 1, tauMode);
           const p = L.p;
-          const g = new Float64Array(p), C = new Float64Array(p * p), g0 = new Float64Array(p), C0 = new Float64Array(p * p), g1 = new Float64Array(p);
-          const dB0 = new Float64Array(n * k), dU = new Float64Array(n * k), dT = new Float64Array(n * k);
+          const g = new Float64Array(p),
+            C = new Float64Array(p * p),
+            g0 = new Float64Array(p),
+            C0 = new Float64Array(p * p),
+            g1 = new Float64Array(p);
+          const dB0 = new Float64Array(n * k),
+            dU = new Float64Array(n * k),
+            dT = new Float64Array(n * k);
           getGate(gate).logitDerivs(m, X, n, dB0, dU, dT);
           // the generic loop (a layout that does not claim linearity), from the reference π
           be.gateGradCurv({ ...L, linear: false }, X, n, resp, refPi, dB0, dU, dT, m.tau, g0, C0);
@@ -94,7 +129,19 @@ describe('dense-to-sparse gate kernels (d = 1) against the generic path', () => 
     const L = gateLayout(m.gate, 3, 1, 'free');
     const g = new Float64Array(L.p);
     expect(be.denseGradHess(m, L, X, 50, resp, resp, g, null, null)).toBe(false);
-    expect(be.denseGradHess({ ...m, gate: { kind: 'activation', activation: 'tanh', bias: 'inside' } }, L, X, 50, resp, resp, g, null, null)).toBe(false);
+    expect(
+      be.denseGradHess(
+        { ...m, gate: { kind: 'activation', activation: 'tanh', bias: 'inside' } },
+        L,
+        X,
+        50,
+        resp,
+        resp,
+        g,
+        null,
+        null,
+      ),
+    ).toBe(false);
   });
 });
 
@@ -102,7 +149,8 @@ describe('exact Hessian of Q', () => {
   const be = createCpuBackend() as Backend & Required<DenseGateKernels>;
   for (const [name, gate] of GATES) {
     it(`${name}: equals central differences of the gradient`, () => {
-      const n = 300, k = 3;
+      const n = 300,
+        k = 3;
       const { m, X, resp } = setup(gate, k, n, 77);
       const L = gateLayout(gate, k, 1, 'free');
       const p = L.p;
@@ -116,17 +164,25 @@ describe('exact Hessian of Q', () => {
         obj.accept();
         be.denseGradHess(obj.cur, L, X, n, resp, ws.pi, out, null, H);
       };
-      const H = new Float64Array(p * p), g = new Float64Array(p);
+      const H = new Float64Array(p * p),
+        g = new Float64Array(p);
       gradAt(theta, g, H);
-      const gp = new Float64Array(p), gm = new Float64Array(p), tp = new Float64Array(p);
+      const gp = new Float64Array(p),
+        gm = new Float64Array(p),
+        tp = new Float64Array(p);
       let scale = 0;
       for (let t = 0; t < p * p; t++) scale = Math.max(scale, Math.abs(H[t]!));
       const h = 1e-5;
       for (let c = 0; c < p; c++) {
-        tp.set(theta); tp[c] = tp[c]! + h; gradAt(tp, gp, null);
-        tp.set(theta); tp[c] = tp[c]! - h; gradAt(tp, gm, null);
+        tp.set(theta);
+        tp[c] = tp[c]! + h;
+        gradAt(tp, gp, null);
+        tp.set(theta);
+        tp[c] = tp[c]! - h;
+        gradAt(tp, gm, null);
         // −∂g/∂θ_c is column c of −∇²Q; central differences err by O(h²) relative
-        for (let r = 0; r < p; r++) expect(Math.abs(-(gp[r]! - gm[r]!) / (2 * h) - H[r * p + c]!)).toBeLessThanOrEqual(1e-6 * scale);
+        for (let r = 0; r < p; r++)
+          expect(Math.abs(-(gp[r]! - gm[r]!) / (2 * h) - H[r * p + c]!)).toBeLessThanOrEqual(1e-6 * scale);
       }
     });
   }
@@ -135,7 +191,8 @@ describe('exact Hessian of Q', () => {
 describe('dense gate M-step', () => {
   /** Repeated M-steps on fixed responsibilities until one reports convergence; returns Q and θ. */
   function solve(be: Backend, gate: GateSpec, seed: number) {
-    const n = 500, k = 3;
+    const n = 500,
+      k = 3;
     const { m, X, resp } = setup(gate, k, n, seed);
     const data = { n, d: 1, X, y: new Float64Array(n) };
     const L = gateLayout(gate, k, 1, 'free');
@@ -147,7 +204,18 @@ describe('dense gate M-step', () => {
     let Q = -Infinity;
     let converged = false;
     for (let it = 1; it <= 200 && !converged; it++) {
-      const r = step.step({ backend: be, data, model: m, ws, layout: L, maxSteps: 100, tol: 1e-13, warnings, iteration: it, q0: NaN });
+      const r = step.step({
+        backend: be,
+        data,
+        model: m,
+        ws,
+        layout: L,
+        maxSteps: 100,
+        tol: 1e-13,
+        warnings,
+        iteration: it,
+        q0: NaN,
+      });
       // Q never drops (each call sums Q afresh: rounding of a sum of n·k terms aside)
       expect(r.info.Q).toBeGreaterThanOrEqual(Q - 1e-14 * n * k * Math.abs(Q));
       Q = r.info.Q;
@@ -171,7 +239,10 @@ describe('dense gate M-step', () => {
       expect(fast.Q).toBeGreaterThanOrEqual(slow.Q - 1e-12 * Math.abs(slow.Q));
       // a maximum: −∇²Q positive definite and the Newton decrement gᵀ(−∇²Q)⁻¹g/2 at rounding level
       const p = fast.L.p;
-      const g = new Float64Array(p), H = new Float64Array(p * p), F = new Float64Array(p * p), delta = new Float64Array(p);
+      const g = new Float64Array(p),
+        H = new Float64Array(p * p),
+        F = new Float64Array(p * p),
+        delta = new Float64Array(p);
       cpu.denseGradHess(fast.m, fast.L, fast.X, 500, fast.resp, fast.pi, g, null, H);
       if (gate.kind === 'temperature') {
         // τ was held (the flat direction): Q's Hessian over (β0, β1) alone is the one to check

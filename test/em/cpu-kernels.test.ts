@@ -17,9 +17,21 @@ const E = new Float64Array(0);
 function model(k: number, d: number, seed: number, slope = 3): Model {
   const rng = createRng(seed);
   const r = (len: number, s: number) => Float64Array.from({ length: len }, () => s * rng.normal());
-  const beta0 = r(k, 1); beta0[k - 1] = 0;
-  const beta1 = r(k * d, slope); beta1.fill(0, (k - 1) * d);
-  return { gate: { kind: 'softmax' }, k, d, beta0, beta1, a: r(k * d, 3), b: r(k, 2), nu: Float64Array.from({ length: k }, () => 0.05 + 0.2 * rng.uniform()), tau: 1 };
+  const beta0 = r(k, 1);
+  beta0[k - 1] = 0;
+  const beta1 = r(k * d, slope);
+  beta1.fill(0, (k - 1) * d);
+  return {
+    gate: { kind: 'softmax' },
+    k,
+    d,
+    beta0,
+    beta1,
+    a: r(k * d, 3),
+    b: r(k, 2),
+    nu: Float64Array.from({ length: k }, () => 0.05 + 0.2 * rng.uniform()),
+    tau: 1,
+  };
 }
 
 function data(n: number, d: number, m: Model, seed: number): { X: Float64Array; y: Float64Array } {
@@ -38,7 +50,8 @@ function data(n: number, d: number, m: Model, seed: number): { X: Float64Array; 
 /** Reference gate log-probabilities and probabilities (row maximum subtracted, Math.exp/log). */
 function refGate(m: Model, X: Float64Array, n: number): { logPi: Float64Array; pi: Float64Array; A: Float64Array } {
   const { k, d } = m;
-  const logPi = new Float64Array(n * k), pi = new Float64Array(n * k);
+  const logPi = new Float64Array(n * k),
+    pi = new Float64Array(n * k);
   // A_i = max_j |v_ij|: the scale of the roundings in v − max and v − lse
   const A = new Float64Array(n);
   const v = new Float64Array(k);
@@ -47,11 +60,16 @@ function refGate(m: Model, X: Float64Array, n: number): { logPi: Float64Array; p
     for (let j = 0; j < k; j++) {
       let s = m.beta0[j]!;
       for (let l = 0; l < d; l++) s += m.beta1[j * d + l]! * X[i * d + l]!;
-      v[j] = s; mx = Math.max(mx, s);
+      v[j] = s;
+      mx = Math.max(mx, s);
     }
     let s = 0;
     for (let j = 0; j < k; j++) s += Math.exp(v[j]! - mx);
-    for (let j = 0; j < k; j++) { logPi[i * k + j] = v[j]! - mx - Math.log(s); pi[i * k + j] = Math.exp(v[j]! - mx) / s; A[i] = Math.max(A[i]!, Math.abs(v[j]!)); }
+    for (let j = 0; j < k; j++) {
+      logPi[i * k + j] = v[j]! - mx - Math.log(s);
+      pi[i * k + j] = Math.exp(v[j]! - mx) / s;
+      A[i] = Math.max(A[i]!, Math.abs(v[j]!));
+    }
   }
   return { logPi, pi, A };
 }
@@ -59,17 +77,22 @@ function refGate(m: Model, X: Float64Array, n: number): { logPi: Float64Array; p
 /** Reference E-step from given log π: responsibilities, total log-likelihood and Σ|terms|. */
 function refEStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array) {
   const { k, d } = m;
-  const resp = new Float64Array(n * k), v = new Float64Array(k);
+  const resp = new Float64Array(n * k),
+    v = new Float64Array(k);
   // A_i: the largest magnitude among the terms of the row's log-densities (the rounding scale)
   const A = new Float64Array(n);
-  let ll = 0, llAbs = 0, q = 0, qAbs = 0;
+  let ll = 0,
+    llAbs = 0,
+    q = 0,
+    qAbs = 0;
   for (let i = 0; i < n; i++) {
     let mx = -Infinity;
     for (let j = 0; j < k; j++) {
       let mu = m.b[j]!;
       for (let l = 0; l < d; l++) mu += m.a[j * d + l]! * X[i * d + l]!;
       const r = y[i]! - mu;
-      const c = -0.5 * (Math.log(2 * Math.PI) + Math.log(m.nu[j]!)), h = (0.5 / m.nu[j]!) * r * r;
+      const c = -0.5 * (Math.log(2 * Math.PI) + Math.log(m.nu[j]!)),
+        h = (0.5 / m.nu[j]!) * r * r;
       v[j] = logPi[i * k + j]! + c - h;
       mx = Math.max(mx, v[j]!);
       A[i] = Math.max(A[i]!, Math.abs(logPi[i * k + j]!) + Math.abs(c) + h);
@@ -77,11 +100,13 @@ function refEStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: 
     let s = 0;
     for (let j = 0; j < k; j++) s += Math.exp(v[j]! - mx);
     const lse = mx + Math.log(s);
-    ll += lse; llAbs += Math.abs(lse);
+    ll += lse;
+    llAbs += Math.abs(lse);
     for (let j = 0; j < k; j++) {
       const r = Math.exp(v[j]! - mx) / s;
       resp[i * k + j] = r;
-      q += r * logPi[i * k + j]!; qAbs += Math.abs(r * logPi[i * k + j]!);
+      q += r * logPi[i * k + j]!;
+      qAbs += Math.abs(r * logPi[i * k + j]!);
     }
   }
   return { resp, A, ll, llAbs, q, qAbs };
@@ -94,7 +119,13 @@ function maxAbsDiff(a: Float64Array, b: Float64Array): number {
 }
 
 describe('CPU backend loops against a plain reference', () => {
-  const cases: [number, number, number][] = [[3, 1, 1], [3, 1, 2], [2, 1, 3], [4, 1, 4], [3, 2, 5]];
+  const cases: [number, number, number][] = [
+    [3, 1, 1],
+    [3, 1, 2],
+    [2, 1, 3],
+    [4, 1, 4],
+    [3, 2, 5],
+  ];
   for (const [k, d, seed] of cases) {
     it(`k = ${k}, d = ${d}: gate, E-step, moments, gradient and curvature agree to rounding`, () => {
       const n = 3000;
@@ -103,7 +134,9 @@ describe('CPU backend loops against a plain reference', () => {
       const m = model(k, d, seed, seed === 2 ? 400 : 3);
       const { X, y } = data(n, d, m, seed + 10);
       const be = createCpuBackend();
-      const logPi = new Float64Array(n * k), pi = new Float64Array(n * k), resp = new Float64Array(n * k);
+      const logPi = new Float64Array(n * k),
+        pi = new Float64Array(n * k),
+        resp = new Float64Array(n * k);
       be.gateProbs(m, X, n, logPi, pi, null, 'none');
       const ref = refGate(m, X, n);
       // log π = v − lse: a few roundings at the scale of the logits
@@ -142,13 +175,29 @@ describe('CPU backend loops against a plain reference', () => {
       mom.xbar[0] = mom.xbar[0]! + 0.01; // previous means near, not at, the new ones
       be.expertMoments(X, y, n, d, k, resp, mom);
       for (let j = 0; j < k; j++) {
-        let N = 0, sx = 0, sy = 0;
-        for (let i = 0; i < n; i++) { const r = resp[i * k + j]!; N += r; sx += r * X[i * d]!; sy += r * y[i]!; }
-        const xb = sx / N, yb = sy / N;
-        let sxx = 0, sxy = 0, syy = 0, mag = 0;
+        let N = 0,
+          sx = 0,
+          sy = 0;
         for (let i = 0; i < n; i++) {
-          const r = resp[i * k + j]!, dx = X[i * d]! - xb, dy = y[i]! - yb;
-          sxx += r * dx * dx; sxy += r * dx * dy; syy += r * dy * dy; mag += r * (dx * dx + dy * dy + Math.abs(dx * dy));
+          const r = resp[i * k + j]!;
+          N += r;
+          sx += r * X[i * d]!;
+          sy += r * y[i]!;
+        }
+        const xb = sx / N,
+          yb = sy / N;
+        let sxx = 0,
+          sxy = 0,
+          syy = 0,
+          mag = 0;
+        for (let i = 0; i < n; i++) {
+          const r = resp[i * k + j]!,
+            dx = X[i * d]! - xb,
+            dy = y[i]! - yb;
+          sxx += r * dx * dx;
+          sxy += r * dx * dy;
+          syy += r * dy * dy;
+          mag += r * (dx * dx + dy * dy + Math.abs(dx * dy));
         }
         expect(Math.abs(mom.N[j]! - N)).toBeLessThanOrEqual(n * U * N);
         expect(Math.abs(mom.Sxx[j * d * d]! - sxx)).toBeLessThanOrEqual(4 * n * U * mag);
@@ -158,9 +207,12 @@ describe('CPU backend loops against a plain reference', () => {
 
       // gradient and curvature of Q (softmax: Σ_i (r_ij − R_i π_ij) z_i and Σ_i R_i π_ij(δ_jl − π_il) z_i z_iᵀ)
       const L = gateLayout({ kind: 'softmax' }, k, d, 'free');
-      const grad = new Float64Array(L.p), curv = new Float64Array(L.p * L.p);
+      const grad = new Float64Array(L.p),
+        curv = new Float64Array(L.p * L.p);
       be.gateGradCurv(L, X, n, resp, pi, E, E, E, 1, grad, curv);
-      const g = new Float64Array(L.p), C = new Float64Array(L.p * L.p), z = new Float64Array(d + 1);
+      const g = new Float64Array(L.p),
+        C = new Float64Array(L.p * L.p),
+        z = new Float64Array(d + 1);
       let gmag = 0;
       for (let i = 0; i < n; i++) {
         let R = 0;
@@ -172,10 +224,11 @@ describe('CPU backend loops against a plain reference', () => {
           for (let a = 0; a <= d; a++) g[j * (d + 1) + a] = g[j * (d + 1) + a]! + G * z[a]!;
           for (let l = 0; l < k - 1; l++) {
             const c = R * pi[i * k + j]! * ((j === l ? 1 : 0) - pi[i * k + l]!);
-            for (let a = 0; a <= d; a++) for (let b = 0; b <= d; b++) {
-              const t = (j * (d + 1) + a) * L.p + l * (d + 1) + b;
-              C[t] = C[t]! + c * z[a]! * z[b]!;
-            }
+            for (let a = 0; a <= d; a++)
+              for (let b = 0; b <= d; b++) {
+                const t = (j * (d + 1) + a) * L.p + l * (d + 1) + b;
+                C[t] = C[t]! + c * z[a]! * z[b]!;
+              }
           }
         }
         for (let a = 0; a <= d; a++) gmag += (1 + Math.abs(z[a]!)) ** 2;
@@ -190,9 +243,12 @@ describe('CPU backend loops against a plain reference', () => {
     const m = model(3, 1, 7);
     const { X, y } = data(n, 1, m, 8);
     const be = createCpuBackend();
-    const logPi = new Float64Array(n * 3), pi = new Float64Array(n * 3), resp = new Float64Array(n * 3);
+    const logPi = new Float64Array(n * 3),
+      pi = new Float64Array(n * 3),
+      resp = new Float64Array(n * 3);
     be.gateProbs(m, X, n, logPi, pi, null, 'none');
-    const yBad = Float64Array.from(y); yBad[417] = 1e200; // (y − μ)² overflows: density 0 under every expert
+    const yBad = Float64Array.from(y);
+    yBad[417] = 1e200; // (y − μ)² overflows: density 0 under every expert
     expect(be.eStep(m, X, yBad, n, logPi, resp)).toBe(-Infinity);
     expect(Number.isNaN(resp[417 * 3])).toBe(true);
     expect(Number.isFinite(resp[416 * 3]!)).toBe(true);
@@ -212,12 +268,15 @@ describe('CPU backend loops against a plain reference', () => {
     const { X, y } = data(n, 1, m, 10);
     const run = () => {
       const be = createCpuBackend();
-      const logPi = new Float64Array(n * 3), pi = new Float64Array(n * 3), resp = new Float64Array(n * 3);
+      const logPi = new Float64Array(n * 3),
+        pi = new Float64Array(n * 3),
+        resp = new Float64Array(n * 3);
       be.gateProbs(m, X, n, logPi, pi, null, 'none');
       const ll = be.eStep(m, X, y, n, logPi, resp);
       return { ll, logPi, resp };
     };
-    const a = run(), b = run();
+    const a = run(),
+      b = run();
     expect(a.ll).toBe(b.ll);
     expect(Buffer.from(a.logPi.buffer).equals(Buffer.from(b.logPi.buffer))).toBe(true);
     expect(Buffer.from(a.resp.buffer).equals(Buffer.from(b.resp.buffer))).toBe(true);

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { modelFromParams, simulate, truthPreset, type Dataset, type GateSpec } from '../../src/models/index.js';
 import { cloneModel } from '../../src/models/types.js';
-import { assignAtoms, createCpuBackend, diagnoseIdentifiability, fitMoE, nearTruthNoise, type FitOptions, type InitOption } from '../../src/em/index.js';
+import {
+  assignAtoms,
+  createCpuBackend,
+  diagnoseIdentifiability,
+  fitMoE,
+  nearTruthNoise,
+  type FitOptions,
+  type InitOption,
+} from '../../src/em/index.js';
 import { createRng } from '../../src/random/rng.js';
 import { deriveSeed } from '../../src/random/seed.js';
 
@@ -28,7 +36,13 @@ describe('the log-likelihood trace never decreases', () => {
     ['temperature, τ free', 'temp', { kind: 'temperature' }, 2, 'free'],
     ['temperature, τ fixed, over-specified', 'temp', { kind: 'temperature' }, 3, 'fixed'],
     ['tanh activation', 'temp-tanh', { kind: 'activation', activation: 'tanh', bias: 'outside' }, 2, 'free'],
-    ['sigmoid activation, over-specified', 'temp-sigmoid', { kind: 'activation', activation: 'sigmoid', bias: 'outside' }, 3, 'free'],
+    [
+      'sigmoid activation, over-specified',
+      'temp-sigmoid',
+      { kind: 'activation', activation: 'sigmoid', bias: 'outside' },
+      3,
+      'free',
+    ],
   ];
   for (const [name, preset, gate, k, tauMode] of cases) {
     it(name, () => {
@@ -39,7 +53,15 @@ describe('the log-likelihood trace never decreases', () => {
         const data = simulate(truth, { n, seed });
         // seeds alternate between a near-truth start and a data-driven one
         const init: InitOption = seed === 2 ? { kind: 'kmeans' } : { kind: 'near-truth', truth };
-        const fit = fitMoE(data, { gate, k, init, seed, tauMode, maxIter: 100, accelerate: seed === 3 ? 'none' : 'squarem' });
+        const fit = fitMoE(data, {
+          gate,
+          k,
+          init,
+          seed,
+          tauMode,
+          maxIter: 100,
+          accelerate: seed === 3 ? 'none' : 'squarem',
+        });
         expectMonotone(fit.trace, n);
         expect(fit.trace.at(-1)).toBe(fit.logLik);
         expect(fit.trace.length).toBe(fit.iterations + 1);
@@ -59,7 +81,8 @@ describe('fitMoE', () => {
     const b = fitMoE(data, opts);
     expect(Object.is(a.logLik, b.logLik)).toBe(true);
     expect(b.trace).toEqual(a.trace);
-    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const) expect(Array.from(b.model[key])).toEqual(Array.from(a.model[key]));
+    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const)
+      expect(Array.from(b.model[key])).toEqual(Array.from(a.model[key]));
     // (k-means from different seeds often lands on the same partition: compare random partitions)
     const r11 = fitMoE(data, { ...opts, init: { kind: 'random' }, maxIter: 0 });
     const r12 = fitMoE(data, { ...opts, init: { kind: 'random' }, maxIter: 0, seed: 12 });
@@ -100,7 +123,12 @@ describe('fitMoE', () => {
   });
 
   it('maxIter 0 evaluates the start only; near-truth with zero noise starts at the (split) truth', () => {
-    const fit = fitMoE(data, { gate: softmax, k: 3, maxIter: 0, init: { kind: 'near-truth', truth, noiseScale: 0, assign: 'ordered' } });
+    const fit = fitMoE(data, {
+      gate: softmax,
+      k: 3,
+      maxIter: 0,
+      init: { kind: 'near-truth', truth, noiseScale: 0, assign: 'ordered' },
+    });
     expect(fit.iterations).toBe(0);
     expect(fit.trace).toHaveLength(1);
     expect(fit.stopReason).toBe('max-iterations');
@@ -116,7 +144,7 @@ describe('fitMoE', () => {
     expect(fit.logLik / data.n).toBeCloseTo(t2.logLik / data.n, 12);
   });
 
-  it('near-truth noise: the authors\' sds, shrinking with n or fixed', () => {
+  it("near-truth noise: the authors' sds, shrinking with n or fixed", () => {
     const s = nearTruthNoise(1e4);
     expect(s.gate).toBeCloseTo(0.005 * 1e4 ** -0.083, 15);
     expect(s.experts).toBeCloseTo(0.05 * 1e4 ** -0.083, 15);
@@ -139,7 +167,14 @@ describe('fitMoE', () => {
     const tdata = simulate(temp, { n: 500, seed: 5 });
     const gate = { kind: 'temperature' } as const;
     const start = (seed: number, tau?: 'perturbed' | 'truth', tauMode: 'free' | 'fixed' = 'free') =>
-      fitMoE(tdata, { gate, k: 2, maxIter: 0, seed, tauMode, init: { kind: 'near-truth', truth: temp, noise: 'fixed', noiseScale: 10, ...(tau ? { tau } : {}) } }).model;
+      fitMoE(tdata, {
+        gate,
+        k: 2,
+        maxIter: 0,
+        seed,
+        tauMode,
+        init: { kind: 'near-truth', truth: temp, noise: 'fixed', noiseScale: 10, ...(tau ? { tau } : {}) },
+      }).model;
     const logTaus: number[] = [];
     for (let r = 1; r <= 400; r++) {
       const p = start(r);
@@ -154,7 +189,9 @@ describe('fitMoE', () => {
     const sd = nearTruthNoise(1, 'fixed', 10).gate;
     const v = logTaus.reduce((s2, x) => s2 + x * x, 0) / logTaus.length;
     expect(Math.abs(v - sd * sd)).toBeLessThan(5 * Math.sqrt(2 / logTaus.length) * sd * sd);
-    expect(() => fitMoE(tdata, { gate, k: 2, init: { kind: 'near-truth', truth: temp, tau: 'exact' as never } })).toThrow(/init\.tau must be one of perturbed, truth/);
+    expect(() =>
+      fitMoE(tdata, { gate, k: 2, init: { kind: 'near-truth', truth: temp, tau: 'exact' as never } }),
+    ).toThrow(/init\.tau must be one of perturbed, truth/);
   });
 
   it('random assignment uses every true atom and gives the last fitted atom the reference', () => {
@@ -178,7 +215,8 @@ describe('fitMoE', () => {
     expect(fit.converged).toBe(false);
     expect(fit.logLik).toBe(-Infinity);
     expect(fit.warnings.join()).toMatch(/initial model has log-likelihood -Infinity/);
-    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const) for (const v of fit.model[key]) expect(Number.isNaN(v)).toBe(false);
+    for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const)
+      for (const v of fit.model[key]) expect(Number.isNaN(v)).toBe(false);
   });
 
   it('reports the variance floor and an empty expert', () => {
@@ -197,22 +235,97 @@ describe('bad input gets a clear error', () => {
   const data = simulate(truth, { n: 200, seed: 1 });
   const withX = (X: Float64Array): Dataset => ({ ...data, X });
   const cases: [string, () => unknown, RegExp][] = [
-    ['NaN in X', () => { const X = Float64Array.from(data.X); X[5] = NaN; return fitMoE(withX(X), { gate: softmax, k: 2 }); }, /data\.X\[5\]\[0\] \(row 5, column x1\) must be a finite number\. Value: NaN/],
-    ['Infinity in y', () => { const y = Float64Array.from(data.y); y[3] = Infinity; return fitMoE({ ...data, y }, { gate: softmax, k: 2 }); }, /data\.y\[3\].*finite.*Value: Infinity/],
+    [
+      'NaN in X',
+      () => {
+        const X = Float64Array.from(data.X);
+        X[5] = NaN;
+        return fitMoE(withX(X), { gate: softmax, k: 2 });
+      },
+      /data\.X\[5\]\[0\] \(row 5, column x1\) must be a finite number\. Value: NaN/,
+    ],
+    [
+      'Infinity in y',
+      () => {
+        const y = Float64Array.from(data.y);
+        y[3] = Infinity;
+        return fitMoE({ ...data, y }, { gate: softmax, k: 2 });
+      },
+      /data\.y\[3\].*finite.*Value: Infinity/,
+    ],
     ['k < 1', () => fitMoE(data, { gate: softmax, k: 0 }), /^k must be an integer ≥ 1\. Value: 0$/],
-    ['K > k', () => fitMoE(data, { gate: { kind: 'topk', K: 3, selectOn: 'logit' }, k: 2 }), /gate\.K must be an integer in \[1, 2\] \(k = 2\)\. Value: 3/],
-    ['unknown gate', () => fitMoE(data, { gate: { kind: 'soft' } as unknown as GateSpec, k: 2 }), /gate\.kind must be one of softmax, topk, temperature, activation\. Value: "soft"/],
-    ['too few samples', () => fitMoE({ n: 8, d: 1, X: data.X.slice(0, 8), y: data.y.slice(0, 8) }, { gate: softmax, k: 2 }), /data\.n must exceed the number of free parameters \(8 = gate 2 \+ experts k\(d \+ 2\) = 6\)\. Value: 8/],
-    ['constant x', () => fitMoE(withX(new Float64Array(200).fill(0.5)), { gate: softmax, k: 2 }), /data\.X column x1 must not be constant.*Value: "every value 0\.5"/],
-    ['collinear columns', () => { const X = new Float64Array(400); for (let i = 0; i < 200; i++) { X[2 * i] = data.X[i]!; X[2 * i + 1] = 3 * data.X[i]! - 1; } return fitMoE({ n: 200, d: 2, X, y: data.y }, { gate: softmax, k: 2 }); }, /data\.X must have linearly independent columns/],
-    ['negative tol', () => fitMoE(data, { gate: softmax, k: 2, tol: -1 }), /^tol must be a finite number ≥ 0\. Value: -1$/],
-    ['fractional restarts', () => fitMoE(data, { gate: softmax, k: 2, restarts: 1.5 }), /^restarts must be an integer ≥ 1\. Value: 1\.5$/],
-    ['a typo in an option', () => fitMoE(data, { gate: softmax, k: 2, maxIters: 3 } as unknown as FitOptions), /maxIters is not a field of the fit options/],
-    ['bad seed', () => fitMoE(data, { gate: softmax, k: 2, seed: 0 }), /seed must be an integer in \[1, 4294967295\]\. Value: 0/],
-    ['near-truth with more true atoms than k', () => fitMoE(data, { gate: softmax, k: 1, init: { kind: 'near-truth', truth } }), /init\.truth\.k must be ≤ the fit's k = 1.*Value: 2/],
-    ['an init model of another k', () => fitMoE(data, { gate: softmax, k: 3, init: { kind: 'model', model: truth } }), /init\.model\.k must equal the fit's k = 3\. Value: 2/],
-    ['unknown noise', () => fitMoE(data, { gate: softmax, k: 2, init: { kind: 'near-truth', truth, noise: 'loud' as 'fixed' } }), /init\.noise must be one of shrinking, fixed\. Value: "loud"/],
-    ['unknown backend', () => fitMoE(data, { gate: softmax, k: 2, backend: 'tpu' as 'cpu' }), /backend must be one of cpu, gpu, auto\. Value: "tpu"/],
+    [
+      'K > k',
+      () => fitMoE(data, { gate: { kind: 'topk', K: 3, selectOn: 'logit' }, k: 2 }),
+      /gate\.K must be an integer in \[1, 2\] \(k = 2\)\. Value: 3/,
+    ],
+    [
+      'unknown gate',
+      () => fitMoE(data, { gate: { kind: 'soft' } as unknown as GateSpec, k: 2 }),
+      /gate\.kind must be one of softmax, topk, temperature, activation\. Value: "soft"/,
+    ],
+    [
+      'too few samples',
+      () => fitMoE({ n: 8, d: 1, X: data.X.slice(0, 8), y: data.y.slice(0, 8) }, { gate: softmax, k: 2 }),
+      /data\.n must exceed the number of free parameters \(8 = gate 2 \+ experts k\(d \+ 2\) = 6\)\. Value: 8/,
+    ],
+    [
+      'constant x',
+      () => fitMoE(withX(new Float64Array(200).fill(0.5)), { gate: softmax, k: 2 }),
+      /data\.X column x1 must not be constant.*Value: "every value 0\.5"/,
+    ],
+    [
+      'collinear columns',
+      () => {
+        const X = new Float64Array(400);
+        for (let i = 0; i < 200; i++) {
+          X[2 * i] = data.X[i]!;
+          X[2 * i + 1] = 3 * data.X[i]! - 1;
+        }
+        return fitMoE({ n: 200, d: 2, X, y: data.y }, { gate: softmax, k: 2 });
+      },
+      /data\.X must have linearly independent columns/,
+    ],
+    [
+      'negative tol',
+      () => fitMoE(data, { gate: softmax, k: 2, tol: -1 }),
+      /^tol must be a finite number ≥ 0\. Value: -1$/,
+    ],
+    [
+      'fractional restarts',
+      () => fitMoE(data, { gate: softmax, k: 2, restarts: 1.5 }),
+      /^restarts must be an integer ≥ 1\. Value: 1\.5$/,
+    ],
+    [
+      'a typo in an option',
+      () => fitMoE(data, { gate: softmax, k: 2, maxIters: 3 } as unknown as FitOptions),
+      /maxIters is not a field of the fit options/,
+    ],
+    [
+      'bad seed',
+      () => fitMoE(data, { gate: softmax, k: 2, seed: 0 }),
+      /seed must be an integer in \[1, 4294967295\]\. Value: 0/,
+    ],
+    [
+      'near-truth with more true atoms than k',
+      () => fitMoE(data, { gate: softmax, k: 1, init: { kind: 'near-truth', truth } }),
+      /init\.truth\.k must be ≤ the fit's k = 1.*Value: 2/,
+    ],
+    [
+      'an init model of another k',
+      () => fitMoE(data, { gate: softmax, k: 3, init: { kind: 'model', model: truth } }),
+      /init\.model\.k must equal the fit's k = 3\. Value: 2/,
+    ],
+    [
+      'unknown noise',
+      () => fitMoE(data, { gate: softmax, k: 2, init: { kind: 'near-truth', truth, noise: 'loud' as 'fixed' } }),
+      /init\.noise must be one of shrinking, fixed\. Value: "loud"/,
+    ],
+    [
+      'unknown backend',
+      () => fitMoE(data, { gate: softmax, k: 2, backend: 'tpu' as 'cpu' }),
+      /backend must be one of cpu, gpu, auto\. Value: "tpu"/,
+    ],
   ];
   for (const [name, f, re] of cases) it(name, () => expect(f).toThrow(re));
 });
@@ -222,7 +335,12 @@ describe('identifiability diagnostic', () => {
     const n = 3000;
     const temp = truthPreset('temp');
     const dt = simulate(temp, { n, seed: 8 });
-    const ft = fitMoE(dt, { gate: { kind: 'temperature' }, k: 2, init: { kind: 'near-truth', truth: temp }, diagnostics: true });
+    const ft = fitMoE(dt, {
+      gate: { kind: 'temperature' },
+      k: 2,
+      init: { kind: 'near-truth', truth: temp },
+      diagnostics: true,
+    });
     const dg = ft.diagnostics!;
     expect(dg.params).toEqual(['beta0[0]', 'beta1[0][0]', 'log(tau)']);
     expect(dg.fixed).toEqual(['beta0[1]', 'beta1[1][0]']);
@@ -231,13 +349,16 @@ describe('identifiability diagnostic', () => {
     const dir = [0, ft.model.beta1[0]!, 1];
     const norm = Math.hypot(...dir);
     const v = dg.flat[0]!.vector;
-    const cos = Math.abs(v.reduce((s, x, i) => s + x * dir[i]! / norm, 0));
+    const cos = Math.abs(v.reduce((s, x, i) => s + (x * dir[i]!) / norm, 0));
     expect(cos).toBeGreaterThan(0.9999);
     expect(ft.warnings.join()).toMatch(/invariant under \(β1, τ\) → \(cβ1, cτ\)/);
 
     // a tanh gate that actually switches (π_0 from 0.12 to 0.88 over [0, 1]); with the weak
     // temp-tanh preset gate, EM can drift to a nearly flat, degenerate fit, and the diagnostic says so
-    const tanh = modelFromParams({ kind: 'activation', activation: 'tanh', bias: 'outside' }, { beta0: [-2, 0], beta1: [[4], [0]], a: [[-20], [20]], b: [15, -5], nu: [0.09, 0.16], tau: 0.25 });
+    const tanh = modelFromParams(
+      { kind: 'activation', activation: 'tanh', bias: 'outside' },
+      { beta0: [-2, 0], beta1: [[4], [0]], a: [[-20], [20]], b: [15, -5], nu: [0.09, 0.16], tau: 0.25 },
+    );
     const dh = simulate(tanh, { n, seed: 8 });
     const fh = fitMoE(dh, { gate: tanh.gate, k: 2, init: { kind: 'near-truth', truth: tanh } });
     const dgh = diagnoseIdentifiability(fh, dh);

@@ -10,7 +10,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
-  AUTO_GPU_MIN_VALUES, GpuUnavailableError, autoBackendName, classifyGpu, createBackend, createGpuBackend, probeGpu,
+  AUTO_GPU_MIN_VALUES,
+  GpuUnavailableError,
+  autoBackendName,
+  classifyGpu,
+  createBackend,
+  createGpuBackend,
+  probeGpu,
 } from '../../src/em/backend/index.js';
 import { gatherGpuFacts, type GpuFacts, type GpuJsModule } from '../../src/em/backend/gpu-probe.js';
 import { fitMoE } from '../../src/em/fit.js';
@@ -20,7 +26,14 @@ import { truthPreset } from '../../src/models/presets.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-const facts = (f: Partial<GpuFacts>): GpuFacts => ({ version: '2.24.1', loadError: null, mode: 'headlessgl', renderer: 'NVIDIA Corporation / NVIDIA H100 80GB HBM3/PCIe/SSE2', probeError: null, ...f });
+const facts = (f: Partial<GpuFacts>): GpuFacts => ({
+  version: '2.24.1',
+  loadError: null,
+  mode: 'headlessgl',
+  renderer: 'NVIDIA Corporation / NVIDIA H100 80GB HBM3/PCIe/SSE2',
+  probeError: null,
+  ...f,
+});
 
 describe('classifyGpu: what a real GPU mode is', () => {
   it('accepts a GL backend on a hardware renderer whose probe kernel was exact', () => {
@@ -51,7 +64,9 @@ describe('classifyGpu: what a real GPU mode is', () => {
   });
 
   it('rejects a missing gpu.js, a failed probe kernel and an unknown renderer, saying why', () => {
-    expect(classifyGpu(facts({ loadError: 'gpu.js is not installed', mode: null })).reason).toBe('gpu.js is not installed');
+    expect(classifyGpu(facts({ loadError: 'gpu.js is not installed', mode: null })).reason).toBe(
+      'gpu.js is not installed',
+    );
     const bad = classifyGpu(facts({ probeError: 'probe kernel returned 0.5 for 1.8333' }));
     expect(bad.available).toBe(false);
     expect(bad.reason).toContain('failed its probe kernel: probe kernel returned 0.5');
@@ -61,11 +76,16 @@ describe('classifyGpu: what a real GPU mode is', () => {
 
 /** A stand-in for gpu.js whose automatic backend is `mode`, with a GL context reporting `renderer`. */
 function fakeGpuJs(mode: string, renderer: string, result: (a: Float32Array) => number[], runMode = mode): GpuJsModule {
-  class Ctor { mode = mode; }
+  class Ctor {
+    mode = mode;
+  }
   const context = {
-    RENDERER: 0x1f01, VENDOR: 0x1f00,
-    getExtension: (name: string) => (name === 'WEBGL_debug_renderer_info' ? { UNMASKED_VENDOR_WEBGL: 0x9245, UNMASKED_RENDERER_WEBGL: 0x9246 } : null),
-    getParameter: (p: number) => (p === 0x9246 || p === 0x1f01 ? renderer : p === 0x9245 || p === 0x1f00 ? 'Vendor' : null),
+    RENDERER: 0x1f01,
+    VENDOR: 0x1f00,
+    getExtension: (name: string) =>
+      name === 'WEBGL_debug_renderer_info' ? { UNMASKED_VENDOR_WEBGL: 0x9245, UNMASKED_RENDERER_WEBGL: 0x9246 } : null,
+    getParameter: (p: number) =>
+      p === 0x9246 || p === 0x1f01 ? renderer : p === 0x9245 || p === 0x1f00 ? 'Vendor' : null,
   };
   class GPU {
     mode = mode;
@@ -83,7 +103,7 @@ function fakeGpuJs(mode: string, renderer: string, result: (a: Float32Array) => 
 const exact = (a: Float32Array) => Array.from(a, (x) => Math.fround(Math.fround(x * 3) + Math.fround(0.333333343267)));
 
 describe('gatherGpuFacts: probing a gpu.js instance', () => {
-  it('reads the renderer through the probe kernel\'s GL context', () => {
+  it("reads the renderer through the probe kernel's GL context", () => {
     const f = gatherGpuFacts(fakeGpuJs('headlessgl', 'NVIDIA H100', exact), '2.24.1');
     expect(f).toMatchObject({ mode: 'headlessgl', probeError: null });
     expect(f.renderer).toContain('NVIDIA H100');
@@ -91,16 +111,27 @@ describe('gatherGpuFacts: probing a gpu.js instance', () => {
   });
 
   it('catches a software rasteriser, lossy float textures and a silent fallback to the CPU kernel', () => {
-    expect(classifyGpu(gatherGpuFacts(fakeGpuJs('headlessgl', 'llvmpipe (LLVM 15.0.6, 256 bits)', exact), '2.24.1')).available).toBe(false);
+    expect(
+      classifyGpu(gatherGpuFacts(fakeGpuJs('headlessgl', 'llvmpipe (LLVM 15.0.6, 256 bits)', exact), '2.24.1'))
+        .available,
+    ).toBe(false);
     // 8-bit packed output ("unsigned" precision) is off by far more than an ulp
-    const lossy = gatherGpuFacts(fakeGpuJs('headlessgl', 'NVIDIA H100', (a) => exact(a).map((v) => Math.round(v * 255) / 255)), '2.24.1');
+    const lossy = gatherGpuFacts(
+      fakeGpuJs('headlessgl', 'NVIDIA H100', (a) => exact(a).map((v) => Math.round(v * 255) / 255)),
+      '2.24.1',
+    );
     expect(lossy.probeError).toMatch(/probe kernel returned/);
     const fellBack = gatherGpuFacts(fakeGpuJs('headlessgl', 'NVIDIA H100', exact, 'cpu'), '2.24.1');
     expect(fellBack.probeError).toMatch(/fell back to its "cpu" kernel/);
   });
 
   it('does not probe a backend that is not GL', () => {
-    const f = gatherGpuFacts(fakeGpuJs('webasm', 'n/a', () => { throw new Error('must not run'); }), '2.24.1');
+    const f = gatherGpuFacts(
+      fakeGpuJs('webasm', 'n/a', () => {
+        throw new Error('must not run');
+      }),
+      '2.24.1',
+    );
     expect(f).toMatchObject({ mode: 'webasm', renderer: null, probeError: null });
   });
 });
@@ -124,7 +155,11 @@ describe('backend selection on this machine', () => {
 
   it.runIf(!probe.available)('"gpu" without a GPU fails, naming what gpu.js found and the alternatives', () => {
     let err: unknown;
-    try { createBackend('gpu'); } catch (e) { err = e; }
+    try {
+      createBackend('gpu');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(GpuUnavailableError);
     const msg = (err as Error).message;
     expect(msg).toContain('backend "gpu" needs a GPU through gpu.js, and there is none here');
@@ -139,9 +174,15 @@ describe('backend selection on this machine', () => {
 
   it('rejects bad options of createGpuBackend by name', () => {
     expect(() => createGpuBackend({ mode: 'gl' as never })).toThrow('mode must be one of gpu, cpu, webasm. Value: gl');
-    expect(() => createGpuBackend({ mode: 'cpu', blockSize: 0 })).toThrow('blockSize must be an integer in [1, 4096]. Value: 0');
-    expect(() => createGpuBackend({ mode: 'cpu', maxChunk: 1.5 })).toThrow('maxChunk must be an integer ≥ 1. Value: 1.5');
-    expect(() => createBackend('tpu' as never)).toThrow('backend must be one of cpu, gpu, auto (or a Backend object). Value: tpu');
+    expect(() => createGpuBackend({ mode: 'cpu', blockSize: 0 })).toThrow(
+      'blockSize must be an integer in [1, 4096]. Value: 0',
+    );
+    expect(() => createGpuBackend({ mode: 'cpu', maxChunk: 1.5 })).toThrow(
+      'maxChunk must be an integer ≥ 1. Value: 1.5',
+    );
+    expect(() => createBackend('tpu' as never)).toThrow(
+      'backend must be one of cpu, gpu, auto (or a Backend object). Value: tpu',
+    );
   });
 
   it('accepts a Backend object as the fit option and reports its name', () => {
@@ -151,29 +192,55 @@ describe('backend selection on this machine', () => {
     expect(fit.backend).toBe('gpu');
     expect(fit.options.backend).toBe('gpu');
     be.destroy();
-    expect(() => be.logLik(fit.model, data.X, data.y, data.n, new Float64Array(400))).toThrow('the gpu backend was destroyed');
+    expect(() => be.logLik(fit.model, data.X, data.y, data.n, new Float64Array(400))).toThrow(
+      'the gpu backend was destroyed',
+    );
   });
 });
 
 describe('gmoe fit --backend', () => {
-  it.runIf(!probeGpu().available)('"gpu" without a GPU exits 2 with the reason on one line; "auto" fits on the CPU', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-backend-'));
-    try {
-      const data = simulate(truthPreset('demy'), { n: 300, seed: 4 });
-      writeDatasetCsv(join(dir, 'd.csv'), data);
-      const bin = join(root, 'bin/gmoe.js');
-      const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--no-progress'];
-      const gpu = spawnSync(process.execPath, [bin, ...args, '--backend', 'gpu', '--out', 'g.json'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-      expect(gpu.status).toBe(2);
-      expect(gpu.stderr).toMatch(/^gmoe: backend "gpu" needs a GPU through gpu\.js, and there is none here: .+ Use backend "auto" \(falls back to the CPU\) or "cpu"\n$/);
-      expect(existsSync(join(dir, 'g.json'))).toBe(false);
-      const auto = spawnSync(process.execPath, [bin, ...args, '--backend', 'auto', '--out', 'a.json'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
-      expect(auto.status, auto.stderr).toBe(0);
-      expect(auto.stdout).toMatch(/ s on cpu\n/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.runIf(!probeGpu().available)(
+    '"gpu" without a GPU exits 2 with the reason on one line; "auto" fits on the CPU',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'gmoe-backend-'));
+      try {
+        const data = simulate(truthPreset('demy'), { n: 300, seed: 4 });
+        writeDatasetCsv(join(dir, 'd.csv'), data);
+        const bin = join(root, 'bin/gmoe.js');
+        const args = [
+          'fit',
+          '--data',
+          'd.csv',
+          '--gate',
+          'softmax',
+          '--k',
+          '2',
+          '--init',
+          'near-truth:demy',
+          '--no-progress',
+        ];
+        const gpu = spawnSync(process.execPath, [bin, ...args, '--backend', 'gpu', '--out', 'g.json'], {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(gpu.status).toBe(2);
+        expect(gpu.stderr).toMatch(
+          /^gmoe: backend "gpu" needs a GPU through gpu\.js, and there is none here: .+ Use backend "auto" \(falls back to the CPU\) or "cpu"\n$/,
+        );
+        expect(existsSync(join(dir, 'g.json'))).toBe(false);
+        const auto = spawnSync(process.execPath, [bin, ...args, '--backend', 'auto', '--out', 'a.json'], {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(auto.status, auto.stderr).toBe(0);
+        expect(auto.stdout).toMatch(/ s on cpu\n/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('lazy loading', () => {
@@ -182,7 +249,9 @@ describe('lazy loading', () => {
     try {
       const script = join(dir, 'lazy.ts');
       const src = (p: string) => JSON.stringify(join(root, p));
-      writeFileSync(script, `
+      writeFileSync(
+        script,
+        `
 import { createRequire } from 'node:module';
 import { fitMoE, createBackend } from ${src('src/index.ts')};
 import { simulate, truthPreset } from ${src('src/models/index.ts')};
@@ -195,8 +264,13 @@ createBackend('auto');
 const before = loaded();
 createGpuBackend({ mode: 'cpu' });
 console.log(JSON.stringify({ before, after: loaded() }));
-`);
-      const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+`,
+      );
+      const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [script], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(r.status, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ before: false, after: true });
     } finally {

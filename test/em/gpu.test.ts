@@ -65,7 +65,11 @@ function logitBounds(m: Model, data: Dataset): { s: Float64Array; sig: Float64Ar
       for (let a = 0; a < d; a++) sh += beta1[j * d + a]! * mx[a]!;
       let dot = 0;
       let mag = 0;
-      for (let a = 0; a < d; a++) { const t = beta1[j * d + a]! * xc[i * d + a]!; dot += t; mag += Math.abs(t); }
+      for (let a = 0; a < d; a++) {
+        const t = beta1[j * d + a]! * xc[i * d + a]!;
+        dot += t;
+        mag += Math.abs(t);
+      }
       const o = i * k + j;
       if (act === 'identity') {
         const c0 = inside ? (beta0[j]! + sh) * it : beta0[j]! + sh * it;
@@ -115,7 +119,13 @@ function gateBounds(m: Model, data: Dataset, mask: Uint8Array | null): { lp: Flo
  * |δ log p_i| ≤ u κ_i with κ_i = Σ_l r_il w_il + |log p_i| + k + 5, and
  * |δ r_ij| ≤ u r_ij (w_ij + κ_i + 4 + 2|v_ij − max_l v_il|) (+ the float32 underflow floor).
  */
-function eStepBounds(m: Model, data: Dataset, logPi: Float64Array, resp: Float64Array, ll: Float64Array): { kappa: Float64Array; r: Float64Array } {
+function eStepBounds(
+  m: Model,
+  data: Dataset,
+  logPi: Float64Array,
+  resp: Float64Array,
+  ll: Float64Array,
+): { kappa: Float64Array; r: Float64Array } {
   const { n, d, X, y } = data;
   const { k, a, b, nu } = m;
   const { xc, yc, mx, my } = centred(data);
@@ -130,7 +140,11 @@ function eStepBounds(m: Model, data: Dataset, logPi: Float64Array, resp: Float64
       let bj = b[j]! - my;
       let M = 0;
       let mu = b[j]!;
-      for (let l = 0; l < d; l++) { bj += a[j * d + l]! * mx[l]!; M += Math.abs(a[j * d + l]! * xc[i * d + l]!); mu += a[j * d + l]! * X[i * d + l]!; }
+      for (let l = 0; l < d; l++) {
+        bj += a[j * d + l]! * mx[l]!;
+        M += Math.abs(a[j * d + l]! * xc[i * d + l]!);
+        mu += a[j * d + l]! * X[i * d + l]!;
+      }
       M += Math.abs(bj);
       const e = y[i]! - mu;
       const h = 0.5 / nu[j]!;
@@ -138,7 +152,11 @@ function eStepBounds(m: Model, data: Dataset, logPi: Float64Array, resp: Float64
       const lpi = logPi[i * k + j]!;
       v[j] = lpi - h * e * e + c;
       vmax = Math.max(vmax, v[j]!);
-      w[j] = (lpi === -Infinity ? 0 : Math.abs(lpi)) + Math.abs(c) + 3 * h * e * e + 2 * h * Math.abs(e) * (Math.abs(yc[i]!) + Math.abs(e) + (d + 1) * M);
+      w[j] =
+        (lpi === -Infinity ? 0 : Math.abs(lpi)) +
+        Math.abs(c) +
+        3 * h * e * e +
+        2 * h * Math.abs(e) * (Math.abs(yc[i]!) + Math.abs(e) + (d + 1) * M);
       kap += resp[i * k + j]! * w[j]!;
     }
     kappa[i] = kap + Math.abs(ll[i]!) + k + 5;
@@ -160,7 +178,7 @@ function perSampleLogLik(m: Model, data: Dataset, logPi: Float64Array): Float64A
     for (let j = 0; j < m.k; j++) {
       let mu = m.b[j]!;
       for (let l = 0; l < d; l++) mu += m.a[j * d + l]! * X[i * d + l]!;
-      v[j] = logPi[i * m.k + j]! - 0.5 * (LOG_2PI + Math.log(m.nu[j]!)) - 0.5 * (y[i]! - mu) ** 2 / m.nu[j]!;
+      v[j] = logPi[i * m.k + j]! - 0.5 * (LOG_2PI + Math.log(m.nu[j]!)) - (0.5 * (y[i]! - mu) ** 2) / m.nu[j]!;
       mx = Math.max(mx, v[j]!);
     }
     let s = 0;
@@ -176,21 +194,28 @@ function expectWithin(got: Float64Array, want: Float64Array, bound: Float64Array
   for (let t = 0; t < want.length; t++) {
     if (got[t] === want[t]) continue; // also −∞ and the zeros of inactive experts
     const ratio = Math.abs(got[t]! - want[t]!) / bound[t]!;
-    if (!(ratio <= worst)) { worst = ratio; at = t; }
+    if (!(ratio <= worst)) {
+      worst = ratio;
+      at = t;
+    }
   }
   expect(worst, `${what}[${at}]: ${got[at]} vs ${want[at]} (bound ${bound[at]})`).toBeLessThanOrEqual(1);
 }
 
 const demy = truthPreset('demy');
 const tanhTruth = truthPreset('temp-tanh');
-const act = (activation: Activation, bias: 'outside' | 'inside' = 'outside'): Model => withGate(tanhTruth, { kind: 'activation', activation, bias }, 0.8);
+const act = (activation: Activation, bias: 'outside' | 'inside' = 'outside'): Model =>
+  withGate(tanhTruth, { kind: 'activation', activation, bias }, 0.8);
 /** The demy truth with x shifted by +1000 and y by +1e4 (same model on the shifted data): float32 without centring would lose ~4 digits. */
 function shifted(): { m: Model; data: Dataset } {
   const data = simulate(demy, { n: 300, seed: 17 });
   const X = data.X.map((x) => x + 1000);
   const y = data.y.map((v) => v + 1e4);
   const m = cloneModel(demy);
-  for (let j = 0; j < m.k; j++) { m.beta0[j] = m.beta0[j]! - 1000 * m.beta1[j]!; m.b[j] = m.b[j]! - 1000 * m.a[j]! + 1e4; }
+  for (let j = 0; j < m.k; j++) {
+    m.beta0[j] = m.beta0[j]! - 1000 * m.beta1[j]!;
+    m.b[j] = m.b[j]! - 1000 * m.a[j]! + 1e4;
+  }
   return { m, data: { n: data.n, d: 1, X, y } };
 }
 
@@ -198,18 +223,41 @@ const cases: { name: string; m: Model; data: Dataset }[] = [
   { name: 'softmax (demy)', m: demy, data: simulate(demy, { n: 300, seed: 11 }) },
   { name: 'softmax d = 2', m: truthPreset('d2'), data: simulate(truthPreset('d2'), { n: 300, seed: 12 }) },
   { name: 'softmax k = 3', m: truthPreset('k3'), data: simulate(truthPreset('k3'), { n: 300, seed: 13 }) },
-  { name: 'temperature τ = 0.7', m: withGate(demy, { kind: 'temperature' }, 0.7), data: simulate(demy, { n: 300, seed: 14 }) },
+  {
+    name: 'temperature τ = 0.7',
+    m: withGate(demy, { kind: 'temperature' }, 0.7),
+    data: simulate(demy, { n: 300, seed: 14 }),
+  },
   { name: 'activation tanh', m: tanhTruth, data: simulate(tanhTruth, { n: 300, seed: 15 }) },
-  { name: 'activation sigmoid', m: truthPreset('temp-sigmoid'), data: simulate(truthPreset('temp-sigmoid'), { n: 300, seed: 16 }) },
+  {
+    name: 'activation sigmoid',
+    m: truthPreset('temp-sigmoid'),
+    data: simulate(truthPreset('temp-sigmoid'), { n: 300, seed: 16 }),
+  },
   { name: 'activation gelu', m: act('gelu'), data: simulate(act('gelu'), { n: 300, seed: 18 }) },
   { name: 'activation relu', m: act('relu'), data: simulate(act('relu'), { n: 300, seed: 19 }) },
   { name: 'activation softplus', m: act('softplus'), data: simulate(act('softplus'), { n: 300, seed: 22 }) },
-  { name: 'activation tanh, bias inside', m: act('tanh', 'inside'), data: simulate(act('tanh', 'inside'), { n: 300, seed: 20 }) },
-  { name: 'activation identity, bias inside', m: act('identity', 'inside'), data: simulate(act('identity', 'inside'), { n: 300, seed: 21 }) },
+  {
+    name: 'activation tanh, bias inside',
+    m: act('tanh', 'inside'),
+    data: simulate(act('tanh', 'inside'), { n: 300, seed: 20 }),
+  },
+  {
+    name: 'activation identity, bias inside',
+    m: act('identity', 'inside'),
+    data: simulate(act('identity', 'inside'), { n: 300, seed: 21 }),
+  },
   { name: 'data offset by 1e3 (x) and 1e4 (y)', ...shifted() },
 ];
 
-function runGate(be: Backend, m: Model, data: Dataset, mask: Uint8Array | null, mode: 'none' | 'compute' | 'fixed', resp?: Float64Array) {
+function runGate(
+  be: Backend,
+  m: Model,
+  data: Dataset,
+  mask: Uint8Array | null,
+  mode: 'none' | 'compute' | 'fixed',
+  resp?: Float64Array,
+) {
   const nk = data.n * m.k;
   const logPi = new Float64Array(nk);
   const pi = new Float64Array(nk);
@@ -245,7 +293,10 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
       const { kappa, r } = eStepBounds(m, data, logPi, rWant, per);
       let kapSum = 0;
       let kap2 = 0;
-      for (let i = 0; i < n; i++) { kapSum += kappa[i]!; kap2 += kappa[i]! ** 2; }
+      for (let i = 0; i < n; i++) {
+        kapSum += kappa[i]!;
+        kap2 += kappa[i]! ** 2;
+      }
       expect(Math.abs(llGot - llWant)).toBeLessThanOrEqual(U * kapSum);
       expect(llOnly).toBe(llGot);
       // the resolution the EM loop reads: 2u·sqrt(Σκ²) from the device's own κ (computed in float32)
@@ -279,20 +330,29 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
         for (let a = 0; a < d; a++) {
           const ca = mw.xbar[j * d + a]! - mx[a]!;
           ex[a] = ((B + 3) * U * sx[a]! + Math.abs(ca) * eN) / N;
-          expect(Math.abs(mg.xbar[j * d + a]! - mw.xbar[j * d + a]!)).toBeLessThanOrEqual(ex[a]! + U * Math.abs(mx[a]!));
+          expect(Math.abs(mg.xbar[j * d + a]! - mw.xbar[j * d + a]!)).toBeLessThanOrEqual(
+            ex[a]! + U * Math.abs(mx[a]!),
+          );
         }
         // centred cross-products: (B + 6) roundings of Σ r(|x_a| + |m_a|)(|x_b| + |m_b|), and the
         // second-order effect N·δm_a·δm_b of centring at a slightly wrong mean
-        const em = Array.from({ length: d + 1 }, (_, a) => (a < d ? ex[a]! + U * Math.abs(mw.xbar[j * d + a]! - mx[a]!) : ey + U * Math.abs(cy)));
+        const em = Array.from({ length: d + 1 }, (_, a) =>
+          a < d ? ex[a]! + U * Math.abs(mw.xbar[j * d + a]! - mx[a]!) : ey + U * Math.abs(cy),
+        );
         const cm = Array.from({ length: d + 1 }, (_, a) => (a < d ? mw.xbar[j * d + a]! - mx[a]! : cy));
         const col = (i: number, a: number) => (a < d ? xc[i * d + a]! : yc[i]!);
         const pairBound = (a: number, c: number) => {
           let s = 0;
-          for (let i = 0; i < n; i++) s += rWant[i * k + j]! * (Math.abs(col(i, a)) + Math.abs(cm[a]!)) * (Math.abs(col(i, c)) + Math.abs(cm[c]!));
+          for (let i = 0; i < n; i++)
+            s +=
+              rWant[i * k + j]! * (Math.abs(col(i, a)) + Math.abs(cm[a]!)) * (Math.abs(col(i, c)) + Math.abs(cm[c]!));
           return (B + 6) * U * s + N * (em[a]! + 2 * U * Math.abs(cm[a]!)) * (em[c]! + 2 * U * Math.abs(cm[c]!));
         };
         for (let a = 0; a < d; a++) {
-          for (let c = 0; c < d; c++) expect(Math.abs(mg.Sxx[j * d * d + a * d + c]! - mw.Sxx[j * d * d + a * d + c]!)).toBeLessThanOrEqual(pairBound(a, c));
+          for (let c = 0; c < d; c++)
+            expect(Math.abs(mg.Sxx[j * d * d + a * d + c]! - mw.Sxx[j * d * d + a * d + c]!)).toBeLessThanOrEqual(
+              pairBound(a, c),
+            );
           expect(Math.abs(mg.Sxy[j * d + a]! - mw.Sxy[j * d + a]!)).toBeLessThanOrEqual(pairBound(a, d));
         }
       }
@@ -307,9 +367,14 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
         for (let i = 0; i < n; i++) {
           let mu = m.b[j]!;
           let M = Math.abs(m.b[j]! - my);
-          for (let l = 0; l < d; l++) { mu += m.a[j * d + l]! * data.X[i * d + l]!; M += Math.abs(m.a[j * d + l]! * (xc[i * d + l]! + mx[l]!)); }
+          for (let l = 0; l < d; l++) {
+            mu += m.a[j * d + l]! * data.X[i * d + l]!;
+            M += Math.abs(m.a[j * d + l]! * (xc[i * d + l]! + mx[l]!));
+          }
           const e = data.y[i]! - mu;
-          bound += rWant[i * k + j]! * ((B + 3) * U * e * e + 2 * U * Math.abs(e) * (Math.abs(yc[i]!) + Math.abs(e) + (d + 1) * M));
+          bound +=
+            rWant[i * k + j]! *
+            ((B + 3) * U * e * e + 2 * U * Math.abs(e) * (Math.abs(yc[i]!) + Math.abs(e) + (d + 1) * M));
         }
         expect(Math.abs(rsG[j]! - rsW[j]!)).toBeLessThanOrEqual(bound);
       }
@@ -319,7 +384,10 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
   it('top-K: the active sets are identical (Float64 ranking), probabilities within bound, Q as the CPU', () => {
     for (const [m, data] of [
       [truthPreset('topk1'), simulate(truthPreset('topk1'), { n: 300, seed: 31 })],
-      [withGate(truthPreset('k3'), { kind: 'topk', K: 2, selectOn: 'slope' }), simulate(truthPreset('k3'), { n: 300, seed: 32 })],
+      [
+        withGate(truthPreset('k3'), { kind: 'topk', K: 2, selectOn: 'slope' }),
+        simulate(truthPreset('k3'), { n: 300, seed: 32 }),
+      ],
     ] as [Model, Dataset][]) {
       const nk = data.n * m.k;
       const maskW = new Uint8Array(nk);
@@ -328,7 +396,11 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
       const got = runGate(gpu, m, data, maskG, 'compute');
       expect(Array.from(maskG)).toEqual(Array.from(maskW));
       const bound = gateBounds(m, data, maskW);
-      for (let t = 0; t < nk; t++) if (!maskW[t]) { expect(got.logPi[t]).toBe(-Infinity); expect(got.pi[t]).toBe(0); }
+      for (let t = 0; t < nk; t++)
+        if (!maskW[t]) {
+          expect(got.logPi[t]).toBe(-Infinity);
+          expect(got.pi[t]).toBe(0);
+        }
       expectWithin(got.logPi, want.logPi, bound.lp, 'log π');
       expectWithin(got.pi, want.pi, bound.pi, 'π');
       // fixed mask, with Q accumulated in the same pass: Q = Σ r log π, so |δQ| ≤ Σ r |δ log π|
@@ -397,14 +469,20 @@ describe('gpu backend (gpu.js CPU mode) against the CPU backend', () => {
 /** Free parameters of a softmax fit with the last expert's gate fixed at 0: [β0_j, β1_j (j < k−1), a, b, ν]. */
 function packFree(m: Model): number[] {
   const out: number[] = [];
-  for (let j = 0; j < m.k - 1; j++) { out.push(m.beta0[j]!); for (let a = 0; a < m.d; a++) out.push(m.beta1[j * m.d + a]!); }
+  for (let j = 0; j < m.k - 1; j++) {
+    out.push(m.beta0[j]!);
+    for (let a = 0; a < m.d; a++) out.push(m.beta1[j * m.d + a]!);
+  }
   out.push(...m.a, ...m.b, ...m.nu);
   return out;
 }
 function unpackFree(base: Model, v: number[]): Model {
   const m = cloneModel(base);
   let t = 0;
-  for (let j = 0; j < m.k - 1; j++) { m.beta0[j] = v[t++]!; for (let a = 0; a < m.d; a++) m.beta1[j * m.d + a] = v[t++]!; }
+  for (let j = 0; j < m.k - 1; j++) {
+    m.beta0[j] = v[t++]!;
+    for (let a = 0; a < m.d; a++) m.beta1[j * m.d + a] = v[t++]!;
+  }
   for (const key of ['a', 'b', 'nu'] as const) for (let s = 0; s < m[key].length; s++) m[key][s] = v[t++]!;
   return m;
 }
@@ -419,7 +497,12 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
   it('reaches the CPU optimum within the bound derived from the float32 resolution; kernels built once per shape', () => {
     const n = 1000;
     const data = simulate(demy, { n, seed: 51 });
-    const opts = { gate: { kind: 'softmax' } as GateSpec, k: 2, init: { kind: 'near-truth' as const, truth: demy, noise: 'fixed' as const }, seed: 2 };
+    const opts = {
+      gate: { kind: 'softmax' } as GateSpec,
+      k: 2,
+      init: { kind: 'near-truth' as const, truth: demy, noise: 'fixed' as const },
+      seed: 2,
+    };
     const fc = fitMoE(data, { ...opts, backend: 'cpu' });
     const be = createGpuBackend({ mode: 'cpu' });
     const fg = fitMoE(data, { ...opts, backend: be });
@@ -434,16 +517,22 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     const { kappa } = eStepBounds(fc.model, data, logPi, respW, per);
     let E = 0;
     let kap2 = 0;
-    for (let i = 0; i < n; i++) { E += U * kappa[i]!; kap2 += kappa[i]! ** 2; }
+    for (let i = 0; i < n; i++) {
+      E += U * kappa[i]!;
+      kap2 += kappa[i]! ** 2;
+    }
     const res = 2 * U * Math.sqrt(kap2);
     // EM's linear rate ρ near the optimum: log-likelihood changes shrink like ρ² per iteration
     const dl = fc.trace.slice(1).map((v, t) => v - fc.trace[t]!);
-    const ratios = dl.slice(1).map((v, t) => Math.abs(v / dl[t]!)).filter((x) => Number.isFinite(x));
+    const ratios = dl
+      .slice(1)
+      .map((v, t) => Math.abs(v / dl[t]!))
+      .filter((x) => Number.isFinite(x));
     const rho2 = Math.min(0.999, Math.max(...ratios.slice(-2), 1e-6));
     // The gpu fit maximises a perturbed objective ℓ + e, |e| ≤ E, and stops when its change is within
     // the resolution: the exact gap is ≤ 2E (perturbation) + (res + 2E)·ρ²/(1 − ρ²) (stopping),
     // and the CPU fit itself sits within tol·|ℓ|·ρ²/(1 − ρ²) of its optimum.
-    const gap = 2 * E + (res + 2 * E) * rho2 / (1 - rho2) + 1e-10 * Math.abs(fc.logLik) * (1 + rho2 / (1 - rho2));
+    const gap = 2 * E + ((res + 2 * E) * rho2) / (1 - rho2) + 1e-10 * Math.abs(fc.logLik) * (1 + rho2 / (1 - rho2));
     const llG = exactLogLik(fg.model, data);
     expect(llG).toBeGreaterThanOrEqual(fc.logLik - gap);
     expect(llG).toBeLessThanOrEqual(fc.logLik + 1e-9 * Math.abs(fc.logLik));
@@ -453,13 +542,25 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     const theta = packFree(fc.model);
     const p = theta.length;
     const h = theta.map((v) => 1e-4 * (Math.abs(v) + 0.1));
-    const f = (dv: number[]) => exactLogLik(unpackFree(fc.model, theta.map((v, t) => v + dv[t]!)), data);
+    const f = (dv: number[]) =>
+      exactLogLik(
+        unpackFree(
+          fc.model,
+          theta.map((v, t) => v + dv[t]!),
+        ),
+        data,
+      );
     const info = new Float64Array(p * p);
     const e = (t: number, s: number) => Array.from({ length: p }, (_, q) => (q === t ? s * h[t]! : 0));
     const add = (x: number[], y: number[]) => x.map((v, t) => v + y[t]!);
     for (let a = 0; a < p; a++) {
       for (let b = a; b < p; b++) {
-        const hab = (f(add(e(a, 1), e(b, 1))) - f(add(e(a, 1), e(b, -1))) - f(add(e(a, -1), e(b, 1))) + f(add(e(a, -1), e(b, -1)))) / (4 * h[a]! * h[b]!);
+        const hab =
+          (f(add(e(a, 1), e(b, 1))) -
+            f(add(e(a, 1), e(b, -1))) -
+            f(add(e(a, -1), e(b, 1))) +
+            f(add(e(a, -1), e(b, -1)))) /
+          (4 * h[a]! * h[b]!);
         info[a * p + b] = -hab;
         info[b * p + a] = -hab;
       }
@@ -473,7 +574,10 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
       const col = new Float64Array(p);
       choleskySolve(L, p, unit, col);
       const tolT = 1.5 * Math.sqrt(2 * gap * col[t]!);
-      expect(Math.abs(got[t]! - theta[t]!), `parameter ${t}: ${got[t]} vs ${theta[t]} (tolerance ${tolT})`).toBeLessThanOrEqual(tolT);
+      expect(
+        Math.abs(got[t]! - theta[t]!),
+        `parameter ${t}: ${got[t]} vs ${theta[t]} (tolerance ${tolT})`,
+      ).toBeLessThanOrEqual(tolT);
     }
 
     // one kernel per shape, built on the first call and never again
@@ -492,15 +596,20 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     be.destroy();
   });
 
-  it('the gate M-step stops at Q\'s float32 resolution instead of chasing rounding noise', () => {
+  it("the gate M-step stops at Q's float32 resolution instead of chasing rounding noise", () => {
     // k = 8 well-separated experts at n = 1e4: without the resolution, Newton keeps halving steps whose
     // predicted gain (≈ 1e-8 per sample) is below the noise of a float32 Q, ~300 gate calls per fit
     const k = 8;
     const m = truthPreset('demy');
     const mid = (k - 1) / 2;
     const truth: Model = {
-      ...m, k, beta0: new Float64Array(k), beta1: Float64Array.from({ length: k }, (_, j) => 6 * (j - mid)),
-      a: Float64Array.from({ length: k }, (_, j) => 2 * (j - mid)), b: Float64Array.from({ length: k }, (_, j) => 3 * (j - mid)), nu: new Float64Array(k).fill(0.05),
+      ...m,
+      k,
+      beta0: new Float64Array(k),
+      beta1: Float64Array.from({ length: k }, (_, j) => 6 * (j - mid)),
+      a: Float64Array.from({ length: k }, (_, j) => 2 * (j - mid)),
+      b: Float64Array.from({ length: k }, (_, j) => 3 * (j - mid)),
+      nu: new Float64Array(k).fill(0.05),
     };
     const data = simulate(truth, { n: 10_000, seed: 53 });
     const be = createGpuBackend({ mode: 'cpu' });
@@ -516,7 +625,12 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     const truth = truthPreset('topk1');
     const n = 600;
     const data = simulate(truth, { n, seed: 52 });
-    const opts = { gate: truth.gate, k: 2, init: { kind: 'near-truth' as const, truth, noise: 'fixed' as const }, seed: 2 };
+    const opts = {
+      gate: truth.gate,
+      k: 2,
+      init: { kind: 'near-truth' as const, truth, noise: 'fixed' as const },
+      seed: 2,
+    };
     const fc = fitMoE(data, { ...opts, backend: 'cpu' });
     const fg = fitMoE(data, { ...opts, backend: createGpuBackend({ mode: 'cpu' }) });
     expect(fg.converged).toBe(true);
@@ -528,7 +642,10 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     const { kappa } = eStepBounds(fc.model, data, logPi, resp, per);
     let E = 0;
     let kap2 = 0;
-    for (let i = 0; i < n; i++) { E += U * kappa[i]!; kap2 += kappa[i]! ** 2; }
+    for (let i = 0; i < n; i++) {
+      E += U * kappa[i]!;
+      kap2 += kappa[i]! ** 2;
+    }
     // top-K EM converges in a handful of steps here; bound the rate by 1/2 (ρ²/(1 − ρ²) ≤ 1/3)
     const gap = 2 * E + (2 * U * Math.sqrt(kap2) + 2 * E) / 3 + 1e-9 * Math.abs(fc.logLik);
     const lpG = new Float64Array(2 * n);
@@ -537,4 +654,3 @@ describe('a whole fit with the gpu backend (gpu.js CPU mode)', () => {
     expect(Math.abs(llG - fc.logLik)).toBeLessThanOrEqual(gap);
   });
 });
-

@@ -13,10 +13,25 @@ import { createRng } from '../../src/random/rng.js';
 function randomModel(gate: GateSpec, k: number, d: number, seed: number): Model {
   const rng = createRng(seed);
   const r = (s: number) => Float64Array.from({ length: s }, () => rng.normal());
-  return { gate, k, d, beta0: r(k), beta1: r(k * d), a: r(k * d), b: r(k), nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()), tau: 0.7 + rng.uniform() };
+  return {
+    gate,
+    k,
+    d,
+    beta0: r(k),
+    beta1: r(k * d),
+    a: r(k * d),
+    b: r(k),
+    nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()),
+    tau: 0.7 + rng.uniform(),
+  };
 }
 
-interface Setup { obj: GateQObjective; theta: Float64Array; p: number; n: number }
+interface Setup {
+  obj: GateQObjective;
+  theta: Float64Array;
+  p: number;
+  n: number;
+}
 
 function setup(gate: GateSpec, tauMode: 'free' | 'fixed', seed: number, d: number, k = 3, n = 300): Setup {
   const m = randomModel(gate, k, d, seed);
@@ -31,7 +46,11 @@ function setup(gate: GateSpec, tauMode: 'free' | 'fixed', seed: number, d: numbe
   // soft responsibilities, zero outside the active set (as an E-step gives)
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < k; j++) { const v = topk && !ws.mask[i * k + j] ? 0 : 0.1 + rng.uniform(); ws.resp[i * k + j] = v; s += v; }
+    for (let j = 0; j < k; j++) {
+      const v = topk && !ws.mask[i * k + j] ? 0 : 0.1 + rng.uniform();
+      ws.resp[i * k + j] = v;
+      s += v;
+    }
     for (let j = 0; j < k; j++) ws.resp[i * k + j] = ws.resp[i * k + j]! / s;
   }
   const obj = new GateQObjective(be, layout, getGate(gate), X, n, ws, m, cloneModel(m));
@@ -45,8 +64,10 @@ function setup(gate: GateSpec, tauMode: 'free' | 'fixed', seed: number, d: numbe
 function fdGrad(s: Setup, h: number): Float64Array {
   const g = new Float64Array(s.p);
   for (let c = 0; c < s.p; c++) {
-    const hp = Float64Array.from(s.theta); hp[c] = hp[c]! + h;
-    const hm = Float64Array.from(s.theta); hm[c] = hm[c]! - h;
+    const hp = Float64Array.from(s.theta);
+    hp[c] = hp[c]! + h;
+    const hm = Float64Array.from(s.theta);
+    hm[c] = hm[c]! - h;
     g[c] = (s.obj.trial(hp) - s.obj.trial(hm)) / (2 * h);
   }
   return g;
@@ -68,14 +89,17 @@ describe('gate M-step objective: gradient = finite differences', () => {
   for (const [name, gate, tauMode] of GATES) {
     it(name, () => {
       // d = 1 runs the backend's fast paths, d = 2 its general loops
-      for (const [seed, d] of [[1, 1], [2, 2]] as const) {
+      for (const [seed, d] of [
+        [1, 1],
+        [2, 2],
+      ] as const) {
         const s = setup(gate, tauMode, seed, d);
         const g = new Float64Array(s.p);
         s.obj.gradCurv(g, new Float64Array(s.p * s.p));
         const h = 1e-5;
         const fd = fdGrad(s, h);
         // central differences: truncation ~h²·|Q'''| and rounding ~eps·|Q|/h; Q and its derivatives are O(n)
-        const tol = s.n * (h * h * 10 + 1e-16 / h * 10);
+        const tol = s.n * (h * h * 10 + (1e-16 / h) * 10);
         for (let c = 0; c < s.p; c++) expect(Math.abs(g[c]! - fd[c]!)).toBeLessThan(tol);
         // and the gradient-only pass agrees with the full one
         const g2 = new Float64Array(s.p);
@@ -98,13 +122,19 @@ describe('softmax and top-K (S_K fixed): curvature = −Hessian of Q', () => {
       const gm = new Float64Array(s.p);
       const scratch = new Float64Array(s.p * s.p);
       for (let c = 0; c < s.p; c++) {
-        const tp = Float64Array.from(s.theta); tp[c] = tp[c]! + h;
-        s.obj.trial(tp); s.obj.accept(); s.obj.gradCurv(gp, scratch);
-        const tm = Float64Array.from(s.theta); tm[c] = tm[c]! - h;
-        s.obj.trial(tm); s.obj.accept(); s.obj.gradCurv(gm, scratch);
+        const tp = Float64Array.from(s.theta);
+        tp[c] = tp[c]! + h;
+        s.obj.trial(tp);
+        s.obj.accept();
+        s.obj.gradCurv(gp, scratch);
+        const tm = Float64Array.from(s.theta);
+        tm[c] = tm[c]! - h;
+        s.obj.trial(tm);
+        s.obj.accept();
+        s.obj.gradCurv(gm, scratch);
         for (let r = 0; r < s.p; r++) {
           const fd = -(gp[r]! - gm[r]!) / (2 * h);
-          expect(Math.abs(C[r * s.p + c]! - fd)).toBeLessThan(s.n * (h * h * 10 + 1e-16 / h * 10));
+          expect(Math.abs(C[r * s.p + c]! - fd)).toBeLessThan(s.n * (h * h * 10 + (1e-16 / h) * 10));
         }
       }
       // symmetric, positive semi-definite (diagonal ≥ 0)

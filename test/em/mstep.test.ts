@@ -2,29 +2,63 @@ import { describe, expect, it } from 'vitest';
 import { Matrix, solve } from 'ml-matrix';
 import { getGate, type Dataset, type Model } from '../../src/models/index.js';
 import { cloneModel } from '../../src/models/types.js';
-import { createCpuBackend, createExpertsMStep, createWorkspace, gateLayout, gateMStepFor, GateQObjective, WarningLog } from '../../src/em/index.js';
+import {
+  createCpuBackend,
+  createExpertsMStep,
+  createWorkspace,
+  gateLayout,
+  gateMStepFor,
+  GateQObjective,
+  WarningLog,
+} from '../../src/em/index.js';
 import { normalizeGate, packGate } from '../../src/em/gates/layout.js';
 import { createRng } from '../../src/random/rng.js';
 
 /** Nelder–Mead minimiser (the generic optimiser the Newton M-step is compared with). */
 function nelderMead(f: (x: Float64Array) => number, x0: Float64Array, scale: number, iters: number): Float64Array {
   const p = x0.length;
-  let simplex = Array.from({ length: p + 1 }, (_, i) => { const v = Float64Array.from(x0); if (i > 0) v[i - 1] = v[i - 1]! + scale; return v; });
+  let simplex = Array.from({ length: p + 1 }, (_, i) => {
+    const v = Float64Array.from(x0);
+    if (i > 0) v[i - 1] = v[i - 1]! + scale;
+    return v;
+  });
   let vals = simplex.map(f);
   for (let it = 0; it < iters; it++) {
-    const order = vals.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
+    const order = vals
+      .map((v, i) => [v, i] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, i]) => i);
     simplex = order.map((i) => simplex[i]!);
     vals = order.map((i) => vals[i]!);
     const c = new Float64Array(p);
     for (let i = 0; i < p; i++) for (let t = 0; t < p; t++) c[t] = c[t]! + simplex[i]![t]! / p;
     const at = (s: number) => Float64Array.from(c, (ct, t) => ct + s * (simplex[p]![t]! - ct));
-    const xr = at(-1); const fr = f(xr);
-    if (fr < vals[0]!) { const xe = at(-2); const fe = f(xe); if (fe < fr) { simplex[p] = xe; vals[p] = fe; } else { simplex[p] = xr; vals[p] = fr; } }
-    else if (fr < vals[p - 1]!) { simplex[p] = xr; vals[p] = fr; }
-    else {
-      const xc = at(fr < vals[p]! ? -0.5 : 0.5); const fc = f(xc);
-      if (fc < Math.min(fr, vals[p]!)) { simplex[p] = xc; vals[p] = fc; }
-      else for (let i = 1; i <= p; i++) { simplex[i] = Float64Array.from(simplex[i]!, (v, t) => simplex[0]![t]! + 0.5 * (v - simplex[0]![t]!)); vals[i] = f(simplex[i]!); }
+    const xr = at(-1);
+    const fr = f(xr);
+    if (fr < vals[0]!) {
+      const xe = at(-2);
+      const fe = f(xe);
+      if (fe < fr) {
+        simplex[p] = xe;
+        vals[p] = fe;
+      } else {
+        simplex[p] = xr;
+        vals[p] = fr;
+      }
+    } else if (fr < vals[p - 1]!) {
+      simplex[p] = xr;
+      vals[p] = fr;
+    } else {
+      const xc = at(fr < vals[p]! ? -0.5 : 0.5);
+      const fc = f(xc);
+      if (fc < Math.min(fr, vals[p]!)) {
+        simplex[p] = xc;
+        vals[p] = fc;
+      } else
+        for (let i = 1; i <= p; i++) {
+          simplex[i] = Float64Array.from(simplex[i]!, (v, t) => simplex[0]![t]! + 0.5 * (v - simplex[0]![t]!));
+          vals[i] = f(simplex[i]!);
+        }
     }
   }
   return simplex[vals.indexOf(Math.min(...vals))]!;
@@ -43,7 +77,17 @@ describe('softmax gate M-step', () => {
     const k = 3;
     const data = demyLike(n, 3);
     const gate = { kind: 'softmax' } as const;
-    const m: Model = { gate, k, d: 1, beta0: Float64Array.of(0.3, -0.2, 0), beta1: Float64Array.of(1, -1, 0), a: new Float64Array(k), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau: 1 };
+    const m: Model = {
+      gate,
+      k,
+      d: 1,
+      beta0: Float64Array.of(0.3, -0.2, 0),
+      beta1: Float64Array.of(1, -1, 0),
+      a: new Float64Array(k),
+      b: new Float64Array(k),
+      nu: new Float64Array(k).fill(1),
+      tau: 1,
+    };
     const layout = gateLayout(gate, k, 1, 'free');
     const be = createCpuBackend();
     const ws = createWorkspace(n, k, false, false);
@@ -57,7 +101,17 @@ describe('softmax gate M-step', () => {
     }
     be.gateProbs(m, data.X, n, ws.logPi, ws.pi, null, 'none');
     const step = gateMStepFor('softmax')({ backend: be, data, model: m, ws, layout });
-    const res = step.step({ backend: be, data, model: m, ws, layout, maxSteps: 100, tol: 1e-14, warnings: new WarningLog(), iteration: 1 });
+    const res = step.step({
+      backend: be,
+      data,
+      model: m,
+      ws,
+      layout,
+      maxSteps: 100,
+      tol: 1e-14,
+      warnings: new WarningLog(),
+      iteration: 1,
+    });
     expect(res.info.converged).toBe(true);
     const thetaN = new Float64Array(layout.p);
     packGate(layout, m, thetaN);
@@ -92,10 +146,24 @@ describe('experts M-step', () => {
   const y = Float64Array.from({ length: n }, (_, i) => 3 + 2 * X[i * d]! - X[i * d + 1]! + 0.1 * rng.normal());
   const data: Dataset = { n, d, X, y };
   const resp = new Float64Array(n * k);
-  for (let i = 0; i < n; i++) { const w = rng.uniform(); resp[i * k] = w; resp[i * k + 1] = 1 - w; }
+  for (let i = 0; i < n; i++) {
+    const w = rng.uniform();
+    resp[i * k] = w;
+    resp[i * k + 1] = 1 - w;
+  }
 
   function model(): Model {
-    return { gate: { kind: 'softmax' }, k, d, beta0: new Float64Array(k), beta1: new Float64Array(k * d), a: new Float64Array(k * d), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau: 1 };
+    return {
+      gate: { kind: 'softmax' },
+      k,
+      d,
+      beta0: new Float64Array(k),
+      beta1: new Float64Array(k * d),
+      a: new Float64Array(k * d),
+      b: new Float64Array(k),
+      nu: new Float64Array(k).fill(1),
+      tau: 1,
+    };
   }
 
   it('equals weighted least squares solved directly (ml-matrix on the weighted normal equations)', () => {
@@ -107,7 +175,10 @@ describe('experts M-step', () => {
     for (let j = 0; j < k; j++) {
       // Z = (1, x), solve (ZᵀWZ) θ = ZᵀWy
       const Z = new Matrix(n, d + 1);
-      for (let i = 0; i < n; i++) { Z.set(i, 0, 1); for (let l = 0; l < d; l++) Z.set(i, l + 1, X[i * d + l]!); }
+      for (let i = 0; i < n; i++) {
+        Z.set(i, 0, 1);
+        for (let l = 0; l < d; l++) Z.set(i, l + 1, X[i * d + l]!);
+      }
       const ZtW = Z.transpose().clone();
       for (let i = 0; i < n; i++) for (let c = 0; c <= d; c++) ZtW.set(c, i, ZtW.get(c, i) * resp[i * k + j]!);
       const theta = solve(ZtW.mmul(Z), ZtW.mmul(Matrix.columnVector(Array.from(y))));

@@ -27,11 +27,19 @@ describe('softmax fit on n = 100 000 samples from the demy truth', () => {
     const se = { a: [0, 0], b: [0, 0], nu: [0, 0] };
     for (let j = 0; j < 2; j++) {
       // Cov(a_j, b_j) = ν_j (ZᵀW_jZ)⁻¹ with z = (1, x); SE(ν_j) = ν_j·sqrt(2/N_j)
-      let N = 0, Sx = 0, Sxx = 0;
-      for (let i = 0; i < n; i++) { const r = resp[2 * i + j]!; const x = data.X[i]!; N += r; Sx += r * x; Sxx += r * x * x; }
+      let N = 0,
+        Sx = 0,
+        Sxx = 0;
+      for (let i = 0; i < n; i++) {
+        const r = resp[2 * i + j]!;
+        const x = data.X[i]!;
+        N += r;
+        Sx += r * x;
+        Sxx += r * x * x;
+      }
       const det = N * Sxx - Sx * Sx;
-      se.b[j] = Math.sqrt(m.nu[j]! * Sxx / det);
-      se.a[j] = Math.sqrt(m.nu[j]! * N / det);
+      se.b[j] = Math.sqrt((m.nu[j]! * Sxx) / det);
+      se.a[j] = Math.sqrt((m.nu[j]! * N) / det);
       se.nu[j] = m.nu[j]! * Math.sqrt(2 / N);
       expect(Math.abs(m.a[j]! - truth.a[j]!)).toBeLessThan(Z * se.a[j]!);
       expect(Math.abs(m.b[j]! - truth.b[j]!)).toBeLessThan(Z * se.b[j]!);
@@ -63,7 +71,13 @@ describe('softmax fit on n = 100 000 samples from the demy truth', () => {
   it('a k = 3 fit on the same data reaches at least the k = 2 log-likelihood', () => {
     // the default tolerance must not stop the over-specified fit before it gets there; the cap
     // only keeps the test short (over-specified EM converges sublinearly, see docs/performance.md)
-    const fit3 = fitMoE(data, { gate: { kind: 'softmax' }, k: 3, init: { kind: 'near-truth', truth }, seed: 1, maxIter: 100 });
+    const fit3 = fitMoE(data, {
+      gate: { kind: 'softmax' },
+      k: 3,
+      init: { kind: 'near-truth', truth },
+      seed: 1,
+      maxIter: 100,
+    });
     expect(fit3.logLik).toBeGreaterThanOrEqual(fit2.logLik);
     const crossed = fit3.trace.findIndex((v) => v >= fit2.logLik);
     expect(crossed).toBeGreaterThan(0);
@@ -74,13 +88,19 @@ describe('softmax fit on n = 100 000 samples from the demy truth', () => {
 /** Gate Fisher information over (β0_0, β1_0) at the fit: Σ_i π(1 − π) z zᵀ with z = (1, x), k = 2. */
 function fisherMatrix(fit: ReturnType<typeof fitMoE>, data: ReturnType<typeof simulate>): number[][] {
   const m = fit.model;
-  const F = [[0, 0], [0, 0]];
+  const F = [
+    [0, 0],
+    [0, 0],
+  ];
   for (let i = 0; i < data.n; i++) {
     const x = data.X[i]!;
     const s = m.beta0[0]! + m.beta1[0]! * x - (m.beta0[1]! + m.beta1[1]! * x);
     const p = 1 / (1 + Math.exp(-s));
     const c = p * (1 - p);
-    F[0]![0] += c; F[0]![1] += c * x; F[1]![0] += c * x; F[1]![1] += c * x * x;
+    F[0]![0] += c;
+    F[0]![1] += c * x;
+    F[1]![0] += c * x;
+    F[1]![1] += c * x * x;
   }
   return F;
 }

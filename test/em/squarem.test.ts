@@ -9,11 +9,12 @@ import { getGate } from '../../src/models/gates/index.js';
 describe('SQUAREM extrapolation', () => {
   it('the scaling gauge moves (β1, τ) along their orbit to the given τ, leaving the gate probabilities unchanged', () => {
     const m = cloneModel(truthPreset('temp'));
-    m.beta1[0] = 7.5; m.tau = 0.8;
+    m.beta1[0] = 7.5;
+    m.tau = 0.8;
     const g = cloneModel(m);
     fixScalingGauge(g, 1.3);
     expect(g.tau).toBe(1.3);
-    expect(g.beta1[0]).toBeCloseTo(7.5 * 1.3 / 0.8, 13);
+    expect(g.beta1[0]).toBeCloseTo((7.5 * 1.3) / 0.8, 13);
     const X = Float64Array.from({ length: 50 }, (_, i) => -1 + i / 25);
     const lp = new Float64Array(100);
     const lg = new Float64Array(100);
@@ -27,7 +28,13 @@ describe('SQUAREM extrapolation', () => {
   it('an accelerated temperature fit leaves τ where its start put it (the gate M-step holds it; no extrapolation along the orbit)', () => {
     const truth = truthPreset('temp');
     const data = simulate(truth, { n: 1000, seed: 5 });
-    const opts: FitOptions = { gate: { kind: 'temperature' }, k: 3, seed: 77, tauMode: 'free', init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 } };
+    const opts: FitOptions = {
+      gate: { kind: 'temperature' },
+      k: 3,
+      seed: 77,
+      tauMode: 'free',
+      init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 },
+    };
     const start = fitMoE(data, { ...opts, maxIter: 0 });
     const fit = fitMoE(data, { ...opts, accelerate: 'squarem', maxIter: 200 });
     expect(start.model.tau).not.toBe(truth.tau);
@@ -43,7 +50,9 @@ describe('SQUAREM extrapolation', () => {
     expect(v.every((x) => Number.isFinite(x))).toBe(true);
     expect(v[v.length - 1]).toBe(Math.log(m.tau));
     const back = cloneModel(m);
-    back.a[0] = 0; back.nu[1] = 1; back.tau = 3;
+    back.a[0] = 0;
+    back.nu[1] = 1;
+    back.tau = 3;
     unpackParams(v, back, 1e-12);
     for (const key of ['beta0', 'beta1', 'a', 'b'] as const) expect(Array.from(back[key])).toEqual(Array.from(m[key]));
     for (let j = 0; j < m.k; j++) expect(back.nu[j]).toBeCloseTo(m.nu[j]!, 15);
@@ -88,7 +97,13 @@ describe('SQUAREM extrapolation', () => {
   });
 
   it('on an over-specified fit, where EM crawls, it gets at least as high in far fewer iterations', () => {
-    const opts: FitOptions = { gate: { kind: 'softmax' }, k: 3, init: { kind: 'near-truth', truth }, seed: 1, maxIter: 5000 };
+    const opts: FitOptions = {
+      gate: { kind: 'softmax' },
+      k: 3,
+      init: { kind: 'near-truth', truth },
+      seed: 1,
+      maxIter: 5000,
+    };
     const plain = fitMoE(data, { ...opts, accelerate: 'none' });
     const fast = fitMoE(data, opts);
     expect(plain.iterations).toBeGreaterThan(1000); // the slow case this is for (3769 iterations)
@@ -98,6 +113,8 @@ describe('SQUAREM extrapolation', () => {
   });
 
   it('rejects an unknown accelerate option, naming it', () => {
-    expect(() => fitMoE(data, { gate: { kind: 'softmax' }, k: 2, accelerate: 'aitken' as never })).toThrow(/accelerate must be one of squarem, none/);
+    expect(() => fitMoE(data, { gate: { kind: 'softmax' }, k: 2, accelerate: 'aitken' as never })).toThrow(
+      /accelerate must be one of squarem, none/,
+    );
   });
 });

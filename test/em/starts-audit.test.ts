@@ -13,6 +13,9 @@ describe('starts audit', () => {
     expect(fits).toBeGreaterThanOrEqual(100);
     // the audit is not vacuous: some starts do miss the best, and every one of those is said
     expect(rows.reduce((a, r) => a + r.fits - r.best, 0)).toBeGreaterThan(0);
-    expect(rows.reduce((a, r) => a + r.silent, 0), auditTable(rows)).toBe(0);
+    expect(
+      rows.reduce((a, r) => a + r.silent, 0),
+      auditTable(rows),
+    ).toBe(0);
   });
 });

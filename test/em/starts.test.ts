@@ -19,14 +19,19 @@ describe('distinct optima', () => {
       { logLik: -10, count: 2, starts: [0, 2] },
       { logLik: -12.45, count: 2, starts: [1, 4] },
     ]);
-    expect(singleBestWarning(o, 7)).toMatch(/^the best log-likelihood -9\.2000 was reached by 1 of 7 starts \(next best -10\.0000, by 2\)/);
+    expect(singleBestWarning(o, 7)).toMatch(
+      /^the best log-likelihood -9\.2000 was reached by 1 of 7 starts \(next best -10\.0000, by 2\)/,
+    );
     expect(singleBestWarning(distinctOptima([-10, -10.01, -12]), 3)).toBeNull();
     expect(singleBestWarning(distinctOptima([-10]), 1)).toBeNull();
   });
 
   it('auto cycles its families; softmax-first is plain for a softmax fit', () => {
     const tanh: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
-    expect([0, 1, 2, 3, 4, 5].map((r) => startFamily({ kind: 'auto' }, r, tanh))).toEqual([...autoFamilies(tanh), autoFamilies(tanh)[0]]);
+    expect([0, 1, 2, 3, 4, 5].map((r) => startFamily({ kind: 'auto' }, r, tanh))).toEqual([
+      ...autoFamilies(tanh),
+      autoFamilies(tanh)[0],
+    ]);
     expect(startFamily({ kind: 'auto' }, 3, { kind: 'softmax' })).toBe('random');
     expect(startFamily({ kind: 'softmax-first', from: 'random' }, 0, { kind: 'softmax' })).toBe('random');
     expect(startFamily({ kind: 'softmax-first' }, 0, tanh)).toBe('softmax-kmeans');
@@ -59,30 +64,52 @@ describe('degenerate endings are said', () => {
   const floor = 1e-6;
   it('the truth itself ends clean', () => {
     expect(endingWarnings(truth, data, floor)).toEqual([]);
-    expect(endingWarnings(truthPreset('temp-tanh'), simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 }), floor)).toEqual([]);
+    expect(
+      endingWarnings(truthPreset('temp-tanh'), simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 }), floor),
+    ).toEqual([]);
   });
   it('an expert without weight, a variance at the floor, a runaway gate, collapsed rows, a runaway τ', () => {
-    const k3 = modelFromParams({ kind: 'softmax' }, { beta0: [-8, 0, -40], beta1: [[25], [0], [0]], a: [[-20], [20], [1]], b: [15, -5, 0], nu: [0.09, 0.16, 0.1] });
+    const k3 = modelFromParams(
+      { kind: 'softmax' },
+      { beta0: [-8, 0, -40], beta1: [[25], [0], [0]], a: [[-20], [20], [1]], b: [15, -5, 0], nu: [0.09, 0.16, 0.1] },
+    );
     expect(endingWarnings(k3, data, floor).join('\n')).toMatch(/expert 3 has almost no weight/);
     const spike = cloneModel(truth);
     spike.nu[1] = floor;
     expect(endingWarnings(spike, data, floor).join('\n')).toMatch(/expert 2's variance ν = 1\.00e-6 is at the floor/);
     const sharp = cloneModel(truth);
-    sharp.beta0[0] = -800; sharp.beta1[0] = 2500;
+    sharp.beta0[0] = -800;
+    sharp.beta1[0] = 2500;
     expect(endingWarnings(sharp, data, floor).join('\n')).toMatch(/the gate ran away/);
     const flat = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1);
-    flat.beta1[0] = 0; flat.beta0[0] = 0; // both rows (0, 0): the gate no longer depends on x
+    flat.beta1[0] = 0;
+    flat.beta0[0] = 0; // both rows (0, 0): the gate no longer depends on x
     expect(endingWarnings(flat, data, floor).join('\n')).toMatch(/gate rows 1 and 2 collapsed onto each other/);
-    const hot = withGate(cloneModel(truthPreset('temp-tanh')), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1e-6);
+    const hot = withGate(
+      cloneModel(truthPreset('temp-tanh')),
+      { kind: 'activation', activation: 'tanh', bias: 'outside' },
+      1e-6,
+    );
     hot.beta1[0] = 4e-6; // σ(β1 x)/τ as the truth's near x = 0, but τ at 1e-6
     expect(endingWarnings(hot, data, floor).join('\n')).toMatch(/τ ran away to 1\.00e-6/);
     const ridge = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 5e-4);
-    ridge.beta1[0] = -1.6305; ridge.beta1[1] = -1.6379; ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
+    ridge.beta1[0] = -1.6305;
+    ridge.beta1[1] = -1.6379;
+    ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
     expect(endingWarnings(ridge, data, floor).join('\n')).toMatch(/gate rows 1 and 2 nearly collapsed/);
     const wide = cloneModel(truth);
     wide.nu[1] = 16;
     expect(endingWarnings(wide, data, floor).join('\n')).toMatch(/the experts' variances differ by a factor 177\.8/);
-    const split = modelFromParams({ kind: 'softmax' }, { beta0: [-6.7, 0.5, 0], beta1: [[29.3], [6.7], [0]], a: [[-20.2], [20.35], [19.2]], b: [15.1, -5.15, -4.46], nu: [0.09, 0.157, 0.04] });
+    const split = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-6.7, 0.5, 0],
+        beta1: [[29.3], [6.7], [0]],
+        a: [[-20.2], [20.35], [19.2]],
+        b: [15.1, -5.15, -4.46],
+        nu: [0.09, 0.157, 0.04],
+      },
+    );
     expect(endingWarnings(split, data, floor).join('\n')).toMatch(/experts 2 and 3 fit nearly the same line/);
   });
 });
@@ -103,7 +130,9 @@ describe('the default start reaches the near-truth optimum', () => {
       const auto = fitMoE(data, { gate: c.truth.gate, k: c.k, init: { kind: 'auto' }, restarts: 4, seed: 1 });
       expect(auto.logLik, JSON.stringify(auto.optima)).toBeGreaterThan(near.logLik - 1);
       expect(auto.optima[0]!.logLik).toBe(auto.logLik);
-      expect(auto.restartResults.map((r) => r.start)).toEqual([0, 1, 2, 3].map((r) => startFamily({ kind: 'auto' }, r, c.truth.gate)));
+      expect(auto.restartResults.map((r) => r.start)).toEqual(
+        [0, 1, 2, 3].map((r) => startFamily({ kind: 'auto' }, r, c.truth.gate)),
+      );
     });
   }
 });

@@ -8,10 +8,17 @@ describe('top-K gate M-step: cell-constrained Newton (candidate A)', () => {
   const truth = truthPreset('topk1');
   it.each([[1], [2]])('the over-specified top-2-of-3 fit converges under the default tolerance (seed %i)', (seed) => {
     const data = simulate(truth, { n: 2000, seed: 10 + seed });
-    const r = fitMoE(data, { gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3, init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 }, seed, maxIter: 2000 });
+    const r = fitMoE(data, {
+      gate: { kind: 'topk', K: 2, selectOn: 'logit' },
+      k: 3,
+      init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 },
+      seed,
+      maxIter: 2000,
+    });
     expect(r.stopReason).toBe('converged');
     // an over-specified fit has at least the truth's likelihood (the truth is the limit of its family)
     expect(r.logLik).toBeGreaterThanOrEqual(logLikelihood(truth, data));
-    for (let t = 1; t < r.trace.length; t++) expect(r.trace[t]! - r.trace[t - 1]!).toBeGreaterThanOrEqual(-1e-9 * Math.abs(r.trace[t]!));
+    for (let t = 1; t < r.trace.length; t++)
+      expect(r.trace[t]! - r.trace[t - 1]!).toBeGreaterThanOrEqual(-1e-9 * Math.abs(r.trace[t]!));
   });
 });

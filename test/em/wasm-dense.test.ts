@@ -17,15 +17,27 @@ const ACTS: Act[] = ['identity', 'tanh', 'sigmoid'];
 function setup(act: Act, k: 2 | 3, n: number, seed: number, tau = 0.5) {
   const rng = createRng(seed);
   const m: Model = {
-    gate: act === 'identity' && seed % 2 === 0 ? { kind: 'temperature' } : { kind: 'activation', activation: act, bias: 'outside' },
-    k, d: 1,
+    gate:
+      act === 'identity' && seed % 2 === 0
+        ? { kind: 'temperature' }
+        : { kind: 'activation', activation: act, bias: 'outside' },
+    k,
+    d: 1,
     beta0: Float64Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
     beta1: Float64Array.from({ length: k }, () => 3 * rng.normal()),
-    a: new Float64Array(k), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau,
+    a: new Float64Array(k),
+    b: new Float64Array(k),
+    nu: new Float64Array(k).fill(1),
+    tau,
   };
   // wide enough that tanh (|β1 x| > 20) and, with X[3], the sigmoid (> 700) reach their clamps
   const X = Float64Array.from({ length: n }, () => 4 * rng.normal());
-  if (n > 8) { X[1] = 0; X[6] = -0; X[3] = 1e3; X[4] = -1e3; }
+  if (n > 8) {
+    X[1] = 0;
+    X[6] = -0;
+    X[3] = 1e3;
+    X[4] = -1e3;
+  }
   const resp = simplexRows(rng, n, k);
   return { m, X, resp };
 }
@@ -44,7 +56,15 @@ function steepRows(act: Act, m: Model, X: Float64Array): number {
 
 describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
   for (const act of ACTS) {
-    for (const [k, n, seed] of [[3, 3000, 1], [3, 2999, 2], [2, 3000, 3], [2, 2999, 4], [3, 1, 5], [2, 1, 6], [2, 3, 7]] as const) {
+    for (const [k, n, seed] of [
+      [3, 3000, 1],
+      [3, 2999, 2],
+      [2, 3000, 3],
+      [2, 2999, 4],
+      [3, 1, 5],
+      [2, 1, 6],
+      [2, 3, 7],
+    ] as const) {
       it(`${act}, k = ${k}, n = ${n}: π and log π bit for bit, Q to rounding, no refusals; NaN without Q`, () => {
         const { m, X, resp } = setup(act, k, n, seed);
         const r = gateBoth(m, X, resp, true);
@@ -100,7 +120,9 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
         expect(r1.refused).toBeLessThanOrEqual(3);
         expectSameBits(r1.lpJ, r1.lpW, 'logPi');
         expectSameBits(r1.piJ, r1.piW, 'pi');
-        expect(Number.isNaN(r1.piW[2 * k]!) && Number.isFinite(r1.piW[0]!) && Number.isFinite(r1.piW[3 * k]!)).toBe(true);
+        expect(Number.isNaN(r1.piW[2 * k]!) && Number.isFinite(r1.piW[0]!) && Number.isFinite(r1.piW[3 * k]!)).toBe(
+          true,
+        );
         for (let i = 200; i < 700; i++) X[i] = NaN;
         const r2 = gateBoth(m, X, resp, false);
         expect(r2.refused).toBeGreaterThanOrEqual(251);
@@ -119,11 +141,13 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
         expectSameBits(r.lpJ, r.lpW, 'logPi');
         expectSameBits(r.piJ, r.piW, 'pi');
         expect(Number.isNaN(r.qW) && Number.isNaN(r.piW[5]!)).toBe(true);
-        m.beta1[1] = 1; m.beta0[0] = NaN;
+        m.beta1[1] = 1;
+        m.beta0[0] = NaN;
         const r1 = gateBoth(m, X, resp, true, false);
         expectSameBits(r1.lpJ, r1.lpW, 'logPi');
         expect(Number.isNaN(r1.qW)).toBe(true);
-        m.beta0[0] = 0; m.beta1[0] = -Infinity;
+        m.beta0[0] = 0;
+        m.beta1[0] = -Infinity;
         const r2 = gateBoth(m, X, resp, true, act !== 'identity');
         expectSameBits(r2.lpJ, r2.lpW, 'logPi');
         expectSameBits(r2.piJ, r2.piW, 'pi');
@@ -134,7 +158,8 @@ describe('WebAssembly dense-to-sparse gate (d = 1)', () => {
 
   it('the same inputs give the same bits on every call', () => {
     const { m, X, resp } = setup('tanh', 3, 2000, 10, 0.01);
-    const a = gateBoth(m, X, resp, true), b = gateBoth(m, X, resp, true);
+    const a = gateBoth(m, X, resp, true),
+      b = gateBoth(m, X, resp, true);
     expect(Object.is(a.qW, b.qW)).toBe(true);
     expectSameBits(a.piW, b.piW, 'pi');
   });

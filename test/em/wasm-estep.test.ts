@@ -17,7 +17,9 @@ const U = 2 ** -53;
 function setup(k: 2 | 3, n: number, seed: number) {
   const rng = createRng(seed);
   const m: Model = {
-    gate: { kind: 'softmax' }, k, d: 1,
+    gate: { kind: 'softmax' },
+    k,
+    d: 1,
     beta0: Float64Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
     beta1: Float64Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : 3 * rng.normal())),
     a: Float64Array.from({ length: k }, (_, j) => 3 * (j - 1) + rng.normal()),
@@ -35,14 +37,18 @@ function setup(k: 2 | 3, n: number, seed: number) {
 
 /** Runs the E-step on plain arrays (JS kernel) and on arena copies (SIMD kernel). */
 function both(m: Model, X: Float64Array, y: Float64Array, logPi: Float64Array) {
-  const n = X.length, k = m.k;
+  const n = X.length,
+    k = m.k;
   const be = createCpuBackend();
   const respJ = new Float64Array(n * k);
   const sJ = { q: NaN };
   const llJ = be.eStep(m, X, y, n, logPi, respJ, sJ);
   const A = createArena([n, n, n * k, n * k])!;
   expect(A).not.toBeNull();
-  const Xa = A.copy(X), ya = A.copy(y), lpa = A.copy(logPi), respW = A.alloc(n * k);
+  const Xa = A.copy(X),
+    ya = A.copy(y),
+    lpa = A.copy(logPi),
+    respW = A.alloc(n * k);
   const sW = { q: NaN };
   const calls = wasmCalls.eStep;
   const llW = be.eStep(m, Xa, ya, n, lpa, respW, sW);
@@ -52,13 +58,20 @@ function both(m: Model, X: Float64Array, y: Float64Array, logPi: Float64Array) {
 
 function gateLogPi(m: Model, X: Float64Array): Float64Array {
   const n = X.length;
-  const logPi = new Float64Array(n * m.k), pi = new Float64Array(n * m.k);
+  const logPi = new Float64Array(n * m.k),
+    pi = new Float64Array(n * m.k);
   createCpuBackend().gateProbs(m, X, n, logPi, pi, null, 'none');
   return logPi;
 }
 
 describe('WebAssembly E-step (d = 1)', () => {
-  for (const [k, n, seed] of [[3, 5000, 1], [3, 4999, 2], [2, 5000, 3], [2, 3, 4], [3, 1, 5]] as const) {
+  for (const [k, n, seed] of [
+    [3, 5000, 1],
+    [3, 4999, 2],
+    [2, 5000, 3],
+    [2, 3, 4],
+    [3, 1, 5],
+  ] as const) {
     it(`k = ${k}, n = ${n}: responsibilities bit for bit, log-likelihood and Q to rounding`, () => {
       const { m, X, y } = setup(k, n, seed);
       const r = both(m, X, y, gateLogPi(m, X));
@@ -71,11 +84,13 @@ describe('WebAssembly E-step (d = 1)', () => {
   }
 
   it('refused pairs (log-densities beyond 2^40, −∞, NaN) take the JS kernel and give its values', () => {
-    const k = 3, n = 1001;
+    const k = 3,
+      n = 1001;
     const { m, X, y } = setup(k, n, 7);
     const logPi = gateLogPi(m, X);
     // a far outlier makes Σ|v| ≥ 2^40 on rows 10 and 501 (pairs 5 and 250, one in each lane)
-    y[10] = 1e8; y[501] = -3e7;
+    y[10] = 1e8;
+    y[501] = -3e7;
     const r = both(m, X, y, logPi);
     expectSameBits(r.respJ, r.respW);
     expect(Math.abs(r.llW - r.llJ)).toBeLessThanOrEqual(1e-12 * Math.abs(r.llJ));
@@ -94,8 +109,9 @@ describe('WebAssembly E-step (d = 1)', () => {
     expect(Number.isNaN(r3.llW)).toBe(true);
   });
 
-  it('a long run of refused pairs (a collapsed, very narrow expert) gives the JS kernel\'s values', () => {
-    const k = 3, n = 6001;
+  it("a long run of refused pairs (a collapsed, very narrow expert) gives the JS kernel's values", () => {
+    const k = 3,
+      n = 6001;
     const { m, X, y } = setup(k, n, 8);
     m.nu[1] = 1e-300; // every row but a handful: |log-density| far beyond 2^40
     const logPi = gateLogPi(m, X);
@@ -116,7 +132,8 @@ describe('WebAssembly E-step (d = 1)', () => {
         for (let l = 0; l < k; l++) if (l !== j) s += Math.exp(logPi[i * k + l]!);
         for (let l = 0; l < k; l++) logPi[i * k + l] = l === j ? -Infinity : logPi[i * k + l]! - Math.log(s);
       }
-      const calls = wasmCalls.eStep, refused = wasmCalls.refusedPairs;
+      const calls = wasmCalls.eStep,
+        refused = wasmCalls.refusedPairs;
       const r = both(m, X, y, logPi);
       expect(wasmCalls.eStep).toBe(calls + 1);
       expect(wasmCalls.refusedPairs, 'pairs handed to JS').toBe(refused);
@@ -137,8 +154,11 @@ describe('WebAssembly E-step (d = 1)', () => {
       const be = createCpuBackend();
       const llJ = be.logLik(m, X, y, n, logPi);
       const A = createArena([n, n, n * k])!;
-      const Xa = A.copy(X), ya = A.copy(y), lpa = A.copy(logPi);
-      const calls = wasmCalls.logLik, refused = wasmCalls.refusedPairs;
+      const Xa = A.copy(X),
+        ya = A.copy(y),
+        lpa = A.copy(logPi);
+      const calls = wasmCalls.logLik,
+        refused = wasmCalls.refusedPairs;
       const llW = be.logLik(m, Xa, ya, n, lpa);
       expect(wasmCalls.logLik).toBe(calls + 1);
       expect(wasmCalls.refusedPairs, 'pairs handed to JS').toBe(refused);
@@ -157,7 +177,8 @@ describe('WebAssembly E-step (d = 1)', () => {
   it('the same inputs give the same bits on every call', () => {
     const { m, X, y } = setup(3, 2000, 9);
     const logPi = gateLogPi(m, X);
-    const a = both(m, X, y, logPi), b = both(m, X, y, logPi);
+    const a = both(m, X, y, logPi),
+      b = both(m, X, y, logPi);
     expect(Object.is(a.llW, b.llW) && Object.is(a.qW, b.qW)).toBe(true);
     expectSameBits(a.respW, b.respW);
   });

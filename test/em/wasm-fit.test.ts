@@ -15,7 +15,8 @@ function maxRelDiff(a: Model, b: Model): number {
   let m = 0;
   for (const key of ['beta0', 'beta1', 'a', 'b', 'nu'] as const) {
     for (let t = 0; t < a[key].length; t++) {
-      const x = a[key][t]!, y = b[key][t]!;
+      const x = a[key][t]!,
+        y = b[key][t]!;
       m = Math.max(m, Math.abs(x - y) / Math.max(1, Math.abs(x)));
     }
   }
@@ -26,11 +27,30 @@ describe('fits with the WebAssembly kernels', () => {
   const cases = [
     { name: 'softmax, k = 2 (exact)', truth: 'demy', gate: { kind: 'softmax' as const }, k: 2, n: 3001 },
     { name: 'softmax, k = 3 (over-specified)', truth: 'demy', gate: { kind: 'softmax' as const }, k: 3, n: 3000 },
-    { name: 'activation tanh, k = 3', truth: 'temp-tanh', gate: { kind: 'activation' as const, activation: 'tanh' as const, bias: 'outside' as const }, k: 3, n: 2000 },
+    {
+      name: 'activation tanh, k = 3',
+      truth: 'temp-tanh',
+      gate: { kind: 'activation' as const, activation: 'tanh' as const, bias: 'outside' as const },
+      k: 3,
+      n: 2000,
+    },
     // the top-K M-step accepts or halves steps by comparing log-likelihoods, so rounding-level
     // differences change its path in an over-specified fit: same bits across runs, no closeness
-    { name: 'top-2 of 3 (over-specified top-1 truth)', truth: 'topk1', gate: { kind: 'topk' as const, K: 2, selectOn: 'logit' as const }, k: 3, n: 2001, pathDependent: true },
-    { name: 'top-1 of 2 (exact)', truth: 'topk1', gate: { kind: 'topk' as const, K: 1, selectOn: 'logit' as const }, k: 2, n: 2000 },
+    {
+      name: 'top-2 of 3 (over-specified top-1 truth)',
+      truth: 'topk1',
+      gate: { kind: 'topk' as const, K: 2, selectOn: 'logit' as const },
+      k: 3,
+      n: 2001,
+      pathDependent: true,
+    },
+    {
+      name: 'top-1 of 2 (exact)',
+      truth: 'topk1',
+      gate: { kind: 'topk' as const, K: 1, selectOn: 'logit' as const },
+      k: 2,
+      n: 2000,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: agrees with the JS kernels to rounding, bit-identical across runs`, () => {
@@ -68,6 +88,8 @@ describe('fits with the WebAssembly kernels', () => {
   it('refuses a wasm option that is not a boolean, naming it', () => {
     const truth = truthPreset('demy');
     const data = simulate(truth, { n: 200, seed: 2 });
-    expect(() => fitMoE(data, { gate: { kind: 'softmax' }, k: 2, wasm: 'yes' as never })).toThrow(/^wasm must be true or false/);
+    expect(() => fitMoE(data, { gate: { kind: 'softmax' }, k: 2, wasm: 'yes' as never })).toThrow(
+      /^wasm must be true or false/,
+    );
   });
 });

@@ -12,10 +12,15 @@ import { expectGateAgree, expectSameBits, gateBoth, simplexRows } from './wasm-h
 function setup(k: 2 | 3, n: number, seed: number, slope = 3) {
   const rng = createRng(seed);
   const m: Model = {
-    gate: { kind: 'softmax' }, k, d: 1,
+    gate: { kind: 'softmax' },
+    k,
+    d: 1,
     beta0: Float64Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
     beta1: Float64Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : slope * rng.normal())),
-    a: new Float64Array(k), b: new Float64Array(k), nu: new Float64Array(k).fill(1), tau: 1,
+    a: new Float64Array(k),
+    b: new Float64Array(k),
+    nu: new Float64Array(k).fill(1),
+    tau: 1,
   };
   const X = Float64Array.from({ length: n }, () => 2 * rng.normal());
   const resp = simplexRows(rng, n, k);
@@ -23,7 +28,14 @@ function setup(k: 2 | 3, n: number, seed: number, slope = 3) {
 }
 
 describe('WebAssembly softmax gate (d = 1)', () => {
-  for (const [k, n, seed] of [[3, 5000, 1], [3, 4999, 2], [2, 5000, 3], [2, 3, 4], [3, 1, 5], [2, 1, 6]] as const) {
+  for (const [k, n, seed] of [
+    [3, 5000, 1],
+    [3, 4999, 2],
+    [2, 5000, 3],
+    [2, 3, 4],
+    [3, 1, 5],
+    [2, 1, 6],
+  ] as const) {
     it(`k = ${k}, n = ${n}: π and log π bit for bit, Q to rounding; NaN without Q`, () => {
       const { m, X, resp } = setup(k, n, seed);
       const r = gateBoth(m, X, resp, true);
@@ -36,18 +48,23 @@ describe('WebAssembly softmax gate (d = 1)', () => {
     });
   }
 
-  it('rows with a logit beyond ±350 are shifted by their maximum in the kernel; NaN x is refused; both give the JS kernel\'s values', () => {
+  it("rows with a logit beyond ±350 are shifted by their maximum in the kernel; NaN x is refused; both give the JS kernel's values", () => {
     for (const k of [2, 3] as const) {
       const n = 1001;
       const { m, X, resp } = setup(k, n, 7);
       m.beta1[0] = 2; // row 10's logit 0 is ≈ 2e4, row 501's ≈ −2e4 (pairs 5 and 250, one in each lane)
-      X[10] = 1e4; X[501] = -1e4;
+      X[10] = 1e4;
+      X[501] = -1e4;
       const r = gateBoth(m, X, resp, true);
       expectGateAgree(r, n, k);
       expect(r.refused, 'pairs handed to JS').toBe(0);
       // a row exactly at the boundary is direct, one ulp beyond is not: both as in JS
-      m.beta0[0] = 0; m.beta1[0] = 1;
-      X[20] = 350; X[21] = -350; X[23] = 350 * (1 + 2 ** -52); X[1000] = -350 * (1 + 2 ** -52);
+      m.beta0[0] = 0;
+      m.beta1[0] = 1;
+      X[20] = 350;
+      X[21] = -350;
+      X[23] = 350 * (1 + 2 ** -52);
+      X[1000] = -350 * (1 + 2 ** -52);
       expectGateAgree(gateBoth(m, X, resp, true), n, k);
       // NaN x: that row's π and log π NaN, Q NaN, as in the JS kernel
       X[77] = NaN;
@@ -59,7 +76,7 @@ describe('WebAssembly softmax gate (d = 1)', () => {
     }
   });
 
-  it('a steep gate (shifted rows scattered and in blocks) and runs of refused pairs give the JS kernel\'s values', () => {
+  it("a steep gate (shifted rows scattered and in blocks) and runs of refused pairs give the JS kernel's values", () => {
     for (const k of [2, 3] as const) {
       const n = 6001;
       const { m, X, resp } = setup(k, n, 11);
@@ -94,7 +111,8 @@ describe('WebAssembly softmax gate (d = 1)', () => {
 
   it('the same inputs give the same bits on every call', () => {
     const { m, X, resp } = setup(3, 2000, 9, 60);
-    const a = gateBoth(m, X, resp, true), b = gateBoth(m, X, resp, true);
+    const a = gateBoth(m, X, resp, true),
+      b = gateBoth(m, X, resp, true);
     expect(Object.is(a.qW, b.qW)).toBe(true);
     expectSameBits(a.piW, b.piW, 'pi');
   });

@@ -18,7 +18,11 @@ export function simplexRows(rng: Rng, n: number, k: number): Float64Array {
   const resp = new Float64Array(n * k);
   for (let i = 0; i < n; i++) {
     let s = 0;
-    for (let j = 0; j < k; j++) { const u = rng.uniform(); resp[i * k + j] = u < 0.2 ? 0 : u; s += resp[i * k + j]!; }
+    for (let j = 0; j < k; j++) {
+      const u = rng.uniform();
+      resp[i * k + j] = u < 0.2 ? 0 : u;
+      s += resp[i * k + j]!;
+    }
     for (let j = 0; j < k; j++) resp[i * k + j] = s > 0 ? resp[i * k + j]! / s : 1 / k;
   }
   return resp;
@@ -38,18 +42,24 @@ export function expectSameBits(a: ArrayLike<number>, b: ArrayLike<number>, what 
  */
 export function pairSums(n: number, m: number, terms: (i: number, out: Float64Array) => void) {
   const t = new Float64Array(m);
-  const seq = new Float64Array(m), even = new Float64Array(m), odd = new Float64Array(m), abs = new Float64Array(m);
+  const seq = new Float64Array(m),
+    even = new Float64Array(m),
+    odd = new Float64Array(m),
+    abs = new Float64Array(m);
   const paired = n - (n & 1);
   for (let i = 0; i < n; i++) {
     terms(i, t);
     for (let s = 0; s < m; s++) {
       seq[s] = seq[s]! + t[s]!;
       abs[s] = abs[s]! + Math.abs(t[s]!);
-      if (i < paired) { if (i & 1) odd[s] = odd[s]! + t[s]!; else even[s] = even[s]! + t[s]!; }
+      if (i < paired) {
+        if (i & 1) odd[s] = odd[s]! + t[s]!;
+        else even[s] = even[s]! + t[s]!;
+      }
     }
   }
   const simd = new Float64Array(m);
-  for (let s = 0; s < m; s++) simd[s] = n & 1 ? (even[s]! + odd[s]!) + (0 + t[s]!) : even[s]! + odd[s]!;
+  for (let s = 0; s < m; s++) simd[s] = n & 1 ? even[s]! + odd[s]! + (0 + t[s]!) : even[s]! + odd[s]!;
   return { seq, simd, abs };
 }
 
@@ -58,15 +68,20 @@ export function pairSums(n: number, m: number, terms: (i: number, out: Float64Ar
  * pre-filled with 7 so that stale values cannot leak through; checks that the SIMD kernel ran (or not).
  */
 export function gateBoth(m: Model, X: Float64Array, resp: Float64Array, withQ: boolean, expectWasm = true) {
-  const n = X.length, k = m.k;
+  const n = X.length,
+    k = m.k;
   const be = createCpuBackend();
-  const lpJ = new Float64Array(n * k), piJ = new Float64Array(n * k);
+  const lpJ = new Float64Array(n * k),
+    piJ = new Float64Array(n * k);
   const qJ = be.gateProbs(m, X, n, lpJ, piJ, null, 'none', withQ ? resp : undefined);
   const A = createArena([n, n * k, n * k, n * k])!;
   expect(A).not.toBeNull();
-  const Xa = A.copy(X), ra = A.copy(resp);
-  const lpW = A.alloc(n * k).fill(7), piW = A.alloc(n * k).fill(7);
-  const calls = wasmCalls.gate, refused0 = wasmCalls.refusedPairs;
+  const Xa = A.copy(X),
+    ra = A.copy(resp);
+  const lpW = A.alloc(n * k).fill(7),
+    piW = A.alloc(n * k).fill(7);
+  const calls = wasmCalls.gate,
+    refused0 = wasmCalls.refusedPairs;
   const qW = be.gateProbs(m, Xa, n, lpW, piW, null, 'none', withQ ? ra : undefined);
   expect(wasmCalls.gate - calls, 'the SIMD kernel ran').toBe(expectWasm ? 1 : 0);
   const refused = wasmCalls.refusedPairs - refused0;

@@ -20,10 +20,26 @@ import { expectSameBits, simplexRows } from './wasm-helpers.js';
 const U = 2 ** -53;
 
 /** The top-K binding through the generic driver, refused rows through `rows` (all rows when it has no kernel for the call). */
-function topkWasm(A: Arena, beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array,
-  mask: Uint8Array, compute: boolean, K: number, slope: boolean, resp: Float64Array, withQ: boolean, rows: typeof topkGateRows1k3): number {
-  return runSimd(A, topkSimd(rows), { beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ }, n)
-    ?? rows(beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ);
+function topkWasm(
+  A: Arena,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  mask: Uint8Array,
+  compute: boolean,
+  K: number,
+  slope: boolean,
+  resp: Float64Array,
+  withQ: boolean,
+  rows: typeof topkGateRows1k3,
+): number {
+  return (
+    runSimd(A, topkSimd(rows), { beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ }, n) ??
+    rows(beta0, beta1, X, n, logPi, pi, mask, compute, K, slope, resp, withQ)
+  );
 }
 type Mode = 'compute' | 'fixed';
 
@@ -31,12 +47,23 @@ function setup(K: number, selectOn: 'logit' | 'slope', n: number, seed: number, 
   const rng = createRng(seed);
   const beta0 = Float64Array.from({ length: 3 }, () => rng.normal());
   const beta1 = Float64Array.from({ length: 3 }, () => 3 * rng.normal());
-  beta0[2] = 0; beta1[2] = 0;
+  beta0[2] = 0;
+  beta1[2] = 0;
   // experts 0 and 1 with the same gate: every row ties between them (the lower index wins)
-  if (tie) { beta0[1] = beta0[0]!; beta1[1] = beta1[0]!; }
+  if (tie) {
+    beta0[1] = beta0[0]!;
+    beta1[1] = beta1[0]!;
+  }
   const m: Model = {
-    gate: { kind: 'topk', K, selectOn }, k: 3, d: 1, beta0, beta1,
-    a: new Float64Array(3), b: new Float64Array(3), nu: new Float64Array(3).fill(1), tau: 1,
+    gate: { kind: 'topk', K, selectOn },
+    k: 3,
+    d: 1,
+    beta0,
+    beta1,
+    a: new Float64Array(3),
+    b: new Float64Array(3),
+    nu: new Float64Array(3).fill(1),
+    tau: 1,
   };
   const X = Float64Array.from({ length: n }, () => 2 * rng.normal());
   // rows at x = ±0: slope scores all ±0, a three-way tie (and logits β0)
@@ -58,19 +85,31 @@ function onActive(resp: Float64Array, mask: Uint8Array): Float64Array {
 }
 
 /** gateProbs on plain arrays (JS kernel) and on arena copies (SIMD kernel). */
-function both(m: Model, X: Float64Array, resp: Float64Array, mode: Mode, mask0: Uint8Array, withQ: boolean, expectWasm = true) {
+function both(
+  m: Model,
+  X: Float64Array,
+  resp: Float64Array,
+  mode: Mode,
+  mask0: Uint8Array,
+  withQ: boolean,
+  expectWasm = true,
+) {
   const n = X.length;
   const be = createCpuBackend();
-  const lpJ = new Float64Array(3 * n), piJ = new Float64Array(3 * n);
+  const lpJ = new Float64Array(3 * n),
+    piJ = new Float64Array(3 * n);
   const maskJ = mode === 'fixed' ? mask0.slice() : new Uint8Array(3 * n);
   const qJ = be.gateProbs(m, X, n, lpJ, piJ, maskJ, mode, withQ ? resp : undefined);
   const A = createArena([n, 3 * n, 3 * n, 3 * n], [3 * n])!;
   expect(A).not.toBeNull();
-  const Xa = A.copy(X), ra = A.copy(resp);
+  const Xa = A.copy(X),
+    ra = A.copy(resp);
   // stale values in the outputs must not leak through
-  const lpW = A.alloc(3 * n).fill(7), piW = A.alloc(3 * n).fill(7);
+  const lpW = A.alloc(3 * n).fill(7),
+    piW = A.alloc(3 * n).fill(7);
   const maskW = A.allocU8(3 * n);
-  if (mode === 'fixed') maskW.set(mask0); else maskW.fill(7);
+  if (mode === 'fixed') maskW.set(mask0);
+  else maskW.fill(7);
   const calls = wasmCalls.gate;
   const qW = be.gateProbs(m, Xa, n, lpW, piW, maskW, mode, withQ ? ra : undefined);
   expect(wasmCalls.gate, 'the SIMD kernel ran').toBe(calls + (expectWasm ? 1 : 0));
@@ -88,15 +127,22 @@ function both(m: Model, X: Float64Array, resp: Float64Array, mode: Mode, mask0: 
 function expectRefused(m: Model, X: Float64Array, mode: Mode, mask: Uint8Array): void {
   const n = X.length;
   const A = createArena([n, 3 * n, 3 * n, 3 * n], [3 * n])!;
-  const Xa = A.copy(X), lp = A.alloc(3 * n), pi = A.alloc(3 * n), mk = A.allocU8(3 * n);
+  const Xa = A.copy(X),
+    lp = A.alloc(3 * n),
+    pi = A.alloc(3 * n),
+    mk = A.allocU8(3 * n);
   mk.set(mask);
   let jsRows = 0;
-  const counted: typeof topkGateRows1k3 = (b0, b1, x, len, ...rest) => { jsRows += len; return topkGateRows1k3(b0, b1, x, len, ...rest); };
+  const counted: typeof topkGateRows1k3 = (b0, b1, x, len, ...rest) => {
+    jsRows += len;
+    return topkGateRows1k3(b0, b1, x, len, ...rest);
+  };
   const K = m.gate.kind === 'topk' ? m.gate.K : 3;
   const slope = m.gate.kind === 'topk' && m.gate.selectOn === 'slope';
   topkWasm(A, m.beta0, m.beta1, Xa, n, lp, pi, mk, mode === 'compute', K, slope, A.alloc(3 * n), false, counted);
   const refused = (i: number): boolean => {
-    let any = false, bad = false;
+    let any = false,
+      bad = false;
     for (let j = 0; j < 3; j++) {
       if (!mask[3 * i + j]) continue;
       any = true;
@@ -113,8 +159,14 @@ function expectAgree(r: ReturnType<typeof both>, withQ: boolean): void {
   expectSameBits(r.maskJ, r.maskW, 'mask');
   expectSameBits(r.lpJ, r.lpW, 'logPi');
   expectSameBits(r.piJ, r.piW, 'pi');
-  if (!withQ) { expect(Number.isNaN(r.qJ) && Number.isNaN(r.qW)).toBe(true); return; }
-  if (!Number.isFinite(r.qJ)) { expect(Object.is(r.qW, r.qJ), `Q ${r.qW} vs ${r.qJ}`).toBe(true); return; }
+  if (!withQ) {
+    expect(Number.isNaN(r.qJ) && Number.isNaN(r.qW)).toBe(true);
+    return;
+  }
+  if (!Number.isFinite(r.qJ)) {
+    expect(Object.is(r.qW, r.qJ), `Q ${r.qW} vs ${r.qJ}`).toBe(true);
+    return;
+  }
   // 3n terms added in two orders: each sum is within 3n·u·Σ|terms| of the exact one
   expect(Math.abs(r.qW - r.qJ)).toBeLessThanOrEqual(2 * 3 * r.n * U * r.absQ);
 }
@@ -124,7 +176,10 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
   for (const K of [1, 2, 3]) {
     for (const selectOn of ['logit', 'slope'] as const) {
       it(`K = ${K}, ${selectOn}: mask, π and log π bit for bit, Q to rounding (compute and fixed, with and without Q)`, () => {
-        for (const [n, tie] of [[3000, false], [2999, true]] as const) {
+        for (const [n, tie] of [
+          [3000, false],
+          [2999, true],
+        ] as const) {
           const { m, X, resp, mask } = setup(K, selectOn, n, seed++, tie);
           // compute: Q over the active entries is finite; with r > 0 on inactive ones it is −∞ (K < 3)
           const c0 = both(m, X, resp, 'compute', mask, false);
@@ -174,8 +229,11 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
         const { m, X, resp, mask } = setup(K, selectOn, n, 300 + K);
         // a huge gate: expert 0's logit is ±∞ at |x| = 1e10 (rows 10, 14; at 14 inactive unless K = 3 or fixed) and ≈ ±2e300 elsewhere
         m.beta1[0] = 1e300;
-        X[10] = 1e10; X[14] = -1e10; X[501] = 1e10;
-        X[77] = NaN; X[600] = NaN;
+        X[10] = 1e10;
+        X[14] = -1e10;
+        X[501] = 1e10;
+        X[77] = NaN;
+        X[600] = NaN;
         mask.fill(0, 3 * 400, 3 * 401); // row 400: no active expert (π NaN in the JS kernel)
         for (const mode of ['compute', 'fixed'] as const) {
           const r = both(m, X, onActive(resp, mask), mode, mask, true);
@@ -189,7 +247,8 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
           expectRefused(m, X, mode, r0.maskJ);
         }
         // without the NaN rows: the ±∞ logits alone
-        X[77] = 1; X[600] = -1;
+        X[77] = 1;
+        X[600] = -1;
         for (const mode of ['compute', 'fixed'] as const) expectAgree(both(m, X, resp, mode, mask, true), true);
       }
     }
@@ -199,8 +258,14 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
     for (const K of [2, 3]) {
       const { m, X, resp, mask } = setup(K, 'logit', 64, 450);
       // β1 = 0: every row has the logits β0 (x irrelevant); then the same with a slope on top
-      for (const b0 of [[0, -708, -708.25], [-708.25, 0, -708], [1, -707, -707.5], [-708.0000000001, 0, -708]]) {
-        m.beta0.set(b0); m.beta1.fill(0);
+      for (const b0 of [
+        [0, -708, -708.25],
+        [-708.25, 0, -708],
+        [1, -707, -707.5],
+        [-708.0000000001, 0, -708],
+      ]) {
+        m.beta0.set(b0);
+        m.beta1.fill(0);
         for (const mode of ['compute', 'fixed'] as const) expectAgree(both(m, X, resp, mode, mask.fill(1), true), true);
         m.beta1.set([1e-3, 0, 2e-3]);
         for (const mode of ['compute', 'fixed'] as const) expectAgree(both(m, X, resp, mode, mask, true), true);
@@ -208,7 +273,7 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
     }
   });
 
-  it('runs of refused pairs and a block of them give the JS kernel\'s values', () => {
+  it("runs of refused pairs and a block of them give the JS kernel's values", () => {
     const n = 6001;
     for (const K of [1, 2]) {
       const { m, X, resp, mask } = setup(K, 'logit', n, 400 + K);
@@ -226,7 +291,8 @@ describe('WebAssembly top-K gate (d = 1, k = 3)', () => {
 
   it('the same inputs give the same bits on every call', () => {
     const { m, X, resp, mask } = setup(2, 'logit', 2000, 600);
-    const a = both(m, X, resp, 'compute', mask, true), b = both(m, X, onActive(resp, a.maskJ), 'compute', mask, true);
+    const a = both(m, X, resp, 'compute', mask, true),
+      b = both(m, X, onActive(resp, a.maskJ), 'compute', mask, true);
     const c = both(m, X, onActive(resp, a.maskJ), 'compute', mask, true);
     expect(Object.is(b.qW, c.qW)).toBe(true);
     expectSameBits(a.piW, c.piW, 'pi');

@@ -22,7 +22,8 @@ export function syntheticRecords(opts: {
         const failed = opts.failed?.(n, rep, model) ?? false;
         const metrics: Record<string, number> = {};
         if (!failed) {
-          for (const [k, f] of Object.entries(opts.metrics)) metrics[opts.prefix ? `${model}:${k}` : k] = f(n) * Math.exp(sigma * rng.normal());
+          for (const [k, f] of Object.entries(opts.metrics))
+            metrics[opts.prefix ? `${model}:${k}` : k] = f(n) * Math.exp(sigma * rng.normal());
         }
         out.push({
           n,
@@ -44,12 +45,20 @@ export function syntheticRecords(opts: {
   return out;
 }
 
-export function syntheticSpec(theory: Record<string, Prediction>, models: string[] = ['softmax'], seed = 5): ExperimentSpec {
+export function syntheticSpec(
+  theory: Record<string, Prediction>,
+  models: string[] = ['softmax'],
+  seed = 5,
+): ExperimentSpec {
   return {
     name: 'synthetic',
     truth: 'demy',
     design: 'uniform',
-    models: models.map((label) => ({ label, gate: { kind: 'softmax' } as ExperimentSpec['models'][number]['gate'], k: 2 })),
+    models: models.map((label) => ({
+      label,
+      gate: { kind: 'softmax' } as ExperimentSpec['models'][number]['gate'],
+      k: 2,
+    })),
     n: [100, 1000],
     replications: 10,
     init: { kind: 'near-truth', noise: 'shrinking' },

@@ -16,20 +16,32 @@ function meanCurve(rng: Rng, f: (n: number) => number, sigma: number): number[] 
 
 describe('a + c/log n fit', () => {
   it('recovers a and c of noiseless data, and a pure c/log n', () => {
-    const f = fitInvLog(NS, NS.map((n) => 0.05 + 2 / Math.log(n)));
+    const f = fitInvLog(
+      NS,
+      NS.map((n) => 0.05 + 2 / Math.log(n)),
+    );
     expect(f.a).toBeCloseTo(0.05, 6);
     expect(f.c).toBeCloseTo(2, 5);
     expect(f.rss).toBeLessThan(1e-12);
-    const g = fitInvLog(NS, NS.map((n) => 3 / Math.log(n)));
+    const g = fitInvLog(
+      NS,
+      NS.map((n) => 3 / Math.log(n)),
+    );
     expect(g.a).toBeCloseTo(0, 6);
     expect(g.c).toBeCloseTo(3, 5);
   });
 
   it('keeps a ≥ 0 and c ≥ 0: increasing data give a flat fit (c = 0), fast decay gives a = 0', () => {
-    const up = fitInvLog(NS, NS.map((n) => Math.log(n)));
+    const up = fitInvLog(
+      NS,
+      NS.map((n) => Math.log(n)),
+    );
     expect(up.c).toBe(0);
     expect(up.a).toBeGreaterThan(0);
-    const fast = fitInvLog(NS, NS.map((n) => n ** -1));
+    const fast = fitInvLog(
+      NS,
+      NS.map((n) => n ** -1),
+    );
     expect(fast.a).toBe(0);
     expect(fast.c).toBeGreaterThan(0);
   });
@@ -66,10 +78,16 @@ describe('power law vs a + c/log n', () => {
   }
 
   it('says by how much: the RSS ratio is large for clean data of either law', () => {
-    const power = compareLaws(NS, NS.map((n) => 2 * n ** -0.5));
+    const power = compareLaws(
+      NS,
+      NS.map((n) => 2 * n ** -0.5),
+    );
     expect(power.rssPower).toBeLessThan(1e-20);
     expect(power.ratio).toBeLessThan(1e-6);
-    const inv = compareLaws(NS, NS.map((n) => 2 / Math.log(n)));
+    const inv = compareLaws(
+      NS,
+      NS.map((n) => 2 / Math.log(n)),
+    );
     expect(inv.rssInvLog).toBeLessThan(1e-12);
     expect(inv.ratio).toBeGreaterThan(1e3);
   });

@@ -9,7 +9,10 @@ const SIGMA = 0.3;
 
 /** loss = c·n^slope·exp(ε), ε ~ N(0, σ²), `reps` replications per n */
 function powerData(rng: Rng, slope = -0.5, c = 2, sigma = SIGMA, reps = REPS, ns = NS): SlopeGroup[] {
-  return ns.map((n) => ({ n, values: Float64Array.from({ length: reps }, () => c * n ** slope * Math.exp(sigma * rng.normal())) }));
+  return ns.map((n) => ({
+    n,
+    values: Float64Array.from({ length: reps }, () => c * n ** slope * Math.exp(sigma * rng.normal())),
+  }));
 }
 
 /** Delta-method sd of the OLS slope of log(mean of `reps` log-normals) on log n. */
@@ -95,7 +98,9 @@ describe('fitRates', () => {
     expect(joint[0]).toEqual(fitRates(a, { B: 200, seed: 4 }));
     expect(joint[1]).toEqual(fitRates(b, { B: 200, seed: 4 }));
     const short = [{ n: 100, values: Float64Array.from([1]) }, ...a.slice(1)];
-    expect(() => fitRatesJoint([{ groups: a }, { groups: short }])).toThrow(/metrics\[1\].groups\[0\] must have n and count of metrics\[0\]/);
+    expect(() => fitRatesJoint([{ groups: a }, { groups: short }])).toThrow(
+      /metrics\[1\].groups\[0\] must have n and count of metrics\[0\]/,
+    );
   });
 
   it('takes bootstrap medians by quickselect equal to the sorted median', () => {
@@ -136,9 +141,16 @@ describe('fitRates', () => {
 
   it('rejects unsorted groups, n ≤ 1 and non-finite values, naming them', () => {
     const v = Float64Array.from([1]);
-    expect(() => fitRates([{ n: 1000, values: v }, { n: 100, values: v }])).toThrow(/ascending in n. Value: 1000 then 100/);
+    expect(() =>
+      fitRates([
+        { n: 1000, values: v },
+        { n: 100, values: v },
+      ]),
+    ).toThrow(/ascending in n. Value: 1000 then 100/);
     expect(() => fitRates([{ n: 1, values: v }])).toThrow(/groups\[0\].n must be > 1/);
-    expect(() => fitRates([{ n: 10, values: Float64Array.from([1, Infinity]) }])).toThrow(/groups\[0\].values\[1\] must be finite. Value: Infinity/);
+    expect(() => fitRates([{ n: 10, values: Float64Array.from([1, Infinity]) }])).toThrow(
+      /groups\[0\].values\[1\] must be finite. Value: Infinity/,
+    );
     expect(() => fitRates([], { B: -1 })).toThrow(/B must be a non-negative integer. Value: -1/);
   });
 });

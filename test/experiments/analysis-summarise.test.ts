@@ -119,7 +119,9 @@ describe('summarise: multi-model specs and the law comparison', () => {
     sigma: 0.1,
     models: ['identity', 'tanh'],
     metrics: { D1: (n) => 2 / Math.log(n) },
-  }).map((r) => (r.model === 'tanh' && r.status === 'ok' ? { ...r, metrics: { D1: r.metrics.D1 * Math.log(r.n) * r.n ** -0.5 } } : r));
+  }).map((r) =>
+    r.model === 'tanh' && r.status === 'ok' ? { ...r, metrics: { D1: r.metrics.D1 * Math.log(r.n) * r.n ** -0.5 } } : r,
+  );
   const spec = syntheticSpec({ 'identity:D1': { law: '1/log n' }, D1: { exponent: -0.5 } }, ['identity', 'tanh']);
 
   it('prefixes unprefixed metrics with the model label and applies unprefixed predictions to every model', () => {
@@ -146,8 +148,12 @@ describe('summarise: multi-model specs and the law comparison', () => {
   });
 
   it('makes the comparison only where asked', () => {
-    expect(summarise(records, spec, { bootstrap: 0, laws: 'predicted' }).metrics.map((m) => m.law !== undefined)).toEqual([true, false]);
-    expect(summarise(records, spec, { bootstrap: 0, laws: 'none' }).metrics.every((m) => m.law === undefined)).toBe(true);
+    expect(
+      summarise(records, spec, { bootstrap: 0, laws: 'predicted' }).metrics.map((m) => m.law !== undefined),
+    ).toEqual([true, false]);
+    expect(summarise(records, spec, { bootstrap: 0, laws: 'none' }).metrics.every((m) => m.law === undefined)).toBe(
+      true,
+    );
     const plain = syntheticSpec({ D1: { exponent: -0.5 } }, ['identity', 'tanh']);
     expect(summarise(records, plain, { bootstrap: 0 }).metrics.every((m) => m.law === undefined)).toBe(true);
   });
@@ -174,7 +180,9 @@ describe('verdicts read on the median curve', () => {
     expect(m.consistent).toBe(true);
     expect(m.verdict).toBe('confirmed');
     expect(width(m.median.ci)).toBeLessThan(width(onMean.mean.ci) / 3);
-    const row = formatSummaryTable(s).split('\n').find((l) => l.startsWith('D2 '))!;
+    const row = formatSummaryTable(s)
+      .split('\n')
+      .find((l) => l.startsWith('D2 '))!;
     expect(row).toContain(`${fixed(m.median.slope)} [${fixed(m.median.ci[0])}, ${fixed(m.median.ci[1])}]`);
     expect(row).toContain('-1/2 (median)');
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { competitorsOf, decisiveHalfWidth, formatSummaryTable, judgeRate, summarise } from '../../src/experiments/analysis/index.js';
+import {
+  competitorsOf,
+  decisiveHalfWidth,
+  formatSummaryTable,
+  judgeRate,
+  summarise,
+} from '../../src/experiments/analysis/index.js';
 import type { ExperimentSpec, LawComparison } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 
@@ -36,7 +42,14 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
   });
 
   it('1/log n: contradicted by a clean power law, confirmed only when the interval clears −1/8', () => {
-    const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({ preferred, rssPower: 1, rssInvLog: 1, ratio: 1, invLog: { a: 0, c: 1 }, bootstrapPreferInvLog: 1 - share });
+    const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
+      preferred,
+      rssPower: 1,
+      rssInvLog: 1,
+      ratio: 1,
+      invLog: { a: 0, c: 1 },
+      bootstrapPreferInvLog: 1 - share,
+    });
     const p = { law: '1/log n' } as const;
     expect(judgeRate(p, [-0.05, 0.08], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
     const inc = judgeRate(p, [-0.2, 0.1], { law: law('power', 0.8), nMin: 1000 })!;
@@ -57,10 +70,20 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
       sigma: 0.1,
       models: ['identity'],
       prefix: true,
-      metrics: { D1: (n) => n ** -0.5, 'beta1|m=1': () => 0.01, 'a|m=2': (n) => n ** -0.25, 'nu|m=1': (n) => n ** -0.25 },
+      metrics: {
+        D1: (n) => n ** -0.5,
+        'beta1|m=1': () => 0.01,
+        'a|m=2': (n) => n ** -0.25,
+        'nu|m=1': (n) => n ** -0.25,
+      },
     });
     const base = syntheticSpec(
-      { 'identity:D1': { exponent: -0.5 }, 'identity:beta1|m=1': { law: '1/log n' }, 'identity:a|m=2': { exponent: -1 / 8 }, 'identity:nu|m=1': { exponent: -0.5 } },
+      {
+        'identity:D1': { exponent: -0.5 },
+        'identity:beta1|m=1': { law: '1/log n' },
+        'identity:a|m=2': { exponent: -1 / 8 },
+        'identity:nu|m=1': { exponent: -0.5 },
+      },
       ['identity'],
     );
     const spec: ExperimentSpec = { ...base, models: [{ label: 'identity', gate: { kind: 'temperature' }, k: 2 }] };

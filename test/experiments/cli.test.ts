@@ -36,12 +36,27 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
   it('rejects a bad spec file, unknown presets and bad options', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-sweep-'));
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ ...tinySpec, models: [{ label: 'm', gate: { kind: 'topk', K: 3, selectOn: 'logit' }, k: 2 }] }));
+    writeFileSync(
+      bad,
+      JSON.stringify({ ...tinySpec, models: [{ label: 'm', gate: { kind: 'topk', K: 3, selectOn: 'logit' }, k: 2 }] }),
+    );
     const cases: [string[], RegExp][] = [
-      [['sweep', bad, '--out', join(dir, 'o1')], /bad\.json: models\[0\]\.gate\.K must be ≤ models\[0\]\.k \(2\)\. Value: 3/],
-      [['sweep', 'no-such-preset', '--out', join(dir, 'o2')], /the experiment must be a preset \(demy-exact, .*\) or a spec JSON file\. Value: no-such-preset/],
-      [['sweep', 'demy-exact', '--quick', '--reps', '0', '--out', join(dir, 'o3')], /--reps must be an integer in \[1, 1000000\]\. Value: 0/],
-      [['sweep', 'demy-exact', '--quick', '--shard', '4/3', '--out', join(dir, 'o4')], /--shard must be i\/N with 1 ≤ i ≤ N/],
+      [
+        ['sweep', bad, '--out', join(dir, 'o1')],
+        /bad\.json: models\[0\]\.gate\.K must be ≤ models\[0\]\.k \(2\)\. Value: 3/,
+      ],
+      [
+        ['sweep', 'no-such-preset', '--out', join(dir, 'o2')],
+        /the experiment must be a preset \(demy-exact, .*\) or a spec JSON file\. Value: no-such-preset/,
+      ],
+      [
+        ['sweep', 'demy-exact', '--quick', '--reps', '0', '--out', join(dir, 'o3')],
+        /--reps must be an integer in \[1, 1000000\]\. Value: 0/,
+      ],
+      [
+        ['sweep', 'demy-exact', '--quick', '--shard', '4/3', '--out', join(dir, 'o4')],
+        /--shard must be i\/N with 1 ≤ i ≤ N/,
+      ],
       [['sweep', 'demy-exact', '--quick', '--resume'], /--resume needs --out DIR/],
       [['sweep', bad, '--quick', '--out', join(dir, 'o5')], /--quick applies to presets only/],
       [['sweep', 'demy-exact', '--workers', 'many', '--out', join(dir, 'o6')], /--workers must be an integer/],
@@ -69,16 +84,30 @@ describe('gmoe sweep, report, merge', () => {
     expect(runs[0]).toMatch(/^cli-tiny-\d{8}-\d{6}$/);
     const out = join(dir, 'results', runs[0]!);
     const files = readdirSync(out).sort();
-    expect(files).toEqual(expect.arrayContaining(['plot.html', 'results.jsonl', 'spec.json', 'summary.json', 'summary.txt', ...(HAS_CHROMIUM ? ['plot.png'] : [])]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'plot.html',
+        'results.jsonl',
+        'spec.json',
+        'summary.json',
+        'summary.txt',
+        ...(HAS_CHROMIUM ? ['plot.png'] : []),
+      ]),
+    );
     const meta = JSON.parse(readFileSync(join(out, 'spec.json'), 'utf8'));
     expect(meta.spec.n).toEqual([300, 600]);
     expect(meta.provenance.init).toMatch(/^near-truth .*shrinking with n/);
     expect(meta.provenance.node).toBe(process.version);
-    const recs = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const recs = readFileSync(join(out, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(recs).toHaveLength(4);
     for (const rec of recs) {
       expect(rec.status).toBe('ok');
-      expect(Object.keys(rec.metrics)).toEqual(expect.arrayContaining(['loss', 'D1', 'hellinger', 'beta1|m=1', 'a|m=1', 'b|m=1', 'nu|m=1', 'beta0|m=1']));
+      expect(Object.keys(rec.metrics)).toEqual(
+        expect.arrayContaining(['loss', 'D1', 'hellinger', 'beta1|m=1', 'a|m=1', 'b|m=1', 'nu|m=1', 'beta0|m=1']),
+      );
       expect(rec.metrics.D1).toBeGreaterThan(0);
       expect(rec.fitted.a).toHaveLength(2);
       expect(Number.isFinite(rec.logLik)).toBe(true);
@@ -97,12 +126,23 @@ describe('gmoe sweep, report, merge', () => {
   it('merge joins shards, and refuses shards of different specs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-merge-'));
     const spec = validateSpec({ ...tinySpec, n: [100, 1000, 10000], replications: 3 });
-    for (const i of [1, 2]) await runSweep(spec, { outDir: join(dir, `s${i}`), shard: { index: i, count: 2 }, workers: 1, evaluator: FAKE, plots: 'none' });
+    for (const i of [1, 2])
+      await runSweep(spec, {
+        outDir: join(dir, `s${i}`),
+        shard: { index: i, count: 2 },
+        workers: 1,
+        evaluator: FAKE,
+        plots: 'none',
+      });
     await runSweep({ ...spec, seed: 3 }, { outDir: join(dir, 'other'), workers: 1, evaluator: FAKE, plots: 'none' });
     const m = await gmoe(['merge', join(dir, 's1'), join(dir, 's2'), '--out', join(dir, 'all'), '--no-png']);
     expect(m.code).toBe(0);
     expect(m.stderr).toMatch(/9 cells from 2 directories/);
-    expect(readFileSync(join(dir, 'all', 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(9);
+    expect(
+      readFileSync(join(dir, 'all', 'results.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(9);
     expect(existsSync(join(dir, 'all', 'plot.html'))).toBe(true);
     const bad = await gmoe(['merge', join(dir, 's1'), join(dir, 'other'), '--out', join(dir, 'bad')]);
     expect(bad.code).toBe(2);
@@ -114,6 +154,7 @@ describe('gmoe sweep, report, merge', () => {
     const r = await gmoe(['presets']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/experiment presets \(gmoe sweep <name> \[--quick\]\):/);
-    for (const name of ['demy-exact', 'demy-over', 'topk-exact', 'topk-over', 'temp-exact', 'temp-over']) expect(r.stdout).toMatch(new RegExp(`^ {2}${name} +\\[`, 'm'));
+    for (const name of ['demy-exact', 'demy-over', 'topk-exact', 'topk-over', 'temp-exact', 'temp-over'])
+      expect(r.stdout).toMatch(new RegExp(`^ {2}${name} +\\[`, 'm'));
   });
 });

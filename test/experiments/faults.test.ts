@@ -56,17 +56,22 @@ async function withFaults<T>(value: string, fn: () => Promise<T>): Promise<T> {
 }
 
 function gmoe(args: string[], env: Record<string, string> = {}, onStderr?: (text: string, kill: () => void) => void) {
-  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => {
-      stderr += b;
-      onStderr?.(stderr, () => child.kill('SIGTERM'));
-    });
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+  return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (b) => (stdout += b));
+      child.stderr.on('data', (b) => {
+        stderr += b;
+        onStderr?.(stderr, () => child.kill('SIGTERM'));
+      });
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    },
+  );
 }
 
 const isRoot = process.getuid?.() === 0;
@@ -110,7 +115,11 @@ describe('GMOE_TEST_FAULT', () => {
   it('parses its items and names a bad one', () => {
     const f = parseFaults('delay=5, throw@100:1,exit@200:0,crash@400:3,stall-write=summary.json:100');
     expect(f.delayMs).toBe(5);
-    expect([...f.cells]).toEqual([['100:1', 'throw'], ['200:0', 'exit'], ['400:3', 'crash']]);
+    expect([...f.cells]).toEqual([
+      ['100:1', 'throw'],
+      ['200:0', 'exit'],
+      ['400:3', 'crash'],
+    ]);
     expect(f.stallWrite).toEqual({ name: 'summary.json', ms: 100 });
     expect(() => parseFaults('explode@1:1')).toThrow('GMOE_TEST_FAULT: unknown item. Value: explode@1:1');
   });
@@ -119,7 +128,9 @@ describe('GMOE_TEST_FAULT', () => {
 describe('a worker thread failing mid-cell', () => {
   it('throwing, exiting or crashing: the cell is recorded failed with the reason (not retried), the sweep goes on, the summary counts it', async () => {
     const dir = join(tmp(), 'run');
-    const r = await withFaults('throw@200:1,exit@400:2,crash@800:3', () => runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' }));
+    const r = await withFaults('throw@200:1,exit@400:2,crash@800:3', () =>
+      runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' }),
+    );
     expect([r.ran, r.failed, r.interrupted]).toEqual([CELLS, 3, false]);
     const failed = readResults(join(dir, 'results.jsonl')).records.filter((x) => x.status === 'failed');
     const why = Object.fromEntries(failed.map((x) => [`${x.n}:${x.rep}`, x.error]));
@@ -138,70 +149,117 @@ describe('a Slurm task resubmitted alone', () => {
     const dir = join(tmp(), 'run');
     const ac = new AbortController();
     const one = { index: 1, count: 1 };
-    const first = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', shard: one, signal: ac.signal, onProgress: (p) => p.done >= 5 && ac.abort() });
+    const first = await runSweep(spec, {
+      outDir: dir,
+      workers: 2,
+      evaluator: FAKE,
+      plots: 'none',
+      shard: one,
+      signal: ac.signal,
+      onProgress: (p) => p.done >= 5 && ac.abort(),
+    });
     expect(first.interrupted).toBe(true);
-    const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', shard: one, resume: true });
+    const r = await runSweep(spec, {
+      outDir: dir,
+      workers: 2,
+      evaluator: FAKE,
+      plots: 'none',
+      shard: one,
+      resume: true,
+    });
     expect(r.resumed + r.ran).toBe(CELLS);
     expect(r.resumed).toBeGreaterThanOrEqual(5);
   });
 });
 
 describe('results.jsonl cannot be written', () => {
-  it.skipIf(!canMount)('full disk (ENOSPC, a 16 KiB tmpfs): one-line reason, every saved line intact, --resume finishes once there is space', async () => {
-    const mnt = tmpfs('16k');
-    if (!mnt) throw new Error('root, but cannot mount a tmpfs');
-    const dir = join(mnt, 'run');
-    const err = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' }).then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(ResultsIOError);
-    const msg = (err as Error).message;
-    expect(msg).not.toContain('\n');
-    const m = /^cannot append to (\S+): no space left on the device \(ENOSPC\); the sweep stopped with (\d+) of 100 cells saved: free space \(or fix permissions\) and continue with --resume$/.exec(msg);
-    expect(m, msg).not.toBeNull();
-    expect(m![1]).toBe(join(dir, 'results.jsonl'));
-    const saved = Number(m![2]);
-    const read = readResults(join(dir, 'results.jsonl'));
-    expect(read.records.length).toBe(saved);
-    expect(saved).toBeGreaterThan(5);
-    expect(saved).toBeLessThan(CELLS);
-    console.log(`ENOSPC: ${saved} of ${CELLS} cells saved, torn tail ${read.tornBytes} bytes`);
-    execFileSync('mount', ['-o', 'remount,size=1m', mnt]);
-    const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true });
-    expect([r.resumed, r.ran, r.failed]).toEqual([saved, CELLS - saved, 0]);
-    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(await referenceSummary());
-  });
+  it.skipIf(!canMount)(
+    'full disk (ENOSPC, a 16 KiB tmpfs): one-line reason, every saved line intact, --resume finishes once there is space',
+    async () => {
+      const mnt = tmpfs('16k');
+      if (!mnt) throw new Error('root, but cannot mount a tmpfs');
+      const dir = join(mnt, 'run');
+      const err = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ResultsIOError);
+      const msg = (err as Error).message;
+      expect(msg).not.toContain('\n');
+      const m =
+        /^cannot append to (\S+): no space left on the device \(ENOSPC\); the sweep stopped with (\d+) of 100 cells saved: free space \(or fix permissions\) and continue with --resume$/.exec(
+          msg,
+        );
+      expect(m, msg).not.toBeNull();
+      expect(m![1]).toBe(join(dir, 'results.jsonl'));
+      const saved = Number(m![2]);
+      const read = readResults(join(dir, 'results.jsonl'));
+      expect(read.records.length).toBe(saved);
+      expect(saved).toBeGreaterThan(5);
+      expect(saved).toBeLessThan(CELLS);
+      console.log(`ENOSPC: ${saved} of ${CELLS} cells saved, torn tail ${read.tornBytes} bytes`);
+      execFileSync('mount', ['-o', 'remount,size=1m', mnt]);
+      const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true });
+      expect([r.resumed, r.ran, r.failed]).toEqual([saved, CELLS - saved, 0]);
+      expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(await referenceSummary());
+    },
+  );
 
   // as root without mount, chmod would not stop the writes: nothing to test there
-  it.skipIf(isRoot && !canMount)('unwritable (a read-only tmpfs as root: EROFS; chmod otherwise: EACCES): one-line reason, --resume finishes once writable', async () => {
-    const mnt = tmpfs('1m');
-    const dir = join(mnt ?? tmp(), 'run');
-    const ac = new AbortController();
-    const first = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', signal: ac.signal, onProgress: (p) => p.done >= 10 && ac.abort() });
-    expect(first.interrupted).toBe(true);
-    const saved = readResults(join(dir, 'results.jsonl')).records.length;
-    expect(saved).toBeGreaterThanOrEqual(10);
-    const lock = (on: boolean) => (mnt ? execFileSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, mnt]) : chmodSync(join(dir, 'results.jsonl'), on ? 0o444 : 0o644));
-    lock(true);
-    const err = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true }).then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(ResultsIOError);
-    expect((err as Error).message).toBe(`cannot open ${join(dir, 'results.jsonl')} for appending: ${mnt ? 'read-only file system (EROFS)' : 'permission denied (EACCES)'}`);
-    lock(false);
-    expect(readResults(join(dir, 'results.jsonl')).records.length).toBe(saved);
-    const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true });
-    expect([r.resumed, r.ran]).toEqual([saved, CELLS - saved]);
-    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(await referenceSummary());
-  });
+  it.skipIf(isRoot && !canMount)(
+    'unwritable (a read-only tmpfs as root: EROFS; chmod otherwise: EACCES): one-line reason, --resume finishes once writable',
+    async () => {
+      const mnt = tmpfs('1m');
+      const dir = join(mnt ?? tmp(), 'run');
+      const ac = new AbortController();
+      const first = await runSweep(spec, {
+        outDir: dir,
+        workers: 2,
+        evaluator: FAKE,
+        plots: 'none',
+        signal: ac.signal,
+        onProgress: (p) => p.done >= 10 && ac.abort(),
+      });
+      expect(first.interrupted).toBe(true);
+      const saved = readResults(join(dir, 'results.jsonl')).records.length;
+      expect(saved).toBeGreaterThanOrEqual(10);
+      const lock = (on: boolean) =>
+        mnt
+          ? execFileSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, mnt])
+          : chmodSync(join(dir, 'results.jsonl'), on ? 0o444 : 0o644);
+      lock(true);
+      const err = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ResultsIOError);
+      expect((err as Error).message).toBe(
+        `cannot open ${join(dir, 'results.jsonl')} for appending: ${mnt ? 'read-only file system (EROFS)' : 'permission denied (EACCES)'}`,
+      );
+      lock(false);
+      expect(readResults(join(dir, 'results.jsonl')).records.length).toBe(saved);
+      const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', resume: true });
+      expect([r.resumed, r.ran]).toEqual([saved, CELLS - saved]);
+      expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(await referenceSummary());
+    },
+  );
 
-  it.skipIf(!canMount)('the CLI on a full disk: exit 1, one line naming results.jsonl and --resume, no stack trace', async () => {
-    const mnt = tmpfs('16k');
-    if (!mnt) throw new Error('root, but cannot mount a tmpfs');
-    const file = join(tmp(), 'spec.json');
-    writeFileSync(file, JSON.stringify({ ...spec, name: 'demy-small', n: [300, 600], replications: 30 }));
-    const r = await gmoe(['sweep', file, '--out', join(mnt, 'run'), '--workers', '1', '--no-png']);
-    expect(r.code).toBe(1);
-    const last = r.stderr.trimEnd().split('\n').at(-1)!;
-    expect(last).toMatch(/^gmoe: cannot append to \S+results\.jsonl: no space left on the device \(ENOSPC\); the sweep stopped with \d+ of 60 cells saved: .* --resume$/);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
-  });
+  it.skipIf(!canMount)(
+    'the CLI on a full disk: exit 1, one line naming results.jsonl and --resume, no stack trace',
+    async () => {
+      const mnt = tmpfs('16k');
+      if (!mnt) throw new Error('root, but cannot mount a tmpfs');
+      const file = join(tmp(), 'spec.json');
+      writeFileSync(file, JSON.stringify({ ...spec, name: 'demy-small', n: [300, 600], replications: 30 }));
+      const r = await gmoe(['sweep', file, '--out', join(mnt, 'run'), '--workers', '1', '--no-png']);
+      expect(r.code).toBe(1);
+      const last = r.stderr.trimEnd().split('\n').at(-1)!;
+      expect(last).toMatch(
+        /^gmoe: cannot append to \S+results\.jsonl: no space left on the device \(ENOSPC\); the sweep stopped with \d+ of 60 cells saved: .* --resume$/,
+      );
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    },
+  );
 });
 
 describe('a corrupt line in the middle of results.jsonl', () => {
@@ -213,7 +271,9 @@ describe('a corrupt line in the middle of results.jsonl', () => {
     const text = readFileSync(path, 'utf8').split('\n');
     text[6] = `${text[6]!.slice(0, 40)}\u0000garbage`; // line 7: a bad sector's worth of damage
     writeFileSync(path, text.join('\n'));
-    const refusal = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:7: corrupt line \\(.*\\); only the last line may be torn \\(rerun with --skip-corrupt to skip corrupt lines\\)$`);
+    const refusal = new RegExp(
+      `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:7: corrupt line \\(.*\\); only the last line may be torn \\(rerun with --skip-corrupt to skip corrupt lines\\)$`,
+    );
     const opts = { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' as const, resume: true };
     await expect(runSweep(spec, opts)).rejects.toThrow(refusal);
     await expect(analyseRun(dir, { plots: 'none' })).rejects.toThrow(refusal);
@@ -224,12 +284,18 @@ describe('a corrupt line in the middle of results.jsonl', () => {
     const a = await analyseRun(dir, { plots: 'none', skipCorrupt: true, onNotice: (l) => notices.push(l) });
     expect(notices).toContain(`skipped 1 corrupt line of ${path} (line 7): the summary leaves their cells out`);
     expect(a.summary.cells.total).toBe(CELLS - 1);
-    const m = await mergeRuns([dir], join(root, 'm2'), { plots: 'none', skipCorrupt: true, onNotice: (l) => notices.push(l) });
+    const m = await mergeRuns([dir], join(root, 'm2'), {
+      plots: 'none',
+      skipCorrupt: true,
+      onNotice: (l) => notices.push(l),
+    });
     expect(notices).toContain(`skipped 1 corrupt line of ${path} (line 7): their cells count as missing`);
     expect([m.cells, m.missing]).toEqual([CELLS - 1, 1]);
 
     const r = await runSweep(spec, { ...opts, skipCorrupt: true, onNotice: (l) => notices.push(l) });
-    expect(notices).toContain(`moved 1 corrupt line of ${path} (line 7) to results.corrupt.jsonl: that cell runs again`);
+    expect(notices).toContain(
+      `moved 1 corrupt line of ${path} (line 7) to results.corrupt.jsonl: that cell runs again`,
+    );
     expect([r.resumed, r.ran]).toEqual([CELLS - 1, 1]);
     expect(readFileSync(join(dir, 'results.corrupt.jsonl'), 'utf8')).toBe(`${text[6]}\n`);
     expect(readResults(path).records.length).toBe(CELLS); // readable again without the flag
@@ -246,11 +312,15 @@ describe('a corrupt line in the middle of results.jsonl', () => {
     rmSync(join(dir, 'summary.json'));
     const bad = await gmoe(['report', dir, '--no-png']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe(`gmoe: ${path}:3: rep must be an integer. Value: two; only the last line may be torn (rerun with --skip-corrupt to skip corrupt lines)\n`);
+    expect(bad.stderr).toBe(
+      `gmoe: ${path}:3: rep must be an integer. Value: two; only the last line may be torn (rerun with --skip-corrupt to skip corrupt lines)\n`,
+    );
     expect(existsSync(join(dir, 'summary.json'))).toBe(false);
     const ok = await gmoe(['report', dir, '--no-png', '--skip-corrupt']);
     expect(ok.code).toBe(0);
-    expect(ok.stderr).toContain(`gmoe report: skipped 1 corrupt line of ${path} (line 3): the summary leaves their cells out`);
+    expect(ok.stderr).toContain(
+      `gmoe report: skipped 1 corrupt line of ${path} (line 3): the summary leaves their cells out`,
+    );
     expect(existsSync(join(dir, 'summary.json'))).toBe(true);
   });
 });
@@ -261,9 +331,13 @@ describe('SIGTERM while the analysis is written', () => {
     await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' });
     const good = readFileSync(join(dir, 'summary.json'), 'utf8');
     rmSync(join(dir, 'summary.json'));
-    const r = await gmoe(['report', dir, '--no-png'], { [FAULT_ENV]: 'stall-write=summary.json:60000' }, (text, kill) => {
-      if (text.includes('stalling halfway through summary.json')) kill();
-    });
+    const r = await gmoe(
+      ['report', dir, '--no-png'],
+      { [FAULT_ENV]: 'stall-write=summary.json:60000' },
+      (text, kill) => {
+        if (text.includes('stalling halfway through summary.json')) kill();
+      },
+    );
     expect(r.signal).toBe('SIGTERM');
     expect(existsSync(join(dir, 'summary.json'))).toBe(false);
     const again = await gmoe(['report', dir, '--no-png']);
@@ -287,7 +361,8 @@ describe('SIGTERM while the analysis is written', () => {
     console.log(`SIGTERM during the PNG step: ${signal ?? 'exited'}, plot.png ${existsSync(png) ? 'whole' : 'absent'}`);
     const again = await gmoe(['report', dir]);
     expect(again.code).toBe(0);
-    if (!again.stderr.includes('plot.png not written')) expect(readFileSync(png).subarray(-8).toString('latin1')).toContain('IEND');
+    if (!again.stderr.includes('plot.png not written'))
+      expect(readFileSync(png).subarray(-8).toString('latin1')).toContain('IEND');
     expect(readdirSync(dir).filter((f) => /\.tmp(-\d+)?$/.test(f))).toEqual([]);
   });
 });

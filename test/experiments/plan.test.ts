@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { cellKey, cellSeed, dataSeed, initSeed, parseShard, planCells, shardCells, sortRecords } from '../../src/experiments/plan.js';
+import {
+  cellKey,
+  cellSeed,
+  dataSeed,
+  initSeed,
+  parseShard,
+  planCells,
+  shardCells,
+  sortRecords,
+} from '../../src/experiments/plan.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import { deriveSeed } from '../../src/random/seed.js';
 
@@ -20,7 +29,11 @@ describe('planCells', () => {
     const cells = planCells(spec);
     expect(cells.length).toBe(3 * 3 * 2);
     expect(new Set(cells.map((c) => cellKey(c.label, c.n, c.rep))).size).toBe(cells.length);
-    expect(cells.slice(0, 3).map((c) => [c.n, c.rep, c.label])).toEqual([[100, 0, 'identity'], [100, 0, 'tanh'], [100, 1, 'identity']]);
+    expect(cells.slice(0, 3).map((c) => [c.n, c.rep, c.label])).toEqual([
+      [100, 0, 'identity'],
+      [100, 0, 'tanh'],
+      [100, 1, 'identity'],
+    ]);
     for (const c of cells) expect(c.seed).toBe(deriveSeed(11, c.n, c.rep));
     // both models of a cell share its seed (common random numbers)
     expect(cells[0]!.seed).toBe(cells[1]!.seed);
@@ -29,7 +42,8 @@ describe('planCells', () => {
   it('a cell seed depends on (master, n, rep) only: more replications keep the first ones', () => {
     const more = planCells({ ...spec, replications: 5 });
     const few = planCells(spec);
-    for (const c of few) expect(more.find((m) => m.n === c.n && m.rep === c.rep && m.label === c.label)!.seed).toBe(c.seed);
+    for (const c of few)
+      expect(more.find((m) => m.n === c.n && m.rep === c.rep && m.label === c.label)!.seed).toBe(c.seed);
     expect(cellSeed(11, 100, 0)).not.toBe(cellSeed(12, 100, 0));
     expect(dataSeed(7)).not.toBe(initSeed(7));
   });
@@ -38,7 +52,8 @@ describe('planCells', () => {
 describe('shards', () => {
   it('parses i/N and rejects the rest naming --shard', () => {
     expect(parseShard('2/8')).toEqual({ index: 2, count: 8 });
-    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1', '1.5/3']) expect(() => parseShard(bad)).toThrow(`--shard must be i/N with 1 ≤ i ≤ N (e.g. 2/8). Value: ${bad}`);
+    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1', '1.5/3'])
+      expect(() => parseShard(bad)).toThrow(`--shard must be i/N with 1 ≤ i ≤ N (e.g. 2/8). Value: ${bad}`);
   });
 
   it('N shards partition the cells, round-robin over the sorted order', () => {
@@ -63,6 +78,11 @@ describe('sortRecords', () => {
     expect(sorted[0]).toEqual({ model: 'identity', n: 100, rep: 0 });
     expect(sorted.at(-1)).toEqual({ model: 'tanh', n: 300, rep: 2 });
     expect(sorted.slice(0, 9).every((r) => r.model === 'identity')).toBe(true);
-    expect(sortRecords([...recs].sort(() => 0), spec)).toEqual(sorted);
+    expect(
+      sortRecords(
+        [...recs].sort(() => 0),
+        spec,
+      ),
+    ).toEqual(sorted);
   });
 });

@@ -16,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
 function gmoe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -31,9 +33,15 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe('planner', () => {
   it('asks for more replications or a wider n range where the interval is wide, none where it already decides', () => {
     const ns = [1000, 2000, 5000, 10000, 20000];
-    const records = syntheticRecords({ ns, reps: 8, sigma: 0.8, metrics: { D1: (n) => n ** -0.5, 'b|m=1': (n) => n ** -0.5 } })
-      .map((r) => ({ ...r, metrics: { ...r.metrics, 'b|m=1': r.n ** -0.5 * Math.exp(0.02 * Math.sin(r.rep + r.n)) } }));
-    const s = summarise(records, syntheticSpec({ D1: { exponent: -0.5 }, 'b|m=1': { exponent: -0.5 } }), { bootstrap: 400 });
+    const records = syntheticRecords({
+      ns,
+      reps: 8,
+      sigma: 0.8,
+      metrics: { D1: (n) => n ** -0.5, 'b|m=1': (n) => n ** -0.5 },
+    }).map((r) => ({ ...r, metrics: { ...r.metrics, 'b|m=1': r.n ** -0.5 * Math.exp(0.02 * Math.sin(r.rep + r.n)) } }));
+    const s = summarise(records, syntheticSpec({ D1: { exponent: -0.5 }, 'b|m=1': { exponent: -0.5 } }), {
+      bootstrap: 400,
+    });
     const plan = s.plan!;
     const d1 = plan.rows.find((r) => r.metric === 'D1')!;
     const b = plan.rows.find((r) => r.metric === 'b|m=1')!;
@@ -42,7 +50,9 @@ describe('planner', () => {
     expect(d1.predictedHalfWidth!).toBeLessThanOrEqual(0.125);
     expect(d1.design!.replications * d1.design!.n.count).toBeGreaterThan(8 * 5);
     expect(b.design!.replications).toBe(5); // already decisive: the fewest replications allowed
-    expect(plan.figure!.design.replications).toBeGreaterThanOrEqual(d1.design!.replications * (d1.design!.n.count >= plan.figure!.design.n.count ? 0 : 1));
+    expect(plan.figure!.design.replications).toBeGreaterThanOrEqual(
+      d1.design!.replications * (d1.design!.n.count >= plan.figure!.design.n.count ? 0 : 1),
+    );
     // work ∝ n here (10 iterations per cell): the model finds the power
     expect(fitWorkModel(records).slope).toBeCloseTo(1, 10);
     const text = formatPlan(plan, { secondsPerWork: 1e-6, workers: 2, budgetSeconds: 1e-3 }).join('\n');
@@ -79,7 +89,12 @@ describe('planner', () => {
     const d1 = s.metrics.find((m) => m.metric === 'D1')!;
     const hw0 = (d1.mean.ci[1] - d1.mean.ci[0]) / 2;
     // half the pilot's width, on the pilot's n grid: about four times the replications
-    const plan = planRates(s, readResults(join(pilotDir, 'results.jsonl')).records, { metrics: ['D1'], targetHalfWidth: hw0 / 2, toFactors: [1], counts: [4] })!;
+    const plan = planRates(s, readResults(join(pilotDir, 'results.jsonl')).records, {
+      metrics: ['D1'],
+      targetHalfWidth: hw0 / 2,
+      toFactors: [1],
+      counts: [4],
+    })!;
     const row = plan.rows[0];
     expect(row.design!.n).toEqual({ from: 300, to: 3000, count: 4, spacing: 'log' });
     expect(row.design!.replications).toBeGreaterThanOrEqual(28);
@@ -92,7 +107,9 @@ describe('planner', () => {
     // gmoe plan on the pilot's directory: a design and a CPU time per row and for the figure
     const r = await gmoe(['plan', pilotDir, '--metric', 'D1', '--workers', '2', '--budget', '1h']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/D1 \(-1\/2, \w+\): ±\d\.\d\d → ±0\.125: n 300–\d+ \(\d+ log-spaced\) × \d+ reps \(predicted ±0\.\d+\), CPU .* on 2 workers\)/);
+    expect(r.stdout).toMatch(
+      /D1 \(-1\/2, \w+\): ±\d\.\d\d → ±0\.125: n 300–\d+ \(\d+ log-spaced\) × \d+ reps \(predicted ±0\.\d+\), CPU .* on 2 workers\)/,
+    );
     expect(r.stdout).toMatch(/whole figure \(1 rows\): .* CPU /);
     const bad = await gmoe(['plan', pilotDir, '--metric', 'D3']);
     expect(bad.code).toBe(2);

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixed, powerLawLabel, sig2, summarise } from '../../src/experiments/analysis/index.js';
-import { buildFigure, CHROMIUM_PATH, plotlyBundlePath, renderPng, writePlotHtml } from '../../src/experiments/plot/index.js';
+import {
+  buildFigure,
+  CHROMIUM_PATH,
+  plotlyBundlePath,
+  renderPng,
+  writePlotHtml,
+} from '../../src/experiments/plot/index.js';
 import type { SlopeFit } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 
@@ -24,14 +30,24 @@ const records = syntheticRecords({
   },
   failed: (n, rep) => n === 100 && rep === 0,
 }).map((r) => (r.status === 'ok' ? { ...r, metrics: { ...r.metrics, loss: r.metrics.D2 } } : r));
-const spec = syntheticSpec({ D2: { exponent: -0.5 }, 'beta1|m=1': { exponent: -0.5 }, 'beta1|m=2': { exponent: -1 / 8 }, 'a|m=2': { exponent: -1 / 4 } });
+const spec = syntheticSpec({
+  D2: { exponent: -0.5 },
+  'beta1|m=1': { exponent: -0.5 },
+  'beta1|m=2': { exponent: -1 / 8 },
+  'a|m=2': { exponent: -1 / 4 },
+});
 const summary = summarise(records, spec, { bootstrap: 200 });
 const figure = buildFigure(summary);
 const names = figure.data.map((t) => String(t.name));
 
 describe('fitted-line labels', () => {
   it('print the prefactor, the slope and its interval', () => {
-    const fit: SlopeFit = { slope: -0.5123, intercept: Math.log(1.3), ci: [-0.5512, -0.4688], slopeDroppingSmallest: -0.5 };
+    const fit: SlopeFit = {
+      slope: -0.5123,
+      intercept: Math.log(1.3),
+      ci: [-0.5512, -0.4688],
+      slopeDroppingSmallest: -0.5,
+    };
     expect(powerLawLabel(fit)).toBe('1.3·n^-0.51 [-0.55, -0.47]');
     expect(sig2(0.004217)).toBe('0.0042');
     expect(sig2(3.14e-5)).toBe('3.1e-5');
@@ -41,7 +57,10 @@ describe('fitted-line labels', () => {
     for (const m of summary.metrics.filter((x) => x.metric !== 'loss')) {
       const { slope, intercept, ci } = m.mean;
       const label = `${sig2(Math.exp(intercept), true)}·n<sup>${fixed(slope, 2, '−')}</sup> [${fixed(ci[0], 2, '−')}, ${fixed(ci[1], 2, '−')}]`;
-      expect(names.some((n) => n.includes(label)), `${m.metric}: ${label}`).toBe(true);
+      expect(
+        names.some((n) => n.includes(label)),
+        `${m.metric}: ${label}`,
+      ).toBe(true);
     }
   });
 });
@@ -49,8 +68,15 @@ describe('fitted-line labels', () => {
 describe('buildFigure', () => {
   it('puts losses and each cell size in their own log-log panel, with a legend each', () => {
     const titles = (figure.layout.annotations as { text: string }[]).map((a) => a.text);
-    expect(titles).toEqual(expect.arrayContaining(['<b>Losses</b>', '<b>Parameter errors, single-atom cells</b>', '<b>Parameter errors, 2-atom cells</b>']));
-    for (const ax of ['xaxis', 'yaxis', 'xaxis2', 'yaxis2', 'xaxis3', 'yaxis3']) expect((figure.layout[ax] as { type: string }).type).toBe('log');
+    expect(titles).toEqual(
+      expect.arrayContaining([
+        '<b>Losses</b>',
+        '<b>Parameter errors, single-atom cells</b>',
+        '<b>Parameter errors, 2-atom cells</b>',
+      ]),
+    );
+    for (const ax of ['xaxis', 'yaxis', 'xaxis2', 'yaxis2', 'xaxis3', 'yaxis3'])
+      expect((figure.layout[ax] as { type: string }).type).toBe('log');
     expect(figure.layout.xaxis4).toBeUndefined();
     expect(figure.layout.legend3).toBeDefined();
     // every trace of a panel sits on that panel's axes and legend
@@ -63,7 +89,9 @@ describe('buildFigure', () => {
       'D₂ = loss 5–95%',
       'D₂ = loss median',
       'D₂ = loss mean',
-      expect.stringMatching(/^D₂ = loss: .*n<sup>.* · theory −1\/2 · <b><span style="color:#117733">confirmed<\/span><\/b>$/),
+      expect.stringMatching(
+        /^D₂ = loss: .*n<sup>.* · theory −1\/2 · <b><span style="color:#117733">confirmed<\/span><\/b>$/,
+      ),
       'D₂ = loss theory: n<sup>−1/2</sup>',
     ]);
     expect(figure.data.some((t) => String(t.legendgroup).endsWith(':loss'))).toBe(false);

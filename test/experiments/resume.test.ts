@@ -30,27 +30,41 @@ function gmoe(args: string[]): Promise<{ code: number | null; stdout: string; st
  * its provenance — each run records its checkout's commit, and in a shared working tree a commit
  * can land between the two runs (a fresh clone, as in CI, has one commit throughout).
  */
-const summaryText = (dir: string) => readFileSync(join(dir, 'summary.json'), 'utf8').replace(/"commit": "[0-9a-f]{40}"/, '"commit": "<sha>"');
-const lines = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length : 0);
+const summaryText = (dir: string) =>
+  readFileSync(join(dir, 'summary.json'), 'utf8').replace(/"commit": "[0-9a-f]{40}"/, '"commit": "<sha>"');
+const lines = (path: string) =>
+  existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length
+    : 0;
 const comparable = (dir: string) =>
-  readFileSync(join(dir, 'results.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => recordFingerprint(JSON.parse(l) as CellRecord)).sort().join('\n');
+  readFileSync(join(dir, 'results.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => recordFingerprint(JSON.parse(l) as CellRecord))
+    .sort()
+    .join('\n');
 
 describe('gmoe sweep --resume after kill -9', () => {
   it('a killed and resumed sweep gives the summary of an uninterrupted run, recovering a torn last line', async () => {
     const root = mkdtempSync(join(tmpdir(), 'gmoe-resume-'));
     const specPath = join(root, 'tiny.json');
     const cells = 3 * 8;
-    writeFileSync(specPath, JSON.stringify({
-      name: 'tiny',
-      truth: 'demy',
-      models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
-      n: [300, 450, 600],
-      replications: 8,
-      loss: 'D1',
-      theory: { D1: { exponent: -0.5 } },
-      record: { hellingerPoints: 200 },
-      seed: 9,
-    }));
+    writeFileSync(
+      specPath,
+      JSON.stringify({
+        name: 'tiny',
+        truth: 'demy',
+        models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
+        n: [300, 450, 600],
+        replications: 8,
+        loss: 'D1',
+        theory: { D1: { exponent: -0.5 } },
+        record: { hellingerPoints: 200 },
+        seed: 9,
+      }),
+    );
 
     const full = join(root, 'full');
     const r0 = await gmoe(['sweep', specPath, '--out', full, '--workers', '2', '--no-png']);
@@ -60,8 +74,12 @@ describe('gmoe sweep --resume after kill -9', () => {
 
     const killed = join(root, 'killed');
     const results = join(killed, 'results.jsonl');
-    const child = spawn(process.execPath, [BIN, 'sweep', specPath, '--out', killed, '--workers', '1', '--no-png'], { stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const child = spawn(process.execPath, [BIN, 'sweep', specPath, '--out', killed, '--workers', '1', '--no-png'], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     let seen = 0;
     while (seen < 3) {
       await new Promise((r) => setTimeout(r, 10));

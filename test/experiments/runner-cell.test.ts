@@ -22,7 +22,9 @@ describe('evaluateCell', () => {
     const ev = createCellEvaluator(spec);
     const r = ev(cell!);
     expect(r).toMatchObject({ n: 400, rep: 0, seed: cell!.seed, model: 'softmax', status: 'ok', converged: true });
-    expect(Object.keys(r.metrics).sort()).toEqual(['D1', 'a|m=1', 'b|m=1', 'beta0|m=1', 'beta1|m=1', 'hellinger', 'loss', 'nu|m=1'].sort());
+    expect(Object.keys(r.metrics).sort()).toEqual(
+      ['D1', 'a|m=1', 'b|m=1', 'beta0|m=1', 'beta1|m=1', 'hellinger', 'loss', 'nu|m=1'].sort(),
+    );
     expect(r.metrics.loss).toBe(r.metrics.D1);
     expect(r.metrics.D1).toBeGreaterThan(0);
     expect(r.metrics.hellinger).toBeGreaterThan(0);
@@ -55,7 +57,7 @@ describe('evaluateCell', () => {
     expect(over!.metrics).not.toHaveProperty(['over:hellinger']);
   });
 
-  it('a model\'s own em options apply to it alone, over the spec\'s', () => {
+  it("a model's own em options apply to it alone, over the spec's", () => {
     const spec = validateSpec({
       ...base,
       models: [

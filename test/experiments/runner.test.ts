@@ -28,7 +28,10 @@ const spec = validateSpec({
 function comparable(dir: string): string {
   const text = readFileSync(join(dir, 'results.jsonl'), 'utf8');
   const lines = text.split('\n').filter((l) => l !== '');
-  return lines.map((l) => recordFingerprint(JSON.parse(l) as CellRecord)).sort().join('\n');
+  return lines
+    .map((l) => recordFingerprint(JSON.parse(l) as CellRecord))
+    .sort()
+    .join('\n');
 }
 
 describe('runSweep', () => {
@@ -42,7 +45,13 @@ describe('runSweep', () => {
     expect(r2.ran).toBe(20);
     const shards = [1, 2, 3].map((i) => join(root, `shard-${i}`));
     for (const [t, dir] of shards.entries()) {
-      const r = await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', shard: { index: t + 1, count: 3 } });
+      const r = await runSweep(spec, {
+        outDir: dir,
+        workers: 2,
+        evaluator: FAKE,
+        plots: 'none',
+        shard: { index: t + 1, count: 3 },
+      });
       expect(r.total).toBe(t === 2 ? 6 : 7);
       expect(readRunMeta(dir).shard).toEqual({ index: t + 1, count: 3 });
     }
@@ -72,7 +81,10 @@ describe('runSweep', () => {
 
   it('a throwing cell becomes a failed record, and the sweep goes on', async () => {
     const dir = join(tmp(), 'fail');
-    const r = await runSweep({ ...spec, name: 'fake-fail' }, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' });
+    const r = await runSweep(
+      { ...spec, name: 'fake-fail' },
+      { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' },
+    );
     expect([r.ran, r.failed]).toEqual([20, 1]);
     const failed = readResults(join(dir, 'results.jsonl')).records.filter((x) => x.status === 'failed');
     expect(failed).toHaveLength(1);
@@ -84,11 +96,25 @@ describe('runSweep', () => {
     const dir = join(tmp(), 'run');
     const small = { ...spec, replications: 1 };
     await runSweep(small, { outDir: dir, workers: 1, evaluator: FAKE, plots: 'none' });
-    await expect(runSweep(small, { outDir: dir, workers: 1, evaluator: FAKE, plots: 'none' })).rejects.toThrow(/already holds a sweep.*--resume/);
-    await expect(runSweep({ ...small, replications: 2 }, { outDir: dir, resume: true, workers: 1, evaluator: FAKE, plots: 'none' })).rejects.toThrow(
-      /cannot resume .*its spec differs from this one \(first difference: replications\)/,
+    await expect(runSweep(small, { outDir: dir, workers: 1, evaluator: FAKE, plots: 'none' })).rejects.toThrow(
+      /already holds a sweep.*--resume/,
     );
-    await expect(runSweep(small, { outDir: dir, resume: true, shard: { index: 1, count: 2 }, workers: 1, evaluator: FAKE, plots: 'none' })).rejects.toThrow(/it ran shard none, not 1\/2/);
+    await expect(
+      runSweep(
+        { ...small, replications: 2 },
+        { outDir: dir, resume: true, workers: 1, evaluator: FAKE, plots: 'none' },
+      ),
+    ).rejects.toThrow(/cannot resume .*its spec differs from this one \(first difference: replications\)/);
+    await expect(
+      runSweep(small, {
+        outDir: dir,
+        resume: true,
+        shard: { index: 1, count: 2 },
+        workers: 1,
+        evaluator: FAKE,
+        plots: 'none',
+      }),
+    ).rejects.toThrow(/it ran shard none, not 1\/2/);
     const again = await runSweep(small, { outDir: dir, resume: true, workers: 1, evaluator: FAKE, plots: 'none' });
     expect([again.ran, again.resumed]).toEqual([0, 5]);
   });
@@ -99,7 +125,9 @@ describe('runSweep', () => {
     await runSweep(small, { outDir: join(root, 'a'), workers: 1, evaluator: FAKE, plots: 'none' });
     await runSweep(small, { outDir: join(root, 'b'), workers: 1, evaluator: FAKE, plots: 'none' });
     await runSweep({ ...small, seed: 6 }, { outDir: join(root, 'c'), workers: 1, evaluator: FAKE, plots: 'none' });
-    await expect(mergeRuns([join(root, 'a'), join(root, 'c')], join(root, 'x'))).rejects.toThrow(/specs differ \(first difference: seed\)/);
+    await expect(mergeRuns([join(root, 'a'), join(root, 'c')], join(root, 'x'))).rejects.toThrow(
+      /specs differ \(first difference: seed\)/,
+    );
     expect(existsSync(join(root, 'x'))).toBe(false);
     const m = await mergeRuns([join(root, 'a'), join(root, 'b')], join(root, 'ab'), { plots: 'none' });
     expect([m.cells, m.duplicates]).toEqual([5, 5]);
@@ -110,7 +138,17 @@ describe('runSweep', () => {
     const dir = join(tmp(), 'p');
     const seen: number[] = [];
     let eta: number | undefined;
-    await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none', onProgress: (p) => { seen.push(p.done); eta = p.eta; expect(p.total).toBe(20); } });
+    await runSweep(spec, {
+      outDir: dir,
+      workers: 2,
+      evaluator: FAKE,
+      plots: 'none',
+      onProgress: (p) => {
+        seen.push(p.done);
+        eta = p.eta;
+        expect(p.total).toBe(20);
+      },
+    });
     expect(seen).toEqual(Array.from({ length: 20 }, (_, t) => t + 1));
     expect(eta).toBe(0);
     const before = readFileSync(join(dir, 'summary.json'), 'utf8');

@@ -2,7 +2,14 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SpecError, loadSpecFile, resolveNGrid, specKey, specTruths, validateSpec } from '../../src/experiments/spec.js';
+import {
+  SpecError,
+  loadSpecFile,
+  resolveNGrid,
+  specKey,
+  specTruths,
+  validateSpec,
+} from '../../src/experiments/spec.js';
 import { isExperimentPreset, listExperimentPresets, presetSpec } from '../../src/experiments/presets.js';
 import { runSweep } from '../../src/experiments/runner.js';
 import { modelToJSON, truthPreset } from '../../src/models/index.js';
@@ -45,28 +52,52 @@ describe('validateSpec', () => {
 
   it('rejects bad fields naming the field path and value', () => {
     expect(rejection((s) => (s.replications = 0))).toBe('replications must be a positive integer ≤ 1000000. Value: 0');
-    expect(rejection((s) => (s.models[0].gate = { kind: 'topk', K: 3, selectOn: 'logit' }))).toBe('models[0].gate.K must be ≤ models[0].k (2). Value: 3');
-    expect(rejection((s) => (s.models[0].gate = { kind: 'topk', K: 1, selectOn: 'both' }))).toMatch(/^models\[0\]\.gate\.selectOn must be one of slope, logit\. Value: "both"/);
-    expect(rejection((s) => (s.models[0].gate = { kind: 'banana' }))).toMatch(/^models\[0\]\.gate\.kind must be one of/);
+    expect(rejection((s) => (s.models[0].gate = { kind: 'topk', K: 3, selectOn: 'logit' }))).toBe(
+      'models[0].gate.K must be ≤ models[0].k (2). Value: 3',
+    );
+    expect(rejection((s) => (s.models[0].gate = { kind: 'topk', K: 1, selectOn: 'both' }))).toMatch(
+      /^models\[0\]\.gate\.selectOn must be one of slope, logit\. Value: "both"/,
+    );
+    expect(rejection((s) => (s.models[0].gate = { kind: 'banana' }))).toMatch(
+      /^models\[0\]\.gate\.kind must be one of/,
+    );
     expect(rejection((s) => (s.models[0].k = 1))).toMatch(/^models\[0\]\.k must be ≥ the truth's k\* = 2/);
     expect(rejection((s) => (s.n = [100, -5]))).toMatch(/^n\[1\] must be a positive integer/);
-    expect(rejection((s) => (s.n = { from: 1000, to: 100, count: 3 }))).toBe('n.to must be ≥ n.from (1000). Value: 100');
-    expect(rejection((s) => (s.n = { from: 10, to: 100, count: 3, spacing: 'cubic' }))).toMatch(/^n\.spacing must be one of log, linear/);
+    expect(rejection((s) => (s.n = { from: 1000, to: 100, count: 3 }))).toBe(
+      'n.to must be ≥ n.from (1000). Value: 100',
+    );
+    expect(rejection((s) => (s.n = { from: 10, to: 100, count: 3, spacing: 'cubic' }))).toMatch(
+      /^n\.spacing must be one of log, linear/,
+    );
     expect(rejection((s) => (s.truth = 'nope'))).toMatch(/^truth must be a truth preset \(demy, /);
     expect(rejection((s) => (s.seed = 0))).toMatch(/^seed must be an integer in \[1, 4294967295\]\. Value: 0/);
-    expect(rejection((s) => (s.init = { kind: 'near-truth', noise: 'loud' }))).toMatch(/^init\.noise must be one of shrinking, fixed/);
+    expect(rejection((s) => (s.init = { kind: 'near-truth', noise: 'loud' }))).toMatch(
+      /^init\.noise must be one of shrinking, fixed/,
+    );
     expect(rejection((s) => (s.init = { kind: 'kmeans', noise: 'fixed' }))).toMatch(/^init\.noise applies only/);
     expect(rejection((s) => (s.em = { tol: -1 }))).toBe('em.tol must be a finite number > 0. Value: -1');
-    expect(rejection((s) => (s.theory = { D1: { exponent: 0.5 } }))).toMatch(/^theory\["D1"\]\.exponent must be a finite number ≤ 0/);
+    expect(rejection((s) => (s.theory = { D1: { exponent: 0.5 } }))).toMatch(
+      /^theory\["D1"\]\.exponent must be a finite number ≤ 0/,
+    );
     expect(rejection((s) => (s.theory = { D3: { exponent: -0.5 } }))).toMatch(/^theory\["D3"\] must name a metric/);
-    expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(/^theory\["D1"\]\.statistic must be one of mean, median/);
-    expect(rejection((s) => (s.em = { accelerate: 'fast' } as never))).toMatch(/^em\.accelerate must be one of squarem, none/);
-    expect(rejection((s) => (s.models[0].em = { accelerate: 'fast' }))).toMatch(/^models\[0\]\.em\.accelerate must be one of squarem, none/);
+    expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(
+      /^theory\["D1"\]\.statistic must be one of mean, median/,
+    );
+    expect(rejection((s) => (s.em = { accelerate: 'fast' } as never))).toMatch(
+      /^em\.accelerate must be one of squarem, none/,
+    );
+    expect(rejection((s) => (s.models[0].em = { accelerate: 'fast' }))).toMatch(
+      /^models\[0\]\.em\.accelerate must be one of squarem, none/,
+    );
     expect(rejection((s) => (s.em = { wasm: 1 } as never))).toMatch(/^em\.wasm must be true or false/);
     expect(rejection((s) => (s.models[0].em = { maxIters: 3 }))).toMatch(/^models\[0\]\.em\.maxIters is not a field/);
-    expect(rejection((s) => (s.init = { kind: 'near-truth', tau: 'exact' }))).toMatch(/^init\.tau must be one of perturbed, truth/);
+    expect(rejection((s) => (s.init = { kind: 'near-truth', tau: 'exact' }))).toMatch(
+      /^init\.tau must be one of perturbed, truth/,
+    );
     expect(rejection((s) => (s.init = { kind: 'kmeans', tau: 'truth' }))).toMatch(/^init\.tau applies only/);
-    expect(rejection((s) => (s.theory = { 'beta1|m=2': { law: '1/n' } }))).toMatch(/^theory\["beta1\|m=2"\]\.law must be "1\/log n"/);
+    expect(rejection((s) => (s.theory = { 'beta1|m=2': { law: '1/n' } }))).toMatch(
+      /^theory\["beta1\|m=2"\]\.law must be "1\/log n"/,
+    );
     expect(rejection((s) => (s.replicatons = 3))).toMatch(/^replicatons is not a field of an experiment spec/);
     expect(rejection((s) => s.models.push({ ...s.models[0] }))).toMatch(/^models\[1\]\.label must be unique/);
     expect(rejection((s) => (s.design = 'grid') && (s.truth = 'd2'))).toMatch(/^design "grid" needs d = 1/);
@@ -89,7 +120,9 @@ describe('validateSpec', () => {
       ],
       theory,
     });
-    expect(() => validateSpec(two({ D1: { exponent: -0.5 } }))).toThrow(/^theory\["D1"\] must start with a model label and ":"/);
+    expect(() => validateSpec(two({ D1: { exponent: -0.5 } }))).toThrow(
+      /^theory\["D1"\] must start with a model label and ":"/,
+    );
     const s = validateSpec(two({ 'tanh:D1': { exponent: -0.5 }, 'identity:beta1|m=1': { law: '1/log n' } }));
     expect(s.models[1]!.gate).toEqual({ kind: 'activation', activation: 'tanh', bias: 'outside' });
     expect(specTruths(s).map((m) => m.gate.kind)).toEqual(['temperature', 'activation']);
@@ -131,7 +164,11 @@ describe('presets', () => {
     expect(over.theory['beta1|m=2']).toMatchObject({ exponent: -1 / 8 });
     expect(over.theory['a|m=2']).toMatchObject({ exponent: -1 / 4 });
     const temp = presetSpec('temp-exact');
-    expect(temp.models.map((m) => [m.label, m.truth])).toEqual([['identity', 'temp'], ['tanh', 'temp-tanh'], ['sigmoid', 'temp-sigmoid']]);
+    expect(temp.models.map((m) => [m.label, m.truth])).toEqual([
+      ['identity', 'temp'],
+      ['tanh', 'temp-tanh'],
+      ['sigmoid', 'temp-sigmoid'],
+    ]);
     expect(temp.theory['identity:D1']).toMatchObject({ law: '1/log n' });
     expect(temp.theory['tanh:D1']).toMatchObject({ exponent: -0.5 });
     expect(presetSpec('topk-over').models[0]!.gate).toEqual({ kind: 'topk', K: 2, selectOn: 'logit' });
@@ -143,7 +180,10 @@ describe('spec files', () => {
   it('inlines a truth given as a path relative to the spec file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmoe-spec-'));
     writeFileSync(join(dir, 'truth.json'), JSON.stringify(modelToJSON(truthPreset('k3'))));
-    writeFileSync(join(dir, 'exp.json'), JSON.stringify({ ...base(), truth: 'truth.json', models: [{ label: 'm', gate: { kind: 'softmax' }, k: 3 }] }));
+    writeFileSync(
+      join(dir, 'exp.json'),
+      JSON.stringify({ ...base(), truth: 'truth.json', models: [{ label: 'm', gate: { kind: 'softmax' }, k: 3 }] }),
+    );
     const s = loadSpecFile(join(dir, 'exp.json'));
     expect(typeof s.truth).toBe('object');
     expect(specTruths(s)[0]!.k).toBe(3);
@@ -153,7 +193,9 @@ describe('spec files', () => {
 
   it('a rejected spec writes nothing', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'gmoe-spec-')), 'out');
-    await expect(runSweep({ ...base(), replications: -1 }, { outDir: dir, workers: 1 })).rejects.toThrow(/^replications must be/);
+    await expect(runSweep({ ...base(), replications: -1 }, { outDir: dir, workers: 1 })).rejects.toThrow(
+      /^replications must be/,
+    );
     expect(existsSync(dir)).toBe(false);
   });
 });

@@ -2,12 +2,27 @@ import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ResultsWriter, StoreError, readResults, recordFingerprint, truncateTornLine } from '../../src/experiments/store.js';
+import {
+  ResultsWriter,
+  StoreError,
+  readResults,
+  recordFingerprint,
+  truncateTornLine,
+} from '../../src/experiments/store.js';
 import type { CellRecord } from '../../src/experiments/types.js';
 
 const rec = (n: number, rep: number, seconds = 0.5): CellRecord => ({
-  n, rep, seed: 1000 + rep, model: 'm', status: 'ok', metrics: { D1: 1 / Math.sqrt(n), 'a|m=1': 0.25 },
-  logLik: -12.5, iterations: 7, converged: true, warnings: [], seconds,
+  n,
+  rep,
+  seed: 1000 + rep,
+  model: 'm',
+  status: 'ok',
+  metrics: { D1: 1 / Math.sqrt(n), 'a|m=1': 0.25 },
+  logLik: -12.5,
+  iterations: 7,
+  converged: true,
+  warnings: [],
+  seconds,
 });
 
 describe('results.jsonl', () => {

@@ -28,7 +28,13 @@ const count = (what: string) => (tried[what] = (tried[what] ?? 0) + 1);
 let rejected = 0; // each one checked by expectNamedRejection (or the CLI checks): a bad one fails its test
 afterAll(() => {
   const total = Object.values(tried).reduce((a, b) => a + b, 0);
-  console.log(`fuzz: ${total} inputs tried (${Object.entries(tried).map(([k, v]) => `${k} ${v}`).join(', ')}); ${rejected} rejected, each with one line naming the field, line/column or flag; ${total - rejected} accepted`);
+  console.log(
+    `fuzz: ${total} inputs tried (${Object.entries(tried)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}); ${rejected} rejected, each with one line naming the field, line/column or flag; ${total - rejected} accepted`,
+  );
 });
 
 // ---- mutations of a JSON value --------------------------------------------------------------
@@ -43,9 +49,36 @@ function paths(v: unknown, at: Path = []): Path[] {
   return out;
 }
 
-const NASTY: unknown[] = [NaN, Infinity, -Infinity, 1e308, -1e308, 1e-320, 0, -0, -1, 2 ** 53 + 1, 0.5, '', 'abc', '1', true, null, [], {}, [1, 2, 3], { a: 1 }, 'softmax', '\u0000\uFFFF'];
+const NASTY: unknown[] = [
+  NaN,
+  Infinity,
+  -Infinity,
+  1e308,
+  -1e308,
+  1e-320,
+  0,
+  -0,
+  -1,
+  2 ** 53 + 1,
+  0.5,
+  '',
+  'abc',
+  '1',
+  true,
+  null,
+  [],
+  {},
+  [1, 2, 3],
+  { a: 1 },
+  'softmax',
+  '\u0000\uFFFF',
+];
 
-type Mutation = { kind: 'set'; path: Path; value: unknown } | { kind: 'delete'; path: Path } | { kind: 'extra'; path: Path; key: string } | { kind: 'grow' | 'shrink'; path: Path };
+type Mutation =
+  | { kind: 'set'; path: Path; value: unknown }
+  | { kind: 'delete'; path: Path }
+  | { kind: 'extra'; path: Path; key: string }
+  | { kind: 'grow' | 'shrink'; path: Path };
 
 function mutationArb(base: unknown): fc.Arbitrary<Mutation> {
   const all = paths(base);
@@ -53,9 +86,17 @@ function mutationArb(base: unknown): fc.Arbitrary<Mutation> {
   const containers = all.filter((p) => typeof get(base, p) === 'object' && get(base, p) !== null);
   const arrays = all.filter((p) => Array.isArray(get(base, p)));
   return fc.oneof(
-    fc.record({ kind: fc.constant('set' as const), path, value: fc.oneof(fc.constantFrom(...NASTY), fc.double(), fc.integer(), fc.string({ maxLength: 8 })) }),
+    fc.record({
+      kind: fc.constant('set' as const),
+      path,
+      value: fc.oneof(fc.constantFrom(...NASTY), fc.double(), fc.integer(), fc.string({ maxLength: 8 })),
+    }),
     fc.record({ kind: fc.constant('delete' as const), path }),
-    fc.record({ kind: fc.constant('extra' as const), path: fc.constantFrom(...containers), key: fc.constantFrom('extra', 'K', 'typo', '__proto__', 'constructor') }),
+    fc.record({
+      kind: fc.constant('extra' as const),
+      path: fc.constantFrom(...containers),
+      key: fc.constantFrom('extra', 'K', 'typo', '__proto__', 'constructor'),
+    }),
     fc.record({ kind: fc.constantFrom('grow' as const, 'shrink' as const), path: fc.constantFrom(...arrays) }),
   );
 }
@@ -77,7 +118,8 @@ function mutate(base: unknown, muts: Mutation[]): unknown {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
       else if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[key as string];
     } else if (m.kind === 'extra') {
-      if (target && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: 1, enumerable: true, configurable: true, writable: true });
+      if (target && typeof target === 'object' && !Array.isArray(target))
+        Object.defineProperty(target, m.key, { value: 1, enumerable: true, configurable: true, writable: true });
     } else if (Array.isArray(target)) {
       if (m.kind === 'grow') target.push(target.length ? structuredClone(target[target.length - 1]) : 1);
       else target.pop();
@@ -88,18 +130,25 @@ function mutate(base: unknown, muts: Mutation[]): unknown {
 
 // ---- what an acceptable rejection looks like ------------------------------------------------
 
-const INTERNAL = /\b(TypeError|RangeError|ReferenceError|undefined is not|cannot read propert|is not a function|is not iterable)\b|^\s+at /im;
+const INTERNAL =
+  /\b(TypeError|RangeError|ReferenceError|undefined is not|cannot read propert|is not a function|is not iterable)\b|^\s+at /im;
 
 /** A rejection: a known error class, one line, no internals, naming a field (or line and column). */
 function expectNamedRejection(e: unknown, input: string): void {
   rejected++;
-  if (!(e instanceof ValidationError || e instanceof StoreError)) throw new Error(`not a ValidationError: ${String(e)} (${e instanceof Error ? e.constructor.name : typeof e}) for ${input}`);
+  if (!(e instanceof ValidationError || e instanceof StoreError))
+    throw new Error(
+      `not a ValidationError: ${String(e)} (${e instanceof Error ? e.constructor.name : typeof e}) for ${input}`,
+    );
   const msg = e.message;
   if (msg.includes('\n')) throw new Error(`message of several lines: ${JSON.stringify(msg)} for ${input}`);
   if (INTERNAL.test(msg)) throw new Error(`internal error leaked: ${msg} for ${input}`);
   if (msg.length > 600) throw new Error(`message too long (${msg.length}) for ${input}`);
   // a field path ("experts.nu[1]", "models[0].k"), a line/column or a position in the text
-  const named = /([A-Za-z_][\w|=]*(\[\d+\]|\["[^"]*"\]|\.[A-Za-z_][\w|=]*)*\s+(must|is|has|needs|cannot|should|are|does)|\bline \d+|\bposition \d+|\bcolumn\b|^[\w./-]+: |Unrecognized key|Unknown key|unknown key)/.test(msg);
+  const named =
+    /([A-Za-z_][\w|=]*(\[\d+\]|\["[^"]*"\]|\.[A-Za-z_][\w|=]*)*\s+(must|is|has|needs|cannot|should|are|does)|\bline \d+|\bposition \d+|\bcolumn\b|^[\w./-]+: |Unrecognized key|Unknown key|unknown key)/.test(
+      msg,
+    );
   if (!named) throw new Error(`message names no field: ${msg} for ${input}`);
 }
 
@@ -130,7 +179,9 @@ describe('fuzz: model files', () => {
             return;
           }
           // accepted: then every parameter is finite
-          const flat = JSON.stringify(modelToJSON(model), (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? 'NONFINITE' : x));
+          const flat = JSON.stringify(modelToJSON(model), (_k, x) =>
+            typeof x === 'number' && !Number.isFinite(x) ? 'NONFINITE' : x,
+          );
           if (flat.includes('NONFINITE')) throw new Error(`accepted a model with a non-finite number: ${show(input)}`);
         }),
         { numRuns: runs(400), seed: 16 },
@@ -163,8 +214,12 @@ function textMutation(text: string): fc.Arbitrary<string | Buffer> {
   const at = fc.integer({ min: 0, max: text.length });
   return fc.oneof(
     at.map((i) => text.slice(0, i)),
-    fc.tuple(at, fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([i, b]) => Buffer.concat([Buffer.from(text.slice(0, i)), Buffer.from(b), Buffer.from(text.slice(i))])),
-    fc.tuple(at, fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', 'null', '"', '{', ']', ',', '\u0000')).map(([i, s]) => text.slice(0, i) + s + text.slice(i)),
+    fc
+      .tuple(at, fc.uint8Array({ minLength: 1, maxLength: 16 }))
+      .map(([i, b]) => Buffer.concat([Buffer.from(text.slice(0, i)), Buffer.from(b), Buffer.from(text.slice(i))])),
+    fc
+      .tuple(at, fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', 'null', '"', '{', ']', ',', '\u0000'))
+      .map(([i, s]) => text.slice(0, i) + s + text.slice(i)),
     fc.constantFrom('', ' ', '\n', '\uFEFF', 'null', '[]', '0', '"model"', '{}'),
     fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
   ) as fc.Arbitrary<string | Buffer>;
@@ -172,7 +227,9 @@ function textMutation(text: string): fc.Arbitrary<string | Buffer> {
 
 // ---- specs ----------------------------------------------------------------------------------
 
-const SPECS = (['demy-exact', 'topk-over', 'temp-exact'] as const).map((p) => JSON.parse(JSON.stringify(presetSpec(p, { quick: true }))) as unknown);
+const SPECS = (['demy-exact', 'topk-over', 'temp-exact'] as const).map(
+  (p) => JSON.parse(JSON.stringify(presetSpec(p, { quick: true }))) as unknown,
+);
 
 describe('fuzz: spec files', () => {
   it('mutated spec JSON: valid, or a ValidationError of one line naming the field', () => {
@@ -215,14 +272,48 @@ describe('fuzz: spec files', () => {
 // ---- data CSVs ------------------------------------------------------------------------------
 
 const CSV_ROWS = ['x1,y', '0.1,1.5', '0.2,-0.25', '0.3,2', '0.4,0.125', '0.5,3.5', '0.6,1e-3'];
-const BAD_CELLS = ['', 'NaN', 'nan', 'Inf', '-Infinity', '1e999', '-1e999', 'abc', '0x1F', '1,5', '"1"', '"', ' ', '1 2', '١', '\u0000', 'NA', '--1', '1e', '.', 'true'];
+const BAD_CELLS = [
+  '',
+  'NaN',
+  'nan',
+  'Inf',
+  '-Infinity',
+  '1e999',
+  '-1e999',
+  'abc',
+  '0x1F',
+  '1,5',
+  '"1"',
+  '"',
+  ' ',
+  '1 2',
+  '١',
+  '\u0000',
+  'NA',
+  '--1',
+  '1e',
+  '.',
+  'true',
+];
 
 describe('fuzz: data CSVs', () => {
   it('mutated CSV (bad cells, ragged rows, extra columns, garbage, empty): parsed finite, or one line naming line and column', () => {
     const mutation = fc.oneof(
-      fc.record({ kind: fc.constant('cell' as const), row: fc.integer({ min: 0, max: CSV_ROWS.length - 1 }), col: fc.integer({ min: 0, max: 1 }), value: fc.oneof(fc.constantFrom(...BAD_CELLS), fc.string({ maxLength: 6 })) }),
-      fc.record({ kind: fc.constantFrom('drop' as const, 'extra' as const), row: fc.integer({ min: 0, max: CSV_ROWS.length - 1 }) }),
-      fc.record({ kind: fc.constant('garbage' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+      fc.record({
+        kind: fc.constant('cell' as const),
+        row: fc.integer({ min: 0, max: CSV_ROWS.length - 1 }),
+        col: fc.integer({ min: 0, max: 1 }),
+        value: fc.oneof(fc.constantFrom(...BAD_CELLS), fc.string({ maxLength: 6 })),
+      }),
+      fc.record({
+        kind: fc.constantFrom('drop' as const, 'extra' as const),
+        row: fc.integer({ min: 0, max: CSV_ROWS.length - 1 }),
+      }),
+      fc.record({
+        kind: fc.constant('garbage' as const),
+        at: fc.nat(),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+      }),
       fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
     );
     fc.assert(
@@ -244,7 +335,8 @@ describe('fuzz: data CSVs', () => {
         }
         try {
           const d = parseDatasetCsv(text, 'data.csv', named ? { y: 'y' } : {});
-          for (const v of [...d.X, ...d.y]) if (!Number.isFinite(v)) throw new Error(`accepted a non-finite value: ${JSON.stringify(text)}`);
+          for (const v of [...d.X, ...d.y])
+            if (!Number.isFinite(v)) throw new Error(`accepted a non-finite value: ${JSON.stringify(text)}`);
         } catch (e) {
           expectNamedRejection(e, JSON.stringify(text));
           expect((e as Error).message.startsWith('data.csv')).toBe(true);
@@ -257,7 +349,32 @@ describe('fuzz: data CSVs', () => {
 
 // ---- CLI flags ------------------------------------------------------------------------------
 
-const FLAG_VALUES = ['', 'NaN', 'Infinity', '-Infinity', '-1', '0', '1e400', '1e9', '99999999999999999999', '2.5', '0x10', 'abc', '\u0000', '１', '-', '--', '1 2', 'none', 'D3', 'topk:0', 'topk:9', 'activation:cube', 'near-truth:nope', 'softmax'];
+const FLAG_VALUES = [
+  '',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '-1',
+  '0',
+  '1e400',
+  '1e9',
+  '99999999999999999999',
+  '2.5',
+  '0x10',
+  'abc',
+  '\u0000',
+  '１',
+  '-',
+  '--',
+  '1 2',
+  'none',
+  'D3',
+  'topk:0',
+  'topk:9',
+  'activation:cube',
+  'near-truth:nope',
+  'softmax',
+];
 
 /** Captures what the in-process CLI writes (it writes to process.stdout / process.stderr). */
 async function cli(args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
@@ -282,48 +399,84 @@ describe('fuzz: CLI flags', () => {
   const root = mkdtempSync(join(tmpdir(), 'gmoe-fuzz-cli-'));
   const data = join(root, 'data.csv');
   // 40 rows: enough for k = 2 (8 free parameters); two clear regimes in x
-  writeFileSync(data, `x1,y\n${Array.from({ length: 40 }, (_, i) => `${(i / 40).toFixed(3)},${(i < 20 ? 1 + (i % 3) * 0.1 : -2 + (i % 5) * 0.1).toFixed(2)}`).join('\n')}\n`);
+  writeFileSync(
+    data,
+    `x1,y\n${Array.from({ length: 40 }, (_, i) => `${(i / 40).toFixed(3)},${(i < 20 ? 1 + (i % 3) * 0.1 : -2 + (i % 5) * 0.1).toFixed(2)}`).join('\n')}\n`,
+  );
   const model = join(root, 'model.json');
   writeFileSync(model, JSON.stringify(MODELS[0]));
   // cheap commands, each with a valid base; one or two flags get a hostile value
   const bases: { name: string; args: string[]; flags: Record<string, string>; out?: string }[] = [
-    { name: 'simulate', args: ['simulate'], flags: { '--truth': 'demy', '--n': '20', '--seed': '3', '--design': 'uniform' }, out: '--out' },
-    { name: 'fit', args: ['fit'], flags: { '--data': data, '--k': '2', '--gate': 'softmax', '--max-iter': '3', '--seed': '1', '--restarts': '1', '--tol': '1e-6', '--init': 'kmeans' }, out: '--out' },
-    { name: 'loss', args: ['loss'], flags: { '--fit': model, '--truth': 'demy', '--loss': 'auto', '--hellinger-n': '50' } },
-    { name: 'sweep', args: ['sweep', new URL('../slurm/fixtures/demy-small.json', import.meta.url).pathname, '--no-png'], flags: { '--reps': '1', '--workers': '1', '--shard': '1/2', '--seed': '2' }, out: '--out' },
+    {
+      name: 'simulate',
+      args: ['simulate'],
+      flags: { '--truth': 'demy', '--n': '20', '--seed': '3', '--design': 'uniform' },
+      out: '--out',
+    },
+    {
+      name: 'fit',
+      args: ['fit'],
+      flags: {
+        '--data': data,
+        '--k': '2',
+        '--gate': 'softmax',
+        '--max-iter': '3',
+        '--seed': '1',
+        '--restarts': '1',
+        '--tol': '1e-6',
+        '--init': 'kmeans',
+      },
+      out: '--out',
+    },
+    {
+      name: 'loss',
+      args: ['loss'],
+      flags: { '--fit': model, '--truth': 'demy', '--loss': 'auto', '--hellinger-n': '50' },
+    },
+    {
+      name: 'sweep',
+      args: ['sweep', new URL('../slurm/fixtures/demy-small.json', import.meta.url).pathname, '--no-png'],
+      flags: { '--reps': '1', '--workers': '1', '--shard': '1/2', '--seed': '2' },
+      out: '--out',
+    },
   ];
 
   it('hostile flag values: exit 0, or exit 2 with one line naming the flag, no stack trace, no partial output', async () => {
     let invocations = 0;
     const failures: string[] = [];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...bases), fc.array(fc.tuple(fc.nat(), fc.constantFrom(...FLAG_VALUES)), { minLength: 1, maxLength: 2 }), async (base, picks) => {
-        const flags = { ...base.flags };
-        const names = Object.keys(flags);
-        const changed: string[] = [];
-        for (const [i, v] of picks) {
-          const f = names[i % names.length]!;
-          flags[f] = v;
-          changed.push(f);
-        }
-        const outDir = join(root, `out-${++invocations}`);
-        mkdirSync(outDir);
-        const args = [...base.args, ...Object.entries(flags).flat()];
-        if (base.out) args.push(base.out, join(outDir, base.name === 'sweep' ? 'run' : 'file.out'));
-        count('CLI invocations');
-        const r = await cli(args);
-        const input = `gmoe ${args.join(' ')}`;
-        const lines = r.stderr.split('\n').filter((l) => l !== '' && l !== '(add --help for usage)');
-        if (r.code === undefined || r.code === 0) return; // accepted (a valid value)
-        rejected++;
-        if (r.code !== 2) failures.push(`exit ${r.code}: ${input}\n  ${r.stderr.trim()}`);
-        else if (lines.length !== 1) failures.push(`${lines.length} lines: ${input}\n  ${r.stderr.trim()}`);
-        else if (INTERNAL.test(r.stderr)) failures.push(`internal error: ${input}\n  ${r.stderr.trim()}`);
-        else if (!changed.some((f) => lines[0]!.includes(f) || lines[0]!.includes(f.replace(/^--/, '')))) failures.push(`names none of ${changed.join(', ')}: ${input}\n  ${lines[0]}`);
-        const left = readdirSync(outDir);
-        if (left.length > 0) failures.push(`left ${left.join(', ')} behind: ${input}`);
-        rmSync(outDir, { recursive: true, force: true });
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...bases),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(...FLAG_VALUES)), { minLength: 1, maxLength: 2 }),
+        async (base, picks) => {
+          const flags = { ...base.flags };
+          const names = Object.keys(flags);
+          const changed: string[] = [];
+          for (const [i, v] of picks) {
+            const f = names[i % names.length]!;
+            flags[f] = v;
+            changed.push(f);
+          }
+          const outDir = join(root, `out-${++invocations}`);
+          mkdirSync(outDir);
+          const args = [...base.args, ...Object.entries(flags).flat()];
+          if (base.out) args.push(base.out, join(outDir, base.name === 'sweep' ? 'run' : 'file.out'));
+          count('CLI invocations');
+          const r = await cli(args);
+          const input = `gmoe ${args.join(' ')}`;
+          const lines = r.stderr.split('\n').filter((l) => l !== '' && l !== '(add --help for usage)');
+          if (r.code === undefined || r.code === 0) return; // accepted (a valid value)
+          rejected++;
+          if (r.code !== 2) failures.push(`exit ${r.code}: ${input}\n  ${r.stderr.trim()}`);
+          else if (lines.length !== 1) failures.push(`${lines.length} lines: ${input}\n  ${r.stderr.trim()}`);
+          else if (INTERNAL.test(r.stderr)) failures.push(`internal error: ${input}\n  ${r.stderr.trim()}`);
+          else if (!changed.some((f) => lines[0]!.includes(f) || lines[0]!.includes(f.replace(/^--/, ''))))
+            failures.push(`names none of ${changed.join(', ')}: ${input}\n  ${lines[0]}`);
+          const left = readdirSync(outDir);
+          if (left.length > 0) failures.push(`left ${left.join(', ')} behind: ${input}`);
+          rmSync(outDir, { recursive: true, force: true });
+        },
+      ),
       { numRuns: runs(300), seed: 21 },
     );
     expect(failures.slice(0, 10)).toEqual([]);

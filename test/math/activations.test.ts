@@ -23,7 +23,8 @@ describe('activation descriptors', () => {
         if (a.positivelyHomogeneous) expect(a.sigma(2.5 * u)).toBeCloseTo(2.5 * a.sigma(u), 12);
       }
       if (!a.linear) expect(POINTS.some((u) => a.sigma(u) !== u)).toBe(true);
-      if (!a.positivelyHomogeneous) expect(POINTS.some((u) => Math.abs(a.sigma(2.5 * u) - 2.5 * a.sigma(u)) > 1e-6)).toBe(true);
+      if (!a.positivelyHomogeneous)
+        expect(POINTS.some((u) => Math.abs(a.sigma(2.5 * u) - 2.5 * a.sigma(u)) > 1e-6)).toBe(true);
       expect(isActivation(name)).toBe(true);
       if (a.code >= 0) expect(activationByCode(a.code)).toBe(a);
     });

@@ -7,7 +7,8 @@ const f = new Float64Array(2);
 const bits = new BigInt64Array(f.buffer);
 /** Distance in units in the last place between two finite doubles of the same sign. */
 function ulps(a: number, b: number): number {
-  f[0] = a; f[1] = b;
+  f[0] = a;
+  f[1] = b;
   const d = bits[0]! - bits[1]!;
   return Number(d < 0n ? -d : d);
 }
@@ -27,10 +28,14 @@ describe('expFast', () => {
     for (let t = 0; t < N; t++) {
       const kind = t & 3;
       // the whole range, the softmax range, tiny arguments, the reduced range |r| ≤ ln2/256
-      const x = kind === 0 ? EXP_FAST_MIN + (EXP_FAST_MAX - EXP_FAST_MIN) * rng.uniform()
-        : kind === 1 ? -40 * rng.uniform()
-          : kind === 2 ? (rng.uniform() - 0.5) * 2 ** (-60 * rng.uniform())
-            : (rng.uniform() - 0.5) * 0.0055;
+      const x =
+        kind === 0
+          ? EXP_FAST_MIN + (EXP_FAST_MAX - EXP_FAST_MIN) * rng.uniform()
+          : kind === 1
+            ? -40 * rng.uniform()
+            : kind === 2
+              ? (rng.uniform() - 0.5) * 2 ** (-60 * rng.uniform())
+              : (rng.uniform() - 0.5) * 0.0055;
       const u = ulps(expFast(x), Math.exp(x));
       if (u > worst) worst = u;
       if (u > 0) differ++;
@@ -76,10 +81,15 @@ describe('logFast', () => {
     for (let t = 0; t < N; t++) {
       const kind = t & 3;
       // the row sums of a softmax (1..k), every binade, just around 1, around each table point
-      const x = kind === 0 ? 1 + 7 * rng.uniform()
-        : kind === 1 ? Math.exp((rng.uniform() - 0.5) * 1410)
-          : kind === 2 ? 1 + (rng.uniform() - 0.5) * 2 ** (-52 * rng.uniform())
-            : (1 + Math.floor(128 * rng.uniform()) / 128 + (rng.uniform() - 0.5) / 256) * 2 ** Math.floor(20 * (rng.uniform() - 0.5));
+      const x =
+        kind === 0
+          ? 1 + 7 * rng.uniform()
+          : kind === 1
+            ? Math.exp((rng.uniform() - 0.5) * 1410)
+            : kind === 2
+              ? 1 + (rng.uniform() - 0.5) * 2 ** (-52 * rng.uniform())
+              : (1 + Math.floor(128 * rng.uniform()) / 128 + (rng.uniform() - 0.5) / 256) *
+                2 ** Math.floor(20 * (rng.uniform() - 0.5));
       const u = ulps(logFast(x), Math.log(x));
       if (u > worst) worst = u;
       if (u > 0) differ++;

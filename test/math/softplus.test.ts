@@ -18,7 +18,8 @@ describe('softplus activation', () => {
     expect(sp.sigma(800)).toBe(800); // e^800 overflows the naive form
     expect(sp.sigma(-40) / Math.exp(-40)).toBeCloseTo(1, 14); // log(1 + e^-40) would round to 0
     expect(sp.sigma(-800)).toBe(0);
-    for (const t of [-1e300, -800, 0, 800, 1e300]) for (const f of [sp.sigma, sp.d1, sp.d2]) expect(Number.isFinite(f(t))).toBe(true);
+    for (const t of [-1e300, -800, 0, 800, 1e300])
+      for (const f of [sp.sigma, sp.d1, sp.d2]) expect(Number.isFinite(f(t))).toBe(true);
   });
 
   it('σ′ and σ″ match central finite differences, including far out', () => {
@@ -32,9 +33,15 @@ describe('softplus activation', () => {
   });
 
   const truth: Model = {
-    gate: { kind: 'activation', activation: 'softplus', bias: 'outside' }, k: 2, d: 1,
-    beta0: Float64Array.of(-1, 0), beta1: Float64Array.of(6, -2), a: Float64Array.of(-20, 20), b: Float64Array.of(15, -5),
-    nu: Float64Array.of(0.09, 0.16), tau: 1,
+    gate: { kind: 'activation', activation: 'softplus', bias: 'outside' },
+    k: 2,
+    d: 1,
+    beta0: Float64Array.of(-1, 0),
+    beta1: Float64Array.of(6, -2),
+    a: Float64Array.of(-20, 20),
+    b: Float64Array.of(15, -5),
+    nu: Float64Array.of(0.09, 0.16),
+    tau: 1,
   };
 
   it('round-trips through a model file', () => {
@@ -46,7 +53,13 @@ describe('softplus activation', () => {
 
   it('a fit recovers a softplus-gate truth', () => {
     const data = simulate(truth, { n: 20_000, seed: 5, design: 'uniform' });
-    const fit = fitMoE(data, { gate: truth.gate, k: 2, init: { kind: 'near-truth', truth }, seed: 3, tauMode: 'fixed' });
+    const fit = fitMoE(data, {
+      gate: truth.gate,
+      k: 2,
+      init: { kind: 'near-truth', truth },
+      seed: 3,
+      tauMode: 'fixed',
+    });
     expect(fit.converged).toBe(true);
     const m = fit.model;
     expect(m.gate).toEqual(truth.gate);

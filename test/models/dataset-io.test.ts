@@ -2,7 +2,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { datasetCsvChunks, parseDatasetCsv, readDatasetCsv, validateDataset, writeDatasetCsv } from '../../src/models/dataset-io.js';
+import {
+  datasetCsvChunks,
+  parseDatasetCsv,
+  readDatasetCsv,
+  validateDataset,
+  writeDatasetCsv,
+} from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import type { Dataset } from '../../src/models/types.js';
@@ -73,8 +79,16 @@ describe('dataset CSV: bad input names the line and the column', () => {
   const cases: [string, string, RegExp][] = [
     ['NaN', 'x1,y\n1,2\n3,NaN\n', /^f.csv: line 3, column y: must be a finite number. Value: "NaN"$/],
     ['Infinity', 'x1,y\n-Infinity,2\n', /^f.csv: line 2, column x1: must be a finite number. Value: "-Infinity"$/],
-    ['overflow', 'x1,y\n1e999,2\n', /^f.csv: line 2, column x1: must be a finite number \(overflows a double\). Value: "1e999"$/],
-    ['empty value', 'x1,x2,y\n1,,2\n', /^f.csv: line 2, column x2: missing value \(drop such rows with --drop-missing, library: dropMissing\). Value: ""$/],
+    [
+      'overflow',
+      'x1,y\n1e999,2\n',
+      /^f.csv: line 2, column x1: must be a finite number \(overflows a double\). Value: "1e999"$/,
+    ],
+    [
+      'empty value',
+      'x1,x2,y\n1,,2\n',
+      /^f.csv: line 2, column x2: missing value \(drop such rows with --drop-missing, library: dropMissing\). Value: ""$/,
+    ],
     ['NA', 'x1,y\n1,2\nNA,3\n', /^f.csv: line 3, column x1: missing value .*Value: "NA"$/],
     ['non-numeric', 'x1,y\n1,2\n1,abc\n', /^f.csv: line 3, column y: not a number. Value: "abc"$/],
     ['hex', 'x1,y\n0x10,2\n', /^f.csv: line 2, column x1: not a number. Value: "0x10"$/],
@@ -84,14 +98,22 @@ describe('dataset CSV: bad input names the line and the column', () => {
     ['text after a closing quote', 'x1,y\n1,"2"x\n', /^f.csv: line 2: malformed CSV \(Invalid Closing Quote\)$/],
     ['duplicate column names', 'x1,y,y\n1,2,3\n', /^f.csv: line 1: column name "y" appears twice$/],
     ['empty row inside', 'x1,y\n1,2\n\n3,4\n', /^f.csv: line 3: empty row$/],
-    ['header without y', 'x1,x2\n1,2\n', /^f.csv: line 1: the columns are "x1","x2", not the layout x1,...,xd,y \(optionally ,z\): choose them with --y COL and --x COL,COL,... \(library: options y and x\)$/],
+    [
+      'header without y',
+      'x1,x2\n1,2\n',
+      /^f.csv: line 1: the columns are "x1","x2", not the layout x1,...,xd,y \(optionally ,z\): choose them with --y COL and --x COL,COL,... \(library: options y and x\)$/,
+    ],
     ['header out of order', 'x2,x1,y\n1,2,3\n', /^f.csv: line 1: the columns are "x2","x1","y", not the layout/],
     ['header in capitals', 'X1,Y\n1,2\n', /line 1: the columns are "X1","Y", not the layout/],
     ['header y only', 'y\n1\n', /line 1: the columns are "y", not the layout/],
     ['no header', '1,2\n3,4\n', /line 1: the columns are "1","2", not the layout/],
     ['empty file', '', /^f.csv: empty file/],
     ['header only', 'x1,y\n', /^f.csv: no data rows after the header$/],
-    ['negative z', 'x1,y,z\n1,2,-1\n', /^f.csv: line 2, column z: must be an expert index \(integer ≥ 0\). Value: "-1"$/],
+    [
+      'negative z',
+      'x1,y,z\n1,2,-1\n',
+      /^f.csv: line 2, column z: must be an expert index \(integer ≥ 0\). Value: "-1"$/,
+    ],
   ];
   for (const [what, text, message] of cases) {
     it(what, () => {
@@ -110,10 +132,13 @@ describe('dataset CSV: bad input names the line and the column', () => {
 
 describe('dataset CSV: any CSV, columns by name', () => {
   // what R's write.csv(data.frame(yn, x, grp)) writes: quoted header, an unnamed row-name column, CRLF on Windows
-  const rCsv = '"","yn","x","grp"\r\n"1",0.5,1.25,"a"\r\n"2",-1e-04,2,"b, c"\r\n"3",NA,3,"d"\r\n"4",2.5,"4","e ""q"""\r\n';
+  const rCsv =
+    '"","yn","x","grp"\r\n"1",0.5,1.25,"a"\r\n"2",-1e-04,2,"b, c"\r\n"3",NA,3,"d"\r\n"4",2.5,"4","e ""q"""\r\n';
 
   it('reads an R write.csv file with row names: y and x by name, NA reported or dropped', () => {
-    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x'] })).toThrow(/^r.csv: line 4, column yn: missing value .*Value: "NA"$/);
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x'] })).toThrow(
+      /^r.csv: line 4, column yn: missing value .*Value: "NA"$/,
+    );
     const d = parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x'], dropMissing: true });
     expect([d.n, d.d, d.dropped]).toEqual([3, 1, 1]);
     expect(Array.from(d.X)).toEqual([1.25, 2, 4]);
@@ -135,19 +160,29 @@ describe('dataset CSV: any CSV, columns by name', () => {
 
   it('x in the order given; a quoted field with a line break shifts the line numbers', () => {
     const text = 'note,b,a,y\n"two\nlines",1,2,3\nz,4,5,x\n';
-    expect(() => parseDatasetCsv(text, 'q.csv', { y: 'a', x: ['y', 'b'] })).toThrow(/^q.csv: line 4, column y: not a number. Value: "x"$/);
+    expect(() => parseDatasetCsv(text, 'q.csv', { y: 'a', x: ['y', 'b'] })).toThrow(
+      /^q.csv: line 4, column y: not a number. Value: "x"$/,
+    );
     const ok = parseDatasetCsv('note,b,a,y\n"two\nlines",1,2,3\nz,4,5,6\n', 'q.csv', { y: 'a', x: ['y', 'b'] });
     expect(Array.from(ok.X)).toEqual([3, 1, 6, 4]);
     expect(Array.from(ok.y)).toEqual([2, 5]);
   });
 
   it('errors name the column and list the columns', () => {
-    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'Y' })).toThrow(/^r.csv: no column "Y" for y; the columns are "yn","x","grp"$/);
-    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x', 'w'] })).toThrow(/^r.csv: no column "w" for x; the columns are "yn","x","grp"$/);
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'Y' })).toThrow(
+      /^r.csv: no column "Y" for y; the columns are "yn","x","grp"$/,
+    );
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x', 'w'] })).toThrow(
+      /^r.csv: no column "w" for x; the columns are "yn","x","grp"$/,
+    );
     expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['yn'] })).toThrow(/cannot be both y and x/);
     expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x', 'x'] })).toThrow(/x names column "x" twice/);
-    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['grp'], dropMissing: true })).toThrow(/^r.csv: line 2, column grp: not a number. Value: "a"$/);
-    expect(() => parseDatasetCsv('y,x\nNA,1\n1,\n', 'm.csv', { y: 'y', dropMissing: true })).toThrow(/^m.csv: no rows left: all 2 have a missing value$/);
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['grp'], dropMissing: true })).toThrow(
+      /^r.csv: line 2, column grp: not a number. Value: "a"$/,
+    );
+    expect(() => parseDatasetCsv('y,x\nNA,1\n1,\n', 'm.csv', { y: 'y', dropMissing: true })).toThrow(
+      /^m.csv: no rows left: all 2 have a missing value$/,
+    );
   });
 
   it('the default layout still reads with y named explicitly (x = x1..xd, z left out)', () => {
@@ -164,21 +199,33 @@ describe('validateDataset', () => {
     expect(() => validateDataset(ok())).not.toThrow();
     const nan = ok();
     nan.X[3] = NaN;
-    expect(() => validateDataset(nan)).toThrow(/^data.X\[1\]\[1\] \(row 1, column x2\) must be a finite number. Value: NaN$/);
+    expect(() => validateDataset(nan)).toThrow(
+      /^data.X\[1\]\[1\] \(row 1, column x2\) must be a finite number. Value: NaN$/,
+    );
     const inf = ok();
     inf.y[0] = -Infinity;
-    expect(() => validateDataset(inf, 'train')).toThrow(/^train.y\[0\] \(row 0, column y\) must be a finite number. Value: -Infinity$/);
-    expect(() => validateDataset({ ...ok(), X: new Float64Array(3) })).toThrow(/data.X must have length n × d = 2 × 2 = 4. Value: 3/);
-    expect(() => validateDataset({ ...ok(), y: new Float64Array(3) })).toThrow(/data.y must have length n = 2. Value: 3/);
+    expect(() => validateDataset(inf, 'train')).toThrow(
+      /^train.y\[0\] \(row 0, column y\) must be a finite number. Value: -Infinity$/,
+    );
+    expect(() => validateDataset({ ...ok(), X: new Float64Array(3) })).toThrow(
+      /data.X must have length n × d = 2 × 2 = 4. Value: 3/,
+    );
+    expect(() => validateDataset({ ...ok(), y: new Float64Array(3) })).toThrow(
+      /data.y must have length n = 2. Value: 3/,
+    );
     expect(() => validateDataset({ ...ok(), n: 0 })).toThrow(/data.n must be an integer ≥ 1. Value: 0/);
-    expect(() => validateDataset({ ...ok(), X: [0, 1, 2, 3] as unknown as Float64Array })).toThrow(/data.X must be a Float64Array/);
+    expect(() => validateDataset({ ...ok(), X: [0, 1, 2, 3] as unknown as Float64Array })).toThrow(
+      /data.X must be a Float64Array/,
+    );
   });
 
   it('writeDatasetCsv writes nothing for bad data', () => {
     const sub = mkdtempSync(join(dir, 'bad-'));
     const bad = ok();
     bad.y[1] = NaN;
-    expect(() => writeDatasetCsv(join(sub, 'bad.csv'), bad)).toThrow(/data.y\[1\] \(row 1, column y\) must be a finite number/);
+    expect(() => writeDatasetCsv(join(sub, 'bad.csv'), bad)).toThrow(
+      /data.y\[1\] \(row 1, column y\) must be a finite number/,
+    );
     expect(readdirSync(sub)).toEqual([]);
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  conditionalMean, expertMeans, gateProbs, logDensity, logLikelihood, pointwiseLogLikelihood, responsibilities,
+  conditionalMean,
+  expertMeans,
+  gateProbs,
+  logDensity,
+  logLikelihood,
+  pointwiseLogLikelihood,
+  responsibilities,
 } from '../../src/models/density.js';
 import { sampleResponse } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
@@ -20,7 +26,7 @@ function naiveLogLik(m: Model, data: Dataset): number {
       let mu = m.b[j]!;
       for (let l = 0; l < m.d; l++) mu += m.a[j * m.d + l]! * data.X[i * m.d + l]!;
       const r = data.y[i]! - mu;
-      s += p[i * m.k + j]! * Math.exp((-r * r) / (2 * m.nu[j]!)) / Math.sqrt(2 * Math.PI * m.nu[j]!);
+      s += (p[i * m.k + j]! * Math.exp((-r * r) / (2 * m.nu[j]!))) / Math.sqrt(2 * Math.PI * m.nu[j]!);
     }
     total += Math.log(s);
   }
@@ -62,9 +68,15 @@ describe('log-likelihood', () => {
   }
 
   const two = (gate: GateSpec, beta0: [number, number], tau = 1): Model => ({
-    gate, k: 2, d: 1,
-    beta0: Float64Array.from(beta0), beta1: Float64Array.of(0, 0),
-    a: Float64Array.of(0, 0), b: Float64Array.of(0, 50), nu: Float64Array.of(1, 1), tau,
+    gate,
+    k: 2,
+    d: 1,
+    beta0: Float64Array.from(beta0),
+    beta1: Float64Array.of(0, 0),
+    a: Float64Array.of(0, 0),
+    b: Float64Array.of(0, 50),
+    nu: Float64Array.of(1, 1),
+    tau,
   });
   const one = (m: Model, y: number): Dataset => ({ n: 1, d: 1, X: Float64Array.of(1), y: Float64Array.of(y) });
 
@@ -107,7 +119,9 @@ describe('log-likelihood', () => {
 
   it('rejects data whose dimension differs from the model (instead of a silent NaN)', () => {
     const m = truthPreset('d2');
-    expect(() => logLikelihood(m, { n: 2, d: 1, X: Float64Array.of(0, 1), y: Float64Array.of(0, 1) })).toThrow(/data.d must equal the model's d = 2. Value: 1/);
+    expect(() => logLikelihood(m, { n: 2, d: 1, X: Float64Array.of(0, 1), y: Float64Array.of(0, 1) })).toThrow(
+      /data.d must equal the model's d = 2. Value: 1/,
+    );
     expect(() => logDensity(m, [1], 0)).toThrow(/x must have length d = 2/);
   });
 });
@@ -125,7 +139,10 @@ describe('responsibilities', () => {
       const mu = expertMeans(m, data.X, data.n);
       for (let i = 0; i < data.n; i++) {
         let sum = 0;
-        const w = [0, 1, 2].map((j) => p[i * 3 + j]! * Math.exp(-((data.y[i]! - mu[i * 3 + j]!) ** 2) / (2 * m.nu[j]!)) / Math.sqrt(m.nu[j]!));
+        const w = [0, 1, 2].map(
+          (j) =>
+            (p[i * 3 + j]! * Math.exp(-((data.y[i]! - mu[i * 3 + j]!) ** 2) / (2 * m.nu[j]!))) / Math.sqrt(m.nu[j]!),
+        );
         const wSum = w[0]! + w[1]! + w[2]!;
         for (let j = 0; j < 3; j++) {
           const r = resp[i * 3 + j]!;
@@ -163,7 +180,8 @@ describe('conditional mean', () => {
       const x0 = randomX(points, m.d, rng, 0, 1);
       // reps copies of each point
       const X = new Float64Array(points * reps * m.d);
-      for (let i = 0; i < points * reps; i++) for (let l = 0; l < m.d; l++) X[i * m.d + l] = x0[(i % points) * m.d + l]!;
+      for (let i = 0; i < points * reps; i++)
+        for (let l = 0; l < m.d; l++) X[i * m.d + l] = x0[(i % points) * m.d + l]!;
       const { y } = sampleResponse(m, X, points * reps, rng);
       const cm = conditionalMean(m, x0, points);
       const p = gateProbs(m, x0, points);
@@ -176,7 +194,7 @@ describe('conditional mean', () => {
         let second = 0;
         for (let j = 0; j < m.k; j++) second += p[q * m.k + j]! * (m.nu[j]! + mu[q * m.k + j]! ** 2);
         const sd = Math.sqrt(Math.max(second - cm[q]! ** 2, 0));
-        expect(Math.abs(mean - cm[q]!)).toBeLessThanOrEqual(4 * sd / Math.sqrt(reps) + 1e-12);
+        expect(Math.abs(mean - cm[q]!)).toBeLessThanOrEqual((4 * sd) / Math.sqrt(reps) + 1e-12);
       }
     });
   }

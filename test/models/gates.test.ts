@@ -115,9 +115,15 @@ describe('top-K gate', () => {
 
   it('the topk1 preset selects on the full logit: expert 0 active exactly where 25x − 8 > 0', () => {
     const m: Model = {
-      gate: { kind: 'topk', K: 1, selectOn: 'logit' }, k: 2, d: 1,
-      beta0: Float64Array.of(-8, 0), beta1: Float64Array.of(25, 0),
-      a: Float64Array.of(-20, 20), b: Float64Array.of(15, -5), nu: Float64Array.of(0.09, 0.16), tau: 1,
+      gate: { kind: 'topk', K: 1, selectOn: 'logit' },
+      k: 2,
+      d: 1,
+      beta0: Float64Array.of(-8, 0),
+      beta1: Float64Array.of(25, 0),
+      a: Float64Array.of(-20, 20),
+      b: Float64Array.of(15, -5),
+      nu: Float64Array.of(0.09, 0.16),
+      tau: 1,
     };
     const X = Float64Array.of(0, 0.3, 0.319, 0.321, 0.5, 1);
     const p = probsOf(m, X, X.length);
@@ -221,18 +227,35 @@ describe('logit derivatives', () => {
         perturb(dn, -h);
         const su = logits(up);
         const sd = logits(dn);
-        for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) {
-          const num = (su[i * k + j]! - sd[i * k + j]!) / (2 * h);
-          expect(Math.abs(num - exact(i, j))).toBeLessThanOrEqual(tol * (1 + Math.abs(num)));
-        }
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j < k; j++) {
+            const num = (su[i * k + j]! - sd[i * k + j]!) / (2 * h);
+            expect(Math.abs(num - exact(i, j))).toBeLessThanOrEqual(tol * (1 + Math.abs(num)));
+          }
       };
       for (let jj = 0; jj < k; jj++) {
-        fd((q, e) => { q.beta0[jj] = q.beta0[jj]! + e; }, (i, j) => (j === jj ? dB0[i * k + j]! : 0));
+        fd(
+          (q, e) => {
+            q.beta0[jj] = q.beta0[jj]! + e;
+          },
+          (i, j) => (j === jj ? dB0[i * k + j]! : 0),
+        );
         for (let l = 0; l < D; l++) {
-          fd((q, e) => { q.beta1[jj * D + l] = q.beta1[jj * D + l]! + e; }, (i, j) => (j === jj ? dU[i * k + j]! * X[i * D + l]! : 0));
+          fd(
+            (q, e) => {
+              q.beta1[jj * D + l] = q.beta1[jj * D + l]! + e;
+            },
+            (i, j) => (j === jj ? dU[i * k + j]! * X[i * D + l]! : 0),
+          );
         }
       }
-      if (spec.kind === 'temperature' || spec.kind === 'activation') fd((q, e) => { q.tau += e; }, (i, j) => dTau[i * k + j]!);
+      if (spec.kind === 'temperature' || spec.kind === 'activation')
+        fd(
+          (q, e) => {
+            q.tau += e;
+          },
+          (i, j) => dTau[i * k + j]!,
+        );
       else expect(maxAbsDiff(dTau, new Float64Array(n * k))).toBe(0);
     });
   }

@@ -6,8 +6,10 @@ import type { GateSpec, Model } from '../../src/models/types.js';
 /** Every gate configuration for k experts (topk with each K and both selection rules). */
 export function allGateSpecs(k: number): GateSpec[] {
   const specs: GateSpec[] = [{ kind: 'softmax' }, { kind: 'temperature' }];
-  for (let K = 1; K <= k; K++) for (const selectOn of ['slope', 'logit'] as const) specs.push({ kind: 'topk', K, selectOn });
-  for (const activation of ACTIVATIONS) for (const bias of ['outside', 'inside'] as const) specs.push({ kind: 'activation', activation, bias });
+  for (let K = 1; K <= k; K++)
+    for (const selectOn of ['slope', 'logit'] as const) specs.push({ kind: 'topk', K, selectOn });
+  for (const activation of ACTIVATIONS)
+    for (const bias of ['outside', 'inside'] as const) specs.push({ kind: 'activation', activation, bias });
   return specs;
 }
 

@@ -37,8 +37,12 @@ describe('simulate: reproducibility', () => {
     expect(() => simulate(m, { n: 2.5, seed: 1 })).toThrow(/n must be a positive integer. Value: 2.5/);
     expect(() => simulate(m, { n: 5, seed: 0 })).toThrow(/seed must be an integer in \[1, 4294967295\]. Value: 0/);
     expect(() => simulate(m, { n: 5, seed: 2 ** 32 })).toThrow(/seed must be an integer/);
-    expect(() => simulate(m, { n: 5, seed: 1, design: 'sobol' as Design })).toThrow(/design must be one of uniform, grid, normal. Value: sobol/);
-    expect(() => simulate(truthPreset('d2'), { n: 5, seed: 1, design: 'grid' })).toThrow(/design "grid" needs d = 1. Value: d = 2/);
+    expect(() => simulate(m, { n: 5, seed: 1, design: 'sobol' as Design })).toThrow(
+      /design must be one of uniform, grid, normal. Value: sobol/,
+    );
+    expect(() => simulate(truthPreset('d2'), { n: 5, seed: 1, design: 'grid' })).toThrow(
+      /design "grid" needs d = 1. Value: d = 2/,
+    );
     const bad = truthPreset('demy');
     bad.nu[1] = -1;
     expect(() => simulate(bad, { n: 5, seed: 1 })).toThrow(/experts.nu\[1\] must be > 0 \(a variance\). Value: -1/);
@@ -79,7 +83,10 @@ describe('designs', () => {
     const X = sampleDesign('normal', N, 1, createRng(4));
     let s = 0;
     let s2 = 0;
-    for (const v of X) { s += v; s2 += v * v; }
+    for (const v of X) {
+      s += v;
+      s2 += v * v;
+    }
     expect(Math.abs(s / N)).toBeLessThanOrEqual(4 / Math.sqrt(N));
     // Var(Z²) = 2
     expect(Math.abs(s2 / N - 1)).toBeLessThanOrEqual(4 * Math.sqrt(2 / N));

@@ -29,14 +29,17 @@ import { modelFromParams, type Dataset } from '../../src/models/types.js';
 const SCRIPT = fileURLToPath(new URL('./flexmix.R', import.meta.url));
 
 function rAvailable(): string | null {
-  const r = spawnSync('Rscript', ['-e', 'suppressPackageStartupMessages({library(flexmix); library(jsonlite)})'], { encoding: 'utf8' });
+  const r = spawnSync('Rscript', ['-e', 'suppressPackageStartupMessages({library(flexmix); library(jsonlite)})'], {
+    encoding: 'utf8',
+  });
   if (r.error) return `Rscript not found (${r.error.message})`;
   if (r.status !== 0) return `R lacks flexmix or jsonlite: ${r.stderr.trim().split('\n').at(-1)}`;
   return null;
 }
 
 const missing = rAvailable();
-if (missing) console.warn(`test/peers/flexmix.test.ts skipped: ${missing}; install Debian's r-base-core r-cran-flexmix to run it`);
+if (missing)
+  console.warn(`test/peers/flexmix.test.ts skipped: ${missing}; install Debian's r-base-core r-cran-flexmix to run it`);
 
 function rscript(args: string[]): void {
   const r = spawnSync('Rscript', [SCRIPT, ...args], { encoding: 'utf8' });
@@ -44,7 +47,15 @@ function rscript(args: string[]): void {
 }
 
 interface FlexmixResult {
-  n: number; k: number; kFitted: number; logLik: number; logLikAtParams: number; df: number; AIC: number; BIC: number; ICL: number;
+  n: number;
+  k: number;
+  kFitted: number;
+  logLik: number;
+  logLikAtParams: number;
+  df: number;
+  AIC: number;
+  BIC: number;
+  ICL: number;
   model: { beta0: number[]; beta1: number[]; a: number[]; b: number[]; nu: number[] };
   posterior: number[];
   se: { labels: string[]; values: number[] | null };
@@ -65,7 +76,12 @@ function dataFor(name: string): Dataset {
   return { n: d.n, d: d.d, X: d.X, y: d.y };
 }
 
-const CASES: Array<[string, number, number]> = [['NPreg', 2, 1], ['NregFix', 2, 1], ['demy-1000', 2, 1], ['NPreg', 3, 2]];
+const CASES: Array<[string, number, number]> = [
+  ['NPreg', 2, 1],
+  ['NregFix', 2, 1],
+  ['demy-1000', 2, 1],
+  ['NPreg', 3, 2],
+];
 
 const cache = new Map<string, { data: Dataset; fx: FlexmixResult }>();
 /** flexmix's fit of one case (run once, shared by the tests of the case). */
@@ -90,7 +106,16 @@ describe.skipIf(missing !== null)('gmoe against flexmix', () => {
     it(`${name}, k = ${k}: at flexmix's fit, the same log-likelihood, AIC/BIC/ICL and standard errors`, () => {
       const { data, fx } = flexmixFit(name, k, seed);
       expect(fx.kFitted, 'flexmix kept every component').toBe(k);
-      const m = modelFromParams({ kind: 'softmax' }, { beta0: fx.model.beta0, beta1: fx.model.beta1.map((v) => [v]), a: fx.model.a.map((v) => [v]), b: fx.model.b, nu: fx.model.nu });
+      const m = modelFromParams(
+        { kind: 'softmax' },
+        {
+          beta0: fx.model.beta0,
+          beta1: fx.model.beta1.map((v) => [v]),
+          a: fx.model.a.map((v) => [v]),
+          b: fx.model.b,
+          nu: fx.model.nu,
+        },
+      );
 
       // the same log-likelihood at the same parameters
       expect(Math.abs(logLikelihood(m, data) - fx.logLikAtParams)).toBeLessThan(1e-9 * Math.abs(fx.logLikAtParams));
@@ -101,7 +126,12 @@ describe.skipIf(missing !== null)('gmoe against flexmix', () => {
       const df = parameterCount({ kind: 'softmax' }, k, 1).total;
       expect(df).toBe(fx.df);
       const c = informationCriteria(fx.logLik, df, data.n, Float64Array.from(fx.posterior), k);
-      for (const [ours, theirs] of [[c.aic, fx.AIC], [c.bic, fx.BIC], [c.icl, fx.ICL]] as const) expect(Math.abs(ours - theirs)).toBeLessThan(1e-9 * Math.abs(theirs));
+      for (const [ours, theirs] of [
+        [c.aic, fx.AIC],
+        [c.bic, fx.BIC],
+        [c.icl, fx.ICL],
+      ] as const)
+        expect(Math.abs(ours - theirs)).toBeLessThan(1e-9 * Math.abs(theirs));
 
       // standard errors at flexmix's fit
       const se = standardErrors(m, data);
@@ -109,7 +139,9 @@ describe.skipIf(missing !== null)('gmoe against flexmix', () => {
       expect(fx.se.values).not.toBeNull();
       fx.se.labels.forEach((label, t) => {
         const ours = se.rows.find((row) => row.param === label)!.se!;
-        expect(Math.abs(ours / fx.se.values![t]! - 1), `${label}: gmoe ${ours}, R ${fx.se.values![t]}`).toBeLessThan(1e-4);
+        expect(Math.abs(ours / fx.se.values![t]! - 1), `${label}: gmoe ${ours}, R ${fx.se.values![t]}`).toBeLessThan(
+          1e-4,
+        );
       });
     }, 120_000);
 

@@ -21,13 +21,19 @@ const CELLS = 16; // demy-small: 4 n × 4 replications
 // small tasks for a 2-core machine: the #SBATCH lines of the examples ask for 8 CPUs and 24 h
 const SBATCH_ARGS = '--cpus-per-task=1 --mem=1G --time=00:10:00';
 
-if (!process.env.SLURM_CONF) throw new Error('SLURM_CONF is not set: run `npm run test:slurm` (it starts the local cluster)');
+if (!process.env.SLURM_CONF)
+  throw new Error('SLURM_CONF is not set: run `npm run test:slurm` (it starts the local cluster)');
 
 let work: string;
 const jobs: string[] = [];
 
 function run(cmd: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): string {
-  return execFileSync(cmd, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(cmd, args, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** The states of a job's tasks (an array job: one per task), from scontrol (kept MinJobAge = 3600 s). */
@@ -63,17 +69,27 @@ function settled(job: string, seconds: number): Promise<Map<string, string>> {
 }
 
 function logs(dir: string): string {
-  return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8')}`)
+    .join('\n');
 }
 
 function lines(path: string): number {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length : 0;
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '').length
+    : 0;
 }
 
 /** submit.sh with the spec and 4 tasks, run in `out` (the logs land there); returns the two job ids. */
 function submit(out: string, env: Record<string, string> = {}): { array: string; merge: string } {
   mkdirSync(out, { recursive: true });
-  const said = run('bash', [join(SLURM, 'submit.sh'), SPEC, '4'], { cwd: out, env: { OUT: out, GMOE_DIR: ROOT, SBATCH_ARGS, ...env } });
+  const said = run('bash', [join(SLURM, 'submit.sh'), SPEC, '4'], {
+    cwd: out,
+    env: { OUT: out, GMOE_DIR: ROOT, SBATCH_ARGS, ...env },
+  });
   const m = /sweep array job (\d+) \(4 tasks\), merge job (\d+)/.exec(said);
   if (!m) throw new Error(`submit.sh said: ${said}`);
   jobs.push(m[1]!, m[2]!);
@@ -82,7 +98,12 @@ function submit(out: string, env: Record<string, string> = {}): { array: string;
 
 /** sbatch as the README says, in `out`, with the sweep's environment. */
 function sbatch(out: string, args: string[], env: Record<string, string> = {}): string {
-  const id = run('sbatch', ['--parsable', '--export=ALL', ...args], { cwd: out, env: { PRESET: SPEC, OUT: out, GMOE_DIR: ROOT, ...env } }).trim().split(';')[0]!;
+  const id = run('sbatch', ['--parsable', '--export=ALL', ...args], {
+    cwd: out,
+    env: { PRESET: SPEC, OUT: out, GMOE_DIR: ROOT, ...env },
+  })
+    .trim()
+    .split(';')[0]!;
   jobs.push(id);
   return id;
 }
@@ -95,7 +116,15 @@ beforeAll(() => {
   // the slow time-limited task first: it runs alongside the other scenarios
   const out = join(work, 'c');
   mkdirSync(out);
-  timeLimited = { out, job: sbatch(out, ['--array=0', '--cpus-per-task=1', '--mem=1G', '--time=1', '--signal=B:TERM@30', join(SLURM, 'sweep-array.sh')], { GMOE_TEST_FAULT: 'delay=8000' }), submitted: Date.now() };
+  timeLimited = {
+    out,
+    job: sbatch(
+      out,
+      ['--array=0', '--cpus-per-task=1', '--mem=1G', '--time=1', '--signal=B:TERM@30', join(SLURM, 'sweep-array.sh')],
+      { GMOE_TEST_FAULT: 'delay=8000' },
+    ),
+    submitted: Date.now(),
+  };
   // the same sweep on this machine, outside Slurm
   run('node', ['bin/gmoe.js', 'sweep', SPEC, '--out', join(work, 'one'), '--workers', '1', '--no-png']);
   oneMachine = readFileSync(join(work, 'one', 'summary.json'), 'utf8');
@@ -128,7 +157,9 @@ describe('gmoe on a one-node Slurm cluster', () => {
     const slow = { GMOE_TEST_FAULT: 'delay=1000' };
     const { array, merge } = submit(out, slow);
     const results = join(out, 'shard-1', 'results.jsonl');
-    await waitFor('task 1 to save its first cell', 120, () => (states(array).get('1') === 'RUNNING' && lines(results) >= 1 ? true : undefined));
+    await waitFor('task 1 to save its first cell', 120, () =>
+      states(array).get('1') === 'RUNNING' && lines(results) >= 1 ? true : undefined,
+    );
     run('scancel', [`${array}_1`]);
     const tasks = await settled(array, 180);
     expect(tasks.get('1')).toBe('CANCELLED');
@@ -138,11 +169,19 @@ describe('gmoe on a one-node Slurm cluster', () => {
     // the merge waits on afterok, which a cancelled task never satisfies: cancel it, as the README says
     expect(states(merge).get(merge)).toBe('PENDING');
     run('scancel', [merge]);
-    const again = sbatch(out, [SBATCH_ARGS.split(' '), '--array=1', join(SLURM, 'sweep-array.sh')].flat(), { ...slow, TASKS: '4' });
-    const remerge = sbatch(out, [SBATCH_ARGS.split(' '), `--dependency=afterok:${again}`, join(SLURM, 'merge.sh')].flat());
+    const again = sbatch(out, [SBATCH_ARGS.split(' '), '--array=1', join(SLURM, 'sweep-array.sh')].flat(), {
+      ...slow,
+      TASKS: '4',
+    });
+    const remerge = sbatch(
+      out,
+      [SBATCH_ARGS.split(' '), `--dependency=afterok:${again}`, join(SLURM, 'merge.sh')].flat(),
+    );
     const done = await settled(remerge, 240);
     expect(done.get(remerge), logs(out)).toBe('COMPLETED');
-    expect(readFileSync(join(out, `gmoe-sweep-${again}_1.log`), 'utf8')).toContain(`resuming ${out}/shard-1: ${kept} of 4 cells already done`);
+    expect(readFileSync(join(out, `gmoe-sweep-${again}_1.log`), 'utf8')).toContain(
+      `resuming ${out}/shard-1: ${kept} of 4 cells already done`,
+    );
     expect(lines(results)).toBe(CELLS / 4);
     expect(readFileSync(join(out, 'merged', 'summary.json'), 'utf8')).toBe(oneMachine);
   });

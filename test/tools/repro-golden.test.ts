@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatJSON } from '../../src/io/index.js';
 import {
-  changelogMissing, closeEnough, compareGolden, formatDifference, goldenNumbers, hashNumbers, makeGolden, parseGolden, GOLDEN_RTOL, HASH_DIGITS,
+  changelogMissing,
+  closeEnough,
+  compareGolden,
+  formatDifference,
+  goldenNumbers,
+  hashNumbers,
+  makeGolden,
+  parseGolden,
+  GOLDEN_RTOL,
+  HASH_DIGITS,
   type GoldenNumbers,
 } from '../../tools/repro/golden.js';
 import { checkGoldens, goldenOnDisk, README_BEGIN, README_END, updateReadmeTable } from '../../tools/repro/run.js';
@@ -54,11 +63,19 @@ describe('golden numbers and their hash', () => {
   });
 
   it('parseGolden rejects a hand-edited number (hash mismatch) and bad shapes, naming the file and field', () => {
-    const g = JSON.parse(JSON.stringify(makeGolden(numbers, {}))) as Record<string, unknown> & { metrics: { mean: number[] }[] };
+    const g = JSON.parse(JSON.stringify(makeGolden(numbers, {}))) as Record<string, unknown> & {
+      metrics: { mean: number[] }[];
+    };
     g.metrics[0].mean[0] *= 1.01;
-    expect(() => parseGolden(g, 'repro/golden/x.json')).toThrow(/^repro\/golden\/x\.json: hash [0-9a-f]+ does not match its numbers/);
-    expect(() => parseGolden({ ...g, format: 'nope' }, 'x.json')).toThrow('x.json: format must be "gmoe-repro-golden". Value: "nope"');
-    expect(() => parseGolden({ ...g, metrics: [{ metric: 'D1', n: [] }] }, 'x.json')).toThrow('x.json: metrics[0].count must be a list. Value: undefined');
+    expect(() => parseGolden(g, 'repro/golden/x.json')).toThrow(
+      /^repro\/golden\/x\.json: hash [0-9a-f]+ does not match its numbers/,
+    );
+    expect(() => parseGolden({ ...g, format: 'nope' }, 'x.json')).toThrow(
+      'x.json: format must be "gmoe-repro-golden". Value: "nope"',
+    );
+    expect(() => parseGolden({ ...g, metrics: [{ metric: 'D1', n: [] }] }, 'x.json')).toThrow(
+      'x.json: metrics[0].count must be a list. Value: undefined',
+    );
     expect(() => parseGolden(null, 'x.json')).toThrow(/top level/);
   });
 });
@@ -97,7 +114,13 @@ describe('comparison with relative tolerance 1e-9', () => {
     moved.spec.seed = 12;
     moved.metrics.push({ ...moved.metrics[0], metric: 'extra' });
     const where = compareGolden(numbers, moved).map((d) => d.where);
-    expect(where).toEqual(['spec', 'cells.notConverged', 'metric extra', 'hellinger slope', 'hellinger slope interval high end']);
+    expect(where).toEqual([
+      'spec',
+      'cells.notConverged',
+      'metric extra',
+      'hellinger slope',
+      'hellinger slope interval high end',
+    ]);
   });
 });
 
@@ -106,7 +129,15 @@ describe('CHANGELOG enforcement and the static golden check', () => {
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('changelogMissing lists the goldens whose hash the text does not contain', () => {
-    expect(changelogMissing([{ preset: 'a', hash: 'abc123' }, { preset: 'b', hash: 'def456' }], '- repro: a golden abc123: first goldens')).toEqual([{ preset: 'b', hash: 'def456' }]);
+    expect(
+      changelogMissing(
+        [
+          { preset: 'a', hash: 'abc123' },
+          { preset: 'b', hash: 'def456' },
+        ],
+        '- repro: a golden abc123: first goldens',
+      ),
+    ).toEqual([{ preset: 'b', hash: 'def456' }]);
   });
 
   it('checkGoldens names the preset and the check: missing golden, tampered golden, hash not in CHANGELOG.md', () => {
@@ -118,9 +149,15 @@ describe('CHANGELOG enforcement and the static golden check', () => {
     writeFileSync(join(root, 'repro', 'golden', 'p2.json'), JSON.stringify(bad));
     const f1 = checkGoldens(root, ['p1', 'p2', 'p3']);
     expect(f1).toHaveLength(3);
-    expect(f1[0]).toMatch(/^p2: regression check failed: repro\/golden\/p2\.json: hash [0-9a-f]+ does not match its numbers/);
-    expect(f1[1]).toBe('p3: regression check failed: no golden repro/golden/p3.json (make it with `npm run repro -- --update`)');
-    expect(f1[2]).toMatch(new RegExp(`^p1: changelog check failed: CHANGELOG.md does not mention golden hash ${good.hash}`));
+    expect(f1[0]).toMatch(
+      /^p2: regression check failed: repro\/golden\/p2\.json: hash [0-9a-f]+ does not match its numbers/,
+    );
+    expect(f1[1]).toBe(
+      'p3: regression check failed: no golden repro/golden/p3.json (make it with `npm run repro -- --update`)',
+    );
+    expect(f1[2]).toMatch(
+      new RegExp(`^p1: changelog check failed: CHANGELOG.md does not mention golden hash ${good.hash}`),
+    );
     writeFileSync(join(root, 'CHANGELOG.md'), `# Changelog\n- repro: p1 golden ${good.hash}: first goldens\n`);
     expect(checkGoldens(root, ['p1'])).toEqual([]);
   });
@@ -140,10 +177,18 @@ describe('CHANGELOG enforcement and the static golden check', () => {
 describe('goldenOnDisk (the hash CHANGELOG.md must name)', () => {
   it('is the golden on disk unless the run rewrote it', () => {
     // a fresh run within tolerance keeps the golden: its own hash differs in the last bits
-    expect(goldenOnDisk({ status: 'pass', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('disk00000000');
-    expect(goldenOnDisk({ status: 'unchanged', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('disk00000000');
-    expect(goldenOnDisk({ status: 'fail', hash: 'fresh0000000', goldenHash: 'disk00000000', details: ['x'] })).toBe('disk00000000');
-    expect(goldenOnDisk({ status: 'updated', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe('fresh0000000');
+    expect(goldenOnDisk({ status: 'pass', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe(
+      'disk00000000',
+    );
+    expect(goldenOnDisk({ status: 'unchanged', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe(
+      'disk00000000',
+    );
+    expect(goldenOnDisk({ status: 'fail', hash: 'fresh0000000', goldenHash: 'disk00000000', details: ['x'] })).toBe(
+      'disk00000000',
+    );
+    expect(goldenOnDisk({ status: 'updated', hash: 'fresh0000000', goldenHash: 'disk00000000', details: [] })).toBe(
+      'fresh0000000',
+    );
     expect(goldenOnDisk({ status: 'fail', hash: 'fresh0000000', details: ['no golden'] })).toBeUndefined();
   });
 });

@@ -24,19 +24,44 @@ export function syntheticSummary(opts: {
       const failed = failedLeft > 0 && n === ns[0];
       if (failed) failedLeft--;
       const metrics: Record<string, number> = {};
-      if (!failed) for (const [k, m] of Object.entries(opts.metrics)) metrics[k] = m.f(n) * Math.exp(sigma * rng.normal());
+      if (!failed)
+        for (const [k, m] of Object.entries(opts.metrics)) metrics[k] = m.f(n) * Math.exp(sigma * rng.normal());
       records.push({
-        n, rep, seed: n * 100 + rep, model: 'softmax', status: failed ? 'failed' : 'ok', ...(failed ? { error: 'fit: boom' } : {}),
-        metrics, logLik: -1, iterations: 5, converged: !failed, warnings: [], seconds: 0,
+        n,
+        rep,
+        seed: n * 100 + rep,
+        model: 'softmax',
+        status: failed ? 'failed' : 'ok',
+        ...(failed ? { error: 'fit: boom' } : {}),
+        metrics,
+        logLik: -1,
+        iterations: 5,
+        converged: !failed,
+        warnings: [],
+        seconds: 0,
       });
     }
   }
   const theory: Record<string, Prediction> = {};
   for (const [k, m] of Object.entries(opts.metrics)) if (m.prediction) theory[k] = m.prediction;
   const spec: ExperimentSpec = {
-    name: 'synthetic', truth: 'demy', design: 'uniform', models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
-    n: ns, replications: reps, init: { kind: 'near-truth', noise: 'shrinking' }, restarts: 1, em: {}, loss: 'D1', theory, seed: 11,
+    name: 'synthetic',
+    truth: 'demy',
+    design: 'uniform',
+    models: [{ label: 'softmax', gate: { kind: 'softmax' }, k: 2 }],
+    n: ns,
+    replications: reps,
+    init: { kind: 'near-truth', noise: 'shrinking' },
+    restarts: 1,
+    em: {},
+    loss: 'D1',
+    theory,
+    seed: 11,
   };
-  const summary = summarise(records, spec, { bootstrap: opts.bootstrap ?? 200, laws: opts.laws ?? 'auto', provenance: { gmoe: 'test', node: 'v20', platform: 'test' } });
+  const summary = summarise(records, spec, {
+    bootstrap: opts.bootstrap ?? 200,
+    laws: opts.laws ?? 'auto',
+    provenance: { gmoe: 'test', node: 'v20', platform: 'test' },
+  });
   return { summary, spec, records };
 }

@@ -7,9 +7,16 @@ const truth = truthPreset('demy');
 
 describe('Voronoi cells', () => {
   it('assign each fitted atom to the nearest true atom on (β1, a, b, ν), ignoring β0', () => {
-    const fit = modelFromParams({ kind: 'softmax' }, {
-      beta0: [100, -100, 0], beta1: [[0.5], [24], [26]], a: [[19], [-21], [-19]], b: [-5, 15, 15], nu: [0.1, 0.1, 0.1],
-    });
+    const fit = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [100, -100, 0],
+        beta1: [[0.5], [24], [26]],
+        a: [[19], [-21], [-19]],
+        b: [-5, 15, 15],
+        nu: [0.1, 0.1, 0.1],
+      },
+    );
     expect(voronoiCells(fit, truth)).toEqual([[1, 2], [0]]);
     expect(Array.from(assignCells(fit, truth))).toEqual([1, 0, 0]);
   });

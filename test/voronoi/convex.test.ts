@@ -39,13 +39,21 @@ describe('minimizeConvex', () => {
 
   it('finds the Fermat point of a triangle (2-D, non-smooth)', () => {
     // equilateral: the centroid
-    const tri = [[0, 0], [1, 0], [0.5, Math.sqrt(3) / 2]];
+    const tri = [
+      [0, 0],
+      [1, 0],
+      [0.5, Math.sqrt(3) / 2],
+    ];
     const r = minimizeConvex(normSum(tri, [1, 1, 1], [1, 1, 1]), [0, 0], [1, 1]);
     expect(r.f).toBeCloseTo(Math.sqrt(3), 12);
     expect(r.x[0]).toBeCloseTo(0.5, 7);
     expect(r.x[1]).toBeCloseTo(Math.sqrt(3) / 6, 7);
     // an angle ≥ 120°: the obtuse vertex itself, where f is not differentiable
-    const obtuse = [[0, 0], [-1, 0.2], [1, 0.2]];
+    const obtuse = [
+      [0, 0],
+      [-1, 0.2],
+      [1, 0.2],
+    ];
     const r2 = minimizeConvex(normSum(obtuse, [1, 1, 1], [1, 1, 1]), [-1, 0], [1, 0.2]);
     expect(r2.x[0]).toBeCloseTo(0, 7);
     expect(r2.x[1]).toBeCloseTo(0, 7);
@@ -69,7 +77,18 @@ describe('minimizeConvex', () => {
   });
 
   it('holds coordinates with lo = hi fixed', () => {
-    const r = minimizeConvex(normSum([[0, 0], [4, 0]], [1, 1], [2, 2]), [0, 1], [4, 1]);
+    const r = minimizeConvex(
+      normSum(
+        [
+          [0, 0],
+          [4, 0],
+        ],
+        [1, 1],
+        [2, 2],
+      ),
+      [0, 1],
+      [4, 1],
+    );
     expect(r.x[1]).toBe(1);
     expect(r.x[0]).toBeCloseTo(2, 10);
   });
@@ -89,12 +108,23 @@ describe('minimizeConvex', () => {
     expect(r.f).toBeCloseTo(2, 10);
     expect(r.x[0]! + r.x[1]!).toBeLessThanOrEqual(1 + 1e-9);
     // one variable: the constraints become bounds
-    const r1 = minimizeConvex((x, g) => { g[0] = 2 * (x[0]! - 5); return (x[0]! - 5) ** 2; }, [0], [10], { constraints: [{ normal: [-1], rhs: -2 }] });
+    const r1 = minimizeConvex(
+      (x, g) => {
+        g[0] = 2 * (x[0]! - 5);
+        return (x[0]! - 5) ** 2;
+      },
+      [0],
+      [10],
+      { constraints: [{ normal: [-1], rhs: -2 }] },
+    );
     expect(r1.x[0]).toBeCloseTo(2, 9); // within the rounding slack of the bound
   });
 
   it('reports an empty feasible set', () => {
-    const fg = (x: Float64Array, g: Float64Array) => { g.fill(0); return 0; };
+    const fg = (x: Float64Array, g: Float64Array) => {
+      g.fill(0);
+      return 0;
+    };
     const r = minimizeConvex(fg, [0, 0], [1, 1], { constraints: [{ normal: [1, 1], rhs: 3 }] });
     expect(r.feasible).toBe(false);
     expect(r.f).toBe(Infinity);
@@ -141,19 +171,25 @@ describe('optimalScale (t0 in closed form)', () => {
 
 describe('minimizeT1', () => {
   it('is the weighted median of the anchors for exponent 1 in 1-D', () => {
-    const { t1, value } = minimizeT1([
-      { anchor: Float64Array.of(0.5), coef: 1.5, exponent: 1 },
-      { anchor: Float64Array.of(0.2), coef: 2.5, exponent: 1 },
-    ], 1);
+    const { t1, value } = minimizeT1(
+      [
+        { anchor: Float64Array.of(0.5), coef: 1.5, exponent: 1 },
+        { anchor: Float64Array.of(0.2), coef: 2.5, exponent: 1 },
+      ],
+      1,
+    );
     expect(t1[0]).toBeCloseTo(0.2, 12);
     expect(value).toBeCloseTo(0.45, 12);
   });
 
   it('is the weighted mean for exponent 2', () => {
-    const { t1 } = minimizeT1([
-      { anchor: Float64Array.of(1, 0), coef: 1, exponent: 2 },
-      { anchor: Float64Array.of(0, 3), coef: 2, exponent: 2 },
-    ], 2);
+    const { t1 } = minimizeT1(
+      [
+        { anchor: Float64Array.of(1, 0), coef: 1, exponent: 2 },
+        { anchor: Float64Array.of(0, 3), coef: 2, exponent: 2 },
+      ],
+      2,
+    );
     expect(t1[0]).toBeCloseTo(1 / 3, 6);
     expect(t1[1]).toBeCloseTo(2, 6);
   });

@@ -14,7 +14,8 @@ function bruteH(p: Model, q: Model, x: number[]): number {
     const mu = expertMeans(m, X, 1);
     return (y: number) => {
       let s = 0;
-      for (let j = 0; j < m.k; j++) s += (pr[j]! * Math.exp((-0.5 * (y - mu[j]!) ** 2) / m.nu[j]!)) / Math.sqrt(2 * Math.PI * m.nu[j]!);
+      for (let j = 0; j < m.k; j++)
+        s += (pr[j]! * Math.exp((-0.5 * (y - mu[j]!) ** 2) / m.nu[j]!)) / Math.sqrt(2 * Math.PI * m.nu[j]!);
       return s;
     };
   };
@@ -36,7 +37,12 @@ describe('Gauss–Hermite rule', () => {
   it('integrates polynomials of degree < 2L exactly against e^{-z²}', () => {
     const { nodes, weights } = gaussHermite(20);
     // ∫ z^{2m} e^{-z²} = Γ(m + 1/2)
-    const gammaHalf = [Math.sqrt(Math.PI), Math.sqrt(Math.PI) / 2, (3 * Math.sqrt(Math.PI)) / 4, (15 * Math.sqrt(Math.PI)) / 8];
+    const gammaHalf = [
+      Math.sqrt(Math.PI),
+      Math.sqrt(Math.PI) / 2,
+      (3 * Math.sqrt(Math.PI)) / 4,
+      (15 * Math.sqrt(Math.PI)) / 8,
+    ];
     for (let m = 0; m < 4; m++) {
       let s = 0;
       for (let l = 0; l < 20; l++) s += weights[l]! * nodes[l]! ** (2 * m);
@@ -75,7 +81,12 @@ describe('Hellinger distance', () => {
 
   it('matches brute-force quadrature on mixtures', () => {
     const rng = createRng(17);
-    for (const [name, eps] of [['demy', 0.05], ['demy', 1], ['k3', 0.3], ['topk1', 0.2]] as const) {
+    for (const [name, eps] of [
+      ['demy', 0.05],
+      ['demy', 1],
+      ['k3', 0.3],
+      ['topk1', 0.2],
+    ] as const) {
       const t = truthPreset(name);
       const f = perturb(t, randomDirection(t, rng), eps);
       for (const x of [0.1, 0.33, 0.8]) {
@@ -122,7 +133,15 @@ describe('Hellinger distance', () => {
     expect(hellinger(demy, f, { design: 'grid', n: 50 })).toBeCloseTo(mean, 14);
     // Monte Carlo (uniform) vs the grid: within 4 standard errors of the uniform mean
     const n = 4000;
-    const U = hellingerAt(demy, f, (() => { const r = createRng(5); return Float64Array.from({ length: n }, () => r.uniform()); })(), n);
+    const U = hellingerAt(
+      demy,
+      f,
+      (() => {
+        const r = createRng(5);
+        return Float64Array.from({ length: n }, () => r.uniform());
+      })(),
+      n,
+    );
     const mu = U.reduce((s, v) => s + v, 0) / n;
     const sd = Math.sqrt(U.reduce((s, v) => s + (v - mu) ** 2, 0) / (n - 1));
     const grid = hellinger(demy, f, { design: 'grid', n });
@@ -134,21 +153,34 @@ describe('Hellinger distance', () => {
     const h = hellinger(topk, demy, { n: 300 });
     expect(h).toBeGreaterThan(0);
     expect(h).toBeLessThan(1);
-    const over = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-8 + Math.LN2, 0, 0], beta1: [[25], [0], [0]], a: [[-20], [20], [20]], b: [15, -5, -5], nu: [0.09, 0.16, 0.16],
-    });
+    const over = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-8 + Math.LN2, 0, 0],
+        beta1: [[25], [0], [0]],
+        a: [[-20], [20], [20]],
+        b: [15, -5, -5],
+        nu: [0.09, 0.16, 0.16],
+      },
+    );
     // splitting the reference expert is a translate of the truth: the same conditional density
     expect(hellinger(over, demy, { n: 300 })).toBeLessThan(1e-7);
   });
 
   it('rejects bad input, naming it', () => {
     expect(() => hellinger(demy, truthPreset('d2'))).toThrow(/same input dimension d\. Value: 1 and 2/);
-    expect(() => hellingerAt(demy, demy, Float64Array.of(0, 1), 3)).toThrow(/X must be a Float64Array of n × d = 3 numbers/);
-    expect(() => hellingerAt(demy, demy, Float64Array.of(0, NaN), 2)).toThrow(/X\[1\]\[0\] must be a finite number\. Value: NaN/);
+    expect(() => hellingerAt(demy, demy, Float64Array.of(0, 1), 3)).toThrow(
+      /X must be a Float64Array of n × d = 3 numbers/,
+    );
+    expect(() => hellingerAt(demy, demy, Float64Array.of(0, NaN), 2)).toThrow(
+      /X\[1\]\[0\] must be a finite number\. Value: NaN/,
+    );
     expect(() => hellinger(demy, demy, { n: 0 })).toThrow(/n must be an integer ≥ 1\. Value: 0/);
     expect(() => hellinger(demy, demy, { design: 'sobol' as never })).toThrow(/design must be one of/);
     expect(() => hellinger(demy, demy, { nodes: 500 })).toThrow(/nodes must be an integer in \[1, 200\]/);
-    expect(() => hellinger(demy, demy, { points: 5 } as never)).toThrow(/options\.points is not an option of hellinger/);
+    expect(() => hellinger(demy, demy, { points: 5 } as never)).toThrow(
+      /options\.points is not an option of hellinger/,
+    );
     const bad = cloneModel(demy);
     bad.nu[0] = 0;
     expect(() => hellinger(bad, demy)).toThrow(/^p: experts\.nu\[0\] must be > 0/);

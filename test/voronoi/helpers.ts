@@ -29,7 +29,13 @@ export function translateGates(m: Model, t0: number, t1: readonly number[]): Mod
 }
 
 /** A fixed random direction in parameter space (unit-scale normal entries; ν keeps its sign at small eps). */
-export interface Direction { beta0: Float64Array; beta1: Float64Array; a: Float64Array; b: Float64Array; nu: Float64Array }
+export interface Direction {
+  beta0: Float64Array;
+  beta1: Float64Array;
+  a: Float64Array;
+  b: Float64Array;
+  nu: Float64Array;
+}
 
 export function randomDirection(m: Model, rng: Rng): Direction {
   const v = (len: number) => Float64Array.from({ length: len }, () => rng.normal());

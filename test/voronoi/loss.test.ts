@@ -37,8 +37,14 @@ describe('D1 on a hand-computed 2-expert example', () => {
   // cell 0: 1.5·(0.3 + 0.1 + 0.3 + 0) + 2/3 = 1.05 + 2/3 = 103/60
   // cell 1: 2.5·(0 + 0.2 + 0 + 0.4) + 0   = 1.5               = 90/60
   // D1 = 193/60
-  const truth = modelFromParams({ kind: 'softmax' }, { beta0: [0, Math.log(3)], beta1: [[2], [0]], a: [[1], [-1]], b: [0, 1], nu: [1, 2] });
-  const fit = modelFromParams({ kind: 'softmax' }, { beta0: [Math.log(1.5), Math.log(2.5)], beta1: [[2.5], [0.2]], a: [[1.1], [-1.2]], b: [0.3, 1], nu: [1, 2.4] });
+  const truth = modelFromParams(
+    { kind: 'softmax' },
+    { beta0: [0, Math.log(3)], beta1: [[2], [0]], a: [[1], [-1]], b: [0, 1], nu: [1, 2] },
+  );
+  const fit = modelFromParams(
+    { kind: 'softmax' },
+    { beta0: [Math.log(1.5), Math.log(2.5)], beta1: [[2.5], [0.2]], a: [[1.1], [-1.2]], b: [0.3, 1], nu: [1, 2.4] },
+  );
 
   it('matches the hand computation', () => {
     const r = voronoiLoss(fit, truth, { loss: 'D1' });
@@ -132,7 +138,10 @@ describe('D1 grows with the perturbation', () => {
 
 describe('cells and the translation t1', () => {
   // two experts told apart mostly by their gate slopes
-  const truth = modelFromParams({ kind: 'softmax' }, { beta0: [0, 0], beta1: [[0], [10]], a: [[0], [0.5]], b: [0, 0.5], nu: [1, 1] });
+  const truth = modelFromParams(
+    { kind: 'softmax' },
+    { beta0: [0, 0], beta1: [[0], [10]], a: [[0], [0.5]], b: [0, 0.5], nu: [1, 1] },
+  );
   const fit = translateGates(truth, 0, [10]);
 
   it('raw cells (t1 = 0) would pair the atoms wrongly', () => {
@@ -152,14 +161,20 @@ describe('cells and the translation t1', () => {
 describe('D2', () => {
   // demy with expert 0 split into two nearby copies, each with half its weight; the reference expert exact
   const demy = truthPreset('demy');
-  const db1 = 0.2, da = 0.1, db = 0.3, dnu = 0.02;
-  const split = modelFromParams({ kind: 'softmax' }, {
-    beta0: [-8 - Math.LN2, -8 - Math.LN2, 0],
-    beta1: [[25 + db1], [25 - db1], [0]],
-    a: [[-20 + da], [-20 - da], [20]],
-    b: [15 - db, 15 + db, -5],
-    nu: [0.09 + dnu, 0.09 - dnu, 0.16],
-  });
+  const db1 = 0.2,
+    da = 0.1,
+    db = 0.3,
+    dnu = 0.02;
+  const split = modelFromParams(
+    { kind: 'softmax' },
+    {
+      beta0: [-8 - Math.LN2, -8 - Math.LN2, 0],
+      beta1: [[25 + db1], [25 - db1], [0]],
+      a: [[-20 + da], [-20 - da], [20]],
+      b: [15 - db, 15 + db, -5],
+      nu: [0.09 + dnu, 0.09 - dnu, 0.16],
+    },
+  );
 
   it('a split true expert gets the r̄(2) exponents: 4 on (β1, b), 2 on (a, ν)', () => {
     const r = voronoiLoss(split, demy);
@@ -178,18 +193,30 @@ describe('D2', () => {
   it('the same on a truth with large weights (k3, middle expert split), and r̄(3) = 6 for three copies', () => {
     const k3 = truthPreset('k3');
     const w1 = Math.exp(2);
-    const two = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-2, 2 - Math.LN2, 2 - Math.LN2, 0], beta1: [[6], [-6 + db1], [-6 - db1], [0]], a: [[-4], [4 + da], [4 - da], [0]],
-      b: [3, -3 + db, -3 - db, 0.5], nu: [0.04, 0.06 + dnu, 0.06 - dnu, 0.05],
-    });
+    const two = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-2, 2 - Math.LN2, 2 - Math.LN2, 0],
+        beta1: [[6], [-6 + db1], [-6 - db1], [0]],
+        a: [[-4], [4 + da], [4 - da], [0]],
+        b: [3, -3 + db, -3 - db, 0.5],
+        nu: [0.04, 0.06 + dnu, 0.06 - dnu, 0.05],
+      },
+    );
     const r2 = voronoiLoss(two, k3);
     expect(r2.cells.map((c) => c.fitted)).toEqual([[0], [1, 2], [3]]);
     expectClose(r2.loss, w1 * (db1 ** 4 + db ** 4 + da ** 2 + dnu ** 2), 1e-9);
 
-    const three = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-2, 2 - Math.log(3), 2 - Math.log(3), 2 - Math.log(3), 0], beta1: [[6], [-6 + db1], [-6 - db1], [-6], [0]],
-      a: [[-4], [4 + da], [4 - da], [4], [0]], b: [3, -3 + db, -3 - db, -3, 0.5], nu: [0.04, 0.06 + dnu, 0.06 - dnu, 0.06, 0.05],
-    });
+    const three = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-2, 2 - Math.log(3), 2 - Math.log(3), 2 - Math.log(3), 0],
+        beta1: [[6], [-6 + db1], [-6 - db1], [-6], [0]],
+        a: [[-4], [4 + da], [4 - da], [4], [0]],
+        b: [3, -3 + db, -3 - db, -3, 0.5],
+        nu: [0.04, 0.06 + dnu, 0.06 - dnu, 0.06, 0.05],
+      },
+    );
     const r3 = voronoiLoss(three, k3);
     expect(r3.cells.map((c) => c.fitted)).toEqual([[0], [1, 2, 3], [4]]);
     // exponents r̄(3) = 6 on (β1, b), 3 on (a, ν); two of the three copies are off
@@ -199,9 +226,16 @@ describe('D2', () => {
   it('a split of the reference expert (β0 ≈ 0 twice: a translate by t0 = log 2) has a loss near 0, not near 1', () => {
     // weights (2e^-8, 1, 1) = 2·(e^-8, ½, ½): the truth's gates translated by log 2, the reference halved
     // into two copies (as a fitter that pins one reference copy at β0 = 0 returns it)
-    const ref = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-8 + Math.LN2, 0, 0], beta1: [[25], [1e-3], [-1e-3]], a: [[-20], [20 + 1e-3], [20 - 1e-3]], b: [15, -5, -5], nu: [0.09, 0.16, 0.16],
-    });
+    const ref = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-8 + Math.LN2, 0, 0],
+        beta1: [[25], [1e-3], [-1e-3]],
+        a: [[-20], [20 + 1e-3], [20 - 1e-3]],
+        b: [15, -5, -5],
+        nu: [0.09, 0.16, 0.16],
+      },
+    );
     const r = voronoiLoss(ref, demy);
     expect(r.kind).toBe('D2');
     expect(r.cells.map((c) => c.fitted)).toEqual([[0], [1, 2]]);
@@ -216,12 +250,15 @@ describe('D2', () => {
     expect(voronoiLoss(ref, demy, { translation: false, normalizeWeights: false }).loss).toBeGreaterThan(0.99);
   });
 
-  it('auto chooses by k: D1 for a fit with the truth\'s k (even with two atoms in one cell), D2 otherwise', () => {
+  it("auto chooses by k: D1 for a fit with the truth's k (even with two atoms in one cell), D2 otherwise", () => {
     expect(voronoiLoss(truthPreset('demy'), demy).kind).toBe('D1');
     expect(voronoiLoss(split, demy).kind).toBe('D2');
     expect(voronoiLoss(split, demy).loss).toBe(voronoiLoss(split, demy, { loss: 'D2' }).loss);
     // k = k* = 2, both atoms near the first true atom: a cell of two atoms and an empty one
-    const collapsed = modelFromParams({ kind: 'softmax' }, { beta0: [-8, 0], beta1: [[25.2], [24.8]], a: [[-19.9], [-20.1]], b: [15.3, 14.7], nu: [0.1, 0.08] });
+    const collapsed = modelFromParams(
+      { kind: 'softmax' },
+      { beta0: [-8, 0], beta1: [[25.2], [24.8]], a: [[-19.9], [-20.1]], b: [15.3, 14.7], nu: [0.1, 0.08] },
+    );
     const r = voronoiLoss(collapsed, demy);
     expect(r.cells.some((c) => c.fitted.length === 2)).toBe(true);
     expect(r.kind).toBe('D1');
@@ -232,10 +269,16 @@ describe('D2', () => {
   });
 
   it('a cell of 4 atoms throws the unknown-r̄ error under D2, not under D1', () => {
-    const four = modelFromParams({ kind: 'softmax' }, {
-      beta0: [-9, -9, -9, -9, 0], beta1: [[25], [25.1], [24.9], [25.2], [0]], a: [[-20], [-20.1], [-19.9], [-20], [20]],
-      b: [15, 15, 15.1, 14.9, -5], nu: [0.09, 0.1, 0.08, 0.09, 0.16],
-    });
+    const four = modelFromParams(
+      { kind: 'softmax' },
+      {
+        beta0: [-9, -9, -9, -9, 0],
+        beta1: [[25], [25.1], [24.9], [25.2], [0]],
+        a: [[-20], [-20.1], [-19.9], [-20], [20]],
+        b: [15, 15, 15.1, 14.9, -5],
+        nu: [0.09, 0.1, 0.08, 0.09, 0.16],
+      },
+    );
     expect(() => voronoiLoss(four, demy)).toThrow(UnknownRBarError);
     expect(() => voronoiLoss(four, demy)).toThrow(/r̄\(4\) is unknown/);
     expect(voronoiLoss(four, demy, { loss: 'D1' }).loss).toBeGreaterThan(0);
@@ -246,7 +289,9 @@ describe('D2', () => {
     const r = voronoiLoss(split, demy, { exponents: { beta1: 2 } });
     expectClose(r.loss, E8 * (db1 ** 2 + db ** 4 + da ** 2 + dnu ** 2), 1e-9);
     expect(() => voronoiLoss(split, demy, { exponents: { beta1: -1 } })).toThrow(/exponents\.beta1 must be/);
-    expect(() => voronoiLoss(split, demy, { exponents: { beta1: 0.5 } })).toThrow(/exponents\.beta1 must give exponents ≥ 1/);
+    expect(() => voronoiLoss(split, demy, { exponents: { beta1: 0.5 } })).toThrow(
+      /exponents\.beta1 must give exponents ≥ 1/,
+    );
   });
 });
 
@@ -281,9 +326,14 @@ describe('top-K loss', () => {
     const s = (1 + E8) / (Math.exp(fit.beta0[0]!) + Math.exp(fit.beta0[1]!));
     const w = [0, 1].map((i) => s * Math.exp(fit.beta0[i]!));
     const wStar = [E8, 1];
-    const fixed = [0, 1].map((j) => w[j]! * (Math.abs(fit.a[j]! - truth.a[j]!) + Math.abs(fit.b[j]! - truth.b[j]!) + Math.abs(fit.nu[j]! - truth.nu[j]!)));
+    const fixed = [0, 1].map(
+      (j) =>
+        w[j]! *
+        (Math.abs(fit.a[j]! - truth.a[j]!) + Math.abs(fit.b[j]! - truth.b[j]!) + Math.abs(fit.nu[j]! - truth.nu[j]!)),
+    );
     const anchor = [0, 1].map((j) => fit.beta1[j]! - truth.beta1[j]!);
-    const term = (j: number, c: number, t: number) => fixed[j]! + w[j]! * Math.abs(anchor[j]! - t) + Math.abs(w[j]! - c * wStar[j]!);
+    const term = (j: number, c: number, t: number) =>
+      fixed[j]! + w[j]! * Math.abs(anchor[j]! - t) + Math.abs(w[j]! - c * wStar[j]!);
     const ratios = [0, 1].map((j) => w[j]! / wStar[j]!);
     const [cLo, cHi] = [Math.min(...ratios), Math.max(...ratios)];
     const [tLo, tHi] = [Math.min(...anchor), Math.max(...anchor)];
@@ -342,8 +392,12 @@ describe('τ term', () => {
 describe('bad input', () => {
   const demy = truthPreset('demy');
   it('names the problem', () => {
-    expect(() => voronoiLoss(truthPreset('d2'), demy)).toThrow(/same input dimension d\. Value: fit d = 2, truth d = 1/);
-    expect(() => voronoiLoss(truthPreset('topk1'), demy)).toThrow(/same gate family\. Value: fit gate topk, truth gate softmax/);
+    expect(() => voronoiLoss(truthPreset('d2'), demy)).toThrow(
+      /same input dimension d\. Value: fit d = 2, truth d = 1/,
+    );
+    expect(() => voronoiLoss(truthPreset('topk1'), demy)).toThrow(
+      /same gate family\. Value: fit gate topk, truth gate softmax/,
+    );
     expect(() => voronoiLoss(truthPreset('temp-sigmoid'), truthPreset('temp-tanh'))).toThrow(/same gate family/);
     const bad = cloneModel(demy);
     bad.nu[1] = -1;
@@ -351,8 +405,14 @@ describe('bad input', () => {
     const nan = cloneModel(demy);
     nan.beta0[0] = NaN;
     expect(() => voronoiLoss(demy, nan)).toThrow(/^truth: gating\.beta0\[0\] must be a finite number/);
-    expect(() => voronoiLoss(demy, demy, { loss: 'D3' as never })).toThrow(/loss must be one of D1, D2, auto\. Value: D3/);
-    expect(() => voronoiLoss(demy, demy, { exponents: { gamma: 1 } as never })).toThrow(/exponents\.gamma is not an exponent/);
-    expect(() => voronoiLoss(demy, demy, { los: 'D1' } as never)).toThrow(/options\.los is not an option of voronoiLoss/);
+    expect(() => voronoiLoss(demy, demy, { loss: 'D3' as never })).toThrow(
+      /loss must be one of D1, D2, auto\. Value: D3/,
+    );
+    expect(() => voronoiLoss(demy, demy, { exponents: { gamma: 1 } as never })).toThrow(
+      /exponents\.gamma is not an exponent/,
+    );
+    expect(() => voronoiLoss(demy, demy, { los: 'D1' } as never)).toThrow(
+      /options\.los is not an option of voronoiLoss/,
+    );
   });
 });

@@ -59,9 +59,12 @@ const GATE_SYNTAX = gateCliSyntax();
 /** The gate as the --gate syntax writes it (top-K with its selection rule). */
 export function formatGate(g: GateSpec): string {
   switch (g.kind) {
-    case 'topk': return `topk:${g.K}:${g.selectOn}`;
-    case 'activation': return `activation:${g.activation} (bias ${g.bias})`;
-    default: return g.kind;
+    case 'topk':
+      return `topk:${g.K}:${g.selectOn}`;
+    case 'activation':
+      return `activation:${g.activation} (bias ${g.bias})`;
+    default:
+      return g.kind;
   }
 }
 
@@ -75,7 +78,8 @@ function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowe
 /** A finite number ≥ 0 (or > 0) from the command line. */
 function parseNumber(raw: string, flag: string, positive: boolean): number {
   const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v) || v < 0 || (positive && v === 0)) throw new CliError(`${flag} must be a finite number ${positive ? '> 0' : '≥ 0'}. Value: ${raw}`);
+  if (!Number.isFinite(v) || v < 0 || (positive && v === 0))
+    throw new CliError(`${flag} must be a finite number ${positive ? '> 0' : '≥ 0'}. Value: ${raw}`);
   return v;
 }
 
@@ -94,16 +98,25 @@ function loadModel(arg: string, flag: string): Model {
  * selects on the logit), else to "logit"; `topk:K:logit|slope` gives it in the gate. Without a
  * rule a line saying which and why is pushed onto `notes`.
  */
-export function parseGate(raw: string, k: number, opts: { selectOn?: string; bias: string }, initModel?: Model, notes?: string[]): GateSpec {
+export function parseGate(
+  raw: string,
+  k: number,
+  opts: { selectOn?: string; bias: string },
+  initModel?: Model,
+  notes?: string[],
+): GateSpec {
   const [kind, ...args] = raw.split(':');
   if (kind === 'topk') {
     const rule = args[1];
-    if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn) throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
+    if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn)
+      throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
     if (rule === undefined && opts.selectOn === undefined) {
       const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
-      notes?.push(fromInit
-        ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
-        : `--gate ${raw} gives no selection rule: using logit (ranks experts by β0 + β1·x, so a switch can sit anywhere; slope ranks by β1·x alone, whose switches all pass through x = 0); write topk:K:slope for the other`);
+      notes?.push(
+        fromInit
+          ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
+          : `--gate ${raw} gives no selection rule: using logit (ranks experts by β0 + β1·x, so a switch can sit anywhere; slope ranks by β1·x alone, whose switches all pass through x = 0); write topk:K:slope for the other`,
+      );
     }
   }
   const gate = findGate(kind);
@@ -120,12 +133,14 @@ export function parseGate(raw: string, k: number, opts: { selectOn?: string; bia
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
 function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
   if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { init: { kind: raw } };
-  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans') return { init: { kind: 'softmax-first', from: 'kmeans' } };
+  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans')
+    return { init: { kind: 'softmax-first', from: 'kmeans' } };
   if (raw === 'softmax-first:random') return { init: { kind: 'softmax-first', from: 'random' } };
   if (raw.startsWith('near-truth:')) {
     const truth = loadModel(raw.slice('near-truth:'.length), '--init near-truth:<truth>');
     const init: InitOption = {
-      kind: 'near-truth', truth,
+      kind: 'near-truth',
+      truth,
       noise: oneOf(opts.noise, ['shrinking', 'fixed'] as const, '--noise'),
       noiseScale: parseNumber(opts.noiseScale, '--noise-scale', false),
       assign: oneOf(opts.assign, ['random', 'ordered'] as const, '--assign'),
@@ -133,7 +148,8 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
     };
     return { init, model: truth };
   }
-  if (raw === 'near-truth') throw new CliError('--init near-truth needs a truth: near-truth:<preset|model.json>. Value: near-truth');
+  if (raw === 'near-truth')
+    throw new CliError('--init near-truth needs a truth: near-truth:<preset|model.json>. Value: near-truth');
   const model = loadModel(raw, '--init');
   return { init: { kind: 'model', model }, model };
 }
@@ -150,7 +166,12 @@ export function columnOptions(opts: { y?: string; x?: string; dropMissing?: bool
  * Reads --data with the column options; `note` says which columns were used and how many rows were
  * dropped (when that is not the plain x1..xd,y layout).
  */
-export function readDataOption(opts: { data: string; y?: string; x?: string; dropMissing?: boolean }): { data: Dataset; columns: { x: string[]; y: string }; dropped: number; note?: string } {
+export function readDataOption(opts: { data: string; y?: string; x?: string; dropMissing?: boolean }): {
+  data: Dataset;
+  columns: { x: string[]; y: string };
+  dropped: number;
+  note?: string;
+} {
   try {
     const d = readDatasetCsv(opts.data, columnOptions(opts));
     const named = opts.y !== undefined || opts.x !== undefined;
@@ -192,11 +213,22 @@ function summary(fit: FitResult, out: string): string {
   if (fit.restarts > 1) {
     lines.push(`starts: ${fit.restartResults.map((r) => `${r.logLik.toFixed(4)} (${r.start})`).join(', ')}`);
     const o = fit.optima;
-    lines.push(`optima: ${o.length} distinct (within ${fit.optimumTol} nats); the best reached by ${o[0]?.count ?? 0} of ${fit.restarts} starts${o.length > 1 ? `; others ${o.slice(1).map((g) => `${g.logLik.toFixed(4)} (${g.count})`).join(', ')}` : ''}`);
+    lines.push(
+      `optima: ${o.length} distinct (within ${fit.optimumTol} nats); the best reached by ${o[0]?.count ?? 0} of ${fit.restarts} starts${
+        o.length > 1
+          ? `; others ${o
+              .slice(1)
+              .map((g) => `${g.logLik.toFixed(4)} (${g.count})`)
+              .join(', ')}`
+          : ''
+      }`,
+    );
   }
   if (fit.diagnostics) {
     const d = fit.diagnostics;
-    lines.push(`identifiability: ${d.flat.length} flat direction(s) among ${d.params.length} gate parameters (eigenvalues ${d.eigenvalues.map((v) => v.toExponential(2)).join(', ')})`);
+    lines.push(
+      `identifiability: ${d.flat.length} flat direction(s) among ${d.params.length} gate parameters (eigenvalues ${d.eigenvalues.map((v) => v.toExponential(2)).join(', ')})`,
+    );
   }
   lines.push(`wrote ${out}`);
   return `${lines.join('\n')}\n`;
@@ -206,7 +238,12 @@ function run(opts: FitCliOptions): void {
   const k = parseIntOption(opts.k, '--k', 1, 10_000);
   const { init, model: initModel } = parseInit(opts.init, opts);
   // data-driven starts differ from one another; a model or near-truth start is one point
-  const restarts = opts.restarts === undefined ? (init.kind === 'model' || init.kind === 'near-truth' ? 1 : DEFAULT_STARTS) : parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
+  const restarts =
+    opts.restarts === undefined
+      ? init.kind === 'model' || init.kind === 'near-truth'
+        ? 1
+        : DEFAULT_STARTS
+      : parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
   const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
@@ -215,12 +252,27 @@ function run(opts: FitCliOptions): void {
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
   for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
-  const options: FitOptions = { gate, k, init, restarts, seed, tauMode, backend, accelerate, diagnostics: opts.diagnostics === true, wasm: opts.wasm };
+  const options: FitOptions = {
+    gate,
+    k,
+    init,
+    restarts,
+    seed,
+    tauMode,
+    backend,
+    accelerate,
+    diagnostics: opts.diagnostics === true,
+    wasm: opts.wasm,
+  };
   if (opts.tol !== undefined) options.tol = parseNumber(opts.tol, '--tol', false);
   if (opts.absTol !== undefined) options.absTol = parseNumber(opts.absTol, '--abs-tol', false);
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
-  if (opts.varianceFloor !== undefined) options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
-  if (tauMode === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
+  if (opts.varianceFloor !== undefined)
+    options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
+  if (tauMode === 'fixed' && !hasTau(gate))
+    throw new CliError(
+      `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
+    );
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts);
@@ -229,7 +281,8 @@ function run(opts: FitCliOptions): void {
     fit = fitMoE(data, options);
   } catch (e) {
     // bad input (data, options, no GPU for --backend gpu) → exit 2; anything else is a bug → exit 1
-    if (e instanceof ValidationError || (e instanceof Error && e.name === 'GpuUnavailableError')) throw new CliError(e.message);
+    if (e instanceof ValidationError || (e instanceof Error && e.name === 'GpuUnavailableError'))
+      throw new CliError(e.message);
     throw e;
   } finally {
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -254,7 +307,14 @@ function run(opts: FitCliOptions): void {
       trace: fit.trace,
       warnings: fit.warnings,
       backend: fit.backend,
-      options: { ...fit.options, data: opts.data, columns, ...(dropped > 0 ? { droppedRows: dropped } : {}), gateArg: opts.gate, initArg: opts.init },
+      options: {
+        ...fit.options,
+        data: opts.data,
+        columns,
+        ...(dropped > 0 ? { droppedRows: dropped } : {}),
+        gateArg: opts.gate,
+        initArg: opts.init,
+      },
       seconds: fit.seconds,
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
       ...(se ? { standardErrors: se } : {}),
@@ -276,41 +336,86 @@ export function register(program: Command): void {
   program
     .command('fit')
     .description('fit a Gaussian MoE to a CSV dataset by EM and write the fitted model (with a "fit" block) as JSON')
-    .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y (e.g. written by `gmoe simulate`), or any CSV with --y/--x')
+    .requiredOption(
+      '--data <data.csv>',
+      'dataset CSV: header x1,...,xd,y (e.g. written by `gmoe simulate`), or any CSV with --y/--x',
+    )
     .option('--y <col>', 'response column by name (any CSV; RFC 4180 quoting, R row names skipped)')
     .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
-    .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)')
+    .option(
+      '--drop-missing',
+      'drop rows with NA or an empty cell in a chosen column (default: refuse them, naming line and column)',
+    )
     .requiredOption('--gate <gate>', `gate: ${GATE_SYNTAX}`)
     .requiredOption('--k <K>', 'number of experts, integer ≥ 1')
-    .option('--init <init>', 'start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors\' scheme), or a model file/preset', 'auto')
-    .option('--restarts <R>', `number of starts (seeded; the best log-likelihood wins; the distinct optima are reported; default ${DEFAULT_STARTS} for data-driven starts, 1 for near-truth or a model)`)
+    .option(
+      '--init <init>',
+      "start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors' scheme), or a model file/preset",
+      'auto',
+    )
+    .option(
+      '--restarts <R>',
+      `number of starts (seeded; the best log-likelihood wins; the distinct optima are reported; default ${DEFAULT_STARTS} for data-driven starts, 1 for near-truth or a model)`,
+    )
     .option('--seed <S>', `master seed, integer in [1, ${MAX_SEED}]`, '1')
     .option('--tol <T>', 'relative tolerance on the mean log-likelihood per sample (default 1e-10)')
     .option('--abs-tol <A>', 'absolute tolerance on the mean log-likelihood per sample (default 1e-13)')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed (τ stays at its start)', 'free')
-    .option('--select-on <score>', 'top-K ranking: slope | logit (same as topk:K:<rule>; default: the init model\'s, else logit, said on stderr)')
+    .option(
+      '--select-on <score>',
+      "top-K ranking: slope | logit (same as topk:K:<rule>; default: the init model's, else logit, said on stderr)",
+    )
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
-    .option('--noise <noise>', 'near-truth: shrinking (sd ∝ n^-0.083, the authors\') | fixed (n-independent)', 'shrinking')
+    .option(
+      '--noise <noise>',
+      "near-truth: shrinking (sd ∝ n^-0.083, the authors') | fixed (n-independent)",
+      'shrinking',
+    )
     .option('--noise-scale <c>', 'near-truth: multiplies every noise sd', '1')
-    .option('--assign <mode>', 'near-truth: random (the authors\') | ordered assignment of fitted to true atoms', 'random')
-    .option('--split <mode>', 'near-truth: divide (copies share the weight, β0 − log m) | copy (the authors\')', 'divide')
+    .option(
+      '--assign <mode>',
+      "near-truth: random (the authors') | ordered assignment of fitted to true atoms",
+      'random',
+    )
+    .option(
+      '--split <mode>',
+      "near-truth: divide (copies share the weight, β0 − log m) | copy (the authors')",
+      'divide',
+    )
     .option('--variance-floor <v>', 'smallest expert variance (default 1e-6 × var(y))')
-    .option('--backend <backend>', 'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md', 'cpu')
-    .option('--accelerate <how>', 'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)', 'squarem')
+    .option(
+      '--backend <backend>',
+      'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md',
+      'cpu',
+    )
+    .option(
+      '--accelerate <how>',
+      'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)',
+      'squarem',
+    )
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
-    .option('--se', 'standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert\'s gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors')
+    .option(
+      '--se',
+      "standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert's gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors",
+    )
     .option('--no-progress', 'no progress lines on stderr')
-    .option('--no-wasm', 'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)')
+    .option(
+      '--no-wasm',
+      'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)',
+    )
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
-    .addHelpText('after', [
-      '',
-      'Stopping: converged when the mean log-likelihood per sample changes by ≤ tol·|ℓ| or ≤ abs-tol.',
-      'Example:',
-      '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
-      '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
-      '  gmoe loss --fit f.json --truth demy',
-      '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
-    ].join('\n'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Stopping: converged when the mean log-likelihood per sample changes by ≤ tol·|ℓ| or ≤ abs-tol.',
+        'Example:',
+        '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
+        '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
+        '  gmoe loss --fit f.json --truth demy',
+        '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
+      ].join('\n'),
+    )
     .action((opts: FitCliOptions) => run(opts));
 }

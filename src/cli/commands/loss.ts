@@ -40,13 +40,15 @@ function load(arg: string, flag: string): Model {
 }
 
 function run(opts: LossCliOptions): void {
-  if (!(KINDS as readonly string[]).includes(opts.loss)) throw new CliError(`--loss must be one of ${KINDS.join(', ')}. Value: ${opts.loss}`);
+  if (!(KINDS as readonly string[]).includes(opts.loss))
+    throw new CliError(`--loss must be one of ${KINDS.join(', ')}. Value: ${opts.loss}`);
   const options: LossOptions = {
     loss: opts.loss as LossOptions['loss'],
     translation: opts.translation,
     normalizeWeights: opts.normalizeWeights,
   };
-  if (opts.topK !== undefined) options.topK = opts.topK === 'none' ? false : parseIntOption(opts.topK, '--top-k', 1, 1_000_000);
+  if (opts.topK !== undefined)
+    options.topK = opts.topK === 'none' ? false : parseIntOption(opts.topK, '--top-k', 1, 1_000_000);
   let n = 0;
   let seed = 1;
   if (opts.hellinger) {
@@ -76,17 +78,29 @@ function run(opts: LossCliOptions): void {
 export function register(program: Command): void {
   program
     .command('loss')
-    .description('Voronoi loss (D1/D2, translation infimum, per-cell errors) of a fitted model against a truth, as JSON')
+    .description(
+      'Voronoi loss (D1/D2, translation infimum, per-cell errors) of a fitted model against a truth, as JSON',
+    )
     .requiredOption('--fit <model.json>', 'fitted model file (e.g. written by `gmoe fit`) or a truth preset name')
     .requiredOption('--truth <preset|model.json>', 'truth preset name (see `gmoe presets`) or path to a model file')
-    .option('--loss <kind>', 'D1 | D2 | auto (D1 when the fit has the truth\'s number of experts k, D2 otherwise; chosen by k, not by how atoms fall into cells, so the losses of one experiment stay comparable)', 'auto')
+    .option(
+      '--loss <kind>',
+      "D1 | D2 | auto (D1 when the fit has the truth's number of experts k, D2 otherwise; chosen by k, not by how atoms fall into cells, so the losses of one experiment stay comparable)",
+      'auto',
+    )
     .option('--top-k <K>', "sum of the K largest per-cell terms, or none (default: the truth's K for a top-K truth)")
     .option('--no-translation', 'no infimum over the gate translation (t0 = 0, t1 = 0)')
-    .option('--no-normalize-weights', "use the fitted weights exp(β0) as given, not rescaled to the truth's total weight")
+    .option(
+      '--no-normalize-weights',
+      "use the fitted weights exp(β0) as given, not rescaled to the truth's total weight",
+    )
     .option('--hellinger', 'add "hellinger": the expected conditional Hellinger distance E_X[h(fit, truth)]')
     .option('--hellinger-n <N>', 'design points for --hellinger', '2000')
     .option('--hellinger-seed <S>', 'seed of the design for --hellinger', '1')
     .option('--hellinger-design <design>', `design for --hellinger: ${DESIGNS.join(' | ')}`, 'uniform')
-    .addHelpText('after', '\nExamples:\n  gmoe loss --fit fit.json --truth demy\n  gmoe loss --fit fit.json --truth demy --loss D2 --hellinger')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gmoe loss --fit fit.json --truth demy\n  gmoe loss --fit fit.json --truth demy --loss D2 --hellinger',
+    )
     .action((opts: LossCliOptions) => run(opts));
 }

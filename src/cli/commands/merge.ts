@@ -16,12 +16,21 @@ export function register(program: Command): void {
     .argument('<dirs...>', 'sweep directories (each holds spec.json and results.jsonl)')
     .requiredOption('--out <dir>', 'new directory for the merged sweep')
     .option('--no-png', 'skip rendering plot.png with Chromium')
-    .option('--skip-corrupt', 'skip corrupt lines of results.jsonl (and say how many; their cells count as missing) instead of refusing')
+    .option(
+      '--skip-corrupt',
+      'skip corrupt lines of results.jsonl (and say how many; their cells count as missing) instead of refusing',
+    )
     .action(async (dirs: string[], opts: { out: string; png: boolean; skipCorrupt?: boolean }) => {
       if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
       try {
-        const m = await mergeRuns(dirs, opts.out, { plots: opts.png ? 'html+png' : 'html', skipCorrupt: opts.skipCorrupt, onNotice: (l) => process.stderr.write(`gmoe merge: ${l}\n`) });
-        process.stderr.write(`gmoe merge: ${m.cells} cells from ${dirs.length} directories into ${opts.out}${m.missing ? ` (${m.missing} missing)` : ''}\n`);
+        const m = await mergeRuns(dirs, opts.out, {
+          plots: opts.png ? 'html+png' : 'html',
+          skipCorrupt: opts.skipCorrupt,
+          onNotice: (l) => process.stderr.write(`gmoe merge: ${l}\n`),
+        });
+        process.stderr.write(
+          `gmoe merge: ${m.cells} cells from ${dirs.length} directories into ${opts.out}${m.missing ? ` (${m.missing} missing)` : ''}\n`,
+        );
         printAnalysis(m, 'merge');
       } catch (e) {
         asCliError(e);

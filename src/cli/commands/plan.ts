@@ -37,7 +37,8 @@ export function parseBudget(raw: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/.exec(raw);
   const unit = m ? (m[2] === '' ? 1 : UNIT[m[2]]) : undefined;
   const v = m && unit !== undefined ? Number(m[1]) * unit : NaN;
-  if (!(v > 0) || !Number.isFinite(v)) throw new CliError(`--budget must be a positive duration such as 90s, 30min, 1h or 2d. Value: ${raw}`);
+  if (!(v > 0) || !Number.isFinite(v))
+    throw new CliError(`--budget must be a positive duration such as 90s, 30min, 1h or 2d. Value: ${raw}`);
   return v;
 }
 
@@ -50,7 +51,8 @@ function fromRunDir(dir: string): { summary: Summary; records: CellRecord[] } {
 }
 
 async function run(arg: string, opts: PlanCliOptions): Promise<void> {
-  const workers = opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  const workers =
+    opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
   const budgetSeconds = opts.budget === undefined ? undefined : parseBudget(opts.budget);
   let summary: Summary;
   let records: CellRecord[];
@@ -61,8 +63,15 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
       const outDir = opts.out ?? join('results', `${spec.name}-pilot-${timestamp()}`);
-      process.stderr.write(`gmoe plan: pilot sweep ${spec.name} (${Array.isArray(spec.n) ? spec.n.length : '?'} n × ${spec.replications} reps) into ${outDir} …\n`);
-      const res = await runSweep(spec, { outDir, workers, plots: 'none', onNotice: (l) => process.stderr.write(`gmoe plan: ${l}\n`) });
+      process.stderr.write(
+        `gmoe plan: pilot sweep ${spec.name} (${Array.isArray(spec.n) ? spec.n.length : '?'} n × ${spec.replications} reps) into ${outDir} …\n`,
+      );
+      const res = await runSweep(spec, {
+        outDir,
+        workers,
+        plots: 'none',
+        onNotice: (l) => process.stderr.write(`gmoe plan: ${l}\n`),
+      });
       if (!res.analysis) throw new CliError('the pilot sweep was interrupted');
       ({ summary, records } = fromRunDir(outDir));
     }
@@ -86,7 +95,9 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
     const m = summary.metrics.find((x) => x.metric === r.metric);
     L.push(`  ${r.metric}: ${verdictText(m)}${m?.verdictDetail ? ` — ${m.verdictDetail}` : ''}`);
   }
-  L.push(...formatPlan(plan, { secondsPerWork: spw, workers, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}) }));
+  L.push(
+    ...formatPlan(plan, { secondsPerWork: spw, workers, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}) }),
+  );
   process.stdout.write(`${L.join('\n')}\n`);
 }
 
@@ -94,10 +105,18 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('plan')
-    .description('size a sweep so that each rate row is decisive (confirmed or contradicted): design and CPU time per row and for the whole figure')
-    .argument('<preset|spec.json|run-dir>', "a finished sweep directory, or a preset / spec file to run a pilot sweep of (the preset's quick size)")
+    .description(
+      'size a sweep so that each rate row is decisive (confirmed or contradicted): design and CPU time per row and for the whole figure',
+    )
+    .argument(
+      '<preset|spec.json|run-dir>',
+      "a finished sweep directory, or a preset / spec file to run a pilot sweep of (the preset's quick size)",
+    )
     .option('--metric <M...>', 'plan these rows only (metric names as in the table)')
-    .option('--budget <time>', 'wall-clock budget with --workers workers, e.g. 1h: rows over it also get the narrowest interval it buys')
+    .option(
+      '--budget <time>',
+      'wall-clock budget with --workers workers, e.g. 1h: rows over it also get the narrowest interval it buys',
+    )
     .option('--workers <W>', 'worker threads, for the pilot and the wall-clock estimates (default: all cores)')
     .option('--out <dir>', 'directory of the pilot sweep (default results/<name>-pilot-<timestamp>)')
     .option('--json', 'print the plan as JSON')

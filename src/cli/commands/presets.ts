@@ -37,7 +37,8 @@ export const presetSections: PresetSection[] = [
   {
     title: 'truth presets',
     usage: 'gmoe simulate --truth <name>, gmoe loss --truth <name>',
-    list: () => listTruthPresets().map((p) => ({ name: p.name, description: `[${shape(p.model())}] ${p.description}` })),
+    list: () =>
+      listTruthPresets().map((p) => ({ name: p.name, description: `[${shape(p.model())}] ${p.description}` })),
   },
   {
     title: 'experiment presets',
@@ -67,7 +68,8 @@ interface PresetsCliOptions {
 /** Prints (or writes) the model file of one truth preset. */
 function showTruth(name: string, opts: PresetsCliOptions): void {
   const names = listTruthPresets().map((p) => p.name);
-  if (!names.includes(name)) throw new CliError(`the preset to show must be a truth preset: ${names.join(', ')}. Value: ${name}`);
+  if (!names.includes(name))
+    throw new CliError(`the preset to show must be a truth preset: ${names.join(', ')}. Value: ${name}`);
   const model = truthPreset(name);
   if (opts.out === undefined || opts.out === '-') {
     process.stdout.write(`${formatJSON(modelToJSON(model))}\n`);
@@ -92,7 +94,8 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  gmoe presets\n  gmoe presets demy --out truth.json')
     .action((name: string | undefined, opts: PresetsCliOptions) => {
       if (name !== undefined) return showTruth(name, opts);
-      if (opts.out !== undefined) throw new CliError('--out needs a preset name, e.g. gmoe presets demy --out truth.json');
+      if (opts.out !== undefined)
+        throw new CliError('--out needs a preset name, e.g. gmoe presets demy --out truth.json');
       if (opts.json) {
         const json = presetSections.map((s) => ({ title: s.title, usage: s.usage, presets: s.list() }));
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);

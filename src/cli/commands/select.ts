@@ -8,7 +8,13 @@
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
-import { selectK, SELECT_CRITERIA, type SelectCriterion, type SelectOptions, type SelectResult } from '../../em/select.js';
+import {
+  selectK,
+  SELECT_CRITERIA,
+  type SelectCriterion,
+  type SelectOptions,
+  type SelectResult,
+} from '../../em/select.js';
 import { formatJSON, writeFileAtomic } from '../../io/index.js';
 import { writeModelFile } from '../../models/io.js';
 import { hasTau } from '../../models/types.js';
@@ -64,7 +70,11 @@ const num = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
 /** The table as CSV (one row per k). */
 export function selectCsv(r: SelectResult): string {
   const head = 'k,logLik,df,AIC,BIC,ICL,converged,iterations,chosen';
-  const rows = r.rows.map((x) => [x.k, num(x.logLik), x.df, num(x.aic), num(x.bic), num(x.icl), x.converged, x.iterations, x.k === r.chosen].join(','));
+  const rows = r.rows.map((x) =>
+    [x.k, num(x.logLik), x.df, num(x.aic), num(x.bic), num(x.icl), x.converged, x.iterations, x.k === r.chosen].join(
+      ',',
+    ),
+  );
   return `${[head, ...rows].join('\n')}\n`;
 }
 
@@ -72,11 +82,26 @@ export function selectCsv(r: SelectResult): string {
 export function selectTable(r: SelectResult): string {
   const cells = [['k', 'logLik', 'df', 'AIC', 'BIC', 'ICL', 'converged']];
   for (const x of r.rows) {
-    cells.push([`${x.k}${x.k === r.chosen ? ' *' : ''}`, x.logLik.toFixed(4), String(x.df), x.aic.toFixed(3), x.bic.toFixed(3), x.icl.toFixed(3), x.converged ? 'yes' : `no (${x.stopReason})`]);
+    cells.push([
+      `${x.k}${x.k === r.chosen ? ' *' : ''}`,
+      x.logLik.toFixed(4),
+      String(x.df),
+      x.aic.toFixed(3),
+      x.bic.toFixed(3),
+      x.icl.toFixed(3),
+      x.converged ? 'yes' : `no (${x.stopReason})`,
+    ]);
   }
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  const lines = cells.map((row) => row.map((v, c) => (c === 0 || c === row.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd());
-  const others = SELECT_CRITERIA.filter((c) => c !== r.criterion).map((c) => `${c.toUpperCase()}: ${r.best[c]}`).join(', ');
+  const lines = cells.map((row) =>
+    row
+      .map((v, c) => (c === 0 || c === row.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+  const others = SELECT_CRITERIA.filter((c) => c !== r.criterion)
+    .map((c) => `${c.toUpperCase()}: ${r.best[c]}`)
+    .join(', ');
   lines.push(`chosen k = ${r.chosen} by ${r.criterion.toUpperCase()} (${others})`);
   return `${lines.join('\n')}\n`;
 }
@@ -85,18 +110,34 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const ks = parseKs(opts.k);
   const restarts = parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED - ks[ks.length - 1]!);
-  if (!(SELECT_CRITERIA as readonly string[]).includes(opts.criterion)) throw new CliError(`--criterion must be one of ${SELECT_CRITERIA.join(', ')}. Value: ${opts.criterion}`);
-  if (opts.init !== 'kmeans' && opts.init !== 'random') throw new CliError(`--init must be one of kmeans, random. Value: ${opts.init}`);
-  if (opts.tau !== 'free' && opts.tau !== 'fixed') throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
+  if (!(SELECT_CRITERIA as readonly string[]).includes(opts.criterion))
+    throw new CliError(`--criterion must be one of ${SELECT_CRITERIA.join(', ')}. Value: ${opts.criterion}`);
+  if (opts.init !== 'kmeans' && opts.init !== 'random')
+    throw new CliError(`--init must be one of kmeans, random. Value: ${opts.init}`);
+  if (opts.tau !== 'free' && opts.tau !== 'fixed')
+    throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
   const gate = parseGate(opts.gate, ks[ks.length - 1]!, opts);
-  if (gate.kind === 'topk' && ks[0]! < gate.K) throw new CliError(`--k must start at K = ${gate.K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
-  if (opts.tau === 'fixed' && !hasTau(gate)) throw new CliError(`--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`);
+  if (gate.kind === 'topk' && ks[0]! < gate.K)
+    throw new CliError(`--k must start at K = ${gate.K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
+  if (opts.tau === 'fixed' && !hasTau(gate))
+    throw new CliError(
+      `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
+    );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
   const { data, columns, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   const options: SelectOptions = {
-    gate, ks, restarts, seed, init: { kind: opts.init }, tauMode: opts.tau, criterion: opts.criterion as SelectCriterion,
-    onFit: (row) => process.stderr.write(`gmoe select: k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`),
+    gate,
+    ks,
+    restarts,
+    seed,
+    init: { kind: opts.init },
+    tauMode: opts.tau,
+    criterion: opts.criterion as SelectCriterion,
+    onFit: (row) =>
+      process.stderr.write(
+        `gmoe select: k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`,
+      ),
   };
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   let r: SelectResult;
@@ -111,9 +152,23 @@ async function run(opts: SelectCliOptions): Promise<void> {
   try {
     mkdirSync(out, { recursive: true });
     const { fit, ...rest } = r;
-    writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, data: opts.data, columns, gate: opts.gate, restarts, seed, init: opts.init, tauMode: opts.tau })}\n`);
+    writeFileAtomic(
+      join(out, 'select.json'),
+      `${formatJSON({ ...rest, data: opts.data, columns, gate: opts.gate, restarts, seed, init: opts.init, tauMode: opts.tau })}\n`,
+    );
     writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
-    writeModelFile(join(out, 'fit.json'), fit.model, { fit: { k: r.chosen, criterion: r.criterion, logLik: fit.logLik, n: data.n, converged: fit.converged, stopReason: fit.stopReason, data: opts.data, columns } });
+    writeModelFile(join(out, 'fit.json'), fit.model, {
+      fit: {
+        k: r.chosen,
+        criterion: r.criterion,
+        logLik: fit.logLik,
+        n: data.n,
+        converged: fit.converged,
+        stopReason: fit.stopReason,
+        data: opts.data,
+        columns,
+      },
+    });
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
@@ -132,7 +187,9 @@ async function run(opts: SelectCliOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('select')
-    .description('choose the number of experts k by AIC / BIC / ICL (flexmix\'s definitions): one fit per k, a table, JSON/CSV and a plot')
+    .description(
+      "choose the number of experts k by AIC / BIC / ICL (flexmix's definitions): one fit per k, a table, JSON/CSV and a plot",
+    )
     .requiredOption('--data <data.csv>', 'dataset CSV: header x1,...,xd,y, or any CSV with --y/--x')
     .option('--y <col>', 'response column by name (any CSV)')
     .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
@@ -149,13 +206,16 @@ export function register(program: Command): void {
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
     .option('--out <dir>', 'output directory (default results/select-<data file name>)')
     .option('--no-png', 'skip rendering select.png with Chromium')
-    .addHelpText('after', [
-      '',
-      'Criteria (flexmix 2.3): AIC = −2 logLik + 2 df, BIC = −2 logLik + df log n, ICL = BIC − 2 Σ_i log max_j r_ij;',
-      'df counts the free parameters (softmax: (k − 1)(d + 1) for the gate, k(d + 2) for the experts).',
-      'Example:',
-      '  gmoe simulate --truth demy --n 2000 --seed 1 --out d.csv',
-      '  gmoe select --data d.csv --gate softmax --k 1..4 --restarts 5 --out sel',
-    ].join('\n'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Criteria (flexmix 2.3): AIC = −2 logLik + 2 df, BIC = −2 logLik + df log n, ICL = BIC − 2 Σ_i log max_j r_ij;',
+        'df counts the free parameters (softmax: (k − 1)(d + 1) for the gate, k(d + 2) for the experts).',
+        'Example:',
+        '  gmoe simulate --truth demy --n 2000 --seed 1 --out d.csv',
+        '  gmoe select --data d.csv --gate softmax --k 1..4 --restarts 5 --out sel',
+      ].join('\n'),
+    )
     .action((opts: SelectCliOptions) => run(opts));
 }

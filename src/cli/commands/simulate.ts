@@ -23,7 +23,8 @@ const INTEGER = /^[+]?\d+(?:\.\d*)?(?:[eE][+]?\d+)?$/;
 export function parseIntOption(raw: unknown, flag: string, min: number, max: number): number {
   const s = String(raw).trim();
   const v = INTEGER.test(s) ? Number(s) : NaN;
-  if (!Number.isInteger(v) || v < min || v > max) throw new CliError(`${flag} must be an integer in [${min}, ${max}]. Value: ${String(raw)}`);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new CliError(`${flag} must be an integer in [${min}, ${max}]. Value: ${String(raw)}`);
   return v;
 }
 
@@ -45,7 +46,8 @@ function asCliError(e: unknown): never {
 function run(opts: SimulateCliOptions): void {
   const n = parseIntOption(opts.n, '--n', 1, MAX_N);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
-  if (!(DESIGNS as readonly string[]).includes(opts.design)) throw new CliError(`--design must be one of ${DESIGNS.join(', ')}. Value: ${opts.design}`);
+  if (!(DESIGNS as readonly string[]).includes(opts.design))
+    throw new CliError(`--design must be one of ${DESIGNS.join(', ')}. Value: ${opts.design}`);
   const design = opts.design as Design;
   if (opts.out === '') throw new CliError('--out must be a file path (or - for standard output). Value: ""');
   let model;
@@ -54,7 +56,8 @@ function run(opts: SimulateCliOptions): void {
   } catch (e) {
     asCliError(e);
   }
-  if (design === 'grid' && model.d !== 1) throw new CliError(`--design grid needs a truth with d = 1 (linspace(0, 1, n)); ${opts.truth} has d = ${model.d}`);
+  if (design === 'grid' && model.d !== 1)
+    throw new CliError(`--design grid needs a truth with d = 1 (linspace(0, 1, n)); ${opts.truth} has d = ${model.d}`);
   const data = simulate(model, { n, seed, design });
   const z = opts.latent ? data.z : undefined;
   const plain = { n: data.n, d: data.d, X: data.X, y: data.y };
@@ -68,7 +71,9 @@ function run(opts: SimulateCliOptions): void {
     if (e instanceof ValidationError) throw e; // a simulated NaN is a bug, not bad input
     asCliError(e);
   }
-  process.stderr.write(`gmoe simulate: wrote ${n} samples (d = ${model.d}, design ${design}, seed ${seed}) to ${opts.out}\n`);
+  process.stderr.write(
+    `gmoe simulate: wrote ${n} samples (d = ${model.d}, design ${design}, seed ${seed}) to ${opts.out}\n`,
+  );
 }
 
 /** Registers `gmoe simulate`. */
@@ -79,7 +84,11 @@ export function register(program: Command): void {
     .requiredOption('--truth <preset|model.json>', 'truth preset name (see `gmoe presets`) or path to a model file')
     .requiredOption('--n <N>', 'number of samples, integer ≥ 1')
     .requiredOption('--seed <S>', `seed, integer in [1, ${MAX_SEED}]; the same seed gives the same file`)
-    .option('--design <design>', `design of X: ${DESIGNS.join(' | ')} (uniform on [0,1]^d, linspace(0,1,n) for d = 1, N(0, I))`, 'uniform')
+    .option(
+      '--design <design>',
+      `design of X: ${DESIGNS.join(' | ')} (uniform on [0,1]^d, linspace(0,1,n) for d = 1, N(0, I))`,
+      'uniform',
+    )
     .option('--latent', 'add a column z with the (0-based) expert that generated each sample')
     .requiredOption('--out <data.csv>', 'output CSV path (written atomically), or - for standard output')
     .addHelpText('after', '\nExample:\n  gmoe simulate --truth demy --n 1000 --seed 7 --out a.csv')

@@ -56,13 +56,20 @@ export function specFromArgs(arg: string, opts: Pick<SweepCliOptions, 'quick' | 
   try {
     if (isExperimentPreset(arg)) spec = presetSpec(arg, { quick: opts.quick });
     else if (existsSync(arg)) {
-      if (opts.quick) throw new CliError(`--quick applies to presets only (${arg} is a spec file: set its n and replications)`);
+      if (opts.quick)
+        throw new CliError(`--quick applies to presets only (${arg} is a spec file: set its n and replications)`);
       spec = loadSpecFile(arg);
     } else {
-      throw new CliError(`the experiment must be a preset (${listExperimentPresets().map((p) => p.name).join(', ')}) or a spec JSON file. Value: ${arg}`);
+      throw new CliError(
+        `the experiment must be a preset (${listExperimentPresets()
+          .map((p) => p.name)
+          .join(', ')}) or a spec JSON file. Value: ${arg}`,
+      );
     }
-    if (opts.reps !== undefined) spec = validateSpec({ ...spec, replications: parseIntOption(opts.reps, '--reps', 1, 1e6) });
-    if (opts.seed !== undefined) spec = validateSpec({ ...spec, seed: parseIntOption(opts.seed, '--seed', 1, MAX_SEED) });
+    if (opts.reps !== undefined)
+      spec = validateSpec({ ...spec, replications: parseIntOption(opts.reps, '--reps', 1, 1e6) });
+    if (opts.seed !== undefined)
+      spec = validateSpec({ ...spec, seed: parseIntOption(opts.seed, '--seed', 1, MAX_SEED) });
   } catch (e) {
     asCliError(e);
   }
@@ -77,7 +84,8 @@ export function printAnalysis(a: AnalyseResult, command: string): void {
 
 async function run(arg: string, opts: SweepCliOptions): Promise<void> {
   const spec = specFromArgs(arg, opts);
-  const workers = opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  const workers =
+    opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
   let shard: Shard | undefined;
   if (opts.shard !== undefined) {
     try {
@@ -86,8 +94,12 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       throw new CliError((e as Error).message);
     }
   }
-  if (opts.skipCorrupt && !opts.resume) throw new CliError('--skip-corrupt applies with --resume (it moves corrupt lines of results.jsonl aside and reruns their cells)');
-  if (opts.resume && opts.out === undefined) throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
+  if (opts.skipCorrupt && !opts.resume)
+    throw new CliError(
+      '--skip-corrupt applies with --resume (it moves corrupt lines of results.jsonl aside and reruns their cells)',
+    );
+  if (opts.resume && opts.out === undefined)
+    throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
   if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
   const outDir = opts.out ?? join('results', `${spec.name}${spec.quick ? '-quick' : ''}-${timestamp()}`);
 
@@ -122,8 +134,20 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
   }
   progress.stop();
   if (result.interrupted) {
-    const again = ['gmoe sweep', arg, opts.quick ? '--quick' : '', opts.reps ? `--reps ${opts.reps}` : '', opts.seed ? `--seed ${opts.seed}` : '', opts.shard ? `--shard ${opts.shard}` : '', `--out ${outDir} --resume`].filter(Boolean).join(' ');
-    process.stderr.write(`gmoe sweep: interrupted; ${result.resumed + result.ran} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`);
+    const again = [
+      'gmoe sweep',
+      arg,
+      opts.quick ? '--quick' : '',
+      opts.reps ? `--reps ${opts.reps}` : '',
+      opts.seed ? `--seed ${opts.seed}` : '',
+      opts.shard ? `--shard ${opts.shard}` : '',
+      `--out ${outDir} --resume`,
+    ]
+      .filter(Boolean)
+      .join(' ');
+    process.stderr.write(
+      `gmoe sweep: interrupted; ${result.resumed + result.ran} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`,
+    );
     process.exitCode = 130;
     return;
   }
@@ -136,15 +160,23 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('sweep')
-    .description('run a convergence-rate experiment (sweep over n × replications) from a preset or a spec file; writes results/<name>-<timestamp>/')
+    .description(
+      'run a convergence-rate experiment (sweep over n × replications) from a preset or a spec file; writes results/<name>-<timestamp>/',
+    )
     .argument('<preset|spec.json>', 'experiment preset (see `gmoe presets`) or a spec JSON file')
     .option('--quick', "the preset's quick size (about a minute on 2 cores) instead of the paper's")
     .option('--reps <R>', 'replications per n (overrides the spec)')
     .option('--workers <W>', 'worker threads (default: all cores)')
     .option('--out <dir>', 'output directory (default results/<name>[-quick]-<timestamp>)')
     .option('--resume', 'continue the sweep in --out: finished cells are skipped')
-    .option('--shard <i/N>', 'run only share i of N (1 ≤ i ≤ N), e.g. one task of a Slurm job array; join with `gmoe merge`')
-    .option('--skip-corrupt', 'with --resume: move corrupt lines of results.jsonl to results.corrupt.jsonl and rerun their cells')
+    .option(
+      '--shard <i/N>',
+      'run only share i of N (1 ≤ i ≤ N), e.g. one task of a Slurm job array; join with `gmoe merge`',
+    )
+    .option(
+      '--skip-corrupt',
+      'with --resume: move corrupt lines of results.jsonl to results.corrupt.jsonl and rerun their cells',
+    )
     .option('--seed <S>', 'master seed (overrides the spec; cell seeds are derived from (seed, n, rep))')
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

@@ -54,7 +54,10 @@ let warmedUp = false;
 
 /** Creates a CPU backend (its k-sized scratch grows on demand). */
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend & DenseGateKernels {
-  if (!warmedUp) { warmedUp = true; warmUp(); }
+  if (!warmedUp) {
+    warmedUp = true;
+    warmUp();
+  }
   const simd = options.simd ?? true;
   let cst = new Float64Array(8);
   let hlf = new Float64Array(8);
@@ -62,25 +65,78 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   const ms = momentsScratch();
   const gs = gradCurvScratch();
   // one call record per operation, refilled by every call (no allocation per call)
-  const eCall: EStepCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, resp: EMPTY, q: NaN, qJs: 0 };
+  const eCall: EStepCall = {
+    k: 0,
+    d: 0,
+    a: EMPTY,
+    b: EMPTY,
+    cst,
+    hlf,
+    X: EMPTY,
+    y: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    resp: EMPTY,
+    q: NaN,
+    qJs: 0,
+  };
   const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
-  const sCall: SoftmaxCall = { k: 0, beta0: EMPTY, beta1: EMPTY, X: EMPTY, n: 0, logPi: EMPTY, pi: EMPTY, resp: EMPTY, withQ: false };
-  const tCall: TopkCall = { beta0: EMPTY, beta1: EMPTY, X: EMPTY, n: 0, logPi: EMPTY, pi: EMPTY, mask: new Uint8Array(0), compute: false, K: 1, slope: false, resp: EMPTY, withQ: false };
+  const sCall: SoftmaxCall = {
+    k: 0,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const tCall: TopkCall = {
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: new Uint8Array(0),
+    compute: false,
+    K: 1,
+    slope: false,
+    resp: EMPTY,
+    withQ: false,
+  };
 
   function expertConstants(m: Model): void {
-    if (cst.length < m.k) { cst = new Float64Array(m.k); hlf = new Float64Array(m.k); row = new Float64Array(m.k); }
+    if (cst.length < m.k) {
+      cst = new Float64Array(m.k);
+      hlf = new Float64Array(m.k);
+      row = new Float64Array(m.k);
+    }
     for (let j = 0; j < m.k; j++) {
       cst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
       hlf[j] = -0.5 / m.nu[j]!;
     }
   }
 
-  function gateProbs(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, mask: Uint8Array | null, maskMode: MaskMode, resp?: Float64Array): number {
+  function gateProbs(
+    m: Model,
+    X: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    pi: Float64Array,
+    mask: Uint8Array | null,
+    maskMode: MaskMode,
+    resp?: Float64Array,
+  ): number {
     const { k, d, beta0, beta1 } = m;
     const gate = getGate(m.gate);
     const linear = gate.form !== 'activation';
     // dense-to-sparse gates with d = 1, bias outside, identity/tanh/sigmoid: cpu/activation-gate.ts
-    if (!linear && maskMode === 'none') { const code = denseKernelCode(m); if (code >= 0) return denseGateProbs1(code, m, X, n, logPi, pi, resp, simd); }
+    if (!linear && maskMode === 'none') {
+      const code = denseKernelCode(m);
+      if (code >= 0) return denseGateProbs1(code, m, X, n, logPi, pi, resp, simd);
+    }
     // linear gates: logits computed in the softmax loop below; others through the gate
     if (!linear) gate.logits(m, X, n, logPi);
     const useMask = maskMode !== 'none' && mask !== null;
@@ -88,8 +144,18 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     const sel = gate.selection?.(m.gate);
     if (useMask && sel && d === 1 && k === 3) {
       const c = tCall;
-      c.beta0 = beta0; c.beta1 = beta1; c.X = X; c.n = n; c.logPi = logPi; c.pi = pi; c.mask = mask!;
-      c.compute = maskMode === 'compute'; c.K = sel.K; c.slope = sel.selectOn === 'slope'; c.resp = resp ?? EMPTY; c.withQ = resp !== undefined;
+      c.beta0 = beta0;
+      c.beta1 = beta1;
+      c.X = X;
+      c.n = n;
+      c.logPi = logPi;
+      c.pi = pi;
+      c.mask = mask!;
+      c.compute = maskMode === 'compute';
+      c.K = sel.K;
+      c.slope = sel.selectOn === 'slope';
+      c.resp = resp ?? EMPTY;
+      c.withQ = resp !== undefined;
       return dispatch(lookup<TopkCall>('gateProbs', 'masked', k, d)!, c, n, simd);
     }
     if (maskMode === 'compute') {
@@ -100,16 +166,42 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     }
     if (linear && !useMask && d === 1) {
       const c = sCall;
-      c.k = k; c.beta0 = beta0; c.beta1 = beta1; c.X = X; c.n = n; c.logPi = logPi; c.pi = pi; c.resp = resp ?? EMPTY; c.withQ = resp !== undefined;
+      c.k = k;
+      c.beta0 = beta0;
+      c.beta1 = beta1;
+      c.X = X;
+      c.n = n;
+      c.logPi = logPi;
+      c.pi = pi;
+      c.resp = resp ?? EMPTY;
+      c.withQ = resp !== undefined;
       return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, 1)!, c, n, simd);
     }
     return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
   }
 
-  function eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, stats?: EStepStats): number {
+  function eStep(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    resp: Float64Array,
+    stats?: EStepStats,
+  ): number {
     expertConstants(m);
     const c = eCall;
-    c.k = m.k; c.d = m.d; c.a = m.a; c.b = m.b; c.cst = cst; c.hlf = hlf; c.X = X; c.y = y; c.n = n; c.logPi = logPi; c.resp = resp;
+    c.k = m.k;
+    c.d = m.d;
+    c.a = m.a;
+    c.b = m.b;
+    c.cst = cst;
+    c.hlf = hlf;
+    c.X = X;
+    c.y = y;
+    c.n = n;
+    c.logPi = logPi;
+    c.resp = resp;
     const total = dispatch(lookup<EStepCall>('eStep', 'none', m.k, m.d)!, c, n, simd);
     if (stats) stats.q = c.q;
     return total;
@@ -118,7 +210,17 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   function logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number {
     expertConstants(m);
     const c = lCall;
-    c.k = m.k; c.d = m.d; c.a = m.a; c.b = m.b; c.cst = cst; c.hlf = hlf; c.X = X; c.y = y; c.n = n; c.logPi = logPi; c.row = row;
+    c.k = m.k;
+    c.d = m.d;
+    c.a = m.a;
+    c.b = m.b;
+    c.cst = cst;
+    c.hlf = hlf;
+    c.X = X;
+    c.y = y;
+    c.n = n;
+    c.logPi = logPi;
+    c.row = row;
     return dispatch(lookup<LogLikCall>('logLik', 'none', m.k, m.d)!, c, n, simd);
   }
 
@@ -138,10 +240,12 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     eStep,
     logLik,
     gateQ,
-    gateGradCurv: (L: GateLayout, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv) => gateGradCurvCpu(gs, simd, L, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv),
+    gateGradCurv: (L: GateLayout, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv) =>
+      gateGradCurvCpu(gs, simd, L, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv),
     expertMoments: (X, y, n, d, k, resp, out) => expertMomentsCpu(ms, simd, X, y, n, d, k, resp, out),
     expertResiduals: expertResidualsCpu,
-    denseGradHess: (m, L, X, n, resp, pi, grad, fisher, exact) => denseGradHess(m, L, X, n, resp, pi, grad, fisher, exact, simd),
+    denseGradHess: (m, L, X, n, resp, pi, grad, fisher, exact) =>
+      denseGradHess(m, L, X, n, resp, pi, grad, fisher, exact, simd),
     // the SIMD kernels need the fit's buffers and data in one arena, which this backend creates
     fitStorage: (k, d, lengths) => (simd && simdShape(k, d) ? createArena(lengths.f64, lengths.u8) : null),
   };
@@ -159,25 +263,44 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
 function warmUp(): void {
   const be = createCpuBackend();
   const E = new Float64Array(0);
-  for (const [k, d] of [[3, 1], [2, 1], [4, 1], [2, 2]] as const) {
+  for (const [k, d] of [
+    [3, 1],
+    [2, 1],
+    [4, 1],
+    [2, 2],
+  ] as const) {
     const n = 6;
     const X = Float64Array.from({ length: n * d }, (_, t) => Math.sin(1.7 * t + 0.3));
     const y = Float64Array.from({ length: n }, (_, i) => Math.cos(2.3 * i));
     const m: Model = {
-      gate: { kind: 'softmax' }, k, d,
-      beta0: Float64Array.from({ length: k }, (_, j) => 0.1 * j), beta1: Float64Array.from({ length: k * d }, (_, t) => 0.3 - 0.2 * t),
-      a: Float64Array.from({ length: k * d }, (_, t) => 0.5 * t - 0.4), b: Float64Array.from({ length: k }, (_, j) => 0.2 * j),
-      nu: new Float64Array(k).fill(0.5), tau: 1,
+      gate: { kind: 'softmax' },
+      k,
+      d,
+      beta0: Float64Array.from({ length: k }, (_, j) => 0.1 * j),
+      beta1: Float64Array.from({ length: k * d }, (_, t) => 0.3 - 0.2 * t),
+      a: Float64Array.from({ length: k * d }, (_, t) => 0.5 * t - 0.4),
+      b: Float64Array.from({ length: k }, (_, j) => 0.2 * j),
+      nu: new Float64Array(k).fill(0.5),
+      tau: 1,
     };
-    const logPi = new Float64Array(n * k), pi = new Float64Array(n * k), resp = new Float64Array(n * k);
-    const b0Index = new Int32Array(k), b1Index = new Int32Array(k);
+    const logPi = new Float64Array(n * k),
+      pi = new Float64Array(n * k),
+      resp = new Float64Array(n * k);
+    const b0Index = new Int32Array(k),
+      b1Index = new Int32Array(k);
     let p = 0;
     for (let j = 0; j < k; j++) {
       b0Index[j] = j === k - 1 ? -1 : p++;
-      if (j === k - 1) b1Index[j] = -1; else { b1Index[j] = p; p += d; }
+      if (j === k - 1) b1Index[j] = -1;
+      else {
+        b1Index[j] = p;
+        p += d;
+      }
     }
     const L = { k, d, p, b0Index, b1Index, tauIndex: -1, linear: true, ref: k - 1, fixB0Ref: true, fixB1Ref: true };
-    const grad = new Float64Array(p), curv = new Float64Array(p * p), rss = new Float64Array(k);
+    const grad = new Float64Array(p),
+      curv = new Float64Array(p * p),
+      rss = new Float64Array(k);
     const mom = expertMoments(k, d);
     const stats: EStepStats = { q: NaN };
     for (let r = 0; r < 3; r++) {

@@ -220,8 +220,15 @@ export function mom2Pairs(d: number): Float32Array {
   const S = mom2Stats(d);
   const out = new Float32Array(2 * S);
   let s = 0;
-  for (let a = 0; a < d; a++) for (let b = a; b < d; b++, s++) { out[2 * s] = a; out[2 * s + 1] = b; }
-  for (let a = 0; a < d; a++, s++) { out[2 * s] = a; out[2 * s + 1] = d; }
+  for (let a = 0; a < d; a++)
+    for (let b = a; b < d; b++, s++) {
+      out[2 * s] = a;
+      out[2 * s + 1] = b;
+    }
+  for (let a = 0; a < d; a++, s++) {
+    out[2 * s] = a;
+    out[2 * s + 1] = d;
+  }
   return out;
 }
 

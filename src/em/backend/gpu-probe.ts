@@ -45,7 +45,8 @@ export interface GpuJsModule {
 export const GL_MODES: readonly string[] = ['headlessgl', 'webgl2', 'webgl'];
 
 /** Renderer strings of software rasterisers (GL contexts without a GPU). */
-export const SOFTWARE_RENDERER = /llvmpipe|softpipe|swiftshader|subzero|swrast|software|lavapipe|basic render|offscreen|gdi generic/i;
+export const SOFTWARE_RENDERER =
+  /llvmpipe|softpipe|swiftshader|subzero|swrast|software|lavapipe|basic render|offscreen|gdi generic/i;
 
 export interface GpuProbe {
   /** true when gpu.js runs kernels synchronously on a hardware GPU here */
@@ -83,16 +84,32 @@ export function classifyGpu(f: GpuFacts): GpuProbe {
   if (f.loadError !== null) return { ...base, available: false, reason: f.loadError };
   const v = `gpu.js ${f.version ?? '(unknown version)'}`;
   if (f.mode === null || !GL_MODES.includes(f.mode)) {
-    const what = f.mode === 'webasm' ? '"webasm" (WebAssembly on the CPU)' : f.mode === 'cpu' ? '"cpu" (JavaScript on the CPU)' : `"${f.mode}"`;
+    const what =
+      f.mode === 'webasm'
+        ? '"webasm" (WebAssembly on the CPU)'
+        : f.mode === 'cpu'
+          ? '"cpu" (JavaScript on the CPU)'
+          : `"${f.mode}"`;
     return {
-      ...base, available: false,
+      ...base,
+      available: false,
       reason: `${v} found no GPU: its automatic backend is ${what}, not a GL backend (headless-gl needs the optional native package "gl" and a GL context; WebGPU kernels are asynchronous only)`,
     };
   }
-  if (f.probeError !== null) return { ...base, available: false, reason: `${v} backend "${f.mode}" failed its probe kernel: ${f.probeError}` };
-  if (f.renderer === null) return { ...base, available: false, reason: `${v} backend "${f.mode}" does not report its GL renderer, so a software rasteriser cannot be ruled out` };
+  if (f.probeError !== null)
+    return { ...base, available: false, reason: `${v} backend "${f.mode}" failed its probe kernel: ${f.probeError}` };
+  if (f.renderer === null)
+    return {
+      ...base,
+      available: false,
+      reason: `${v} backend "${f.mode}" does not report its GL renderer, so a software rasteriser cannot be ruled out`,
+    };
   if (SOFTWARE_RENDERER.test(f.renderer)) {
-    return { ...base, available: false, reason: `${v} backend "${f.mode}" renders in software ("${f.renderer}"), not on a GPU` };
+    return {
+      ...base,
+      available: false,
+      reason: `${v} backend "${f.mode}" renders in software ("${f.renderer}"), not on a GPU`,
+    };
   }
   return { ...base, available: true, reason: `${v} backend "${f.mode}" on "${f.renderer}"` };
 }
@@ -109,16 +126,22 @@ export function loadGpuJs(): { mod: GpuJsModule | null; version: string | null; 
   try {
     const mod = nodeRequire('gpu.js') as GpuJsModule;
     let version: string | null = null;
-    try { version = (nodeRequire('gpu.js/package.json') as { version?: string }).version ?? null; } catch { /* version is informative only */ }
+    try {
+      version = (nodeRequire('gpu.js/package.json') as { version?: string }).version ?? null;
+    } catch {
+      /* version is informative only */
+    }
     loaded = { mod, version, error: null };
   } catch (e) {
     const code = (e as { code?: string }).code;
     const msg = e instanceof Error ? e.message.split('\n')[0]! : String(e);
     loaded = {
-      mod: null, version: null,
-      error: code === 'MODULE_NOT_FOUND' && /'gpu\.js'/.test(msg)
-        ? 'gpu.js is not installed (it is an optional dependency: npm install gpu.js@2.24.1)'
-        : `gpu.js could not be loaded: ${msg}`,
+      mod: null,
+      version: null,
+      error:
+        code === 'MODULE_NOT_FOUND' && /'gpu\.js'/.test(msg)
+          ? 'gpu.js is not installed (it is an optional dependency: npm install gpu.js@2.24.1)'
+          : `gpu.js could not be loaded: ${msg}`,
     };
   }
   return loaded;
@@ -128,15 +151,29 @@ const PROBE_SOURCE = 'function probe(a) { return a[this.thread.x] * 3.0 + 0.3333
 
 /** The GL renderer of a GL context, unmasked when the driver allows. */
 function glRenderer(ctx: unknown): string | null {
-  const gl = ctx as { getExtension?(name: string): unknown; getParameter?(p: number): unknown; RENDERER?: number; VENDOR?: number } | null;
+  const gl = ctx as {
+    getExtension?(name: string): unknown;
+    getParameter?(p: number): unknown;
+    RENDERER?: number;
+    VENDOR?: number;
+  } | null;
   if (!gl || typeof gl.getParameter !== 'function') return null;
   try {
-    const ext = gl.getExtension?.('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL?: number; UNMASKED_VENDOR_WEBGL?: number } | null;
+    const ext = gl.getExtension?.('WEBGL_debug_renderer_info') as {
+      UNMASKED_RENDERER_WEBGL?: number;
+      UNMASKED_VENDOR_WEBGL?: number;
+    } | null;
     const parts: string[] = [];
     if (ext && ext.UNMASKED_RENDERER_WEBGL !== undefined) {
-      parts.push(String(gl.getParameter(ext.UNMASKED_VENDOR_WEBGL ?? 0x9245) ?? ''), String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) ?? ''));
+      parts.push(
+        String(gl.getParameter(ext.UNMASKED_VENDOR_WEBGL ?? 0x9245) ?? ''),
+        String(gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) ?? ''),
+      );
     }
-    parts.push(String(gl.getParameter(gl.VENDOR ?? 0x1f00) ?? ''), String(gl.getParameter(gl.RENDERER ?? 0x1f01) ?? ''));
+    parts.push(
+      String(gl.getParameter(gl.VENDOR ?? 0x1f00) ?? ''),
+      String(gl.getParameter(gl.RENDERER ?? 0x1f01) ?? ''),
+    );
     const s = parts.filter((p) => p.length > 0).join(' / ');
     return s.length > 0 ? s : null;
   } catch {
@@ -157,12 +194,24 @@ function glMaxTexture(ctx: unknown): number | null {
 /** Gathers the facts for {@link classifyGpu} from a loaded gpu.js. */
 export function gatherGpuFacts(mod: GpuJsModule, version: string | null): GpuFacts {
   let gpu: GpuJsInstance | null = null;
-  const facts: GpuFacts = { version, loadError: null, mode: null, renderer: null, maxTextureSize: null, probeError: null };
+  const facts: GpuFacts = {
+    version,
+    loadError: null,
+    mode: null,
+    renderer: null,
+    maxTextureSize: null,
+    probeError: null,
+  };
   try {
     gpu = new mod.GPU();
     facts.mode = gpu.Kernel?.mode ?? null;
     if (facts.mode === null || !GL_MODES.includes(facts.mode)) return facts;
-    const probe = gpu.createKernel(PROBE_SOURCE, { output: [4], precision: 'single', argumentTypes: { a: 'Array' }, tactic: 'precision' });
+    const probe = gpu.createKernel(PROBE_SOURCE, {
+      output: [4],
+      precision: 'single',
+      argumentTypes: { a: 'Array' },
+      tactic: 'precision',
+    });
     const input = Float32Array.of(0.5, -1.25, 1e-3, 12345.5);
     const out = probe(input) as ArrayLike<number>;
     const runMode = probe.kernel.constructor.mode;
@@ -184,7 +233,11 @@ export function gatherGpuFacts(mod: GpuJsModule, version: string | null): GpuFac
   } catch (e) {
     facts.probeError = e instanceof Error ? e.message.split('\n')[0]! : String(e);
   } finally {
-    try { gpu?.destroy(); } catch { /* nothing to release */ }
+    try {
+      gpu?.destroy();
+    } catch {
+      /* nothing to release */
+    }
   }
   return facts;
 }
@@ -199,8 +252,9 @@ let probed: GpuProbe | null = null;
 export function probeGpu(): GpuProbe {
   if (probed) return probed;
   const { mod, version, error } = loadGpuJs();
-  probed = mod === null
-    ? classifyGpu({ version, loadError: error, mode: null, renderer: null, probeError: null })
-    : classifyGpu(gatherGpuFacts(mod, version));
+  probed =
+    mod === null
+      ? classifyGpu({ version, loadError: error, mode: null, renderer: null, probeError: null })
+      : classifyGpu(gatherGpuFacts(mod, version));
   return probed;
 }

@@ -30,8 +30,19 @@ import { getGate, slopeScores, topKMask } from '../../models/gates/index.js';
 import type { Model } from '../../models/types.js';
 import { createCpuBackend } from './cpu.js';
 import {
-  LOGPI_INACTIVE, NO_DENSITY_THRESHOLD, estepSource, expertStride, gateCode, gateParamLength, gateSource,
-  mom1Source, mom2Pairs, mom2Source, mom2Stats, resSource, type GateCode,
+  LOGPI_INACTIVE,
+  NO_DENSITY_THRESHOLD,
+  estepSource,
+  expertStride,
+  gateCode,
+  gateParamLength,
+  gateSource,
+  mom1Source,
+  mom2Pairs,
+  mom2Source,
+  mom2Stats,
+  resSource,
+  type GateCode,
 } from './gpu-kernels.js';
 import { loadGpuJs, probeGpu, type GpuJsInstance, type GpuJsKernel, type GpuProbe } from './gpu-probe.js';
 import type { Backend, ExpertMoments, GateLayout, MaskMode } from './types.js';
@@ -81,7 +92,9 @@ export interface GpuBackend extends Backend {
 /** Thrown for backend "gpu" when gpu.js offers no real GPU; `probe` says what was found. */
 export class GpuUnavailableError extends Error {
   constructor(readonly probe: GpuProbe) {
-    super(`backend "gpu" needs a GPU through gpu.js, and there is none here: ${probe.reason}. Use backend "auto" (falls back to the CPU) or "cpu"`);
+    super(
+      `backend "gpu" needs a GPU through gpu.js, and there is none here: ${probe.reason}. Use backend "auto" (falls back to the CPU) or "cpu"`,
+    );
     this.name = 'GpuUnavailableError';
   }
 }
@@ -161,11 +174,14 @@ function ok32(v: number): boolean {
  */
 export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   const mode = options.mode ?? 'gpu';
-  if (!GPUJS_MODES.includes(mode)) throw new Error(`mode must be one of ${GPUJS_MODES.join(', ')}. Value: ${String(mode)}`);
+  if (!GPUJS_MODES.includes(mode))
+    throw new Error(`mode must be one of ${GPUJS_MODES.join(', ')}. Value: ${String(mode)}`);
   const B = options.blockSize ?? 32;
-  if (!Number.isInteger(B) || B < 1 || B > 4096) throw new Error(`blockSize must be an integer in [1, 4096]. Value: ${String(B)}`);
+  if (!Number.isInteger(B) || B < 1 || B > 4096)
+    throw new Error(`blockSize must be an integer in [1, 4096]. Value: ${String(B)}`);
   const maxChunk = options.maxChunk ?? Infinity;
-  if (!(maxChunk === Infinity || (Number.isInteger(maxChunk) && maxChunk >= 1))) throw new Error(`maxChunk must be an integer ≥ 1. Value: ${String(maxChunk)}`);
+  if (!(maxChunk === Infinity || (Number.isInteger(maxChunk) && maxChunk >= 1)))
+    throw new Error(`maxChunk must be an integer ≥ 1. Value: ${String(maxChunk)}`);
 
   let device: string;
   let maxValues = MAX_DEVICE_VALUES;
@@ -201,12 +217,18 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
 
   function centredX(X: Float64Array, n: number, d: number): Centred {
     let e = xCache.get(X);
-    if (!e || e.n !== n || e.d !== d) { e = centre(X, n, d); xCache.set(X, e); }
+    if (!e || e.n !== n || e.d !== d) {
+      e = centre(X, n, d);
+      xCache.set(X, e);
+    }
     return e;
   }
   function centredY(y: Float64Array, n: number): Centred {
     let e = yCache.get(y);
-    if (!e || e.n !== n) { e = centre(y, n, 1); yCache.set(y, e); }
+    if (!e || e.n !== n) {
+      e = centre(y, n, 1);
+      yCache.set(y, e);
+    }
     return e;
   }
   function scratch(len: number): Float32Array {
@@ -235,13 +257,23 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       if (cache.size >= MAX_KERNELS) {
         const [oldKey, old] = cache.entries().next().value as [string, Entry];
         cache.delete(oldKey);
-        try { old.fn.destroy?.(); } catch { /* already gone */ }
+        try {
+          old.fn.destroy?.();
+        } catch {
+          /* already gone */
+        }
       }
       const argumentTypes: Record<string, string> = {};
       for (const a of args) argumentTypes[a] = 'Array';
       const fn = gpu.createKernel(source(), {
-        output: [length], precision: 'single', tactic: 'precision', argumentTypes,
-        dynamicOutput: false, dynamicArguments: false, pipeline: false, immutable: false,
+        output: [length],
+        precision: 'single',
+        tactic: 'precision',
+        argumentTypes,
+        dynamicOutput: false,
+        dynamicArguments: false,
+        pipeline: false,
+        immutable: false,
       });
       e = { fn, length, inner: null };
       cache.set(key, e);
@@ -254,17 +286,29 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     try {
       out = e.fn(...args) as Float32Array;
     } catch (err) {
-      throw new Error(`gpu.js kernel "${key}" (${runMode}) failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      throw new Error(
+        `gpu.js kernel "${key}" (${runMode}) failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      );
     }
     stats.kernelCalls++;
     const inner = e.fn.kernel;
-    if (e.inner === null) { e.inner = inner; stats.kernelsBuilt++; } else if (inner !== e.inner) { e.inner = inner; stats.rebuilds++; }
+    if (e.inner === null) {
+      e.inner = inner;
+      stats.kernelsBuilt++;
+    } else if (inner !== e.inner) {
+      e.inner = inner;
+      stats.rebuilds++;
+    }
     const m = inner.constructor.mode;
     if (m !== runMode) {
-      throw new Error(`gpu.js replaced its "${runMode}" kernel by a "${m ?? inner.constructor.name}" one${inner.fallbackReason ? ` (${inner.fallbackReason})` : ''}: refusing to go on silently on another device`);
+      throw new Error(
+        `gpu.js replaced its "${runMode}" kernel by a "${m ?? inner.constructor.name}" one${inner.fallbackReason ? ` (${inner.fallbackReason})` : ''}: refusing to go on silently on another device`,
+      );
     }
     if (!(out instanceof Float32Array) || out.length !== e.length) {
-      throw new Error(`gpu.js returned ${out === null || out === undefined ? String(out) : out.constructor.name} of length ${(out as { length?: number })?.length} where ${e.length} float32 values were expected`);
+      throw new Error(
+        `gpu.js returned ${out === null || out === undefined ? String(out) : out.constructor.name} of length ${(out as { length?: number })?.length} where ${e.length} float32 values were expected`,
+      );
     }
     return out;
   }
@@ -304,7 +348,10 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     if (eP.length !== k * S) eP = new Float32Array(k * S);
     for (let j = 0; j < k; j++) {
       let bj = b[j]! - muY;
-      for (let l = 0; l < d; l++) { bj += a[j * d + l]! * muX[l]!; eP[j * S + 1 + l] = a[j * d + l]!; }
+      for (let l = 0; l < d; l++) {
+        bj += a[j * d + l]! * muX[l]!;
+        eP[j * S + 1 + l] = a[j * d + l]!;
+      }
       eP[j * S] = bj;
       const v = nu[j]!;
       if (!(v > 0)) return false;
@@ -315,7 +362,16 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     return true;
   }
 
-  function gateProbs(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, mask: Uint8Array | null, maskMode: MaskMode, resp?: Float64Array): number {
+  function gateProbs(
+    m: Model,
+    X: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    pi: Float64Array,
+    mask: Uint8Array | null,
+    maskMode: MaskMode,
+    resp?: Float64Array,
+  ): number {
     const { k, d } = m;
     const code = gateCode(m.gate, d);
     const xe = centredX(X, n, d);
@@ -346,8 +402,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       const c = Math.min(C, n - s0);
       const ck = c * k;
       const key = `gate|${code.key}|${masked ? 'masked' : 'dense'}|c=${c}|k=${k}|d=${d}`;
-      const e = kernel(key, 2 * ck,
-        masked ? ['X', 'G', 'M'] : ['X', 'G'], () => gateSource(code, c, k, d, masked));
+      const e = kernel(key, 2 * ck, masked ? ['X', 'G', 'M'] : ['X', 'G'], () => gateSource(code, c, k, d, masked));
       const args: unknown[] = [xe.c.subarray(s0 * d, (s0 + c) * d), gP];
       if (mf) args.push(mf.subarray(s0 * k, (s0 + c) * k));
       const out = run(e, key, args);
@@ -361,7 +416,10 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
         const lp = out[t]!;
         logPi[o] = lp;
         pi[o] = out[ck + t]!;
-        if (resp) { const r = resp[o]!; if (r !== 0) q += r * lp; }
+        if (resp) {
+          const r = resp[o]!;
+          if (r !== 0) q += r * lp;
+        }
       }
       // Q's float32 noise, first order per sample: δQ_i = Σ_j (r_ij − π_ij) δs_ij plus the log-sum-exp's
       // roundings, u(Σ_j r_ij(|log π_ij| + 2) + 4); r = π when no responsibilities are given
@@ -410,7 +468,14 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
   }
 
   /** Shared by eStep and logLik: Σ_i log p(y_i | x_i), responsibilities into resp when given. */
-  function density(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array | null): number {
+  function density(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    resp: Float64Array | null,
+  ): number {
     const { k, d } = m;
     const xe = centredX(X, n, d);
     const ye = centredY(y, n);
@@ -430,9 +495,13 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const key = `${resp ? 'estep' : 'loglik'}|c=${c}|k=${k}|d=${d}`;
-      const e = kernel(key, c * row, ['X', 'Y', 'LP', 'E'],
-        () => estepSource(c, k, d, resp !== null));
-      const out = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), lp.subarray(s0 * k, (s0 + c) * k), eP]);
+      const e = kernel(key, c * row, ['X', 'Y', 'LP', 'E'], () => estepSource(c, k, d, resp !== null));
+      const out = run(e, key, [
+        xe.c.subarray(s0 * d, (s0 + c) * d),
+        ye.c.subarray(s0, s0 + c),
+        lp.subarray(s0 * k, (s0 + c) * k),
+        eP,
+      ]);
       for (let i = 0, p = 0; i < c; i++, p += row) {
         const ll = out[p + row - 2]!;
         const o = (s0 + i) * k;
@@ -443,7 +512,7 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
         }
         if (resp) for (let j = 0; j < k; j++) resp[o + j] = out[p + j]!;
         const t = sum + ll;
-        comp += Math.abs(sum) >= Math.abs(ll) ? (sum - t) + ll : (ll - t) + sum;
+        comp += Math.abs(sum) >= Math.abs(ll) ? sum - t + ll : ll - t + sum;
         sum = t;
         const kap = out[p + row - 1]!;
         kap2 += kap * kap;
@@ -453,7 +522,14 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     return bad !== 0 ? bad : sum + comp;
   }
 
-  function eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array): number {
+  function eStep(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    resp: Float64Array,
+  ): number {
     return density(m, X, y, n, logPi, resp);
   }
 
@@ -472,13 +548,29 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     return f;
   }
 
-  function expertMomentsImpl(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void {
+  function expertMomentsImpl(
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    d: number,
+    k: number,
+    resp: Float64Array,
+    out: ExpertMoments,
+  ): void {
     const xe = centredX(X, n, d);
     const ye = centredY(y, n);
     const R = xe.safe && ye.safe ? uploadResp(resp, n * k) : null;
-    if (R === null) { stats.cpuDelegations++; cpu.expertMoments(X, y, n, d, k, resp, out); return; }
+    if (R === null) {
+      stats.cpuDelegations++;
+      cpu.expertMoments(X, y, n, d, k, resp, out);
+      return;
+    }
     const { N, xbar, ybar, Sxx, Sxy } = out;
-    N.fill(0, 0, k); xbar.fill(0, 0, k * d); ybar.fill(0, 0, k); Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d);
+    N.fill(0, 0, k);
+    xbar.fill(0, 0, k * d);
+    ybar.fill(0, 0, k);
+    Sxx.fill(0, 0, k * d * d);
+    Sxy.fill(0, 0, k * d);
     const C = chunkLength(n, k, d);
     const S1 = d + 2;
     // pass 1: Σ r, Σ r·(y − ȳ), Σ r·(x − x̄) per expert (ybar, xbar hold the centred sums for now)
@@ -487,7 +579,11 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       const nb = Math.ceil(c / B);
       const key = `mom1|c=${c}|k=${k}|d=${d}|B=${B}`;
       const e = kernel(key, nb * k * S1, ['X', 'Y', 'R'], () => mom1Source(c, k, d, B));
-      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k)]);
+      const o = run(e, key, [
+        xe.c.subarray(s0 * d, (s0 + c) * d),
+        ye.c.subarray(s0, s0 + c),
+        R!.subarray(s0 * k, (s0 + c) * k),
+      ]);
       for (let b = 0, p = 0; b < nb; b++) {
         for (let j = 0; j < k; j++, p += S1) {
           N[j] = N[j]! + o[p]!;
@@ -499,7 +595,11 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     if (mn.length !== k * (d + 1)) mn = new Float32Array(k * (d + 1));
     for (let j = 0; j < k; j++) {
       const inv = N[j]! > 0 ? 1 / N[j]! : 0;
-      for (let a = 0; a < d; a++) { const m = xbar[j * d + a]! * inv; mn[j * (d + 1) + a] = m; xbar[j * d + a] = m; }
+      for (let a = 0; a < d; a++) {
+        const m = xbar[j * d + a]! * inv;
+        mn[j * (d + 1) + a] = m;
+        xbar[j * d + a] = m;
+      }
       const my = ybar[j]! * inv;
       mn[j * (d + 1) + d] = my;
       ybar[j] = my;
@@ -507,19 +607,29 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     // pass 2: centred cross-products around the (float32-rounded) expert means; rounding the
     // centre changes them only at second order, N·δ² with δ ≤ u·|mean|
     let PI = pairs.get(d);
-    if (!PI) { PI = mom2Pairs(d); pairs.set(d, PI); }
+    if (!PI) {
+      PI = mom2Pairs(d);
+      pairs.set(d, PI);
+    }
     const S2 = mom2Stats(d);
     for (let s0 = 0; s0 < n; s0 += C) {
       const c = Math.min(C, n - s0);
       const nb = Math.ceil(c / B);
       const key = `mom2|c=${c}|k=${k}|d=${d}|B=${B}`;
       const e = kernel(key, nb * k * S2, ['X', 'Y', 'R', 'MN', 'PI'], () => mom2Source(c, k, d, B));
-      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R!.subarray(s0 * k, (s0 + c) * k), mn, PI]);
+      const o = run(e, key, [
+        xe.c.subarray(s0 * d, (s0 + c) * d),
+        ye.c.subarray(s0, s0 + c),
+        R!.subarray(s0 * k, (s0 + c) * k),
+        mn,
+        PI,
+      ]);
       for (let b = 0, p = 0; b < nb; b++) {
         for (let j = 0; j < k; j++, p += S2) {
           let s = 0;
           const so = j * d * d;
-          for (let a = 0; a < d; a++) for (let c2 = a; c2 < d; c2++, s++) Sxx[so + a * d + c2] = Sxx[so + a * d + c2]! + o[p + s]!;
+          for (let a = 0; a < d; a++)
+            for (let c2 = a; c2 < d; c2++, s++) Sxx[so + a * d + c2] = Sxx[so + a * d + c2]! + o[p + s]!;
           for (let a = 0; a < d; a++, s++) Sxy[j * d + a] = Sxy[j * d + a]! + o[p + s]!;
         }
       }
@@ -532,12 +642,23 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     }
   }
 
-  function expertResiduals(m: Model, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, out: Float64Array): void {
+  function expertResiduals(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    resp: Float64Array,
+    out: Float64Array,
+  ): void {
     const { k, d } = m;
     const xe = centredX(X, n, d);
     const ye = centredY(y, n);
     const R = xe.safe && ye.safe && packExperts(m, xe.mu, ye.mu[0]!) ? uploadResp(resp, n * k) : null;
-    if (R === null) { stats.cpuDelegations++; cpu.expertResiduals(m, X, y, n, resp, out); return; }
+    if (R === null) {
+      stats.cpuDelegations++;
+      cpu.expertResiduals(m, X, y, n, resp, out);
+      return;
+    }
     out.fill(0, 0, k);
     const C = chunkLength(n, k, d);
     for (let s0 = 0; s0 < n; s0 += C) {
@@ -545,7 +666,12 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
       const nb = Math.ceil(c / B);
       const key = `res|c=${c}|k=${k}|d=${d}|B=${B}`;
       const e = kernel(key, nb * k, ['X', 'Y', 'R', 'E'], () => resSource(c, k, d, B));
-      const o = run(e, key, [xe.c.subarray(s0 * d, (s0 + c) * d), ye.c.subarray(s0, s0 + c), R.subarray(s0 * k, (s0 + c) * k), eP]);
+      const o = run(e, key, [
+        xe.c.subarray(s0 * d, (s0 + c) * d),
+        ye.c.subarray(s0, s0 + c),
+        R.subarray(s0 * k, (s0 + c) * k),
+        eP,
+      ]);
       for (let b = 0, p = 0; b < nb; b++) for (let j = 0; j < k; j++, p++) out[j] = out[j]! + o[p]!;
     }
   }
@@ -554,24 +680,53 @@ export function createGpuBackend(options: GpuBackendOptions = {}): GpuBackend {
     return cpu.gateQ(resp, logPi, n, k);
   }
 
-  function gateGradCurv(L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-    dB0: Float64Array, dU: Float64Array, dTau: Float64Array, tau: number, grad: Float64Array, curv: Float64Array): void {
+  function gateGradCurv(
+    L: GateLayout,
+    X: Float64Array,
+    n: number,
+    resp: Float64Array,
+    pi: Float64Array,
+    dB0: Float64Array,
+    dU: Float64Array,
+    dTau: Float64Array,
+    tau: number,
+    grad: Float64Array,
+    curv: Float64Array,
+  ): void {
     cpu.gateGradCurv(L, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv);
   }
 
   function destroy(): void {
     if (destroyed) return;
     destroyed = true;
-    for (const e of cache.values()) { try { e.fn.destroy?.(); } catch { /* already gone */ } }
+    for (const e of cache.values()) {
+      try {
+        e.fn.destroy?.();
+      } catch {
+        /* already gone */
+      }
+    }
     cache.clear();
-    try { gpu.destroy(); } catch { /* nothing to release */ }
+    try {
+      gpu.destroy();
+    } catch {
+      /* nothing to release */
+    }
   }
 
   return {
-    name: 'gpu', gpuJsMode: runMode, device,
+    name: 'gpu',
+    gpuJsMode: runMode,
+    device,
     logLikResolution: () => resolution,
     gateQResolution: () => qResolution,
-    gateProbs, eStep, logLik, gateQ, gateGradCurv, expertMoments: expertMomentsImpl, expertResiduals,
+    gateProbs,
+    eStep,
+    logLik,
+    gateQ,
+    gateGradCurv,
+    expertMoments: expertMomentsImpl,
+    expertResiduals,
     stats: () => ({ ...stats, keys: [...cache.keys()] }),
     destroy,
   };
@@ -596,7 +751,10 @@ export function sharedGpuBackend(): GpuBackend {
   if (!shared) {
     const b = createGpuBackend();
     const release = b.destroy;
-    b.destroy = () => { if (shared === b) shared = null; release(); };
+    b.destroy = () => {
+      if (shared === b) shared = null;
+      release();
+    };
     shared = b;
   }
   return shared;

@@ -8,8 +8,16 @@ export { expertMoments } from './types.js';
 export { createCpuBackend, type CpuBackendOptions } from './cpu.js';
 export { simdShape } from './registry.js';
 export {
-  createGpuBackend, sharedGpuBackend, autoBackendName, GpuUnavailableError, AUTO_GPU_MIN_VALUES, MAX_DEVICE_VALUES,
-  type GpuBackend, type GpuBackendOptions, type GpuBackendStats, type GpuJsMode,
+  createGpuBackend,
+  sharedGpuBackend,
+  autoBackendName,
+  GpuUnavailableError,
+  AUTO_GPU_MIN_VALUES,
+  MAX_DEVICE_VALUES,
+  type GpuBackend,
+  type GpuBackendOptions,
+  type GpuBackendStats,
+  type GpuJsMode,
 } from './gpu.js';
 export { probeGpu, classifyGpu, type GpuProbe, type GpuFacts } from './gpu-probe.js';
 
@@ -23,8 +31,12 @@ export interface BackendProblem {
 export function isBackend(v: unknown): v is Backend {
   if (typeof v !== 'object' || v === null) return false;
   const b = v as Record<string, unknown>;
-  return (b.name === 'cpu' || b.name === 'gpu')
-    && ['gateProbs', 'eStep', 'logLik', 'gateQ', 'gateGradCurv', 'expertMoments', 'expertResiduals'].every((f) => typeof b[f] === 'function');
+  return (
+    (b.name === 'cpu' || b.name === 'gpu') &&
+    ['gateProbs', 'eStep', 'logLik', 'gateQ', 'gateGradCurv', 'expertMoments', 'expertResiduals'].every(
+      (f) => typeof b[f] === 'function',
+    )
+  );
 }
 
 /**
@@ -39,7 +51,11 @@ export function isBackend(v: unknown): v is Backend {
  * @param cpu options of a CPU backend created here (e.g. { simd: false }: the plain JS kernels)
  * @throws GpuUnavailableError for 'gpu' without a GPU; Error for an unknown name
  */
-export function createBackend(name: 'cpu' | 'gpu' | 'auto' | Backend = 'cpu', problem?: BackendProblem, cpu?: CpuBackendOptions): Backend {
+export function createBackend(
+  name: 'cpu' | 'gpu' | 'auto' | Backend = 'cpu',
+  problem?: BackendProblem,
+  cpu?: CpuBackendOptions,
+): Backend {
   if (isBackend(name)) return name;
   if (name === 'cpu') return createCpuBackend(cpu);
   if (name === 'gpu') return sharedGpuBackend();

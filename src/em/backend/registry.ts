@@ -33,13 +33,15 @@ const key = (op: Operation, form: GateForm, k: Dim, d: Dim): string => `${op}/${
 export function register<C>(op: Operation, form: GateForm, k: Dim, d: Dim, impl: KernelImpl<C>): void {
   const id = key(op, form, k, d);
   if (table.has(id)) throw new Error(`kernel registry: ${id} registered twice`);
-  if (impl.simd !== undefined && (k === '*' || d === '*' || !simdShape(k, d))) throw new Error(`kernel registry: ${id} cannot have a SIMD kernel`);
+  if (impl.simd !== undefined && (k === '*' || d === '*' || !simdShape(k, d)))
+    throw new Error(`kernel registry: ${id} cannot have a SIMD kernel`);
   table.set(id, impl as KernelImpl<never>);
 }
 
 /** The kernel for (op, form, k, d): the exact shape, else generic in k, else generic in k and d. */
 export function lookup<C>(op: Operation, form: GateForm, k: number, d: number): KernelImpl<C> | undefined {
-  return (table.get(key(op, form, k, d)) ?? table.get(key(op, form, '*', d)) ?? table.get(key(op, form, '*', '*'))) as KernelImpl<C> | undefined;
+  return (table.get(key(op, form, k, d)) ?? table.get(key(op, form, '*', d)) ?? table.get(key(op, form, '*', '*'))) as
+    KernelImpl<C> | undefined;
 }
 
 /**

@@ -55,8 +55,12 @@ export interface ExpertMoments {
 
 export function expertMoments(k: number, d: number): ExpertMoments {
   return {
-    N: new Float64Array(k), xbar: new Float64Array(k * d), ybar: new Float64Array(k),
-    Sxx: new Float64Array(k * d * d), Sxy: new Float64Array(k * d), Syy: new Float64Array(k).fill(NaN),
+    N: new Float64Array(k),
+    xbar: new Float64Array(k * d),
+    ybar: new Float64Array(k),
+    Sxx: new Float64Array(k * d * d),
+    Sxy: new Float64Array(k * d),
+    Syy: new Float64Array(k).fill(NaN),
   };
 }
 
@@ -96,14 +100,31 @@ export interface Backend {
    * @param resp when given, Q = Σ_ij r_ij log π_ij is accumulated in the same pass (as {@link gateQ})
    * @returns Q when resp is given, else NaN
    */
-  gateProbs(m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, mask: Uint8Array | null, maskMode: MaskMode, resp?: Float64Array): number;
+  gateProbs(
+    m: Model,
+    X: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    pi: Float64Array,
+    mask: Uint8Array | null,
+    maskMode: MaskMode,
+    resp?: Float64Array,
+  ): number;
   /**
    * E-step: responsibilities r_ij = π_ij N(y_i; a_j·x_i + b_j, ν_j) / p(y_i | x_i) into `resp`
    * (n × k) from the gate log-probabilities `logPi`, with each row normalised by log-sum-exp.
    * @param stats optional by-products (see {@link EStepStats})
    * @returns Σ_i log p(y_i | x_i) (−Infinity or NaN when some sample has no finite density)
    */
-  eStep(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, stats?: EStepStats): number;
+  eStep(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    resp: Float64Array,
+    stats?: EStepStats,
+  ): number;
   /** Σ_i log p(y_i | x_i) from `logPi` and the experts of m, without writing responsibilities. */
   logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number;
   /** Q = Σ_ij r_ij log π_ij (terms with r_ij = 0 skipped); −Infinity when some r_ij > 0 has π_ij = 0. */
@@ -115,8 +136,19 @@ export interface Backend {
    * coefficients (ignored when layout.linear); tau is the current τ (log-τ parameterisation).
    * curv null: the gradient only (a cheaper pass, for convergence checks).
    */
-  gateGradCurv(layout: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-    dB0: Float64Array, dU: Float64Array, dTau: Float64Array, tau: number, grad: Float64Array, curv: Float64Array | null): void;
+  gateGradCurv(
+    layout: GateLayout,
+    X: Float64Array,
+    n: number,
+    resp: Float64Array,
+    pi: Float64Array,
+    dB0: Float64Array,
+    dU: Float64Array,
+    dTau: Float64Array,
+    tau: number,
+    grad: Float64Array,
+    curv: Float64Array | null,
+  ): void;
   /**
    * Rounding resolution of the total returned by the last eStep or logLik call: a change of the
    * log-likelihood below it is rounding noise, not progress, and the EM loop stops there.
@@ -130,7 +162,15 @@ export interface Backend {
    */
   gateQResolution?(): number;
   /** Per-expert weighted moments (two passes: means, then centred cross-products). */
-  expertMoments(X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments): void;
+  expertMoments(
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    d: number,
+    k: number,
+    resp: Float64Array,
+    out: ExpertMoments,
+  ): void;
   /** out_j = Σ_i r_ij (y_i − a_j·x_i − b_j)² (k) at the experts of m. */
   expertResiduals(m: Model, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, out: Float64Array): void;
 }

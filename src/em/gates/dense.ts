@@ -33,7 +33,13 @@ import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
 import { softmaxMStep } from './softmax.js';
 import { gateWarn } from './warn.js';
-import { emptyInfo, type GateMStep, type GateMStepContext, type GateMStepFactory, type GateMStepInfo } from './types.js';
+import {
+  emptyInfo,
+  type GateMStep,
+  type GateMStepContext,
+  type GateMStepFactory,
+  type GateMStepInfo,
+} from './types.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
 export const DENSE_MAX_STEP = 2;
@@ -75,7 +81,8 @@ function identityGate(m: Model): boolean {
 export const denseMStep: GateMStepFactory = (f) => {
   if (identityGate(f.model)) return proxySoftmaxMStep(f);
   const ext = f.backend as Backend & DenseGateKernels;
-  if (typeof ext.denseGradHess === 'function' && denseKernelCode(f.model) >= 0) return exactNewtonMStep(f, ext as Backend & Required<DenseGateKernels>);
+  if (typeof ext.denseGradHess === 'function' && denseKernelCode(f.model) >= 0)
+    return exactNewtonMStep(f, ext as Backend & Required<DenseGateKernels>);
   return fisherMStep(f);
 };
 
@@ -119,7 +126,17 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton({ ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) }, obj, theta, nws, result.info, 'adaptive', expectFlat, DENSE_MAX_STEP, false);
+      runGateNewton(
+        { ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) },
+        obj,
+        theta,
+        nws,
+        result.info,
+        'adaptive',
+        expectFlat,
+        DENSE_MAX_STEP,
+        false,
+      );
       result.params = ctx.model;
       return result;
     },
@@ -127,7 +144,10 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
 };
 
 /** Exact-Hessian Newton with a Fisher-scoring fallback (see module doc). */
-function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateMStepFactory>[0], ext: Backend & Required<DenseGateKernels>): GateMStep {
+function exactNewtonMStep(
+  { backend, data, model, ws, layout }: Parameters<GateMStepFactory>[0],
+  ext: Backend & Required<DenseGateKernels>,
+): GateMStep {
   const gate = getGate(model.gate);
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
@@ -155,7 +175,11 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
   };
 
   function runExact(ctx: GateMStepContext, info: GateMStepInfo): void {
-    const { data: { X, n }, warnings, iteration } = ctx;
+    const {
+      data: { X, n },
+      warnings,
+      iteration,
+    } = ctx;
     const maxSteps = Math.min(ctx.maxSteps, DENSE_STEPS);
     const qNoise = ctx.backend.gateQResolution?.() ?? 0;
     const tolN = Math.max(ctx.tol, qNoise / n) * n;
@@ -169,8 +193,14 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
     Object.assign(info, emptyInfo());
     info.Q = value;
     info.logPiValid = true;
-    if (!Number.isFinite(value)) { warnNonFinite(); return; }
-    if (p === 0) { info.converged = true; return; }
+    if (!Number.isFinite(value)) {
+      warnNonFinite();
+      return;
+    }
+    if (p === 0) {
+      info.converged = true;
+      return;
+    }
     let trials = 0;
     let lastDec = NaN;
     let noAscent = false;
@@ -178,7 +208,10 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
     while (info.steps < maxSteps && trials < DENSE_TRIALS) {
       if (needGrad) {
         ext.denseGradHess(ctx.model, layout, X, n, ctx.ws.resp, ctx.ws.pi, grad, fisher, hess);
-        if (!allFinite(grad, p) || !allFinite(hess, p * p)) { warnNonFinite(); return; }
+        if (!allFinite(grad, p) || !allFinite(hess, p * p)) {
+          warnNonFinite();
+          return;
+        }
         needGrad = false;
       }
       // (H + μ·s·I) δ = g, μ raised until the factorisation is well conditioned (H: exact −∇²Q)
@@ -193,7 +226,10 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
       } else {
         // not even a large ridge made H usable: a gradient-like step on the Fisher curvature
         const sol = ridgeSolve(fisher, p, grad, delta, factor, { ridge0: mu * scale, minRcond: MIN_RCOND });
-        if (!sol.ok) { warnNonFinite(); return; }
+        if (!sol.ok) {
+          warnNonFinite();
+          return;
+        }
         if (sol.ridge > mu * scale && sol.ridge > info.ridge) info.ridge = sol.ridge;
         mu = MU_MAX / MU_UP;
       }
@@ -202,7 +238,10 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
       dec /= 2;
       lastDec = dec;
       // the Newton decrement (μ = 0), or a damped one (which a tiny gradient also makes tiny)
-      if (!(dec > tolN)) { info.converged = true; break; }
+      if (!(dec > tolN)) {
+        info.converged = true;
+        break;
+      }
       // generalised EM: once the gain still predicted is small against what this M-step has gained, the next E-step goes on
       if (dec <= REL_STOP * (value - q0)) break;
       let alpha = 1;
@@ -211,7 +250,11 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
       if (norm > DENSE_MAX_STEP) alpha = DENSE_MAX_STEP / norm;
       // gain predicted by the exact quadratic model: α gᵀδ − α²/2 δᵀHδ
       let quad = 0;
-      for (let r = 0; r < p; r++) { let hs = 0; for (let c = 0; c < p; c++) hs += hess[r * p + c]! * delta[c]!; quad += delta[r]! * hs; }
+      for (let r = 0; r < p; r++) {
+        let hs = 0;
+        for (let c = 0; c < p; c++) hs += hess[r * p + c]! * delta[c]!;
+        quad += delta[r]! * hs;
+      }
       const pred = alpha * 2 * dec - 0.5 * alpha * alpha * quad;
       for (let t = 0; t < p; t++) trial[t] = theta[t]! + alpha * delta[t]!;
       const v = obj.trial(trial);
@@ -219,8 +262,14 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
       if (!(v >= value)) {
         info.halvings++;
         // a predicted gain within Q's rounding noise: converged as far as Float64 can tell
-        if (pred <= qRound) { info.converged = true; break; }
-        if (mu >= MU_MAX) { noAscent = true; break; }
+        if (pred <= qRound) {
+          info.converged = true;
+          break;
+        }
+        if (mu >= MU_MAX) {
+          noAscent = true;
+          break;
+        }
         mu = mu === 0 ? MU_MIN : mu * MU_REJECT;
         continue;
       }
@@ -231,7 +280,11 @@ function exactNewtonMStep({ backend, data, model, ws, layout }: Parameters<GateM
       info.steps++;
       needGrad = true;
       // a full undamped step whose gain matched the quadratic model landed on the maximiser (to higher order)
-      if (mu === 0 && alpha === 1 && Math.abs(gain - pred) <= tolN) { info.converged = true; lastDec = Math.abs(gain - pred); break; }
+      if (mu === 0 && alpha === 1 && Math.abs(gain - pred) <= tolN) {
+        info.converged = true;
+        lastDec = Math.abs(gain - pred);
+        break;
+      }
       // trust-region update of μ from the gain ratio
       const rho = pred > 0 ? gain / pred : 0;
       if (rho < 0.25) mu = mu === 0 ? MU_MIN : mu * MU_UP;

@@ -29,6 +29,14 @@ export function gateMStepFor(kind: GateKind): GateMStepFactory {
   return registry.get(kind) ?? BY_FORM[getGate(kind).form];
 }
 
-export { gateLayout, layoutLabels, fixedLabels, packGate, unpackGate, normalizeGate, type GateLayoutInfo } from './layout.js';
+export {
+  gateLayout,
+  layoutLabels,
+  fixedLabels,
+  packGate,
+  unpackGate,
+  normalizeGate,
+  type GateLayoutInfo,
+} from './layout.js';
 export { GateQObjective } from './objective.js';
 export type { GateMStep, GateMStepContext, GateMStepInfo, GateMStepResult, GateMStepFactory } from './types.js';

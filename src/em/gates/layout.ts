@@ -27,11 +27,25 @@ export function gateLayout(spec: GateSpec, k: number, d: number, tauMode: 'free'
   for (let j = 0; j < k; j++) {
     b0Index[j] = j === ref && sym.translationBeta0 ? -1 : p++;
     if (j === ref && sym.translationBeta1) b1Index[j] = -1;
-    else { b1Index[j] = p; p += d; }
+    else {
+      b1Index[j] = p;
+      p += d;
+    }
   }
   const tauIndex = gate.hasTau && tauMode === 'free' ? p++ : -1;
   const linear = gate.form !== 'activation';
-  return { k, d, p, b0Index, b1Index, tauIndex, linear, ref, fixB0Ref: sym.translationBeta0, fixB1Ref: sym.translationBeta1 };
+  return {
+    k,
+    d,
+    p,
+    b0Index,
+    b1Index,
+    tauIndex,
+    linear,
+    ref,
+    fixB0Ref: sym.translationBeta0,
+    fixB1Ref: sym.translationBeta1,
+  };
 }
 
 /** Labels of the free parameters, e.g. "beta0[0]", "beta1[0][0]", "tau" (0-based). */

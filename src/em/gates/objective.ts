@@ -48,7 +48,16 @@ export class GateQObjective implements NewtonObjective {
     // exp(log τ) can overflow or underflow: such a trial is infeasible, not a NaN later
     if (!(this.scratch.tau > 0 && this.scratch.tau < Infinity)) return -Infinity;
     const mask = this.maskMode === 'fixed' ? this.ws.mask : null;
-    return this.backend.gateProbs(this.scratch, this.X, this.n, this.ws.logPiT, this.ws.piT, mask, this.maskMode === 'fixed' ? 'fixed' : 'none', this.resp);
+    return this.backend.gateProbs(
+      this.scratch,
+      this.X,
+      this.n,
+      this.ws.logPiT,
+      this.ws.piT,
+      mask,
+      this.maskMode === 'fixed' ? 'fixed' : 'none',
+      this.resp,
+    );
   }
 
   accept(): void {
@@ -59,12 +68,36 @@ export class GateQObjective implements NewtonObjective {
   grad(grad: Float64Array): void {
     const { ws } = this;
     if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);
-    this.backend.gateGradCurv(this.layout, this.X, this.n, this.resp, ws.pi, ws.dB0, ws.dU, ws.dTau, this.cur.tau, grad, null);
+    this.backend.gateGradCurv(
+      this.layout,
+      this.X,
+      this.n,
+      this.resp,
+      ws.pi,
+      ws.dB0,
+      ws.dU,
+      ws.dTau,
+      this.cur.tau,
+      grad,
+      null,
+    );
   }
 
   gradCurv(grad: Float64Array, curv: Float64Array): void {
     const { ws } = this;
     if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);
-    this.backend.gateGradCurv(this.layout, this.X, this.n, this.resp, ws.pi, ws.dB0, ws.dU, ws.dTau, this.cur.tau, grad, curv);
+    this.backend.gateGradCurv(
+      this.layout,
+      this.X,
+      this.n,
+      this.resp,
+      ws.pi,
+      ws.dB0,
+      ws.dU,
+      ws.dTau,
+      this.cur.tau,
+      grad,
+      curv,
+    );
   }
 }

@@ -15,8 +15,16 @@ import { gateWarn } from './warn.js';
  * @param expectFlat the curvature is singular by construction (the (β1, τ) scaling symmetry with τ free): no ridge warning
  */
 export function runGateNewton(
-  ctx: GateMStepContext, obj: GateQObjective, theta: Float64Array, nws: NewtonWorkspace, info: GateMStepInfo,
-  damping: NewtonOptions['damping'], expectFlat: boolean, maxStep = Infinity, warnMaxSteps = true, cheapCheckBelow = 0,
+  ctx: GateMStepContext,
+  obj: GateQObjective,
+  theta: Float64Array,
+  nws: NewtonWorkspace,
+  info: GateMStepInfo,
+  damping: NewtonOptions['damping'],
+  expectFlat: boolean,
+  maxStep = Infinity,
+  warnMaxSteps = true,
+  cheapCheckBelow = 0,
   stopOnModelAgreement = false,
 ): void {
   const { layout, data, warnings, iteration } = ctx;
@@ -24,7 +32,21 @@ export function runGateNewton(
   const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
   // a float32 backend cannot resolve gains of Q below its rounding noise (0 for Float64 backends)
   const qNoise = ctx.backend.gateQResolution?.() ?? 0;
-  const r = newtonMaximize(obj, theta, { maxSteps: ctx.maxSteps, tol: Math.max(ctx.tol, qNoise / data.n), scale: data.n, damping, maxStep, cheapCheckBelow, stopOnModelAgreement }, nws, q0);
+  const r = newtonMaximize(
+    obj,
+    theta,
+    {
+      maxSteps: ctx.maxSteps,
+      tol: Math.max(ctx.tol, qNoise / data.n),
+      scale: data.n,
+      damping,
+      maxStep,
+      cheapCheckBelow,
+      stopOnModelAgreement,
+    },
+    nws,
+    q0,
+  );
   info.steps = r.steps;
   info.halvings = r.halvings;
   info.converged = r.converged;

@@ -31,18 +31,41 @@ const CELL_RADIUS = 0.25;
  * parts k, β1 parts k × d. Constraints already in the working set (wI/wJ/wL, w entries) are
  * skipped. The blocking (i, j, l) goes to blk when α < 1. Module level: see cpu.ts on closures.
  */
-function ratioRows(k: number, d: number, n: number, X: Float64Array, mask: Uint8Array,
-  B0: Float64Array, B1: Float64Array, P0: Float64Array, P1: Float64Array, K0: Float64Array, K1: Float64Array,
-  f: number, wI: Int32Array, wJ: Int32Array, wL: Int32Array, w: number, sc: Float64Array, blk: Int32Array): number {
+function ratioRows(
+  k: number,
+  d: number,
+  n: number,
+  X: Float64Array,
+  mask: Uint8Array,
+  B0: Float64Array,
+  B1: Float64Array,
+  P0: Float64Array,
+  P1: Float64Array,
+  K0: Float64Array,
+  K1: Float64Array,
+  f: number,
+  wI: Int32Array,
+  wJ: Int32Array,
+  wL: Int32Array,
+  w: number,
+  sc: Float64Array,
+  blk: Int32Array,
+): number {
   let best = 1;
   for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
     for (let j = 0; j < k; j++) {
-      let sg = B0[j]!, sp = P0[j]!, sk = K0[j]!;
+      let sg = B0[j]!,
+        sp = P0[j]!,
+        sk = K0[j]!;
       for (let a = 0; a < d; a++) {
         const xa = X[xo + a]!;
-        sg += B1[j * d + a]! * xa; sp += P1[j * d + a]! * xa; sk += K1[j * d + a]! * xa;
+        sg += B1[j * d + a]! * xa;
+        sp += P1[j * d + a]! * xa;
+        sk += K1[j * d + a]! * xa;
       }
-      sc[3 * j] = sg; sc[3 * j + 1] = sp; sc[3 * j + 2] = sk;
+      sc[3 * j] = sg;
+      sc[3 * j + 1] = sp;
+      sc[3 * j + 2] = sk;
     }
     for (let j = 0; j < k; j++) {
       if (!mask[o + j]) continue;
@@ -57,7 +80,12 @@ function ratioRows(k: number, d: number, n: number, X: Float64Array, mask: Uint8
         if (al < best) {
           let inW = false;
           for (let c = 0; c < w; c++) if (wI[c] === i && wJ[c] === j && wL[c] === l) inW = true;
-          if (!inW) { best = al; blk[0] = i; blk[1] = j; blk[2] = l; }
+          if (!inW) {
+            best = al;
+            blk[0] = i;
+            blk[1] = j;
+            blk[2] = l;
+          }
         }
       }
     }
@@ -73,34 +101,103 @@ function pairAlpha(gap: number, dq: number, ap: number, f: number): number {
 }
 
 /** ratioRows for d = 1, k = 3 (scores in registers, the same arithmetic; a row whose tightest pair is already in the working set is skipped whole). */
-function ratioRows1k3(n: number, X: Float64Array, mask: Uint8Array,
-  B0: Float64Array, B1: Float64Array, P0: Float64Array, P1: Float64Array, K0: Float64Array, K1: Float64Array,
-  f: number, wI: Int32Array, wJ: Int32Array, wL: Int32Array, w: number, blk: Int32Array): number {
-  const gb0 = B0[0]!, gb1 = B0[1]!, gb2 = B0[2]!, gs0 = B1[0]!, gs1 = B1[1]!, gs2 = B1[2]!;
-  const pb0 = P0[0]!, pb1 = P0[1]!, pb2 = P0[2]!, ps0 = P1[0]!, ps1 = P1[1]!, ps2 = P1[2]!;
-  const kb0 = K0[0]!, kb1 = K0[1]!, kb2 = K0[2]!, ks0 = K1[0]!, ks1 = K1[1]!, ks2 = K1[2]!;
+function ratioRows1k3(
+  n: number,
+  X: Float64Array,
+  mask: Uint8Array,
+  B0: Float64Array,
+  B1: Float64Array,
+  P0: Float64Array,
+  P1: Float64Array,
+  K0: Float64Array,
+  K1: Float64Array,
+  f: number,
+  wI: Int32Array,
+  wJ: Int32Array,
+  wL: Int32Array,
+  w: number,
+  blk: Int32Array,
+): number {
+  const gb0 = B0[0]!,
+    gb1 = B0[1]!,
+    gb2 = B0[2]!,
+    gs0 = B1[0]!,
+    gs1 = B1[1]!,
+    gs2 = B1[2]!;
+  const pb0 = P0[0]!,
+    pb1 = P0[1]!,
+    pb2 = P0[2]!,
+    ps0 = P1[0]!,
+    ps1 = P1[1]!,
+    ps2 = P1[2]!;
+  const kb0 = K0[0]!,
+    kb1 = K0[1]!,
+    kb2 = K0[2]!,
+    ks0 = K1[0]!,
+    ks1 = K1[1]!,
+    ks2 = K1[2]!;
   let best = 1;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const m0 = mask[o]!, m1 = mask[o + 1]!, m2 = mask[o + 2]!;
+    const m0 = mask[o]!,
+      m1 = mask[o + 1]!,
+      m2 = mask[o + 2]!;
     // rows where every expert is active or none is have no constraint
     const na = m0 + m1 + m2;
     if (na === 0 || na === 3) continue;
     const x = X[i]!;
-    const g0 = gb0 + gs0 * x, g1 = gb1 + gs1 * x, g2 = gb2 + gs2 * x;
-    const p0 = pb0 + ps0 * x, p1 = pb1 + ps1 * x, p2 = pb2 + ps2 * x;
-    const q0 = kb0 + ks0 * x, q1 = kb1 + ks1 * x, q2 = kb2 + ks2 * x;
+    const g0 = gb0 + gs0 * x,
+      g1 = gb1 + gs1 * x,
+      g2 = gb2 + gs2 * x;
+    const p0 = pb0 + ps0 * x,
+      p1 = pb1 + ps1 * x,
+      p2 = pb2 + ps2 * x;
+    const q0 = kb0 + ks0 * x,
+      q1 = kb1 + ks1 * x,
+      q2 = kb2 + ks2 * x;
     // the six ordered pairs (active j, inactive l)
-    let al = 2, aj = -1, alx = -1, t: number;
-    if (m0 && !m1 && (t = pairAlpha(g0 - g1, q0 - q1, p0 - p1, f)) < al) { al = t; aj = 0; alx = 1; }
-    if (m0 && !m2 && (t = pairAlpha(g0 - g2, q0 - q2, p0 - p2, f)) < al) { al = t; aj = 0; alx = 2; }
-    if (m1 && !m0 && (t = pairAlpha(g1 - g0, q1 - q0, p1 - p0, f)) < al) { al = t; aj = 1; alx = 0; }
-    if (m1 && !m2 && (t = pairAlpha(g1 - g2, q1 - q2, p1 - p2, f)) < al) { al = t; aj = 1; alx = 2; }
-    if (m2 && !m0 && (t = pairAlpha(g2 - g0, q2 - q0, p2 - p0, f)) < al) { al = t; aj = 2; alx = 0; }
-    if (m2 && !m1 && (t = pairAlpha(g2 - g1, q2 - q1, p2 - p1, f)) < al) { al = t; aj = 2; alx = 1; }
+    let al = 2,
+      aj = -1,
+      alx = -1,
+      t: number;
+    if (m0 && !m1 && (t = pairAlpha(g0 - g1, q0 - q1, p0 - p1, f)) < al) {
+      al = t;
+      aj = 0;
+      alx = 1;
+    }
+    if (m0 && !m2 && (t = pairAlpha(g0 - g2, q0 - q2, p0 - p2, f)) < al) {
+      al = t;
+      aj = 0;
+      alx = 2;
+    }
+    if (m1 && !m0 && (t = pairAlpha(g1 - g0, q1 - q0, p1 - p0, f)) < al) {
+      al = t;
+      aj = 1;
+      alx = 0;
+    }
+    if (m1 && !m2 && (t = pairAlpha(g1 - g2, q1 - q2, p1 - p2, f)) < al) {
+      al = t;
+      aj = 1;
+      alx = 2;
+    }
+    if (m2 && !m0 && (t = pairAlpha(g2 - g0, q2 - q0, p2 - p0, f)) < al) {
+      al = t;
+      aj = 2;
+      alx = 0;
+    }
+    if (m2 && !m1 && (t = pairAlpha(g2 - g1, q2 - q1, p2 - p1, f)) < al) {
+      al = t;
+      aj = 2;
+      alx = 1;
+    }
     if (al < best) {
       let inW = false;
       for (let c = 0; c < w; c++) if (wI[c] === i && wJ[c] === aj && wL[c] === alx) inW = true;
-      if (!inW) { best = al; blk[0] = i; blk[1] = aj; blk[2] = alx; }
+      if (!inW) {
+        best = al;
+        blk[0] = i;
+        blk[1] = aj;
+        blk[2] = alx;
+      }
     }
   }
   return best;
@@ -150,8 +247,12 @@ export function createCellNewton(env: CellEnv) {
   const tmp = new Float64Array(p);
   const trialTheta = new Float64Array(p);
   // per-expert score coefficients at θ (B), along the direction (P) and of the QP iterate δk (K)
-  const B0 = new Float64Array(k), P0 = new Float64Array(k), K0 = new Float64Array(k);
-  const B1 = new Float64Array(k * d), P1 = new Float64Array(k * d), K1 = new Float64Array(k * d);
+  const B0 = new Float64Array(k),
+    P0 = new Float64Array(k),
+    K0 = new Float64Array(k);
+  const B1 = new Float64Array(k * d),
+    P1 = new Float64Array(k * d),
+    K1 = new Float64Array(k * d);
   const sc3 = new Float64Array(3 * k);
   const blk = new Int32Array(3);
 
@@ -185,11 +286,17 @@ export function createCellNewton(env: CellEnv) {
         K1[j * d + a] = i1 < 0 ? 0 : dk[i1 + a]!;
       }
     }
-    const best = k === 3 && d === 1 ? ratioRows1k3(data.n, data.X, ws.mask, B0, B1, P0, P1, K0, K1, f, wI, wJ, wL, slot, blk)
-      : ratioRows(k, d, data.n, data.X, ws.mask, B0, B1, P0, P1, K0, K1, f, wI, wJ, wL, slot, sc3, blk);
+    const best =
+      k === 3 && d === 1
+        ? ratioRows1k3(data.n, data.X, ws.mask, B0, B1, P0, P1, K0, K1, f, wI, wJ, wL, slot, blk)
+        : ratioRows(k, d, data.n, data.X, ws.mask, B0, B1, P0, P1, K0, K1, f, wI, wJ, wL, slot, sc3, blk);
     if (best < 1) {
-      const bi = blk[0]!, bj = blk[1]!, bl = blk[2]!;
-      wI[slot] = bi; wJ[slot] = bj; wL[slot] = bl;
+      const bi = blk[0]!,
+        bj = blk[1]!,
+        bl = blk[2]!;
+      wI[slot] = bi;
+      wJ[slot] = bj;
+      wL[slot] = bl;
       // target a·δ = floor − gap(θ)
       let g0 = B0[bj]! - B0[bl]!;
       for (let a = 0; a < d; a++) g0 += (B1[bj * d + a]! - B1[bl * d + a]!) * data.X[bi * d + a]!;
@@ -228,7 +335,13 @@ export function createCellNewton(env: CellEnv) {
    * its fixed-mask probabilities, `value` = Q there). Leaves the model and current buffers at the
    * result; returns its Q (≥ value) and counts into info.
    */
-  return function run(m: Model, steps: number, value: number, tol: number, info: { steps: number; halvings: number }): number {
+  return function run(
+    m: Model,
+    steps: number,
+    value: number,
+    tol: number,
+    info: { steps: number; halvings: number },
+  ): number {
     const { grad, curv, factor } = nws;
     for (let s = 0; s < steps; s++) {
       obj.gradCurv(grad, curv);
@@ -244,16 +357,28 @@ export function createCellNewton(env: CellEnv) {
         for (let t = 0; t < p; t++) pd[t] = dq[t]! - dk[t]!;
         const al = ratio(m, CELL_FRACTION, w);
         for (let t = 0; t < p; t++) dk[t] = dk[t]! + al * pd[t]!;
-        if (al < 1) { w++; continue; }
+        if (al < 1) {
+          w++;
+          continue;
+        }
         // at the EQP optimum: drop the most negative multiplier, if any
         let worst = -1;
         for (let c = 0; c < w; c++) if (mu[c]! < 0 && (worst < 0 || mu[c]! < mu[worst]!)) worst = c;
-        if (worst < 0) { done = true; break; }
-        for (let c = worst; c < w - 1; c++) { wI[c] = wI[c + 1]!; wJ[c] = wJ[c + 1]!; wL[c] = wL[c + 1]!; wB[c] = wB[c + 1]!; }
+        if (worst < 0) {
+          done = true;
+          break;
+        }
+        for (let c = worst; c < w - 1; c++) {
+          wI[c] = wI[c + 1]!;
+          wJ[c] = wJ[c + 1]!;
+          wL[c] = wL[c + 1]!;
+          wB[c] = wB[c + 1]!;
+        }
         w--;
       }
       // predicted gain of the model at δk
-      let lin = 0, quad = 0;
+      let lin = 0,
+        quad = 0;
       for (let r = 0; r < p; r++) {
         lin += grad[r]! * dk[r]!;
         let cr = 0;
@@ -262,16 +387,25 @@ export function createCellNewton(env: CellEnv) {
       }
       const pred = lin - 0.5 * quad;
       if (!(pred > tol * data.n)) break;
-      let norm = 0, tn = 0;
+      let norm = 0,
+        tn = 0;
       packGate(layout, m, theta);
-      for (let t = 0; t < p; t++) { norm = Math.max(norm, Math.abs(dk[t]!)); tn = Math.max(tn, Math.abs(theta[t]!)); }
+      for (let t = 0; t < p; t++) {
+        norm = Math.max(norm, Math.abs(dk[t]!));
+        tn = Math.max(tn, Math.abs(theta[t]!));
+      }
       const radius = Math.max(TOPK_MAX_STEP, CELL_RADIUS * tn);
       let alpha = norm > radius ? radius / norm : 1;
       let ok = false;
       for (let h = 0; h <= MAX_BACKTRACKS; h++) {
         for (let t = 0; t < p; t++) trialTheta[t] = theta[t]! + alpha * dk[t]!;
         const v = obj.trial(trialTheta);
-        if (v >= value) { obj.accept(); value = v; ok = true; break; }
+        if (v >= value) {
+          obj.accept();
+          value = v;
+          ok = true;
+          break;
+        }
         info.halvings++;
         alpha *= 0.5;
       }

@@ -59,7 +59,10 @@ export function createSwitchSearch(env: SwitchEnv) {
         cum += gain[i]!;
         if (thr[i]! < b0) cur = cum;
         // keep at least one sample on each side of the switch
-        if (r < n - 1 && thr[order[r + 1]!]! > thr[i]! && cum > bestGain) { bestGain = cum; bestR = r; }
+        if (r < n - 1 && thr[order[r + 1]!]! > thr[i]! && cum > bestGain) {
+          bestGain = cum;
+          bestR = r;
+        }
       }
       if (bestR < 0 || !(bestGain > cur + 1e-9 * (1 + Math.abs(cur)))) continue;
       const nb0 = 0.5 * (thr[order[bestR]!]! + thr[order[bestR + 1]!]!);

@@ -78,7 +78,8 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
   const sel = getGate(model.gate).selection?.(model.gate) ?? { K: 1, selectOn: 'slope' };
   const K = sel.K;
   const switchable = K === 1 && sel.selectOn === 'logit';
-  const cell = K >= 2 && K < layout.k ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn }) : null;
+  const cell =
+    K >= 2 && K < layout.k ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn }) : null;
   const switchSearch = switchable ? createSwitchSearch({ layout, n: data.n, theta, observed }) : null;
 
   /** Observed log-likelihood at gate θ (S_K recomputed), into the trial buffers. */
@@ -93,7 +94,15 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
    * Line search from the old gate along dir: the first α = 1, ½, … whose observed log-likelihood
    * clears the bar (strictly when `strict`). On success the model and the current buffers hold it.
    */
-  function search(ctx: GateMStepContext, m: Model, w: Workspace, llRef: number, strict: boolean, maxBt = MAX_BACKTRACKS, alpha0 = 1): number {
+  function search(
+    ctx: GateMStepContext,
+    m: Model,
+    w: Workspace,
+    llRef: number,
+    strict: boolean,
+    maxBt = MAX_BACKTRACKS,
+    alpha0 = 1,
+  ): number {
     let alpha = alpha0;
     for (let bt = 0; bt <= maxBt; bt++) {
       for (let t = 0; t < p; t++) theta[t] = thetaOld[t]! + alpha * dir[t]!;
@@ -133,14 +142,17 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
         const cinfo = { steps: 0, halvings: 0 };
         cell(m, Math.min(ctx.maxSteps, CELL_STEPS), q0, ctx.tol, cinfo);
-        steps += cinfo.steps; halvings += cinfo.halvings;
+        steps += cinfo.steps;
+        halvings += cinfo.halvings;
         if (cinfo.steps > 0) {
           // the cell keeps S_K, so the current buffers hold the new gate; the observed log-likelihood
           // is checked with S_K recomputed (rounding at a score tie could still flip a sample)
           packGate(layout, m, theta);
           const ll = observed(ctx, m, theta, w);
-          if (ll >= llRef) { swapGateBuffers(w, true); accepted = ll; }
-          else {
+          if (ll >= llRef) {
+            swapGateBuffers(w, true);
+            accepted = ll;
+          } else {
             // the bar holds the new experts, which the E-step's Q did not see: shorter steps along the
             // (convex) cell's segment before giving up
             for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
@@ -158,8 +170,11 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         // B only explores (one step, no halving) after an A step that gained; in full otherwise, so that
         // a stalled A cannot end the run where B would still have moved
         const explore = keepA && accepted - llRef > EXPLORE_GAIN * n;
-        if (keepA) { copyGateParams(m, saved); packGate(layout, m, thetaOld); thetaA.set(thetaOld); }
-        else copyGateParams(saved, m);
+        if (keepA) {
+          copyGateParams(m, saved);
+          packGate(layout, m, thetaOld);
+          thetaA.set(thetaOld);
+        } else copyGateParams(saved, m);
         backend.gateProbs(m, X, n, w.logPiT, w.piT, null, 'none');
         swapGateBuffers(w);
         backend.eStep(m, X, y, n, w.logPi, w.respT);
@@ -169,7 +184,8 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         packGate(layout, m, theta);
         sub.maxSteps = explore ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
         runGateNewton(sub, obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
-        steps += info.steps; halvings += info.halvings;
+        steps += info.steps;
+        halvings += info.halvings;
         let accB = NaN;
         if (info.steps > 0) {
           for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
@@ -187,7 +203,10 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
       }
       if (switchSearch) {
         const accC = switchSearch(ctx, m, w, Number.isNaN(accepted) ? llRef : accepted);
-        if (!Number.isNaN(accC)) { accepted = accC; steps++; }
+        if (!Number.isNaN(accC)) {
+          accepted = accC;
+          steps++;
+        }
       }
       info.steps = steps;
       info.halvings = halvings;

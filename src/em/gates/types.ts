@@ -57,7 +57,13 @@ export interface GateMStep {
 }
 
 /** Creates the M-step state of one fit (scratch allocated once). */
-export type GateMStepFactory = (ctx: { backend: Backend; data: Dataset; model: Model; ws: Workspace; layout: GateLayoutInfo }) => GateMStep;
+export type GateMStepFactory = (ctx: {
+  backend: Backend;
+  data: Dataset;
+  model: Model;
+  ws: Workspace;
+  layout: GateLayoutInfo;
+}) => GateMStep;
 
 export function emptyInfo(): GateMStepInfo {
   return { steps: 0, halvings: 0, converged: false, refused: false, ridge: 0, Q: NaN, logPiValid: false };

@@ -40,7 +40,12 @@ export interface ParameterCount {
  *   the likelihood unchanged;
  * - k = 1: the gate is constant, 0 gate parameters whatever its kind.
  */
-export function parameterCount(spec: GateSpec, k: number, d: number, tauMode: 'free' | 'fixed' = 'free'): ParameterCount {
+export function parameterCount(
+  spec: GateSpec,
+  k: number,
+  d: number,
+  tauMode: 'free' | 'fixed' = 'free',
+): ParameterCount {
   if (!Number.isInteger(k) || k < 1) fail('k', 'must be an integer ≥ 1', k);
   if (!Number.isInteger(d) || d < 1) fail('d', 'must be an integer ≥ 1', d);
   const experts = k * (d + 2);
@@ -55,7 +60,9 @@ export function parameterCount(spec: GateSpec, k: number, d: number, tauMode: 'f
   } else if (spec.kind === 'topk') {
     if (spec.K === 1 && spec.selectOn === 'slope') {
       gate = Math.max(0, (k - 1) * d - 1);
-      conventions.push(`gate: top-1 by slope, π = indicator of argmax β1_j·x: β0 has no effect, β1 counts up to scale: (k − 1)d − 1 = ${gate}`);
+      conventions.push(
+        `gate: top-1 by slope, π = indicator of argmax β1_j·x: β0 has no effect, β1 counts up to scale: (k − 1)d − 1 = ${gate}`,
+      );
     } else {
       gate = (k - 1) * (d + 1);
       conventions.push(`gate: top-${spec.K} counted like the softmax, (k − 1)(d + 1) = ${gate}`);
@@ -66,9 +73,15 @@ export function parameterCount(spec: GateSpec, k: number, d: number, tauMode: 'f
     const homogeneous = getGate(spec).activation?.(spec).act.positivelyHomogeneous ?? false;
     const tauFree = hasTau(spec) && tauMode === 'free';
     gate = (sym.translationBeta0 ? k - 1 : k) + (sym.translationBeta1 ? k - 1 : k) * d + (tauFree ? 1 : 0);
-    const parts = [`β0: ${sym.translationBeta0 ? 'k − 1 (reference fixed)' : 'k'}`, `β1: ${sym.translationBeta1 ? '(k − 1)d (reference fixed)' : 'kd'}`,
-      `τ: ${tauFree ? 'free, 1' : 'fixed, 0'}`];
-    if (homogeneous && tauFree) { gate -= 1; parts.push('− 1 for the flat (β1, τ) → (cβ1, cτ) direction'); }
+    const parts = [
+      `β0: ${sym.translationBeta0 ? 'k − 1 (reference fixed)' : 'k'}`,
+      `β1: ${sym.translationBeta1 ? '(k − 1)d (reference fixed)' : 'kd'}`,
+      `τ: ${tauFree ? 'free, 1' : 'fixed, 0'}`,
+    ];
+    if (homogeneous && tauFree) {
+      gate -= 1;
+      parts.push('− 1 for the flat (β1, τ) → (cβ1, cτ) direction');
+    }
     conventions.push(`gate: ${parts.join(', ')}; total ${gate}`);
   }
   return { gate, experts, total: gate + experts, conventions };
@@ -95,7 +108,13 @@ export interface InformationCriteria {
  * AIC, BIC, ICL from a log-likelihood, df and the responsibilities (n × k row-major).
  * @throws ValidationError when logLik is not finite or df, n are not positive integers
  */
-export function informationCriteria(logLik: number, df: number, n: number, resp: Float64Array, k: number): InformationCriteria {
+export function informationCriteria(
+  logLik: number,
+  df: number,
+  n: number,
+  resp: Float64Array,
+  k: number,
+): InformationCriteria {
   if (!Number.isFinite(logLik)) fail('logLik', 'must be finite', logLik);
   if (!Number.isInteger(df) || df < 0) fail('df', 'must be an integer ≥ 0', df);
   if (!Number.isInteger(n) || n < 1) fail('n', 'must be an integer ≥ 1', n);
@@ -113,7 +132,9 @@ export function informationCriteria(logLik: number, df: number, n: number, resp:
   }
   const bic = -2 * logLik + df * Math.log(n);
   return {
-    logLik, n, df,
+    logLik,
+    n,
+    df,
     aic: -2 * logLik + 2 * df,
     bic,
     icl: bic - 2 * hard,
@@ -124,7 +145,11 @@ export function informationCriteria(logLik: number, df: number, n: number, resp:
 }
 
 /** The criteria of a fitted model on its data (df from `parameterCount`). */
-export function modelCriteria(model: Model, data: Dataset, tauMode: 'free' | 'fixed' = 'free'): InformationCriteria & { parameters: ParameterCount } {
+export function modelCriteria(
+  model: Model,
+  data: Dataset,
+  tauMode: 'free' | 'fixed' = 'free',
+): InformationCriteria & { parameters: ParameterCount } {
   const { resp, logLik } = responsibilities(model, data);
   const parameters = parameterCount(model.gate, model.k, model.d, tauMode);
   return { ...informationCriteria(logLik, parameters.total, data.n, resp, model.k), parameters };

@@ -48,7 +48,8 @@ function activationOf(m: Model): GateActivation | null {
  */
 export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessian = true): LogLikDerivatives {
   const { k, d } = m;
-  if (data.d !== d || L.d !== d || L.k !== k) throw new Error(`data.d must equal the model's d = ${d} (layout k = ${L.k}, d = ${L.d}). Value: ${data.d}`);
+  if (data.d !== d || L.d !== d || L.k !== k)
+    throw new Error(`data.d must equal the model's d = ${d} (layout k = ${L.k}, d = ${L.d}). Value: ${data.d}`);
   const { n, X, y } = data;
   const P = L.P;
   const G = L.gate;
@@ -92,9 +93,16 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       if (ell[j]! > mx) mx = ell[j]!;
     }
     let sum = 0;
-    for (let j = 0; j < k; j++) { const v = ell[j]! > -Infinity ? Math.exp(ell[j]! - mx) : 0; r[j] = v; sum += v; }
+    for (let j = 0; j < k; j++) {
+      const v = ell[j]! > -Infinity ? Math.exp(ell[j]! - mx) : 0;
+      r[j] = v;
+      sum += v;
+    }
     logLik += mx + Math.log(sum);
-    for (let j = 0; j < k; j++) { r[j] = r[j]! / sum; pi[j] = Math.exp(logPi[o + j]!); }
+    for (let j = 0; j < k; j++) {
+      r[j] = r[j]! / sum;
+      pi[j] = Math.exp(logPi[o + j]!);
+    }
 
     // ∇s_il over the gate block and its π-mean s̄
     ds.fill(0);
@@ -120,7 +128,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       const e = res[j]!;
       for (let a = 0; a < d; a++) Gm[eo + a] = (e * X[xo + a]!) / nu;
       Gm[eo + d] = e / nu;
-      Gm[eo + d + 1] = (e * e / nu - 1) / (2 * nu);
+      Gm[eo + d + 1] = ((e * e) / nu - 1) / (2 * nu);
       for (let t = 0; t < P; t++) gbar[t] = gbar[t]! + r[j]! * Gm[row + t]!;
     }
     for (let t = 0; t < P; t++) grad[t] = grad[t]! + gbar[t]!;
@@ -166,10 +174,19 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         if (inside) w += m.beta0[l]!;
         // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
         let nz = 0;
-        if (inside && G.b0Index[l]! >= 0) { z[nz] = 1; zi[nz++] = G.b0Index[l]!; }
-        if (G.b1Index[l]! >= 0) for (let a = 0; a < d; a++) { z[nz] = X[xo + a]!; zi[nz++] = G.b1Index[l]! + a; }
+        if (inside && G.b0Index[l]! >= 0) {
+          z[nz] = 1;
+          zi[nz++] = G.b0Index[l]!;
+        }
+        if (G.b1Index[l]! >= 0)
+          for (let a = 0; a < d; a++) {
+            z[nz] = X[xo + a]!;
+            zi[nz++] = G.b1Index[l]! + a;
+          }
         const c2 = (c * act.d2(w)) / tau;
-        if (c2 !== 0) for (let s = 0; s < nz; s++) for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
+        if (c2 !== 0)
+          for (let s = 0; s < nz; s++)
+            for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
         if (ti >= 0) {
           const cT = (-c * act.d1(w)) / (tau * tau);
           for (let s = 0; s < nz; s++) {
@@ -197,11 +214,18 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
         H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
       }
-      H[(eo + d + 1) * P + eo + d + 1] = H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
+      H[(eo + d + 1) * P + eo + d + 1] =
+        H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
     }
   }
   toLogScales(L, m, grad, H);
-  if (H) for (let s = 0; s < P; s++) for (let t = 0; t < s; t++) { const v = 0.5 * (H[s * P + t]! + H[t * P + s]!); H[s * P + t] = v; H[t * P + s] = v; }
+  if (H)
+    for (let s = 0; s < P; s++)
+      for (let t = 0; t < s; t++) {
+        const v = 0.5 * (H[s * P + t]! + H[t * P + s]!);
+        H[s * P + t] = v;
+        H[t * P + s] = v;
+      }
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
 }
 
@@ -210,13 +234,23 @@ function toLogScales(L: ParamLayout, m: Model, grad: Float64Array, H: Float64Arr
   const P = L.P;
   const idx: number[] = [];
   const val: number[] = [];
-  if (L.gate.tauIndex >= 0 && L.tauScale === 'log') { idx.push(L.gate.tauIndex); val.push(m.tau); }
-  if (L.nuScale === 'log') for (let j = 0; j < L.k; j++) { idx.push(L.expertOffset + j * (L.d + 2) + L.d + 1); val.push(m.nu[j]!); }
+  if (L.gate.tauIndex >= 0 && L.tauScale === 'log') {
+    idx.push(L.gate.tauIndex);
+    val.push(m.tau);
+  }
+  if (L.nuScale === 'log')
+    for (let j = 0; j < L.k; j++) {
+      idx.push(L.expertOffset + j * (L.d + 2) + L.d + 1);
+      val.push(m.nu[j]!);
+    }
   for (let q = 0; q < idx.length; q++) {
     const t = idx[q]!;
     const v = val[q]!;
     if (H) {
-      for (let s = 0; s < P; s++) { H[t * P + s] = H[t * P + s]! * v; H[s * P + t] = H[s * P + t]! * v; }
+      for (let s = 0; s < P; s++) {
+        H[t * P + s] = H[t * P + s]! * v;
+        H[s * P + t] = H[s * P + t]! * v;
+      }
       H[t * P + t] = H[t * P + t]! + v * grad[t]!;
     }
     grad[t] = grad[t]! * v;

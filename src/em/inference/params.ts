@@ -39,7 +39,7 @@ export interface ParamLayout {
 
 /** The packed layout of a k-expert, d-dimensional fit of the gate `spec`. */
 export function paramLayout(spec: GateSpec, k: number, d: number, opts: ParamLayoutOptions = {}): ParamLayout {
-  const gate = gateLayout(spec, k, d, hasTau(spec) ? opts.tauMode ?? 'free' : 'fixed');
+  const gate = gateLayout(spec, k, d, hasTau(spec) ? (opts.tauMode ?? 'free') : 'fixed');
   const tauScale = opts.tauScale ?? 'log';
   const nuScale = opts.nuScale ?? 'log';
   const labels = layoutLabels(gate);

@@ -69,23 +69,33 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const { k, d } = modelIn;
   const notes: string[] = [];
   const tauGate = hasTau(modelIn.gate);
-  let tauMode = tauGate ? opts.tauMode ?? 'free' : 'fixed';
+  let tauMode = tauGate ? (opts.tauMode ?? 'free') : 'fixed';
   const act = getGate(modelIn.gate).activation?.(modelIn.gate).act ?? null;
   let tauFlat = false;
   if (tauGate && tauMode === 'free' && act !== null && act.positivelyHomogeneous && k > 1) {
     tauMode = 'fixed';
     tauFlat = true;
-    notes.push(`τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`);
+    notes.push(
+      `τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`,
+    );
   }
   const L = paramLayout(modelIn.gate, k, d, { tauMode, tauScale: 'natural', nuScale: 'natural' });
   const model = cloneModel(modelIn);
   normalizeGate(L.gate, model);
-  const moved = Array.from(model.beta0).some((v, j) => v !== modelIn.beta0[j]) || Array.from(model.beta1).some((v, t) => v !== modelIn.beta1[t]);
+  const moved =
+    Array.from(model.beta0).some((v, j) => v !== modelIn.beta0[j]) ||
+    Array.from(model.beta1).some((v, t) => v !== modelIn.beta1[t]);
   const fixed = fixedLabels(L.gate);
-  if (fixed.length > 0) notes.push(`reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`);
-  if (moved) notes.push('the gate was translated so that the reference expert\'s fixed parameters are 0 (π unchanged)');
+  if (fixed.length > 0)
+    notes.push(
+      `reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`,
+    );
+  if (moved) notes.push("the gate was translated so that the reference expert's fixed parameters are 0 (π unchanged)");
   const sel = getGate(modelIn.gate).selection?.(modelIn.gate);
-  if (sel) notes.push(`top-${sel.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`);
+  if (sel)
+    notes.push(
+      `top-${sel.K}: the active sets S_K(x) are held as they are at the fit (the information of the smooth piece the fit lies in)`,
+    );
   if (k === 1 && tauGate) notes.push('k = 1: the gate is constant; τ is not identified and not reported');
 
   const D = logLikDerivatives(L, model, data);
@@ -99,13 +109,17 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
     if (any || D.gradient[s] !== 0) keep.push(s);
     else unseen.push(L.labels[s]!);
   }
-  if (unseen.length > 0) notes.push(`${unseen.join(', ')}: the log-likelihood does not depend on ${unseen.length > 1 ? 'them' : 'it'} near the fit (zero gradient and curvature), no error`);
+  if (unseen.length > 0)
+    notes.push(
+      `${unseen.join(', ')}: the log-likelihood does not depend on ${unseen.length > 1 ? 'them' : 'it'} near the fit (zero gradient and curvature), no error`,
+    );
   const P = keep.length;
   // decisions on the correlation-scaled information D^-1/2 I D^-1/2, so that they do not depend on the
   // parameters' units (β1 ~ 25 next to ν ~ 0.09)
   const sc = keep.map((s) => Math.sqrt(Math.abs(D.hessian![s * P0 + s]!)) || 1);
   const info = new Matrix(P, P);
-  for (let s = 0; s < P; s++) for (let t = 0; t < P; t++) info.set(s, t, -D.hessian![keep[s]! * P0 + keep[t]!]! / (sc[s]! * sc[t]!));
+  for (let s = 0; s < P; s++)
+    for (let t = 0; t < P; t++) info.set(s, t, -D.hessian![keep[s]! * P0 + keep[t]!]! / (sc[s]! * sc[t]!));
   const eig = new EigenvalueDecomposition(info, { assumeSymmetric: true });
   const lambda = eig.realEigenvalues;
   const order = lambda.map((_, t) => t).sort((x, y) => lambda[x]! - lambda[y]!);
@@ -116,27 +130,40 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   for (const g of D.gradient) maxGradient = Math.max(maxGradient, Math.abs(g));
   // |g_s| / √I_ss: the Newton step along s in units of its standard error
   let maxScaledGradient = 0;
-  keep.forEach((s, q) => { maxScaledGradient = Math.max(maxScaledGradient, Math.abs(D.gradient[s]!) / sc[q]!); });
+  keep.forEach((s, q) => {
+    maxScaledGradient = Math.max(maxScaledGradient, Math.abs(D.gradient[s]!) / sc[q]!);
+  });
   let status: StandardErrorStatus;
   let covariance: number[][] | null = null;
   const describe = (t: number) => {
     const v = eig.eigenvectorMatrix.getColumn(t);
-    return v.map((c, s) => ({ c, s })).filter(({ c }) => Math.abs(c) > 0.2).sort((x, y) => Math.abs(y.c) - Math.abs(x.c))
-      .map(({ c, s }) => `${c.toFixed(2)}·${L.labels[keep[s]!]}`).join(' + ');
+    return v
+      .map((c, s) => ({ c, s }))
+      .filter(({ c }) => Math.abs(c) > 0.2)
+      .sort((x, y) => Math.abs(y.c) - Math.abs(x.c))
+      .map(({ c, s }) => `${c.toFixed(2)}·${L.labels[keep[s]!]}`)
+      .join(' + ');
   };
   const flat = order.filter((t) => Math.abs(lambda[t]!) <= relTol * maxAbsEig);
   if (P > 0 && (flat.length > 0 || maxAbsEig === 0)) {
     status = 'singular';
     const neg = eigenvalues.filter((v) => v < -relTol * maxAbsEig).length;
-    notes.push(`the observed information is singular (${flat.length} zero eigenvalue(s) of ${P}, largest ${maxAbsEig.toExponential(2)}): no standard errors. Flat direction ≈ ${describe(flat[0] ?? order[0]!)}. Typical of an over-specified fit (more experts than the data support) or of parameters the data cannot separate${neg > 0 ? `; it is also not a local maximum (${neg} positive curvature direction(s))` : ''}`);
+    notes.push(
+      `the observed information is singular (${flat.length} zero eigenvalue(s) of ${P}, largest ${maxAbsEig.toExponential(2)}): no standard errors. Flat direction ≈ ${describe(flat[0] ?? order[0]!)}. Typical of an over-specified fit (more experts than the data support) or of parameters the data cannot separate${neg > 0 ? `; it is also not a local maximum (${neg} positive curvature direction(s))` : ''}`,
+    );
   } else if (P > 0 && lo < 0) {
     status = 'not-negative-definite';
     const neg = eigenvalues.filter((v) => v < 0).length;
-    notes.push(`the Hessian of the log-likelihood is not negative definite (${neg} positive curvature direction(s), e.g. ${describe(order[0]!)}): the model is not a local maximum (a saddle, or EM stopped early); no standard errors`);
+    notes.push(
+      `the Hessian of the log-likelihood is not negative definite (${neg} positive curvature direction(s), e.g. ${describe(order[0]!)}): the model is not a local maximum (a saddle, or EM stopped early); no standard errors`,
+    );
   } else {
     const cond = P > 0 ? maxAbsEig / lo : 1;
     status = cond > 1e8 ? 'nearly-singular' : 'ok';
-    if (status === 'nearly-singular') notes.push(`the observed information is nearly singular (condition number ${cond.toExponential(2)}): the errors along ${describe(order[0]!)} are large and only asymptotically meaningful`);
+    if (status === 'nearly-singular')
+      notes.push(
+        `the observed information is nearly singular (condition number ${cond.toExponential(2)}): the errors along ${describe(order[0]!)} are large and only asymptotically meaningful`,
+      );
     const V = eig.eigenvectorMatrix;
     covariance = Array.from({ length: P }, () => new Array<number>(P).fill(0));
     for (let q = 0; q < P; q++) {
@@ -148,31 +175,68 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
       }
     }
   }
-  if (maxScaledGradient > 1e-3) notes.push(`the gradient is not zero at this model (largest |∂L/∂θ| = ${maxGradient.toExponential(2)}; a Newton step along one parameter moves it by up to ${maxScaledGradient.toExponential(2)} of its standard error): the errors are those of the information here, not at a maximum`);
+  if (maxScaledGradient > 1e-3)
+    notes.push(
+      `the gradient is not zero at this model (largest |∂L/∂θ| = ${maxGradient.toExponential(2)}; a Newton step along one parameter moves it by up to ${maxScaledGradient.toExponential(2)} of its standard error): the errors are those of the information here, not at a maximum`,
+    );
   const slot = new Int32Array(P0).fill(-1);
-  keep.forEach((s, q) => { slot[s] = q; });
+  keep.forEach((s, q) => {
+    slot[s] = q;
+  });
   return {
-    rows: buildRows(L, model, packParams(L, model), covariance, slot, tauFlat), status, notes, logLik: D.logLik, n: data.n,
-    params: keep.map((s) => L.labels[s]!), eigenvalues, condition: status === 'singular' || status === 'not-negative-definite' ? Infinity : P > 0 ? maxAbsEig / lo : 1, covariance, maxGradient,
+    rows: buildRows(L, model, packParams(L, model), covariance, slot, tauFlat),
+    status,
+    notes,
+    logLik: D.logLik,
+    n: data.n,
+    params: keep.map((s) => L.labels[s]!),
+    eigenvalues,
+    condition: status === 'singular' || status === 'not-negative-definite' ? Infinity : P > 0 ? maxAbsEig / lo : 1,
+    covariance,
+    maxGradient,
   };
 }
 
 /** One row per parameter of the model, in the model's order (gate, τ, then expert by expert). */
-function buildRows(L: ReturnType<typeof paramLayout>, m: Model, theta: Float64Array, cov: number[][] | null, slot: Int32Array, tauFlat: boolean): StandardErrorRow[] {
+function buildRows(
+  L: ReturnType<typeof paramLayout>,
+  m: Model,
+  theta: Float64Array,
+  cov: number[][] | null,
+  slot: Int32Array,
+  tauFlat: boolean,
+): StandardErrorRow[] {
   const { k, d } = L;
   const G = L.gate;
   const se = (t: number) => (cov && slot[t]! >= 0 ? Math.sqrt(Math.max(cov[slot[t]!]![slot[t]!]!, 0)) : null);
   const rows: StandardErrorRow[] = [];
   for (let j = 0; j < k; j++) {
     const b0 = G.b0Index[j]!;
-    rows.push(b0 >= 0 ? { param: `beta0[${j}]`, estimate: theta[b0]!, se: se(b0) } : { param: `beta0[${j}]`, estimate: m.beta0[j]!, se: null, fixed: 'reference expert' });
+    rows.push(
+      b0 >= 0
+        ? { param: `beta0[${j}]`, estimate: theta[b0]!, se: se(b0) }
+        : { param: `beta0[${j}]`, estimate: m.beta0[j]!, se: null, fixed: 'reference expert' },
+    );
     for (let a = 0; a < d; a++) {
       const b1 = G.b1Index[j]!;
-      rows.push(b1 >= 0 ? { param: `beta1[${j}][${a}]`, estimate: theta[b1 + a]!, se: se(b1 + a) } : { param: `beta1[${j}][${a}]`, estimate: m.beta1[j * d + a]!, se: null, fixed: 'reference expert' });
+      rows.push(
+        b1 >= 0
+          ? { param: `beta1[${j}][${a}]`, estimate: theta[b1 + a]!, se: se(b1 + a) }
+          : { param: `beta1[${j}][${a}]`, estimate: m.beta1[j * d + a]!, se: null, fixed: 'reference expert' },
+      );
     }
   }
   if (hasTau(m.gate) && k > 1) {
-    rows.push(G.tauIndex >= 0 ? { param: 'tau', estimate: m.tau, se: se(G.tauIndex) } : { param: 'tau', estimate: m.tau, se: null, fixed: tauFlat ? 'flat (β1, τ) direction: held at the fit' : 'fixed by the fit (--tau fixed)' });
+    rows.push(
+      G.tauIndex >= 0
+        ? { param: 'tau', estimate: m.tau, se: se(G.tauIndex) }
+        : {
+            param: 'tau',
+            estimate: m.tau,
+            se: null,
+            fixed: tauFlat ? 'flat (β1, τ) direction: held at the fit' : 'fixed by the fit (--tau fixed)',
+          },
+    );
   }
   for (let j = 0; j < k; j++) {
     const o = L.expertOffset + j * (d + 2);
@@ -181,20 +245,38 @@ function buildRows(L: ReturnType<typeof paramLayout>, m: Model, theta: Float64Ar
     const nu = theta[o + d + 1]!;
     const seNu = se(o + d + 1);
     rows.push({ param: `nu[${j}]`, estimate: nu, se: seNu });
-    rows.push({ param: `sigma[${j}]`, estimate: Math.sqrt(nu), se: seNu === null ? null : seNu / (2 * Math.sqrt(nu)), derived: true });
+    rows.push({
+      param: `sigma[${j}]`,
+      estimate: Math.sqrt(nu),
+      se: seNu === null ? null : seNu / (2 * Math.sqrt(nu)),
+      derived: true,
+    });
   }
   return rows;
 }
 
 /** The rows as an aligned text table, then the notes (for the CLI). */
 export function formatStandardErrors(r: StandardErrors): string {
-  const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPrecision(6) : v.toExponential(4));
-  const body = r.rows.map((row) => [row.param, fmt(row.estimate), row.se !== null ? fmt(row.se) : row.fixed ? 'fixed' : '—',
-    row.se !== null && row.se > 0 ? (row.estimate / row.se).toFixed(2) : '']);
+  const fmt = (v: number) =>
+    v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPrecision(6) : v.toExponential(4);
+  const body = r.rows.map((row) => [
+    row.param,
+    fmt(row.estimate),
+    row.se !== null ? fmt(row.se) : row.fixed ? 'fixed' : '—',
+    row.se !== null && row.se > 0 ? (row.estimate / row.se).toFixed(2) : '',
+  ]);
   const head = ['parameter', 'estimate', 'std. error', 'z'];
   const w = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
-  const out = [`standard errors (inverse observed information, n = ${r.n}, status ${r.status}):`, line(head), ...body.map(line)];
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    `standard errors (inverse observed information, n = ${r.n}, status ${r.status}):`,
+    line(head),
+    ...body.map(line),
+  ];
   for (const note of r.notes) out.push(`note: ${note}`);
   return `${out.join('\n')}\n`;
 }

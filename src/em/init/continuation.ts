@@ -28,7 +28,16 @@ const SLOPE_STEPS = 30;
 const SLOPE_RIDGE = 1e-4;
 
 /** Σ_i Σ_j r_ij log softmax_j(β1_j·x_i) − ½·ridge·n·|β1|² (the last row fixed at 0), its gradient and −Hessian. */
-function slopeQ(B: Float64Array, resp: Float64Array, X: Float64Array, n: number, k: number, d: number, g: Float64Array | null, H: Float64Array | null): number {
+function slopeQ(
+  B: Float64Array,
+  resp: Float64Array,
+  X: Float64Array,
+  n: number,
+  k: number,
+  d: number,
+  g: Float64Array | null,
+  H: Float64Array | null,
+): number {
   const p = (k - 1) * d;
   const lam = SLOPE_RIDGE * n;
   const s = new Float64Array(k);
@@ -58,7 +67,9 @@ function slopeQ(B: Float64Array, resp: Float64Array, X: Float64Array, n: number,
       for (let l = 0; l < d; l++) g[j * d + l] = g[j * d + l]! + e * X[i * d + l]!;
       for (let m = 0; m < k - 1; m++) {
         const w = (j === m ? s[j]! : 0) - s[j]! * s[m]!;
-        for (let l = 0; l < d; l++) for (let t = 0; t < d; t++) H[(j * d + l) * p + m * d + t] = H[(j * d + l) * p + m * d + t]! + w * X[i * d + l]! * X[i * d + t]!;
+        for (let l = 0; l < d; l++)
+          for (let t = 0; t < d; t++)
+            H[(j * d + l) * p + m * d + t] = H[(j * d + l) * p + m * d + t]! + w * X[i * d + l]! * X[i * d + t]!;
       }
     }
   }
@@ -87,7 +98,12 @@ export function slopeRanking(resp: Float64Array, X: Float64Array, n: number, k: 
     for (let h = 0; h < 20; h++, t /= 2) {
       for (let c = 0; c < p; c++) trial[c] = B[c]! + t * step[c]!;
       const qt = slopeQ(trial, resp, X, n, k, d, null, null);
-      if (qt > q) { B.set(trial); q = qt; moved = true; break; }
+      if (qt > q) {
+        B.set(trial);
+        q = qt;
+        moved = true;
+        break;
+      }
     }
     if (!moved || t * Math.sqrt(step.reduce((a, v) => a + v * v, 0)) < 1e-8) break;
     q = slopeQ(B, resp, X, n, k, d, g, H);

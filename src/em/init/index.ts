@@ -80,9 +80,15 @@ export function modelFromLabels(labels: Int32Array, ctx: InitContext): Model {
   v = Math.max(v / n, ctx.varianceFloor);
   // fallback for an empty cluster: the marginal fit of y
   const m: Model = {
-    gate: { ...ctx.gate }, k, d,
-    beta0: new Float64Array(k), beta1: new Float64Array(k * d), a: new Float64Array(k * d),
-    b: new Float64Array(k).fill(mean), nu: new Float64Array(k).fill(v), tau: 1,
+    gate: { ...ctx.gate },
+    k,
+    d,
+    beta0: new Float64Array(k),
+    beta1: new Float64Array(k * d),
+    a: new Float64Array(k * d),
+    b: new Float64Array(k).fill(mean),
+    nu: new Float64Array(k).fill(v),
+    tau: 1,
   };
   const resp = ws.resp;
   resp.fill(0);
@@ -90,13 +96,26 @@ export function modelFromLabels(labels: Int32Array, ctx: InitContext): Model {
   ctx.experts.step(m, resp, ctx.warnings, 0);
   if (layout.p === 0) return m;
   const lo = LABEL_SMOOTHING / k;
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) resp[i * k + j] = labels[i] === j ? 1 - LABEL_SMOOTHING + lo : lo;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++) resp[i * k + j] = labels[i] === j ? 1 - LABEL_SMOOTHING + lo : lo;
   backend.gateProbs(m, data.X, n, ws.logPi, ws.pi, null, 'none');
   const obj = new GateQObjective(backend, layout, getGate(m.gate), data.X, n, ws, m, cloneModel(m));
   obj.maskMode = 'none';
   const theta = new Float64Array(layout.p);
   packGate(layout, m, theta);
-  newtonMaximize(obj, theta, { maxSteps: INIT_GATE_STEPS, tol: 1e-10, scale: n, damping: layout.linear ? 'none' : 'adaptive', maxStep: layout.linear ? Infinity : DENSE_MAX_STEP }, newtonWorkspace(layout.p), obj.currentValue());
+  newtonMaximize(
+    obj,
+    theta,
+    {
+      maxSteps: INIT_GATE_STEPS,
+      tol: 1e-10,
+      scale: n,
+      damping: layout.linear ? 'none' : 'adaptive',
+      maxStep: layout.linear ? Infinity : DENSE_MAX_STEP,
+    },
+    newtonWorkspace(layout.p),
+    obj.currentValue(),
+  );
   unpackGate(layout, theta, m);
   return m;
 }

@@ -10,14 +10,24 @@ import type { Rng } from '../../random/rng.js';
  * the point farthest from its centre. Deterministic given the generator's state.
  * @returns the labels (0..k−1) and the number of Lloyd iterations run
  */
-export function kmeans(P: Float64Array, n: number, p: number, k: number, rng: Rng, maxIter = 100): { labels: Int32Array; iterations: number } {
+export function kmeans(
+  P: Float64Array,
+  n: number,
+  p: number,
+  k: number,
+  rng: Rng,
+  maxIter = 100,
+): { labels: Int32Array; iterations: number } {
   if (n < k) throw new Error(`kmeans: needs at least k = ${k} samples. Value: n = ${n}`);
   const C = new Float64Array(k * p);
   const dist = new Float64Array(n);
   const labels = new Int32Array(n).fill(-1);
   const sq = (i: number, c: number) => {
     let s = 0;
-    for (let l = 0; l < p; l++) { const e = P[i * p + l]! - C[c * p + l]!; s += e * e; }
+    for (let l = 0; l < p; l++) {
+      const e = P[i * p + l]! - C[c * p + l]!;
+      s += e * e;
+    }
     return s;
   };
   // k-means++ seeding
@@ -31,12 +41,21 @@ export function kmeans(P: Float64Array, n: number, p: number, k: number, rng: Rn
     if (total > 0) {
       const u = rng.uniform() * total;
       let acc = 0;
-      for (let i = 0; i < n; i++) { acc += dist[i]!; if (acc > u) { pick = i; break; } }
+      for (let i = 0; i < n; i++) {
+        acc += dist[i]!;
+        if (acc > u) {
+          pick = i;
+          break;
+        }
+      }
     } else {
       pick = rng.int(n);
     }
     for (let l = 0; l < p; l++) C[c * p + l] = P[pick * p + l]!;
-    for (let i = 0; i < n; i++) { const e = sq(i, c); if (e < dist[i]!) dist[i] = e; }
+    for (let i = 0; i < n; i++) {
+      const e = sq(i, c);
+      if (e < dist[i]!) dist[i] = e;
+    }
   }
   const counts = new Float64Array(k);
   let it = 0;
@@ -45,9 +64,18 @@ export function kmeans(P: Float64Array, n: number, p: number, k: number, rng: Rn
     for (let i = 0; i < n; i++) {
       let best = 0;
       let bd = sq(i, 0);
-      for (let c = 1; c < k; c++) { const e = sq(i, c); if (e < bd) { bd = e; best = c; } }
+      for (let c = 1; c < k; c++) {
+        const e = sq(i, c);
+        if (e < bd) {
+          bd = e;
+          best = c;
+        }
+      }
       dist[i] = bd;
-      if (labels[i] !== best) { labels[i] = best; changed++; }
+      if (labels[i] !== best) {
+        labels[i] = best;
+        changed++;
+      }
     }
     if (changed === 0 && it > 0) break;
     C.fill(0);
@@ -84,7 +112,10 @@ export function standardizedXY(X: Float64Array, y: Float64Array, n: number, d: n
     for (let i = 0; i < n; i++) mean += P[i * p + l]!;
     mean /= n;
     let v = 0;
-    for (let i = 0; i < n; i++) { const e = P[i * p + l]! - mean; v += e * e; }
+    for (let i = 0; i < n; i++) {
+      const e = P[i * p + l]! - mean;
+      v += e * e;
+    }
     const sd = Math.sqrt(v / n) || 1;
     for (let i = 0; i < n; i++) P[i * p + l] = (P[i * p + l]! - mean) / sd;
   }

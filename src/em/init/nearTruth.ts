@@ -27,9 +27,17 @@ import type { GateLayoutInfo } from '../gates/layout.js';
 import type { NearTruthInit } from '../types.js';
 
 /** Noise sds of the near-truth start for n samples. */
-export function nearTruthNoise(n: number, noise: 'shrinking' | 'fixed' = 'shrinking', scale = 1): { gate: number; experts: number; variance: number } {
+export function nearTruthNoise(
+  n: number,
+  noise: 'shrinking' | 'fixed' = 'shrinking',
+  scale = 1,
+): { gate: number; experts: number; variance: number } {
   const m = noise === 'fixed' ? 1 : n;
-  return { gate: 0.005 * m ** -0.083 * scale, experts: 0.05 * m ** -0.083 * scale, variance: 0.005 * m ** -0.25 * scale };
+  return {
+    gate: 0.005 * m ** -0.083 * scale,
+    experts: 0.05 * m ** -0.083 * scale,
+    variance: 0.005 * m ** -0.25 * scale,
+  };
 }
 
 /** Assignment of k fitted atoms to kStar true atoms (see module doc). */
@@ -43,7 +51,10 @@ export function assignAtoms(k: number, kStar: number, mode: 'random' | 'ordered'
   const used = new Uint8Array(kStar);
   for (;;) {
     used.fill(0);
-    for (let i = 0; i < k - 1; i++) { s[i] = rng.int(kStar); used[s[i]!] = 1; }
+    for (let i = 0; i < k - 1; i++) {
+      s[i] = rng.int(kStar);
+      used[s[i]!] = 1;
+    }
     s[k - 1] = ref;
     used[ref] = 1;
     let all = true;
@@ -53,7 +64,14 @@ export function assignAtoms(k: number, kStar: number, mode: 'random' | 'ordered'
 }
 
 /** A near-truth start for a k-expert fit of n samples (see module doc). */
-export function nearTruthModel(init: NearTruthInit, gate: GateSpec, k: number, n: number, layout: GateLayoutInfo, rng: Rng): Model {
+export function nearTruthModel(
+  init: NearTruthInit,
+  gate: GateSpec,
+  k: number,
+  n: number,
+  layout: GateLayoutInfo,
+  rng: Rng,
+): Model {
   const truth = init.truth;
   const d = truth.d;
   const kStar = truth.k;
@@ -64,9 +82,14 @@ export function nearTruthModel(init: NearTruthInit, gate: GateSpec, k: number, n
   // dividing β0 would move the σ argument (bias inside) or the top-K ranking (selection on the logit)
   const divide = (init.splitWeights ?? 'divide') === 'divide' && getGate(gate).biasIsLogWeight(gate);
   const m: Model = {
-    gate: { ...gate }, k, d,
-    beta0: new Float64Array(k), beta1: new Float64Array(k * d), a: new Float64Array(k * d),
-    b: new Float64Array(k), nu: new Float64Array(k),
+    gate: { ...gate },
+    k,
+    d,
+    beta0: new Float64Array(k),
+    beta1: new Float64Array(k * d),
+    a: new Float64Array(k * d),
+    b: new Float64Array(k),
+    nu: new Float64Array(k),
     tau: hasTau(gate) ? (hasTau(truth.gate) ? truth.tau : 1) : 1,
   };
   for (let i = 0; i < k; i++) {

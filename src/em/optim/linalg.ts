@@ -97,7 +97,11 @@ export interface RidgeSolveResult {
  * A and b are not modified; `work` (p × p) receives the factor.
  */
 export function ridgeSolve(
-  A: Float64Array, p: number, b: Float64Array, x: Float64Array, work: Float64Array,
+  A: Float64Array,
+  p: number,
+  b: Float64Array,
+  x: Float64Array,
+  work: Float64Array,
   options: { ridge0?: number; minRcond?: number } = {},
 ): RidgeSolveResult {
   const minRcond = options.minRcond ?? 1e-14;

@@ -110,10 +110,15 @@ export interface NewtonResult {
  * @throws when θ's length differs from obj.dim or the workspace size
  */
 export function newtonMaximize(
-  obj: NewtonObjective, theta: Float64Array, options: NewtonOptions = {}, ws: NewtonWorkspace = newtonWorkspace(obj.dim), value0?: number,
+  obj: NewtonObjective,
+  theta: Float64Array,
+  options: NewtonOptions = {},
+  ws: NewtonWorkspace = newtonWorkspace(obj.dim),
+  value0?: number,
 ): NewtonResult {
   const p = obj.dim;
-  if (theta.length !== p || ws.p !== p) throw new Error(`newtonMaximize: theta has length ${theta.length}, workspace ${ws.p}, objective ${p}`);
+  if (theta.length !== p || ws.p !== p)
+    throw new Error(`newtonMaximize: theta has length ${theta.length}, workspace ${ws.p}, objective ${p}`);
   const maxSteps = options.maxSteps ?? 100;
   const tol = options.tol ?? 1e-12;
   const scale = options.scale ?? 1;
@@ -121,7 +126,7 @@ export function newtonMaximize(
   const maxHalvings = options.maxHalvings ?? (adaptive ? 3 : 30);
   const minRcond = options.minRcond ?? 1e-13;
   const maxStep = options.maxStep ?? Infinity;
-  const cheapBelow = obj.grad ? options.cheapCheckBelow ?? 0 : 0;
+  const cheapBelow = obj.grad ? (options.cheapCheckBelow ?? 0) : 0;
   const agreement = options.stopOnModelAgreement === true;
   const { grad, curv, factor, delta, trial } = ws;
 
@@ -130,9 +135,24 @@ export function newtonMaximize(
     value = obj.trial(theta);
     obj.accept();
   }
-  const res: NewtonResult = { value, steps: 0, halvings: 0, lastDecrement: NaN, converged: false, noAscent: false, ridge: 0, nonFinite: false };
-  if (!Number.isFinite(value)) { res.nonFinite = true; return res; }
-  if (p === 0) { res.converged = true; return res; }
+  const res: NewtonResult = {
+    value,
+    steps: 0,
+    halvings: 0,
+    lastDecrement: NaN,
+    converged: false,
+    noAscent: false,
+    ridge: 0,
+    nonFinite: false,
+  };
+  if (!Number.isFinite(value)) {
+    res.nonFinite = true;
+    return res;
+  }
+  if (p === 0) {
+    res.converged = true;
+    return res;
+  }
 
   let lambda = 0; // LM damping, relative to max diag C
   let needGrad = true;
@@ -142,17 +162,26 @@ export function newtonMaximize(
       let finite = true;
       for (let t = 0; t < p; t++) if (!Number.isFinite(grad[t]!)) finite = false;
       for (let t = 0; t < p * p && finite; t++) if (!Number.isFinite(curv[t]!)) finite = false;
-      if (!finite) { res.nonFinite = true; return res; }
+      if (!finite) {
+        res.nonFinite = true;
+        return res;
+      }
       needGrad = false;
     }
     const damp = lambda * (maxAbsDiag(curv, p) || 1);
     const sol = ridgeSolve(curv, p, grad, delta, factor, { ridge0: damp, minRcond });
     if (sol.ridge > damp && sol.ridge > res.ridge) res.ridge = sol.ridge;
-    if (!sol.ok) { res.nonFinite = true; return res; }
+    if (!sol.ok) {
+      res.nonFinite = true;
+      return res;
+    }
     let dec = 0;
     for (let t = 0; t < p; t++) dec += grad[t]! * delta[t]!;
     res.lastDecrement = dec / 2;
-    if (!(dec / 2 > tol * scale)) { res.converged = true; return res; }
+    if (!(dec / 2 > tol * scale)) {
+      res.converged = true;
+      return res;
+    }
 
     // trust region in the ∞-norm: far from the optimum a Fisher-scoring step can be huge
     let alpha = 1;
@@ -179,7 +208,10 @@ export function newtonMaximize(
     }
     if (!accepted) {
       // Levenberg–Marquardt: shorten and rotate the step towards the gradient, then retry
-      if (adaptive && lambda < 1e6) { lambda = lambda === 0 ? 1e-6 : lambda * 10; continue; }
+      if (adaptive && lambda < 1e6) {
+        lambda = lambda === 0 ? 1e-6 : lambda * 10;
+        continue;
+      }
       res.noAscent = true;
       break;
     }
@@ -196,7 +228,11 @@ export function newtonMaximize(
       choleskySolve(factor, p, grad, delta);
       let dec2 = 0;
       for (let t = 0; t < p; t++) dec2 += grad[t]! * delta[t]!;
-      if (Number.isFinite(dec2) && dec2 / 2 <= tol * scale) { res.lastDecrement = dec2 / 2; res.converged = true; return res; }
+      if (Number.isFinite(dec2) && dec2 / 2 <= tol * scale) {
+        res.lastDecrement = dec2 / 2;
+        res.converged = true;
+        return res;
+      }
     }
     if (adaptive && alpha === fullAlpha) lambda = lambda <= 1e-6 ? 0 : lambda / 10;
   }

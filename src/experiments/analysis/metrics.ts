@@ -56,7 +56,8 @@ export function parseMetric(name: string, labels: readonly string[] = []): Metri
  * then per-parameter errors by cell size and parameter, then other metrics by name.
  */
 export function compareMetrics(a: MetricName, b: MetricName, labels: readonly string[] = []): number {
-  const mi = (x: MetricName) => (x.model === undefined ? -1 : labels.indexOf(x.model) >= 0 ? labels.indexOf(x.model) : labels.length);
+  const mi = (x: MetricName) =>
+    x.model === undefined ? -1 : labels.indexOf(x.model) >= 0 ? labels.indexOf(x.model) : labels.length;
   if (mi(a) !== mi(b)) return mi(a) - mi(b);
   if ((a.model ?? '') !== (b.model ?? '')) return (a.model ?? '') < (b.model ?? '') ? -1 : 1;
   const rank = (x: MetricName) => (x.kind === 'loss' ? 0 : x.kind === 'param' ? 1 : 2);

@@ -97,7 +97,9 @@ export function fitWorkModel(records: readonly CellRecord[]): { intercept: numbe
   const y = ns.map((n) => Math.log(byN.get(n)!.work / byN.get(n)!.cells.size));
   if (ns.length === 1) return { intercept: y[0] - x[0], slope: 1, total };
   const line = ols(x, y);
-  return Number.isFinite(line.slope) ? { intercept: line.intercept, slope: line.slope, total } : { intercept: 0, slope: 1, total };
+  return Number.isFinite(line.slope)
+    ? { intercept: line.intercept, slope: line.slope, total }
+    : { intercept: 0, slope: 1, total };
 }
 
 /** Measured CPU seconds per unit of work (n × iterations) over a run's ok cells; NaN when none. */
@@ -138,16 +140,22 @@ function candidates(pilotN: readonly number[], options: PlanOptions, workAt: (n:
 }
 
 /** The row's inputs, or why it cannot be planned. */
-function rowInput(m: MetricSummary, options: PlanOptions): { hw: number; target: number; slope: number } | { note: string } {
+function rowInput(
+  m: MetricSummary,
+  options: PlanOptions,
+): { hw: number; target: number; slope: number } | { note: string } {
   const p = m.prediction;
   if (!p) return { note: 'no prediction' };
-  if (m.verdict === 'by construction') return { note: 'by construction: the estimator fixes this value, more data cannot decide it' };
+  if (m.verdict === 'by construction')
+    return { note: 'by construction: the estimator fixes this value, more data cannot decide it' };
   const fit = verdictFit(m);
   const [lo, hi] = fit.ci;
   if (!Number.isFinite(lo) || !Number.isFinite(hi) || !(hi > lo)) return { note: 'no interval to extrapolate from' };
-  if (m.verdict === 'contradicted') return { note: 'contradicted: a larger sweep narrows the interval around a slope that excludes the prediction' };
+  if (m.verdict === 'contradicted')
+    return { note: 'contradicted: a larger sweep narrows the interval around a slope that excludes the prediction' };
   const target = options.targetHalfWidth ?? decisiveHalfWidth(p, fit.slope);
-  if (!(target > 0)) return { note: `the slope ${fixed(fit.slope)} is at or below −1/8: no interval around it can exclude −1/8` };
+  if (!(target > 0))
+    return { note: `the slope ${fixed(fit.slope)} is at or below −1/8: no interval around it can exclude −1/8` };
   return { hw: (hi - lo) / 2, target, slope: fit.slope };
 }
 
@@ -156,14 +164,23 @@ function rowInput(m: MetricSummary, options: PlanOptions): { hw: number; target:
  * records' work (see the module doc).
  * @throws Error when a metric named in options.metrics is not in the summary
  */
-export function planRates(summary: Summary, records: readonly CellRecord[], options: PlanOptions = {}): RatePlan | undefined {
+export function planRates(
+  summary: Summary,
+  records: readonly CellRecord[],
+  options: PlanOptions = {},
+): RatePlan | undefined {
   const wm = fitWorkModel(records);
   const workAt = (n: number) => Math.exp(wm.intercept + wm.slope * Math.log(n));
   const wanted = options.metrics;
   for (const w of wanted ?? []) {
-    if (!summary.metrics.some((m) => m.metric === w)) throw new Error(`--metric must name a metric of ${summary.spec} (${summary.metrics.map((m) => m.metric).join(', ')}). Value: ${w}`);
+    if (!summary.metrics.some((m) => m.metric === w))
+      throw new Error(
+        `--metric must name a metric of ${summary.spec} (${summary.metrics.map((m) => m.metric).join(', ')}). Value: ${w}`,
+      );
   }
-  const metrics = summary.metrics.filter((m) => (wanted ? wanted.includes(m.metric) : m.prediction !== undefined && m.verdict !== 'by construction'));
+  const metrics = summary.metrics.filter((m) =>
+    wanted ? wanted.includes(m.metric) : m.prediction !== undefined && m.verdict !== 'by construction',
+  );
   const withPoints = metrics.find((m) => m.points.length >= 2);
   if (!withPoints) return undefined;
   const pilotN = withPoints.points.map((p) => p.n);
@@ -171,11 +188,16 @@ export function planRates(summary: Summary, records: readonly CellRecord[], opti
   const cands = candidates(pilotN, options, workAt);
   const minR = options.minReplications ?? 5;
   const extrapolates = (c: Candidate) => c.design.n.to > pilotN[pilotN.length - 1];
-  const needR = (hw: number, target: number, rowSxx: number, c: Candidate) => Math.max(minR, Math.ceil((R0 * rowSxx) / c.sxx * (hw / target) ** 2));
+  const needR = (hw: number, target: number, rowSxx: number, c: Candidate) =>
+    Math.max(minR, Math.ceil(((R0 * rowSxx) / c.sxx) * (hw / target) ** 2));
   const rows: RowPlan[] = [];
   const planned: { metric: string; hw: number; target: number; sxx: number }[] = [];
   for (const m of metrics) {
-    const base = { metric: m.metric, predicted: predictionText(m.prediction), ...(m.verdict ? { verdict: m.verdict } : {}) };
+    const base = {
+      metric: m.metric,
+      predicted: predictionText(m.prediction),
+      ...(m.verdict ? { verdict: m.verdict } : {}),
+    };
     const inp = rowInput(m, options);
     const fit = verdictFit(m);
     const hw0 = (fit.ci[1] - fit.ci[0]) / 2;
@@ -193,7 +215,12 @@ export function planRates(summary: Summary, records: readonly CellRecord[], opti
       if (!best || work < best.work) best = { c, R, work };
     }
     if (!best) {
-      rows.push({ ...base, halfWidth: inp.hw, target: inp.target, note: 'no candidate design (fewer than 3 sample sizes)' });
+      rows.push({
+        ...base,
+        halfWidth: inp.hw,
+        target: inp.target,
+        note: 'no candidate design (fewer than 3 sample sizes)',
+      });
       continue;
     }
     planned.push({ metric: m.metric, hw: inp.hw, target: inp.target, sxx: rowSxx });
@@ -219,7 +246,11 @@ export function planRates(summary: Summary, records: readonly CellRecord[], opti
       const work = R * c.workPerRep;
       if (!best || work < best.work) best = { c, R, work };
     }
-    plan.figure = { metrics: planned.map((r) => r.metric), design: { ...best!.c.design, replications: best!.R }, work: best!.work };
+    plan.figure = {
+      metrics: planned.map((r) => r.metric),
+      design: { ...best!.c.design, replications: best!.R },
+      work: best!.work,
+    };
   }
   return plan;
 }
@@ -240,7 +271,8 @@ export function bestWithinBudget(
     const R = Math.floor(budgetWork / c.workPerRep);
     if (R < (options.minReplications ?? 5)) continue;
     const hw = Math.sqrt(k / (R * c.sxx));
-    if (!best || hw < best.predictedHalfWidth) best = { design: { ...c.design, replications: R }, predictedHalfWidth: hw };
+    if (!best || hw < best.predictedHalfWidth)
+      best = { design: { ...c.design, replications: R }, predictedHalfWidth: hw };
   }
   return best;
 }
@@ -285,26 +317,36 @@ export function formatPlan(plan: RatePlan, o: PlanFormatOptions = {}): string[] 
   const rows = plan.rows.filter((r) => (o.metrics ? o.metrics.includes(r.metric) : true));
   L.push(
     `Planner (from this run: n ${plan.pilot.n[0]}–${plan.pilot.n[plan.pilot.n.length - 1]}, ${fixed(plan.pilot.replications, 1)} reps per n): the cheapest design whose predicted half-width decides each row`,
-    '  (half-width ∝ 1/√(reps · Σ(ln n − mean)²) from the bootstrap interval; cost ∝ the cells\' n × EM iterations, timed on this run)',
+    "  (half-width ∝ 1/√(reps · Σ(ln n − mean)²) from the bootstrap interval; cost ∝ the cells' n × EM iterations, timed on this run)",
   );
   const W = o.workers ?? 1;
   const spw = o.secondsPerWork;
-  const budgetWork = o.budgetSeconds !== undefined && spw !== undefined && Number.isFinite(spw) ? (o.budgetSeconds * W) / spw : undefined;
+  const budgetWork =
+    o.budgetSeconds !== undefined && spw !== undefined && Number.isFinite(spw)
+      ? (o.budgetSeconds * W) / spw
+      : undefined;
   for (const r of rows) {
     const head = `  ${r.metric} (${r.predicted}${r.verdict ? `, ${r.verdict}` : ''}): ±${fixed(r.halfWidth)}`;
     if (!r.design) {
       L.push(`${head} — ${r.note ?? 'not planned'}`);
       continue;
     }
-    L.push(`${head} → ±${fixed(r.target, 3)}: ${designText(r.design)} (predicted ±${fixed(r.predictedHalfWidth!, 3)}), ${costText(r.work!, o)}${r.note ? `; ${r.note}` : ''}`);
+    L.push(
+      `${head} → ±${fixed(r.target, 3)}: ${designText(r.design)} (predicted ±${fixed(r.predictedHalfWidth!, 3)}), ${costText(r.work!, o)}${r.note ? `; ${r.note}` : ''}`,
+    );
     if (budgetWork !== undefined && r.work! > budgetWork) {
       const b = bestWithinBudget(r, plan, budgetWork);
-      L.push(`    over the budget; within it: ${b ? `${designText(b.design)} → ±${fixed(b.predictedHalfWidth, 3)}` : 'not even the smallest design'}`);
+      L.push(
+        `    over the budget; within it: ${b ? `${designText(b.design)} → ±${fixed(b.predictedHalfWidth, 3)}` : 'not even the smallest design'}`,
+      );
     }
   }
   if (plan.figure) {
-    L.push(`  whole figure (${plan.figure.metrics.length} rows): ${designText(plan.figure.design)}, ${costText(plan.figure.work, o)}`);
-    if (budgetWork !== undefined && plan.figure.work > budgetWork) L.push(`    over the budget of ${durationText(o.budgetSeconds!)} on ${W} worker${W > 1 ? 's' : ''}`);
+    L.push(
+      `  whole figure (${plan.figure.metrics.length} rows): ${designText(plan.figure.design)}, ${costText(plan.figure.work, o)}`,
+    );
+    if (budgetWork !== undefined && plan.figure.work > budgetWork)
+      L.push(`    over the budget of ${durationText(o.budgetSeconds!)} on ${W} worker${W > 1 ? 's' : ''}`);
   }
   return L;
 }

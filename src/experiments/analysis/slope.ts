@@ -121,17 +121,22 @@ export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOpt
   const G = groups0.length;
   metrics.forEach((m, k) => {
     const pre = metrics.length > 1 ? `metrics[${k}].` : '';
-    if (m.groups.length !== G) throw new Error(`${pre}groups must have ${G} entries like metrics[0]. Value: ${m.groups.length}`);
+    if (m.groups.length !== G)
+      throw new Error(`${pre}groups must have ${G} entries like metrics[0]. Value: ${m.groups.length}`);
     for (let g = 0; g < G; g++) {
       const { n, values } = m.groups[g];
       if (!(n > 1)) throw new Error(`${pre}groups[${g}].n must be > 1 (log n is fitted). Value: ${n}`);
-      if (g > 0 && !(n > m.groups[g - 1].n)) throw new Error(`${pre}groups must be ascending in n. Value: ${m.groups[g - 1].n} then ${n}`);
+      if (g > 0 && !(n > m.groups[g - 1].n))
+        throw new Error(`${pre}groups must be ascending in n. Value: ${m.groups[g - 1].n} then ${n}`);
       if (values.length === 0) throw new Error(`${pre}groups[${g}].values is empty (n = ${n})`);
       if (n !== groups0[g].n || values.length !== groups0[g].values.length) {
-        throw new Error(`${pre}groups[${g}] must have n and count of metrics[0]. Value: n = ${n}, ${values.length} values`);
+        throw new Error(
+          `${pre}groups[${g}] must have n and count of metrics[0]. Value: n = ${n}, ${values.length} values`,
+        );
       }
       for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i])) throw new Error(`${pre}groups[${g}].values[${i}] must be finite. Value: ${values[i]}`);
+        if (!Number.isFinite(values[i]))
+          throw new Error(`${pre}groups[${g}].values[${i}] must be finite. Value: ${values[i]}`);
       }
     }
   });
@@ -241,9 +246,14 @@ export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOpt
       st.mean.ciDroppingSmallest = ci(1);
       st.median.ci = ci(2);
       st.median.ciDroppingSmallest = ci(3);
-      for (const [t, what, use] of [[0, 'mean', st.useMean], [2, 'median', st.useMed]] as const) {
+      for (const [t, what, use] of [
+        [0, 'mean', st.useMean],
+        [2, 'median', st.useMed],
+      ] as const) {
         if (use.length >= 2 && st.counts[t] < B) {
-          st.warnings.push(`${what} curve: ${B - st.counts[t]} of ${B} bootstrap resamples had a non-positive statistic and were skipped`);
+          st.warnings.push(
+            `${what} curve: ${B - st.counts[t]} of ${B} bootstrap resamples had a non-positive statistic and were skipped`,
+          );
         }
       }
     }

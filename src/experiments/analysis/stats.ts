@@ -102,7 +102,8 @@ export function summarisePoint(n: number, values: ArrayLike<number>): PointSumma
   if (len === 0) throw new Error(`summarisePoint: no values at n = ${n}`);
   const sorted = Float64Array.from(values as ArrayLike<number>);
   for (let i = 0; i < len; i++) {
-    if (!Number.isFinite(sorted[i])) throw new Error(`summarisePoint: values[${i}] must be finite at n = ${n}. Value: ${sorted[i]}`);
+    if (!Number.isFinite(sorted[i]))
+      throw new Error(`summarisePoint: values[${i}] must be finite at n = ${n}. Value: ${sorted[i]}`);
   }
   sorted.sort();
   return {

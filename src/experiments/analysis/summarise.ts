@@ -11,7 +11,15 @@
 import { readFileSync } from 'node:fs';
 import { checkSeed } from '../../random/rng.js';
 import { deriveSeed } from '../../random/seed.js';
-import type { CellRecord, ExperimentSpec, LawComparison, MetricSummary, PointSummary, Prediction, Summary } from '../types.js';
+import type {
+  CellRecord,
+  ExperimentSpec,
+  LawComparison,
+  MetricSummary,
+  PointSummary,
+  Prediction,
+  Summary,
+} from '../types.js';
 import { readsMedian } from './curve.js';
 import { compareLaws, LawPreferenceCounter } from './law.js';
 import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
@@ -63,7 +71,11 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
   const multi = spec.models.length > 1;
   const modelRank = (l: string) => (labels.indexOf(l) >= 0 ? labels.indexOf(l) : labels.length);
   const sorted = [...records].sort(
-    (a, b) => modelRank(a.model) - modelRank(b.model) || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || a.n - b.n || a.rep - b.rep,
+    (a, b) =>
+      modelRank(a.model) - modelRank(b.model) ||
+      (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+      a.n - b.n ||
+      a.rep - b.rep,
   );
   for (let i = 1; i < sorted.length; i++) {
     const p = sorted[i - 1];
@@ -81,7 +93,9 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     if (rs.length > 0) byModel[l] = count(rs);
   }
   const failures = new Map<string, number>();
-  for (const r of sorted) if (r.status === 'failed') failures.set(r.error ?? '(no message)', (failures.get(r.error ?? '(no message)') ?? 0) + 1);
+  for (const r of sorted)
+    if (r.status === 'failed')
+      failures.set(r.error ?? '(no message)', (failures.get(r.error ?? '(no message)') ?? 0) + 1);
 
   // metric name as summarised: multi-model specs prefix the model label when the runner did not
   const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
@@ -104,7 +118,9 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
 
   const anyLawPrediction = Object.values(spec.theory).some((p) => 'law' in p);
   const wantsLaw = (p: Prediction | undefined) =>
-    lawsMode === 'all' || (lawsMode === 'auto' && anyLawPrediction) || (lawsMode === 'predicted' && p !== undefined && 'law' in p);
+    lawsMode === 'all' ||
+    (lawsMode === 'auto' && anyLawPrediction) ||
+    (lawsMode === 'predicted' && p !== undefined && 'law' in p);
 
   const prepared = parsed.map((pm) => {
     const owner = ownerOf.get(pm.name) ?? pm.model ?? labels[0];
@@ -126,7 +142,10 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
   const rates = new Map<Prepared, RateFits>();
   for (const bucket of buckets.values()) {
     const fits = fitRatesJoint(
-      bucket.map((p) => ({ groups: p.groups, onResample: p.counter ? (curve: Float64Array) => p.counter!.add(curve) : undefined })),
+      bucket.map((p) => ({
+        groups: p.groups,
+        onResample: p.counter ? (curve: Float64Array) => p.counter!.add(curve) : undefined,
+      })),
       { B, level, seed: deriveSeed(seed, hash32(bucket[0].owner)) },
     );
     bucket.forEach((p, k) => rates.set(p, fits[k]));
@@ -138,7 +157,11 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     cells,
     ...(multi || allLabels.length > 1 ? { cellsByModel: byModel } : {}),
     ...(failures.size > 0
-      ? { failures: [...failures].map(([error, c]) => ({ error, count: c })).sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : 1)) }
+      ? {
+          failures: [...failures]
+            .map(([error, c]) => ({ error, count: c }))
+            .sort((a, b) => b.count - a.count || (a.error < b.error ? -1 : 1)),
+        }
       : {}),
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     replications: spec.replications,
@@ -221,11 +244,13 @@ function prepareMetric(
   }
   if (records.length === 0 || points.length === 0) warnings.push('no cell recorded this metric');
   const missingTotal = points.reduce((s, p) => s + (p.missing ?? 0), 0);
-  if (missingTotal > 0) warnings.push(`${missingTotal} ok cells have no finite value of this metric (counted as missing)`);
+  if (missingTotal > 0)
+    warnings.push(`${missingTotal} ok cells have no finite value of this metric (counted as missing)`);
   // the law comparison runs on the mean curve over the n the mean fit uses, on the same resamples
   const positiveN = groups.filter((_, j) => points[j].mean > 0).map((g) => g.n);
   const counter = wantsLaw && positiveN.length >= 3 ? new LawPreferenceCounter(positiveN) : undefined;
-  if (wantsLaw && !counter) warnings.push(`law comparison needs 3 sample sizes with a positive mean; has ${positiveN.length}`);
+  if (wantsLaw && !counter)
+    warnings.push(`law comparison needs 3 sample sizes with a positive mean; has ${positiveN.length}`);
   return { pm, owner, prediction, points, groups, warnings, positiveN, counter };
 }
 
@@ -234,13 +259,23 @@ function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
   const warnings = [...p.warnings, ...rates.warnings];
   let law: LawComparison | undefined;
   if (counter) {
-    law = compareLaws(positiveN, points.filter((q) => q.mean > 0).map((q) => q.mean));
+    law = compareLaws(
+      positiveN,
+      points.filter((q) => q.mean > 0).map((q) => q.mean),
+    );
     if (counter.total > 0) law.bootstrapPreferInvLog = counter.fraction();
   }
   const out: MetricSummary = { metric: pm.name, points, mean: rates.mean, median: rates.median };
   if (prediction) out.prediction = prediction;
   if (law) out.law = law;
-  const reading = readFit(prediction, (readsMedian(prediction) ? rates.median : rates.mean).ci, law, rates.nMean[0], p.byConstruction, rates.mean.ci);
+  const reading = readFit(
+    prediction,
+    (readsMedian(prediction) ? rates.median : rates.mean).ci,
+    law,
+    rates.nMean[0],
+    p.byConstruction,
+    rates.mean.ci,
+  );
   if (reading.consistent !== undefined) out.consistent = reading.consistent;
   if (reading.verdict !== undefined) out.verdict = reading.verdict;
   if (reading.cannotExclude !== undefined) out.cannotExclude = reading.cannotExclude;
@@ -266,7 +301,10 @@ export function readFit(
 ): { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } {
   const v = judgeRate(prediction, ci, { law, nMin, byConstruction, meanCi });
   if (!v) return {};
-  const out: { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } = { verdict: v.verdict, detail: v.detail };
+  const out: { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } = {
+    verdict: v.verdict,
+    detail: v.detail,
+  };
   if (v.verdict !== 'by construction' && v.verdict !== 'no interval') out.consistent = v.verdict !== 'contradicted';
   if (v.cannotExclude) out.cannotExclude = v.cannotExclude;
   return out;
@@ -279,7 +317,8 @@ export function readFit(
  */
 export function fixedByEstimator(spec: ExperimentSpec, pm: MetricName): string | undefined {
   if (pm.param !== 'beta1' && pm.param !== 'tau') return undefined;
-  const model = spec.models.find((m) => m.label === pm.model) ?? (spec.models.length === 1 ? spec.models[0] : undefined);
+  const model =
+    spec.models.find((m) => m.label === pm.model) ?? (spec.models.length === 1 ? spec.models[0] : undefined);
   const g = model?.gate;
   if (!g) return undefined;
   if (!isScaledLinear(g)) return undefined;
@@ -300,14 +339,18 @@ function count(rs: CellRecord[]): Counts {
 }
 
 function checkRecord(r: CellRecord, i: number): void {
-  const f = (field: string, what: string, v: unknown) => new Error(`records[${i}].${field} must be ${what}. Value: ${JSON.stringify(v)}`);
-  if (r === null || typeof r !== 'object') throw new Error(`records[${i}] must be an object. Value: ${JSON.stringify(r)}`);
+  const f = (field: string, what: string, v: unknown) =>
+    new Error(`records[${i}].${field} must be ${what}. Value: ${JSON.stringify(v)}`);
+  if (r === null || typeof r !== 'object')
+    throw new Error(`records[${i}] must be an object. Value: ${JSON.stringify(r)}`);
   if (typeof r.n !== 'number' || !Number.isInteger(r.n) || r.n < 2) throw f('n', 'an integer ≥ 2', r.n);
-  if (typeof r.rep !== 'number' || !Number.isInteger(r.rep) || r.rep < 0) throw f('rep', 'a non-negative integer', r.rep);
+  if (typeof r.rep !== 'number' || !Number.isInteger(r.rep) || r.rep < 0)
+    throw f('rep', 'a non-negative integer', r.rep);
   if (typeof r.model !== 'string') throw f('model', 'a string', r.model);
   if (r.status !== 'ok' && r.status !== 'failed') throw f('status', '"ok" or "failed"', r.status);
   if (r.status === 'ok') {
-    if (r.metrics === null || typeof r.metrics !== 'object' || Array.isArray(r.metrics)) throw f('metrics', 'an object', r.metrics);
+    if (r.metrics === null || typeof r.metrics !== 'object' || Array.isArray(r.metrics))
+      throw f('metrics', 'an object', r.metrics);
     if (typeof r.converged !== 'boolean') throw f('converged', 'a boolean', r.converged);
   }
 }
@@ -328,7 +371,9 @@ let cachedVersion: string | undefined;
 export function defaultProvenance(): Summary['provenance'] {
   if (cachedVersion === undefined) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+        version?: string;
+      };
       cachedVersion = pkg.version ?? 'unknown';
     } catch {
       cachedVersion = 'unknown';

@@ -17,9 +17,16 @@ function countsText(c: Counts): string {
 export function lawText(law: LawComparison | undefined): string {
   if (!law) return '';
   const times = law.preferred === 'power' ? 1 / law.ratio : law.ratio;
-  const t = !Number.isFinite(times) ? '×∞' : times < 10 ? `×${times.toPrecision(3)}` : times < 1000 ? `×${Math.round(times)}` : `×${times.toExponential(0).replace('e+', 'e')}`;
+  const t = !Number.isFinite(times)
+    ? '×∞'
+    : times < 10
+      ? `×${times.toPrecision(3)}`
+      : times < 1000
+        ? `×${Math.round(times)}`
+        : `×${times.toExponential(0).replace('e+', 'e')}`;
   const f = law.bootstrapPreferInvLog;
-  const agree = f === undefined || !Number.isFinite(f) ? '' : ` (${Math.round(100 * (law.preferred === 'power' ? 1 - f : f))}%)`;
+  const agree =
+    f === undefined || !Number.isFinite(f) ? '' : ` (${Math.round(100 * (law.preferred === 'power' ? 1 - f : f))}%)`;
   return `${law.preferred === 'power' ? 'power' : '1/log n'} ${t}${agree}`;
 }
 
@@ -38,7 +45,10 @@ function valuesText(m: MetricSummary): string {
  * @param options.maxNotes most note lines to print (default 12)
  * @param options.plan measured seconds per unit of work and workers, to print the plan's CPU times
  */
-export function formatSummaryTable(summary: Summary, options: { maxNotes?: number; plan?: PlanFormatOptions } = {}): string {
+export function formatSummaryTable(
+  summary: Summary,
+  options: { maxNotes?: number; plan?: PlanFormatOptions } = {},
+): string {
   const lines: string[] = [];
   lines.push(`${summary.spec} — ${countsText(summary.cells)}`);
   if (summary.cellsByModel) {
@@ -76,7 +86,9 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
   lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) lines.push(fmt(r));
   if (anyLaw) {
-    lines.push('power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.');
+    lines.push(
+      'power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.',
+    );
   }
   if (summary.metrics.some((m) => m.verdict !== undefined)) {
     lines.push(
@@ -85,9 +97,13 @@ export function formatSummaryTable(summary: Summary, options: { maxNotes?: numbe
     );
   }
   if (summary.metrics.some((m) => readsMedian(m.prediction))) {
-    lines.push('(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec\'s theory).');
+    lines.push(
+      "(median): the verdict reads the median curve and its interval (heavy-tailed metrics, see the spec's theory).",
+    );
   }
-  lines.push('values: replications in the statistics (n.c.: of which not converged; missing: ok cells without a finite value).');
+  lines.push(
+    'values: replications in the statistics (n.c.: of which not converged; missing: ok cells without a finite value).',
+  );
   if (summary.failures && summary.failures.length > 0) {
     lines.push('Failed cells:');
     for (const f of summary.failures.slice(0, 5)) lines.push(`  ${f.count}× ${f.error}`);

@@ -72,20 +72,39 @@ export function decisiveHalfWidth(p: Prediction, slope?: number): number {
  * @param ci the mean curve's slope interval
  * @param nMin the smallest n of the mean fit
  */
-export function cleanPowerLawOf(law: LawComparison | undefined, ci: [number, number], nMin: number | undefined): { clean: boolean; why: string } {
-  if (!law) return { clean: true, why: 'no power vs a + c/log n comparison in the summary (cannot rule out a power law)' };
+export function cleanPowerLawOf(
+  law: LawComparison | undefined,
+  ci: [number, number],
+  nMin: number | undefined,
+): { clean: boolean; why: string } {
+  if (!law)
+    return { clean: true, why: 'no power vs a + c/log n comparison in the summary (cannot rule out a power law)' };
   const [lo, hi] = ci;
-  const share = law.bootstrapPreferInvLog === undefined || !Number.isFinite(law.bootstrapPreferInvLog) ? NaN : 1 - law.bootstrapPreferInvLog;
-  if (law.preferred !== 'power') return { clean: false, why: `a + c/log n fits better (RSS ratio power/invlog ${fixed(law.ratio, 2)})` };
+  const share =
+    law.bootstrapPreferInvLog === undefined || !Number.isFinite(law.bootstrapPreferInvLog)
+      ? NaN
+      : 1 - law.bootstrapPreferInvLog;
+  if (law.preferred !== 'power')
+    return { clean: false, why: `a + c/log n fits better (RSS ratio power/invlog ${fixed(law.ratio, 2)})` };
   if (!(share >= CLEAN_SHARE)) {
-    return { clean: false, why: `power law preferred, but only in ${Number.isFinite(share) ? `${Math.round(100 * share)}%` : 'no'} of the bootstrap resamples (clean: ≥ ${Math.round(100 * CLEAN_SHARE)}%)` };
+    return {
+      clean: false,
+      why: `power law preferred, but only in ${Number.isFinite(share) ? `${Math.round(100 * share)}%` : 'no'} of the bootstrap resamples (clean: ≥ ${Math.round(100 * CLEAN_SHARE)}%)`,
+    };
   }
-  if (nMin === undefined || !Number.isFinite(lo) || !Number.isFinite(hi)) return { clean: true, why: 'power law preferred and no slope interval to show it is slow' };
+  if (nMin === undefined || !Number.isFinite(lo) || !Number.isFinite(hi))
+    return { clean: true, why: 'power law preferred and no slope interval to show it is slow' };
   const steepest = -1 / Math.log(nMin);
   if (hi >= steepest) {
-    return { clean: false, why: `power law preferred in ${Math.round(100 * share)}% of resamples, but the slope interval reaches ${fixed(steepest, 3)} = −1/ln ${nMin}, a slope a + c/log n can have` };
+    return {
+      clean: false,
+      why: `power law preferred in ${Math.round(100 * share)}% of resamples, but the slope interval reaches ${fixed(steepest, 3)} = −1/ln ${nMin}, a slope a + c/log n can have`,
+    };
   }
-  return { clean: true, why: `power law preferred in ${Math.round(100 * share)}% of resamples and the whole slope interval [${fixed(lo, 3)}, ${fixed(hi, 3)}] is below −1/ln ${nMin} = ${fixed(steepest, 3)}` };
+  return {
+    clean: true,
+    why: `power law preferred in ${Math.round(100 * share)}% of resamples and the whole slope interval [${fixed(lo, 3)}, ${fixed(hi, 3)}] is below −1/ln ${nMin} = ${fixed(steepest, 3)}`,
+  };
 }
 
 const inside = (c: number, lo: number, hi: number) => lo <= c && c <= hi;
@@ -107,13 +126,22 @@ export function judgeRate(
   if (!prediction) return undefined;
   const competitors = competitorsOf(prediction);
   const [lo, hi] = ci;
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return { verdict: 'no interval', competitors, detail: 'no slope interval (too few sample sizes with a positive statistic?)' };
+  if (!Number.isFinite(lo) || !Number.isFinite(hi))
+    return {
+      verdict: 'no interval',
+      competitors,
+      detail: 'no slope interval (too few sample sizes with a positive statistic?)',
+    };
   const ciStr = `[${fixed(lo)}, ${fixed(hi)}]`;
   let holds: string;
   if ('exponent' in prediction) {
     const e = prediction.exponent;
     if (!inside(e, lo, hi)) {
-      return { verdict: 'contradicted', competitors, detail: `${exponentText(e)} outside ${ciStr}: ${hi < e ? 'faster' : 'slower'} than predicted` };
+      return {
+        verdict: 'contradicted',
+        competitors,
+        detail: `${exponentText(e)} outside ${ciStr}: ${hi < e ? 'faster' : 'slower'} than predicted`,
+      };
     }
     holds = `${exponentText(e)} in ${ciStr}`;
   } else {
@@ -122,7 +150,13 @@ export function judgeRate(
     holds = `no clean power law (${c.why})`;
   }
   const cannot = competitors.filter((c) => inside(c, lo, hi));
-  if (cannot.length > 0) return { verdict: 'inconclusive', competitors, cannotExclude: cannot, detail: `${holds}, but so is ${list(cannot)}` };
+  if (cannot.length > 0)
+    return {
+      verdict: 'inconclusive',
+      competitors,
+      cannotExclude: cannot,
+      detail: `${holds}, but so is ${list(cannot)}`,
+    };
   return { verdict: 'confirmed', competitors, detail: `${holds}; ${list(competitors)} outside` };
 }
 

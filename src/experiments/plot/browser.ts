@@ -8,7 +8,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -48,12 +57,19 @@ function bundledPackage(): { bin: string; version: string } | undefined {
 }
 
 async function unbrotli(src: string, dest: string): Promise<void> {
-  await pipeline(createReadStream(src), createBrotliDecompress({ chunkSize: 1 << 21 }), createWriteStream(dest, { mode: 0o700 }));
+  await pipeline(
+    createReadStream(src),
+    createBrotliDecompress({ chunkSize: 1 << 21 }),
+    createWriteStream(dest, { mode: 0o700 }),
+  );
 }
 
 /** Unpacks a .tar.br (a few MB) into `dir`: Brotli in Node, the tar archive by Debian's tar. */
 function untarBrotli(src: string, dir: string): void {
-  const r = spawnSync('tar', ['-x', '-f', '-', '-C', dir], { input: brotliDecompressSync(readFileSync(src)), stdio: ['pipe', 'ignore', 'pipe'] });
+  const r = spawnSync('tar', ['-x', '-f', '-', '-C', dir], {
+    input: brotliDecompressSync(readFileSync(src)),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   if (r.error) throw new Error(`cannot run tar to unpack ${src}: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`tar could not unpack ${src} (exit ${r.status}): ${String(r.stderr).trim()}`);
 }
@@ -69,16 +85,19 @@ async function unpackBundled(bin: string, version: string): Promise<string> {
     untarBrotli(join(bin, 'al2023.tar.br'), tmp);
     await unbrotli(join(bin, 'chromium.br'), join(tmp, 'chromium'));
     // the package's fonts (Open Sans), then the system's where there are any
-    writeFileSync(join(tmp, 'fonts.conf'), [
-      '<?xml version="1.0"?>',
-      '<!DOCTYPE fontconfig SYSTEM "fonts.dtd">',
-      '<fontconfig>',
-      `  <dir>${join(dir, 'fonts')}</dir>`,
-      '  <dir>/usr/share/fonts</dir>',
-      `  <cachedir>${join(dir, 'fonts-cache')}</cachedir>`,
-      '</fontconfig>',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(tmp, 'fonts.conf'),
+      [
+        '<?xml version="1.0"?>',
+        '<!DOCTYPE fontconfig SYSTEM "fonts.dtd">',
+        '<fontconfig>',
+        `  <dir>${join(dir, 'fonts')}</dir>`,
+        '  <dir>/usr/share/fonts</dir>',
+        `  <cachedir>${join(dir, 'fonts-cache')}</cachedir>`,
+        '</fontconfig>',
+        '',
+      ].join('\n'),
+    );
     try {
       renameSync(tmp, dir);
     } catch (e) {
@@ -107,7 +126,9 @@ export async function chooseBrowser(executablePath?: string): Promise<BrowserCho
   const pkg = bundledPackage();
   if (!pkg) {
     const where = hidden() ? `${CHROMIUM_PATH} hidden by ${HIDE_SYSTEM_CHROMIUM_ENV}` : `not at ${CHROMIUM_PATH}`;
-    throw new Error(`Chromium not found (${where}; the optional npm package @sparticuz/chromium is not installed: npm ci, or Debian: apt-get install chromium fonts-dejavu-core)`);
+    throw new Error(
+      `Chromium not found (${where}; the optional npm package @sparticuz/chromium is not installed: npm ci, or Debian: apt-get install chromium fonts-dejavu-core)`,
+    );
   }
   const dir = await unpackBundled(pkg.bin, pkg.version);
   const libs = join(dir, 'lib');

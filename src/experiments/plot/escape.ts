@@ -12,5 +12,8 @@ export function escapeHtml(s: string): string {
 
 /** JSON safe to inline in a <script>: no "</script>" or "<!--" can close or confuse it. */
 export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }

@@ -79,7 +79,9 @@ function rgba(hex: string, alpha: number): string {
 function sameCurve(a: MetricSummary, b: MetricSummary): boolean {
   if (a.points.length !== b.points.length || a.points.length === 0) return false;
   const close = (x: number, y: number) => Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y));
-  return a.points.every((p, i) => p.n === b.points[i].n && close(p.mean, b.points[i].mean) && close(p.median, b.points[i].median));
+  return a.points.every(
+    (p, i) => p.n === b.points[i].n && close(p.mean, b.points[i].mean) && close(p.median, b.points[i].median),
+  );
 }
 
 function labelsOf(summary: Summary): string[] {
@@ -125,7 +127,9 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     '● mean  ○ median',
     'band: 5–95% of replications',
     `— power law fitted to the means (or the medians where marked), slope [${level}% bootstrap CI]`,
-    metrics.some((m) => m.prediction && 'exponent' in m.prediction) ? "- - theory slope, through the means' centre" : '',
+    metrics.some((m) => m.prediction && 'exponent' in m.prediction)
+      ? "- - theory slope, through the means' centre"
+      : '',
     metrics.some(showInvLog) ? '··· a + c/log n fitted to the means' : '',
   ].filter((s) => s !== '');
 }
@@ -171,7 +175,8 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
     const kinds = [...new Set(panels.map((p) => `${p.kind}|${p.m ?? ''}`))];
     const kindOrder = (k: string) => panels.find((p) => `${p.kind}|${p.m ?? ''}` === k)!;
     kinds.sort((a, b) => compareMetrics(kindOrder(a).metrics[0].pm, kindOrder(b).metrics[0].pm, []) || 0);
-    for (const p of panels) place.set(p, { row: kinds.indexOf(`${p.kind}|${p.m ?? ''}`), col: models.indexOf(p.model ?? '') });
+    for (const p of panels)
+      place.set(p, { row: kinds.indexOf(`${p.kind}|${p.m ?? ''}`), col: models.indexOf(p.model ?? '') });
     nRows = kinds.length;
     nCols = models.length;
   } else {
@@ -187,19 +192,35 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const colW: number[] = [];
   for (let c = 0; c < nCols; c++) {
     const ps = panels.filter((p) => place.get(p)!.col === c);
-    const textW = Math.max(0, ...ps.flatMap((p) => p.metrics.flatMap(({ ms, pm, alias }) => legendEntry(ms, pm, alias).lines.map(textWidth))));
+    const textW = Math.max(
+      0,
+      ...ps.flatMap((p) => p.metrics.flatMap(({ ms, pm, alias }) => legendEntry(ms, pm, alias).lines.map(textWidth))),
+    );
     colW.push(Math.max(PW, textW + LEGEND_SYMBOL - GAP + 24));
   }
   const colLeft = colW.map((_, c) => L + colW.slice(0, c).reduce((s, w) => s + w + GAP, 0));
   const width0 = colLeft[nCols - 1] + colW[nCols - 1] + R;
-  const sub = wrapItems(subtitleItems(summary, panels.flatMap((p) => p.metrics.map((x) => x.ms))), Math.floor((width0 - 40) / 6.8));
+  const sub = wrapItems(
+    subtitleItems(
+      summary,
+      panels.flatMap((p) => p.metrics.map((x) => x.ms)),
+    ),
+    Math.floor((width0 - 40) / 6.8),
+  );
   const HEADER = 52 + 20 * sub.length;
   const TITLE = 30; // panel title above the plot area
   const AXIS = 58; // x tick labels and title below it
   const ENTRY = 19;
   const width = width0;
   const legendH = (row: number) =>
-    Math.max(0, ...panels.filter((p) => place.get(p)!.row === row).map((p) => p.metrics.reduce((s, { ms, pm, alias }) => s + legendEntry(ms, pm, alias).lines.length, 0) * ENTRY + 8));
+    Math.max(
+      0,
+      ...panels
+        .filter((p) => place.get(p)!.row === row)
+        .map(
+          (p) => p.metrics.reduce((s, { ms, pm, alias }) => s + legendEntry(ms, pm, alias).lines.length, 0) * ENTRY + 8,
+        ),
+    );
   const rowTop: number[] = [];
   let y = HEADER;
   for (let r = 0; r < nRows; r++) {
@@ -224,7 +245,17 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const annotations: Record<string, unknown>[] = [];
   const title = options.title ?? `${summary.spec}: convergence rates`;
   annotations.push(
-    { text: `<b>${escapeMarkup(title)}</b>`, x: px(L - 60), y: py(14), xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'top', showarrow: false, font: { size: 19 } },
+    {
+      text: `<b>${escapeMarkup(title)}</b>`,
+      x: px(L - 60),
+      y: py(14),
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'top',
+      showarrow: false,
+      font: { size: 19 },
+    },
     ...sub.map((t, i) => ({
       text: escapeMarkup(t),
       x: px(L - 60),
@@ -325,7 +356,9 @@ function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
  */
 function axisStyle(extent?: [number, number]): Record<string, unknown> {
   const decades =
-    extent && extent[0] > 0 && Number.isFinite(extent[1]) ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1 : 0;
+    extent && extent[0] > 0 && Number.isFinite(extent[1])
+      ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1
+      : 0;
   return {
     ...(decades >= 2 ? { dtick: 1 } : {}),
     type: 'log',
@@ -341,7 +374,13 @@ function axisStyle(extent?: [number, number]): Record<string, unknown> {
     showgrid: true,
     gridcolor: '#e6e6e6',
     zeroline: false,
-    minor: { ticks: 'outside', ticklen: 3, tickcolor: '#888888', showgrid: false, ...(decades >= 2 ? { dtick: 'D1' } : {}) },
+    minor: {
+      ticks: 'outside',
+      ticklen: 3,
+      tickcolor: '#888888',
+      showgrid: false,
+      ...(decades >= 2 ? { dtick: 'D1' } : {}),
+    },
     title: { font: { size: 13 } },
   };
 }
@@ -364,7 +403,13 @@ function metricTraces(
   const pos = (v: number) => (v > 0 ? v : null); // a log axis cannot show 0
   const name = [displayName(pm), ...alias].join(' = ');
   // a value the estimator fixes is shown greyed: not evidence
-  const common = { xaxis: xa, yaxis: ya, legend, legendgroup: `${legend}:${ms.metric}`, ...(ms.verdict === 'by construction' ? { opacity: 0.4 } : {}) };
+  const common = {
+    xaxis: xa,
+    yaxis: ya,
+    legend,
+    legendgroup: `${legend}:${ms.metric}`,
+    ...(ms.verdict === 'by construction' ? { opacity: 0.4 } : {}),
+  };
   if (spread === 'band') {
     out.push({
       ...common,
@@ -484,11 +529,17 @@ function metricTraces(
 
 /** The a + c/log n curve is drawn where it is the prediction or fits better: elsewhere it is clutter. */
 function showInvLog(ms: MetricSummary): boolean {
-  return ms.law !== undefined && ((ms.prediction !== undefined && 'law' in ms.prediction) || ms.law.preferred === '1/log n');
+  return (
+    ms.law !== undefined && ((ms.prediction !== undefined && 'law' in ms.prediction) || ms.law.preferred === '1/log n')
+  );
 }
 
 function fmtG(x: number): string {
-  return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4 ? String(Number(x.toPrecision(2))) : x.toExponential(1);
+  return x === 0
+    ? '0'
+    : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e4
+      ? String(Number(x.toPrecision(2)))
+      : x.toExponential(1);
 }
 
 /** Width of the legend's symbol and its gap to the text, px. */
@@ -510,7 +561,9 @@ function verdictMark(ms: MetricSummary): string {
   if (!v) return '';
   const text = verdictText(ms, '−');
   const c = VERDICT_COLOR[v] ?? '#222222';
-  return v === 'confirmed' || v === 'contradicted' ? `<b><span style="color:${c}">${text}</span></b>` : `<span style="color:${c}">${text}</span>`;
+  return v === 'confirmed' || v === 'contradicted'
+    ? `<b><span style="color:${c}">${text}</span></b>`
+    : `<span style="color:${c}">${text}</span>`;
 }
 
 /**
@@ -524,7 +577,12 @@ function legendEntry(ms: MetricSummary, pm: MetricName, alias: string[]): { html
   const name = escapeMarkup([displayName(pm), ...alias].join(' = '));
   const head = `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}`;
   const pred = ms.prediction;
-  const theory = pred && 'exponent' in pred ? `theory ${exponentText(pred.exponent, '−')}` : pred && 'law' in pred ? 'theory 1/log n' : '';
+  const theory =
+    pred && 'exponent' in pred
+      ? `theory ${exponentText(pred.exponent, '−')}`
+      : pred && 'law' in pred
+        ? 'theory 1/log n'
+        : '';
   const tail = [theory, verdictMark(ms)].filter((t) => t !== '').join(' · ');
   const law = lawNote(ms);
   const html: string[] = [];
@@ -538,7 +596,10 @@ function legendEntry(ms: MetricSummary, pm: MetricName, alias: string[]): { html
 
 /** Legend markup as the text it shows (tags and entities out). */
 function plain(html: string): string {
-  return html.replace(/<sup>(.*?)<\/sup>/g, '$1').replace(/<[^>]+>/g, '').replace(/&[a-z#0-9]+;/g, 'x');
+  return html
+    .replace(/<sup>(.*?)<\/sup>/g, '$1')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&[a-z#0-9]+;/g, 'x');
 }
 
 /** Estimated width in px of legend text at 12 px DejaVu Sans (about 7.3 px a character). */
@@ -552,9 +613,18 @@ function lawNote(ms: MetricSummary): string {
   if (showInvLog(ms) && ms.law) {
     const r = ms.law.ratio;
     const times = ms.law.preferred === 'power' ? 1 / r : r;
-    const t = Number.isFinite(times) ? (times < 10 ? times.toPrecision(3) : times < 1000 ? String(Math.round(times)) : times.toExponential(0)) : '∞';
+    const t = Number.isFinite(times)
+      ? times < 10
+        ? times.toPrecision(3)
+        : times < 1000
+          ? String(Math.round(times))
+          : times.toExponential(0)
+      : '∞';
     const f = ms.law.bootstrapPreferInvLog;
-    const agree = f !== undefined && Number.isFinite(f) ? `, ${Math.round(100 * (ms.law.preferred === 'power' ? 1 - f : f))}% of resamples` : '';
+    const agree =
+      f !== undefined && Number.isFinite(f)
+        ? `, ${Math.round(100 * (ms.law.preferred === 'power' ? 1 - f : f))}% of resamples`
+        : '';
     parts.push(`${ms.law.preferred === 'power' ? 'power law' : '1/log n'} fits better (RSS ×${t}${agree})`);
   }
   return parts.join(', ');

@@ -50,7 +50,11 @@ export interface PlotHtmlOptions {
  */
 export function plotHtml(figure: Figure, title: string, options: PlotHtmlOptions = {}): string {
   const bundle = plotlyBundle().replace(/<\/script/gi, '<\\/script');
-  const config = { displaylogo: false, responsive: false, toImageButtonOptions: { format: 'svg', filename: title.replace(/[^\w.-]+/g, '_') } };
+  const config = {
+    displaylogo: false,
+    responsive: false,
+    toImageButtonOptions: { format: 'svg', filename: title.replace(/[^\w.-]+/g, '_') },
+  };
   const notes = options.notes ? `<pre class="notes">${escapeHtml(options.notes)}</pre>\n` : '';
   return `<!DOCTYPE html>
 <html lang="en">

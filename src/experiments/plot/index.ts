@@ -1,5 +1,13 @@
 // Public API of src/experiments/plot: figure spec, standalone HTML, PNG rendering.
 export { buildFigure, type Figure, type FigureOptions } from './figure.js';
 export { writePlotHtml, plotHtml, plotlyBundlePath, plotlyBundle, type PlotHtmlOptions } from './html.js';
-export { renderPng, figureToPng, figureToPngBase64, CHROMIUM_PATH, CHROMIUM_ARGS, HIDE_SYSTEM_CHROMIUM_ENV, type PngOptions } from './png.js';
+export {
+  renderPng,
+  figureToPng,
+  figureToPngBase64,
+  CHROMIUM_PATH,
+  CHROMIUM_ARGS,
+  HIDE_SYSTEM_CHROMIUM_ENV,
+  type PngOptions,
+} from './png.js';
 export { escapeHtml, escapeMarkup, scriptJson } from './escape.js';

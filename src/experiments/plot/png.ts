@@ -45,7 +45,11 @@ function sizeOf(figure: Figure, options: PngOptions): { width: number; height: n
   const width = options.width ?? (typeof lw === 'number' ? lw : 1200);
   const height = options.height ?? (typeof lh === 'number' ? lh : 800);
   const scale = options.scale ?? 2;
-  for (const [k, v] of [['width', width], ['height', height], ['scale', scale]] as const) {
+  for (const [k, v] of [
+    ['width', width],
+    ['height', height],
+    ['scale', scale],
+  ] as const) {
     if (!(Number.isFinite(v) && v > 0)) throw new Error(`png ${k} must be a positive number. Value: ${v}`);
   }
   return { width, height, scale };
@@ -79,13 +83,15 @@ export async function figureToPng(figure: Figure, options: PngOptions = {}): Pro
     await page.addScriptTag({ content: plotlyBundle() });
     const url = await page.evaluate(
       async ({ fig, w, h, s }) => {
-        const P = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } }).Plotly;
+        const P = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } })
+          .Plotly;
         return P.toImage({ data: fig.data, layout: fig.layout }, { format: 'png', width: w, height: h, scale: s });
       },
       { fig: figure, w: width, h: height, s: scale },
     );
     const prefix = 'data:image/png;base64,';
-    if (!url.startsWith(prefix)) throw new Error(`Plotly.toImage returned no PNG data URL (starts with ${JSON.stringify(url.slice(0, 30))})`);
+    if (!url.startsWith(prefix))
+      throw new Error(`Plotly.toImage returned no PNG data URL (starts with ${JSON.stringify(url.slice(0, 30))})`);
     return Buffer.from(url.slice(prefix.length), 'base64');
   } finally {
     await context?.close().catch(() => undefined);
@@ -117,6 +123,9 @@ export async function renderPng(
   } catch (e) {
     rmSync(tmp, { force: true });
     const msg = e instanceof Error ? e.message : String(e);
-    return { ok: false, reason: msg.startsWith('Chromium not found') ? `${msg}; no PNG written` : `PNG rendering failed: ${msg}` };
+    return {
+      ok: false,
+      reason: msg.startsWith('Chromium not found') ? `${msg}; no PNG written` : `PNG rendering failed: ${msg}`,
+    };
   }
 }

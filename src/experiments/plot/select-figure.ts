@@ -15,34 +15,75 @@ export function selectFigure(result: SelectResult, title: string): Figure {
   for (const key of ['aic', 'bic', 'icl'] as const) {
     const name = key.toUpperCase();
     data.push({
-      type: 'scatter', mode: 'lines+markers', name: `${name} (min at k = ${result.best[key]})`, x: ks, y: result.rows.map((r) => r[key]),
-      line: { color: COLOURS[key], width: 2 }, marker: { color: COLOURS[key], size: 8 }, xaxis: 'x', yaxis: 'y',
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: `${name} (min at k = ${result.best[key]})`,
+      x: ks,
+      y: result.rows.map((r) => r[key]),
+      line: { color: COLOURS[key], width: 2 },
+      marker: { color: COLOURS[key], size: 8 },
+      xaxis: 'x',
+      yaxis: 'y',
     });
     const best = result.rows.find((r) => r.k === result.best[key])!;
     data.push({
-      type: 'scatter', mode: 'markers', showlegend: false, hoverinfo: 'skip', x: [best.k], y: [best[key]],
-      marker: { color: 'rgba(0,0,0,0)', size: 18, line: { color: COLOURS[key], width: 2 } }, xaxis: 'x', yaxis: 'y',
+      type: 'scatter',
+      mode: 'markers',
+      showlegend: false,
+      hoverinfo: 'skip',
+      x: [best.k],
+      y: [best[key]],
+      marker: { color: 'rgba(0,0,0,0)', size: 18, line: { color: COLOURS[key], width: 2 } },
+      xaxis: 'x',
+      yaxis: 'y',
     });
   }
   data.push({
-    type: 'scatter', mode: 'lines+markers', name: 'log-likelihood', x: ks, y: result.rows.map((r) => r.logLik),
-    line: { color: COLOURS.logLik, width: 2 }, marker: { color: COLOURS.logLik, size: 7, symbol: result.rows.map((r) => (r.converged ? 'circle' : 'x')) },
-    xaxis: 'x2', yaxis: 'y2',
+    type: 'scatter',
+    mode: 'lines+markers',
+    name: 'log-likelihood',
+    x: ks,
+    y: result.rows.map((r) => r.logLik),
+    line: { color: COLOURS.logLik, width: 2 },
+    marker: { color: COLOURS.logLik, size: 7, symbol: result.rows.map((r) => (r.converged ? 'circle' : 'x')) },
+    xaxis: 'x2',
+    yaxis: 'y2',
   });
   const shape = (xref: string, yref: string) => ({
-    type: 'line', xref, yref: `${yref} domain`, x0: result.chosen, x1: result.chosen, y0: 0, y1: 1,
+    type: 'line',
+    xref,
+    yref: `${yref} domain`,
+    x0: result.chosen,
+    x1: result.chosen,
+    y0: 0,
+    y1: 1,
     line: { color: '#555555', width: 1.5, dash: 'dot' },
   });
-  const tick = { tickmode: 'array', tickvals: ks, showgrid: true, gridcolor: '#e5e5e5', zeroline: false, showline: true, linecolor: '#444', mirror: true };
+  const tick = {
+    tickmode: 'array',
+    tickvals: ks,
+    showgrid: true,
+    gridcolor: '#e5e5e5',
+    zeroline: false,
+    showline: true,
+    linecolor: '#444',
+    mirror: true,
+  };
   const note = result.rows.some((r) => !r.converged) ? ' · × = not converged' : '';
   return {
     data,
     layout: {
-      width: 1100, height: 520,
-      title: { text: `<b>${title}</b><br><span style="font-size:13px">chosen k = ${result.chosen} by ${result.criterion.toUpperCase()} · n = ${result.n}, d = ${result.d}${note}</span>`, x: 0.02, xanchor: 'left' },
+      width: 1100,
+      height: 520,
+      title: {
+        text: `<b>${title}</b><br><span style="font-size:13px">chosen k = ${result.chosen} by ${result.criterion.toUpperCase()} · n = ${result.n}, d = ${result.d}${note}</span>`,
+        x: 0.02,
+        xanchor: 'left',
+      },
       font: { family: 'DejaVu Sans, Open Sans, Arial, sans-serif', size: 14 },
       margin: { l: 80, r: 30, t: 100, b: 70 },
-      paper_bgcolor: 'white', plot_bgcolor: 'white',
+      paper_bgcolor: 'white',
+      plot_bgcolor: 'white',
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: { ...tick, domain: [0, 0.56], title: { text: 'number of experts k' } },
       yaxis: { ...tick, tickmode: 'auto', title: { text: 'criterion (smaller is better)' } },

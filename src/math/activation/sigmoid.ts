@@ -13,8 +13,14 @@ export const sigmoid = defineActivation({
   name: 'sigmoid',
   code: 2,
   sigma: logistic,
-  d1: (u) => { const s = logistic(u); return s * (1 - s); },
-  d2: (u) => { const s = logistic(u); return s * (1 - s) * (1 - 2 * s); },
+  d1: (u) => {
+    const s = logistic(u);
+    return s * (1 - s);
+  },
+  d2: (u) => {
+    const s = logistic(u);
+    return s * (1 - s) * (1 - 2 * s);
+  },
   d1At: (s) => s * (1 - s),
   linear: false,
   positivelyHomogeneous: false,

@@ -12,7 +12,10 @@ export const softplusActivation = defineActivation({
   code: -1, // no fused kernels: the generic JS path
   sigma: softplus,
   d1: logistic,
-  d2: (u) => { const s = logistic(u); return s * (1 - s); },
+  d2: (u) => {
+    const s = logistic(u);
+    return s * (1 - s);
+  },
   linear: false,
   positivelyHomogeneous: false,
   gpu: (F) => `var ea = ${F(`Math.exp(${F('-Math.abs(u)')})`)};

@@ -5,8 +5,14 @@ export const tanh = defineActivation({
   name: 'tanh',
   code: 1,
   sigma: Math.tanh,
-  d1: (u) => { const t = Math.tanh(u); return 1 - t * t; },
-  d2: (u) => { const t = Math.tanh(u); return -2 * t * (1 - t * t); },
+  d1: (u) => {
+    const t = Math.tanh(u);
+    return 1 - t * t;
+  },
+  d2: (u) => {
+    const t = Math.tanh(u);
+    return -2 * t * (1 - t * t);
+  },
   d1At: (t) => 1 - t * t,
   linear: false,
   positivelyHomogeneous: false,

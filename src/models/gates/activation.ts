@@ -43,7 +43,10 @@ export const activationGate: Gate = {
     return `activation:<${ACTIVATIONS.join('|')}>`;
   },
   cliField: (key) => (key === 'bias' ? '--bias' : `--gate activation:<${key}>`),
-  fromCli: (args, ctx) => (args.length === 1 && isActivation(args[0]) ? { kind: 'activation', activation: args[0], bias: ctx.bias } : undefined),
+  fromCli: (args, ctx) =>
+    args.length === 1 && isActivation(args[0])
+      ? { kind: 'activation', activation: args[0], bias: ctx.bias }
+      : undefined,
   describe(g) {
     const { activation: act, bias } = spec(g);
     return `activation ${act} (bias ${bias})`;

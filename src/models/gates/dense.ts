@@ -25,7 +25,14 @@ export function denseGateOps(config: (spec: GateSpec) => GateActivation): DenseO
     }
   }
 
-  function logitDerivs(m: Model, X: Float64Array, n: number, dB0: Float64Array, dU: Float64Array, dTau: Float64Array): void {
+  function logitDerivs(
+    m: Model,
+    X: Float64Array,
+    n: number,
+    dB0: Float64Array,
+    dU: Float64Array,
+    dTau: Float64Array,
+  ): void {
     const { act, inside } = config(m.gate);
     const { sigma, d1, d1At } = act;
     slopeScores(m, X, n, dU);

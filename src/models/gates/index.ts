@@ -69,6 +69,15 @@ export function describeGate(gate: GateSpec): string {
   return getGate(gate).describe(gate);
 }
 
-export type { Gate, GateSymmetries, GateForm, GateActivation, GateParseContext, GateCliContext, ExponentTable, ExponentRule } from './gate.js';
+export type {
+  Gate,
+  GateSymmetries,
+  GateForm,
+  GateActivation,
+  GateParseContext,
+  GateCliContext,
+  ExponentTable,
+  ExponentRule,
+} from './gate.js';
 export { logSoftmaxRows, slopeScores } from './gate.js';
 export { topKMask, activeSet } from './topk.js';

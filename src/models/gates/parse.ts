@@ -3,7 +3,12 @@ import { ValidationError, fail } from '../validate.js';
 import type { GateParseContext } from './gate.js';
 
 /** Rejects keys of a raw spec outside `allowed` (catches typos such as `selecton` or `k` for `K`). */
-export function rejectUnknownFields(raw: Record<string, unknown>, allowed: readonly string[], ctx: GateParseContext, what: string): void {
+export function rejectUnknownFields(
+  raw: Record<string, unknown>,
+  allowed: readonly string[],
+  ctx: GateParseContext,
+  what: string,
+): void {
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) {
       const field = ctx.field(key);
@@ -13,9 +18,16 @@ export function rejectUnknownFields(raw: Record<string, unknown>, allowed: reado
 }
 
 /** An optional string field among `allowed`, `fallback` when missing (no fallback in strict mode). */
-export function choiceField<T extends string>(raw: Record<string, unknown>, key: string, allowed: readonly T[], fallback: T, ctx: GateParseContext): T {
+export function choiceField<T extends string>(
+  raw: Record<string, unknown>,
+  key: string,
+  allowed: readonly T[],
+  fallback: T,
+  ctx: GateParseContext,
+): T {
   const v = raw[key] ?? (ctx.strict ? undefined : fallback);
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(ctx.field(key), `must be one of ${allowed.join(', ')}`, v);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    fail(ctx.field(key), `must be one of ${allowed.join(', ')}`, v);
   return v as T;
 }
 

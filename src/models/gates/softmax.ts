@@ -11,7 +11,14 @@ export function linearLogits(m: Model, X: Float64Array, n: number, out: Float64A
   for (let i = 0, o = 0; i < n; i++, o += k) for (let j = 0; j < k; j++) out[o + j] = out[o + j]! + beta0[j]!;
 }
 
-export function linearDerivs(m: Model, _X: Float64Array, n: number, dB0: Float64Array, dU: Float64Array, dTau: Float64Array): void {
+export function linearDerivs(
+  m: Model,
+  _X: Float64Array,
+  n: number,
+  dB0: Float64Array,
+  dU: Float64Array,
+  dTau: Float64Array,
+): void {
   const len = n * m.k;
   dB0.fill(1, 0, len);
   dU.fill(1, 0, len);

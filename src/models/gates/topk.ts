@@ -31,7 +31,10 @@ export function topKMask(scores: Float64Array, n: number, k: number, K: number, 
       for (let j = 0; j < k; j++) {
         if (mask[o + j]) continue;
         const v = scores[o + j]!;
-        if (best < 0 || v > bv) { best = j; bv = v; }
+        if (best < 0 || v > bv) {
+          best = j;
+          bv = v;
+        }
       }
       mask[o + best] = 1;
     }
@@ -57,7 +60,8 @@ export const topkGate: Gate = {
     rejectUnknownFields(raw, ['kind', 'K', 'selectOn'], ctx, 'the topk gate');
     const { k } = ctx;
     const K = raw.K;
-    if (typeof K !== 'number' || !Number.isInteger(K) || K < 1 || K > k) fail(ctx.field('K'), `must be an integer in [1, ${k}] (${ctx.kName} = ${k})`, K);
+    if (typeof K !== 'number' || !Number.isInteger(K) || K < 1 || K > k)
+      fail(ctx.field('K'), `must be an integer in [1, ${k}] (${ctx.kName} = ${k})`, K);
     return { kind: 'topk', K, selectOn: choiceField(raw, 'selectOn', SELECT_ON, 'slope', ctx) };
   },
   toJSON(g) {
@@ -68,9 +72,14 @@ export const topkGate: Gate = {
   cliField: (key) => (key === 'selectOn' ? '--select-on' : `--gate topk:${key}`),
   // the ranking defaults to the init model's when it has a top-K gate (near-truth:topk1 selects on the logit)
   // the rule in the syntax (topk:K:logit) or --select-on, else the init model's, else logit (issue 17)
-  fromCli: (args, ctx) => (args.length === 1 || args.length === 2
-    ? { kind: 'topk', K: cliNumber(args[0]!), selectOn: args[1] ?? ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'logit') }
-    : undefined),
+  fromCli: (args, ctx) =>
+    args.length === 1 || args.length === 2
+      ? {
+          kind: 'topk',
+          K: cliNumber(args[0]!),
+          selectOn: args[1] ?? ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'logit'),
+        }
+      : undefined,
   describe(g) {
     const { K, selectOn } = spec(g);
     return `topk K=${K} on ${selectOn}`;

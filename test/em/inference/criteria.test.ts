@@ -13,7 +13,17 @@ import { createRng } from '../../../src/random/rng.js';
 function randomModel(gate: GateSpec, k: number, d: number, seed: number): Model {
   const rng = createRng(seed);
   const r = (s: number) => Float64Array.from({ length: s }, () => rng.normal());
-  return { gate, k, d, beta0: r(k), beta1: r(k * d), a: r(k * d), b: r(k), nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()), tau: 0.7 + rng.uniform() };
+  return {
+    gate,
+    k,
+    d,
+    beta0: r(k),
+    beta1: r(k * d),
+    a: r(k * d),
+    b: r(k),
+    nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()),
+    tau: 0.7 + rng.uniform(),
+  };
 }
 
 /** The raw parameter arrays of a model, with τ last when `withTau`. */
@@ -48,7 +58,8 @@ function jacobianRank(m0: Model, tauFree: boolean, n: number, seed: number): num
     const dn = eval_(-h);
     for (let i = 0; i < n; i++) J.set(i, c, (up[i]! - dn[i]!) / (2 * h));
   });
-  const s = new SingularValueDecomposition(J, { computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal;
+  const s = new SingularValueDecomposition(J, { computeLeftSingularVectors: false, computeRightSingularVectors: false })
+    .diagonal;
   return s.filter((v) => v > 1e-6 * s[0]!).length;
 }
 
@@ -68,7 +79,11 @@ describe('parameterCount', () => {
   for (const [name, gate] of gates) {
     for (const tauMode of ['free', 'fixed'] as const) {
       if (!hasTau(gate) && tauMode === 'fixed') continue;
-      for (const [k, d] of [[1, 1], [2, 1], [3, 2]] as const) {
+      for (const [k, d] of [
+        [1, 1],
+        [2, 1],
+        [3, 2],
+      ] as const) {
         if (gate.kind === 'topk' && k < 3) continue;
         // relu(β1 x) with d = 1 is β1·relu(±x): experts whose slopes share a sign share one feature, a rank loss of the draw
         if (gate.kind === 'activation' && gate.activation === 'relu' && d === 1) continue;
@@ -80,7 +95,7 @@ describe('parameterCount', () => {
     }
   }
 
-  it('softmax k = 2, d = 1 is flexmix\'s df = 8 (FLXMRglm + FLXPmultinom on NregFix)', () => {
+  it("softmax k = 2, d = 1 is flexmix's df = 8 (FLXMRglm + FLXPmultinom on NregFix)", () => {
     expect(parameterCount({ kind: 'softmax' }, 2, 1).total).toBe(8);
   });
 
@@ -98,7 +113,7 @@ describe('parameterCount', () => {
 });
 
 describe('informationCriteria', () => {
-  it('reproduces flexmix\'s AIC and BIC from its logLik and df (NregFix, k = 2)', () => {
+  it("reproduces flexmix's AIC and BIC from its logLik and df (NregFix, k = 2)", () => {
     // flexmix: logLik −619.4506 (df = 8), AIC 1254.901, BIC 1281.288, n = 200
     const resp = new Float64Array(400).fill(0.5);
     const c = informationCriteria(-619.4506, 8, 200, resp, 2);
@@ -106,11 +121,16 @@ describe('informationCriteria', () => {
     expect(c.bic).toBeCloseTo(1281.288, 3);
   });
 
-  it('ICL is flexmix\'s hard form; the entropy form lies above it; both equal BIC for hard responsibilities', () => {
+  it("ICL is flexmix's hard form; the entropy form lies above it; both equal BIC for hard responsibilities", () => {
     const m = randomModel({ kind: 'softmax' }, 3, 1, 5);
     const rng = createRng(9);
     const n = 100;
-    const data = { n, d: 1, X: Float64Array.from({ length: n }, () => rng.normal()), y: Float64Array.from({ length: n }, () => rng.normal()) };
+    const data = {
+      n,
+      d: 1,
+      X: Float64Array.from({ length: n }, () => rng.normal()),
+      y: Float64Array.from({ length: n }, () => rng.normal()),
+    };
     const c = modelCriteria(m, data);
     const { resp } = responsibilities(m, data);
     let hard = 0;
@@ -119,7 +139,7 @@ describe('informationCriteria', () => {
     expect(c.classificationLogLik).toBeCloseTo(c.logLik + hard, 9);
     expect(c.iclEntropy).toBeGreaterThan(c.icl);
     expect(c.df).toBe(3 * 3 + 2 * 2);
-    const oneHot = Float64Array.from({ length: 2 * n }, (_, t) => (t % 2 === (Math.floor(t / 2) % 2) ? 1 : 0));
+    const oneHot = Float64Array.from({ length: 2 * n }, (_, t) => (t % 2 === Math.floor(t / 2) % 2 ? 1 : 0));
     const h = informationCriteria(-10, 3, n, oneHot, 2);
     expect(h.icl).toBe(h.bic);
     expect(h.iclEntropy).toBe(h.bic);

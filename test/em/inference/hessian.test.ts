@@ -18,12 +18,27 @@ import { createRng } from '../../../src/random/rng.js';
 function randomModel(gate: GateSpec, k: number, d: number, seed: number): Model {
   const rng = createRng(seed);
   const r = (s: number) => Float64Array.from({ length: s }, () => rng.normal());
-  return { gate, k, d, beta0: r(k), beta1: r(k * d), a: r(k * d), b: r(k), nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()), tau: 0.7 + rng.uniform() };
+  return {
+    gate,
+    k,
+    d,
+    beta0: r(k),
+    beta1: r(k * d),
+    a: r(k * d),
+    b: r(k),
+    nu: Float64Array.from({ length: k }, () => 0.5 + rng.uniform()),
+    tau: 0.7 + rng.uniform(),
+  };
 }
 
 function randomData(n: number, d: number, seed: number) {
   const rng = createRng(seed);
-  return { n, d, X: Float64Array.from({ length: n * d }, () => rng.normal()), y: Float64Array.from({ length: n }, () => 1.5 * rng.normal()) };
+  return {
+    n,
+    d,
+    X: Float64Array.from({ length: n * d }, () => rng.normal()),
+    y: Float64Array.from({ length: n }, () => 1.5 * rng.normal()),
+  };
 }
 
 const GATES: Array<[string, GateSpec]> = [
@@ -55,26 +70,37 @@ function check(L: ParamLayout, m0: Model, data: ReturnType<typeof randomData>): 
   const fdG = new Float64Array(P);
   const fdH = new Float64Array(P * P);
   for (let t = 0; t < P; t++) {
-    const up = Float64Array.from(theta); up[t] = up[t]! + h;
-    const dn = Float64Array.from(theta); dn[t] = dn[t]! - h;
+    const up = Float64Array.from(theta);
+    up[t] = up[t]! + h;
+    const dn = Float64Array.from(theta);
+    dn[t] = dn[t]! - h;
     fdG[t] = (logLikelihood(at(up), data) - logLikelihood(at(dn), data)) / (2 * h);
     const gu = logLikDerivatives(L, at(up), data, false).gradient;
     const gd = logLikDerivatives(L, at(dn), data, false).gradient;
     for (let s = 0; s < P; s++) fdH[s * P + t] = (gu[s]! - gd[s]!) / (2 * h);
   }
   const gScale = Math.max(1, maxAbs(D.gradient));
-  for (let t = 0; t < P; t++) expect(Math.abs(D.gradient[t]! - fdG[t]!) / gScale, `gradient ${L.labels[t]}`).toBeLessThan(1e-6);
+  for (let t = 0; t < P; t++)
+    expect(Math.abs(D.gradient[t]! - fdG[t]!) / gScale, `gradient ${L.labels[t]}`).toBeLessThan(1e-6);
   const hScale = Math.max(1, maxAbs(D.hessian!));
   for (let s = 0; s < P; s++) {
     for (let t = 0; t < P; t++) {
-      expect(Math.abs(D.hessian![s * P + t]! - fdH[s * P + t]!) / hScale, `Hessian ${L.labels[s]}, ${L.labels[t]}`).toBeLessThan(1e-6);
+      expect(
+        Math.abs(D.hessian![s * P + t]! - fdH[s * P + t]!) / hScale,
+        `Hessian ${L.labels[s]}, ${L.labels[t]}`,
+      ).toBeLessThan(1e-6);
     }
   }
 }
 
 describe('logLikDerivatives against finite differences', () => {
   for (const [name, gate] of GATES) {
-    for (const [k, d] of [[2, 1], [3, 1], [2, 2], [3, 2]] as const) {
+    for (const [k, d] of [
+      [2, 1],
+      [3, 1],
+      [2, 2],
+      [3, 2],
+    ] as const) {
       for (const scale of ['log', 'natural'] as const) {
         if (scale === 'natural' && (k !== 3 || d !== 2)) continue;
         it(`${name}, k = ${k}, d = ${d}, ${scale} τ and ν`, () => {
@@ -134,12 +160,23 @@ describe('logLikObjective', () => {
 
 describe('at a converged fit', () => {
   // temp-tanh with τ free stops at n = 1500 with 4e-6 nats still to gain (EM crawls along τ): τ fixed here
-  for (const [name, tauMode] of [['demy', 'free'], ['temp-tanh', 'fixed']] as const) {
+  for (const [name, tauMode] of [
+    ['demy', 'free'],
+    ['temp-tanh', 'fixed'],
+  ] as const) {
     it(`${name} (τ ${tauMode}): the gradient vanishes (Newton decrement < 1e-8 nats) and the Hessian is negative definite`, () => {
       const truth = truthPreset(name);
       const gate = truth.gate;
       const data = simulate(truth, { n: 1500, seed: 11 });
-      const fit = fitMoE(data, { gate, k: 2, tauMode, init: { kind: 'model', model: truth }, tol: 1e-14, absTol: 0, maxIter: 20000 });
+      const fit = fitMoE(data, {
+        gate,
+        k: 2,
+        tauMode,
+        init: { kind: 'model', model: truth },
+        tol: 1e-14,
+        absTol: 0,
+        maxIter: 20000,
+      });
       const L = paramLayout(gate, 2, 1, { tauMode });
       const D = logLikDerivatives(L, fit.model, data);
       const dec = newtonDecrement(D.gradient, D.hessian!, L.P);
@@ -158,7 +195,10 @@ function newtonDecrement(g: Float64Array, H: Float64Array, P: number): number {
     for (let t = 0; t <= s; t++) {
       let v = -H[s * P + t]!;
       for (let q = 0; q < t; q++) v -= Lc[s * P + q]! * Lc[t * P + q]!;
-      if (s === t) { if (v <= 0) return -1; Lc[s * P + s] = Math.sqrt(v); } else Lc[s * P + t] = v / Lc[t * P + t]!;
+      if (s === t) {
+        if (v <= 0) return -1;
+        Lc[s * P + s] = Math.sqrt(v);
+      } else Lc[s * P + t] = v / Lc[t * P + t]!;
     }
   }
   let dec = 0;
@@ -171,4 +211,3 @@ function newtonDecrement(g: Float64Array, H: Float64Array, P: number): number {
   }
   return 0.5 * dec;
 }
-

@@ -12,10 +12,18 @@ import { truthPreset } from '../../../src/models/presets.js';
 import { cloneModel, type Model } from '../../../src/models/types.js';
 
 /** The free natural-scale parameters of a 2-expert, d = 1 softmax/tanh model as setters (reference expert 1). */
-function fdStandardErrors(m: Model, data: { n: number; d: number; X: Float64Array; y: Float64Array }, refs: Array<[keyof Model, number]>): number[] {
+function fdStandardErrors(
+  m: Model,
+  data: { n: number; d: number; X: Float64Array; y: Float64Array },
+  refs: Array<[keyof Model, number]>,
+): number[] {
   const P = refs.length;
-  const val = (mm: Model, t: number) => (refs[t]![0] === 'tau' ? mm.tau : (mm[refs[t]![0]] as Float64Array)[refs[t]![1]]!);
-  const set = (mm: Model, t: number, v: number) => { if (refs[t]![0] === 'tau') mm.tau = v; else (mm[refs[t]![0]] as Float64Array)[refs[t]![1]] = v; };
+  const val = (mm: Model, t: number) =>
+    refs[t]![0] === 'tau' ? mm.tau : (mm[refs[t]![0]] as Float64Array)[refs[t]![1]]!;
+  const set = (mm: Model, t: number, v: number) => {
+    if (refs[t]![0] === 'tau') mm.tau = v;
+    else (mm[refs[t]![0]] as Float64Array)[refs[t]![1]] = v;
+  };
   const f = (steps: Array<[number, number]>) => {
     const mm = cloneModel(m);
     for (const [t, h] of steps) set(mm, t, val(mm, t) + h);
@@ -26,8 +34,26 @@ function fdStandardErrors(m: Model, data: { n: number; d: number; X: Float64Arra
     for (let t = s; t < P; t++) {
       const hs = 1e-4 * Math.max(1, Math.abs(val(m, s)));
       const ht = 1e-4 * Math.max(1, Math.abs(val(m, t)));
-      const v = (f([[s, hs], [t, ht]]) - f([[s, hs], [t, -ht]]) - f([[s, -hs], [t, ht]]) + f([[s, -hs], [t, -ht]])) / (4 * hs * ht);
-      H[s]![t] = v; H[t]![s] = v;
+      const v =
+        (f([
+          [s, hs],
+          [t, ht],
+        ]) -
+          f([
+            [s, hs],
+            [t, -ht],
+          ]) -
+          f([
+            [s, -hs],
+            [t, ht],
+          ]) +
+          f([
+            [s, -hs],
+            [t, -ht],
+          ])) /
+        (4 * hs * ht);
+      H[s]![t] = v;
+      H[t]![s] = v;
     }
   }
   // (−H)⁻¹ by Gauss–Jordan
@@ -47,7 +73,14 @@ function fdStandardErrors(m: Model, data: { n: number; d: number; X: Float64Arra
   return Array.from({ length: P }, (_, s) => Math.sqrt(A[s]![P + s]!));
 }
 
-const EXPERTS: Array<[keyof Model, number]> = [['a', 0], ['b', 0], ['nu', 0], ['a', 1], ['b', 1], ['nu', 1]];
+const EXPERTS: Array<[keyof Model, number]> = [
+  ['a', 0],
+  ['b', 0],
+  ['nu', 0],
+  ['a', 1],
+  ['b', 1],
+  ['nu', 1],
+];
 
 describe('standardErrors', () => {
   it('softmax: equal to the inverse of a finite-difference Hessian (1e-4 relative), reference expert fixed and said so', () => {
@@ -57,13 +90,21 @@ describe('standardErrors', () => {
     const r = standardErrors(fit.model, data);
     expect(r.status).toBe('ok');
     const fd = fdStandardErrors(fit.model, data, [['beta0', 0], ['beta1', 0], ...EXPERTS]);
-    const got = ['beta0[0]', 'beta1[0][0]', 'a[0][0]', 'b[0]', 'nu[0]', 'a[1][0]', 'b[1]', 'nu[1]'].map((p) => r.rows.find((row) => row.param === p)!.se!);
+    const got = ['beta0[0]', 'beta1[0][0]', 'a[0][0]', 'b[0]', 'nu[0]', 'a[1][0]', 'b[1]', 'nu[1]'].map(
+      (p) => r.rows.find((row) => row.param === p)!.se!,
+    );
     got.forEach((v, t) => expect(Math.abs(v / fd[t]! - 1), r.rows[t]!.param).toBeLessThan(1e-4));
-    expect(r.rows.find((row) => row.param === 'beta0[1]')).toMatchObject({ se: null, fixed: 'reference expert', estimate: 0 });
+    expect(r.rows.find((row) => row.param === 'beta0[1]')).toMatchObject({
+      se: null,
+      fixed: 'reference expert',
+      estimate: 0,
+    });
     expect(r.notes.join(' ')).toMatch(/reference expert 1: beta0\[1\], beta1\[1\]\[0\] fixed at 0/);
     const sig = r.rows.find((row) => row.param === 'sigma[0]')!;
     expect(sig.se).toBeCloseTo(got[4]! / (2 * Math.sqrt(fit.model.nu[0]!)), 12);
-    expect(formatStandardErrors(r)).toMatch(/^standard errors \(inverse observed information, n = 1000, status ok\):\nparameter +estimate +std\. error +z\nbeta0\[0\]/);
+    expect(formatStandardErrors(r)).toMatch(
+      /^standard errors \(inverse observed information, n = 1000, status ok\):\nparameter +estimate +std\. error +z\nbeta0\[0\]/,
+    );
   });
 
   it('tanh: τ is a free parameter with an error; equal to finite differences', () => {
@@ -73,7 +114,18 @@ describe('standardErrors', () => {
     const r = standardErrors(fit.model, data);
     expect(r.status).toBe('ok');
     const fd = fdStandardErrors(fit.model, data, [['beta0', 0], ['beta1', 0], ['beta1', 1], ['tau', 0], ...EXPERTS]);
-    const got = ['beta0[0]', 'beta1[0][0]', 'beta1[1][0]', 'tau', 'a[0][0]', 'b[0]', 'nu[0]', 'a[1][0]', 'b[1]', 'nu[1]'].map((p) => r.rows.find((row) => row.param === p)!.se!);
+    const got = [
+      'beta0[0]',
+      'beta1[0][0]',
+      'beta1[1][0]',
+      'tau',
+      'a[0][0]',
+      'b[0]',
+      'nu[0]',
+      'a[1][0]',
+      'b[1]',
+      'nu[1]',
+    ].map((p) => r.rows.find((row) => row.param === p)!.se!);
     got.forEach((v, t) => expect(Math.abs(v / fd[t]! - 1)).toBeLessThan(1e-4));
   });
 
@@ -97,8 +149,13 @@ describe('standardErrors', () => {
     const r = standardErrors(truth, { n: sim.n, d: 2, X, y: sim.y });
     expect(r.status).toBe('singular');
     expect(r.covariance).toBeNull();
-    expect(r.notes.join(' ')).toMatch(/singular \(\d+ zero eigenvalue\(s\).*no standard errors\. Flat direction ≈ .*(a|beta1)\[0\]\[/);
-    for (const row of r.rows) { if (!row.fixed) expect(row.se).toBeNull(); expect(Number.isNaN(row.estimate)).toBe(false); }
+    expect(r.notes.join(' ')).toMatch(
+      /singular \(\d+ zero eigenvalue\(s\).*no standard errors\. Flat direction ≈ .*(a|beta1)\[0\]\[/,
+    );
+    for (const row of r.rows) {
+      if (!row.fixed) expect(row.se).toBeNull();
+      expect(Number.isNaN(row.estimate)).toBe(false);
+    }
     expect(formatStandardErrors(r)).not.toMatch(/NaN/);
   });
 
@@ -106,7 +163,8 @@ describe('standardErrors', () => {
     const truth = truthPreset('demy');
     const data = simulate(truth, { n: 500, seed: 1 });
     const m = cloneModel(truth);
-    m.a[0] = 20; m.a[1] = -20; // experts swapped against the gate: far from any maximum
+    m.a[0] = 20;
+    m.a[1] = -20; // experts swapped against the gate: far from any maximum
     const r = standardErrors(m, data);
     expect(r.status).toBe('not-negative-definite');
     expect(r.notes.join(' ')).toMatch(/not negative definite/);
@@ -128,6 +186,8 @@ describe('standardErrors', () => {
 
   it('refuses data of another dimension', () => {
     const truth = truthPreset('demy');
-    expect(() => standardErrors(truth, { n: 2, d: 2, X: new Float64Array(4), y: new Float64Array(2) })).toThrow(/data\.d/);
+    expect(() => standardErrors(truth, { n: 2, d: 2, X: new Float64Array(4), y: new Float64Array(2) })).toThrow(
+      /data\.d/,
+    );
   });
 });

@@ -39,15 +39,33 @@ export function denseKernelCode(m: Model): number {
  * Softmax of row o (k logits already in logPi[o..o+k)): log π into logPi, π into pi.
  * @returns Σ_j r_j log π_j over the row when withQ, else 0
  */
-function softmaxRow(k: number, o: number, logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean, direct: boolean): number {
+function softmaxRow(
+  k: number,
+  o: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+  direct: boolean,
+): number {
   let s = 0;
   let mx = 0;
   if (direct) {
-    for (let j = 0; j < k; j++) { const e = expCore(logPi[o + j]!); pi[o + j] = e; s += e; }
+    for (let j = 0; j < k; j++) {
+      const e = expCore(logPi[o + j]!);
+      pi[o + j] = e;
+      s += e;
+    }
   } else {
     mx = -Infinity;
     let jm = -1;
-    for (let j = 0; j < k; j++) { const v = logPi[o + j]!; if (v > mx || v !== v) { mx = v; jm = j; } }
+    for (let j = 0; j < k; j++) {
+      const v = logPi[o + j]!;
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
+    }
     for (let j = 0; j < k; j++) {
       const u = logPi[o + j]! - mx;
       const e = j === jm ? 1 : u < -EXP_CUTOFF ? 0 : expCore(u);
@@ -63,13 +81,26 @@ function softmaxRow(k: number, o: number, logPi: Float64Array, pi: Float64Array,
     const lp = logPi[o + j]! - lse;
     logPi[o + j] = lp;
     pi[o + j] = pi[o + j]! * inv;
-    if (withQ) { const r = resp[o + j]!; if (r !== 0) q += r * lp; }
+    if (withQ) {
+      const r = resp[o + j]!;
+      if (r !== 0) q += r * lp;
+    }
   }
   return q;
 }
 
-function rowsIdentity(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+function rowsIdentity(
+  k: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
@@ -84,8 +115,18 @@ function rowsIdentity(k: number, beta0: Float64Array, beta1: Float64Array, it: n
   return q;
 }
 
-function rowsTanh(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+function rowsTanh(
+  k: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
@@ -103,8 +144,18 @@ function rowsTanh(k: number, beta0: Float64Array, beta1: Float64Array, it: numbe
   return q;
 }
 
-function rowsSigmoid(k: number, beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+function rowsSigmoid(
+  k: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
@@ -126,25 +177,55 @@ function rowsSigmoid(k: number, beta0: Float64Array, beta1: Float64Array, it: nu
  * value in a register; rows with logits in [−GATE_DIRECT, GATE_DIRECT] take e^v without the row
  * maximum (no data-dependent branch, as in cpu.ts).
  */
-function softmaxRow3(o: number, v0: number, v1: number, v2: number, logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+function softmaxRow3(
+  o: number,
+  v0: number,
+  v1: number,
+  v2: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
   let e0, e1, e2, mx;
-  if (v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT) {
-    e0 = expCore(v0); e1 = expCore(v1); e2 = expCore(v2);
+  if (
+    v0 >= -GATE_DIRECT &&
+    v0 <= GATE_DIRECT &&
+    v1 >= -GATE_DIRECT &&
+    v1 <= GATE_DIRECT &&
+    v2 >= -GATE_DIRECT &&
+    v2 <= GATE_DIRECT
+  ) {
+    e0 = expCore(v0);
+    e1 = expCore(v1);
+    e2 = expCore(v2);
     mx = 0;
   } else {
     mx = Math.max(v0, v1, v2);
-    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
-    e0 = d0 < -EXP_CUTOFF ? 0 : expCore(d0); e1 = d1 < -EXP_CUTOFF ? 0 : expCore(d1); e2 = d2 < -EXP_CUTOFF ? 0 : expCore(d2);
+    const d0 = v0 - mx,
+      d1 = v1 - mx,
+      d2 = v2 - mx;
+    e0 = d0 < -EXP_CUTOFF ? 0 : expCore(d0);
+    e1 = d1 < -EXP_CUTOFF ? 0 : expCore(d1);
+    e2 = d2 < -EXP_CUTOFF ? 0 : expCore(d2);
   }
   const s = e0 + e1 + e2;
   const lse = mx + (s === s ? logCore(s) : s);
   const inv = 1 / s;
-  const l0 = v0 - lse, l1 = v1 - lse, l2 = v2 - lse;
-  logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
-  pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
+  const l0 = v0 - lse,
+    l1 = v1 - lse,
+    l2 = v2 - lse;
+  logPi[o] = l0;
+  logPi[o + 1] = l1;
+  logPi[o + 2] = l2;
+  pi[o] = e0 * inv;
+  pi[o + 1] = e1 * inv;
+  pi[o + 2] = e2 * inv;
   if (!withQ) return 0;
   let q = 0;
-  const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+  const r0 = resp[o]!,
+    r1 = resp[o + 1]!,
+    r2 = resp[o + 2]!;
   if (r0 !== 0) q += r0 * l0;
   if (r1 !== 0) q += r1 * l1;
   if (r2 !== 0) q += r2 * l2;
@@ -162,9 +243,23 @@ function sigmoidOf(u: number): number {
   return 1 / (1 + expCore(-uc));
 }
 
-function rowsIdentity3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+function rowsIdentity3(
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  const c0 = beta0[0]!,
+    c1 = beta0[1]!,
+    c2 = beta0[2]!,
+    s0 = beta1[0]!,
+    s1 = beta1[1]!,
+    s2 = beta1[2]!;
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const xi = X[i]!;
@@ -173,24 +268,70 @@ function rowsIdentity3(beta0: Float64Array, beta1: Float64Array, it: number, X: 
   return q;
 }
 
-function rowsTanh3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+function rowsTanh3(
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  const c0 = beta0[0]!,
+    c1 = beta0[1]!,
+    c2 = beta0[2]!,
+    s0 = beta1[0]!,
+    s1 = beta1[1]!,
+    s2 = beta1[2]!;
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const xi = X[i]!;
-    q += softmaxRow3(o, tanhOf(s0 * xi) * it + c0, tanhOf(s1 * xi) * it + c1, tanhOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
+    q += softmaxRow3(
+      o,
+      tanhOf(s0 * xi) * it + c0,
+      tanhOf(s1 * xi) * it + c1,
+      tanhOf(s2 * xi) * it + c2,
+      logPi,
+      pi,
+      resp,
+      withQ,
+    );
   }
   return q;
 }
 
-function rowsSigmoid3(beta0: Float64Array, beta1: Float64Array, it: number, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!, s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+function rowsSigmoid3(
+  beta0: Float64Array,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  const c0 = beta0[0]!,
+    c1 = beta0[1]!,
+    c2 = beta0[2]!,
+    s0 = beta1[0]!,
+    s1 = beta1[1]!,
+    s2 = beta1[2]!;
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const xi = X[i]!;
-    q += softmaxRow3(o, sigmoidOf(s0 * xi) * it + c0, sigmoidOf(s1 * xi) * it + c1, sigmoidOf(s2 * xi) * it + c2, logPi, pi, resp, withQ);
+    q += softmaxRow3(
+      o,
+      sigmoidOf(s0 * xi) * it + c0,
+      sigmoidOf(s1 * xi) * it + c1,
+      sigmoidOf(s2 * xi) * it + c2,
+      logPi,
+      pi,
+      resp,
+      withQ,
+    );
   }
   return q;
 }
@@ -202,24 +343,53 @@ function rowsSigmoid3(beta0: Float64Array, beta1: Float64Array, it: number, X: F
  * @returns Q when resp is given, else NaN
  */
 /** @param simd take the SIMD kernels where they apply */
-export function denseGateProbs1(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array,
-  resp: Float64Array | undefined, simd: boolean): number {
+export function denseGateProbs1(
+  code: number,
+  m: Model,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array | undefined,
+  simd: boolean,
+): number {
   const c = call;
-  c.code = code; c.m = m; c.X = X; c.n = n; c.logPi = logPi; c.pi = pi; c.withQ = resp !== undefined; c.resp = resp ?? logPi;
+  c.code = code;
+  c.m = m;
+  c.X = X;
+  c.n = n;
+  c.logPi = logPi;
+  c.pi = pi;
+  c.withQ = resp !== undefined;
+  c.resp = resp ?? logPi;
   return dispatch(lookup<ActivationCall>('gateProbs', 'activation', m.k, 1)!, c, n, simd);
 }
 
 /** The JS kernels of {@link denseGateProbs1} (resp not read when withQ is false); returns Q when withQ. */
-function denseRowsJs(code: number, m: Model, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array, r: Float64Array, withQ: boolean): number {
+function denseRowsJs(
+  code: number,
+  m: Model,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  r: Float64Array,
+  withQ: boolean,
+): number {
   const it = 1 / m.tau;
   if (m.k === 3) {
-    const q3 = code === DENSE_TANH ? rowsTanh3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-      : code === DENSE_SIGMOID ? rowsSigmoid3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-        : rowsIdentity3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
+    const q3 =
+      code === DENSE_TANH
+        ? rowsTanh3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+        : code === DENSE_SIGMOID
+          ? rowsSigmoid3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+          : rowsIdentity3(m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
     return q3;
   }
-  return code === DENSE_TANH ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
-    : code === DENSE_SIGMOID ? rowsSigmoid(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+  return code === DENSE_TANH
+    ? rowsTanh(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
+    : code === DENSE_SIGMOID
+      ? rowsSigmoid(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ)
       : rowsIdentity(m.k, m.beta0, m.beta1, it, X, n, logPi, pi, r, withQ);
 }
 
@@ -236,7 +406,16 @@ export interface ActivationCall {
   withQ: boolean;
 }
 
-const call: ActivationCall = { code: 0, m: null as unknown as Model, X: EMPTY, n: 0, logPi: EMPTY, pi: EMPTY, resp: EMPTY, withQ: false };
+const call: ActivationCall = {
+  code: 0,
+  m: null as unknown as Model,
+  X: EMPTY,
+  n: 0,
+  logPi: EMPTY,
+  pi: EMPTY,
+  resp: EMPTY,
+  withQ: false,
+};
 
 /**
  * The SIMD binding of dense{identity,tanh,sigmoid}{2,3}: rows run two pairs per step (those with a
@@ -256,25 +435,54 @@ export function activationSimd(k: 2 | 3, rows: typeof denseRowsJs): SimdKernel<A
       if (!Number.isFinite(it)) return null;
       for (let j = 0; j < k; j++) {
         const b1 = m.beta1[j]!;
-        if (!Number.isFinite(m.beta0[j]!) || b1 !== b1 || (code !== DENSE_TANH && code !== DENSE_SIGMOID && !Number.isFinite(b1))) return null;
+        if (
+          !Number.isFinite(m.beta0[j]!) ||
+          b1 !== b1 ||
+          (code !== DENSE_TANH && code !== DENSE_SIGMOID && !Number.isFinite(b1))
+        )
+          return null;
       }
       const par = A.par;
-      for (let j = 0; j < k; j++) { par[j] = m.beta0[j]!; par[k + j] = m.beta1[j]!; }
+      for (let j = 0; j < k; j++) {
+        par[j] = m.beta0[j]!;
+        par[k + j] = m.beta1[j]!;
+      }
       par[2 * k] = it;
-      A.acc[0] = 0; A.acc[1] = 0;
+      A.acc[0] = 0;
+      A.acc[1] = 0;
       const K = A.kernels;
-      const kernel = code === DENSE_TANH ? (k === 3 ? K.densetanh3 : K.densetanh2)
-        : code === DENSE_SIGMOID ? (k === 3 ? K.densesigmoid3 : K.densesigmoid2)
-          : k === 3 ? K.denseidentity3 : K.denseidentity2;
-      return { kernel, args: [c.X.byteOffset, c.logPi.byteOffset, c.pi.byteOffset, c.withQ ? c.resp.byteOffset : 0, c.withQ ? 1 : 0] };
+      const kernel =
+        code === DENSE_TANH
+          ? k === 3
+            ? K.densetanh3
+            : K.densetanh2
+          : code === DENSE_SIGMOID
+            ? k === 3
+              ? K.densesigmoid3
+              : K.densesigmoid2
+            : k === 3
+              ? K.denseidentity3
+              : K.denseidentity2;
+      return {
+        kernel,
+        args: [c.X.byteOffset, c.logPi.byteOffset, c.pi.byteOffset, c.withQ ? c.resp.byteOffset : 0, c.withQ ? 1 : 0],
+      };
     },
     rows(c, i0, len) {
       const r = c.withQ ? c.resp.subarray(i0 * k, (i0 + len) * k) : c.resp;
-      const q = rows(c.code, c.m, c.X.subarray(i0, i0 + len), len, c.logPi.subarray(i0 * k, (i0 + len) * k),
-        c.pi.subarray(i0 * k, (i0 + len) * k), r, c.withQ);
+      const q = rows(
+        c.code,
+        c.m,
+        c.X.subarray(i0, i0 + len),
+        len,
+        c.logPi.subarray(i0 * k, (i0 + len) * k),
+        c.pi.subarray(i0 * k, (i0 + len) * k),
+        r,
+        c.withQ,
+      );
       return c.withQ ? q : 0;
     },
-    finish: (A, c, qJs) => (c.withQ ? (A.acc[0]! + A.acc[1]!) + qJs : NaN),
+    finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
   };
 }
 

@@ -23,7 +23,16 @@ import { sumsFinish } from './moments.js';
  * Per-element Jacobian coefficients, one loop per activation: J1 = ∂s/∂β1 = σ'(u)·x/τ,
  * Jt = ∂s/∂log τ = −σ(u)/τ and H1 = ∂²s/∂β1² = σ''(u)·x²/τ, u = β1_j x_i (n × k each).
  */
-function coefsIdentity(k: number, beta1: Float64Array, it: number, X: Float64Array, n: number, J1: Float64Array, Jt: Float64Array, H1: Float64Array): void {
+function coefsIdentity(
+  k: number,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  J1: Float64Array,
+  Jt: Float64Array,
+  H1: Float64Array,
+): void {
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
     const xt = xi * it;
@@ -35,7 +44,16 @@ function coefsIdentity(k: number, beta1: Float64Array, it: number, X: Float64Arr
   }
 }
 
-function coefsTanh(k: number, beta1: Float64Array, it: number, X: Float64Array, n: number, J1: Float64Array, Jt: Float64Array, H1: Float64Array): void {
+function coefsTanh(
+  k: number,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  J1: Float64Array,
+  Jt: Float64Array,
+  H1: Float64Array,
+): void {
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
     const xt = xi * it;
@@ -54,7 +72,16 @@ function coefsTanh(k: number, beta1: Float64Array, it: number, X: Float64Array, 
   }
 }
 
-function coefsSigmoid(k: number, beta1: Float64Array, it: number, X: Float64Array, n: number, J1: Float64Array, Jt: Float64Array, H1: Float64Array): void {
+function coefsSigmoid(
+  k: number,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  J1: Float64Array,
+  Jt: Float64Array,
+  H1: Float64Array,
+): void {
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
     const xt = xi * it;
@@ -76,8 +103,24 @@ function coefsSigmoid(k: number, beta1: Float64Array, it: number, X: Float64Arra
  * The sums, d = 1, any k: gradient g (p), Fisher curvature (p × p, upper triangle) and
  * A_l = Σ_i G_il H1_il per expert (k). ix0/ix1: free indices of β0_l / β1_l (−1 fixed), ixt of log τ.
  */
-function denseSums1(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt: number, n: number, resp: Float64Array, pi: Float64Array,
-  J1: Float64Array, Jt: Float64Array, H1: Float64Array, withCurv: boolean, wv: Float64Array, grad: Float64Array, acc: Float64Array, A: Float64Array): void {
+function denseSums1(
+  k: number,
+  p: number,
+  ix0: Int32Array,
+  ix1: Int32Array,
+  ixt: number,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  J1: Float64Array,
+  Jt: Float64Array,
+  H1: Float64Array,
+  withCurv: boolean,
+  wv: Float64Array,
+  grad: Float64Array,
+  acc: Float64Array,
+  A: Float64Array,
+): void {
   grad.fill(0, 0, p);
   acc.fill(0, 0, p * p);
   A.fill(0, 0, k);
@@ -127,47 +170,154 @@ function denseSums1(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt:
  * Order [β0_0, β1_0, β0_1, β1_1, β1_2, log τ]; out: 6 gradient entries, the 21 upper-triangle
  * curvature entries row by row, then A_0..A_2.
  */
-function denseSums1k3(n: number, resp: Float64Array, pi: Float64Array, J1: Float64Array, Jt: Float64Array, H1: Float64Array, out: Float64Array): void {
-  let g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0;
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0;
-  let c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0;
-  let c22 = 0, c23 = 0, c24 = 0, c25 = 0;
-  let c33 = 0, c34 = 0, c35 = 0;
-  let c44 = 0, c45 = 0, c55 = 0;
-  let a0 = 0, a1 = 0, a2 = 0;
+function denseSums1k3(
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  J1: Float64Array,
+  Jt: Float64Array,
+  H1: Float64Array,
+  out: Float64Array,
+): void {
+  let g0 = 0,
+    g1 = 0,
+    g2 = 0,
+    g3 = 0,
+    g4 = 0,
+    g5 = 0;
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0,
+    c04 = 0,
+    c05 = 0;
+  let c11 = 0,
+    c12 = 0,
+    c13 = 0,
+    c14 = 0,
+    c15 = 0;
+  let c22 = 0,
+    c23 = 0,
+    c24 = 0,
+    c25 = 0;
+  let c33 = 0,
+    c34 = 0,
+    c35 = 0;
+  let c44 = 0,
+    c45 = 0,
+    c55 = 0;
+  let a0 = 0,
+    a1 = 0,
+    a2 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
-    const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
-    const p0 = pi[o]!, p1 = pi[o + 1]!, p2 = pi[o + 2]!;
-    const u0 = J1[o]!, u1 = J1[o + 1]!, u2 = J1[o + 2]!;
-    const t0 = Jt[o]!, t1 = Jt[o + 1]!, t2 = Jt[o + 2]!;
+    const r0 = resp[o]!,
+      r1 = resp[o + 1]!,
+      r2 = resp[o + 2]!;
+    const p0 = pi[o]!,
+      p1 = pi[o + 1]!,
+      p2 = pi[o + 2]!;
+    const u0 = J1[o]!,
+      u1 = J1[o + 1]!,
+      u2 = J1[o + 2]!;
+    const t0 = Jt[o]!,
+      t1 = Jt[o + 1]!,
+      t2 = Jt[o + 2]!;
     const R = r0 + r1 + r2;
-    const G0 = r0 - R * p0, G1 = r1 - R * p1, G2 = r2 - R * p2;
-    g0 += G0; g1 += G0 * u0; g2 += G1; g3 += G1 * u1; g4 += G2 * u2; g5 += G0 * t0 + G1 * t1 + G2 * t2;
-    a0 += G0 * H1[o]!; a1 += G1 * H1[o + 1]!; a2 += G2 * H1[o + 2]!;
+    const G0 = r0 - R * p0,
+      G1 = r1 - R * p1,
+      G2 = r2 - R * p2;
+    g0 += G0;
+    g1 += G0 * u0;
+    g2 += G1;
+    g3 += G1 * u1;
+    g4 += G2 * u2;
+    g5 += G0 * t0 + G1 * t1 + G2 * t2;
+    a0 += G0 * H1[o]!;
+    a1 += G1 * H1[o + 1]!;
+    a2 += G2 * H1[o + 2]!;
     // w = Σ_l π_l J_l; C_row = R (Σ_l π_l J_lᵀJ_l − w wᵀ)
-    const w0 = p0, w1 = p0 * u0, w2 = p1, w3 = p1 * u1, w4 = p2 * u2;
-    const q0 = p0 * t0, q1 = p1 * t1, q2 = p2 * t2;
+    const w0 = p0,
+      w1 = p0 * u0,
+      w2 = p1,
+      w3 = p1 * u1,
+      w4 = p2 * u2;
+    const q0 = p0 * t0,
+      q1 = p1 * t1,
+      q2 = p2 * t2;
     const w5 = q0 + q1 + q2;
-    const Rw0 = R * w0, Rw1 = R * w1, Rw2 = R * w2, Rw3 = R * w3, Rw4 = R * w4, Rw5 = R * w5;
-    c00 += R * w0 - Rw0 * w0; c01 += R * w1 - Rw0 * w1; c02 -= Rw0 * w2; c03 -= Rw0 * w3; c04 -= Rw0 * w4; c05 += R * q0 - Rw0 * w5;
-    c11 += R * w1 * u0 - Rw1 * w1; c12 -= Rw1 * w2; c13 -= Rw1 * w3; c14 -= Rw1 * w4; c15 += R * q0 * u0 - Rw1 * w5;
-    c22 += R * w2 - Rw2 * w2; c23 += R * w3 - Rw2 * w3; c24 -= Rw2 * w4; c25 += R * q1 - Rw2 * w5;
-    c33 += R * w3 * u1 - Rw3 * w3; c34 -= Rw3 * w4; c35 += R * q1 * u1 - Rw3 * w5;
-    c44 += R * w4 * u2 - Rw4 * w4; c45 += R * q2 * u2 - Rw4 * w5;
+    const Rw0 = R * w0,
+      Rw1 = R * w1,
+      Rw2 = R * w2,
+      Rw3 = R * w3,
+      Rw4 = R * w4,
+      Rw5 = R * w5;
+    c00 += R * w0 - Rw0 * w0;
+    c01 += R * w1 - Rw0 * w1;
+    c02 -= Rw0 * w2;
+    c03 -= Rw0 * w3;
+    c04 -= Rw0 * w4;
+    c05 += R * q0 - Rw0 * w5;
+    c11 += R * w1 * u0 - Rw1 * w1;
+    c12 -= Rw1 * w2;
+    c13 -= Rw1 * w3;
+    c14 -= Rw1 * w4;
+    c15 += R * q0 * u0 - Rw1 * w5;
+    c22 += R * w2 - Rw2 * w2;
+    c23 += R * w3 - Rw2 * w3;
+    c24 -= Rw2 * w4;
+    c25 += R * q1 - Rw2 * w5;
+    c33 += R * w3 * u1 - Rw3 * w3;
+    c34 -= Rw3 * w4;
+    c35 += R * q1 * u1 - Rw3 * w5;
+    c44 += R * w4 * u2 - Rw4 * w4;
+    c45 += R * q2 * u2 - Rw4 * w5;
     c55 += R * (q0 * t0 + q1 * t1 + q2 * t2) - Rw5 * w5;
   }
-  out[0] = g0; out[1] = g1; out[2] = g2; out[3] = g3; out[4] = g4; out[5] = g5;
-  out[6] = c00; out[7] = c01; out[8] = c02; out[9] = c03; out[10] = c04; out[11] = c05;
-  out[12] = c11; out[13] = c12; out[14] = c13; out[15] = c14; out[16] = c15;
-  out[17] = c22; out[18] = c23; out[19] = c24; out[20] = c25;
-  out[21] = c33; out[22] = c34; out[23] = c35;
-  out[24] = c44; out[25] = c45; out[26] = c55;
-  out[27] = a0; out[28] = a1; out[29] = a2;
+  out[0] = g0;
+  out[1] = g1;
+  out[2] = g2;
+  out[3] = g3;
+  out[4] = g4;
+  out[5] = g5;
+  out[6] = c00;
+  out[7] = c01;
+  out[8] = c02;
+  out[9] = c03;
+  out[10] = c04;
+  out[11] = c05;
+  out[12] = c11;
+  out[13] = c12;
+  out[14] = c13;
+  out[15] = c14;
+  out[16] = c15;
+  out[17] = c22;
+  out[18] = c23;
+  out[19] = c24;
+  out[20] = c25;
+  out[21] = c33;
+  out[22] = c34;
+  out[23] = c35;
+  out[24] = c44;
+  out[25] = c45;
+  out[26] = c55;
+  out[27] = a0;
+  out[28] = a1;
+  out[29] = a2;
 }
 
 /** The layout denseSums1k3 assumes. */
 function layoutK3(k: number, p: number, ix0: Int32Array, ix1: Int32Array, ixt: number): boolean {
-  return k === 3 && p === 6 && ix0[0] === 0 && ix1[0] === 1 && ix0[1] === 2 && ix1[1] === 3 && ix0[2] === -1 && ix1[2] === 4 && ixt === 5;
+  return (
+    k === 3 &&
+    p === 6 &&
+    ix0[0] === 0 &&
+    ix1[0] === 1 &&
+    ix0[1] === 2 &&
+    ix1[1] === 3 &&
+    ix0[2] === -1 &&
+    ix1[2] === 4 &&
+    ixt === 5
+  );
 }
 
 /** Scratch of the gradient/curvature kernel (grows on demand; module-level: the kernels are pure functions of their inputs). */
@@ -183,14 +333,27 @@ const s30 = new Float64Array(30);
 /** J1, Jt, H1 (n × k) of the activation `code` into the scratch, grown on demand. */
 function coefs(code: number, k: number, beta1: Float64Array, it: number, X: Float64Array, n: number): void {
   const nk = n * k;
-  if (J1b.length < nk) { J1b = new Float64Array(nk); Jtb = new Float64Array(nk); H1b = new Float64Array(nk); }
+  if (J1b.length < nk) {
+    J1b = new Float64Array(nk);
+    Jtb = new Float64Array(nk);
+    H1b = new Float64Array(nk);
+  }
   if (code === DENSE_TANH) coefsTanh(k, beta1, it, X, n, J1b, Jtb, H1b);
   else if (code === DENSE_SIGMOID) coefsSigmoid(k, beta1, it, X, n, J1b, Jtb, H1b);
   else coefsIdentity(k, beta1, it, X, n, J1b, Jtb, H1b);
 }
 
 /** The JS k = 3 path (coefficients, then denseSums1k3's 30 sums into out); also the SIMD path's odd last row. */
-function denseRows3(code: number, beta1: Float64Array, it: number, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, out: Float64Array): void {
+function denseRows3(
+  code: number,
+  beta1: Float64Array,
+  it: number,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  out: Float64Array,
+): void {
   coefs(code, 3, beta1, it, X, n);
   denseSums1k3(n, resp, pi, J1b, Jtb, H1b, out);
 }
@@ -202,23 +365,49 @@ function denseRows3(code: number, beta1: Float64Array, it: number, X: Float64Arr
  * symmetric). pi (n × k) must hold the gate probabilities at m.
  * @param code {@link denseKernelCode}(m), ≥ 0
  */
-export function denseGradHess1(code: number, m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null, simd: boolean): void {
+export function denseGradHess1(
+  code: number,
+  m: Model,
+  L: GateLayout,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  grad: Float64Array,
+  fisher: Float64Array | null,
+  exact: Float64Array | null,
+  simd: boolean,
+): void {
   const { k, p, b0Index, b1Index, tauIndex } = L;
   if (wvb.length < p) wvb = new Float64Array(p);
-  if (Ab.length < k) { Ab = new Float64Array(k); ix0b = new Int32Array(k); ix1b = new Int32Array(k); }
-  for (let j = 0; j < k; j++) { ix0b[j] = b0Index[j]!; ix1b[j] = b1Index[j]!; }
+  if (Ab.length < k) {
+    Ab = new Float64Array(k);
+    ix0b = new Int32Array(k);
+    ix1b = new Int32Array(k);
+  }
+  for (let j = 0; j < k; j++) {
+    ix0b[j] = b0Index[j]!;
+    ix1b[j] = b1Index[j]!;
+  }
   const it = 1 / m.tau;
   const C = fisher ?? exact;
   const withCurv = C !== null;
   if (withCurv && layoutK3(k, p, ix0b, ix1b, tauIndex)) {
     // the SIMD kernel fuses both passes (J1, Jt, H1 never reach the scratch, which nothing else reads)
     const c = call;
-    c.code = code; c.beta1 = m.beta1; c.it = it; c.X = X; c.n = n; c.resp = resp; c.pi = pi;
+    c.code = code;
+    c.beta1 = m.beta1;
+    c.it = it;
+    c.X = X;
+    c.n = n;
+    c.resp = resp;
+    c.pi = pi;
     dispatch(lookup<GradHessCall>('gradHess', 'activation', 3, 1)!, c, n, simd);
     for (let t = 0; t < 6; t++) grad[t] = s30[t]!;
     for (let r = 0, u = 6; r < 6; r++) for (let c = r; c < 6; c++, u++) C[r * 6 + c] = s30[u]!;
-    Ab[0] = s30[27]!; Ab[1] = s30[28]!; Ab[2] = s30[29]!;
+    Ab[0] = s30[27]!;
+    Ab[1] = s30[28]!;
+    Ab[2] = s30[29]!;
   } else {
     coefs(code, k, m.beta1, it, X, n);
     denseSums1(k, p, ix0b, ix1b, tauIndex, n, resp, pi, J1b, Jtb, H1b, withCurv, wvb, grad, C ?? wvb, Ab);
@@ -248,13 +437,32 @@ export interface DenseGateKernels {
   /**
    * @returns false (nothing written) when the kernels do not apply to m (see {@link denseKernelCode})
    */
-  denseGradHess?(m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-    grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null): boolean;
+  denseGradHess?(
+    m: Model,
+    L: GateLayout,
+    X: Float64Array,
+    n: number,
+    resp: Float64Array,
+    pi: Float64Array,
+    grad: Float64Array,
+    fisher: Float64Array | null,
+    exact: Float64Array | null,
+  ): boolean;
 }
 
 /** {@link DenseGateKernels.denseGradHess} of the CPU backend. */
-export function denseGradHess(m: Model, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  grad: Float64Array, fisher: Float64Array | null, exact: Float64Array | null, simd = true): boolean {
+export function denseGradHess(
+  m: Model,
+  L: GateLayout,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  grad: Float64Array,
+  fisher: Float64Array | null,
+  exact: Float64Array | null,
+  simd = true,
+): boolean {
   const code = denseKernelCode(m);
   if (code < 0 || L.d !== 1 || L.k !== m.k) return false;
   denseGradHess1(code, m, L, X, n, resp, pi, grad, fisher, exact, simd);
@@ -288,20 +496,39 @@ export function gradHessSimd(rows: typeof denseRows3): SimdKernel<GradHessCall> 
     arrays: (c) => [c.X, c.resp, c.pi],
     setup(A, c) {
       const par = A.par;
-      par[0] = c.beta1[0]!; par[1] = c.beta1[1]!; par[2] = c.beta1[2]!; par[3] = c.it;
+      par[0] = c.beta1[0]!;
+      par[1] = c.beta1[1]!;
+      par[2] = c.beta1[2]!;
+      par[3] = c.it;
       const K = A.kernels;
-      const kernel = c.code === DENSE_TANH ? K.densegrad3_tanh : c.code === DENSE_SIGMOID ? K.densegrad3_sig : K.densegrad3_id;
+      const kernel =
+        c.code === DENSE_TANH ? K.densegrad3_tanh : c.code === DENSE_SIGMOID ? K.densegrad3_sig : K.densegrad3_id;
       return { kernel, args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset] };
     },
     rows(c, i0, len) {
-      rows(c.code, c.beta1, c.it, c.X.subarray(i0, i0 + len), len, c.resp.subarray(i0 * 3, (i0 + len) * 3), c.pi.subarray(i0 * 3, (i0 + len) * 3), last30);
+      rows(
+        c.code,
+        c.beta1,
+        c.it,
+        c.X.subarray(i0, i0 + len),
+        len,
+        c.resp.subarray(i0 * 3, (i0 + len) * 3),
+        c.pi.subarray(i0 * 3, (i0 + len) * 3),
+        last30,
+      );
       return 0;
     },
-    finish(A, c) { sumsFinish(A.acc, 30, (c.n & 1) === 1, last30, s30); return 0; },
+    finish(A, c) {
+      sumsFinish(A.acc, 30, (c.n & 1) === 1, last30, s30);
+      return 0;
+    },
   };
 }
 
 register<GradHessCall>('gradHess', 'activation', 3, 1, {
-  js: (c) => { denseRows3(c.code, c.beta1, c.it, c.X, c.n, c.resp, c.pi, s30); return 0; },
+  js: (c) => {
+    denseRows3(c.code, c.beta1, c.it, c.X, c.n, c.resp, c.pi, s30);
+    return 0;
+  },
   simd: gradHessSimd(denseRows3),
 });

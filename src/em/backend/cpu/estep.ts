@@ -24,12 +24,30 @@ import { expRel } from './rows.js';
  * as before. In the fast rows every log π is finite, so Q adds every term (a zero r adds ±0: the
  * same sum) instead of branching on r.
  */
-function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
-  const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
-  const b0 = b[0]!, b1 = b[1]!, b2 = b[2]!;
-  const k0 = cst[0]!, k1 = cst[1]!, k2 = cst[2]!;
-  const h0 = hlf[0]!, h1 = hlf[1]!, h2 = hlf[2]!;
+function eStepRows1k3(
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  resp: Float64Array,
+  out: Float64Array,
+): number {
+  const a0 = a[0]!,
+    a1 = a[1]!,
+    a2 = a[2]!;
+  const b0 = b[0]!,
+    b1 = b[1]!,
+    b2 = b[2]!;
+  const k0 = cst[0]!,
+    k1 = cst[1]!,
+    k2 = cst[2]!;
+  const h0 = hlf[0]!,
+    h1 = hlf[1]!,
+    h2 = hlf[2]!;
   let q = 0;
   let sumMax = 0;
   let logs = 0;
@@ -38,7 +56,9 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const yi = y[i]!;
     const xi = X[i]!;
-    const lp0 = logPi[o]!, lp1 = logPi[o + 1]!, lp2 = logPi[o + 2]!;
+    const lp0 = logPi[o]!,
+      lp1 = logPi[o + 1]!,
+      lp2 = logPi[o + 2]!;
     const d0 = yi - b0 - a0 * xi;
     const d1 = yi - b1 - a1 * xi;
     const d2 = yi - b2 - a2 * xi;
@@ -53,7 +73,9 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     if (!fast) {
       mx = Math.max(v0, v1, v2);
       if (!(mx > -Infinity) || mx === Infinity) {
-        resp[o] = NaN; resp[o + 1] = NaN; resp[o + 2] = NaN;
+        resp[o] = NaN;
+        resp[o + 1] = NaN;
+        resp[o + 2] = NaN;
         bad += mx === -Infinity ? -Infinity : NaN;
         continue;
       }
@@ -63,11 +85,17 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const e2 = expRel(v2 - mx);
     const s = e0 + e1 + e2;
     const inv = 1 / s;
-    const r0 = e0 * inv, r1 = e1 * inv, r2 = e2 * inv;
-    resp[o] = r0; resp[o + 1] = r1; resp[o + 2] = r2;
+    const r0 = e0 * inv,
+      r1 = e1 * inv,
+      r2 = e2 * inv;
+    resp[o] = r0;
+    resp[o + 1] = r1;
+    resp[o + 2] = r2;
     if (fast) {
       // every log π finite: a zero r adds ±0, the same sum as skipping it, without a branch on the data
-      q += r0 * lp0; q += r1 * lp1; q += r2 * lp2;
+      q += r0 * lp0;
+      q += r1 * lp1;
+      q += r2 * lp2;
     } else {
       if (r0 !== 0) q += r0 * lp0;
       if (r1 !== 0) q += r1 * lp1;
@@ -75,19 +103,36 @@ function eStepRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     }
     sumMax += mx;
     prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += logCore(prod);
+      prod = 1;
+    }
   }
   out[0] = q;
   return bad + (sumMax + (logs + logCore(prod)));
 }
 
 /** eStepRows1k3 for k = 2 (the same branch-free shift and Q). */
-function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
-  const a0 = a[0]!, a1 = a[1]!;
-  const b0 = b[0]!, b1 = b[1]!;
-  const k0 = cst[0]!, k1 = cst[1]!;
-  const h0 = hlf[0]!, h1 = hlf[1]!;
+function eStepRows1k2(
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  resp: Float64Array,
+  out: Float64Array,
+): number {
+  const a0 = a[0]!,
+    a1 = a[1]!;
+  const b0 = b[0]!,
+    b1 = b[1]!;
+  const k0 = cst[0]!,
+    k1 = cst[1]!;
+  const h0 = hlf[0]!,
+    h1 = hlf[1]!;
   let q = 0;
   let sumMax = 0;
   let logs = 0;
@@ -96,7 +141,8 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
   for (let i = 0, o = 0; i < n; i++, o += 2) {
     const yi = y[i]!;
     const xi = X[i]!;
-    const lp0 = logPi[o]!, lp1 = logPi[o + 1]!;
+    const lp0 = logPi[o]!,
+      lp1 = logPi[o + 1]!;
     const d0 = yi - b0 - a0 * xi;
     const d1 = yi - b1 - a1 * xi;
     const v0 = lp0 + k0 + h0 * d0 * d0;
@@ -106,7 +152,8 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     if (!fast) {
       mx = Math.max(v0, v1);
       if (!(mx > -Infinity) || mx === Infinity) {
-        resp[o] = NaN; resp[o + 1] = NaN;
+        resp[o] = NaN;
+        resp[o + 1] = NaN;
         bad += mx === -Infinity ? -Infinity : NaN;
         continue;
       }
@@ -115,17 +162,23 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
     const e1 = expRel(v1 - mx);
     const s = e0 + e1;
     const inv = 1 / s;
-    const r0 = e0 * inv, r1 = e1 * inv;
-    resp[o] = r0; resp[o + 1] = r1;
+    const r0 = e0 * inv,
+      r1 = e1 * inv;
+    resp[o] = r0;
+    resp[o + 1] = r1;
     if (fast) {
-      q += r0 * lp0; q += r1 * lp1;
+      q += r0 * lp0;
+      q += r1 * lp1;
     } else {
       if (r0 !== 0) q += r0 * lp0;
       if (r1 !== 0) q += r1 * lp1;
     }
     sumMax += mx;
     prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += logCore(prod);
+      prod = 1;
+    }
   }
   out[0] = q;
   return bad + (sumMax + (logs + logCore(prod)));
@@ -138,8 +191,19 @@ function eStepRows1k2(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: 
  * exact to ≤ 256 roundings of a product (relative 3e-14), far below the total's own rounding.
  * out[0] receives Q = Σ r log π.
  */
-function eStepRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+function eStepRows1(
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  resp: Float64Array,
+  out: Float64Array,
+): number {
   let q = 0;
   let sumMax = 0;
   let logs = 0;
@@ -154,7 +218,10 @@ function eStepRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Arr
       const r = yi - b[j]! - a[j]! * xi;
       const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
       resp[o + j] = v;
-      if (v > mx || v !== v) { mx = v; jm = j; }
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
     }
     if (!(mx > -Infinity) || mx === Infinity) {
       for (let j = 0; j < k; j++) resp[o + j] = NaN;
@@ -175,15 +242,30 @@ function eStepRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Arr
     }
     sumMax += mx;
     prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += Math.log(prod); prod = 1; }
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += Math.log(prod);
+      prod = 1;
+    }
   }
   out[0] = q;
   return bad + (sumMax + (logs + Math.log(prod)));
 }
 
 /** eStepRows1 for any d (expert means a_j·x_i + b_j by an inner loop over d). */
-function eStepRowsD(k: number, d: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array, resp: Float64Array, out: Float64Array): number {
+function eStepRowsD(
+  k: number,
+  d: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  resp: Float64Array,
+  out: Float64Array,
+): number {
   let q = 0;
   let sumMax = 0;
   let logs = 0;
@@ -199,7 +281,10 @@ function eStepRowsD(k: number, d: number, a: Float64Array, b: Float64Array, cst:
       const r = yi - mu;
       const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
       resp[o + j] = v;
-      if (v > mx || v !== v) { mx = v; jm = j; }
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
     }
     if (!(mx > -Infinity) || mx === Infinity) {
       for (let j = 0; j < k; j++) resp[o + j] = NaN;
@@ -220,7 +305,10 @@ function eStepRowsD(k: number, d: number, a: Float64Array, b: Float64Array, cst:
     }
     sumMax += mx;
     prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += Math.log(prod); prod = 1; }
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += Math.log(prod);
+      prod = 1;
+    }
   }
   out[0] = q;
   return bad + (sumMax + (logs + Math.log(prod)));
@@ -253,16 +341,29 @@ const qOut = new Float64Array(1);
 /** Σ log s of a SIMD call: (exponent sum)·ln 2 + log(product of the two lanes' mantissas ∈ [1, 4)). */
 export function logProduct(A: Arena): number {
   const E = Number(A.accBits[6]! + A.accBits[7]!);
-  return (E * LN2_HI + E * LN2_LO) + logCore(A.acc[4]! * A.acc[5]!);
+  return E * LN2_HI + E * LN2_LO + logCore(A.acc[4]! * A.acc[5]!);
 }
 
 /** Loads a, b, c, h into par and resets the accumulators of the E-step / log-likelihood kernels. */
-export function expertPar(A: Arena, k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array): void {
+export function expertPar(
+  A: Arena,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+): void {
   const par = A.par;
-  for (let j = 0; j < k; j++) { par[j] = a[j]!; par[k + j] = b[j]!; par[2 * k + j] = cst[j]!; par[3 * k + j] = hlf[j]!; }
+  for (let j = 0; j < k; j++) {
+    par[j] = a[j]!;
+    par[k + j] = b[j]!;
+    par[2 * k + j] = cst[j]!;
+    par[3 * k + j] = hlf[j]!;
+  }
   const acc = A.acc;
   acc.fill(0, 0, 8);
-  acc[4] = 1; acc[5] = 1;
+  acc[4] = 1;
+  acc[5] = 1;
 }
 
 /** The SIMD binding of estep2 / estep3, whose refused rows go to `rows` (a collapsed, very narrow expert makes many). */
@@ -274,31 +375,56 @@ export function eStepSimd(k: 2 | 3, rows: EStepRows): SimdKernel<EStepCall> {
     setup(A, c) {
       expertPar(A, k, c.a, c.b, c.cst, c.hlf);
       c.qJs = 0;
-      return { kernel: k === 3 ? A.kernels.estep3 : A.kernels.estep2, args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset, c.resp.byteOffset] };
+      return {
+        kernel: k === 3 ? A.kernels.estep3 : A.kernels.estep2,
+        args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset, c.resp.byteOffset],
+      };
     },
     rows(c, i0, len) {
-      const ll = rows(c.a, c.b, c.cst, c.hlf, c.X.subarray(i0, i0 + len), c.y.subarray(i0, i0 + len), len,
-        c.logPi.subarray(i0 * k, (i0 + len) * k), c.resp.subarray(i0 * k, (i0 + len) * k), qOut);
+      const ll = rows(
+        c.a,
+        c.b,
+        c.cst,
+        c.hlf,
+        c.X.subarray(i0, i0 + len),
+        c.y.subarray(i0, i0 + len),
+        len,
+        c.logPi.subarray(i0 * k, (i0 + len) * k),
+        c.resp.subarray(i0 * k, (i0 + len) * k),
+        qOut,
+      );
       c.qJs += qOut[0]!;
       return ll;
     },
     finish(A, c, llJs) {
       const logs = logProduct(A);
-      c.q = (A.acc[0]! + A.acc[1]!) + c.qJs;
-      return ((A.acc[2]! + A.acc[3]!) + logs) + llJs;
+      c.q = A.acc[0]! + A.acc[1]! + c.qJs;
+      return A.acc[2]! + A.acc[3]! + logs + llJs;
     },
   };
 }
 
 function jsCall(rows: EStepRows): (c: EStepCall) => number {
-  return (c) => { const t = rows(c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut); c.q = qOut[0]!; return t; };
+  return (c) => {
+    const t = rows(c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut);
+    c.q = qOut[0]!;
+    return t;
+  };
 }
 
 register<EStepCall>('eStep', 'none', 3, 1, { js: jsCall(eStepRows1k3), simd: eStepSimd(3, eStepRows1k3) });
 register<EStepCall>('eStep', 'none', 2, 1, { js: jsCall(eStepRows1k2), simd: eStepSimd(2, eStepRows1k2) });
 register<EStepCall>('eStep', 'none', '*', 1, {
-  js: (c) => { const t = eStepRows1(c.k, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut); c.q = qOut[0]!; return t; },
+  js: (c) => {
+    const t = eStepRows1(c.k, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut);
+    c.q = qOut[0]!;
+    return t;
+  },
 });
 register<EStepCall>('eStep', 'none', '*', '*', {
-  js: (c) => { const t = eStepRowsD(c.k, c.d, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut); c.q = qOut[0]!; return t; },
+  js: (c) => {
+    const t = eStepRowsD(c.k, c.d, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut);
+    c.q = qOut[0]!;
+    return t;
+  },
 });

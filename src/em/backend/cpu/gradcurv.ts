@@ -15,9 +15,28 @@ import { sumsFinish } from './moments.js';
  * softmax layout): same operations in the same order as the generic loop, so the same bits.
  * out13: grad (ga, ga·x, gb, gb·x), then the pair sums (a,a), (a,b), (b,b), each × (1, x, x²).
  */
-function gradCurvRows1k3(X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number, fb: number, out13: Float64Array): void {
-  let g0 = 0, g1 = 0, g2 = 0, g3 = 0;
-  let aa0 = 0, aa1 = 0, aa2 = 0, ab0 = 0, ab1 = 0, ab2 = 0, bb0 = 0, bb1 = 0, bb2 = 0;
+function gradCurvRows1k3(
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  fa: number,
+  fb: number,
+  out13: Float64Array,
+): void {
+  let g0 = 0,
+    g1 = 0,
+    g2 = 0,
+    g3 = 0;
+  let aa0 = 0,
+    aa1 = 0,
+    aa2 = 0,
+    ab0 = 0,
+    ab1 = 0,
+    ab2 = 0,
+    bb0 = 0,
+    bb1 = 0,
+    bb2 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const R = 0 + resp[o]! + resp[o + 1]! + resp[o + 2]!;
     const x = X[i]!;
@@ -26,37 +45,73 @@ function gradCurvRows1k3(X: Float64Array, n: number, resp: Float64Array, pi: Flo
     const pb = pi[o + fb]!;
     const Ga = resp[o + fa]! - R * pa;
     const Gb = resp[o + fb]! - R * pb;
-    g0 += Ga; g1 += Ga * x; g2 += Gb; g3 += Gb * x;
+    g0 += Ga;
+    g1 += Ga * x;
+    g2 += Gb;
+    g3 += Gb * x;
     const ra = R * pa;
     const rb = R * pb;
     const caa = ra * (1 - pa);
     const cab = -ra * pb;
     const cbb = rb * (1 - pb);
-    aa0 += caa; aa1 += caa * x; aa2 += caa * x2;
-    ab0 += cab; ab1 += cab * x; ab2 += cab * x2;
-    bb0 += cbb; bb1 += cbb * x; bb2 += cbb * x2;
+    aa0 += caa;
+    aa1 += caa * x;
+    aa2 += caa * x2;
+    ab0 += cab;
+    ab1 += cab * x;
+    ab2 += cab * x2;
+    bb0 += cbb;
+    bb1 += cbb * x;
+    bb2 += cbb * x2;
   }
-  out13[0] = g0; out13[1] = g1; out13[2] = g2; out13[3] = g3;
-  out13[4] = aa0; out13[5] = aa1; out13[6] = aa2; out13[7] = ab0; out13[8] = ab1; out13[9] = ab2;
-  out13[10] = bb0; out13[11] = bb1; out13[12] = bb2;
+  out13[0] = g0;
+  out13[1] = g1;
+  out13[2] = g2;
+  out13[3] = g3;
+  out13[4] = aa0;
+  out13[5] = aa1;
+  out13[6] = aa2;
+  out13[7] = ab0;
+  out13[8] = ab1;
+  out13[9] = ab2;
+  out13[10] = bb0;
+  out13[11] = bb1;
+  out13[12] = bb2;
 }
 
 /** gradCurvRows1k3 for k = 2 with one free expert fa: out13 gets ga, ga·x, then (a,a) × (1, x, x²). */
-function gradCurvRows1k2(X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, fa: number, out13: Float64Array): void {
-  let g0 = 0, g1 = 0;
-  let aa0 = 0, aa1 = 0, aa2 = 0;
+function gradCurvRows1k2(
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  fa: number,
+  out13: Float64Array,
+): void {
+  let g0 = 0,
+    g1 = 0;
+  let aa0 = 0,
+    aa1 = 0,
+    aa2 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 2) {
     const R = 0 + resp[o]! + resp[o + 1]!;
     const x = X[i]!;
     const x2 = x * x;
     const pa = pi[o + fa]!;
     const Ga = resp[o + fa]! - R * pa;
-    g0 += Ga; g1 += Ga * x;
+    g0 += Ga;
+    g1 += Ga * x;
     const ra = R * pa;
     const caa = ra * (1 - pa);
-    aa0 += caa; aa1 += caa * x; aa2 += caa * x2;
+    aa0 += caa;
+    aa1 += caa * x;
+    aa2 += caa * x2;
   }
-  out13[0] = g0; out13[1] = g1; out13[2] = aa0; out13[3] = aa1; out13[4] = aa2;
+  out13[0] = g0;
+  out13[1] = g1;
+  out13[2] = aa0;
+  out13[3] = aa1;
+  out13[4] = aa2;
 }
 
 /**
@@ -65,8 +120,18 @@ function gradCurvRows1k2(X: Float64Array, n: number, resp: Float64Array, pi: Flo
  * computed once into Rbuf (n). Same operations in the same order per sum as the row-major loop,
  * so the same bits. out: grad (G, G·x) per free expert, then per pair u ≤ v the sums × (1, x, x²).
  */
-function gradCurvRows1(k: number, f: number, freeIdx: Int32Array, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  Rbuf: Float64Array, withCurv: boolean, out: Float64Array): void {
+function gradCurvRows1(
+  k: number,
+  f: number,
+  freeIdx: Int32Array,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  Rbuf: Float64Array,
+  withCurv: boolean,
+  out: Float64Array,
+): void {
   for (let i = 0, o = 0; i < n; i++, o += k) {
     let R = 0;
     for (let j = 0; j < k; j++) R += resp[o + j]!;
@@ -74,12 +139,15 @@ function gradCurvRows1(k: number, f: number, freeIdx: Int32Array, X: Float64Arra
   }
   for (let u = 0; u < f; u++) {
     const j = freeIdx[u]!;
-    let g0 = 0, g1 = 0;
+    let g0 = 0,
+      g1 = 0;
     for (let i = 0, o = j; i < n; i++, o += k) {
       const G = resp[o]! - Rbuf[i]! * pi[o]!;
-      g0 += G; g1 += G * X[i]!;
+      g0 += G;
+      g1 += G * X[i]!;
     }
-    out[2 * u] = g0; out[2 * u + 1] = g1;
+    out[2 * u] = g0;
+    out[2 * u + 1] = g1;
   }
   if (!withCurv) return;
   let t = 2 * f;
@@ -87,15 +155,21 @@ function gradCurvRows1(k: number, f: number, freeIdx: Int32Array, X: Float64Arra
     const ju = freeIdx[u]!;
     for (let v = u; v < f; v++, t += 3) {
       const jv = freeIdx[v]!;
-      let a0 = 0, a1 = 0, a2 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0;
       for (let i = 0, o = 0; i < n; i++, o += k) {
         const pj = pi[o + ju]!;
         const rp = Rbuf[i]! * pj;
         const c = v === u ? rp * (1 - pj) : -rp * pi[o + jv]!;
         const x = X[i]!;
-        a0 += c; a1 += c * x; a2 += c * (x * x);
+        a0 += c;
+        a1 += c * x;
+        a2 += c * (x * x);
       }
-      out[t] = a0; out[t + 1] = a1; out[t + 2] = a2;
+      out[t] = a0;
+      out[t + 1] = a1;
+      out[t + 2] = a2;
     }
   }
 }
@@ -140,8 +214,14 @@ export interface GradCurvScratch {
 export function gradCurvScratch(): GradCurvScratch {
   const E = new Float64Array(0);
   return {
-    freeIdx: new Int32Array(8), acc: new Float64Array(64), zz: new Float64Array(8), sums: new Float64Array(18), Rbuf: E,
-    w: new Float64Array(16), ci: new Int32Array(16), cv: new Float64Array(16),
+    freeIdx: new Int32Array(8),
+    acc: new Float64Array(64),
+    zz: new Float64Array(8),
+    sums: new Float64Array(18),
+    Rbuf: E,
+    w: new Float64Array(16),
+    ci: new Int32Array(16),
+    cv: new Float64Array(16),
     call: { X: E, n: 0, resp: E, pi: E, fa: 0, fb: 0, out: E, last: new Float64Array(13) },
   };
 }
@@ -153,15 +233,34 @@ export const gradCurvSimd3 = (rows: typeof gradCurvRows1k3): SimdKernel<GradCurv
   arrays: (c) => [c.X, c.resp, c.pi],
   setup(A, c) {
     const K = A.kernels;
-    const kernel = c.fa === 0 ? (c.fb === 1 ? K.gradcurv3_01 : c.fb === 2 ? K.gradcurv3_02 : undefined)
-      : c.fa === 1 && c.fb === 2 ? K.gradcurv3_12 : undefined;
+    const kernel =
+      c.fa === 0
+        ? c.fb === 1
+          ? K.gradcurv3_01
+          : c.fb === 2
+            ? K.gradcurv3_02
+            : undefined
+        : c.fa === 1 && c.fb === 2
+          ? K.gradcurv3_12
+          : undefined;
     return kernel === undefined ? null : { kernel, args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset] };
   },
   rows(c, i0, len) {
-    rows(c.X.subarray(i0, i0 + len), len, c.resp.subarray(i0 * 3, (i0 + len) * 3), c.pi.subarray(i0 * 3, (i0 + len) * 3), c.fa, c.fb, c.last);
+    rows(
+      c.X.subarray(i0, i0 + len),
+      len,
+      c.resp.subarray(i0 * 3, (i0 + len) * 3),
+      c.pi.subarray(i0 * 3, (i0 + len) * 3),
+      c.fa,
+      c.fb,
+      c.last,
+    );
     return 0;
   },
-  finish(A, c) { sumsFinish(A.acc, 13, (c.n & 1) === 1, c.last, c.out); return 0; },
+  finish(A, c) {
+    sumsFinish(A.acc, 13, (c.n & 1) === 1, c.last, c.out);
+    return 0;
+  },
 });
 
 /** The SIMD binding of gradcurv2_{0,1}: no kernel for another fa; an odd last row goes to `rows`. */
@@ -174,25 +273,57 @@ export const gradCurvSimd2 = (rows: typeof gradCurvRows1k2): SimdKernel<GradCurv
     return kernel === undefined ? null : { kernel, args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset] };
   },
   rows(c, i0, len) {
-    rows(c.X.subarray(i0, i0 + len), len, c.resp.subarray(i0 * 2, (i0 + len) * 2), c.pi.subarray(i0 * 2, (i0 + len) * 2), c.fa, c.last);
+    rows(
+      c.X.subarray(i0, i0 + len),
+      len,
+      c.resp.subarray(i0 * 2, (i0 + len) * 2),
+      c.pi.subarray(i0 * 2, (i0 + len) * 2),
+      c.fa,
+      c.last,
+    );
     return 0;
   },
-  finish(A, c) { sumsFinish(A.acc, 5, (c.n & 1) === 1, c.last, c.out); return 0; },
+  finish(A, c) {
+    sumsFinish(A.acc, 5, (c.n & 1) === 1, c.last, c.out);
+    return 0;
+  },
 });
 
 register<GradCurvCall>('gradCurv', 'linear', 3, 1, {
-  js: (c) => { gradCurvRows1k3(c.X, c.n, c.resp, c.pi, c.fa, c.fb, c.out); return 0; },
+  js: (c) => {
+    gradCurvRows1k3(c.X, c.n, c.resp, c.pi, c.fa, c.fb, c.out);
+    return 0;
+  },
   simd: gradCurvSimd3(gradCurvRows1k3),
 });
 register<GradCurvCall>('gradCurv', 'linear', 2, 1, {
-  js: (c) => { gradCurvRows1k2(c.X, c.n, c.resp, c.pi, c.fa, c.out); return 0; },
+  js: (c) => {
+    gradCurvRows1k2(c.X, c.n, c.resp, c.pi, c.fa, c.out);
+    return 0;
+  },
   simd: gradCurvSimd2(gradCurvRows1k2),
 });
 
-function gradCurvCall(gs: GradCurvScratch, k: 2 | 3, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  fa: number, fb: number, out: Float64Array, simd: boolean): void {
+function gradCurvCall(
+  gs: GradCurvScratch,
+  k: 2 | 3,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  fa: number,
+  fb: number,
+  out: Float64Array,
+  simd: boolean,
+): void {
   const c = gs.call;
-  c.X = X; c.n = n; c.resp = resp; c.pi = pi; c.fa = fa; c.fb = fb; c.out = out;
+  c.X = X;
+  c.n = n;
+  c.resp = resp;
+  c.pi = pi;
+  c.fa = fa;
+  c.fb = fb;
+  c.out = out;
   dispatch(lookup<GradCurvCall>('gradCurv', 'linear', k, 1)!, c, n, simd);
 }
 
@@ -201,7 +332,17 @@ function gradCurvCall(gs: GradCurvScratch, k: 2 | 3, X: Float64Array, n: number,
  * Jacobian z_i = (1, x_i), so C's (j, l) block is Σ_i R π_ij(δ_jl − π_il) z_i z_iᵀ: accumulate the
  * pair weights times the monomials of z (upper triangle), then scatter once.
  */
-function gateGradCurvLinear(gs: GradCurvScratch, simd: boolean, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array, grad: Float64Array, curv: Float64Array | null): void {
+function gateGradCurvLinear(
+  gs: GradCurvScratch,
+  simd: boolean,
+  L: GateLayout,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  grad: Float64Array,
+  curv: Float64Array | null,
+): void {
   const { k, d, p, b0Index } = L;
   const q = d + 1;
   const nm = (q * (q + 1)) / 2;
@@ -219,19 +360,24 @@ function gateGradCurvLinear(gs: GradCurvScratch, simd: boolean, L: GateLayout, X
     gradCurvCall(gs, 3, X, n, resp, pi, freeIdx[0]!, freeIdx[1]!, sums, simd);
     const ba = b0Index[freeIdx[0]!]!;
     const bb = b0Index[freeIdx[1]!]!;
-    grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!; grad[bb] = sums[2]!; grad[bb + 1] = sums[3]!;
+    grad[ba] = sums[0]!;
+    grad[ba + 1] = sums[1]!;
+    grad[bb] = sums[2]!;
+    grad[bb + 1] = sums[3]!;
     for (let t = 0; t < 9; t++) acc[t] = sums[4 + t]!;
   } else if (d === 1 && k === 2 && f === 1) {
     gradCurvCall(gs, 2, X, n, resp, pi, freeIdx[0]!, -1, sums, simd);
     const ba = b0Index[freeIdx[0]!]!;
-    grad[ba] = sums[0]!; grad[ba + 1] = sums[1]!;
+    grad[ba] = sums[0]!;
+    grad[ba + 1] = sums[1]!;
     for (let t = 0; t < 3; t++) acc[t] = sums[2 + t]!;
   } else if (d === 1) {
     if (gs.Rbuf.length < n) gs.Rbuf = new Float64Array(n);
     gradCurvRows1(k, f, freeIdx, X, n, resp, pi, gs.Rbuf, curv !== null, sums);
     for (let u = 0; u < f; u++) {
       const base = b0Index[freeIdx[u]!]!;
-      grad[base] = sums[2 * u]!; grad[base + 1] = sums[2 * u + 1]!;
+      grad[base] = sums[2 * u]!;
+      grad[base + 1] = sums[2 * u + 1]!;
     }
     if (curv !== null) for (let t = 0; t < 3 * npair; t++) acc[t] = sums[2 * f + t]!;
   } else {
@@ -256,7 +402,10 @@ function gateGradCurvLinear(gs: GradCurvScratch, simd: boolean, L: GateLayout, X
         for (let a = 1; a < q; a++) grad[base + a] = grad[base + a]! + G * X[xo + a - 1]!;
         if (curv === null) continue;
         const rp = R * pj;
-        if (rp === 0) { pr += f - u; continue; }
+        if (rp === 0) {
+          pr += f - u;
+          continue;
+        }
         for (let v = u; v < f; v++, pr++) {
           const c = v === u ? rp * (1 - pj) : -rp * pi[o + freeIdx[v]!]!;
           const ao = pr * nm;
@@ -285,12 +434,33 @@ function gateGradCurvLinear(gs: GradCurvScratch, simd: boolean, L: GateLayout, X
     }
   }
 }
-export function gateGradCurvCpu(gs: GradCurvScratch, simd: boolean, L: GateLayout, X: Float64Array, n: number, resp: Float64Array, pi: Float64Array,
-  dB0: Float64Array, dU: Float64Array, dTau: Float64Array, tau: number, grad: Float64Array, curv: Float64Array | null): void {
+export function gateGradCurvCpu(
+  gs: GradCurvScratch,
+  simd: boolean,
+  L: GateLayout,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  dB0: Float64Array,
+  dU: Float64Array,
+  dTau: Float64Array,
+  tau: number,
+  grad: Float64Array,
+  curv: Float64Array | null,
+): void {
   const { k, d, p, b0Index, b1Index, tauIndex, linear } = L;
-  if (linear && linearBlocks(L)) { gateGradCurvLinear(gs, simd, L, X, n, resp, pi, grad, curv); return; }
-  if (gs.w.length < p) { gs.w = new Float64Array(p); }
-  if (gs.ci.length < d + 2) { gs.ci = new Int32Array(d + 2); gs.cv = new Float64Array(d + 2); }
+  if (linear && linearBlocks(L)) {
+    gateGradCurvLinear(gs, simd, L, X, n, resp, pi, grad, curv);
+    return;
+  }
+  if (gs.w.length < p) {
+    gs.w = new Float64Array(p);
+  }
+  if (gs.ci.length < d + 2) {
+    gs.ci = new Int32Array(d + 2);
+    gs.cv = new Float64Array(d + 2);
+  }
   const { w, ci, cv } = gs;
   grad.fill(0, 0, p);
   if (curv) curv.fill(0, 0, p * p);
@@ -308,10 +478,23 @@ export function gateGradCurvCpu(gs: GradCurvScratch, simd: boolean, L: GateLayou
       // the non-zero Jacobian entries of s_il: indices ci (increasing), values cv
       let m = 0;
       const i0 = b0Index[l]!;
-      if (i0 >= 0) { ci[m] = i0; cv[m] = c0; m++; }
+      if (i0 >= 0) {
+        ci[m] = i0;
+        cv[m] = c0;
+        m++;
+      }
       const i1 = b1Index[l]!;
-      if (i1 >= 0) for (let a = 0; a < d; a++) { ci[m] = i1 + a; cv[m] = cu * X[xo + a]!; m++; }
-      if (tauIndex >= 0) { ci[m] = tauIndex; cv[m] = dTau[o + l]! * tau; m++; }
+      if (i1 >= 0)
+        for (let a = 0; a < d; a++) {
+          ci[m] = i1 + a;
+          cv[m] = cu * X[xo + a]!;
+          m++;
+        }
+      if (tauIndex >= 0) {
+        ci[m] = tauIndex;
+        cv[m] = dTau[o + l]! * tau;
+        m++;
+      }
       const rp = R * pl;
       for (let s = 0; s < m; s++) {
         const is = ci[s]!;
@@ -321,7 +504,10 @@ export function gateGradCurvCpu(gs: GradCurvScratch, simd: boolean, L: GateLayou
         w[is] = w[is]! + pl * vs;
         const rv = rp * vs;
         // upper triangle of R π_l J_lᵀ J_l
-        for (let t = s; t < m; t++) { const it = is * p + ci[t]!; curv[it] = curv[it]! + rv * cv[t]!; }
+        for (let t = s; t < m; t++) {
+          const it = is * p + ci[t]!;
+          curv[it] = curv[it]! + rv * cv[t]!;
+        }
       }
     }
     if (curv) subtractOuterUpper(curv, p, R, w);

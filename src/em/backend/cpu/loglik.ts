@@ -16,12 +16,28 @@ import { expertPar, logProduct } from './estep.js';
  * 256 rows (product of the row sums, each in [1, 3]).
  * @returns the total; −Infinity (NaN) when some sample has zero (NaN) density
  */
-export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array): number {
-  const a0 = a[0]!, a1 = a[1]!, a2 = a[2]!;
-  const b0 = b[0]!, b1 = b[1]!, b2 = b[2]!;
-  const k0 = cst[0]!, k1 = cst[1]!, k2 = cst[2]!;
-  const h0 = hlf[0]!, h1 = hlf[1]!, h2 = hlf[2]!;
+export function logLikRows1k3(
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+): number {
+  const a0 = a[0]!,
+    a1 = a[1]!,
+    a2 = a[2]!;
+  const b0 = b[0]!,
+    b1 = b[1]!,
+    b2 = b[2]!;
+  const k0 = cst[0]!,
+    k1 = cst[1]!,
+    k2 = cst[2]!;
+  const h0 = hlf[0]!,
+    h1 = hlf[1]!,
+    h2 = hlf[2]!;
   let sumMax = 0;
   let logs = 0;
   let prod = 1;
@@ -36,13 +52,24 @@ export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Arra
     const v1 = logPi[o + 1]! + k1 + h1 * r1 * r1;
     const v2 = logPi[o + 2]! + k2 + h2 * r2 * r2;
     const mx = Math.max(v0, v1, v2);
-    if (!(mx > -Infinity) || mx === Infinity) { bad += mx === -Infinity ? -Infinity : NaN; continue; }
-    const d0 = v0 - mx, d1 = v1 - mx, d2 = v2 - mx;
+    if (!(mx > -Infinity) || mx === Infinity) {
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    const d0 = v0 - mx,
+      d1 = v1 - mx,
+      d2 = v2 - mx;
     // −Infinity (an inactive expert) compares below the cutoff: no exponential
-    const s = (d0 < -EXP_CUTOFF ? 0 : expCore(d0)) + (d1 < -EXP_CUTOFF ? 0 : expCore(d1)) + (d2 < -EXP_CUTOFF ? 0 : expCore(d2));
+    const s =
+      (d0 < -EXP_CUTOFF ? 0 : expCore(d0)) +
+      (d1 < -EXP_CUTOFF ? 0 : expCore(d1)) +
+      (d2 < -EXP_CUTOFF ? 0 : expCore(d2));
     sumMax += mx;
     prod *= s;
-    if (prod > PROD_FLUSH || (i & 255) === 255) { logs += logCore(prod); prod = 1; }
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += logCore(prod);
+      prod = 1;
+    }
   }
   return bad + (sumMax + (logs + logCore(prod)));
 }
@@ -51,8 +78,17 @@ export function logLikRows1k3(a: Float64Array, b: Float64Array, cst: Float64Arra
  * logLikRows1k3 for any k (d = 1), with the experts in loops: the rows the k = 2 SIMD
  * log-likelihood kernel hands back (cpu/loglik.ts logLikSimd). Same contract.
  */
-export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array): number {
+export function logLikRows1(
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+): number {
   let total = 0;
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const yi = y[i]!;
@@ -62,7 +98,10 @@ export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Fl
       const r = yi - (b[j]! + a[j]! * xi);
       mx = Math.max(mx, logPi[o + j]! + cst[j]! + hlf[j]! * r * r);
     }
-    if (!(mx > -Infinity) || mx === Infinity) { total += mx === -Infinity ? -Infinity : NaN; continue; }
+    if (!(mx > -Infinity) || mx === Infinity) {
+      total += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
     let s = 0;
     for (let j = 0; j < k; j++) {
       const r = yi - (b[j]! + a[j]! * xi);
@@ -75,8 +114,16 @@ export function logLikRows1(k: number, a: Float64Array, b: Float64Array, cst: Fl
 }
 
 /** logLikRows1 for k = 2 (the rows the k = 2 SIMD log-likelihood kernel hands back). */
-function logLikRows1k2Js(a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array, X: Float64Array,
-  y: Float64Array, n: number, logPi: Float64Array): number {
+function logLikRows1k2Js(
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+): number {
   return logLikRows1(2, a, b, cst, hlf, X, y, n, logPi);
 }
 
@@ -84,8 +131,19 @@ function logLikRows1k2Js(a: Float64Array, b: Float64Array, cst: Float64Array, hl
  * The generic loop (any k, d; Math.exp / Math.log): −Infinity or NaN when some row's is.
  * @param row scratch of k
  */
-export function logLikRowsD(k: number, d: number, a: Float64Array, b: Float64Array, cst: Float64Array, hlf: Float64Array,
-  X: Float64Array, y: Float64Array, n: number, logPi: Float64Array, row: Float64Array): number {
+export function logLikRowsD(
+  k: number,
+  d: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  row: Float64Array,
+): number {
   let total = 0;
   for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
     const yi = y[i]!;
@@ -98,9 +156,15 @@ export function logLikRowsD(k: number, d: number, a: Float64Array, b: Float64Arr
       row[j] = v;
       if (v > mx || v !== v) mx = v;
     }
-    if (!(mx > -Infinity) || mx === Infinity) { total += mx === -Infinity ? -Infinity : NaN; continue; }
+    if (!(mx > -Infinity) || mx === Infinity) {
+      total += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
     let s = 0;
-    for (let j = 0; j < k; j++) { const u = row[j]! - mx; if (u >= -EXP_CUTOFF) s += Math.exp(u); }
+    for (let j = 0; j < k; j++) {
+      const u = row[j]! - mx;
+      if (u >= -EXP_CUTOFF) s += Math.exp(u);
+    }
     total += mx + Math.log(s);
   }
   return total;
@@ -135,11 +199,23 @@ export function logLikSimd(k: 2 | 3, rows: LogLikRows): SimdKernel<LogLikCall> {
     arrays: (c) => [c.logPi, c.X, c.y],
     setup(A, c) {
       expertPar(A, k, c.a, c.b, c.cst, c.hlf);
-      return { kernel: k === 3 ? A.kernels.loglik3 : A.kernels.loglik2, args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset] };
+      return {
+        kernel: k === 3 ? A.kernels.loglik3 : A.kernels.loglik2,
+        args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset],
+      };
     },
-    rows: (c, i0, len) => rows(c.a, c.b, c.cst, c.hlf, c.X.subarray(i0, i0 + len), c.y.subarray(i0, i0 + len), len,
-      c.logPi.subarray(i0 * k, (i0 + len) * k)),
-    finish: (A, _c, llJs) => ((A.acc[2]! + A.acc[3]!) + logProduct(A)) + llJs,
+    rows: (c, i0, len) =>
+      rows(
+        c.a,
+        c.b,
+        c.cst,
+        c.hlf,
+        c.X.subarray(i0, i0 + len),
+        c.y.subarray(i0, i0 + len),
+        len,
+        c.logPi.subarray(i0 * k, (i0 + len) * k),
+      ),
+    finish: (A, _c, llJs) => A.acc[2]! + A.acc[3]! + logProduct(A) + llJs,
   };
 }
 

@@ -20,48 +20,155 @@ import type { SimdKernel } from '../simd/driver.js';
  * far experts have exactly-zero responsibilities (16% of the entries in the over-specified demy
  * fit; measured ~35% of the pass).
  */
-function momentsRows1k3(X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
-  const cx0 = shX[0]!, cx1 = shX[1]!, cx2 = shX[2]!;
-  const cy0 = shY[0]!, cy1 = shY[1]!, cy2 = shY[2]!;
-  let n0 = 0, x0 = 0, y0 = 0, xx0 = 0, xy0 = 0, yy0 = 0;
-  let n1 = 0, x1 = 0, y1 = 0, xx1 = 0, xy1 = 0, yy1 = 0;
-  let n2 = 0, x2 = 0, y2 = 0, xx2 = 0, xy2 = 0, yy2 = 0;
+function momentsRows1k3(
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  resp: Float64Array,
+  shX: Float64Array,
+  shY: Float64Array,
+  out6: Float64Array,
+): void {
+  const cx0 = shX[0]!,
+    cx1 = shX[1]!,
+    cx2 = shX[2]!;
+  const cy0 = shY[0]!,
+    cy1 = shY[1]!,
+    cy2 = shY[2]!;
+  let n0 = 0,
+    x0 = 0,
+    y0 = 0,
+    xx0 = 0,
+    xy0 = 0,
+    yy0 = 0;
+  let n1 = 0,
+    x1 = 0,
+    y1 = 0,
+    xx1 = 0,
+    xy1 = 0,
+    yy1 = 0;
+  let n2 = 0,
+    x2 = 0,
+    y2 = 0,
+    xx2 = 0,
+    xy2 = 0,
+    yy2 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const yi = y[i]!;
     const xi = X[i]!;
     let r = resp[o]!;
-    let dx = xi - cx0, dy = yi - cy0, rx = r * dx;
-    n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
+    let dx = xi - cx0,
+      dy = yi - cy0,
+      rx = r * dx;
+    n0 += r;
+    x0 += rx;
+    y0 += r * dy;
+    xx0 += rx * dx;
+    xy0 += rx * dy;
+    yy0 += r * dy * dy;
     r = resp[o + 1]!;
-    dx = xi - cx1; dy = yi - cy1; rx = r * dx;
-    n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
+    dx = xi - cx1;
+    dy = yi - cy1;
+    rx = r * dx;
+    n1 += r;
+    x1 += rx;
+    y1 += r * dy;
+    xx1 += rx * dx;
+    xy1 += rx * dy;
+    yy1 += r * dy * dy;
     r = resp[o + 2]!;
-    dx = xi - cx2; dy = yi - cy2; rx = r * dx;
-    n2 += r; x2 += rx; y2 += r * dy; xx2 += rx * dx; xy2 += rx * dy; yy2 += r * dy * dy;
+    dx = xi - cx2;
+    dy = yi - cy2;
+    rx = r * dx;
+    n2 += r;
+    x2 += rx;
+    y2 += r * dy;
+    xx2 += rx * dx;
+    xy2 += rx * dy;
+    yy2 += r * dy * dy;
   }
-  out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
-  out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
-  out6[12] = n2; out6[13] = x2; out6[14] = y2; out6[15] = xx2; out6[16] = xy2; out6[17] = yy2;
+  out6[0] = n0;
+  out6[1] = x0;
+  out6[2] = y0;
+  out6[3] = xx0;
+  out6[4] = xy0;
+  out6[5] = yy0;
+  out6[6] = n1;
+  out6[7] = x1;
+  out6[8] = y1;
+  out6[9] = xx1;
+  out6[10] = xy1;
+  out6[11] = yy1;
+  out6[12] = n2;
+  out6[13] = x2;
+  out6[14] = y2;
+  out6[15] = xx2;
+  out6[16] = xy2;
+  out6[17] = yy2;
 }
 
 /** momentsRows1k3 for k = 2 (out6: 12 sums). */
-function momentsRows1k2(X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
-  const cx0 = shX[0]!, cx1 = shX[1]!;
-  const cy0 = shY[0]!, cy1 = shY[1]!;
-  let n0 = 0, x0 = 0, y0 = 0, xx0 = 0, xy0 = 0, yy0 = 0;
-  let n1 = 0, x1 = 0, y1 = 0, xx1 = 0, xy1 = 0, yy1 = 0;
+function momentsRows1k2(
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  resp: Float64Array,
+  shX: Float64Array,
+  shY: Float64Array,
+  out6: Float64Array,
+): void {
+  const cx0 = shX[0]!,
+    cx1 = shX[1]!;
+  const cy0 = shY[0]!,
+    cy1 = shY[1]!;
+  let n0 = 0,
+    x0 = 0,
+    y0 = 0,
+    xx0 = 0,
+    xy0 = 0,
+    yy0 = 0;
+  let n1 = 0,
+    x1 = 0,
+    y1 = 0,
+    xx1 = 0,
+    xy1 = 0,
+    yy1 = 0;
   for (let i = 0, o = 0; i < n; i++, o += 2) {
     const yi = y[i]!;
     const xi = X[i]!;
     let r = resp[o]!;
-    let dx = xi - cx0, dy = yi - cy0, rx = r * dx;
-    n0 += r; x0 += rx; y0 += r * dy; xx0 += rx * dx; xy0 += rx * dy; yy0 += r * dy * dy;
+    let dx = xi - cx0,
+      dy = yi - cy0,
+      rx = r * dx;
+    n0 += r;
+    x0 += rx;
+    y0 += r * dy;
+    xx0 += rx * dx;
+    xy0 += rx * dy;
+    yy0 += r * dy * dy;
     r = resp[o + 1]!;
-    dx = xi - cx1; dy = yi - cy1; rx = r * dx;
-    n1 += r; x1 += rx; y1 += r * dy; xx1 += rx * dx; xy1 += rx * dy; yy1 += r * dy * dy;
+    dx = xi - cx1;
+    dy = yi - cy1;
+    rx = r * dx;
+    n1 += r;
+    x1 += rx;
+    y1 += r * dy;
+    xx1 += rx * dx;
+    xy1 += rx * dy;
+    yy1 += r * dy * dy;
   }
-  out6[0] = n0; out6[1] = x0; out6[2] = y0; out6[3] = xx0; out6[4] = xy0; out6[5] = yy0;
-  out6[6] = n1; out6[7] = x1; out6[8] = y1; out6[9] = xx1; out6[10] = xy1; out6[11] = yy1;
+  out6[0] = n0;
+  out6[1] = x0;
+  out6[2] = y0;
+  out6[3] = xx0;
+  out6[4] = xy0;
+  out6[5] = yy0;
+  out6[6] = n1;
+  out6[7] = x1;
+  out6[8] = y1;
+  out6[9] = xx1;
+  out6[10] = xy1;
+  out6[11] = yy1;
 }
 
 /**
@@ -70,17 +177,44 @@ function momentsRows1k2(X: Float64Array, y: Float64Array, n: number, resp: Float
  * same bits as one pass with the sums in arrays, which is 3× slower (each row's read-modify-writes
  * of 6k array entries).
  */
-function momentsRows1(k: number, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, shX: Float64Array, shY: Float64Array, out6: Float64Array): void {
+function momentsRows1(
+  k: number,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  resp: Float64Array,
+  shX: Float64Array,
+  shY: Float64Array,
+  out6: Float64Array,
+): void {
   for (let j = 0; j < k; j++) {
-    const cx = shX[j]!, cy = shY[j]!;
-    let N = 0, sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+    const cx = shX[j]!,
+      cy = shY[j]!;
+    let N = 0,
+      sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0,
+      syy = 0;
     for (let i = 0, o = j; i < n; i++, o += k) {
       const r = resp[o]!;
-      const dx = X[i]! - cx, dy = y[i]! - cy, rx = r * dx;
-      N += r; sx += rx; sy += r * dy; sxx += rx * dx; sxy += rx * dy; syy += r * dy * dy;
+      const dx = X[i]! - cx,
+        dy = y[i]! - cy,
+        rx = r * dx;
+      N += r;
+      sx += rx;
+      sy += r * dy;
+      sxx += rx * dx;
+      sxy += rx * dy;
+      syy += r * dy * dy;
     }
     const t = 6 * j;
-    out6[t] = N; out6[t + 1] = sx; out6[t + 2] = sy; out6[t + 3] = sxx; out6[t + 4] = sxy; out6[t + 5] = syy;
+    out6[t] = N;
+    out6[t + 1] = sx;
+    out6[t + 2] = sy;
+    out6[t + 3] = sxx;
+    out6[t + 4] = sxy;
+    out6[t + 5] = syy;
   }
 }
 
@@ -97,7 +231,14 @@ export interface MomentsScratch {
 }
 
 export function momentsScratch(): MomentsScratch {
-  return { shX: new Float64Array(8), shY: new Float64Array(8), syy: new Float64Array(8), dx: new Float64Array(8), sums: new Float64Array(18), last: new Float64Array(18) };
+  return {
+    shX: new Float64Array(8),
+    shY: new Float64Array(8),
+    syy: new Float64Array(8),
+    dx: new Float64Array(8),
+    sums: new Float64Array(18),
+    last: new Float64Array(18),
+  };
 }
 
 /** A call of the d = 1 moment kernels: out6 receives, per expert j at 6j, N, Σr dx, Σr dy, Σr dx², Σr dx dy, Σr dy². */
@@ -129,61 +270,125 @@ export function momentsSimd(k: 2 | 3, rows: MomentsRows): SimdKernel<MomentsCall
     arrays: (c) => [c.X, c.y, c.resp],
     setup(A, c) {
       const par = A.par;
-      for (let j = 0; j < k; j++) { par[j] = c.shX[j]!; par[k + j] = c.shY[j]!; }
-      return { kernel: k === 3 ? A.kernels.moments3 : A.kernels.moments2, args: [c.X.byteOffset, c.y.byteOffset, c.resp.byteOffset] };
+      for (let j = 0; j < k; j++) {
+        par[j] = c.shX[j]!;
+        par[k + j] = c.shY[j]!;
+      }
+      return {
+        kernel: k === 3 ? A.kernels.moments3 : A.kernels.moments2,
+        args: [c.X.byteOffset, c.y.byteOffset, c.resp.byteOffset],
+      };
     },
     rows(c, i0, len) {
-      rows(c.X.subarray(i0, i0 + len), c.y.subarray(i0, i0 + len), len, c.resp.subarray(i0 * k, (i0 + len) * k), c.shX, c.shY, c.last);
+      rows(
+        c.X.subarray(i0, i0 + len),
+        c.y.subarray(i0, i0 + len),
+        len,
+        c.resp.subarray(i0 * k, (i0 + len) * k),
+        c.shX,
+        c.shY,
+        c.last,
+      );
       return 0;
     },
-    finish(A, c) { sumsFinish(A.acc, 6 * k, (c.n & 1) === 1, c.last, c.out6); return 0; },
+    finish(A, c) {
+      sumsFinish(A.acc, 6 * k, (c.n & 1) === 1, c.last, c.out6);
+      return 0;
+    },
   };
 }
 
 register<MomentsCall>('moments', 'none', 3, 1, {
-  js: (c) => { momentsRows1k3(c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6); return 0; },
+  js: (c) => {
+    momentsRows1k3(c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6);
+    return 0;
+  },
   simd: momentsSimd(3, momentsRows1k3),
 });
 register<MomentsCall>('moments', 'none', 2, 1, {
-  js: (c) => { momentsRows1k2(c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6); return 0; },
+  js: (c) => {
+    momentsRows1k2(c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6);
+    return 0;
+  },
   simd: momentsSimd(2, momentsRows1k2),
 });
 register<MomentsCall>('moments', 'none', '*', 1, {
-  js: (c) => { momentsRows1(c.k, c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6); return 0; },
+  js: (c) => {
+    momentsRows1(c.k, c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6);
+    return 0;
+  },
 });
 
-const call: MomentsCall = { k: 0, X: new Float64Array(0), y: new Float64Array(0), n: 0, resp: new Float64Array(0),
-  shX: new Float64Array(0), shY: new Float64Array(0), out6: new Float64Array(0), last: new Float64Array(0) };
+const call: MomentsCall = {
+  k: 0,
+  X: new Float64Array(0),
+  y: new Float64Array(0),
+  n: 0,
+  resp: new Float64Array(0),
+  shX: new Float64Array(0),
+  shY: new Float64Array(0),
+  out6: new Float64Array(0),
+  last: new Float64Array(0),
+};
 
 /** Zeroes the sums of `out` and loads the shifts (the caller's previous means, else 0). */
 function momentsBegin(ms: MomentsScratch, d: number, k: number, out: ExpertMoments): boolean {
   const { N, xbar, ybar, Sxx, Sxy } = out;
   if (ms.shX.length < k * d) ms.shX = new Float64Array(k * d);
-  if (ms.shY.length < k) { ms.shY = new Float64Array(k); ms.syy = new Float64Array(k); }
+  if (ms.shY.length < k) {
+    ms.shY = new Float64Array(k);
+    ms.syy = new Float64Array(k);
+  }
   let fresh = out.shifted !== true;
   // non-finite shifts would turn the d = 1 loops' zero terms (0 · NaN) into NaN: start afresh
   for (let t = 0; t < k * d && !fresh; t++) if (!Number.isFinite(xbar[t]!)) fresh = true;
   for (let j = 0; j < k && !fresh; j++) if (!Number.isFinite(ybar[j]!)) fresh = true;
   for (let t = 0; t < k * d; t++) ms.shX[t] = fresh ? 0 : xbar[t]!;
   for (let j = 0; j < k; j++) ms.shY[j] = fresh ? 0 : ybar[j]!;
-  N.fill(0, 0, k); xbar.fill(0, 0, k * d); ybar.fill(0, 0, k); Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d); ms.syy.fill(0, 0, k);
+  N.fill(0, 0, k);
+  xbar.fill(0, 0, k * d);
+  ybar.fill(0, 0, k);
+  Sxx.fill(0, 0, k * d * d);
+  Sxy.fill(0, 0, k * d);
+  ms.syy.fill(0, 0, k);
   return fresh;
 }
 
 /** Backend.expertMoments of the CPU backend (simd: take the SIMD kernels where they apply). */
-export function expertMomentsCpu(ms: MomentsScratch, simd: boolean, X: Float64Array, y: Float64Array, n: number, d: number, k: number,
-  resp: Float64Array, out: ExpertMoments): void {
+export function expertMomentsCpu(
+  ms: MomentsScratch,
+  simd: boolean,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  resp: Float64Array,
+  out: ExpertMoments,
+): void {
   const { N, xbar, ybar, Sxx, Sxy } = out;
   const fresh = momentsBegin(ms, d, k, out);
   const { shX, shY, syy } = ms;
   if (d === 1) {
     if (ms.sums.length < 6 * k) ms.sums = new Float64Array(6 * k);
     const sums = ms.sums;
-    call.k = k; call.X = X; call.y = y; call.n = n; call.resp = resp; call.shX = shX; call.shY = shY; call.out6 = sums; call.last = ms.last;
+    call.k = k;
+    call.X = X;
+    call.y = y;
+    call.n = n;
+    call.resp = resp;
+    call.shX = shX;
+    call.shY = shY;
+    call.out6 = sums;
+    call.last = ms.last;
     dispatch(lookup<MomentsCall>('moments', 'none', k, 1)!, call, n, simd);
     for (let j = 0; j < k; j++) {
-      N[j] = sums[6 * j]!; xbar[j] = sums[6 * j + 1]!; ybar[j] = sums[6 * j + 2]!;
-      Sxx[j] = sums[6 * j + 3]!; Sxy[j] = sums[6 * j + 4]!; syy[j] = sums[6 * j + 5]!;
+      N[j] = sums[6 * j]!;
+      xbar[j] = sums[6 * j + 1]!;
+      ybar[j] = sums[6 * j + 2]!;
+      Sxx[j] = sums[6 * j + 3]!;
+      Sxy[j] = sums[6 * j + 4]!;
+      syy[j] = sums[6 * j + 5]!;
     }
   } else {
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
@@ -210,7 +415,17 @@ export function expertMomentsCpu(ms: MomentsScratch, simd: boolean, X: Float64Ar
 }
 
 /** Turns the shifted sums into means and centred sums (with the second pass when needed). */
-function momentsFinish(ms: MomentsScratch, X: Float64Array, y: Float64Array, n: number, d: number, k: number, resp: Float64Array, out: ExpertMoments, fresh: boolean): void {
+function momentsFinish(
+  ms: MomentsScratch,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  resp: Float64Array,
+  out: ExpertMoments,
+  fresh: boolean,
+): void {
   const { N, xbar, ybar, Sxx, Sxy } = out;
   let redo = fresh;
   if (ms.dx.length < d) ms.dx = new Float64Array(d);
@@ -233,7 +448,9 @@ function momentsFinish(ms: MomentsScratch, X: Float64Array, y: Float64Array, n: 
     }
   }
   if (redo) {
-    Sxx.fill(0, 0, k * d * d); Sxy.fill(0, 0, k * d); ms.syy.fill(0, 0, k);
+    Sxx.fill(0, 0, k * d * d);
+    Sxy.fill(0, 0, k * d);
+    ms.syy.fill(0, 0, k);
     for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
       const yi = y[i]!;
       for (let j = 0; j < k; j++) {
@@ -262,7 +479,14 @@ function momentsFinish(ms: MomentsScratch, X: Float64Array, y: Float64Array, n: 
 }
 
 /** Backend.expertResiduals of the CPU backend: out_j = Σ_i r_ij (y_i − a_j·x_i − b_j)². */
-export function expertResidualsCpu(m: Model, X: Float64Array, y: Float64Array, n: number, resp: Float64Array, out: Float64Array): void {
+export function expertResidualsCpu(
+  m: Model,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  resp: Float64Array,
+  out: Float64Array,
+): void {
   const { k, d, a, b } = m;
   out.fill(0, 0, k);
   if (d === 1) {

@@ -21,8 +21,17 @@ import { expRel } from './rows.js';
  * Dense linear gate, d = 1: logits β0_j + β1_j x_i, log π (n × k) and π by log-sum-exp per row.
  * @returns Q = Σ r log π over `resp` when withQ, else NaN
  */
-function softmaxRows1(k: number, beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
+function softmaxRows1(
+  k: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xi = X[i]!;
@@ -46,7 +55,10 @@ function softmaxRows1(k: number, beta0: Float64Array, beta1: Float64Array, X: Fl
       let jm = -1;
       for (let j = 0; j < k; j++) {
         const v = logPi[o + j]!;
-        if (v > mx || v !== v) { mx = v; jm = j; }
+        if (v > mx || v !== v) {
+          mx = v;
+          jm = j;
+        }
       }
       for (let j = 0; j < k; j++) {
         // exp(0) = 1 exactly: the row maximum costs no exponential
@@ -61,7 +73,10 @@ function softmaxRows1(k: number, beta0: Float64Array, beta1: Float64Array, X: Fl
       const lp = logPi[o + j]! - lse;
       logPi[o + j] = lp;
       pi[o + j] = pi[o + j]! * inv;
-      if (withQ) { const r = resp[o + j]!; if (r !== 0) q += r * lp; }
+      if (withQ) {
+        const r = resp[o + j]!;
+        if (r !== 0) q += r * lp;
+      }
     }
   }
   return withQ ? q : NaN;
@@ -75,10 +90,22 @@ function softmaxRows1(k: number, beta0: Float64Array, beta1: Float64Array, X: Fl
  * no probability is below e^-700, so these rows give what the shifted form gives (to rounding),
  * including which probabilities are exactly 0 (none); other rows take the shifted form.
  */
-function softmaxRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!, c2 = beta0[2]!;
-  const s0 = beta1[0]!, s1 = beta1[1]!, s2 = beta1[2]!;
+function softmaxRows1k3(
+  beta0: Float64Array,
+  beta1: Float64Array,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  const c0 = beta0[0]!,
+    c1 = beta0[1]!,
+    c2 = beta0[2]!;
+  const s0 = beta1[0]!,
+    s1 = beta1[1]!,
+    s2 = beta1[2]!;
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += 3) {
     const xi = X[i]!;
@@ -86,14 +113,24 @@ function softmaxRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Arra
     const v1 = c1 + s1 * xi;
     const v2 = c2 + s2 * xi;
     let e0, e1, e2, mx;
-    const direct = v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT && v2 >= -GATE_DIRECT && v2 <= GATE_DIRECT;
+    const direct =
+      v0 >= -GATE_DIRECT &&
+      v0 <= GATE_DIRECT &&
+      v1 >= -GATE_DIRECT &&
+      v1 <= GATE_DIRECT &&
+      v2 >= -GATE_DIRECT &&
+      v2 <= GATE_DIRECT;
     if (direct) {
-      e0 = expCore(v0); e1 = expCore(v1); e2 = expCore(v2);
+      e0 = expCore(v0);
+      e1 = expCore(v1);
+      e2 = expCore(v2);
       mx = 0;
     } else {
       // exp(0) = 1 exactly at the maximum; NaN propagates through Math.max and expRel
       mx = Math.max(v0, v1, v2);
-      e0 = expRel(v0 - mx); e1 = expRel(v1 - mx); e2 = expRel(v2 - mx);
+      e0 = expRel(v0 - mx);
+      e1 = expRel(v1 - mx);
+      e2 = expRel(v2 - mx);
     }
     const s = e0 + e1 + e2;
     // s ∈ [e^-350, 3e^350] or [1, 3]: logCore's domain (NaN stays NaN)
@@ -102,13 +139,21 @@ function softmaxRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Arra
     const l0 = v0 - lse;
     const l1 = v1 - lse;
     const l2 = v2 - lse;
-    logPi[o] = l0; logPi[o + 1] = l1; logPi[o + 2] = l2;
-    pi[o] = e0 * inv; pi[o + 1] = e1 * inv; pi[o + 2] = e2 * inv;
+    logPi[o] = l0;
+    logPi[o + 1] = l1;
+    logPi[o + 2] = l2;
+    pi[o] = e0 * inv;
+    pi[o + 1] = e1 * inv;
+    pi[o + 2] = e2 * inv;
     if (withQ) {
-      const r0 = resp[o]!, r1 = resp[o + 1]!, r2 = resp[o + 2]!;
+      const r0 = resp[o]!,
+        r1 = resp[o + 1]!,
+        r2 = resp[o + 2]!;
       if (direct) {
         // finite log π: a zero r adds ±0, the same sum as skipping it, without a branch on the data
-        q += r0 * l0; q += r1 * l1; q += r2 * l2;
+        q += r0 * l0;
+        q += r1 * l1;
+        q += r2 * l2;
       } else {
         if (r0 !== 0) q += r0 * l0;
         if (r1 !== 0) q += r1 * l1;
@@ -120,10 +165,20 @@ function softmaxRows1k3(beta0: Float64Array, beta1: Float64Array, X: Float64Arra
 }
 
 /** softmaxRows1k3 for k = 2 (the exact-specified fits of the papers). */
-function softmaxRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Array, n: number,
-  logPi: Float64Array, pi: Float64Array, resp: Float64Array, withQ: boolean): number {
-  const c0 = beta0[0]!, c1 = beta0[1]!;
-  const s0 = beta1[0]!, s1 = beta1[1]!;
+function softmaxRows1k2(
+  beta0: Float64Array,
+  beta1: Float64Array,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  const c0 = beta0[0]!,
+    c1 = beta0[1]!;
+  const s0 = beta1[0]!,
+    s1 = beta1[1]!;
   let q = 0;
   for (let i = 0, o = 0; i < n; i++, o += 2) {
     const xi = X[i]!;
@@ -132,23 +187,29 @@ function softmaxRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Arra
     let e0, e1, mx;
     const direct = v0 >= -GATE_DIRECT && v0 <= GATE_DIRECT && v1 >= -GATE_DIRECT && v1 <= GATE_DIRECT;
     if (direct) {
-      e0 = expCore(v0); e1 = expCore(v1);
+      e0 = expCore(v0);
+      e1 = expCore(v1);
       mx = 0;
     } else {
       mx = Math.max(v0, v1);
-      e0 = expRel(v0 - mx); e1 = expRel(v1 - mx);
+      e0 = expRel(v0 - mx);
+      e1 = expRel(v1 - mx);
     }
     const s = e0 + e1;
     const lse = mx + (s === s ? logCore(s) : s);
     const inv = 1 / s;
     const l0 = v0 - lse;
     const l1 = v1 - lse;
-    logPi[o] = l0; logPi[o + 1] = l1;
-    pi[o] = e0 * inv; pi[o + 1] = e1 * inv;
+    logPi[o] = l0;
+    logPi[o + 1] = l1;
+    pi[o] = e0 * inv;
+    pi[o + 1] = e1 * inv;
     if (withQ) {
-      const r0 = resp[o]!, r1 = resp[o + 1]!;
+      const r0 = resp[o]!,
+        r1 = resp[o + 1]!;
       if (direct) {
-        q += r0 * l0; q += r1 * l1;
+        q += r0 * l0;
+        q += r1 * l1;
       } else {
         if (r0 !== 0) q += r0 * l0;
         if (r1 !== 0) q += r1 * l1;
@@ -163,8 +224,17 @@ function softmaxRows1k2(beta0: Float64Array, beta1: Float64Array, X: Float64Arra
  * (written by the gate); inactive experts (useMask) get logPi = −Infinity and pi = 0.
  * @returns Q = Σ r log π over `resp` when given, else NaN
  */
-export function gateRowsGeneric(m: Model, linear: boolean, X: Float64Array, n: number, logPi: Float64Array, pi: Float64Array,
-  mask: Uint8Array | null, useMask: boolean, resp: Float64Array | undefined): number {
+export function gateRowsGeneric(
+  m: Model,
+  linear: boolean,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  mask: Uint8Array | null,
+  useMask: boolean,
+  resp: Float64Array | undefined,
+): number {
   const { k, d, beta0, beta1 } = m;
   let q = 0;
   for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
@@ -185,11 +255,17 @@ export function gateRowsGeneric(m: Model, linear: boolean, X: Float64Array, n: n
     for (let j = 0; j < k; j++) {
       if (useMask && !mask![o + j]) continue;
       const v = logPi[o + j]!;
-      if (v > mx || v !== v) { mx = v; jm = j; }
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
     }
     let s = 0;
     for (let j = 0; j < k; j++) {
-      if (useMask && !mask![o + j]) { pi[o + j] = 0; continue; }
+      if (useMask && !mask![o + j]) {
+        pi[o + j] = 0;
+        continue;
+      }
       const u = logPi[o + j]! - mx;
       // exp(0) = 1 exactly: the row maximum costs no exponential
       const e = j === jm ? 1 : u < -EXP_CUTOFF ? 0 : Math.exp(u);
@@ -199,11 +275,18 @@ export function gateRowsGeneric(m: Model, linear: boolean, X: Float64Array, n: n
     const lse = mx + Math.log(s);
     const inv = 1 / s;
     for (let j = 0; j < k; j++) {
-      if (useMask && !mask![o + j]) { logPi[o + j] = -Infinity; if (resp && resp[o + j]! !== 0) q = -Infinity; continue; }
+      if (useMask && !mask![o + j]) {
+        logPi[o + j] = -Infinity;
+        if (resp && resp[o + j]! !== 0) q = -Infinity;
+        continue;
+      }
       const lp = logPi[o + j]! - lse;
       logPi[o + j] = lp;
       pi[o + j] = pi[o + j]! * inv;
-      if (resp) { const r = resp[o + j]!; if (r !== 0) q += r * lp; }
+      if (resp) {
+        const r = resp[o + j]!;
+        if (r !== 0) q += r * lp;
+      }
     }
   }
   return resp ? q : NaN;
@@ -235,8 +318,12 @@ export function softmaxSimd(k: 2 | 3, rows: SoftmaxRows): SimdKernel<SoftmaxCall
       // a non-finite coefficient makes every row a refused one: the JS kernel takes them all at once
       for (let j = 0; j < k; j++) if (!Number.isFinite(c.beta0[j]!) || !Number.isFinite(c.beta1[j]!)) return null;
       const par = A.par;
-      for (let j = 0; j < k; j++) { par[j] = c.beta0[j]!; par[k + j] = c.beta1[j]!; }
-      A.acc[0] = 0; A.acc[1] = 0;
+      for (let j = 0; j < k; j++) {
+        par[j] = c.beta0[j]!;
+        par[k + j] = c.beta1[j]!;
+      }
+      A.acc[0] = 0;
+      A.acc[1] = 0;
       return {
         kernel: k === 3 ? A.kernels.gate3 : A.kernels.gate2,
         args: [c.X.byteOffset, c.logPi.byteOffset, c.pi.byteOffset, c.withQ ? c.resp.byteOffset : 0, c.withQ ? 1 : 0],
@@ -244,10 +331,18 @@ export function softmaxSimd(k: 2 | 3, rows: SoftmaxRows): SimdKernel<SoftmaxCall
     },
     rows(c, i0, len) {
       const r = c.withQ ? c.resp.subarray(i0 * k, (i0 + len) * k) : c.resp;
-      return rows(c.beta0, c.beta1, c.X.subarray(i0, i0 + len), len, c.logPi.subarray(i0 * k, (i0 + len) * k),
-        c.pi.subarray(i0 * k, (i0 + len) * k), r, c.withQ);
+      return rows(
+        c.beta0,
+        c.beta1,
+        c.X.subarray(i0, i0 + len),
+        len,
+        c.logPi.subarray(i0 * k, (i0 + len) * k),
+        c.pi.subarray(i0 * k, (i0 + len) * k),
+        r,
+        c.withQ,
+      );
     },
-    finish: (A, c, qJs) => (c.withQ ? (A.acc[0]! + A.acc[1]!) + qJs : NaN),
+    finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
   };
 }
 

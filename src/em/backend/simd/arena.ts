@@ -12,7 +12,9 @@ import { ACC, ACC_LEN, HEAP, PAGE, PAR, PAR_LEN } from './layout.js';
 import { KERNELS_WASM_BASE64, type KernelExports } from './module.js';
 
 /** The part of the WebAssembly JS API used here (the project's lib has no DOM types). */
-interface WasmMemory { readonly buffer: ArrayBuffer }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Memory: new (desc: { initial: number; maximum: number }) => WasmMemory;

@@ -56,7 +56,11 @@ export function runSimd<C>(A: Arena, sk: SimdKernel<C>, c: C, n: number): number
   const args = s.args;
   let jsSum: number;
   if (sk.mode === 'rows') {
-    jsSum = runPairs(n, (p, pairs) => run(...args, p, pairs), (i0, len) => sk.rows(c, i0, len));
+    jsSum = runPairs(
+      n,
+      (p, pairs) => run(...args, p, pairs),
+      (i0, len) => sk.rows(c, i0, len),
+    );
   } else {
     run(...args, 0, n >> 1);
     jsSum = n & 1 ? sk.rows(c, n - 1, 1) : 0;

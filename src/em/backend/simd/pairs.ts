@@ -15,8 +15,11 @@ const MAX_CHUNK = 1024;
  * @param js runs rows [row0, row0 + rows) in JS; returns their share of the call's sum (0 if none)
  * @returns the JS rows' sum, added chunk by chunk in row order, the odd last row last
  */
-export function runPairs(n: number, kernel: (p: number, pairs: number) => number,
-  js: (row0: number, rows: number) => number): number {
+export function runPairs(
+  n: number,
+  kernel: (p: number, pairs: number) => number,
+  js: (row0: number, rows: number) => number,
+): number {
   const pairs = n >> 1;
   let sum = 0;
   let p = 0;

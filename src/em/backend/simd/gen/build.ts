@@ -20,12 +20,27 @@ export function sourceHash(text: string = moduleText()): string {
 
 /** One-line descriptions of the exports, by name prefix (the generators document the details). */
 const DOCS: [RegExp, string][] = [
-  [/^estep/, 'E-step over row pairs [start, end) (par: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at'],
+  [
+    /^estep/,
+    'E-step over row pairs [start, end) (par: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at',
+  ],
   [/^loglik/, 'observed log-likelihood over row pairs [start, end) (par: as estep); returns the pair it stopped at'],
-  [/^gate\d/, 'softmax gate over row pairs [start, end) (par: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at'],
-  [/^topk/, 'top-K gate over row pairs [start, end) (mask written when compute ≠ 0); Q into acc when withQ ≠ 0; returns the pair it stopped at'],
-  [/^dense(identity|tanh|sigmoid)/, 'activation (dense-to-sparse) gate over row pairs [start, end) (par: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at'],
-  [/^moments/, "experts' shifted moments over row pairs [start, end) (par: shifts); the sums (lane 0 + lane 1) into acc"],
+  [
+    /^gate\d/,
+    'softmax gate over row pairs [start, end) (par: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [
+    /^topk/,
+    'top-K gate over row pairs [start, end) (mask written when compute ≠ 0); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [
+    /^dense(identity|tanh|sigmoid)/,
+    'activation (dense-to-sparse) gate over row pairs [start, end) (par: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [
+    /^moments/,
+    "experts' shifted moments over row pairs [start, end) (par: shifts); the sums (lane 0 + lane 1) into acc",
+  ],
   [/^gradcurv/, 'softmax gate gradient / curvature sums for the free experts of the suffix; the sums into acc'],
   [/^densegrad/, 'activation gate gradient / curvature / Hessian sums (par: β1, 1/τ); the 30 sums into acc'],
 ];
@@ -38,10 +53,12 @@ export function exportsType(text: string): string {
   const re = /^\(func \$\w+ \(export "(\w+)"\)((?: \(param \$\w+ \w+\))*)(?: \(result (\w+)\))?/gm;
   for (const m of text.matchAll(re)) {
     const [, name, params, result] = m as unknown as [string, string, string, string | undefined];
-    const args = [...params.matchAll(/\(param \$(\w+) (\w+)\)/g)].map(([, p, t]) => `${p}: ${TS_TYPE[t!] ?? 'unknown'}`);
+    const args = [...params.matchAll(/\(param \$(\w+) (\w+)\)/g)].map(
+      ([, p, t]) => `${p}: ${TS_TYPE[t!] ?? 'unknown'}`,
+    );
     const doc = DOCS.find(([r]) => r.test(name))?.[1];
     if (doc !== undefined) out.push(`  /** ${doc} */`);
-    out.push(`  ${name}(${args.join(', ')}): ${result === undefined ? 'void' : TS_TYPE[result] ?? 'unknown'};`);
+    out.push(`  ${name}(${args.join(', ')}): ${result === undefined ? 'void' : (TS_TYPE[result] ?? 'unknown')};`);
   }
   if (out.length === 0) throw new Error('build:wasm: no exported function found in the module text');
   return `export interface KernelExports {\n${out.join('\n')}\n}`;

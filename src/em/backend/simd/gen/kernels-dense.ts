@@ -10,7 +10,6 @@ import { ACC, PAR } from '../layout.js';
 import { loadCols, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
-
 export type DenseAct = 'identity' | 'tanh' | 'sigmoid';
 
 /**
@@ -31,10 +30,23 @@ const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${
  * par: β0 (k), β1 (k), 1/τ. acc: Q (2 lanes).
  */
 function dense(act: DenseAct, k: 2 | 3): string {
-  const f = new Fn(`dense${act}${k}`, [['x', 'i32'], ['lp', 'i32'], ['pi', 'i32'], ['r', 'i32'], ['withQ', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const f = new Fn(
+    `dense${act}${k}`,
+    [
+      ['x', 'i32'],
+      ['lp', 'i32'],
+      ['pi', 'i32'],
+      ['r', 'i32'],
+      ['withQ', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [...Array(k).keys()];
-  const c = J.map((j) => par(j)), s = J.map((j) => par(k + j));
+  const c = J.map((j) => par(j)),
+    s = J.map((j) => par(k + j));
   const it = par(2 * k);
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
   f.local('p', 'i32');
@@ -61,7 +73,10 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
   const J = [...Array(k).keys()];
   const T = (h: number, name: string): string => `${name}_${hs.length}${h}`;
   const v = hs.map((h) => {
-    const x = f.set(T(h, 'xi'), `(v128.load offset=${16 * h} (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 4))))`);
+    const x = f.set(
+      T(h, 'xi'),
+      `(v128.load offset=${16 * h} (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 4))))`,
+    );
     return J.map((j) => {
       if (act === 'identity') return f.set(T(h, `v${j}`), add(mul(mul(s[j]!, x), it), c[j]!));
       const u = f.set(T(h, `u${j}`), mul(s[j]!, x));
@@ -79,9 +94,21 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
   });
   // as kernels-gate.ts: direct rows (every |v| ≤ 350, false for NaN) with mx = +0, other rows
   // shifted by the exact maximum lane by lane; a pair with a row maximum ±∞ or NaN is refused
-  const direct = hs.map((h) => f.set(T(h, 'direct'), v[h]!.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`)));
-  const exact = hs.map((h) => f.set(T(h, 'exact'), v[h]!.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[h]![0]!)));
-  const ok = hs.map((h) => `(v128.or ${direct[h]!} (f64x2.lt ${abs(exact[h]!)} ${F2(Infinity)}))`).reduce((a, b) => `(v128.and ${a} ${b})`);
+  const direct = hs.map((h) =>
+    f.set(
+      T(h, 'direct'),
+      v[h]!.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`),
+    ),
+  );
+  const exact = hs.map((h) =>
+    f.set(
+      T(h, 'exact'),
+      v[h]!.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[h]![0]!),
+    ),
+  );
+  const ok = hs
+    .map((h) => `(v128.or ${direct[h]!} (f64x2.lt ${abs(exact[h]!)} ${F2(Infinity)}))`)
+    .reduce((a, b) => `(v128.and ${a} ${b})`);
   f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${ok})))`);
   const e = hs.map((h) => {
     const mx = f.set(T(h, 'mx'), `(v128.andnot ${exact[h]!} ${direct[h]!})`);
@@ -92,22 +119,44 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
     });
   });
   const l = hs.map((h) => {
-    const sum = f.set(T(h, 's'), e[h]!.reduce((acc, t) => add(acc, t)));
+    const sum = f.set(
+      T(h, 's'),
+      e[h]!.reduce((acc, t) => add(acc, t)),
+    );
     const lse = f.set(T(h, 'lse'), add(f.local(T(h, 'mx')), logv(f, sum, T(h, 'ls'))));
     f.set(T(h, 'inv'), div(F2(1), sum));
     return J.map((j) => f.set(T(h, `l${j}`), sub(v[h]![j]!, lse)));
   });
   for (const h of hs) {
-    const o = f.set(T(h, 'o'), `(i32.add (local.get $lp) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
-    const po = f.set(T(h, 'po'), `(i32.add (local.get $pi) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
+    const o = f.set(
+      T(h, 'o'),
+      `(i32.add (local.get $lp) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`,
+      'i32',
+    );
+    const po = f.set(
+      T(h, 'po'),
+      `(i32.add (local.get $pi) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`,
+      'i32',
+    );
     storeCols(f, o, l[h]!);
-    storeCols(f, po, J.map((j) => mul(e[h]![j]!, f.local(T(h, 'inv')))));
+    storeCols(
+      f,
+      po,
+      J.map((j) => mul(e[h]![j]!, f.local(T(h, 'inv')))),
+    );
   }
   f.emit('(if (local.get $withQ) (then');
   for (const h of hs) {
-    const ro = f.set(T(h, 'ro'), `(i32.add (local.get $r) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`, 'i32');
+    const ro = f.set(
+      T(h, 'ro'),
+      `(i32.add (local.get $r) (i32.mul (i32.add (local.get $p) (i32.const ${h})) (i32.const ${16 * k})))`,
+      'i32',
+    );
     const r = loadCols(f, ro, k, T(h, 'r'));
-    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[h]![j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
+    f.set(
+      'q',
+      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[h]![j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
+    );
   }
   f.emit('))');
 }

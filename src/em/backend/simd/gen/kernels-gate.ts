@@ -8,7 +8,6 @@ import { ACC, PAR } from '../layout.js';
 import { loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
-
 /**
  * Softmax gate for d = 1, k = 2 or 3 (cpu/softmax-gate.ts softmaxRows1k2 / softmaxRows1k3, their direct
  * rows): v_j = β0_j + β1_j x, e_j = e^v_j, s = Σ e_j, lse = 0 + log s, log π_j = v_j − lse,
@@ -19,10 +18,23 @@ import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
  * withQ is loop-invariant: its branch is predicted, and without it `r` is never read.
  */
 function gate(k: 2 | 3): string {
-  const f = new Fn(`gate${k}`, [['x', 'i32'], ['lp', 'i32'], ['pi', 'i32'], ['r', 'i32'], ['withQ', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const f = new Fn(
+    `gate${k}`,
+    [
+      ['x', 'i32'],
+      ['lp', 'i32'],
+      ['pi', 'i32'],
+      ['r', 'i32'],
+      ['withQ', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [...Array(k).keys()];
-  const c = J.map((j) => par(j)), s = J.map((j) => par(k + j));
+  const c = J.map((j) => par(j)),
+    s = J.map((j) => par(k + j));
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
@@ -30,8 +42,14 @@ function gate(k: 2 | 3): string {
     // direct rows: |v| ≤ 350 (false for NaN) for every logit, e^v with no shift (mx = +0); other
     // rows (a steep gate) shift by the exact maximum, as the JS kernel — each lane its own; a pair
     // with a row whose maximum is ±∞ or NaN is refused
-    const direct = f.set('direct', v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`));
-    const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    const direct = f.set(
+      'direct',
+      v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((a, b) => `(v128.and ${a} ${b})`),
+    );
+    const exact = f.set(
+      'exact',
+      v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
+    );
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
     const mx = f.set('mx', `(v128.andnot ${exact} ${direct})`);
     const e = J.map((j) => {
@@ -39,17 +57,27 @@ function gate(k: 2 | 3): string {
       // below −708: 0 (only in shifted rows: direct ones have u = v ≥ −350)
       return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
-    const sum = f.set('s', e.reduce((acc, t) => add(acc, t)));
+    const sum = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
     // mx + log s, as in the JS kernel (direct rows: +0 + log s)
     const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
     const inv = f.set('inv', div(F2(1), sum));
     const l = J.map((j) => f.set(`l${j}`, sub(v[j]!, lse)));
     storeCols(f, matPair(f, 'lp', k, 'o'), l);
-    storeCols(f, matPair(f, 'pi', k, 'po'), J.map((j) => mul(e[j]!, inv)));
+    storeCols(
+      f,
+      matPair(f, 'pi', k, 'po'),
+      J.map((j) => mul(e[j]!, inv)),
+    );
     f.emit('(if (local.get $withQ) (then');
     const r = loadCols(f, matPair(f, 'r', k, 'ro'), k, 'r');
     // terms with r = 0 skipped (the JS kernel's shifted rows; in direct rows they would add ±0)
-    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
+    f.set(
+      'q',
+      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
+    );
     f.emit('))');
   });
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);

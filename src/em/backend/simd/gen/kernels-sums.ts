@@ -43,13 +43,17 @@ function accumulators(f: Fn, m: number): string[] {
 }
 
 /** s += term */
-const accumulate = (f: Fn, s: string, term: string): void => { f.set(s, add(f.local(s), term)); };
+const accumulate = (f: Fn, s: string, term: string): void => {
+  f.set(s, add(f.local(s), term));
+};
 
 /** Stores lane 0 + lane 1 of each accumulator at ACC + 8t. */
 function storeSums(f: Fn, names: string[]): void {
   names.forEach((s, t) => {
     const v = f.local(s);
-    f.emit(`(f64.store offset=${ACC + 8 * t} (i32.const 0) (f64.add (f64x2.extract_lane 0 ${v}) (f64x2.extract_lane 1 ${v})))`);
+    f.emit(
+      `(f64.store offset=${ACC + 8 * t} (i32.const 0) (f64.add (f64x2.extract_lane 0 ${v}) (f64x2.extract_lane 1 ${v})))`,
+    );
   });
 }
 
@@ -59,10 +63,21 @@ function storeSums(f: Fn, names: string[]): void {
  * par: shX (k), shY (k). acc out: the 6k sums, expert by expert.
  */
 function moments(k: K): string {
-  const f = new Fn(`moments${k}`, [['x', 'i32'], ['y', 'i32'], ['r', 'i32'], ['start', 'i32'], ['end', 'i32']], null);
+  const f = new Fn(
+    `moments${k}`,
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['r', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    null,
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [...Array(k).keys()];
-  const cx = J.map((j) => par(j)), cy = J.map((j) => par(k + j));
+  const cx = J.map((j) => par(j)),
+    cy = J.map((j) => par(k + j));
   const S = accumulators(f, 6 * k);
   pairLoop2(f, () => {
     const y = f.set('yi', rowPair('y'));
@@ -92,12 +107,25 @@ function moments(k: K): string {
  * expert fa: ga, ga·x, (a,a) × (1, x, x²) — 5 sums.
  */
 function gradCurv(k: K, free: number[]): string {
-  const f = new Fn(`gradcurv${k}_${free.join('')}`, [['x', 'i32'], ['r', 'i32'], ['pi', 'i32'], ['start', 'i32'], ['end', 'i32']], null);
+  const f = new Fn(
+    `gradcurv${k}_${free.join('')}`,
+    [
+      ['x', 'i32'],
+      ['r', 'i32'],
+      ['pi', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    null,
+  );
   const S = accumulators(f, k === 3 ? 13 : 5);
   pairLoop2(f, () => {
     const r = loadCols(f, matPair(f, 'r', k, 'o'), k, 'r');
     // the JS kernel's R = 0 + r0 + r1 (+ r2): the leading 0 turns −0 into +0
-    const R = f.set('R', r.reduce((s, rj) => add(s, rj), F2(0)));
+    const R = f.set(
+      'R',
+      r.reduce((s, rj) => add(s, rj), F2(0)),
+    );
     const x = f.set('xi', rowPair('x'));
     const x2 = f.set('x2', mul(x, x));
     const pc = loadCols(f, matPair(f, 'pi', k, 'po'), k, 'p'); // unused columns: dead code for the compiler
@@ -135,5 +163,13 @@ function gradCurv(k: K, free: number[]): string {
  * gradcurv3_12 (one variant per set of free experts, so that the columns are chosen at build time).
  */
 export function sumKernels(): string[] {
-  return [moments(2), moments(3), gradCurv(2, [0]), gradCurv(2, [1]), gradCurv(3, [0, 1]), gradCurv(3, [0, 2]), gradCurv(3, [1, 2])];
+  return [
+    moments(2),
+    moments(3),
+    gradCurv(2, [0]),
+    gradCurv(2, [1]),
+    gradCurv(3, [0, 1]),
+    gradCurv(3, [0, 2]),
+    gradCurv(3, [1, 2]),
+  ];
 }

@@ -15,7 +15,8 @@ const gt = (a: string, b: string): string => `(f64x2.gt ${a} ${b})`;
 /** lanes of a where m is set, else b */
 const sel = (a: string, b: string, m: string): string => `(v128.bitselect ${a} ${b} ${m})`;
 /** both lanes all ones when the i32 `c` is non-zero */
-const splatBool = (c: string): string => `(i64x2.splat (i64.sub (i64.const 0) (i64.extend_i32_u (i32.ne ${c} (i32.const 0)))))`;
+const splatBool = (c: string): string =>
+  `(i64x2.splat (i64.sub (i64.const 0) (i64.extend_i32_u (i32.ne ${c} (i32.const 0)))))`;
 
 /**
  * Top-K gate for d = 1, k = 3 (cpu/topk-gate.ts topkGateRows1k3): u_j = β1_j x, v_j = β0_j + u_j; when
@@ -30,11 +31,27 @@ const splatBool = (c: string): string => `(i64x2.splat (i64.sub (i64.const 0) (i
  * par: β0 (3), β1 (3). acc: Q (2 lanes). compute, K, slope and withQ are loop-invariant.
  */
 function topk3(): string {
-  const f = new Fn('topk3', [['x', 'i32'], ['lp', 'i32'], ['pi', 'i32'], ['mask', 'i32'], ['r', 'i32'],
-    ['compute', 'i32'], ['K', 'i32'], ['slope', 'i32'], ['withQ', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const f = new Fn(
+    'topk3',
+    [
+      ['x', 'i32'],
+      ['lp', 'i32'],
+      ['pi', 'i32'],
+      ['mask', 'i32'],
+      ['r', 'i32'],
+      ['compute', 'i32'],
+      ['K', 'i32'],
+      ['slope', 'i32'],
+      ['withQ', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [0, 1, 2];
-  const c = J.map((j) => par(j)), s = J.map((j) => par(3 + j));
+  const c = J.map((j) => par(j)),
+    s = J.map((j) => par(3 + j));
   // the JS kernel's K cases as lane masks: K ≥ 3 keeps all, K = 1 the first pick, else two picks
   const k1 = f.set('k1', splatBool('(i32.eq (local.get $K) (i32.const 1))'));
   const k3 = f.set('k3', splatBool('(i32.ge_s (local.get $K) (i32.const 3))'));
@@ -62,7 +79,8 @@ function topk3(): string {
       const n0 = or(and(f1, g20), and(f2, g10));
       const n1 = or(and(f0, g21), and(f2, not(g10)));
       const n2 = or(and(f0, not(g21)), and(f1, not(g20)));
-      const fj = [f0, f1, f2], nj = [n0, n1, n2];
+      const fj = [f0, f1, f2],
+        nj = [n0, n1, n2];
       for (const j of J) f.set(`a${j}`, or(k3, or(and(k1, fj[j]!), and(k2, not(nj[j]!)))));
     }
     f.emit(') (else');
@@ -70,7 +88,9 @@ function topk3(): string {
       const mb = f.set('mb', `(v128.load16_lane offset=4 2 ${mo} (v128.load32_zero ${mo}))`);
       // byte j of row 2p into lane 0, byte 3 + j of row 2p + 1 into lane 1, then ≠ 0
       for (const j of J) {
-        const spread = `(i8x16.shuffle ${Array(8).fill(j).join(' ')} ${Array(8).fill(3 + j).join(' ')} ${mb} ${mb})`;
+        const spread = `(i8x16.shuffle ${Array(8).fill(j).join(' ')} ${Array(8)
+          .fill(3 + j)
+          .join(' ')} ${mb} ${mb})`;
         f.set(`a${j}`, `(i64x2.ne ${spread} ${I2(0)})`);
       }
     }
@@ -99,11 +119,18 @@ function topk3(): string {
     const inv = f.set('inv', div(F2(1), sum));
     const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
     storeCols(f, matPair(f, 'lp', 3, 'o'), l);
-    storeCols(f, matPair(f, 'pi', 3, 'po'), J.map((j) => mul(e[j]!, inv)));
+    storeCols(
+      f,
+      matPair(f, 'pi', 3, 'po'),
+      J.map((j) => mul(e[j]!, inv)),
+    );
     f.emit('(if (local.get $withQ) (then');
     const r = loadCols(f, matPair(f, 'r', 3, 'ro'), 3, 'r');
     // terms with r = 0 are skipped (0·−∞ would be NaN); adding +0 instead keeps the lane's sum
-    f.set('q', J.reduce((acc, j) => add(acc, and(mul(r[j]!, l[j]!), `(f64x2.ne ${r[j]!} ${F2(0)})`)), f.local('q')));
+    f.set(
+      'q',
+      J.reduce((acc, j) => add(acc, and(mul(r[j]!, l[j]!), `(f64x2.ne ${r[j]!} ${F2(0)})`)), f.local('q')),
+    );
     f.emit('))');
   });
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);

@@ -25,7 +25,6 @@ import { sumKernels } from './kernels-sums.js';
 import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
 
-
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
   f.emit('(local.set $p (local.get $start))');
@@ -38,7 +37,8 @@ export function pairLoop(f: Fn, body: () => void): void {
 }
 
 /** f64x2 of rows (2p, 2p + 1) of an n-vector at pointer param `ptr` */
-export const rowPair = (ptr: string): string => `(v128.load (i32.add (local.get $${ptr}) (i32.shl (local.get $p) (i32.const 4))))`;
+export const rowPair = (ptr: string): string =>
+  `(v128.load (i32.add (local.get $${ptr}) (i32.shl (local.get $p) (i32.const 4))))`;
 
 /**
  * Loads columns j = 0..k−1 of rows (2p, 2p + 1) of an n × k row-major matrix (2k doubles from
@@ -92,10 +92,24 @@ export function productStep(f: Fn, s: string): void {
  * par: a (k), b (k), c (k), h (k). acc: q (2 lanes), Σ shift (2), product mantissa (2), exponent (2 × i64).
  */
 function eStep(k: 2 | 3): string {
-  const f = new Fn(`estep${k}`, [['x', 'i32'], ['y', 'i32'], ['lp', 'i32'], ['r', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const f = new Fn(
+    `estep${k}`,
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['lp', 'i32'],
+      ['r', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [...Array(k).keys()];
-  const a = J.map((j) => par(j)), b = J.map((j) => par(k + j)), c = J.map((j) => par(2 * k + j)), h = J.map((j) => par(3 * k + j));
+  const a = J.map((j) => par(j)),
+    b = J.map((j) => par(k + j)),
+    c = J.map((j) => par(2 * k + j)),
+    h = J.map((j) => par(3 * k + j));
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
   f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
   f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
@@ -115,19 +129,28 @@ function eStep(k: 2 | 3): string {
     const shift = k === 2 ? m01 : f.set('m012', mul(F2(0.5), add(add(m01, v[2]!), abs(sub(m01, v[2]!)))));
     const sumAbs = v.map((vj) => abs(vj)).reduce((s, t) => add(s, t));
     const fast = f.set('fast', `(f64x2.lt ${sumAbs} ${F2(SHIFT_EXACT_BELOW)})`);
-    const exact = f.set('exact', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    const exact = f.set(
+      'exact',
+      v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
+    );
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
     const mx = f.set('mx', `(v128.bitselect ${shift} ${exact} ${fast})`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
       return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
-    const s = f.set('s', e.reduce((acc, t) => add(acc, t)));
+    const s = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
     const inv = f.set('inv', `(f64x2.div ${F2(1)} ${s})`);
     const r = J.map((j) => f.set(`r${j}`, mul(e[j]!, inv)));
     storeCols(f, matPair(f, 'r', k, 'ro'), r);
     // Q skips r = 0 (log π may be −∞ there: top-K); in fast rows a zero r would add ±0 anyway
-    f.set('q', J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, lp[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')));
+    f.set(
+      'q',
+      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, lp[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
+    );
     f.set('sm', add(f.local('sm'), mx));
     productStep(f, s);
   });
@@ -147,10 +170,23 @@ function eStep(k: 2 | 3): string {
  * exponent (+48).
  */
 function logLik(k: 2 | 3): string {
-  const f = new Fn(`loglik${k}`, [['x', 'i32'], ['y', 'i32'], ['lp', 'i32'], ['start', 'i32'], ['end', 'i32']], 'i32');
+  const f = new Fn(
+    `loglik${k}`,
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['lp', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
   const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
   const J = [...Array(k).keys()];
-  const a = J.map((j) => par(j)), b = J.map((j) => par(k + j)), c = J.map((j) => par(2 * k + j)), h = J.map((j) => par(3 * k + j));
+  const a = J.map((j) => par(j)),
+    b = J.map((j) => par(k + j)),
+    c = J.map((j) => par(2 * k + j)),
+    h = J.map((j) => par(3 * k + j));
   f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
   f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
@@ -162,13 +198,19 @@ function logLik(k: 2 | 3): string {
       const d = f.set(`d${j}`, sub(y, add(b[j]!, mul(a[j]!, x))));
       return f.set(`v${j}`, add(add(lp[j]!, c[j]!), mul(mul(h[j]!, d), d)));
     });
-    const mx = f.set('mx', v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!));
+    const mx = f.set(
+      'mx',
+      v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
+    );
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))))`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
       return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
-    const s = f.set('s', e.reduce((acc, t) => add(acc, t)));
+    const s = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
     f.set('sm', add(f.local('sm'), mx));
     productStep(f, s);
   });
@@ -183,7 +225,10 @@ function logLik(k: 2 | 3): string {
 function tableData(offset: number, hi: Float64Array, lo: Float64Array): string {
   const bytes = new Uint8Array(hi.length * 16);
   const v = new DataView(bytes.buffer);
-  for (let i = 0; i < hi.length; i++) { v.setFloat64(16 * i, hi[i]!, true); v.setFloat64(16 * i + 8, lo[i]!, true); }
+  for (let i = 0; i < hi.length; i++) {
+    v.setFloat64(16 * i, hi[i]!, true);
+    v.setFloat64(16 * i + 8, lo[i]!, true);
+  }
   let s = '';
   for (const byte of bytes) s += '\\' + byte.toString(16).padStart(2, '0');
   return `(data (i32.const ${offset}) "${s}")`;

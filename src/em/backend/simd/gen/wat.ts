@@ -54,7 +54,11 @@ export class Fn {
   private readonly locals = new Map<string, ValType>();
   private readonly body: string[] = [];
 
-  constructor(readonly name: string, readonly params: [string, ValType][], readonly result: ValType | null) {}
+  constructor(
+    readonly name: string,
+    readonly params: [string, ValType][],
+    readonly result: ValType | null,
+  ) {}
 
   /** local.get of `name`, declaring it (type `type`) on first use */
   local(name: string, type: ValType = 'v128'): string {
@@ -72,7 +76,9 @@ export class Fn {
     return get;
   }
 
-  emit(instr: string): void { this.body.push(instr); }
+  emit(instr: string): void {
+    this.body.push(instr);
+  }
 
   text(): string {
     const ps = this.params.map(([n, t]) => `(param $${n} ${t})`).join(' ');
@@ -80,7 +86,6 @@ export class Fn {
     return `(func $${this.name} (export "${this.name}") ${ps}${this.result ? ` (result ${this.result})` : ''} ${ls}\n  ${this.body.join('\n  ')})`;
   }
 }
-
 
 /** (hi, lo) pairs of the table entries whose byte offsets (index·16) are in the i64 lanes of j */
 function gather(f: Fn, j: string, tag: string, base: number): [string, string] {
@@ -104,7 +109,10 @@ export function expv(f: Fn, x: string, tag: string): string {
   const sc = f.set(`${tag}_sc`, `(i64x2.shl (i64x2.add (i64x2.shr_s ${k} (i32.const 7)) ${I2(1023)}) (i32.const 52))`);
   const [th, tl] = gather(f, j, tag, EXP_TABLE);
   const r2 = f.set(`${tag}_r2`, mul(r, r));
-  const p = f.set(`${tag}_p`, add(add(r, mul(r2, add(F2(0.5), mul(r, F2(C3))))), mul(mul(r2, r2), add(F2(C4), mul(r, F2(C5))))));
+  const p = f.set(
+    `${tag}_p`,
+    add(add(r, mul(r2, add(F2(0.5), mul(r, F2(C3))))), mul(mul(r2, r2), add(F2(C4), mul(r, F2(C5))))),
+  );
   return f.set(`${tag}_e`, mul(add(th, add(tl, mul(th, p))), sc));
 }
 
@@ -118,8 +126,14 @@ const MAGIC = 0x4338000000000000n;
  */
 export function logv(f: Fn, x: string, tag: string): string {
   const hw = f.set(`${tag}_hw`, `(i64x2.shr_u ${x} (i32.const 32))`);
-  const i0 = f.set(`${tag}_i0`, `(i64x2.shr_u (i64x2.add (i64x2.shr_u (v128.and ${hw} ${I2(0xfffff)}) (i32.const 12)) ${I2(1)}) (i32.const 1))`);
-  const e = f.set(`${tag}_e`, `(i64x2.add (i64x2.sub (i64x2.shr_u ${hw} (i32.const 20)) ${I2(1023)}) (i64x2.shr_u ${i0} (i32.const 7)))`);
+  const i0 = f.set(
+    `${tag}_i0`,
+    `(i64x2.shr_u (i64x2.add (i64x2.shr_u (v128.and ${hw} ${I2(0xfffff)}) (i32.const 12)) ${I2(1)}) (i32.const 1))`,
+  );
+  const e = f.set(
+    `${tag}_e`,
+    `(i64x2.add (i64x2.sub (i64x2.shr_u ${hw} (i32.const 20)) ${I2(1023)}) (i64x2.shr_u ${i0} (i32.const 7)))`,
+  );
   const i = f.set(`${tag}_i`, `(v128.and ${i0} ${I2(127)})`);
   // small integers to doubles through the 1.5·2^52 bias (exact)
   const ef = f.set(`${tag}_ef`, sub(`(i64x2.add ${e} ${I2(MAGIC)})`, F2(SHIFT)));
@@ -129,8 +143,13 @@ export function logv(f: Fn, x: string, tag: string): string {
   const r = f.set(`${tag}_r`, div(sub(mul(x, p2), c), c));
   const r2 = f.set(`${tag}_r2`, mul(r, r));
   const r4 = f.set(`${tag}_r4`, mul(r2, r2));
-  const t = f.set(`${tag}_t`, add(mul(r2, add(F2(-0.5), mul(r, F2(1 / 3)))),
-    mul(r4, add(add(F2(-0.25), mul(r, F2(0.2))), mul(r2, add(F2(-1 / 6), mul(r, F2(1 / 7))))))));
+  const t = f.set(
+    `${tag}_t`,
+    add(
+      mul(r2, add(F2(-0.5), mul(r, F2(1 / 3)))),
+      mul(r4, add(add(F2(-0.25), mul(r, F2(0.2))), mul(r2, add(F2(-1 / 6), mul(r, F2(1 / 7)))))),
+    ),
+  );
   const [lh, ll] = gather(f, `(i64x2.shl ${i} (i32.const 4))`, tag, LOG_TABLE);
   return f.set(`${tag}_log`, add(add(mul(ef, F2(LN2_HI)), lh), add(add(mul(ef, F2(LN2_LO)), ll), add(r, t))));
 }
