@@ -3,7 +3,7 @@
  * sends, one at a time. A throwing evaluator becomes a "failed" record, never a dead worker.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { activeFaults, sleepSync } from './fault.js';
+import { activeFaults, sleepSync } from '../io/fault.js';
 import { failedRecord, type CellEvaluatorModule, type PoolReply, type PoolRequest, type WorkerInit } from './pool.js';
 
 const port = parentPort;

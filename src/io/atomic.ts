@@ -1,7 +1,7 @@
 // Atomic file writes: readers never see a half-written file.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { activeFaults, sleepSync } from '../experiments/fault.js';
+import { activeFaults, sleepSync } from './fault.js';
 
 let tmpCounter = 0;
 

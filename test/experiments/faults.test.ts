@@ -1,6 +1,6 @@
 /**
  * Injected faults of a long sweep (issue 16), each real where it is cheap:
- *   - a worker thread that throws, exits or crashes mid-cell (GMOE_TEST_FAULT, src/experiments/fault.ts)
+ *   - a worker thread that throws, exits or crashes mid-cell (GMOE_TEST_FAULT, src/io/fault.ts)
  *   - results.jsonl on a full disk (a 16 KiB tmpfs) or unwritable (a read-only tmpfs as root, chmod otherwise)
  *   - a corrupt line in the middle of results.jsonl: resume, report and merge refuse, naming file and line,
  *     or skip it with --skip-corrupt and say how many
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FAULT_ENV, parseFaults } from '../../src/experiments/fault.js';
+import { FAULT_ENV, parseFaults } from '../../src/io/fault.js';
 import { analyseRun, mergeRuns, runSweep } from '../../src/experiments/runner.js';
 import { readResults, ResultsIOError } from '../../src/experiments/store.js';
 import { validateSpec } from '../../src/experiments/spec.js';

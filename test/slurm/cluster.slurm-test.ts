@@ -5,7 +5,7 @@
  *   2. one array task cancelled mid-run (scancel), resubmitted as the README says → the same summary
  *   3. a task at its time limit (--time=1, --signal=B:TERM@30) stops on SIGTERM, leaving a resumable
  *      shard; resubmitted, it finishes with the same summary
- * Slow tasks come from the test-only hook GMOE_TEST_FAULT=delay=MS (src/experiments/fault.ts), passed
+ * Slow tasks come from the test-only hook GMOE_TEST_FAULT=delay=MS (src/io/fault.ts), passed
  * to the tasks by `sbatch --export=ALL`; the delay changes no result.
  */
 import { execFileSync } from 'node:child_process';
