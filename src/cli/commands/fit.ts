@@ -14,7 +14,7 @@ import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError, parseGateSpec } from '../../models/validate.js';
 import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
-import { findGate, gateCliSyntax } from '../../models/gates/index.js';
+import { findGate, gateCliSyntax, getGate } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
@@ -58,14 +58,7 @@ const GATE_SYNTAX = gateCliSyntax();
 
 /** The gate as the --gate syntax writes it (top-K with its selection rule). */
 export function formatGate(g: GateSpec): string {
-  switch (g.kind) {
-    case 'topk':
-      return `topk:${g.K}:${g.selectOn}`;
-    case 'activation':
-      return `activation:${g.activation} (bias ${g.bias})`;
-    default:
-      return g.kind;
-  }
+  return getGate(g).cliString(g);
 }
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
@@ -106,12 +99,12 @@ export function parseGate(
   notes?: string[],
 ): GateSpec {
   const [kind, ...args] = raw.split(':');
-  if (kind === 'topk') {
+  if (findGate(kind)?.form === 'masked') {
     const rule = args[1];
     if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn)
       throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
     if (rule === undefined && opts.selectOn === undefined) {
-      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
+      const fromInit = initModel ? getGate(initModel.gate).selection?.(initModel.gate).selectOn : undefined;
       notes?.push(
         fromInit
           ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
