@@ -123,6 +123,48 @@ export function fixScalingGauge(m: Model, tau: number): void {
   m.tau = tau;
 }
 
+/**
+ * The stopping tests after iteration `iter` (≥ 1) of a run whose log-likelihoods are `trace`: a
+ * decrease beyond rounding is warned about; true when the change is within tol / absTol, or when a
+ * float32 backend's gain over the last RESOLUTION_WINDOW iterations is within its rounding noise.
+ */
+function convergedAt(
+  trace: number[],
+  iter: number,
+  n: number,
+  backend: Backend,
+  opts: ResolvedFitOptions,
+  warnings: WarningLog,
+): boolean {
+  const ll = trace[iter]!;
+  const prevLL = trace[iter - 1]!;
+  const cur = ll / n;
+  const change = cur - prevLL / n;
+  // a float32 backend cannot resolve changes below its rounding noise (0 for Float64 backends)
+  const noise = (backend.logLikResolution?.() ?? 0) / n;
+  const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
+  if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
+    warnings.add(
+      'decrease',
+      `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`,
+      iter,
+    );
+  }
+  if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
+    return true;
+  }
+  // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
+  if (Math.abs(windowGain) <= noise) {
+    warnings.add(
+      'resolution',
+      `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
+      iter,
+    );
+    return true;
+  }
+  return false;
+}
+
 /** One EM run from `model` (modified in place). */
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
@@ -187,34 +229,9 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       return true;
     }
     trace.push(ll);
-    if (iter > 0) {
-      const prevLL = trace[iter - 1]!;
-      const cur = ll / n;
-      const change = cur - prevLL / n;
-      // a float32 backend cannot resolve changes below its rounding noise (0 for Float64 backends)
-      const noise = (backend.logLikResolution?.() ?? 0) / n;
-      const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
-      if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
-        warnings.add(
-          'decrease',
-          `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`,
-          iter,
-        );
-      }
-      if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
-        stopReason = 'converged';
-        return true;
-      }
-      // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
-      if (Math.abs(windowGain) <= noise) {
-        warnings.add(
-          'resolution',
-          `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
-          iter,
-        );
-        stopReason = 'converged';
-        return true;
-      }
+    if (iter > 0 && convergedAt(trace, iter, n, backend, opts, warnings)) {
+      stopReason = 'converged';
+      return true;
     }
     return iter >= opts.maxIter;
   };
