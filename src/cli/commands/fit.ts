@@ -53,6 +53,18 @@ interface FitCliOptions {
 
 /** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
 export const DEFAULT_STARTS = 10;
+/** The start families of `gmoe fit` and `gmoe select` unless --init says otherwise (docs/fitting.md). */
+export const DEFAULT_INIT = 'auto';
+/** The --init values that start from the data alone (what `gmoe select` accepts). */
+export const DATA_INITS = ['auto', 'softmax-first', 'softmax-first:kmeans', 'softmax-first:random', 'kmeans', 'random'];
+
+/** A data-driven --init (see DATA_INITS), or null for anything else. */
+export function parseDataInit(raw: string): InitOption | null {
+  if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { kind: raw };
+  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans') return { kind: 'softmax-first', from: 'kmeans' };
+  if (raw === 'softmax-first:random') return { kind: 'softmax-first', from: 'random' };
+  return null;
+}
 
 const GATE_SYNTAX = gateCliSyntax();
 
@@ -125,10 +137,8 @@ export function parseGate(
 
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
 function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
-  if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { init: { kind: raw } };
-  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans')
-    return { init: { kind: 'softmax-first', from: 'kmeans' } };
-  if (raw === 'softmax-first:random') return { init: { kind: 'softmax-first', from: 'random' } };
+  const data = parseDataInit(raw);
+  if (data) return { init: data };
   if (raw.startsWith('near-truth:')) {
     const truth = loadModel(raw.slice('near-truth:'.length), '--init near-truth:<truth>');
     const init: InitOption = {
@@ -344,7 +354,7 @@ export function register(program: Command): void {
     .option(
       '--init <init>',
       "start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors' scheme), or a model file/preset",
-      'auto',
+      DEFAULT_INIT,
     )
     .option(
       '--restarts <R>',
