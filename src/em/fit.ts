@@ -166,6 +166,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   let switchNow = false;
   let inNewton = false;
   let phaseStart = 0;
+  let minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
 
   /** E-step at the model: responsibilities, log-likelihood. */
   const evaluate = (): number => {
@@ -226,7 +227,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         return true;
       }
       // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
-      if (hybrid && !inNewton && iter - phaseStart >= HYBRID_MIN_EM && change <= opts.switchTol) switchNow = true;
+      if (hybrid && !inNewton && iter - phaseStart >= minEm && change <= opts.switchTol) switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
         warnings.add(
@@ -313,6 +314,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       inNewton = true;
       phase.reset();
       let refusals = 0;
+      let firstPredicted = Infinity; // of the current streak of refusals
+      let regionChange = false;
       for (;;) {
         const nd = phase.decrement();
         atEnd = true;
@@ -336,19 +339,25 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
           continue;
         }
         info.refused++;
+        if (refusals === 0) {
+          firstPredicted = a.step.predicted;
+          regionChange = false;
+        }
+        regionChange ||= a.regionChange;
         if (++refusals < HYBRID_MAX_REFUSALS) continue;
         // the quadratic model's gains are below the log-likelihood's rounding: nothing left to gain
-        if (a.step.predicted <= 64 * Number.EPSILON * Math.abs(trace[iter]!)) {
+        if (!regionChange && firstPredicted <= 64 * Number.EPSILON * Math.abs(trace[iter]!)) {
           stopReason = 'no-progress';
           stopped = true;
           warnings.add(
             'no-progress',
-            `the trust region cannot raise the log-likelihood beyond its rounding (predicted gain ${a.step.predicted.toExponential(2)} nats) and the Newton decrement test (≤ ${opts.decrementTol}) is not met (decrement ${nd.decrement.toExponential(2)}, gradient ${nd.gradientMetric.toExponential(2)}): decrementTol is below what this sample's rounding allows`,
+            `the trust region cannot raise the log-likelihood beyond its rounding (predicted gain ${firstPredicted.toExponential(2)} nats) and the Newton decrement test (≤ ${opts.decrementTol}) is not met (decrement ${nd.decrement.toExponential(2)}, gradient ${nd.gradientMetric.toExponential(2)}): decrementTol is below what this sample's rounding allows`,
             iter,
           );
           break outer;
         }
         info.returnsToEm++;
+        minEm *= 2;
         continue outer;
       }
     }

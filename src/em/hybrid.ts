@@ -103,6 +103,17 @@ export class NewtonPhase {
     for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! < lo[t]!) this.theta[t] = lo[t]!;
     this.derivs = logLikDerivatives(this.layout, this.model, this.data, true);
     this.hessians++;
+    // parameters L does not depend on near θ (zero gradient and curvature: top-1's gate within its
+    // region, an expert with no responsibility) are held, as se.ts leaves them out
+    const { gradient: g, hessian: H } = this.derivs;
+    const P = this.layout.P;
+    const held = new Uint8Array(P);
+    for (let s = 0; s < P; s++) {
+      let any = g[s] !== 0;
+      for (let t = 0; t < P && !any; t++) any = H![s * P + t] !== 0;
+      held[s] = any ? 0 : 1;
+    }
+    this.box.held = held;
     this.mask = isMasked(this.model.gate) ? activeSet(this.model, this.data.X, this.data.n) : null;
   }
 

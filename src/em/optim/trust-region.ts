@@ -44,12 +44,15 @@ export interface Box {
   lower?: Float64Array;
   /** upper bounds (Infinity: none) */
   upper?: Float64Array;
+  /** coordinates held where they are (1), e.g. those the objective does not depend on near θ */
+  held?: Uint8Array;
 }
 
-/** Indices of the coordinates left free: not at a bound whose gradient points outside the box. */
+/** Indices of the coordinates left free: not held, not at a bound whose gradient points outside the box. */
 export function freeCoordinates(theta: Float64Array, g: Float64Array, box: Box): number[] {
   const free: number[] = [];
   for (let i = 0; i < theta.length; i++) {
+    if (box.held?.[i]) continue;
     const atLower = box.lower !== undefined && theta[i]! <= box.lower[i]! && g[i]! <= 0;
     const atUpper = box.upper !== undefined && theta[i]! >= box.upper[i]! && g[i]! >= 0;
     if (!atLower && !atUpper) free.push(i);
