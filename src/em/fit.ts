@@ -311,6 +311,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       phaseStart = iter;
       emPhase();
       if (stopped) break;
+      // what the EM stretch gained (after a return from the trust region: is EM still moving?)
+      const emGain = info.returnsToEm > 0 ? trace[iter]! - trace[phaseStart]! : Infinity;
       inNewton = true;
       phase.reset();
       let refusals = 0;
@@ -345,8 +347,9 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         }
         regionChange ||= a.regionChange;
         if (++refusals < HYBRID_MAX_REFUSALS) continue;
-        // the quadratic model's gains are below the log-likelihood's rounding: nothing left to gain
-        if (!regionChange && firstPredicted <= 64 * Number.EPSILON * Math.abs(trace[iter]!)) {
+        // neither the quadratic model nor the last EM stretch gains beyond the log-likelihood's rounding
+        const rounding = 64 * Number.EPSILON * Math.abs(trace[iter]!);
+        if (!regionChange && firstPredicted <= rounding && emGain <= rounding) {
           stopReason = 'no-progress';
           stopped = true;
           warnings.add(
