@@ -88,6 +88,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
   const z = new Float64Array(d + 1);
   const zi = new Int32Array(d + 1);
   let logLik = 0;
+  const logNu = Float64Array.from(m.nu, Math.log);
 
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xo = i * d;
@@ -98,7 +99,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let l = 0; l < d; l++) mu += m.a[j * d + l]! * X[xo + l]!;
       const e = y[i]! - mu;
       res[j] = e;
-      ell[j] = logPi[o + j]! - 0.5 * (LOG_2PI + Math.log(m.nu[j]!)) - (0.5 * e * e) / m.nu[j]!;
+      ell[j] = logPi[o + j]! - 0.5 * (LOG_2PI + logNu[j]!) - (0.5 * e * e) / m.nu[j]!;
       if (ell[j]! > mx) mx = ell[j]!;
     }
     let sum = 0;
