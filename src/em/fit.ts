@@ -33,12 +33,19 @@ import type {
   InitOption,
   ResolvedFitOptions,
   RestartResult,
+  HybridInfo,
   StartFamily,
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
+import { HYBRID_MAX_REFUSALS, HYBRID_MIN_EM, NewtonPhase } from './hybrid.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
+
+/** A stop by either convergence test (the relative tol, or the hybrid's Newton decrement). */
+export function isConverged(r: StopReason): boolean {
+  return r === 'converged' || r === 'newton-decrement';
+}
 
 /** Iterations over which a float32 backend's log-likelihood gain is compared with its resolution. */
 const RESOLUTION_WINDOW = 10;
@@ -60,6 +67,7 @@ interface RunOutcome {
   iterations: number;
   stopReason: StopReason;
   warnings: WarningLog;
+  hybrid?: HybridInfo;
 }
 
 /**
@@ -123,48 +131,6 @@ export function fixScalingGauge(m: Model, tau: number): void {
   m.tau = tau;
 }
 
-/**
- * The stopping tests after iteration `iter` (≥ 1) of a run whose log-likelihoods are `trace`: a
- * decrease beyond rounding is warned about; true when the change is within tol / absTol, or when a
- * float32 backend's gain over the last RESOLUTION_WINDOW iterations is within its rounding noise.
- */
-function convergedAt(
-  trace: number[],
-  iter: number,
-  n: number,
-  backend: Backend,
-  opts: ResolvedFitOptions,
-  warnings: WarningLog,
-): boolean {
-  const ll = trace[iter]!;
-  const prevLL = trace[iter - 1]!;
-  const cur = ll / n;
-  const change = cur - prevLL / n;
-  // a float32 backend cannot resolve changes below its rounding noise (0 for Float64 backends)
-  const noise = (backend.logLikResolution?.() ?? 0) / n;
-  const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
-  if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
-    warnings.add(
-      'decrease',
-      `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`,
-      iter,
-    );
-  }
-  if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
-    return true;
-  }
-  // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
-  if (Math.abs(windowGain) <= noise) {
-    warnings.add(
-      'resolution',
-      `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
-      iter,
-    );
-    return true;
-  }
-  return false;
-}
-
 /** One EM run from `model` (modified in place). */
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   const { data, opts, backend, layout, ws, experts } = ctx;
@@ -189,6 +155,14 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   let logPiValid = false;
   let stopReason: StopReason = 'max-iterations';
   let iter = 0;
+  // hybrid optimizer: `switchNow` hands the run from EM to the trust region (hybrid.ts)
+  const hybrid = opts.optimizer === 'hybrid';
+  const tolRule = opts.stopRule === 'tol';
+  let stopped = false;
+  let switchNow = false;
+  let inNewton = false;
+  let phaseStart = 0;
+  let minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
 
   /** E-step at the model: responsibilities, log-likelihood. */
   const evaluate = (): number => {
@@ -206,7 +180,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     return allFinite(model);
   };
   /** Records the log-likelihood of iteration `iter`; true when the run stops there. */
-  const record = (ll: number): boolean => {
+  const record = (ll: number): boolean => (stopped = recordStop(ll));
+  const recordStop = (ll: number): boolean => {
     ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
     if (!Number.isFinite(ll)) {
       stopReason = 'degenerate';
@@ -229,9 +204,36 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       return true;
     }
     trace.push(ll);
-    if (iter > 0 && convergedAt(trace, iter, n, backend, opts, warnings)) {
-      stopReason = 'converged';
-      return true;
+    if (iter > 0) {
+      const prevLL = trace[iter - 1]!;
+      const cur = ll / n;
+      const change = cur - prevLL / n;
+      // a float32 backend cannot resolve changes below its rounding noise (0 for Float64 backends)
+      const noise = (backend.logLikResolution?.() ?? 0) / n;
+      const windowGain = iter >= RESOLUTION_WINDOW ? cur - trace[iter - RESOLUTION_WINDOW]! / n : Infinity;
+      if (-change > Math.max(1e-12 * (Math.abs(cur) + 1), noise)) {
+        warnings.add(
+          'decrease',
+          `log-likelihood decreased by ${(-change * n).toExponential(3)} at iteration ${iter} (should not happen beyond rounding)`,
+          iter,
+        );
+      }
+      if (tolRule && (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol)) {
+        stopReason = 'converged';
+        return true;
+      }
+      // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
+      if (hybrid && !inNewton && iter - phaseStart >= minEm && change <= opts.switchTol) switchNow = true;
+      // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
+      if (Math.abs(windowGain) <= noise) {
+        warnings.add(
+          'resolution',
+          `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
+          iter,
+        );
+        stopReason = 'converged';
+        return true;
+      }
     }
     return iter >= opts.maxIter;
   };
@@ -249,10 +251,10 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       return true;
     }
     iter++;
-    return record(evaluate());
+    return record(evaluate()) || switchNow;
   };
-
-  if (!record(evaluate())) {
+  /** EM (accelerated or not) until the run stops or, hybrid, hands over. */
+  const emPhase = (): void => {
     if (opts.accelerate === 'none') {
       while (!emIteration()) {
         /* iterate */
@@ -260,8 +262,120 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     } else {
       runSquarem();
     }
+  };
+
+  let hybridInfo: HybridInfo | undefined;
+  if (!record(evaluate())) {
+    if (hybrid) hybridInfo = runHybrid();
+    else emPhase();
   }
-  return { model, logLik: trace[trace.length - 1]!, trace, iterations: iter, stopReason, warnings };
+  return {
+    model,
+    logLik: trace[trace.length - 1]!,
+    trace,
+    iterations: iter,
+    stopReason,
+    warnings,
+    ...(hybridInfo ? { hybrid: hybridInfo } : {}),
+  };
+
+  /**
+   * The hybrid optimizer: EM until its gain per iteration falls to switchTol (record's switch
+   * rule), then trust-region Newton steps (hybrid.ts) until the Newton decrement stops the run;
+   * HYBRID_MAX_REFUSALS refused steps in a row send it back to EM (which also crosses top-K regions).
+   */
+  function runHybrid(): HybridInfo {
+    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode);
+    const info: HybridInfo = {
+      emIterations: 0,
+      newtonIterations: 0,
+      hessians: 0,
+      refused: 0,
+      returnsToEm: 0,
+      decrement: null,
+      gradientMetric: NaN,
+      negativeDefinite: false,
+    };
+    const reEvaluate = (): number => {
+      logPiValid = false;
+      return evaluate();
+    };
+    let atEnd = false; // phase's derivatives are those of the returned model
+    outer: for (;;) {
+      switchNow = false;
+      inNewton = false;
+      phaseStart = iter;
+      emPhase();
+      if (stopped) break;
+      // what the EM stretch gained (after a return from the trust region: is EM still moving?)
+      const emGain = info.returnsToEm > 0 ? trace[iter]! - trace[phaseStart]! : Infinity;
+      inNewton = true;
+      phase.reset();
+      let refusals = 0;
+      let firstPredicted = Infinity; // of the current streak of refusals
+      let regionChange = false;
+      for (;;) {
+        const nd = phase.decrement();
+        atEnd = true;
+        if (
+          !tolRule &&
+          nd.positiveDefinite &&
+          nd.decrement <= opts.decrementTol &&
+          nd.gradientMetric <= opts.decrementTol
+        ) {
+          stopReason = 'newton-decrement';
+          stopped = true;
+          break outer;
+        }
+        const a = phase.attempt(trace[iter]!, reEvaluate);
+        if (a.accepted) {
+          atEnd = false;
+          iter++;
+          info.newtonIterations++;
+          refusals = 0;
+          if (record(a.logLik)) break outer;
+          continue;
+        }
+        info.refused++;
+        if (refusals === 0) {
+          firstPredicted = a.step.predicted;
+          regionChange = false;
+        }
+        regionChange ||= a.regionChange;
+        if (++refusals < HYBRID_MAX_REFUSALS) continue;
+        // neither the quadratic model nor the last EM stretch gains beyond the log-likelihood's rounding
+        const rounding = 64 * Number.EPSILON * Math.abs(trace[iter]!);
+        if (!regionChange && firstPredicted <= rounding && emGain <= rounding) {
+          stopReason = 'no-progress';
+          stopped = true;
+          warnings.add(
+            'no-progress',
+            `the trust region cannot raise the log-likelihood beyond its rounding (predicted gain ${firstPredicted.toExponential(2)} nats) and the Newton decrement test (≤ ${opts.decrementTol}) is not met (decrement ${nd.decrement.toExponential(2)}, gradient ${nd.gradientMetric.toExponential(2)}): decrementTol is below what this sample's rounding allows`,
+            iter,
+          );
+          break outer;
+        }
+        info.returnsToEm++;
+        minEm *= 2;
+        continue outer;
+      }
+    }
+    if (stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
+    if (!atEnd) phase.reset();
+    const nd = phase.decrement();
+    info.hessians = phase.hessians;
+    info.emIterations = iter - info.newtonIterations;
+    info.decrement = nd.positiveDefinite ? nd.decrement : null;
+    info.gradientMetric = nd.gradientMetric;
+    info.negativeDefinite = nd.positiveDefinite;
+    if (!nd.positiveDefinite)
+      warnings.add(
+        'not-negative-definite',
+        'the Hessian of the log-likelihood is not negative definite at the returned model (over its free parameters): not a strict local maximum — a saddle, a flat direction (empty or duplicated experts), or a run stopped before the optimum',
+        iter,
+      );
+    return info;
+  }
 
   /**
    * SQUAREM cycles (see squarem.ts): two EM iterations, then the extrapolated point stabilised by
@@ -303,7 +417,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         sq.update(alpha, accepted);
         if (accepted) {
           iter++;
-          if (record(ll)) return;
+          if (record(ll) || switchNow) return;
         }
       } else {
         sq.update(alpha, false);
@@ -424,7 +538,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       seed,
       logLik: out.logLik,
       iterations: out.iterations,
-      converged: out.stopReason === 'converged',
+      converged: isConverged(out.stopReason),
       stopReason: out.stopReason,
       warnings: out.warnings.list(),
       start: family,
@@ -449,7 +563,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     logLik: best.logLik,
     trace: best.trace,
     iterations: best.iterations,
-    converged: best.stopReason === 'converged',
+    converged: isConverged(best.stopReason),
     stopReason: best.stopReason,
     restarts: opts.restarts,
     restartLogLiks: results.map((x) => x.logLik),
@@ -462,6 +576,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     backend: backend.name,
     options: opts,
   };
+  if (best.hybrid) result.hybrid = best.hybrid;
   if (options.diagnostics) result.diagnostics = diagnoseIdentifiability(result.model, data, { tauMode: opts.tauMode });
   result.seconds = (performance.now() - t0) / 1000;
   return result;
