@@ -168,23 +168,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let t = s; t < P; t++) U[hs + t] = U[hs + t]! - v * gbar[t]!;
     }
     // gate: −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ)
-    for (let l = 0; l < k; l++) {
-      const pl = pi[l]!;
-      if (pl === 0) continue;
-      const row = l * pg;
-      for (let s = 0; s < pg; s++) {
-        const v = pl * ds[row + s]!;
-        if (v === 0) continue;
-        const hs = s * P;
-        for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! - v * ds[row + t]!;
-      }
-    }
-    for (let s = 0; s < pg; s++) {
-      const v = sbar[s]!;
-      if (v === 0) continue;
-      const hs = s * P;
-      for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! + v * sbar[t]!;
-    }
+    subtractGateOuter(U, P, pg, k, pi, ds, sbar);
     // gate: Σ_l (r_l − π_l) ∇²s_l (nonlinear logits only)
     if (actInfo) addActivationCurvature(H, P, G, actInfo, m, X, xo, r, pi, z, zi);
     // experts: Σ_j r_j ∇² log f_j in block j
@@ -207,6 +191,35 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         H[t * P + s] = v;
       }
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** Sample i's −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ) over the gate block, into the upper triangle of U. */
+function subtractGateOuter(
+  U: Float64Array,
+  P: number,
+  pg: number,
+  k: number,
+  pi: Float64Array,
+  ds: Float64Array,
+  sbar: Float64Array,
+): void {
+  for (let l = 0; l < k; l++) {
+    const pl = pi[l]!;
+    if (pl === 0) continue;
+    const row = l * pg;
+    for (let s = 0; s < pg; s++) {
+      const v = pl * ds[row + s]!;
+      if (v === 0) continue;
+      const hs = s * P;
+      for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! - v * ds[row + t]!;
+    }
+  }
+  for (let s = 0; s < pg; s++) {
+    const v = sbar[s]!;
+    if (v === 0) continue;
+    const hs = s * P;
+    for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! + v * sbar[t]!;
+  }
 }
 
 /** Sample i's Σ_l (r_l − π_l) ∇²s_l of a nonlinear gate into H (the curvature of its logits in β and τ). */
