@@ -17,7 +17,7 @@
  * The starts' final log-likelihoods are grouped into distinct optima (within OPTIMUM_TOL nats).
  */
 import { getGate } from '../models/gates/index.js';
-import { responsibilities } from '../models/density.js';
+import { expertLogDensities } from '../models/density.js';
 import { hasTau, type Dataset, type Model } from '../models/types.js';
 import type { Optimum } from './types.js';
 
@@ -41,7 +41,11 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
   const { n, d, X } = data;
   const k = m.k;
   const out: string[] = [];
-  const { resp } = responsibilities(m, data);
+  // log π once, for the responsibilities and the gate checks below (this runs after every fit)
+  const gate = getGate(m.gate);
+  const logPi = new Float64Array(n * k);
+  gate.logProbs(m, X, n, logPi);
+  const resp = responsibilitiesFrom(m, data, logPi);
   for (let j = 0; j < k; j++) {
     let N = 0;
     for (let i = 0; i < n; i++) N += resp[i * k + j]!;
@@ -106,7 +110,6 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
       }
     }
   }
-  const gate = getGate(m.gate);
   const scaling = gate.symmetries(m.gate).scaling;
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {
     out.push(
@@ -115,8 +118,6 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
   }
   const topk = gate.form === 'masked';
   if (gate.selection?.(m.gate).K === 1) return out; // π ∈ {0, 1}: neither a scale nor a ratio to check
-  const logPi = new Float64Array(n * k);
-  gate.logProbs(m, X, n, logPi);
   let spread = 0;
   const lo = new Float64Array(k * k).fill(Infinity);
   const hi = new Float64Array(k * k).fill(-Infinity);
@@ -152,6 +153,30 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   return out;
+}
+
+/**
+ * models/density's responsibilities(m, data) from log π already computed, by the same operations
+ * (joint = log π + log f, rows normalised against their maximum): the same bits, one gate pass and
+ * one log-sum-exp fewer.
+ */
+function responsibilitiesFrom(m: Model, data: Dataset, logPi: Float64Array): Float64Array {
+  const { n } = data;
+  const k = m.k;
+  const resp = expertLogDensities(m, data.X, data.y, n);
+  for (let t = 0; t < n * k; t++) resp[t] = logPi[t]! + resp[t]!;
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) if (resp[o + j]! > mx) mx = resp[o + j]!;
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const e = Math.exp(resp[o + j]! - mx);
+      resp[o + j] = e;
+      s += e;
+    }
+    for (let j = 0; j < k; j++) resp[o + j] = resp[o + j]! / s;
+  }
+  return resp;
 }
 
 /** Groups the starts' final log-likelihoods into distinct optima, best first (non-finite ones left out). */

@@ -151,16 +151,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   ): number {
     expertConstants(m);
     const c = eCall;
-    c.k = m.k;
-    c.d = m.d;
-    c.a = m.a;
-    c.b = m.b;
-    c.cst = cst;
-    c.hlf = hlf;
-    c.X = X;
-    c.y = y;
-    c.n = n;
-    c.logPi = logPi;
+    fillExpertCall(c, m, cst, hlf, X, y, n, logPi);
     c.resp = resp;
     const total = dispatch(lookup<EStepCall>('eStep', 'none', m.k, m.d)!, c, n, simd);
     if (stats) stats.q = c.q;
@@ -170,16 +161,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   function logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number {
     expertConstants(m);
     const c = lCall;
-    c.k = m.k;
-    c.d = m.d;
-    c.a = m.a;
-    c.b = m.b;
-    c.cst = cst;
-    c.hlf = hlf;
-    c.X = X;
-    c.y = y;
-    c.n = n;
-    c.logPi = logPi;
+    fillExpertCall(c, m, cst, hlf, X, y, n, logPi);
     c.row = row;
     return dispatch(lookup<LogLikCall>('logLik', 'none', m.k, m.d)!, c, n, simd);
   }
@@ -199,6 +181,29 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     // the SIMD kernels need the fit's buffers and data in one arena, which this backend creates
     fitStorage: (k, d, lengths) => (simd && simdShape(k, d) ? createArena(lengths.f64, lengths.u8) : null),
   };
+}
+
+/** The fields an E-step and a log-likelihood call share: the experts and the data. */
+function fillExpertCall(
+  c: EStepCall | LogLikCall,
+  m: Model,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+): void {
+  c.k = m.k;
+  c.d = m.d;
+  c.a = m.a;
+  c.b = m.b;
+  c.cst = cst;
+  c.hlf = hlf;
+  c.X = X;
+  c.y = y;
+  c.n = n;
+  c.logPi = logPi;
 }
 
 /** The backend's call records, one per operation (filled by each call). */

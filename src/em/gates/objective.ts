@@ -66,24 +66,15 @@ export class GateQObjective implements NewtonObjective {
   }
 
   grad(grad: Float64Array): void {
-    const { ws } = this;
-    if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);
-    this.backend.gateGradCurv(
-      this.layout,
-      this.X,
-      this.n,
-      this.resp,
-      ws.pi,
-      ws.dB0,
-      ws.dU,
-      ws.dTau,
-      this.cur.tau,
-      grad,
-      null,
-    );
+    this.derivatives(grad, null);
   }
 
   gradCurv(grad: Float64Array, curv: Float64Array): void {
+    this.derivatives(grad, curv);
+  }
+
+  /** Gradient, and the curvature unless `curv` is null, at the current point. */
+  private derivatives(grad: Float64Array, curv: Float64Array | null): void {
     const { ws } = this;
     if (!this.layout.linear) this.gate.logitDerivs(this.cur, this.X, this.n, ws.dB0, ws.dU, ws.dTau);
     this.backend.gateGradCurv(
