@@ -21,7 +21,14 @@ import { createBackend } from './backend/index.js';
 import type { Backend, EStepStats } from './backend/types.js';
 import { diagnoseIdentifiability } from './diagnostics.js';
 import { createExpertsMStep, type ExpertsMStep } from './experts.js';
-import { gateLayout, gateMStepFor, normalizeGate, type GateLayoutInfo, type GateMStepContext } from './gates/index.js';
+import {
+  gateLayout,
+  gateMStepFor,
+  normalizeGate,
+  type GateLayoutInfo,
+  type GateMStep,
+  type GateMStepContext,
+} from './gates/index.js';
 import { initialModel } from './init/index.js';
 import { continueFromSoftmax } from './init/continuation.js';
 import { startFamily } from './init/starts.js';
@@ -133,66 +140,127 @@ export function fixScalingGauge(m: Model, tau: number): void {
 
 /** One EM run from `model` (modified in place). */
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
-  const { data, opts, backend, layout, ws, experts } = ctx;
-  const { X, y, n } = data;
-  const topk = isMasked(opts.gate);
-  normalizeGate(layout, model);
-  const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
-  const prev = cloneModel(model);
-  const gctx: GateMStepContext = {
-    backend,
-    data,
-    model,
-    ws,
-    layout,
-    maxSteps: opts.gateMaxSteps,
-    tol: opts.gateTol,
-    warnings,
-    iteration: 0,
-  };
-  const trace: number[] = [];
-  const estats: EStepStats = { q: NaN };
-  let logPiValid = false;
-  let stopReason: StopReason = 'max-iterations';
-  let iter = 0;
+  return new EmRun(model, ctx, restart, warnings).run();
+}
+
+/**
+ * The state of one EM run: the model, its trace and stop reason, the E-step cache, and the phases
+ * that advance it (plain EM, SQUAREM cycles, the hybrid optimizer's trust-region stretches).
+ */
+class EmRun {
+  private readonly data: Dataset;
+  private readonly opts: ResolvedFitOptions;
+  private readonly backend: Backend;
+  private readonly layout: GateLayoutInfo;
+  private readonly ws: Workspace;
+  private readonly experts: ExpertsMStep;
+  private readonly topk: boolean;
+  private readonly gateStep: GateMStep;
+  private readonly prev: Model;
+  private readonly gctx: GateMStepContext;
+  private readonly trace: number[] = [];
+  private readonly estats: EStepStats = { q: NaN };
+  private logPiValid = false;
+  private stopReason: StopReason = 'max-iterations';
+  private iter = 0;
   // hybrid optimizer: `switchNow` hands the run from EM to the trust region (hybrid.ts)
-  const hybrid = opts.optimizer === 'hybrid';
-  const tolRule = opts.stopRule === 'tol';
-  let stopped = false;
-  let switchNow = false;
-  let inNewton = false;
-  let phaseStart = 0;
-  let minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+  private readonly hybrid: boolean;
+  private readonly tolRule: boolean;
+  private stopped = false;
+  private switchNow = false;
+  private inNewton = false;
+  private phaseStart = 0;
+  private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+
+  constructor(
+    private readonly model: Model,
+    private readonly ctx: RunContext,
+    private readonly restart: number,
+    private readonly warnings: WarningLog,
+  ) {
+    const { data, opts, backend, layout, ws, experts } = ctx;
+    this.data = data;
+    this.opts = opts;
+    this.backend = backend;
+    this.layout = layout;
+    this.ws = ws;
+    this.experts = experts;
+    this.topk = isMasked(opts.gate);
+    normalizeGate(layout, model);
+    this.gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
+    this.prev = cloneModel(model);
+    this.gctx = {
+      backend,
+      data,
+      model,
+      ws,
+      layout,
+      maxSteps: opts.gateMaxSteps,
+      tol: opts.gateTol,
+      warnings,
+      iteration: 0,
+    };
+    this.hybrid = opts.optimizer === 'hybrid';
+    this.tolRule = opts.stopRule === 'tol';
+  }
+
+  run(): RunOutcome {
+    let hybridInfo: HybridInfo | undefined;
+    if (!this.record(this.evaluate())) {
+      if (this.hybrid) hybridInfo = this.runHybrid();
+      else this.emPhase();
+    }
+    const { model, trace, warnings } = this;
+    return {
+      model,
+      logLik: trace[trace.length - 1]!,
+      trace,
+      iterations: this.iter,
+      stopReason: this.stopReason,
+      warnings,
+      ...(hybridInfo ? { hybrid: hybridInfo } : {}),
+    };
+  }
 
   /** E-step at the model: responsibilities, log-likelihood. */
-  const evaluate = (): number => {
-    if (!logPiValid) backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
+  private evaluate(): number {
+    const { model, ws, backend, estats, topk } = this;
+    const { X, y, n } = this.data;
+    if (!this.logPiValid)
+      backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
     estats.q = NaN;
     const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp, estats);
-    gctx.q0 = estats.q;
+    this.gctx.q0 = estats.q;
     return ll;
-  };
+  }
+
   /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */
-  const mStep = (it: number): boolean => {
-    experts.step(model, ws.resp, warnings, it);
-    gctx.iteration = it;
-    logPiValid = gateStep.step(gctx).info.logPiValid;
-    return allFinite(model);
-  };
+  private mStep(it: number): boolean {
+    this.experts.step(this.model, this.ws.resp, this.warnings, it);
+    this.gctx.iteration = it;
+    this.logPiValid = this.gateStep.step(this.gctx).info.logPiValid;
+    return allFinite(this.model);
+  }
+
   /** Records the log-likelihood of iteration `iter`; true when the run stops there. */
-  const record = (ll: number): boolean => (stopped = recordStop(ll));
-  const recordStop = (ll: number): boolean => {
-    ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
+  private record(ll: number): boolean {
+    return (this.stopped = this.recordStop(ll));
+  }
+
+  private recordStop(ll: number): boolean {
+    const { trace, warnings, opts, backend, iter } = this;
+    const n = this.data.n;
+    this.ctx.onIteration?.({ restart: this.restart, iteration: iter, logLik: ll });
     if (!Number.isFinite(ll)) {
-      stopReason = 'degenerate';
+      this.stopReason = 'degenerate';
       if (iter > 0) {
-        copyParams(prev, model);
+        copyParams(this.prev, this.model);
         warnings.add(
           'degenerate',
           `log-likelihood became ${ll} at iteration ${iter}: stopped, returning the parameters of iteration ${iter - 1}`,
           iter,
         );
-        iter--;
+        this.iter--;
       } else {
         warnings.add(
           'degenerate',
@@ -218,12 +286,13 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
           iter,
         );
       }
-      if (tolRule && (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol)) {
-        stopReason = 'converged';
+      if (this.tolRule && (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol)) {
+        this.stopReason = 'converged';
         return true;
       }
       // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
-      if (hybrid && !inNewton && iter - phaseStart >= minEm && change <= opts.switchTol) switchNow = true;
+      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= opts.switchTol)
+        this.switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
         warnings.add(
@@ -231,60 +300,48 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
           `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
           iter,
         );
-        stopReason = 'converged';
+        this.stopReason = 'converged';
         return true;
       }
     }
     return iter >= opts.maxIter;
-  };
+  }
+
   /** One plain EM iteration from the evaluated model; true when the run stops. */
-  const emIteration = (): boolean => {
-    copyParams(model, prev);
-    if (!mStep(iter + 1)) {
-      copyParams(prev, model);
-      warnings.add(
+  private emIteration(): boolean {
+    copyParams(this.model, this.prev);
+    if (!this.mStep(this.iter + 1)) {
+      copyParams(this.prev, this.model);
+      this.warnings.add(
         'degenerate',
-        `the M-step of iteration ${iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${iter}`,
-        iter + 1,
+        `the M-step of iteration ${this.iter + 1} produced non-finite parameters: stopped, returning the parameters of iteration ${this.iter}`,
+        this.iter + 1,
       );
-      stopReason = 'degenerate';
+      this.stopReason = 'degenerate';
       return true;
     }
-    iter++;
-    return record(evaluate()) || switchNow;
-  };
+    this.iter++;
+    return this.record(this.evaluate()) || this.switchNow;
+  }
+
   /** EM (accelerated or not) until the run stops or, hybrid, hands over. */
-  const emPhase = (): void => {
-    if (opts.accelerate === 'none') {
-      while (!emIteration()) {
+  private emPhase(): void {
+    if (this.opts.accelerate === 'none') {
+      while (!this.emIteration()) {
         /* iterate */
       }
     } else {
-      runSquarem();
+      this.runSquarem();
     }
-  };
-
-  let hybridInfo: HybridInfo | undefined;
-  if (!record(evaluate())) {
-    if (hybrid) hybridInfo = runHybrid();
-    else emPhase();
   }
-  return {
-    model,
-    logLik: trace[trace.length - 1]!,
-    trace,
-    iterations: iter,
-    stopReason,
-    warnings,
-    ...(hybridInfo ? { hybrid: hybridInfo } : {}),
-  };
 
   /**
    * The hybrid optimizer: EM until its gain per iteration falls to switchTol (record's switch
    * rule), then trust-region Newton steps (hybrid.ts) until the Newton decrement stops the run;
    * HYBRID_MAX_REFUSALS refused steps in a row send it back to EM (which also crosses top-K regions).
    */
-  function runHybrid(): HybridInfo {
+  private runHybrid(): HybridInfo {
+    const { model, data, opts, trace, warnings } = this;
     const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode);
     const info: HybridInfo = {
       emIterations: 0,
@@ -297,19 +354,19 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       negativeDefinite: false,
     };
     const reEvaluate = (): number => {
-      logPiValid = false;
-      return evaluate();
+      this.logPiValid = false;
+      return this.evaluate();
     };
     let atEnd = false; // phase's derivatives are those of the returned model
     outer: for (;;) {
-      switchNow = false;
-      inNewton = false;
-      phaseStart = iter;
-      emPhase();
-      if (stopped) break;
+      this.switchNow = false;
+      this.inNewton = false;
+      this.phaseStart = this.iter;
+      this.emPhase();
+      if (this.stopped) break;
       // what the EM stretch gained (after a return from the trust region: is EM still moving?)
-      const emGain = info.returnsToEm > 0 ? trace[iter]! - trace[phaseStart]! : Infinity;
-      inNewton = true;
+      const emGain = info.returnsToEm > 0 ? trace[this.iter]! - trace[this.phaseStart]! : Infinity;
+      this.inNewton = true;
       phase.reset();
       let refusals = 0;
       let firstPredicted = Infinity; // of the current streak of refusals
@@ -318,22 +375,22 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         const nd = phase.decrement();
         atEnd = true;
         if (
-          !tolRule &&
+          !this.tolRule &&
           nd.positiveDefinite &&
           nd.decrement <= opts.decrementTol &&
           nd.gradientMetric <= opts.decrementTol
         ) {
-          stopReason = 'newton-decrement';
-          stopped = true;
+          this.stopReason = 'newton-decrement';
+          this.stopped = true;
           break outer;
         }
-        const a = phase.attempt(trace[iter]!, reEvaluate);
+        const a = phase.attempt(trace[this.iter]!, reEvaluate);
         if (a.accepted) {
           atEnd = false;
-          iter++;
+          this.iter++;
           info.newtonIterations++;
           refusals = 0;
-          if (record(a.logLik)) break outer;
+          if (this.record(a.logLik)) break outer;
           continue;
         }
         info.refused++;
@@ -344,35 +401,40 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         regionChange ||= a.regionChange;
         if (++refusals < HYBRID_MAX_REFUSALS) continue;
         // neither the quadratic model nor the last EM stretch gains beyond the log-likelihood's rounding
-        const rounding = 64 * Number.EPSILON * Math.abs(trace[iter]!);
+        const rounding = 64 * Number.EPSILON * Math.abs(trace[this.iter]!);
         if (!regionChange && firstPredicted <= rounding && emGain <= rounding) {
-          stopReason = 'no-progress';
-          stopped = true;
+          this.stopReason = 'no-progress';
+          this.stopped = true;
           warnings.add(
             'no-progress',
             `the trust region cannot raise the log-likelihood beyond its rounding (predicted gain ${firstPredicted.toExponential(2)} nats) and the Newton decrement test (≤ ${opts.decrementTol}) is not met (decrement ${nd.decrement.toExponential(2)}, gradient ${nd.gradientMetric.toExponential(2)}): decrementTol is below what this sample's rounding allows`,
-            iter,
+            this.iter,
           );
           break outer;
         }
         info.returnsToEm++;
-        minEm *= 2;
+        this.minEm *= 2;
         continue outer;
       }
     }
-    if (stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
+    if (this.stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
     if (!atEnd) phase.reset();
+    return this.hybridReport(phase, info);
+  }
+
+  /** The hybrid run's final report: the Newton decrement and definiteness at the returned model. */
+  private hybridReport(phase: NewtonPhase, info: HybridInfo): HybridInfo {
     const nd = phase.decrement();
     info.hessians = phase.hessians;
-    info.emIterations = iter - info.newtonIterations;
+    info.emIterations = this.iter - info.newtonIterations;
     info.decrement = nd.positiveDefinite ? nd.decrement : null;
     info.gradientMetric = nd.gradientMetric;
     info.negativeDefinite = nd.positiveDefinite;
     if (!nd.positiveDefinite)
-      warnings.add(
+      this.warnings.add(
         'not-negative-definite',
         'the Hessian of the log-likelihood is not negative definite at the returned model (over its free parameters): not a strict local maximum — a saddle, a flat direction (empty or duplicated experts), or a run stopped before the optimum',
-        iter,
+        this.iter,
       );
     return info;
   }
@@ -382,7 +444,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
    * one EM step counts as the next iteration when its log-likelihood is at least the second's;
    * otherwise the run goes on from the second. Each cycle costs at most 3 M-steps and 4 E-steps.
    */
-  function runSquarem(): void {
+  private runSquarem(): void {
+    const { model, prev, opts, trace } = this;
     const len = squaremLength(model);
     const p0 = new Float64Array(len);
     const p1 = new Float64Array(len);
@@ -392,14 +455,14 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     // (β1, τ) → (cβ1, cτ) leaves the density unchanged: extrapolating along that orbit would move the
     // fit by amounts set by the other parameters' steps, so the extrapolated point is taken back to
     // the second EM step's τ along the orbit (same density, same accept / refuse decision)
-    const gauge = layout.tauIndex >= 0 && getGate(model.gate).symmetries(model.gate).scaling;
+    const gauge = this.layout.tauIndex >= 0 && getGate(model.gate).symmetries(model.gate).scaling;
     for (;;) {
       packParams(model, p0);
-      if (emIteration()) return;
+      if (this.emIteration()) return;
       packParams(model, p1);
-      if (emIteration()) return;
+      if (this.emIteration()) return;
       packParams(model, p2);
-      const ll2 = trace[iter]!;
+      const ll2 = trace[this.iter]!;
       const alpha = sq.extrapolate(p0, p1, p2, px);
       // α = 1 is θ2 itself: accepted as it is (and, at the bound, the bound grows as in R's SQUAREM)
       if (alpha === 1) {
@@ -409,23 +472,23 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       copyParams(model, prev);
       unpackParams(px, model, opts.varianceFloor);
       if (gauge) fixScalingGauge(model, prev.tau);
-      logPiValid = false;
+      this.logPiValid = false;
       let accepted = false;
-      if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {
-        const ll = evaluate();
+      if (allFinite(model) && Number.isFinite(this.evaluate()) && this.mStep(this.iter + 1)) {
+        const ll = this.evaluate();
         accepted = Number.isFinite(ll) && ll >= ll2;
         sq.update(alpha, accepted);
         if (accepted) {
-          iter++;
-          if (record(ll) || switchNow) return;
+          this.iter++;
+          if (this.record(ll) || this.switchNow) return;
         }
       } else {
         sq.update(alpha, false);
       }
       if (!accepted) {
         copyParams(prev, model);
-        logPiValid = false;
-        evaluate();
+        this.logPiValid = false;
+        this.evaluate();
       }
     }
   }

@@ -14,12 +14,7 @@ export const MAX_LINES = 150;
 /** Generated code, not written by hand. */
 const EXEMPT_FILES = new Set(['src/em/backend/simd/module.ts']);
 /** `file:function` → why it may be longer (keep this to a handful). */
-export const ALLOWED: Record<string, string> = {
-  // one EM run's state machine: plain EM, SQUAREM and the hybrid trust-region phases share its
-  // closures (iteration, trace, stop reason, the E-step cache); splitting it into a class is due
-  // once the hybrid optimizer (issue 15, landed 2026-12-04) settles
-  'src/em/fit.ts:runEM': 'EM run state machine shared by EM, SQUAREM and the hybrid phases',
-};
+export const ALLOWED: Record<string, string> = {};
 
 export interface LongFunction {
   file: string;
