@@ -29,7 +29,7 @@ import { expertMomentsCpu, expertResidualsCpu, momentsScratch } from './cpu/mome
 import { EMPTY, LOG_2PI } from './cpu/rows.js';
 import { gateRowsGeneric, type SoftmaxCall } from './cpu/softmax-gate.js';
 import type { TopkCall } from './cpu/topk-gate.js';
-import { dispatch, lookup, simdShape } from './registry.js';
+import { dispatch, genericSimdShape, lookup, simdShape } from './registry.js';
 // every operation file registers its kernels on import (imports kept for that side effect)
 import './cpu/estep.js';
 import './cpu/loglik.js';
@@ -83,6 +83,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
   const sCall: SoftmaxCall = {
     k: 0,
+    d: 1,
     beta0: EMPTY,
     beta1: EMPTY,
     X: EMPTY,
@@ -164,9 +165,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
       else slopeScores(m, X, n, pi);
       topKMask(pi, n, k, sel.K, mask);
     }
-    if (linear && !useMask && d === 1) {
+    // d ≥ 2: the generic kernels' shapes only (others keep gateRowsGeneric's Math.exp loop)
+    if (linear && !useMask && (d === 1 || genericSimdShape(k, d))) {
       const c = sCall;
       c.k = k;
+      c.d = d;
       c.beta0 = beta0;
       c.beta1 = beta1;
       c.X = X;
@@ -175,7 +178,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
       c.pi = pi;
       c.resp = resp ?? EMPTY;
       c.withQ = resp !== undefined;
-      return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, 1)!, c, n, simd);
+      return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, d)!, c, n, simd);
     }
     return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
   }
