@@ -181,6 +181,60 @@ describe('generic WebAssembly softmax gate', () => {
   });
 });
 
+describe('generic WebAssembly gate rows: top-K masks and given logits (activation gates)', () => {
+  const gates = [
+    { name: 'top-2 (compute the mask)', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, mode: 'compute' },
+    { name: 'top-3 (hold the mask)', gate: { kind: 'topk', K: 3, selectOn: 'logit' }, mode: 'hold' },
+    { name: 'activation tanh', gate: { kind: 'activation', activation: 'tanh', bias: 'outside' }, mode: 'none' },
+    {
+      name: 'activation gelu, bias inside',
+      gate: { kind: 'activation', activation: 'gelu', bias: 'inside' },
+      mode: 'none',
+    },
+  ] as const;
+  for (const [k, d] of SHAPES.filter(([k, d]) => (k === 4 && d <= 2) || (k === 6 && d === 3) || (k === 8 && d === 4)))
+    for (const g of gates) {
+      // d = 1 tanh: the fused activation loop (cpu/activation-gate.ts), not these rows
+      if (d === 1 && g.gate.kind === 'activation' && g.gate.bias === 'outside') continue;
+      it(`${g.name}, k = ${k}, d = ${d}: log π, π (and the mask) bit for bit, Q to rounding`, () => {
+        const n = 603;
+        const { m: m0, X, resp } = setup(k, d, n, 700 + 10 * k + d);
+        const m: Model = { ...m0, gate: g.gate as never, tau: 0.7 };
+        const be = createCpuBackend();
+        const maskJ = new Uint8Array(n * k);
+        // held mask: the responsibilities of masked-out experts 0 (a finite Q)
+        if (g.mode === 'hold')
+          for (let t = 0; t < n * k; t++) {
+            maskJ[t] = (t * 7) % 3 === 0 ? 0 : 1;
+            if (!maskJ[t]) resp[t] = 0;
+          }
+        for (const withQ of [false, true]) {
+          const lpJ = new Float64Array(n * k),
+            piJ = new Float64Array(n * k);
+          const mode = g.mode === 'compute' ? 'compute' : g.mode === 'hold' ? 'fixed' : 'none';
+          const qJ = be.gateProbs(m, X, n, lpJ, piJ, maskJ, mode, withQ ? resp : undefined);
+          const A = createArena([n * d, n * k, n * k, n * k], [n * k])!;
+          const maskW = A.allocU8(n * k);
+          maskW.set(g.mode === 'hold' ? maskJ : new Uint8Array(n * k));
+          const lpW = A.alloc(n * k).fill(7),
+            piW = A.alloc(n * k).fill(7);
+          const g0 = wasmCalls.gate;
+          const qW = be.gateProbs(m, A.copy(X), n, lpW, piW, maskW, mode, withQ ? A.copy(resp) : undefined);
+          expect(wasmCalls.gate - g0, 'the SIMD gate ran').toBe(1);
+          expectSameBits(lpJ, lpW, 'logPi');
+          expectSameBits(piJ, piW, 'pi');
+          if (g.mode !== 'none') expectSameBits(maskJ, maskW, 'mask');
+          if (withQ) {
+            // random responsibilities on masked-out experts make Q −∞ (as the JS kernel)
+            if (g.mode === 'hold') expect(Number.isFinite(qJ)).toBe(true);
+            if (qJ === -Infinity) expect(qW).toBe(-Infinity);
+            else close(qW, qJ, n, k);
+          } else expect(Number.isNaN(qW) && Number.isNaN(qJ)).toBe(true);
+        }
+      });
+    }
+});
+
 /** The softmax layout: every expert but the last (the reference) free, blocks [β0_j, β1_j]. */
 function softmaxLayout(k: number, d: number) {
   const b0Index = new Int32Array(k),

@@ -27,7 +27,7 @@ import { gateGradCurvCpu, gradCurvScratch } from './cpu/gradcurv.js';
 import type { LogLikCall } from './cpu/loglik.js';
 import { expertMomentsCpu, expertResidualsCpu, momentsScratch } from './cpu/moments.js';
 import { EMPTY, LOG_2PI } from './cpu/rows.js';
-import { gateRowsGeneric, type SoftmaxCall } from './cpu/softmax-gate.js';
+import { gateRowsGeneric, type GateRowsCall, type SoftmaxCall } from './cpu/softmax-gate.js';
 import type { TopkCall } from './cpu/topk-gate.js';
 import { dispatch, genericSimdShape, lookup, simdShape } from './registry.js';
 // every operation file registers its kernels on import (imports kept for that side effect)
@@ -38,6 +38,8 @@ import { createArena } from './simd/arena.js';
 import { expertMoments, type Backend, type EStepStats, type GateLayout, type MaskMode } from './types.js';
 
 export { EXP_CUTOFF };
+
+const NO_MASK = new Uint8Array(0);
 export type { ActivationCall };
 
 /** Options of {@link createCpuBackend}. */
@@ -90,6 +92,21 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     n: 0,
     logPi: EMPTY,
     pi: EMPTY,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const gCall: GateRowsCall = {
+    k: 0,
+    d: 1,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    linear: true,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: NO_MASK,
+    useMask: false,
     resp: EMPTY,
     withQ: false,
   };
@@ -180,7 +197,23 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
       c.withQ = resp !== undefined;
       return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, d)!, c, n, simd);
     }
-    return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
+    if (!genericSimdShape(k, d)) return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
+    // masks or given logits on the generic kernels' shapes: gateRowsTwin / gatemg (cpu/softmax-gate.ts)
+    const c = gCall;
+    c.k = k;
+    c.d = d;
+    c.beta0 = beta0;
+    c.beta1 = beta1;
+    c.linear = linear;
+    c.X = X;
+    c.n = n;
+    c.logPi = logPi;
+    c.pi = pi;
+    c.mask = useMask ? mask! : NO_MASK;
+    c.useMask = useMask;
+    c.resp = resp ?? EMPTY;
+    c.withQ = resp !== undefined;
+    return dispatch(lookup<GateRowsCall>('gateRows', 'none', k, d)!, c, n, simd);
   }
 
   function eStep(

@@ -356,6 +356,162 @@ function softmaxRowsD(
   return withQ ? q : NaN;
 }
 
+/**
+ * gateRowsGeneric with expCore / logCore (the generic SIMD kernel gatemg's twin, on the shapes it
+ * covers: registry.ts genericSimdShape): logits β0 + β1·x when linear, else read from logPi; inactive
+ * experts (useMask) get logPi = −Infinity and pi = 0.
+ * @returns Q = Σ r log π when withQ, else NaN
+ */
+function gateRowsTwin(
+  k: number,
+  d: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  linear: boolean,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  mask: Uint8Array,
+  useMask: boolean,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  let q = 0;
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    if (linear) {
+      for (let j = 0; j < k; j++) {
+        let v = beta0[j]!;
+        for (let l = 0, bo = j * d; l < d; l++) v += beta1[bo + l]! * X[xo + l]!;
+        logPi[o + j] = v;
+      }
+    }
+    let mx = -Infinity;
+    let jm = -1;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) continue;
+      const v = logPi[o + j]!;
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) {
+        pi[o + j] = 0;
+        continue;
+      }
+      const e = j === jm ? 1 : expRel(logPi[o + j]! - mx);
+      pi[o + j] = e;
+      s += e;
+    }
+    // s ∈ [1, k] when the maximum is finite (NaN or 0 otherwise: Math.log's value)
+    const lse = mx + (s >= 1 && s <= k ? logCore(s) : Math.log(s));
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) {
+        logPi[o + j] = -Infinity;
+        if (withQ && resp[o + j]! !== 0) q = -Infinity;
+        continue;
+      }
+      const lp = logPi[o + j]! - lse;
+      logPi[o + j] = lp;
+      pi[o + j] = pi[o + j]! * inv;
+      if (withQ) {
+        const r = resp[o + j]!;
+        if (r !== 0) q += r * lp;
+      }
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/** A call of the gate rows with a mask or given logits (gateRowsTwin; one per backend, reused). */
+export interface GateRowsCall {
+  k: number;
+  d: number;
+  beta0: Float64Array;
+  beta1: Float64Array;
+  linear: boolean;
+  X: Float64Array;
+  n: number;
+  logPi: Float64Array;
+  pi: Float64Array;
+  mask: Uint8Array;
+  useMask: boolean;
+  /** read only when withQ */
+  resp: Float64Array;
+  withQ: boolean;
+}
+
+function gateRowsTwinRows(c: GateRowsCall, i0: number, len: number): number {
+  const { k, d } = c;
+  const sub = (a: Float64Array) => a.subarray(i0 * k, (i0 + len) * k);
+  return gateRowsTwin(
+    k,
+    d,
+    c.beta0,
+    c.beta1,
+    c.linear,
+    c.X.subarray(i0 * d, (i0 + len) * d),
+    len,
+    sub(c.logPi),
+    sub(c.pi),
+    c.useMask ? c.mask.subarray(i0 * k, (i0 + len) * k) : c.mask,
+    c.useMask,
+    c.withQ ? sub(c.resp) : c.resp,
+    c.withQ,
+  );
+}
+
+/** The SIMD binding of gatemg (twin of gateRowsTwin); a refused pair's Q share adds in JS. */
+const gateRowsSimdG: SimdKernel<GateRowsCall> = {
+  mode: 'rows',
+  counter: 'gate',
+  arrays(c) {
+    const a: ArrayBufferView[] = [c.X, c.logPi, c.pi];
+    if (c.withQ) a.push(c.resp);
+    if (c.useMask) a.push(c.mask);
+    return a;
+  },
+  setup(A, c) {
+    const { k, d } = c;
+    if (c.linear) {
+      for (let j = 0; j < k; j++) if (!Number.isFinite(c.beta0[j]!)) return null;
+      for (let t = 0; t < k * d; t++) if (!Number.isFinite(c.beta1[t]!)) return null;
+      const g = A.gpar;
+      for (let j = 0; j < k; j++) g[j] = c.beta0[j]!;
+      for (let t = 0; t < k * d; t++) g[k + t] = c.beta1[t]!;
+    }
+    A.acc[0] = 0;
+    A.acc[1] = 0;
+    return {
+      kernel: A.kernels.gatemg,
+      args: [
+        c.X.byteOffset,
+        c.logPi.byteOffset,
+        c.pi.byteOffset,
+        c.withQ ? c.resp.byteOffset : 0,
+        c.withQ ? 1 : 0,
+        c.useMask ? c.mask.byteOffset : 0,
+        c.useMask ? 1 : 0,
+        c.linear ? 1 : 0,
+        k,
+        d,
+      ],
+    };
+  },
+  rows: (c, i0, len) => (c.withQ ? gateRowsTwinRows(c, i0, len) : (gateRowsTwinRows(c, i0, len), 0)),
+  finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
+};
+
+// only on the generic SIMD shapes (cpu.ts); others keep gateRowsGeneric
+register<GateRowsCall>('gateRows', 'none', '*', '*', {
+  js: (c) => gateRowsTwinRows(c, 0, c.n),
+  simd: gateRowsSimdG,
+});
+
 /** A call of the linear gate without a mask (one per backend, reused). */
 export interface SoftmaxCall {
   k: number;

@@ -299,6 +299,110 @@ function gateG(): string {
   return f.text();
 }
 
+/**
+ * The gate rows with a mask or given logits (cpu/softmax-gate.ts gateRowsTwin): v_j = β0_j + Σ β1_jl x_l
+ * when linear ≠ 0, else the logits already in lp; active experts: mask byte ≠ 0 when useMask ≠ 0, else
+ * all. Shift = the exact maximum over the active ones, e_j = e^(v_j − shift) (0 below −708 and for
+ * inactive experts), lse = shift + log Σ; log π_j = v_j − lse (−∞ inactive), π_j = e_j·(1/Σ); Q += r log π
+ * over r ≠ 0 when withQ (−∞ for an inactive expert with r ≠ 0). Stops at a pair where some row's
+ * maximum over its active experts is ±∞ or NaN (or it has none).
+ * par (GPAR): β0 (k), β1 (k·d) (linear only). acc: Q (2 lanes).
+ */
+function gateRowsG(): string {
+  const f = new Fn(
+    'gatemg',
+    [
+      ['x', 'i32'],
+      ['lp', 'i32'],
+      ['pi', 'i32'],
+      ['r', 'i32'],
+      ['withQ', 'i32'],
+      ['mask', 'i32'],
+      ['useMask', 'i32'],
+      ['linear', 'i32'],
+      ['k', 'i32'],
+      ['d', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
+  strides(f);
+  const pb1 = f.set('pb1', iadd(i32(GPAR), f.local('k8', 'i32')), 'i32');
+  const ONES = `(v128.not ${F2(0)})`;
+  f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
+  const slot = (base: number): string => `offset=${base} (i32.shl ${JO} (i32.const 1))`;
+  pairLoop(f, () => {
+    const [xo0, xo1] = rowsX(f);
+    const [l0, l1] = rowsK(f, 'lp', 'lo');
+    // the mask's rows 2p, 2p + 1 (k bytes each)
+    const m0 = f.set(
+      'm0',
+      iadd('(local.get $mask)', imul('(local.get $p)', `(i32.shl (local.get $k) (i32.const 1))`)),
+      'i32',
+    );
+    const m1 = f.set('m1', iadd(m0, '(local.get $k)'), 'i32');
+    f.set('mx', F2(-Infinity));
+    f.set('bad', F2(0));
+    f.set('ao', pb1, 'i32');
+    loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
+      f.emit('(if (local.get $linear) (then');
+      f.set('v', splat(iadd(i32(GPAR), JO)));
+      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+        const bl = splat(iadd(f.local('ao', 'i32'), LO));
+        f.set('v', add(f.local('v'), mul(bl, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+      });
+      f.emit(') (else');
+      f.set('v', gather(iadd(l0, JO), iadd(l1, JO)));
+      f.emit('))');
+      const v = f.local('v');
+      // active lanes: i64 lanes of the two mask bytes, compared with 0
+      const jb = '(i32.shr_u (local.get $jo) (i32.const 3))';
+      const bytes = `(i64x2.replace_lane 1 (i64x2.splat (i64.load8_u ${iadd(m0, jb)})) (i64.load8_u ${iadd(m1, jb)}))`;
+      const act = f.set(
+        'act',
+        `(select ${ONES} (v128.not (i64x2.eq ${bytes} ${F2(0)})) (i32.eqz (local.get $useMask)))`,
+      );
+      f.emit(`(v128.store ${slot(SCR_V)} ${v})`);
+      f.emit(`(v128.store ${slot(SCR)} ${act})`);
+      f.set('mx', `(f64x2.pmax ${f.local('mx')} (v128.bitselect ${v} ${F2(-Infinity)} ${act}))`);
+      f.set('bad', `(v128.or ${f.local('bad')} (v128.and ${act} (f64x2.ne ${v} ${v})))`);
+      f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
+    });
+    const mx = f.local('mx');
+    f.emit(
+      `(br_if $done (i32.eqz (i64x2.all_true (v128.andnot (f64x2.lt ${abs(mx)} ${F2(Infinity)}) ${f.local('bad')}))))`,
+    );
+    f.set('s', F2(0));
+    loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
+      const u = f.set('u', sub(`(v128.load ${slot(SCR_V)})`, mx));
+      const keep = `(v128.and (v128.load ${slot(SCR)}) (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`;
+      const e = f.set('e', `(v128.and ${expv(f, u, 'x')} ${keep})`);
+      f.emit(`(v128.store ${slot(SZZ)} ${e})`);
+      f.set('s', add(f.local('s'), e));
+    });
+    const lse = f.set('lse', add(mx, logv(f, f.local('s'), 'ls')));
+    const inv = f.set('inv', div(F2(1), f.local('s')));
+    const [p0, p1] = rowsK(f, 'pi', 'po');
+    const [r0, r1] = rowsK(f, 'r', 'ro');
+    loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
+      const l = f.set(
+        'l',
+        `(v128.bitselect ${sub(`(v128.load ${slot(SCR_V)})`, lse)} ${F2(-Infinity)} (v128.load ${slot(SCR)}))`,
+      );
+      scatter(f, iadd(l0, JO), iadd(l1, JO), l);
+      scatter(f, iadd(p0, JO), iadd(p1, JO), mul(`(v128.load ${slot(SZZ)})`, inv));
+      f.emit('(if (local.get $withQ) (then');
+      const rr = f.set('rr', gather(iadd(r0, JO), iadd(r1, JO)));
+      f.set('q', add(f.local('q'), `(v128.and ${mul(rr, l)} (f64x2.ne ${rr} ${F2(0)}))`));
+      f.emit('))');
+    });
+  });
+  f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
 /** acc[a] += t for the per-lane accumulator at byte address a (i32 expression) */
 function accAdd(f: Fn, a: string, t: string): void {
   f.emit(`(v128.store ${a} ${add(load(a), t)})`);
@@ -463,5 +567,5 @@ function gradCurvG(): string {
 }
 
 export function genericKernels(): string[] {
-  return [eStepG(true), eStepG(false), logLikG(), gateG(), momentsG(), gradCurvG()];
+  return [eStepG(true), eStepG(false), logLikG(), gateG(), gateRowsG(), momentsG(), gradCurvG()];
 }

@@ -1,0 +1,97 @@
+/**
+ * Kernel grid benchmark (softmax gate, CPU backend): CPU time per EM iteration (E-step + experts
+ * M-step + gate M-step) for k = 2..8 and d = 1..4 at n = 1e5, with the WebAssembly SIMD kernels and
+ * with the JS kernels (fit option wasm: false), both in one run, as sample·expert updates per second
+ * and as a ratio to the k = 3, d = 1 SIMD row (timed first and last in the same run: the target is
+ * every row within 2× of its throughput). Run by `npm run bench:kernels` (never by the tests).
+ *
+ *   npm run bench:kernels                          # the grid, n = 1e5
+ *   npm run bench:kernels -- --n 2e4 --k 2,4,8 --d 1,4 --iters 10 --repeats 2
+ *
+ * Time per iteration = (CPU time of a fit with m iterations − the same fit with 0) / m at tol = 0 with
+ * accelerate 'none', best of `--repeats`; on a shared machine CPU time is the steadier number, and the
+ * ratios within one run are what compare.
+ */
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { fitMoE } from '../src/em/index.js';
+import { simulate } from '../src/models/sample.js';
+import { truthFor } from './truth.js';
+
+const arg = (flag: string, fallback: string): string => {
+  const i = process.argv.indexOf(flag);
+  return i < 0 ? fallback : process.argv[i + 1]!;
+};
+const list = (flag: string, fallback: string): number[] => arg(flag, fallback).split(',').map(Number);
+const n = Number(arg('--n', '1e5'));
+const iters = Number(arg('--iters', '10'));
+const repeats = Number(arg('--repeats', '2'));
+const ks = list('--k', '2,3,4,5,6,7,8');
+const ds = list('--d', '1,2,3,4');
+
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** CPU seconds per plain EM iteration of the k-expert fit of a random d-dimensional truth. */
+function perIteration(k: number, d: number, wasm: boolean): number {
+  const truth = truthFor(k, d);
+  const data = simulate(truth, { n, seed: 1 });
+  const opts = {
+    gate: { kind: 'softmax' as const },
+    k,
+    init: { kind: 'near-truth' as const, truth, assign: 'ordered' as const },
+    seed: 1,
+    wasm,
+    accelerate: 'none' as const,
+  };
+  fitMoE(data, { ...opts, maxIter: 2, tol: 0, absTol: 0 }); // warm-up: JIT
+  let best = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = cpuNow();
+    fitMoE(data, { ...opts, maxIter: 0 });
+    const t1 = cpuNow();
+    const f = fitMoE(data, { ...opts, maxIter: iters, tol: 0, absTol: 0 });
+    const t2 = cpuNow();
+    best = Math.min(best, (t2 - t1 - (t1 - t0)) / f.iterations);
+  }
+  return best;
+}
+
+console.log(`# bench:kernels — ${new Date().toISOString()}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, load average ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}, node ${process.version}; n = ${n}, ${iters} iterations, best of ${repeats}\n`,
+);
+const base0 = perIteration(3, 1, true);
+const rows: string[] = [];
+for (const d of ds) {
+  for (const k of ks) {
+    const simd = perIteration(k, d, true);
+    const js = perIteration(k, d, false);
+    rows.push(`${k}|${d}|${simd}|${js}`);
+  }
+}
+const base1 = perIteration(3, 1, true);
+// the baseline's throughput: the better of its two timings (before and after the grid)
+const baseRate = (3 * n) / Math.min(base0, base1);
+console.log(
+  `baseline k = 3, d = 1 (SIMD): ${(base0 * 1e3).toFixed(2)} ms before the grid, ${(base1 * 1e3).toFixed(2)} ms after: ${(baseRate / 1e6).toFixed(1)} M sample·expert updates / s\n`,
+);
+console.log(
+  '| k | d | ms / iteration (SIMD) | M updates / s (SIMD) | vs k = 3, d = 1 | ms / iteration (JS) | M updates / s (JS) | SIMD speed-up |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const row of rows) {
+  const [k, d, simd, js] = row.split('|').map(Number) as [number, number, number, number];
+  const rate = (k * n) / simd;
+  console.log(
+    `| ${k} | ${d} | ${(simd * 1e3).toFixed(2)} | ${(rate / 1e6).toFixed(1)} | ${(baseRate / rate).toFixed(2)}× slower | ${(js * 1e3).toFixed(2)} | ${((k * n) / js / 1e6).toFixed(1)} | ${(js / simd).toFixed(2)}× |`,
+  );
+}
+console.log(
+  `\nload average at the end: ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);
