@@ -235,6 +235,34 @@ describe('generic WebAssembly gate rows: top-K masks and given logits (activatio
     }
 });
 
+describe('generic WebAssembly activation gates (d = 1, any k: dense<activation>g)', () => {
+  for (const act of ['identity', 'tanh', 'sigmoid'] as const)
+    for (const k of [4, 5, 8])
+      for (const tau of [0.7, 0.002]) {
+        it(`${act}, k = ${k}, τ = ${tau}: log π and π bit for bit, Q to rounding (odd n)`, () => {
+          const n = 501;
+          const { m: m0, X, resp } = setup(k, 1, n, 900 + k);
+          const m: Model = { ...m0, gate: { kind: 'activation', activation: act, bias: 'outside' }, tau };
+          const be = createCpuBackend();
+          for (const withQ of [false, true]) {
+            const lpJ = new Float64Array(n * k),
+              piJ = new Float64Array(n * k);
+            const qJ = be.gateProbs(m, X, n, lpJ, piJ, null, 'none', withQ ? resp : undefined);
+            const A = createArena([n, n * k, n * k, n * k])!;
+            const lpW = A.alloc(n * k).fill(7),
+              piW = A.alloc(n * k).fill(7);
+            const g0 = wasmCalls.gate;
+            const qW = be.gateProbs(m, A.copy(X), n, lpW, piW, null, 'none', withQ ? A.copy(resp) : undefined);
+            expect(wasmCalls.gate - g0, 'the SIMD gate ran').toBe(1);
+            expectSameBits(lpJ, lpW, 'logPi');
+            expectSameBits(piJ, piW, 'pi');
+            if (withQ) close(qW, qJ, n, k);
+            else expect(Number.isNaN(qW) && Number.isNaN(qJ)).toBe(true);
+          }
+        });
+      }
+});
+
 /** The softmax layout: every expert but the last (the reference) free, blocks [β0_j, β1_j]. */
 function softmaxLayout(k: number, d: number) {
   const b0Index = new Int32Array(k),

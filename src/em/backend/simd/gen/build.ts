@@ -29,6 +29,10 @@ const DOCS: [RegExp, string][] = [
     /^gateg/,
     'softmax gate, any k and d (par at GPAR: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],
+  [
+    /^dense\w+g$/,
+    'activation gate, d = 1, any k (par at GPAR: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
   [/^momentsg/, "experts' shifted moments, any k and d (par at GPAR: shifts); per-lane sums at GACC"],
   [/^gradcurvg/, 'linear gate gradient / curvature sums, any k and d (free experts at GPAR); per-lane sums at GACC'],
   [

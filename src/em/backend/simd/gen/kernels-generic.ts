@@ -12,7 +12,9 @@
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
 import { ACC, GACC, GPAR, SCR, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
-import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
+import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
+import type { ActivationSimd } from '../../../../math/activation/types.js';
+import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
 
 const i32 = (c: number): string => `(i32.const ${c})`;
 const iadd = (a: string, b: string): string => `(i32.add ${a} ${b})`;
@@ -228,10 +230,12 @@ function logLikG(): string {
  * −708 are 0); lse = shift + log Σ, log π_j = v_j − lse, π_j = e_j·(1/Σ); Q += r log π over r ≠ 0
  * when withQ. Stops at a pair where a shifted row's maximum is ±∞ or NaN.
  * par (GPAR): β0 (k), β1 (k·d). acc: Q (2 lanes).
+ * With an activation (dense<gate>g, d = 1; cpu/activation-gate.ts rowsIdentity / rowsTanh /
+ * rowsSigmoid): v_j = σ(β1_j x)·(1/τ) + β0_j; par: β0 (k), β1 (k), 1/τ.
  */
-function gateG(): string {
+function gateG(act?: ActivationSimd): string {
   const f = new Fn(
-    'gateg',
+    act ? `dense${act.gate}g` : 'gateg',
     [
       ['x', 'i32'],
       ['lp', 'i32'],
@@ -248,18 +252,27 @@ function gateG(): string {
   strides(f);
   const pb1 = f.set('pb1', iadd(i32(GPAR), f.local('k8', 'i32')), 'i32');
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
+  const it = act ? f.set('it', splat(iadd(pb1, f.local('k8', 'i32')))) : '';
+  const ops = simdOps(f);
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
+    const xv = act ? f.set('xv', gather(xo0, xo1)) : '';
     f.set('mx', F2(-Infinity));
     f.set('bad', F2(0));
     f.set('direct', `(v128.not ${F2(0)})`);
     f.set('ao', pb1, 'i32');
     loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
-      f.set('v', splat(iadd(i32(GPAR), JO)));
-      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-        const bl = splat(iadd(f.local('ao', 'i32'), LO));
-        f.set('v', add(f.local('v'), mul(bl, gather(iadd(xo0, LO), iadd(xo1, LO)))));
-      });
+      if (act) {
+        // d = 1: σ(β1_j x)·(1/τ) + β0_j, σ from the activation's emitter
+        const u = f.set('ua', mul(splat(iadd(pb1, JO)), xv));
+        f.set('v', add(mul(act.sigma(ops, u, 'sa'), it), splat(iadd(i32(GPAR), JO))));
+      } else {
+        f.set('v', splat(iadd(i32(GPAR), JO)));
+        loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+          const bl = splat(iadd(f.local('ao', 'i32'), LO));
+          f.set('v', add(f.local('v'), mul(bl, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+        });
+      }
       const v = f.local('v');
       f.emit(`(v128.store offset=${SCR_V} (i32.shl ${JO} (i32.const 1)) ${v})`);
       f.set('mx', `(f64x2.pmax ${f.local('mx')} ${v})`);
@@ -567,5 +580,15 @@ function gradCurvG(): string {
 }
 
 export function genericKernels(): string[] {
-  return [eStepG(true), eStepG(false), logLikG(), gateG(), gateRowsG(), momentsG(), gradCurvG()];
+  return [
+    eStepG(true),
+    eStepG(false),
+    logLikG(),
+    gateG(),
+    // dense<gate>g: the activation gates, d = 1, any k, for each activation with SIMD emitters
+    ...ACTIVATION_DESCRIPTORS.flatMap((a) => (a.simd ? [gateG(a.simd)] : [])),
+    gateRowsG(),
+    momentsG(),
+    gradCurvG(),
+  ];
 }
