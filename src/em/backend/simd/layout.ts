@@ -32,8 +32,8 @@ export const GACC = GPAR + 8 * GPAR_LEN;
 /** gradient (k·(d+1)) and curvature (k(k+1)/2 pairs × (d+1)(d+2)/2 monomials) sums, two lanes each */
 export const GACC_LEN = 2 * (SIMD_K_MAX * Q_MAX + ((SIMD_K_MAX * (SIMD_K_MAX + 1)) / 2) * NM_MAX);
 export const SCR = GACC + 8 * GACC_LEN;
-/** per-pair scratch: 2 × max(k, d, monomials) f64x2 values */
-export const SCR_LEN = 2 * 2 * Math.max(SIMD_K_MAX, NM_MAX, 2 * Q_MAX);
+/** per-pair scratch (2 KiB: the generic kernels' regions, kernels-generic.ts) */
+export const SCR_LEN = 256;
 export const HEAP = Math.ceil((SCR + 8 * SCR_LEN) / 64) * 64;
 /** WebAssembly page size */
 export const PAGE = 65536;

@@ -10,7 +10,7 @@
  * per-lane accumulators at GACC (zeroed by the kernel; the binding adds lane 0 + lane 1).
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, GACC, GPAR, SCR, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { ACC, GACC, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
@@ -67,6 +67,17 @@ const SZ = SCR;
 const SDX = SZ + 16 * (SIMD_D_MAX + 1);
 const SRX = SDX + 16 * SIMD_K_MAX;
 const SZZ = SRX + 16 * SIMD_K_MAX;
+/** x of rows 2p, 2p + 1 (d f64x2), for the kernels whose SCR holds per-expert values */
+const SXP = SZZ + (16 * (SIMD_D_MAX + 1) * (SIMD_D_MAX + 2)) / 2;
+if (SXP + 16 * SIMD_D_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-generic: the scratch regions exceed SCR_LEN');
+
+/** x of rows 2p, 2p + 1 into SXP (16 bytes per coordinate): read once per pair, not once per expert */
+function loadX(f: Fn, xo0: string, xo1: string): void {
+  loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+    f.emit(`(v128.store offset=${SXP} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
+  });
+}
+const xAt = (): string => `(v128.load offset=${SXP} (i32.shl ${LO} (i32.const 1)))`;
 
 const JO = '(local.get $jo)';
 const LO = '(local.get $lo)';
@@ -103,6 +114,7 @@ function eStepG(d1: boolean): string {
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
+    if (!d1) loadX(f, xo0, xo1);
     const yv = f.set('yv', rowPair('y'));
     const xv = d1 ? f.set('xv', gather(xo0, xo1)) : '';
     const [l0, l1] = rowsK(f, 'lp', 'lo');
@@ -117,7 +129,7 @@ function eStepG(d1: boolean): string {
         f.set('mu', bj);
         loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
           const al = splat(iadd(f.local('ao', 'i32'), LO));
-          f.set('mu', add(f.local('mu'), mul(al, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+          f.set('mu', add(f.local('mu'), mul(al, xAt())));
         });
         e = f.set('ee', sub(yv, f.local('mu')));
       }
@@ -186,6 +198,7 @@ function logLikG(): string {
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
+    loadX(f, xo0, xo1);
     const yv = f.set('yv', rowPair('y'));
     const [l0, l1] = rowsK(f, 'lp', 'lo');
     f.set('mx', F2(-Infinity));
@@ -195,7 +208,7 @@ function logLikG(): string {
       f.set('mu', splat(iadd(pb, JO)));
       loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
         const al = splat(iadd(f.local('ao', 'i32'), LO));
-        f.set('mu', add(f.local('mu'), mul(al, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+        f.set('mu', add(f.local('mu'), mul(al, xAt())));
       });
       const e = f.set('ee', sub(yv, f.local('mu')));
       const lpv = gather(iadd(l0, JO), iadd(l1, JO));
@@ -256,6 +269,7 @@ function gateG(act?: ActivationSimd): string {
   const ops = simdOps(f);
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
+    if (!act) loadX(f, xo0, xo1);
     const xv = act ? f.set('xv', gather(xo0, xo1)) : '';
     f.set('mx', F2(-Infinity));
     f.set('bad', F2(0));
@@ -270,7 +284,7 @@ function gateG(act?: ActivationSimd): string {
         f.set('v', splat(iadd(i32(GPAR), JO)));
         loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
           const bl = splat(iadd(f.local('ao', 'i32'), LO));
-          f.set('v', add(f.local('v'), mul(bl, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+          f.set('v', add(f.local('v'), mul(bl, xAt())));
         });
       }
       const v = f.local('v');
@@ -347,6 +361,9 @@ function gateRowsG(): string {
   const slot = (base: number): string => `offset=${base} (i32.shl ${JO} (i32.const 1))`;
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
+    f.emit('(if (local.get $linear) (then');
+    loadX(f, xo0, xo1);
+    f.emit('))');
     const [l0, l1] = rowsK(f, 'lp', 'lo');
     // the mask's rows 2p, 2p + 1 (k bytes each)
     const m0 = f.set(
@@ -363,7 +380,7 @@ function gateRowsG(): string {
       f.set('v', splat(iadd(i32(GPAR), JO)));
       loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
         const bl = splat(iadd(f.local('ao', 'i32'), LO));
-        f.set('v', add(f.local('v'), mul(bl, gather(iadd(xo0, LO), iadd(xo1, LO)))));
+        f.set('v', add(f.local('v'), mul(bl, xAt())));
       });
       f.emit(') (else');
       f.set('v', gather(iadd(l0, JO), iadd(l1, JO)));
