@@ -38,7 +38,8 @@
  */
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
-import { newtonWorkspace } from '../optim/newton.js';
+import { ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace } from '../optim/driver.js';
 import { swapGateBuffers, type Workspace } from '../workspace.js';
 import { copyGateParams, packGate, unpackGate } from './layout.js';
 import { GateQObjective } from './objective.js';
@@ -80,6 +81,8 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
   const switchable = K === 1 && sel.selectOn === 'logit';
   const cell =
     K >= 2 && K < layout.k ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn }) : null;
+  // B's Newton runs: fixed-size trust region, no step-budget warning (the sub-problem may be unbounded)
+  const bSpec = { damping: ridgeDamping(), expectFlat: false, warnMaxSteps: false, driver: { maxStep: TOPK_MAX_STEP } };
   const switchSearch = switchable ? createSwitchSearch({ layout, n: data.n, theta, observed }) : null;
 
   /** Observed log-likelihood at gate θ (S_K recomputed), into the trial buffers. */
@@ -183,7 +186,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         sub.q0 = NaN; // Q at the surrogate responsibilities is not the E-step's
         packGate(layout, m, theta);
         sub.maxSteps = explore ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
-        runGateNewton(sub, obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
+        runGateNewton(sub, obj, theta, nws, info, bSpec);
         steps += info.steps;
         halvings += info.halvings;
         let accB = NaN;
