@@ -11,6 +11,7 @@
  * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
  * the last finite parameters.
  */
+import { parameterCount } from '../models/gates/count.js';
 import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
@@ -44,11 +45,6 @@ import { createWorkspace, workspaceArenaLengths, type Workspace } from './worksp
 /** A stop by either convergence test (the relative tol, or the hybrid's Newton decrement). */
 export function isConverged(r: StopReason): boolean {
   return r === 'converged' || r === 'newton-decrement';
-}
-
-/** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
-export function freeParameterCount(layout: GateLayoutInfo): number {
-  return layout.p + layout.k * (layout.d + 2);
 }
 
 /** Iterations over which a float32 backend's log-likelihood gain is compared with its resolution. */
@@ -460,11 +456,12 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const { n, d } = data;
   const k = opts.k;
   const layout = gateLayout(opts.gate, k, d, opts.tauMode);
-  const P = freeParameterCount(layout);
-  if (n <= P) {
+  // the parameters the fit optimises (parameterCount's `free`, the layout's p plus the experts')
+  const P = parameterCount(opts.gate, k, d, opts.tauMode).free;
+  if (n <= P.total) {
     fail(
       'data.n',
-      `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`,
+      `must exceed the number of free parameters (${P.total} = gate ${P.gate} + experts k(d + 2) = ${k * (d + 2)})`,
       n,
     );
   }

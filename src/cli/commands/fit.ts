@@ -14,7 +14,7 @@ import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError, parseGateSpec } from '../../models/validate.js';
 import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
-import { findGate, gateCliSyntax } from '../../models/gates/index.js';
+import { findGate, gateCliSyntax, getGate } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
@@ -57,19 +57,24 @@ interface FitCliOptions {
 
 /** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
 export const DEFAULT_STARTS = 10;
+/** The start families of `gmoe fit` and `gmoe select` unless --init says otherwise (docs/fitting.md). */
+export const DEFAULT_INIT = 'auto';
+/** The --init values that start from the data alone (what `gmoe select` accepts). */
+export const DATA_INITS = ['auto', 'softmax-first', 'softmax-first:kmeans', 'softmax-first:random', 'kmeans', 'random'];
+
+/** A data-driven --init (see DATA_INITS), or null for anything else. */
+export function parseDataInit(raw: string): InitOption | null {
+  if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { kind: raw };
+  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans') return { kind: 'softmax-first', from: 'kmeans' };
+  if (raw === 'softmax-first:random') return { kind: 'softmax-first', from: 'random' };
+  return null;
+}
 
 const GATE_SYNTAX = gateCliSyntax();
 
 /** The gate as the --gate syntax writes it (top-K with its selection rule). */
 export function formatGate(g: GateSpec): string {
-  switch (g.kind) {
-    case 'topk':
-      return `topk:${g.K}:${g.selectOn}`;
-    case 'activation':
-      return `activation:${g.activation} (bias ${g.bias})`;
-    default:
-      return g.kind;
-  }
+  return getGate(g).cliString(g);
 }
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
@@ -110,12 +115,12 @@ export function parseGate(
   notes?: string[],
 ): GateSpec {
   const [kind, ...args] = raw.split(':');
-  if (kind === 'topk') {
+  if (findGate(kind)?.form === 'masked') {
     const rule = args[1];
     if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn)
       throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
     if (rule === undefined && opts.selectOn === undefined) {
-      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
+      const fromInit = initModel ? getGate(initModel.gate).selection?.(initModel.gate).selectOn : undefined;
       notes?.push(
         fromInit
           ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
@@ -136,10 +141,8 @@ export function parseGate(
 
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
 function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
-  if (raw === 'kmeans' || raw === 'random' || raw === 'auto') return { init: { kind: raw } };
-  if (raw === 'softmax-first' || raw === 'softmax-first:kmeans')
-    return { init: { kind: 'softmax-first', from: 'kmeans' } };
-  if (raw === 'softmax-first:random') return { init: { kind: 'softmax-first', from: 'random' } };
+  const data = parseDataInit(raw);
+  if (data) return { init: data };
   if (raw.startsWith('near-truth:')) {
     const truth = loadModel(raw.slice('near-truth:'.length), '--init near-truth:<truth>');
     const init: InitOption = {
@@ -368,7 +371,7 @@ export function register(program: Command): void {
     .option(
       '--init <init>',
       "start: auto (starts in turn from a softmax fit started by k-means++ / random partitions, k-means++, random partitions; see docs/fitting.md), softmax-first[:kmeans|random], kmeans, random, near-truth:<preset|model.json> (the authors' scheme), or a model file/preset",
-      'auto',
+      DEFAULT_INIT,
     )
     .option(
       '--restarts <R>',
