@@ -19,6 +19,7 @@
  */
 import { activate } from '../../math/activations.js';
 import { responsibilities } from '../../models/density.js';
+import { getGate } from '../../models/gates/index.js';
 import { cloneModel, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { ridgeSolve } from '../optim/linalg.js';
 
@@ -125,7 +126,7 @@ export function continueFromSoftmax(soft: Model, gate: GateSpec, data: Dataset):
   const m = cloneModel(soft);
   m.gate = { ...gate };
   m.tau = 1;
-  if (gate.kind === 'topk' && gate.selectOn === 'slope' && m.k > 1) {
+  if (getGate(gate).selection?.(gate).selectOn === 'slope' && m.k > 1) {
     const { resp } = responsibilities(soft, data);
     m.beta1.set(slopeRanking(resp, data.X, data.n, m.k, m.d));
     return m;

@@ -2,6 +2,7 @@
  * Which family each start of a fit comes from. A start depends only on (seed, r) and its family,
  * so the best of R starts is the same whatever order they run in.
  */
+import { getGate } from '../../models/gates/index.js';
 import type { GateSpec } from '../../models/types.js';
 import type { InitOption, StartFamily } from '../types.js';
 
@@ -12,7 +13,8 @@ import type { InitOption, StartFamily } from '../types.js';
  * softmax optimum is not the gate's (measured in docs/fitting.md).
  */
 export function autoFamilies(gate: GateSpec): StartFamily[] {
-  if (gate.kind === 'softmax') return ['kmeans', 'random'];
+  // the linear (softmax) gate is its own continuation
+  if (getGate(gate).form === 'linear') return ['kmeans', 'random'];
   return ['softmax-kmeans', 'softmax-random', 'random', 'softmax-random', 'kmeans'];
 }
 
@@ -25,7 +27,7 @@ export function startFamily(init: InitOption, r: number, gate: GateSpec): StartF
     }
     case 'softmax-first': {
       const from = init.from ?? 'kmeans';
-      return gate.kind === 'softmax' ? from : from === 'kmeans' ? 'softmax-kmeans' : 'softmax-random';
+      return getGate(gate).form === 'linear' ? from : from === 'kmeans' ? 'softmax-kmeans' : 'softmax-random';
     }
     default:
       return init.kind;
