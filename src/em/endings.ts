@@ -17,7 +17,7 @@
  * The starts' final log-likelihoods are grouped into distinct optima (within OPTIMUM_TOL nats).
  */
 import { getGate } from '../models/gates/index.js';
-import { expertLogDensities } from '../models/density.js';
+import { expertLogDensities, normaliseJoint } from '../models/density.js';
 import { hasTau, type Dataset, type Model } from '../models/types.js';
 import type { Optimum } from './types.js';
 
@@ -165,17 +165,7 @@ function responsibilitiesFrom(m: Model, data: Dataset, logPi: Float64Array): Flo
   const k = m.k;
   const resp = expertLogDensities(m, data.X, data.y, n);
   for (let t = 0; t < n * k; t++) resp[t] = logPi[t]! + resp[t]!;
-  for (let i = 0, o = 0; i < n; i++, o += k) {
-    let mx = -Infinity;
-    for (let j = 0; j < k; j++) if (resp[o + j]! > mx) mx = resp[o + j]!;
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const e = Math.exp(resp[o + j]! - mx);
-      resp[o + j] = e;
-      s += e;
-    }
-    for (let j = 0; j < k; j++) resp[o + j] = resp[o + j]! / s;
-  }
+  normaliseJoint(resp, n, k);
   return resp;
 }
 

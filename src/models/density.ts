@@ -148,7 +148,16 @@ export function responsibilities(m: Model, data: Dataset): { resp: Float64Array;
   const k = m.k;
   const resp = new Float64Array(n * k);
   const logLik = logJoint(m, data.X, data.y, n, resp);
-  // normalise against the row maximum: exp(joint − rowLL) would lose ~1e-13 to cancellation when |joint| ~ 1000
+  normaliseJoint(resp, n, k);
+  return { resp, logLik };
+}
+
+/**
+ * In place: each row of log-joints log π_j + log f_j (n × k) becomes its responsibilities,
+ * normalised against the row maximum: exp(joint − rowLL) would lose ~1e-13 to cancellation when
+ * |joint| ~ 1000.
+ */
+export function normaliseJoint(resp: Float64Array, n: number, k: number): void {
   for (let i = 0, o = 0; i < n; i++, o += k) {
     let mx = -Infinity;
     for (let j = 0; j < k; j++) if (resp[o + j]! > mx) mx = resp[o + j]!;
@@ -160,7 +169,6 @@ export function responsibilities(m: Model, data: Dataset): { resp: Float64Array;
     }
     for (let j = 0; j < k; j++) resp[o + j] = resp[o + j]! / s;
   }
-  return { resp, logLik };
 }
 
 /** Conditional mean E[Y | x_i] = Σ_j π_j(x_i)(a_j·x_i + b_j) (length n). */
