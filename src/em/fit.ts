@@ -26,6 +26,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
+import { boundsReached, describeBounds, projectToBounds } from './bounds.js';
 import type {
   FitOptions,
   FitResult,
@@ -95,6 +96,7 @@ function softmaxFirstStart(
     wasm: opts.wasm,
     gateMaxSteps: opts.gateMaxSteps,
     gateTol: opts.gateTol,
+    ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
   });
   if (soft.stopReason === 'degenerate')
     warnings.add(
@@ -133,7 +135,15 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   const { X, y, n } = data;
   const topk = isMasked(opts.gate);
   normalizeGate(layout, model);
-  const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
+  const bounds = opts.bounds;
+  const withTau = layout.tauIndex >= 0 || getGate(model.gate).hasTau;
+  if (bounds && projectToBounds(model, bounds, withTau))
+    warnings.add(
+      'bounds-start',
+      `the start lay outside the bounds (${describeBounds(bounds)}): projected onto them`,
+      0,
+    );
+  const gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout, ...(bounds ? { bounds } : {}) });
   const prev = cloneModel(model);
   const gctx: GateMStepContext = {
     backend,
@@ -282,6 +292,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       copyParams(model, prev);
       unpackParams(px, model, opts.varianceFloor);
       if (gauge) fixScalingGauge(model, prev.tau);
+      // the extrapolated point back into the box (the EM step that follows stays there)
+      if (bounds) projectToBounds(model, bounds, withTau);
       logPiValid = false;
       let accepted = false;
       if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {
@@ -345,7 +357,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const arena = backend.fitStorage?.(k, d, lengths) ?? null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);
   if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
-  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);
+  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility, opts.bounds?.nu);
   const fitWarnings = new WarningLog();
   const gate = getGate(opts.gate);
   if (gate.symmetries(opts.gate).scaling && layout.tauIndex >= 0) {
@@ -389,6 +401,10 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       out = runEM(model, ctx, r, warnings);
       if (out.stopReason !== 'degenerate')
         for (const w of endingWarnings(out.model, data, opts.varianceFloor)) warnings.add(w, w, out.iterations);
+      if (opts.bounds) {
+        const on = boundsReached(out.model, opts.bounds, layout);
+        if (on) warnings.add('bounds-end', on, out.iterations);
+      }
     } catch (e) {
       if (opts.restarts === 1) throw e;
       const msg = e instanceof Error ? e.message : String(e);

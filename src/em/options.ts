@@ -20,6 +20,7 @@ import type { Dataset, GateSpec, Model } from '../models/types.js';
 import { checkSeed } from '../random/rng.js';
 import { isBackend, type Backend } from './backend/index.js';
 import { cholesky } from './optim/linalg.js';
+import { parseBounds } from './bounds.js';
 import type { FitOptions, InitOption, ResolvedFitOptions } from './types.js';
 
 export const FIT_DEFAULTS = {
@@ -63,6 +64,7 @@ const OPTIONS_SCHEMA = strictObject(
     wasm: optional(bool()),
     gateMaxSteps: optional(integerAtLeast(1)),
     gateTol: optional(nonNegativeNumber()),
+    bounds: z.unknown().optional(),
     diagnostics: bool().optional(),
     onIteration: z
       .custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' })
@@ -260,6 +262,9 @@ export function resolveFitOptions(
   const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
   const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
   const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
+  const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');
+  if (bounds?.nu && bounds.nu[1] < varianceFloor)
+    fail('bounds.nu', `must reach at least the variance floor ${varianceFloor}`, bounds.nu);
   if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k)
     fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
@@ -280,6 +285,7 @@ export function resolveFitOptions(
       wasm,
       gateMaxSteps,
       gateTol,
+      ...(bounds ? { bounds } : {}),
     },
     init,
     gate,

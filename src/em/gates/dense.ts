@@ -31,7 +31,8 @@ import { newtonWorkspace } from '../optim/newton.js';
 import { gateLayout, packGate } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
-import { softmaxMStep } from './softmax.js';
+import { boundedSoftmaxMStep } from './softmax.js';
+import { BoxedObjective, gateBox, heldCoordinates, projectTheta, projectToBounds, reduceHeld } from '../bounds.js';
 import { gateWarn } from './warn.js';
 import {
   emptyInfo,
@@ -87,24 +88,30 @@ export const denseMStep: GateMStepFactory = (f) => {
 };
 
 /** Identity activation: the softmax M-step on (β0, β1/τ), τ held (see module doc). */
-const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws }) => {
+const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws, bounds }) => {
   const proxy = cloneModel(model);
   proxy.gate = { kind: 'softmax' };
   proxy.tau = 1;
   const layout = gateLayout(proxy.gate, model.k, model.d, 'fixed');
-  const inner = softmaxMStep({ backend, data, model: proxy, ws, layout });
+  // |β1| ≤ B on the model is |β1/τ| ≤ B/τ on the proxy (τ held)
+  let tauNow = model.tau;
+  const proxyBounds = bounds ? { ...bounds, tau: undefined } : undefined;
+  const inner = boundedSoftmaxMStep({ backend, data, model: proxy, ws, layout, bounds: proxyBounds }, () => tauNow);
   const result = { params: model, info: emptyInfo() };
   return {
     kind: model.gate.kind,
     step(ctx) {
       const m = ctx.model;
       const tau = m.tau;
+      tauNow = tau;
       const it = 1 / tau;
       proxy.beta0.set(m.beta0);
       for (let t = 0; t < m.beta1.length; t++) proxy.beta1[t] = m.beta1[t]! * it;
       const r = inner.step({ ...ctx, model: proxy, layout });
       m.beta0.set(proxy.beta0);
       for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = proxy.beta1[t]! * tau;
+      // (B/τ)·τ can round one ulp past B
+      if (bounds) projectToBounds(m, { beta1: bounds.beta1 }, false);
       Object.assign(result.info, r.info);
       result.params = m;
       return result;
@@ -113,9 +120,11 @@ const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws }) => {
 };
 
 /** Today's Fisher-scoring path (any backend, any activation and bias). */
-const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
+const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bounds }) => {
   const gate = getGate(model.gate);
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
+  const box = bounds ? gateBox(layout, bounds) : null;
+  const target = box ? new BoxedObjective(obj, box) : obj;
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
@@ -128,7 +137,7 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
       obj.maskMode = 'none';
       runGateNewton(
         { ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) },
-        obj,
+        target,
         theta,
         nws,
         result.info,
@@ -145,9 +154,12 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
 
 /** Exact-Hessian Newton with a Fisher-scoring fallback (see module doc). */
 function exactNewtonMStep(
-  { backend, data, model, ws, layout }: Parameters<GateMStepFactory>[0],
+  { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
   ext: Backend & Required<DenseGateKernels>,
 ): GateMStep {
+  // projected Newton (src/em/bounds.ts): held coordinates reduced out of the system, trials projected
+  const box = bounds ? gateBox(layout, bounds) : null;
+  const held = new Uint8Array(layout.p);
   const gate = getGate(model.gate);
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
@@ -212,6 +224,10 @@ function exactNewtonMStep(
           warnNonFinite();
           return;
         }
+        if (box) {
+          heldCoordinates(box, theta, grad, held);
+          reduceHeld(held, p, grad, fisher, hess);
+        }
         needGrad = false;
       }
       // (H + μ·s·I) δ = g, μ raised until the factorisation is well conditioned (H: exact −∇²Q)
@@ -257,6 +273,7 @@ function exactNewtonMStep(
       }
       const pred = alpha * 2 * dec - 0.5 * alpha * alpha * quad;
       for (let t = 0; t < p; t++) trial[t] = theta[t]! + alpha * delta[t]!;
+      if (box) projectTheta(box, trial);
       const v = obj.trial(trial);
       trials++;
       if (!(v >= value)) {

@@ -1,5 +1,6 @@
 /** Shared driver of the Newton-type gate M-steps: runs the optimiser and turns its report into info and warnings. */
 import { newtonMaximize, type NewtonOptions, type NewtonWorkspace } from '../optim/newton.js';
+import { BoxedObjective } from '../bounds.js';
 import type { GateQObjective } from './objective.js';
 import type { GateMStepContext, GateMStepInfo } from './types.js';
 import { packGate } from './layout.js';
@@ -16,7 +17,7 @@ import { gateWarn } from './warn.js';
  */
 export function runGateNewton(
   ctx: GateMStepContext,
-  obj: GateQObjective,
+  obj: GateQObjective | BoxedObjective<GateQObjective>,
   theta: Float64Array,
   nws: NewtonWorkspace,
   info: GateMStepInfo,
@@ -29,6 +30,7 @@ export function runGateNewton(
 ): void {
   const { layout, data, warnings, iteration } = ctx;
   packGate(layout, ctx.model, theta);
+  if (obj instanceof BoxedObjective) obj.setPoint(theta);
   const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
   // a float32 backend cannot resolve gains of Q below its rounding noise (0 for Float64 backends)
   const qNoise = ctx.backend.gateQResolution?.() ?? 0;

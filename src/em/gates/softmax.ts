@@ -9,7 +9,8 @@ import { cloneModel } from '../../models/types.js';
 import { newtonWorkspace } from '../optim/newton.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
-import { emptyInfo, type GateMStepFactory } from './types.js';
+import { BoxedObjective, gateBox } from '../bounds.js';
+import { emptyInfo, type GateMStep, type GateMStepFactory } from './types.js';
 
 /**
  * Convergence after a full Newton step: when its actual gain matched the quadratic prediction to
@@ -19,20 +20,38 @@ import { emptyInfo, type GateMStepFactory } from './types.js';
  */
 const CHEAP_CHECK_BELOW = 1e-6;
 
-export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
+export const softmaxMStep: GateMStepFactory = (f) => boundedSoftmaxMStep(f, () => 1);
+
+/**
+ * The softmax M-step with the fit's bounds (projected Newton, src/em/bounds.ts); `beta1Scale()`
+ * divides the β1 bound at each step (the identity gate's proxy works on β1/τ, see dense.ts).
+ */
+export function boundedSoftmaxMStep(
+  { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
+  beta1Scale: () => number,
+): GateMStep {
   const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
+  const box0 = bounds ? gateBox(layout, bounds) : null;
+  const boxed = box0 ? new BoxedObjective(obj, box0) : null;
+  let lastScale = 1;
   return {
     kind: 'softmax',
     step(ctx) {
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW, true);
+      const scale = beta1Scale();
+      if (boxed && scale !== lastScale) {
+        boxed.box = gateBox(layout, bounds!, scale)!;
+        lastScale = scale;
+      }
+      const target = boxed ?? obj;
+      runGateNewton(ctx, target, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW, true);
       result.params = ctx.model;
       return result;
     },
   };
-};
+}

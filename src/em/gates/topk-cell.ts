@@ -8,6 +8,7 @@ import type { NewtonWorkspace } from '../optim/newton.js';
 import { cholesky, choleskySolve, ridgeSolve } from '../optim/linalg.js';
 import type { Workspace } from '../workspace.js';
 import { packGate, type GateLayoutInfo } from './layout.js';
+import type { BoxedObjective } from '../bounds.js';
 import type { GateQObjective } from './objective.js';
 
 /** Halvings of a refused step (B's line search, A's Q steps). */
@@ -209,7 +210,8 @@ export interface CellEnv {
   data: Dataset;
   /** ws.mask: the active sets held fixed */
   ws: Workspace;
-  obj: GateQObjective;
+  /** the M-step's objective, boxed when the fit has bounds (its trials are then projected) */
+  obj: GateQObjective | BoxedObjective<GateQObjective>;
   nws: NewtonWorkspace;
   /** θ scratch shared with the M-step */
   theta: Float64Array;
