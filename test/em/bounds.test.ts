@@ -1,0 +1,284 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { fitMoE, type FitOptions } from '../../src/em/index.js';
+import {
+  BoxedObjective,
+  gateBox,
+  parseBounds,
+  projectToBounds,
+  withinBounds,
+  type Bounds,
+} from '../../src/em/bounds.js';
+import {
+  createCpuBackend,
+  createWorkspace,
+  gateLayout,
+  gateMStepFor,
+  GateQObjective,
+  WarningLog,
+} from '../../src/em/index.js';
+import { normalizeGate, packGate } from '../../src/em/gates/layout.js';
+import { getGate, type Dataset, type GateSpec, type Model } from '../../src/models/index.js';
+import { cloneModel, hasTau } from '../../src/models/types.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { validateSpec } from '../../src/experiments/spec.js';
+import { presetSpec } from '../../src/experiments/presets.js';
+import { createRng } from '../../src/random/rng.js';
+
+/** Every gate form and M-step path: softmax, top-K (cell A + surrogate B; K = 1: B + switch search C), identity proxy, exact-Hessian tanh, Fisher sigmoid. */
+const FORMS: { name: string; truth: string; gate: GateSpec; k: number }[] = [
+  { name: 'softmax', truth: 'demy', gate: { kind: 'softmax' }, k: 3 },
+  { name: 'topk 2 of 3', truth: 'topk1', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 },
+  { name: 'topk 1 of 2', truth: 'topk1', gate: { kind: 'topk', K: 1, selectOn: 'logit' }, k: 2 },
+  { name: 'temperature', truth: 'temp', gate: { kind: 'temperature' }, k: 2 },
+  {
+    name: 'tanh (exact Hessian)',
+    truth: 'temp-tanh',
+    gate: { kind: 'activation', activation: 'tanh', bias: 'outside' },
+    k: 3,
+  },
+  {
+    name: 'sigmoid inside (Fisher)',
+    truth: 'temp-sigmoid',
+    gate: { kind: 'activation', activation: 'sigmoid', bias: 'inside' },
+    k: 2,
+  },
+];
+
+const BOUNDS: Bounds = { beta1: 10, beta0: 4, nu: [0.05, 2], tau: [0.5, 2] };
+
+/** A start drawn at random, partly outside BOUNDS. */
+function randomStart(gate: GateSpec, k: number, seed: number): Model {
+  const rng = createRng(seed);
+  const u = (lo: number, hi: number) => lo + (hi - lo) * rng.uniform();
+  return {
+    gate,
+    k,
+    d: 1,
+    beta0: Float64Array.from({ length: k }, () => u(-12, 12)),
+    beta1: Float64Array.from({ length: k }, () => u(-40, 40)),
+    a: Float64Array.from({ length: k }, () => u(-25, 25)),
+    b: Float64Array.from({ length: k }, () => u(-8, 16)),
+    nu: Float64Array.from({ length: k }, () => u(0.005, 3)),
+    tau: hasTau(gate) ? Math.exp(u(-2, 2)) : 1,
+  };
+}
+
+function data(truth: string, n: number, seed: number): Dataset {
+  const d = simulate(truthPreset(truth), { n, seed });
+  return { n: d.n, d: d.d, X: d.X, y: d.y };
+}
+
+function maxDrop(trace: number[]): number {
+  let drop = 0;
+  for (let t = 1; t < trace.length; t++) drop = Math.max(drop, (trace[t - 1]! - trace[t]!) / (1 + Math.abs(trace[t]!)));
+  return drop;
+}
+
+describe('bounds: the fit option', () => {
+  for (const f of FORMS) {
+    it(`${f.name}: every iteration stays in the box and EM stays monotone (random data and starts)`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 1e6 }),
+          fc.integer({ min: 1, max: 1e6 }),
+          fc.constantFrom('squarem' as const, 'none' as const),
+          (dataSeed, startSeed, accelerate) => {
+            const x = data(f.truth, 300, dataSeed);
+            const base: FitOptions = {
+              gate: f.gate,
+              k: f.k,
+              init: { kind: 'model', model: randomStart(f.gate, f.k, startSeed) },
+              bounds: BOUNDS,
+              accelerate,
+              maxIter: 60,
+            };
+            const full = fitMoE(x, base);
+            // the trace never drops (beyond rounding), and the fit says so itself
+            expect(maxDrop(full.trace)).toBeLessThan(1e-12);
+            expect(full.warnings.some((w) => w.includes('decreased'))).toBe(false);
+            // the model after each of the first iterations (the same path, stopped there) lies in the box
+            for (const t of [0, 1, 2, 3, 5, 8, full.iterations]) {
+              const fit = t === full.iterations ? full : fitMoE(x, { ...base, maxIter: t });
+              expect(withinBounds(fit.model, BOUNDS)).toBe(true);
+            }
+          },
+        ),
+        { numRuns: 4, seed: 7 },
+      );
+    });
+  }
+
+  it('a box that never binds changes nothing, bit for bit (every gate form)', () => {
+    // (the sigmoid-inside fit runs τ down to 4e-10: the box must be wider still)
+    const loose: Bounds = { beta1: 1e9, beta0: 1e9, nu: [1e-300, 1e300], tau: [1e-300, 1e300] };
+    for (const f of FORMS) {
+      const x = data(f.truth, 400, 11);
+      const opts: FitOptions = { gate: f.gate, k: f.k, init: { kind: 'near-truth', truth: truthPreset(f.truth) } };
+      const a = fitMoE(x, opts);
+      const b = fitMoE(x, { ...opts, bounds: loose });
+      expect(b.trace).toEqual(a.trace);
+      expect(b.model).toEqual(a.model);
+      expect(b.warnings).toEqual(a.warnings);
+      expect(a.options.bounds).toBeUndefined();
+    }
+  });
+
+  it('a fit ending on a bound says so, and the start is projected', () => {
+    const x = data('demy', 1000, 2);
+    const fit = fitMoE(x, {
+      gate: { kind: 'softmax' },
+      k: 2,
+      init: { kind: 'near-truth', truth: truthPreset('demy'), noiseScale: 0 },
+      bounds: { beta1: 10 },
+    });
+    expect(fit.model.beta1[0]).toBe(10);
+    expect(fit.warnings.some((w) => w.startsWith('the start lay outside the bounds'))).toBe(true);
+    expect(fit.warnings.some((w) => w.includes('ended on its bounds') && w.includes('beta1[0][0] = 10'))).toBe(true);
+  });
+
+  it('bad bounds: one-line errors naming the field and the value', () => {
+    const x = data('demy', 200, 1);
+    const fit = (bounds: unknown) => () => fitMoE(x, { gate: { kind: 'softmax' }, k: 2, bounds: bounds as Bounds });
+    expect(fit({ beta1: -1 })).toThrow('bounds.beta1 must be a finite number > 0. Value: -1');
+    expect(fit({ beta0: Infinity })).toThrow('bounds.beta0 must be a finite number > 0');
+    expect(fit({ nu: [2, 1] })).toThrow(
+      'bounds.nu must be [min, max] with 0 < min ≤ max (finite numbers). Value: [2,1]',
+    );
+    expect(fit({ tau: [0, 1] })).toThrow('bounds.tau[0] must be a finite number > 0. Value: 0');
+    expect(fit({ tau: 3 })).toThrow('bounds.tau must be [min, max]');
+    expect(fit({ beta: 1 })).toThrow('bounds.beta is not a field of bounds (allowed: beta1, beta0, nu, tau)');
+    expect(fit([1])).toThrow('bounds must be an object');
+    expect(fit({ nu: [1e-12, 1e-11] })).toThrow(/^bounds\.nu must reach at least the variance floor/);
+    // in a spec: the path under em
+    const spec = presetSpec('demy-over', { quick: true });
+    expect(() => validateSpec({ ...spec, em: { bounds: { beta1: 0 } } })).toThrow(
+      'em.bounds.beta1 must be a finite number > 0. Value: 0',
+    );
+    expect(() => validateSpec({ ...spec, models: [{ ...spec.models[0], em: { bounds: { nu: [1, 'a'] } } }] })).toThrow(
+      'models[0].em.bounds.nu[1] must be a finite number > 0. Value: "a"',
+    );
+  });
+
+  it('spec.json records em.bounds only when given', () => {
+    const spec = presetSpec('demy-over', { quick: true });
+    expect('bounds' in spec.em).toBe(false);
+    const b = validateSpec({ ...spec, em: { ...spec.em, bounds: { beta1: 50, nu: [0.01, 10] } } });
+    expect(JSON.parse(JSON.stringify(b)).em.bounds).toEqual({ beta1: 50, nu: [0.01, 10] });
+    expect(parseBounds({ beta0: 3 })).toEqual({ beta0: 3 });
+  });
+});
+
+describe('bounds: projected Newton in the gate M-step', () => {
+  /** Runs a gate's M-step to its end from a start in the box; returns the projected-gradient residual of Q there. */
+  function kktResidual(
+    gate: GateSpec,
+    truth: string,
+    bounds: Bounds,
+    steps: number,
+  ): { residual: number; held: number } {
+    const n = 400;
+    const x = data(truth, n, 5);
+    const t = truthPreset(truth);
+    const k = t.k;
+    const m = cloneModel(t);
+    m.gate = gate;
+    const layout = gateLayout(gate, k, 1, 'free');
+    normalizeGate(layout, m);
+    projectToBounds(m, bounds);
+    const be = createCpuBackend();
+    const ws = createWorkspace(n, k, layout.linear === false, false);
+    // responsibilities of the truth: the unconstrained maximiser of Q lies near the truth, outside the box
+    be.gateProbs(t, x.X, n, ws.logPi, ws.pi, null, 'none');
+    be.eStep(t, x.X, x.y, n, ws.logPi, ws.resp);
+    be.gateProbs(m, x.X, n, ws.logPi, ws.pi, null, 'none');
+    const step = gateMStepFor(gate.kind)({ backend: be, data: x, model: m, ws, layout, bounds });
+    for (let s = 0; s < steps; s++) {
+      step.step({
+        backend: be,
+        data: x,
+        model: m,
+        ws,
+        layout,
+        maxSteps: 100,
+        tol: 1e-14,
+        warnings: new WarningLog(),
+        iteration: s + 1,
+      });
+      expect(withinBounds(m, bounds)).toBe(true);
+    }
+    // gradient of Q at the result, through an independent objective
+    const obj = new GateQObjective(be, layout, getGate(gate), x.X, n, ws, m, cloneModel(m));
+    be.gateProbs(m, x.X, n, ws.logPi, ws.pi, null, 'none');
+    const theta = new Float64Array(layout.p);
+    packGate(layout, m, theta);
+    const g = new Float64Array(layout.p);
+    obj.gradCurv(g, new Float64Array(layout.p * layout.p));
+    const box = gateBox(layout, bounds)!;
+    let residual = 0;
+    let held = 0;
+    for (let i = 0; i < layout.p; i++) {
+      // KKT of a box: zero gradient inside, pointing out of the box at an active bound
+      const atLo = theta[i]! <= box.lo[i]!;
+      const atHi = theta[i]! >= box.hi[i]!;
+      if ((atLo && g[i]! <= 0) || (atHi && g[i]! >= 0)) held++;
+      else residual = Math.max(residual, Math.abs(g[i]!) / n);
+    }
+    return { residual, held };
+  }
+
+  it('softmax: ends at a KKT point of Q on the box, with a bound active', () => {
+    const r = kktResidual({ kind: 'softmax' }, 'demy', { beta1: 10, beta0: 3 }, 1);
+    expect(r.held).toBeGreaterThan(0);
+    expect(r.residual).toBeLessThan(1e-7);
+  });
+
+  it('tanh (exact Hessian) and sigmoid inside (Fisher): KKT points after a few M-steps', () => {
+    const tanh = kktResidual(
+      { kind: 'activation', activation: 'tanh', bias: 'outside' },
+      'temp-tanh',
+      { beta1: 2, tau: [0.5, 0.8] },
+      30,
+    );
+    expect(tanh.held).toBeGreaterThan(0);
+    expect(tanh.residual).toBeLessThan(1e-6);
+    const sig = kktResidual(
+      { kind: 'activation', activation: 'sigmoid', bias: 'inside' },
+      'temp-sigmoid',
+      { beta1: 3, beta0: 2 },
+      30,
+    );
+    expect(sig.held).toBeGreaterThan(0);
+    expect(sig.residual).toBeLessThan(1e-6);
+  });
+
+  it('BoxedObjective projects trials in place and holds the coordinates pushing out of the box', () => {
+    const inner = {
+      dim: 2,
+      x: new Float64Array(2),
+      currentValue: () => 0,
+      trial(t: Float64Array) {
+        this.x.set(t);
+        return -((t[0]! - 5) ** 2) - (t[1]! - 0.5) ** 2;
+      },
+      accept() {},
+      gradCurv(g: Float64Array, c: Float64Array) {
+        g[0] = -2 * (this.x[0]! - 5);
+        g[1] = -2 * (this.x[1]! - 0.5);
+        c.set([2, 1, 1, 2]);
+      },
+    };
+    const b = new BoxedObjective(inner, { lo: Float64Array.of(-1, -1), hi: Float64Array.of(1, 1) });
+    const t = Float64Array.of(3, 0.2);
+    b.trial(t);
+    expect(Array.from(t)).toEqual([1, 0.2]);
+    b.accept();
+    const g = new Float64Array(2);
+    const c = new Float64Array(4);
+    b.gradCurv(g, c);
+    expect(g[0]).toBe(0);
+    expect(Array.from(c)).toEqual([1, 0, 0, 2]);
+    expect(g[1]).toBeCloseTo(0.6, 12);
+  });
+});
