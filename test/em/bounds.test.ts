@@ -99,7 +99,7 @@ describe('bounds: the fit option', () => {
             expect(maxDrop(full.trace)).toBeLessThan(1e-12);
             expect(full.warnings.some((w) => w.includes('decreased'))).toBe(false);
             // the model after each of the first iterations (the same path, stopped there) lies in the box
-            for (const t of [0, 1, 2, 3, 5, 8, full.iterations]) {
+            for (const t of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, full.iterations]) {
               const fit = t === full.iterations ? full : fitMoE(x, { ...base, maxIter: t });
               expect(withinBounds(fit.model, BOUNDS)).toBe(true);
             }
@@ -122,6 +122,23 @@ describe('bounds: the fit option', () => {
       expect(b.model).toEqual(a.model);
       expect(b.warnings).toEqual(a.warnings);
       expect(a.options.bounds).toBeUndefined();
+    }
+  });
+
+  it('top-1: the switch search only looks inside the β0 bound', () => {
+    // the truth's switch at x = 0.32 needs β0 = −0.32·β1: with |β1| ≤ 2 and |β0| ≤ 0.5 it is out of reach
+    const bounds: Bounds = { beta1: 2, beta0: 0.5 };
+    const x = data('topk1', 500, 3);
+    for (const t of [1, 2, 3, 5, 10, 100]) {
+      const fit = fitMoE(x, {
+        gate: { kind: 'topk', K: 1, selectOn: 'logit' },
+        k: 2,
+        init: { kind: 'near-truth', truth: truthPreset('topk1') },
+        bounds,
+        maxIter: t,
+      });
+      expect(withinBounds(fit.model, bounds)).toBe(true);
+      expect(maxDrop(fit.trace)).toBeLessThan(1e-12);
     }
   });
 
