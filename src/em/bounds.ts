@@ -160,6 +160,30 @@ export function projectTheta(box: Box, theta: Float64Array): void {
 }
 
 /**
+ * The box as a Newton driver's projection: `project` clamps θ in place and says whether it moved
+ * (feasible points stay bit for bit), `hold` marks the coordinates projected Newton keeps fixed.
+ */
+export function boxProjection(box: Box): {
+  project(theta: Float64Array): boolean;
+  hold(theta: Float64Array, grad: Float64Array, held: Uint8Array): number;
+} {
+  return {
+    project(theta) {
+      let moved = false;
+      for (let t = 0; t < theta.length; t++) {
+        const v = clamp(theta[t]!, box.lo[t]!, box.hi[t]!);
+        if (v !== theta[t]) {
+          theta[t] = v;
+          moved = true;
+        }
+      }
+      return moved;
+    },
+    hold: (theta, grad, held) => heldCoordinates(box, theta, grad, held),
+  };
+}
+
+/**
  * Marks the coordinates held by projected Newton at θ: at a bound with the gradient pointing out of
  * the box (a maximiser would leave through that face). Returns how many; `held[t]` = 1 for those.
  */
