@@ -7,18 +7,18 @@
  * as the fit stores them: the reference expert's gate fixed at 0 (it always lies in the box).
  *
  * Enforcement (one place per parameter): the start is projected ({@link projectToBounds}); the
- * experts' M-step clamps ν (exact: Q is unimodal in ν_j); each gate M-step runs its Newton steps
- * through {@link BoxedObjective} (projected Newton, Bertsekas 1982: coordinates at a bound whose
- * gradient points out are held, the rest take the Newton step of the reduced system, trial points
- * are projected, a step is accepted only when Q does not drop), so EM stays monotone; SQUAREM's
- * extrapolated point is projected before its stabilising EM step.
+ * experts' M-step clamps ν (exact: Q is unimodal in ν_j); each gate M-step gives the Newton driver
+ * (src/em/optim/driver.ts) the box as its projection ({@link boxProjection}: projected Newton,
+ * Bertsekas 1982 — coordinates at a bound whose gradient points out are held, the rest take the
+ * Newton step of the reduced system, trial points are projected, a step is accepted only when Q
+ * does not drop), so EM stays monotone; SQUAREM's extrapolated point is projected before its
+ * stabilising EM step.
  */
 import { z } from 'zod';
 import type { Model } from '../models/types.js';
 import { parseWith, positiveNumber, strictObject } from '../models/schema.js';
 import { fail, isRecord } from '../models/validate.js';
 import type { GateLayout } from './backend/types.js';
-import type { NewtonObjective } from './optim/newton.js';
 
 export interface Bounds {
   /** |β1_jl| ≤ beta1 for every expert j and coordinate l (per-coordinate bound: the ∞-norm of β1_j) */
@@ -196,95 +196,6 @@ export function heldCoordinates(box: Box, theta: Float64Array, grad: Float64Arra
     if (h) c++;
   }
   return c;
-}
-
-/**
- * The reduced Newton system of projected Newton: for each held coordinate t, g_t = 0 and row and
- * column t of every curvature matrix are those of the identity (so δ_t = 0 and the free coordinates
- * take the Newton step of the problem restricted to them).
- */
-export function reduceHeld(held: Uint8Array, p: number, grad: Float64Array, ...curvs: Float64Array[]): void {
-  for (let t = 0; t < p; t++) {
-    if (!held[t]) continue;
-    grad[t] = 0;
-    for (const C of curvs) {
-      for (let s = 0; s < p; s++) {
-        C[t * p + s] = 0;
-        C[s * p + t] = 0;
-      }
-      C[t * p + t] = 1;
-    }
-  }
-}
-
-/**
- * A Newton objective confined to a box: `trial(θ)` first projects θ onto the box in place (the
- * optimiser then keeps the projected point), gradients and curvatures come reduced on the held
- * coordinates ({@link heldCoordinates}, {@link reduceHeld}). Any Newton driver that accepts only
- * non-decreasing trials then runs projected Newton with backtracking along the projection arc; the
- * objective must be positioned at a point inside the box.
- */
-export class BoxedObjective<O extends NewtonObjective & { currentValue(): number }> implements NewtonObjective {
-  readonly dim: number;
-  /** the gradient alone, when the inner objective has one (see {@link NewtonObjective.grad}) */
-  readonly grad?: (grad: Float64Array) => void;
-  /** the current point (tracked from accepted trials), for the held set */
-  private readonly at: Float64Array;
-  private readonly pending: Float64Array;
-  private readonly held: Uint8Array;
-  private readonly heldNow: Uint8Array;
-
-  constructor(
-    readonly inner: O,
-    public box: Box,
-  ) {
-    this.dim = inner.dim;
-    this.at = new Float64Array(inner.dim);
-    this.pending = new Float64Array(inner.dim);
-    this.held = new Uint8Array(inner.dim);
-    this.heldNow = new Uint8Array(inner.dim);
-    if (inner.grad) this.grad = (g) => this.gradOnly(g);
-  }
-
-  /** Positions the wrapper at θ (inside the box, where the inner objective stands): call before each run. */
-  setPoint(theta: Float64Array): void {
-    this.at.set(theta);
-  }
-
-  currentValue(): number {
-    return this.inner.currentValue();
-  }
-
-  trial(theta: Float64Array): number {
-    projectTheta(this.box, theta);
-    this.pending.set(theta);
-    return this.inner.trial(theta);
-  }
-
-  accept(): void {
-    this.at.set(this.pending);
-    this.inner.accept();
-  }
-
-  gradCurv(grad: Float64Array, curv: Float64Array): void {
-    this.inner.gradCurv(grad, curv);
-    heldCoordinates(this.box, this.at, grad, this.held);
-    reduceHeld(this.held, this.dim, grad, curv);
-  }
-
-  private gradOnly(grad: Float64Array): void {
-    this.inner.grad!(grad);
-    // the driver's cheap convergence check reuses the last curvature's factor: valid only while the
-    // held set is the same; otherwise a NaN sends it on to a full gradient and curvature
-    heldCoordinates(this.box, this.at, grad, this.heldNow);
-    for (let t = 0; t < this.dim; t++) {
-      if (this.heldNow[t] !== this.held[t]) {
-        grad.fill(NaN);
-        return;
-      }
-      if (this.held[t]) grad[t] = 0;
-    }
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fitMoE, type FitOptions } from '../../src/em/index.js';
 import {
-  BoxedObjective,
+  boxProjection,
   gateBox,
   parseBounds,
   projectToBounds,
@@ -25,6 +25,8 @@ import { simulate } from '../../src/models/sample.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import { presetSpec } from '../../src/experiments/presets.js';
 import { createRng } from '../../src/random/rng.js';
+import { maximize } from '../../src/em/optim/driver.js';
+import { ridgeDamping } from '../../src/em/optim/damping.js';
 
 /** Every gate form and M-step path: softmax, top-K (cell A + surrogate B; K = 1: B + switch search C), identity proxy, exact-Hessian tanh, Fisher sigmoid. */
 const FORMS: { name: string; truth: string; gate: GateSpec; k: number }[] = [
@@ -270,32 +272,49 @@ describe('bounds: projected Newton in the gate M-step', () => {
     expect(sig.residual).toBeLessThan(1e-6);
   });
 
-  it('BoxedObjective projects trials in place and holds the coordinates pushing out of the box', () => {
-    const inner = {
+  it('boxProjection gives the driver projected Newton: it reaches the box maximiser a plain projection misses', () => {
+    // Q(θ) = −(θ − c)ᵀA(θ − c), A = [[2, 1], [1, 2]], c = (5, −1.5), box [−1, 1]²: the maximiser in the box
+    // is (1, 0.5) (θ0 at its bound, θ1 inside); projecting the Newton step (→ c) alone ends at (1, −1)
+    const c = [5, -1.5];
+    const x = new Float64Array(2);
+    const q = (t: Float64Array) => {
+      const u = t[0]! - c[0]!;
+      const v = t[1]! - c[1]!;
+      return -(2 * u * u + 2 * u * v + 2 * v * v);
+    };
+    const pending = new Float64Array(2);
+    const obj = {
       dim: 2,
-      x: new Float64Array(2),
-      currentValue: () => 0,
       trial(t: Float64Array) {
-        this.x.set(t);
-        return -((t[0]! - 5) ** 2) - (t[1]! - 0.5) ** 2;
+        pending.set(t);
+        return q(t);
       },
-      accept() {},
-      gradCurv(g: Float64Array, c: Float64Array) {
-        g[0] = -2 * (this.x[0]! - 5);
-        g[1] = -2 * (this.x[1]! - 0.5);
-        c.set([2, 1, 1, 2]);
+      accept() {
+        x.set(pending);
+      },
+      gradCurv(g: Float64Array, curv: Float64Array) {
+        const u = x[0]! - c[0]!;
+        const v = x[1]! - c[1]!;
+        g[0] = -(4 * u + 2 * v);
+        g[1] = -(2 * u + 4 * v);
+        curv.set([4, 2, 2, 4]);
       },
     };
-    const b = new BoxedObjective(inner, { lo: Float64Array.of(-1, -1), hi: Float64Array.of(1, 1) });
-    const t = Float64Array.of(3, 0.2);
-    b.trial(t);
-    expect(Array.from(t)).toEqual([1, 0.2]);
-    b.accept();
-    const g = new Float64Array(2);
-    const c = new Float64Array(4);
-    b.gradCurv(g, c);
-    expect(g[0]).toBe(0);
-    expect(Array.from(c)).toEqual([1, 0, 0, 2]);
-    expect(g[1]).toBeCloseTo(0.6, 12);
+    const box = { lo: Float64Array.of(-1, -1), hi: Float64Array.of(1, 1) };
+    const theta = new Float64Array(2);
+    const r = maximize(obj, theta, ridgeDamping(), { projection: boxProjection(box), tol: 1e-14 }, undefined, q(theta));
+    expect(r.converged).toBe(true);
+    expect(theta[0]).toBe(1);
+    expect(theta[1]).toBeCloseTo(0.5, 12);
+    // the projection alone (no hold): stuck on the corner
+    const plain = new Float64Array(2);
+    x.fill(0);
+    const proj = boxProjection(box);
+    maximize(obj, plain, ridgeDamping(), { projection: { project: proj.project }, tol: 1e-14 }, undefined, q(plain));
+    expect(q(plain)).toBeLessThan(q(theta) - 1);
+    // a feasible point is left bit for bit, and says so
+    const inside = Float64Array.of(0.25, -1);
+    expect(proj.project(inside)).toBe(false);
+    expect(Array.from(inside)).toEqual([0.25, -1]);
   });
 });

@@ -6,10 +6,11 @@
  */
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel } from '../../models/types.js';
-import { newtonWorkspace } from '../optim/newton.js';
+import { ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace } from '../optim/driver.js';
 import { GateQObjective } from './objective.js';
-import { runGateNewton } from './run.js';
-import { BoxedObjective, gateBox } from '../bounds.js';
+import { runGateNewton, type GateNewtonSpec } from './run.js';
+import { boxProjection, gateBox } from '../bounds.js';
 import { emptyInfo, type GateMStep, type GateMStepFactory } from './types.js';
 
 /**
@@ -23,8 +24,9 @@ const CHEAP_CHECK_BELOW = 1e-6;
 export const softmaxMStep: GateMStepFactory = (f) => boundedSoftmaxMStep(f, () => 1);
 
 /**
- * The softmax M-step with the fit's bounds (projected Newton, src/em/bounds.ts); `beta1Scale()`
- * divides the β1 bound at each step (the identity gate's proxy works on β1/τ, see dense.ts).
+ * The softmax M-step, with the fit's bounds as the driver's projection (projected Newton,
+ * src/em/bounds.ts); `beta1Scale()` divides the β1 bound at each step (the identity gate's proxy
+ * works on β1/τ with τ held, see dense.ts).
  */
 export function boundedSoftmaxMStep(
   { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
@@ -34,8 +36,16 @@ export function boundedSoftmaxMStep(
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
-  const box0 = bounds ? gateBox(layout, bounds) : null;
-  const boxed = box0 ? new BoxedObjective(obj, box0) : null;
+  const box = bounds ? gateBox(layout, bounds) : null;
+  const spec: GateNewtonSpec = {
+    damping: ridgeDamping(),
+    expectFlat: false,
+    driver: {
+      cheapCheckBelow: CHEAP_CHECK_BELOW,
+      stopOnModelAgreement: true,
+      ...(box ? { projection: boxProjection(box) } : {}),
+    },
+  };
   let lastScale = 1;
   return {
     kind: 'softmax',
@@ -44,12 +54,11 @@ export function boundedSoftmaxMStep(
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
       const scale = beta1Scale();
-      if (boxed && scale !== lastScale) {
-        boxed.box = gateBox(layout, bounds!, scale)!;
+      if (box && scale !== lastScale) {
+        spec.driver!.projection = boxProjection(gateBox(layout, bounds!, scale)!);
         lastScale = scale;
       }
-      const target = boxed ?? obj;
-      runGateNewton(ctx, target, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW, true);
+      runGateNewton(ctx, obj, theta, nws, result.info, spec);
       result.params = ctx.model;
       return result;
     },

@@ -38,12 +38,13 @@
  */
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
-import { newtonWorkspace } from '../optim/newton.js';
+import { ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace } from '../optim/driver.js';
 import { swapGateBuffers, type Workspace } from '../workspace.js';
 import { copyGateParams, packGate, unpackGate } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
-import { BoxedObjective, gateBox } from '../bounds.js';
+import { boxProjection, gateBox } from '../bounds.js';
 import { emptyInfo, type GateMStepContext, type GateMStepFactory } from './types.js';
 import { createCellNewton, MAX_BACKTRACKS, TOPK_MAX_STEP } from './topk-cell.js';
 import { createSwitchSearch } from './topk-switch.js';
@@ -67,12 +68,11 @@ const CELL_BACKTRACKS = 4;
 const EXPLORE_GAIN = 1e-8;
 
 export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bounds }) => {
-  const raw = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
-  // with bounds, A's and B's Newton steps are projected Newton (src/em/bounds.ts); B's line search
+  // with bounds, A's and B's Newton steps are projected Newton (src/em/bounds.ts), B's line search
   // runs between two points of the box, C's switch search only looks inside it
   const box = bounds ? gateBox(layout, bounds) : null;
-  const boxed = box ? new BoxedObjective(raw, box) : null;
-  const obj = raw;
+  const projection = box ? { projection: boxProjection(box) } : {};
+  const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
   const theta = new Float64Array(p);
   const thetaOld = new Float64Array(p);
@@ -86,8 +86,15 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, 
   const switchable = K === 1 && sel.selectOn === 'logit';
   const cell =
     K >= 2 && K < layout.k
-      ? createCellNewton({ layout, data, ws, obj: boxed ?? obj, nws, theta, selectOn: sel.selectOn })
+      ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn, ...projection })
       : null;
+  // B's Newton runs: fixed-size trust region, no step-budget warning (the sub-problem may be unbounded)
+  const bSpec = {
+    damping: ridgeDamping(),
+    expectFlat: false,
+    warnMaxSteps: false,
+    driver: { maxStep: TOPK_MAX_STEP, ...projection },
+  };
   const switchSearch = switchable
     ? createSwitchSearch({ layout, n: data.n, theta, observed, beta0Bound: bounds?.beta0 ?? Infinity })
     : null;
@@ -151,7 +158,6 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, 
         obj.maskMode = 'fixed';
         const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
         const cinfo = { steps: 0, halvings: 0 };
-        if (boxed) boxed.setPoint(thetaOld);
         cell(m, Math.min(ctx.maxSteps, CELL_STEPS), q0, ctx.tol, cinfo);
         steps += cinfo.steps;
         halvings += cinfo.halvings;
@@ -194,7 +200,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, 
         sub.q0 = NaN; // Q at the surrogate responsibilities is not the E-step's
         packGate(layout, m, theta);
         sub.maxSteps = explore ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
-        runGateNewton(sub, boxed ?? obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
+        runGateNewton(sub, obj, theta, nws, info, bSpec);
         steps += info.steps;
         halvings += info.halvings;
         let accB = NaN;
