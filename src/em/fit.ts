@@ -26,7 +26,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
-import { boundsReached, describeBounds, projectToBounds } from './bounds.js';
+import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
 import type {
   FitOptions,
   FitResult,
@@ -127,6 +127,24 @@ export function fixScalingGauge(m: Model, tau: number): void {
   if (!(c > 0 && c < Infinity)) return;
   for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = m.beta1[t]! * c;
   m.tau = tau;
+}
+
+/**
+ * SQUAREM's extrapolated point px written into m: variances floored, moved along the scaling orbit
+ * to τ = gaugeTau (when not null: same density), then projected onto the bounds (the EM step that
+ * stabilises it starts inside the box, as every M-step must).
+ */
+export function extrapolatedModel(
+  px: Float64Array,
+  m: Model,
+  varianceFloor: number,
+  gaugeTau: number | null,
+  bounds: Bounds | undefined,
+  withTau: boolean,
+): void {
+  unpackParams(px, m, varianceFloor);
+  if (gaugeTau !== null) fixScalingGauge(m, gaugeTau);
+  if (bounds) projectToBounds(m, bounds, withTau);
 }
 
 /** One EM run from `model` (modified in place). */
@@ -290,10 +308,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         continue;
       }
       copyParams(model, prev);
-      unpackParams(px, model, opts.varianceFloor);
-      if (gauge) fixScalingGauge(model, prev.tau);
-      // the extrapolated point back into the box (the EM step that follows stays there)
-      if (bounds) projectToBounds(model, bounds, withTau);
+      extrapolatedModel(px, model, opts.varianceFloor, gauge ? prev.tau : null, bounds, withTau);
       logPiValid = false;
       let accepted = false;
       if (allFinite(model) && Number.isFinite(evaluate()) && mStep(iter + 1)) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fitMoE, type FitOptions } from '../../src/em/index.js';
+import { extrapolatedModel } from '../../src/em/fit.js';
+import { packParams, squaremLength } from '../../src/em/squarem.js';
 import {
   boxProjection,
   gateBox,
@@ -142,6 +144,25 @@ describe('bounds: the fit option', () => {
       expect(withinBounds(fit.model, bounds)).toBe(true);
       expect(maxDrop(fit.trace)).toBeLessThan(1e-12);
     }
+  });
+
+  it("SQUAREM's extrapolated point is projected onto the box before its EM step", () => {
+    const m = randomStart({ kind: 'temperature' }, 3, 1);
+    const far = cloneModel(m);
+    far.beta1.set([80, -60, 0]);
+    far.nu.set([1e-4, 7, 0.5]);
+    far.tau = 9;
+    const px = new Float64Array(squaremLength(far));
+    packParams(far, px);
+    extrapolatedModel(px, m, 1e-6, null, BOUNDS, true);
+    expect(Array.from(m.beta1)).toEqual([10, -10, 0]);
+    expect(Array.from(m.nu)).toEqual([0.05, 2, 0.5]);
+    expect(m.tau).toBe(2);
+    // the gauge first (β1, τ) → (cβ1, cτ) to τ = 1, then the box
+    extrapolatedModel(px, m, 1e-6, 1, BOUNDS, true);
+    expect(m.tau).toBe(1);
+    expect(m.beta1[0]).toBeCloseTo(80 / 9, 12);
+    expect(m.beta1[1]).toBeCloseTo(-60 / 9, 12);
   });
 
   it('a fit ending on a bound says so, and the start is projected', () => {
