@@ -37,6 +37,11 @@ export const FIT_DEFAULTS = {
   wasm: true,
   gateMaxSteps: 100,
   gateTol: 1e-12,
+  optimizer: 'em' as const,
+  /** hybrid: Newton decrement threshold, nats for the whole sample */
+  decrementTol: 1e-8,
+  /** hybrid: EM hands over below this gain per iteration, nats per sample */
+  switchTol: 1e-6,
 };
 
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
@@ -64,6 +69,10 @@ const OPTIONS_SCHEMA = strictObject(
     wasm: optional(bool()),
     gateMaxSteps: optional(integerAtLeast(1)),
     gateTol: optional(nonNegativeNumber()),
+    optimizer: optional(oneOf(['em', 'hybrid'])),
+    stopRule: optional(oneOf(['decrement', 'tol'])),
+    decrementTol: optional(nonNegativeNumber()),
+    switchTol: optional(nonNegativeNumber()),
     bounds: z.unknown().optional(),
     diagnostics: bool().optional(),
     onIteration: z
@@ -246,6 +255,10 @@ export function resolveFitOptions(
     'wasm',
     'gateMaxSteps',
     'gateTol',
+    'optimizer',
+    'stopRule',
+    'decrementTol',
+    'switchTol',
     'diagnostics',
     'onIteration',
   ]);
@@ -262,6 +275,12 @@ export function resolveFitOptions(
   const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
   const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
   const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
+  const optimizer = o.optimizer ?? FIT_DEFAULTS.optimizer;
+  const stopRule = o.stopRule ?? (optimizer === 'hybrid' ? 'decrement' : 'tol');
+  if (optimizer === 'em' && stopRule === 'decrement')
+    fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
+  const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
+  const switchTol = o.switchTol ?? FIT_DEFAULTS.switchTol;
   const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');
   if (bounds?.nu && bounds.nu[1] < varianceFloor)
     fail('bounds.nu', `must reach at least the variance floor ${varianceFloor}`, bounds.nu);
@@ -285,6 +304,10 @@ export function resolveFitOptions(
       wasm,
       gateMaxSteps,
       gateTol,
+      optimizer,
+      stopRule,
+      decrementTol,
+      switchTol,
       ...(bounds ? { bounds } : {}),
     },
     init,

@@ -8,6 +8,7 @@ import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { parseKs } from '../../src/cli/commands/select.js';
+import { DEFAULT_INIT, DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { gmoe } from './run-gmoe.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-select-'));
@@ -88,7 +89,7 @@ describe('gmoe select', () => {
       ks: [1, 2, 3],
       restarts: 2,
       seed: 7,
-      init: { kind: 'kmeans' },
+      init: { kind: 'auto' }, // gmoe fit's default start
     });
     const json = JSON.parse(readFileSync(join(dir, 'sel', 'select.json'), 'utf8'));
     expect(json.chosen).toBe(2);
@@ -110,6 +111,19 @@ describe('gmoe select', () => {
     expect(existsSync(join(dir, 'sel', 'select.png'))).toBe(false);
   }, 300_000);
 
+  it("defaults to gmoe fit's starts: --init auto with DEFAULT_STARTS starts (one constant)", async () => {
+    const res = await gmoe(
+      ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--out', 'def', '--no-png'],
+      dir,
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(dir, 'def', 'select.json'), 'utf8'));
+    expect([json.init, json.restarts]).toEqual([DEFAULT_INIT, DEFAULT_STARTS]);
+    const lib = selectK(data, { gate: { kind: 'softmax' }, ks: [2], restarts: DEFAULT_STARTS, init: { kind: 'auto' } });
+    expect(json.rows[0].logLik).toBe(lib.rows[0]!.logLik);
+    expect(json.rows[0].restarts).toBe(DEFAULT_STARTS);
+  }, 300_000);
+
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
     const cases: [string[], RegExp][] = [
@@ -124,6 +138,10 @@ describe('gmoe select', () => {
       [
         ['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--criterion', 'dic'],
         /^gmoe: --criterion must be one of bic, aic, icl\. Value: dic$/,
+      ],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--init', 'near-truth:demy'],
+        /^gmoe: --init must be one of auto, softmax-first, softmax-first:kmeans, softmax-first:random, kmeans, random\. Value: near-truth:demy$/,
       ],
       [
         ['--data', 'r.csv', '--gate', 'softmax', '--k', '1..2'],

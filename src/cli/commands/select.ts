@@ -1,7 +1,8 @@
 /**
  * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G --k 1..6 [--restarts R]
- *               [--criterion bic|aic|icl] [--out DIR]`
+ *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl] [--out DIR]`
  * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
+ * with gmoe fit's default starts (--init auto, DEFAULT_STARTS starts),
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  */
@@ -18,13 +19,14 @@ import {
 import { formatJSON, writeFileAtomic } from '../../io/index.js';
 import { writeModelFile } from '../../models/io.js';
 import { hasTau } from '../../models/types.js';
+import { getGate } from '../../models/gates/index.js';
 import { ValidationError } from '../../models/validate.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderPng } from '../../experiments/plot/png.js';
 import { selectFigure } from '../../experiments/plot/select-figure.js';
 import { CliError } from '../errors.js';
-import { parseGate, readDataOption } from './fit.js';
+import { DATA_INITS, DEFAULT_INIT, DEFAULT_STARTS, parseDataInit, parseGate, readDataOption } from './fit.js';
 import { parseIntOption } from './simulate.js';
 
 interface SelectCliOptions {
@@ -112,13 +114,14 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED - ks[ks.length - 1]!);
   if (!(SELECT_CRITERIA as readonly string[]).includes(opts.criterion))
     throw new CliError(`--criterion must be one of ${SELECT_CRITERIA.join(', ')}. Value: ${opts.criterion}`);
-  if (opts.init !== 'kmeans' && opts.init !== 'random')
-    throw new CliError(`--init must be one of kmeans, random. Value: ${opts.init}`);
+  const init = parseDataInit(opts.init);
+  if (!init) throw new CliError(`--init must be one of ${DATA_INITS.join(', ')}. Value: ${opts.init}`);
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
   const gate = parseGate(opts.gate, ks[ks.length - 1]!, opts);
-  if (gate.kind === 'topk' && ks[0]! < gate.K)
-    throw new CliError(`--k must start at K = ${gate.K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
+  const K = getGate(gate).selection?.(gate).K;
+  if (K !== undefined && ks[0]! < K)
+    throw new CliError(`--k must start at K = ${K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
   if (opts.tau === 'fixed' && !hasTau(gate))
     throw new CliError(
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
@@ -131,7 +134,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     ks,
     restarts,
     seed,
-    init: { kind: opts.init },
+    init,
     tauMode: opts.tau,
     criterion: opts.criterion as SelectCriterion,
     onFit: (row) =>
@@ -196,12 +199,20 @@ export function register(program: Command): void {
     .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column')
     .requiredOption('--gate <gate>', 'gate: softmax | topk:K | temperature | activation:<σ> (as gmoe fit)')
     .requiredOption('--k <ks>', 'the k to compare: a range 1..6, a list 1,2,4, or one k')
-    .option('--restarts <R>', 'starts per k (seeded; the best log-likelihood wins)', '5')
+    .option(
+      '--restarts <R>',
+      'starts per k (seeded; the best log-likelihood wins; the same default as gmoe fit)',
+      String(DEFAULT_STARTS),
+    )
     .option('--seed <S>', 'master seed; k is fitted with seed S + k − 1', '1')
-    .option('--init <init>', 'starts: kmeans | random', 'kmeans')
+    .option(
+      '--init <init>',
+      `data-driven starts, as gmoe fit (docs/fitting.md): ${DATA_INITS.join(' | ')}`,
+      DEFAULT_INIT,
+    )
     .option('--criterion <c>', `what chooses: ${SELECT_CRITERIA.join(' | ')} (smaller is better)`, 'bic')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed', 'free')
-    .option('--select-on <score>', 'top-K ranking: slope | logit (default slope)')
+    .option('--select-on <score>', 'top-K ranking: slope | logit (default logit, as gmoe fit; or topk:K:slope)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
     .option('--out <dir>', 'output directory (default results/select-<data file name>)')
