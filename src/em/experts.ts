@@ -36,6 +36,8 @@ export interface ExpertsMStep {
  * Creates the experts M-step of a fit (scratch allocated once).
  * @param varianceFloor smallest ν
  * @param minResponsibility smallest Σ_i r_ij for an expert to be re-estimated
+ * @param nuBounds the `bounds.nu` interval: ν clamped into it (the exact maximiser there: for the
+ *   least-squares line, Q_j is unimodal in ν_j with its peak at RSS_j/N_j)
  */
 export function createExpertsMStep(
   backend: Backend,
@@ -43,7 +45,10 @@ export function createExpertsMStep(
   k: number,
   varianceFloor: number,
   minResponsibility: number,
+  nuBounds?: readonly [number, number],
 ): ExpertsMStep {
+  const nuLo = nuBounds ? Math.max(nuBounds[0], varianceFloor) : varianceFloor;
+  const nuHi = nuBounds ? nuBounds[1] : Infinity;
   const { X, y, n, d } = data;
   const mom: ExpertMoments = expertMoments(k, d);
   const rss = new Float64Array(k);
@@ -113,15 +118,15 @@ export function createExpertsMStep(
         if (!updated[j]) continue;
         const nu = rss[j]! / mom.N[j]!;
         if (nu < varianceFloor || !(nu === nu)) {
-          model.nu[j] = varianceFloor;
+          model.nu[j] = nuLo;
           info.floored++;
           warnings.add(
             `variance-floor-${j}`,
-            `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${varianceFloor.toPrecision(3)})`,
+            `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
             iteration,
           );
         } else {
-          model.nu[j] = nu;
+          model.nu[j] = nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu;
         }
       }
       result.params = model;

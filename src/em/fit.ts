@@ -34,6 +34,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
+import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
 import type {
   FitOptions,
   FitResult,
@@ -106,6 +107,7 @@ function softmaxFirstStart(
     wasm: opts.wasm,
     gateMaxSteps: opts.gateMaxSteps,
     gateTol: opts.gateTol,
+    ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
   });
   if (soft.stopReason === 'degenerate')
     warnings.add(
@@ -138,6 +140,24 @@ export function fixScalingGauge(m: Model, tau: number): void {
   m.tau = tau;
 }
 
+/**
+ * SQUAREM's extrapolated point px written into m: variances floored, moved along the scaling orbit
+ * to τ = gaugeTau (when not null: same density), then projected onto the bounds (the EM step that
+ * stabilises it starts inside the box, as every M-step must).
+ */
+export function extrapolatedModel(
+  px: Float64Array,
+  m: Model,
+  varianceFloor: number,
+  gaugeTau: number | null,
+  bounds: Bounds | undefined,
+  withTau: boolean,
+): void {
+  unpackParams(px, m, varianceFloor);
+  if (gaugeTau !== null) fixScalingGauge(m, gaugeTau);
+  if (bounds) projectToBounds(m, bounds, withTau);
+}
+
 /** One EM run from `model` (modified in place). */
 function runEM(model: Model, ctx: RunContext, restart: number, warnings: WarningLog): RunOutcome {
   return new EmRun(model, ctx, restart, warnings).run();
@@ -164,6 +184,7 @@ class EmRun {
   private stopReason: StopReason = 'max-iterations';
   private iter = 0;
   // hybrid optimizer: `switchNow` hands the run from EM to the trust region (hybrid.ts)
+  private readonly withTau: boolean;
   private readonly hybrid: boolean;
   private readonly tolRule: boolean;
   private stopped = false;
@@ -187,7 +208,15 @@ class EmRun {
     this.experts = experts;
     this.topk = isMasked(opts.gate);
     normalizeGate(layout, model);
-    this.gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout });
+    const bounds = opts.bounds;
+    this.withTau = layout.tauIndex >= 0 || getGate(model.gate).hasTau;
+    if (bounds && projectToBounds(model, bounds, this.withTau))
+      warnings.add(
+        'bounds-start',
+        `the start lay outside the bounds (${describeBounds(bounds)}): projected onto them`,
+        0,
+      );
+    this.gateStep = gateMStepFor(opts.gate.kind)({ backend, data, model, ws, layout, ...(bounds ? { bounds } : {}) });
     this.prev = cloneModel(model);
     this.gctx = {
       backend,
@@ -342,7 +371,7 @@ class EmRun {
    */
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
-    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode);
+    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
     const info: HybridInfo = {
       emIterations: 0,
       newtonIterations: 0,
@@ -470,8 +499,7 @@ class EmRun {
         continue;
       }
       copyParams(model, prev);
-      unpackParams(px, model, opts.varianceFloor);
-      if (gauge) fixScalingGauge(model, prev.tau);
+      extrapolatedModel(px, model, opts.varianceFloor, gauge ? prev.tau : null, opts.bounds, this.withTau);
       this.logPiValid = false;
       let accepted = false;
       if (allFinite(model) && Number.isFinite(this.evaluate()) && this.mStep(this.iter + 1)) {
@@ -536,7 +564,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const arena = backend.fitStorage?.(k, d, lengths) ?? null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);
   if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
-  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility);
+  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility, opts.bounds?.nu);
   const fitWarnings = new WarningLog();
   const gate = getGate(opts.gate);
   if (gate.symmetries(opts.gate).scaling && layout.tauIndex >= 0) {
@@ -580,6 +608,10 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       out = runEM(model, ctx, r, warnings);
       if (out.stopReason !== 'degenerate')
         for (const w of endingWarnings(out.model, data, opts.varianceFloor)) warnings.add(w, w, out.iterations);
+      if (opts.bounds) {
+        const on = boundsReached(out.model, opts.bounds, layout);
+        if (on) warnings.add('bounds-end', on, out.iterations);
+      }
     } catch (e) {
       if (opts.restarts === 1) throw e;
       const msg = e instanceof Error ? e.message : String(e);

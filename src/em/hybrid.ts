@@ -14,13 +14,14 @@
  * of the smooth piece the fit lies in; EM's switch moves cross between pieces); the identity gate
  * (a positively homogeneous σ with τ free): τ is held, so the flat (β1, τ) direction is projected
  * out as in se.ts.
- * TODO(bounds): once FitOptions.bounds (box on β1, β0, ν) lands, add it to `box` (lower/upper
- * per θ entry) — the projection is already generic.
+ * The fit's bounds (src/em/bounds.ts) join the box: β0, β1, log τ and log ν get their lower and
+ * upper bounds, and every trial model is projected onto them (exp(log ν) may round past a bound).
  */
 import { getGate, isMasked } from '../models/gates/index.js';
 import { activeSet } from '../models/gates/topk.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
+import { gateBox, projectToBounds, type Bounds } from './bounds.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
   freeCoordinates,
@@ -44,11 +45,21 @@ export function hybridLayout(m: Model, tauMode: 'free' | 'fixed'): ParamLayout {
   return paramLayout(m.gate, m.k, m.d, { tauMode: mode });
 }
 
-/** The box of θ: log ν_j ≥ log varianceFloor (the other entries free). */
-export function hybridBox(L: ParamLayout, varianceFloor: number): Box {
+/** The box of θ: log ν_j ≥ log varianceFloor, and the fit's bounds when it has some (the other entries free). */
+export function hybridBox(L: ParamLayout, varianceFloor: number, bounds?: Bounds): Box {
   const lower = new Float64Array(L.P).fill(-Infinity);
-  for (let j = 0; j < L.k; j++) lower[L.expertOffset + j * (L.d + 2) + L.d + 1] = Math.log(varianceFloor);
-  return { lower };
+  const nuLo = Math.log(bounds?.nu ? Math.max(bounds.nu[0], varianceFloor) : varianceFloor);
+  for (let j = 0; j < L.k; j++) lower[L.expertOffset + j * (L.d + 2) + L.d + 1] = nuLo;
+  if (!bounds) return { lower };
+  const upper = new Float64Array(L.P).fill(Infinity);
+  // the gate block of θ is the gate layout's θ (log τ included)
+  const g = gateBox(L.gate, bounds);
+  if (g) {
+    lower.set(g.lo);
+    upper.set(g.hi);
+  }
+  if (bounds.nu) for (let j = 0; j < L.k; j++) upper[L.expertOffset + j * (L.d + 2) + L.d + 1] = Math.log(bounds.nu[1]);
+  return { lower, upper };
 }
 
 /** Outcome of one attempted trust-region step. */
@@ -81,9 +92,10 @@ export class NewtonPhase {
     private readonly data: Dataset,
     private readonly varianceFloor: number,
     tauMode: 'free' | 'fixed',
+    private readonly bounds?: Bounds,
   ) {
     this.layout = hybridLayout(model, tauMode);
-    this.box = hybridBox(this.layout, varianceFloor);
+    this.box = hybridBox(this.layout, varianceFloor, bounds);
     this.tr = new TrustRegion(this.layout.P);
     this.theta = new Float64Array(this.layout.P);
     this.saved = cloneModel(model);
@@ -101,6 +113,8 @@ export class NewtonPhase {
     // on the floor exactly (EM clamps ν there): log ν may round just below log floor
     const lo = this.box.lower!;
     for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! < lo[t]!) this.theta[t] = lo[t]!;
+    const hi = this.box.upper;
+    if (hi) for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! > hi[t]!) this.theta[t] = hi[t]!;
     this.derivs = logLikDerivatives(this.layout, this.model, this.data, true);
     this.hessians++;
     // parameters L does not depend on near θ (zero gradient and curvature: top-1's gate within its
@@ -159,5 +173,6 @@ export class NewtonPhase {
     unpackParams(this.layout, theta, this.model);
     for (let j = 0; j < this.model.k; j++)
       if (this.model.nu[j]! < this.varianceFloor) this.model.nu[j] = this.varianceFloor;
+    if (this.bounds) projectToBounds(this.model, this.bounds, hasTau(this.model.gate));
   }
 }

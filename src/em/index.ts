@@ -15,6 +15,18 @@ export type {
 } from './types.js';
 export { diagnoseIdentifiability, type DiagnosticOptions } from './diagnostics.js';
 export { FIT_DEFAULTS, resolveFitOptions, checkFitData, describeInit } from './options.js';
+export {
+  parseBounds,
+  describeBounds,
+  projectToBounds,
+  withinBounds,
+  gateBox,
+  boxProjection,
+  boundsReached,
+  BOUNDS_SCHEMA,
+  type Bounds,
+  type Box,
+} from './bounds.js';
 export { eStep } from './estep.js';
 export {
   createBackend,

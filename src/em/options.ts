@@ -20,6 +20,7 @@ import type { Dataset, GateSpec, Model } from '../models/types.js';
 import { checkSeed } from '../random/rng.js';
 import { isBackend, type Backend } from './backend/index.js';
 import { cholesky } from './optim/linalg.js';
+import { parseBounds } from './bounds.js';
 import type { FitOptions, InitOption, ResolvedFitOptions } from './types.js';
 
 export const FIT_DEFAULTS = {
@@ -72,6 +73,7 @@ const OPTIONS_SCHEMA = strictObject(
     stopRule: optional(oneOf(['decrement', 'tol'])),
     decrementTol: optional(nonNegativeNumber()),
     switchTol: optional(nonNegativeNumber()),
+    bounds: z.unknown().optional(),
     diagnostics: bool().optional(),
     onIteration: z
       .custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' })
@@ -279,6 +281,9 @@ export function resolveFitOptions(
     fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
   const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
   const switchTol = o.switchTol ?? FIT_DEFAULTS.switchTol;
+  const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');
+  if (bounds?.nu && bounds.nu[1] < varianceFloor)
+    fail('bounds.nu', `must reach at least the variance floor ${varianceFloor}`, bounds.nu);
   if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k)
     fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
@@ -303,6 +308,7 @@ export function resolveFitOptions(
       stopRule,
       decrementTol,
       switchTol,
+      ...(bounds ? { bounds } : {}),
     },
     init,
     gate,

@@ -3,6 +3,7 @@
  */
 import type { GateSpec, Model } from '../models/types.js';
 import type { Backend } from './backend/types.js';
+import type { Bounds } from './bounds.js';
 
 /**
  * How the EM starts.
@@ -110,6 +111,13 @@ export interface FitOptions {
   gateMaxSteps?: number;
   /** gate M-step: stop when the predicted gain of Q is ≤ gateTol per sample (default 1e-12) */
   gateTol?: number;
+  /**
+   * The compact parameter space of the theorems [U] (default: none, every parameter free):
+   * |β1_jl| ≤ beta1 (per coordinate), |β0_j| ≤ beta0, ν_j ∈ nu, τ ∈ tau, on the normalised
+   * parameters (reference expert's gate at 0); enforced on the start and in every M-step by
+   * projection (src/em/bounds.ts). A fit that ends on a bound says so in its warnings.
+   */
+  bounds?: Bounds;
   /**
    * 'em' (default): EM (accelerated as `accelerate` says) until the relative tol stops it.
    * 'hybrid': EM/SQUAREM first, then, once an iteration gains less than `switchTol` nats per
@@ -266,4 +274,6 @@ export interface ResolvedFitOptions {
   stopRule: 'decrement' | 'tol';
   decrementTol: number;
   switchTol: number;
+  /** present only when the fit was given bounds */
+  bounds?: Bounds;
 }

@@ -31,6 +31,7 @@ import { ValidationError, fail, isRecord, parseGateSpec } from '../models/valida
 import { findGate } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
+import { parseBounds } from '../em/bounds.js';
 import type { ExperimentSpec, FittedModelSpec, InitSpec, NGrid, Prediction, RecordSpec } from './types.js';
 
 /** A rejected experiment spec; `field` is the path of the offending entry. */
@@ -86,6 +87,7 @@ const N_GRID_SCHEMA = strictObject(
 );
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
+const EM_RULE = 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -94,9 +96,10 @@ const EM_SCHEMA = strictObject(
     tauMode: oneOf(['free', 'fixed']).optional(),
     accelerate: oneOf(['squarem', 'none']).optional(),
     wasm: bool().optional(),
+    bounds: z.unknown().optional(),
   },
   'em',
-  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }',
+  EM_RULE,
 );
 
 const INIT_RULE = 'must be an object { kind, noise?, noiseScale?, tau? }';
@@ -244,8 +247,11 @@ function checkInit(v: unknown): InitSpec {
 /** Checks EM options at `path` ("em" or "models[t].em"). */
 function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   if (v === undefined) return {};
-  if (!isRecord(v)) fail(path, 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm? }', v);
-  return definedFields(parseWith(EM_SCHEMA, v, path));
+  if (!isRecord(v)) fail(path, EM_RULE, v);
+  const { bounds, ...rest } = parseWith(EM_SCHEMA, v, path);
+  const out: ExperimentSpec['em'] = definedFields(rest);
+  if (bounds !== undefined) out.bounds = parseBounds(bounds, `${path}.bounds`);
+  return out;
 }
 
 function checkRecord(v: unknown): RecordSpec | undefined {

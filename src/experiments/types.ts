@@ -8,6 +8,7 @@
  *   beta1, a, b, nu, beta0 (mixing weight error |W_j − w*_j|), tau; the value is the max over
  *   cells of that size of the per-cell error max_{i in A_j} ‖Δparam_ij‖.
  */
+import type { Bounds } from '../em/bounds.js';
 import type { Design } from '../models/sample.js';
 import type { GateSpec, ModelParams } from '../models/types.js';
 
@@ -71,6 +72,8 @@ export interface ExperimentSpec {
     tauMode?: 'free' | 'fixed';
     accelerate?: 'squarem' | 'none';
     wasm?: boolean;
+    /** the theorems' compact parameter space [U] (FitOptions.bounds); absent: unbounded */
+    bounds?: Bounds;
   };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';

@@ -2,7 +2,7 @@
  * `gmoe fit --data data.csv --gate softmax|topk:K[:logit|slope]|temperature|activation:<σ> --k K
  *           [--init auto|softmax-first[:kmeans|random]|near-truth:<preset|model.json>|kmeans|random|<model.json>]
  *           [--restarts R (default 10)] [--seed S]
- *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] ... --out fit.json`
+ *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] [--bounds B] ... --out fit.json`
  * Fits a Gaussian MoE by EM (fitMoE) and writes the fitted model as a model file with an extra
  * "fit" block (log-likelihood, trace, iterations, stop reason, warnings, options, seconds), so the
  * file loads wherever a model does (`gmoe loss --fit fit.json`). Prints a short summary on stdout;
@@ -20,6 +20,7 @@ import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
+import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 
 interface FitCliOptions {
   data: string;
@@ -53,6 +54,7 @@ interface FitCliOptions {
   x?: string;
   dropMissing?: boolean;
   out: string;
+  bounds?: string;
 }
 
 /** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
@@ -288,6 +290,7 @@ function run(opts: FitCliOptions): void {
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined)
     options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
+  if (opts.bounds !== undefined) options.bounds = parseBoundsArg(opts.bounds);
   if (tauMode === 'fixed' && !hasTau(gate))
     throw new CliError(
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
@@ -404,6 +407,10 @@ export function register(program: Command): void {
       'divide',
     )
     .option('--variance-floor <v>', 'smallest expert variance (default 1e-6 × var(y))')
+    .option(
+      '--bounds <spec>',
+      `the theorems' compact parameter space [U], off by default: ${BOUNDS_SYNTAX}; |β1| per coordinate, on the normalised gate (reference expert at 0); see docs/fitting.md`,
+    )
     .option(
       '--backend <backend>',
       'cpu (Float64) | gpu (gpu.js on a real GPU, float32 per-sample terms; exits 2 saying why when there is none) | auto (the GPU only on a real one and for n·k ≥ 2^20, else the CPU); see docs/performance.md',

@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -19,6 +19,7 @@ import { ResultsIOError, StoreError } from '../../experiments/store.js';
 import type { ExperimentSpec } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
+import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 
 interface SweepCliOptions {
   quick?: boolean;
@@ -30,6 +31,7 @@ interface SweepCliOptions {
   seed?: string;
   png: boolean;
   skipCorrupt?: boolean;
+  bounds?: string;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -48,10 +50,14 @@ export function timestamp(d = new Date()): string {
 }
 
 /**
- * The spec named on the command line: a preset (with --quick) or a spec file, with --reps and --seed applied.
+ * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed and
+ * --bounds (every model's fits: the spec's em.bounds) applied.
  * @throws CliError naming the option for bad input
  */
-export function specFromArgs(arg: string, opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed'>): ExperimentSpec {
+export function specFromArgs(
+  arg: string,
+  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds'>,
+): ExperimentSpec {
   let spec: ExperimentSpec;
   try {
     if (isExperimentPreset(arg)) spec = presetSpec(arg, { quick: opts.quick });
@@ -70,6 +76,8 @@ export function specFromArgs(arg: string, opts: Pick<SweepCliOptions, 'quick' | 
       spec = validateSpec({ ...spec, replications: parseIntOption(opts.reps, '--reps', 1, 1e6) });
     if (opts.seed !== undefined)
       spec = validateSpec({ ...spec, seed: parseIntOption(opts.seed, '--seed', 1, MAX_SEED) });
+    if (opts.bounds !== undefined)
+      spec = validateSpec({ ...spec, em: { ...spec.em, bounds: parseBoundsArg(opts.bounds) } });
   } catch (e) {
     asCliError(e);
   }
@@ -140,6 +148,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       opts.quick ? '--quick' : '',
       opts.reps ? `--reps ${opts.reps}` : '',
       opts.seed ? `--seed ${opts.seed}` : '',
+      opts.bounds ? `--bounds ${opts.bounds}` : '',
       opts.shard ? `--shard ${opts.shard}` : '',
       `--out ${outDir} --resume`,
     ]
@@ -178,6 +187,10 @@ export function register(program: Command): void {
       'with --resume: move corrupt lines of results.jsonl to results.corrupt.jsonl and rerun their cells',
     )
     .option('--seed <S>', 'master seed (overrides the spec; cell seeds are derived from (seed, n, rep))')
+    .option(
+      '--bounds <spec>',
+      `fit within the theorems' compact parameter space [U] (the spec's em.bounds, recorded in spec.json): ${BOUNDS_SYNTAX}`,
+    )
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));
 }

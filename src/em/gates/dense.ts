@@ -31,7 +31,8 @@ import { newtonWorkspace, type NewtonObjective } from '../optim/driver.js';
 import { gateLayout } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton, type GateNewtonSpec } from './run.js';
-import { softmaxMStep } from './softmax.js';
+import { boundedSoftmaxMStep } from './softmax.js';
+import { boxProjection, gateBox, projectToBounds } from '../bounds.js';
 import { emptyInfo, type GateMStep, type GateMStepContext, type GateMStepFactory } from './types.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
@@ -66,24 +67,33 @@ export const denseMStep: GateMStepFactory = (f) => {
 };
 
 /** Identity activation: the softmax M-step on (β0, β1/τ), τ held (see module doc). */
-const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws }) => {
+const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws, bounds }) => {
   const proxy = cloneModel(model);
   proxy.gate = { kind: 'softmax' };
   proxy.tau = 1;
   const layout = gateLayout(proxy.gate, model.k, model.d, 'fixed');
-  const inner = softmaxMStep({ backend, data, model: proxy, ws, layout });
+  // |β1| ≤ B on the model is |β1/τ| ≤ B/τ on the proxy (τ held)
+  let tauNow = model.tau;
+  const proxyBounds = bounds ? { ...bounds, tau: undefined } : undefined;
+  const inner = boundedSoftmaxMStep(
+    { backend, data, model: proxy, ws, layout, ...(proxyBounds ? { bounds: proxyBounds } : {}) },
+    () => tauNow,
+  );
   const result = { params: model, info: emptyInfo() };
   return {
     kind: model.gate.kind,
     step(ctx) {
       const m = ctx.model;
       const tau = m.tau;
+      tauNow = tau;
       const it = 1 / tau;
       proxy.beta0.set(m.beta0);
       for (let t = 0; t < m.beta1.length; t++) proxy.beta1[t] = m.beta1[t]! * it;
       const r = inner.step({ ...ctx, model: proxy, layout });
       m.beta0.set(proxy.beta0);
       for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = proxy.beta1[t]! * tau;
+      // (B/τ)·τ can round one ulp past B
+      if (bounds?.beta1 !== undefined) projectToBounds(m, { beta1: bounds.beta1 }, false);
       Object.assign(result.info, r.info);
       result.params = m;
       return result;
@@ -92,7 +102,8 @@ const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws }) => {
 };
 
 /** Today's Fisher-scoring path (any backend, any activation and bias). */
-const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
+const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bounds }) => {
+  const box = bounds ? gateBox(layout, bounds) : null;
   const gate = getGate(model.gate);
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
   const theta = new Float64Array(layout.p);
@@ -102,7 +113,7 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
     damping: ridgeDamping({ adaptive: true }),
     expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
     warnMaxSteps: false,
-    driver: { maxStep: DENSE_MAX_STEP, maxHalvings: 3 },
+    driver: { maxStep: DENSE_MAX_STEP, maxHalvings: 3, ...(box ? { projection: boxProjection(box) } : {}) },
   };
   return {
     kind: model.gate.kind,
@@ -122,9 +133,10 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
  * exact-Hessian trust-region damping, one trial per step, the generalised-EM early stop.
  */
 function exactNewtonMStep(
-  { backend, data, model, ws, layout }: Parameters<GateMStepFactory>[0],
+  { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
   ext: Backend & Required<DenseGateKernels>,
 ): GateMStep {
+  const box = bounds ? gateBox(layout, bounds) : null;
   const gate = getGate(model.gate);
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
@@ -155,6 +167,7 @@ function exactNewtonMStep(
       maxTrials: DENSE_TRIALS,
       relStop: REL_STOP,
       stopOnModelAgreement: true,
+      ...(box ? { projection: boxProjection(box) } : {}),
     },
   };
   return {

@@ -9,8 +9,9 @@ import { cloneModel } from '../../models/types.js';
 import { ridgeDamping } from '../optim/damping.js';
 import { newtonWorkspace } from '../optim/driver.js';
 import { GateQObjective } from './objective.js';
-import { runGateNewton } from './run.js';
-import { emptyInfo, type GateMStepFactory } from './types.js';
+import { runGateNewton, type GateNewtonSpec } from './run.js';
+import { boxProjection, gateBox } from '../bounds.js';
+import { emptyInfo, type GateMStep, type GateMStepFactory } from './types.js';
 
 /**
  * Convergence after a full Newton step: when its actual gain matched the quadratic prediction to
@@ -20,25 +21,46 @@ import { emptyInfo, type GateMStepFactory } from './types.js';
  */
 const CHEAP_CHECK_BELOW = 1e-6;
 
-export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
+export const softmaxMStep: GateMStepFactory = (f) => boundedSoftmaxMStep(f, () => 1);
+
+/**
+ * The softmax M-step, with the fit's bounds as the driver's projection (projected Newton,
+ * src/em/bounds.ts); `beta1Scale()` divides the β1 bound at each step (the identity gate's proxy
+ * works on β1/τ with τ held, see dense.ts).
+ */
+export function boundedSoftmaxMStep(
+  { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
+  beta1Scale: () => number,
+): GateMStep {
   const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
-  const spec = {
+  const box = bounds ? gateBox(layout, bounds) : null;
+  const spec: GateNewtonSpec = {
     damping: ridgeDamping(),
     expectFlat: false,
-    driver: { cheapCheckBelow: CHEAP_CHECK_BELOW, stopOnModelAgreement: true },
+    driver: {
+      cheapCheckBelow: CHEAP_CHECK_BELOW,
+      stopOnModelAgreement: true,
+      ...(box ? { projection: boxProjection(box) } : {}),
+    },
   };
+  let lastScale = 1;
   return {
     kind: 'softmax',
     step(ctx) {
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
+      const scale = beta1Scale();
+      if (box && scale !== lastScale) {
+        spec.driver!.projection = boxProjection(gateBox(layout, bounds!, scale)!);
+        lastScale = scale;
+      }
       runGateNewton(ctx, obj, theta, nws, result.info, spec);
       result.params = ctx.model;
       return result;
     },
   };
-};
+}

@@ -4,7 +4,7 @@
  * primal active-set method) and to a trust region relative to the parameters' size.
  */
 import type { Dataset, Model } from '../../models/types.js';
-import { maximize, type Damping, type NewtonWorkspace } from '../optim/driver.js';
+import { maximize, type Damping, type NewtonWorkspace, type Projection } from '../optim/driver.js';
 import { cholesky, choleskySolve, ridgeSolve } from '../optim/linalg.js';
 import type { Workspace } from '../workspace.js';
 import { packGate, type GateLayoutInfo } from './layout.js';
@@ -214,6 +214,8 @@ export interface CellEnv {
   /** θ scratch shared with the M-step */
   theta: Float64Array;
   selectOn: 'slope' | 'logit';
+  /** the fit's bounds as the driver's projection (absent: unbounded) */
+  projection?: Projection;
 }
 
 /**
@@ -309,6 +311,7 @@ export function createCellNewton(env: CellEnv) {
         maxStep: TOPK_MAX_STEP,
         relativeStep: CELL_RADIUS,
         checkFinite: false,
+        ...(env.projection ? { projection: env.projection } : {}),
       },
       nws,
       value,

@@ -17,6 +17,8 @@ export interface SwitchEnv {
   theta: Float64Array;
   /** observed log-likelihood at gate θ (S_K recomputed), into the trial buffers */
   observed(ctx: GateMStepContext, m: Model, th: Float64Array, w: Workspace): number;
+  /** |β0_j| ≤ beta0Bound (the fit's bounds.beta0; Infinity when free): switches outside are not candidates */
+  beta0Bound: number;
 }
 
 /**
@@ -58,8 +60,13 @@ export function createSwitchSearch(env: SwitchEnv) {
         const i = order[r]!;
         cum += gain[i]!;
         if (thr[i]! < b0) cur = cum;
-        // keep at least one sample on each side of the switch
-        if (r < n - 1 && thr[order[r + 1]!]! > thr[i]! && cum > bestGain) {
+        // keep at least one sample on each side of the switch, and β0 inside its bound
+        if (
+          r < n - 1 &&
+          thr[order[r + 1]!]! > thr[i]! &&
+          cum > bestGain &&
+          Math.abs(0.5 * (thr[i]! + thr[order[r + 1]!]!)) <= env.beta0Bound
+        ) {
           bestGain = cum;
           bestR = r;
         }

@@ -44,6 +44,7 @@ import { swapGateBuffers, type Workspace } from '../workspace.js';
 import { copyGateParams, packGate, unpackGate } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
+import { boxProjection, gateBox } from '../bounds.js';
 import { emptyInfo, type GateMStepContext, type GateMStepFactory, type GateMStepInfo } from './types.js';
 import { createCellNewton, MAX_BACKTRACKS, TOPK_MAX_STEP } from './topk-cell.js';
 import { createSwitchSearch } from './topk-switch.js';
@@ -66,7 +67,11 @@ const CELL_BACKTRACKS = 4;
 /** A's gain per sample above which B only explores (see B in the module doc). */
 const EXPLORE_GAIN = 1e-8;
 
-export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => {
+export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bounds }) => {
+  // with bounds, A's and B's Newton steps are projected Newton (src/em/bounds.ts), B's line search
+  // runs between two points of the box, C's switch search only looks inside it
+  const box = bounds ? gateBox(layout, bounds) : null;
+  const projection = box ? { projection: boxProjection(box) } : {};
   const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
   const theta = new Float64Array(p);
@@ -80,10 +85,19 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
   const K = sel.K;
   const switchable = K === 1 && sel.selectOn === 'logit';
   const cell =
-    K >= 2 && K < layout.k ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn }) : null;
+    K >= 2 && K < layout.k
+      ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn, ...projection })
+      : null;
   // B's Newton runs: fixed-size trust region, no step-budget warning (the sub-problem may be unbounded)
-  const bSpec = { damping: ridgeDamping(), expectFlat: false, warnMaxSteps: false, driver: { maxStep: TOPK_MAX_STEP } };
-  const switchSearch = switchable ? createSwitchSearch({ layout, n: data.n, theta, observed }) : null;
+  const bSpec = {
+    damping: ridgeDamping(),
+    expectFlat: false,
+    warnMaxSteps: false,
+    driver: { maxStep: TOPK_MAX_STEP, ...projection },
+  };
+  const switchSearch = switchable
+    ? createSwitchSearch({ layout, n: data.n, theta, observed, beta0Bound: bounds?.beta0 ?? Infinity })
+    : null;
 
   /** Observed log-likelihood at gate θ (S_K recomputed), into the trial buffers. */
   function observed(ctx: GateMStepContext, m: Model, th: Float64Array, w: Workspace): number {

@@ -7,6 +7,7 @@ import type { Dataset, GateKind, Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
 import type { WarningLog } from '../warnings.js';
 import type { Workspace } from '../workspace.js';
+import type { Bounds } from '../bounds.js';
 import type { GateLayoutInfo } from './layout.js';
 
 export interface GateMStepContext {
@@ -63,6 +64,8 @@ export type GateMStepFactory = (ctx: {
   model: Model;
   ws: Workspace;
   layout: GateLayoutInfo;
+  /** the fit's bounds (src/em/bounds.ts): every step stays inside them; absent: unbounded */
+  bounds?: Bounds;
 }) => GateMStep;
 
 export function emptyInfo(): GateMStepInfo {
