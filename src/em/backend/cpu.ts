@@ -68,63 +68,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   const ms = momentsScratch();
   const gs = gradCurvScratch();
   // one call record per operation, refilled by every call (no allocation per call)
-  const eCall: EStepCall = {
-    k: 0,
-    d: 0,
-    a: EMPTY,
-    b: EMPTY,
-    cst,
-    hlf,
-    X: EMPTY,
-    y: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    resp: EMPTY,
-    q: NaN,
-    qJs: 0,
-  };
-  const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
-  const sCall: SoftmaxCall = {
-    k: 0,
-    d: 1,
-    beta0: EMPTY,
-    beta1: EMPTY,
-    X: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    pi: EMPTY,
-    resp: EMPTY,
-    withQ: false,
-  };
-  const gCall: GateRowsCall = {
-    k: 0,
-    d: 1,
-    beta0: EMPTY,
-    beta1: EMPTY,
-    linear: true,
-    X: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    pi: EMPTY,
-    mask: NO_MASK,
-    useMask: false,
-    resp: EMPTY,
-    withQ: false,
-  };
-  const tCall: TopkCall = {
-    beta0: EMPTY,
-    beta1: EMPTY,
-    X: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    pi: EMPTY,
-    mask: new Uint8Array(0),
-    compute: false,
-    K: 1,
-    slope: false,
-    resp: EMPTY,
-    withQ: false,
-  };
+  const { eCall, lCall, sCall, gCall, tCall } = callRecords(cst, hlf, row);
 
   function expertConstants(m: Model): void {
     if (cst.length < m.k) {
@@ -261,16 +205,6 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     return dispatch(lookup<LogLikCall>('logLik', 'none', m.k, m.d)!, c, n, simd);
   }
 
-  function gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number {
-    let q = 0;
-    const len = n * k;
-    for (let t = 0; t < len; t++) {
-      const r = resp[t]!;
-      if (r !== 0) q += r * logPi[t]!;
-    }
-    return q;
-  }
-
   return {
     name: 'cpu',
     gateProbs,
@@ -286,6 +220,80 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     // the SIMD kernels need the fit's buffers and data in one arena, which this backend creates
     fitStorage: (k, d, lengths) => (simd && simdShape(k, d) ? createArena(lengths.f64, lengths.u8) : null),
   };
+}
+
+/** The backend's call records, one per operation (filled by each call). */
+function callRecords(cst: Float64Array, hlf: Float64Array, row: Float64Array) {
+  const eCall: EStepCall = {
+    k: 0,
+    d: 0,
+    a: EMPTY,
+    b: EMPTY,
+    cst,
+    hlf,
+    X: EMPTY,
+    y: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    resp: EMPTY,
+    q: NaN,
+    qJs: 0,
+  };
+  const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
+  const sCall: SoftmaxCall = {
+    k: 0,
+    d: 1,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const gCall: GateRowsCall = {
+    k: 0,
+    d: 1,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    linear: true,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: NO_MASK,
+    useMask: false,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const tCall: TopkCall = {
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: new Uint8Array(0),
+    compute: false,
+    K: 1,
+    slope: false,
+    resp: EMPTY,
+    withQ: false,
+  };
+
+  return { eCall, lCall, sCall, gCall, tCall };
+}
+
+/** Q = Σ r log π over the entries with r ≠ 0 (0 · −∞ = 0: an inactive expert with no responsibility). */
+function gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number {
+  let q = 0;
+  const len = n * k;
+  for (let t = 0; t < len; t++) {
+    const r = resp[t]!;
+    if (r !== 0) q += r * logPi[t]!;
+  }
+  return q;
 }
 
 /**

@@ -168,77 +168,11 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let t = s; t < P; t++) U[hs + t] = U[hs + t]! - v * gbar[t]!;
     }
     // gate: −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ)
-    for (let l = 0; l < k; l++) {
-      const pl = pi[l]!;
-      if (pl === 0) continue;
-      const row = l * pg;
-      for (let s = 0; s < pg; s++) {
-        const v = pl * ds[row + s]!;
-        if (v === 0) continue;
-        const hs = s * P;
-        for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! - v * ds[row + t]!;
-      }
-    }
-    for (let s = 0; s < pg; s++) {
-      const v = sbar[s]!;
-      if (v === 0) continue;
-      const hs = s * P;
-      for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! + v * sbar[t]!;
-    }
+    subtractGateOuter(U, P, pg, k, pi, ds, sbar);
     // gate: Σ_l (r_l − π_l) ∇²s_l (nonlinear logits only)
-    if (actInfo) {
-      const { act, inside } = actInfo;
-      for (let l = 0; l < k; l++) {
-        const c = r[l]! - pi[l]!;
-        if (c === 0) continue;
-        let w = 0;
-        for (let a = 0; a < d; a++) w += m.beta1[l * d + a]! * X[xo + a]!;
-        if (inside) w += m.beta0[l]!;
-        // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
-        let nz = 0;
-        if (inside && G.b0Index[l]! >= 0) {
-          z[nz] = 1;
-          zi[nz++] = G.b0Index[l]!;
-        }
-        if (G.b1Index[l]! >= 0)
-          for (let a = 0; a < d; a++) {
-            z[nz] = X[xo + a]!;
-            zi[nz++] = G.b1Index[l]! + a;
-          }
-        const c2 = (c * act.d2(w)) / tau;
-        if (c2 !== 0)
-          for (let s = 0; s < nz; s++)
-            for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
-        if (ti >= 0) {
-          const cT = (-c * act.d1(w)) / (tau * tau);
-          for (let s = 0; s < nz; s++) {
-            H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
-            H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
-          }
-          H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
-        }
-      }
-    }
+    if (actInfo) addActivationCurvature(H, P, G, actInfo, m, X, xo, r, pi, z, zi);
     // experts: Σ_j r_j ∇² log f_j in block j
-    for (let j = 0; j < k; j++) {
-      const rj = r[j]!;
-      if (rj === 0) continue;
-      const eo = L.expertOffset + j * (d + 2);
-      const nu = m.nu[j]!;
-      const e = res[j]!;
-      for (let a = 0; a <= d; a++) {
-        const za = a < d ? X[xo + a]! : 1;
-        for (let b = 0; b <= d; b++) {
-          const zb = b < d ? X[xo + b]! : 1;
-          H[(eo + a) * P + eo + b] = H[(eo + a) * P + eo + b]! - (rj * za * zb) / nu;
-        }
-        const cross = (-rj * e * za) / (nu * nu);
-        H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
-        H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
-      }
-      H[(eo + d + 1) * P + eo + d + 1] =
-        H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
-    }
+    addExpertCurvature(H, P, L.expertOffset, m, X, xo, r, res);
   }
   if (H && U)
     for (let s = 0; s < P; s++) {
@@ -257,6 +191,117 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         H[t * P + s] = v;
       }
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** Sample i's −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ) over the gate block, into the upper triangle of U. */
+function subtractGateOuter(
+  U: Float64Array,
+  P: number,
+  pg: number,
+  k: number,
+  pi: Float64Array,
+  ds: Float64Array,
+  sbar: Float64Array,
+): void {
+  for (let l = 0; l < k; l++) {
+    const pl = pi[l]!;
+    if (pl === 0) continue;
+    const row = l * pg;
+    for (let s = 0; s < pg; s++) {
+      const v = pl * ds[row + s]!;
+      if (v === 0) continue;
+      const hs = s * P;
+      for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! - v * ds[row + t]!;
+    }
+  }
+  for (let s = 0; s < pg; s++) {
+    const v = sbar[s]!;
+    if (v === 0) continue;
+    const hs = s * P;
+    for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! + v * sbar[t]!;
+  }
+}
+
+/** Sample i's Σ_l (r_l − π_l) ∇²s_l of a nonlinear gate into H (the curvature of its logits in β and τ). */
+function addActivationCurvature(
+  H: Float64Array,
+  P: number,
+  G: ParamLayout['gate'],
+  actInfo: GateActivation,
+  m: Model,
+  X: Float64Array,
+  xo: number,
+  r: Float64Array,
+  pi: Float64Array,
+  z: Float64Array,
+  zi: Int32Array,
+): void {
+  const { k, d, tau } = m;
+  const ti = G.tauIndex;
+  const { act, inside } = actInfo;
+  for (let l = 0; l < k; l++) {
+    const c = r[l]! - pi[l]!;
+    if (c === 0) continue;
+    let w = 0;
+    for (let a = 0; a < d; a++) w += m.beta1[l * d + a]! * X[xo + a]!;
+    if (inside) w += m.beta0[l]!;
+    // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
+    let nz = 0;
+    if (inside && G.b0Index[l]! >= 0) {
+      z[nz] = 1;
+      zi[nz++] = G.b0Index[l]!;
+    }
+    if (G.b1Index[l]! >= 0)
+      for (let a = 0; a < d; a++) {
+        z[nz] = X[xo + a]!;
+        zi[nz++] = G.b1Index[l]! + a;
+      }
+    const c2 = (c * act.d2(w)) / tau;
+    if (c2 !== 0)
+      for (let s = 0; s < nz; s++)
+        for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
+    if (ti >= 0) {
+      const cT = (-c * act.d1(w)) / (tau * tau);
+      for (let s = 0; s < nz; s++) {
+        H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
+        H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
+      }
+      H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
+    }
+  }
+}
+
+/** Sample i's Σ_j r_j ∇² log f_j into the experts' blocks of H (residuals `res`). */
+function addExpertCurvature(
+  H: Float64Array,
+  P: number,
+  expertOffset: number,
+  m: Model,
+  X: Float64Array,
+  xo: number,
+  r: Float64Array,
+  res: Float64Array,
+): void {
+  const { k, d } = m;
+  for (let j = 0; j < k; j++) {
+    const rj = r[j]!;
+    if (rj === 0) continue;
+    const eo = expertOffset + j * (d + 2);
+    const nu = m.nu[j]!;
+    const e = res[j]!;
+    for (let a = 0; a <= d; a++) {
+      const za = a < d ? X[xo + a]! : 1;
+      for (let b = 0; b <= d; b++) {
+        const zb = b < d ? X[xo + b]! : 1;
+        H[(eo + a) * P + eo + b] = H[(eo + a) * P + eo + b]! - (rj * za * zb) / nu;
+      }
+      const cross = (-rj * e * za) / (nu * nu);
+      H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
+      H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
+    }
+    H[(eo + d + 1) * P + eo + d + 1] =
+      H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
+  }
 }
 
 /** Chain rule from τ, ν_j to log τ, log ν_j where the layout asks for logs (in place). */
