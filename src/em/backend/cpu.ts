@@ -45,8 +45,9 @@ export type { ActivationCall };
 /** Options of {@link createCpuBackend}. */
 export interface CpuBackendOptions {
   /**
-   * Take the WebAssembly SIMD kernels where they apply (d = 1, k = 2, 3): same per-sample values as
-   * the JS kernels, sums over samples differ in the last bits. Default true.
+   * Take the WebAssembly SIMD kernels where they apply (registry.ts simdShape: d = 1 with k = 2, 3,
+   * and k ≤ 16, d ≤ 8 through the generic kernels): same per-sample values as the JS kernels, sums
+   * over samples differ in the last bits. Default true.
    */
   simd?: boolean;
 }

@@ -67,6 +67,7 @@ export interface KernelExports {
   densesigmoidg(x: number, lp: number, pi: number, r: number, withQ: number, k: number, d: number, start: number, end: number): number;
   /** activation gate, d = 1, any k (par at GPAR: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at */
   denseidentityg(x: number, lp: number, pi: number, r: number, withQ: number, k: number, d: number, start: number, end: number): number;
+  /** gate rows with a top-K mask or given logits, any k and d (par at GPAR: β0, β1 when linear); Q into acc when withQ ≠ 0; returns the pair it stopped at */
   gatemg(x: number, lp: number, pi: number, r: number, withQ: number, mask: number, useMask: number, linear: number, k: number, d: number, start: number, end: number): number;
   /** experts' shifted moments, any k and d (par at GPAR: shifts); per-lane sums at GACC */
   momentsg(x: number, y: number, r: number, k: number, d: number, start: number, end: number): void;

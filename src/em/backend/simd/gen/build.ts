@@ -30,6 +30,10 @@ const DOCS: [RegExp, string][] = [
     'softmax gate, any k and d (par at GPAR: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],
   [
+    /^gatemg/,
+    'gate rows with a top-K mask or given logits, any k and d (par at GPAR: β0, β1 when linear); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [
     /^dense\w+g$/,
     'activation gate, d = 1, any k (par at GPAR: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],
