@@ -20,9 +20,8 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { createCpuBackend, fitMoE } from '../src/em/index.js';
 import { simulate } from '../src/models/sample.js';
-import { modelFromParams, type Model } from '../src/models/types.js';
 import { truthPreset } from '../src/models/presets.js';
-import { createRng } from '../src/random/rng.js';
+import { truthFor } from './truth.js';
 
 interface Config {
   n: number;
@@ -43,23 +42,6 @@ const quick = process.argv.includes('--quick');
 const repeats = argValue('--repeats', quick ? 1 : 3);
 /** --compare-js: every row and the anatomy also with the JS kernels (fit option wasm: false) */
 const compareJs = process.argv.includes('--compare-js');
-
-/** A random well-posed softmax truth with k experts in d dimensions (the demy truth for k = 2, d = 1). */
-function truthFor(k: number, d: number): Model {
-  if (k === 2 && d === 1) return truthPreset('demy');
-  const rng = createRng(1000 + 31 * k + d);
-  const row = (s: number) => Array.from({ length: d }, () => s * rng.normal());
-  return modelFromParams(
-    { kind: 'softmax' },
-    {
-      beta0: Array.from({ length: k }, (_, j) => (j === k - 1 ? 0 : rng.normal())),
-      beta1: Array.from({ length: k }, (_, j) => (j === k - 1 ? new Array(d).fill(0) : row(4 / Math.sqrt(d)))),
-      a: Array.from({ length: k }, () => row(4 / Math.sqrt(d))),
-      b: Array.from({ length: k }, () => 3 * rng.normal()),
-      nu: Array.from({ length: k }, () => 0.05 + 0.1 * rng.uniform()),
-    },
-  );
-}
 
 function cpuSeconds<T>(f: () => T): { value: T; wall: number; cpu: number } {
   const c0 = process.cpuUsage();

@@ -113,8 +113,8 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
       `degenerate ending: τ ran away to ${fmt(m.tau)} (1/τ = ${fmt(1 / m.tau)}): the gate is a hard switch or its rows cancel; compare other starts`,
     );
   }
-  const topk = m.gate.kind === 'topk';
-  if (m.gate.kind === 'topk' && m.gate.K === 1) return out; // π ∈ {0, 1}: neither a scale nor a ratio to check
+  const topk = gate.form === 'masked';
+  if (gate.selection?.(m.gate).K === 1) return out; // π ∈ {0, 1}: neither a scale nor a ratio to check
   const logPi = new Float64Array(n * k);
   gate.logProbs(m, X, n, logPi);
   let spread = 0;

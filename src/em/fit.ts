@@ -11,6 +11,7 @@
  * (up to rounding); a non-finite L_t stops the run with stopReason 'degenerate', a warning, and
  * the last finite parameters.
  */
+import { parameterCount } from '../models/gates/count.js';
 import { getGate, isMasked } from '../models/gates/index.js';
 import { cloneModel, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
@@ -33,16 +34,18 @@ import type {
   InitOption,
   ResolvedFitOptions,
   RestartResult,
+  HybridInfo,
   StartFamily,
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
+import { HYBRID_MAX_REFUSALS, HYBRID_MIN_EM, NewtonPhase } from './hybrid.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
 
-/** Number of free parameters of a fit: the gate's free ones plus k(d + 2) for the experts. */
-export function freeParameterCount(layout: GateLayoutInfo): number {
-  return layout.p + layout.k * (layout.d + 2);
+/** A stop by either convergence test (the relative tol, or the hybrid's Newton decrement). */
+export function isConverged(r: StopReason): boolean {
+  return r === 'converged' || r === 'newton-decrement';
 }
 
 /** Iterations over which a float32 backend's log-likelihood gain is compared with its resolution. */
@@ -65,6 +68,7 @@ interface RunOutcome {
   iterations: number;
   stopReason: StopReason;
   warnings: WarningLog;
+  hybrid?: HybridInfo;
 }
 
 /**
@@ -164,6 +168,14 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
   let logPiValid = false;
   let stopReason: StopReason = 'max-iterations';
   let iter = 0;
+  // hybrid optimizer: `switchNow` hands the run from EM to the trust region (hybrid.ts)
+  const hybrid = opts.optimizer === 'hybrid';
+  const tolRule = opts.stopRule === 'tol';
+  let stopped = false;
+  let switchNow = false;
+  let inNewton = false;
+  let phaseStart = 0;
+  let minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
 
   /** E-step at the model: responsibilities, log-likelihood. */
   const evaluate = (): number => {
@@ -181,7 +193,8 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     return allFinite(model);
   };
   /** Records the log-likelihood of iteration `iter`; true when the run stops there. */
-  const record = (ll: number): boolean => {
+  const record = (ll: number): boolean => (stopped = recordStop(ll));
+  const recordStop = (ll: number): boolean => {
     ctx.onIteration?.({ restart, iteration: iter, logLik: ll });
     if (!Number.isFinite(ll)) {
       stopReason = 'degenerate';
@@ -218,10 +231,12 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
           iter,
         );
       }
-      if (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol) {
+      if (tolRule && (Math.abs(change) <= opts.tol * (Math.abs(cur) + 1e-12) || Math.abs(change) <= opts.absTol)) {
         stopReason = 'converged';
         return true;
       }
+      // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
+      if (hybrid && !inNewton && iter - phaseStart >= minEm && change <= opts.switchTol) switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
         warnings.add(
@@ -249,10 +264,10 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
       return true;
     }
     iter++;
-    return record(evaluate());
+    return record(evaluate()) || switchNow;
   };
-
-  if (!record(evaluate())) {
+  /** EM (accelerated or not) until the run stops or, hybrid, hands over. */
+  const emPhase = (): void => {
     if (opts.accelerate === 'none') {
       while (!emIteration()) {
         /* iterate */
@@ -260,8 +275,120 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
     } else {
       runSquarem();
     }
+  };
+
+  let hybridInfo: HybridInfo | undefined;
+  if (!record(evaluate())) {
+    if (hybrid) hybridInfo = runHybrid();
+    else emPhase();
   }
-  return { model, logLik: trace[trace.length - 1]!, trace, iterations: iter, stopReason, warnings };
+  return {
+    model,
+    logLik: trace[trace.length - 1]!,
+    trace,
+    iterations: iter,
+    stopReason,
+    warnings,
+    ...(hybridInfo ? { hybrid: hybridInfo } : {}),
+  };
+
+  /**
+   * The hybrid optimizer: EM until its gain per iteration falls to switchTol (record's switch
+   * rule), then trust-region Newton steps (hybrid.ts) until the Newton decrement stops the run;
+   * HYBRID_MAX_REFUSALS refused steps in a row send it back to EM (which also crosses top-K regions).
+   */
+  function runHybrid(): HybridInfo {
+    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode);
+    const info: HybridInfo = {
+      emIterations: 0,
+      newtonIterations: 0,
+      hessians: 0,
+      refused: 0,
+      returnsToEm: 0,
+      decrement: null,
+      gradientMetric: NaN,
+      negativeDefinite: false,
+    };
+    const reEvaluate = (): number => {
+      logPiValid = false;
+      return evaluate();
+    };
+    let atEnd = false; // phase's derivatives are those of the returned model
+    outer: for (;;) {
+      switchNow = false;
+      inNewton = false;
+      phaseStart = iter;
+      emPhase();
+      if (stopped) break;
+      // what the EM stretch gained (after a return from the trust region: is EM still moving?)
+      const emGain = info.returnsToEm > 0 ? trace[iter]! - trace[phaseStart]! : Infinity;
+      inNewton = true;
+      phase.reset();
+      let refusals = 0;
+      let firstPredicted = Infinity; // of the current streak of refusals
+      let regionChange = false;
+      for (;;) {
+        const nd = phase.decrement();
+        atEnd = true;
+        if (
+          !tolRule &&
+          nd.positiveDefinite &&
+          nd.decrement <= opts.decrementTol &&
+          nd.gradientMetric <= opts.decrementTol
+        ) {
+          stopReason = 'newton-decrement';
+          stopped = true;
+          break outer;
+        }
+        const a = phase.attempt(trace[iter]!, reEvaluate);
+        if (a.accepted) {
+          atEnd = false;
+          iter++;
+          info.newtonIterations++;
+          refusals = 0;
+          if (record(a.logLik)) break outer;
+          continue;
+        }
+        info.refused++;
+        if (refusals === 0) {
+          firstPredicted = a.step.predicted;
+          regionChange = false;
+        }
+        regionChange ||= a.regionChange;
+        if (++refusals < HYBRID_MAX_REFUSALS) continue;
+        // neither the quadratic model nor the last EM stretch gains beyond the log-likelihood's rounding
+        const rounding = 64 * Number.EPSILON * Math.abs(trace[iter]!);
+        if (!regionChange && firstPredicted <= rounding && emGain <= rounding) {
+          stopReason = 'no-progress';
+          stopped = true;
+          warnings.add(
+            'no-progress',
+            `the trust region cannot raise the log-likelihood beyond its rounding (predicted gain ${firstPredicted.toExponential(2)} nats) and the Newton decrement test (≤ ${opts.decrementTol}) is not met (decrement ${nd.decrement.toExponential(2)}, gradient ${nd.gradientMetric.toExponential(2)}): decrementTol is below what this sample's rounding allows`,
+            iter,
+          );
+          break outer;
+        }
+        info.returnsToEm++;
+        minEm *= 2;
+        continue outer;
+      }
+    }
+    if (stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
+    if (!atEnd) phase.reset();
+    const nd = phase.decrement();
+    info.hessians = phase.hessians;
+    info.emIterations = iter - info.newtonIterations;
+    info.decrement = nd.positiveDefinite ? nd.decrement : null;
+    info.gradientMetric = nd.gradientMetric;
+    info.negativeDefinite = nd.positiveDefinite;
+    if (!nd.positiveDefinite)
+      warnings.add(
+        'not-negative-definite',
+        'the Hessian of the log-likelihood is not negative definite at the returned model (over its free parameters): not a strict local maximum — a saddle, a flat direction (empty or duplicated experts), or a run stopped before the optimum',
+        iter,
+      );
+    return info;
+  }
 
   /**
    * SQUAREM cycles (see squarem.ts): two EM iterations, then the extrapolated point stabilised by
@@ -303,7 +430,7 @@ function runEM(model: Model, ctx: RunContext, restart: number, warnings: Warning
         sq.update(alpha, accepted);
         if (accepted) {
           iter++;
-          if (record(ll)) return;
+          if (record(ll) || switchNow) return;
         }
       } else {
         sq.update(alpha, false);
@@ -342,11 +469,12 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const { n, d } = data;
   const k = opts.k;
   const layout = gateLayout(opts.gate, k, d, opts.tauMode);
-  const P = freeParameterCount(layout);
-  if (n <= P) {
+  // the parameters the fit optimises (parameterCount's `free`, the layout's p plus the experts')
+  const P = parameterCount(opts.gate, k, d, opts.tauMode).free;
+  if (n <= P.total) {
     fail(
       'data.n',
-      `must exceed the number of free parameters (${P} = gate ${layout.p} + experts k(d + 2) = ${k * (d + 2)})`,
+      `must exceed the number of free parameters (${P.total} = gate ${P.gate} + experts k(d + 2) = ${k * (d + 2)})`,
       n,
     );
   }
@@ -424,7 +552,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       seed,
       logLik: out.logLik,
       iterations: out.iterations,
-      converged: out.stopReason === 'converged',
+      converged: isConverged(out.stopReason),
       stopReason: out.stopReason,
       warnings: out.warnings.list(),
       start: family,
@@ -449,7 +577,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     logLik: best.logLik,
     trace: best.trace,
     iterations: best.iterations,
-    converged: best.stopReason === 'converged',
+    converged: isConverged(best.stopReason),
     stopReason: best.stopReason,
     restarts: opts.restarts,
     restartLogLiks: results.map((x) => x.logLik),
@@ -462,6 +590,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     backend: backend.name,
     options: opts,
   };
+  if (best.hybrid) result.hybrid = best.hybrid;
   if (options.diagnostics) result.diagnostics = diagnoseIdentifiability(result.model, data, { tauMode: opts.tauMode });
   result.seconds = (performance.now() - t0) / 1000;
   return result;

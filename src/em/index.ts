@@ -1,7 +1,7 @@
 /**
  * Public API of src/em: EM / maximum-likelihood fitters for every gate kind.
  */
-export { fitMoE, freeParameterCount } from './fit.js';
+export { fitMoE } from './fit.js';
 export type {
   FitOptions,
   FitResult,

@@ -36,6 +36,11 @@ export const FIT_DEFAULTS = {
   wasm: true,
   gateMaxSteps: 100,
   gateTol: 1e-12,
+  optimizer: 'em' as const,
+  /** hybrid: Newton decrement threshold, nats for the whole sample */
+  decrementTol: 1e-8,
+  /** hybrid: EM hands over below this gain per iteration, nats per sample */
+  switchTol: 1e-6,
 };
 
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
@@ -63,6 +68,10 @@ const OPTIONS_SCHEMA = strictObject(
     wasm: optional(bool()),
     gateMaxSteps: optional(integerAtLeast(1)),
     gateTol: optional(nonNegativeNumber()),
+    optimizer: optional(oneOf(['em', 'hybrid'])),
+    stopRule: optional(oneOf(['decrement', 'tol'])),
+    decrementTol: optional(nonNegativeNumber()),
+    switchTol: optional(nonNegativeNumber()),
     diagnostics: bool().optional(),
     onIteration: z
       .custom<NonNullable<FitOptions['onIteration']>>((v) => typeof v === 'function', { error: 'must be a function' })
@@ -244,6 +253,10 @@ export function resolveFitOptions(
     'wasm',
     'gateMaxSteps',
     'gateTol',
+    'optimizer',
+    'stopRule',
+    'decrementTol',
+    'switchTol',
     'diagnostics',
     'onIteration',
   ]);
@@ -260,6 +273,12 @@ export function resolveFitOptions(
   const wasm = o.wasm ?? FIT_DEFAULTS.wasm;
   const gateMaxSteps = o.gateMaxSteps ?? FIT_DEFAULTS.gateMaxSteps;
   const gateTol = o.gateTol ?? FIT_DEFAULTS.gateTol;
+  const optimizer = o.optimizer ?? FIT_DEFAULTS.optimizer;
+  const stopRule = o.stopRule ?? (optimizer === 'hybrid' ? 'decrement' : 'tol');
+  if (optimizer === 'em' && stopRule === 'decrement')
+    fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
+  const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
+  const switchTol = o.switchTol ?? FIT_DEFAULTS.switchTol;
   if ((init.kind === 'kmeans' || init.kind === 'auto' || init.kind === 'softmax-first') && data.n < k)
     fail('data.n', `must be ≥ k = ${k} for the kmeans init`, data.n);
   return {
@@ -280,6 +299,10 @@ export function resolveFitOptions(
       wasm,
       gateMaxSteps,
       gateTol,
+      optimizer,
+      stopRule,
+      decrementTol,
+      switchTol,
     },
     init,
     gate,

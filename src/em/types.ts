@@ -110,14 +110,55 @@ export interface FitOptions {
   gateMaxSteps?: number;
   /** gate M-step: stop when the predicted gain of Q is ≤ gateTol per sample (default 1e-12) */
   gateTol?: number;
+  /**
+   * 'em' (default): EM (accelerated as `accelerate` says) until the relative tol stops it.
+   * 'hybrid': EM/SQUAREM first, then, once an iteration gains less than `switchTol` nats per
+   * sample (after at least 5 iterations), trust-region Newton steps on the observed log-likelihood
+   * (exact gradient and Hessian, src/em/hybrid.ts); back to EM when 4 trust-region steps in a row
+   * are refused. Stops by `stopRule`. See docs/fitting.md.
+   */
+  optimizer?: 'em' | 'hybrid';
+  /**
+   * 'decrement' (default with the hybrid): stop when the Newton decrement ½ gᵀ(−H)⁻¹g and the
+   * gradient in the diagonal metric ½ Σ g_i²/|H_ii| are both ≤ decrementTol, −H positive definite
+   * (stopReason 'newton-decrement'); 'tol': the relative / absolute tol on the log-likelihood's
+   * change (stopReason 'converged'; the only rule of the 'em' optimizer).
+   */
+  stopRule?: 'decrement' | 'tol';
+  /** hybrid: the Newton decrement threshold, in nats for the whole sample (default 1e-8) */
+  decrementTol?: number;
+  /** hybrid: hand over to the trust region once an EM iteration gains ≤ switchTol nats per sample (default 1e-6) */
+  switchTol?: number;
   /** compute the identifiability diagnostic of the returned fit (default false) */
   diagnostics?: boolean;
   /** called after every E-step (also the initial one: iteration 0) */
   onIteration?: (info: { restart: number; iteration: number; logLik: number }) => void;
 }
 
-/** Why an EM run stopped. */
-export type StopReason = 'converged' | 'max-iterations' | 'degenerate';
+/**
+ * Why a run stopped: 'converged' (the relative / absolute tol on the log-likelihood's change),
+ * 'newton-decrement' (hybrid: the Newton decrement and the gradient below decrementTol at a point
+ * where −H is positive definite), 'no-progress' (hybrid: no trust-region or EM step can raise the
+ * log-likelihood beyond its rounding, the decrement test not met), 'max-iterations', 'degenerate'.
+ */
+export type StopReason = 'converged' | 'newton-decrement' | 'no-progress' | 'max-iterations' | 'degenerate';
+
+/** What the hybrid optimizer did and where it ended (FitResult.hybrid). */
+export interface HybridInfo {
+  /** iterations made by EM / SQUAREM, and accepted trust-region steps (their sum is `iterations`) */
+  emIterations: number;
+  newtonIterations: number;
+  /** exact Hessians computed, trust-region steps refused, returns from the trust region to EM */
+  hessians: number;
+  refused: number;
+  returnsToEm: number;
+  /** ½ gᵀ(−H)⁻¹g at the returned model (nats); null when −H is not positive definite there */
+  decrement: number | null;
+  /** ½ Σ g_i²/|H_ii| at the returned model */
+  gradientMetric: number;
+  /** −H positive definite at the returned model (over the free parameters, active bounds held): a strict local maximum */
+  negativeDefinite: boolean;
+}
 
 /** Summary of one start. */
 export interface RestartResult {
@@ -199,6 +240,8 @@ export interface FitResult {
   options: ResolvedFitOptions;
   /** identifiability diagnostic when options.diagnostics is true */
   diagnostics?: IdentifiabilityDiagnostic;
+  /** optimizer 'hybrid': phases, Hessians, and the Newton decrement / definiteness at the end */
+  hybrid?: HybridInfo;
 }
 
 /** Options with every default filled in (without the callback and the init model). */
@@ -219,4 +262,8 @@ export interface ResolvedFitOptions {
   wasm: boolean;
   gateMaxSteps: number;
   gateTol: number;
+  optimizer: 'em' | 'hybrid';
+  stopRule: 'decrement' | 'tol';
+  decrementTol: number;
+  switchTol: number;
 }

@@ -28,6 +28,7 @@ import {
   text,
 } from '../models/schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
+import { findGate } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
 import type { ExperimentSpec, FittedModelSpec, InitSpec, NGrid, Prediction, RecordSpec } from './types.js';
@@ -270,7 +271,13 @@ function checkModels(
     labels.add(label);
     const { k } = parseFields(FITTED_SCHEMA, raw, ['k'], path);
     const rawGate = raw.gate;
-    if (isRecord(rawGate) && rawGate.kind === 'topk' && typeof rawGate.K === 'number' && rawGate.K > k) {
+    // a masked gate's K against this model's k, named as the spec names them (the descriptor's parse says "[1, k]")
+    if (
+      isRecord(rawGate) &&
+      findGate(rawGate.kind)?.form === 'masked' &&
+      typeof rawGate.K === 'number' &&
+      rawGate.K > k
+    ) {
       fail(`${path}.gate.K`, `must be ≤ ${path}.k (${k})`, rawGate.K);
     }
     const gate = parseGateSpec(rawGate, k, `${path}.gate`);

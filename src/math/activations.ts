@@ -15,6 +15,8 @@ import { softplusActivation } from './activation/softplus.js';
 const REGISTRY = [tanh, sigmoidAct, gelu, relu, identity, softplusActivation] as const;
 
 export type Activation = (typeof REGISTRY)[number]['name'];
+/** Every descriptor, in REGISTRY's order (the SIMD generators emit kernels for those with `simd`). */
+export const ACTIVATION_DESCRIPTORS: readonly ActivationDescriptor<Activation>[] = REGISTRY;
 export const ACTIVATIONS: readonly Activation[] = Object.freeze(REGISTRY.map((a) => a.name));
 export type { ActivationDescriptor } from './activation/types.js';
 export { logistic as sigmoid } from './activation/sigmoid.js';

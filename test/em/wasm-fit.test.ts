@@ -51,6 +51,15 @@ describe('fits with the WebAssembly kernels', () => {
       k: 2,
       n: 2000,
     },
+    // the generic kernels (any k and d)
+    {
+      name: 'softmax, k = 5 (over-specified, generic kernels)',
+      truth: 'demy',
+      gate: { kind: 'softmax' as const },
+      k: 5,
+      n: 2001,
+    },
+    { name: 'softmax, k = 3, d = 2 (generic kernels)', truth: 'd2', gate: { kind: 'softmax' as const }, k: 3, n: 2000 },
   ];
   for (const c of cases) {
     it(`${c.name}: agrees with the JS kernels to rounding, bit-identical across runs`, () => {
@@ -76,12 +85,12 @@ describe('fits with the WebAssembly kernels', () => {
     });
   }
 
-  it('wasm: false and fits with k ≥ 4 take the JS kernels', () => {
+  it('wasm: false and fits beyond the generic kernels (k > 16) take the JS kernels', () => {
     const truth = truthPreset('demy');
     const data = simulate(truth, { n: 500, seed: 2 });
     const before = wasmCalls.eStep;
     fitMoE(data, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'near-truth', truth }, maxIter: 5, wasm: false });
-    fitMoE(data, { gate: { kind: 'softmax' }, k: 4, init: { kind: 'kmeans' }, maxIter: 5 });
+    fitMoE(data, { gate: { kind: 'softmax' }, k: 17, init: { kind: 'kmeans' }, maxIter: 5 });
     expect(wasmCalls.eStep).toBe(before);
   });
 

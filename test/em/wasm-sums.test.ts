@@ -34,7 +34,7 @@ function momentsWasm(
   out6: Float64Array,
   rows: MomentsRows,
 ): void {
-  runSimd(A, momentsSimd(k, rows), { k, X, y, n, resp, shX, shY, out6, last: new Float64Array(18) }, n);
+  runSimd(A, momentsSimd(k, rows), { k, d: 1, X, y, n, resp, shX, shY, out6, last: new Float64Array(18) }, n);
 }
 
 /** The gate-sum bindings through the generic driver: false when the binding has no kernel for the free experts. */

@@ -14,7 +14,7 @@ import { resolveModel, writeModelFile } from '../../models/io.js';
 import { ValidationError, parseGateSpec } from '../../models/validate.js';
 import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
-import { findGate, gateCliSyntax } from '../../models/gates/index.js';
+import { findGate, gateCliSyntax, getGate } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
@@ -41,6 +41,10 @@ interface FitCliOptions {
   varianceFloor?: string;
   backend: string;
   accelerate: string;
+  optimizer: string;
+  stopRule?: string;
+  decrementTol?: string;
+  switchTol?: string;
   diagnostics?: boolean;
   se?: boolean;
   progress: boolean;
@@ -70,14 +74,7 @@ const GATE_SYNTAX = gateCliSyntax();
 
 /** The gate as the --gate syntax writes it (top-K with its selection rule). */
 export function formatGate(g: GateSpec): string {
-  switch (g.kind) {
-    case 'topk':
-      return `topk:${g.K}:${g.selectOn}`;
-    case 'activation':
-      return `activation:${g.activation} (bias ${g.bias})`;
-    default:
-      return g.kind;
-  }
+  return getGate(g).cliString(g);
 }
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
@@ -118,12 +115,12 @@ export function parseGate(
   notes?: string[],
 ): GateSpec {
   const [kind, ...args] = raw.split(':');
-  if (kind === 'topk') {
+  if (findGate(kind)?.form === 'masked') {
     const rule = args[1];
     if (rule !== undefined && opts.selectOn !== undefined && rule !== opts.selectOn)
       throw new CliError(`--select-on ${opts.selectOn} contradicts --gate ${raw}. Value: ${opts.selectOn}`);
     if (rule === undefined && opts.selectOn === undefined) {
-      const fromInit = initModel?.gate.kind === 'topk' ? initModel.gate.selectOn : undefined;
+      const fromInit = initModel ? getGate(initModel.gate).selection?.(initModel.gate).selectOn : undefined;
       notes?.push(
         fromInit
           ? `--gate ${raw} gives no selection rule: using ${fromInit}, the rule of the init model (write topk:K:logit or topk:K:slope to choose)`
@@ -217,9 +214,15 @@ function summary(fit: FitResult, out: string): string {
   const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
-    `iterations ${fit.iterations}, ${fit.converged ? 'converged' : `not converged (${fit.stopReason})`}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+    `iterations ${fit.iterations}, ${fit.hybrid ? `${fit.converged ? 'converged' : 'not converged'} (${fit.stopReason})` : fit.converged ? 'converged' : `not converged (${fit.stopReason})`}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
     `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
   ];
+  if (fit.hybrid) {
+    const h = fit.hybrid;
+    lines.push(
+      `hybrid: ${h.emIterations} EM + ${h.newtonIterations} trust-region iterations, ${h.hessians} Hessians; at the end Newton decrement ${h.decrement === null ? 'n/a' : `${h.decrement.toExponential(2)} nats`}, −H ${h.negativeDefinite ? 'positive definite (a strict local maximum)' : 'NOT positive definite (not a strict local maximum)'}`,
+    );
+  }
   if (fit.restarts > 1) {
     lines.push(`starts: ${fit.restartResults.map((r) => `${r.logLik.toFixed(4)} (${r.start})`).join(', ')}`);
     const o = fit.optima;
@@ -258,6 +261,7 @@ function run(opts: FitCliOptions): void {
   const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
+  const optimizer = oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer');
   if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
@@ -271,11 +275,16 @@ function run(opts: FitCliOptions): void {
     tauMode,
     backend,
     accelerate,
+    optimizer,
     diagnostics: opts.diagnostics === true,
     wasm: opts.wasm,
   };
   if (opts.tol !== undefined) options.tol = parseNumber(opts.tol, '--tol', false);
   if (opts.absTol !== undefined) options.absTol = parseNumber(opts.absTol, '--abs-tol', false);
+  if (opts.stopRule !== undefined)
+    options.stopRule = oneOf(opts.stopRule, ['decrement', 'tol'] as const, '--stop-rule');
+  if (opts.decrementTol !== undefined) options.decrementTol = parseNumber(opts.decrementTol, '--decrement-tol', false);
+  if (opts.switchTol !== undefined) options.switchTol = parseNumber(opts.switchTol, '--switch-tol', false);
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined)
     options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
@@ -326,6 +335,7 @@ function run(opts: FitCliOptions): void {
         initArg: opts.init,
       },
       seconds: fit.seconds,
+      ...(fit.hybrid ? { hybrid: fit.hybrid } : {}),
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
       ...(se ? { standardErrors: se } : {}),
     },
@@ -404,6 +414,17 @@ export function register(program: Command): void {
       'squarem (SQUAREM extrapolation: same optimum, far fewer iterations where EM crawls) | none (plain EM, as the papers ran it)',
       'squarem',
     )
+    .option(
+      '--optimizer <how>',
+      'em (EM, accelerated by --accelerate) | hybrid (EM/SQUAREM, then trust-region Newton steps on the exact Hessian once EM slows down; stops by the Newton decrement, prints whether −H is positive definite at the end; docs/fitting.md)',
+      'em',
+    )
+    .option(
+      '--stop-rule <rule>',
+      'hybrid: decrement (default: Newton decrement ½gᵀ(−H)⁻¹g ≤ --decrement-tol nats) | tol (the relative tol, as EM)',
+    )
+    .option('--decrement-tol <e>', 'hybrid: Newton decrement threshold, nats for the whole sample (default 1e-8)')
+    .option('--switch-tol <s>', 'hybrid: hand over from EM once an iteration gains ≤ s nats per sample (default 1e-6)')
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option(
       '--se',
@@ -419,7 +440,8 @@ export function register(program: Command): void {
       'after',
       [
         '',
-        'Stopping: converged when the mean log-likelihood per sample changes by ≤ tol·|ℓ| or ≤ abs-tol.',
+        'Stopping: converged when the mean log-likelihood per sample changes by ≤ tol·|ℓ| or ≤ abs-tol;',
+        'with --optimizer hybrid, when the Newton decrement and the gradient are ≤ --decrement-tol nats.',
         'Example:',
         '  gmoe simulate --truth demy --n 20000 --seed 1 --out d.csv',
         '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',

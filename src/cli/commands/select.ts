@@ -19,6 +19,7 @@ import {
 import { formatJSON, writeFileAtomic } from '../../io/index.js';
 import { writeModelFile } from '../../models/io.js';
 import { hasTau } from '../../models/types.js';
+import { getGate } from '../../models/gates/index.js';
 import { ValidationError } from '../../models/validate.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
@@ -118,8 +119,9 @@ async function run(opts: SelectCliOptions): Promise<void> {
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
   const gate = parseGate(opts.gate, ks[ks.length - 1]!, opts);
-  if (gate.kind === 'topk' && ks[0]! < gate.K)
-    throw new CliError(`--k must start at K = ${gate.K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
+  const K = getGate(gate).selection?.(gate).K;
+  if (K !== undefined && ks[0]! < K)
+    throw new CliError(`--k must start at K = ${K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
   if (opts.tau === 'fixed' && !hasTau(gate))
     throw new CliError(
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,

@@ -14,10 +14,9 @@ export { LN2_HI, LN2_LO } from '../../math/log.js';
 export const EXP_CUTOFF = -EXP_FAST_MIN;
 /** logits within ±GATE_DIRECT are exponentiated without subtracting the row maximum (spread ≤ 700) */
 export const GATE_DIRECT = 350;
-/** |u| beyond which tanh(u) = ±1 and σ'(u) < 1e-17 (also keeps e^{−2u} in expCore's domain) */
-export const TANH_CLAMP = 20;
-/** keeps e^{−u} of the sigmoid in expCore's domain; σ(±700) is 1 or ~1e-304 */
-export const SIG_CLAMP = 700;
+/** the activations' clamps (their descriptors own them, with their SIMD emitters) */
+export { TANH_CLAMP } from '../../math/activation/tanh.js';
+export { SIG_CLAMP } from '../../math/activation/sigmoid.js';
 /**
  * The E-step's branch-free shift (a + b + |a − b|)/2 is off the row maximum by a few u·Σ|v|
  * (u = 2^-53): below Σ|v| = 2^40 that is < 1e-3, so the largest term stays near 1 and no e^u

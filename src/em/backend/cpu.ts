@@ -27,9 +27,9 @@ import { gateGradCurvCpu, gradCurvScratch } from './cpu/gradcurv.js';
 import type { LogLikCall } from './cpu/loglik.js';
 import { expertMomentsCpu, expertResidualsCpu, momentsScratch } from './cpu/moments.js';
 import { EMPTY, LOG_2PI } from './cpu/rows.js';
-import { gateRowsGeneric, type SoftmaxCall } from './cpu/softmax-gate.js';
+import { gateRowsGeneric, type GateRowsCall, type SoftmaxCall } from './cpu/softmax-gate.js';
 import type { TopkCall } from './cpu/topk-gate.js';
-import { dispatch, lookup, simdShape } from './registry.js';
+import { dispatch, genericSimdShape, lookup, simdShape } from './registry.js';
 // every operation file registers its kernels on import (imports kept for that side effect)
 import './cpu/estep.js';
 import './cpu/loglik.js';
@@ -38,6 +38,8 @@ import { createArena } from './simd/arena.js';
 import { expertMoments, type Backend, type EStepStats, type GateLayout, type MaskMode } from './types.js';
 
 export { EXP_CUTOFF };
+
+const NO_MASK = new Uint8Array(0);
 export type { ActivationCall };
 
 /** Options of {@link createCpuBackend}. */
@@ -65,47 +67,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   const ms = momentsScratch();
   const gs = gradCurvScratch();
   // one call record per operation, refilled by every call (no allocation per call)
-  const eCall: EStepCall = {
-    k: 0,
-    d: 0,
-    a: EMPTY,
-    b: EMPTY,
-    cst,
-    hlf,
-    X: EMPTY,
-    y: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    resp: EMPTY,
-    q: NaN,
-    qJs: 0,
-  };
-  const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
-  const sCall: SoftmaxCall = {
-    k: 0,
-    beta0: EMPTY,
-    beta1: EMPTY,
-    X: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    pi: EMPTY,
-    resp: EMPTY,
-    withQ: false,
-  };
-  const tCall: TopkCall = {
-    beta0: EMPTY,
-    beta1: EMPTY,
-    X: EMPTY,
-    n: 0,
-    logPi: EMPTY,
-    pi: EMPTY,
-    mask: new Uint8Array(0),
-    compute: false,
-    K: 1,
-    slope: false,
-    resp: EMPTY,
-    withQ: false,
-  };
+  const { eCall, lCall, sCall, gCall, tCall } = callRecords(cst, hlf, row);
 
   function expertConstants(m: Model): void {
     if (cst.length < m.k) {
@@ -164,9 +126,11 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
       else slopeScores(m, X, n, pi);
       topKMask(pi, n, k, sel.K, mask);
     }
-    if (linear && !useMask && d === 1) {
+    // d ≥ 2: the generic kernels' shapes only (others keep gateRowsGeneric's Math.exp loop)
+    if (linear && !useMask && (d === 1 || genericSimdShape(k, d))) {
       const c = sCall;
       c.k = k;
+      c.d = d;
       c.beta0 = beta0;
       c.beta1 = beta1;
       c.X = X;
@@ -175,9 +139,25 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
       c.pi = pi;
       c.resp = resp ?? EMPTY;
       c.withQ = resp !== undefined;
-      return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, 1)!, c, n, simd);
+      return dispatch(lookup<SoftmaxCall>('gateProbs', 'linear', k, d)!, c, n, simd);
     }
-    return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
+    if (!genericSimdShape(k, d)) return gateRowsGeneric(m, linear, X, n, logPi, pi, mask, useMask, resp);
+    // masks or given logits on the generic kernels' shapes: gateRowsTwin / gatemg (cpu/softmax-gate.ts)
+    const c = gCall;
+    c.k = k;
+    c.d = d;
+    c.beta0 = beta0;
+    c.beta1 = beta1;
+    c.linear = linear;
+    c.X = X;
+    c.n = n;
+    c.logPi = logPi;
+    c.pi = pi;
+    c.mask = useMask ? mask! : NO_MASK;
+    c.useMask = useMask;
+    c.resp = resp ?? EMPTY;
+    c.withQ = resp !== undefined;
+    return dispatch(lookup<GateRowsCall>('gateRows', 'none', k, d)!, c, n, simd);
   }
 
   function eStep(
@@ -224,16 +204,6 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     return dispatch(lookup<LogLikCall>('logLik', 'none', m.k, m.d)!, c, n, simd);
   }
 
-  function gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number {
-    let q = 0;
-    const len = n * k;
-    for (let t = 0; t < len; t++) {
-      const r = resp[t]!;
-      if (r !== 0) q += r * logPi[t]!;
-    }
-    return q;
-  }
-
   return {
     name: 'cpu',
     gateProbs,
@@ -249,6 +219,80 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     // the SIMD kernels need the fit's buffers and data in one arena, which this backend creates
     fitStorage: (k, d, lengths) => (simd && simdShape(k, d) ? createArena(lengths.f64, lengths.u8) : null),
   };
+}
+
+/** The backend's call records, one per operation (filled by each call). */
+function callRecords(cst: Float64Array, hlf: Float64Array, row: Float64Array) {
+  const eCall: EStepCall = {
+    k: 0,
+    d: 0,
+    a: EMPTY,
+    b: EMPTY,
+    cst,
+    hlf,
+    X: EMPTY,
+    y: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    resp: EMPTY,
+    q: NaN,
+    qJs: 0,
+  };
+  const lCall: LogLikCall = { k: 0, d: 0, a: EMPTY, b: EMPTY, cst, hlf, X: EMPTY, y: EMPTY, n: 0, logPi: EMPTY, row };
+  const sCall: SoftmaxCall = {
+    k: 0,
+    d: 1,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const gCall: GateRowsCall = {
+    k: 0,
+    d: 1,
+    beta0: EMPTY,
+    beta1: EMPTY,
+    linear: true,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: NO_MASK,
+    useMask: false,
+    resp: EMPTY,
+    withQ: false,
+  };
+  const tCall: TopkCall = {
+    beta0: EMPTY,
+    beta1: EMPTY,
+    X: EMPTY,
+    n: 0,
+    logPi: EMPTY,
+    pi: EMPTY,
+    mask: new Uint8Array(0),
+    compute: false,
+    K: 1,
+    slope: false,
+    resp: EMPTY,
+    withQ: false,
+  };
+
+  return { eCall, lCall, sCall, gCall, tCall };
+}
+
+/** Q = Σ r log π over the entries with r ≠ 0 (0 · −∞ = 0: an inactive expert with no responsibility). */
+function gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number {
+  let q = 0;
+  const len = n * k;
+  for (let t = 0; t < len; t++) {
+    const r = resp[t]!;
+    if (r !== 0) q += r * logPi[t]!;
+  }
+  return q;
 }
 
 /**

@@ -26,20 +26,13 @@ import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
 import { denseKernelCode } from '../backend/cpu/activation-gate.js';
 import type { DenseGateKernels } from '../backend/cpu/activation-grad.js';
-import { cholesky, choleskySolve, maxAbsDiag, ridgeSolve } from '../optim/linalg.js';
-import { newtonWorkspace } from '../optim/newton.js';
-import { gateLayout, packGate } from './layout.js';
+import { exactHessianDamping, ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace, type NewtonObjective } from '../optim/driver.js';
+import { gateLayout } from './layout.js';
 import { GateQObjective } from './objective.js';
-import { runGateNewton } from './run.js';
+import { runGateNewton, type GateNewtonSpec } from './run.js';
 import { softmaxMStep } from './softmax.js';
-import { gateWarn } from './warn.js';
-import {
-  emptyInfo,
-  type GateMStep,
-  type GateMStepContext,
-  type GateMStepFactory,
-  type GateMStepInfo,
-} from './types.js';
+import { emptyInfo, type GateMStep, type GateMStepContext, type GateMStepFactory } from './types.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
 export const DENSE_MAX_STEP = 2;
@@ -51,13 +44,6 @@ export const DENSE_STEPS = 20;
 /** Trial passes (gate probabilities at a candidate point) per M-step of the exact-Hessian path. */
 export const DENSE_TRIALS = 12;
 /**
- * Conditioning (min/max squared Cholesky pivot) below which −∇²Q + μI is not trusted and μ grows:
- * a nearly singular Hessian gives a huge step along its flat direction, which the trust region
- * clips and Q then refuses — a wasted pass per step at 1e-10 (measured), none at 1e-6.
- */
-const EXACT_MIN_RCOND = 1e-6;
-const MIN_RCOND = 1e-13;
-/**
  * An M-step stops once the gain its next step predicts is ≤ REL_STOP × the gain it has made so far:
  * chasing the rest costs trial passes that the next EM iteration spends better (measured on the
  * temp-tanh / temp-sigmoid k = 3 fits, n = 2000: 0.01 spent the whole trial budget on most M-steps
@@ -65,13 +51,6 @@ const MIN_RCOND = 1e-13;
  * over-specified fit elsewhere along its flat ridge).
  */
 const REL_STOP = 0.05;
-/** Range and factors of the exact-Hessian path's damping μ (relative to the curvature's largest diagonal entry). */
-const MU_MIN = 1e-8;
-const MU_MAX = 1e8;
-/** a large μ left by the previous M-step (e.g. at a rounding-level optimum) is cut to this */
-const MU_START_MAX = 1e-2;
-const MU_UP = 4;
-const MU_REJECT = 10;
 
 /** True when the gate's logits are linear in (β0, β1/τ): the identity activation with the bias outside. */
 function identityGate(m: Model): boolean {
@@ -119,31 +98,29 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout }) => 
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
-  const expectFlat = gate.symmetries(model.gate).scaling && layout.tauIndex >= 0;
+  const spec: GateNewtonSpec = {
+    damping: ridgeDamping({ adaptive: true }),
+    expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
+    warnMaxSteps: false,
+    driver: { maxStep: DENSE_MAX_STEP, maxHalvings: 3 },
+  };
   return {
     kind: model.gate.kind,
     step(ctx) {
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(
-        { ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) },
-        obj,
-        theta,
-        nws,
-        result.info,
-        'adaptive',
-        expectFlat,
-        DENSE_MAX_STEP,
-        false,
-      );
+      runGateNewton({ ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) }, obj, theta, nws, result.info, spec);
       result.params = ctx.model;
       return result;
     },
   };
 };
 
-/** Exact-Hessian Newton with a Fisher-scoring fallback (see module doc). */
+/**
+ * Exact-Hessian Newton with a Fisher-scoring fallback (see module doc): the driver with the
+ * exact-Hessian trust-region damping, one trial per step, the generalised-EM early stop.
+ */
 function exactNewtonMStep(
   { backend, data, model, ws, layout }: Parameters<GateMStepFactory>[0],
   ext: Backend & Required<DenseGateKernels>,
@@ -152,160 +129,44 @@ function exactNewtonMStep(
   const obj = new GateQObjective(backend, layout, gate, data.X, data.n, ws, model, cloneModel(model));
   const p = layout.p;
   const theta = new Float64Array(p);
-  const trial = new Float64Array(p);
-  const grad = new Float64Array(p);
   const fisher = new Float64Array(p * p);
-  const hess = new Float64Array(p * p);
-  const factor = new Float64Array(p * p);
-  const delta = new Float64Array(p);
+  const nws = newtonWorkspace(p);
   const result = { params: model, info: emptyInfo() };
-  const expectFlat = gate.symmetries(model.gate).scaling && layout.tauIndex >= 0;
-  // trust-region damping μ, kept across EM iterations
-  let mu = 0;
+  let cur: GateMStepContext | null = null;
+  // one fused pass: the gradient, the Fisher curvature (fallback) and the exact −∇²Q (the driver's C)
+  const exact: NewtonObjective = {
+    dim: p,
+    trial: (t) => obj.trial(t),
+    accept: () => obj.accept(),
+    gradCurv(grad, hess) {
+      const ctx = cur!;
+      ext.denseGradHess(ctx.model, layout, ctx.data.X, ctx.data.n, ctx.ws.resp, ctx.ws.pi, grad, fisher, hess);
+    },
+  };
+  const spec: GateNewtonSpec = {
+    // trust-region damping μ, kept across EM iterations
+    damping: exactHessianDamping(fisher, data.n),
+    expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
+    warnMaxSteps: false,
+    objective: exact,
+    driver: {
+      maxStep: DENSE_MAX_STEP,
+      maxHalvings: 0,
+      maxTrials: DENSE_TRIALS,
+      relStop: REL_STOP,
+      stopOnModelAgreement: true,
+    },
+  };
   return {
     kind: model.gate.kind,
     step(ctx) {
+      cur = ctx;
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runExact(ctx, result.info);
+      runGateNewton({ ...ctx, maxSteps: Math.min(ctx.maxSteps, DENSE_STEPS) }, obj, theta, nws, result.info, spec);
       result.params = ctx.model;
       return result;
     },
   };
-
-  function runExact(ctx: GateMStepContext, info: GateMStepInfo): void {
-    const {
-      data: { X, n },
-      warnings,
-      iteration,
-    } = ctx;
-    const maxSteps = Math.min(ctx.maxSteps, DENSE_STEPS);
-    const qNoise = ctx.backend.gateQResolution?.() ?? 0;
-    const tolN = Math.max(ctx.tol, qNoise / n) * n;
-    packGate(layout, ctx.model, theta);
-    let value = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
-    const q0 = value;
-    // rounding noise of Q, a sum of n·k terms
-    const qRound = 64 * Number.EPSILON * (Math.abs(value) + n);
-    // a large μ left by the previous M-step (e.g. at a rounding-level optimum) must not slow this one
-    if (mu > MU_START_MAX) mu = MU_START_MAX;
-    Object.assign(info, emptyInfo());
-    info.Q = value;
-    info.logPiValid = true;
-    if (!Number.isFinite(value)) {
-      warnNonFinite();
-      return;
-    }
-    if (p === 0) {
-      info.converged = true;
-      return;
-    }
-    let trials = 0;
-    let lastDec = NaN;
-    let noAscent = false;
-    let needGrad = true;
-    while (info.steps < maxSteps && trials < DENSE_TRIALS) {
-      if (needGrad) {
-        ext.denseGradHess(ctx.model, layout, X, n, ctx.ws.resp, ctx.ws.pi, grad, fisher, hess);
-        if (!allFinite(grad, p) || !allFinite(hess, p * p)) {
-          warnNonFinite();
-          return;
-        }
-        needGrad = false;
-      }
-      // (H + μ·s·I) δ = g, μ raised until the factorisation is well conditioned (H: exact −∇²Q)
-      const scale = Math.max(maxAbsDiag(fisher, p), maxAbsDiag(hess, p)) || 1;
-      let rc = cholesky(hess, p, factor, mu * scale);
-      while (rc < EXACT_MIN_RCOND && mu < MU_MAX) {
-        mu = mu === 0 ? MU_MIN : mu * MU_UP;
-        rc = cholesky(hess, p, factor, mu * scale);
-      }
-      if (rc >= EXACT_MIN_RCOND) {
-        choleskySolve(factor, p, grad, delta);
-      } else {
-        // not even a large ridge made H usable: a gradient-like step on the Fisher curvature
-        const sol = ridgeSolve(fisher, p, grad, delta, factor, { ridge0: mu * scale, minRcond: MIN_RCOND });
-        if (!sol.ok) {
-          warnNonFinite();
-          return;
-        }
-        if (sol.ridge > mu * scale && sol.ridge > info.ridge) info.ridge = sol.ridge;
-        mu = MU_MAX / MU_UP;
-      }
-      let dec = 0;
-      for (let t = 0; t < p; t++) dec += grad[t]! * delta[t]!;
-      dec /= 2;
-      lastDec = dec;
-      // the Newton decrement (μ = 0), or a damped one (which a tiny gradient also makes tiny)
-      if (!(dec > tolN)) {
-        info.converged = true;
-        break;
-      }
-      // generalised EM: once the gain still predicted is small against what this M-step has gained, the next E-step goes on
-      if (dec <= REL_STOP * (value - q0)) break;
-      let alpha = 1;
-      let norm = 0;
-      for (let t = 0; t < p; t++) norm = Math.max(norm, Math.abs(delta[t]!));
-      if (norm > DENSE_MAX_STEP) alpha = DENSE_MAX_STEP / norm;
-      // gain predicted by the exact quadratic model: α gᵀδ − α²/2 δᵀHδ
-      let quad = 0;
-      for (let r = 0; r < p; r++) {
-        let hs = 0;
-        for (let c = 0; c < p; c++) hs += hess[r * p + c]! * delta[c]!;
-        quad += delta[r]! * hs;
-      }
-      const pred = alpha * 2 * dec - 0.5 * alpha * alpha * quad;
-      for (let t = 0; t < p; t++) trial[t] = theta[t]! + alpha * delta[t]!;
-      const v = obj.trial(trial);
-      trials++;
-      if (!(v >= value)) {
-        info.halvings++;
-        // a predicted gain within Q's rounding noise: converged as far as Float64 can tell
-        if (pred <= qRound) {
-          info.converged = true;
-          break;
-        }
-        if (mu >= MU_MAX) {
-          noAscent = true;
-          break;
-        }
-        mu = mu === 0 ? MU_MIN : mu * MU_REJECT;
-        continue;
-      }
-      const gain = v - value;
-      obj.accept();
-      theta.set(trial);
-      value = v;
-      info.steps++;
-      needGrad = true;
-      // a full undamped step whose gain matched the quadratic model landed on the maximiser (to higher order)
-      if (mu === 0 && alpha === 1 && Math.abs(gain - pred) <= tolN) {
-        info.converged = true;
-        lastDec = Math.abs(gain - pred);
-        break;
-      }
-      // trust-region update of μ from the gain ratio
-      const rho = pred > 0 ? gain / pred : 0;
-      if (rho < 0.25) mu = mu === 0 ? MU_MIN : mu * MU_UP;
-      else if (rho > 0.75 && alpha === 1) mu = mu <= MU_MIN ? 0 : mu / MU_UP;
-    }
-    // accept() has already written each accepted point into ctx.model
-    info.Q = value;
-    if (info.ridge > 0 && !expectFlat) {
-      gateWarn.ridge(warnings, info.ridge, iteration);
-    }
-    if (noAscent && lastDec > Math.max(1e-9 * n, qNoise)) {
-      gateWarn.noAscent(warnings, lastDec, iteration);
-    }
-
-    function warnNonFinite(): void {
-      gateWarn.nonFinite(warnings, iteration);
-    }
-  }
-}
-
-function allFinite(a: Float64Array, len: number): boolean {
-  for (let t = 0; t < len; t++) if (!Number.isFinite(a[t]!)) return false;
-  return true;
 }

@@ -1,18 +1,32 @@
 /** Shared driver of the Newton-type gate M-steps: runs the optimiser and turns its report into info and warnings. */
-import { newtonMaximize, type NewtonOptions, type NewtonWorkspace } from '../optim/newton.js';
+import {
+  maximize,
+  type Damping,
+  type DriverOptions,
+  type NewtonObjective,
+  type NewtonWorkspace,
+} from '../optim/driver.js';
 import type { GateQObjective } from './objective.js';
 import type { GateMStepContext, GateMStepInfo } from './types.js';
 import { packGate } from './layout.js';
 import { gateWarn } from './warn.js';
 
+/** How a gate M-step runs the driver (beyond ctx's step budget and tolerance). */
+export interface GateNewtonSpec {
+  damping: Damping;
+  /** the curvature is singular by construction (the (β1, τ) scaling symmetry with τ free): no ridge warning */
+  expectFlat: boolean;
+  /** warn when the step budget runs out (not for sub-problems that may be unbounded; default true) */
+  warnMaxSteps?: boolean;
+  /** driver options: maxStep (trust region for non-concave Q), maxHalvings, maxTrials, relStop, cheapCheckBelow, stopOnModelAgreement, projection */
+  driver?: Omit<DriverOptions, 'maxSteps' | 'tol' | 'scale'>;
+  /** the objective the driver sees, when it is not `obj` itself (e.g. other derivatives at the same points) */
+  objective?: NewtonObjective;
+}
+
 /**
  * Maximises the objective from the model's current gate parameters (θ scratch of length p).
  * Writes the result into ctx.model and fills `info`.
- * @param maxStep largest change of any parameter per Newton step (trust region for non-concave Q)
- * @param warnMaxSteps warn when the step budget runs out (not for sub-problems that may be unbounded)
- * @param cheapCheckBelow see NewtonOptions.cheapCheckBelow (exact-Hessian gates only)
- * @param stopOnModelAgreement see NewtonOptions.stopOnModelAgreement (exact-Hessian gates only)
- * @param expectFlat the curvature is singular by construction (the (β1, τ) scaling symmetry with τ free): no ridge warning
  */
 export function runGateNewton(
   ctx: GateMStepContext,
@@ -20,30 +34,18 @@ export function runGateNewton(
   theta: Float64Array,
   nws: NewtonWorkspace,
   info: GateMStepInfo,
-  damping: NewtonOptions['damping'],
-  expectFlat: boolean,
-  maxStep = Infinity,
-  warnMaxSteps = true,
-  cheapCheckBelow = 0,
-  stopOnModelAgreement = false,
+  spec: GateNewtonSpec,
 ): void {
   const { layout, data, warnings, iteration } = ctx;
   packGate(layout, ctx.model, theta);
   const q0 = ctx.q0 !== undefined && !Number.isNaN(ctx.q0) ? ctx.q0 : obj.currentValue();
   // a float32 backend cannot resolve gains of Q below its rounding noise (0 for Float64 backends)
   const qNoise = ctx.backend.gateQResolution?.() ?? 0;
-  const r = newtonMaximize(
-    obj,
+  const r = maximize(
+    spec.objective ?? obj,
     theta,
-    {
-      maxSteps: ctx.maxSteps,
-      tol: Math.max(ctx.tol, qNoise / data.n),
-      scale: data.n,
-      damping,
-      maxStep,
-      cheapCheckBelow,
-      stopOnModelAgreement,
-    },
+    spec.damping,
+    { ...spec.driver, maxSteps: ctx.maxSteps, tol: Math.max(ctx.tol, qNoise / data.n), scale: data.n },
     nws,
     q0,
   );
@@ -54,7 +56,7 @@ export function runGateNewton(
   info.Q = r.value;
   info.refused = false;
   info.logPiValid = true;
-  if (r.ridge > 0 && !expectFlat) {
+  if (r.ridge > 0 && !spec.expectFlat) {
     gateWarn.ridge(warnings, r.ridge, iteration);
   }
   if (r.nonFinite) {
@@ -64,6 +66,7 @@ export function runGateNewton(
   if (r.noAscent && r.lastDecrement > Math.max(1e-9 * data.n, qNoise)) {
     gateWarn.noAscent(warnings, r.lastDecrement, iteration);
   }
+  const warnMaxSteps = spec.warnMaxSteps ?? true;
   if (warnMaxSteps && !r.converged && !r.noAscent && !r.nonFinite && r.steps >= ctx.maxSteps) {
     gateWarn.maxSteps(warnings, ctx.maxSteps, iteration);
   }

@@ -6,7 +6,8 @@
  */
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel } from '../../models/types.js';
-import { newtonWorkspace } from '../optim/newton.js';
+import { ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace } from '../optim/driver.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
 import { emptyInfo, type GateMStepFactory } from './types.js';
@@ -24,13 +25,18 @@ export const softmaxMStep: GateMStepFactory = ({ backend, data, model, ws, layou
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
+  const spec = {
+    damping: ridgeDamping(),
+    expectFlat: false,
+    driver: { cheapCheckBelow: CHEAP_CHECK_BELOW, stopOnModelAgreement: true },
+  };
   return {
     kind: 'softmax',
     step(ctx) {
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
-      runGateNewton(ctx, obj, theta, nws, result.info, 'none', false, Infinity, true, CHEAP_CHECK_BELOW, true);
+      runGateNewton(ctx, obj, theta, nws, result.info, spec);
       result.params = ctx.model;
       return result;
     },

@@ -4,7 +4,7 @@
  * primal active-set method) and to a trust region relative to the parameters' size.
  */
 import type { Dataset, Model } from '../../models/types.js';
-import type { NewtonWorkspace } from '../optim/newton.js';
+import { maximize, type Damping, type NewtonWorkspace } from '../optim/driver.js';
 import { cholesky, choleskySolve, ridgeSolve } from '../optim/linalg.js';
 import type { Workspace } from '../workspace.js';
 import { packGate, type GateLayoutInfo } from './layout.js';
@@ -228,6 +228,103 @@ export interface CellEnv {
 export function createCellNewton(env: CellEnv) {
   const { layout, data, ws, obj, nws, theta, selectOn } = env;
   const p = layout.p;
+  const { wI, wJ, wL, wB, mu, du, dq, dk, pd, ratio, eqp } = createCellConstraints(layout, data, ws, selectOn);
+
+  /** The cell-constrained direction: the Newton step, then the QP over the cell from δ = 0 (into ws.delta). */
+  function direction(w: NewtonWorkspace): number | false {
+    const { grad, curv, factor } = w;
+    const sol = ridgeSolve(curv, p, grad, du, factor, { minRcond: 1e-13 });
+    if (!sol.ok) return false;
+    const m = obj.cur;
+    // primal active set from δ = 0
+    dk.fill(0);
+    let w0 = 0;
+    let done = false;
+    for (let it = 0; it < 4 * p + 4 && !done; it++) {
+      // p working constraints pin δk (a vertex of the cell): nowhere else to go this step
+      if (w0 === p || !eqp(factor, w0, dq)) break;
+      for (let t = 0; t < p; t++) pd[t] = dq[t]! - dk[t]!;
+      const al = ratio(m, CELL_FRACTION, w0);
+      for (let t = 0; t < p; t++) dk[t] = dk[t]! + al * pd[t]!;
+      if (al < 1) {
+        w0++;
+        continue;
+      }
+      // at the EQP optimum: drop the most negative multiplier, if any
+      let worst = -1;
+      for (let c = 0; c < w0; c++) if (mu[c]! < 0 && (worst < 0 || mu[c]! < mu[worst]!)) worst = c;
+      if (worst < 0) {
+        done = true;
+        break;
+      }
+      for (let c = worst; c < w0 - 1; c++) {
+        wI[c] = wI[c + 1]!;
+        wJ[c] = wJ[c + 1]!;
+        wL[c] = wL[c + 1]!;
+        wB[c] = wB[c + 1]!;
+      }
+      w0--;
+    }
+    w.delta.set(dk);
+    // predicted gain of the model at δk
+    let lin = 0,
+      quad = 0;
+    for (let r = 0; r < p; r++) {
+      lin += grad[r]! * dk[r]!;
+      let cr = 0;
+      for (let t = 0; t < p; t++) cr += curv[r * p + t]! * dk[t]!;
+      quad += dk[r]! * cr;
+    }
+    return lin - 0.5 * quad;
+  }
+  const damping: Damping = {
+    direction,
+    undamped: () => false,
+    rejected: () => 'noAscent',
+  };
+
+  /**
+   * Runs up to `steps` cell-constrained Newton steps from the model's gate (current buffers =
+   * its fixed-mask probabilities, `value` = Q there): the driver with the cell's direction, a
+   * trust region relative to the parameters' size and MAX_BACKTRACKS halvings. Leaves the model
+   * and current buffers at the result; returns its Q (≥ value) and counts into info.
+   */
+  return function run(
+    m: Model,
+    steps: number,
+    value: number,
+    tol: number,
+    info: { steps: number; halvings: number },
+  ): number {
+    packGate(layout, m, theta);
+    const r = maximize(
+      obj,
+      theta,
+      damping,
+      {
+        maxSteps: steps,
+        tol,
+        scale: data.n,
+        maxHalvings: MAX_BACKTRACKS,
+        maxStep: TOPK_MAX_STEP,
+        relativeStep: CELL_RADIUS,
+        checkFinite: false,
+      },
+      nws,
+      value,
+    );
+    info.steps += r.steps;
+    info.halvings += r.halvings;
+    return r.value;
+  };
+}
+
+/**
+ * The cell's working set of active–inactive score-gap constraints, the ratio test and the
+ * equality-constrained QP (EQP) of the primal active-set method, with their scratch.
+ */
+function createCellConstraints(layout: GateLayoutInfo, data: Dataset, ws: Workspace, selectOn: 'slope' | 'logit') {
+  const p = layout.p;
   const { k, d } = layout;
   const slopeOnly = selectOn === 'slope';
   const wI = new Int32Array(p);
@@ -245,7 +342,6 @@ export function createCellNewton(env: CellEnv) {
   const dk = new Float64Array(p);
   const pd = new Float64Array(p);
   const tmp = new Float64Array(p);
-  const trialTheta = new Float64Array(p);
   // per-expert score coefficients at θ (B), along the direction (P) and of the QP iterate δk (K)
   const B0 = new Float64Array(k),
     P0 = new Float64Array(k),
@@ -330,88 +426,5 @@ export function createCellNewton(env: CellEnv) {
     return true;
   }
 
-  /**
-   * Runs up to `steps` cell-constrained Newton steps from the model's gate (current buffers =
-   * its fixed-mask probabilities, `value` = Q there). Leaves the model and current buffers at the
-   * result; returns its Q (≥ value) and counts into info.
-   */
-  return function run(
-    m: Model,
-    steps: number,
-    value: number,
-    tol: number,
-    info: { steps: number; halvings: number },
-  ): number {
-    const { grad, curv, factor } = nws;
-    for (let s = 0; s < steps; s++) {
-      obj.gradCurv(grad, curv);
-      const sol = ridgeSolve(curv, p, grad, du, factor, { minRcond: 1e-13 });
-      if (!sol.ok) break;
-      // primal active set from δ = 0
-      dk.fill(0);
-      let w = 0;
-      let done = false;
-      for (let it = 0; it < 4 * p + 4 && !done; it++) {
-        // p working constraints pin δk (a vertex of the cell): nowhere else to go this step
-        if (w === p || !eqp(factor, w, dq)) break;
-        for (let t = 0; t < p; t++) pd[t] = dq[t]! - dk[t]!;
-        const al = ratio(m, CELL_FRACTION, w);
-        for (let t = 0; t < p; t++) dk[t] = dk[t]! + al * pd[t]!;
-        if (al < 1) {
-          w++;
-          continue;
-        }
-        // at the EQP optimum: drop the most negative multiplier, if any
-        let worst = -1;
-        for (let c = 0; c < w; c++) if (mu[c]! < 0 && (worst < 0 || mu[c]! < mu[worst]!)) worst = c;
-        if (worst < 0) {
-          done = true;
-          break;
-        }
-        for (let c = worst; c < w - 1; c++) {
-          wI[c] = wI[c + 1]!;
-          wJ[c] = wJ[c + 1]!;
-          wL[c] = wL[c + 1]!;
-          wB[c] = wB[c + 1]!;
-        }
-        w--;
-      }
-      // predicted gain of the model at δk
-      let lin = 0,
-        quad = 0;
-      for (let r = 0; r < p; r++) {
-        lin += grad[r]! * dk[r]!;
-        let cr = 0;
-        for (let t = 0; t < p; t++) cr += curv[r * p + t]! * dk[t]!;
-        quad += dk[r]! * cr;
-      }
-      const pred = lin - 0.5 * quad;
-      if (!(pred > tol * data.n)) break;
-      let norm = 0,
-        tn = 0;
-      packGate(layout, m, theta);
-      for (let t = 0; t < p; t++) {
-        norm = Math.max(norm, Math.abs(dk[t]!));
-        tn = Math.max(tn, Math.abs(theta[t]!));
-      }
-      const radius = Math.max(TOPK_MAX_STEP, CELL_RADIUS * tn);
-      let alpha = norm > radius ? radius / norm : 1;
-      let ok = false;
-      for (let h = 0; h <= MAX_BACKTRACKS; h++) {
-        for (let t = 0; t < p; t++) trialTheta[t] = theta[t]! + alpha * dk[t]!;
-        const v = obj.trial(trialTheta);
-        if (v >= value) {
-          obj.accept();
-          value = v;
-          ok = true;
-          break;
-        }
-        info.halvings++;
-        alpha *= 0.5;
-      }
-      if (!ok) break;
-      info.steps++;
-    }
-    return value;
-  };
+  return { wI, wJ, wL, wB, mu, du, dq, dk, pd, ratio, eqp };
 }

@@ -38,12 +38,13 @@
  */
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
-import { newtonWorkspace } from '../optim/newton.js';
+import { ridgeDamping } from '../optim/damping.js';
+import { newtonWorkspace } from '../optim/driver.js';
 import { swapGateBuffers, type Workspace } from '../workspace.js';
 import { copyGateParams, packGate, unpackGate } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
-import { emptyInfo, type GateMStepContext, type GateMStepFactory } from './types.js';
+import { emptyInfo, type GateMStepContext, type GateMStepFactory, type GateMStepInfo } from './types.js';
 import { createCellNewton, MAX_BACKTRACKS, TOPK_MAX_STEP } from './topk-cell.js';
 import { createSwitchSearch } from './topk-switch.js';
 import { gateWarn } from './warn.js';
@@ -80,6 +81,8 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
   const switchable = K === 1 && sel.selectOn === 'logit';
   const cell =
     K >= 2 && K < layout.k ? createCellNewton({ layout, data, ws, obj, nws, theta, selectOn: sel.selectOn }) : null;
+  // B's Newton runs: fixed-size trust region, no step-budget warning (the sub-problem may be unbounded)
+  const bSpec = { damping: ridgeDamping(), expectFlat: false, warnMaxSteps: false, driver: { maxStep: TOPK_MAX_STEP } };
   const switchSearch = switchable ? createSwitchSearch({ layout, n: data.n, theta, observed }) : null;
 
   /** Observed log-likelihood at gate θ (S_K recomputed), into the trial buffers. */
@@ -90,33 +93,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
     return backend.logLik(m, ctx.data.X, ctx.data.y, ctx.data.n, w.logPiT);
   }
 
-  /**
-   * Line search from the old gate along dir: the first α = 1, ½, … whose observed log-likelihood
-   * clears the bar (strictly when `strict`). On success the model and the current buffers hold it.
-   */
-  function search(
-    ctx: GateMStepContext,
-    m: Model,
-    w: Workspace,
-    llRef: number,
-    strict: boolean,
-    maxBt = MAX_BACKTRACKS,
-    alpha0 = 1,
-  ): number {
-    let alpha = alpha0;
-    for (let bt = 0; bt <= maxBt; bt++) {
-      for (let t = 0; t < p; t++) theta[t] = thetaOld[t]! + alpha * dir[t]!;
-      const ll = observed(ctx, m, theta, w);
-      if (strict ? ll > llRef : ll >= llRef) {
-        swapGateBuffers(w, true);
-        return ll;
-      }
-      result.info.halvings++;
-      alpha *= 0.5;
-    }
-    copyGateParams(saved, m);
-    return NaN;
-  }
+  const senv: SearchEnv = { p, theta, thetaOld, dir, saved, info: result.info, observed };
 
   return {
     kind: 'topk',
@@ -157,7 +134,7 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
             // (convex) cell's segment before giving up
             for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
             info.halvings = 0;
-            accepted = search(ctx, m, w, llRef, false, CELL_BACKTRACKS - 1, 0.5);
+            accepted = searchAlong(senv, ctx, m, w, llRef, false, CELL_BACKTRACKS - 1, 0.5);
             halvings += info.halvings + 1;
             refused = Number.isNaN(accepted);
           }
@@ -183,14 +160,14 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
         sub.q0 = NaN; // Q at the surrogate responsibilities is not the E-step's
         packGate(layout, m, theta);
         sub.maxSteps = explore ? Math.min(ctx.maxSteps, B_STEPS_AFTER_A) : Math.min(ctx.maxSteps, TOPK_STEPS);
-        runGateNewton(sub, obj, theta, nws, info, 'none', false, TOPK_MAX_STEP, false);
+        runGateNewton(sub, obj, theta, nws, info, bSpec);
         steps += info.steps;
         halvings += info.halvings;
         let accB = NaN;
         if (info.steps > 0) {
           for (let t = 0; t < p; t++) dir[t] = theta[t]! - thetaOld[t]!;
           info.halvings = 0;
-          accB = search(ctx, m, w, bar, true, explore ? 0 : MAX_BACKTRACKS);
+          accB = searchAlong(senv, ctx, m, w, bar, true, explore ? 0 : MAX_BACKTRACKS);
           halvings += info.halvings;
         }
         if (Number.isNaN(accB) && keepA) {
@@ -225,3 +202,46 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout }
     },
   };
 };
+
+/** What the line search of topkMStep works on: θ scratch, the old gate, the direction, the saved model. */
+interface SearchEnv {
+  p: number;
+  theta: Float64Array;
+  thetaOld: Float64Array;
+  dir: Float64Array;
+  saved: Model;
+  info: GateMStepInfo;
+  /** observed log-likelihood at gate θ (S_K recomputed), into the trial buffers */
+  observed(ctx: GateMStepContext, m: Model, th: Float64Array, w: Workspace): number;
+}
+
+/**
+ * Line search from the old gate along dir: the first α = α0, α0/2, … whose observed log-likelihood
+ * clears the bar (strictly when `strict`). On success the model and the current buffers hold it;
+ * otherwise the saved gate is restored and NaN returned. Halvings are counted into env.info.
+ */
+function searchAlong(
+  env: SearchEnv,
+  ctx: GateMStepContext,
+  m: Model,
+  w: Workspace,
+  llRef: number,
+  strict: boolean,
+  maxBt = MAX_BACKTRACKS,
+  alpha0 = 1,
+): number {
+  const { p, theta, thetaOld, dir } = env;
+  let alpha = alpha0;
+  for (let bt = 0; bt <= maxBt; bt++) {
+    for (let t = 0; t < p; t++) theta[t] = thetaOld[t]! + alpha * dir[t]!;
+    const ll = env.observed(ctx, m, theta, w);
+    if (strict ? ll > llRef : ll >= llRef) {
+      swapGateBuffers(w, true);
+      return ll;
+    }
+    env.info.halvings++;
+    alpha *= 0.5;
+  }
+  copyGateParams(env.saved, m);
+  return NaN;
+}

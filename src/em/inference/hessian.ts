@@ -68,6 +68,15 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
 
   const grad = new Float64Array(P);
   const H = hessian ? new Float64Array(P * P) : null;
+  // the outer-product sums, upper triangle only (added to H at the end): the bulk of the work
+  const U = hessian ? new Float64Array(P * P) : null;
+  // nonzero coordinates of g_ij: the gate block, then expert j's block
+  const nzCount = pg + d + 2;
+  const nz = new Int32Array(k * nzCount);
+  for (let j = 0; j < k; j++) {
+    for (let t = 0; t < pg; t++) nz[j * nzCount + t] = t;
+    for (let t = 0; t < d + 2; t++) nz[j * nzCount + pg + t] = L.expertOffset + j * (d + 2) + t;
+  }
   const Gm = new Float64Array(k * P); // g_ij, row j
   const ds = new Float64Array(k * pg); // ∇s_il over the gate block, row l
   const sbar = new Float64Array(pg);
@@ -79,6 +88,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
   const z = new Float64Array(d + 1);
   const zi = new Int32Array(d + 1);
   let logLik = 0;
+  const logNu = Float64Array.from(m.nu, Math.log);
 
   for (let i = 0, o = 0; i < n; i++, o += k) {
     const xo = i * d;
@@ -89,7 +99,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let l = 0; l < d; l++) mu += m.a[j * d + l]! * X[xo + l]!;
       const e = y[i]! - mu;
       res[j] = e;
-      ell[j] = logPi[o + j]! - 0.5 * (LOG_2PI + Math.log(m.nu[j]!)) - (0.5 * e * e) / m.nu[j]!;
+      ell[j] = logPi[o + j]! - 0.5 * (LOG_2PI + logNu[j]!) - (0.5 * e * e) / m.nu[j]!;
       if (ell[j]! > mx) mx = ell[j]!;
     }
     let sum = 0;
@@ -132,92 +142,46 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let t = 0; t < P; t++) gbar[t] = gbar[t]! + r[j]! * Gm[row + t]!;
     }
     for (let t = 0; t < P; t++) grad[t] = grad[t]! + gbar[t]!;
-    if (!H) continue;
+    if (!H || !U) continue;
 
-    // Σ_j r_j g_j g_jᵀ − ḡḡᵀ
+    // Σ_j r_j g_j g_jᵀ − ḡḡᵀ (g_j is zero outside the gate block and expert j's block)
     for (let j = 0; j < k; j++) {
       const rj = r[j]!;
       if (rj === 0) continue;
       const row = j * P;
-      for (let s = 0; s < P; s++) {
+      const no = j * nzCount;
+      for (let a = 0; a < nzCount; a++) {
+        const s = nz[no + a]!;
         const v = rj * Gm[row + s]!;
         if (v === 0) continue;
         const hs = s * P;
-        for (let t = 0; t < P; t++) H[hs + t] = H[hs + t]! + v * Gm[row + t]!;
+        for (let b = a; b < nzCount; b++) {
+          const t = nz[no + b]!;
+          U[hs + t] = U[hs + t]! + v * Gm[row + t]!;
+        }
       }
     }
     for (let s = 0; s < P; s++) {
       const v = gbar[s]!;
       if (v === 0) continue;
-      for (let t = 0; t < P; t++) H[s * P + t] = H[s * P + t]! - v * gbar[t]!;
+      const hs = s * P;
+      for (let t = s; t < P; t++) U[hs + t] = U[hs + t]! - v * gbar[t]!;
     }
     // gate: −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ)
-    for (let l = 0; l < k; l++) {
-      const pl = pi[l]!;
-      if (pl === 0) continue;
-      const row = l * pg;
-      for (let s = 0; s < pg; s++) {
-        const v = pl * ds[row + s]!;
-        if (v === 0) continue;
-        for (let t = 0; t < pg; t++) H[s * P + t] = H[s * P + t]! - v * ds[row + t]!;
-      }
-    }
-    for (let s = 0; s < pg; s++) for (let t = 0; t < pg; t++) H[s * P + t] = H[s * P + t]! + sbar[s]! * sbar[t]!;
+    subtractGateOuter(U, P, pg, k, pi, ds, sbar);
     // gate: Σ_l (r_l − π_l) ∇²s_l (nonlinear logits only)
-    if (actInfo) {
-      const { act, inside } = actInfo;
-      for (let l = 0; l < k; l++) {
-        const c = r[l]! - pi[l]!;
-        if (c === 0) continue;
-        let w = 0;
-        for (let a = 0; a < d; a++) w += m.beta1[l * d + a]! * X[xo + a]!;
-        if (inside) w += m.beta0[l]!;
-        // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
-        let nz = 0;
-        if (inside && G.b0Index[l]! >= 0) {
-          z[nz] = 1;
-          zi[nz++] = G.b0Index[l]!;
-        }
-        if (G.b1Index[l]! >= 0)
-          for (let a = 0; a < d; a++) {
-            z[nz] = X[xo + a]!;
-            zi[nz++] = G.b1Index[l]! + a;
-          }
-        const c2 = (c * act.d2(w)) / tau;
-        if (c2 !== 0)
-          for (let s = 0; s < nz; s++)
-            for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
-        if (ti >= 0) {
-          const cT = (-c * act.d1(w)) / (tau * tau);
-          for (let s = 0; s < nz; s++) {
-            H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
-            H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
-          }
-          H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
-        }
-      }
-    }
+    if (actInfo) addActivationCurvature(H, P, G, actInfo, m, X, xo, r, pi, z, zi);
     // experts: Σ_j r_j ∇² log f_j in block j
-    for (let j = 0; j < k; j++) {
-      const rj = r[j]!;
-      if (rj === 0) continue;
-      const eo = L.expertOffset + j * (d + 2);
-      const nu = m.nu[j]!;
-      const e = res[j]!;
-      for (let a = 0; a <= d; a++) {
-        const za = a < d ? X[xo + a]! : 1;
-        for (let b = 0; b <= d; b++) {
-          const zb = b < d ? X[xo + b]! : 1;
-          H[(eo + a) * P + eo + b] = H[(eo + a) * P + eo + b]! - (rj * za * zb) / nu;
-        }
-        const cross = (-rj * e * za) / (nu * nu);
-        H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
-        H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
-      }
-      H[(eo + d + 1) * P + eo + d + 1] =
-        H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
-    }
+    addExpertCurvature(H, P, L.expertOffset, m, X, xo, r, res);
   }
+  if (H && U)
+    for (let s = 0; s < P; s++) {
+      H[s * P + s] = H[s * P + s]! + U[s * P + s]!;
+      for (let t = s + 1; t < P; t++) {
+        H[s * P + t] = H[s * P + t]! + U[s * P + t]!;
+        H[t * P + s] = H[t * P + s]! + U[s * P + t]!;
+      }
+    }
   toLogScales(L, m, grad, H);
   if (H)
     for (let s = 0; s < P; s++)
@@ -227,6 +191,117 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
         H[t * P + s] = v;
       }
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** Sample i's −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ) over the gate block, into the upper triangle of U. */
+function subtractGateOuter(
+  U: Float64Array,
+  P: number,
+  pg: number,
+  k: number,
+  pi: Float64Array,
+  ds: Float64Array,
+  sbar: Float64Array,
+): void {
+  for (let l = 0; l < k; l++) {
+    const pl = pi[l]!;
+    if (pl === 0) continue;
+    const row = l * pg;
+    for (let s = 0; s < pg; s++) {
+      const v = pl * ds[row + s]!;
+      if (v === 0) continue;
+      const hs = s * P;
+      for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! - v * ds[row + t]!;
+    }
+  }
+  for (let s = 0; s < pg; s++) {
+    const v = sbar[s]!;
+    if (v === 0) continue;
+    const hs = s * P;
+    for (let t = s; t < pg; t++) U[hs + t] = U[hs + t]! + v * sbar[t]!;
+  }
+}
+
+/** Sample i's Σ_l (r_l − π_l) ∇²s_l of a nonlinear gate into H (the curvature of its logits in β and τ). */
+function addActivationCurvature(
+  H: Float64Array,
+  P: number,
+  G: ParamLayout['gate'],
+  actInfo: GateActivation,
+  m: Model,
+  X: Float64Array,
+  xo: number,
+  r: Float64Array,
+  pi: Float64Array,
+  z: Float64Array,
+  zi: Int32Array,
+): void {
+  const { k, d, tau } = m;
+  const ti = G.tauIndex;
+  const { act, inside } = actInfo;
+  for (let l = 0; l < k; l++) {
+    const c = r[l]! - pi[l]!;
+    if (c === 0) continue;
+    let w = 0;
+    for (let a = 0; a < d; a++) w += m.beta1[l * d + a]! * X[xo + a]!;
+    if (inside) w += m.beta0[l]!;
+    // the coordinates whose products form ∇²s_l: β1_l (and β0_l inside)
+    let nz = 0;
+    if (inside && G.b0Index[l]! >= 0) {
+      z[nz] = 1;
+      zi[nz++] = G.b0Index[l]!;
+    }
+    if (G.b1Index[l]! >= 0)
+      for (let a = 0; a < d; a++) {
+        z[nz] = X[xo + a]!;
+        zi[nz++] = G.b1Index[l]! + a;
+      }
+    const c2 = (c * act.d2(w)) / tau;
+    if (c2 !== 0)
+      for (let s = 0; s < nz; s++)
+        for (let t = 0; t < nz; t++) H[zi[s]! * P + zi[t]!] = H[zi[s]! * P + zi[t]!]! + c2 * z[s]! * z[t]!;
+    if (ti >= 0) {
+      const cT = (-c * act.d1(w)) / (tau * tau);
+      for (let s = 0; s < nz; s++) {
+        H[zi[s]! * P + ti] = H[zi[s]! * P + ti]! + cT * z[s]!;
+        H[ti * P + zi[s]!] = H[ti * P + zi[s]!]! + cT * z[s]!;
+      }
+      H[ti * P + ti] = H[ti * P + ti]! + (2 * c * act.sigma(w)) / (tau * tau * tau);
+    }
+  }
+}
+
+/** Sample i's Σ_j r_j ∇² log f_j into the experts' blocks of H (residuals `res`). */
+function addExpertCurvature(
+  H: Float64Array,
+  P: number,
+  expertOffset: number,
+  m: Model,
+  X: Float64Array,
+  xo: number,
+  r: Float64Array,
+  res: Float64Array,
+): void {
+  const { k, d } = m;
+  for (let j = 0; j < k; j++) {
+    const rj = r[j]!;
+    if (rj === 0) continue;
+    const eo = expertOffset + j * (d + 2);
+    const nu = m.nu[j]!;
+    const e = res[j]!;
+    for (let a = 0; a <= d; a++) {
+      const za = a < d ? X[xo + a]! : 1;
+      for (let b = 0; b <= d; b++) {
+        const zb = b < d ? X[xo + b]! : 1;
+        H[(eo + a) * P + eo + b] = H[(eo + a) * P + eo + b]! - (rj * za * zb) / nu;
+      }
+      const cross = (-rj * e * za) / (nu * nu);
+      H[(eo + a) * P + eo + d + 1] = H[(eo + a) * P + eo + d + 1]! + cross;
+      H[(eo + d + 1) * P + eo + a] = H[(eo + d + 1) * P + eo + a]! + cross;
+    }
+    H[(eo + d + 1) * P + eo + d + 1] =
+      H[(eo + d + 1) * P + eo + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
+  }
 }
 
 /** Chain rule from τ, ν_j to log τ, log ν_j where the layout asks for logs (in place). */

@@ -154,19 +154,11 @@ function wrapItems(items: string[], chars: number): string[] {
   return lines;
 }
 
-/**
- * Builds the plotly figure of a summary.
- * @returns { data, layout } for Plotly.newPlot; layout.width/height are the intended size in px
- */
-export function buildFigure(summary: Summary, options: FigureOptions = {}): Figure {
-  const PW = options.panelWidth ?? 440;
-  const PH = options.panelHeight ?? 320;
-  const spread = options.spread ?? 'band';
-  const panels = panelsOf(summary, options.metrics);
-  const labels = labelsOf(summary);
-  const multi = labels.length > 1 && panels.some((p) => p.model !== undefined);
-
-  // grid: multi-model specs put models in columns and metric groups in rows
+/** Grid places of the panels: multi-model specs put models in columns and metric groups in rows. */
+function gridOf(
+  panels: Panel[],
+  multi: boolean,
+): { place: Map<Panel, { row: number; col: number }>; nRows: number; nCols: number } {
   const place = new Map<Panel, { row: number; col: number }>();
   let nRows: number;
   let nCols: number;
@@ -184,6 +176,55 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
     nRows = Math.max(1, Math.ceil(panels.length / nCols));
     panels.forEach((p, i) => place.set(p, { row: Math.floor(i / nCols), col: i % nCols }));
   }
+  return { place, nRows, nCols };
+}
+
+/** The figure's title and subtitle lines, left-aligned at paper x `x0` (py: px from the top → paper y). */
+function headerAnnotations(
+  title: string,
+  sub: string[],
+  x0: number,
+  py: (y: number) => number,
+): Record<string, unknown>[] {
+  return [
+    {
+      text: `<b>${escapeMarkup(title)}</b>`,
+      x: x0,
+      y: py(14),
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'top',
+      showarrow: false,
+      font: { size: 19 },
+    },
+    ...sub.map((t, i) => ({
+      text: escapeMarkup(t),
+      x: x0,
+      y: py(46 + 20 * i),
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'top',
+      showarrow: false,
+      font: { size: 12, color: '#555555' },
+    })),
+  ];
+}
+
+/**
+ * Builds the plotly figure of a summary.
+ * @returns { data, layout } for Plotly.newPlot; layout.width/height are the intended size in px
+ */
+export function buildFigure(summary: Summary, options: FigureOptions = {}): Figure {
+  const PW = options.panelWidth ?? 440;
+  const PH = options.panelHeight ?? 320;
+  const spread = options.spread ?? 'band';
+  const panels = panelsOf(summary, options.metrics);
+  const labels = labelsOf(summary);
+  const multi = labels.length > 1 && panels.some((p) => p.model !== undefined);
+
+  const { place, nRows, nCols } = gridOf(panels, multi);
 
   const L = 84; // y tick labels and title
   const GAP = 100;
@@ -244,30 +285,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   };
   const annotations: Record<string, unknown>[] = [];
   const title = options.title ?? `${summary.spec}: convergence rates`;
-  annotations.push(
-    {
-      text: `<b>${escapeMarkup(title)}</b>`,
-      x: px(L - 60),
-      y: py(14),
-      xref: 'paper',
-      yref: 'paper',
-      xanchor: 'left',
-      yanchor: 'top',
-      showarrow: false,
-      font: { size: 19 },
-    },
-    ...sub.map((t, i) => ({
-      text: escapeMarkup(t),
-      x: px(L - 60),
-      y: py(46 + 20 * i),
-      xref: 'paper',
-      yref: 'paper',
-      xanchor: 'left',
-      yanchor: 'top',
-      showarrow: false,
-      font: { size: 12, color: '#555555' },
-    })),
-  );
+  annotations.push(...headerAnnotations(title, sub, px(L - 60), py));
 
   const rowRange = (row: number): [number, number] => {
     const ex = panels.filter((q) => place.get(q)!.row === row).map((q) => extentOf(q).y);

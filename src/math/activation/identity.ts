@@ -11,5 +11,10 @@ export const identity = defineActivation({
   linear: true,
   positivelyHomogeneous: true,
   gpu: () => 'var sg = u;',
-  simd: { gate: 'identity', grad: 'id' },
+  simd: {
+    gate: 'identity',
+    grad: 'id',
+    sigma: (_o, u) => u,
+    coefs: (o, b, x, xt, it, tag) => [xt, o.let(`jt${tag}`, o.mul(o.neg(o.mul(b, x)), it)), o.c(0)],
+  },
 });

@@ -27,8 +27,43 @@ export interface ActivationDescriptor<N extends string = string> {
    * expression in Math.fround. Absent: no GPU kernel (the GPU backend refuses the gate).
    */
   gpu?(F: (e: string) => string): string;
-  /** Suffixes of its WebAssembly SIMD kernels (gate pass, Hessian sums); absent: the JS kernels. */
-  readonly simd?: { gate: string; grad: string };
+  /** Its WebAssembly SIMD kernels (gate pass, Hessian sums); absent: the JS kernels. */
+  readonly simd?: ActivationSimd;
+}
+
+/**
+ * The f64x2 operations an activation's SIMD emitter may use (src/em/backend/simd/gen supplies them):
+ * each returns WebAssembly text; `let` binds an expression to a kernel local (named from `tag`) and
+ * returns its read, `exp` is e^x per lane (expCore's bits; x a local read), `clamp(u, c)` is the JS
+ * `u > c ? c : u < −c ? −c : u`.
+ */
+export interface SimdOps {
+  c(v: number): string;
+  add(a: string, b: string): string;
+  sub(a: string, b: string): string;
+  mul(a: string, b: string): string;
+  div(a: string, b: string): string;
+  neg(a: string): string;
+  clamp(u: string, c: number): string;
+  exp(x: string, tag: string): string;
+  let(tag: string, expr: string): string;
+}
+
+/**
+ * An activation's WebAssembly SIMD emitters, each the twin of its fused JS kernels
+ * (src/em/backend/cpu/activation-gate.ts, activation-grad.ts) operation for operation.
+ */
+export interface ActivationSimd {
+  /** export suffixes: dense<gate>{2,3}, densegrad3_<grad> */
+  readonly gate: string;
+  readonly grad: string;
+  /** σ(u) for u = β1·x (a local read) */
+  sigma(o: SimdOps, u: string, tag: string): string;
+  /**
+   * [J1, Jt, H1] = [σ′(u)·xt, −σ(u)·it, σ″(u)·x·xt] for u = b·x (xt = x·it, it = 1/τ; all local
+   * reads), as the activation's coefficient pass computes them
+   */
+  coefs(o: SimdOps, b: string, x: string, xt: string, it: string, tag: string): [string, string, string];
 }
 
 /** A descriptor with its name kept as a literal type. */

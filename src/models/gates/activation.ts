@@ -47,6 +47,10 @@ export const activationGate: Gate = {
     args.length === 1 && isActivation(args[0])
       ? { kind: 'activation', activation: args[0], bias: ctx.bias }
       : undefined,
+  cliString(g) {
+    const { activation: act, bias } = spec(g);
+    return `activation:${act} (bias ${bias})`;
+  },
   describe(g) {
     const { activation: act, bias } = spec(g);
     return `activation ${act} (bias ${bias})`;

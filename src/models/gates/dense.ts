@@ -7,7 +7,7 @@ import type { Gate, GateActivation } from './gate.js';
 import { logSoftmaxRows, slopeScores } from './gate.js';
 import type { GateSpec, Model } from '../types.js';
 
-type DenseOps = Pick<Gate, 'logits' | 'logProbs' | 'logitDerivs' | 'symmetries'>;
+type DenseOps = Pick<Gate, 'logits' | 'logProbs' | 'logitDerivs' | 'symmetries' | 'identifiable'>;
 
 /** logits, logProbs, logitDerivs and symmetries of a gate whose σ and bias position `config` reads off its spec. */
 export function denseGateOps(config: (spec: GateSpec) => GateActivation): DenseOps {
@@ -82,5 +82,21 @@ export function denseGateOps(config: (spec: GateSpec) => GateActivation): DenseO
     logits(m, X, n, out);
     logSoftmaxRows(out, n, m.k);
   };
-  return { logits, logProbs, logitDerivs, symmetries };
+  /** free minus 1 when σ is positively homogeneous and τ free: (β1, τ) → (cβ1, cτ) (bias inside: c(β0, β1, τ)) is flat */
+  function identifiable(spec: GateSpec, _k: number, _d: number, free: number, tauFree: boolean) {
+    const sym = symmetries(spec);
+    const homogeneous = config(spec).act.positivelyHomogeneous;
+    const parts = [
+      `β0: ${sym.translationBeta0 ? 'k − 1 (reference fixed)' : 'k'}`,
+      `β1: ${sym.translationBeta1 ? '(k − 1)d (reference fixed)' : 'kd'}`,
+      `τ: ${tauFree ? 'free, 1' : 'fixed, 0'}`,
+    ];
+    let count = free;
+    if (homogeneous && tauFree) {
+      count -= 1;
+      parts.push('− 1 for the flat (β1, τ) → (cβ1, cτ) direction');
+    }
+    return { count, convention: `${parts.join(', ')}; total ${count}` };
+  }
+  return { logits, logProbs, logitDerivs, symmetries, identifiable };
 }

@@ -92,6 +92,8 @@ export interface Gate {
    * the arguments do not fit the syntax.
    */
   fromCli(args: readonly string[], ctx: GateCliContext): Record<string, unknown> | undefined;
+  /** The spec as `--gate` writes it, e.g. `topk:1:logit`, `activation:tanh (bias outside)`. */
+  cliString(spec: GateSpec): string;
   /** Short human description, e.g. `topk K=1 on logit`. */
   describe(spec: GateSpec): string;
   /** The family a fit must share with its truth for a Voronoi loss, e.g. `activation(tanh, bias inside)`. */
@@ -112,6 +114,19 @@ export interface Gate {
   logitDerivs(m: Model, X: Float64Array, n: number, dB0: Float64Array, dU: Float64Array, dTau: Float64Array): void;
   /** Symmetries of this gate configuration. */
   symmetries(spec: GateSpec): GateSymmetries;
+  /**
+   * The gate parameters the likelihood can identify with k ≥ 2 experts in d dimensions, from the
+   * `free` ones the M-step optimises (see parameterCount in count.ts): free minus the flat
+   * directions this gate has, and one sentence saying how it was counted.
+   */
+  identifiable(spec: GateSpec, k: number, d: number, free: number, tauFree: boolean): IdentifiableCount;
+}
+
+/** A descriptor's identifiable gate-parameter count. */
+export interface IdentifiableCount {
+  count: number;
+  /** how it was counted, e.g. `(k − 1)(d + 1) = 2, reference expert 1 fixed at β0 = 0, β1 = 0` */
+  convention: string;
 }
 
 /** In place: each row of s (n × k) becomes its log-softmax. Entries of −Infinity stay −Infinity. */

@@ -38,6 +38,7 @@ export const softmaxGate: Gate = {
   cliSyntax: 'softmax',
   cliField: (key) => `--gate softmax ${key}`,
   fromCli: (args) => (args.length === 0 ? { kind: 'softmax' } : undefined),
+  cliString: () => 'softmax',
   describe: () => 'softmax',
   family: () => 'softmax',
   lossTopK: () => false,
@@ -49,4 +50,8 @@ export const softmaxGate: Gate = {
   },
   logitDerivs: linearDerivs,
   symmetries: () => ({ translationBeta0: true, translationBeta1: true, scaling: false }),
+  identifiable: (_spec, k, _d, free) => ({
+    count: free,
+    convention: `(k − 1)(d + 1) = ${free}, reference expert ${k - 1} fixed at β0 = 0, β1 = 0`,
+  }),
 };

@@ -21,6 +21,7 @@ export const temperatureGate: Gate = {
   cliSyntax: 'temperature',
   cliField: (key) => `--gate temperature ${key}`,
   fromCli: (args) => (args.length === 0 ? { kind: 'temperature' } : undefined),
+  cliString: () => 'temperature',
   describe: () => 'temperature',
   family: () => 'temperature',
   lossTopK: () => false,

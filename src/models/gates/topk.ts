@@ -80,6 +80,10 @@ export const topkGate: Gate = {
           selectOn: args[1] ?? ctx.selectOn ?? (ctx.init?.kind === 'topk' ? ctx.init.selectOn : 'logit'),
         }
       : undefined,
+  cliString(g) {
+    const { K, selectOn } = spec(g);
+    return `topk:${K}:${selectOn}`;
+  },
   describe(g) {
     const { K, selectOn } = spec(g);
     return `topk K=${K} on ${selectOn}`;
@@ -114,4 +118,15 @@ export const topkGate: Gate = {
     translationBeta1: true,
     scaling: g.kind === 'topk' && g.K === 1 && g.selectOn === 'slope',
   }),
+  identifiable(g, k, d, free) {
+    const { K, selectOn } = spec(g);
+    if (K === 1 && selectOn === 'slope') {
+      const count = Math.max(0, (k - 1) * d - 1);
+      return {
+        count,
+        convention: `top-1 by slope, π = indicator of argmax β1_j·x: β0 has no effect, β1 counts up to scale: (k − 1)d − 1 = ${count}`,
+      };
+    }
+    return { count: free, convention: `top-${K} counted like the softmax, (k − 1)(d + 1) = ${free}` };
+  },
 };

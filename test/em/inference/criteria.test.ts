@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { SingularValueDecomposition, Matrix } from 'ml-matrix';
 import { parameterCount, informationCriteria, modelCriteria } from '../../../src/em/inference/criteria.js';
+import { gateLayout } from '../../../src/em/gates/layout.js';
 import { pointwiseLogLikelihood, responsibilities } from '../../../src/models/density.js';
 import { hasTau, cloneModel, type GateSpec, type Model } from '../../../src/models/types.js';
 import { createRng } from '../../../src/random/rng.js';
@@ -94,6 +95,24 @@ describe('parameterCount', () => {
       }
     }
   }
+
+  it('free counts what the fit optimises: the gate layout plus the experts (τ of the identity gate included)', () => {
+    for (const [, gate] of gates)
+      for (const tauMode of ['free', 'fixed'] as const)
+        for (const [k, d] of [
+          [1, 1],
+          [2, 1],
+          [3, 2],
+        ] as const) {
+          const c = parameterCount(gate, k, d, tauMode);
+          expect(c.free.gate).toBe(gateLayout(gate, k, d, tauMode).p);
+          expect(c.free.total).toBe(c.free.gate + k * (d + 2));
+        }
+    // the temperature gate's flat (β1, τ) direction: optimised, not identified
+    const t = parameterCount({ kind: 'temperature' }, 2, 1, 'free');
+    expect(t.free.gate).toBe(3);
+    expect(t.gate).toBe(2);
+  });
 
   it("softmax k = 2, d = 1 is flexmix's df = 8 (FLXMRglm + FLXPmultinom on NregFix)", () => {
     expect(parameterCount({ kind: 'softmax' }, 2, 1).total).toBe(8);

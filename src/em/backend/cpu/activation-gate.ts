@@ -17,7 +17,8 @@ import { expCore } from '../../../math/exp.js';
 import { logCore } from '../../../math/log.js';
 import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from '../constants.js';
 import { dispatch, lookup, register } from '../registry.js';
-import type { SimdKernel } from '../simd/driver.js';
+import type { SimdKernel, SimdSetup } from '../simd/driver.js';
+import { activationByCode } from '../../../math/activations.js';
 import { EMPTY } from './rows.js';
 
 /** Activation codes of the specialised kernels (owned by the activation descriptors, src/math/activation). */
@@ -492,4 +493,61 @@ const jsCall = (c: ActivationCall): number => {
 };
 register<ActivationCall>('gateProbs', 'activation', 3, 1, { js: jsCall, simd: activationSimd(3, denseRowsJs) });
 register<ActivationCall>('gateProbs', 'activation', 2, 1, { js: jsCall, simd: activationSimd(2, denseRowsJs) });
-register<ActivationCall>('gateProbs', 'activation', '*', 1, { js: jsCall });
+/**
+ * The SIMD binding of dense<gate>g (d = 1, any k; the activation's kernel by its descriptor), twin of
+ * rowsIdentity / rowsTanh / rowsSigmoid; refused pairs (a row maximum ±∞ or NaN) go to them.
+ */
+const activationSimdG: SimdKernel<ActivationCall> = {
+  mode: 'rows',
+  counter: 'gate',
+  arrays: (c) => (c.withQ ? [c.X, c.logPi, c.pi, c.resp] : [c.X, c.logPi, c.pi]),
+  setup(A, c) {
+    const { m, code } = c;
+    const k = m.k;
+    const it = 1 / m.tau;
+    const simd = activationByCode(code)?.simd;
+    if (simd === undefined || !Number.isFinite(it)) return null;
+    for (let j = 0; j < k; j++) {
+      const b1 = m.beta1[j]!;
+      if (!Number.isFinite(m.beta0[j]!) || b1 !== b1 || (code === DENSE_IDENTITY && !Number.isFinite(b1))) return null;
+    }
+    const g = A.gpar;
+    for (let j = 0; j < k; j++) {
+      g[j] = m.beta0[j]!;
+      g[k + j] = m.beta1[j]!;
+    }
+    g[2 * k] = it;
+    A.acc[0] = 0;
+    A.acc[1] = 0;
+    const kernel = (A.kernels as unknown as Record<string, SimdSetup['kernel']>)[`dense${simd.gate}g`]!;
+    return {
+      kernel,
+      args: [
+        c.X.byteOffset,
+        c.logPi.byteOffset,
+        c.pi.byteOffset,
+        c.withQ ? c.resp.byteOffset : 0,
+        c.withQ ? 1 : 0,
+        k,
+        1,
+      ],
+    };
+  },
+  rows(c, i0, len) {
+    const k = c.m.k;
+    const r = c.withQ ? c.resp.subarray(i0 * k, (i0 + len) * k) : c.resp;
+    const q = denseRowsJs(
+      c.code,
+      c.m,
+      c.X.subarray(i0, i0 + len),
+      len,
+      c.logPi.subarray(i0 * k, (i0 + len) * k),
+      c.pi.subarray(i0 * k, (i0 + len) * k),
+      r,
+      c.withQ,
+    );
+    return c.withQ ? q : 0;
+  },
+  finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
+};
+register<ActivationCall>('gateProbs', 'activation', '*', 1, { js: jsCall, simd: activationSimdG });

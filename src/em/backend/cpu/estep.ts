@@ -414,17 +414,71 @@ function jsCall(rows: EStepRows): (c: EStepCall) => number {
 
 register<EStepCall>('eStep', 'none', 3, 1, { js: jsCall(eStepRows1k3), simd: eStepSimd(3, eStepRows1k3) });
 register<EStepCall>('eStep', 'none', 2, 1, { js: jsCall(eStepRows1k2), simd: eStepSimd(2, eStepRows1k2) });
-register<EStepCall>('eStep', 'none', '*', 1, {
-  js: (c) => {
-    const t = eStepRows1(c.k, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut);
-    c.q = qOut[0]!;
-    return t;
+/** Loads a (k·d), b, c, h into gpar and resets the accumulators (the generic kernels estepg*, loglikg). */
+export function expertParG(
+  A: Arena,
+  k: number,
+  d: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+): void {
+  const g = A.gpar;
+  const kd = k * d;
+  for (let t = 0; t < kd; t++) g[t] = a[t]!;
+  for (let j = 0; j < k; j++) {
+    g[kd + j] = b[j]!;
+    g[kd + k + j] = cst[j]!;
+    g[kd + 2 * k + j] = hlf[j]!;
+  }
+  const acc = A.acc;
+  acc.fill(0, 0, 8);
+  acc[4] = 1;
+  acc[5] = 1;
+}
+
+/** The generic JS E-step on rows [i0, i0 + len): eStepRows1 (d = 1) or eStepRowsD; Q into qOut. */
+function eStepGenericRows(c: EStepCall, i0: number, len: number): number {
+  const { k, d } = c;
+  const X = c.X.subarray(i0 * d, (i0 + len) * d),
+    y = c.y.subarray(i0, i0 + len);
+  const lp = c.logPi.subarray(i0 * k, (i0 + len) * k),
+    r = c.resp.subarray(i0 * k, (i0 + len) * k);
+  return d === 1
+    ? eStepRows1(k, c.a, c.b, c.cst, c.hlf, X, y, len, lp, r, qOut)
+    : eStepRowsD(k, d, c.a, c.b, c.cst, c.hlf, X, y, len, lp, r, qOut);
+}
+
+/** The SIMD binding of the generic kernels estepg1 (d = 1) / estepgd, twins of eStepRows1 / eStepRowsD. */
+const eStepSimdG: SimdKernel<EStepCall> = {
+  mode: 'rows',
+  counter: 'eStep',
+  arrays: (c) => [c.logPi, c.X, c.y, c.resp],
+  setup(A, c) {
+    expertParG(A, c.k, c.d, c.a, c.b, c.cst, c.hlf);
+    c.qJs = 0;
+    return {
+      kernel: c.d === 1 ? A.kernels.estepg1 : A.kernels.estepgd,
+      args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset, c.resp.byteOffset, c.k, c.d],
+    };
   },
-});
-register<EStepCall>('eStep', 'none', '*', '*', {
-  js: (c) => {
-    const t = eStepRowsD(c.k, c.d, c.a, c.b, c.cst, c.hlf, c.X, c.y, c.n, c.logPi, c.resp, qOut);
-    c.q = qOut[0]!;
-    return t;
+  rows(c, i0, len) {
+    const ll = eStepGenericRows(c, i0, len);
+    c.qJs += qOut[0]!;
+    return ll;
   },
-});
+  finish(A, c, llJs) {
+    const logs = logProduct(A);
+    c.q = A.acc[0]! + A.acc[1]! + c.qJs;
+    return A.acc[2]! + A.acc[3]! + logs + llJs;
+  },
+};
+
+const eStepGenericJs = (c: EStepCall): number => {
+  const t = eStepGenericRows(c, 0, c.n);
+  c.q = qOut[0]!;
+  return t;
+};
+register<EStepCall>('eStep', 'none', '*', 1, { js: eStepGenericJs, simd: eStepSimdG });
+register<EStepCall>('eStep', 'none', '*', '*', { js: eStepGenericJs, simd: eStepSimdG });

@@ -174,6 +174,140 @@ function gradCurvRows1(
   }
 }
 
+/**
+ * Gradient and curvature sums of a linear gate for any d, row by row (free experts freeIdx[0..f)):
+ * out as gradCurvRows1's with q = d + 1 gradient sums per free expert (G, G·x_1..d) and, per pair
+ * u ≤ v, the (d+1)(d+2)/2 sums c_uv z_a z_b (a ≤ b, z = (1, x)); curvature terms of rows with
+ * Rπ_u = 0 skipped. zz: scratch of (d+1)(d+2)/2.
+ */
+function gradCurvRowsD(
+  k: number,
+  d: number,
+  f: number,
+  freeIdx: Int32Array,
+  X: Float64Array,
+  n: number,
+  resp: Float64Array,
+  pi: Float64Array,
+  zz: Float64Array,
+  withCurv: boolean,
+  out: Float64Array,
+): void {
+  const q = d + 1;
+  const nm = (q * (q + 1)) / 2;
+  const g0 = 0,
+    c0 = f * q;
+  out.fill(0, 0, c0 + (withCurv ? ((f * (f + 1)) / 2) * nm : 0));
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    let R = 0;
+    for (let j = 0; j < k; j++) R += resp[o + j]!;
+    // monomials z_a z_b, a ≤ b, z = (1, x)
+    if (withCurv) {
+      let t = 0;
+      for (let a = 0; a < q; a++) {
+        const za = a === 0 ? 1 : X[xo + a - 1]!;
+        for (let b = a; b < q; b++) zz[t++] = za * (b === 0 ? 1 : X[xo + b - 1]!);
+      }
+    }
+    let pr = 0;
+    for (let u = 0; u < f; u++) {
+      const j = freeIdx[u]!;
+      const pj = pi[o + j]!;
+      const G = resp[o + j]! - R * pj;
+      const base = g0 + u * q;
+      out[base] = out[base]! + G;
+      for (let a = 1; a < q; a++) out[base + a] = out[base + a]! + G * X[xo + a - 1]!;
+      if (!withCurv) continue;
+      const rp = R * pj;
+      if (rp === 0) {
+        pr += f - u;
+        continue;
+      }
+      for (let v = u; v < f; v++, pr++) {
+        const c = v === u ? rp * (1 - pj) : -rp * pi[o + freeIdx[v]!]!;
+        const ao = c0 + pr * nm;
+        for (let s = 0; s < nm; s++) out[ao + s] = out[ao + s]! + c * zz[s]!;
+      }
+    }
+  }
+}
+
+/** A call of the generic sums (any k, d): out as gradCurvRowsD's. */
+export interface GradCurvGenericCall {
+  k: number;
+  d: number;
+  f: number;
+  freeIdx: Int32Array;
+  X: Float64Array;
+  n: number;
+  resp: Float64Array;
+  pi: Float64Array;
+  withCurv: boolean;
+  /** R_i for gradCurvRows1 (n) */
+  Rbuf: Float64Array;
+  zz: Float64Array;
+  out: Float64Array;
+  last: Float64Array;
+}
+
+/** The generic JS sums of rows [i0, i0 + len) into out: gradCurvRows1 (d = 1) or gradCurvRowsD. */
+function gradCurvGenericRows(c: GradCurvGenericCall, i0: number, len: number, out: Float64Array): void {
+  const { k, d } = c;
+  const X = c.X.subarray(i0 * d, (i0 + len) * d),
+    r = c.resp.subarray(i0 * k, (i0 + len) * k),
+    pi = c.pi.subarray(i0 * k, (i0 + len) * k);
+  if (d === 1) gradCurvRows1(k, c.f, c.freeIdx, X, len, r, pi, c.Rbuf, c.withCurv, out);
+  else gradCurvRowsD(k, d, c.f, c.freeIdx, X, len, r, pi, c.zz, c.withCurv, out);
+}
+
+/** The number of sums of a generic call: (d + 1) per free expert, and (d+1)(d+2)/2 per pair when withCurv. */
+function gradCurvSums(d: number, f: number, withCurv: boolean): number {
+  const q = d + 1;
+  return f * q + (withCurv ? ((f * (f + 1)) / 2) * ((q * (q + 1)) / 2) : 0);
+}
+
+/** The SIMD binding of the generic kernel gradcurvg (free experts' offsets in gpar, per-lane sums in gacc). */
+const gradCurvSimdG: SimdKernel<GradCurvGenericCall> = {
+  mode: 'sums',
+  counter: 'sums',
+  arrays: (c) => [c.X, c.resp, c.pi],
+  setup(A, c) {
+    for (let u = 0; u < c.f; u++) A.gpar[u] = 8 * c.freeIdx[u]!;
+    A.gacc.fill(0, 0, 2 * gradCurvSums(c.d, c.f, c.withCurv));
+    return {
+      kernel: A.kernels.gradcurvg,
+      args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset, c.k, c.d, c.f, c.withCurv ? 1 : 0],
+    };
+  },
+  rows(c, i0, len) {
+    gradCurvGenericRows(c, i0, len, c.last);
+    return 0;
+  },
+  finish(A, c) {
+    const m = gradCurvSums(c.d, c.f, c.withCurv);
+    const g = A.gacc;
+    if (c.n & 1) for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]! + c.last[t]!;
+    else for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]!;
+    return 0;
+  },
+};
+
+register<GradCurvGenericCall>('gradCurv', 'linear', '*', '*', {
+  js: (c) => {
+    gradCurvGenericRows(c, 0, c.n, c.out);
+    return 0;
+  },
+  simd: gradCurvSimdG,
+});
+
+/** the generic sums without their SIMD kernel: d = 1 with k ≤ 3 (its specialised kernels' shapes) */
+const genericJsOnly = {
+  js: (c: GradCurvGenericCall): number => {
+    gradCurvGenericRows(c, 0, c.n, c.out);
+    return 0;
+  },
+};
+
 /** Every expert's gate parameters are either all fixed or a contiguous free block [β0_j, β1_j]. */
 function linearBlocks(L: GateLayout): boolean {
   if (L.tauIndex >= 0) return false;
@@ -209,6 +343,9 @@ export interface GradCurvScratch {
   ci: Int32Array;
   cv: Float64Array;
   call: GradCurvCall;
+  gcall: GradCurvGenericCall;
+  /** the generic call's odd last row (gradient and curvature sums) */
+  last: Float64Array;
 }
 
 export function gradCurvScratch(): GradCurvScratch {
@@ -223,6 +360,22 @@ export function gradCurvScratch(): GradCurvScratch {
     ci: new Int32Array(16),
     cv: new Float64Array(16),
     call: { X: E, n: 0, resp: E, pi: E, fa: 0, fb: 0, out: E, last: new Float64Array(13) },
+    gcall: {
+      k: 0,
+      d: 1,
+      f: 0,
+      freeIdx: new Int32Array(0),
+      X: E,
+      n: 0,
+      resp: E,
+      pi: E,
+      withCurv: false,
+      Rbuf: E,
+      zz: E,
+      out: E,
+      last: E,
+    },
+    last: E,
   };
 }
 
@@ -371,48 +524,34 @@ function gateGradCurvLinear(
     grad[ba] = sums[0]!;
     grad[ba + 1] = sums[1]!;
     for (let t = 0; t < 3; t++) acc[t] = sums[2 + t]!;
-  } else if (d === 1) {
-    if (gs.Rbuf.length < n) gs.Rbuf = new Float64Array(n);
-    gradCurvRows1(k, f, freeIdx, X, n, resp, pi, gs.Rbuf, curv !== null, sums);
+  } else {
+    // any k and d (d = 1 with k ≤ 3 and another choice of free experts included): the generic sums
+    const m = gradCurvSums(d, f, curv !== null);
+    if (sums.length < m) gs.sums = new Float64Array(m);
+    if (gs.last.length < m) gs.last = new Float64Array(m);
+    if (d === 1 && gs.Rbuf.length < n) gs.Rbuf = new Float64Array(n);
+    const c = gs.gcall;
+    c.k = k;
+    c.d = d;
+    c.f = f;
+    c.freeIdx = freeIdx;
+    c.X = X;
+    c.n = n;
+    c.resp = resp;
+    c.pi = pi;
+    c.withCurv = curv !== null;
+    c.Rbuf = gs.Rbuf;
+    c.zz = zz;
+    c.out = gs.sums;
+    c.last = gs.last;
+    const impl = d === 1 && k <= 3 ? genericJsOnly : lookup<GradCurvGenericCall>('gradCurv', 'linear', k, d)!;
+    dispatch(impl, c, n, simd);
+    const out = gs.sums;
     for (let u = 0; u < f; u++) {
       const base = b0Index[freeIdx[u]!]!;
-      grad[base] = sums[2 * u]!;
-      grad[base + 1] = sums[2 * u + 1]!;
+      for (let a = 0; a < q; a++) grad[base + a] = out[u * q + a]!;
     }
-    if (curv !== null) for (let t = 0; t < 3 * npair; t++) acc[t] = sums[2 * f + t]!;
-  } else {
-    for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
-      let R = 0;
-      for (let j = 0; j < k; j++) R += resp[o + j]!;
-      // monomials z_a z_b, a ≤ b, z = (1, x)
-      if (curv !== null) {
-        let t = 0;
-        for (let a = 0; a < q; a++) {
-          const za = a === 0 ? 1 : X[xo + a - 1]!;
-          for (let b = a; b < q; b++) zz[t++] = za * (b === 0 ? 1 : X[xo + b - 1]!);
-        }
-      }
-      let pr = 0;
-      for (let u = 0; u < f; u++) {
-        const j = freeIdx[u]!;
-        const pj = pi[o + j]!;
-        const G = resp[o + j]! - R * pj;
-        const base = b0Index[j]!;
-        grad[base] = grad[base]! + G;
-        for (let a = 1; a < q; a++) grad[base + a] = grad[base + a]! + G * X[xo + a - 1]!;
-        if (curv === null) continue;
-        const rp = R * pj;
-        if (rp === 0) {
-          pr += f - u;
-          continue;
-        }
-        for (let v = u; v < f; v++, pr++) {
-          const c = v === u ? rp * (1 - pj) : -rp * pi[o + freeIdx[v]!]!;
-          const ao = pr * nm;
-          for (let s = 0; s < nm; s++) acc[ao + s] = acc[ao + s]! + c * zz[s]!;
-        }
-      }
-    }
+    if (curv !== null) for (let t = 0; t < npair * nm; t++) acc[t] = out[f * q + t]!;
   }
   if (curv === null) return;
   curv.fill(0, 0, p * p);

@@ -8,7 +8,7 @@ import { logCore } from '../../../math/log.js';
 import { EXP_CUTOFF, PROD_FLUSH } from '../constants.js';
 import { register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
-import { expertPar, logProduct } from './estep.js';
+import { expertPar, expertParG, logProduct } from './estep.js';
 
 /**
  * Observed log-likelihood Σ_i log Σ_j π_ij N(y_i; a_j x_i + b_j, ν_j), d = 1, k = 3, from log π
@@ -170,6 +170,59 @@ export function logLikRowsD(
   return total;
 }
 
+/**
+ * The generic loop of the shapes with a generic SIMD kernel (loglikg, registry.ts genericSimdShape):
+ * logLikRowsD's log-densities (y − (b_j + Σ a_jl x_l), also for d = 1) with expCore, and the row sums'
+ * product taken to a log every 256 rows, as logLikRows1k3. Same contract.
+ * @param row scratch of k
+ */
+export function logLikRowsG(
+  k: number,
+  d: number,
+  a: Float64Array,
+  b: Float64Array,
+  cst: Float64Array,
+  hlf: Float64Array,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  row: Float64Array,
+): number {
+  let sumMax = 0;
+  let logs = 0;
+  let prod = 1;
+  let bad = 0;
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    const yi = y[i]!;
+    let mx = -Infinity;
+    for (let j = 0; j < k; j++) {
+      let mu = b[j]!;
+      for (let l = 0, ao = j * d; l < d; l++) mu += a[ao + l]! * X[xo + l]!;
+      const r = yi - mu;
+      const v = logPi[o + j]! + cst[j]! + hlf[j]! * r * r;
+      row[j] = v;
+      if (v > mx || v !== v) mx = v;
+    }
+    if (!(mx > -Infinity) || mx === Infinity) {
+      bad += mx === -Infinity ? -Infinity : NaN;
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      const u = row[j]! - mx;
+      if (u >= -EXP_CUTOFF) s += expCore(u);
+    }
+    sumMax += mx;
+    prod *= s;
+    if (prod > PROD_FLUSH || (i & 255) === 255) {
+      logs += logCore(prod);
+      prod = 1;
+    }
+  }
+  return bad + (sumMax + (logs + logCore(prod)));
+}
+
 /** A call of the log-likelihood (one per backend, reused). */
 export interface LogLikCall {
   k: number;
@@ -227,4 +280,33 @@ register<LogLikCall>('logLik', 'none', 3, 1, {
 });
 // k = 2: the JS path is the generic loop; the SIMD kernel's refused rows go to logLikRows1 (expCore)
 register<LogLikCall>('logLik', 'none', 2, 1, { js: generic, simd: logLikSimd(2, logLikRows1k2Js) });
-register<LogLikCall>('logLik', 'none', '*', '*', { js: generic });
+const genericRows = (c: LogLikCall, i0: number, len: number): number =>
+  logLikRowsG(
+    c.k,
+    c.d,
+    c.a,
+    c.b,
+    c.cst,
+    c.hlf,
+    c.X.subarray(i0 * c.d, (i0 + len) * c.d),
+    c.y.subarray(i0, i0 + len),
+    len,
+    c.logPi.subarray(i0 * c.k, (i0 + len) * c.k),
+    c.row,
+  );
+
+/** The SIMD binding of the generic kernel loglikg (twin of logLikRowsG). */
+const logLikSimdG: SimdKernel<LogLikCall> = {
+  mode: 'rows',
+  counter: 'logLik',
+  arrays: (c) => [c.logPi, c.X, c.y],
+  setup(A, c) {
+    expertParG(A, c.k, c.d, c.a, c.b, c.cst, c.hlf);
+    return { kernel: A.kernels.loglikg, args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset, c.k, c.d] };
+  },
+  rows: genericRows,
+  finish: (A, _c, llJs) => A.acc[2]! + A.acc[3]! + logProduct(A) + llJs,
+};
+
+// k = 1, k ≥ 4, d ≥ 2: logLikRowsG (expCore, the row sums' product), the twin of loglikg
+register<LogLikCall>('logLik', 'none', '*', '*', { js: (c) => genericRows(c, 0, c.n), simd: logLikSimdG });

@@ -218,6 +218,49 @@ function momentsRows1(
   }
 }
 
+/** The number of shifted sums per expert in d coordinates: N, Σr dx (d), Σr dy, Σr dx dxᵀ (upper, d(d+1)/2), Σr dx dy (d), Σr dy². */
+export const momentSums = (d: number): number => 3 + 2 * d + (d * (d + 1)) / 2;
+
+/**
+ * Shifted one-pass moments for any d (out: per expert j at j·momentSums(d), the sums in that order,
+ * Σr dx dxᵀ row by row over a ≤ c); rows with r = 0 skipped. The twin of the generic SIMD kernel
+ * momentsg (whose rows with r = 0 add ±0: the same sums to the sign of a zero).
+ */
+function momentsRowsD(
+  k: number,
+  d: number,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  resp: Float64Array,
+  shX: Float64Array,
+  shY: Float64Array,
+  out: Float64Array,
+): void {
+  const m = momentSums(d);
+  out.fill(0, 0, k * m);
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    const yi = y[i]!;
+    for (let j = 0; j < k; j++) {
+      const r = resp[o + j]!;
+      if (r === 0) continue;
+      const jo = j * d;
+      const t = j * m;
+      const dy = yi - shY[j]!;
+      out[t] = out[t]! + r;
+      out[t + d + 1] = out[t + d + 1]! + r * dy;
+      out[t + m - 1] = out[t + m - 1]! + r * dy * dy;
+      let u = t + d + 2;
+      for (let a = 0; a < d; a++) {
+        const rxa = r * (X[xo + a]! - shX[jo + a]!);
+        out[t + 1 + a] = out[t + 1 + a]! + rxa;
+        out[t + m - 1 - d + a] = out[t + m - 1 - d + a]! + rxa * dy;
+        for (let c = a; c < d; c++, u++) out[u] = out[u]! + rxa * (X[xo + c]! - shX[jo + c]!);
+      }
+    }
+  }
+}
+
 /** The moments' scratch (one per backend; grows with k·d). */
 export interface MomentsScratch {
   shX: Float64Array;
@@ -244,6 +287,7 @@ export function momentsScratch(): MomentsScratch {
 /** A call of the d = 1 moment kernels: out6 receives, per expert j at 6j, N, Σr dx, Σr dy, Σr dx², Σr dx dy, Σr dy². */
 export interface MomentsCall {
   k: number;
+  d: number;
   X: Float64Array;
   y: Float64Array;
   n: number;
@@ -312,15 +356,52 @@ register<MomentsCall>('moments', 'none', 2, 1, {
   },
   simd: momentsSimd(2, momentsRows1k2),
 });
-register<MomentsCall>('moments', 'none', '*', 1, {
-  js: (c) => {
-    momentsRows1(c.k, c.X, c.y, c.n, c.resp, c.shX, c.shY, c.out6);
+/** The SIMD binding of the generic kernel momentsg (shifts in gpar, per-lane sums in gacc); an odd last row goes to JS. */
+const momentsSimdG: SimdKernel<MomentsCall> = {
+  mode: 'sums',
+  counter: 'sums',
+  arrays: (c) => [c.X, c.y, c.resp],
+  setup(A, c) {
+    const { k, d } = c;
+    const g = A.gpar;
+    for (let t = 0; t < k * d; t++) g[t] = c.shX[t]!;
+    for (let j = 0; j < k; j++) g[k * d + j] = c.shY[j]!;
+    A.gacc.fill(0, 0, 2 * k * momentSums(d));
+    return { kernel: A.kernels.momentsg, args: [c.X.byteOffset, c.y.byteOffset, c.resp.byteOffset, k, d] };
+  },
+  rows(c, i0, len) {
+    momentsGenericRows(c, i0, len, c.last);
     return 0;
   },
-});
+  finish(A, c) {
+    const m = c.k * momentSums(c.d);
+    const g = A.gacc;
+    if (c.n & 1) for (let t = 0; t < m; t++) c.out6[t] = g[2 * t]! + g[2 * t + 1]! + c.last[t]!;
+    else for (let t = 0; t < m; t++) c.out6[t] = g[2 * t]! + g[2 * t + 1]!;
+    return 0;
+  },
+};
+
+/** The generic JS moments of rows [i0, i0 + len) into out: momentsRows1 (d = 1) or momentsRowsD. */
+function momentsGenericRows(c: MomentsCall, i0: number, len: number, out: Float64Array): void {
+  const { k, d } = c;
+  const X = c.X.subarray(i0 * d, (i0 + len) * d),
+    y = c.y.subarray(i0, i0 + len),
+    r = c.resp.subarray(i0 * k, (i0 + len) * k);
+  if (d === 1) momentsRows1(k, X, y, len, r, c.shX, c.shY, out);
+  else momentsRowsD(k, d, X, y, len, r, c.shX, c.shY, out);
+}
+
+const momentsGenericJs = (c: MomentsCall): number => {
+  momentsGenericRows(c, 0, c.n, c.out6);
+  return 0;
+};
+register<MomentsCall>('moments', 'none', '*', 1, { js: momentsGenericJs, simd: momentsSimdG });
+register<MomentsCall>('moments', 'none', '*', '*', { js: momentsGenericJs, simd: momentsSimdG });
 
 const call: MomentsCall = {
   k: 0,
+  d: 1,
   X: new Float64Array(0),
   y: new Float64Array(0),
   n: 0,
@@ -369,47 +450,31 @@ export function expertMomentsCpu(
   const { N, xbar, ybar, Sxx, Sxy } = out;
   const fresh = momentsBegin(ms, d, k, out);
   const { shX, shY, syy } = ms;
-  if (d === 1) {
-    if (ms.sums.length < 6 * k) ms.sums = new Float64Array(6 * k);
-    const sums = ms.sums;
-    call.k = k;
-    call.X = X;
-    call.y = y;
-    call.n = n;
-    call.resp = resp;
-    call.shX = shX;
-    call.shY = shY;
-    call.out6 = sums;
-    call.last = ms.last;
-    dispatch(lookup<MomentsCall>('moments', 'none', k, 1)!, call, n, simd);
-    for (let j = 0; j < k; j++) {
-      N[j] = sums[6 * j]!;
-      xbar[j] = sums[6 * j + 1]!;
-      ybar[j] = sums[6 * j + 2]!;
-      Sxx[j] = sums[6 * j + 3]!;
-      Sxy[j] = sums[6 * j + 4]!;
-      syy[j] = sums[6 * j + 5]!;
-    }
-  } else {
-    for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
-      const yi = y[i]!;
-      for (let j = 0; j < k; j++) {
-        const r = resp[o + j]!;
-        if (r === 0) continue;
-        const jo = j * d;
-        const so = jo * d;
-        const dy = yi - shY[j]!;
-        N[j] = N[j]! + r;
-        ybar[j] = ybar[j]! + r * dy;
-        syy[j] = syy[j]! + r * dy * dy;
-        for (let a = 0; a < d; a++) {
-          const rxa = r * (X[xo + a]! - shX[jo + a]!);
-          xbar[jo + a] = xbar[jo + a]! + rxa;
-          Sxy[jo + a] = Sxy[jo + a]! + rxa * dy;
-          for (let c = a; c < d; c++) Sxx[so + a * d + c] = Sxx[so + a * d + c]! + rxa * (X[xo + c]! - shX[jo + c]!);
-        }
-      }
-    }
+  const m = momentSums(d);
+  if (ms.sums.length < m * k) ms.sums = new Float64Array(m * k);
+  if (ms.last.length < m * k) ms.last = new Float64Array(m * k);
+  const sums = ms.sums;
+  call.k = k;
+  call.d = d;
+  call.X = X;
+  call.y = y;
+  call.n = n;
+  call.resp = resp;
+  call.shX = shX;
+  call.shY = shY;
+  call.out6 = sums;
+  call.last = ms.last;
+  dispatch(lookup<MomentsCall>('moments', 'none', k, d)!, call, n, simd);
+  // per expert: N, Σr dx (d), Σr dy, Σr dx dxᵀ (upper), Σr dx dy (d), Σr dy²
+  for (let j = 0, t = 0; j < k; j++) {
+    const jo = j * d,
+      so = jo * d;
+    N[j] = sums[t++]!;
+    for (let a = 0; a < d; a++) xbar[jo + a] = sums[t++]!;
+    ybar[j] = sums[t++]!;
+    for (let a = 0; a < d; a++) for (let c = a; c < d; c++) Sxx[so + a * d + c] = sums[t++]!;
+    for (let a = 0; a < d; a++) Sxy[jo + a] = sums[t++]!;
+    syy[j] = sums[t++]!;
   }
   momentsFinish(ms, X, y, n, d, k, resp, out, fresh);
 }

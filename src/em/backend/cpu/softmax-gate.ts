@@ -292,9 +292,230 @@ export function gateRowsGeneric(
   return resp ? q : NaN;
 }
 
-/** A call of the linear gate, d = 1 (one per backend, reused). */
+/**
+ * softmaxRows1 for any d (logits β0_j + Σ_l β1_jl x_l, accumulated from β0_j): the twin of the generic
+ * SIMD kernel gateg on the shapes it covers (registry.ts genericSimdShape).
+ */
+function softmaxRowsD(
+  k: number,
+  d: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  let q = 0;
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    let direct = true;
+    for (let j = 0; j < k; j++) {
+      let v = beta0[j]!;
+      for (let l = 0, bo = j * d; l < d; l++) v += beta1[bo + l]! * X[xo + l]!;
+      logPi[o + j] = v;
+      direct = direct && v >= -GATE_DIRECT && v <= GATE_DIRECT;
+    }
+    let s = 0;
+    let mx = 0;
+    if (direct) {
+      for (let j = 0; j < k; j++) {
+        const e = expCore(logPi[o + j]!);
+        pi[o + j] = e;
+        s += e;
+      }
+    } else {
+      mx = -Infinity;
+      let jm = -1;
+      for (let j = 0; j < k; j++) {
+        const v = logPi[o + j]!;
+        if (v > mx || v !== v) {
+          mx = v;
+          jm = j;
+        }
+      }
+      for (let j = 0; j < k; j++) {
+        const e = j === jm ? 1 : expRel(logPi[o + j]! - mx);
+        pi[o + j] = e;
+        s += e;
+      }
+    }
+    const lse = mx + (s === s ? logCore(s) : s);
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      const lp = logPi[o + j]! - lse;
+      logPi[o + j] = lp;
+      pi[o + j] = pi[o + j]! * inv;
+      if (withQ) {
+        const r = resp[o + j]!;
+        if (r !== 0) q += r * lp;
+      }
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/**
+ * gateRowsGeneric with expCore / logCore (the generic SIMD kernel gatemg's twin, on the shapes it
+ * covers: registry.ts genericSimdShape): logits β0 + β1·x when linear, else read from logPi; inactive
+ * experts (useMask) get logPi = −Infinity and pi = 0.
+ * @returns Q = Σ r log π when withQ, else NaN
+ */
+function gateRowsTwin(
+  k: number,
+  d: number,
+  beta0: Float64Array,
+  beta1: Float64Array,
+  linear: boolean,
+  X: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  mask: Uint8Array,
+  useMask: boolean,
+  resp: Float64Array,
+  withQ: boolean,
+): number {
+  let q = 0;
+  for (let i = 0, o = 0, xo = 0; i < n; i++, o += k, xo += d) {
+    if (linear) {
+      for (let j = 0; j < k; j++) {
+        let v = beta0[j]!;
+        for (let l = 0, bo = j * d; l < d; l++) v += beta1[bo + l]! * X[xo + l]!;
+        logPi[o + j] = v;
+      }
+    }
+    let mx = -Infinity;
+    let jm = -1;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) continue;
+      const v = logPi[o + j]!;
+      if (v > mx || v !== v) {
+        mx = v;
+        jm = j;
+      }
+    }
+    let s = 0;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) {
+        pi[o + j] = 0;
+        continue;
+      }
+      const e = j === jm ? 1 : expRel(logPi[o + j]! - mx);
+      pi[o + j] = e;
+      s += e;
+    }
+    // s ∈ [1, k] when the maximum is finite (NaN or 0 otherwise: Math.log's value)
+    const lse = mx + (s >= 1 && s <= k ? logCore(s) : Math.log(s));
+    const inv = 1 / s;
+    for (let j = 0; j < k; j++) {
+      if (useMask && !mask[o + j]) {
+        logPi[o + j] = -Infinity;
+        if (withQ && resp[o + j]! !== 0) q = -Infinity;
+        continue;
+      }
+      const lp = logPi[o + j]! - lse;
+      logPi[o + j] = lp;
+      pi[o + j] = pi[o + j]! * inv;
+      if (withQ) {
+        const r = resp[o + j]!;
+        if (r !== 0) q += r * lp;
+      }
+    }
+  }
+  return withQ ? q : NaN;
+}
+
+/** A call of the gate rows with a mask or given logits (gateRowsTwin; one per backend, reused). */
+export interface GateRowsCall {
+  k: number;
+  d: number;
+  beta0: Float64Array;
+  beta1: Float64Array;
+  linear: boolean;
+  X: Float64Array;
+  n: number;
+  logPi: Float64Array;
+  pi: Float64Array;
+  mask: Uint8Array;
+  useMask: boolean;
+  /** read only when withQ */
+  resp: Float64Array;
+  withQ: boolean;
+}
+
+function gateRowsTwinRows(c: GateRowsCall, i0: number, len: number): number {
+  const { k, d } = c;
+  const sub = (a: Float64Array) => a.subarray(i0 * k, (i0 + len) * k);
+  return gateRowsTwin(
+    k,
+    d,
+    c.beta0,
+    c.beta1,
+    c.linear,
+    c.X.subarray(i0 * d, (i0 + len) * d),
+    len,
+    sub(c.logPi),
+    sub(c.pi),
+    c.useMask ? c.mask.subarray(i0 * k, (i0 + len) * k) : c.mask,
+    c.useMask,
+    c.withQ ? sub(c.resp) : c.resp,
+    c.withQ,
+  );
+}
+
+/** The SIMD binding of gatemg (twin of gateRowsTwin); a refused pair's Q share adds in JS. */
+const gateRowsSimdG: SimdKernel<GateRowsCall> = {
+  mode: 'rows',
+  counter: 'gate',
+  arrays(c) {
+    const a: ArrayBufferView[] = [c.X, c.logPi, c.pi];
+    if (c.withQ) a.push(c.resp);
+    if (c.useMask) a.push(c.mask);
+    return a;
+  },
+  setup(A, c) {
+    const { k, d } = c;
+    if (c.linear) {
+      for (let j = 0; j < k; j++) if (!Number.isFinite(c.beta0[j]!)) return null;
+      for (let t = 0; t < k * d; t++) if (!Number.isFinite(c.beta1[t]!)) return null;
+      const g = A.gpar;
+      for (let j = 0; j < k; j++) g[j] = c.beta0[j]!;
+      for (let t = 0; t < k * d; t++) g[k + t] = c.beta1[t]!;
+    }
+    A.acc[0] = 0;
+    A.acc[1] = 0;
+    return {
+      kernel: A.kernels.gatemg,
+      args: [
+        c.X.byteOffset,
+        c.logPi.byteOffset,
+        c.pi.byteOffset,
+        c.withQ ? c.resp.byteOffset : 0,
+        c.withQ ? 1 : 0,
+        c.useMask ? c.mask.byteOffset : 0,
+        c.useMask ? 1 : 0,
+        c.linear ? 1 : 0,
+        k,
+        d,
+      ],
+    };
+  },
+  rows: (c, i0, len) => (c.withQ ? gateRowsTwinRows(c, i0, len) : (gateRowsTwinRows(c, i0, len), 0)),
+  finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
+};
+
+// only on the generic SIMD shapes (cpu.ts); others keep gateRowsGeneric
+register<GateRowsCall>('gateRows', 'none', '*', '*', {
+  js: (c) => gateRowsTwinRows(c, 0, c.n),
+  simd: gateRowsSimdG,
+});
+
+/** A call of the linear gate without a mask (one per backend, reused). */
 export interface SoftmaxCall {
   k: number;
+  d: number;
   beta0: Float64Array;
   beta1: Float64Array;
   X: Float64Array;
@@ -354,6 +575,50 @@ register<SoftmaxCall>('gateProbs', 'linear', 2, 1, {
   js: (c) => softmaxRows1k2(c.beta0, c.beta1, c.X, c.n, c.logPi, c.pi, c.resp, c.withQ),
   simd: softmaxSimd(2, softmaxRows1k2),
 });
-register<SoftmaxCall>('gateProbs', 'linear', '*', 1, {
-  js: (c) => softmaxRows1(c.k, c.beta0, c.beta1, c.X, c.n, c.logPi, c.pi, c.resp, c.withQ),
-});
+/** The generic JS gate on rows [i0, i0 + len): softmaxRows1 (d = 1) or softmaxRowsD. */
+function softmaxGenericRows(c: SoftmaxCall, i0: number, len: number): number {
+  const { k, d } = c;
+  const X = c.X.subarray(i0 * d, (i0 + len) * d);
+  const lp = c.logPi.subarray(i0 * k, (i0 + len) * k),
+    pi = c.pi.subarray(i0 * k, (i0 + len) * k);
+  const r = c.withQ ? c.resp.subarray(i0 * k, (i0 + len) * k) : c.resp;
+  return d === 1
+    ? softmaxRows1(k, c.beta0, c.beta1, X, len, lp, pi, r, c.withQ)
+    : softmaxRowsD(k, d, c.beta0, c.beta1, X, len, lp, pi, r, c.withQ);
+}
+
+/** The SIMD binding of the generic kernel gateg (twin of softmaxRows1 / softmaxRowsD). */
+const softmaxSimdG: SimdKernel<SoftmaxCall> = {
+  mode: 'rows',
+  counter: 'gate',
+  arrays: (c) => (c.withQ ? [c.X, c.logPi, c.pi, c.resp] : [c.X, c.logPi, c.pi]),
+  setup(A, c) {
+    const { k, d } = c;
+    for (let j = 0; j < k; j++) if (!Number.isFinite(c.beta0[j]!)) return null;
+    for (let t = 0; t < k * d; t++) if (!Number.isFinite(c.beta1[t]!)) return null;
+    const g = A.gpar;
+    for (let j = 0; j < k; j++) g[j] = c.beta0[j]!;
+    for (let t = 0; t < k * d; t++) g[k + t] = c.beta1[t]!;
+    A.acc[0] = 0;
+    A.acc[1] = 0;
+    return {
+      kernel: A.kernels.gateg,
+      args: [
+        c.X.byteOffset,
+        c.logPi.byteOffset,
+        c.pi.byteOffset,
+        c.withQ ? c.resp.byteOffset : 0,
+        c.withQ ? 1 : 0,
+        k,
+        d,
+      ],
+    };
+  },
+  rows: softmaxGenericRows,
+  finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
+};
+
+const softmaxGenericJs = (c: SoftmaxCall): number => softmaxGenericRows(c, 0, c.n);
+register<SoftmaxCall>('gateProbs', 'linear', '*', 1, { js: softmaxGenericJs, simd: softmaxSimdG });
+// d ≥ 2 (cpu.ts takes this path only on the generic SIMD shapes; others keep gateRowsGeneric)
+register<SoftmaxCall>('gateProbs', 'linear', '*', '*', { js: softmaxGenericJs, simd: softmaxSimdG });

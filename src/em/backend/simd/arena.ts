@@ -8,7 +8,7 @@
  * A kernel is used only when every array of a call lies in one arena ({@link arenaOf}); other
  * arrays take the JS kernels, so the arena is an optimisation that callers can ignore.
  */
-import { ACC, ACC_LEN, HEAP, PAGE, PAR, PAR_LEN } from './layout.js';
+import { ACC, ACC_LEN, GACC, GACC_LEN, GPAR, GPAR_LEN, HEAP, PAGE, PAR, PAR_LEN } from './layout.js';
 import { KERNELS_WASM_BASE64, type KernelExports } from './module.js';
 
 /** The part of the WebAssembly JS API used here (the project's lib has no DOM types). */
@@ -35,6 +35,10 @@ export interface Arena {
   /** the accumulator block (32 doubles; the same bytes as accBits) */
   readonly acc: Float64Array;
   readonly accBits: BigInt64Array;
+  /** the generic kernels' parameter block (GPAR_LEN doubles) */
+  readonly gpar: Float64Array;
+  /** the generic sum kernels' per-lane accumulators (GACC_LEN doubles: lane 0, lane 1 of each sum) */
+  readonly gacc: Float64Array;
   /** a zeroed Float64Array of `len` in the arena (64-byte aligned); throws when the arena is full */
   alloc(len: number): Float64Array;
   /** a zeroed Uint8Array of `len` in the arena (64-byte aligned); throws when the arena is full */
@@ -90,6 +94,8 @@ export function createArena(lengths: readonly number[], byteLengths: readonly nu
     par: new Float64Array(buffer, PAR, PAR_LEN),
     acc: new Float64Array(buffer, ACC, ACC_LEN),
     accBits: new BigInt64Array(buffer, ACC, ACC_LEN),
+    gpar: new Float64Array(buffer, GPAR, GPAR_LEN),
+    gacc: new Float64Array(buffer, GACC, GACC_LEN),
     alloc(len: number): Float64Array {
       const size = Math.ceil((len * 8) / 64) * 64;
       if (top + size > buffer.byteLength) throw new Error(`wasm arena: no room for ${len} doubles`);

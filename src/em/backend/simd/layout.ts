@@ -7,7 +7,12 @@
  *   [LOG_TABLE, +2048)  log c_i as (hi, lo) pairs (src/math/log.ts LOGC_HI, LOGC_LO)
  *   [PAR, +PAR_LEN·8)   a call's parameters (coefficients, shifts), written by the driver
  *   [ACC, +ACC_LEN·8)   a call's running sums, read at entry and written at exit
+ *   [GPAR, +GPAR_LEN·8) the generic (any k, d) kernels' parameters, written by their bindings
+ *   [GACC, +GACC_LEN·8) the generic sum kernels' per-lane accumulators (two doubles per sum)
+ *   [SCR, +SCR_LEN·8)   the generic kernels' per-pair scratch (k or d f64x2 values, monomials)
  *   [HEAP, …)           the fit's arrays (arena.alloc), 64-byte aligned
+ *
+ * The generic regions are sized for SIMD_K_MAX experts and SIMD_D_MAX coordinates (registry.ts).
  */
 export const EXP_TABLE = 0;
 export const LOG_TABLE = 2048;
@@ -15,6 +20,20 @@ export const PAR = 4096;
 export const PAR_LEN = 32;
 export const ACC = 4352;
 export const ACC_LEN = 32;
-export const HEAP = 4608;
+/** the most experts and coordinates the generic kernels take (registry.ts simdShape) */
+export const SIMD_K_MAX = 16;
+export const SIMD_D_MAX = 8;
+const Q_MAX = SIMD_D_MAX + 1;
+const NM_MAX = (Q_MAX * (Q_MAX + 1)) / 2;
+export const GPAR = 4608;
+/** a (k·d), b, c, h (k each), or β0 (k), β1 (k·d), or shifts, or free experts' offsets */
+export const GPAR_LEN = SIMD_K_MAX * (SIMD_D_MAX + 3);
+export const GACC = GPAR + 8 * GPAR_LEN;
+/** gradient (k·(d+1)) and curvature (k(k+1)/2 pairs × (d+1)(d+2)/2 monomials) sums, two lanes each */
+export const GACC_LEN = 2 * (SIMD_K_MAX * Q_MAX + ((SIMD_K_MAX * (SIMD_K_MAX + 1)) / 2) * NM_MAX);
+export const SCR = GACC + 8 * GACC_LEN;
+/** per-pair scratch (2 KiB: the generic kernels' regions, kernels-generic.ts) */
+export const SCR_LEN = 256;
+export const HEAP = Math.ceil((SCR + 8 * SCR_LEN) / 64) * 64;
 /** WebAssembly page size */
 export const PAGE = 65536;

@@ -21,6 +21,21 @@ export function sourceHash(text: string = moduleText()): string {
 /** One-line descriptions of the exports, by name prefix (the generators document the details). */
 const DOCS: [RegExp, string][] = [
   [
+    /^estepg/,
+    'E-step, any k and d (par at GPAR: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at',
+  ],
+  [/^loglikg/, 'observed log-likelihood, any k and d (par: as estepg); returns the pair it stopped at'],
+  [
+    /^gateg/,
+    'softmax gate, any k and d (par at GPAR: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [
+    /^dense\w+g$/,
+    'activation gate, d = 1, any k (par at GPAR: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at',
+  ],
+  [/^momentsg/, "experts' shifted moments, any k and d (par at GPAR: shifts); per-lane sums at GACC"],
+  [/^gradcurvg/, 'linear gate gradient / curvature sums, any k and d (free experts at GPAR); per-lane sums at GACC'],
+  [
     /^estep/,
     'E-step over row pairs [start, end) (par: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at',
   ],

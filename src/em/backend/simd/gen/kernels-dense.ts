@@ -5,23 +5,17 @@
  * rowsIdentity3 / rowsTanh3 / rowsSigmoid3 (k = 3, with softmaxRow3), driven by
  * src/em/backend/cpu/activation-gate.ts (binding activationSimd).
  */
-import { EXP_CUTOFF, GATE_DIRECT, SIG_CLAMP, TANH_CLAMP } from '../../constants.js';
+import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
 import { ACC, PAR } from '../layout.js';
+import type { ActivationSimd } from '../../../../math/activation/types.js';
+import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
 import { loadCols, storeCols } from './kernels.js';
-import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
-
-export type DenseAct = 'identity' | 'tanh' | 'sigmoid';
+import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 
 /**
- * u clamped to [−c, c] exactly as the JS ternary `u > c ? c : u < −c ? −c : u`: pmin(u, c) is
- * `c < u ? c : u` and pmax(·, −c) is `· < −c ? −c : ·` (NaN stays NaN, −0 stays −0).
- */
-const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${F2(c)}) ${F2(-c)})`;
-
-/**
- * Dense-to-sparse gate for d = 1, k = 2 or 3: logits v_j = σ(β1_j x)·(1/τ) + β0_j (identity:
- * ((β1_j·x)·(1/τ)) + β0_j), σ = tanh as (1 − e)/(1 + e), e = e^{−2·clamp(u, ±20)}, or the sigmoid
- * 1/(1 + e^{−clamp(u, ±700)}); then the softmax row of cpu/activation-gate.ts (softmaxRow / softmaxRow3):
+ * Dense-to-sparse gate for d = 1, k = 2 or 3: logits v_j = σ(β1_j x)·(1/τ) + β0_j with σ from the
+ * activation's emitter (its descriptor's `simd.sigma`: identity u, tanh (1 − e)/(1 + e) with
+ * e = e^{−2·clamp(u, ±20)}, the sigmoid 1/(1 + e^{−clamp(u, ±700)})); then the softmax row of cpu/activation-gate.ts (softmaxRow / softmaxRow3):
  * rows with every |v| ≤ 350 take e^v with mx = 0, other rows shift by the exact maximum (terms
  * below −708 are 0); lse = mx + log s, log π = v − lse, π = e·(1/s); Q += Σ_j r_j log π_j over
  * r_j ≠ 0 when withQ ≠ 0. Two pairs per step: a step with a row whose maximum is ±∞ or NaN
@@ -29,9 +23,9 @@ const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${
  * (the caller runs it in JS, same bits, and resumes after it).
  * par: β0 (k), β1 (k), 1/τ. acc: Q (2 lanes).
  */
-function dense(act: DenseAct, k: 2 | 3): string {
+function dense(act: ActivationSimd, k: 2 | 3): string {
   const f = new Fn(
-    `dense${act}${k}`,
+    `dense${act.gate}${k}`,
     [
       ['x', 'i32'],
       ['lp', 'i32'],
@@ -69,7 +63,8 @@ function dense(act: DenseAct, k: 2 | 3): string {
 }
 
 /** The rows of pairs p + h for h in `hs`, stage by stage; before any store, `br $done` when one of them is refused. */
-function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: string, hs: number[]): void {
+function step(f: Fn, act: ActivationSimd, k: 2 | 3, c: string[], s: string[], it: string, hs: number[]): void {
+  const ops = simdOps(f);
   const J = [...Array(k).keys()];
   const T = (h: number, name: string): string => `${name}_${hs.length}${h}`;
   const v = hs.map((h) => {
@@ -78,18 +73,8 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
       `(v128.load offset=${16 * h} (i32.add (local.get $x) (i32.shl (local.get $p) (i32.const 4))))`,
     );
     return J.map((j) => {
-      if (act === 'identity') return f.set(T(h, `v${j}`), add(mul(mul(s[j]!, x), it), c[j]!));
       const u = f.set(T(h, `u${j}`), mul(s[j]!, x));
-      let sig: string;
-      if (act === 'tanh') {
-        const t = f.set(T(h, `t${j}`), mul(F2(-2), clamp(u, TANH_CLAMP)));
-        const e = expv(f, t, T(h, `a${j}`));
-        sig = div(sub(F2(1), e), add(F2(1), e));
-      } else {
-        const t = f.set(T(h, `t${j}`), `(f64x2.neg ${clamp(u, SIG_CLAMP)})`);
-        sig = div(F2(1), add(F2(1), expv(f, t, T(h, `a${j}`))));
-      }
-      return f.set(T(h, `v${j}`), add(mul(sig, it), c[j]!));
+      return f.set(T(h, `v${j}`), add(mul(act.sigma(ops, u, T(h, `_${j}`)), it), c[j]!));
     });
   });
   // as kernels-gate.ts: direct rows (every |v| ≤ 350, false for NaN) with mx = +0, other rows
@@ -161,8 +146,9 @@ function step(f: Fn, act: DenseAct, k: 2 | 3, c: string[], s: string[], it: stri
   f.emit('))');
 }
 
+/** dense<gate>{2,3} for every activation whose descriptor has SIMD emitters, in the registry's order. */
 export function denseKernels(): string[] {
   const out: string[] = [];
-  for (const act of ['identity', 'tanh', 'sigmoid'] as const) for (const k of [2, 3] as const) out.push(dense(act, k));
+  for (const a of ACTIVATION_DESCRIPTORS) if (a.simd) for (const k of [2, 3] as const) out.push(dense(a.simd, k));
   return out;
 }

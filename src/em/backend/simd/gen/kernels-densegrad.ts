@@ -12,56 +12,11 @@
  * (lane 0: rows 0, 2, 4…, lane 1: rows 1, 3, 5…), and at exit the kernel stores lane 0 + lane 1
  * at ACC (one scalar per sum). One call runs every pair.
  */
-import { F2, Fn, add, div, expv, mul, sub } from './wat.js';
-import { SIG_CLAMP, TANH_CLAMP } from '../../constants.js';
+import { F2, Fn, add, mul, simdOps, sub } from './wat.js';
 import { ACC, PAR } from '../layout.js';
+import type { ActivationSimd } from '../../../../math/activation/types.js';
+import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
 import { loadCols, matPair, pairLoop, rowPair } from './kernels.js';
-
-type Activation = 'identity' | 'tanh' | 'sigmoid';
-
-const neg = (a: string): string => `(f64x2.neg ${a})`;
-/** JS `u > c ? c : u < −c ? −c : u` */
-const clamp = (u: string, c: number): string => `(f64x2.pmax (f64x2.pmin ${u} ${F2(c)}) ${F2(-c)})`;
-
-/**
- * J1 = σ'(u)·x/τ, Jt = −σ(u)/τ, H1 = σ''(u)·x²/τ of expert j (u = β1_j x) with the operations of
- * coefsIdentity / coefsTanh / coefsSigmoid.
- */
-function coefs(
-  f: Fn,
-  act: Activation,
-  j: number,
-  b: string,
-  x: string,
-  xt: string,
-  it: string,
-): [string, string, string] {
-  if (act === 'identity') {
-    return [xt, f.set(`jt${j}`, mul(neg(mul(b, x)), it)), F2(0)];
-  }
-  const u = f.set(`u${j}`, mul(b, x));
-  if (act === 'tanh') {
-    const mu = f.set(`m${j}`, mul(F2(-2), clamp(u, TANH_CLAMP)));
-    const e = expv(f, mu, `x${j}`);
-    const dn = f.set(`dn${j}`, div(F2(1), add(F2(1), e)));
-    const t = f.set(`t${j}`, mul(sub(F2(1), e), dn));
-    const d1 = f.set(`d1${j}`, mul(mul(mul(F2(4), e), dn), dn));
-    return [
-      f.set(`j1${j}`, mul(d1, xt)),
-      f.set(`jt${j}`, mul(neg(t), it)),
-      f.set(`h1${j}`, mul(mul(mul(mul(F2(-2), t), d1), x), xt)),
-    ];
-  }
-  const mu = f.set(`m${j}`, neg(clamp(u, SIG_CLAMP)));
-  const e = expv(f, mu, `x${j}`);
-  const s = f.set(`sg${j}`, div(F2(1), add(F2(1), e)));
-  const d1 = f.set(`d1${j}`, mul(mul(e, s), s));
-  return [
-    f.set(`j1${j}`, mul(d1, xt)),
-    f.set(`jt${j}`, mul(neg(s), it)),
-    f.set(`h1${j}`, mul(mul(mul(d1, sub(F2(1), mul(F2(2), s))), x), xt)),
-  ];
-}
 
 /** Sum names in denseSums1k3's output order: g0..g5, the 21 upper-triangle c, a0..a2. */
 const SUMS = [
@@ -101,10 +56,9 @@ const SUMS = [
  * denseGradHess1's k = 3 sums (layout [β0_0, β1_0, β0_1, β1_1, β1_2, log τ]) for one activation.
  * par: β1 (3), 1/τ. acc out: the 30 sums of denseSums1k3 (6 gradient, 21 curvature, A_0..A_2).
  */
-function denseGrad(act: Activation): string {
-  const tag = act === 'identity' ? 'id' : act === 'tanh' ? 'tanh' : 'sig';
+function denseGrad(act: ActivationSimd): string {
   const f = new Fn(
-    `densegrad3_${tag}`,
+    `densegrad3_${act.grad}`,
     [
       ['x', 'i32'],
       ['r', 'i32'],
@@ -127,7 +81,9 @@ function denseGrad(act: Activation): string {
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const xt = f.set('xt', mul(x, it));
-    const cf = [0, 1, 2].map((j) => coefs(f, act, j, b[j]!, x, xt, it));
+    // J1, Jt, H1 of expert j (u = β1_j x) from the activation's emitter, as its coefficient pass
+    const ops = simdOps(f);
+    const cf = [0, 1, 2].map((j) => act.coefs(ops, b[j]!, x, xt, it, String(j)));
     const [u0, u1, u2] = cf.map((c) => c[0]) as [string, string, string];
     const [t0, t1, t2] = cf.map((c) => c[1]) as [string, string, string];
     const [r0, r1, r2] = loadCols(f, matPair(f, 'r', 3, 'ro'), 3, 'r') as [string, string, string];
@@ -193,7 +149,7 @@ function denseGrad(act: Activation): string {
   return f.text();
 }
 
-/** The kernels densegrad3_id, densegrad3_tanh, densegrad3_sig. */
+/** densegrad3_<grad> for every activation whose descriptor has SIMD emitters, in the registry's order. */
 export function denseGradKernels(): string[] {
-  return [denseGrad('identity'), denseGrad('tanh'), denseGrad('sigmoid')];
+  return ACTIVATION_DESCRIPTORS.flatMap((a) => (a.simd ? [denseGrad(a.simd)] : []));
 }

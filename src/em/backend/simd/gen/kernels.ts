@@ -24,6 +24,7 @@ import { gateKernels } from './kernels-gate.js';
 import { sumKernels } from './kernels-sums.js';
 import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
+import { genericKernels } from './kernels-generic.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -250,6 +251,7 @@ export function moduleText(): string {
     ...sumKernels(),
     ...denseGradKernels(),
     ...topkKernels(),
+    ...genericKernels(),
     ')',
   ].join('\n');
 }

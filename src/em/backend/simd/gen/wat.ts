@@ -9,6 +9,7 @@
  * kernel (V8 does not inline WebAssembly calls).
  */
 import { C3, C4, C5, INV_L, L_HI, L_LO, SHIFT } from '../../../../math/exp.js';
+import type { SimdOps } from '../../../../math/activation/types.js';
 import { LN2_HI, LN2_LO } from '../../../../math/log.js';
 import { EXP_TABLE, LOG_TABLE } from '../layout.js';
 
@@ -152,4 +153,20 @@ export function logv(f: Fn, x: string, tag: string): string {
   );
   const [lh, ll] = gather(f, `(i64x2.shl ${i} (i32.const 4))`, tag, LOG_TABLE);
   return f.set(`${tag}_log`, add(add(mul(ef, F2(LN2_HI)), lh), add(add(mul(ef, F2(LN2_LO)), ll), add(r, t))));
+}
+
+/** The f64x2 operations handed to the activations' SIMD emitters (src/math/activation), over kernel f. */
+export function simdOps(f: Fn): SimdOps {
+  return {
+    c: F2,
+    add,
+    sub,
+    mul,
+    div,
+    neg: (a) => `(f64x2.neg ${a})`,
+    // pmin(u, c) is `c < u ? c : u`, pmax(·, −c) is `· < −c ? −c : ·`: the JS ternaries, NaN and −0 included
+    clamp: (u, c) => `(f64x2.pmax (f64x2.pmin ${u} ${F2(c)}) ${F2(-c)})`,
+    exp: (x, tag) => expv(f, x, tag),
+    let: (tag, expr) => f.set(tag, expr),
+  };
 }

@@ -1,0 +1,163 @@
+/**
+ * The second-order half of the hybrid optimizer (FitOptions.optimizer 'hybrid'): trust-region
+ * Newton steps on the observed log-likelihood L(θ) over every free parameter (inference/params.ts:
+ * β0, β1, log τ, a, b, log ν; the reference expert fixed), with the exact gradient and Hessian of
+ * inference/hessian.ts. fit.ts owns the loop, the trace and the stopping rule; this module proposes
+ * and judges steps, and computes the Newton decrement at the current point.
+ *
+ * Why: near an over-specified optimum EM's rate is 1 − (the smallest eigenvalue of the observed
+ * information relative to the complete one) ≈ 1, so EM and even SQUAREM crawl; Newton's rate does
+ * not depend on that ratio and is quadratic once inside its basin.
+ *
+ * Constraints: the variance floor is a lower bound on log ν_j (projected steps, trust-region.ts);
+ * top-K: a step that changes any sample's active set S_K(x_i) is refused (the Hessian is the one
+ * of the smooth piece the fit lies in; EM's switch moves cross between pieces); the identity gate
+ * (a positively homogeneous σ with τ free): τ is held, so the flat (β1, τ) direction is projected
+ * out as in se.ts.
+ * TODO(bounds): once FitOptions.bounds (box on β1, β0, ν) lands, add it to `box` (lower/upper
+ * per θ entry) — the projection is already generic.
+ */
+import { getGate, isMasked } from '../models/gates/index.js';
+import { activeSet } from '../models/gates/topk.js';
+import { cloneModel, hasTau, type Dataset, type Model } from '../models/types.js';
+import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
+import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
+import {
+  freeCoordinates,
+  newtonDecrement,
+  TrustRegion,
+  type Box,
+  type NewtonDecrement,
+  type TrustRegionStep,
+} from './optim/trust-region.js';
+
+/** Refused trust-region steps in a row after which the run goes back to EM. */
+export const HYBRID_MAX_REFUSALS = 4;
+/** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
+export const HYBRID_MIN_EM = 5;
+
+/** The packed layout the trust region works in: τ held where the likelihood is flat along (β1, τ). */
+export function hybridLayout(m: Model, tauMode: 'free' | 'fixed'): ParamLayout {
+  let mode = hasTau(m.gate) ? tauMode : 'fixed';
+  const act = getGate(m.gate).activation?.(m.gate).act ?? null;
+  if (mode === 'free' && act !== null && act.positivelyHomogeneous && m.k > 1) mode = 'fixed';
+  return paramLayout(m.gate, m.k, m.d, { tauMode: mode });
+}
+
+/** The box of θ: log ν_j ≥ log varianceFloor (the other entries free). */
+export function hybridBox(L: ParamLayout, varianceFloor: number): Box {
+  const lower = new Float64Array(L.P).fill(-Infinity);
+  for (let j = 0; j < L.k; j++) lower[L.expertOffset + j * (L.d + 2) + L.d + 1] = Math.log(varianceFloor);
+  return { lower };
+}
+
+/** Outcome of one attempted trust-region step. */
+export interface NewtonAttempt {
+  /** the step was accepted: the model holds the new point, `logLik` its log-likelihood */
+  accepted: boolean;
+  logLik: number;
+  /** the step left the top-K region (refused) */
+  regionChange: boolean;
+  step: TrustRegionStep;
+}
+
+/**
+ * The trust-region phase of one run. `evaluate(model)` must return the log-likelihood at the model
+ * with the fit's backend (and leave the backend's responsibilities at it).
+ */
+export class NewtonPhase {
+  readonly layout: ParamLayout;
+  readonly box: Box;
+  private tr: TrustRegion;
+  private theta: Float64Array;
+  private derivs: LogLikDerivatives | null = null;
+  private mask: Uint8Array | null = null;
+  /** the current point's model, restored bit for bit after a refused step (pack/unpack round-trips log ν) */
+  private saved: Model;
+  hessians = 0;
+
+  constructor(
+    private readonly model: Model,
+    private readonly data: Dataset,
+    private readonly varianceFloor: number,
+    tauMode: 'free' | 'fixed',
+  ) {
+    this.layout = hybridLayout(model, tauMode);
+    this.box = hybridBox(this.layout, varianceFloor);
+    this.tr = new TrustRegion(this.layout.P);
+    this.theta = new Float64Array(this.layout.P);
+    this.saved = cloneModel(model);
+  }
+
+  /** Starts (or restarts, after EM moved the model) at the model: derivatives there, a fresh radius. */
+  reset(): void {
+    this.tr = new TrustRegion(this.layout.P);
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.saved = cloneModel(this.model);
+    packParams(this.layout, this.model, this.theta);
+    // on the floor exactly (EM clamps ν there): log ν may round just below log floor
+    const lo = this.box.lower!;
+    for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! < lo[t]!) this.theta[t] = lo[t]!;
+    this.derivs = logLikDerivatives(this.layout, this.model, this.data, true);
+    this.hessians++;
+    // parameters L does not depend on near θ (zero gradient and curvature: top-1's gate within its
+    // region, an expert with no responsibility) are held, as se.ts leaves them out
+    const { gradient: g, hessian: H } = this.derivs;
+    const P = this.layout.P;
+    const held = new Uint8Array(P);
+    for (let s = 0; s < P; s++) {
+      let any = g[s] !== 0;
+      for (let t = 0; t < P && !any; t++) any = H![s * P + t] !== 0;
+      held[s] = any ? 0 : 1;
+    }
+    this.box.held = held;
+    this.mask = isMasked(this.model.gate) ? activeSet(this.model, this.data.X, this.data.n) : null;
+  }
+
+  /** The Newton decrement and the diagonal-metric gradient at the current point (active bounds held). */
+  decrement(): NewtonDecrement {
+    const d = this.derivs!;
+    return newtonDecrement(d.gradient, d.hessian!, this.layout.P, freeCoordinates(this.theta, d.gradient, this.box));
+  }
+
+  /**
+   * One trust-region step from the current point, whose log-likelihood (as `evaluate` computes it)
+   * is `current`. On refusal the model is restored (and re-evaluated) at the current point.
+   */
+  attempt(current: number, evaluate: (m: Model) => number): NewtonAttempt {
+    const d = this.derivs!;
+    const step = this.tr.propose(this.theta, d.gradient, d.hessian!, this.box);
+    const trial = new Float64Array(this.layout.P);
+    for (let t = 0; t < trial.length; t++) trial[t] = this.theta[t]! + step.step[t]!;
+    this.setModel(trial);
+    let regionChange = false;
+    if (this.mask) {
+      const now = activeSet(this.model, this.data.X, this.data.n);
+      for (let t = 0; t < now.length && !regionChange; t++) regionChange = now[t] !== this.mask[t];
+    }
+    const ll = regionChange ? NaN : evaluate(this.model);
+    const accepted = this.tr.judge(step, ll - current, regionChange);
+    if (accepted) {
+      this.refresh();
+      return { accepted, logLik: ll, regionChange, step };
+    }
+    const m = this.model;
+    const src = this.saved;
+    m.beta0.set(src.beta0);
+    m.beta1.set(src.beta1);
+    m.a.set(src.a);
+    m.b.set(src.b);
+    m.nu.set(src.nu);
+    m.tau = src.tau;
+    return { accepted, logLik: evaluate(m), regionChange, step };
+  }
+
+  private setModel(theta: Float64Array): void {
+    unpackParams(this.layout, theta, this.model);
+    for (let j = 0; j < this.model.k; j++)
+      if (this.model.nu[j]! < this.varianceFloor) this.model.nu[j] = this.varianceFloor;
+  }
+}

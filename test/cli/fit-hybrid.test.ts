@@ -1,0 +1,47 @@
+/** `gmoe fit --optimizer hybrid`: the stop reason, the Newton decrement and −H's definiteness, printed and written. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { gmoe } from './run-gmoe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-hybrid-'));
+const data = simulate(truthPreset('demy'), { n: 2000, seed: 4 });
+beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), data));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '3', '--init', 'near-truth:demy', '--seed', '2'];
+
+describe('gmoe fit --optimizer hybrid', () => {
+  it('prints the stop reason, the Newton decrement and whether −H is positive definite; writes fit.hybrid', async () => {
+    const r = await gmoe([...args, '--optimizer', 'hybrid', '--out', 'h.json'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/converged \(newton-decrement\)/);
+    expect(r.stdout).toMatch(
+      /hybrid: \d+ EM \+ \d+ trust-region iterations, \d+ Hessians; at the end Newton decrement \S+ nats, −H positive definite/,
+    );
+    const file = JSON.parse(readFileSync(join(dir, 'h.json'), 'utf8')) as {
+      fit: {
+        stopReason: string;
+        hybrid: { negativeDefinite: boolean; decrement: number };
+        options: { optimizer: string };
+      };
+    };
+    expect(file.fit.stopReason).toBe('newton-decrement');
+    expect(file.fit.hybrid.negativeDefinite).toBe(true);
+    expect(file.fit.hybrid.decrement).toBeLessThanOrEqual(1e-8);
+    expect(file.fit.options.optimizer).toBe('hybrid');
+  });
+
+  it('refuses a bad --optimizer or --decrement-tol with exit code 2 and the value', async () => {
+    const a = await gmoe([...args, '--optimizer', 'newton', '--out', 'x.json'], dir);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/--optimizer must be one of em, hybrid.*Value: newton/);
+    const b = await gmoe([...args, '--optimizer', 'hybrid', '--decrement-tol', '-1', '--out', 'x.json'], dir);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/--decrement-tol .*Value: -1/);
+  });
+});
