@@ -63,7 +63,7 @@ export function polishGate(m: Model, data: Dataset, layout: GateLayoutInfo): Pol
     return total;
   };
   const p = layout.p;
-  let theta = new Float64Array(p);
+  const theta = new Float64Array(p);
   packGate(layout, m, theta);
   const before = observed(theta);
   let best = before;
@@ -74,7 +74,7 @@ export function polishGate(m: Model, data: Dataset, layout: GateLayoutInfo): Pol
     evals += r.evals;
     const gain = r.f - best;
     if (gain > 0) {
-      theta = r.x;
+      theta.set(r.x);
       best = r.f;
     }
     if (!(gain > RESTART_GAIN)) break;
