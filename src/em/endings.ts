@@ -12,6 +12,10 @@
  *   ridge a tanh fit from k-means climbs: temp-tanh, n = 300, 614 nats below the optimum),
  * - two experts fit nearly the same line: their means differ by at most DUP_SD standard deviations
  *   everywhere on the data (one cluster split in two: demy with k = 3, n = 300, 2 nats below),
+ * - a row of a bounded activation gate (no (β1, τ) scaling symmetry: tanh, sigmoid) became a step:
+ *   σ's argument reaches RUNAWAY_ARG on the data, a slope sharpening a switch between samples
+ *   (the issue-17 tanh truth, n = 1e4: β1 = (145524, −305), 0.93 nats above the near-truth fit
+ *   from a sliver of samples near x1 = 0; the bounded σ keeps log π finite, so RUNAWAY_SCORE is silent),
  * - the experts' variances differ by more than VARIANCE_RATIO (one expert spread over several
  *   clusters while another fits a handful of samples: k3 from a random partition, 115 nats below).
  * The starts' final log-likelihoods are grouped into distinct optima (within OPTIMUM_TOL nats).
@@ -30,11 +34,33 @@ export const RUNAWAY_TAU = 1e-4;
 export const COLLAPSE_RANGE = 1e-2;
 export const ROW_REL = 0.02;
 export const VARIANCE_RATIO = 100;
+export const RUNAWAY_ARG = 1e3;
 export const DUP_SD = 2;
 /** Two starts whose final log-likelihoods differ by at most this many nats reached the same optimum. */
 export const OPTIMUM_TOL = 0.1;
 
 const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPrecision(4) : v.toExponential(2));
+
+/** Rows of an activation gate whose argument reaches RUNAWAY_ARG on the data (see module doc). */
+function steppedRows(m: Model, data: Dataset): string[] {
+  const { n, d, X } = data;
+  const inside = m.gate.kind === 'activation' && m.gate.bias === 'inside';
+  const out: string[] = [];
+  for (let j = 0; j < m.k; j++) {
+    let big = 0;
+    for (let i = 0; i < n; i++) {
+      let u = inside ? m.beta0[j]! : 0;
+      for (let t = 0; t < d; t++) u += m.beta1[j * d + t]! * X[i * d + t]!;
+      if (Math.abs(u) > big) big = Math.abs(u);
+    }
+    if (big > RUNAWAY_ARG) {
+      out.push(
+        `degenerate ending: gate row ${j + 1} became a step (σ's argument reaches ${fmt(big)} on the data: a slope sharpening a switch between samples without bound); compare other starts`,
+      );
+    }
+  }
+  return out;
+}
 
 /** The degenerate-ending warnings of a fitted model on its data (empty when none applies). */
 export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): string[] {
@@ -111,6 +137,7 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   const scaling = gate.symmetries(m.gate).scaling;
+  if (m.gate.kind === 'activation' && !scaling) out.push(...steppedRows(m, data));
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {
     out.push(
       `degenerate ending: τ ran away to ${fmt(m.tau)} (1/τ = ${fmt(1 / m.tau)}): the gate is a hard switch or its rows cancel; compare other starts`,

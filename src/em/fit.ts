@@ -31,6 +31,7 @@ import {
 } from './gates/index.js';
 import { initialModel } from './init/index.js';
 import { continueFromSoftmax } from './init/continuation.js';
+import { polishGate } from './init/polish.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
 import { checkFitData, resolveFitOptions } from './options.js';
@@ -79,9 +80,15 @@ interface RunOutcome {
 }
 
 /**
- * A softmax-first start: the softmax gate fitted by EM from a `from` start with the generator of
- * this start's seed and the fit's own tolerances, carried over to the fit's gate (continuation.ts).
- * A softmax fit is its own continuation: the start is then the softmax optimum itself.
+ * A softmax-first start: the softmax gate fitted by EM with the fit's own tolerances, twice — from a
+ * `from` start with this start's seed and from the other family (k-means++ / random partition) with
+ * a seed derived from it — the better softmax optimum carried over to the fit's gate
+ * (continuation.ts). Why two: a k-means++ partition of (x, y) can put both experts across both lines
+ * (temp-tanh, n = 300: 5 of 20 softmax fits from k-means++ ended 618 nats below, no warning; the
+ * random partitions all reached the optimum), and nothing at the end of the hard gate's fit then
+ * says so. A top-K or activation start is then polished (init/polish.ts): EM cannot carry a top-K
+ * switch across samples, and from the near-linear activation start it slides towards τ → 0; a
+ * simplex does neither.
  */
 function softmaxFirstStart(
   data: Dataset,
@@ -90,31 +97,37 @@ function softmaxFirstStart(
   from: 'kmeans' | 'random',
   seed: number,
   warnings: WarningLog,
+  layout: GateLayoutInfo,
 ): Model {
-  const soft = fitMoE(data, {
-    gate: { kind: 'softmax' },
-    k: opts.k,
-    init: { kind: from },
-    restarts: 1,
-    seed,
-    tol: opts.tol,
-    absTol: opts.absTol,
-    maxIter: opts.maxIter,
-    varianceFloor: opts.varianceFloor,
-    minResponsibility: opts.minResponsibility,
-    backend,
-    accelerate: opts.accelerate,
-    wasm: opts.wasm,
-    gateMaxSteps: opts.gateMaxSteps,
-    gateTol: opts.gateTol,
-    ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
-  });
+  const softFrom = (kind: 'kmeans' | 'random', s: number): FitResult =>
+    fitMoE(data, {
+      gate: { kind: 'softmax' },
+      k: opts.k,
+      init: { kind },
+      restarts: 1,
+      seed: s,
+      tol: opts.tol,
+      absTol: opts.absTol,
+      maxIter: opts.maxIter,
+      varianceFloor: opts.varianceFloor,
+      minResponsibility: opts.minResponsibility,
+      backend,
+      accelerate: opts.accelerate,
+      wasm: opts.wasm,
+      gateMaxSteps: opts.gateMaxSteps,
+      gateTol: opts.gateTol,
+      ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
+    });
+  const first = softFrom(from, seed);
+  const other = softFrom(from === 'kmeans' ? 'random' : 'kmeans', deriveSeed(seed, 1));
+  const soft = other.logLik > first.logLik ? other : first;
   if (soft.stopReason === 'degenerate')
     warnings.add(
       'softmax-first',
       `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`,
     );
-  return continueFromSoftmax(soft.model, opts.gate, data);
+  const start = continueFromSoftmax(soft.model, opts.gate, data);
+  return isMasked(opts.gate) || opts.gate.kind === 'activation' ? polishGate(start, data, layout).model : start;
 }
 
 function allFinite(m: Model): boolean {
@@ -595,6 +608,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
           family === 'softmax-kmeans' ? 'kmeans' : 'random',
           seed,
           warnings,
+          layout,
         );
       } else {
         const one: InitOption =

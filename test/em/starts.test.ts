@@ -97,6 +97,16 @@ describe('degenerate endings are said', () => {
     ridge.beta1[1] = -1.6379;
     ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
     expect(endingWarnings(ridge, data, floor).join('\n')).toMatch(/gate rows 1 and 2 nearly collapsed/);
+    const step = withGate(
+      cloneModel(truthPreset('temp-tanh')),
+      { kind: 'activation', activation: 'tanh', bias: 'outside' },
+      1,
+    );
+    expect(endingWarnings(step, data, floor)).toEqual([]);
+    step.beta1[0] = 1.5e5; // tanh(β1 x) = 1 on every x > 7e-3: a step (the issue-17 tanh ending had β1 = 145524)
+    expect(endingWarnings(step, data, floor).join('\n')).toMatch(
+      /gate row 1 became a step \(σ's argument reaches 1\.499e\+5 on the data/,
+    );
     const wide = cloneModel(truth);
     wide.nu[1] = 16;
     expect(endingWarnings(wide, data, floor).join('\n')).toMatch(/the experts' variances differ by a factor 177\.8/);
