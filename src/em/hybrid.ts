@@ -183,7 +183,8 @@ export class NewtonPhase {
     // so that the backend's state is that of the returned point
     this.setModel(at(bestAlpha));
     const ll2 = evaluate(this.model);
-    if (bestAlpha > 1) this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
+    if (bestAlpha > 1)
+      this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
     return ll2;
   }
 

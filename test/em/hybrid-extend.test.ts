@@ -40,7 +40,11 @@ describe('NewtonPhase step extension', () => {
       if (!a.accepted) continue;
       // the plain step's log-likelihood, for comparison
       const plain = cloneModel(before);
-      unpackParams(phase.layout, th.map((v, t) => v + a.step.step[t]!), plain);
+      unpackParams(
+        phase.layout,
+        th.map((v, t) => v + a.step.step[t]!),
+        plain,
+      );
       const llPlain = evaluate(plain);
       expect(a.logLik).toBeGreaterThanOrEqual(llPlain);
       if (a.logLik > llPlain + 1e-9) extended++;

@@ -181,23 +181,31 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
     // experts: Σ_j r_j ∇² log f_j in block j
     addExpertCurvature(H, P, L.expertOffset, m, X, xo, r, res);
   }
-  if (H && U)
-    for (let s = 0; s < P; s++) {
-      H[s * P + s] = H[s * P + s]! + U[s * P + s]!;
-      for (let t = s + 1; t < P; t++) {
-        H[s * P + t] = H[s * P + t]! + U[s * P + t]!;
-        H[t * P + s] = H[t * P + s]! + U[s * P + t]!;
-      }
-    }
+  if (H && U) addUpperTriangle(H, U, P);
   toLogScales(L, m, grad, H);
-  if (H)
-    for (let s = 0; s < P; s++)
-      for (let t = 0; t < s; t++) {
-        const v = 0.5 * (H[s * P + t]! + H[t * P + s]!);
-        H[s * P + t] = v;
-        H[t * P + s] = v;
-      }
+  if (H) symmetrize(H, P);
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** H += U + Uᵀ off the diagonal, H += diag U (U holds the upper triangle of the outer-product sums). */
+function addUpperTriangle(H: Float64Array, U: Float64Array, P: number): void {
+  for (let s = 0; s < P; s++) {
+    H[s * P + s] = H[s * P + s]! + U[s * P + s]!;
+    for (let t = s + 1; t < P; t++) {
+      H[s * P + t] = H[s * P + t]! + U[s * P + t]!;
+      H[t * P + s] = H[t * P + s]! + U[s * P + t]!;
+    }
+  }
+}
+
+/** H ← (H + Hᵀ)/2 (the chain rule's rounding). */
+function symmetrize(H: Float64Array, P: number): void {
+  for (let s = 0; s < P; s++)
+    for (let t = 0; t < s; t++) {
+      const v = 0.5 * (H[s * P + t]! + H[t * P + s]!);
+      H[s * P + t] = v;
+      H[t * P + s] = v;
+    }
 }
 
 /** Sample i's −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ) over the gate block, into the upper triangle of U. */
