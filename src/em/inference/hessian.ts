@@ -77,7 +77,7 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
     for (let t = 0; t < pg; t++) nz[j * nzCount + t] = t;
     for (let t = 0; t < d + 2; t++) nz[j * nzCount + pg + t] = L.expertOffset + j * (d + 2) + t;
   }
-  const Gm = new Float64Array(k * P); // g_ij, row j
+  const Gc = new Float64Array(k * nzCount); // g_ij at the coordinates nz (row j)
   const ds = new Float64Array(k * pg); // ∇s_il over the gate block, row l
   const sbar = new Float64Array(pg);
   const gbar = new Float64Array(P);
@@ -126,20 +126,29 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
       for (let t = 0; t < pg; t++) sbar[t] = sbar[t]! + pi[l]! * ds[row + t]!;
     }
 
-    // g_ij = ∇ℓ_ij: gate part ds_ij − s̄, expert part in block j
-    Gm.fill(0);
-    gbar.fill(0);
+    // g_ij = ∇ℓ_ij, compact: gate part ds_ij − s̄ (coordinates 0..pg−1), then expert j's block;
+    // ḡ = Σ_j r_j g_ij written whole (every coordinate), with no P-length pass per expert
+    for (let t = 0; t < pg; t++) gbar[t] = 0;
     for (let j = 0; j < k; j++) {
-      if (r[j] === 0) continue;
-      const row = j * P;
-      for (let t = 0; t < pg; t++) Gm[row + t] = ds[j * pg + t]! - sbar[t]!;
-      const eo = row + L.expertOffset + j * (d + 2);
+      const rj = r[j]!;
+      const row = j * nzCount;
+      const eb = L.expertOffset + j * (d + 2);
+      if (rj === 0) {
+        for (let t = 0; t < d + 2; t++) gbar[eb + t] = 0;
+        continue;
+      }
+      for (let t = 0; t < pg; t++) {
+        const v = ds[j * pg + t]! - sbar[t]!;
+        Gc[row + t] = v;
+        gbar[t] = gbar[t]! + rj * v;
+      }
+      const eo = row + pg;
       const nu = m.nu[j]!;
       const e = res[j]!;
-      for (let a = 0; a < d; a++) Gm[eo + a] = (e * X[xo + a]!) / nu;
-      Gm[eo + d] = e / nu;
-      Gm[eo + d + 1] = ((e * e) / nu - 1) / (2 * nu);
-      for (let t = 0; t < P; t++) gbar[t] = gbar[t]! + r[j]! * Gm[row + t]!;
+      for (let a = 0; a < d; a++) Gc[eo + a] = (e * X[xo + a]!) / nu;
+      Gc[eo + d] = e / nu;
+      Gc[eo + d + 1] = ((e * e) / nu - 1) / (2 * nu);
+      for (let t = 0; t < d + 2; t++) gbar[eb + t] = rj * Gc[eo + t]!;
     }
     for (let t = 0; t < P; t++) grad[t] = grad[t]! + gbar[t]!;
     if (!H || !U) continue;
@@ -148,16 +157,14 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
     for (let j = 0; j < k; j++) {
       const rj = r[j]!;
       if (rj === 0) continue;
-      const row = j * P;
-      const no = j * nzCount;
+      const row = j * nzCount;
       for (let a = 0; a < nzCount; a++) {
-        const s = nz[no + a]!;
-        const v = rj * Gm[row + s]!;
+        const v = rj * Gc[row + a]!;
         if (v === 0) continue;
-        const hs = s * P;
+        const hs = nz[row + a]! * P;
         for (let b = a; b < nzCount; b++) {
-          const t = nz[no + b]!;
-          U[hs + t] = U[hs + t]! + v * Gm[row + t]!;
+          const t = nz[row + b]!;
+          U[hs + t] = U[hs + t]! + v * Gc[row + b]!;
         }
       }
     }
@@ -174,23 +181,31 @@ export function logLikDerivatives(L: ParamLayout, m: Model, data: Dataset, hessi
     // experts: Σ_j r_j ∇² log f_j in block j
     addExpertCurvature(H, P, L.expertOffset, m, X, xo, r, res);
   }
-  if (H && U)
-    for (let s = 0; s < P; s++) {
-      H[s * P + s] = H[s * P + s]! + U[s * P + s]!;
-      for (let t = s + 1; t < P; t++) {
-        H[s * P + t] = H[s * P + t]! + U[s * P + t]!;
-        H[t * P + s] = H[t * P + s]! + U[s * P + t]!;
-      }
-    }
+  if (H && U) addUpperTriangle(H, U, P);
   toLogScales(L, m, grad, H);
-  if (H)
-    for (let s = 0; s < P; s++)
-      for (let t = 0; t < s; t++) {
-        const v = 0.5 * (H[s * P + t]! + H[t * P + s]!);
-        H[s * P + t] = v;
-        H[t * P + s] = v;
-      }
+  if (H) symmetrize(H, P);
   return H ? { logLik, gradient: grad, hessian: H } : { logLik, gradient: grad };
+}
+
+/** H += U + Uᵀ off the diagonal, H += diag U (U holds the upper triangle of the outer-product sums). */
+function addUpperTriangle(H: Float64Array, U: Float64Array, P: number): void {
+  for (let s = 0; s < P; s++) {
+    H[s * P + s] = H[s * P + s]! + U[s * P + s]!;
+    for (let t = s + 1; t < P; t++) {
+      H[s * P + t] = H[s * P + t]! + U[s * P + t]!;
+      H[t * P + s] = H[t * P + s]! + U[s * P + t]!;
+    }
+  }
+}
+
+/** H ← (H + Hᵀ)/2 (the chain rule's rounding). */
+function symmetrize(H: Float64Array, P: number): void {
+  for (let s = 0; s < P; s++)
+    for (let t = 0; t < s; t++) {
+      const v = 0.5 * (H[s * P + t]! + H[t * P + s]!);
+      H[s * P + t] = v;
+      H[t * P + s] = v;
+    }
 }
 
 /** Sample i's −(Σ_l π_l ds_l ds_lᵀ − s̄s̄ᵀ) over the gate block, into the upper triangle of U. */
