@@ -101,7 +101,7 @@ export interface FitOptions {
    */
   accelerate?: 'squarem' | 'none';
   /**
-   * CPU backend: run the WebAssembly SIMD kernels where they exist — d = 1, k = 2 or 3 (default true);
+   * CPU backend: run the WebAssembly SIMD kernels where they exist — 2 ≤ k ≤ 16, 1 ≤ d ≤ 8 (default true);
    * false: the plain JS kernels. Both are Float64 and deterministic; the per-sample values agree bit
    * for bit, sums over samples differ in their last bits (another order). The fit passes it to the
    * backend it creates (createCpuBackend({ simd })); a Backend object given as `backend` keeps its own.

@@ -440,7 +440,7 @@ export function register(program: Command): void {
     .option('--no-progress', 'no progress lines on stderr')
     .option(
       '--no-wasm',
-      'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (d = 1, k = 2, 3; same per-sample values, sums differ in the last bits)',
+      'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (2 ≤ k ≤ 16, 1 ≤ d ≤ 8; same per-sample values, sums differ in the last bits)',
     )
     .requiredOption('--out <fit.json>', 'output model file with a "fit" block (written atomically)')
     .addHelpText(
