@@ -320,7 +320,7 @@ function addExpertCurvature(
 }
 
 /** Chain rule from τ, ν_j to log τ, log ν_j where the layout asks for logs (in place). */
-function toLogScales(L: ParamLayout, m: Model, grad: Float64Array, H: Float64Array | null): void {
+export function toLogScales(L: ParamLayout, m: Model, grad: Float64Array, H: Float64Array | null): void {
   const P = L.P;
   const idx: number[] = [];
   const val: number[] = [];

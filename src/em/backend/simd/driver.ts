@@ -25,7 +25,7 @@ export interface SimdSetup {
 export interface SimdKernel<C> {
   readonly mode: 'rows' | 'sums';
   /** the family counted in wasmCalls (tests: that the fast path was taken) */
-  readonly counter: 'eStep' | 'gate' | 'sums' | 'logLik';
+  readonly counter: 'eStep' | 'gate' | 'sums' | 'logLik' | 'hessian';
   /** the arrays that must lie in one arena for the kernel to run */
   arrays(c: C): readonly ArrayBufferView[];
   /** loads par / resets acc; null: no kernel for this call (the JS kernel takes every row) */

@@ -38,6 +38,10 @@ const DOCS: [RegExp, string][] = [
     'activation gate, d = 1, any k (par at GPAR: β0, β1, 1/τ); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],
   [/^momentsg/, "experts' shifted moments, any k and d (par at GPAR: shifts); per-lane sums at GACC"],
+  [
+    /^hessg/,
+    "softmax gate Hessian moment sums, k ≤ 8, d ≤ 4 (par at GPAR: β0, β1, a, b, c, h, 1/ν; blocks' addresses as arguments); per-lane sums at GACC",
+  ],
   [/^gradcurvg/, 'linear gate gradient / curvature sums, any k and d (free experts at GPAR); per-lane sums at GACC'],
   [
     /^estep/,

@@ -1,0 +1,145 @@
+/**
+ * The softmax gate's Hessian as a kernel (src/em/backend/cpu/hessian.ts, its SIMD twin hessg, the
+ * assembly in src/em/inference/hessian-fast.ts): equal to the reference logLikDerivatives
+ * (src/em/inference/hessian.ts) to 1e-10 relative on seeded random models (small variances included),
+ * the JS loop and the WebAssembly kernel agree, and the hybrid optimizer takes it.
+ */
+import { describe, expect, it } from 'vitest';
+import { logLikDerivatives } from '../../src/em/inference/hessian.js';
+import { fastHessianCovers, fastHessianSimd, fastLogLikDerivatives } from '../../src/em/inference/hessian-fast.js';
+import { paramLayout } from '../../src/em/inference/params.js';
+import { createArena } from '../../src/em/backend/simd/arena.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import { fitMoE } from '../../src/em/index.js';
+import { simulate } from '../../src/models/sample.js';
+import { truthPreset } from '../../src/models/presets.js';
+import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
+import { createRng } from '../../src/random/rng.js';
+
+const SOFTMAX: GateSpec = { kind: 'softmax' };
+
+function randomCase(k: number, d: number, n: number, seed: number, nuMin: number) {
+  const rng = createRng(seed);
+  const r = (s: number, sd = 1) => Float64Array.from({ length: s }, () => sd * rng.normal());
+  const m: Model = {
+    gate: SOFTMAX,
+    k,
+    d,
+    beta0: r(k),
+    beta1: r(k * d, 1.5),
+    a: r(k * d),
+    b: r(k),
+    // log-uniform variances in [nuMin, 2]
+    nu: Float64Array.from({ length: k }, () => nuMin * Math.exp(rng.uniform() * Math.log(2 / nuMin))),
+    tau: 1,
+  };
+  // y drawn near the experts' lines, so that narrow experts carry responsibility
+  const X = r(n * d);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(rng.uniform() * k);
+    let mu = m.b[j]!;
+    for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
+    y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
+  }
+  const data: Dataset = { n, d, X, y };
+  return { m, data };
+}
+
+/** the same data with X and y in an arena (the SIMD kernel runs on arena arrays only) */
+function inArena(data: Dataset): Dataset {
+  const A = createArena([data.n * data.d, data.n], [])!;
+  expect(A, 'WebAssembly SIMD arena').not.toBeNull();
+  return { ...data, X: A.copy(data.X), y: A.copy(data.y) };
+}
+
+/** max |u − v| / max |u| */
+function relDiff(u: Float64Array, v: Float64Array): number {
+  let scale = 0,
+    diff = 0;
+  for (let t = 0; t < u.length; t++) {
+    scale = Math.max(scale, Math.abs(u[t]!));
+    diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
+  }
+  return diff / scale;
+}
+
+const SHAPES: Array<[number, number, number]> = [
+  [2, 1, 401],
+  [3, 1, 1001],
+  [2, 2, 300],
+  [3, 2, 501],
+  [5, 3, 400],
+  [8, 4, 257],
+];
+
+describe('softmax Hessian kernel against the reference logLikDerivatives', () => {
+  for (const [k, d, n] of SHAPES)
+    for (const [seed, nuMin] of [
+      [1, 0.5],
+      [2, 1e-3],
+    ] as const)
+      it(`k = ${k}, d = ${d}, n = ${n}, seed ${seed}, ν ≥ ${nuMin}: L, ∇L, ∇²L to 1e-10 (JS and SIMD)`, () => {
+        const { m, data } = randomCase(k, d, n, 100 * k + 10 * d + seed, nuMin);
+        for (const nuScale of ['log', 'natural'] as const) {
+          const L = paramLayout(SOFTMAX, k, d, { nuScale });
+          expect(fastHessianCovers(L, m)).toBe(true);
+          const ref = logLikDerivatives(L, m, data);
+          const js = fastLogLikDerivatives(L, m, data, false)!;
+          const dataA = inArena(data);
+          expect(fastHessianSimd(L, m, dataA)).toBe(true);
+          expect(fastHessianSimd(L, m, data)).toBe(false);
+          const calls = wasmCalls.hessian;
+          const simd = fastLogLikDerivatives(L, m, dataA)!;
+          expect(wasmCalls.hessian).toBe(calls + 1);
+          for (const [name, D] of [
+            ['js', js],
+            ['simd', simd],
+          ] as const) {
+            expect(relDiff(ref.hessian!, D.hessian!), `${name} Hessian`).toBeLessThan(1e-10);
+            expect(relDiff(ref.gradient, D.gradient), `${name} gradient`).toBeLessThan(1e-10);
+            expect(Math.abs(D.logLik - ref.logLik) / Math.abs(ref.logLik), `${name} L`).toBeLessThan(1e-12);
+          }
+          expect(relDiff(js.hessian!, simd.hessian!), 'JS vs SIMD Hessian').toBeLessThan(1e-12);
+          // symmetric, as the trust region assumes
+          const P = L.P;
+          for (let s = 0; s < P; s++)
+            for (let t = 0; t < s; t++) expect(simd.hessian![s * P + t]).toBe(simd.hessian![t * P + s]);
+        }
+      });
+
+  it('declines the gates it does not cover (top-K, activation) and τ free', () => {
+    const { m } = randomCase(3, 1, 10, 1, 0.5);
+    for (const gate of [
+      { kind: 'topk', K: 2, selectOn: 'slope' },
+      { kind: 'temperature' },
+      { kind: 'activation', activation: 'tanh', bias: 'outside' },
+    ] as GateSpec[]) {
+      const L = paramLayout(gate, 3, 1);
+      expect(fastHessianCovers(L, { ...m, gate }), JSON.stringify(gate)).toBe(false);
+    }
+  });
+
+  it('the hybrid optimizer takes it (SIMD fit) and ends where the reference Hessian takes it (JS fit)', () => {
+    const demy = truthPreset('demy');
+    const data = simulate(demy, { n: 2000, seed: 4 });
+    const base = {
+      gate: SOFTMAX,
+      k: 3,
+      init: { kind: 'near-truth' as const, truth: demy },
+      seed: 1,
+      optimizer: 'hybrid' as const,
+    };
+    const calls = wasmCalls.hessian;
+    const fast = fitMoE(data, { ...base, wasm: true });
+    const fastCalls = wasmCalls.hessian - calls;
+    const slow = fitMoE(data, { ...base, wasm: false });
+    expect(wasmCalls.hessian - calls).toBe(fastCalls);
+    // every Hessian of the SIMD fit is the kernel's, none of the JS fit's
+    expect(fast.hybrid!.hessians).toBeGreaterThan(0);
+    expect(fastCalls).toBe(fast.hybrid!.hessians);
+    expect(fast.stopReason).toBe('newton-decrement');
+    expect(slow.stopReason).toBe('newton-decrement');
+    expect(Math.abs(fast.logLik - slow.logLik)).toBeLessThan(1e-6);
+  });
+});
