@@ -273,7 +273,9 @@ const hessSimd: SimdKernel<HessSumsCall> = {
     A.gacc.fill(0, 0, 2 * c.out.length);
     const L = hessSumsLayout(c.k, c.d);
     const blocks = [L.gg, L.ge, L.ee, L.gn, L.en, L.gradG, L.gradE, L.nn, L.gradN, L.ll].map((o) => GACC + 16 * o);
-    return { kernel: A.kernels.hessg, args: [c.X.byteOffset, c.y.byteOffset, c.k, c.d, ...blocks] };
+    // d = 1: the kernel with its loops over d and the monomials unrolled
+    const kernel = c.d === 1 ? A.kernels.hessg1 : A.kernels.hessg;
+    return { kernel, args: [c.X.byteOffset, c.y.byteOffset, c.k, c.d, ...blocks] };
   },
   rows(c, i0, len) {
     c.last.fill(0);

@@ -26,7 +26,26 @@ const SZZ = SPHI + 16 * 5;
 if (SZZ + 16 * 15 > SCR + 8 * SCR_LEN) throw new Error('kernels-hessian: the scratch regions exceed SCR_LEN');
 
 const JO = '(local.get $jo)';
-const LO = '(local.get $lo)';
+/**
+ * for (idx = from; idx < to; idx += step) body(idx): a loop over the i32 local `name`, or, when `to` is a
+ * number (the d-specialised kernels), the body unrolled with constant indices.
+ */
+function each(
+  f: Fn,
+  name: string,
+  from: string | number,
+  to: string | number,
+  step: number,
+  body: (i: string, c: number) => void,
+): void {
+  if (typeof to === 'number' && typeof from === 'number') {
+    for (let c = from; c < to; c += step) body(i32(c), c);
+    return;
+  }
+  loop(f, name, typeof from === 'number' ? i32(from) : from, typeof to === 'number' ? i32(to) : to, step, () =>
+    body(`(local.get $${name})`, -1),
+  );
+}
 /** the f64x2 at scratch region base, slot o8/8 (o8 a byte offset in steps of 8) */
 const at = (base: number, o8: string): string => `(v128.load offset=${base} (i32.shl ${o8} (i32.const 1)))`;
 const put = (f: Fn, base: number, o8: string, v: string): void =>
@@ -34,42 +53,47 @@ const put = (f: Fn, base: number, o8: string, v: string): void =>
 /** 1 where the byte offsets a, b are equal, else 0 (both lanes) */
 const delta = (a: string, b: string): string => `(select ${F2(1)} ${F2(0)} (i32.eq ${a} ${b}))`;
 
+/** s = Σ_j e_j with e_j = e^(src_j − mx), 0 below −EXP_CUTOFF, stored at dst (the JS twin's expRel loop). */
+function expSum(f: Fn, src: number, dst: number): void {
+  f.set('s', F2(0));
+  loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
+    const u = f.set('u', sub(at(src, JO), f.local('mx')));
+    const e = f.set('e', `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
+    put(f, dst, JO, e);
+    f.set('s', add(f.local('s'), e));
+  });
+}
+
 /** Per row pair: φ, the monomials, the gate's π and log-sum-exp, the experts' t, ε, q, r; L into `ll`. */
-function rowValues(f: Fn): void {
+function rowValues(f: Fn, dFix: number | null): void {
+  const d8: string | number = dFix === null ? f.local('d8', 'i32') : 8 * dFix;
+  const q8: string | number = dFix === null ? f.local('q8', 'i32') : 8 * (dFix + 1);
   const [xo0, xo1] = rowsX(f);
   f.emit(`(v128.store (i32.const ${SPHI}) ${F2(1)})`);
-  loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-    put(f, SPHI + 16, LO, gather(iadd(xo0, LO), iadd(xo1, LO)));
-  });
-  const q8 = f.local('q8', 'i32');
+  each(f, 'lo', 0, d8, 8, (lo) => put(f, SPHI + 16, lo, gather(iadd(xo0, lo), iadd(xo1, lo))));
   f.set('zt', i32(SZZ), 'i32');
-  loop(f, 'la', i32(0), q8, 8, () => {
-    f.set('za', at(SPHI, '(local.get $la)'));
-    loop(f, 'lc', '(local.get $la)', q8, 8, () => {
-      f.emit(`(v128.store ${f.local('zt', 'i32')} ${mul(f.local('za'), at(SPHI, '(local.get $lc)'))})`);
+  const zeta = (la: string, c: number): void => {
+    f.set('za', at(SPHI, la));
+    each(f, 'lc', typeof q8 === 'number' ? c : la, q8, 8, (lc) => {
+      f.emit(`(v128.store ${f.local('zt', 'i32')} ${mul(f.local('za'), at(SPHI, lc))})`);
       f.set('zt', iadd(f.local('zt', 'i32'), i32(16)), 'i32');
     });
-  });
-  const xAt = at(SPHI + 16, LO);
+  };
+  each(f, 'la', 0, q8, 8, zeta);
+  const xAt = (lo: string): string => at(SPHI + 16, lo);
   // the gate
   f.set('mx', F2(-Infinity));
   f.set('ao', f.local('pb1', 'i32'), 'i32');
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
     f.set('v', splat(iadd('(local.get $pb0)', JO)));
-    loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-      f.set('v', add(f.local('v'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xAt)));
+    each(f, 'lo', 0, d8, 8, (lo) => {
+      f.set('v', add(f.local('v'), mul(splat(iadd(f.local('ao', 'i32'), lo)), xAt(lo))));
     });
     put(f, SV, JO, f.local('v'));
     f.set('mx', `(f64x2.pmax ${f.local('mx')} ${f.local('v')})`);
     f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
   });
-  f.set('s', F2(0));
-  loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
-    const u = f.set('u', sub(at(SV, JO), f.local('mx')));
-    const e = f.set('e', `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
-    put(f, SG, JO, e);
-    f.set('s', add(f.local('s'), e));
-  });
+  expSum(f, SV, SG);
   const lsg = f.set('lsg', add(f.local('mx'), logv(f, f.local('s'), 'ls')));
   const inv = f.set('inv', div(F2(1), f.local('s')));
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => put(f, SP, JO, mul(at(SG, JO), inv)));
@@ -79,8 +103,8 @@ function rowValues(f: Fn): void {
   f.set('ao', f.local('pa', 'i32'), 'i32');
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
     f.set('mu', splat(iadd(f.local('pb', 'i32'), JO)));
-    loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-      f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xAt)));
+    each(f, 'lo', 0, d8, 8, (lo) => {
+      f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), lo)), xAt(lo))));
     });
     const e = f.set('ee', sub(yv, f.local('mu')));
     const c = splat(iadd(f.local('pc', 'i32'), JO));
@@ -94,37 +118,34 @@ function rowValues(f: Fn): void {
     put(f, SQ, JO, mul(mul(sub(mul(e, eps), F2(1)), F2(0.5)), iv));
     f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
   });
-  f.set('s', F2(0));
-  loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
-    const u = f.set('u', sub(at(ST, JO), f.local('mx')));
-    const e = f.set('e', `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
-    put(f, SR, JO, e);
-    f.set('s', add(f.local('s'), e));
-  });
+  expSum(f, ST, SR);
   const inv2 = f.set('inv', div(F2(1), f.local('s')));
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => put(f, SR, JO, mul(at(SR, JO), inv2)));
   f.set('ll', add(f.local('ll'), add(f.local('mx'), logv(f, f.local('s'), 'ls'))));
 }
 
 /** Per row pair: the coefficients of sumRow times the monomials (mat), φ (vec) or 1, into the sums. */
-function rowSums(f: Fn): void {
-  const nm16 = f.set('nm16', `(i32.sub (local.get $zt) (i32.const ${SZZ}))`, 'i32');
-  const q16 = f.local('q16', 'i32');
+function rowSums(f: Fn, dFix: number | null): void {
+  const nmFix = dFix === null ? 0 : ((dFix + 1) * (dFix + 2)) / 2;
+  const nm16: string | number =
+    dFix === null ? f.set('nm16', `(i32.sub (local.get $zt) (i32.const ${SZZ}))`, 'i32') : 16 * nmFix;
+  const q16: string | number = dFix === null ? f.local('q16', 'i32') : 16 * (dFix + 1);
+  const step = (v: string | number): string => (typeof v === 'number' ? i32(v) : v);
   const mat = (ptr: string, c: string): void => {
     const cv = f.set('cm', c);
     const p = f.local(ptr, 'i32');
-    loop(f, 'so', i32(0), nm16, 16, () => {
-      accAdd(f, iadd(p, '(local.get $so)'), mul(cv, `(v128.load offset=${SZZ} (local.get $so))`));
+    each(f, 'so', 0, nm16, 16, (so) => {
+      accAdd(f, iadd(p, so), mul(cv, `(v128.load offset=${SZZ} ${so})`));
     });
-    f.set(ptr, iadd(p, nm16), 'i32');
+    f.set(ptr, iadd(p, step(nm16)), 'i32');
   };
   const vec = (ptr: string, c: string): void => {
     const cv = f.set('cv', c);
     const p = f.local(ptr, 'i32');
-    loop(f, 'so', i32(0), q16, 16, () => {
-      accAdd(f, iadd(p, '(local.get $so)'), mul(cv, `(v128.load offset=${SPHI} (local.get $so))`));
+    each(f, 'so', 0, q16, 16, (so) => {
+      accAdd(f, iadd(p, so), mul(cv, `(v128.load offset=${SPHI} ${so})`));
     });
-    f.set(ptr, iadd(p, q16), 'i32');
+    f.set(ptr, iadd(p, step(q16)), 'i32');
   };
   const k8 = f.local('k8', 'i32');
   const JO2 = '(local.get $j2)';
@@ -192,10 +213,10 @@ function rowSums(f: Fn): void {
  * cpu/hessian.ts over row pairs [start, end); o* are the byte addresses of the blocks (gg, ge, ee,
  * gn, en, gradient gate / experts, nn, gradient ν, L).
  */
-function hessG(): string {
+function hessG(dFix: number | null): string {
   const ptrs = ['ogg', 'oge', 'oee', 'ogn', 'oen', 'ogg2', 'oge2', 'onn', 'ogn2', 'oll'];
   const f = new Fn(
-    'hessg',
+    dFix === null ? 'hessg' : `hessg${dFix}`,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -221,13 +242,13 @@ function hessG(): string {
   f.set('q16', iadd(f.local('d16', 'i32'), i32(16)), 'i32');
   f.set('ll', `(v128.load (local.get $oll))`);
   pairLoop(f, () => {
-    rowValues(f);
-    rowSums(f);
+    rowValues(f, dFix);
+    rowSums(f, dFix);
   });
   f.emit(`(v128.store (local.get $oll) (local.get $ll))`);
   return f.text();
 }
 
 export function hessianKernels(): string[] {
-  return [hessG()];
+  return [hessG(null), hessG(1)];
 }
