@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { logLikDerivatives } from '../../src/em/inference/hessian.js';
 import { fastHessianCovers, fastHessianSimd, fastLogLikDerivatives } from '../../src/em/inference/hessian-fast.js';
 import { paramLayout } from '../../src/em/inference/params.js';
-import { createArena } from '../../src/em/backend/simd/arena.js';
+import { createArena, type Arena } from '../../src/em/backend/simd/arena.js';
+import { GACC } from '../../src/em/backend/simd/layout.js';
+import { hessSumsLayout, hessSumsParams } from '../../src/em/backend/cpu/hessian.js';
 import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { fitMoE } from '../../src/em/index.js';
 import { simulate } from '../../src/models/sample.js';
@@ -47,10 +49,13 @@ function randomCase(k: number, d: number, n: number, seed: number, nuMin: number
 }
 
 /** the same data with X and y in an arena (the SIMD kernel runs on arena arrays only) */
+const ARENAS = new WeakMap<Dataset, Arena>();
 function inArena(data: Dataset): Dataset {
   const A = createArena([data.n * data.d, data.n], [])!;
   expect(A, 'WebAssembly SIMD arena').not.toBeNull();
-  return { ...data, X: A.copy(data.X), y: A.copy(data.y) };
+  const out = { ...data, X: A.copy(data.X), y: A.copy(data.y) };
+  ARENAS.set(out, A);
+  return out;
 }
 
 /** max |u − v| / max |u| */
@@ -107,6 +112,57 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
             for (let t = 0; t < s; t++) expect(simd.hessian![s * P + t]).toBe(simd.hessian![t * P + s]);
         }
       });
+
+  it("hessg1 (d = 1, loops unrolled) gives hessg's bits", () => {
+    for (const k of [2, 3, 5]) {
+      const { m, data } = randomCase(k, 1, 301, 7 + k, 1e-2);
+      const dataA = inArena(data);
+      const A = ARENAS.get(dataA)!;
+      const Ls = hessSumsLayout(k, 1);
+      const blocks = [Ls.gg, Ls.ge, Ls.ee, Ls.gn, Ls.en, Ls.gradG, Ls.gradE, Ls.nn, Ls.gradN, Ls.ll].map(
+        (o) => GACC + 16 * o,
+      );
+      const sums = (name: 'hessg' | 'hessg1'): Float64Array => {
+        A.gpar.set(hessSumsParams(k, 1, m.beta0, m.beta1, m.a, m.b, m.nu));
+        A.gacc.fill(0, 0, 2 * Ls.total);
+        const [o0, o1, o2, o3, o4, o5, o6, o7, o8, o9] = blocks as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        A.kernels[name](
+          dataA.X.byteOffset,
+          dataA.y.byteOffset,
+          k,
+          1,
+          o0,
+          o1,
+          o2,
+          o3,
+          o4,
+          o5,
+          o6,
+          o7,
+          o8,
+          o9,
+          0,
+          data.n >> 1,
+        );
+        return Float64Array.from(A.gacc.subarray(0, 2 * Ls.total));
+      };
+      const g = sums('hessg'),
+        g1 = sums('hessg1');
+      expect(g.some((v) => v !== 0)).toBe(true);
+      for (let t = 0; t < g.length; t++) expect(Object.is(g[t], g1[t]), `sum ${t}`).toBe(true);
+    }
+  });
 
   it('declines the gates it does not cover (top-K, activation) and τ free', () => {
     const { m } = randomCase(3, 1, 10, 1, 0.5);
