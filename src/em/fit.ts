@@ -127,7 +127,7 @@ function softmaxFirstStart(
       `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`,
     );
   const start = continueFromSoftmax(soft.model, opts.gate, data);
-  return isMasked(opts.gate) || opts.gate.kind === 'activation' ? polishGate(start, data, layout).model : start;
+  return isMasked(opts.gate) || getGate(opts.gate).userActivation ? polishGate(start, data, layout).model : start;
 }
 
 function allFinite(m: Model): boolean {
