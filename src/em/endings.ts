@@ -44,7 +44,7 @@ const fmt = (v: number) => (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPreci
 /** Rows of an activation gate whose argument reaches RUNAWAY_ARG on the data (see module doc). */
 function steppedRows(m: Model, data: Dataset): string[] {
   const { n, d, X } = data;
-  const inside = m.gate.kind === 'activation' && m.gate.bias === 'inside';
+  const inside = getGate(m.gate).activation?.(m.gate).inside ?? false;
   const out: string[] = [];
   for (let j = 0; j < m.k; j++) {
     let big = 0;
@@ -114,7 +114,7 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
       }
     }
   }
-  if (m.gate.kind === 'activation') {
+  if (gate.userActivation) {
     for (let j = 0; j < k; j++) {
       for (let l = j + 1; l < k; l++) {
         let dn = 0,
@@ -137,7 +137,7 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   const scaling = gate.symmetries(m.gate).scaling;
-  if (m.gate.kind === 'activation' && !scaling) out.push(...steppedRows(m, data));
+  if (gate.userActivation && !scaling) out.push(...steppedRows(m, data));
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {
     out.push(
       `degenerate ending: τ ran away to ${fmt(m.tau)} (1/τ = ${fmt(1 / m.tau)}): the gate is a hard switch or its rows cancel; compare other starts`,

@@ -13,7 +13,7 @@
  */
 import { parameterCount } from '../models/gates/count.js';
 import { getGate, isMasked } from '../models/gates/index.js';
-import { cloneModel, type Dataset, type Model } from '../models/types.js';
+import { cloneModel, copyParams, type Dataset, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
 import { deriveSeed } from '../random/seed.js';
@@ -127,22 +127,13 @@ function softmaxFirstStart(
       `the softmax fit of this softmax-first start ended degenerate (${soft.warnings.join('; ')})`,
     );
   const start = continueFromSoftmax(soft.model, opts.gate, data);
-  return isMasked(opts.gate) || opts.gate.kind === 'activation' ? polishGate(start, data, layout).model : start;
+  return isMasked(opts.gate) || getGate(opts.gate).userActivation ? polishGate(start, data, layout).model : start;
 }
 
 function allFinite(m: Model): boolean {
   const arrays = [m.beta0, m.beta1, m.a, m.b, m.nu];
   for (const v of arrays) for (let t = 0; t < v.length; t++) if (!Number.isFinite(v[t]!)) return false;
   return Number.isFinite(m.tau) && m.tau > 0;
-}
-
-function copyParams(src: Model, dst: Model): void {
-  dst.beta0.set(src.beta0);
-  dst.beta1.set(src.beta1);
-  dst.a.set(src.a);
-  dst.b.set(src.b);
-  dst.nu.set(src.nu);
-  dst.tau = src.tau;
 }
 
 /** Moves m along its gate's scaling orbit (β1, τ) → (cβ1, cτ) to τ = tau (the density is unchanged). */

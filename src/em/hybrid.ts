@@ -19,7 +19,7 @@
  */
 import { getGate, isMasked } from '../models/gates/index.js';
 import { activeSet } from '../models/gates/topk.js';
-import { cloneModel, hasTau, type Dataset, type Model } from '../models/types.js';
+import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
@@ -221,14 +221,7 @@ export class NewtonPhase {
 
   /** Back at the current point, bit for bit (pack/unpack round-trips log ν). */
   private restore(): void {
-    const m = this.model;
-    const src = this.saved;
-    m.beta0.set(src.beta0);
-    m.beta1.set(src.beta1);
-    m.a.set(src.a);
-    m.b.set(src.b);
-    m.nu.set(src.nu);
-    m.tau = src.tau;
+    copyParams(this.saved, this.model);
   }
 
   private setModel(theta: Float64Array): void {

@@ -13,6 +13,27 @@ export interface TruthPreset {
 
 const DEMY: ModelParams = { beta0: [-8, 0], beta1: [[25], [0]], a: [[-20], [20]], b: [15, -5], nu: [0.09, 0.16] };
 
+/**
+ * Issue 17's k* = 3, d = 2 truth (docs/fitting.md): three experts on [0, 1]², gate rows that switch
+ * inside the square; used with a top-2-on-the-slope gate and a tanh gate.
+ */
+const K3D2: ModelParams = {
+  beta0: [0.5, -0.5, 0],
+  beta1: [
+    [3, -2],
+    [-2, 3],
+    [0, 0],
+  ],
+  a: [
+    [-2, 1],
+    [2, -1],
+    [0.5, 2],
+  ],
+  b: [1, -1, 0],
+  nu: [0.05, 0.08, 0.06],
+  tau: 1,
+};
+
 const presets: TruthPreset[] = [
   {
     name: 'demy',
@@ -72,6 +93,17 @@ const presets: TruthPreset[] = [
           nu: [0.05, 0.08],
         },
       ),
+  },
+  {
+    name: 'top2-d2',
+    description:
+      'k* = 3, d = 2, top-2 gate selecting on the slope (β0 = (0.5, −0.5, 0), β1 = ((3, −2), (−2, 3), 0), docs/fitting.md)',
+    model: () => modelFromParams({ kind: 'topk', K: 2, selectOn: 'slope' }, K3D2),
+  },
+  {
+    name: 'tanh-d2',
+    description: 'the top2-d2 experts and gate rows with a tanh activation gate (bias outside), τ* = 1',
+    model: () => modelFromParams({ kind: 'activation', activation: 'tanh', bias: 'outside' }, K3D2),
   },
   {
     name: 'k3',

@@ -77,6 +77,16 @@ export function cloneModel(m: Model): Model {
   };
 }
 
+/** Copies src's parameter values into dst's arrays (same k and d; the gate spec is not touched). */
+export function copyParams(src: Model, dst: Model): void {
+  dst.beta0.set(src.beta0);
+  dst.beta1.set(src.beta1);
+  dst.a.set(src.a);
+  dst.b.set(src.b);
+  dst.nu.set(src.nu);
+  dst.tau = src.tau;
+}
+
 /** Plain-array parameters, as used by JSON files and constructors. */
 export interface ModelParams {
   beta0: number[];

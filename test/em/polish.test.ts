@@ -1,6 +1,7 @@
 /** Nelder–Mead and the gate polish of softmax-first starts (src/em/init/polish.ts). */
 import { describe, expect, it } from 'vitest';
-import { cloneModel, modelFromParams, simulate } from '../../src/models/index.js';
+import { cloneModel, simulate } from '../../src/models/index.js';
+import { top1SlopeK2D2 } from './starts-truths.js';
 import { logLikelihood } from '../../src/models/density.js';
 import { nelderMead } from '../../src/em/optim/nelderMead.js';
 import { polishGate } from '../../src/em/init/polish.js';
@@ -31,22 +32,7 @@ describe('nelderMead', () => {
 
 describe('polishGate', () => {
   it('moves a top-1 slope switch back across the samples a start put behind it; never lowers the log-likelihood', () => {
-    const truth = modelFromParams(
-      { kind: 'topk', K: 1, selectOn: 'slope' },
-      {
-        beta0: [0.3, 0],
-        beta1: [
-          [3, -2],
-          [0, 0],
-        ],
-        a: [
-          [-2, 1],
-          [2, -1],
-        ],
-        b: [1, -1],
-        nu: [0.05, 0.08],
-      },
-    );
+    const truth = top1SlopeK2D2();
     const data = simulate(truth, { n: 2000, seed: 3 });
     const off = cloneModel(truth);
     off.beta1[1] = -2.6; // the switch 3x1 = 2x2 turned to 3x1 = 2.6x2: samples between on the wrong expert

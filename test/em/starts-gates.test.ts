@@ -14,57 +14,25 @@
  * 129 slow iterations).
  */
 import { describe, expect, it } from 'vitest';
-import { modelFromParams, simulate, truthPreset, withGate, type Model } from '../../src/models/index.js';
+import { simulate, truthPreset, withGate, type Model } from '../../src/models/index.js';
+import { k3d2, top1SlopeK2D2 } from './starts-truths.js';
 import { fitMoE } from '../../src/em/index.js';
-
-/** Issue 17's k = 3, d = 2 truth (docs/fitting.md), with any gate. */
-const D2 = {
-  beta0: [0.5, -0.5, 0],
-  beta1: [
-    [3, -2],
-    [-2, 3],
-    [0, 0],
-  ],
-  a: [
-    [-2, 1],
-    [2, -1],
-    [0.5, 2],
-  ],
-  b: [1, -1, 0],
-  nu: [0.05, 0.08, 0.06],
-  tau: 1,
-};
-/** k = 2, d = 2: expert 1 on the side 3x1 − 2x2 > 0 of a line through the origin (top-1 on the slope). */
-const K2D2 = {
-  beta0: [0.3, 0],
-  beta1: [
-    [3, -2],
-    [0, 0],
-  ],
-  a: [
-    [-2, 1],
-    [2, -1],
-  ],
-  b: [1, -1],
-  nu: [0.05, 0.08],
-  tau: 1,
-};
 
 const CASES: [string, () => Model][] = [
   ['top-1 on the logit, k = 2, d = 1 (topk1)', () => truthPreset('topk1')],
-  ['top-1 on the logit, k = 3, d = 2', () => modelFromParams({ kind: 'topk', K: 1, selectOn: 'logit' }, D2)],
-  ['top-1 on the slope, k = 2, d = 2', () => modelFromParams({ kind: 'topk', K: 1, selectOn: 'slope' }, K2D2)],
-  ['top-2 on the slope, k = 3, d = 2', () => modelFromParams({ kind: 'topk', K: 2, selectOn: 'slope' }, D2)],
+  ['top-1 on the logit, k = 3, d = 2', () => k3d2({ kind: 'topk', K: 1, selectOn: 'logit' })],
+  ['top-1 on the slope, k = 2, d = 2', top1SlopeK2D2],
+  ['top-2 on the slope, k = 3, d = 2', () => k3d2({ kind: 'topk', K: 2, selectOn: 'slope' })],
   [
     'top-2 on the logit, k = 3, d = 1 (k3)',
     () => withGate(truthPreset('k3'), { kind: 'topk', K: 2, selectOn: 'logit' }),
   ],
   ['tanh, k = 2, d = 1 (temp-tanh)', () => truthPreset('temp-tanh')],
-  ['tanh, k = 3, d = 2', () => modelFromParams({ kind: 'activation', activation: 'tanh', bias: 'outside' }, D2)],
+  ['tanh, k = 3, d = 2', () => k3d2({ kind: 'activation', activation: 'tanh', bias: 'outside' })],
   ['sigmoid, k = 2, d = 1 (temp-sigmoid)', () => truthPreset('temp-sigmoid')],
-  ['sigmoid, k = 3, d = 2', () => modelFromParams({ kind: 'activation', activation: 'sigmoid', bias: 'outside' }, D2)],
+  ['sigmoid, k = 3, d = 2', () => k3d2({ kind: 'activation', activation: 'sigmoid', bias: 'outside' })],
   ['temperature, k = 2, d = 1 (temp)', () => truthPreset('temp')],
-  ['temperature, k = 3, d = 2', () => modelFromParams({ kind: 'temperature' }, D2)],
+  ['temperature, k = 3, d = 2', () => k3d2({ kind: 'temperature' })],
 ];
 
 describe('the default start reaches the near-truth optimum, per gate', () => {

@@ -17,7 +17,7 @@
  *   inside σ) so that every argument of σ on the data is at most ARG_MAX in size, where σ(u) ≈ σ(0) + σ'(0)u, and τ = c·σ'(0), so that
  *   σ(c u)/τ ≈ σ(0)/τ + u: the softmax's scores up to a shift common to all experts.
  */
-import { activate } from '../../math/activations.js';
+import type { ActivationDescriptor } from '../../math/activations.js';
 import { responsibilities } from '../../models/density.js';
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel, type Dataset, type GateSpec, type Model } from '../../models/types.js';
@@ -116,9 +116,9 @@ export function slopeRanking(resp: Float64Array, X: Float64Array, n: number, k: 
 export const ARG_MAX = 0.5;
 
 /** σ's slope at 0 by a central difference (relu: ½, its best linear fit on a symmetric interval). */
-function slopeAtZero(kind: Parameters<typeof activate>[0]): number {
+function slopeAtZero(act: ActivationDescriptor): number {
   const h = 1e-4;
-  return (activate(kind, h) - activate(kind, -h)) / (2 * h);
+  return (act.sigma(h) - act.sigma(-h)) / (2 * h);
 }
 
 /**
@@ -153,10 +153,11 @@ export function continueFromSoftmax(soft: Model, gate: GateSpec, data: Dataset):
     m.beta1.set(slopeRanking(resp, data.X, data.n, m.k, m.d));
     return m;
   }
-  if (gate.kind !== 'activation') return m;
+  const g = getGate(gate);
+  if (!g.userActivation) return m;
+  const { act, inside } = g.activation!(gate);
   const { X, n, d } = data;
   const k = m.k;
-  const inside = gate.bias === 'inside';
   centreRows(m, inside);
   let big = 0;
   for (let i = 0; i < n; i++) {
@@ -166,7 +167,7 @@ export function continueFromSoftmax(soft: Model, gate: GateSpec, data: Dataset):
       if (Math.abs(u) > big) big = Math.abs(u);
     }
   }
-  const s0 = slopeAtZero(gate.activation);
+  const s0 = slopeAtZero(act);
   const c = big > 0 ? Math.min(1, ARG_MAX / big) : 1;
   for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = m.beta1[t]! * c;
   if (inside) for (let j = 0; j < k; j++) m.beta0[j] = m.beta0[j]! * c;

@@ -28,6 +28,7 @@ export const activationGate: Gate = {
   kind: 'activation',
   form: 'activation',
   hasTau: true,
+  userActivation: true,
   exponents: ACTIVATION_TABLE,
   parse(raw, ctx) {
     rejectUnknownFields(raw, ['kind', 'activation', 'bias'], ctx, 'the activation gate');

@@ -104,6 +104,13 @@ export interface Gate {
   selection?(spec: GateSpec): { K: number; selectOn: 'slope' | 'logit' };
   /** activation form: σ and the bias position (the temperature gate: identity, bias outside) */
   activation?(spec: GateSpec): GateActivation;
+  /**
+   * activation form: σ is the user's choice (the activation gate), not fixed by the gate (the
+   * temperature gate: identity with the bias outside, the softmax gate itself at τ = 1). A
+   * softmax-first start then reads σ's scale off the softmax fit and is polished (init/), and the
+   * fit's ending is checked for collapsed and stepped gate rows (em/endings.ts).
+   */
+  readonly userActivation?: boolean;
   /** β0_j is an additive log-weight of expert j (splitting an atom may subtract log m from it) */
   biasIsLogWeight(spec: GateSpec): boolean;
   /** Writes the logits s (n × k). For top-K these are the full logits before selection. */
