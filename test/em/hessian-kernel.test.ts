@@ -164,6 +164,24 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
     }
   });
 
+  it('returns null (the reference decides) when a row overflows or a parameter is NaN, JS and SIMD alike', () => {
+    // n even: every row runs in the SIMD kernel (an odd last row goes to the JS twin)
+    const { m, data } = randomCase(3, 1, 50, 3, 0.5);
+    const L = paramLayout(SOFTMAX, 3, 1);
+    const dataA = inArena(data);
+    for (const [what, set] of [
+      ['NaN β0', (b: Model) => (b.beta0[1] = NaN)],
+      ['overflowing logit', (b: Model) => (b.beta0[0] = b.beta1[0] = 1.7e308)],
+      ['NaN b', (b: Model) => (b.b[2] = NaN)],
+    ] as const) {
+      const bad: Model = { ...m, beta0: m.beta0.slice(), beta1: m.beta1.slice(), b: m.b.slice() };
+      set(bad);
+      expect(fastLogLikDerivatives(L, bad, data, false), `${what} (JS)`).toBeNull();
+      expect(fastLogLikDerivatives(L, bad, dataA), `${what} (SIMD)`).toBeNull();
+    }
+    expect(fastLogLikDerivatives(L, m, dataA)).not.toBeNull();
+  });
+
   it('declines the gates it does not cover (top-K, activation) and τ free', () => {
     const { m } = randomCase(3, 1, 10, 1, 0.5);
     for (const gate of [

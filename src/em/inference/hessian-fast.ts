@@ -40,7 +40,8 @@ export function fastHessianSimd(L: ParamLayout, m: Model, data: Dataset): boolea
 
 /**
  * L, ∇L and ∇²L at the model (as logLikDerivatives with hessian = true), or null where
- * {@link fastHessianCovers} says no. `simd`: use the WebAssembly kernel when data.X and data.y lie in
+ * {@link fastHessianCovers} says no or where L is not finite (callers then take the reference, which
+ * gives the same NaN or infinity or handles the row exactly). `simd`: use the WebAssembly kernel when data.X and data.y lie in
  * one arena (a fit's data with the SIMD backend), else the JS loop.
  */
 export function fastLogLikDerivatives(L: ParamLayout, m: Model, data: Dataset, simd = true): LogLikDerivatives | null {
@@ -50,12 +51,15 @@ export function fastLogLikDerivatives(L: ParamLayout, m: Model, data: Dataset, s
   const par = hessSumsParams(k, d, m.beta0, m.beta1, m.a, m.b, m.nu);
   const call = hessSumsCall(k, d, data.X, data.y, data.n, par);
   const S = hessSums(call, simd);
+  // a non-finite row (overflowing logits, NaN parameters): the reference says what that gives
+  const ll = S[hessSumsLayout(k, d).ll]!;
+  if (!Number.isFinite(ll)) return null;
   const P = L.P;
   const grad = new Float64Array(P);
   const H = new Float64Array(P * P);
   assemble(L, S, grad, H);
   toLogScales(L, m, grad, H);
-  return { logLik: S[hessSumsLayout(k, d).ll]!, gradient: grad, hessian: H };
+  return { logLik: ll, gradient: grad, hessian: H };
 }
 
 /** θ index of the gate's coefficient of φ_a for expert l (φ_0 = 1: β0; else β1_{a−1}); −1 when fixed. */

@@ -4,13 +4,14 @@
  * row 2p + 1). Per row the same operations in the same order as the JS twin (expCore / logCore bits,
  * terms below −EXP_CUTOFF taken as 0); the sums are added lane by lane at GACC (zeroed by the binding).
  * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k), 1/ν (k). The byte offsets of the sum
- * blocks (hessSumsLayout) are arguments.
+ * blocks (hessSumsLayout) are arguments. A row whose gate or expert maximum is ±∞ or NaN makes L NaN
+ * (as in the JS twin), so that the caller can fall back to the reference.
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { GPAR, SCR, SCR_LEN } from '../layout.js';
 import { pairLoop, rowPair } from './kernels.js';
 import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
-import { F2, Fn, add, div, expv, logv, mul, sub } from './wat.js';
+import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 const K_MAX = 8;
 /** scratch slots (16 bytes): gate logits, t_j, r, π, ε, q, gate exponentials, φ, monomials */
@@ -82,6 +83,7 @@ function rowValues(f: Fn, dFix: number | null): void {
   each(f, 'la', 0, q8, 8, zeta);
   const xAt = (lo: string): string => at(SPHI + 16, lo);
   // the gate
+  f.set('bad', F2(0));
   f.set('mx', F2(-Infinity));
   f.set('ao', f.local('pb1', 'i32'), 'i32');
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => {
@@ -91,9 +93,12 @@ function rowValues(f: Fn, dFix: number | null): void {
     });
     put(f, SV, JO, f.local('v'));
     f.set('mx', `(f64x2.pmax ${f.local('mx')} ${f.local('v')})`);
+    f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${f.local('v')} ${f.local('v')}))`);
     f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
   });
   expSum(f, SV, SG);
+  // a row with a NaN term or a maximum ±∞: the JS twin's L is NaN there (pmax skips NaN, the cutoff mask drops it)
+  f.set('bad', `(v128.or ${f.local('bad')} (v128.not (f64x2.lt ${abs(f.local('mx'))} ${F2(Infinity)})))`);
   const lsg = f.set('lsg', add(f.local('mx'), logv(f, f.local('s'), 'ls')));
   const inv = f.set('inv', div(F2(1), f.local('s')));
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => put(f, SP, JO, mul(at(SG, JO), inv)));
@@ -112,6 +117,7 @@ function rowValues(f: Fn, dFix: number | null): void {
     const t = f.set('t', add(add(sub(at(SV, JO), lsg), c), mul(mul(h, e), e)));
     put(f, ST, JO, t);
     f.set('mx', `(f64x2.pmax ${f.local('mx')} ${t})`);
+    f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${t} ${t}))`);
     const iv = f.set('iv', splat(iadd(f.local('piv', 'i32'), JO)));
     const eps = f.set('eps', mul(e, iv));
     put(f, SE, JO, eps);
@@ -121,7 +127,9 @@ function rowValues(f: Fn, dFix: number | null): void {
   expSum(f, ST, SR);
   const inv2 = f.set('inv', div(F2(1), f.local('s')));
   loop(f, 'jo', i32(0), f.local('k8', 'i32'), 8, () => put(f, SR, JO, mul(at(SR, JO), inv2)));
-  f.set('ll', add(f.local('ll'), add(f.local('mx'), logv(f, f.local('s'), 'ls'))));
+  f.set('bad', `(v128.or ${f.local('bad')} (v128.not (f64x2.lt ${abs(f.local('mx'))} ${F2(Infinity)})))`);
+  const row = add(f.local('mx'), logv(f, f.local('s'), 'ls'));
+  f.set('ll', `(v128.bitselect ${F2(NaN)} ${add(f.local('ll'), row)} ${f.local('bad')})`);
 }
 
 /** Per row pair: the coefficients of sumRow times the monomials (mat), φ (vec) or 1, into the sums. */
