@@ -16,8 +16,9 @@
  * intercept: β0 / b; the others β1 / a.) The sums, in this order ({@link hessSumsLayout}): the
  * φφᵀ blocks over the monomials φ_a φ_b (a ≤ b), the φ blocks, the gradient, the scalars, then L.
  *
- * d = 1 and every k, any d: one loop (the SIMD twin, kernels-hessian.ts, computes the same per-row
- * values in the same order: expCore / logCore, terms below −EXP_CUTOFF taken as 0).
+ * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1 for d = 1 with the
+ * loops over d unrolled) compute the same per-row values in the same order (expCore / logCore, terms
+ * below −EXP_CUTOFF taken as 0); only the order of the sums over rows differs.
  */
 import { logCore } from '../../../math/log.js';
 import { dispatch, lookup, register } from '../registry.js';
