@@ -10,6 +10,7 @@
  *   [GPAR, +GPAR_LEN·8) the generic (any k, d) kernels' parameters, written by their bindings
  *   [GACC, +GACC_LEN·8) the generic sum kernels' per-lane accumulators (two doubles per sum)
  *   [SCR, +SCR_LEN·8)   the generic kernels' per-pair scratch (k or d f64x2 values, monomials)
+ *   [GBLK, +GBLK_LEN·8) the generic sum kernels' blocks of BLK row pairs (per-row weights, monomials)
  *   [HEAP, …)           the fit's arrays (arena.alloc), 64-byte aligned
  *
  * The generic regions are sized for SIMD_K_MAX experts and SIMD_D_MAX coordinates (registry.ts).
@@ -34,6 +35,13 @@ export const GACC_LEN = 2 * (SIMD_K_MAX * Q_MAX + ((SIMD_K_MAX * (SIMD_K_MAX + 1
 export const SCR = GACC + 8 * GACC_LEN;
 /** per-pair scratch (2 KiB: the generic kernels' regions, kernels-generic.ts) */
 export const SCR_LEN = 256;
-export const HEAP = Math.ceil((SCR + 8 * SCR_LEN) / 64) * 64;
+/** row pairs per block of the generic sum kernels (their per-block dot products are unrolled over it) */
+export const BLK = 8;
+/** weights: k gradient rows and k(k+1)/2 expert pairs; monomials: (d+1)(d+2)/2; BLK f64x2 each */
+export const GBLK_W_MAX = SIMD_K_MAX + (SIMD_K_MAX * (SIMD_K_MAX + 1)) / 2;
+export const GBLK_Z_MAX = NM_MAX;
+export const GBLK = SCR + 8 * SCR_LEN;
+export const GBLK_LEN = 2 * BLK * (GBLK_W_MAX + GBLK_Z_MAX);
+export const HEAP = Math.ceil((GBLK + 8 * GBLK_LEN) / 64) * 64;
 /** WebAssembly page size */
 export const PAGE = 65536;

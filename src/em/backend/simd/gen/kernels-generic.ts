@@ -10,7 +10,7 @@
  * per-lane accumulators at GACC (zeroed by the kernel; the binding adds lane 0 + lane 1).
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, GACC, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { ACC, BLK, GACC, GBLK, GBLK_Z_MAX, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
@@ -518,6 +518,12 @@ function momentsG(): string {
  * R = Σ_j r_j, z = (1, x), G_u = r_u − R π_u; per u the q = d + 1 sums Σ G_u z_a, then (withCurv) per
  * pair u ≤ v the (d+1)(d+2)/2 sums Σ c_uv z_a z_b (a ≤ b) with c_uu = Rπ_u(1 − π_u),
  * c_uv = −Rπ_u π_v. Sums (two lanes each) at GACC, zeroed by the binding.
+ *
+ * Blocked (why: one read-modify-write of memory per term and row was the cost at k = 8, d = 4): the
+ * weights w_t (G_u, then c_uv) and monomials (z_a z_b, a ≤ b; the first q are z itself) of BLK row
+ * pairs go to GBLK; then per weight its BLK values sit in registers and each of its sums is a dot
+ * product over the block (unrolled), added to GACC once per block. The terms are the JS twin's
+ * bits; only the order of the sums over rows differs (rows of a block in two interleaved partial sums).
  */
 function gradCurvG(): string {
   const f = new Fn(
@@ -535,12 +541,47 @@ function gradCurvG(): string {
     ],
     null,
   );
+  const ROW = 16 * BLK; // bytes of one weight's (or monomial's) block
+  const ZB = GBLK;
+  const WB = GBLK + ROW * GBLK_Z_MAX;
   strides(f);
   const f8 = f.set('f8', `(i32.shl (local.get $nf) (i32.const 3))`, 'i32');
   const q8 = f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
   const fj = (uo: string): string => `(i32.trunc_f64_s (f64.load offset=${GPAR} ${uo}))`;
-  pairLoop(f, () => {
+  // block strides of the q gradient monomials, of all monomials, and the weights' end
+  const qB = f.set('qB', imul(iadd('(local.get $d)', i32(1)), i32(ROW)), 'i32');
+  const nmB = f.set(
+    'nmB',
+    imul(`(i32.shr_u ${imul(iadd('(local.get $d)', i32(1)), iadd('(local.get $d)', i32(2)))} (i32.const 1))`, i32(ROW)),
+    'i32',
+  );
+  const nw = `(i32.add (local.get $nf) (select (i32.shr_u ${imul('(local.get $nf)', iadd('(local.get $nf)', i32(1)))} (i32.const 1)) (i32.const 0) (local.get $withCurv)))`;
+  const wEnd = f.set('wEnd', imul(nw, i32(ROW)), 'i32');
+  const zEnd = f.set('zEnd', `(select ${nmB} ${qB} (local.get $withCurv))`, 'i32');
+  f.set('laEnd', `(select ${q8} (i32.const 8) (local.get $withCurv))`, 'i32');
+  const P = '(local.get $p)';
+  const BO = '(local.get $bo)';
+  f.local('p', 'i32');
+  f.emit('(local.set $p (local.get $start))');
+  f.emit('(block $done (loop $L');
+  f.emit(`(br_if $done (i32.ge_u ${P} (local.get $end)))`);
+  // the block's pairs [p, p + nb): weights and monomials into slot bo = 16·(pair − p0)
+  f.set(
+    'nb16',
+    `(i32.shl (select (i32.const ${BLK}) (i32.sub (local.get $end) ${P}) (i32.gt_u (i32.sub (local.get $end) ${P}) (i32.const ${BLK}))) (i32.const 4))`,
+    'i32',
+  );
+  loop(f, 'bo', i32(0), f.local('nb16', 'i32'), 16, () => {
     loadZ(f);
+    // monomials z_a z_c, a ≤ c (a = 0: z_c itself, 1·z_c; the gradient alone needs only those)
+    f.set('zt', BO, 'i32');
+    loop(f, 'la', i32(0), '(local.get $laEnd)', 8, () => {
+      f.set('za', zAt('(local.get $la)'));
+      loop(f, 'lc', '(local.get $la)', q8, 8, () => {
+        f.emit(`(v128.store offset=${ZB} ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
+        f.set('zt', iadd(f.local('zt', 'i32'), i32(ROW)), 'i32');
+      });
+    });
     const [r0, r1] = rowsK(f, 'r', 'ro');
     const [p0, p1] = rowsK(f, 'pi', 'po');
     f.set('R', F2(0));
@@ -548,51 +589,54 @@ function gradCurvG(): string {
       f.set('R', add(f.local('R'), gather(iadd(r0, JO), iadd(r1, JO))));
     });
     const R = f.local('R');
-    f.emit('(if (local.get $withCurv) (then');
-    f.set('zt', i32(SZZ), 'i32');
-    loop(f, 'la', i32(0), q8, 8, () => {
-      f.set('za', zAt('(local.get $la)'));
-      loop(f, 'lc', '(local.get $la)', q8, 8, () => {
-        f.emit(`(v128.store ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
-        f.set('zt', iadd(f.local('zt', 'i32'), i32(16)), 'i32');
-      });
-    });
-    f.emit('))');
-    f.set('ap', i32(GACC), 'i32');
-    const ap = f.local('ap', 'i32');
+    f.set('wt', BO, 'i32');
+    const wt = f.local('wt', 'i32');
     loop(f, 'uo', i32(0), f8, 8, () => {
       const j = f.set('fj', fj('(local.get $uo)'), 'i32');
       const pu = f.set('pu', gather(iadd(p0, j), iadd(p1, j)));
-      const G = f.set('G', sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu)));
       f.emit(`(v128.store offset=${SDX} (i32.shl (local.get $uo) (i32.const 1)) ${pu})`);
       f.emit(`(v128.store offset=${SRX} (i32.shl (local.get $uo) (i32.const 1)) ${mul(R, pu)})`);
-      accAdd(f, ap, G);
-      f.set('ap', iadd(ap, i32(16)), 'i32');
-      loop(f, 'lo', i32(8), q8, 8, () => {
-        accAdd(f, ap, mul(G, zAt(LO)));
-        f.set('ap', iadd(ap, i32(16)), 'i32');
-      });
+      f.emit(`(v128.store offset=${WB} ${wt} ${sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu))})`);
+      f.set('wt', iadd(wt, i32(ROW)), 'i32');
     });
     f.emit('(if (local.get $withCurv) (then');
-    const nmBytes = f.set('nm16', `(i32.sub (local.get $zt) (i32.const ${SZZ}))`, 'i32');
-    /** acc[ap + s] += c·zz_s over the monomials */
-    const pairSums = (c: string): void => {
-      loop(f, 'so', i32(0), nmBytes, 16, () => {
-        accAdd(f, iadd(ap, '(local.get $so)'), mul(c, `(v128.load offset=${SZZ} (local.get $so))`));
-      });
-      f.set('ap', iadd(ap, nmBytes), 'i32');
-    };
     loop(f, 'uo', i32(0), f8, 8, () => {
       const pu = f.set('pu', zAt('(local.get $uo)', SDX));
       const rp = f.set('rp', zAt('(local.get $uo)', SRX));
-      pairSums(f.set('c', mul(rp, sub(F2(1), pu))));
+      f.emit(`(v128.store offset=${WB} ${wt} ${mul(rp, sub(F2(1), pu))})`);
+      f.set('wt', iadd(wt, i32(ROW)), 'i32');
       f.set('nrp', `(f64x2.neg ${rp})`);
       loop(f, 'vo', iadd('(local.get $uo)', i32(8)), f8, 8, () => {
-        pairSums(f.set('c', mul(f.local('nrp'), zAt('(local.get $vo)', SDX))));
+        f.emit(`(v128.store offset=${WB} ${wt} ${mul(f.local('nrp'), zAt('(local.get $vo)', SDX))})`);
+        f.set('wt', iadd(wt, i32(ROW)), 'i32');
       });
     });
     f.emit('))');
+    f.set('p', iadd(P, i32(1)), 'i32');
   });
+  // a short last block: its empty slots 0 (weights and monomials, so no stale value enters a sum)
+  loop(f, 'bo', f.local('nb16', 'i32'), i32(ROW), 16, () => {
+    loop(f, 'zt', BO, zEnd, ROW, () => f.emit(`(v128.store offset=${ZB} (local.get $zt) ${F2(0)})`));
+    loop(f, 'wt', BO, f.local('wEnd', 'i32'), ROW, () => f.emit(`(v128.store offset=${WB} (local.get $wt) ${F2(0)})`));
+  });
+  // the dot products: weight t (gradient rows first: q monomials; then pairs: all of them)
+  f.set('ap', i32(GACC), 'i32');
+  const ap = f.local('ap', 'i32');
+  loop(f, 'wo', i32(0), f.local('wEnd', 'i32'), ROW, () => {
+    const w = Array.from({ length: BLK }, (_, b) =>
+      f.set(`w${b}`, `(v128.load offset=${WB + 16 * b} (local.get $wo))`),
+    );
+    const ns = `(select ${qB} ${nmB} (i32.lt_u (local.get $wo) ${imul('(local.get $nf)', i32(ROW))}))`;
+    loop(f, 'zo', i32(0), ns, ROW, () => {
+      const zb = (b: number): string => `(v128.load offset=${ZB + 16 * b} (local.get $zo))`;
+      f.set('s0', mul(w[0]!, zb(0)));
+      f.set('s1', mul(w[1]!, zb(1)));
+      for (let b = 2; b < BLK; b++) f.set(`s${b & 1}`, add(f.local(`s${b & 1}`), mul(w[b]!, zb(b))));
+      accAdd(f, ap, add(f.local('s0'), f.local('s1')));
+      f.set('ap', iadd(ap, i32(16)), 'i32');
+    });
+  });
+  f.emit('(br $L)))');
   return f.text();
 }
 
