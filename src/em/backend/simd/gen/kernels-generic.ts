@@ -16,12 +16,12 @@ import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
 import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
 
-const i32 = (c: number): string => `(i32.const ${c})`;
-const iadd = (a: string, b: string): string => `(i32.add ${a} ${b})`;
-const imul = (a: string, b: string): string => `(i32.mul ${a} ${b})`;
+export const i32 = (c: number): string => `(i32.const ${c})`;
+export const iadd = (a: string, b: string): string => `(i32.add ${a} ${b})`;
+export const imul = (a: string, b: string): string => `(i32.mul ${a} ${b})`;
 /** f64x2 of the doubles at byte addresses a (lane 0) and b (lane 1) */
-const gather = (a: string, b: string): string => `(v128.load64_lane 1 ${b} (v128.load64_zero ${a}))`;
-const splat = (a: string): string => `(v128.load64_splat ${a})`;
+export const gather = (a: string, b: string): string => `(v128.load64_lane 1 ${b} (v128.load64_zero ${a}))`;
+export const splat = (a: string): string => `(v128.load64_splat ${a})`;
 const load = (a: string): string => `(v128.load ${a})`;
 /** lanes of v to byte addresses a (lane 0) and b (lane 1) */
 function scatter(f: Fn, a: string, b: string, v: string): void {
@@ -30,7 +30,7 @@ function scatter(f: Fn, a: string, b: string, v: string): void {
 }
 
 /** for (name = from; name < to; name += step) body — i32 locals, `to` evaluated every step */
-function loop(f: Fn, name: string, from: string, to: string, step: number, body: () => void): void {
+export function loop(f: Fn, name: string, from: string, to: string, step: number, body: () => void): void {
   f.local(name, 'i32');
   f.emit(`(local.set $${name} ${from})`);
   f.emit(`(block $${name}_b (loop $${name}_l`);
@@ -44,26 +44,26 @@ function loop(f: Fn, name: string, from: string, to: string, step: number, body:
  * The byte strides of a kernel's k and d (k8 = 8k, k16 = 16k, d8 = 8d, d16 = 16d), set at entry, and
  * per pair the offsets of rows 2p and 2p + 1 in n × k and n × d row-major matrices.
  */
-function strides(f: Fn): void {
+export function strides(f: Fn): void {
   f.set('k8', `(i32.shl (local.get $k) (i32.const 3))`, 'i32');
   f.set('k16', `(i32.shl (local.get $k) (i32.const 4))`, 'i32');
   f.set('d8', `(i32.shl (local.get $d) (i32.const 3))`, 'i32');
   f.set('d16', `(i32.shl (local.get $d) (i32.const 4))`, 'i32');
 }
 /** rows 2p, 2p + 1 of the n × k matrix at pointer param `ptr`: locals name0, name1 */
-function rowsK(f: Fn, ptr: string, name: string): [string, string] {
+export function rowsK(f: Fn, ptr: string, name: string): [string, string] {
   const o0 = f.set(`${name}0`, iadd(`(local.get $${ptr})`, imul('(local.get $p)', f.local('k16', 'i32'))), 'i32');
   return [o0, f.set(`${name}1`, iadd(o0, f.local('k8', 'i32')), 'i32')];
 }
 /** rows 2p, 2p + 1 of the n × d matrix X */
-function rowsX(f: Fn): [string, string] {
+export function rowsX(f: Fn): [string, string] {
   const o0 = f.set('xo0', iadd('(local.get $x)', imul('(local.get $p)', f.local('d16', 'i32'))), 'i32');
   return [o0, f.set('xo1', iadd(o0, f.local('d8', 'i32')), 'i32')];
 }
 
 /** scratch: per-expert values (k f64x2) at SCR and SCR_V; z = (1, x) at SZ, r·dx at SRX, monomials at SZZ */
 const SCR_V = SCR + 16 * SIMD_K_MAX;
-const SZ = SCR;
+export const SZ = SCR;
 const SDX = SZ + 16 * (SIMD_D_MAX + 1);
 const SRX = SDX + 16 * SIMD_K_MAX;
 const SZZ = SRX + 16 * SIMD_K_MAX;
@@ -434,19 +434,19 @@ function gateRowsG(): string {
 }
 
 /** acc[a] += t for the per-lane accumulator at byte address a (i32 expression) */
-function accAdd(f: Fn, a: string, t: string): void {
+export function accAdd(f: Fn, a: string, t: string): void {
   f.emit(`(v128.store ${a} ${add(load(a), t)})`);
 }
 
 /** z = (1, x_1..x_d) of rows 2p, 2p + 1 into SZ (16 bytes each) */
-function loadZ(f: Fn): void {
+export function loadZ(f: Fn): void {
   const [xo0, xo1] = rowsX(f);
   f.emit(`(v128.store (i32.const ${SZ}) ${F2(1)})`);
   loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
     f.emit(`(v128.store offset=${SZ + 16} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
   });
 }
-const zAt = (l8: string, base = SZ): string => `(v128.load offset=${base} (i32.shl ${l8} (i32.const 1)))`;
+export const zAt = (l8: string, base = SZ): string => `(v128.load offset=${base} (i32.shl ${l8} (i32.const 1)))`;
 
 /**
  * Shifted one-pass moments (cpu/moments.ts momentsRows1 / momentsRowsD, their terms): per expert j, with

@@ -25,6 +25,7 @@ import { sumKernels } from './kernels-sums.js';
 import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
 import { genericKernels } from './kernels-generic.js';
+import { denseGradGKernels } from './kernels-densegradg.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -252,6 +253,7 @@ export function moduleText(): string {
     ...denseGradKernels(),
     ...topkKernels(),
     ...genericKernels(),
+    ...denseGradGKernels(),
     ')',
   ].join('\n');
 }
