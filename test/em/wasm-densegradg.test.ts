@@ -5,10 +5,12 @@
  * - the SIMD kernel against its JS twin: on one row pair (the sums are then the two rows' terms, so
  *   the terms must agree to the bit) and on n = 1001 (another order of the sums: to rounding);
  * - the gradient and Fisher curvature against the generic path (Gate.logitDerivs + gateGradCurv);
- * - the exact −∇²Q against central differences of the gradient.
+ * - the exact −∇²Q against central differences of the gradient;
+ * - the Fisher-scoring gate M-step (d ≥ 2) through these sums against the same step without them.
  */
 import { describe, expect, it } from 'vitest';
-import { createCpuBackend, gateLayout, GateQObjective } from '../../src/em/index.js';
+import { createCpuBackend, gateLayout, gateMStepFor, GateQObjective } from '../../src/em/index.js';
+import { WarningLog } from '../../src/em/warnings.js';
 import { packGate } from '../../src/em/gates/index.js';
 import type { Backend, GateLayout } from '../../src/em/backend/types.js';
 import type { DenseGateKernels } from '../../src/em/backend/cpu/activation-grad.js';
@@ -196,4 +198,61 @@ describe('activation gates, generic sums: against the generic path and finite di
         }
       });
     }
+});
+
+describe('activation gates, d ≥ 2: the Fisher-scoring M-step through the generic sums', () => {
+  /** M-steps on fixed responsibilities until one reports convergence; Q and the number of fused passes */
+  function solve(be: Backend, act: Act, k: number, d: number) {
+    const n = 600;
+    const { m, X, resp } = setup(act, k, d, n, 31 + k + d);
+    const data = { n, d, X, y: new Float64Array(n) };
+    const L = gateLayout(m.gate, k, d, 'free');
+    const ws = createWorkspace(n, k, true, false);
+    ws.resp.set(resp);
+    be.gateProbs(m, X, n, ws.logPi, ws.pi, null, 'none');
+    const step = gateMStepFor(m.gate.kind)({ backend: be, data, model: m, ws, layout: L });
+    const warnings = new WarningLog();
+    let Q = -Infinity,
+      converged = false;
+    for (let it = 1; it <= 300 && !converged; it++) {
+      const r = step.step({
+        backend: be,
+        data,
+        model: m,
+        ws,
+        layout: L,
+        maxSteps: 100,
+        tol: 1e-13,
+        warnings,
+        iteration: it,
+        q0: NaN,
+      });
+      expect(r.info.Q).toBeGreaterThanOrEqual(Q - 1e-14 * n * k * Math.abs(Q));
+      Q = r.info.Q;
+      converged = r.info.converged;
+    }
+    return { Q, converged };
+  }
+  for (const act of ['tanh', 'sigmoid'] as const)
+    for (const [k, d] of [
+      [3, 2],
+      [4, 3],
+    ] as const)
+      it(`${act}, k = ${k}, d = ${d}: the same maximum of Q as Gate.logitDerivs + gateGradCurv`, () => {
+        const cpu = createCpuBackend() as Backend & Required<DenseGateKernels>;
+        let calls = 0;
+        const counted = {
+          ...cpu,
+          denseGradHess: (...a: Parameters<typeof cpu.denseGradHess>) => {
+            calls++;
+            return cpu.denseGradHess(...a);
+          },
+        };
+        const { denseGradHess: _omit, ...plain } = cpu;
+        const fast = solve(counted as Backend, act, k, d);
+        const slow = solve(plain as Backend, act, k, d);
+        expect(calls, 'the fused sums ran').toBeGreaterThan(0);
+        expect(fast.converged && slow.converged).toBe(true);
+        expect(Math.abs(fast.Q - slow.Q)).toBeLessThanOrEqual(1e-10 * Math.abs(slow.Q));
+      });
 });
