@@ -10,6 +10,7 @@
  * `${label}:` when the spec fits several models.
  */
 import { fitMoE } from '../em/fit.js';
+import { startCpuClock } from '../io/cpu-clock.js';
 import type { FitOptions, FitResult, InitOption } from '../em/types.js';
 import { simulate } from '../models/sample.js';
 import { modelToParams, type Model } from '../models/types.js';
@@ -72,8 +73,7 @@ function parameterErrors(loss: LossResult, put: (name: string, v: number) => voi
  * @param truth the truth of the cell's fitted model (spec order: specTruths(spec)[cell.model])
  */
 export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): CellRecord {
-  const t0 = performance.now();
-  const seconds = () => (performance.now() - t0) / 1000;
+  const seconds = startCpuClock().elapsed;
   const fm = spec.models[cell.model];
   if (!fm || fm.label !== cell.label) throw new Error(`cell model ${cell.model} (${cell.label}) is not in the spec`);
   const prefix = metricPrefix(spec, fm.label);

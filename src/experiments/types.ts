@@ -120,7 +120,10 @@ export interface CellRecord {
   /** the fitter's stop reason, e.g. "converged", "maxIter", "degenerate" */
   stopReason?: string;
   warnings: string[];
-  /** wall time of the cell; the only field that differs between identical runs */
+  /**
+   * CPU seconds of the worker thread that evaluated the cell (Linux; wall seconds where the OS
+   * reports no per-thread CPU time); the only field that differs between identical runs
+   */
   seconds: number;
   /** fitted parameters (model file parameters) */
   fitted?: ModelParams;

@@ -2,3 +2,4 @@
 export { formatJSON } from './json.js';
 export { writeFileAtomic } from './atomic.js';
 export { readTextFile } from './text.js';
+export { startCpuClock, threadCpuSeconds } from './cpu-clock.js';

@@ -192,7 +192,7 @@ export function formatReport(input: ReportInput): string {
   L.push('## Headline rows and the planner');
   L.push('');
   L.push('For each preset, its headline rows and the cheapest design the planner (`gmoe plan`) predicts to decide them, from this');
-  L.push('run\'s bootstrap intervals and timed cells (CPU times on this machine; the run\'s own load inflates them).');
+  L.push("run's bootstrap intervals and timed cells (CPU times on this machine: each cell's worker-thread CPU time, so the machine's load does not inflate them).");
   L.push('');
   for (const p of input.presets) {
     const heads = p.checks.filter((c) => c.headline);
