@@ -165,9 +165,16 @@ export function denseRowsG(c: DenseGCall, i0: number, len: number, out: Float64A
     }
     // the sums: weights × their monomials (× 1: z_0 = 1; × x: z_1..z_d; × xx: the rest)
     let s = 0;
-    for (let t = 0; t < nA; t++, s++) out[s] = out[s]! + w[t]! * z[0]!;
-    for (let t = nA; t < nA + nB; t++) for (let b = 1; b < q; b++, s++) out[s] = out[s]! + w[t]! * z[b]!;
-    for (let t = nA + nB; t < nA + nB + nC; t++) for (let b = q; b < nm; b++, s++) out[s] = out[s]! + w[t]! * z[b]!;
+    const z0 = z[0]!;
+    for (let t = 0; t < nA; t++, s++) out[s] = out[s]! + w[t]! * z0;
+    for (let t = nA; t < nA + nB; t++) {
+      const wt = w[t]!;
+      for (let b = 1; b < q; b++, s++) out[s] = out[s]! + wt * z[b]!;
+    }
+    for (let t = nA + nB; t < nA + nB + nC; t++) {
+      const wt = w[t]!;
+      for (let b = q; b < nm; b++, s++) out[s] = out[s]! + wt * z[b]!;
+    }
   }
 }
 
