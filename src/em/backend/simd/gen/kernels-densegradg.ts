@@ -16,15 +16,29 @@
  * The binding (cpu/activation-grad-g.ts) places them in the gradient, the Fisher matrix and the
  * exact Hessian's −Σ G ∇²s.
  */
-import { BLK, GACC, GBLK, GBLK_Z_MAX, GPAR, SCR, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { GPAR, SCR, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { F2, Fn, add, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
 import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
-import { accAdd, gather, i32, iadd, imul, loadZ, loop, rowsK, splat, strides, zAt } from './kernels-generic.js';
+import {
+  BLOCK_ROW,
+  BLOCK_WEIGHTS,
+  blockDots,
+  blockStrides,
+  blockSums,
+  gather,
+  i32,
+  iadd,
+  imul,
+  loop,
+  rowsK,
+  splat,
+  strides,
+  zAt,
+} from './kernels-generic.js';
 
-const ROW = 16 * BLK; // bytes of one weight's (or monomial's) block
-const ZB = GBLK;
-const WB = GBLK + ROW * GBLK_Z_MAX;
+const ROW = BLOCK_ROW;
+const WB = BLOCK_WEIGHTS;
 /** per-expert scratch (k f64x2 each) after z at SCR: π, Rπ, J1, Jt, H1, G */
 const SE = SCR + 16 * (SIMD_D_MAX + 1);
 const [S_P, S_RP, S_J1, S_JT, S_H1, S_G] = [0, 1, 2, 3, 4, 5].map((t) => SE + 16 * SIMD_K_MAX * t) as [
@@ -40,24 +54,6 @@ const at = (base: number, o8: string): string => `offset=${base} (i32.shl ${o8} 
 const ld = (base: number, o8: string): string => `(v128.load ${at(base, o8)})`;
 const UO = '(local.get $uo)';
 const VO = '(local.get $vo)';
-
-/** the per-lane sums Σ_block w_t·Z_s for weights [wFrom, wTo) × monomials [zFrom, zTo) (byte offsets), into GACC at $ap */
-function dots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo: string): void {
-  const ap = f.local('ap', 'i32');
-  loop(f, 'wo', wFrom, wTo, ROW, () => {
-    const w = Array.from({ length: BLK }, (_, b) =>
-      f.set(`w${b}`, `(v128.load offset=${WB + 16 * b} (local.get $wo))`),
-    );
-    loop(f, 'zo', zFrom, zTo, ROW, () => {
-      const zb = (b: number): string => `(v128.load offset=${ZB + 16 * b} (local.get $zo))`;
-      f.set('s0', mul(w[0]!, zb(0)));
-      f.set('s1', mul(w[1]!, zb(1)));
-      for (let b = 2; b < BLK; b++) f.set(`s${b & 1}`, add(f.local(`s${b & 1}`), mul(w[b]!, zb(b))));
-      accAdd(f, ap, add(f.local('s0'), f.local('s1')));
-      f.set('ap', iadd(ap, i32(16)), 'i32');
-    });
-  });
-}
 
 /**
  * densegradg_<grad>: the sums above for one activation. par (GPAR): β1 (k·d), 1/τ.
@@ -93,17 +89,8 @@ function denseGradG(act: ActivationSimd): string {
   const endA = f.set('endA', imul(nA, i32(ROW)), 'i32');
   const endB = f.set('endB', iadd(endA, imul(nB, i32(ROW))), 'i32');
   const wEnd = f.set('wEnd', iadd(endB, imul(nC, i32(ROW))), 'i32');
-  const q8 = f.set('q8', iadd(d8, i32(8)), 'i32');
-  const qB = f.set('qB', imul(iadd('(local.get $d)', i32(1)), i32(ROW)), 'i32');
-  const nmB = f.set(
-    'nmB',
-    imul(`(i32.shr_u ${imul(iadd('(local.get $d)', i32(1)), iadd('(local.get $d)', i32(2)))} (i32.const 1))`, i32(ROW)),
-    'i32',
-  );
-  const zEnd = f.set('zEnd', `(select ${nmB} ${qB} ${WC})`, 'i32');
-  f.set('laEnd', `(select ${q8} (i32.const 8) ${WC})`, 'i32');
+  const { qB, nmB } = blockStrides(f);
   const ops = simdOps(f);
-  const P = '(local.get $p)';
   const BO = '(local.get $bo)';
   const JO = '(local.get $jo)';
   /** store v at the class pointer `ptr` (a local), then advance it one weight */
@@ -111,26 +98,7 @@ function denseGradG(act: ActivationSimd): string {
     f.emit(`(v128.store offset=${WB} (local.get $${ptr}) ${v})`);
     f.set(ptr, iadd(`(local.get $${ptr})`, i32(ROW)), 'i32');
   };
-  f.local('p', 'i32');
-  f.emit('(local.set $p (local.get $start))');
-  f.emit('(block $done (loop $L');
-  f.emit(`(br_if $done (i32.ge_u ${P} (local.get $end)))`);
-  f.set(
-    'nb16',
-    `(i32.shl (select (i32.const ${BLK}) (i32.sub (local.get $end) ${P}) (i32.gt_u (i32.sub (local.get $end) ${P}) (i32.const ${BLK}))) (i32.const 4))`,
-    'i32',
-  );
-  loop(f, 'bo', i32(0), f.local('nb16', 'i32'), 16, () => {
-    loadZ(f);
-    // monomials z_a z_c, a ≤ c, z = (1, x): 1, x_1..x_d, then x_a x_c (the gradient alone: 1, x)
-    f.set('zt', BO, 'i32');
-    loop(f, 'la', i32(0), '(local.get $laEnd)', 8, () => {
-      f.set('za', zAt('(local.get $la)'));
-      loop(f, 'lc', '(local.get $la)', q8, 8, () => {
-        f.emit(`(v128.store offset=${ZB} ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
-        f.set('zt', iadd(f.local('zt', 'i32'), i32(ROW)), 'i32');
-      });
-    });
+  const fill = (): void => {
     const [r0, r1] = rowsK(f, 'r', 'ro');
     const [p0, p1] = rowsK(f, 'pi', 'po');
     f.set('R', F2(0));
@@ -197,18 +165,12 @@ function denseGradG(act: ActivationSimd): string {
     put('wa', f.local('ctt'));
     loop(f, 'uo', i32(0), k8, 8, () => put('wc', mul(ld(S_G, UO), ld(S_H1, UO))));
     f.emit('))');
-    f.set('p', iadd(P, i32(1)), 'i32');
+  };
+  blockSums(f, fill, wEnd, () => {
+    blockDots(f, i32(0), endA, i32(0), i32(ROW));
+    blockDots(f, endA, endB, i32(ROW), qB);
+    blockDots(f, endB, wEnd, qB, nmB);
   });
-  // a short last block: its empty slots 0 (weights and monomials, so no stale value enters a sum)
-  loop(f, 'bo', f.local('nb16', 'i32'), i32(ROW), 16, () => {
-    loop(f, 'zt', BO, zEnd, ROW, () => f.emit(`(v128.store offset=${ZB} (local.get $zt) ${F2(0)})`));
-    loop(f, 'wt8', BO, wEnd, ROW, () => f.emit(`(v128.store offset=${WB} (local.get $wt8) ${F2(0)})`));
-  });
-  f.set('ap', i32(GACC), 'i32');
-  dots(f, i32(0), endA, i32(0), i32(ROW));
-  dots(f, endA, endB, i32(ROW), qB);
-  dots(f, endB, wEnd, qB, nmB);
-  f.emit('(br $L)))');
   return f.text();
 }
 

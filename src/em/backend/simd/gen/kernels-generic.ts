@@ -541,47 +541,14 @@ function gradCurvG(): string {
     ],
     null,
   );
-  const ROW = 16 * BLK; // bytes of one weight's (or monomial's) block
-  const ZB = GBLK;
-  const WB = GBLK + ROW * GBLK_Z_MAX;
   strides(f);
   const f8 = f.set('f8', `(i32.shl (local.get $nf) (i32.const 3))`, 'i32');
-  const q8 = f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
   const fj = (uo: string): string => `(i32.trunc_f64_s (f64.load offset=${GPAR} ${uo}))`;
-  // block strides of the q gradient monomials, of all monomials, and the weights' end
-  const qB = f.set('qB', imul(iadd('(local.get $d)', i32(1)), i32(ROW)), 'i32');
-  const nmB = f.set(
-    'nmB',
-    imul(`(i32.shr_u ${imul(iadd('(local.get $d)', i32(1)), iadd('(local.get $d)', i32(2)))} (i32.const 1))`, i32(ROW)),
-    'i32',
-  );
+  const { qB, nmB } = blockStrides(f);
   const nw = `(i32.add (local.get $nf) (select (i32.shr_u ${imul('(local.get $nf)', iadd('(local.get $nf)', i32(1)))} (i32.const 1)) (i32.const 0) (local.get $withCurv)))`;
-  const wEnd = f.set('wEnd', imul(nw, i32(ROW)), 'i32');
-  const zEnd = f.set('zEnd', `(select ${nmB} ${qB} (local.get $withCurv))`, 'i32');
-  f.set('laEnd', `(select ${q8} (i32.const 8) (local.get $withCurv))`, 'i32');
-  const P = '(local.get $p)';
-  const BO = '(local.get $bo)';
-  f.local('p', 'i32');
-  f.emit('(local.set $p (local.get $start))');
-  f.emit('(block $done (loop $L');
-  f.emit(`(br_if $done (i32.ge_u ${P} (local.get $end)))`);
-  // the block's pairs [p, p + nb): weights and monomials into slot bo = 16·(pair − p0)
-  f.set(
-    'nb16',
-    `(i32.shl (select (i32.const ${BLK}) (i32.sub (local.get $end) ${P}) (i32.gt_u (i32.sub (local.get $end) ${P}) (i32.const ${BLK}))) (i32.const 4))`,
-    'i32',
-  );
-  loop(f, 'bo', i32(0), f.local('nb16', 'i32'), 16, () => {
-    loadZ(f);
-    // monomials z_a z_c, a ≤ c (a = 0: z_c itself, 1·z_c; the gradient alone needs only those)
-    f.set('zt', BO, 'i32');
-    loop(f, 'la', i32(0), '(local.get $laEnd)', 8, () => {
-      f.set('za', zAt('(local.get $la)'));
-      loop(f, 'lc', '(local.get $la)', q8, 8, () => {
-        f.emit(`(v128.store offset=${ZB} ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
-        f.set('zt', iadd(f.local('zt', 'i32'), i32(ROW)), 'i32');
-      });
-    });
+  const wEnd = f.set('wEnd', imul(nw, i32(BLOCK_ROW)), 'i32');
+  const gEnd = f.set('gEnd', imul('(local.get $nf)', i32(BLOCK_ROW)), 'i32');
+  const fill = (): void => {
     const [r0, r1] = rowsK(f, 'r', 'ro');
     const [p0, p1] = rowsK(f, 'pi', 'po');
     f.set('R', F2(0));
@@ -589,45 +556,118 @@ function gradCurvG(): string {
       f.set('R', add(f.local('R'), gather(iadd(r0, JO), iadd(r1, JO))));
     });
     const R = f.local('R');
-    f.set('wt', BO, 'i32');
+    f.set('wt', '(local.get $bo)', 'i32');
     const wt = f.local('wt', 'i32');
+    const put = (v: string): void => {
+      f.emit(`(v128.store offset=${WB} ${wt} ${v})`);
+      f.set('wt', iadd(wt, i32(BLOCK_ROW)), 'i32');
+    };
     loop(f, 'uo', i32(0), f8, 8, () => {
       const j = f.set('fj', fj('(local.get $uo)'), 'i32');
       const pu = f.set('pu', gather(iadd(p0, j), iadd(p1, j)));
       f.emit(`(v128.store offset=${SDX} (i32.shl (local.get $uo) (i32.const 1)) ${pu})`);
       f.emit(`(v128.store offset=${SRX} (i32.shl (local.get $uo) (i32.const 1)) ${mul(R, pu)})`);
-      f.emit(`(v128.store offset=${WB} ${wt} ${sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu))})`);
-      f.set('wt', iadd(wt, i32(ROW)), 'i32');
+      put(sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu)));
     });
     f.emit('(if (local.get $withCurv) (then');
     loop(f, 'uo', i32(0), f8, 8, () => {
       const pu = f.set('pu', zAt('(local.get $uo)', SDX));
       const rp = f.set('rp', zAt('(local.get $uo)', SRX));
-      f.emit(`(v128.store offset=${WB} ${wt} ${mul(rp, sub(F2(1), pu))})`);
-      f.set('wt', iadd(wt, i32(ROW)), 'i32');
+      put(mul(rp, sub(F2(1), pu)));
       f.set('nrp', `(f64x2.neg ${rp})`);
       loop(f, 'vo', iadd('(local.get $uo)', i32(8)), f8, 8, () => {
-        f.emit(`(v128.store offset=${WB} ${wt} ${mul(f.local('nrp'), zAt('(local.get $vo)', SDX))})`);
-        f.set('wt', iadd(wt, i32(ROW)), 'i32');
+        put(mul(f.local('nrp'), zAt('(local.get $vo)', SDX)));
       });
     });
     f.emit('))');
+  };
+  // the dot products: the gradient rows with the q monomials (1, x), then the pairs with all of them
+  blockSums(f, fill, wEnd, () => {
+    blockDots(f, i32(0), gEnd, i32(0), qB);
+    blockDots(f, gEnd, wEnd, i32(0), nmB);
+  });
+  return f.text();
+}
+
+/** bytes of one weight's (or monomial's) block of BLK f64x2 in GBLK */
+export const BLOCK_ROW = 16 * BLK;
+/** the monomials' blocks at GBLK, then the weights' */
+const ZB = GBLK;
+const WB = GBLK + BLOCK_ROW * GBLK_Z_MAX;
+export const BLOCK_WEIGHTS = WB;
+
+/**
+ * Locals of a blocked sum kernel (after strides): q8 = 8(d + 1); the byte ends of the q monomials
+ * (1, x) and of all (d+1)(d+2)/2 in a block (qB, nmB); zEnd, laEnd: the monomials the call forms
+ * (all with $withCurv, else 1, x).
+ */
+export function blockStrides(f: Fn): { q8: string; qB: string; nmB: string } {
+  const q8 = f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
+  const d1 = iadd('(local.get $d)', i32(1));
+  const qB = f.set('qB', imul(d1, i32(BLOCK_ROW)), 'i32');
+  const nm = `(i32.shr_u ${imul(d1, iadd('(local.get $d)', i32(2)))} (i32.const 1))`;
+  const nmB = f.set('nmB', imul(nm, i32(BLOCK_ROW)), 'i32');
+  f.set('zEnd', `(select ${nmB} ${qB} (local.get $withCurv))`, 'i32');
+  f.set('laEnd', `(select ${q8} (i32.const 8) (local.get $withCurv))`, 'i32');
+  return { q8, qB, nmB };
+}
+
+/**
+ * The row-pair loop of a blocked sum kernel (gradcurvg, densegradg_*): per block of BLK pairs from
+ * $start, each pair's z = (1, x) into SZ and its monomials z_a z_c (a ≤ c) into its slot ($bo, 16
+ * bytes per pair) of each monomial's block, then `fill` writes its weights (at BLOCK_WEIGHTS + $bo,
+ * one block per weight); a short last block's empty slots are zeroed (no stale value enters a sum);
+ * then `sums` (blockDots) adds the block to GACC. Needs blockStrides' locals.
+ */
+export function blockSums(f: Fn, fill: () => void, wEnd: string, sums: () => void): void {
+  const P = '(local.get $p)';
+  const BO = '(local.get $bo)';
+  f.local('p', 'i32');
+  f.emit('(local.set $p (local.get $start))');
+  f.emit('(block $done (loop $L');
+  f.emit(`(br_if $done (i32.ge_u ${P} (local.get $end)))`);
+  const left = `(i32.sub (local.get $end) ${P})`;
+  f.set(
+    'nb16',
+    `(i32.shl (select (i32.const ${BLK}) ${left} (i32.gt_u ${left} (i32.const ${BLK}))) (i32.const 4))`,
+    'i32',
+  );
+  loop(f, 'bo', i32(0), f.local('nb16', 'i32'), 16, () => {
+    loadZ(f);
+    f.set('zt', BO, 'i32');
+    loop(f, 'la', i32(0), '(local.get $laEnd)', 8, () => {
+      f.set('za', zAt('(local.get $la)'));
+      loop(f, 'lc', '(local.get $la)', '(local.get $q8)', 8, () => {
+        f.emit(`(v128.store offset=${ZB} ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
+        f.set('zt', iadd(f.local('zt', 'i32'), i32(BLOCK_ROW)), 'i32');
+      });
+    });
+    fill();
     f.set('p', iadd(P, i32(1)), 'i32');
   });
-  // a short last block: its empty slots 0 (weights and monomials, so no stale value enters a sum)
-  loop(f, 'bo', f.local('nb16', 'i32'), i32(ROW), 16, () => {
-    loop(f, 'zt', BO, zEnd, ROW, () => f.emit(`(v128.store offset=${ZB} (local.get $zt) ${F2(0)})`));
-    loop(f, 'wt', BO, f.local('wEnd', 'i32'), ROW, () => f.emit(`(v128.store offset=${WB} (local.get $wt) ${F2(0)})`));
+  loop(f, 'bo', f.local('nb16', 'i32'), i32(BLOCK_ROW), 16, () => {
+    loop(f, 'zt', BO, '(local.get $zEnd)', BLOCK_ROW, () =>
+      f.emit(`(v128.store offset=${ZB} (local.get $zt) ${F2(0)})`),
+    );
+    loop(f, 'wz', BO, wEnd, BLOCK_ROW, () => f.emit(`(v128.store offset=${WB} (local.get $wz) ${F2(0)})`));
   });
-  // the dot products: weight t (gradient rows first: q monomials; then pairs: all of them)
   f.set('ap', i32(GACC), 'i32');
+  sums();
+  f.emit('(br $L)))');
+}
+
+/**
+ * The per-lane sums Σ_block w_t·Z_s for the weights [wFrom, wTo) × the monomials [zFrom, zTo) (byte
+ * offsets in their blocks), each added to the accumulator at $ap (then the next): the weight's BLK
+ * values in registers, the block's rows in two interleaved partial sums.
+ */
+export function blockDots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo: string): void {
   const ap = f.local('ap', 'i32');
-  loop(f, 'wo', i32(0), f.local('wEnd', 'i32'), ROW, () => {
+  loop(f, 'wo', wFrom, wTo, BLOCK_ROW, () => {
     const w = Array.from({ length: BLK }, (_, b) =>
       f.set(`w${b}`, `(v128.load offset=${WB + 16 * b} (local.get $wo))`),
     );
-    const ns = `(select ${qB} ${nmB} (i32.lt_u (local.get $wo) ${imul('(local.get $nf)', i32(ROW))}))`;
-    loop(f, 'zo', i32(0), ns, ROW, () => {
+    loop(f, 'zo', zFrom, zTo, BLOCK_ROW, () => {
       const zb = (b: number): string => `(v128.load offset=${ZB + 16 * b} (local.get $zo))`;
       f.set('s0', mul(w[0]!, zb(0)));
       f.set('s1', mul(w[1]!, zb(1)));
@@ -636,8 +676,6 @@ function gradCurvG(): string {
       f.set('ap', iadd(ap, i32(16)), 'i32');
     });
   });
-  f.emit('(br $L)))');
-  return f.text();
 }
 
 export function genericKernels(): string[] {
