@@ -18,6 +18,7 @@ import type { KernelExports } from '../simd/module.js';
 import type { SimdKernel } from '../simd/driver.js';
 import type { GateLayout } from '../types.js';
 import { DENSE_SIGMOID, DENSE_TANH } from './activation-gate.js';
+import { gaccFinish } from './moments.js';
 
 /** A call of the generic sums (one per module, reused). */
 export interface DenseGCall {
@@ -203,9 +204,7 @@ const denseSimdG: SimdKernel<DenseGCall> = {
   },
   finish(A, c) {
     const { m } = denseGCounts(c.k, c.d, c.withCurv);
-    const g = A.gacc;
-    if (c.n & 1) for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]! + c.last[t]!;
-    else for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]!;
+    gaccFinish(A.gacc, m, (c.n & 1) === 1, c.last, c.out);
     return 0;
   },
 };
