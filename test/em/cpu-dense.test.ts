@@ -124,7 +124,7 @@ describe('dense-to-sparse gate kernels (d = 1) against the generic path', () => 
     }
   }
 
-  it('do not apply to relu, gelu, bias inside or d = 2 (the generic path runs)', () => {
+  it('do not apply to relu or bias inside (the generic path runs)', () => {
     const { m, X, resp } = setup({ kind: 'activation', activation: 'relu', bias: 'outside' }, 3, 50, 1);
     const L = gateLayout(m.gate, 3, 1, 'free');
     const g = new Float64Array(L.p);

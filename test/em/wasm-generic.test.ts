@@ -287,7 +287,8 @@ function expectSums(a: ArrayLike<number>, b: ArrayLike<number>, scale: number, w
 }
 
 describe("generic WebAssembly experts' moments and gate gradient / curvature sums", () => {
-  for (const [k, d] of SHAPES) {
+  // and the largest shape (the block, scratch and accumulator regions' sizes, simd/layout.ts)
+  for (const [k, d] of [...SHAPES, [16, 8] as [number, number]]) {
     it(`k = ${k}, d = ${d}: the sums of the JS twins to rounding (odd n, zero responsibilities, shifted)`, () => {
       const n = 1001;
       const { m, X, y, resp } = setup(k, d, n, 500 + 10 * k + d);

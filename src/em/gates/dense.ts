@@ -25,7 +25,7 @@ import { getGate, isScaledLinear } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
 import { denseKernelCode } from '../backend/cpu/activation-gate.js';
-import type { DenseGateKernels } from '../backend/cpu/activation-grad.js';
+import { denseGradCode, type DenseGateKernels } from '../backend/cpu/activation-grad.js';
 import { exactHessianDamping, ridgeDamping } from '../optim/damping.js';
 import { newtonWorkspace, type NewtonObjective } from '../optim/driver.js';
 import { gateLayout } from './layout.js';
@@ -101,7 +101,12 @@ const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws, bounds 
   };
 };
 
-/** Today's Fisher-scoring path (any backend, any activation and bias). */
+/**
+ * Today's Fisher-scoring path (any backend, any activation and bias). Where the backend's
+ * {@link DenseGateKernels} take the gate (d ≥ 2, tanh / sigmoid, bias outside: the generic SIMD sums),
+ * they give the gradient and the Fisher curvature in one pass instead of Gate.logitDerivs + gateGradCurv
+ * (the same matrix, other rounding).
+ */
 const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bounds }) => {
   const box = bounds ? gateBox(layout, bounds) : null;
   const gate = getGate(model.gate);
@@ -109,15 +114,35 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bound
   const theta = new Float64Array(layout.p);
   const nws = newtonWorkspace(layout.p);
   const result = { params: model, info: emptyInfo() };
+  const ext = backend as Backend & DenseGateKernels;
+  let cur: GateMStepContext | null = null;
+  const fused: NewtonObjective | null =
+    typeof ext.denseGradHess === 'function' && denseGradCode(model) >= 0
+      ? {
+          dim: layout.p,
+          trial: (t) => obj.trial(t),
+          accept: () => obj.accept(),
+          gradCurv(grad, curv) {
+            const c = cur!;
+            ext.denseGradHess!(c.model, layout, c.data.X, c.data.n, c.ws.resp, c.ws.pi, grad, curv, null);
+          },
+          grad(grad) {
+            const c = cur!;
+            ext.denseGradHess!(c.model, layout, c.data.X, c.data.n, c.ws.resp, c.ws.pi, grad, null, null);
+          },
+        }
+      : null;
   const spec: GateNewtonSpec = {
     damping: ridgeDamping({ adaptive: true }),
     expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
     warnMaxSteps: false,
+    ...(fused ? { objective: fused } : {}),
     driver: { maxStep: DENSE_MAX_STEP, maxHalvings: 3, ...(box ? { projection: boxProjection(box) } : {}) },
   };
   return {
     kind: model.gate.kind,
     step(ctx) {
+      cur = ctx;
       obj.cur = ctx.model;
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';

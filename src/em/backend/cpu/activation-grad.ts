@@ -2,7 +2,8 @@
  * The activation (dense-to-sparse) gates' gradient, Fisher (Gauss–Newton) curvature and exact
  * negative Hessian of Q = Σ r log π over the free parameters (β0, β1, log τ) on the CPU (d = 1;
  * identity, tanh, sigmoid; bias outside σ), with the WebAssembly SIMD binding densegrad3_{id,tanh,sig}
- * of the fused k = 3 pass. σ, σ' and σ'' come from src/math's expCore (see activation-gate.ts).
+ * of the fused k = 3 pass. σ, σ' and σ'' come from src/math's expCore (see activation-gate.ts). Every
+ * other shape (d ≥ 2, or k ≥ 4) goes to the generic sums of activation-grad-g.ts (SIMD densegradg_*).
  *
  * Exact Hessian: with J_il = ∂s_il/∂θ and G_il = r_il − R_i π_il,
  *   −∇²Q = Σ_i R_i J_iᵀ(diag π_i − π_i π_iᵀ)J_i − Σ_il G_il ∇²s_il,
@@ -16,7 +17,9 @@ import { SIG_CLAMP, TANH_CLAMP } from '../constants.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import type { GateLayout } from '../types.js';
-import { DENSE_SIGMOID, DENSE_TANH, denseKernelCode } from './activation-gate.js';
+import { DENSE_SIGMOID, DENSE_TANH } from './activation-gate.js';
+import { denseGradHessG } from './activation-grad-g.js';
+import { getGate } from '../../../models/gates/index.js';
 import { sumsFinish } from './moments.js';
 
 /**
@@ -363,7 +366,7 @@ function denseRows3(
  * and, when `fisher` is given, its Fisher curvature C = Σ_i R_i J_iᵀ(diag π_i − π_i π_iᵀ)J_i
  * (as Backend.gateGradCurv) and, when `exact` is given, the exact −∇²Q (both p × p, row-major,
  * symmetric). pi (n × k) must hold the gate probabilities at m.
- * @param code {@link denseKernelCode}(m), ≥ 0
+ * @param code {@link denseGradCode}(m), ≥ 0
  */
 export function denseGradHess1(
   code: number,
@@ -435,7 +438,7 @@ export function denseGradHess1(
  */
 export interface DenseGateKernels {
   /**
-   * @returns false (nothing written) when the kernels do not apply to m (see {@link denseKernelCode})
+   * @returns false (nothing written) when the kernels do not apply to m (see {@link denseGradCode})
    */
   denseGradHess?(
     m: Model,
@@ -448,6 +451,12 @@ export interface DenseGateKernels {
     fisher: Float64Array | null,
     exact: Float64Array | null,
   ): boolean;
+}
+
+/** The activation's kernel code for the gradient sums (any d; bias outside σ), or −1. */
+export function denseGradCode(m: Model): number {
+  const a = getGate(m.gate).activation?.(m.gate);
+  return a === undefined || a.inside ? -1 : a.act.code;
 }
 
 /** {@link DenseGateKernels.denseGradHess} of the CPU backend. */
@@ -463,9 +472,11 @@ export function denseGradHess(
   exact: Float64Array | null,
   simd = true,
 ): boolean {
-  const code = denseKernelCode(m);
-  if (code < 0 || L.d !== 1 || L.k !== m.k) return false;
-  denseGradHess1(code, m, L, X, n, resp, pi, grad, fisher, exact, simd);
+  const code = denseGradCode(m);
+  if (code < 0 || L.d !== m.d || L.k !== m.k) return false;
+  // d = 1 with k ≤ 3 keeps its loops (and the papers' fits their bits); any other shape: the generic sums
+  if (L.d === 1 && L.k <= 3) denseGradHess1(code, m, L, X, n, resp, pi, grad, fisher, exact, simd);
+  else denseGradHessG(code, m.beta1, 1 / m.tau, L, X, n, resp, pi, grad, fisher, exact, simd);
   return true;
 }
 

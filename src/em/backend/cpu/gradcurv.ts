@@ -8,7 +8,7 @@ import { mirrorUpper, subtractOuterUpper } from '../../optim/linalg.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import type { GateLayout } from '../types.js';
-import { sumsFinish } from './moments.js';
+import { gaccFinish, sumsFinish } from './moments.js';
 
 /**
  * Gradient and curvature sums of a linear gate, d = 1, k = 3 with two free experts fa, fb (the
@@ -285,9 +285,7 @@ const gradCurvSimdG: SimdKernel<GradCurvGenericCall> = {
   },
   finish(A, c) {
     const m = gradCurvSums(c.d, c.f, c.withCurv);
-    const g = A.gacc;
-    if (c.n & 1) for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]! + c.last[t]!;
-    else for (let t = 0; t < m; t++) c.out[t] = g[2 * t]! + g[2 * t + 1]!;
+    gaccFinish(A.gacc, m, (c.n & 1) === 1, c.last, c.out);
     return 0;
   },
 };

@@ -306,6 +306,15 @@ export function sumsFinish(acc: Float64Array, m: number, odd: boolean, last: Flo
   else for (let t = 0; t < m; t++) out[t] = acc[t]!;
 }
 
+/**
+ * A generic sum kernel's result: out[t] = lane 0 + lane 1 of sum t at gacc (+ the odd last row's
+ * share in last), for t < m.
+ */
+export function gaccFinish(g: Float64Array, m: number, odd: boolean, last: Float64Array, out: Float64Array): void {
+  if (odd) for (let t = 0; t < m; t++) out[t] = g[2 * t]! + g[2 * t + 1]! + last[t]!;
+  else for (let t = 0; t < m; t++) out[t] = g[2 * t]! + g[2 * t + 1]!;
+}
+
 /** The SIMD binding of moments2 / moments3 (shifts in par); an odd last row goes to `rows`. */
 export function momentsSimd(k: 2 | 3, rows: MomentsRows): SimdKernel<MomentsCall> {
   return {
@@ -375,9 +384,7 @@ const momentsSimdG: SimdKernel<MomentsCall> = {
   },
   finish(A, c) {
     const m = c.k * momentSums(c.d);
-    const g = A.gacc;
-    if (c.n & 1) for (let t = 0; t < m; t++) c.out6[t] = g[2 * t]! + g[2 * t + 1]! + c.last[t]!;
-    else for (let t = 0; t < m; t++) c.out6[t] = g[2 * t]! + g[2 * t + 1]!;
+    gaccFinish(A.gacc, m, (c.n & 1) === 1, c.last, c.out6);
     return 0;
   },
 };

@@ -21,6 +21,10 @@ export function sourceHash(text: string = moduleText()): string {
 /** One-line descriptions of the exports, by name prefix (the generators document the details). */
 const DOCS: [RegExp, string][] = [
   [
+    /^densegradg_/,
+    'activation gate gradient / Fisher / exact-Hessian sums, any k and d (par at GPAR: β1, 1/τ); per-lane sums at GACC',
+  ],
+  [
     /^estepg/,
     'E-step, any k and d (par at GPAR: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at',
   ],

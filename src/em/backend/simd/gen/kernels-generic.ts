@@ -10,7 +10,7 @@
  * per-lane accumulators at GACC (zeroed by the kernel; the binding adds lane 0 + lane 1).
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, GACC, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { ACC, BLK, GACC, GBLK, GBLK_Z_MAX, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
@@ -51,7 +51,7 @@ export function strides(f: Fn): void {
   f.set('d16', `(i32.shl (local.get $d) (i32.const 4))`, 'i32');
 }
 /** rows 2p, 2p + 1 of the n × k matrix at pointer param `ptr`: locals name0, name1 */
-function rowsK(f: Fn, ptr: string, name: string): [string, string] {
+export function rowsK(f: Fn, ptr: string, name: string): [string, string] {
   const o0 = f.set(`${name}0`, iadd(`(local.get $${ptr})`, imul('(local.get $p)', f.local('k16', 'i32'))), 'i32');
   return [o0, f.set(`${name}1`, iadd(o0, f.local('k8', 'i32')), 'i32')];
 }
@@ -63,7 +63,7 @@ export function rowsX(f: Fn): [string, string] {
 
 /** scratch: per-expert values (k f64x2) at SCR and SCR_V; z = (1, x) at SZ, r·dx at SRX, monomials at SZZ */
 const SCR_V = SCR + 16 * SIMD_K_MAX;
-const SZ = SCR;
+export const SZ = SCR;
 const SDX = SZ + 16 * (SIMD_D_MAX + 1);
 const SRX = SDX + 16 * SIMD_K_MAX;
 const SZZ = SRX + 16 * SIMD_K_MAX;
@@ -439,14 +439,14 @@ export function accAdd(f: Fn, a: string, t: string): void {
 }
 
 /** z = (1, x_1..x_d) of rows 2p, 2p + 1 into SZ (16 bytes each) */
-function loadZ(f: Fn): void {
+export function loadZ(f: Fn): void {
   const [xo0, xo1] = rowsX(f);
   f.emit(`(v128.store (i32.const ${SZ}) ${F2(1)})`);
   loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
     f.emit(`(v128.store offset=${SZ + 16} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
   });
 }
-const zAt = (l8: string, base = SZ): string => `(v128.load offset=${base} (i32.shl ${l8} (i32.const 1)))`;
+export const zAt = (l8: string, base = SZ): string => `(v128.load offset=${base} (i32.shl ${l8} (i32.const 1)))`;
 
 /**
  * Shifted one-pass moments (cpu/moments.ts momentsRows1 / momentsRowsD, their terms): per expert j, with
@@ -518,6 +518,12 @@ function momentsG(): string {
  * R = Σ_j r_j, z = (1, x), G_u = r_u − R π_u; per u the q = d + 1 sums Σ G_u z_a, then (withCurv) per
  * pair u ≤ v the (d+1)(d+2)/2 sums Σ c_uv z_a z_b (a ≤ b) with c_uu = Rπ_u(1 − π_u),
  * c_uv = −Rπ_u π_v. Sums (two lanes each) at GACC, zeroed by the binding.
+ *
+ * Blocked (why: one read-modify-write of memory per term and row was the cost at k = 8, d = 4): the
+ * weights w_t (G_u, then c_uv) and monomials (z_a z_b, a ≤ b; the first q are z itself) of BLK row
+ * pairs go to GBLK; then per weight its BLK values sit in registers and each of its sums is a dot
+ * product over the block (unrolled), added to GACC once per block. The terms are the JS twin's
+ * bits; only the order of the sums over rows differs (rows of a block in two interleaved partial sums).
  */
 function gradCurvG(): string {
   const f = new Fn(
@@ -537,10 +543,12 @@ function gradCurvG(): string {
   );
   strides(f);
   const f8 = f.set('f8', `(i32.shl (local.get $nf) (i32.const 3))`, 'i32');
-  const q8 = f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
   const fj = (uo: string): string => `(i32.trunc_f64_s (f64.load offset=${GPAR} ${uo}))`;
-  pairLoop(f, () => {
-    loadZ(f);
+  const { qB, nmB } = blockStrides(f);
+  const nw = `(i32.add (local.get $nf) (select (i32.shr_u ${imul('(local.get $nf)', iadd('(local.get $nf)', i32(1)))} (i32.const 1)) (i32.const 0) (local.get $withCurv)))`;
+  const wEnd = f.set('wEnd', imul(nw, i32(BLOCK_ROW)), 'i32');
+  const gEnd = f.set('gEnd', imul('(local.get $nf)', i32(BLOCK_ROW)), 'i32');
+  const fill = (): void => {
     const [r0, r1] = rowsK(f, 'r', 'ro');
     const [p0, p1] = rowsK(f, 'pi', 'po');
     f.set('R', F2(0));
@@ -548,52 +556,126 @@ function gradCurvG(): string {
       f.set('R', add(f.local('R'), gather(iadd(r0, JO), iadd(r1, JO))));
     });
     const R = f.local('R');
-    f.emit('(if (local.get $withCurv) (then');
-    f.set('zt', i32(SZZ), 'i32');
-    loop(f, 'la', i32(0), q8, 8, () => {
-      f.set('za', zAt('(local.get $la)'));
-      loop(f, 'lc', '(local.get $la)', q8, 8, () => {
-        f.emit(`(v128.store ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
-        f.set('zt', iadd(f.local('zt', 'i32'), i32(16)), 'i32');
-      });
-    });
-    f.emit('))');
-    f.set('ap', i32(GACC), 'i32');
-    const ap = f.local('ap', 'i32');
+    f.set('wt', '(local.get $bo)', 'i32');
+    const wt = f.local('wt', 'i32');
+    const put = (v: string): void => {
+      f.emit(`(v128.store offset=${WB} ${wt} ${v})`);
+      f.set('wt', iadd(wt, i32(BLOCK_ROW)), 'i32');
+    };
     loop(f, 'uo', i32(0), f8, 8, () => {
       const j = f.set('fj', fj('(local.get $uo)'), 'i32');
       const pu = f.set('pu', gather(iadd(p0, j), iadd(p1, j)));
-      const G = f.set('G', sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu)));
       f.emit(`(v128.store offset=${SDX} (i32.shl (local.get $uo) (i32.const 1)) ${pu})`);
       f.emit(`(v128.store offset=${SRX} (i32.shl (local.get $uo) (i32.const 1)) ${mul(R, pu)})`);
-      accAdd(f, ap, G);
-      f.set('ap', iadd(ap, i32(16)), 'i32');
-      loop(f, 'lo', i32(8), q8, 8, () => {
-        accAdd(f, ap, mul(G, zAt(LO)));
-        f.set('ap', iadd(ap, i32(16)), 'i32');
-      });
+      put(sub(gather(iadd(r0, j), iadd(r1, j)), mul(R, pu)));
     });
     f.emit('(if (local.get $withCurv) (then');
-    const nmBytes = f.set('nm16', `(i32.sub (local.get $zt) (i32.const ${SZZ}))`, 'i32');
-    /** acc[ap + s] += c·zz_s over the monomials */
-    const pairSums = (c: string): void => {
-      loop(f, 'so', i32(0), nmBytes, 16, () => {
-        accAdd(f, iadd(ap, '(local.get $so)'), mul(c, `(v128.load offset=${SZZ} (local.get $so))`));
-      });
-      f.set('ap', iadd(ap, nmBytes), 'i32');
-    };
     loop(f, 'uo', i32(0), f8, 8, () => {
       const pu = f.set('pu', zAt('(local.get $uo)', SDX));
       const rp = f.set('rp', zAt('(local.get $uo)', SRX));
-      pairSums(f.set('c', mul(rp, sub(F2(1), pu))));
+      put(mul(rp, sub(F2(1), pu)));
       f.set('nrp', `(f64x2.neg ${rp})`);
       loop(f, 'vo', iadd('(local.get $uo)', i32(8)), f8, 8, () => {
-        pairSums(f.set('c', mul(f.local('nrp'), zAt('(local.get $vo)', SDX))));
+        put(mul(f.local('nrp'), zAt('(local.get $vo)', SDX)));
       });
     });
     f.emit('))');
+  };
+  // the dot products: the gradient rows with the q monomials (1, x), then the pairs with all of them
+  blockSums(f, fill, wEnd, () => {
+    blockDots(f, i32(0), gEnd, i32(0), qB);
+    blockDots(f, gEnd, wEnd, i32(0), nmB);
   });
   return f.text();
+}
+
+/** bytes of one weight's (or monomial's) block of BLK f64x2 in GBLK */
+export const BLOCK_ROW = 16 * BLK;
+/** the monomials' blocks at GBLK, then the weights' */
+const ZB = GBLK;
+const WB = GBLK + BLOCK_ROW * GBLK_Z_MAX;
+export const BLOCK_WEIGHTS = WB;
+
+/**
+ * Locals of a blocked sum kernel (after strides): q8 = 8(d + 1); the byte ends of the q monomials
+ * (1, x) and of all (d+1)(d+2)/2 in a block (qB, nmB); zEnd, laEnd: the monomials the call forms
+ * (all with $withCurv, else 1, x).
+ */
+export function blockStrides(f: Fn): { q8: string; qB: string; nmB: string } {
+  const q8 = f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
+  const d1 = iadd('(local.get $d)', i32(1));
+  const qB = f.set('qB', imul(d1, i32(BLOCK_ROW)), 'i32');
+  const nm = `(i32.shr_u ${imul(d1, iadd('(local.get $d)', i32(2)))} (i32.const 1))`;
+  const nmB = f.set('nmB', imul(nm, i32(BLOCK_ROW)), 'i32');
+  f.set('zEnd', `(select ${nmB} ${qB} (local.get $withCurv))`, 'i32');
+  f.set('laEnd', `(select ${q8} (i32.const 8) (local.get $withCurv))`, 'i32');
+  return { q8, qB, nmB };
+}
+
+/**
+ * The row-pair loop of a blocked sum kernel (gradcurvg, densegradg_*): per block of BLK pairs from
+ * $start, each pair's z = (1, x) into SZ and its monomials z_a z_c (a ≤ c) into its slot ($bo, 16
+ * bytes per pair) of each monomial's block, then `fill` writes its weights (at BLOCK_WEIGHTS + $bo,
+ * one block per weight); a short last block's empty slots are zeroed (no stale value enters a sum);
+ * then `sums` (blockDots) adds the block to GACC. Needs blockStrides' locals.
+ */
+export function blockSums(f: Fn, fill: () => void, wEnd: string, sums: () => void): void {
+  const P = '(local.get $p)';
+  const BO = '(local.get $bo)';
+  f.local('p', 'i32');
+  f.emit('(local.set $p (local.get $start))');
+  f.emit('(block $done (loop $L');
+  f.emit(`(br_if $done (i32.ge_u ${P} (local.get $end)))`);
+  const left = `(i32.sub (local.get $end) ${P})`;
+  f.set(
+    'nb16',
+    `(i32.shl (select (i32.const ${BLK}) ${left} (i32.gt_u ${left} (i32.const ${BLK}))) (i32.const 4))`,
+    'i32',
+  );
+  loop(f, 'bo', i32(0), f.local('nb16', 'i32'), 16, () => {
+    loadZ(f);
+    f.set('zt', BO, 'i32');
+    loop(f, 'la', i32(0), '(local.get $laEnd)', 8, () => {
+      f.set('za', zAt('(local.get $la)'));
+      loop(f, 'lc', '(local.get $la)', '(local.get $q8)', 8, () => {
+        f.emit(`(v128.store offset=${ZB} ${f.local('zt', 'i32')} ${mul(f.local('za'), zAt('(local.get $lc)'))})`);
+        f.set('zt', iadd(f.local('zt', 'i32'), i32(BLOCK_ROW)), 'i32');
+      });
+    });
+    fill();
+    f.set('p', iadd(P, i32(1)), 'i32');
+  });
+  loop(f, 'bo', f.local('nb16', 'i32'), i32(BLOCK_ROW), 16, () => {
+    loop(f, 'zt', BO, '(local.get $zEnd)', BLOCK_ROW, () =>
+      f.emit(`(v128.store offset=${ZB} (local.get $zt) ${F2(0)})`),
+    );
+    loop(f, 'wz', BO, wEnd, BLOCK_ROW, () => f.emit(`(v128.store offset=${WB} (local.get $wz) ${F2(0)})`));
+  });
+  f.set('ap', i32(GACC), 'i32');
+  sums();
+  f.emit('(br $L)))');
+}
+
+/**
+ * The per-lane sums Σ_block w_t·Z_s for the weights [wFrom, wTo) × the monomials [zFrom, zTo) (byte
+ * offsets in their blocks), each added to the accumulator at $ap (then the next): the weight's BLK
+ * values in registers, the block's rows in two interleaved partial sums.
+ */
+export function blockDots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo: string): void {
+  const ap = f.local('ap', 'i32');
+  loop(f, 'wo', wFrom, wTo, BLOCK_ROW, () => {
+    const w = Array.from({ length: BLK }, (_, b) =>
+      f.set(`w${b}`, `(v128.load offset=${WB + 16 * b} (local.get $wo))`),
+    );
+    loop(f, 'zo', zFrom, zTo, BLOCK_ROW, () => {
+      const zb = (b: number): string => `(v128.load offset=${ZB + 16 * b} (local.get $zo))`;
+      f.set('s0', mul(w[0]!, zb(0)));
+      f.set('s1', mul(w[1]!, zb(1)));
+      for (let b = 2; b < BLK; b++) f.set(`s${b & 1}`, add(f.local(`s${b & 1}`), mul(w[b]!, zb(b))));
+      accAdd(f, ap, add(f.local('s0'), f.local('s1')));
+      f.set('ap', iadd(ap, i32(16)), 'i32');
+    });
+  });
 }
 
 export function genericKernels(): string[] {
