@@ -10,7 +10,14 @@ import { fastHessianCovers, fastHessianSimd, fastLogLikDerivatives } from '../..
 import { paramLayout } from '../../src/em/inference/params.js';
 import { createArena, type Arena } from '../../src/em/backend/simd/arena.js';
 import { GACC } from '../../src/em/backend/simd/layout.js';
-import { hessSumsLayout, hessSumsParams } from '../../src/em/backend/cpu/hessian.js';
+import {
+  hessSums,
+  hessSumsCall,
+  hessSumsLayout,
+  hessSumsParams,
+  type HessSumsCall,
+} from '../../src/em/backend/cpu/hessian.js';
+import { lookup } from '../../src/em/backend/registry.js';
 import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { fitMoE } from '../../src/em/index.js';
 import { simulate } from '../../src/models/sample.js';
@@ -20,7 +27,7 @@ import { createRng } from '../../src/random/rng.js';
 
 const SOFTMAX: GateSpec = { kind: 'softmax' };
 
-function randomCase(k: number, d: number, n: number, seed: number, nuMin: number) {
+function randomCase(k: number, d: number, n: number, seed: number, nuMin: number, steep = 1) {
   const rng = createRng(seed);
   const r = (s: number, sd = 1) => Float64Array.from({ length: s }, () => sd * rng.normal());
   const m: Model = {
@@ -28,7 +35,7 @@ function randomCase(k: number, d: number, n: number, seed: number, nuMin: number
     k,
     d,
     beta0: r(k),
-    beta1: r(k * d, 1.5),
+    beta1: r(k * d, 1.5 * steep),
     a: r(k * d),
     b: r(k),
     // log-uniform variances in [nuMin, 2]
@@ -72,6 +79,8 @@ function relDiff(u: Float64Array, v: Float64Array): number {
 const SHAPES: Array<[number, number, number]> = [
   [2, 1, 401],
   [3, 1, 1001],
+  [2, 1, 600],
+  [3, 1, 64],
   [2, 2, 300],
   [3, 2, 501],
   [5, 3, 400],
@@ -163,6 +172,53 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
       for (let t = 0; t < g.length; t++) expect(Object.is(g[t], g1[t]), `sum ${t}`).toBe(true);
     }
   });
+
+  it('d = 1, k = 2 / 3 dispatch to the unrolled kernels hess1k2 / hess1k3, other shapes to hessg', () => {
+    const sk = (k: number, d: number) => lookup<HessSumsCall>('hessian', 'linear', k, d)!.simd!;
+    expect(sk(2, 1)).toBe(sk(3, 1));
+    expect(sk(3, 1)).not.toBe(sk(4, 1));
+    expect(sk(4, 1)).toBe(sk(3, 2));
+  });
+
+  for (const k of [2, 3])
+    for (const [n, steep, nuMin] of [
+      [301, 1, 1e-2],
+      [600, 1, 1e-3],
+      [257, 40, 1e-3],
+      [1000, 40, 0.5],
+    ] as const)
+      it(`hess1k${k} (d = 1 unrolled) gives hessg1's bits and the JS twin's sums, n = ${n}, steep ×${steep}, ν ≥ ${nuMin}`, () => {
+        const { m, data } = randomCase(k, 1, n, 31 * k + n + steep, nuMin, steep);
+        const dataA = inArena(data);
+        const A = ARENAS.get(dataA)!;
+        const Ls = hessSumsLayout(k, 1);
+        const par = hessSumsParams(k, 1, m.beta0, m.beta1, m.a, m.b, m.nu);
+        const blocks = [Ls.gg, Ls.ge, Ls.ee, Ls.gn, Ls.en, Ls.gradG, Ls.gradE, Ls.nn, Ls.gradN, Ls.ll].map(
+          (o) => GACC + 16 * o,
+        );
+        const lanes = (run: () => void): Float64Array => {
+          A.gpar.set(par);
+          A.gacc.fill(0, 0, 2 * Ls.total);
+          run();
+          return Float64Array.from(A.gacc.subarray(0, 2 * Ls.total));
+        };
+        const K = A.kernels as unknown as Record<string, (...a: number[]) => void>;
+        const pairs = data.n >> 1;
+        const g1 = lanes(() => K.hessg1!(dataA.X.byteOffset, dataA.y.byteOffset, k, 1, ...blocks, 0, pairs));
+        const u = lanes(() => K[`hess1k${k}`]!(dataA.X.byteOffset, dataA.y.byteOffset, 0, pairs));
+        expect(g1.some((v) => v !== 0)).toBe(true);
+        for (let t = 0; t < g1.length; t++) expect(Object.is(u[t], g1[t]), `lane sum ${t}`).toBe(true);
+        // through dispatch (odd n: the last row in JS) against the JS twin
+        const calls = wasmCalls.hessian;
+        const simd = hessSums(hessSumsCall(k, 1, dataA.X, dataA.y, n, par), true);
+        expect(wasmCalls.hessian).toBe(calls + 1);
+        const js = hessSums(hessSumsCall(k, 1, data.X, data.y, n, par), false);
+        expect(Number.isFinite(js[Ls.ll]!)).toBe(true);
+        for (let t = 0; t < Ls.total; t++) {
+          const scale = Math.max(1, Math.abs(js[t]!));
+          expect(Math.abs(simd[t]! - js[t]!) / scale, `sum ${t}`).toBeLessThan(1e-12);
+        }
+      });
 
   it('returns null (the reference decides) when a row overflows or a parameter is NaN, JS and SIMD alike', () => {
     // n even: every row runs in the SIMD kernel (an odd last row goes to the JS twin)

@@ -17,53 +17,22 @@
  * φφᵀ blocks over the monomials φ_a φ_b (a ≤ b), the φ blocks, the gradient, the scalars, then L.
  *
  * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1 for d = 1 with the
- * loops over d unrolled) compute the same per-row values in the same order (expCore / logCore, terms
- * below −EXP_CUTOFF taken as 0); only the order of the sums over rows differs.
+ * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled)
+ * compute the same per-row values in the same order (expCore / logCore, terms below −EXP_CUTOFF taken
+ * as 0); only the order of the sums over rows differs.
  */
 import { logCore } from '../../../math/log.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import { GACC, GACC_LEN } from '../simd/layout.js';
 import { LOG_2PI, expRel } from './rows.js';
+import { hessSumsLayout, type HessSumsLayout } from './hessian-layout.js';
+
+export { hessSumsLayout, type HessSumsLayout } from './hessian-layout.js';
 
 /** Largest k and d the SIMD kernel takes (its parameter, scratch and sum regions); larger shapes run in JS. */
 export const HESS_SIMD_K_MAX = 8;
 export const HESS_SIMD_D_MAX = 4;
-
-/** Offsets of the sum blocks of a (k, d) call (in doubles) and their total. */
-export interface HessSumsLayout {
-  m: number;
-  /** monomials φ_a φ_b, a ≤ b: m(m+1)/2 */
-  nm: number;
-  gg: number;
-  ge: number;
-  ee: number;
-  gn: number;
-  en: number;
-  gradG: number;
-  gradE: number;
-  nn: number;
-  gradN: number;
-  ll: number;
-  total: number;
-}
-
-export function hessSumsLayout(k: number, d: number): HessSumsLayout {
-  const m = d + 1;
-  const nm = (m * (m + 1)) / 2;
-  const tri = (k * (k + 1)) / 2;
-  const gg = 0;
-  const ge = gg + tri * nm;
-  const ee = ge + k * k * nm;
-  const gn = ee + tri * nm;
-  const en = gn + k * k * m;
-  const gradG = en + k * k * m;
-  const gradE = gradG + k * m;
-  const nn = gradE + k * m;
-  const gradN = nn + tri;
-  const ll = gradN + k;
-  return { m, nm, gg, ge, ee, gn, en, gradG, gradE, nn, gradN, ll, total: ll + 1 };
-}
 
 /** A call: the data, the parameters and the sums. */
 export interface HessSumsCall {
@@ -292,18 +261,29 @@ const hessSimd: SimdKernel<HessSumsCall> = {
   },
 };
 
-const hessImpl = {
-  js: (c: HessSumsCall): number => {
-    c.out.fill(0);
-    hessRows(c, 0, c.n, c.out);
-    return 0;
+/**
+ * The SIMD binding of hess1k2 / hess1k3 (d = 1, k = 2, 3: every per-row value in a local, the sums at constant
+ * addresses; the same sums at GACC as hessg1, bit for bit).
+ */
+const hess1Simd: SimdKernel<HessSumsCall> = {
+  ...hessSimd,
+  setup(A, c) {
+    if (c.d !== 1 || (c.k !== 2 && c.k !== 3)) return hessSimd.setup(A, c);
+    A.gpar.set(c.par);
+    A.gacc.fill(0, 0, 2 * c.out.length);
+    return { kernel: c.k === 2 ? A.kernels.hess1k2 : A.kernels.hess1k3, args: [c.X.byteOffset, c.y.byteOffset] };
   },
-  simd: hessSimd,
 };
-// one generic loop; registered at d = 1, k = 2 / 3 too, so that the papers' shape gets the SIMD kernel
-register<HessSumsCall>('hessian', 'linear', '*', '*', hessImpl);
-register<HessSumsCall>('hessian', 'linear', 2, 1, hessImpl);
-register<HessSumsCall>('hessian', 'linear', 3, 1, hessImpl);
+
+const hessJs = (c: HessSumsCall): number => {
+  c.out.fill(0);
+  hessRows(c, 0, c.n, c.out);
+  return 0;
+};
+// one generic loop; the papers' shapes (d = 1, k = 2 / 3) get the unrolled SIMD kernels
+register<HessSumsCall>('hessian', 'linear', '*', '*', { js: hessJs, simd: hessSimd });
+register<HessSumsCall>('hessian', 'linear', 2, 1, { js: hessJs, simd: hess1Simd });
+register<HessSumsCall>('hessian', 'linear', 3, 1, { js: hessJs, simd: hess1Simd });
 
 /**
  * The sums of a call, through the SIMD kernel when `simd` is on and X, y lie in one arena, else JS.

@@ -46,6 +46,10 @@ const DOCS: [RegExp, string][] = [
     /^hessg/,
     "softmax gate Hessian moment sums, k ≤ 8, d ≤ 4 (par at GPAR: β0, β1, a, b, c, h, 1/ν; blocks' addresses as arguments); per-lane sums at GACC",
   ],
+  [
+    /^hess1k/,
+    'softmax gate Hessian moment sums, d = 1, k = 2 / 3 unrolled (par at GPAR: β0, β1, a, b, c, h, 1/ν); per-lane sums at GACC (hessSumsLayout(k, 1))',
+  ],
   [/^gradcurvg/, 'linear gate gradient / curvature sums, any k and d (free experts at GPAR); per-lane sums at GACC'],
   [
     /^estep/,

@@ -26,6 +26,7 @@ import { denseGradKernels } from './kernels-densegrad.js';
 import { topkKernels } from './kernels-topk.js';
 import { genericKernels } from './kernels-generic.js';
 import { hessianKernels } from './kernels-hessian.js';
+import { hessian1Kernels } from './kernels-hessian1.js';
 import { denseGradGKernels } from './kernels-densegradg.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
@@ -255,6 +256,7 @@ export function moduleText(): string {
     ...topkKernels(),
     ...genericKernels(),
     ...hessianKernels(),
+    ...hessian1Kernels(),
     ...denseGradGKernels(),
     ')',
   ].join('\n');
