@@ -10,33 +10,26 @@
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { hessSumsLayout } from '../../cpu/hessian-layout.js';
-import { GACC, GPAR } from '../layout.js';
+import { BLK, GACC, GBLK, GPAR } from '../layout.js';
 import { pairLoop, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
-/** the f64x2 sums of one kernel: `add(t, term)` adds term to sum t */
-interface Sums {
-  add(t: number, term: string): void;
-  /** before the pair loop / after it */
-  open(): void;
-  close(): void;
+/** where a row pair's weights go: c times (1, x, x²)[0..m) into sums o..o+m−1 */
+interface Sink {
+  w(o: number, m: 1 | 2 | 3, c: string): void;
 }
 
-function sums(f: Fn, total: number, inMemory: boolean): Sums {
-  const addr = (t: number): string => `offset=${GACC + 16 * t} (i32.const 0)`;
-  if (inMemory)
-    return {
-      add: (t, term) => f.emit(`(v128.store ${addr(t)} ${add(`(v128.load ${addr(t)})`, term)})`),
-      open: () => {},
-      close: () => {},
-    };
+const accAt = (t: number): string => `offset=${GACC + 16 * t} (i32.const 0)`;
+/** add in place at GACC (the sums at constant addresses) */
+function directSink(f: Fn, x: string, xx: string): Sink {
+  const acc = (t: number, term: string): void =>
+    f.emit(`(v128.store ${accAt(t)} ${add(`(v128.load ${accAt(t)})`, term)})`);
   return {
-    add: (t, term) => void f.set(`s${t}`, add(f.local(`s${t}`), term)),
-    open: () => {
-      for (let t = 0; t < total; t++) f.set(`s${t}`, `(v128.load ${addr(t)})`);
-    },
-    close: () => {
-      for (let t = 0; t < total; t++) f.emit(`(v128.store ${addr(t)} ${f.local(`s${t}`)})`);
+    w(o, m, c) {
+      const cv = f.set('cm', c);
+      acc(o, cv);
+      if (m > 1) acc(o + 1, mul(cv, x));
+      if (m > 2) acc(o + 2, mul(cv, xx));
     },
   };
 }
@@ -68,10 +61,17 @@ function expSum(f: Fn, src: string[], mx: string, tag: string): { e: string[]; s
 }
 
 /** Per row pair: φ, the gate's π and log-sum-exp, the experts' t, ε, q, r, and L into sum `ll` (hessg1's order). */
-function rowValues(f: Fn, k: number, par: (block: number, j: number) => string, S: Sums, ll: number): Row {
+function rowValues(
+  f: Fn,
+  k: number,
+  par: (block: number, j: number) => string,
+  sink: (x: string, xx: string) => Sink,
+  ll: number,
+): Row & { S: Sink } {
   const J = [...Array(k).keys()];
   const x = f.set('xv', rowPair('x'));
   const xx = f.set('xx', mul(x, x));
+  const S = sink(x, xx);
   const maxOf = (v: string[]): string =>
     v.reduce((m, vj) => `(f64x2.pmax ${m} ${vj})`, F2(-Infinity) /* the JS twin's Math.max from −∞ */);
   const nan = (v: string[]): string => v.map((t) => `(f64x2.ne ${t} ${t})`).reduce((a, b) => `(v128.or ${a} ${b})`);
@@ -101,27 +101,18 @@ function rowValues(f: Fn, k: number, par: (block: number, j: number) => string, 
   const r = J.map((j) => f.set(`r${j}`, mul(w.e[j]!, inv2)));
   const bad = `(v128.or (v128.or ${nan(v)} ${inf(mx)}) (v128.or ${nan(t)} ${inf(mx2)}))`;
   const row = add(mx2, logv(f, w.s, 'lw'));
-  S.add(ll, `(v128.bitselect ${F2(NaN)} ${row} ${bad})`);
-  return { x, xx, r, p, e, q };
+  S.w(ll, 1, `(v128.bitselect ${F2(NaN)} ${row} ${bad})`);
+  return { x, xx, r, p, e, q, S };
 }
 
 /** Per row pair: sumRow's coefficients times (1, x, x²) (mat), (1, x) (vec) or 1, into the sums. */
-function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, S: Sums, R: Row): void {
+function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R: Row & { S: Sink }): void {
   const Ls = hessSumsLayout(k, 1);
   const J = [...Array(k).keys()];
-  const { x, xx, r, p, e, q } = R;
+  const { r, p, e, q, S } = R;
   // c·φ_aφ_b over (1, x, x²) and c·φ over (1, x); c·1 is c's bits
-  const mat = (o: number, c: string): void => {
-    const cv = f.set('cm', c);
-    S.add(o, cv);
-    S.add(o + 1, mul(cv, x));
-    S.add(o + 2, mul(cv, xx));
-  };
-  const vec = (o: number, c: string): void => {
-    const cv = f.set('cv', c);
-    S.add(o, cv);
-    S.add(o + 1, mul(cv, x));
-  };
+  const mat = (o: number, c: string): void => S.w(o, 3, c);
+  const vec = (o: number, c: string): void => S.w(o, 2, c);
   const rmp = J.map((l) => f.set(`rmp${l}`, sub(r[l]!, p[l]!)));
   // gate × gate, l ≤ l' (δ = 0: 0 − r_l r_l', as the JS twin)
   let o = Ls.gg;
@@ -153,7 +144,7 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, S:
       vec(ov, sub(mul(Ce, q[j2]!), edd[b]!));
       if (j2 < j) continue;
       mat(o, sub(mul(Ce, e[j2]!), dv[b]!));
-      S.add(os, add(mul(mul(C[j]![j2]!, q[j]!), q[j2]!), mul(dv[b]!, nnd)));
+      S.w(os, 1, add(mul(mul(C[j]![j2]!, q[j]!), q[j2]!), mul(dv[b]!, nnd)));
       o += 3;
       os++;
     }
@@ -161,13 +152,84 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, S:
   for (const l of J) {
     vec(Ls.gradG + 2 * l, rmp[l]!);
     vec(Ls.gradE + 2 * l, mul(r[l]!, e[l]!));
-    S.add(Ls.gradN + l, mul(r[l]!, q[l]!));
+    S.w(Ls.gradN + l, 1, mul(r[l]!, q[l]!));
   }
 }
 
+/** bytes of one weight's block of BLK f64x2 at GBLK */
+const WROW = 16 * BLK;
+
+/**
+ * The blocked scheme: per block of BLK row pairs, pass 1 stores each pair's weights (x, x², then the
+ * coefficients) at GBLK; pass 2 adds, weight by weight, its BLK values into its sums held in locals
+ * (pair after pair, so each lane's sum is added in the same order as the direct scheme's).
+ */
+function blocked(f: Fn, k: number, par: (block: number, j: number) => string, ll: number): void {
+  const W: Array<{ o: number; m: 1 | 2 | 3 }> = [];
+  const bo = '(local.get $bo)';
+  f.local('bo', 'i32');
+  f.local('bb', 'i32');
+  f.local('cnt', 'i32');
+  f.emit('(local.set $p (local.get $start))');
+  f.local('p', 'i32');
+  f.emit('(block $done (loop $B');
+  f.emit('(br_if $done (i32.ge_u (local.get $p) (local.get $end)))');
+  // cnt = 16 · min(BLK, end − p)
+  f.emit(
+    `(local.set $cnt (i32.shl (select (i32.const ${BLK}) (i32.sub (local.get $end) (local.get $p)) (i32.gt_u (i32.sub (local.get $end) (local.get $p)) (i32.const ${BLK}))) (i32.const 4)))`,
+  );
+  f.emit('(local.set $bo (i32.const 0))');
+  f.emit('(block $d1 (loop $P');
+  f.emit('(br_if $d1 (i32.ge_u (local.get $bo) (local.get $cnt)))');
+  const store = (w: number, v: string): void => f.emit(`(v128.store offset=${GBLK + WROW * w} ${bo} ${v})`);
+  const sink = (x: string, xx: string): Sink => {
+    store(0, x);
+    store(1, xx);
+    return {
+      w(o, m, c) {
+        store(2 + W.length, c);
+        W.push({ o, m });
+      },
+    };
+  };
+  rowSums(f, k, par, rowValues(f, k, par, sink, ll));
+  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 1)))');
+  f.emit('(local.set $bo (i32.add (local.get $bo) (i32.const 16)))');
+  f.emit('(br $P)))');
+  // pass 2: a full block unrolled (constant addresses), a short one in a loop
+  const at = (w: number, b: number): string => `(v128.load offset=${GBLK + WROW * w + 16 * b} (i32.const 0))`;
+  f.emit(`(if (i32.eq (local.get $cnt) (i32.const ${16 * BLK})) (then`);
+  W.forEach(({ o, m }, w) => {
+    for (let t = 0; t < m; t++) f.set(`a${t}`, `(v128.load ${accAt(o + t)})`);
+    for (let b = 0; b < BLK; b++) {
+      const cv = f.set('cw', at(2 + w, b));
+      f.set('a0', add(f.local('a0'), cv));
+      if (m > 1) f.set('a1', add(f.local('a1'), mul(cv, at(0, b))));
+      if (m > 2) f.set('a2', add(f.local('a2'), mul(cv, at(1, b))));
+    }
+    for (let t = 0; t < m; t++) f.emit(`(v128.store ${accAt(o + t)} ${f.local(`a${t}`)})`);
+  });
+  f.emit(') (else');
+  const ld = (w: number): string => `(v128.load offset=${GBLK + WROW * w} (local.get $bb))`;
+  W.forEach(({ o, m }, w) => {
+    for (let t = 0; t < m; t++) f.set(`a${t}`, `(v128.load ${accAt(o + t)})`);
+    f.emit('(local.set $bb (i32.const 0))');
+    f.emit(`(block $e${w} (loop $q${w}`);
+    f.emit(`(br_if $e${w} (i32.ge_u (local.get $bb) (local.get $cnt)))`);
+    const cv = f.set('cw', ld(2 + w));
+    f.set('a0', add(f.local('a0'), cv));
+    if (m > 1) f.set('a1', add(f.local('a1'), mul(cv, ld(0))));
+    if (m > 2) f.set('a2', add(f.local('a2'), mul(cv, ld(1))));
+    f.emit('(local.set $bb (i32.add (local.get $bb) (i32.const 16)))');
+    f.emit(`(br $q${w})))`);
+    for (let t = 0; t < m; t++) f.emit(`(v128.store ${accAt(o + t)} ${f.local(`a${t}`)})`);
+  });
+  f.emit('))');
+  f.emit('(br $B)))');
+}
+
 /** hess1k<k>(x, y, start, end): the sums of cpu/hessian.ts (d = 1) over row pairs [start, end), at GACC. */
-function hess1(k: 2 | 3, accInMemory: boolean): string {
-  const name = `hess1k${k}${accInMemory ? '' : 'l'}`;
+function hess1(k: 2 | 3, scheme: 'direct' | 'blocked', name: string): string {
   const f = new Fn(
     name,
     [
@@ -184,13 +246,24 @@ function hess1(k: 2 | 3, accInMemory: boolean): string {
     f.set(`par${i}`, `(v128.load64_splat offset=${GPAR + 8 * i} (i32.const 0))`),
   );
   const par = (block: number, j: number): string => P[block * k + j]!;
-  const S = sums(f, Ls.total, accInMemory);
-  S.open();
-  pairLoop(f, () => rowSums(f, k, par, S, rowValues(f, k, par, S, Ls.ll)));
-  S.close();
+  if (scheme === 'blocked') blocked(f, k, par, Ls.ll);
+  else
+    pairLoop(f, () =>
+      rowSums(
+        f,
+        k,
+        par,
+        rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
+      ),
+    );
   return f.text();
 }
 
 export function hessian1Kernels(): string[] {
-  return [hess1(2, true), hess1(3, true), hess1(2, false), hess1(3, false)];
+  return [
+    hess1(2, 'direct', 'hess1k2'),
+    hess1(3, 'direct', 'hess1k3'),
+    hess1(2, 'blocked', 'hess1k2b'),
+    hess1(3, 'blocked', 'hess1k3b'),
+  ];
 }
