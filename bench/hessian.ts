@@ -4,7 +4,9 @@
  * (src/em/inference/hessian.ts) and by the kernel path (src/em/inference/hessian-fast.ts: moment sums
  * through the WebAssembly SIMD kernel hessg, or its JS twin), and of one plain EM iteration (SIMD
  * backend) for scale, all in one process. Demy k = 3, d = 1 (near the over-specified fit) by default; `--grid` adds
- * k = 2..8, d = 1..4 random truths. Ratios are what compare (shared machine). Run by
+ * k = 2..8, d = 1..4 random truths. A second table times the d = 1 sum kernels alone: hessg1 (loops over
+ * experts through scratch memory) against the unrolled hess1k3 / hess1k2 (branch hess3), same rows, same
+ * bits. Ratios are what compare (shared machine). Run by
  * `npm run bench:hessian` (never by the tests).
  *
  *   npm run bench:hessian                          # demy k = 3, n = 1e4 and 1e5
@@ -16,6 +18,8 @@ import { logLikDerivatives } from '../src/em/inference/hessian.js';
 import { fastLogLikDerivatives } from '../src/em/inference/hessian-fast.js';
 import { paramLayout } from '../src/em/inference/params.js';
 import { createArena } from '../src/em/backend/simd/arena.js';
+import { GACC } from '../src/em/backend/simd/layout.js';
+import { hessSumsLayout, hessSumsParams } from '../src/em/backend/cpu/hessian.js';
 import { simulate } from '../src/models/sample.js';
 import { truthPreset } from '../src/models/presets.js';
 import type { Dataset, Model } from '../src/models/types.js';
@@ -102,6 +106,44 @@ if (grid)
       const n = ns[ns.length - 1]!;
       console.log(row(`k = ${k}, d = ${d}, n = ${n}`, truth, simulate(truth, { n, seed: 1 }), false));
     }
+/** CPU ms per call of the d = 1 sum kernels on the same arena, parameters and rows (sums at GACC). */
+function kernelRow(label: string, m: Model, data: Dataset): string {
+  const { k, n } = { k: m.k, n: data.n };
+  const A = createArena([n, n], [])!;
+  const X = A.copy(data.X),
+    y = A.copy(data.y);
+  const Ls = hessSumsLayout(k, 1);
+  const blocks = [Ls.gg, Ls.ge, Ls.ee, Ls.gn, Ls.en, Ls.gradG, Ls.gradE, Ls.nn, Ls.gradN, Ls.ll].map(
+    (o) => GACC + 16 * o,
+  );
+  A.gpar.set(hessSumsParams(k, 1, m.beta0, m.beta1, m.a, m.b, m.nu));
+  const K = A.kernels as unknown as Record<string, ((...a: number[]) => void) | undefined>;
+  const time = (name: string, args: number[]): number => {
+    const f = K[name];
+    if (f === undefined) return NaN;
+    return perCall(() => {
+      A.gacc.fill(0, 0, 2 * Ls.total);
+      f(...args, 0, n >> 1);
+    });
+  };
+  const g1 = time('hessg1', [X.byteOffset, y.byteOffset, k, 1, ...blocks]);
+  const u = time(`hess1k${k}`, [X.byteOffset, y.byteOffset]);
+  const f = (v: number): string => (Number.isNaN(v) ? '—' : v.toFixed(3));
+  const ns = (v: number): string => (Number.isNaN(v) ? '—' : ((2e6 * v) / n).toFixed(0));
+  return `| ${label} | ${f(g1)} | ${f(u)} | ${ns(g1)} / ${ns(u)} | ${(g1 / u).toFixed(2)}× |`;
+}
+
+console.log('\nThe d = 1 sum kernels alone (CPU ms per call, best of 3 rounds; ns per row pair):\n');
+console.log('| case | hessg1 ms | hess1k unrolled ms | ns per pair (hessg1 / unrolled) | hessg1 / unrolled |');
+console.log('|---|---:|---:|---:|---:|');
+for (const n of ns) {
+  const data = simulate(demy, { n, seed: 5 });
+  const near = { kind: 'near-truth' as const, truth: demy };
+  const m = fitMoE(data, { gate: demy.gate, k: 3, init: near, seed: 1, maxIter: 20 }).model;
+  console.log(kernelRow(`demy k = 3, d = 1, n = ${n}`, m, data));
+  const t2 = truthFor(2, 1);
+  console.log(kernelRow(`k = 2, d = 1, n = ${n}`, t2, simulate(t2, { n, seed: 1 })));
+}
 console.log(
   `\nload average at the end: ${loadavg()
     .map((v) => v.toFixed(2))

@@ -5,12 +5,13 @@
  * Per row the same operations in the same order as the JS twin and as hessg1 (kernels-hessian.ts), so
  * the sums are hessg1's bits; a row whose gate or expert maximum is ±∞ or NaN makes L NaN.
  * par (GPAR): β0 (k), β1 (k), a (k), b (k), c (k), h (k), 1/ν (k). The sums (hessSumsLayout(k, 1),
- * two lanes each at GACC) are read at entry and stored at exit; in between they live in locals or,
- * with `accInMemory` (kept for the bench's comparison), are added in place at GACC.
+ * two lanes each at GACC, zeroed by the binding) are added in place at constant addresses: measured
+ * faster than the 121 sums in v128 locals (which the JIT spills) and than a blocked scheme as
+ * gradcurvg's (docs/performance.md, "The d = 1 Hessian kernels unrolled").
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { hessSumsLayout } from '../../cpu/hessian-layout.js';
-import { BLK, GACC, GBLK, GPAR } from '../layout.js';
+import { GACC, GPAR } from '../layout.js';
 import { pairLoop, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
@@ -156,82 +157,10 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R:
   }
 }
 
-/** bytes of one weight's block of BLK f64x2 at GBLK */
-const WROW = 16 * BLK;
-
-/**
- * The blocked scheme: per block of BLK row pairs, pass 1 stores each pair's weights (x, x², then the
- * coefficients) at GBLK; pass 2 adds, weight by weight, its BLK values into its sums held in locals
- * (pair after pair, so each lane's sum is added in the same order as the direct scheme's).
- */
-function blocked(f: Fn, k: number, par: (block: number, j: number) => string, ll: number): void {
-  const W: Array<{ o: number; m: 1 | 2 | 3 }> = [];
-  const bo = '(local.get $bo)';
-  f.local('bo', 'i32');
-  f.local('bb', 'i32');
-  f.local('cnt', 'i32');
-  f.emit('(local.set $p (local.get $start))');
-  f.local('p', 'i32');
-  f.emit('(block $done (loop $B');
-  f.emit('(br_if $done (i32.ge_u (local.get $p) (local.get $end)))');
-  // cnt = 16 · min(BLK, end − p)
-  f.emit(
-    `(local.set $cnt (i32.shl (select (i32.const ${BLK}) (i32.sub (local.get $end) (local.get $p)) (i32.gt_u (i32.sub (local.get $end) (local.get $p)) (i32.const ${BLK}))) (i32.const 4)))`,
-  );
-  f.emit('(local.set $bo (i32.const 0))');
-  f.emit('(block $d1 (loop $P');
-  f.emit('(br_if $d1 (i32.ge_u (local.get $bo) (local.get $cnt)))');
-  const store = (w: number, v: string): void => f.emit(`(v128.store offset=${GBLK + WROW * w} ${bo} ${v})`);
-  const sink = (x: string, xx: string): Sink => {
-    store(0, x);
-    store(1, xx);
-    return {
-      w(o, m, c) {
-        store(2 + W.length, c);
-        W.push({ o, m });
-      },
-    };
-  };
-  rowSums(f, k, par, rowValues(f, k, par, sink, ll));
-  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 1)))');
-  f.emit('(local.set $bo (i32.add (local.get $bo) (i32.const 16)))');
-  f.emit('(br $P)))');
-  // pass 2: a full block unrolled (constant addresses), a short one in a loop
-  const at = (w: number, b: number): string => `(v128.load offset=${GBLK + WROW * w + 16 * b} (i32.const 0))`;
-  f.emit(`(if (i32.eq (local.get $cnt) (i32.const ${16 * BLK})) (then`);
-  W.forEach(({ o, m }, w) => {
-    for (let t = 0; t < m; t++) f.set(`a${t}`, `(v128.load ${accAt(o + t)})`);
-    for (let b = 0; b < BLK; b++) {
-      const cv = f.set('cw', at(2 + w, b));
-      f.set('a0', add(f.local('a0'), cv));
-      if (m > 1) f.set('a1', add(f.local('a1'), mul(cv, at(0, b))));
-      if (m > 2) f.set('a2', add(f.local('a2'), mul(cv, at(1, b))));
-    }
-    for (let t = 0; t < m; t++) f.emit(`(v128.store ${accAt(o + t)} ${f.local(`a${t}`)})`);
-  });
-  f.emit(') (else');
-  const ld = (w: number): string => `(v128.load offset=${GBLK + WROW * w} (local.get $bb))`;
-  W.forEach(({ o, m }, w) => {
-    for (let t = 0; t < m; t++) f.set(`a${t}`, `(v128.load ${accAt(o + t)})`);
-    f.emit('(local.set $bb (i32.const 0))');
-    f.emit(`(block $e${w} (loop $q${w}`);
-    f.emit(`(br_if $e${w} (i32.ge_u (local.get $bb) (local.get $cnt)))`);
-    const cv = f.set('cw', ld(2 + w));
-    f.set('a0', add(f.local('a0'), cv));
-    if (m > 1) f.set('a1', add(f.local('a1'), mul(cv, ld(0))));
-    if (m > 2) f.set('a2', add(f.local('a2'), mul(cv, ld(1))));
-    f.emit('(local.set $bb (i32.add (local.get $bb) (i32.const 16)))');
-    f.emit(`(br $q${w})))`);
-    for (let t = 0; t < m; t++) f.emit(`(v128.store ${accAt(o + t)} ${f.local(`a${t}`)})`);
-  });
-  f.emit('))');
-  f.emit('(br $B)))');
-}
-
 /** hess1k<k>(x, y, start, end): the sums of cpu/hessian.ts (d = 1) over row pairs [start, end), at GACC. */
-function hess1(k: 2 | 3, scheme: 'direct' | 'blocked', name: string): string {
+function hess1(k: 2 | 3): string {
   const f = new Fn(
-    name,
+    `hess1k${k}`,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -246,24 +175,17 @@ function hess1(k: 2 | 3, scheme: 'direct' | 'blocked', name: string): string {
     f.set(`par${i}`, `(v128.load64_splat offset=${GPAR + 8 * i} (i32.const 0))`),
   );
   const par = (block: number, j: number): string => P[block * k + j]!;
-  if (scheme === 'blocked') blocked(f, k, par, Ls.ll);
-  else
-    pairLoop(f, () =>
-      rowSums(
-        f,
-        k,
-        par,
-        rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
-      ),
-    );
+  pairLoop(f, () =>
+    rowSums(
+      f,
+      k,
+      par,
+      rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
+    ),
+  );
   return f.text();
 }
 
 export function hessian1Kernels(): string[] {
-  return [
-    hess1(2, 'direct', 'hess1k2'),
-    hess1(3, 'direct', 'hess1k3'),
-    hess1(2, 'blocked', 'hess1k2b'),
-    hess1(3, 'blocked', 'hess1k3b'),
-  ];
+  return [hess1(2), hess1(3)];
 }
