@@ -1,13 +1,14 @@
 /**
  * The softmax gate's Hessian moment sums for d = 1 and k = 2, 3, fully unrolled (hess1k2 / hess1k3): the
  * SIMD twin of src/em/backend/cpu/hessian.ts (hessRows / sumRow) with every per-row value in a local (no
- * scratch memory, no loops over experts), two rows per step (lane 0: row 2p, lane 1: row 2p + 1).
+ * scratch memory, no loops over experts), two rows per f64x2 (lane 0: row 2p, lane 1: row 2p + 1).
  * Per row the same operations in the same order as the JS twin and as hessg1 (kernels-hessian.ts), so
  * the sums are hessg1's bits; a row whose gate or expert maximum is ±∞ or NaN makes L NaN.
  * par (GPAR): β0 (k), β1 (k), a (k), b (k), c (k), h (k), 1/ν (k). The sums (hessSumsLayout(k, 1),
- * two lanes each at GACC, zeroed by the binding) are added in place at constant addresses: measured
- * faster than the 121 sums in v128 locals (which the JIT spills) and than a blocked scheme as
- * gradcurvg's (docs/performance.md, "The d = 1 Hessian kernels unrolled").
+ * two lanes each at GACC, zeroed by the binding) are added in place at constant addresses, two row
+ * pairs per step (one load and store of each sum for both): measured faster than the sums in v128
+ * locals (which the JIT spills) and than a blocked scheme as gradcurvg's (docs/performance.md,
+ * "The d = 1 Hessian kernels unrolled").
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { hessSumsLayout } from '../../cpu/hessian-layout.js';
@@ -33,6 +34,26 @@ function directSink(f: Fn, x: string, xx: string): Sink {
       if (m > 2) acc(o + 2, mul(cv, xx));
     },
   };
+}
+
+/** a recorded weight: c times (1, x, x²)[0..m) into sums o..o+m−1 */
+interface Weight {
+  o: number;
+  m: 1 | 2 | 3;
+  c: string;
+  x: string;
+  xx: string;
+}
+function recordSink(rec: Weight[], x: string, xx: string): Sink {
+  return { w: (o, m, c) => void rec.push({ o, m, c: c, x, xx }) };
+}
+
+/** f with its locals renamed name + sfx (the two row pairs of a step) */
+function tagged(f: Fn, sfx: string): Fn {
+  const g = Object.create(f) as Fn;
+  g.set = (name, expr, type) => f.set(name + sfx, expr, type);
+  g.local = (name, type) => f.local(name + sfx, type);
+  return g;
 }
 
 /** the per-row values of one row pair */
@@ -68,9 +89,13 @@ function rowValues(
   par: (block: number, j: number) => string,
   sink: (x: string, xx: string) => Sink,
   ll: number,
+  second = false,
 ): Row & { S: Sink } {
   const J = [...Array(k).keys()];
-  const x = f.set('xv', rowPair('x'));
+  // rows 2p, 2p + 1, or (second) 2p + 2, 2p + 3
+  const pairAt = (ptr: string): string =>
+    second ? rowPair(ptr).replace('(v128.load ', '(v128.load offset=16 ') : rowPair(ptr);
+  const x = f.set('xv', pairAt('x'));
   const xx = f.set('xx', mul(x, x));
   const S = sink(x, xx);
   const maxOf = (v: string[]): string =>
@@ -85,7 +110,7 @@ function rowValues(
   const inv = f.set('inv', div(F2(1), g.s));
   const p = J.map((l) => f.set(`p${l}`, mul(g.e[l]!, inv)));
   // the experts
-  const yv = f.set('yv', rowPair('y'));
+  const yv = f.set('yv', pairAt('y'));
   const t: string[] = [];
   const e: string[] = [];
   const q: string[] = [];
@@ -141,7 +166,7 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R:
     const nnd = f.set(`nnd_${j}`, sub(mul(F2(0.5), iv), mul(e[j]!, e[j]!)));
     for (let j2 = 0; j2 < k; j2++, ov += 2) {
       const b = j === j2 ? 1 : 0;
-      const Ce = f.set('Ce', mul(C[j]![j2]!, e[j]!));
+      const Ce = f.set(`Ce${j}_${j2}`, mul(C[j]![j2]!, e[j]!));
       vec(ov, sub(mul(Ce, q[j2]!), edd[b]!));
       if (j2 < j) continue;
       mat(o, sub(mul(Ce, e[j2]!), dv[b]!));
@@ -175,14 +200,45 @@ function hess1(k: 2 | 3): string {
     f.set(`par${i}`, `(v128.load64_splat offset=${GPAR + 8 * i} (i32.const 0))`),
   );
   const par = (block: number, j: number): string => P[block * k + j]!;
-  pairLoop(f, () =>
+  const one = (): void =>
     rowSums(
       f,
       k,
       par,
       rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
-    ),
-  );
+    );
+  // two row pairs per step: each sum loaded and stored once for both (s + term_A) + term_B, the same
+  // order of additions per lane as one pair at a time; an odd last pair alone
+  f.emit('(local.set $p (local.get $start))');
+  f.local('p', 'i32');
+  f.emit('(block $done (loop $L');
+  f.emit('(br_if $done (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $end)))');
+  const [A, B] = [0, 1].map((h) => {
+    const g = tagged(f, h ? '_b' : '_a');
+    const rec: Weight[] = [];
+    rowSums(
+      g,
+      k,
+      par,
+      rowValues(g, k, par, (x, xx) => recordSink(rec, x, xx), Ls.ll, h === 1),
+    );
+    return rec;
+  });
+  A!.forEach((a, i) => {
+    const b = B![i]!;
+    const ca = f.set('cma', a.c),
+      cb = f.set('cmb', b.c);
+    const terms = (w: Weight, c: string): string[] => [c, mul(c, w.x), mul(c, w.xx)];
+    const ta = terms(a, ca),
+      tb = terms(b, cb);
+    for (let t = 0; t < a.m; t++)
+      f.emit(`(v128.store ${accAt(a.o + t)} ${add(add(`(v128.load ${accAt(a.o + t)})`, ta[t]!), tb[t]!)})`);
+  });
+  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 2)))');
+  f.emit('(br $L)))');
+  f.emit('(if (i32.lt_u (local.get $p) (local.get $end)) (then');
+  one();
+  f.emit('))');
   return f.text();
 }
 
