@@ -13,7 +13,7 @@
 import { EXP_CUTOFF } from '../../constants.js';
 import { hessSumsLayout } from '../../cpu/hessian-layout.js';
 import { GACC, GPAR } from '../layout.js';
-import { pairLoop, rowPair } from './kernels.js';
+import { rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 /** where a row pair's weights go: c times (1, x, x²)[0..m) into sums o..o+m−1 */
@@ -89,12 +89,11 @@ function rowValues(
   par: (block: number, j: number) => string,
   sink: (x: string, xx: string) => Sink,
   ll: number,
-  second = false,
+  h = 0,
 ): Row & { S: Sink } {
   const J = [...Array(k).keys()];
-  // rows 2p, 2p + 1, or (second) 2p + 2, 2p + 3
-  const pairAt = (ptr: string): string =>
-    second ? rowPair(ptr).replace('(v128.load ', '(v128.load offset=16 ') : rowPair(ptr);
+  // rows 2(p + h), 2(p + h) + 1
+  const pairAt = (ptr: string): string => rowPair(ptr).replace('(v128.load ', `(v128.load offset=${16 * h} `);
   const x = f.set('xv', pairAt('x'));
   const xx = f.set('xx', mul(x, x));
   const S = sink(x, xx);
@@ -182,10 +181,13 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R:
   }
 }
 
-/** hess1k<k>(x, y, start, end): the sums of cpu/hessian.ts (d = 1) over row pairs [start, end), at GACC. */
-function hess1(k: 2 | 3): string {
+/**
+ * hess1k<k>(x, y, start, end): the sums of cpu/hessian.ts (d = 1) over row pairs [start, end), at GACC;
+ * H row pairs per step (2 measured as fast as 3 or 4, with less code).
+ */
+function hess1(k: 2 | 3, H = 2, name = `hess1k${k}`): string {
   const f = new Fn(
-    `hess1k${k}`,
+    name,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -207,38 +209,42 @@ function hess1(k: 2 | 3): string {
       par,
       rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
     );
-  // two row pairs per step: each sum loaded and stored once for both (s + term_A) + term_B, the same
-  // order of additions per lane as one pair at a time; an odd last pair alone
+  // H row pairs per step: each sum loaded and stored once for all, ((s + term_0) + term_1) + …, the
+  // same order of additions per lane as one pair at a time; the last pairs alone
   f.emit('(local.set $p (local.get $start))');
   f.local('p', 'i32');
   f.emit('(block $done (loop $L');
-  f.emit('(br_if $done (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $end)))');
-  const [A, B] = [0, 1].map((h) => {
-    const g = tagged(f, h ? '_b' : '_a');
+  f.emit(`(br_if $done (i32.ge_u (i32.add (local.get $p) (i32.const ${H - 1})) (local.get $end)))`);
+  const recs = [...Array(H).keys()].map((h) => {
+    const g = tagged(f, `_${h}`);
     const rec: Weight[] = [];
     rowSums(
       g,
       k,
       par,
-      rowValues(g, k, par, (x, xx) => recordSink(rec, x, xx), Ls.ll, h === 1),
+      rowValues(g, k, par, (x, xx) => recordSink(rec, x, xx), Ls.ll, h),
     );
     return rec;
   });
-  A!.forEach((a, i) => {
-    const b = B![i]!;
-    const ca = f.set('cma', a.c),
-      cb = f.set('cmb', b.c);
-    const terms = (w: Weight, c: string): string[] => [c, mul(c, w.x), mul(c, w.xx)];
-    const ta = terms(a, ca),
-      tb = terms(b, cb);
-    for (let t = 0; t < a.m; t++)
-      f.emit(`(v128.store ${accAt(a.o + t)} ${add(add(`(v128.load ${accAt(a.o + t)})`, ta[t]!), tb[t]!)})`);
+  recs[0]!.forEach(({ o, m }, i) => {
+    const terms = recs.map((rec, h) => {
+      const w = rec[i]!;
+      const c = f.set(`cm${h}`, w.c);
+      return [c, mul(c, w.x), mul(c, w.xx)];
+    });
+    for (let t = 0; t < m; t++)
+      f.emit(
+        `(v128.store ${accAt(o + t)} ${terms.reduce((acc, tt) => add(acc, tt[t]!), `(v128.load ${accAt(o + t)})`)})`,
+      );
   });
-  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 2)))');
+  f.emit(`(local.set $p (i32.add (local.get $p) (i32.const ${H})))`);
   f.emit('(br $L)))');
-  f.emit('(if (i32.lt_u (local.get $p) (local.get $end)) (then');
+  // the last pairs one at a time
+  f.emit('(block $tail (loop $T');
+  f.emit('(br_if $tail (i32.ge_u (local.get $p) (local.get $end)))');
   one();
-  f.emit('))');
+  f.emit('(local.set $p (i32.add (local.get $p) (i32.const 1)))');
+  f.emit('(br $T)))');
   return f.text();
 }
 
