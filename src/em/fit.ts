@@ -267,6 +267,16 @@ class EmRun {
     return ll;
   }
 
+  /** The log-likelihood at the model without writing responsibilities (the hybrid's trials). */
+  private logLikOnly(): number {
+    const { model, ws, backend, topk } = this;
+    const { X, y, n } = this.data;
+    const fused = topk ? undefined : backend.softmaxLogLik?.(model, X, y, n);
+    if (fused !== undefined) return fused;
+    backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
+    return backend.logLik(model, X, y, n, ws.logPi);
+  }
+
   /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */
   private mStep(it: number): boolean {
     this.experts.step(this.model, this.ws.resp, this.warnings, it);
@@ -386,9 +396,15 @@ class EmRun {
       gradientMetric: NaN,
       negativeDefinite: false,
     };
-    const reEvaluate = (): number => {
+    // the trust region's trials: the log-likelihood only (no responsibilities written); the
+    // E-step runs again when the run leaves the trust region (`resync`)
+    const trialLogLik = (): number => {
       this.logPiValid = false;
-      return this.evaluate();
+      return this.logLikOnly();
+    };
+    const resync = (): void => {
+      this.logPiValid = false;
+      this.evaluate();
     };
     let atEnd = false; // phase's derivatives are those of the returned model
     outer: for (;;) {
@@ -417,7 +433,7 @@ class EmRun {
           this.stopped = true;
           break outer;
         }
-        const a = phase.attempt(trace[this.iter]!, reEvaluate);
+        const a = phase.attempt(trace[this.iter]!, trialLogLik);
         if (a.accepted) {
           atEnd = false;
           this.iter++;
@@ -447,9 +463,11 @@ class EmRun {
         }
         info.returnsToEm++;
         this.minEm *= 2;
+        resync();
         continue outer;
       }
     }
+    if (this.inNewton) resync();
     if (this.stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
     if (!atEnd) phase.reset();
     return this.hybridReport(phase, info);

@@ -27,6 +27,7 @@ import { topkKernels } from './kernels-topk.js';
 import { genericKernels } from './kernels-generic.js';
 import { hessianKernels } from './kernels-hessian.js';
 import { denseGradGKernels } from './kernels-densegradg.js';
+import { softmaxLogLikKernels } from './kernels-softmaxll.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -256,6 +257,7 @@ export function moduleText(): string {
     ...genericKernels(),
     ...hessianKernels(),
     ...denseGradGKernels(),
+    ...softmaxLogLikKernels(),
     ')',
   ].join('\n');
 }
