@@ -196,6 +196,7 @@ class EmRun {
   private inNewton = false;
   private phaseStart = 0;
   private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+  private squarem: SquaremStep | null = null;
 
   constructor(
     private readonly model: Model,
@@ -502,7 +503,8 @@ class EmRun {
     const p1 = new Float64Array(len);
     const p2 = new Float64Array(len);
     const px = new Float64Array(len);
-    const sq = new SquaremStep();
+    // one step-length state for the whole run: the hybrid's EM stretches continue where the last one stopped
+    const sq = (this.squarem ??= new SquaremStep());
     // (β1, τ) → (cβ1, cτ) leaves the density unchanged: extrapolating along that orbit would move the
     // fit by amounts set by the other parameters' steps, so the extrapolated point is taken back to
     // the second EM step's τ along the orbit (same density, same accept / refuse decision)
