@@ -34,7 +34,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { polishGate } from './init/polish.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
-import { checkFitData, resolveFitOptions } from './options.js';
+import { checkFitData, FIT_DEFAULTS, resolveFitOptions } from './options.js';
 import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
 import type {
   FitOptions,
@@ -197,6 +197,7 @@ class EmRun {
   private phaseStart = 0;
   private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
   private squarem: SquaremStep | null = null;
+  private switchTol: number;
 
   constructor(
     private readonly model: Model,
@@ -235,6 +236,7 @@ class EmRun {
       iteration: 0,
     };
     this.hybrid = opts.optimizer === 'hybrid';
+    this.switchTol = opts.switchTol ?? FIT_DEFAULTS.switchTol; // runHybrid: by the Hessian's cost
     this.tolRule = opts.stopRule === 'tol';
   }
 
@@ -335,7 +337,7 @@ class EmRun {
         return true;
       }
       // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
-      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= opts.switchTol)
+      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= this.switchTol)
         this.switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
@@ -387,6 +389,7 @@ class EmRun {
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
     const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
+    if (opts.switchTol === null && phase.fastHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
     const info: HybridInfo = {
       emIterations: 0,
       newtonIterations: 0,
