@@ -34,7 +34,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { polishGate } from './init/polish.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
-import { checkFitData, resolveFitOptions } from './options.js';
+import { checkFitData, FIT_DEFAULTS, resolveFitOptions } from './options.js';
 import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
 import type {
   FitOptions,
@@ -196,6 +196,8 @@ class EmRun {
   private inNewton = false;
   private phaseStart = 0;
   private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+  private squarem: SquaremStep | null = null;
+  private switchTol: number;
 
   constructor(
     private readonly model: Model,
@@ -234,6 +236,7 @@ class EmRun {
       iteration: 0,
     };
     this.hybrid = opts.optimizer === 'hybrid';
+    this.switchTol = opts.switchTol ?? FIT_DEFAULTS.switchTol; // runHybrid: by the Hessian's cost
     this.tolRule = opts.stopRule === 'tol';
   }
 
@@ -265,6 +268,16 @@ class EmRun {
     const ll = backend.eStep(model, X, y, n, ws.logPi, ws.resp, estats);
     this.gctx.q0 = estats.q;
     return ll;
+  }
+
+  /** The log-likelihood at the model without writing responsibilities (the hybrid's trials). */
+  private logLikOnly(): number {
+    const { model, ws, backend, topk } = this;
+    const { X, y, n } = this.data;
+    const fused = topk ? undefined : backend.softmaxLogLik?.(model, X, y, n);
+    if (fused !== undefined) return fused;
+    backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
+    return backend.logLik(model, X, y, n, ws.logPi);
   }
 
   /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */
@@ -324,7 +337,7 @@ class EmRun {
         return true;
       }
       // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
-      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= opts.switchTol)
+      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= this.switchTol)
         this.switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
@@ -376,6 +389,7 @@ class EmRun {
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
     const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
+    if (opts.switchTol === null && phase.fastHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
     const info: HybridInfo = {
       emIterations: 0,
       newtonIterations: 0,
@@ -386,9 +400,15 @@ class EmRun {
       gradientMetric: NaN,
       negativeDefinite: false,
     };
-    const reEvaluate = (): number => {
+    // the trust region's trials: the log-likelihood only (no responsibilities written); the
+    // E-step runs again when the run leaves the trust region (`resync`)
+    const trialLogLik = (): number => {
       this.logPiValid = false;
-      return this.evaluate();
+      return this.logLikOnly();
+    };
+    const resync = (): void => {
+      this.logPiValid = false;
+      this.evaluate();
     };
     let atEnd = false; // phase's derivatives are those of the returned model
     outer: for (;;) {
@@ -417,7 +437,7 @@ class EmRun {
           this.stopped = true;
           break outer;
         }
-        const a = phase.attempt(trace[this.iter]!, reEvaluate);
+        const a = phase.attempt(trace[this.iter]!, trialLogLik);
         if (a.accepted) {
           atEnd = false;
           this.iter++;
@@ -447,9 +467,11 @@ class EmRun {
         }
         info.returnsToEm++;
         this.minEm *= 2;
+        resync();
         continue outer;
       }
     }
+    if (this.inNewton) resync();
     if (this.stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
     if (!atEnd) phase.reset();
     return this.hybridReport(phase, info);
@@ -484,7 +506,8 @@ class EmRun {
     const p1 = new Float64Array(len);
     const p2 = new Float64Array(len);
     const px = new Float64Array(len);
-    const sq = new SquaremStep();
+    // one step-length state for the whole run: the hybrid's EM stretches continue where the last one stopped
+    const sq = (this.squarem ??= new SquaremStep());
     // (β1, τ) → (cβ1, cτ) leaves the density unchanged: extrapolating along that orbit would move the
     // fit by amounts set by the other parameters' steps, so the extrapolated point is taken back to
     // the second EM step's τ along the orbit (same density, same accept / refuse decision)

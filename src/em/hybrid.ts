@@ -37,6 +37,8 @@ import {
 export const HYBRID_MAX_REFUSALS = 4;
 /** Largest multiple α of an accepted step tried by the extension (α = 2, 4, …). */
 export const HYBRID_MAX_EXTENSION = 64;
+/** ρ above which an interior Newton step is extended (see NewtonPhase.attempt). */
+export const HYBRID_EXTEND_RHO = 1.1;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
 
@@ -76,8 +78,10 @@ export interface NewtonAttempt {
 }
 
 /**
- * The trust-region phase of one run. `evaluate(model)` must return the log-likelihood at the model
- * with the fit's backend (and leave the backend's responsibilities at it).
+ * The trust-region phase of one run. `evaluate(model)` must return the log-likelihood at the model,
+ * a pure function of the model's bits (the same model gives the same value): the phase never
+ * evaluates a point twice, so the backend's responsibilities are not kept at the current point —
+ * the caller evaluates again (with its E-step) when the phase ends.
  */
 export class NewtonPhase {
   readonly layout: ParamLayout;
@@ -90,7 +94,7 @@ export class NewtonPhase {
   private saved: Model;
   hessians = 0;
   /** exact Hessians through the kernel registry's 'hessian' operation (inference/hessian-fast.ts) */
-  private readonly fastHessian: boolean;
+  readonly fastHessian: boolean;
 
   constructor(
     private readonly model: Model,
@@ -148,7 +152,8 @@ export class NewtonPhase {
 
   /**
    * One trust-region step from the current point, whose log-likelihood (as `evaluate` computes it)
-   * is `current`. On refusal the model is restored (and re-evaluated) at the current point.
+   * is `current`. On refusal the model is restored at the current point (bit for bit: its
+   * log-likelihood is `current` again).
    */
   attempt(current: number, evaluate: (m: Model) => number): NewtonAttempt {
     const d = this.derivs!;
@@ -159,12 +164,16 @@ export class NewtonPhase {
     const regionChange = Number.isNaN(ll);
     const accepted = this.tr.judge(step, ll - current, regionChange);
     if (accepted) {
-      const best = this.extend(step, ll, evaluate);
+      // an interior Newton step whose gain the quadratic model predicted (ρ ≈ 1) is not extended:
+      // along it the model's gain at α = 2 is 0; a boundary step, or ρ > HYBRID_EXTEND_RHO (the
+      // model underestimates the gain, as along a quartic near-flat direction), is
+      const rho = (ll - current) / step.predicted;
+      const best = step.newton && rho <= HYBRID_EXTEND_RHO ? ll : this.extend(step, ll, evaluate);
       this.refresh();
       return { accepted, logLik: best, regionChange, step };
     }
     this.restore();
-    return { accepted, logLik: evaluate(this.model), regionChange, step };
+    return { accepted, logLik: current, regionChange, step };
   }
 
   /**
@@ -174,7 +183,7 @@ export class NewtonPhase {
    * than the ascent it starts; and near a singular optimum (L quartic along the near-flat
    * direction) full Newton steps only contract by 2/3, so going further along them pays.
    * Leaves the model at the best point (monotone) and grows the radius to the step taken.
-   * @returns the log-likelihood there
+   * @returns the log-likelihood there (as `evaluate` gave it)
    */
   private extend(step: TrustRegionStep, ll: number, evaluate: (m: Model) => number): number {
     const P = this.layout.P;
@@ -200,13 +209,11 @@ export class NewtonPhase {
       best = v;
       bestAlpha = alpha;
     }
-    // the model holds the last trial: put it back at the best one (bit for bit) and evaluate there,
-    // so that the backend's state is that of the returned point
+    // the model holds the last trial: put it back at the best one, bit for bit (so `best` is its value)
     this.setModel(at(bestAlpha));
-    const ll2 = evaluate(this.model);
     if (bestAlpha > 1)
       this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
-    return ll2;
+    return best;
   }
 
   /** Sets the model to θ and evaluates it: NaN when a top-K step left the current region. */

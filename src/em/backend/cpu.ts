@@ -33,8 +33,10 @@ import { dispatch, genericSimdShape, lookup, simdShape } from './registry.js';
 // every operation file registers its kernels on import (imports kept for that side effect)
 import './cpu/estep.js';
 import './cpu/loglik.js';
+import { softmaxLogLikFits, type SoftmaxLogLikCall } from './cpu/softmax-loglik.js';
 import './cpu/topk-gate.js';
 import { createArena } from './simd/arena.js';
+import { commonArena } from './simd/driver.js';
 import { expertMoments, type Backend, type EStepStats, type GateLayout, type MaskMode } from './types.js';
 
 export { EXP_CUTOFF };
@@ -192,6 +194,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     gateProbs,
     eStep,
     logLik,
+    softmaxLogLik: (m, X, y, n) => softmaxLogLikCpu(m, X, y, n, simd),
     gateQ,
     gateGradCurv: (L: GateLayout, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv) =>
       gateGradCurvCpu(gs, simd, L, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv),
@@ -202,6 +205,66 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     // the SIMD kernels need the fit's buffers and data in one arena, which this backend creates
     fitStorage: (k, d, lengths) => (simd && simdShape(k, d) ? createArena(lengths.f64, lengths.u8) : null),
   };
+}
+
+/**
+ * Whether the one-pass softmax log-likelihood runs a SIMD kernel for m on these arrays: a linear,
+ * unmasked gate, a shape of the SIMD kernels whose parameters fit the generic block, X and y in one
+ * arena, the SIMD kernels on.
+ */
+function softmaxLogLikCovers(m: Model, X: Float64Array, y: Float64Array, simd: boolean): boolean {
+  return (
+    simd &&
+    simdShape(m.k, m.d) &&
+    softmaxLogLikFits(m.k, m.d) &&
+    getGate(m.gate).form === 'linear' &&
+    commonArena([X, y]) !== undefined
+  );
+}
+
+let slCst = new Float64Array(8);
+let slHlf = new Float64Array(8);
+const slCall: SoftmaxLogLikCall = {
+  k: 0,
+  d: 1,
+  beta0: EMPTY,
+  beta1: EMPTY,
+  a: EMPTY,
+  b: EMPTY,
+  cst: EMPTY,
+  hlf: EMPTY,
+  X: EMPTY,
+  y: EMPTY,
+  n: 0,
+};
+
+/**
+ * The one-pass softmax log-likelihood (cpu/softmax-loglik.ts) through the registry; undefined where
+ * {@link softmaxLogLikCovers} says no.
+ */
+function softmaxLogLikCpu(m: Model, X: Float64Array, y: Float64Array, n: number, simd: boolean): number | undefined {
+  if (!softmaxLogLikCovers(m, X, y, simd)) return undefined;
+  if (slCst.length < m.k) {
+    slCst = new Float64Array(m.k);
+    slHlf = new Float64Array(m.k);
+  }
+  for (let j = 0; j < m.k; j++) {
+    slCst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
+    slHlf[j] = -0.5 / m.nu[j]!;
+  }
+  const c = slCall;
+  c.k = m.k;
+  c.d = m.d;
+  c.beta0 = m.beta0;
+  c.beta1 = m.beta1;
+  c.a = m.a;
+  c.b = m.b;
+  c.cst = slCst;
+  c.hlf = slHlf;
+  c.X = X;
+  c.y = y;
+  c.n = n;
+  return dispatch(lookup<SoftmaxLogLikCall>('softmaxLogLik', 'linear', m.k, m.d)!, c, n, true);
 }
 
 /** The fields an E-step and a log-likelihood call share: the experts and the data. */

@@ -8,7 +8,8 @@ import { SIMD_D_MAX, SIMD_K_MAX } from './simd/layout.js';
 import { runSimd, commonArena, type SimdKernel } from './simd/driver.js';
 
 /** The data-parallel operations with registered kernels. */
-export type Operation = 'gateProbs' | 'gateRows' | 'eStep' | 'logLik' | 'moments' | 'gradCurv' | 'gradHess' | 'hessian';
+export type Operation =
+  'gateProbs' | 'gateRows' | 'eStep' | 'logLik' | 'softmaxLogLik' | 'moments' | 'gradCurv' | 'gradHess' | 'hessian';
 /** How the gate's logits are formed: linear (softmax), masked (top-K), activation (dense-to-sparse); none: no gate. */
 export type GateForm = 'linear' | 'masked' | 'activation' | 'none';
 /** A dimension of the key: a value, or '*' for every value (the generic loop). */

@@ -127,6 +127,11 @@ export interface Backend {
   ): number;
   /** Σ_i log p(y_i | x_i) from `logPi` and the experts of m, without writing responsibilities. */
   logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number;
+  /**
+   * Σ_i log p(y_i | x_i) of a softmax (linear, unmasked) gate's model in one pass, nothing written;
+   * undefined where no fused kernel covers the model (callers take gateProbs and logLik).
+   */
+  softmaxLogLik?(m: Model, X: Float64Array, y: Float64Array, n: number): number | undefined;
   /** Q = Σ_ij r_ij log π_ij (terms with r_ij = 0 skipped); −Infinity when some r_ij > 0 has π_ij = 0. */
   gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number;
   /**

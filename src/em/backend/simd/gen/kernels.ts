@@ -28,6 +28,7 @@ import { genericKernels } from './kernels-generic.js';
 import { hessianKernels } from './kernels-hessian.js';
 import { hessian1Kernels } from './kernels-hessian1.js';
 import { denseGradGKernels } from './kernels-densegradg.js';
+import { softmaxLogLikKernels } from './kernels-softmaxll.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -258,6 +259,7 @@ export function moduleText(): string {
     ...hessianKernels(),
     ...hessian1Kernels(),
     ...denseGradGKernels(),
+    ...softmaxLogLikKernels(),
     ')',
   ].join('\n');
 }

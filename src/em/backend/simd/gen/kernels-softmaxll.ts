@@ -1,0 +1,189 @@
+/**
+ * The softmax gate's observed log-likelihood in one pass (d = 1, k = 2, 3 unrolled; any k and d in
+ * loops): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twins of
+ * softmaxLogLikRows (src/em/backend/cpu/softmax-loglik.ts), driven by that file's bindings.
+ */
+import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
+import { ACC, GPAR, PAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { pairLoop, productStep, rowPair } from './kernels.js';
+import { gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
+import { F2, Fn, abs, add, div, expv, mul, sub } from './wat.js';
+
+/**
+ * Σ_i [log Σ_j e^(w_j) − log Σ_j e^(v_j)] with v_j = β0_j + β1_j x (the logits) and
+ * w_j = v_j + c_j + h_j (y − (b_j + a_j x))²: per row the maximum m of w, s = Σ_j e^(w_j − m)
+ * and g = Σ_j e^(v_j − t) (terms below −708 are 0), where t = 0 when every |v_j| ≤ 350 and the
+ * largest logit otherwise; Σ (m − t) and the running product of s / g (one log per call). Stops at
+ * a pair where some row's largest logit or m is ±∞ or NaN: the JS kernel takes it.
+ * par: β0 (k), β1 (k), a (k), b (k), c (k), h (k). acc: Σ m (2 lanes, at +16), product mantissa
+ * (+32), exponent (+48).
+ */
+function softmaxLogLik(k: 2 | 3): string {
+  const f = new Fn(
+    `softmaxll${k}`,
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
+  const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
+  const J = [...Array(k).keys()];
+  const b0 = J.map((j) => par(j)),
+    b1 = J.map((j) => par(k + j)),
+    a = J.map((j) => par(2 * k + j)),
+    b = J.map((j) => par(3 * k + j)),
+    c = J.map((j) => par(4 * k + j)),
+    h = J.map((j) => par(5 * k + j));
+  f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
+  f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
+  f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  pairLoop(f, () => {
+    const x = f.set('xi', rowPair('x'));
+    const y = f.set('yi', rowPair('y'));
+    const v = J.map((j) => f.set(`v${j}`, add(b0[j]!, mul(b1[j]!, x))));
+    // direct rows: every |v_j| ≤ 350 (false for NaN), e^v with no shift; other rows (a steep gate)
+    // shift by the logits' exact maximum, each lane its own; a maximum ±∞ or NaN is refused
+    const direct = f.set(
+      'direct',
+      v.map((vj) => `(f64x2.le ${abs(vj)} ${F2(GATE_DIRECT)})`).reduce((p, q) => `(v128.and ${p} ${q})`),
+    );
+    const exact = f.set(
+      'exact',
+      v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
+    );
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
+    const shift = f.set('shift', `(v128.andnot ${exact} ${direct})`);
+    const w = J.map((j) => {
+      const d = f.set(`d${j}`, sub(y, add(b[j]!, mul(a[j]!, x))));
+      return f.set(`w${j}`, add(add(v[j]!, c[j]!), mul(mul(h[j]!, d), d)));
+    });
+    const mx = f.set(
+      'mx',
+      w.slice(1).reduce((m, wj) => `(f64x2.max ${m} ${wj})`, w[0]!),
+    );
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))))`);
+    const e = J.map((j) => {
+      const u = f.set(`u${j}`, sub(w[j]!, mx));
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
+    });
+    const g = J.map((j) => {
+      const u = f.set(`t${j}`, sub(v[j]!, shift));
+      return f.set(`g${j}`, `(v128.and ${expv(f, u, `y${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
+    });
+    const s = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
+    const gs = f.set(
+      'gs',
+      g.reduce((acc, t) => add(acc, t)),
+    );
+    f.set('sm', add(f.local('sm'), sub(mx, shift)));
+    productStep(f, f.set('q', div(s, gs)));
+  });
+  f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
+  f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
+  f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
+/** scratch: x of the pair (d f64x2), the logits v_j and the joint terms w_j (k f64x2 each) */
+const SX = SCR;
+const SV = SX + 16 * SIMD_D_MAX;
+const SW = SV + 16 * SIMD_K_MAX;
+if (SW + 16 * SIMD_K_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-softmaxll: the scratch regions exceed SCR_LEN');
+const JO = '(local.get $jo)';
+const LO = '(local.get $lo)';
+const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i32.shl ${o8} (i32.const 1)))`;
+
+/**
+ * softmaxll2/3 for any k and d (loops over experts and coordinates): v_j = β0_j + Σ_l β1_jl x_l,
+ * w_j = v_j + c_j + h_j (y − (b_j + Σ_l a_jl x_l))², the same shifts, sums and stops.
+ * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k). acc: as softmaxll3.
+ */
+function softmaxLogLikG(): string {
+  const f = new Fn(
+    'softmaxllg',
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['k', 'i32'],
+      ['d', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
+  strides(f);
+  const k8 = f.local('k8', 'i32');
+  const kd8 = imul(k8, '(local.get $d)');
+  const pb1 = f.set('pb1', iadd(i32(GPAR), k8), 'i32');
+  const pa = f.set('pa', iadd(pb1, kd8), 'i32');
+  const pb = f.set('pb', iadd(pa, kd8), 'i32');
+  const pc = f.set('pc', iadd(pb, k8), 'i32');
+  const ph = f.set('ph', iadd(pc, k8), 'i32');
+  f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
+  f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
+  f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  pairLoop(f, () => {
+    const [xo0, xo1] = rowsX(f);
+    loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+      f.emit(`(v128.store offset=${SX} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
+    });
+    const yv = f.set('yv', rowPair('y'));
+    f.set('mg', F2(-Infinity));
+    f.set('mx', F2(-Infinity));
+    f.set('bad', F2(0));
+    f.set('direct', `(v128.not ${F2(0)})`);
+    f.set('bo', pb1, 'i32');
+    f.set('ao', pa, 'i32');
+    loop(f, 'jo', i32(0), k8, 8, () => {
+      f.set('v', splat(iadd(i32(GPAR), JO)));
+      f.set('mu', splat(iadd(pb, JO)));
+      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+        const xl = slot(SX, LO);
+        f.set('v', add(f.local('v'), mul(splat(iadd(f.local('bo', 'i32'), LO)), xl)));
+        f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xl)));
+      });
+      const v = f.local('v');
+      const e = f.set('ee', sub(yv, f.local('mu')));
+      const w = f.set('w', add(add(v, splat(iadd(pc, JO))), mul(mul(splat(iadd(ph, JO)), e), e)));
+      f.emit(`(v128.store offset=${SV} (i32.shl ${JO} (i32.const 1)) ${v})`);
+      f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${w})`);
+      f.set('mg', `(f64x2.pmax ${f.local('mg')} ${v})`);
+      f.set('mx', `(f64x2.pmax ${f.local('mx')} ${w})`);
+      f.set('bad', `(v128.or ${f.local('bad')} (v128.or (f64x2.ne ${v} ${v}) (f64x2.ne ${w} ${w})))`);
+      f.set('direct', `(v128.and ${f.local('direct')} (f64x2.le ${abs(v)} ${F2(GATE_DIRECT)}))`);
+      f.set('bo', iadd(f.local('bo', 'i32'), f.local('d8', 'i32')), 'i32');
+      f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
+    });
+    const finite = (m: string): string => `(f64x2.lt ${abs(m)} ${F2(Infinity)})`;
+    const ok = `(v128.andnot (v128.and (v128.or ${f.local('direct')} ${finite(f.local('mg'))}) ${finite(f.local('mx'))}) ${f.local('bad')})`;
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${ok})))`);
+    const shift = f.set('shift', `(v128.andnot ${f.local('mg')} ${f.local('direct')})`);
+    const mx = f.local('mx');
+    f.set('s', F2(0));
+    f.set('g', F2(0));
+    loop(f, 'jo', i32(0), k8, 8, () => {
+      const u = f.set('u', sub(slot(SW, JO), mx));
+      f.set('s', add(f.local('s'), `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`));
+      const t = f.set('t', sub(slot(SV, JO), shift));
+      f.set('g', add(f.local('g'), `(v128.and ${expv(f, t, 'z')} (f64x2.ge ${t} ${F2(-EXP_CUTOFF)}))`));
+    });
+    f.set('sm', add(f.local('sm'), sub(mx, shift)));
+    productStep(f, f.set('q', div(f.local('s'), f.local('g'))));
+  });
+  f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
+  f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
+  f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
+export function softmaxLogLikKernels(): string[] {
+  return [softmaxLogLik(2), softmaxLogLik(3), softmaxLogLikG()];
+}
