@@ -1,6 +1,7 @@
 /**
  * The softmax gate's Hessian as a kernel (src/em/backend/cpu/hessian.ts, its SIMD twins hessg, hessg1
- * and the unrolled hess1k2 / hess1k3 with hessg1's bits, the assembly in src/em/inference/hessian-fast.ts): equal to the reference logLikDerivatives
+ * and the unrolled hess1k2 / hess1k3 with hessg1's bits, the assembly in src/em/inference/hessian-fast.ts):
+ * equal to the reference logLikDerivatives
  * (src/em/inference/hessian.ts) to 1e-10 relative on seeded random models (small variances included),
  * the JS loop and the WebAssembly kernel agree, and the hybrid optimizer takes it.
  */
