@@ -4,9 +4,10 @@
  * (src/em/inference/hessian.ts) and by the kernel path (src/em/inference/hessian-fast.ts: moment sums
  * through the WebAssembly SIMD kernels — hess1k3 / hess1k2 at d = 1, hessg elsewhere — or their JS
  * twin), and of one plain EM iteration (SIMD backend) for scale, all in one process. Demy k = 3, d = 1
- * (near the over-specified fit) by default; `--grid` adds k = 2..8, d = 1..4 random truths. A second table times the d = 1 sum kernels alone: hessg1 (loops over
- * experts through scratch memory) against the unrolled hess1k3 / hess1k2 (branch hess3), same rows, same
- * bits. Ratios are what compare (shared machine). Run by
+ * (near the over-specified fit) by default; `--grid` adds k = 2..8, d = 1..4 random truths. A second
+ * table times the d = 1 sum kernels alone: hessg1 (loops over experts through scratch memory) against the
+ * unrolled hess1k3 / hess1k2 (branch hess3), same rows, same bits. Ratios are what compare (shared
+ * machine). Run by
  * `npm run bench:hessian` (never by the tests).
  *
  *   npm run bench:hessian                          # demy k = 3, n = 1e4 and 1e5
