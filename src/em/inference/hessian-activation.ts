@@ -180,13 +180,18 @@ function rowTerms(W: Work, m: Model, X: Float64Array, yi: number, xo: number): n
     t[l] = -v * it * it;
   }
   let z = 0;
-  for (let l = 0; l < k; l++) z += Math.exp(s[l]! - mx);
+  for (let l = 0; l < k; l++) {
+    const v = Math.exp(s[l]! - mx);
+    pi[l] = v;
+    z += v;
+  }
   const lse = mx + Math.log(z);
+  const iz = 1 / z;
   // ℓ_j = log π_j + log f_j, kept in r until normalised
   let mxe = -Infinity;
   for (let j = 0; j < k; j++) {
     const lp = s[j]! - lse;
-    pi[j] = Math.exp(lp);
+    pi[j] = pi[j]! * iz;
     let mu = m.b[j]!;
     for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[xo + a]!;
     const e = yi - mu;
@@ -213,9 +218,10 @@ function rowTerms(W: Work, m: Model, X: Float64Array, yi: number, xo: number): n
 
 /** Row i's gate–gate, gate–τ, τ–τ and gate–expert blocks and the gate's gradient, into W.S. */
 function accumulateGate(W: Work): void {
-  const { k, me, tauFree, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S } = W;
+  const { k, me, tauFree, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S, gg, gt, tt, ge, te, gradG, gradT } = W;
   const M = W.m;
   const mm = M * M;
+  const K = k * me;
   let Tr = 0;
   let Tp = 0;
   for (let l = 0; l < k; l++) {
@@ -229,11 +235,11 @@ function accumulateGate(W: Work): void {
     const pl = pi[l]!;
     const ql = rl - pl;
     const ol = l * M;
-    for (let a = 0; a < M; a++) S[W.gradG + ol + a] += ql * A[ol + a]!;
+    for (let a = 0; a < M; a++) S[gradG + ol + a] += ql * A[ol + a]!;
     // (l, l): upper triangle
     const w0 = pl * pl - rl * rl + ql;
     const c2 = ql * d2[l]! * it;
-    let o = W.gg + (l * k + l) * mm;
+    let o = gg + (l * k + l) * mm;
     for (let a = 0; a < M; a++) {
       const va = w0 * A[ol + a]!;
       const pa = c2 * psi[a]!;
@@ -243,7 +249,7 @@ function accumulateGate(W: Work): void {
     for (let l2 = l + 1; l2 < k; l2++) {
       const w = pl * pi[l2]! - rl * r[l2]!;
       if (w === 0) continue;
-      o = W.gg + (l * k + l2) * mm;
+      o = gg + (l * k + l2) * mm;
       const o2 = l2 * M;
       for (let a = 0; a < M; a++) {
         const va = w * A[ol + a]!;
@@ -253,68 +259,64 @@ function accumulateGate(W: Work): void {
     if (tauFree) {
       const cA = ql * t[l]! - rl * Tr + pl * Tp;
       const cP = -ql * d1[l]! * it * it;
-      for (let a = 0; a < M; a++) S[W.gt + ol + a] += cA * A[ol + a]! + cP * psi[a]!;
-      S[W.tt] += ql * (t[l]! * t[l]! + 2 * sg[l]! * it * it * it);
+      for (let a = 0; a < M; a++) S[gt + ol + a] += cA * A[ol + a]! + cP * psi[a]!;
+      S[tt] += ql * (t[l]! * t[l]! + 2 * sg[l]! * it * it * it);
     }
-    // (gate l, expert j): (δ_lj − r_l) a_l (r_j h_j)ᵀ
-    for (let j = 0; j < k; j++) {
-      const w = (l === j ? 1 : 0) - rl;
-      const oh = j * me;
-      for (let a = 0; a < M; a++) {
-        const va = w * A[ol + a]!;
-        const og = W.ge + ((l * k + j) * M + a) * me;
-        for (let b = 0; b < me; b++) S[og + b] += va * hr[oh + b]!;
-      }
+    // (gate l, expert j): (δ_lj − r_l) a_l (r_j h_j)ᵀ, one row of k(d + 2) per coordinate of a_l
+    const oh = l * me;
+    for (let a = 0; a < M; a++) {
+      const va = A[ol + a]!;
+      const w = -rl * va;
+      const og = ge + (ol + a) * K;
+      for (let q = 0; q < K; q++) S[og + q] += w * hr[q]!;
+      for (let b = 0; b < me; b++) S[og + oh + b] += va * hr[oh + b]!;
     }
   }
   if (tauFree) {
-    S[W.tt] += Tp * Tp - Tr * Tr;
-    S[W.gradT] += Tr - Tp;
+    S[tt] += Tp * Tp - Tr * Tr;
+    S[gradT] += Tr - Tp;
     for (let j = 0; j < k; j++) {
       const w = t[j]! - Tr;
-      for (let b = 0; b < me; b++) S[W.te + j * me + b] += w * hr[j * me + b]!;
+      for (let b = 0; b < me; b++) S[te + j * me + b] += w * hr[j * me + b]!;
     }
   }
 }
 
 /** Row i's expert–expert blocks (with ∇² log f_j) and the experts' gradient, into W.S (needs hr). */
 function accumulateExperts(W: Work, nuAll: Float64Array): void {
-  const { k, d, me, r, res, h, hr, phiE, S } = W;
-  const mm = me * me;
+  const { k, d, me, r, res, h, hr, phiE, S, gradE, ee } = W;
+  const K = k * me;
+  // −(r h)(r h)ᵀ over every pair of experts, upper triangle
+  for (let s = 0; s < K; s++) {
+    const vs = hr[s]!;
+    S[gradE + s] += vs;
+    const o = ee + s * K;
+    for (let t = s; t < K; t++) S[o + t] -= vs * hr[t]!;
+  }
+  // + r_j (h_j h_jᵀ + ∇² log f_j) in block j, upper triangle
   for (let j = 0; j < k; j++) {
     const rj = r[j]!;
     const oh = j * me;
-    for (let b = 0; b < me; b++) S[W.gradE + oh + b] += hr[oh + b]!;
     const nu = nuAll[j]!;
     const e = res[j]!;
-    const o = W.ee + (j * k + j) * mm;
-    // (1 − r_j) r_j h_j h_jᵀ + r_j ∇² log f_j, upper triangle
-    const w = 1 - rj;
+    const o = ee + oh * K + oh;
     const cAB = -rj / nu;
     const cAN = (-rj * e) / (nu * nu);
     for (let a = 0; a <= d; a++) {
-      const va = w * hr[oh + a]!;
+      const va = hr[oh + a]!;
       const pa = cAB * phiE[a]!;
-      for (let b = a; b <= d; b++) S[o + a * me + b] += va * h[oh + b]! + pa * phiE[b]!;
-      S[o + a * me + d + 1] += va * h[oh + d + 1]! + cAN * phiE[a]!;
+      const oa = o + a * K;
+      for (let b = a; b <= d; b++) S[oa + b] += va * h[oh + b]! + pa * phiE[b]!;
+      S[oa + d + 1] += va * h[oh + d + 1]! + cAN * phiE[a]!;
     }
-    S[o + (d + 1) * me + d + 1] +=
-      w * hr[oh + d + 1]! * h[oh + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
-    for (let j2 = j + 1; j2 < k; j2++) {
-      const o2 = W.ee + (j * k + j2) * mm;
-      const oh2 = j2 * me;
-      for (let a = 0; a < me; a++) {
-        const va = hr[oh + a]!;
-        if (va === 0) continue;
-        for (let b = 0; b < me; b++) S[o2 + a * me + b] -= va * hr[oh2 + b]!;
-      }
-    }
+    S[o + (d + 1) * K + d + 1] +=
+      hr[oh + d + 1]! * h[oh + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
   }
 }
 
 /** grad and H (natural τ, ν) from the block sums: each block put at its layout indices, fixed entries skipped. */
 function assemble(L: ParamLayout, W: Work, grad: Float64Array, H: Float64Array): void {
-  const { k, me, S } = W;
+  const { k, me, S, gg, gt, tt, ge, te, ee, gradG, gradT, gradE } = W;
   const M = W.m;
   const P = L.P;
   const ti = L.gate.tauIndex;
@@ -331,30 +333,30 @@ function assemble(L: ParamLayout, W: Work, grad: Float64Array, H: Float64Array):
   };
   for (let l = 0; l < k; l++) {
     for (let l2 = l; l2 < k; l2++) {
-      const o = W.gg + (l * k + l2) * M * M;
+      const o = gg + (l * k + l2) * M * M;
       for (let a = 0; a < M; a++)
         for (let b = l2 === l ? a : 0; b < M; b++) put(gi(l, a), gi(l2, b), S[o + a * M + b]!);
     }
     for (let a = 0; a < M; a++) {
       const g = gi(l, a);
       if (g < 0) continue;
-      grad[g] = S[W.gradG + l * M + a]!;
-      if (ti >= 0) put(g, ti, S[W.gt + l * M + a]!);
+      grad[g] = S[gradG + l * M + a]!;
+      if (ti >= 0) put(g, ti, S[gt + l * M + a]!);
       for (let j = 0; j < k; j++)
-        for (let b = 0; b < me; b++) put(g, ei(j, b), S[W.ge + ((l * k + j) * M + a) * me + b]!);
+        for (let b = 0; b < me; b++) put(g, ei(j, b), S[ge + (l * M + a) * k * me + j * me + b]!);
     }
   }
   if (ti >= 0) {
-    grad[ti] = S[W.gradT]!;
-    put(ti, ti, S[W.tt]!);
-    for (let j = 0; j < k; j++) for (let b = 0; b < me; b++) put(ti, ei(j, b), S[W.te + j * me + b]!);
+    grad[ti] = S[gradT]!;
+    put(ti, ti, S[tt]!);
+    for (let j = 0; j < k; j++) for (let b = 0; b < me; b++) put(ti, ei(j, b), S[te + j * me + b]!);
   }
   for (let j = 0; j < k; j++) {
-    for (let b = 0; b < me; b++) grad[ei(j, b)] = S[W.gradE + j * me + b]!;
+    for (let b = 0; b < me; b++) grad[ei(j, b)] = S[gradE + j * me + b]!;
     for (let j2 = j; j2 < k; j2++) {
-      const o = W.ee + (j * k + j2) * me * me;
       for (let a = 0; a < me; a++)
-        for (let b = j2 === j ? a : 0; b < me; b++) put(ei(j, a), ei(j2, b), S[o + a * me + b]!);
+        for (let b = j2 === j ? a : 0; b < me; b++)
+          put(ei(j, a), ei(j2, b), S[ee + (j * me + a) * k * me + j2 * me + b]!);
     }
   }
 }
