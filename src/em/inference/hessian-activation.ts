@@ -129,13 +129,7 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
   if (!info || isMasked(m.gate) || L.k !== m.k || L.d !== m.d) return null;
   if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
   const W = workspace(m, info.act, info.inside, L.gate.tauIndex >= 0);
-  const { n, X, y } = data;
-  let logLik = 0;
-  for (let i = 0; i < n; i++) {
-    logLik += rowTerms(W, m, X, y[i]!, i * m.d);
-    accumulateGate(W);
-    accumulateExperts(W, m.nu);
-  }
+  const logLik = sweep(W, m, data);
   if (!Number.isFinite(logLik) || !allFinite(W.S)) return null;
   const P = L.P;
   const grad = new Float64Array(P);
@@ -143,6 +137,18 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
   assemble(L, W, grad, H);
   toLogScales(L, m, grad, H);
   return { logLik, gradient: grad, hessian: H };
+}
+
+/** Every row's terms into W.S; returns L. (Its own function, so that its optimised code lives across calls.) */
+function sweep(W: Work, m: Model, data: Dataset): number {
+  const { n, X, y } = data;
+  let logLik = 0;
+  for (let i = 0; i < n; i++) {
+    logLik += rowTerms(W, m, X, y[i]!, i * m.d);
+    accumulateGate(W);
+    accumulateExperts(W, m.nu);
+  }
+  return logLik;
 }
 
 function allFinite(v: Float64Array): boolean {
