@@ -34,7 +34,7 @@ import { continueFromSoftmax } from './init/continuation.js';
 import { polishGate } from './init/polish.js';
 import { startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning } from './endings.js';
-import { checkFitData, resolveFitOptions } from './options.js';
+import { checkFitData, FIT_DEFAULTS, resolveFitOptions } from './options.js';
 import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
 import type {
   FitOptions,
@@ -196,6 +196,8 @@ class EmRun {
   private inNewton = false;
   private phaseStart = 0;
   private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+  private squarem: SquaremStep | null = null;
+  private switchTol: number;
 
   constructor(
     private readonly model: Model,
@@ -234,6 +236,7 @@ class EmRun {
       iteration: 0,
     };
     this.hybrid = opts.optimizer === 'hybrid';
+    this.switchTol = opts.switchTol ?? FIT_DEFAULTS.switchTol; // runHybrid: by the Hessian's cost
     this.tolRule = opts.stopRule === 'tol';
   }
 
@@ -334,7 +337,7 @@ class EmRun {
         return true;
       }
       // the hybrid's switch rule: EM's gain per iteration has fallen to switchTol nats per sample
-      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= opts.switchTol)
+      if (this.hybrid && !this.inNewton && iter - this.phaseStart >= this.minEm && change <= this.switchTol)
         this.switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
@@ -386,6 +389,7 @@ class EmRun {
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
     const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
+    if (opts.switchTol === null && phase.fastHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
     const info: HybridInfo = {
       emIterations: 0,
       newtonIterations: 0,
@@ -502,7 +506,8 @@ class EmRun {
     const p1 = new Float64Array(len);
     const p2 = new Float64Array(len);
     const px = new Float64Array(len);
-    const sq = new SquaremStep();
+    // one step-length state for the whole run: the hybrid's EM stretches continue where the last one stopped
+    const sq = (this.squarem ??= new SquaremStep());
     // (β1, τ) → (cβ1, cτ) leaves the density unchanged: extrapolating along that orbit would move the
     // fit by amounts set by the other parameters' steps, so the extrapolated point is taken back to
     // the second EM step's τ along the orbit (same density, same accept / refuse decision)

@@ -94,7 +94,7 @@ export class NewtonPhase {
   private saved: Model;
   hessians = 0;
   /** exact Hessians through the kernel registry's 'hessian' operation (inference/hessian-fast.ts) */
-  private readonly fastHessian: boolean;
+  readonly fastHessian: boolean;
 
   constructor(
     private readonly model: Model,

@@ -40,8 +40,13 @@ export const FIT_DEFAULTS = {
   optimizer: 'em' as const,
   /** hybrid: Newton decrement threshold, nats for the whole sample */
   decrementTol: 1e-8,
-  /** hybrid: EM hands over below this gain per iteration, nats per sample */
+  /**
+   * hybrid: EM hands over below this gain per iteration, nats per sample, where an exact Hessian
+   * costs many EM iterations (the JS reference: top-K, activation gates, k > 8 or d > 4)
+   */
   switchTol: 1e-6,
+  /** hybrid: the same where the exact Hessian is the WebAssembly kernel (≈ one EM iteration: Newton pays sooner) */
+  switchTolFastHessian: 1e-5,
 };
 
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
@@ -280,7 +285,7 @@ export function resolveFitOptions(
   if (optimizer === 'em' && stopRule === 'decrement')
     fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
   const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
-  const switchTol = o.switchTol ?? FIT_DEFAULTS.switchTol;
+  const switchTol = o.switchTol ?? null; // null: by the Hessian's cost (fit.ts, FIT_DEFAULTS)
   const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');
   if (bounds?.nu && bounds.nu[1] < varianceFloor)
     fail('bounds.nu', `must reach at least the variance floor ${varianceFloor}`, bounds.nu);

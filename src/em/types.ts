@@ -135,7 +135,11 @@ export interface FitOptions {
   stopRule?: 'decrement' | 'tol';
   /** hybrid: the Newton decrement threshold, in nats for the whole sample (default 1e-8) */
   decrementTol?: number;
-  /** hybrid: hand over to the trust region once an EM iteration gains ≤ switchTol nats per sample (default 1e-6) */
+  /**
+   * hybrid: hand over to the trust region once an EM iteration gains ≤ switchTol nats per sample
+   * (default 1e-5 where the exact Hessian is the WebAssembly kernel — softmax gate, k ≤ 8, d ≤ 4 —
+   * whose cost is about one EM iteration; else 1e-6)
+   */
   switchTol?: number;
   /** compute the identifiability diagnostic of the returned fit (default false) */
   diagnostics?: boolean;
@@ -273,7 +277,8 @@ export interface ResolvedFitOptions {
   optimizer: 'em' | 'hybrid';
   stopRule: 'decrement' | 'tol';
   decrementTol: number;
-  switchTol: number;
+  /** null: FIT_DEFAULTS.switchTolFastHessian where the exact Hessian is a WebAssembly kernel, else switchTol */
+  switchTol: number | null;
   /** present only when the fit was given bounds */
   bounds?: Bounds;
 }

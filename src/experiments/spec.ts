@@ -87,7 +87,8 @@ const N_GRID_SCHEMA = strictObject(
 );
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
-const EM_RULE = 'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds? }';
+const EM_RULE =
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -97,6 +98,10 @@ const EM_SCHEMA = strictObject(
     accelerate: oneOf(['squarem', 'none']).optional(),
     wasm: bool().optional(),
     bounds: z.unknown().optional(),
+    optimizer: oneOf(['em', 'hybrid']).optional(),
+    stopRule: oneOf(['decrement', 'tol']).optional(),
+    decrementTol: positiveNumber().optional(),
+    switchTol: nonNegativeNumber().optional(),
   },
   'em',
   EM_RULE,
@@ -251,6 +256,9 @@ function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
   const { bounds, ...rest } = parseWith(EM_SCHEMA, v, path);
   const out: ExperimentSpec['em'] = definedFields(rest);
   if (bounds !== undefined) out.bounds = parseBounds(bounds, `${path}.bounds`);
+  // (a model's em may leave the optimizer to the spec's: fitMoE checks the pair there)
+  if (path === 'em' && out.stopRule === 'decrement' && out.optimizer !== 'hybrid')
+    fail(`${path}.stopRule`, `'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)`, out.stopRule);
   return out;
 }
 

@@ -74,6 +74,12 @@ export interface ExperimentSpec {
     wasm?: boolean;
     /** the theorems' compact parameter space [U] (FitOptions.bounds); absent: unbounded */
     bounds?: Bounds;
+    /** FitOptions.optimizer: 'em' (default) or 'hybrid' (EM, then trust-region Newton; docs/fitting.md) */
+    optimizer?: 'em' | 'hybrid';
+    /** the hybrid's stopping rule and thresholds (FitOptions.stopRule, decrementTol, switchTol) */
+    stopRule?: 'decrement' | 'tol';
+    decrementTol?: number;
+    switchTol?: number;
   };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';

@@ -42,6 +42,23 @@ describe('optimizer hybrid', () => {
     expect(fit.options.stopRule).toBe('decrement');
   });
 
+  it('hands over at switchTol 1e-5 with the softmax Hessian kernel, 1e-6 where the Hessian is the JS reference', () => {
+    const base = {
+      gate: { kind: 'softmax' as const },
+      k: 3,
+      init: { kind: 'near-truth' as const, truth: demy },
+      seed: 2,
+    };
+    const emIts = (o: object) =>
+      fitMoE(demyData, { ...base, optimizer: 'hybrid', maxIter: 60, ...o }).hybrid!.emIterations;
+    const fast = emIts({});
+    expect(fast).toBe(emIts({ switchTol: 1e-5 }));
+    expect(emIts({ switchTol: 1e-6 })).toBeGreaterThan(fast);
+    // without the WebAssembly kernels the Hessian is the reference: 1e-6
+    expect(emIts({ wasm: false })).toBe(emIts({ wasm: false, switchTol: 1e-6 }));
+    expect(emIts({ wasm: false })).toBeGreaterThan(emIts({ wasm: false, switchTol: 1e-5 }));
+  });
+
   it('says so when −H is not negative definite where it stops (iteration cap at a saddle)', () => {
     // the pooled regression twice with equal gates: a fixed point of EM where −H is singular
     const start = cloneModel(truthPreset('demy'));

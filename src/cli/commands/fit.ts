@@ -431,7 +431,10 @@ export function register(program: Command): void {
       'hybrid: decrement (default: Newton decrement ½gᵀ(−H)⁻¹g ≤ --decrement-tol nats) | tol (the relative tol, as EM)',
     )
     .option('--decrement-tol <e>', 'hybrid: Newton decrement threshold, nats for the whole sample (default 1e-8)')
-    .option('--switch-tol <s>', 'hybrid: hand over from EM once an iteration gains ≤ s nats per sample (default 1e-6)')
+    .option(
+      '--switch-tol <s>',
+      'hybrid: hand over from EM once an iteration gains ≤ s nats per sample (default 1e-5 with the softmax Hessian kernel, else 1e-6)',
+    )
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option(
       '--se',

@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -32,6 +32,7 @@ interface SweepCliOptions {
   png: boolean;
   skipCorrupt?: boolean;
   bounds?: string;
+  optimizer?: string;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -50,13 +51,13 @@ export function timestamp(d = new Date()): string {
 }
 
 /**
- * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed and
- * --bounds (every model's fits: the spec's em.bounds) applied.
+ * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed,
+ * --bounds (every model's fits: the spec's em.bounds) and --optimizer (em.optimizer) applied.
  * @throws CliError naming the option for bad input
  */
 export function specFromArgs(
   arg: string,
-  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds'>,
+  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer'>,
 ): ExperimentSpec {
   let spec: ExperimentSpec;
   try {
@@ -78,6 +79,11 @@ export function specFromArgs(
       spec = validateSpec({ ...spec, seed: parseIntOption(opts.seed, '--seed', 1, MAX_SEED) });
     if (opts.bounds !== undefined)
       spec = validateSpec({ ...spec, em: { ...spec.em, bounds: parseBoundsArg(opts.bounds) } });
+    if (opts.optimizer !== undefined) {
+      if (opts.optimizer !== 'em' && opts.optimizer !== 'hybrid')
+        throw new CliError(`--optimizer must be em or hybrid. Value: ${opts.optimizer}`);
+      spec = validateSpec({ ...spec, em: { ...spec.em, optimizer: opts.optimizer } });
+    }
   } catch (e) {
     asCliError(e);
   }
@@ -149,6 +155,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       opts.reps ? `--reps ${opts.reps}` : '',
       opts.seed ? `--seed ${opts.seed}` : '',
       opts.bounds ? `--bounds ${opts.bounds}` : '',
+      opts.optimizer ? `--optimizer ${opts.optimizer}` : '',
       opts.shard ? `--shard ${opts.shard}` : '',
       `--out ${outDir} --resume`,
     ]
@@ -190,6 +197,10 @@ export function register(program: Command): void {
     .option(
       '--bounds <spec>',
       `fit within the theorems' compact parameter space [U] (the spec's em.bounds, recorded in spec.json): ${BOUNDS_SYNTAX}`,
+    )
+    .option(
+      '--optimizer <em|hybrid>',
+      "every fit's optimizer (the spec's em.optimizer, recorded in spec.json): em (EM + SQUAREM, the default) or hybrid (then trust-region Newton, stopped by the Newton decrement; docs/fitting.md)",
     )
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

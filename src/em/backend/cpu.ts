@@ -33,8 +33,7 @@ import { dispatch, genericSimdShape, lookup, simdShape } from './registry.js';
 // every operation file registers its kernels on import (imports kept for that side effect)
 import './cpu/estep.js';
 import './cpu/loglik.js';
-import type { SoftmaxLogLikCall } from './cpu/softmax-loglik.js';
-import './cpu/softmax-loglik.js';
+import { softmaxLogLikFits, type SoftmaxLogLikCall } from './cpu/softmax-loglik.js';
 import './cpu/topk-gate.js';
 import { createArena } from './simd/arena.js';
 import { commonArena } from './simd/driver.js';
@@ -209,26 +208,25 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
 }
 
 /**
- * Whether the one-pass softmax log-likelihood runs its SIMD kernel for m on these arrays: a linear,
- * unmasked gate, d = 1, k = 2 or 3, X and y in one arena, the SIMD kernels on.
+ * Whether the one-pass softmax log-likelihood runs a SIMD kernel for m on these arrays: a linear,
+ * unmasked gate, a shape of the SIMD kernels whose parameters fit the generic block, X and y in one
+ * arena, the SIMD kernels on.
  */
 function softmaxLogLikCovers(m: Model, X: Float64Array, y: Float64Array, simd: boolean): boolean {
-  const g = getGate(m.gate);
   return (
     simd &&
-    m.d === 1 &&
-    (m.k === 2 || m.k === 3) &&
-    g.form === 'linear' &&
-    g.selection?.(m.gate) === undefined &&
+    simdShape(m.k, m.d) &&
+    softmaxLogLikFits(m.k, m.d) &&
+    getGate(m.gate).form === 'linear' &&
     commonArena([X, y]) !== undefined
   );
 }
 
-// k ≤ 3 (softmaxLogLikCovers)
-const slCst = new Float64Array(3);
-const slHlf = new Float64Array(3);
+let slCst = new Float64Array(8);
+let slHlf = new Float64Array(8);
 const slCall: SoftmaxLogLikCall = {
   k: 0,
+  d: 1,
   beta0: EMPTY,
   beta1: EMPTY,
   a: EMPTY,
@@ -246,24 +244,27 @@ const slCall: SoftmaxLogLikCall = {
  */
 function softmaxLogLikCpu(m: Model, X: Float64Array, y: Float64Array, n: number, simd: boolean): number | undefined {
   if (!softmaxLogLikCovers(m, X, y, simd)) return undefined;
-  const cst = slCst,
-    hlf = slHlf;
+  if (slCst.length < m.k) {
+    slCst = new Float64Array(m.k);
+    slHlf = new Float64Array(m.k);
+  }
   for (let j = 0; j < m.k; j++) {
-    cst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
-    hlf[j] = -0.5 / m.nu[j]!;
+    slCst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
+    slHlf[j] = -0.5 / m.nu[j]!;
   }
   const c = slCall;
   c.k = m.k;
+  c.d = m.d;
   c.beta0 = m.beta0;
   c.beta1 = m.beta1;
   c.a = m.a;
   c.b = m.b;
-  c.cst = cst;
-  c.hlf = hlf;
+  c.cst = slCst;
+  c.hlf = slHlf;
   c.X = X;
   c.y = y;
   c.n = n;
-  return dispatch(lookup<SoftmaxLogLikCall>('softmaxLogLik', 'linear', m.k, 1)!, c, n, true);
+  return dispatch(lookup<SoftmaxLogLikCall>('softmaxLogLik', 'linear', m.k, m.d)!, c, n, true);
 }
 
 /** The fields an E-step and a log-likelihood call share: the experts and the data. */

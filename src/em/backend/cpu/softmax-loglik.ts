@@ -1,22 +1,26 @@
 /**
- * The observed log-likelihood of a softmax (linear, unmasked) gate's model in one pass, d = 1
+ * The observed log-likelihood of a softmax (linear, unmasked) gate's model in one pass
  * (operation 'softmaxLogLik'): Σ_i [log Σ_j e^(w_ij) − log Σ_j e^(v_ij)] with the logits
- * v_ij = β0_j + β1_j x_i and w_ij = v_ij + c_j + h_j (y_i − b_j − a_j x_i)², nothing written (no
+ * v_ij = β0_j + β1_j·x_i and w_ij = v_ij + c_j + h_j (y_i − (b_j + a_j·x_i))², nothing written (no
  * log π, no responsibilities). Why: the hybrid optimizer's trust-region trials need only the value,
  * and the gate pass that writes log π and π cost twice the log-likelihood pass (measured).
- * The SIMD kernels softmaxll2 / softmaxll3 (simd/gen/kernels-softmaxll.ts) take the same rows
- * with the same shifts; this loop takes the rows they refuse (a maximum ±∞ or NaN) and is the JS path.
+ * The SIMD kernels softmaxll2 / softmaxll3 (d = 1) and softmaxllg (any k, d within the generic
+ * kernels' parameter block) (simd/gen/kernels-softmaxll.ts) take the same rows with the same
+ * shifts; this loop takes the rows they refuse (a maximum ±∞ or NaN) and is the JS path.
  */
 import { logCore } from '../../../math/log.js';
 import { GATE_DIRECT } from '../constants.js';
 import { register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
+import type { Arena } from '../simd/arena.js';
+import { GPAR_LEN } from '../simd/layout.js';
 import { logProduct } from './estep.js';
 import { expRel } from './rows.js';
 
 /** A call: the gate's and the experts' parameters (cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j)) and the data. */
 export interface SoftmaxLogLikCall {
   k: number;
+  d: number;
   beta0: Float64Array;
   beta1: Float64Array;
   a: Float64Array;
@@ -29,24 +33,24 @@ export interface SoftmaxLogLikCall {
 }
 
 /**
- * The JS loop, any k (d = 1): per row the logits' log-sum-exp (shifted by their maximum when some
+ * The JS loop, any k and d: per row the logits' log-sum-exp (shifted by their maximum when some
  * logit lies outside ±GATE_DIRECT) and the joint terms' (shifted by theirs); the row's value is
- * (m − t) + (log s − log g) where the SIMD kernel takes the logs of the product of s / g.
- * @returns the total; −Infinity (NaN) when some sample has zero (NaN) density
+ * (m − t) + (log s − log g) where the SIMD kernels take the log of the product of s / g.
+ * @returns the total over rows [i0, i0 + len); −Infinity (NaN) when some sample has zero (NaN) density
  */
-export function softmaxLogLikRows1(c: SoftmaxLogLikCall, i0: number, len: number): number {
-  const { k, beta0, beta1, a, b, cst, hlf, X, y } = c;
+export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number): number {
+  const { k, d, beta0, beta1, a, b, cst, hlf, X, y } = c;
   let total = 0;
   for (let i = i0; i < i0 + len; i++) {
-    const xi = X[i]!;
     const yi = y[i]!;
+    const xo = i * d;
     let mv = -Infinity;
     let mw = -Infinity;
     let nan = false;
     let direct = true;
     for (let j = 0; j < k; j++) {
-      const v = beta0[j]! + beta1[j]! * xi;
-      const r = yi - (b[j]! + a[j]! * xi);
+      const v = logit(beta0, beta1, X, xo, d, j);
+      const r = yi - mean(a, b, X, xo, d, j);
       const w = v + cst[j]! + hlf[j]! * r * r;
       nan ||= Number.isNaN(v) || Number.isNaN(w);
       direct &&= Math.abs(v) <= GATE_DIRECT;
@@ -65,14 +69,33 @@ export function softmaxLogLikRows1(c: SoftmaxLogLikCall, i0: number, len: number
     let g = 0;
     let s = 0;
     for (let j = 0; j < k; j++) {
-      const v = beta0[j]! + beta1[j]! * xi;
-      const r = yi - (b[j]! + a[j]! * xi);
+      const v = logit(beta0, beta1, X, xo, d, j);
+      const r = yi - mean(a, b, X, xo, d, j);
       g += expRel(v - shift);
       s += expRel(v + cst[j]! + hlf[j]! * r * r - mw);
     }
     total += mw - shift + (logCore(s) - logCore(g));
   }
   return total;
+}
+
+/** β0_j + Σ_l β1_jl x_l, summed in the SIMD kernels' order */
+function logit(beta0: Float64Array, beta1: Float64Array, X: Float64Array, xo: number, d: number, j: number): number {
+  let v = beta0[j]!;
+  for (let l = 0; l < d; l++) v += beta1[j * d + l]! * X[xo + l]!;
+  return v;
+}
+
+/** b_j + Σ_l a_jl x_l, summed in the SIMD kernels' order */
+function mean(a: Float64Array, b: Float64Array, X: Float64Array, xo: number, d: number, j: number): number {
+  let mu = b[j]!;
+  for (let l = 0; l < d; l++) mu += a[j * d + l]! * X[xo + l]!;
+  return mu;
+}
+
+/** Whether the generic kernel's parameters (β0, β1, a, b, c, h: k(2d + 4) doubles) fit its block. */
+export function softmaxLogLikFits(k: number, d: number): boolean {
+  return k * (2 * d + 4) <= GPAR_LEN;
 }
 
 /** The SIMD binding of softmaxll2 / softmaxll3: Σ m + log Π (s / g) + the JS rows. */
@@ -97,11 +120,40 @@ function softmaxLogLikSimd(k: 2 | 3): SimdKernel<SoftmaxLogLikCall> {
       acc[5] = 1;
       return { kernel: k === 3 ? A.kernels.softmaxll3 : A.kernels.softmaxll2, args: [c.X.byteOffset, c.y.byteOffset] };
     },
-    rows: softmaxLogLikRows1,
-    finish: (A, _c, llJs) => A.acc[2]! + A.acc[3]! + logProduct(A) + llJs,
+    rows: softmaxLogLikRows,
+    finish,
   };
 }
 
-const js = (c: SoftmaxLogLikCall): number => softmaxLogLikRows1(c, 0, c.n);
+const finish = (A: Arena, _c: SoftmaxLogLikCall, llJs: number): number => A.acc[2]! + A.acc[3]! + logProduct(A) + llJs;
+
+/** The SIMD binding of softmaxllg (any k and d that {@link softmaxLogLikFits}). */
+const softmaxLogLikSimdG: SimdKernel<SoftmaxLogLikCall> = {
+  mode: 'rows',
+  counter: 'logLik',
+  arrays: (c) => [c.X, c.y],
+  setup(A, c) {
+    const { k, d } = c;
+    if (!softmaxLogLikFits(k, d)) return null;
+    const g = A.gpar;
+    const kd = k * d;
+    g.set(c.beta0.subarray(0, k), 0);
+    g.set(c.beta1.subarray(0, kd), k);
+    g.set(c.a.subarray(0, kd), k + kd);
+    g.set(c.b.subarray(0, k), k + 2 * kd);
+    g.set(c.cst.subarray(0, k), 2 * k + 2 * kd);
+    g.set(c.hlf.subarray(0, k), 3 * k + 2 * kd);
+    const acc = A.acc;
+    acc.fill(0, 0, 8);
+    acc[4] = 1;
+    acc[5] = 1;
+    return { kernel: A.kernels.softmaxllg, args: [c.X.byteOffset, c.y.byteOffset, k, d] };
+  },
+  rows: softmaxLogLikRows,
+  finish,
+};
+
+const js = (c: SoftmaxLogLikCall): number => softmaxLogLikRows(c, 0, c.n);
 register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', 3, 1, { js, simd: softmaxLogLikSimd(3) });
 register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', 2, 1, { js, simd: softmaxLogLikSimd(2) });
+register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', '*', '*', { js, simd: softmaxLogLikSimdG });

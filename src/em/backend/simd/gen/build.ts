@@ -29,6 +29,10 @@ const DOCS: [RegExp, string][] = [
     'E-step, any k and d (par at GPAR: a, b, c, h; acc: Q, Σ shift, product); returns the pair it stopped at',
   ],
   [
+    /^softmaxllg/,
+    "softmax gate's observed log-likelihood in one pass, any k and d (par at GPAR: β0, β1, a, b, c, h; acc: as loglik); returns the pair it stopped at",
+  ],
+  [
     /^softmaxll/,
     "softmax gate's observed log-likelihood in one pass, d = 1 (par: β0, β1, a, b, c, h; acc: as loglik); returns the pair it stopped at",
   ],

@@ -1,11 +1,12 @@
 /**
- * The softmax gate's observed log-likelihood in one pass (d = 1, k = 2, 3): see
- * src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twin of softmaxLogLikRows1
- * (src/em/backend/cpu/softmax-loglik.ts) for its direct rows, driven by that file's binding.
+ * The softmax gate's observed log-likelihood in one pass (d = 1, k = 2, 3 unrolled; any k and d in
+ * loops): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twins of
+ * softmaxLogLikRows (src/em/backend/cpu/softmax-loglik.ts), driven by that file's bindings.
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, PAR } from '../layout.js';
+import { ACC, GPAR, PAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
+import { gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, mul, sub } from './wat.js';
 
 /**
@@ -90,6 +91,99 @@ function softmaxLogLik(k: 2 | 3): string {
   return f.text();
 }
 
+/** scratch: x of the pair (d f64x2), the logits v_j and the joint terms w_j (k f64x2 each) */
+const SX = SCR;
+const SV = SX + 16 * SIMD_D_MAX;
+const SW = SV + 16 * SIMD_K_MAX;
+if (SW + 16 * SIMD_K_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-softmaxll: the scratch regions exceed SCR_LEN');
+const JO = '(local.get $jo)';
+const LO = '(local.get $lo)';
+const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i32.shl ${o8} (i32.const 1)))`;
+
+/**
+ * softmaxll2/3 for any k and d (loops over experts and coordinates): v_j = β0_j + Σ_l β1_jl x_l,
+ * w_j = v_j + c_j + h_j (y − (b_j + Σ_l a_jl x_l))², the same shifts, sums and stops.
+ * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k). acc: as softmaxll3.
+ */
+function softmaxLogLikG(): string {
+  const f = new Fn(
+    'softmaxllg',
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['k', 'i32'],
+      ['d', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
+  strides(f);
+  const k8 = f.local('k8', 'i32');
+  const kd8 = imul(k8, '(local.get $d)');
+  const pb1 = f.set('pb1', iadd(i32(GPAR), k8), 'i32');
+  const pa = f.set('pa', iadd(pb1, kd8), 'i32');
+  const pb = f.set('pb', iadd(pa, kd8), 'i32');
+  const pc = f.set('pc', iadd(pb, k8), 'i32');
+  const ph = f.set('ph', iadd(pc, k8), 'i32');
+  f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
+  f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
+  f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  pairLoop(f, () => {
+    const [xo0, xo1] = rowsX(f);
+    loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+      f.emit(`(v128.store offset=${SX} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
+    });
+    const yv = f.set('yv', rowPair('y'));
+    f.set('mg', F2(-Infinity));
+    f.set('mx', F2(-Infinity));
+    f.set('bad', F2(0));
+    f.set('direct', `(v128.not ${F2(0)})`);
+    f.set('bo', pb1, 'i32');
+    f.set('ao', pa, 'i32');
+    loop(f, 'jo', i32(0), k8, 8, () => {
+      f.set('v', splat(iadd(i32(GPAR), JO)));
+      f.set('mu', splat(iadd(pb, JO)));
+      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+        const xl = slot(SX, LO);
+        f.set('v', add(f.local('v'), mul(splat(iadd(f.local('bo', 'i32'), LO)), xl)));
+        f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xl)));
+      });
+      const v = f.local('v');
+      const e = f.set('ee', sub(yv, f.local('mu')));
+      const w = f.set('w', add(add(v, splat(iadd(pc, JO))), mul(mul(splat(iadd(ph, JO)), e), e)));
+      f.emit(`(v128.store offset=${SV} (i32.shl ${JO} (i32.const 1)) ${v})`);
+      f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${w})`);
+      f.set('mg', `(f64x2.pmax ${f.local('mg')} ${v})`);
+      f.set('mx', `(f64x2.pmax ${f.local('mx')} ${w})`);
+      f.set('bad', `(v128.or ${f.local('bad')} (v128.or (f64x2.ne ${v} ${v}) (f64x2.ne ${w} ${w})))`);
+      f.set('direct', `(v128.and ${f.local('direct')} (f64x2.le ${abs(v)} ${F2(GATE_DIRECT)}))`);
+      f.set('bo', iadd(f.local('bo', 'i32'), f.local('d8', 'i32')), 'i32');
+      f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
+    });
+    const finite = (m: string): string => `(f64x2.lt ${abs(m)} ${F2(Infinity)})`;
+    const ok = `(v128.andnot (v128.and (v128.or ${f.local('direct')} ${finite(f.local('mg'))}) ${finite(f.local('mx'))}) ${f.local('bad')})`;
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${ok})))`);
+    const shift = f.set('shift', `(v128.andnot ${f.local('mg')} ${f.local('direct')})`);
+    const mx = f.local('mx');
+    f.set('s', F2(0));
+    f.set('g', F2(0));
+    loop(f, 'jo', i32(0), k8, 8, () => {
+      const u = f.set('u', sub(slot(SW, JO), mx));
+      f.set('s', add(f.local('s'), `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`));
+      const t = f.set('t', sub(slot(SV, JO), shift));
+      f.set('g', add(f.local('g'), `(v128.and ${expv(f, t, 'z')} (f64x2.ge ${t} ${F2(-EXP_CUTOFF)}))`));
+    });
+    f.set('sm', add(f.local('sm'), sub(mx, shift)));
+    productStep(f, f.set('q', div(f.local('s'), f.local('g'))));
+  });
+  f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
+  f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
+  f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
+  f.emit('(local.get $p)');
+  return f.text();
+}
+
 export function softmaxLogLikKernels(): string[] {
-  return [softmaxLogLik(2), softmaxLogLik(3)];
+  return [softmaxLogLik(2), softmaxLogLik(3), softmaxLogLikG()];
 }
