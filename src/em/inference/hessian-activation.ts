@@ -61,7 +61,13 @@ interface Work {
   gradG: number;
   gradT: number;
   gradE: number;
+  /** the chunk's columns (row c of a chunk at c): −r_l a_l (k(d + 1) columns), then r_j h_j (k(d + 2)) */
+  T: Float64Array;
+  hrCol: number;
 }
+
+/** Rows per chunk: the gate–expert and expert–expert sums are taken a chunk at a time as column products. */
+const CHUNK = 256;
 
 function workspace(m: Model, act: ActivationDescriptor, inside: boolean, tauFree: boolean): Work {
   const { k, d } = m;
@@ -105,6 +111,8 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean, tauFree
     psi,
     phiE,
     S: f(gradE + k * me),
+    T: f((k * M + k * me) * CHUNK),
+    hrCol: k * M * CHUNK,
     gg,
     gt,
     tt,
@@ -143,10 +151,15 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
 function sweep(W: Work, m: Model, data: Dataset): number {
   const { n, X, y } = data;
   let logLik = 0;
-  for (let i = 0; i < n; i++) {
-    logLik += rowTerms(W, m, X, y[i]!, i * m.d);
-    accumulateGate(W);
-    accumulateExperts(W, m.nu);
+  for (let i0 = 0; i0 < n; i0 += CHUNK) {
+    const nc = Math.min(CHUNK, n - i0);
+    for (let c = 0; c < nc; c++) {
+      const i = i0 + c;
+      logLik += rowTerms(W, m, X, y[i]!, i * m.d);
+      accumulateGate(W, c);
+      accumulateExperts(W, m.nu, c);
+    }
+    flushChunk(W, nc);
   }
   return logLik;
 }
@@ -223,8 +236,8 @@ function rowTerms(W: Work, m: Model, X: Float64Array, yi: number, xo: number): n
 }
 
 /** Row i's gate–gate, gate–τ, τ–τ and gate–expert blocks and the gate's gradient, into W.S. */
-function accumulateGate(W: Work): void {
-  const { k, me, tauFree, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S, gg, gt, tt, ge, te, gradG, gradT } = W;
+function accumulateGate(W: Work, c: number): void {
+  const { k, me, tauFree, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S, T, gg, gt, tt, ge, te, gradG, gradT } = W;
   const M = W.m;
   const mm = M * M;
   const K = k * me;
@@ -268,14 +281,13 @@ function accumulateGate(W: Work): void {
       for (let a = 0; a < M; a++) S[gt + ol + a] += cA * A[ol + a]! + cP * psi[a]!;
       S[tt] += ql * (t[l]! * t[l]! + 2 * sg[l]! * it * it * it);
     }
-    // (gate l, expert j): (δ_lj − r_l) a_l (r_j h_j)ᵀ, one row of k(d + 2) per coordinate of a_l
+    // (gate l, expert j): (δ_lj − r_l) a_l (r_j h_j)ᵀ; the −r_l a_l (r_j h_j)ᵀ part by flushChunk
     const oh = l * me;
     for (let a = 0; a < M; a++) {
       const va = A[ol + a]!;
-      const w = -rl * va;
-      const og = ge + (ol + a) * K;
-      for (let q = 0; q < K; q++) S[og + q] += w * hr[q]!;
-      for (let b = 0; b < me; b++) S[og + oh + b] += va * hr[oh + b]!;
+      T[(ol + a) * CHUNK + c] = -rl * va;
+      const og = ge + (ol + a) * K + oh;
+      for (let b = 0; b < me; b++) S[og + b] += va * hr[oh + b]!;
     }
   }
   if (tauFree) {
@@ -289,15 +301,14 @@ function accumulateGate(W: Work): void {
 }
 
 /** Row i's expert–expert blocks (with ∇² log f_j) and the experts' gradient, into W.S (needs hr). */
-function accumulateExperts(W: Work, nuAll: Float64Array): void {
-  const { k, d, me, r, res, h, hr, phiE, S, gradE, ee } = W;
+function accumulateExperts(W: Work, nuAll: Float64Array, c: number): void {
+  const { k, d, me, r, res, h, hr, phiE, S, T, gradE, ee } = W;
   const K = k * me;
-  // −(r h)(r h)ᵀ over every pair of experts, upper triangle
-  for (let s = 0; s < K; s++) {
+  // r h into its chunk columns (−(r h)(r h)ᵀ by flushChunk)
+  for (let s = 0, o = W.hrCol + c; s < K; s++, o += CHUNK) {
     const vs = hr[s]!;
     S[gradE + s] += vs;
-    const o = ee + s * K;
-    for (let t = s; t < K; t++) S[o + t] -= vs * hr[t]!;
+    T[o] = vs;
   }
   // + r_j (h_j h_jᵀ + ∇² log f_j) in block j, upper triangle
   for (let j = 0; j < k; j++) {
@@ -317,6 +328,64 @@ function accumulateExperts(W: Work, nuAll: Float64Array): void {
     }
     S[o + (d + 1) * K + d + 1] +=
       hr[oh + d + 1]! * h[oh + d + 1]! + rj * (1 / (2 * nu * nu) - (e * e) / (nu * nu * nu));
+  }
+}
+
+/** The chunk's column products: gate–expert Σ_c (−r_l a_l)(r_j h_j)ᵀ and expert–expert −Σ_c (r h)(r h)ᵀ. */
+function flushChunk(W: Work, nc: number): void {
+  const K = W.k * W.me;
+  const G = W.k * W.m;
+  gram(W.T, 0, G, W.hrCol, K, nc, W.S, W.ge, K, 1, false);
+  gram(W.T, W.hrCol, K, W.hrCol, K, nc, W.S, W.ee, K, -1, true);
+}
+
+/**
+ * S[o + a·ld + b] += sign Σ_{c < nc} T[xo + a·CHUNK + c] T[yo + b·CHUNK + c] for a < na, b < nb (upper:
+ * b ≥ a rounded down to even, the rest of the lower triangle untouched), in 2 × 2 blocks of accumulators.
+ */
+function gram(
+  T: Float64Array,
+  xo: number,
+  na: number,
+  yo: number,
+  nb: number,
+  nc: number,
+  S: Float64Array,
+  o: number,
+  ld: number,
+  sign: number,
+  upper: boolean,
+): void {
+  for (let a = 0; a < na; a += 2) {
+    const a2 = a + 1 < na;
+    const x0 = xo + a * CHUNK;
+    const x1 = a2 ? x0 + CHUNK : x0;
+    for (let b = upper ? a : 0; b < nb; b += 2) {
+      const b2 = b + 1 < nb;
+      const y0 = yo + b * CHUNK;
+      const y1 = b2 ? y0 + CHUNK : y0;
+      let s00 = 0,
+        s01 = 0,
+        s10 = 0,
+        s11 = 0;
+      for (let c = 0; c < nc; c++) {
+        const u0 = T[x0 + c]!;
+        const u1 = T[x1 + c]!;
+        const v0 = T[y0 + c]!;
+        const v1 = T[y1 + c]!;
+        s00 += u0 * v0;
+        s01 += u0 * v1;
+        s10 += u1 * v0;
+        s11 += u1 * v1;
+      }
+      const r0 = o + a * ld + b;
+      S[r0] += sign * s00;
+      if (b2) S[r0 + 1] += sign * s01;
+      if (a2) {
+        S[r0 + ld] += sign * s10;
+        if (b2) S[r0 + ld + 1] += sign * s11;
+      }
+    }
   }
 }
 
