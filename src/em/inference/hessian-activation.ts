@@ -13,8 +13,11 @@
  *   gate l, exp j:  r_j (δ_lj − r_l) a_l h_jᵀ;   τ, expert j: r_j (t_j − T_r) h_jᵀ
  *   experts (j, j'): δ_jj' r_j (h_j h_jᵀ + ∇² log f_j) − r_j r_j' h_j h_j'ᵀ
  * (Σ_j r_j g_j g_jᵀ − ḡḡᵀ is the r-covariance of g_j, so s̄ drops out of every block but the gate's
- * own curvature). The blocks are summed over the rows in O(k²d²) per row, then put in the P × P
- * layout once (fixed entries skipped) and carried to log τ, log ν by {@link toLogScales}.
+ * own curvature). With the gate's coordinates and τ as one "extended gate" vector, the products of
+ * −r a (then −T_r), π a (then T_π) and r h summed over a chunk of rows are column products (2 × 2-blocked
+ * dot products of length CHUNK), and only the per-expert δ terms and curvatures are added row by row.
+ * The sums are put in the P × P layout once (fixed entries skipped) and carried to log τ, log ν by
+ * {@link toLogScales}.
  */
 import type { ActivationDescriptor } from '../../math/activations.js';
 import { getGate, isMasked } from '../../models/gates/index.js';
@@ -24,16 +27,23 @@ import type { ParamLayout } from './params.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
-/** The per-row scratch vectors and the block sums (offsets into `S`), sized for k experts and d inputs. */
+/** Rows per chunk of the column products. */
+const CHUNK = 256;
+
+/**
+ * The per-row scratch vectors, the chunk's columns and the sums. Extended gate index u: l(d + 1) + α for
+ * expert l's (β0, β1) coordinate α, G = k(d + 1) for τ (kept when τ is fixed, then never put).
+ */
 interface Work {
   k: number;
   d: number;
-  /** gate block width d + 1 (β0, β1) and expert block width d + 2 (a, b, ν) */
+  /** gate block width d + 1 (β0, β1), expert block width d + 2 (a, b, ν), G + 1, k(d + 2) */
   m: number;
   me: number;
+  G1: number;
+  K: number;
   act: ActivationDescriptor;
   inside: boolean;
-  tauFree: boolean;
   it: number;
   logNu: Float64Array;
   // per row
@@ -50,39 +60,30 @@ interface Work {
   hr: Float64Array;
   psi: Float64Array;
   phiE: Float64Array;
-  // sums
+  /** columns (row c of the chunk at c): −r a then −T_r (G1), π a then T_π (G1), r h (K) */
+  T: Float64Array;
+  paCol: number;
+  hrCol: number;
+  /** sums: gate × gate G1 × G1, gate × expert G1 × K, expert × expert K × K (upper triangles read), gradients */
   S: Float64Array;
   gg: number;
-  gt: number;
-  tt: number;
   ge: number;
-  te: number;
   ee: number;
   gradG: number;
-  gradT: number;
   gradE: number;
-  /** the chunk's columns (row c of a chunk at c): −r_l a_l (k(d + 1) columns), then r_j h_j (k(d + 2)) */
-  T: Float64Array;
-  hrCol: number;
 }
 
-/** Rows per chunk: the gate–expert and expert–expert sums are taken a chunk at a time as column products. */
-const CHUNK = 256;
-
-function workspace(m: Model, act: ActivationDescriptor, inside: boolean, tauFree: boolean): Work {
+function workspace(m: Model, act: ActivationDescriptor, inside: boolean): Work {
   const { k, d } = m;
   const M = d + 1;
   const me = d + 2;
+  const G1 = k * M + 1;
+  const K = k * me;
   const f = (len: number) => new Float64Array(len);
-  const gg = 0;
-  const gt = gg + k * k * M * M;
-  const tt = gt + k * M;
-  const ge = tt + 1;
-  const te = ge + k * k * M * me;
-  const ee = te + k * me;
-  const gradG = ee + k * k * me * me;
-  const gradT = gradG + k * M;
-  const gradE = gradT + 1;
+  const ge = G1 * G1;
+  const ee = ge + G1 * K;
+  const gradG = ee + K * K;
+  const gradE = gradG + G1;
   const psi = f(M);
   psi[0] = inside ? 1 : 0;
   const phiE = f(d + 1);
@@ -92,9 +93,10 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean, tauFree
     d,
     m: M,
     me,
+    G1,
+    K,
     act,
     inside,
-    tauFree,
     it: 1 / m.tau,
     logNu: Float64Array.from(m.nu, Math.log),
     sg: f(k),
@@ -106,21 +108,18 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean, tauFree
     res: f(k),
     A: f(k * M),
     t: f(k),
-    h: f(k * me),
-    hr: f(k * me),
+    h: f(K),
+    hr: f(K),
     psi,
     phiE,
-    S: f(gradE + k * me),
-    T: f((k * M + k * me) * CHUNK),
-    hrCol: k * M * CHUNK,
-    gg,
-    gt,
-    tt,
+    T: f((2 * G1 + K) * CHUNK),
+    paCol: G1 * CHUNK,
+    hrCol: 2 * G1 * CHUNK,
+    S: f(gradE + K),
+    gg: 0,
     ge,
-    te,
     ee,
     gradG,
-    gradT,
     gradE,
   };
 }
@@ -136,7 +135,7 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
   const info = getGate(m.gate).activation?.(m.gate);
   if (!info || isMasked(m.gate) || L.k !== m.k || L.d !== m.d) return null;
   if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
-  const W = workspace(m, info.act, info.inside, L.gate.tauIndex >= 0);
+  const W = workspace(m, info.act, info.inside);
   const logLik = sweep(W, m, data);
   if (!Number.isFinite(logLik) || !allFinite(W.S)) return null;
   const P = L.P;
@@ -147,7 +146,7 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
   return { logLik, gradient: grad, hessian: H };
 }
 
-/** Every row's terms into W.S; returns L. (Its own function, so that its optimised code lives across calls.) */
+/** Every row's terms into W.S, a chunk at a time; returns L. */
 function sweep(W: Work, m: Model, data: Dataset): number {
   const { n, X, y } = data;
   let logLik = 0;
@@ -156,10 +155,14 @@ function sweep(W: Work, m: Model, data: Dataset): number {
     for (let c = 0; c < nc; c++) {
       const i = i0 + c;
       logLik += rowTerms(W, m, X, y[i]!, i * m.d);
-      accumulateGate(W, c);
-      accumulateExperts(W, m.nu, c);
+      rowGate(W, c);
+      rowExperts(W, m.nu, c);
     }
-    flushChunk(W, nc);
+    const { T, S, G1, K } = W;
+    gram(T, 0, G1, 0, G1, nc, S, W.gg, G1, -1, true);
+    gram(T, W.paCol, G1, W.paCol, G1, nc, S, W.gg, G1, 1, true);
+    gram(T, 0, G1, W.hrCol, K, nc, S, W.ge, K, 1, false);
+    gram(T, W.hrCol, K, W.hrCol, K, nc, S, W.ee, K, -1, true);
   }
   return logLik;
 }
@@ -235,82 +238,66 @@ function rowTerms(W: Work, m: Model, X: Float64Array, yi: number, xo: number): n
   return mxe + Math.log(sum);
 }
 
-/** Row i's gate–gate, gate–τ, τ–τ and gate–expert blocks and the gate's gradient, into W.S. */
-function accumulateGate(W: Work, c: number): void {
-  const { k, me, tauFree, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S, T, gg, gt, tt, ge, te, gradG, gradT } = W;
+/**
+ * Row c's gate columns (−r a, −T_r; π a, T_π; r h) and its per-expert gate terms into W.S: the gradient,
+ * δ_ll' q_l (a_l a_lᵀ + σ''/τ ψψᵀ), q_l t_l a_l − q_l σ'/τ² ψ, q_l (t_l² + 2σ/τ³), a_l (r_l h_l)ᵀ, t_j r_j h_j.
+ */
+function rowGate(W: Work, c: number): void {
+  const { k, me, G1, K, it, sg, d1, d2, pi, r, A, t, hr, h, psi, S, T, gg, ge, gradG } = W;
   const M = W.m;
-  const mm = M * M;
-  const K = k * me;
+  const G = G1 - 1;
+  const pa = W.paCol + c;
+  for (let q = 0; q < K; q++) hr[q] = r[(q / me) | 0]! * h[q]!;
   let Tr = 0;
   let Tp = 0;
-  for (let l = 0; l < k; l++) {
-    Tr += r[l]! * t[l]!;
-    Tp += pi[l]! * t[l]!;
-  }
-  // r_j h_j, shared by the gate–expert and expert blocks
-  for (let j = 0; j < k; j++) for (let b = 0; b < me; b++) hr[j * me + b] = r[j]! * h[j * me + b]!;
+  let tt = 0;
   for (let l = 0; l < k; l++) {
     const rl = r[l]!;
     const pl = pi[l]!;
     const ql = rl - pl;
+    const tl = t[l]!;
+    Tr += rl * tl;
+    Tp += pl * tl;
+    tt += ql * (tl * tl + 2 * sg[l]! * it * it * it);
     const ol = l * M;
-    for (let a = 0; a < M; a++) S[gradG + ol + a] += ql * A[ol + a]!;
-    // (l, l): upper triangle
-    const w0 = pl * pl - rl * rl + ql;
     const c2 = ql * d2[l]! * it;
-    let o = gg + (l * k + l) * mm;
-    for (let a = 0; a < M; a++) {
-      const va = w0 * A[ol + a]!;
-      const pa = c2 * psi[a]!;
-      for (let b = a; b < M; b++) S[o + a * M + b] += va * A[ol + b]! + pa * psi[b]!;
-    }
-    // (l, l′ > l): full blocks
-    for (let l2 = l + 1; l2 < k; l2++) {
-      const w = pl * pi[l2]! - rl * r[l2]!;
-      if (w === 0) continue;
-      o = gg + (l * k + l2) * mm;
-      const o2 = l2 * M;
-      for (let a = 0; a < M; a++) {
-        const va = w * A[ol + a]!;
-        for (let b = 0; b < M; b++) S[o + a * M + b] += va * A[o2 + b]!;
-      }
-    }
-    if (tauFree) {
-      const cA = ql * t[l]! - rl * Tr + pl * Tp;
-      const cP = -ql * d1[l]! * it * it;
-      for (let a = 0; a < M; a++) S[gt + ol + a] += cA * A[ol + a]! + cP * psi[a]!;
-      S[tt] += ql * (t[l]! * t[l]! + 2 * sg[l]! * it * it * it);
-    }
-    // (gate l, expert j): (δ_lj − r_l) a_l (r_j h_j)ᵀ; the −r_l a_l (r_j h_j)ᵀ part by flushChunk
+    const cA = ql * tl;
+    const cP = -ql * d1[l]! * it * it;
     const oh = l * me;
     for (let a = 0; a < M; a++) {
-      const va = A[ol + a]!;
-      T[(ol + a) * CHUNK + c] = -rl * va;
-      const og = ge + (ol + a) * K + oh;
+      const u = ol + a;
+      const va = A[u]!;
+      T[u * CHUNK + c] = -rl * va;
+      T[pa + u * CHUNK] = pl * va;
+      S[gradG + u] += ql * va;
+      // (l, l) upper triangle, then (l, τ)
+      const o = gg + u * G1;
+      const qa = ql * va;
+      const pp = c2 * psi[a]!;
+      for (let b = a; b < M; b++) S[o + ol + b] += qa * A[ol + b]! + pp * psi[b]!;
+      S[o + G] += cA * va + cP * psi[a]!;
+      // (gate l, expert l): a_l (r_l h_l)ᵀ
+      const og = ge + u * K + oh;
       for (let b = 0; b < me; b++) S[og + b] += va * hr[oh + b]!;
     }
   }
-  if (tauFree) {
-    S[tt] += Tp * Tp - Tr * Tr;
-    S[gradT] += Tr - Tp;
-    for (let j = 0; j < k; j++) {
-      const w = t[j]! - Tr;
-      for (let b = 0; b < me; b++) S[te + j * me + b] += w * hr[j * me + b]!;
-    }
-  }
+  T[G * CHUNK + c] = -Tr;
+  T[pa + G * CHUNK] = Tp;
+  S[gg + G * G1 + G] += tt;
+  S[gradG + G] += Tr - Tp;
+  // (τ, expert j): t_j r_j h_j
+  const ot = ge + G * K;
+  for (let q = 0; q < K; q++) S[ot + q] += t[(q / me) | 0]! * hr[q]!;
 }
 
-/** Row i's expert–expert blocks (with ∇² log f_j) and the experts' gradient, into W.S (needs hr). */
-function accumulateExperts(W: Work, nuAll: Float64Array, c: number): void {
-  const { k, d, me, r, res, h, hr, phiE, S, T, gradE, ee } = W;
-  const K = k * me;
-  // r h into its chunk columns (−(r h)(r h)ᵀ by flushChunk)
-  for (let s = 0, o = W.hrCol + c; s < K; s++, o += CHUNK) {
-    const vs = hr[s]!;
-    S[gradE + s] += vs;
-    T[o] = vs;
+/** Row c's r h column, the experts' gradient and r_j (h_j h_jᵀ + ∇² log f_j) in block j, into W (needs hr). */
+function rowExperts(W: Work, nuAll: Float64Array, c: number): void {
+  const { k, d, me, K, r, res, h, hr, phiE, S, T, gradE, ee } = W;
+  for (let q = 0, o = W.hrCol + c; q < K; q++, o += CHUNK) {
+    const v = hr[q]!;
+    S[gradE + q] += v;
+    T[o] = v;
   }
-  // + r_j (h_j h_jᵀ + ∇² log f_j) in block j, upper triangle
   for (let j = 0; j < k; j++) {
     const rj = r[j]!;
     const oh = j * me;
@@ -331,17 +318,9 @@ function accumulateExperts(W: Work, nuAll: Float64Array, c: number): void {
   }
 }
 
-/** The chunk's column products: gate–expert Σ_c (−r_l a_l)(r_j h_j)ᵀ and expert–expert −Σ_c (r h)(r h)ᵀ. */
-function flushChunk(W: Work, nc: number): void {
-  const K = W.k * W.me;
-  const G = W.k * W.m;
-  gram(W.T, 0, G, W.hrCol, K, nc, W.S, W.ge, K, 1, false);
-  gram(W.T, W.hrCol, K, W.hrCol, K, nc, W.S, W.ee, K, -1, true);
-}
-
 /**
  * S[o + a·ld + b] += sign Σ_{c < nc} T[xo + a·CHUNK + c] T[yo + b·CHUNK + c] for a < na, b < nb (upper:
- * b ≥ a rounded down to even, the rest of the lower triangle untouched), in 2 × 2 blocks of accumulators.
+ * b ≥ a rounded down to even; the lower triangle is then partly written, never read), in 2 × 2 blocks.
  */
 function gram(
   T: Float64Array,
@@ -389,49 +368,34 @@ function gram(
   }
 }
 
-/** grad and H (natural τ, ν) from the block sums: each block put at its layout indices, fixed entries skipped. */
+/** grad and H (natural τ, ν) from the sums: the upper triangles put at their layout indices, fixed entries skipped. */
 function assemble(L: ParamLayout, W: Work, grad: Float64Array, H: Float64Array): void {
-  const { k, me, S, gg, gt, tt, ge, te, ee, gradG, gradT, gradE } = W;
+  const { G1, K, S, gg, ge, ee, gradG, gradE } = W;
   const M = W.m;
   const P = L.P;
-  const ti = L.gate.tauIndex;
-  const gi = (l: number, a: number): number => {
-    if (a === 0) return L.gate.b0Index[l]!;
+  // layout index of extended gate index u (−1: fixed)
+  const gx = new Int32Array(G1);
+  for (let u = 0; u < G1 - 1; u++) {
+    const l = (u / M) | 0;
+    const a = u - l * M;
     const b1 = L.gate.b1Index[l]!;
-    return b1 < 0 ? -1 : b1 + a - 1;
-  };
-  const ei = (j: number, b: number): number => L.expertOffset + j * me + b;
+    gx[u] = a === 0 ? L.gate.b0Index[l]! : b1 < 0 ? -1 : b1 + a - 1;
+  }
+  gx[G1 - 1] = L.gate.tauIndex;
+  const eo = L.expertOffset;
   const put = (s: number, t: number, v: number): void => {
-    if (s < 0 || t < 0) return;
     H[s * P + t] = v;
     H[t * P + s] = v;
   };
-  for (let l = 0; l < k; l++) {
-    for (let l2 = l; l2 < k; l2++) {
-      const o = gg + (l * k + l2) * M * M;
-      for (let a = 0; a < M; a++)
-        for (let b = l2 === l ? a : 0; b < M; b++) put(gi(l, a), gi(l2, b), S[o + a * M + b]!);
-    }
-    for (let a = 0; a < M; a++) {
-      const g = gi(l, a);
-      if (g < 0) continue;
-      grad[g] = S[gradG + l * M + a]!;
-      if (ti >= 0) put(g, ti, S[gt + l * M + a]!);
-      for (let j = 0; j < k; j++)
-        for (let b = 0; b < me; b++) put(g, ei(j, b), S[ge + (l * M + a) * k * me + j * me + b]!);
-    }
+  for (let u = 0; u < G1; u++) {
+    const g = gx[u]!;
+    if (g < 0) continue;
+    grad[g] = S[gradG + u]!;
+    for (let v = u; v < G1; v++) if (gx[v]! >= 0) put(g, gx[v]!, S[gg + u * G1 + v]!);
+    for (let q = 0; q < K; q++) put(g, eo + q, S[ge + u * K + q]!);
   }
-  if (ti >= 0) {
-    grad[ti] = S[gradT]!;
-    put(ti, ti, S[tt]!);
-    for (let j = 0; j < k; j++) for (let b = 0; b < me; b++) put(ti, ei(j, b), S[te + j * me + b]!);
-  }
-  for (let j = 0; j < k; j++) {
-    for (let b = 0; b < me; b++) grad[ei(j, b)] = S[gradE + j * me + b]!;
-    for (let j2 = j; j2 < k; j2++) {
-      for (let a = 0; a < me; a++)
-        for (let b = j2 === j ? a : 0; b < me; b++)
-          put(ei(j, a), ei(j2, b), S[ee + (j * me + a) * k * me + j2 * me + b]!);
-    }
+  for (let q = 0; q < K; q++) {
+    grad[eo + q] = S[gradE + q]!;
+    for (let q2 = q; q2 < K; q2++) put(eo + q, eo + q2, S[ee + q * K + q2]!);
   }
 }
