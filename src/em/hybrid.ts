@@ -22,6 +22,7 @@ import { activeSet } from '../models/gates/topk.js';
 import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
+import { activationLogLikDerivatives } from './inference/hessian-activation.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
@@ -126,8 +127,10 @@ export class NewtonPhase {
     const hi = this.box.upper;
     if (hi) for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! > hi[t]!) this.theta[t] = hi[t]!;
     // the softmax gate's Hessian as a WebAssembly moment kernel where it runs (≈ 13–16× the JS loop)
+    // the activation / temperature gates' block sums (inference/hessian-activation.ts, ≈ 2–4× the reference)
     this.derivs =
       (this.fastHessian ? fastLogLikDerivatives(this.layout, this.model, this.data) : null) ??
+      activationLogLikDerivatives(this.layout, this.model, this.data) ??
       logLikDerivatives(this.layout, this.model, this.data, true);
     this.hessians++;
     // parameters L does not depend on near θ (zero gradient and curvature: top-1's gate within its
