@@ -64,25 +64,12 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     warmUp();
   }
   const simd = options.simd ?? true;
-  let cst = new Float64Array(8);
-  let hlf = new Float64Array(8);
+  const ec = expertScratch();
   let row = new Float64Array(8);
   const ms = momentsScratch();
   const gs = gradCurvScratch();
   // one call record per operation, refilled by every call (no allocation per call)
-  const { eCall, lCall, sCall, gCall, tCall } = callRecords(cst, hlf, row);
-
-  function expertConstants(m: Model): void {
-    if (cst.length < m.k) {
-      cst = new Float64Array(m.k);
-      hlf = new Float64Array(m.k);
-      row = new Float64Array(m.k);
-    }
-    for (let j = 0; j < m.k; j++) {
-      cst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
-      hlf[j] = -0.5 / m.nu[j]!;
-    }
-  }
+  const { eCall, lCall, sCall, gCall, tCall } = callRecords(ec.cst, ec.hlf, row);
 
   function gateProbs(
     m: Model,
@@ -172,9 +159,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     resp: Float64Array,
     stats?: EStepStats,
   ): number {
-    expertConstants(m);
+    expertConstants(ec, m);
     const c = eCall;
-    fillExpertCall(c, m, cst, hlf, X, y, n, logPi);
+    fillExpertCall(c, m, ec.cst, ec.hlf, X, y, n, logPi);
     c.resp = resp;
     const total = dispatch(lookup<EStepCall>('eStep', 'none', m.k, m.d)!, c, n, simd);
     if (stats) stats.q = c.q;
@@ -182,9 +169,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
   }
 
   function logLik(m: Model, X: Float64Array, y: Float64Array, n: number, logPi: Float64Array): number {
-    expertConstants(m);
+    expertConstants(ec, m);
+    if (row.length < m.k) row = new Float64Array(m.k);
     const c = lCall;
-    fillExpertCall(c, m, cst, hlf, X, y, n, logPi);
+    fillExpertCall(c, m, ec.cst, ec.hlf, X, y, n, logPi);
     c.row = row;
     return dispatch(lookup<LogLikCall>('logLik', 'none', m.k, m.d)!, c, n, simd);
   }
@@ -222,8 +210,30 @@ function softmaxLogLikCovers(m: Model, X: Float64Array, y: Float64Array, simd: b
   );
 }
 
-let slCst = new Float64Array(8);
-let slHlf = new Float64Array(8);
+/** The experts' constants of a call: cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j) (length ≥ k, grown on demand). */
+interface ExpertScratch {
+  cst: Float64Array;
+  hlf: Float64Array;
+}
+
+function expertScratch(): ExpertScratch {
+  return { cst: new Float64Array(8), hlf: new Float64Array(8) };
+}
+
+/** Fills s with m's experts' constants (the one place they are computed, for every operation). */
+function expertConstants(s: ExpertScratch, m: Model): void {
+  if (s.cst.length < m.k) {
+    s.cst = new Float64Array(m.k);
+    s.hlf = new Float64Array(m.k);
+  }
+  const { cst, hlf } = s;
+  for (let j = 0; j < m.k; j++) {
+    cst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
+    hlf[j] = -0.5 / m.nu[j]!;
+  }
+}
+
+const slEc = expertScratch();
 const slCall: SoftmaxLogLikCall = {
   k: 0,
   d: 1,
@@ -244,14 +254,7 @@ const slCall: SoftmaxLogLikCall = {
  */
 function softmaxLogLikCpu(m: Model, X: Float64Array, y: Float64Array, n: number, simd: boolean): number | undefined {
   if (!softmaxLogLikCovers(m, X, y, simd)) return undefined;
-  if (slCst.length < m.k) {
-    slCst = new Float64Array(m.k);
-    slHlf = new Float64Array(m.k);
-  }
-  for (let j = 0; j < m.k; j++) {
-    slCst[j] = -0.5 * (LOG_2PI + Math.log(m.nu[j]!));
-    slHlf[j] = -0.5 / m.nu[j]!;
-  }
+  expertConstants(slEc, m);
   const c = slCall;
   c.k = m.k;
   c.d = m.d;
@@ -259,8 +262,8 @@ function softmaxLogLikCpu(m: Model, X: Float64Array, y: Float64Array, n: number,
   c.beta1 = m.beta1;
   c.a = m.a;
   c.b = m.b;
-  c.cst = slCst;
-  c.hlf = slHlf;
+  c.cst = slEc.cst;
+  c.hlf = slEc.hlf;
   c.X = X;
   c.y = y;
   c.n = n;

@@ -344,6 +344,17 @@ export function logProduct(A: Arena): number {
   return E * LN2_HI + E * LN2_LO + logCore(A.acc[4]! * A.acc[5]!);
 }
 
+/**
+ * Resets the accumulators of the kernels that {@link logProduct} reads: the sums (acc[0..3]) and the
+ * exponents (acc[6..7]) to 0, the two lanes' product mantissas (acc[4..5]) to 1.
+ */
+export function resetProductAcc(A: Arena): void {
+  const acc = A.acc;
+  acc.fill(0, 0, 8);
+  acc[4] = 1;
+  acc[5] = 1;
+}
+
 /** Loads a, b, c, h into par and resets the accumulators of the E-step / log-likelihood kernels. */
 export function expertPar(
   A: Arena,
@@ -360,10 +371,7 @@ export function expertPar(
     par[2 * k + j] = cst[j]!;
     par[3 * k + j] = hlf[j]!;
   }
-  const acc = A.acc;
-  acc.fill(0, 0, 8);
-  acc[4] = 1;
-  acc[5] = 1;
+  resetProductAcc(A);
 }
 
 /** The SIMD binding of estep2 / estep3, whose refused rows go to `rows` (a collapsed, very narrow expert makes many). */
@@ -432,10 +440,7 @@ export function expertParG(
     g[kd + k + j] = cst[j]!;
     g[kd + 2 * k + j] = hlf[j]!;
   }
-  const acc = A.acc;
-  acc.fill(0, 0, 8);
-  acc[4] = 1;
-  acc[5] = 1;
+  resetProductAcc(A);
 }
 
 /** The generic JS E-step on rows [i0, i0 + len): eStepRows1 (d = 1) or eStepRowsD; Q into qOut. */

@@ -14,7 +14,7 @@ import { register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import type { Arena } from '../simd/arena.js';
 import { GPAR_LEN } from '../simd/layout.js';
-import { logProduct } from './estep.js';
+import { logProduct, resetProductAcc } from './estep.js';
 import { expRel } from './rows.js';
 
 /** A call: the gate's and the experts' parameters (cst_j = −½ log(2πν_j), hlf_j = −1/(2ν_j)) and the data. */
@@ -114,10 +114,7 @@ function softmaxLogLikSimd(k: 2 | 3): SimdKernel<SoftmaxLogLikCall> {
         par[4 * k + j] = c.cst[j]!;
         par[5 * k + j] = c.hlf[j]!;
       }
-      const acc = A.acc;
-      acc.fill(0, 0, 8);
-      acc[4] = 1;
-      acc[5] = 1;
+      resetProductAcc(A);
       return { kernel: k === 3 ? A.kernels.softmaxll3 : A.kernels.softmaxll2, args: [c.X.byteOffset, c.y.byteOffset] };
     },
     rows: softmaxLogLikRows,
@@ -143,10 +140,7 @@ const softmaxLogLikSimdG: SimdKernel<SoftmaxLogLikCall> = {
     g.set(c.b.subarray(0, k), k + 2 * kd);
     g.set(c.cst.subarray(0, k), 2 * k + 2 * kd);
     g.set(c.hlf.subarray(0, k), 3 * k + 2 * kd);
-    const acc = A.acc;
-    acc.fill(0, 0, 8);
-    acc[4] = 1;
-    acc[5] = 1;
+    resetProductAcc(A);
     return { kernel: A.kernels.softmaxllg, args: [c.X.byteOffset, c.y.byteOffset, k, d] };
   },
   rows: softmaxLogLikRows,

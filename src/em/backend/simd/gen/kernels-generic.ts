@@ -67,17 +67,20 @@ export const SZ = SCR;
 const SDX = SZ + 16 * (SIMD_D_MAX + 1);
 const SRX = SDX + 16 * SIMD_K_MAX;
 const SZZ = SRX + 16 * SIMD_K_MAX;
-/** x of rows 2p, 2p + 1 (d f64x2), for the kernels whose SCR holds per-expert values */
-const SXP = SZZ + (16 * (SIMD_D_MAX + 1) * (SIMD_D_MAX + 2)) / 2;
+/** x of rows 2p, 2p + 1 (d f64x2), for the kernels whose SCR holds per-expert values (also softmaxllg) */
+export const SXP = SZZ + (16 * (SIMD_D_MAX + 1) * (SIMD_D_MAX + 2)) / 2;
 if (SXP + 16 * SIMD_D_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-generic: the scratch regions exceed SCR_LEN');
 
-/** x of rows 2p, 2p + 1 into SXP (16 bytes per coordinate): read once per pair, not once per expert */
-function loadX(f: Fn, xo0: string, xo1: string): void {
+/**
+ * x of rows 2p, 2p + 1 into SXP (16 bytes per coordinate): read once per pair, not once per expert;
+ * {@link xAt} reads coordinate $lo back.
+ */
+export function loadX(f: Fn, xo0: string, xo1: string): void {
   loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
     f.emit(`(v128.store offset=${SXP} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
   });
 }
-const xAt = (): string => `(v128.load offset=${SXP} (i32.shl ${LO} (i32.const 1)))`;
+export const xAt = (): string => `(v128.load offset=${SXP} (i32.shl ${LO} (i32.const 1)))`;
 
 const JO = '(local.get $jo)';
 const LO = '(local.get $lo)';

@@ -4,9 +4,9 @@
  * softmaxLogLikRows (src/em/backend/cpu/softmax-loglik.ts), driven by that file's bindings.
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, GPAR, PAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import { ACC, GPAR, PAR, SCR, SIMD_K_MAX } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
-import { gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
+import { SXP, i32, iadd, imul, loadX, loop, rowsX, splat, strides, xAt } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, mul, sub } from './wat.js';
 
 /**
@@ -91,11 +91,10 @@ function softmaxLogLik(k: 2 | 3): string {
   return f.text();
 }
 
-/** scratch: x of the pair (d f64x2), the logits v_j and the joint terms w_j (k f64x2 each) */
-const SX = SCR;
-const SV = SX + 16 * SIMD_D_MAX;
+/** scratch: the logits v_j and the joint terms w_j (k f64x2 each); x of the pair at SXP (loadX) */
+const SV = SCR;
 const SW = SV + 16 * SIMD_K_MAX;
-if (SW + 16 * SIMD_K_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-softmaxll: the scratch regions exceed SCR_LEN');
+if (SW + 16 * SIMD_K_MAX > SXP) throw new Error('kernels-softmaxll: the scratch regions overlap loadX\'s SXP');
 const JO = '(local.get $jo)';
 const LO = '(local.get $lo)';
 const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i32.shl ${o8} (i32.const 1)))`;
@@ -131,9 +130,7 @@ function softmaxLogLikG(): string {
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
   pairLoop(f, () => {
     const [xo0, xo1] = rowsX(f);
-    loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-      f.emit(`(v128.store offset=${SX} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
-    });
+    loadX(f, xo0, xo1);
     const yv = f.set('yv', rowPair('y'));
     f.set('mg', F2(-Infinity));
     f.set('mx', F2(-Infinity));
@@ -145,7 +142,7 @@ function softmaxLogLikG(): string {
       f.set('v', splat(iadd(i32(GPAR), JO)));
       f.set('mu', splat(iadd(pb, JO)));
       loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-        const xl = slot(SX, LO);
+        const xl = xAt();
         f.set('v', add(f.local('v'), mul(splat(iadd(f.local('bo', 'i32'), LO)), xl)));
         f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xl)));
       });
