@@ -18,10 +18,23 @@
  * dot products of length CHUNK), and only the per-expert δ terms and curvatures are added row by row.
  * The sums are put in the P × P layout once (fixed entries skipped) and carried to log τ, log ν by
  * {@link toLogScales}.
+ *
+ * The per-row pass runs through the kernel registry (operation 'hessian', form 'activation',
+ * src/em/backend/cpu/activation-hessian.ts): its WebAssembly SIMD kernel (k ≤ 8, d ≤ 4; identity, tanh,
+ * sigmoid) where the data lie in an arena (a fit's data with the SIMD backend), else this file's loop.
  */
 import type { ActivationDescriptor } from '../../math/activations.js';
 import { getGate, isMasked } from '../../models/gates/index.js';
 import type { Dataset, Model } from '../../models/types.js';
+import {
+  ACTHESS_D_MAX,
+  ACTHESS_K_MAX,
+  actHessLayout,
+  actHessParams,
+  actHessSums,
+  type ActHessCall,
+} from '../backend/cpu/activation-hessian.js';
+import { commonArena } from '../backend/simd/driver.js';
 import { toLogScales, type LogLikDerivatives } from './hessian.js';
 import type { ParamLayout } from './params.js';
 
@@ -80,10 +93,7 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean): Work {
   const G1 = k * M + 1;
   const K = k * me;
   const f = (len: number) => new Float64Array(len);
-  const ge = G1 * G1;
-  const ee = ge + G1 * K;
-  const gradG = ee + K * K;
-  const gradE = gradG + G1;
+  const { ge, ee, gradG, gradE, total } = actHessLayout(k, d);
   const psi = f(M);
   psi[0] = inside ? 1 : 0;
   const phiE = f(d + 1);
@@ -115,7 +125,7 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean): Work {
     T: f((2 * G1 + K) * CHUNK),
     paCol: G1 * CHUNK,
     hrCol: 2 * G1 * CHUNK,
-    S: f(gradE + K),
+    S: f(total),
     gg: 0,
     ge,
     ee,
@@ -128,15 +138,31 @@ function workspace(m: Model, act: ActivationDescriptor, inside: boolean): Work {
  * L, ∇L and ∇²L at the model (as logLikDerivatives with hessian = true) for the activation and
  * temperature gates; null for any other gate, a layout of another k or d, or where L or a sum is not
  * finite (a NaN parameter, an overflowing logit: the caller then takes the reference, which says what
- * that gives).
+ * that gives). `simd`: the WebAssembly kernel where it applies (see {@link activationHessianSimd}).
  * @throws Error when the data's d differs from the model's
  */
-export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Dataset): LogLikDerivatives | null {
+export function activationLogLikDerivatives(
+  L: ParamLayout,
+  m: Model,
+  data: Dataset,
+  simd = true,
+): LogLikDerivatives | null {
   const info = getGate(m.gate).activation?.(m.gate);
   if (!info || isMasked(m.gate) || L.k !== m.k || L.d !== m.d) return null;
   if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
   const W = workspace(m, info.act, info.inside);
-  const logLik = sweep(W, m, data);
+  const call: ActHessCall = {
+    k: m.k,
+    d: m.d,
+    n: data.n,
+    X: data.X,
+    y: data.y,
+    par: actHessParams(m, m.nu, m.tau, info.inside),
+    grad: info.act.simd?.grad,
+    out: W.S,
+    rows: (i0, len) => sweep(W, m, data, i0, i0 + len),
+  };
+  const logLik = actHessSums(call, simd);
   if (!Number.isFinite(logLik) || !allFinite(W.S)) return null;
   const P = L.P;
   const grad = new Float64Array(P);
@@ -146,12 +172,28 @@ export function activationLogLikDerivatives(L: ParamLayout, m: Model, data: Data
   return { logLik, gradient: grad, hessian: H };
 }
 
-/** Every row's terms into W.S, a chunk at a time; returns L. */
-function sweep(W: Work, m: Model, data: Dataset): number {
-  const { n, X, y } = data;
+/**
+ * Whether the WebAssembly kernel runs for this model and data: an activation with SIMD emitters
+ * (identity / temperature, tanh, sigmoid), k ≤ 8, d ≤ 4, and data.X, data.y in one arena.
+ */
+export function activationHessianSimd(m: Model, data: Dataset): boolean {
+  const info = getGate(m.gate).activation?.(m.gate);
+  return (
+    info?.act.simd !== undefined &&
+    !isMasked(m.gate) &&
+    m.k >= 2 &&
+    m.k <= ACTHESS_K_MAX &&
+    m.d <= ACTHESS_D_MAX &&
+    commonArena([data.X, data.y]) !== undefined
+  );
+}
+
+/** The terms of rows [from, to) into W.S, a chunk at a time; returns their L. */
+function sweep(W: Work, m: Model, data: Dataset, from: number, to: number): number {
+  const { X, y } = data;
   let logLik = 0;
-  for (let i0 = 0; i0 < n; i0 += CHUNK) {
-    const nc = Math.min(CHUNK, n - i0);
+  for (let i0 = from; i0 < to; i0 += CHUNK) {
+    const nc = Math.min(CHUNK, to - i0);
     for (let c = 0; c < nc; c++) {
       const i = i0 + c;
       logLik += rowTerms(W, m, X, y[i]!, i * m.d);

@@ -26,6 +26,9 @@ export const SIMD_K_MAX = 16;
 export const SIMD_D_MAX = 8;
 const Q_MAX = SIMD_D_MAX + 1;
 const NM_MAX = (Q_MAX * (Q_MAX + 1)) / 2;
+/** the most experts and coordinates of the activation gates' Hessian kernel (kernels-acthess.ts: its scratch) */
+export const ACTHESS_K_MAX = 8;
+export const ACTHESS_D_MAX = 4;
 export const GPAR = 4608;
 /** a (k·d), b, c, h (k each), or β0 (k), β1 (k·d), or shifts, or free experts' offsets */
 export const GPAR_LEN = SIMD_K_MAX * (SIMD_D_MAX + 3);

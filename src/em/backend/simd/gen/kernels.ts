@@ -29,6 +29,7 @@ import { hessianKernels } from './kernels-hessian.js';
 import { hessian1Kernels } from './kernels-hessian1.js';
 import { denseGradGKernels } from './kernels-densegradg.js';
 import { softmaxLogLikKernels } from './kernels-softmaxll.js';
+import { actHessKernels } from './kernels-acthess.js';
 
 /** Row pairs p in [start, end) with index i; `body` emits the pair's work. */
 export function pairLoop(f: Fn, body: () => void): void {
@@ -260,6 +261,7 @@ export function moduleText(): string {
     ...hessian1Kernels(),
     ...denseGradGKernels(),
     ...softmaxLogLikKernels(),
+    ...actHessKernels(),
     ')',
   ].join('\n');
 }
