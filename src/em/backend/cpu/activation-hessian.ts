@@ -116,7 +116,9 @@ const actHessSimd: SimdKernel<ActHessCall> = {
   setup(A, c) {
     const T = packedLength(c.k, c.d);
     if (c.grad === undefined || c.k > ACTHESS_K_MAX || c.d > ACTHESS_D_MAX || 2 * T > GACC_LEN) return null;
-    const kernel = A.kernels[`acthess_${c.grad}` as keyof KernelExports];
+    // d = 1, k = 2 / 3: the kernel with its sums unrolled
+    const fixed = c.d === 1 && (c.k === 2 || c.k === 3) ? `${c.k}1` : '';
+    const kernel = A.kernels[`acthess${fixed}_${c.grad}` as keyof KernelExports];
     if (kernel === undefined) return null;
     A.gpar.set(c.par);
     A.gacc.fill(0, 0, 2 * T);

@@ -26,6 +26,11 @@ import { pairLoop, rowPair } from './kernels.js';
 import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 
+/** the (k, d) with unrolled sums (the presets' shapes) */
+export const ACTHESS_FIXED: ReadonlyArray<[number, number]> = [
+  [2, 1],
+  [3, 1],
+];
 const M_MAX = ACTHESS_D_MAX + 1;
 const G1_MAX = ACTHESS_K_MAX * M_MAX + 1;
 const KE_MAX = ACTHESS_K_MAX * (ACTHESS_D_MAX + 2);
@@ -317,10 +322,77 @@ function expertDeltas(f: Fn): void {
   });
 }
 
-/** acthess_<grad>(x, y, k, d, start, end): the sums above over row pairs [start, end). */
-function actHess(act: ActivationSimd): string {
+/**
+ * denseSums and deltaSums for a fixed (k, d): straight-line code, z, w, a, h and the per-expert values read at
+ * constant scratch addresses, the sums at constant addresses (same terms, same order per sum).
+ */
+function fixedSums(f: Fn, k: number, d: number): void {
+  const M = d + 1,
+    me = d + 2,
+    G = k * M,
+    G1 = G + 1,
+    N = G1 + k * me;
+  const c = (base: number, slot: number): string => `(v128.load offset=${base + 16 * slot} (i32.const 0))`;
+  const acc = (t: number, v: string): void => accAdd(f, `(i32.const ${GACC + 16 * t})`, v);
+  const ix = (u: number, v: number): number => u * N - (u * (u - 1)) / 2 + v - u;
+  const grad = (u: number, v: string): void => acc((N * (N + 1)) / 2 + u, v);
+  for (let u = 0; u < N; u++) {
+    const zu = f.set('zu', `(f64x2.neg ${c(SZ, u)})`);
+    const wu = u < G1 ? f.set('wu', c(SW, u)) : '';
+    for (let v = u; v < N; v++)
+      acc(ix(u, v), v < G1 ? add(mul(zu, c(SZ, v)), mul(wu, c(SW, v))) : mul(zu, c(SZ, v)));
+  }
+  for (let u = G1; u < N; u++) grad(u, c(SZ, u));
+  const it = f.local('it');
+  for (let l = 0; l < k; l++) {
+    const ql = f.set('ql', c(SQ, l));
+    const c2 = f.set('c2', mul(ql, c(SH1, l)));
+    const cA = f.set('cA', mul(ql, c(ST, l)));
+    const cP = f.set('cP', `(f64x2.neg ${mul(mul(ql, c(SJ1, l)), it)})`);
+    for (let a = 0; a < M; a++) {
+      const u = l * M + a;
+      const au = f.set('au', c(SA, u));
+      const qa = f.set('qa', mul(ql, au));
+      const pp = f.set('pq', mul(c2, c(SPSI, a)));
+      for (let b = a; b < M; b++) acc(ix(u, l * M + b), add(mul(qa, c(SA, l * M + b)), mul(pp, c(SPSI, b))));
+      acc(ix(u, G), add(mul(cA, au), mul(cP, c(SPSI, a))));
+      for (let b = 0; b < me; b++) acc(ix(u, G1 + l * me + b), mul(au, c(SZ, G1 + l * me + b)));
+      grad(u, qa);
+    }
+  }
+  acc(ix(G, G), f.local('tt'));
+  grad(G, sub(f.local('tr'), f.local('tp')));
+  for (let j = 0; j < k; j++) {
+    const tj = f.set('tj', c(ST, j));
+    for (let b = 0; b < me; b++) acc(ix(G, G1 + j * me + b), mul(tj, c(SZ, G1 + j * me + b)));
+  }
+  for (let j = 0; j < k; j++) {
+    const rj = f.set('rj', c(SR, j));
+    const iv = f.set('iv', splat(iadd(L('piv'), i32(8 * j))));
+    const e = f.set('ee', c(SE, j));
+    const cAB = f.set('cab', `(f64x2.neg ${mul(rj, iv)})`);
+    const cAN = f.set('can', `(f64x2.neg ${mul(mul(mul(rj, e), iv), iv)})`);
+    const u0 = G1 + j * me;
+    for (let a = 0; a <= d; a++) {
+      const va = f.set('va', c(SZ, u0 + a));
+      const pa = f.set('pq', mul(cAB, c(SPHI, a)));
+      for (let b = a; b <= d; b++)
+        acc(ix(u0 + a, u0 + b), add(mul(va, c(SH, j * me + b)), mul(pa, c(SPHI, b))));
+      acc(ix(u0 + a, u0 + d + 1), add(mul(va, c(SH, j * me + d + 1)), mul(cAN, c(SPHI, a))));
+    }
+    const un = u0 + d + 1;
+    const nuTerm = mul(rj, sub(mul(mul(F2(0.5), iv), iv), mul(mul(mul(e, e), iv), mul(iv, iv))));
+    acc(ix(un, un), add(mul(c(SZ, un), c(SH, j * me + d + 1)), nuTerm));
+  }
+}
+
+/**
+ * acthess_<grad>(x, y, k, d, start, end): the sums above over row pairs [start, end); acthess<k><d>_<grad>
+ * (fixed k, d; the same arguments) with the sums unrolled ({@link fixedSums}).
+ */
+function actHess(act: ActivationSimd, fix: [number, number] | null): string {
   const f = new Fn(
-    `acthess_${act.grad}`,
+    fix === null ? `acthess_${act.grad}` : `acthess${fix[0]}${fix[1]}_${act.grad}`,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -362,13 +434,16 @@ function actHess(act: ActivationSimd): string {
   pairLoop(f, () => {
     rowValues(f, act);
     vectors(f);
-    denseSums(f);
-    deltaSums(f);
+    if (fix === null) {
+      denseSums(f);
+      deltaSums(f);
+    } else fixedSums(f, fix[0], fix[1]);
   });
   f.emit(`(v128.store ${L('oll')} ${L('ll')})`);
   return f.text();
 }
 
 export function actHessKernels(): string[] {
-  return ACTIVATION_DESCRIPTORS.flatMap((a) => (a.simd ? [actHess(a.simd)] : []));
+  const fixed: Array<[number, number] | null> = [null, ...ACTHESS_FIXED];
+  return ACTIVATION_DESCRIPTORS.flatMap((a) => (a.simd ? fixed.map((fx) => actHess(a.simd!, fx)) : []));
 }
