@@ -58,8 +58,7 @@ const put = (f: Fn, base: number, o8: string, v: string): void =>
   f.emit(`(v128.store offset=${base} (i32.shl ${o8} (i32.const 1)) ${v})`);
 /** the f64x2 at scratch byte address base + o16 (o16 in steps of 16) */
 const at16 = (base: number, o16: string): string => `(v128.load offset=${base} ${o16})`;
-const put16 = (f: Fn, base: number, o16: string, v: string): void =>
-  f.emit(`(v128.store offset=${base} ${o16} ${v})`);
+const put16 = (f: Fn, base: number, o16: string, v: string): void => f.emit(`(v128.store offset=${base} ${o16} ${v})`);
 const shl4 = (a: string): string => `(i32.shl ${a} (i32.const 4))`;
 
 /** e_j = e^(src_j − mx) (0 below −EXP_CUTOFF) to dst; returns their sum's local */
@@ -339,8 +338,7 @@ function fixedSums(f: Fn, k: number, d: number): void {
   for (let u = 0; u < N; u++) {
     const zu = f.set('zu', `(f64x2.neg ${c(SZ, u)})`);
     const wu = u < G1 ? f.set('wu', c(SW, u)) : '';
-    for (let v = u; v < N; v++)
-      acc(ix(u, v), v < G1 ? add(mul(zu, c(SZ, v)), mul(wu, c(SW, v))) : mul(zu, c(SZ, v)));
+    for (let v = u; v < N; v++) acc(ix(u, v), v < G1 ? add(mul(zu, c(SZ, v)), mul(wu, c(SW, v))) : mul(zu, c(SZ, v)));
   }
   for (let u = G1; u < N; u++) grad(u, c(SZ, u));
   const it = f.local('it');
@@ -376,8 +374,7 @@ function fixedSums(f: Fn, k: number, d: number): void {
     for (let a = 0; a <= d; a++) {
       const va = f.set('va', c(SZ, u0 + a));
       const pa = f.set('pq', mul(cAB, c(SPHI, a)));
-      for (let b = a; b <= d; b++)
-        acc(ix(u0 + a, u0 + b), add(mul(va, c(SH, j * me + b)), mul(pa, c(SPHI, b))));
+      for (let b = a; b <= d; b++) acc(ix(u0 + a, u0 + b), add(mul(va, c(SH, j * me + b)), mul(pa, c(SPHI, b))));
       acc(ix(u0 + a, u0 + d + 1), add(mul(va, c(SH, j * me + d + 1)), mul(cAN, c(SPHI, a))));
     }
     const un = u0 + d + 1;

@@ -1,0 +1,202 @@
+/**
+ * The activation / temperature gates' exact Hessian as a WebAssembly SIMD kernel
+ * (src/em/backend/cpu/activation-hessian.ts, kernels-acthess.ts: acthess_<grad>, and acthess21 / acthess31
+ * with the sums unrolled): with the data in an arena, activationLogLikDerivatives takes the kernel and
+ * equals the reference logLikDerivatives (src/em/inference/hessian.ts) to 1e-10 relative — value,
+ * gradient, every Hessian entry — on seeded random models (identity / temperature, tanh, sigmoid; bias
+ * outside and inside; k = 2..8, d = 1..4; n odd and even; τ free and fixed; small variances, steep gates);
+ * the JS loop and the kernel agree; activations without SIMD emitters and data outside an arena keep the
+ * JS loop's bits; the hybrid optimizer takes the kernel.
+ */
+import { describe, expect, it } from 'vitest';
+import { activationHessianSimd, activationLogLikDerivatives } from '../../src/em/inference/hessian-activation.js';
+import { logLikDerivatives } from '../../src/em/inference/hessian.js';
+import { paramLayout } from '../../src/em/inference/params.js';
+import { normalizeGate } from '../../src/em/gates/layout.js';
+import { createArena } from '../../src/em/backend/simd/arena.js';
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import { fitMoE } from '../../src/em/index.js';
+import { simulate } from '../../src/models/sample.js';
+import { truthPreset } from '../../src/models/presets.js';
+import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
+import { createRng } from '../../src/random/rng.js';
+
+interface Case {
+  nuMin: number;
+  /** sd of β1 (steep gates: large) */
+  slope: number;
+}
+
+function randomCase(gate: GateSpec, k: number, d: number, n: number, seed: number, c: Case) {
+  const rng = createRng(seed);
+  const r = (s: number, sd = 1) => Float64Array.from({ length: s }, () => sd * rng.normal());
+  const m: Model = {
+    gate,
+    k,
+    d,
+    beta0: r(k),
+    beta1: r(k * d, c.slope),
+    a: r(k * d),
+    b: r(k),
+    // log-uniform variances in [nuMin, 2]
+    nu: Float64Array.from({ length: k }, () => c.nuMin * Math.exp(rng.uniform() * Math.log(2 / c.nuMin))),
+    tau: 0.4 + rng.uniform(),
+  };
+  // y drawn near the experts' lines, so that narrow experts carry responsibility; X and y in an arena
+  const X = r(n * d);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(rng.uniform() * k);
+    let mu = m.b[j]!;
+    for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
+    y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
+  }
+  const A = createArena([n * d, n])!;
+  expect(A, 'WebAssembly SIMD arena').not.toBeNull();
+  const data: Dataset = { n, d, X: A.copy(X), y: A.copy(y) };
+  return { m, data, plain: { n, d, X, y } as Dataset };
+}
+
+/** max |u − v| / max |u| */
+function relDiff(u: Float64Array, v: Float64Array): number {
+  let scale = 0,
+    diff = 0;
+  for (let t = 0; t < u.length; t++) {
+    scale = Math.max(scale, Math.abs(u[t]!));
+    diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
+  }
+  return diff / scale;
+}
+
+const act = (a: 'tanh' | 'sigmoid' | 'gelu' | 'relu' | 'softplus', bias: 'inside' | 'outside'): GateSpec => ({
+  kind: 'activation',
+  activation: a,
+  bias,
+});
+
+const GATES: Array<[string, GateSpec]> = [
+  ['temperature', { kind: 'temperature' }],
+  ['tanh outside', act('tanh', 'outside')],
+  ['tanh inside', act('tanh', 'inside')],
+  ['sigmoid outside', act('sigmoid', 'outside')],
+  ['sigmoid inside', act('sigmoid', 'inside')],
+];
+/** k, d, n (odd n: the last row through the JS loop) */
+const SHAPES: Array<[number, number, number]> = [
+  [2, 1, 257],
+  [3, 1, 1001],
+  [3, 1, 64],
+  [4, 1, 129],
+  [3, 2, 200],
+  [5, 2, 301],
+  [8, 4, 99],
+];
+const CASES: Array<[string, Case]> = [
+  ['moderate', { nuMin: 0.3, slope: 1.5 }],
+  ['small variances, steep gate', { nuMin: 1e-3, slope: 8 }],
+];
+
+describe('the activation Hessian kernel equals the reference', () => {
+  let seed = 500;
+  for (const [gname, gate] of GATES)
+    for (const [k, d, n] of SHAPES)
+      for (const [cname, c] of CASES) {
+        const s = seed++;
+        const tauMode = s % 2 === 0 ? 'free' : 'fixed';
+        it(`${gname}, k = ${k}, d = ${d}, n = ${n}, ${cname}, τ ${tauMode}`, () => {
+          const { m, data } = randomCase(gate, k, d, n, s, c);
+          const scale = s % 3 === 0 ? 'natural' : 'log';
+          const L = paramLayout(gate, k, d, { tauMode, tauScale: scale, nuScale: scale });
+          normalizeGate(L.gate, m);
+          expect(activationHessianSimd(m, data)).toBe(true);
+          const ref = logLikDerivatives(L, m, data);
+          const calls = wasmCalls.hessian;
+          const fast = activationLogLikDerivatives(L, m, data)!;
+          expect(wasmCalls.hessian).toBe(calls + 1);
+          expect(Math.abs(fast.logLik - ref.logLik) / Math.abs(ref.logLik)).toBeLessThan(1e-12);
+          expect(relDiff(ref.gradient, fast.gradient)).toBeLessThan(1e-10);
+          expect(relDiff(ref.hessian!, fast.hessian!)).toBeLessThan(1e-10);
+          // entry by entry, relative to the entry's row and column scale
+          const P = L.P;
+          const H0 = ref.hessian!;
+          const H1 = fast.hessian!;
+          const diag = (t: number) => Math.abs(H0[t * P + t]!);
+          for (let u = 0; u < P; u++) {
+            const gs = Math.max(Math.abs(ref.gradient[u]!), Math.sqrt(diag(u)), 1e-300);
+            expect(Math.abs(fast.gradient[u]! - ref.gradient[u]!) / gs, L.labels[u]).toBeLessThan(1e-10);
+            for (let v = 0; v < P; v++) {
+              const sc = Math.max(Math.sqrt(diag(u) * diag(v)), Math.abs(H0[u * P + v]!), 1e-300);
+              expect(Math.abs(H1[u * P + v]! - H0[u * P + v]!) / sc, `${L.labels[u]}, ${L.labels[v]}`).toBeLessThan(
+                1e-10,
+              );
+            }
+          }
+          // the JS loop on the same arena data (simd off) agrees with the kernel
+          const js = activationLogLikDerivatives(L, m, data, false)!;
+          expect(wasmCalls.hessian).toBe(calls + 1);
+          expect(relDiff(js.hessian!, fast.hessian!)).toBeLessThan(1e-12);
+          expect(relDiff(js.gradient, fast.gradient)).toBeLessThan(1e-12);
+        });
+      }
+});
+
+describe('where the kernel does not run', () => {
+  it('activations without SIMD emitters, and data outside an arena: the JS loop, bit for bit', () => {
+    for (const gate of [act('gelu', 'outside'), act('relu', 'inside'), act('softplus', 'outside')]) {
+      const { m, data } = randomCase(gate, 3, 1, 101, 9, { nuMin: 0.05, slope: 2 });
+      const L = paramLayout(gate, 3, 1);
+      normalizeGate(L.gate, m);
+      expect(activationHessianSimd(m, data)).toBe(false);
+      const calls = wasmCalls.hessian;
+      const a = activationLogLikDerivatives(L, m, data)!;
+      const b = activationLogLikDerivatives(L, m, data, false)!;
+      expect(wasmCalls.hessian).toBe(calls);
+      expect(a.hessian).toEqual(b.hessian);
+      const ref = logLikDerivatives(L, m, data);
+      expect(relDiff(ref.hessian!, a.hessian!)).toBeLessThan(1e-10);
+    }
+    const gate = act('tanh', 'outside');
+    const { m, data, plain } = randomCase(gate, 3, 1, 101, 10, { nuMin: 0.05, slope: 2 });
+    const L = paramLayout(gate, 3, 1);
+    normalizeGate(L.gate, m);
+    expect(activationHessianSimd(m, plain)).toBe(false);
+    const calls = wasmCalls.hessian;
+    const a = activationLogLikDerivatives(L, m, plain)!;
+    expect(wasmCalls.hessian).toBe(calls);
+    expect(a.hessian).toEqual(activationLogLikDerivatives(L, m, data, false)!.hessian);
+  });
+
+  it('null (the reference decides) where a parameter is NaN or a logit overflows, kernel and JS alike', () => {
+    const gate = act('tanh', 'outside');
+    const { m, data } = randomCase(gate, 3, 1, 31, 3, { nuMin: 0.3, slope: 1 });
+    const L = paramLayout(gate, 3, 1);
+    const bad = { ...m, b: Float64Array.from(m.b) };
+    bad.b[1] = NaN;
+    expect(activationLogLikDerivatives(L, bad, data)).toBeNull();
+    expect(activationLogLikDerivatives(L, bad, data, false)).toBeNull();
+    const temp: Model = { ...m, gate: { kind: 'temperature' }, beta1: Float64Array.from(m.beta1, (v) => v * 1e308) };
+    const Lt = paramLayout(temp.gate, 3, 1);
+    expect(activationLogLikDerivatives(Lt, temp, data)).toBeNull();
+  });
+
+  it('the hybrid optimizer takes the kernel (SIMD fit) and ends where the JS loop takes it (JS fit)', () => {
+    const truth = truthPreset('temp-tanh');
+    const data = simulate(truth, { n: 3000, seed: 4 });
+    const base = {
+      gate: { kind: 'activation', activation: 'tanh', bias: 'outside' } as GateSpec,
+      k: 3,
+      init: { kind: 'near-truth' as const, truth, noise: 'fixed' as const, noiseScale: 10 },
+      seed: 1,
+      optimizer: 'hybrid' as const,
+    };
+    const calls = wasmCalls.hessian;
+    const fast = fitMoE(data, { ...base, wasm: true });
+    const fastCalls = wasmCalls.hessian - calls;
+    const slow = fitMoE(data, { ...base, wasm: false });
+    expect(wasmCalls.hessian - calls).toBe(fastCalls);
+    expect(fast.hybrid!.hessians).toBeGreaterThan(0);
+    expect(fastCalls).toBe(fast.hybrid!.hessians);
+    expect(fast.stopReason).toBe(slow.stopReason);
+    expect(Math.abs(fast.logLik - slow.logLik)).toBeLessThan(1e-6);
+  });
+});
