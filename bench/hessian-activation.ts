@@ -1,8 +1,9 @@
 /**
  * Exact-Hessian benchmark of the activation gates (issue 15, the hybrid optimizer's cost per Newton
  * step on the temp-over cells): CPU time of one value + gradient + exact Hessian by the reference JS loop
- * (src/em/inference/hessian.ts) and by the block-sum fast path (src/em/inference/hessian-activation.ts),
- * in one process, with their largest relative difference. The temp-over tanh cell of bench/fit.ts
+ * (src/em/inference/hessian.ts), by the block-sum fast path's JS loop (src/em/inference/hessian-activation.ts)
+ * and by its WebAssembly SIMD kernel (the data in an arena, as a fit's; src/em/backend/cpu/activation-hessian.ts),
+ * in one process, with the kernel's largest relative difference to the reference. The temp-over tanh cell of bench/fit.ts
  * (k = 3, d = 1, the model after 20 SQUAREM iterations from its near-truth start) at each n, plus a few
  * other gates and shapes at the last n. Ratios are what compare (shared machine). Run by
  * `npm run bench:hessian-activation` (never by the tests).
@@ -13,7 +14,8 @@
 import { cpus, loadavg } from 'node:os';
 import { fitMoE } from '../src/em/index.js';
 import { logLikDerivatives } from '../src/em/inference/hessian.js';
-import { activationLogLikDerivatives } from '../src/em/inference/hessian-activation.js';
+import { activationHessianSimd, activationLogLikDerivatives } from '../src/em/inference/hessian-activation.js';
+import { createArena } from '../src/em/backend/simd/arena.js';
 import { paramLayout } from '../src/em/inference/params.js';
 import { normalizeGate } from '../src/em/gates/layout.js';
 import { simulate } from '../src/models/sample.js';
@@ -61,14 +63,20 @@ function relDiff(u: Float64Array, v: Float64Array): number {
 function row(label: string, m: Model, data: Dataset, tauMode: 'free' | 'fixed' = 'free'): string {
   const L = paramLayout(m.gate, m.k, m.d, { tauMode });
   normalizeGate(L.gate, m);
+  const A = createArena([data.n * data.d, data.n]);
+  if (!A) throw new Error('no WebAssembly SIMD here');
+  const inArena: Dataset = { ...data, X: A.copy(data.X), y: A.copy(data.y) };
+  if (!activationHessianSimd(m, inArena)) throw new Error(`the kernel does not cover ${label}`);
   const ref = logLikDerivatives(L, m, data);
-  const fast = activationLogLikDerivatives(L, m, data);
+  const fast = activationLogLikDerivatives(L, m, inArena);
   if (!fast) throw new Error(`the fast path does not cover ${label}`);
   const diff = Math.max(relDiff(ref.gradient, fast.gradient), relDiff(ref.hessian!, fast.hessian!));
   const tRef = perCall(() => logLikDerivatives(L, m, data));
-  const tFast = perCall(() => activationLogLikDerivatives(L, m, data));
+  const tJs = perCall(() => activationLogLikDerivatives(L, m, data));
+  const tSimd = perCall(() => activationLogLikDerivatives(L, m, inArena));
   const f = (v: number): string => v.toFixed(v < 1 ? 3 : 2);
-  return `| ${label} | ${L.P} | ${f(tRef)} | ${f(tFast)} | ${(tRef / tFast).toFixed(1)}× | ${diff.toExponential(1)} |`;
+  const x = (a: number, b: number): string => `${(a / b).toFixed(1)}×`;
+  return `| ${label} | ${L.P} | ${f(tRef)} | ${f(tJs)} | ${f(tSimd)} | ${x(tRef, tJs)} | ${x(tJs, tSimd)} | ${diff.toExponential(1)} |`;
 }
 
 /** A random model of the gate with k experts in d dimensions, and n samples from it (seeded). */
@@ -95,8 +103,10 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}, node ${process.version}; CPU ms per call (value, gradient, exact Hessian), best of 3 rounds\n`,
 );
-console.log('| case | P | reference ms | fast path ms | reference / fast | max rel. diff |');
-console.log('|---|---:|---:|---:|---:|---:|');
+console.log(
+  '| case | P | reference ms | JS block sums ms | SIMD kernel ms | reference / JS | JS / kernel | kernel max rel. diff |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 const truth = truthPreset('temp-tanh');
 const tanhOut: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
 for (const n of ns) {
@@ -106,6 +116,9 @@ for (const n of ns) {
   const m = fitMoE(data, { gate: tanhOut, k: 3, init, seed: 1, maxIter: 20 }).model;
   console.log(row(`temp-over tanh outside, k = 3, d = 1, n = ${n}`, m, data));
   if (n === ns[ns.length - 1]) console.log(row(`  the same, τ fixed, n = ${n}`, m, data, 'fixed'));
+  // the temperature gate (σ = identity) on the same data and model
+  const mt: Model = { ...m, gate: { kind: 'temperature' } };
+  console.log(row(`temperature, k = 3, d = 1, n = ${n}`, mt, data));
 }
 const n = ns[ns.length - 1]!;
 const others: Array<[string, GateSpec, number, number]> = [
