@@ -48,8 +48,12 @@ describe('--bounds', () => {
 
   it('gmoe sweep --bounds sets em.bounds of the spec (and --help shows the syntax)', async () => {
     const spec = specFromArgs('demy-over', { quick: true, bounds: 'beta1=50,beta0=20,nu=0.01:10' });
-    expect(spec.em).toEqual({ maxIter: 3000, bounds: { beta1: 50, beta0: 20, nu: [0.01, 10] } });
-    expect(specFromArgs('demy-over', { quick: true }).em).toEqual({ maxIter: 3000 });
+    expect(spec.em).toEqual({
+      optimizer: 'hybrid',
+      maxIter: 3000,
+      bounds: { beta1: 50, beta0: 20, nu: [0.01, 10] },
+    });
+    expect(specFromArgs('demy-over', { quick: true }).em).toEqual({ optimizer: 'hybrid', maxIter: 3000 });
     expect(() => specFromArgs('demy-over', { quick: true, bounds: 'beta0=0' })).toThrow(
       '--bounds beta0 must be a finite number > 0. Value: 0',
     );

@@ -46,8 +46,14 @@ describe('em.optimizer in sweeps', () => {
   });
 
   it('gmoe sweep --optimizer sets em.optimizer of the spec; a bad value names the option', () => {
-    expect(specFromArgs('demy-over', { quick: true, optimizer: 'hybrid' }).em).toEqual({
+    // demy-over's default is the hybrid; --optimizer em brings back EM / SQUAREM
+    expect(specFromArgs('demy-over', { quick: true }).em).toEqual({ maxIter: 3000, optimizer: 'hybrid' });
+    expect(specFromArgs('demy-over', { quick: true, optimizer: 'em' }).em).toEqual({
       maxIter: 3000,
+      optimizer: 'em',
+    });
+    expect(specFromArgs('temp-over', { quick: true, optimizer: 'hybrid' }).em).toEqual({
+      tauMode: 'free',
       optimizer: 'hybrid',
     });
     expect(() => specFromArgs('demy-over', { quick: true, optimizer: 'newton' })).toThrow(
