@@ -19,53 +19,15 @@ import { fitMoE } from '../../src/em/index.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
-import { createRng } from '../../src/random/rng.js';
+import { randomCase as baseCase, relDiff, type Case } from './hessian-cases.js';
 
-interface Case {
-  nuMin: number;
-  /** sd of β1 (steep gates: large) */
-  slope: number;
-}
-
+/** a random case with X and y in an arena (the kernel runs on arena arrays only); `plain`: outside one */
 function randomCase(gate: GateSpec, k: number, d: number, n: number, seed: number, c: Case) {
-  const rng = createRng(seed);
-  const r = (s: number, sd = 1) => Float64Array.from({ length: s }, () => sd * rng.normal());
-  const m: Model = {
-    gate,
-    k,
-    d,
-    beta0: r(k),
-    beta1: r(k * d, c.slope),
-    a: r(k * d),
-    b: r(k),
-    // log-uniform variances in [nuMin, 2]
-    nu: Float64Array.from({ length: k }, () => c.nuMin * Math.exp(rng.uniform() * Math.log(2 / c.nuMin))),
-    tau: 0.4 + rng.uniform(),
-  };
-  // y drawn near the experts' lines, so that narrow experts carry responsibility; X and y in an arena
-  const X = r(n * d);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const j = Math.floor(rng.uniform() * k);
-    let mu = m.b[j]!;
-    for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
-    y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
-  }
+  const { m, data: plain } = baseCase(gate, k, d, n, seed, c);
   const A = createArena([n * d, n])!;
   expect(A, 'WebAssembly SIMD arena').not.toBeNull();
-  const data: Dataset = { n, d, X: A.copy(X), y: A.copy(y) };
-  return { m, data, plain: { n, d, X, y } as Dataset };
-}
-
-/** max |u − v| / max |u| */
-function relDiff(u: Float64Array, v: Float64Array): number {
-  let scale = 0,
-    diff = 0;
-  for (let t = 0; t < u.length; t++) {
-    scale = Math.max(scale, Math.abs(u[t]!));
-    diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
-  }
-  return diff / scale;
+  const data: Dataset = { ...plain, X: A.copy(plain.X), y: A.copy(plain.y) };
+  return { m, data, plain };
 }
 
 const act = (a: 'tanh' | 'sigmoid' | 'gelu' | 'relu' | 'softplus', bias: 'inside' | 'outside'): GateSpec => ({

@@ -12,52 +12,7 @@ import { packParams, paramLayout, unpackParams } from '../../src/em/inference/pa
 import { normalizeGate } from '../../src/em/gates/layout.js';
 import { logLikelihood } from '../../src/models/density.js';
 import { cloneModel, type Dataset, type GateSpec, type Model } from '../../src/models/types.js';
-import { createRng } from '../../src/random/rng.js';
-
-interface Case {
-  nuMin: number;
-  /** sd of β1 (steep gates: large) */
-  slope: number;
-}
-
-function randomCase(gate: GateSpec, k: number, d: number, n: number, seed: number, c: Case) {
-  const rng = createRng(seed);
-  const r = (s: number, sd = 1) => Float64Array.from({ length: s }, () => sd * rng.normal());
-  const m: Model = {
-    gate,
-    k,
-    d,
-    beta0: r(k),
-    beta1: r(k * d, c.slope),
-    a: r(k * d),
-    b: r(k),
-    // log-uniform variances in [nuMin, 2]
-    nu: Float64Array.from({ length: k }, () => c.nuMin * Math.exp(rng.uniform() * Math.log(2 / c.nuMin))),
-    tau: 0.4 + rng.uniform(),
-  };
-  // y drawn near the experts' lines, so that narrow experts carry responsibility
-  const X = r(n * d);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const j = Math.floor(rng.uniform() * k);
-    let mu = m.b[j]!;
-    for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
-    y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
-  }
-  const data: Dataset = { n, d, X, y };
-  return { m, data };
-}
-
-/** max |u − v| / max |u| */
-function relDiff(u: Float64Array, v: Float64Array): number {
-  let scale = 0,
-    diff = 0;
-  for (let t = 0; t < u.length; t++) {
-    scale = Math.max(scale, Math.abs(u[t]!));
-    diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
-  }
-  return diff / scale;
-}
+import { randomCase, relDiff, type Case } from './hessian-cases.js';
 
 const TEMPERATURE: GateSpec = { kind: 'temperature' };
 const act = (a: 'tanh' | 'sigmoid' | 'gelu' | 'relu' | 'softplus', bias: 'inside' | 'outside'): GateSpec => ({
