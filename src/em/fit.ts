@@ -47,7 +47,7 @@ import type {
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
-import { HYBRID_MAX_REFUSALS, HYBRID_MIN_EM, NewtonPhase } from './hybrid.js';
+import { CrawlWatch, HYBRID_CRAWL_STEPS, HYBRID_MAX_REFUSALS, HYBRID_MIN_EM, NewtonPhase } from './hybrid.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
 
@@ -424,6 +424,7 @@ class EmRun {
       let refusals = 0;
       let firstPredicted = Infinity; // of the current streak of refusals
       let regionChange = false;
+      const crawl = new CrawlWatch();
       for (;;) {
         const nd = phase.decrement();
         atEnd = true;
@@ -435,6 +436,10 @@ class EmRun {
         ) {
           this.stopReason = 'newton-decrement';
           this.stopped = true;
+          break outer;
+        }
+        if (!this.tolRule && crawl.crawling(this.iter, nd)) {
+          this.newtonCrawl(nd.decrement, crawl.from);
           break outer;
         }
         const a = phase.attempt(trace[this.iter]!, trialLogLik);
@@ -475,6 +480,17 @@ class EmRun {
     if (this.stopReason === 'degenerate') return { ...info, hessians: phase.hessians };
     if (!atEnd) phase.reset();
     return this.hybridReport(phase, info);
+  }
+
+  /** Stops a Newton phase that crawls (see {@link CrawlWatch}), saying so. */
+  private newtonCrawl(decrement: number, from: number): void {
+    this.stopReason = 'newton-crawl';
+    this.stopped = true;
+    this.warnings.add(
+      'newton-crawl',
+      `trust-region Newton crawled: over ${HYBRID_CRAWL_STEPS} accepted steps at points where −H is positive definite the Newton decrement only fell from ${from.toExponential(2)} to ${decrement.toExponential(2)} nats (a linear rate, where Newton's is quadratic): a ridge running to the parameter space's boundary (τ → 0, a variance at its floor, a vanishing expert: see the degenerate-ending warnings), whose supremum no finite step reaches — stopped there, not converged`,
+      this.iter,
+    );
   }
 
   /** The hybrid run's final report: the Newton decrement and definiteness at the returned model. */

@@ -45,8 +45,42 @@ export const HYBRID_EXTEND_RHO = 1.1;
  * gain along it, and α = 2 then fails in most cases (demy, n = 1e4: 13 % fewer trials, same optima).
  */
 export const HYBRID_EXTEND_BOUNDARY_RHO = 0.9;
+/** Accepted Newton points over which a decrement falling less than 10× is a crawl (fit.ts CrawlWatch). */
+export const HYBRID_CRAWL_STEPS = 20;
+/** Newton decrement (nats) below which the crawl watch counts: beyond it, a long ascent is still worth it. */
+export const HYBRID_CRAWL_DECREMENT = 1e-3;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
+
+/**
+ * Watches a Newton phase for a crawl: HYBRID_CRAWL_STEPS accepted points in a row where −H is positive
+ * definite and the Newton decrement is at most HYBRID_CRAWL_DECREMENT nats, over which the decrement fell
+ * by less than 10×. Near a strict maximum Newton's decrement falls quadratically (by 2/3 per step along a
+ * quartic direction, faster with the step extension), so ten-fold in one or two steps; a linear rate this
+ * slow is a runaway towards the boundary, where the decrement test would take hundreds of Hessians
+ * (temp-over's tanh fits at τ → 0: 800 Newton steps, 4× SQUAREM's time).
+ */
+export class CrawlWatch {
+  private steps = 0;
+  private at = -1;
+  /** the decrement where the current streak began */
+  from = NaN;
+
+  /** Feeds the decrement at the point of iteration `iter` (once per accepted point); true on a crawl. */
+  crawling(iter: number, nd: { decrement: number; positiveDefinite: boolean }): boolean {
+    if (iter === this.at) return false;
+    this.at = iter;
+    if (!nd.positiveDefinite || !(nd.decrement <= HYBRID_CRAWL_DECREMENT)) {
+      this.steps = 0;
+      return false;
+    }
+    if (this.steps === 0) this.from = nd.decrement;
+    if (++this.steps <= HYBRID_CRAWL_STEPS) return false;
+    if (nd.decrement > 0.1 * this.from) return true;
+    this.steps = 0;
+    return false;
+  }
+}
 
 /** The packed layout the trust region works in: τ held where the likelihood is flat along (β1, τ). */
 export function hybridLayout(m: Model, tauMode: 'free' | 'fixed'): ParamLayout {

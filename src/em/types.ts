@@ -151,9 +151,12 @@ export interface FitOptions {
  * Why a run stopped: 'converged' (the relative / absolute tol on the log-likelihood's change),
  * 'newton-decrement' (hybrid: the Newton decrement and the gradient below decrementTol at a point
  * where −H is positive definite), 'no-progress' (hybrid: no trust-region or EM step can raise the
- * log-likelihood beyond its rounding, the decrement test not met), 'max-iterations', 'degenerate'.
+ * log-likelihood beyond its rounding, the decrement test not met), 'newton-crawl' (hybrid: the Newton
+ * decrement falls only linearly, a runaway towards the parameter space's boundary; not converged),
+ * 'max-iterations', 'degenerate'.
  */
-export type StopReason = 'converged' | 'newton-decrement' | 'no-progress' | 'max-iterations' | 'degenerate';
+export type StopReason =
+  'converged' | 'newton-decrement' | 'newton-crawl' | 'no-progress' | 'max-iterations' | 'degenerate';
 
 /** What the hybrid optimizer did and where it ended (FitResult.hybrid). */
 export interface HybridInfo {
