@@ -389,7 +389,7 @@ class EmRun {
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
     const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
-    if (opts.switchTol === null && phase.fastHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
+    if (opts.switchTol === null && phase.kernelHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
     const info: HybridInfo = {
       emIterations: 0,
       newtonIterations: 0,

@@ -22,7 +22,7 @@ import { activeSet } from '../models/gates/topk.js';
 import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
-import { activationLogLikDerivatives } from './inference/hessian-activation.js';
+import { activationHessianSimd, activationLogLikDerivatives } from './inference/hessian-activation.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
@@ -135,6 +135,11 @@ export class NewtonPhase {
   hessians = 0;
   /** exact Hessians through the kernel registry's 'hessian' operation (inference/hessian-fast.ts) */
   readonly fastHessian: boolean;
+  /**
+   * the exact Hessian is a WebAssembly kernel, the softmax gate's or the activation gates'
+   * (hessian-activation.ts): a few EM iterations' cost, so the switch rule hands over sooner
+   */
+  readonly kernelHessian: boolean;
 
   constructor(
     private readonly model: Model,
@@ -149,6 +154,7 @@ export class NewtonPhase {
     this.theta = new Float64Array(this.layout.P);
     this.saved = cloneModel(model);
     this.fastHessian = fastHessianSimd(this.layout, model, data);
+    this.kernelHessian = this.fastHessian || activationHessianSimd(model, data);
   }
 
   /** Starts (or restarts, after EM moved the model) at the model: derivatives there, a fresh radius. */

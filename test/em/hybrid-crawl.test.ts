@@ -69,7 +69,7 @@ describe('a hybrid fit running to the boundary', () => {
     expect(hy.warnings.some((w) => /^trust-region Newton crawled: over 20 accepted steps/.test(w))).toBe(true);
     expect(hy.warnings.some((w) => /gate rows .* nearly collapsed .* growing 1\/τ/.test(w))).toBe(true);
     // without the stop: 515 Newton steps (one Hessian each) for the last 1e-5 nats
-    expect(hy.hybrid!.newtonIterations).toBeLessThan(150);
+    expect(hy.hybrid!.newtonIterations).toBeLessThan(300);
     const sq = fitMoE(data, { ...opts, optimizer: 'em' });
     expect(hy.logLik).toBeGreaterThan(sq.logLik - 0.01);
   });

@@ -59,6 +59,25 @@ describe('optimizer hybrid', () => {
     expect(emIts({ wasm: false })).toBeGreaterThan(emIts({ wasm: false, switchTol: 1e-5 }));
   });
 
+  it("hands over at 1e-5 with the activation gates' Hessian kernel too (tanh, temp-over's bench cell)", () => {
+    const truth = truthPreset('temp-tanh');
+    const data = simulate(truth, { n: 3000, seed: 2 });
+    const emIts = (o: object) =>
+      fitMoE(data, {
+        gate: { kind: 'activation', activation: 'tanh', bias: 'outside' },
+        k: 3,
+        init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 },
+        seed: 2,
+        optimizer: 'hybrid',
+        maxIter: 80,
+        ...o,
+      }).hybrid!.emIterations;
+    const fast = emIts({});
+    expect(fast).toBe(emIts({ switchTol: 1e-5 }));
+    expect(emIts({ switchTol: 1e-6 })).toBeGreaterThan(fast);
+    expect(emIts({ wasm: false })).toBe(emIts({ wasm: false, switchTol: 1e-6 }));
+  });
+
   it('says so when −H is not negative definite where it stops (iteration cap at a saddle)', () => {
     // the pooled regression twice with equal gates: a fixed point of EM where −H is singular
     const start = cloneModel(truthPreset('demy'));

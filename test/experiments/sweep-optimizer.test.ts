@@ -52,7 +52,8 @@ describe('em.optimizer in sweeps', () => {
       maxIter: 3000,
       optimizer: 'em',
     });
-    expect(specFromArgs('temp-over', { quick: true, optimizer: 'hybrid' }).em).toEqual({
+    expect(specFromArgs('temp-over', { quick: true }).em).toEqual({ tauMode: 'free', optimizer: 'hybrid' });
+    expect(specFromArgs('temp-exact', { quick: true, optimizer: 'hybrid' }).em).toEqual({
       tauMode: 'free',
       optimizer: 'hybrid',
     });
