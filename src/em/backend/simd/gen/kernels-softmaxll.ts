@@ -94,7 +94,7 @@ function softmaxLogLik(k: 2 | 3): string {
 /** scratch: the logits v_j and the joint terms w_j (k f64x2 each); x of the pair at SXP (loadX) */
 const SV = SCR;
 const SW = SV + 16 * SIMD_K_MAX;
-if (SW + 16 * SIMD_K_MAX > SXP) throw new Error('kernels-softmaxll: the scratch regions overlap loadX\'s SXP');
+if (SW + 16 * SIMD_K_MAX > SXP) throw new Error("kernels-softmaxll: the scratch regions overlap loadX's SXP");
 const JO = '(local.get $jo)';
 const LO = '(local.get $lo)';
 const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i32.shl ${o8} (i32.const 1)))`;
