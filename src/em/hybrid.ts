@@ -45,7 +45,7 @@ export const HYBRID_EXTEND_RHO = 1.1;
  * gain along it, and α = 2 then fails in most cases (demy, n = 1e4: 13 % fewer trials, same optima).
  */
 export const HYBRID_EXTEND_BOUNDARY_RHO = 0.9;
-/** Accepted Newton points over which a decrement falling less than 10× is a crawl (fit.ts CrawlWatch). */
+/** Accepted Newton points over which a decrement falling less than 10× is a crawl ({@link CrawlWatch}). */
 export const HYBRID_CRAWL_STEPS = 20;
 /** Newton decrement (nats) below which the crawl watch counts: beyond it, a long ascent is still worth it. */
 export const HYBRID_CRAWL_DECREMENT = 1e-3;
