@@ -1,9 +1,10 @@
 /**
  * Seeded random models and data for the exact-Hessian tests of the activation gates
- * (hessian-activation.test.ts, hessian-activation-kernel.test.ts), and the relative difference they use.
+ * (hessian-activation.test.ts, hessian-activation-kernel.test.ts), the rows near the experts' lines and the
+ * relative difference they and hessian-kernel.test.ts use.
  */
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
-import { createRng } from '../../src/random/rng.js';
+import { createRng, type Rng } from '../../src/random/rng.js';
 
 export interface Case {
   nuMin: number;
@@ -26,8 +27,16 @@ export function randomCase(gate: GateSpec, k: number, d: number, n: number, seed
     nu: Float64Array.from({ length: k }, () => c.nuMin * Math.exp(rng.uniform() * Math.log(2 / c.nuMin))),
     tau: 0.4 + rng.uniform(),
   };
-  // y drawn near the experts' lines, so that narrow experts carry responsibility
   const X = r(n * d);
+  return { m, data: rowsNearExperts(m, X, n, rng) };
+}
+
+/**
+ * y drawn near the experts' lines at X (each row's expert uniform), so that narrow experts carry
+ * responsibility; shared with the softmax Hessian kernel's cases (hessian-kernel.test.ts).
+ */
+export function rowsNearExperts(m: Model, X: Float64Array, n: number, rng: Rng): Dataset {
+  const { k, d } = m;
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const j = Math.floor(rng.uniform() * k);
@@ -35,8 +44,7 @@ export function randomCase(gate: GateSpec, k: number, d: number, n: number, seed
     for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
     y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
   }
-  const data: Dataset = { n, d, X, y };
-  return { m, data };
+  return { n, d, X, y };
 }
 
 /** max |u − v| / max |u| */

@@ -25,6 +25,7 @@ import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { relDiff, rowsNearExperts } from './hessian-cases.js';
 
 const SOFTMAX: GateSpec = { kind: 'softmax' };
 
@@ -43,17 +44,8 @@ function randomCase(k: number, d: number, n: number, seed: number, nuMin: number
     nu: Float64Array.from({ length: k }, () => nuMin * Math.exp(rng.uniform() * Math.log(2 / nuMin))),
     tau: 1,
   };
-  // y drawn near the experts' lines, so that narrow experts carry responsibility
   const X = r(n * d);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const j = Math.floor(rng.uniform() * k);
-    let mu = m.b[j]!;
-    for (let a = 0; a < d; a++) mu += m.a[j * d + a]! * X[i * d + a]!;
-    y[i] = mu + Math.sqrt(m.nu[j]!) * rng.normal();
-  }
-  const data: Dataset = { n, d, X, y };
-  return { m, data };
+  return { m, data: rowsNearExperts(m, X, n, rng) };
 }
 
 /** the same data with X and y in an arena (the SIMD kernel runs on arena arrays only) */
@@ -64,17 +56,6 @@ function inArena(data: Dataset): Dataset {
   const out = { ...data, X: A.copy(data.X), y: A.copy(data.y) };
   ARENAS.set(out, A);
   return out;
-}
-
-/** max |u − v| / max |u| */
-function relDiff(u: Float64Array, v: Float64Array): number {
-  let scale = 0,
-    diff = 0;
-  for (let t = 0; t < u.length; t++) {
-    scale = Math.max(scale, Math.abs(u[t]!));
-    diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
-  }
-  return diff / scale;
 }
 
 const SHAPES: Array<[number, number, number]> = [
