@@ -10,8 +10,9 @@
  * not depend on that ratio and is quadratic once inside its basin.
  *
  * Constraints: the variance floor is a lower bound on log ν_j (projected steps, trust-region.ts);
- * top-K: a step that changes any sample's active set S_K(x_i) is refused (the Hessian is the one
- * of the smooth piece the fit lies in; EM's switch moves cross between pieces); the identity gate
+ * top-K: the Hessian is the one of the smooth piece (active sets S_K(x_i)) the fit lies in, so a step
+ * that changes some sample's active set is accepted only when the quadratic model still predicted its
+ * gain well (ρ ≥ HYBRID_CROSS_RHO); EM's switch moves cross between pieces too; the identity gate
  * (a positively homogeneous σ with τ free): τ is held, so the flat (β1, τ) direction is projected
  * out as in se.ts.
  * The fit's bounds (src/em/bounds.ts) join the box: β0, β1, log τ and log ν get their lower and
@@ -49,6 +50,14 @@ export const HYBRID_EXTEND_BOUNDARY_RHO = 0.9;
 export const HYBRID_CRAWL_STEPS = 20;
 /** Newton decrement (nats) below which the crawl watch counts: beyond it, a long ascent is still worth it. */
 export const HYBRID_CRAWL_DECREMENT = 1e-3;
+/**
+ * Top-K: smallest ratio actual / predicted gain for a step that changes some sample's active set to be
+ * accepted. A switch point the fit sharpens sweeps past samples where two experts tie; refusing every
+ * such step shrank the radius to 1e-9 and left EM to run 1 400–4 700 iterations (topk-over at
+ * n = 5e4–8e4); a crossing whose gain the model predicted is kept, one that jumps (the likelihood is
+ * discontinuous across active sets) is refused (docs/performance.md, "Sixth pass").
+ */
+export const HYBRID_CROSS_RHO = 0.75;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
 
@@ -112,8 +121,10 @@ export interface NewtonAttempt {
   /** the step was accepted: the model holds the new point, `logLik` its log-likelihood */
   accepted: boolean;
   logLik: number;
-  /** the step left the top-K region (refused) */
+  /** the step left the top-K region and was refused for it (ρ < HYBRID_CROSS_RHO) */
   regionChange: boolean;
+  /** the step left the top-K region (some sample's active set changed), accepted or not */
+  crossed: boolean;
   step: TrustRegionStep;
 }
 
@@ -130,6 +141,8 @@ export class NewtonPhase {
   private theta: Float64Array;
   private derivs: LogLikDerivatives | null = null;
   private mask: Uint8Array | null = null;
+  /** the last point tried left the current top-K region */
+  private crossed = false;
   /** the current point's model, restored bit for bit after a refused step (pack/unpack round-trips log ν) */
   private saved: Model;
   hessians = 0;
@@ -208,8 +221,9 @@ export class NewtonPhase {
     const step = this.tr.propose(this.theta, d.gradient, d.hessian!, this.box);
     const trial = new Float64Array(this.layout.P);
     for (let t = 0; t < trial.length; t++) trial[t] = this.theta[t]! + step.step[t]!;
-    const ll = this.tryPoint(trial, evaluate);
-    const regionChange = Number.isNaN(ll);
+    const ll = this.tryPoint(trial, evaluate, true);
+    const crossed = this.crossed;
+    const regionChange = crossed && !((ll - current) / step.predicted >= HYBRID_CROSS_RHO);
     const accepted = this.tr.judge(step, ll - current, regionChange);
     if (accepted) {
       // an interior Newton step whose gain the quadratic model predicted (ρ ≈ 1) is not extended:
@@ -220,10 +234,10 @@ export class NewtonPhase {
       const extend = step.newton ? rho > HYBRID_EXTEND_RHO : rho >= HYBRID_EXTEND_BOUNDARY_RHO;
       const best = extend ? this.extend(step, ll, evaluate) : ll;
       this.refresh();
-      return { accepted, logLik: best, regionChange, step };
+      return { accepted, logLik: best, regionChange, crossed, step };
     }
     this.restore();
-    return { accepted, logLik: current, regionChange, step };
+    return { accepted, logLik: current, regionChange, crossed, step };
   }
 
   /**
@@ -266,12 +280,17 @@ export class NewtonPhase {
     return best;
   }
 
-  /** Sets the model to θ and evaluates it: NaN when a top-K step left the current region. */
-  private tryPoint(theta: Float64Array, evaluate: (m: Model) => number): number {
+  /**
+   * Sets the model to θ and evaluates it. A top-K point outside the current region (some sample's
+   * active set changed) sets `crossed`, and is NaN unless `cross`.
+   */
+  private tryPoint(theta: Float64Array, evaluate: (m: Model) => number, cross = false): number {
     this.setModel(theta);
+    this.crossed = false;
     if (this.mask) {
       const now = activeSet(this.model, this.data.X, this.data.n);
-      for (let t = 0; t < now.length; t++) if (now[t] !== this.mask[t]) return NaN;
+      for (let t = 0; t < now.length && !this.crossed; t++) this.crossed = now[t] !== this.mask[t];
+      if (this.crossed && !cross) return NaN;
     }
     return evaluate(this.model);
   }
