@@ -399,6 +399,7 @@ class EmRun {
       decrement: null,
       gradientMetric: NaN,
       negativeDefinite: false,
+      pinned: null,
     };
     // the trust region's trials: the log-likelihood only (no responsibilities written); the
     // E-step runs again when the run leaves the trust region (`resync`)
@@ -501,6 +502,15 @@ class EmRun {
     info.decrement = nd.positiveDefinite ? nd.decrement : null;
     info.gradientMetric = nd.gradientMetric;
     info.negativeDefinite = nd.positiveDefinite;
+    const tie = phase.tie;
+    if (tie) {
+      info.pinned = { sample: tie.sample, experts: [tie.active, tie.inactive] };
+      this.warnings.add(
+        'pinned-switch',
+        `the returned model lies on a top-K region boundary: sample ${tie.sample} sits where experts ${tie.active + 1} (active) and ${tie.inactive + 1} tie, and the likelihood drops on the other side; its last Newton steps held that tie, so its decrement and definiteness are those along the boundary`,
+        this.iter,
+      );
+    }
     if (!nd.positiveDefinite)
       this.warnings.add(
         'not-negative-definite',

@@ -12,7 +12,9 @@
  * Constraints: the variance floor is a lower bound on log ν_j (projected steps, trust-region.ts);
  * top-K: the Hessian is the one of the smooth piece (active sets S_K(x_i)) the fit lies in, so a step
  * that changes some sample's active set is accepted only when the quadratic model still predicted its
- * gain well (ρ ≥ HYBRID_CROSS_RHO); EM's switch moves cross between pieces too; the identity gate
+ * gain well (ρ ≥ HYBRID_CROSS_RHO), and a switch pinned to a sample (two experts' logits tied there,
+ * the likelihood dropping across) is held on the boundary (hybrid-tie.ts); EM's switch moves cross
+ * between pieces too; the identity gate
  * (a positively homogeneous σ with τ free): τ is held, so the flat (β1, τ) direction is projected
  * out as in se.ts.
  * The fit's bounds (src/em/bounds.ts) join the box: β0, β1, log τ and log ν get their lower and
@@ -25,6 +27,7 @@ import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.j
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
 import { activationHessianSimd, activationLogLikDerivatives } from './inference/hessian-activation.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
+import { expandStep, findTie, reduceByTie, tieMargin, type Tie } from './hybrid-tie.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
   freeCoordinates,
@@ -143,6 +146,11 @@ export class NewtonPhase {
   private mask: Uint8Array | null = null;
   /** the last point tried left the current top-K region */
   private crossed = false;
+  /** the last top-K point tried: its active sets */
+  private trialMask: Uint8Array | null = null;
+  /** a switch pinned to a sample (hybrid-tie.ts): held on the region's boundary, and the reduced derivatives */
+  tie: Tie | null = null;
+  private reducedD: { g: Float64Array; H: Float64Array } | null = null;
   /** the current point's model, restored bit for bit after a refused step (pack/unpack round-trips log ν) */
   private saved: Model;
   hessians = 0;
@@ -173,6 +181,7 @@ export class NewtonPhase {
   /** Starts (or restarts, after EM moved the model) at the model: derivatives there, a fresh radius. */
   reset(): void {
     this.tr = new TrustRegion(this.layout.P);
+    this.tie = null;
     this.refresh();
   }
 
@@ -203,12 +212,31 @@ export class NewtonPhase {
     }
     this.box.held = held;
     this.mask = isMasked(this.model.gate) ? activeSet(this.model, this.data.X, this.data.n) : null;
+    if (this.tie) {
+      // released once L rises into the piece (its multiplier's sign): h grows along +c
+      let gc = 0;
+      for (let u = 0; u < P; u++) gc += g[u]! * this.tie.c[u]!;
+      if (gc > 0) this.tie = null;
+      else this.holdTie();
+    }
+  }
+
+  private holdTie(): void {
+    const d = this.derivs!;
+    this.reducedD = reduceByTie(d.gradient, d.hessian!, this.layout.P, this.tie!);
+    this.box.held![this.tie!.t] = 1;
+  }
+
+  /** g and H the trust region works with: the tie's reduced ones while a switch is pinned */
+  private gh(): { g: Float64Array; H: Float64Array } {
+    const d = this.derivs!;
+    return this.tie ? this.reducedD! : { g: d.gradient, H: d.hessian! };
   }
 
   /** The Newton decrement and the diagonal-metric gradient at the current point (active bounds held). */
   decrement(): NewtonDecrement {
-    const d = this.derivs!;
-    return newtonDecrement(d.gradient, d.hessian!, this.layout.P, freeCoordinates(this.theta, d.gradient, this.box));
+    const { g, H } = this.gh();
+    return newtonDecrement(g, H, this.layout.P, freeCoordinates(this.theta, g, this.box));
   }
 
   /**
@@ -217,8 +245,9 @@ export class NewtonPhase {
    * log-likelihood is `current` again).
    */
   attempt(current: number, evaluate: (m: Model) => number): NewtonAttempt {
-    const d = this.derivs!;
-    const step = this.tr.propose(this.theta, d.gradient, d.hessian!, this.box);
+    const { g, H } = this.gh();
+    const step = this.tr.propose(this.theta, g, H, this.box);
+    if (this.tie) expandStep(step.step, this.tie);
     const trial = new Float64Array(this.layout.P);
     for (let t = 0; t < trial.length; t++) trial[t] = this.theta[t]! + step.step[t]!;
     const ll = this.tryPoint(trial, evaluate, true);
@@ -237,6 +266,10 @@ export class NewtonPhase {
       return { accepted, logLik: best, regionChange, crossed, step };
     }
     this.restore();
+    if (regionChange && !this.tie) {
+      this.tie = findTie(this.model, this.data.X, this.layout, this.mask!, this.trialMask!, 1e-9);
+      if (this.tie) this.holdTie();
+    }
     return { accepted, logLik: current, regionChange, crossed, step };
   }
 
@@ -274,7 +307,9 @@ export class NewtonPhase {
       bestAlpha = alpha;
     }
     // the model holds the last trial: put it back at the best one, bit for bit (so `best` is its value)
-    this.setModel(at(bestAlpha));
+    const end = at(bestAlpha);
+    this.setModel(end);
+    if (this.tie) this.keepSide(end); // as tryPoint did
     if (bestAlpha > 1)
       this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
     return best;
@@ -287,12 +322,31 @@ export class NewtonPhase {
   private tryPoint(theta: Float64Array, evaluate: (m: Model) => number, cross = false): number {
     this.setModel(theta);
     this.crossed = false;
+    if (this.tie) this.keepSide(theta);
     if (this.mask) {
       const now = activeSet(this.model, this.data.X, this.data.n);
+      this.trialMask = now;
       for (let t = 0; t < now.length && !this.crossed; t++) this.crossed = now[t] !== this.mask[t];
       if (this.crossed && !cross) return NaN;
     }
     return evaluate(this.model);
+  }
+
+  /**
+   * The pinned sample stays on its side under rounding (β of 1e5 round logits by 1e-11, more than the
+   * tie's margin): the eliminated coordinate is moved until the active expert still wins the tie-break.
+   */
+  private keepSide(theta: Float64Array): void {
+    const tie = this.tie!;
+    const X = this.data.X;
+    const ok = (h: number): boolean => (tie.active < tie.inactive ? h >= 0 : h > 0);
+    for (let r = 0; r < 8; r++) {
+      const h = tieMargin(this.model, X, tie);
+      if (ok(h)) return;
+      const ct = tie.c[tie.t]!;
+      theta[tie.t] = theta[tie.t]! - h / ct + Math.sign(ct) * Number.EPSILON * Math.abs(theta[tie.t]!) * 2 ** r;
+      this.setModel(theta);
+    }
   }
 
   /** Back at the current point, bit for bit (pack/unpack round-trips log ν). */

@@ -173,6 +173,12 @@ export interface HybridInfo {
   gradientMetric: number;
   /** −H positive definite at the returned model (over the free parameters, active bounds held): a strict local maximum */
   negativeDefinite: boolean;
+  /**
+   * Top-K: the returned model lies on a region boundary, its switch pinned to a sample where two experts'
+   * logits tie (held equal in the last Newton steps; decrement and definiteness are those on that
+   * boundary); null otherwise
+   */
+  pinned: { sample: number; experts: [number, number] } | null;
 }
 
 /** Summary of one start. */
