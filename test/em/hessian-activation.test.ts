@@ -12,7 +12,7 @@ import { packParams, paramLayout, unpackParams } from '../../src/em/inference/pa
 import { normalizeGate } from '../../src/em/gates/layout.js';
 import { logLikelihood } from '../../src/models/density.js';
 import { cloneModel, type Dataset, type GateSpec, type Model } from '../../src/models/types.js';
-import { randomCase, relDiff, type Case } from './hessian-cases.js';
+import { CASES, randomCase, relDiff } from './hessian-cases.js';
 
 const TEMPERATURE: GateSpec = { kind: 'temperature' };
 const act = (a: 'tanh' | 'sigmoid' | 'gelu' | 'relu' | 'softplus', bias: 'inside' | 'outside'): GateSpec => ({
@@ -35,10 +35,6 @@ const SHAPES: Array<[number, number]> = [
   [2, 2],
   [3, 2],
   [4, 2],
-];
-const CASES: Array<[string, Case]> = [
-  ['moderate', { nuMin: 0.3, slope: 1.5 }],
-  ['small variances, steep gate', { nuMin: 1e-3, slope: 8 }],
 ];
 
 describe('activationLogLikDerivatives equals the reference', () => {

@@ -1,8 +1,10 @@
 /**
  * Seeded random models and data for the exact-Hessian tests of the activation gates
- * (hessian-activation.test.ts, hessian-activation-kernel.test.ts), the rows near the experts' lines and the
- * relative difference they and hessian-kernel.test.ts use.
+ * (hessian-activation.test.ts, hessian-activation-kernel.test.ts), the rows near the experts' lines, the
+ * relative difference and the kernel / JS fit pair they and hessian-kernel.test.ts use.
  */
+import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import { fitMoE, type FitOptions, type FitResult } from '../../src/em/index.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
 import { createRng, type Rng } from '../../src/random/rng.js';
 
@@ -10,6 +12,27 @@ export interface Case {
   nuMin: number;
   /** sd of β1 (steep gates: large) */
   slope: number;
+}
+
+/** The two random cases of the activation Hessian tests: moderate, and small variances with a steep gate. */
+export const CASES: Array<[string, Case]> = [
+  ['moderate', { nuMin: 0.3, slope: 1.5 }],
+  ['small variances, steep gate', { nuMin: 1e-3, slope: 8 }],
+];
+
+/**
+ * The same hybrid fit with the WebAssembly kernels (`fast`) and without (`slow`), and the 'hessian' kernel
+ * calls each made.
+ */
+export function fitsWithAndWithoutKernels(
+  data: Dataset,
+  opts: FitOptions,
+): { fast: FitResult; slow: FitResult; fastCalls: number; slowCalls: number } {
+  const c0 = wasmCalls.hessian;
+  const fast = fitMoE(data, { ...opts, wasm: true });
+  const c1 = wasmCalls.hessian;
+  const slow = fitMoE(data, { ...opts, wasm: false });
+  return { fast, slow, fastCalls: c1 - c0, slowCalls: wasmCalls.hessian - c1 };
 }
 
 /** A model of the gate (k experts, d coordinates, variances log-uniform in [nuMin, 2]) and n rows near its experts' lines. */
