@@ -58,6 +58,10 @@ export function isConverged(r: StopReason): boolean {
 
 /** Iterations over which a float32 backend's log-likelihood gain is compared with its resolution. */
 const RESOLUTION_WINDOW = 10;
+/** FitOptions.dropDominated: iterations between checks (the gain rate is taken over the last window). */
+export const DOMINATED_WINDOW = 100;
+/** ... and the factor on that rate: a crawl slows down, so 2× its current rate bounds what it can still gain. */
+export const DOMINATED_SAFETY = 2;
 
 interface RunContext {
   data: Dataset;
@@ -67,6 +71,8 @@ interface RunContext {
   ws: Workspace;
   experts: ExpertsMStep;
   onIteration?: FitOptions['onIteration'];
+  /** the best final log-likelihood of the earlier starts (−∞ before the first) */
+  best: number;
 }
 
 interface RunOutcome {
@@ -341,16 +347,45 @@ class EmRun {
         this.switchNow = true;
       // ... so it has converged when even the gain over the last RESOLUTION_WINDOW iterations is noise
       if (Math.abs(windowGain) <= noise) {
-        warnings.add(
-          'resolution',
-          `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
-          iter,
-        );
+        if (noise === 0)
+          warnings.add(
+            'stalled',
+            `stopped at iteration ${iter}: the log-likelihood did not change over the last ${RESOLUTION_WINDOW} iterations (a fixed point of the updates, to rounding)`,
+            iter,
+          );
+        else
+          warnings.add(
+            'resolution',
+            `converged to the ${backend.name} backend's float32 resolution at iteration ${iter}: the log-likelihood gained ${(windowGain * n).toExponential(2)} over the last ${RESOLUTION_WINDOW} iterations, within its rounding noise ±${(noise * n).toExponential(2)} (tol asks for changes ≤ ${(opts.tol * Math.abs(ll)).toExponential(2)}); to go further, refit with backend "cpu" and init { kind: 'model', model: <this fit's model> }`,
+            iter,
+          );
         this.stopReason = 'converged';
         return true;
       }
     }
+    if (this.dominated(ll)) return true;
     return iter >= opts.maxIter;
+  }
+
+  /**
+   * FitOptions.dropDominated: every DOMINATED_WINDOW iterations, a start that even at DOMINATED_SAFETY × its
+   * gain rate over the last window would end below the best earlier start at maxIter is stopped — its
+   * result would be discarded (crawls of top-K fits along a runaway switch: 5 000 iterations, 380 s).
+   */
+  private dominated(ll: number): boolean {
+    const { iter, opts, trace } = this;
+    const best = this.ctx.best;
+    if (!opts.dropDominated || !(best > -Infinity) || iter < 2 * DOMINATED_WINDOW || iter % DOMINATED_WINDOW)
+      return false;
+    const rate = Math.max(0, (ll - trace[iter - DOMINATED_WINDOW]!) / DOMINATED_WINDOW);
+    if (!(ll + DOMINATED_SAFETY * rate * (opts.maxIter - iter) < best - OPTIMUM_TOL)) return false;
+    this.stopReason = 'dominated';
+    this.warnings.add(
+      'dominated',
+      `stopped at iteration ${iter}, ${(best - ll).toExponential(2)} nats below an earlier start and gaining ${rate.toExponential(2)} nats per iteration: at ${DOMINATED_SAFETY}× that rate it would still end below it at the ${opts.maxIter}-iteration cap (dropDominated)`,
+      iter,
+    );
+    return true;
   }
 
   /** One plain EM iteration from the evaluated model; true when the run stops. */
@@ -399,7 +434,7 @@ class EmRun {
       decrement: null,
       gradientMetric: NaN,
       negativeDefinite: false,
-      pinned: null,
+      pinned: [],
     };
     // the trust region's trials: the log-likelihood only (no responsibilities written); the
     // E-step runs again when the run leaves the trust region (`resync`)
@@ -502,12 +537,15 @@ class EmRun {
     info.decrement = nd.positiveDefinite ? nd.decrement : null;
     info.gradientMetric = nd.gradientMetric;
     info.negativeDefinite = nd.positiveDefinite;
-    const tie = phase.tie;
-    if (tie) {
-      info.pinned = { sample: tie.sample, experts: [tie.active, tie.inactive] };
+    const ties = phase.ties;
+    if (ties.length > 0) {
+      info.pinned = ties.map((t) => ({ sample: t.sample, experts: [t.active, t.inactive] }));
+      const where = ties.map(
+        (t) => `sample ${t.sample} where experts ${t.active + 1} (active) and ${t.inactive + 1} tie`,
+      );
       this.warnings.add(
         'pinned-switch',
-        `the returned model lies on a top-K region boundary: sample ${tie.sample} sits where experts ${tie.active + 1} (active) and ${tie.inactive + 1} tie, and the likelihood drops on the other side; its last Newton steps held that tie, so its decrement and definiteness are those along the boundary`,
+        `the returned model lies on top-K region boundaries (${where.join('; ')}), and the likelihood drops on their other sides; its last Newton steps held those ties, so its decrement and definiteness are those along the boundaries`,
         this.iter,
       );
     }
@@ -626,7 +664,16 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       'the gate is invariant under (β1, τ) → (cβ1, cτ) and τ is free: the fit is not identified along that direction (see diagnoseIdentifiability)',
     );
   }
-  const ctx: RunContext = { data, opts, backend, layout, ws, experts, onIteration: options.onIteration };
+  const ctx: RunContext = {
+    data,
+    opts,
+    backend,
+    layout,
+    ws,
+    experts,
+    onIteration: options.onIteration,
+    best: -Infinity,
+  };
 
   const results: RestartResult[] = [];
   let best: RunOutcome | null = null;
@@ -697,9 +744,11 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       best = out;
       bestR = r;
     }
+    ctx.best = Math.max(ctx.best, score);
   }
   if (best === null) throw new Error(`every start failed: ${errors.join('; ')}`);
-  const optima = distinctOptima(results.map((x) => x.logLik));
+  // a dropped start ended on no optimum
+  const optima = distinctOptima(results.map((x) => (x.stopReason === 'dominated' ? NaN : x.logLik)));
   const single = singleBestWarning(optima, opts.restarts);
   const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors, ...(single ? [single] : [])];
   if (best.stopReason === 'max-iterations' && opts.maxIter > 0) {

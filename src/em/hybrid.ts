@@ -12,26 +12,40 @@
  * Constraints: the variance floor is a lower bound on log ν_j (projected steps, trust-region.ts);
  * top-K: the Hessian is the one of the smooth piece (active sets S_K(x_i)) the fit lies in, so a step
  * that changes some sample's active set is accepted only when the quadratic model still predicted its
- * gain well (ρ ≥ HYBRID_CROSS_RHO), and a switch pinned to a sample (two experts' logits tied there,
- * the likelihood dropping across) is held on the boundary (hybrid-tie.ts); EM's switch moves cross
- * between pieces too; the identity gate
+ * gain well (ρ ≥ HYBRID_CROSS_RHO), else it is cut at the piece's boundary, and switches pinned to
+ * samples (two experts' scores tied there, the likelihood dropping across) are held on the boundary
+ * (hybrid-tie.ts); EM's switch moves cross between pieces too; the identity gate
  * (a positively homogeneous σ with τ free): τ is held, so the flat (β1, τ) direction is projected
  * out as in se.ts.
  * The fit's bounds (src/em/bounds.ts) join the box: β0, β1, log τ and log ν get their lower and
  * upper bounds, and every trial model is projected onto them (exp(log ν) may round past a bound).
  */
 import { getGate, isMasked } from '../models/gates/index.js';
-import { activeSet } from '../models/gates/topk.js';
+import { activeSet, rankingScores } from '../models/gates/topk.js';
 import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
 import { activationHessianSimd, activationLogLikDerivatives } from './inference/hessian-activation.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
-import { expandStep, findTie, reduceByTie, tieMargin, type Tie } from './hybrid-tie.js';
+import {
+  eliminate,
+  expandStep,
+  findTie,
+  firstCrossing,
+  reduceByTies,
+  solveSmall,
+  tieMargin,
+  tieMultipliers,
+  tieScale,
+  type Tie,
+  type TieSet,
+} from './hybrid-tie.js';
 import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
   freeCoordinates,
   newtonDecrement,
+  quadraticGain,
+  TR_ETA,
   TrustRegion,
   type Box,
   type NewtonDecrement,
@@ -61,6 +75,8 @@ export const HYBRID_CRAWL_DECREMENT = 1e-3;
  * discontinuous across active sets) is refused (docs/performance.md, "Sixth pass").
  */
 export const HYBRID_CROSS_RHO = 0.75;
+/** Relative margin within which two experts' ranking scores tie at a sample (a switch pinned there: hybrid-tie.ts). */
+export const HYBRID_TIE_TOL = 1e-9;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
 
@@ -128,6 +144,8 @@ export interface NewtonAttempt {
   regionChange: boolean;
   /** the step left the top-K region (some sample's active set changed), accepted or not */
   crossed: boolean;
+  /** a refused crossing cut short of the region's boundary and kept instead (NewtonPhase.toBoundary) */
+  toBoundary?: boolean;
   step: TrustRegionStep;
 }
 
@@ -148,8 +166,9 @@ export class NewtonPhase {
   private crossed = false;
   /** the last top-K point tried: its active sets */
   private trialMask: Uint8Array | null = null;
-  /** a switch pinned to a sample (hybrid-tie.ts): held on the region's boundary, and the reduced derivatives */
-  tie: Tie | null = null;
+  /** switches pinned to samples (hybrid-tie.ts): held on the region's boundary, their elimination, the reduced derivatives */
+  ties: Tie[] = [];
+  private tieSet: TieSet | null = null;
   private reducedD: { g: Float64Array; H: Float64Array } | null = null;
   /** the current point's model, restored bit for bit after a refused step (pack/unpack round-trips log ν) */
   private saved: Model;
@@ -181,7 +200,8 @@ export class NewtonPhase {
   /** Starts (or restarts, after EM moved the model) at the model: derivatives there, a fresh radius. */
   reset(): void {
     this.tr = new TrustRegion(this.layout.P);
-    this.tie = null;
+    this.ties = [];
+    this.tieSet = null;
     this.refresh();
   }
 
@@ -212,25 +232,33 @@ export class NewtonPhase {
     }
     this.box.held = held;
     this.mask = isMasked(this.model.gate) ? activeSet(this.model, this.data.X, this.data.n) : null;
-    if (this.tie) {
-      // released once L rises into the piece (its multiplier's sign): h grows along +c
-      let gc = 0;
-      for (let u = 0; u < P; u++) gc += g[u]! * this.tie.c[u]!;
-      if (gc > 0) this.tie = null;
-      else this.holdTie();
+    if (this.ties.length > 0) {
+      // a tie is released once L rises into the piece away from it (its multiplier's sign): h grows along +c
+      const lambda = tieMultipliers(g, this.ties);
+      this.ties = this.ties.filter((_, i) => !(lambda[i]! > 0));
+      this.holdTies();
     }
   }
 
-  private holdTie(): void {
+  /** Eliminates the held ties (refresh's derivatives reduced, pivots held); false when a new row is dependent. */
+  private holdTies(): boolean {
+    if (this.ties.length === 0) {
+      this.tieSet = null;
+      return true;
+    }
+    const set = eliminate(this.ties, this.layout.P);
+    if (!set) return false;
     const d = this.derivs!;
-    this.reducedD = reduceByTie(d.gradient, d.hessian!, this.layout.P, this.tie!);
-    this.box.held![this.tie!.t] = 1;
+    this.tieSet = set;
+    this.reducedD = reduceByTies(d.gradient, d.hessian!, this.layout.P, set);
+    for (const p of set.pivots) this.box.held![p] = 1;
+    return true;
   }
 
-  /** g and H the trust region works with: the tie's reduced ones while a switch is pinned */
+  /** g and H the trust region works with: the ties' reduced ones while switches are pinned */
   private gh(): { g: Float64Array; H: Float64Array } {
     const d = this.derivs!;
-    return this.tie ? this.reducedD! : { g: d.gradient, H: d.hessian! };
+    return this.tieSet ? this.reducedD! : { g: d.gradient, H: d.hessian! };
   }
 
   /** The Newton decrement and the diagonal-metric gradient at the current point (active bounds held). */
@@ -247,12 +275,18 @@ export class NewtonPhase {
   attempt(current: number, evaluate: (m: Model) => number): NewtonAttempt {
     const { g, H } = this.gh();
     const step = this.tr.propose(this.theta, g, H, this.box);
-    if (this.tie) expandStep(step.step, this.tie);
+    if (this.tieSet) expandStep(step.step, this.tieSet);
     const trial = new Float64Array(this.layout.P);
     for (let t = 0; t < trial.length; t++) trial[t] = this.theta[t]! + step.step[t]!;
     const ll = this.tryPoint(trial, evaluate, true);
     const crossed = this.crossed;
     const regionChange = crossed && !((ll - current) / step.predicted >= HYBRID_CROSS_RHO);
+    if (regionChange) {
+      const crossedTo = this.trialMask;
+      const cut = this.toBoundary(step, current, evaluate);
+      if (cut) return cut;
+      this.trialMask = crossedTo;
+    }
     const accepted = this.tr.judge(step, ll - current, regionChange);
     if (accepted) {
       // an interior Newton step whose gain the quadratic model predicted (ρ ≈ 1) is not extended:
@@ -266,11 +300,72 @@ export class NewtonPhase {
       return { accepted, logLik: best, regionChange, crossed, step };
     }
     this.restore();
-    if (regionChange && !this.tie) {
-      this.tie = findTie(this.model, this.data.X, this.layout, this.mask!, this.trialMask!, 1e-9);
-      if (this.tie) this.holdTie();
+    if (regionChange) {
+      const tie = findTie(this.model, this.data.X, this.layout, this.mask!, this.trialMask!, HYBRID_TIE_TOL);
+      if (tie && !this.ties.some((t) => t.sample === tie.sample)) {
+        this.ties.push(tie);
+        // a tie whose row depends on the held ones' is not added
+        if (!this.holdTies()) {
+          this.ties.pop();
+          this.holdTies();
+        }
+      }
     }
     return { accepted, logLik: current, regionChange, crossed, step };
+  }
+
+  /**
+   * A refused crossing's step cut where it first leaves the region (the top-K ranking scores are linear in
+   * θ), a margin of ~1e-10 short of the boundary: kept when it gains (ρ ≥ TR_ETA against the quadratic
+   * model of the shorter step). Why: a switch point between two samples 1e-8 apart (topk-over, n = 4e4)
+   * drew steps that crossed both and jumped down by 2 nats, the radius never shrank enough to reach the
+   * boundary in HYBRID_MAX_REFUSALS tries, and EM crept for 5 000 iterations; on the boundary the next
+   * refused crossing finds its tie (hybrid-tie.ts). The model holds the trial point on entry.
+   */
+  private toBoundary(step: TrustRegionStep, current: number, evaluate: (m: Model) => number): NewtonAttempt | null {
+    const { X, n } = this.data;
+    const end = rankingScores(this.model, X, n);
+    this.restore();
+    const now = rankingScores(this.model, X, n);
+    const c = firstCrossing(
+      now,
+      end,
+      this.mask!,
+      this.model.k,
+      this.ties.map((t) => t.sample),
+    );
+    // already on that boundary (within findTie's tolerance): the tie is pinned instead
+    if (!c || c.margin <= HYBRID_TIE_TOL * (1 + c.scale)) return null;
+    const { g, H } = this.gh();
+    const P = this.layout.P;
+    const ts = new Float64Array(P);
+    const trial = new Float64Array(P);
+    for (let r = 0; r < 3; r++) {
+      // rounding may carry the sample across: a wider margin
+      const tau = (c.margin - 1e-10 * 8 ** r * (1 + c.scale)) / c.rate;
+      if (!(tau > 0 && tau < 1)) break;
+      for (let u = 0; u < P; u++) {
+        ts[u] = tau * step.step[u]!;
+        trial[u] = this.theta[u]! + ts[u]!;
+      }
+      const ll = this.tryPoint(trial, evaluate);
+      if (Number.isNaN(ll)) continue;
+      const cut: TrustRegionStep = {
+        step: ts,
+        predicted: quadraticGain(g, H, P, ts),
+        norm: tau * step.norm,
+        newton: false,
+      };
+      const gain = ll - current;
+      // a gain within the log-likelihood's rounding is no progress
+      if (!(gain > 64 * Number.EPSILON * Math.abs(current) && cut.predicted > 0 && gain / cut.predicted >= TR_ETA))
+        break;
+      this.tr.judge(cut, gain);
+      this.refresh();
+      return { accepted: true, logLik: ll, regionChange: false, crossed: false, toBoundary: true, step: cut };
+    }
+    this.restore();
+    return null;
   }
 
   /**
@@ -309,7 +404,7 @@ export class NewtonPhase {
     // the model holds the last trial: put it back at the best one, bit for bit (so `best` is its value)
     const end = at(bestAlpha);
     this.setModel(end);
-    if (this.tie) this.keepSide(end); // as tryPoint did
+    if (this.tieSet) this.keepSide(end); // as tryPoint did
     if (bestAlpha > 1)
       this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
     return best;
@@ -322,7 +417,7 @@ export class NewtonPhase {
   private tryPoint(theta: Float64Array, evaluate: (m: Model) => number, cross = false): number {
     this.setModel(theta);
     this.crossed = false;
-    if (this.tie) this.keepSide(theta);
+    if (this.tieSet) this.keepSide(theta);
     if (this.mask) {
       const now = activeSet(this.model, this.data.X, this.data.n);
       this.trialMask = now;
@@ -333,18 +428,29 @@ export class NewtonPhase {
   }
 
   /**
-   * The pinned sample stays on its side under rounding (β of 1e5 round logits by 1e-11, more than the
-   * tie's margin): the eliminated coordinate is moved until the active expert still wins the tie-break.
+   * The pinned samples stay on their sides under rounding (β of 1e5 round logits by 1e-11, more than a
+   * tie's margin): the pivot coordinates are moved (one r × r solve on the ties' rows there) until every
+   * active expert still wins its tie-break, by a margin that grows with each try.
    */
   private keepSide(theta: Float64Array): void {
-    const tie = this.tie!;
+    const { ties, pivots } = this.tieSet!;
     const X = this.data.X;
-    const ok = (h: number): boolean => (tie.active < tie.inactive ? h >= 0 : h > 0);
-    for (let r = 0; r < 8; r++) {
-      const h = tieMargin(this.model, X, tie);
-      if (ok(h)) return;
-      const ct = tie.c[tie.t]!;
-      theta[tie.t] = theta[tie.t]! - h / ct + Math.sign(ct) * Number.EPSILON * Math.abs(theta[tie.t]!) * 2 ** r;
+    const r = ties.length;
+    for (let k = 0; k < 8; k++) {
+      const rhs = new Float64Array(r);
+      let all = true;
+      for (let j = 0; j < r; j++) {
+        const tie = ties[j]!;
+        const h = tieMargin(this.model, X, tie);
+        if (tie.active < tie.inactive ? h >= 0 : h > 0) continue;
+        all = false;
+        rhs[j] = -h + 4 * Number.EPSILON * tieScale(this.model, X, tie) * 2 ** k;
+      }
+      if (all) return;
+      const A = new Float64Array(r * r);
+      for (let j = 0; j < r; j++) for (let i = 0; i < r; i++) A[j * r + i] = ties[j]!.c[pivots[i]!]!;
+      const delta = solveSmall(A, rhs, r);
+      for (let i = 0; i < r; i++) theta[pivots[i]!] = theta[pivots[i]!]! + delta[i]!;
       this.setModel(theta);
     }
   }

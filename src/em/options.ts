@@ -78,6 +78,7 @@ const OPTIONS_SCHEMA = strictObject(
     stopRule: optional(oneOf(['decrement', 'tol'])),
     decrementTol: optional(nonNegativeNumber()),
     switchTol: optional(nonNegativeNumber()),
+    dropDominated: optional(bool()),
     bounds: z.unknown().optional(),
     diagnostics: bool().optional(),
     onIteration: z
@@ -264,6 +265,7 @@ export function resolveFitOptions(
     'stopRule',
     'decrementTol',
     'switchTol',
+    'dropDominated',
     'diagnostics',
     'onIteration',
   ]);
@@ -313,6 +315,7 @@ export function resolveFitOptions(
       stopRule,
       decrementTol,
       switchTol,
+      dropDominated: o.dropDominated ?? true,
       ...(bounds ? { bounds } : {}),
     },
     init,

@@ -141,6 +141,13 @@ export interface FitOptions {
    * whose cost is about one EM iteration; else 1e-6)
    */
   switchTol?: number;
+  /**
+   * stop a start that cannot overtake the best earlier start before its iteration cap: every
+   * DOMINATED_WINDOW iterations, when even twice its gain rate over the last window, kept up to maxIter,
+   * would leave it below that start (stopReason 'dominated'; its result would have been discarded).
+   * Default true; it never changes which start is returned unless a crawl speeds up more than 2×.
+   */
+  dropDominated?: boolean;
   /** compute the identifiability diagnostic of the returned fit (default false) */
   diagnostics?: boolean;
   /** called after every E-step (also the initial one: iteration 0) */
@@ -153,10 +160,10 @@ export interface FitOptions {
  * where −H is positive definite), 'no-progress' (hybrid: no trust-region or EM step can raise the
  * log-likelihood beyond its rounding, the decrement test not met), 'newton-crawl' (hybrid: the Newton
  * decrement falls only linearly, a runaway towards the parameter space's boundary; not converged),
- * 'max-iterations', 'degenerate'.
+ * 'dominated' (a start left behind by an earlier one: FitOptions.dropDominated), 'max-iterations', 'degenerate'.
  */
 export type StopReason =
-  'converged' | 'newton-decrement' | 'newton-crawl' | 'no-progress' | 'max-iterations' | 'degenerate';
+  'converged' | 'newton-decrement' | 'newton-crawl' | 'no-progress' | 'dominated' | 'max-iterations' | 'degenerate';
 
 /** What the hybrid optimizer did and where it ended (FitResult.hybrid). */
 export interface HybridInfo {
@@ -174,11 +181,11 @@ export interface HybridInfo {
   /** −H positive definite at the returned model (over the free parameters, active bounds held): a strict local maximum */
   negativeDefinite: boolean;
   /**
-   * Top-K: the returned model lies on a region boundary, its switch pinned to a sample where two experts'
-   * logits tie (held equal in the last Newton steps; decrement and definiteness are those on that
-   * boundary); null otherwise
+   * Top-K: the returned model lies on region boundaries, its switches pinned to samples where two experts'
+   * logits tie (held equal in the last Newton steps; decrement and definiteness are those on those
+   * boundaries), [active, inactive] per sample; empty otherwise
    */
-  pinned: { sample: number; experts: [number, number] } | null;
+  pinned: { sample: number; experts: [number, number] }[];
 }
 
 /** Summary of one start. */
@@ -286,6 +293,7 @@ export interface ResolvedFitOptions {
   optimizer: 'em' | 'hybrid';
   stopRule: 'decrement' | 'tol';
   decrementTol: number;
+  dropDominated: boolean;
   /** null: FIT_DEFAULTS.switchTolFastHessian where the exact Hessian is a WebAssembly kernel, else switchTol */
   switchTol: number | null;
   /** present only when the fit was given bounds */

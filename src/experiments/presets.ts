@@ -232,7 +232,10 @@ const PRESETS: PresetDef[] = [
       models: [{ label: 'topk', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 }],
       init: { ...NEAR_TRUTH },
       restarts: 5,
-      em: {},
+      // SQUAREM stops on its tol while the switch still sharpens, below the optimum; the hybrid (crossings
+      // cut at the region's boundary, pinned switches) ends 0.5–5 nats higher at ≈ 1/5 of the CPU on
+      // full-size cells (docs/performance.md, "Seventh pass")
+      em: { optimizer: 'hybrid' },
       loss: 'auto',
       // the truth is a top-1 switch: its gate is seen only through the switch point x = −β0/β1, and
       // the top-2 fit sharpens that switch without bound (β1 grows with the iterations, converged

@@ -88,7 +88,7 @@ const N_GRID_SCHEMA = strictObject(
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
 const EM_RULE =
-  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol? }';
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -102,6 +102,7 @@ const EM_SCHEMA = strictObject(
     stopRule: oneOf(['decrement', 'tol']).optional(),
     decrementTol: positiveNumber().optional(),
     switchTol: nonNegativeNumber().optional(),
+    dropDominated: bool().optional(),
   },
   'em',
   EM_RULE,

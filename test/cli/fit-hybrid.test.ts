@@ -44,4 +44,21 @@ describe('gmoe fit --optimizer hybrid', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--decrement-tol .*Value: -1/);
   });
+
+  it('says which starts were dropped as dominated, and --keep-dominated runs every start to its stop', async () => {
+    // plain EM from random starts: two of five crawl below the best earlier start (test/em/dominated.test.ts)
+    const many = ['fit', '--data', 'd3.csv', '--gate', 'softmax', '--k', '3', '--init', 'random', '--restarts', '5'];
+    const rest = ['--seed', '1', '--accelerate', 'none', '--max-iter', '2000', '--no-progress', '--out', 'x.json'];
+    writeDatasetCsv(join(dir, 'd3.csv'), simulate(truthPreset('demy'), { n: 2000, seed: 3 }));
+    const dropped = await gmoe([...many, ...rest], dir);
+    expect(dropped.code).toBe(0);
+    expect(dropped.stdout).toMatch(/starts: .*\(random, dropped at iteration \d+: dominated\)/);
+    const kept = await gmoe([...many, ...rest, '--keep-dominated'], dir);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).not.toMatch(/dominated/);
+    // the same returned fit
+    const ll = (out: string) => /^log-likelihood (\S+)/m.exec(out)?.[1];
+    expect(ll(dropped.stdout)).toMatch(/^-\d/);
+    expect(ll(kept.stdout)).toBe(ll(dropped.stdout));
+  });
 });

@@ -43,6 +43,8 @@ describe('em.optimizer in sweeps', () => {
       /em\.stopRule.*'decrement' needs optimizer 'hybrid'/,
     );
     expect(() => validateSpec({ ...base, em: { optimizer: 'hybrid', decrementTol: 0 } })).toThrow(/em\.decrementTol/);
+    expect(validateSpec({ ...base, em: { dropDominated: false } }).em).toEqual({ dropDominated: false });
+    expect(() => validateSpec({ ...base, em: { dropDominated: 'no' } })).toThrow(/em\.dropDominated/);
   });
 
   it('gmoe sweep --optimizer sets em.optimizer of the spec; a bad value names the option', () => {

@@ -16,7 +16,7 @@ import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { findGate, gateCliSyntax, getGate } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
-import { fitMoE, type FitOptions, type FitResult, type InitOption } from '../../em/index.js';
+import { fitMoE, type FitOptions, type FitResult, type InitOption, type RestartResult } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
@@ -46,6 +46,7 @@ interface FitCliOptions {
   stopRule?: string;
   decrementTol?: string;
   switchTol?: string;
+  keepDominated?: boolean;
   diagnostics?: boolean;
   se?: boolean;
   progress: boolean;
@@ -226,7 +227,9 @@ function summary(fit: FitResult, out: string): string {
     );
   }
   if (fit.restarts > 1) {
-    lines.push(`starts: ${fit.restartResults.map((r) => `${r.logLik.toFixed(4)} (${r.start})`).join(', ')}`);
+    const start = (r: RestartResult): string =>
+      r.stopReason === 'dominated' ? `${r.start}, dropped at iteration ${r.iterations}: dominated` : r.start;
+    lines.push(`starts: ${fit.restartResults.map((r) => `${r.logLik.toFixed(4)} (${start(r)})`).join(', ')}`);
     const o = fit.optima;
     lines.push(
       `optima: ${o.length} distinct (within ${fit.optimumTol} nats); the best reached by ${o[0]?.count ?? 0} of ${fit.restarts} starts${
@@ -287,6 +290,7 @@ function run(opts: FitCliOptions): void {
     options.stopRule = oneOf(opts.stopRule, ['decrement', 'tol'] as const, '--stop-rule');
   if (opts.decrementTol !== undefined) options.decrementTol = parseNumber(opts.decrementTol, '--decrement-tol', false);
   if (opts.switchTol !== undefined) options.switchTol = parseNumber(opts.switchTol, '--switch-tol', false);
+  if (opts.keepDominated) options.dropDominated = false;
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined)
     options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
@@ -434,6 +438,10 @@ export function register(program: Command): void {
     .option(
       '--switch-tol <s>',
       'hybrid: hand over from EM once an iteration gains ≤ s nats per sample (default 1e-5 with the softmax Hessian kernel, else 1e-6)',
+    )
+    .option(
+      '--keep-dominated',
+      'run every start to its own stop (by default a start that, at twice its recent gain rate, would still end below an earlier one at --max-iter stops: "dominated"; docs/fitting.md)',
     )
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option(

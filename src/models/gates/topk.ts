@@ -41,13 +41,18 @@ export function topKMask(scores: Float64Array, n: number, k: number, K: number, 
   }
 }
 
+/** The scores a top-K model ranks its experts by (linear in β0, β1), n × k. */
+export function rankingScores(m: Model, X: Float64Array, n: number, out = new Float64Array(n * m.k)): Float64Array {
+  if (m.gate.kind !== 'topk') throw new Error(`rankingScores: gate.kind must be "topk". Value: ${m.gate.kind}`);
+  if (m.gate.selectOn === 'logit') linearLogits(m, X, n, out);
+  else slopeScores(m, X, n, out);
+  return out;
+}
+
 /** The active set S_K(x_i) of a top-K model, as an n × k 0/1 mask. */
 export function activeSet(m: Model, X: Float64Array, n: number, mask = new Uint8Array(n * m.k)): Uint8Array {
   if (m.gate.kind !== 'topk') throw new Error(`activeSet: gate.kind must be "topk". Value: ${m.gate.kind}`);
-  const s = new Float64Array(n * m.k);
-  if (m.gate.selectOn === 'logit') linearLogits(m, X, n, s);
-  else slopeScores(m, X, n, s);
-  topKMask(s, n, m.k, m.gate.K, mask);
+  topKMask(rankingScores(m, X, n), n, m.k, m.gate.K, mask);
   return mask;
 }
 
