@@ -7,6 +7,7 @@
  * p_1 … p_r), so a step keeps every tie when s_{p_i} = Σ_u M_iu s_u over the other coordinates u; with T
  * that map, the reduced gradient and Hessian are Tᵀg and TᵀHT.
  */
+import { Matrix, solve } from 'ml-matrix';
 import type { Model } from '../models/types.js';
 import type { ParamLayout } from './inference/params.js';
 
@@ -26,10 +27,15 @@ export interface TieSet {
   M: Float64Array[];
 }
 
-/** The ranking score of expert j at row i (topk.ts: the logit, or β1_j·x on the slope; the reference's β is 0). */
+/** The ranking leaves β0 out (topk.ts: β1_j·x on the slope, the logit otherwise). */
+function onSlope(model: Model): boolean {
+  return model.gate.kind === 'topk' && model.gate.selectOn === 'slope';
+}
+
+/** The ranking score of expert j at row i (the reference's β is 0). */
 function score(model: Model, X: Float64Array, i: number, j: number): number {
   const d = model.d;
-  let s = model.gate.kind === 'topk' && model.gate.selectOn === 'slope' ? 0 : model.beta0[j]!;
+  let s = onSlope(model) ? 0 : model.beta0[j]!;
   for (let a = 0; a < d; a++) s += model.beta1[j * d + a]! * X[i * d + a]!;
   return s;
 }
@@ -71,7 +77,7 @@ export function findTie(
   }
   if (!best || !(best.h <= tol * (1 + Math.abs(best.sa)))) return null;
   const { sample, active, inactive } = best;
-  const slope = model.gate.kind === 'topk' && model.gate.selectOn === 'slope';
+  const slope = onSlope(model);
   const c = new Float64Array(L.P);
   const put = (j: number, sign: number): void => {
     const b0 = L.gate.b0Index[j]!;
@@ -215,34 +221,16 @@ export function tieMultipliers(g: Float64Array, ties: Tie[]): Float64Array {
   return solveSmall(A, b, r);
 }
 
-/** Solves the r × r system A x = b by Gaussian elimination with partial pivoting (A, b overwritten). */
+/** Solves the r × r system A x = b (LU with partial pivoting, ml-matrix). */
 export function solveSmall(A: Float64Array, b: Float64Array, r: number): Float64Array {
-  for (let c = 0; c < r; c++) {
-    let p = c;
-    for (let i = c + 1; i < r; i++) if (Math.abs(A[i * r + c]!) > Math.abs(A[p * r + c]!)) p = i;
-    if (p !== c) {
-      for (let j = 0; j < r; j++) [A[c * r + j], A[p * r + j]] = [A[p * r + j]!, A[c * r + j]!];
-      [b[c], b[p]] = [b[p]!, b[c]!];
-    }
-    for (let i = c + 1; i < r; i++) {
-      const f = A[i * r + c]! / A[c * r + c]!;
-      for (let j = c; j < r; j++) A[i * r + j] = A[i * r + j]! - f * A[c * r + j]!;
-      b[i] = b[i]! - f * b[c]!;
-    }
-  }
-  const x = new Float64Array(r);
-  for (let i = r - 1; i >= 0; i--) {
-    let s = b[i]!;
-    for (let j = i + 1; j < r; j++) s -= A[i * r + j]! * x[j]!;
-    x[i] = s / A[i * r + i]!;
-  }
-  return x;
+  const rows = Array.from({ length: r }, (_, i) => Array.from(A.subarray(i * r, i * r + r)));
+  return Float64Array.from(solve(new Matrix(rows), Matrix.columnVector(Array.from(b))).getColumn(0));
 }
 
 /** The scale of a tie's margin under rounding: Σ |terms| of both scores. */
 export function tieScale(model: Model, X: Float64Array, tie: Tie): number {
   const d = model.d;
-  const slope = model.gate.kind === 'topk' && model.gate.selectOn === 'slope';
+  const slope = onSlope(model);
   let s = 1;
   for (const j of [tie.active, tie.inactive]) {
     if (!slope) s += Math.abs(model.beta0[j]!);

@@ -21,7 +21,7 @@
  * upper bounds, and every trial model is projected onto them (exp(log ν) may round past a bound).
  */
 import { getGate, isMasked } from '../models/gates/index.js';
-import { activeSet, rankingScores } from '../models/gates/topk.js';
+import { activeSet } from '../models/gates/topk.js';
 import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
@@ -166,6 +166,9 @@ export class NewtonPhase {
   private crossed = false;
   /** the last top-K point tried: its active sets */
   private trialMask: Uint8Array | null = null;
+  /** top-K ranking scores (linear in θ) at the current point and at the last point tried */
+  private scores: Float64Array | null = null;
+  private trialScores: Float64Array | null = null;
   /** switches pinned to samples (hybrid-tie.ts): held on the region's boundary, their elimination, the reduced derivatives */
   ties: Tie[] = [];
   private tieSet: TieSet | null = null;
@@ -231,7 +234,9 @@ export class NewtonPhase {
       held[s] = any ? 0 : 1;
     }
     this.box.held = held;
-    this.mask = isMasked(this.model.gate) ? activeSet(this.model, this.data.X, this.data.n) : null;
+    const { X, n } = this.data;
+    this.scores = isMasked(this.model.gate) ? new Float64Array(n * this.model.k) : null;
+    this.mask = this.scores ? activeSet(this.model, X, n, undefined, this.scores) : null;
     if (this.ties.length > 0) {
       // a tie is released once L rises into the piece away from it (its multiplier's sign): h grows along +c
       const lambda = tieMultipliers(g, this.ties);
@@ -320,16 +325,12 @@ export class NewtonPhase {
    * model of the shorter step). Why: a switch point between two samples 1e-8 apart (topk-over, n = 4e4)
    * drew steps that crossed both and jumped down by 2 nats, the radius never shrank enough to reach the
    * boundary in HYBRID_MAX_REFUSALS tries, and EM crept for 5 000 iterations; on the boundary the next
-   * refused crossing finds its tie (hybrid-tie.ts). The model holds the trial point on entry.
+   * refused crossing finds its tie (hybrid-tie.ts). The last point tried is the refused step's.
    */
   private toBoundary(step: TrustRegionStep, current: number, evaluate: (m: Model) => number): NewtonAttempt | null {
-    const { X, n } = this.data;
-    const end = rankingScores(this.model, X, n);
-    this.restore();
-    const now = rankingScores(this.model, X, n);
     const c = firstCrossing(
-      now,
-      end,
+      this.scores!,
+      this.trialScores!,
       this.mask!,
       this.model.k,
       this.ties.map((t) => t.sample),
@@ -419,7 +420,9 @@ export class NewtonPhase {
     this.crossed = false;
     if (this.tieSet) this.keepSide(theta);
     if (this.mask) {
-      const now = activeSet(this.model, this.data.X, this.data.n);
+      const { X, n } = this.data;
+      this.trialScores = new Float64Array(n * this.model.k);
+      const now = activeSet(this.model, X, n, undefined, this.trialScores);
       this.trialMask = now;
       for (let t = 0; t < now.length && !this.crossed; t++) this.crossed = now[t] !== this.mask[t];
       if (this.crossed && !cross) return NaN;

@@ -42,17 +42,28 @@ export function topKMask(scores: Float64Array, n: number, k: number, K: number, 
 }
 
 /** The scores a top-K model ranks its experts by (linear in β0, β1), n × k. */
-export function rankingScores(m: Model, X: Float64Array, n: number, out = new Float64Array(n * m.k)): Float64Array {
+export function rankingScores(
+  m: Model,
+  X: Float64Array,
+  n: number,
+  out: Float64Array = new Float64Array(n * m.k),
+): Float64Array {
   if (m.gate.kind !== 'topk') throw new Error(`rankingScores: gate.kind must be "topk". Value: ${m.gate.kind}`);
   if (m.gate.selectOn === 'logit') linearLogits(m, X, n, out);
   else slopeScores(m, X, n, out);
   return out;
 }
 
-/** The active set S_K(x_i) of a top-K model, as an n × k 0/1 mask. */
-export function activeSet(m: Model, X: Float64Array, n: number, mask = new Uint8Array(n * m.k)): Uint8Array {
+/** The active set S_K(x_i) of a top-K model, as an n × k 0/1 mask (the ranking scores left in `scores`). */
+export function activeSet(
+  m: Model,
+  X: Float64Array,
+  n: number,
+  mask: Uint8Array = new Uint8Array(n * m.k),
+  scores: Float64Array = new Float64Array(n * m.k),
+): Uint8Array {
   if (m.gate.kind !== 'topk') throw new Error(`activeSet: gate.kind must be "topk". Value: ${m.gate.kind}`);
-  topKMask(rankingScores(m, X, n), n, m.k, m.gate.K, mask);
+  topKMask(rankingScores(m, X, n, scores), n, m.k, m.gate.K, mask);
   return mask;
 }
 
