@@ -77,6 +77,8 @@ export const HYBRID_CRAWL_DECREMENT = 1e-3;
 export const HYBRID_CROSS_RHO = 0.75;
 /** Relative margin within which two experts' ranking scores tie at a sample (a switch pinned there: hybrid-tie.ts). */
 export const HYBRID_TIE_TOL = 1e-9;
+/** Smallest radius (scaled metric) a trust-region phase after a return to EM starts with ({@link NewtonPhase.reset}). */
+export const HYBRID_RESTART_RADIUS = 1;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
 
@@ -200,9 +202,21 @@ export class NewtonPhase {
     this.kernelHessian = this.fastHessian || activationHessianSimd(model, data);
   }
 
-  /** Starts (or restarts, after EM moved the model) at the model: derivatives there, a fresh radius. */
+  /**
+   * Starts (or restarts, after EM moved the model) at the model: derivatives there. The first phase's
+   * radius is the full Newton step's (or 1 where −H is indefinite); a later phase's is the one the last
+   * phase ended with, at least HYBRID_RESTART_RADIUS. Why: where −H is nearly singular the full Newton
+   * step is huge (a top-K gate running away: 10^6 in the scaled metric), HYBRID_MAX_REFUSALS quarterings
+   * left it at 10^4, and each return to EM began again at 10^6, so the trust region never reached a step
+   * that gains and EM crawled 1 400–2 700 iterations (topk-over, n = 50 526). The floor keeps a phase
+   * able to leave a saddle along −H's negative curvature (a radius carried down to 1e-12 could not).
+   */
   reset(): void {
-    this.tr = new TrustRegion(this.layout.P);
+    const last = this.tr.radius;
+    this.tr = new TrustRegion(
+      this.layout.P,
+      Number.isFinite(last) ? { radius: Math.max(last, HYBRID_RESTART_RADIUS) } : {},
+    );
     this.ties = [];
     this.tieSet = null;
     this.refresh();
