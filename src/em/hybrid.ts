@@ -26,6 +26,7 @@ import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../mod
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
 import { activationHessianSimd, activationLogLikDerivatives } from './inference/hessian-activation.js';
+import { topkLogLikDerivatives } from './inference/hessian-topk.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
 import {
   eliminate,
@@ -232,8 +233,10 @@ export class NewtonPhase {
     if (hi) for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! > hi[t]!) this.theta[t] = hi[t]!;
     // the softmax gate's Hessian as a WebAssembly moment kernel where it runs (≈ 13–16× the JS loop)
     // the activation / temperature gates' block sums (inference/hessian-activation.ts, ≈ 2–4× the reference)
+    // top-K: the softmax kernels on the rows grouped by active set (inference/hessian-topk.ts, ≈ 20× the reference)
     this.derivs =
       (this.fastHessian ? fastLogLikDerivatives(this.layout, this.model, this.data) : null) ??
+      topkLogLikDerivatives(this.layout, this.model, this.data) ??
       activationLogLikDerivatives(this.layout, this.model, this.data) ??
       logLikDerivatives(this.layout, this.model, this.data, true);
     this.hessians++;

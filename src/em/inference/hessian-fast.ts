@@ -76,7 +76,7 @@ function expertIndex(L: ParamLayout, j: number, a: number): number {
 }
 
 /** grad and H (natural ν) from the sums S of hessian.ts (layout hessSumsLayout). */
-function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H: Float64Array): void {
+export function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H: Float64Array): void {
   const { k, d, P } = L;
   const Ls = hessSumsLayout(k, d);
   const { m, nm } = Ls;
