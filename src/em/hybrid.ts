@@ -113,6 +113,21 @@ export class CrawlWatch {
   }
 }
 
+/** A top-K point's ranking scores and active-set mask. */
+interface RegionBuffers {
+  scores: Float64Array;
+  mask: Uint8Array;
+}
+
+function regionBuffers(len: number): RegionBuffers {
+  return { scores: new Float64Array(len), mask: new Uint8Array(len) };
+}
+
+/** Whether two masks are equal, byte for byte (memcmp: a trial's check of its region). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 /** The packed layout the trust region works in: τ held where the likelihood is flat along (β1, τ). */
 export function hybridLayout(m: Model, tauMode: 'free' | 'fixed'): ParamLayout {
   let mode = hasTau(m.gate) ? tauMode : 'fixed';
@@ -172,6 +187,9 @@ export class NewtonPhase {
   /** top-K ranking scores (linear in θ) at the current point and at the last point tried */
   private scores: Float64Array | null = null;
   private trialScores: Float64Array | null = null;
+  /** the top-K scores and masks are written into these (n × k each, allocated once: a trial costs no garbage) */
+  private current: RegionBuffers | null = null;
+  private trial: RegionBuffers | null = null;
   /** switches pinned to samples (hybrid-tie.ts): held on the region's boundary, their elimination, the reduced derivatives */
   ties: Tie[] = [];
   private tieSet: TieSet | null = null;
@@ -252,8 +270,11 @@ export class NewtonPhase {
     }
     this.box.held = held;
     const { X, n } = this.data;
-    this.scores = isMasked(this.model.gate) ? new Float64Array(n * this.model.k) : null;
-    this.mask = this.scores ? activeSet(this.model, X, n, undefined, this.scores) : null;
+    if (isMasked(this.model.gate)) {
+      const b = (this.current ??= regionBuffers(n * this.model.k));
+      this.scores = b.scores;
+      this.mask = activeSet(this.model, X, n, b.mask, b.scores);
+    }
     if (this.ties.length > 0) {
       // a tie is released once L rises into the piece away from it (its multiplier's sign): h grows along +c
       const lambda = tieMultipliers(g, this.ties);
@@ -304,7 +325,7 @@ export class NewtonPhase {
     const crossed = this.crossed;
     const regionChange = crossed && !((ll - current) / step.predicted >= HYBRID_CROSS_RHO);
     if (regionChange) {
-      const crossedTo = this.trialMask;
+      const crossedTo = this.trialMask!.slice(); // toBoundary's trials reuse the trial buffers
       const cut = this.toBoundary(step, current, evaluate);
       if (cut) return cut;
       this.trialMask = crossedTo;
@@ -438,10 +459,10 @@ export class NewtonPhase {
     if (this.tieSet) this.keepSide(theta);
     if (this.mask) {
       const { X, n } = this.data;
-      this.trialScores = new Float64Array(n * this.model.k);
-      const now = activeSet(this.model, X, n, undefined, this.trialScores);
-      this.trialMask = now;
-      for (let t = 0; t < now.length && !this.crossed; t++) this.crossed = now[t] !== this.mask[t];
+      const b = (this.trial ??= regionBuffers(n * this.model.k));
+      this.trialScores = b.scores;
+      this.trialMask = activeSet(this.model, X, n, b.mask, b.scores);
+      this.crossed = !sameBytes(b.mask, this.mask);
       if (this.crossed && !cross) return NaN;
     }
     return evaluate(this.model);

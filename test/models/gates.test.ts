@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { activate } from '../../src/math/activations.js';
 import { gateProbs, logGateProbs } from '../../src/models/density.js';
 import { activeSet, getGate, topKMask } from '../../src/models/gates/index.js';
+import { rankingScores } from '../../src/models/gates/topk.js';
 import { cloneModel, type GateSpec, type Model } from '../../src/models/types.js';
 import { allGateSpecs, createRng, gateLabel, maxAbsDiff, randomModel, randomX } from './helpers.js';
 
@@ -105,6 +106,38 @@ describe('top-K gate', () => {
       });
     }
   }
+
+  it('activeSet (one pass) gives rankingScores + topKMask bit for bit: ties, ±0, ±∞ and NaN scores', () => {
+    const r = createRng(31);
+    for (const K of [1, 2, 3])
+      for (const selectOn of ['slope', 'logit'] as const)
+        for (const [k, d] of [
+          [4, 1],
+          [4, 2],
+          [3, 1],
+          [3, 2],
+        ] as const) {
+          const m = randomModel({ kind: 'topk', K, selectOn }, k, d, r);
+          // equal rows of β give exact ties; special values in β0 and X reach every comparison
+          m.beta1.set(m.beta1.subarray(0, d), d);
+          m.beta0[1] = m.beta0[0]!;
+          const X = randomX(64, d, r);
+          X[3] = 0;
+          X[5] = -0;
+          X[7] = Infinity;
+          X[9] = -Infinity;
+          X[11] = NaN;
+          if (selectOn === 'logit') m.beta0[2] = -0;
+          m.beta1[d] = -m.beta1[d]!; // and −0 products
+          const scores = new Float64Array(64 * k);
+          const mask = activeSet(m, X, 64, new Uint8Array(64 * k).fill(7), scores);
+          const refScores = rankingScores(m, X, 64);
+          const refMask = new Uint8Array(64 * k);
+          topKMask(refScores, 64, k, K, refMask);
+          expect(Array.from(mask)).toEqual(Array.from(refMask));
+          for (let t = 0; t < scores.length; t++) expect(Object.is(scores[t], refScores[t])).toBe(true);
+        }
+  });
 
   it('breaks ties towards the lower index', () => {
     const scores = Float64Array.of(1, 3, 3, 3, 0, 0, 0, 0);
