@@ -47,7 +47,14 @@ import type {
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
-import { CrawlWatch, HYBRID_CRAWL_STEPS, HYBRID_MAX_REFUSALS, HYBRID_MIN_EM, NewtonPhase } from './hybrid.js';
+import {
+  CrawlWatch,
+  HYBRID_CRAWL_STEPS,
+  HYBRID_MAX_MIN_EM,
+  HYBRID_MAX_REFUSALS,
+  HYBRID_MIN_EM,
+  NewtonPhase,
+} from './hybrid.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
 
@@ -201,7 +208,7 @@ class EmRun {
   private switchNow = false;
   private inNewton = false;
   private phaseStart = 0;
-  private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM
+  private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM, up to HYBRID_MAX_MIN_EM
   private squarem: SquaremStep | null = null;
   private switchTol: number;
 
@@ -507,7 +514,7 @@ class EmRun {
           break outer;
         }
         info.returnsToEm++;
-        this.minEm *= 2;
+        this.minEm = Math.min(2 * this.minEm, HYBRID_MAX_MIN_EM);
         resync();
         continue outer;
       }

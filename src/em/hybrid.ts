@@ -82,6 +82,13 @@ export const HYBRID_TIE_TOL = 1e-9;
 export const HYBRID_RESTART_RADIUS = 1;
 /** EM iterations the hybrid needs before the first hand-over (and after each return to EM). */
 export const HYBRID_MIN_EM = 5;
+/**
+ * The most EM iterations a return to EM must run before the next hand-over (HYBRID_MIN_EM doubles at
+ * each return, up to this). Unbounded, a fit whose top-K switch runs away (the trust region gains in long
+ * strides, then a step across many samples is refused and it hands back) ran forced EM stretches of 320
+ * and 640 crawling iterations: topk-over's full-size cell n = 80 264, rep 2, 340 s → 100 s with 40.
+ */
+export const HYBRID_MAX_MIN_EM = 40;
 
 /**
  * Watches a Newton phase for a crawl: HYBRID_CRAWL_STEPS accepted points in a row where −H is positive
