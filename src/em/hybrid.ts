@@ -86,7 +86,7 @@ export const HYBRID_MIN_EM = 5;
  * The most EM iterations a return to EM must run before the next hand-over (HYBRID_MIN_EM doubles at
  * each return, up to this). Unbounded, a fit whose top-K switch runs away (the trust region gains in long
  * strides, then a step across many samples is refused and it hands back) ran forced EM stretches of 320
- * and 640 crawling iterations: topk-over's full-size cell n = 80 264, rep 2, 340 s → 100 s with 40.
+ * and 640 crawling iterations: topk-over's full-size cell n = 80 264, rep 2, 336 s → 105 s with 40.
  */
 export const HYBRID_MAX_MIN_EM = 40;
 

@@ -36,6 +36,28 @@ describe('gmoe fit --optimizer hybrid', () => {
     expect(file.fit.options.optimizer).toBe('hybrid');
   });
 
+  it('a top-K fit ending on a region boundary prints its pinned switches, as the model file holds them', async () => {
+    // topk1 data, n = 2000, seed 2: the hybrid ends with one switch pinned (measured)
+    writeDatasetCsv(join(dir, 'tk.csv'), simulate(truthPreset('topk1'), { n: 2000, seed: 2 }));
+    const tk = ['fit', '--data', 'tk.csv', '--gate', 'topk:2:logit', '--k', '3', '--init', 'near-truth:topk1'];
+    const r = await gmoe([...tk, '--seed', '2', '--optimizer', 'hybrid', '--out', 'tk.json'], dir);
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(dir, 'tk.json'), 'utf8')) as {
+      fit: { hybrid: { pinned: { sample: number; experts: [number, number] }[] } };
+    };
+    const pinned = file.fit.hybrid.pinned;
+    expect(pinned.length).toBeGreaterThan(0);
+    const line = /^pinned switches \(on top-K region boundaries, decrement along them\): (.*)$/m.exec(r.stdout);
+    expect(line?.[1]).toBe(
+      pinned
+        .map((p) => `sample ${p.sample}, experts ${p.experts[0] + 1} (active) and ${p.experts[1] + 1} tie`)
+        .join('; '),
+    );
+    // a softmax fit has none
+    const soft = await gmoe([...args, '--optimizer', 'hybrid', '--out', 's.json'], dir);
+    expect(soft.stdout).not.toMatch(/pinned switches/);
+  });
+
   it('refuses a bad --optimizer or --decrement-tol with exit code 2 and the value', async () => {
     const a = await gmoe([...args, '--optimizer', 'newton', '--out', 'x.json'], dir);
     expect(a.code).toBe(2);

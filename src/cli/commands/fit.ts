@@ -225,6 +225,11 @@ function summary(fit: FitResult, out: string): string {
     lines.push(
       `hybrid: ${h.emIterations} EM + ${h.newtonIterations} trust-region iterations, ${h.hessians} Hessians; at the end Newton decrement ${h.decrement === null ? 'n/a' : `${h.decrement.toExponential(2)} nats`}, −H ${h.negativeDefinite ? 'positive definite (a strict local maximum)' : 'NOT positive definite (not a strict local maximum)'}`,
     );
+    // top-K: switches held on region boundaries (the decrement and definiteness above are along them)
+    if (h.pinned.length > 0)
+      lines.push(
+        `pinned switches (on top-K region boundaries, decrement along them): ${h.pinned.map((p) => `sample ${p.sample}, experts ${p.experts[0] + 1} (active) and ${p.experts[1] + 1} tie`).join('; ')}`,
+      );
   }
   if (fit.restarts > 1) {
     const start = (r: RestartResult): string =>
