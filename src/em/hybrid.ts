@@ -256,12 +256,19 @@ export class NewtonPhase {
     for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! < lo[t]!) this.theta[t] = lo[t]!;
     const hi = this.box.upper;
     if (hi) for (let t = 0; t < this.layout.P; t++) if (this.theta[t]! > hi[t]!) this.theta[t] = hi[t]!;
+    // top-K: the point's region (the Hessian below is that piece's, and takes the same mask)
+    const { X, n } = this.data;
+    if (isMasked(this.model.gate)) {
+      const b = (this.current ??= regionBuffers(n * this.model.k));
+      this.scores = b.scores;
+      this.mask = activeSet(this.model, X, n, b.mask, b.scores);
+    }
     // the softmax gate's Hessian as a WebAssembly moment kernel where it runs (≈ 13–16× the JS loop)
     // the activation / temperature gates' block sums (inference/hessian-activation.ts, ≈ 2–4× the reference)
     // top-K: the softmax kernels on the rows grouped by active set (inference/hessian-topk.ts, ≈ 20× the reference)
     this.derivs =
       (this.fastHessian ? fastLogLikDerivatives(this.layout, this.model, this.data) : null) ??
-      topkLogLikDerivatives(this.layout, this.model, this.data) ??
+      topkLogLikDerivatives(this.layout, this.model, this.data, this.mask) ??
       activationLogLikDerivatives(this.layout, this.model, this.data) ??
       logLikDerivatives(this.layout, this.model, this.data, true);
     this.hessians++;
@@ -276,12 +283,6 @@ export class NewtonPhase {
       held[s] = any ? 0 : 1;
     }
     this.box.held = held;
-    const { X, n } = this.data;
-    if (isMasked(this.model.gate)) {
-      const b = (this.current ??= regionBuffers(n * this.model.k));
-      this.scores = b.scores;
-      this.mask = activeSet(this.model, X, n, b.mask, b.scores);
-    }
     if (this.ties.length > 0) {
       // a tie is released once L rises into the piece away from it (its multiplier's sign): h grows along +c
       const lambda = tieMultipliers(g, this.ties);

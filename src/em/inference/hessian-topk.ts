@@ -42,15 +42,21 @@ function room(data: Dataset): { X: Float64Array; y: Float64Array } {
 /**
  * L, ∇L and ∇²L at the model (as logLikDerivatives with hessian = true) for a top-K gate, or null where
  * {@link topkHessianCovers} says no or L is not finite (the reference then says what that gives).
+ * `mask`: the model's active sets when the caller has them (activeSet at this model), else computed here.
  * @throws Error when the data's d differs from the model's
  */
-export function topkLogLikDerivatives(L: ParamLayout, m: Model, data: Dataset): LogLikDerivatives | null {
+export function topkLogLikDerivatives(
+  L: ParamLayout,
+  m: Model,
+  data: Dataset,
+  mask: Uint8Array | null = null,
+): LogLikDerivatives | null {
   if (!topkHessianCovers(L, m) || m.gate.kind !== 'topk') return null;
   const { k, d } = m;
   const { n, X, y } = data;
   if (data.d !== d) throw new Error(`data.d must equal the model's d = ${d}. Value: ${data.d}`);
   const K = m.gate.K;
-  const mask = activeSet(m, X, n);
+  mask ??= activeSet(m, X, n);
   // rows grouped by active set (a bit per expert)
   const key = new Uint32Array(n);
   const count = new Map<number, number>();
