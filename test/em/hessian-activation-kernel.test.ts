@@ -18,6 +18,8 @@ import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
+import { actHessParams } from '../../src/em/backend/cpu/activation-hessian.js';
+import { getGate } from '../../src/models/gates/index.js';
 import { CASES, fitsWithAndWithoutKernels, randomCase as baseCase, relDiff, type Case } from './hessian-cases.js';
 
 /** a random case with X and y in an arena (the kernel runs on arena arrays only); `plain`: outside one */
@@ -95,6 +97,50 @@ describe('the activation Hessian kernel equals the reference', () => {
           expect(relDiff(js.gradient, fast.gradient)).toBeLessThan(1e-12);
         });
       }
+});
+
+describe('the unrolled kernels acthess21 / acthess31 (two row pairs per step)', () => {
+  // n / 2 pairs from `start`: even and odd pair counts (the last pair alone), a start past 0
+  const RANGES: Array<[number, number, number]> = [
+    [1001, 0, 500],
+    [66, 0, 33],
+    [64, 1, 32],
+    [9, 1, 2],
+    [5, 0, 1],
+  ];
+  for (const [gname, gate] of GATES)
+    for (const k of [2, 3])
+      it(`acthess${k}1 gives the generic kernel's bits, ${gname}`, () => {
+        for (const [n, start, end] of RANGES)
+          for (const [, c] of CASES) {
+            const { m, data } = baseCase(gate, k, 1, n, 900 + 7 * k + n, c);
+            const info = getGate(m.gate).activation!(m.gate)!;
+            const grad = info.act.simd!.grad;
+            const A = createArena([n, n])!;
+            const X = A.copy(data.X),
+              y = A.copy(data.y);
+            const N = 2 * k + 1 + 3 * k;
+            const len = 2 * ((N * (N + 1)) / 2 + N + 1);
+            const sums = (name: string): Float64Array => {
+              A.gpar.set(actHessParams(m, m.nu, m.tau, info.inside));
+              A.gacc.fill(0, 0, len);
+              (A.kernels as unknown as Record<string, (...a: number[]) => void>)[name]!(
+                X.byteOffset,
+                y.byteOffset,
+                k,
+                1,
+                start,
+                end,
+              );
+              return Float64Array.from(A.gacc.subarray(0, len));
+            };
+            const g = sums(`acthess_${grad}`),
+              u = sums(`acthess${k}1_${grad}`);
+            expect(g.some((v) => v !== 0)).toBe(true);
+            for (let t = 0; t < len; t++)
+              expect(Object.is(g[t], u[t]), `n = ${n}, sum ${t}: ${g[t]} vs ${u[t]}`).toBe(true);
+          }
+      });
 });
 
 describe('where the kernel does not run', () => {
