@@ -99,8 +99,8 @@ describe('the activation Hessian kernel equals the reference', () => {
       }
 });
 
-describe('the unrolled kernels acthess21 / acthess31 (two row pairs per step)', () => {
-  // n / 2 pairs from `start`: even and odd pair counts (the last pair alone), a start past 0
+describe('the unrolled kernels acthess21 / acthess31 (loops unrolled, k and d constants)', () => {
+  // row pairs [start, end): even and odd counts, a start past 0, a single pair
   const RANGES: Array<[number, number, number]> = [
     [1001, 0, 500],
     [66, 0, 33],
