@@ -4,6 +4,7 @@
  * same pass (c_j = −½ log(2πν_j), h_j = −1/(2ν_j)); d = 1 with k = 3 and k = 2 unrolled (and their
  * WebAssembly SIMD bindings estep3 / estep2), d = 1 any k, and any d.
  */
+import { SPECIALISED_D } from '../simd/layout.js';
 import { logCore } from '../../../math/log.js';
 import { LN2_HI, LN2_LO, PROD_FLUSH, SHIFT_EXACT_BELOW } from '../constants.js';
 import { register } from '../registry.js';
@@ -455,8 +456,11 @@ function eStepGenericRows(c: EStepCall, i0: number, len: number): number {
     : eStepRowsD(k, d, c.a, c.b, c.cst, c.hlf, X, y, len, lp, r, qOut);
 }
 
-/** The SIMD binding of the generic kernels estepg1 (d = 1) / estepgd, twins of eStepRows1 / eStepRowsD. */
-const eStepSimdG: SimdKernel<EStepCall> = {
+/**
+ * The SIMD binding of a generic E-step kernel — estepg1 (d = 1), estepgd_d<d> (specialised to d),
+ * estepgd — twins of eStepRows1 / eStepRowsD.
+ */
+const eStepSimdG = (name: 'estepg1' | 'estepgd' | `estepgd_d${2 | 3 | 4}`): SimdKernel<EStepCall> => ({
   mode: 'rows',
   counter: 'eStep',
   arrays: (c) => [c.logPi, c.X, c.y, c.resp],
@@ -464,7 +468,7 @@ const eStepSimdG: SimdKernel<EStepCall> = {
     expertParG(A, c.k, c.d, c.a, c.b, c.cst, c.hlf);
     c.qJs = 0;
     return {
-      kernel: c.d === 1 ? A.kernels.estepg1 : A.kernels.estepgd,
+      kernel: A.kernels[name],
       args: [c.X.byteOffset, c.y.byteOffset, c.logPi.byteOffset, c.resp.byteOffset, c.k, c.d],
     };
   },
@@ -478,12 +482,15 @@ const eStepSimdG: SimdKernel<EStepCall> = {
     c.q = A.acc[0]! + A.acc[1]! + c.qJs;
     return A.acc[2]! + A.acc[3]! + logs + llJs;
   },
-};
+});
 
 const eStepGenericJs = (c: EStepCall): number => {
   const t = eStepGenericRows(c, 0, c.n);
   c.q = qOut[0]!;
   return t;
 };
-register<EStepCall>('eStep', 'none', '*', 1, { js: eStepGenericJs, simd: eStepSimdG });
-register<EStepCall>('eStep', 'none', '*', '*', { js: eStepGenericJs, simd: eStepSimdG });
+register<EStepCall>('eStep', 'none', '*', 1, { js: eStepGenericJs, simd: eStepSimdG('estepg1') });
+// d = 1 has estepg1; d = 2..4 their specialised kernels
+for (const d of SPECIALISED_D)
+  if (d !== 1) register<EStepCall>('eStep', 'none', '*', d, { js: eStepGenericJs, simd: eStepSimdG(`estepgd_d${d}`) });
+register<EStepCall>('eStep', 'none', '*', '*', { js: eStepGenericJs, simd: eStepSimdG('estepgd') });

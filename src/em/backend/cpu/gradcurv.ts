@@ -4,6 +4,7 @@
  * d = 1 with k = 3 (two free experts) and k = 2 (one) unrolled, with their WebAssembly SIMD bindings
  * gradcurv3_{01,02,12} / gradcurv2_{0,1}; d = 1 any k; any d.
  */
+import { SPECIALISED_D } from '../simd/layout.js';
 import { mirrorUpper, subtractOuterUpper } from '../../optim/linalg.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
@@ -266,8 +267,11 @@ function gradCurvSums(d: number, f: number, withCurv: boolean): number {
   return f * q + (withCurv ? ((f * (f + 1)) / 2) * ((q * (q + 1)) / 2) : 0);
 }
 
-/** The SIMD binding of the generic kernel gradcurvg (free experts' offsets in gpar, per-lane sums in gacc). */
-const gradCurvSimdG: SimdKernel<GradCurvGenericCall> = {
+/**
+ * The SIMD binding of a generic gradient / curvature kernel, gradcurvg or gradcurvg_d<d> (specialised to
+ * d): free experts' offsets in gpar, per-lane sums in gacc.
+ */
+const gradCurvSimdG = (name: 'gradcurvg' | `gradcurvg_d${1 | 2 | 3 | 4}`): SimdKernel<GradCurvGenericCall> => ({
   mode: 'sums',
   counter: 'sums',
   arrays: (c) => [c.X, c.resp, c.pi],
@@ -275,7 +279,7 @@ const gradCurvSimdG: SimdKernel<GradCurvGenericCall> = {
     for (let u = 0; u < c.f; u++) A.gpar[u] = 8 * c.freeIdx[u]!;
     A.gacc.fill(0, 0, 2 * gradCurvSums(c.d, c.f, c.withCurv));
     return {
-      kernel: A.kernels.gradcurvg,
+      kernel: A.kernels[name],
       args: [c.X.byteOffset, c.resp.byteOffset, c.pi.byteOffset, c.k, c.d, c.f, c.withCurv ? 1 : 0],
     };
   },
@@ -288,14 +292,20 @@ const gradCurvSimdG: SimdKernel<GradCurvGenericCall> = {
     gaccFinish(A.gacc, m, (c.n & 1) === 1, c.last, c.out);
     return 0;
   },
-};
+});
 
+const gradCurvGenericJs = (c: GradCurvGenericCall): number => {
+  gradCurvGenericRows(c, 0, c.n, c.out);
+  return 0;
+};
+for (const d of SPECIALISED_D)
+  register<GradCurvGenericCall>('gradCurv', 'linear', '*', d, {
+    js: gradCurvGenericJs,
+    simd: gradCurvSimdG(`gradcurvg_d${d}`),
+  });
 register<GradCurvGenericCall>('gradCurv', 'linear', '*', '*', {
-  js: (c) => {
-    gradCurvGenericRows(c, 0, c.n, c.out);
-    return 0;
-  },
-  simd: gradCurvSimdG,
+  js: gradCurvGenericJs,
+  simd: gradCurvSimdG('gradcurvg'),
 });
 
 /** the generic sums without their SIMD kernel: d = 1 with k ≤ 3 (its specialised kernels' shapes) */

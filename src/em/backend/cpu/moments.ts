@@ -6,6 +6,7 @@
  * d = 1 with k = 3 and k = 2 unrolled (and their WebAssembly SIMD bindings moments3 / moments2),
  * d = 1 any k, and any d.
  */
+import { SPECIALISED_D } from '../simd/layout.js';
 import type { Model } from '../../../models/types.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { ExpertMoments } from '../types.js';
@@ -365,8 +366,11 @@ register<MomentsCall>('moments', 'none', 2, 1, {
   },
   simd: momentsSimd(2, momentsRows1k2),
 });
-/** The SIMD binding of the generic kernel momentsg (shifts in gpar, per-lane sums in gacc); an odd last row goes to JS. */
-const momentsSimdG: SimdKernel<MomentsCall> = {
+/**
+ * The SIMD binding of a generic moments kernel, momentsg or momentsg_d<d> (specialised to d): shifts in
+ * gpar, per-lane sums in gacc; an odd last row goes to JS.
+ */
+const momentsSimdG = (name: 'momentsg' | `momentsg_d${1 | 2 | 3 | 4}`): SimdKernel<MomentsCall> => ({
   mode: 'sums',
   counter: 'sums',
   arrays: (c) => [c.X, c.y, c.resp],
@@ -376,7 +380,7 @@ const momentsSimdG: SimdKernel<MomentsCall> = {
     for (let t = 0; t < k * d; t++) g[t] = c.shX[t]!;
     for (let j = 0; j < k; j++) g[k * d + j] = c.shY[j]!;
     A.gacc.fill(0, 0, 2 * k * momentSums(d));
-    return { kernel: A.kernels.momentsg, args: [c.X.byteOffset, c.y.byteOffset, c.resp.byteOffset, k, d] };
+    return { kernel: A.kernels[name], args: [c.X.byteOffset, c.y.byteOffset, c.resp.byteOffset, k, d] };
   },
   rows(c, i0, len) {
     momentsGenericRows(c, i0, len, c.last);
@@ -387,7 +391,7 @@ const momentsSimdG: SimdKernel<MomentsCall> = {
     gaccFinish(A.gacc, m, (c.n & 1) === 1, c.last, c.out6);
     return 0;
   },
-};
+});
 
 /** The generic JS moments of rows [i0, i0 + len) into out: momentsRows1 (d = 1) or momentsRowsD. */
 function momentsGenericRows(c: MomentsCall, i0: number, len: number, out: Float64Array): void {
@@ -403,8 +407,9 @@ const momentsGenericJs = (c: MomentsCall): number => {
   momentsGenericRows(c, 0, c.n, c.out6);
   return 0;
 };
-register<MomentsCall>('moments', 'none', '*', 1, { js: momentsGenericJs, simd: momentsSimdG });
-register<MomentsCall>('moments', 'none', '*', '*', { js: momentsGenericJs, simd: momentsSimdG });
+for (const d of SPECIALISED_D)
+  register<MomentsCall>('moments', 'none', '*', d, { js: momentsGenericJs, simd: momentsSimdG(`momentsg_d${d}`) });
+register<MomentsCall>('moments', 'none', '*', '*', { js: momentsGenericJs, simd: momentsSimdG('momentsg') });
 
 const call: MomentsCall = {
   k: 0,

@@ -9,6 +9,7 @@
  * their loops through on-stack replacement and deoptimising at the end of every call (measured: 2–3×
  * slower).
  */
+import { SPECIALISED_D } from '../simd/layout.js';
 import type { Model } from '../../../models/types.js';
 import { expCore } from '../../../math/exp.js';
 import { logCore } from '../../../math/log.js';
@@ -587,8 +588,8 @@ function softmaxGenericRows(c: SoftmaxCall, i0: number, len: number): number {
     : softmaxRowsD(k, d, c.beta0, c.beta1, X, len, lp, pi, r, c.withQ);
 }
 
-/** The SIMD binding of the generic kernel gateg (twin of softmaxRows1 / softmaxRowsD). */
-const softmaxSimdG: SimdKernel<SoftmaxCall> = {
+/** The SIMD binding of a generic gate kernel, gateg or gateg_d<d> (specialised to d): twins of softmaxRows1 / softmaxRowsD. */
+const softmaxSimdG = (name: 'gateg' | `gateg_d${1 | 2 | 3 | 4}`): SimdKernel<SoftmaxCall> => ({
   mode: 'rows',
   counter: 'gate',
   arrays: (c) => (c.withQ ? [c.X, c.logPi, c.pi, c.resp] : [c.X, c.logPi, c.pi]),
@@ -602,7 +603,7 @@ const softmaxSimdG: SimdKernel<SoftmaxCall> = {
     A.acc[0] = 0;
     A.acc[1] = 0;
     return {
-      kernel: A.kernels.gateg,
+      kernel: A.kernels[name],
       args: [
         c.X.byteOffset,
         c.logPi.byteOffset,
@@ -616,9 +617,10 @@ const softmaxSimdG: SimdKernel<SoftmaxCall> = {
   },
   rows: softmaxGenericRows,
   finish: (A, c, qJs) => (c.withQ ? A.acc[0]! + A.acc[1]! + qJs : NaN),
-};
+});
 
 const softmaxGenericJs = (c: SoftmaxCall): number => softmaxGenericRows(c, 0, c.n);
-register<SoftmaxCall>('gateProbs', 'linear', '*', 1, { js: softmaxGenericJs, simd: softmaxSimdG });
-// d ≥ 2 (cpu.ts takes this path only on the generic SIMD shapes; others keep gateRowsGeneric)
-register<SoftmaxCall>('gateProbs', 'linear', '*', '*', { js: softmaxGenericJs, simd: softmaxSimdG });
+// (cpu.ts takes this path only on the generic SIMD shapes; others keep gateRowsGeneric)
+for (const d of SPECIALISED_D)
+  register<SoftmaxCall>('gateProbs', 'linear', '*', d, { js: softmaxGenericJs, simd: softmaxSimdG(`gateg_d${d}`) });
+register<SoftmaxCall>('gateProbs', 'linear', '*', '*', { js: softmaxGenericJs, simd: softmaxSimdG('gateg') });

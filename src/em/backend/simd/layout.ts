@@ -24,6 +24,8 @@ export const ACC_LEN = 32;
 /** the most experts and coordinates the generic kernels take (registry.ts simdShape) */
 export const SIMD_K_MAX = 16;
 export const SIMD_D_MAX = 8;
+/** the d the generic E-step, gate and moments kernels are also specialised to (exports `<name>_d<d>`: coordinate loops unrolled) */
+export const SPECIALISED_D = [1, 2, 3, 4] as const;
 const Q_MAX = SIMD_D_MAX + 1;
 const NM_MAX = (Q_MAX * (Q_MAX + 1)) / 2;
 /** the most experts and coordinates of the activation gates' Hessian kernel (kernels-acthess.ts: its scratch) */

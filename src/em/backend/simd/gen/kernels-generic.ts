@@ -10,7 +10,19 @@
  * per-lane accumulators at GACC (zeroed by the kernel; the binding adds lane 0 + lane 1).
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, BLK, GACC, GBLK, GBLK_Z_MAX, GPAR, SCR, SCR_LEN, SIMD_D_MAX, SIMD_K_MAX } from '../layout.js';
+import {
+  ACC,
+  BLK,
+  GACC,
+  GBLK,
+  GBLK_Z_MAX,
+  GPAR,
+  SCR,
+  SCR_LEN,
+  SIMD_D_MAX,
+  SIMD_K_MAX,
+  SPECIALISED_D,
+} from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
@@ -40,11 +52,50 @@ export function loop(f: Fn, name: string, from: string, to: string, step: number
   f.emit(`(br $${name}_l)))`);
 }
 
+/** the d of a kernel specialised to it, while its code is generated (else null: loops over $d) */
+let dFix: number | null = null;
+/** the coordinate index of each unrolled counter while its copy of a body is generated */
+const unrolledAt = new Map<string, number>();
+
+/**
+ * for $name over coordinates l = from..d − 1 (byte offsets 8l): a loop over $d, or in a kernel
+ * specialised to d, straight-line copies of the body with the counter set to the constant 8l (the
+ * same operations, no branches). `from`: a coordinate index, or an enclosing coordinate counter's name
+ * (from its value).
+ */
+export function coordLoop(f: Fn, name: string, from: number | string, body: () => void): void {
+  if (dFix === null) {
+    const start = typeof from === 'number' ? i32(8 * from) : `(local.get $${from})`;
+    loop(f, name, start, f.local('d8', 'i32'), 8, body);
+    return;
+  }
+  f.local(name, 'i32');
+  for (let l = typeof from === 'number' ? from : unrolledAt.get(from)!; l < dFix; l++) {
+    f.emit(`(local.set $${name} ${i32(8 * l)})`);
+    unrolledAt.set(name, l);
+    body();
+  }
+  unrolledAt.delete(name);
+}
+
+/** A generic kernel specialised to d: its name + `_d<d>`, $d the constant d (strides fold), coordLoop unrolled. */
+function specialised(d: number, gen: () => string): string {
+  dFix = d;
+  try {
+    return gen();
+  } finally {
+    dFix = null;
+  }
+}
+/** the kernel's name, with the `_d<d>` suffix of a specialised one */
+const named = (name: string): string => (dFix === null ? name : `${name}_d${dFix}`);
+
 /**
  * The byte strides of a kernel's k and d (k8 = 8k, k16 = 16k, d8 = 8d, d16 = 16d), set at entry, and
  * per pair the offsets of rows 2p and 2p + 1 in n × k and n × d row-major matrices.
  */
 export function strides(f: Fn): void {
+  if (dFix !== null) f.emit(`(local.set $d ${i32(dFix)})`);
   f.set('k8', `(i32.shl (local.get $k) (i32.const 3))`, 'i32');
   f.set('k16', `(i32.shl (local.get $k) (i32.const 4))`, 'i32');
   f.set('d8', `(i32.shl (local.get $d) (i32.const 3))`, 'i32');
@@ -76,11 +127,15 @@ if (SXP + 16 * SIMD_D_MAX > SCR + 8 * SCR_LEN) throw new Error('kernels-generic:
  * {@link xAt} reads coordinate $lo back.
  */
 export function loadX(f: Fn, xo0: string, xo1: string): void {
-  loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
-    f.emit(`(v128.store offset=${SXP} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
+  coordLoop(f, 'lo', 0, () => {
+    const x = gather(iadd(xo0, LO), iadd(xo1, LO));
+    // a kernel specialised to d keeps them in locals x0..x{d−1}
+    if (dFix !== null) f.set(`x${unrolledAt.get('lo')!}`, x);
+    else f.emit(`(v128.store offset=${SXP} (i32.shl ${LO} (i32.const 1)) ${x})`);
   });
 }
-export const xAt = (): string => `(v128.load offset=${SXP} (i32.shl ${LO} (i32.const 1)))`;
+export const xAt = (): string =>
+  dFix !== null ? `(local.get $x${unrolledAt.get('lo')!})` : `(v128.load offset=${SXP} (i32.shl ${LO} (i32.const 1)))`;
 
 const JO = '(local.get $jo)';
 const LO = '(local.get $lo)';
@@ -94,7 +149,7 @@ const LO = '(local.get $lo)';
  */
 function eStepG(d1: boolean): string {
   const f = new Fn(
-    d1 ? 'estepg1' : 'estepgd',
+    d1 ? 'estepg1' : named('estepgd'),
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -130,7 +185,7 @@ function eStepG(d1: boolean): string {
       if (d1) e = f.set('ee', sub(sub(yv, bj), mul(splat(f.local('ao', 'i32')), xv)));
       else {
         f.set('mu', bj);
-        loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+        coordLoop(f, 'lo', 0, () => {
           const al = splat(iadd(f.local('ao', 'i32'), LO));
           f.set('mu', add(f.local('mu'), mul(al, xAt())));
         });
@@ -251,7 +306,7 @@ function logLikG(): string {
  */
 function gateG(act?: ActivationSimd): string {
   const f = new Fn(
-    act ? `dense${act.gate}g` : 'gateg',
+    act ? `dense${act.gate}g` : named('gateg'),
     [
       ['x', 'i32'],
       ['lp', 'i32'],
@@ -285,7 +340,7 @@ function gateG(act?: ActivationSimd): string {
         f.set('v', add(mul(act.sigma(ops, u, 'sa'), it), splat(iadd(i32(GPAR), JO))));
       } else {
         f.set('v', splat(iadd(i32(GPAR), JO)));
-        loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+        coordLoop(f, 'lo', 0, () => {
           const bl = splat(iadd(f.local('ao', 'i32'), LO));
           f.set('v', add(f.local('v'), mul(bl, xAt())));
         });
@@ -445,7 +500,7 @@ export function accAdd(f: Fn, a: string, t: string): void {
 export function loadZ(f: Fn): void {
   const [xo0, xo1] = rowsX(f);
   f.emit(`(v128.store (i32.const ${SZ}) ${F2(1)})`);
-  loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+  coordLoop(f, 'lo', 0, () => {
     f.emit(`(v128.store offset=${SZ + 16} (i32.shl ${LO} (i32.const 1)) ${gather(iadd(xo0, LO), iadd(xo1, LO))})`);
   });
 }
@@ -459,7 +514,7 @@ export const zAt = (l8: string, base = SZ): string => `(v128.load offset=${base}
  */
 function momentsG(): string {
   const f = new Fn(
-    'momentsg',
+    named('momentsg'),
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -483,9 +538,10 @@ function momentsG(): string {
       const rv = f.set('rv', gather(iadd(r0, JO), iadd(r1, JO)));
       const dy = f.set('dy', sub(yv, splat(iadd(psy, JO))));
       const ap = f.local('ap', 'i32');
+      if (dFix !== null) return momentsFixed(f, dFix, rv, dy);
       accAdd(f, ap, rv);
       f.set('ap', iadd(ap, i32(16)), 'i32');
-      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+      coordLoop(f, 'lo', 0, () => {
         const dx = f.set('dx', sub(zAt(LO, SZ + 16), splat(iadd(f.local('so', 'i32'), LO))));
         const rx = f.set('rx', mul(rv, dx));
         f.emit(`(v128.store offset=${SDX} (i32.shl ${LO} (i32.const 1)) ${dx})`);
@@ -496,14 +552,14 @@ function momentsG(): string {
       const ry = f.set('ry', mul(rv, dy));
       accAdd(f, ap, ry);
       f.set('ap', iadd(ap, i32(16)), 'i32');
-      loop(f, 'la', i32(0), f.local('d8', 'i32'), 8, () => {
+      coordLoop(f, 'la', 0, () => {
         f.set('rxa', zAt('(local.get $la)', SRX));
-        loop(f, 'lc', '(local.get $la)', f.local('d8', 'i32'), 8, () => {
+        coordLoop(f, 'lc', 'la', () => {
           accAdd(f, ap, mul(f.local('rxa'), zAt('(local.get $lc)', SDX)));
           f.set('ap', iadd(ap, i32(16)), 'i32');
         });
       });
-      loop(f, 'la', i32(0), f.local('d8', 'i32'), 8, () => {
+      coordLoop(f, 'la', 0, () => {
         accAdd(f, ap, mul(zAt('(local.get $la)', SRX), dy));
         f.set('ap', iadd(ap, i32(16)), 'i32');
       });
@@ -513,6 +569,34 @@ function momentsG(): string {
     });
   });
   return f.text();
+}
+
+/**
+ * One expert's moment sums of a row pair in momentsg_d<d>: momentsG's terms and order, dx and r·dx in
+ * locals instead of scratch, each sum at a constant offset from $ap (then $ap past the expert's).
+ */
+function momentsFixed(f: Fn, d: number, rv: string, dy: string): void {
+  const ap = f.local('ap', 'i32');
+  let t = 0;
+  const acc = (v: string): void => {
+    f.emit(`(v128.store offset=${16 * t} ${ap} ${add(`(v128.load offset=${16 * t} ${ap})`, v)})`);
+    t++;
+  };
+  acc(rv);
+  const dx: string[] = [],
+    rx: string[] = [];
+  for (let l = 0; l < d; l++) {
+    dx.push(f.set(`dx${l}`, sub(zAt(i32(8 * l), SZ + 16), splat(iadd(f.local('so', 'i32'), i32(8 * l))))));
+    rx.push(f.set(`rx${l}`, mul(rv, dx[l]!)));
+    acc(rx[l]!);
+  }
+  const ry = f.set('ry', mul(rv, dy));
+  acc(ry);
+  for (let a = 0; a < d; a++) for (let c = a; c < d; c++) acc(mul(rx[a]!, dx[c]!));
+  for (let a = 0; a < d; a++) acc(mul(rx[a]!, dy));
+  acc(mul(ry, dy));
+  f.set('ap', iadd(ap, i32(16 * t)), 'i32');
+  f.set('so', iadd(f.local('so', 'i32'), i32(8 * d)), 'i32');
 }
 
 /**
@@ -530,7 +614,7 @@ function momentsG(): string {
  */
 function gradCurvG(): string {
   const f = new Fn(
-    'gradcurvg',
+    named('gradcurvg'),
     [
       ['x', 'i32'],
       ['r', 'i32'],
@@ -585,9 +669,10 @@ function gradCurvG(): string {
     f.emit('))');
   };
   // the dot products: the gradient rows with the q monomials (1, x), then the pairs with all of them
+  const q = dFix === null ? undefined : dFix + 1;
   blockSums(f, fill, wEnd, () => {
-    blockDots(f, i32(0), gEnd, i32(0), qB);
-    blockDots(f, gEnd, wEnd, i32(0), nmB);
+    blockDots(f, i32(0), gEnd, i32(0), qB, q);
+    blockDots(f, gEnd, wEnd, i32(0), nmB, q === undefined ? undefined : (q * (q + 1)) / 2);
   });
   return f.text();
 }
@@ -662,22 +747,30 @@ export function blockSums(f: Fn, fill: () => void, wEnd: string, sums: () => voi
 /**
  * The per-lane sums Σ_block w_t·Z_s for the weights [wFrom, wTo) × the monomials [zFrom, zTo) (byte
  * offsets in their blocks), each added to the accumulator at $ap (then the next): the weight's BLK
- * values in registers, the block's rows in two interleaved partial sums.
+ * values in registers, the block's rows in two interleaved partial sums. `zCount`: the number of
+ * monomials when it is known here (a kernel specialised to d): their loop unrolled.
  */
-export function blockDots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo: string): void {
+export function blockDots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo: string, zCount?: number): void {
   const ap = f.local('ap', 'i32');
   loop(f, 'wo', wFrom, wTo, BLOCK_ROW, () => {
     const w = Array.from({ length: BLK }, (_, b) =>
       f.set(`w${b}`, `(v128.load offset=${WB + 16 * b} (local.get $wo))`),
     );
-    loop(f, 'zo', zFrom, zTo, BLOCK_ROW, () => {
+    const dot = (): void => {
       const zb = (b: number): string => `(v128.load offset=${ZB + 16 * b} (local.get $zo))`;
       f.set('s0', mul(w[0]!, zb(0)));
       f.set('s1', mul(w[1]!, zb(1)));
       for (let b = 2; b < BLK; b++) f.set(`s${b & 1}`, add(f.local(`s${b & 1}`), mul(w[b]!, zb(b))));
       accAdd(f, ap, add(f.local('s0'), f.local('s1')));
       f.set('ap', iadd(ap, i32(16)), 'i32');
-    });
+    };
+    if (zCount === undefined) loop(f, 'zo', zFrom, zTo, BLOCK_ROW, dot);
+    else
+      for (let z = 0; z < zCount; z++) {
+        f.local('zo', 'i32');
+        f.emit(`(local.set $zo ${iadd(zFrom, i32(z * BLOCK_ROW))})`);
+        dot();
+      }
   });
 }
 
@@ -692,5 +785,12 @@ export function genericKernels(): string[] {
     gateRowsG(),
     momentsG(),
     gradCurvG(),
+    // the same kernels specialised to d = 1..4 (estepg1 is d = 1's E-step)
+    ...SPECIALISED_D.flatMap((d) => [
+      specialised(d, () => gateG()),
+      ...(d > 1 ? [specialised(d, () => eStepG(false))] : []),
+      specialised(d, () => momentsG()),
+      specialised(d, () => gradCurvG()),
+    ]),
   ];
 }
