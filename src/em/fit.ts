@@ -783,6 +783,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   };
   if (best.hybrid) result.hybrid = best.hybrid;
   if (options.diagnostics) result.diagnostics = diagnoseIdentifiability(result.model, data, { tauMode: opts.tauMode });
+  arena?.release?.(); // the result holds nothing of the fit's buffers: their memory may serve the next fit
   result.seconds = (performance.now() - t0) / 1000;
   return result;
 }

@@ -82,6 +82,11 @@ export interface BufferStore {
   allocU8(len: number): Uint8Array;
   /** a copy of `src` in the store */
   copy(src: Float64Array): Float64Array;
+  /**
+   * The fit is done with the store: its memory may serve the next fit's store. The caller must keep no
+   * array of it (results hold copies). Optional; without it the memory is left to the garbage collector.
+   */
+  release?(): void;
 }
 
 export interface Backend {
