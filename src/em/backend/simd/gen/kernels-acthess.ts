@@ -23,7 +23,7 @@ import { ACTHESS_D_MAX, ACTHESS_K_MAX, GACC, GBLK, GBLK_LEN, GPAR, SCR } from '.
 import type { ActivationSimd } from '../../../../math/activation/types.js';
 import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
 import { pairLoop, rowPair } from './kernels.js';
-import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
+import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides, unrolled } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
 
 /** the (k, d) with unrolled sums (the presets' shapes) */
@@ -74,13 +74,9 @@ function uloop(
   to: string,
   count: (k: number, d: number) => number,
   body: () => void,
-) {
-  if (shape === null) return loop(f, name, from, to, 8, body);
-  f.local(name, 'i32');
-  for (let c = 0; c < count(shape[0], shape[1]); c++) {
-    f.emit(`(local.set $${name} ${iadd(from, i32(8 * c))})`);
-    body();
-  }
+): void {
+  if (shape === null) loop(f, name, from, to, 8, body);
+  else unrolled(f, name, from, 8, count(shape[0], shape[1]), body);
 }
 /** for each expert: $jo = 8j */
 const forExperts = (f: Fn, body: () => void): void => uloop(f, 'jo', i32(0), f.local('k8', 'i32'), (k) => k, body);

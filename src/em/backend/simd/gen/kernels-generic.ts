@@ -52,6 +52,27 @@ export function loop(f: Fn, name: string, from: string, to: string, step: number
   f.emit(`(br $${name}_l)))`);
 }
 
+/**
+ * loop()'s body as `count` straight-line copies, $name set before copy c to from + c·step (a byte offset,
+ * or an i32 expression to add it to): the same operations without the branches, where the trip count is
+ * known when the code is generated. `body` gets c.
+ */
+export function unrolled(
+  f: Fn,
+  name: string,
+  from: number | string,
+  step: number,
+  count: number,
+  body: (c: number) => void,
+): void {
+  f.local(name, 'i32');
+  for (let c = 0; c < count; c++) {
+    const at = typeof from === 'number' ? i32(from + c * step) : iadd(from, i32(c * step));
+    f.emit(`(local.set $${name} ${at})`);
+    body(c);
+  }
+}
+
 /** the d of a kernel specialised to it, while its code is generated (else null: loops over $d) */
 let dFix: number | null = null;
 /** the coordinate index of each unrolled counter while its copy of a body is generated */
@@ -69,12 +90,11 @@ export function coordLoop(f: Fn, name: string, from: number | string, body: () =
     loop(f, name, start, f.local('d8', 'i32'), 8, body);
     return;
   }
-  f.local(name, 'i32');
-  for (let l = typeof from === 'number' ? from : unrolledAt.get(from)!; l < dFix; l++) {
-    f.emit(`(local.set $${name} ${i32(8 * l)})`);
-    unrolledAt.set(name, l);
+  const l0 = typeof from === 'number' ? from : unrolledAt.get(from)!;
+  unrolled(f, name, 8 * l0, 8, dFix - l0, (c) => {
+    unrolledAt.set(name, l0 + c);
     body();
-  }
+  });
   unrolledAt.delete(name);
 }
 
@@ -765,12 +785,7 @@ export function blockDots(f: Fn, wFrom: string, wTo: string, zFrom: string, zTo:
       f.set('ap', iadd(ap, i32(16)), 'i32');
     };
     if (zCount === undefined) loop(f, 'zo', zFrom, zTo, BLOCK_ROW, dot);
-    else
-      for (let z = 0; z < zCount; z++) {
-        f.local('zo', 'i32');
-        f.emit(`(local.set $zo ${iadd(zFrom, i32(z * BLOCK_ROW))})`);
-        dot();
-      }
+    else unrolled(f, 'zo', zFrom, BLOCK_ROW, zCount, dot);
   });
 }
 
