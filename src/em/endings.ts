@@ -62,16 +62,31 @@ function steppedRows(m: Model, data: Dataset): string[] {
   return out;
 }
 
-/** The degenerate-ending warnings of a fitted model on its data (empty when none applies). */
-export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): string[] {
+/** log π and the responsibilities at the fitted model (n × k each), e.g. from the fit's backend kernels. */
+export interface EndingDensities {
+  logPi: Float64Array;
+  resp: Float64Array;
+}
+
+/**
+ * The degenerate-ending warnings of a fitted model on its data (empty when none applies).
+ * @param dens log π and the responsibilities at m when the caller has them (fitMoE: its backend's
+ *   kernels, ≈ 5 % of a demy hybrid fit in JS); else computed here
+ */
+export function endingWarnings(m: Model, data: Dataset, varianceFloor: number, dens?: EndingDensities): string[] {
   const { n, d, X } = data;
   const k = m.k;
   const out: string[] = [];
-  // log π once, for the responsibilities and the gate checks below (this runs after every fit)
   const gate = getGate(m.gate);
-  const logPi = new Float64Array(n * k);
-  gate.logProbs(m, X, n, logPi);
-  const resp = responsibilitiesFrom(m, data, logPi);
+  let logPi: Float64Array;
+  let resp: Float64Array;
+  if (dens) ({ logPi, resp } = dens);
+  else {
+    // log π once, for the responsibilities and the gate checks below
+    logPi = new Float64Array(n * k);
+    gate.logProbs(m, X, n, logPi);
+    resp = responsibilitiesFrom(m, data, logPi);
+  }
   for (let j = 0; j < k; j++) {
     let N = 0;
     for (let i = 0; i < n; i++) N += resp[i * k + j]!;
@@ -98,12 +113,15 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
       `degenerate ending: the experts' variances differ by a factor ${fmt(nuMax / nuMin)} (ν from ${fmt(nuMin)} to ${fmt(nuMax)}): one expert may cover several clusters while another fits a few samples; compare other starts`,
     );
   }
+  // d = 1: the rounded e(x) = (b_j − b_l) + (a_j − a_l)x is monotone in x, so |e| peaks at the extreme x
+  const xs = d === 1 ? extremes(X, n) : X;
+  const rows = xs === X ? n : 2;
   for (let j = 0; j < k; j++) {
     for (let l = j + 1; l < k; l++) {
       let gap = 0;
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < rows; i++) {
         let e = m.b[j]! - m.b[l]!;
-        for (let t = 0; t < d; t++) e += (m.a[j * d + t]! - m.a[l * d + t]!) * X[i * d + t]!;
+        for (let t = 0; t < d; t++) e += (m.a[j * d + t]! - m.a[l * d + t]!) * xs[i * d + t]!;
         if (Math.abs(e) > gap) gap = Math.abs(e);
       }
       const sd = Math.sqrt(Math.max(m.nu[j]!, m.nu[l]!));
@@ -180,6 +198,18 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number): 
     }
   }
   return out;
+}
+
+/** The smallest and largest of X[0..n) (d = 1), or X itself when one of them is not finite. */
+function extremes(X: Float64Array, n: number): Float64Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = X[i]!;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return Number.isFinite(lo) && Number.isFinite(hi) ? Float64Array.of(lo, hi) : X;
 }
 
 /**

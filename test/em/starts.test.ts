@@ -62,54 +62,31 @@ describe('degenerate endings are said', () => {
   const truth = truthPreset('demy');
   const data = simulate(truth, { n: 3000, seed: 2 });
   const floor = 1e-6;
-  it('the truth itself ends clean', () => {
-    expect(endingWarnings(truth, data, floor)).toEqual([]);
-    expect(
-      endingWarnings(truthPreset('temp-tanh'), simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 }), floor),
-    ).toEqual([]);
-  });
-  it('an expert without weight, a variance at the floor, a runaway gate, collapsed rows, a runaway τ', () => {
+  const tanh: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
+  /** one degenerate ending each, with the warning it must draw */
+  const degenerate = (): { name: string; m: Model; says: RegExp }[] => {
     const k3 = modelFromParams(
       { kind: 'softmax' },
       { beta0: [-8, 0, -40], beta1: [[25], [0], [0]], a: [[-20], [20], [1]], b: [15, -5, 0], nu: [0.09, 0.16, 0.1] },
     );
-    expect(endingWarnings(k3, data, floor).join('\n')).toMatch(/expert 3 has almost no weight/);
     const spike = cloneModel(truth);
     spike.nu[1] = floor;
-    expect(endingWarnings(spike, data, floor).join('\n')).toMatch(/expert 2's variance ν = 1\.00e-6 is at the floor/);
     const sharp = cloneModel(truth);
     sharp.beta0[0] = -800;
     sharp.beta1[0] = 2500;
-    expect(endingWarnings(sharp, data, floor).join('\n')).toMatch(/the gate ran away/);
-    const flat = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 1);
+    const flat = withGate(cloneModel(truth), tanh, 1);
     flat.beta1[0] = 0;
     flat.beta0[0] = 0; // both rows (0, 0): the gate no longer depends on x
-    expect(endingWarnings(flat, data, floor).join('\n')).toMatch(/gate rows 1 and 2 collapsed onto each other/);
-    const hot = withGate(
-      cloneModel(truthPreset('temp-tanh')),
-      { kind: 'activation', activation: 'tanh', bias: 'outside' },
-      1e-6,
-    );
+    const hot = withGate(cloneModel(truthPreset('temp-tanh')), tanh, 1e-6);
     hot.beta1[0] = 4e-6; // σ(β1 x)/τ as the truth's near x = 0, but τ at 1e-6
-    expect(endingWarnings(hot, data, floor).join('\n')).toMatch(/τ ran away to 1\.00e-6/);
-    const ridge = withGate(cloneModel(truth), { kind: 'activation', activation: 'tanh', bias: 'outside' }, 5e-4);
+    const ridge = withGate(cloneModel(truth), tanh, 5e-4);
     ridge.beta1[0] = -1.6305;
     ridge.beta1[1] = -1.6379;
     ridge.beta0[0] = -1; // temp-tanh's k-means ending (n = 300)
-    expect(endingWarnings(ridge, data, floor).join('\n')).toMatch(/gate rows 1 and 2 nearly collapsed/);
-    const step = withGate(
-      cloneModel(truthPreset('temp-tanh')),
-      { kind: 'activation', activation: 'tanh', bias: 'outside' },
-      1,
-    );
-    expect(endingWarnings(step, data, floor)).toEqual([]);
+    const step = withGate(cloneModel(truthPreset('temp-tanh')), tanh, 1);
     step.beta1[0] = 1.5e5; // tanh(β1 x) = 1 on every x > 7e-3: a step (the issue-17 tanh ending had β1 = 145524)
-    expect(endingWarnings(step, data, floor).join('\n')).toMatch(
-      /gate row 1 became a step \(σ's argument reaches 1\.499e\+5 on the data/,
-    );
     const wide = cloneModel(truth);
     wide.nu[1] = 16;
-    expect(endingWarnings(wide, data, floor).join('\n')).toMatch(/the experts' variances differ by a factor 177\.8/);
     const split = modelFromParams(
       { kind: 'softmax' },
       {
@@ -120,7 +97,44 @@ describe('degenerate endings are said', () => {
         nu: [0.09, 0.157, 0.04],
       },
     );
-    expect(endingWarnings(split, data, floor).join('\n')).toMatch(/experts 2 and 3 fit nearly the same line/);
+    const top2 = withGate(cloneModel(sharp), { kind: 'topk', K: 2, selectOn: 'logit' }, 1);
+    return [
+      { name: 'k3', m: k3, says: /expert 3 has almost no weight/ },
+      { name: 'spike', m: spike, says: /expert 2's variance ν = 1\.00e-6 is at the floor/ },
+      { name: 'sharp', m: sharp, says: /the gate ran away/ },
+      { name: 'flat', m: flat, says: /gate rows 1 and 2 collapsed onto each other/ },
+      { name: 'hot', m: hot, says: /τ ran away to 1\.00e-6/ },
+      { name: 'ridge', m: ridge, says: /gate rows 1 and 2 nearly collapsed/ },
+      { name: 'step', m: step, says: /gate row 1 became a step \(σ's argument reaches 1\.499e\+5 on the data/ },
+      { name: 'wide', m: wide, says: /the experts' variances differ by a factor 177\.8/ },
+      { name: 'split', m: split, says: /experts 2 and 3 fit nearly the same line/ },
+      { name: 'top-2', m: top2, says: /the gate ran away/ },
+    ];
+  };
+  it('the truth itself ends clean', () => {
+    expect(endingWarnings(truth, data, floor)).toEqual([]);
+    expect(
+      endingWarnings(truthPreset('temp-tanh'), simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 }), floor),
+    ).toEqual([]);
+    const step = withGate(cloneModel(truthPreset('temp-tanh')), tanh, 1);
+    expect(endingWarnings(step, data, floor)).toEqual([]);
+  });
+  it('an expert without weight, a variance at the floor, a runaway gate, collapsed rows, a runaway τ, …', () => {
+    for (const c of degenerate()) expect(endingWarnings(c.m, data, floor).join('\n'), c.name).toMatch(c.says);
+  });
+  it("a fit says them from its backend's log π and responsibilities, as this module's own pass does", () => {
+    for (const c of degenerate()) {
+      const fit = fitMoE(data, {
+        gate: c.m.gate,
+        k: c.m.k,
+        init: { kind: 'model', model: c.m },
+        maxIter: 0,
+        varianceFloor: floor,
+      });
+      const said = fit.warnings.filter((w) => w.startsWith('degenerate ending'));
+      expect(said.join('\n'), c.name).toMatch(c.says);
+      expect(said, c.name).toEqual(endingWarnings(fit.model, data, floor));
+    }
   });
 });
 
