@@ -32,7 +32,7 @@ import {
 import { initialModel } from './init/index.js';
 import { continueFromSoftmax } from './init/continuation.js';
 import { polishGate } from './init/polish.js';
-import { startFamily } from './init/starts.js';
+import { familyInit, startFamily } from './init/starts.js';
 import { distinctOptima, endingWarnings, OPTIMUM_TOL, singleBestWarning, type EndingDensities } from './endings.js';
 import { checkFitData, FIT_DEFAULTS, resolveFitOptions } from './options.js';
 import { boundsReached, describeBounds, projectToBounds, type Bounds } from './bounds.js';
@@ -157,6 +157,106 @@ function sayEndings(out: RunOutcome, ctx: RunContext, warnings: WarningLog): voi
   backend.eStep(m, X, y, n, ws.logPi, ws.resp);
   const dens: EndingDensities = { logPi: ws.logPi, resp: ws.resp };
   for (const w of endingWarnings(m, data, opts.varianceFloor, dens)) warnings.add(w, w, out.iterations);
+}
+
+/**
+ * Start r's model: its family's start (softmax-first: softmaxFirstStart; else init/), or with
+ * FitOptions.prefit = m that start fitted first on every m-th sample from sample r mod m (recorded in `prefits`).
+ */
+function startModel(
+  dataIn: Dataset,
+  ctx: RunContext,
+  init: InitOption,
+  family: StartFamily,
+  seed: number,
+  warnings: WarningLog,
+  r: number,
+  prefits: Map<number, NonNullable<RestartResult['prefit']>>,
+): Model {
+  const { opts, backend, layout, data, ws, experts } = ctx;
+  if (opts.prefit) {
+    const sub = prefitOn(
+      subsample(dataIn, opts.prefit, r % opts.prefit),
+      opts,
+      backend,
+      familyInit(init, family),
+      seed,
+    );
+    prefits.set(r, {
+      samples: sub.n,
+      logLik: sub.fit.logLik,
+      iterations: sub.fit.iterations,
+      stopReason: sub.fit.stopReason,
+    });
+    if (!allFinite(sub.fit.model))
+      throw new Error(`the prefit on ${sub.n} samples ended degenerate (${sub.fit.warnings.join('; ')})`);
+    return cloneModel(sub.fit.model);
+  }
+  if (family === 'softmax-kmeans' || family === 'softmax-random')
+    return softmaxFirstStart(
+      dataIn,
+      opts,
+      backend,
+      family === 'softmax-kmeans' ? 'kmeans' : 'random',
+      seed,
+      warnings,
+      layout,
+    );
+  const one: InitOption =
+    init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
+  const k = opts.k;
+  return initialModel(
+    one,
+    { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor },
+    createRng(seed),
+  );
+}
+
+/** Every m-th sample of the data from sample `from`. */
+function subsample(data: Dataset, m: number, from: number): Dataset {
+  const { n, d, X, y } = data;
+  const ns = Math.floor((n - 1 - from) / m) + 1;
+  const Xs = new Float64Array(ns * d);
+  const ys = new Float64Array(ns);
+  for (let i = 0, src = from; i < ns; i++, src += m) {
+    ys[i] = y[src]!;
+    for (let t = 0; t < d; t++) Xs[i * d + t] = X[src * d + t]!;
+  }
+  return { n: ns, d, X: Xs, y: ys };
+}
+
+/** One start's fit on a prefit's subsample, with the fit's resolved options (its variance floor too). */
+function prefitOn(
+  sub: Dataset,
+  opts: ResolvedFitOptions,
+  backend: Backend,
+  init: InitOption,
+  seed: number,
+): { n: number; fit: FitResult } {
+  const fit = fitMoE(sub, {
+    gate: opts.gate,
+    k: opts.k,
+    init,
+    restarts: 1,
+    seed,
+    tol: opts.tol,
+    absTol: opts.absTol,
+    maxIter: opts.maxIter,
+    varianceFloor: opts.varianceFloor,
+    minResponsibility: opts.minResponsibility,
+    tauMode: opts.tauMode,
+    backend,
+    accelerate: opts.accelerate,
+    wasm: opts.wasm,
+    gateMaxSteps: opts.gateMaxSteps,
+    gateTol: opts.gateTol,
+    optimizer: opts.optimizer,
+    stopRule: opts.stopRule,
+    decrementTol: opts.decrementTol,
+    ...(opts.switchTol !== null ? { switchTol: opts.switchTol } : {}),
+    ...(opts.bounds ? { bounds: opts.bounds } : {}),
+  });
+  return { n: sub.n, fit };
 }
 
 function allFinite(m: Model): boolean {
@@ -670,6 +770,12 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       n,
     );
   }
+  if (opts.prefit && Math.floor(n / opts.prefit) <= P.total)
+    fail(
+      'prefit',
+      `leaves ${Math.floor(n / opts.prefit)} samples per start: it must leave more than the ${P.total} free parameters`,
+      opts.prefit,
+    );
   const backend = createBackend(options.backend ?? 'cpu', { n, k }, { simd: opts.wasm });
   opts.backend = backend.name; // 'auto' resolved
   // a backend may keep the fit's buffers and data in its own memory (the CPU backend's SIMD arena)
@@ -699,6 +805,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   };
 
   const results: RestartResult[] = [];
+  const prefits = new Map<number, NonNullable<RestartResult['prefit']>>();
   let best: RunOutcome | null = null;
   let bestR = -1;
   const errors: string[] = [];
@@ -709,26 +816,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     experts.reset();
     const family = startFamily(init, r, opts.gate);
     try {
-      let model: Model;
-      if (family === 'softmax-kmeans' || family === 'softmax-random') {
-        model = softmaxFirstStart(
-          dataIn,
-          opts,
-          backend,
-          family === 'softmax-kmeans' ? 'kmeans' : 'random',
-          seed,
-          warnings,
-          layout,
-        );
-      } else {
-        const one: InitOption =
-          init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
-        model = initialModel(
-          one,
-          { data, gate: opts.gate, k, layout, backend, ws, experts, warnings, varianceFloor: opts.varianceFloor },
-          createRng(seed),
-        );
-      }
+      const model = startModel(dataIn, ctx, init, family, seed, warnings, r, prefits);
       out = runEM(model, ctx, r, warnings);
       sayEndings(out, ctx, warnings);
       if (opts.bounds) {
@@ -760,6 +848,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       stopReason: out.stopReason,
       warnings: out.warnings.list(),
       start: family,
+      ...(prefits.has(r) ? { prefit: prefits.get(r)! } : {}),
     });
     const score = Number.isNaN(out.logLik) ? -Infinity : out.logLik;
     if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) {

@@ -79,6 +79,7 @@ const OPTIONS_SCHEMA = strictObject(
     decrementTol: optional(nonNegativeNumber()),
     switchTol: optional(nonNegativeNumber()),
     dropDominated: optional(bool()),
+    prefit: optional(integerAtLeast(2)),
     bounds: z.unknown().optional(),
     diagnostics: bool().optional(),
     onIteration: z
@@ -266,6 +267,7 @@ export function resolveFitOptions(
     'decrementTol',
     'switchTol',
     'dropDominated',
+    'prefit',
     'diagnostics',
     'onIteration',
   ]);
@@ -317,6 +319,7 @@ export function resolveFitOptions(
       switchTol,
       dropDominated: o.dropDominated ?? true,
       ...(bounds ? { bounds } : {}),
+      ...(o.prefit ? { prefit: o.prefit } : {}),
     },
     init,
     gate,

@@ -16,6 +16,7 @@ import {
   bool,
   checkKeys,
   definedFields,
+  integerAtLeast,
   integerIn,
   nonNegativeNumber,
   numberWhere,
@@ -88,7 +89,7 @@ const N_GRID_SCHEMA = strictObject(
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
 const EM_RULE =
-  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated? }';
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated?, prefit? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -103,6 +104,7 @@ const EM_SCHEMA = strictObject(
     decrementTol: positiveNumber().optional(),
     switchTol: nonNegativeNumber().optional(),
     dropDominated: bool().optional(),
+    prefit: integerAtLeast(2).optional(),
   },
   'em',
   EM_RULE,

@@ -80,6 +80,8 @@ export interface ExperimentSpec {
     stopRule?: 'decrement' | 'tol';
     decrementTol?: number;
     switchTol?: number;
+    /** FitOptions.prefit: each start fitted first on every prefit-th sample */
+    prefit?: number;
   };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';

@@ -36,6 +36,22 @@ describe('gmoe fit --optimizer hybrid', () => {
     expect(file.fit.options.optimizer).toBe('hybrid');
   });
 
+  it('--prefit m fits each start on every m-th sample first and writes what each prefit reached', async () => {
+    const r = await gmoe(
+      [...args, '--optimizer', 'hybrid', '--restarts', '2', '--prefit', '4', '--out', 'p.json'],
+      dir,
+    );
+    expect(r.code).toBe(0);
+    const file = JSON.parse(readFileSync(join(dir, 'p.json'), 'utf8')) as {
+      fit: { prefits: { samples: number; logLik: number }[]; options: { prefit: number } };
+    };
+    expect(file.fit.options.prefit).toBe(4);
+    expect(file.fit.prefits.map((p) => p.samples)).toEqual([500, 500]);
+    const bad = await gmoe([...args, '--prefit', '1', '--out', 'q.json'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--prefit/);
+  });
+
   it('a top-K fit ending on a region boundary prints its pinned switches, as the model file holds them', async () => {
     // topk1 data, n = 2000, seed 2: the hybrid ends with one switch pinned (measured)
     writeDatasetCsv(join(dir, 'tk.csv'), simulate(truthPreset('topk1'), { n: 2000, seed: 2 }));

@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -33,6 +33,7 @@ interface SweepCliOptions {
   skipCorrupt?: boolean;
   bounds?: string;
   optimizer?: string;
+  prefit?: string;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -52,12 +53,12 @@ export function timestamp(d = new Date()): string {
 
 /**
  * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed,
- * --bounds (every model's fits: the spec's em.bounds) and --optimizer (em.optimizer) applied.
+ * --bounds (every model's fits: the spec's em.bounds), --optimizer (em.optimizer) and --prefit (em.prefit) applied.
  * @throws CliError naming the option for bad input
  */
 export function specFromArgs(
   arg: string,
-  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer'>,
+  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer' | 'prefit'>,
 ): ExperimentSpec {
   let spec: ExperimentSpec;
   try {
@@ -84,6 +85,8 @@ export function specFromArgs(
         throw new CliError(`--optimizer must be em or hybrid. Value: ${opts.optimizer}`);
       spec = validateSpec({ ...spec, em: { ...spec.em, optimizer: opts.optimizer } });
     }
+    if (opts.prefit !== undefined)
+      spec = validateSpec({ ...spec, em: { ...spec.em, prefit: parseIntOption(opts.prefit, '--prefit', 2, 1e6) } });
   } catch (e) {
     asCliError(e);
   }
@@ -156,6 +159,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       opts.seed ? `--seed ${opts.seed}` : '',
       opts.bounds ? `--bounds ${opts.bounds}` : '',
       opts.optimizer ? `--optimizer ${opts.optimizer}` : '',
+      opts.prefit ? `--prefit ${opts.prefit}` : '',
       opts.shard ? `--shard ${opts.shard}` : '',
       `--out ${outDir} --resume`,
     ]
@@ -201,6 +205,10 @@ export function register(program: Command): void {
     .option(
       '--optimizer <em|hybrid>',
       "every fit's optimizer (the spec's em.optimizer, recorded in spec.json): em (EM + SQUAREM, the default) or hybrid (then trust-region Newton, stopped by the Newton decrement; docs/fitting.md)",
+    )
+    .option(
+      '--prefit <m>',
+      "fit every start first on every m-th sample, then on all (the spec's em.prefit, recorded in spec.json; docs/fitting.md)",
     )
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

@@ -33,3 +33,18 @@ export function startFamily(init: InitOption, r: number, gate: GateSpec): StartF
       return init.kind;
   }
 }
+
+/** The init option that makes one start of `family` on its own (a prefit's subsample fit: fit.ts). */
+export function familyInit(init: InitOption, family: StartFamily): InitOption {
+  switch (family) {
+    case 'softmax-kmeans':
+      return { kind: 'softmax-first', from: 'kmeans' };
+    case 'softmax-random':
+      return { kind: 'softmax-first', from: 'random' };
+    case 'kmeans':
+    case 'random':
+      return { kind: family };
+    default:
+      return init;
+  }
+}
