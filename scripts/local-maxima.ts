@@ -2,9 +2,10 @@
  * Local maxima at demy-over's sizes (docs/experiments.md, docs/fitting.md "Prefit starts"): demy data, k = 3,
  * the hybrid optimizer, near-truth starts as the preset takes them, against starts prefitted on every m-th sample.
  *
- *   npx tsx scripts/local-maxima.ts compare [n=1e5] [sets=20] [m=10] [starts=5]
+ *   npx tsx scripts/local-maxima.ts compare [n=1e5] [sets=20] [m=10] [starts=5] [truth=demy]
  *     per data set (seeds 2001..): the best of `starts` near-truth starts against the best of `starts` prefit
- *     starts; prints how often each is higher, the sorted gains and the CPU of both
+ *     starts; prints how often each is higher, the sorted gains and the CPU of both. truth temp, temp-tanh or
+ *     temp-sigmoid: temp-over's fits of that truth instead (k = 3, τ free, near-truth noise fixed × 10)
  *   npx tsx scripts/local-maxima.ts table [n=1e5] [sets=8] [m=10]
  *     per data set (seeds 1001..): the best of 5 near-truth starts (ℓ₅ and its D2), the best of 20, and one
  *     start prefitted on every m-th sample (started near the truth, with the subsample's n), each with its D2
@@ -17,22 +18,28 @@ import { truthPreset } from '../src/models/presets.js';
 import type { Dataset } from '../src/models/types.js';
 import { voronoiLoss } from '../src/voronoi/loss.js';
 
-const truth = truthPreset('demy');
-const [mode = 'compare', nArg = '1e5', setsArg, mArg = '10', startsArg = '5'] = process.argv.slice(2);
+const [mode = 'compare', nArg = '1e5', setsArg, mArg = '10', startsArg = '5', truthArg = 'demy'] =
+  process.argv.slice(2);
+const truth = truthPreset(truthArg);
 const n = Number(nArg);
 const m = Number(mArg);
 const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
-const options = (seed: number, restarts: number): FitOptions => ({
-  gate: { kind: 'softmax' },
-  k: 3,
-  init: { kind: 'near-truth', truth },
-  seed,
-  restarts,
-  optimizer: 'hybrid',
-});
+/** demy-over's fit options, or temp-over's for its truths (temp, temp-tanh, temp-sigmoid) */
+const options = (seed: number, restarts: number): FitOptions =>
+  truthArg === 'demy'
+    ? { gate: { kind: 'softmax' }, k: 3, init: { kind: 'near-truth', truth }, seed, restarts, optimizer: 'hybrid' }
+    : {
+        gate: truth.gate,
+        k: 3,
+        init: { kind: 'near-truth', truth, noise: 'fixed', noiseScale: 10 },
+        tauMode: 'free',
+        seed,
+        restarts,
+        optimizer: 'hybrid',
+      };
 const d2 = (f: FitResult): string => voronoiLoss(f.model, truth, { loss: 'D2' }).loss.toPrecision(3);
 
 function compare(sets: number, starts: number): void {
@@ -57,7 +64,7 @@ function compare(sets: number, starts: number): void {
   }
   gains.sort((a, b) => a - b);
   console.log(
-    `n ${n}, m ${m}, ${starts} starts, ${sets} data sets: prefit higher ${higher}, lower ${lower}, the same ${sets - higher - lower}; ` +
+    `${truthArg}, n ${n}, m ${m}, ${starts} starts, ${sets} data sets: prefit higher ${higher}, lower ${lower}, the same ${sets - higher - lower}; ` +
       `gains ${gains.map((g) => g.toFixed(2)).join(' ')}; CPU plain ${tPlain.toFixed(1)} s, prefit ${tPrefit.toFixed(1)} s`,
   );
 }

@@ -233,7 +233,15 @@ function prefitOn(
   init: InitOption,
   seed: number,
 ): { n: number; fit: FitResult } {
-  const fit = fitMoE(sub, {
+  const run = (o: FitOptions): FitResult => {
+    try {
+      return fitMoE(sub, o);
+    } catch (e) {
+      // the subsample's own checks (a constant x column, too few samples) name its fields: say whose they are
+      throw new Error(`prefit on ${sub.n} samples: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const fit = run({
     gate: opts.gate,
     k: opts.k,
     init,

@@ -155,7 +155,8 @@ export interface FitOptions {
    * walks long ridges before its optimum (n ≥ 1e4), the walk costs 1/m there, and the starts, each on its
    * own subsample, end at more distinct optima: demy, k = 3, n = 1e5, the best of 5 prefit starts
    * (m = 10) was higher than the best of 20 near-truth starts on 4 of 8 data sets, lower on 1, at 1/5 of
-   * the CPU (docs/fitting.md). The subsample must have more samples than the fit has free parameters.
+   * the CPU (on temp-over's activation gates it costs more, not less: docs/fitting.md). The subsample
+   * must have more samples than the fit has free parameters.
    */
   prefit?: number;
   /** compute the identifiability diagnostic of the returned fit (default false) */

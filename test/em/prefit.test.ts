@@ -88,6 +88,9 @@ describe('prefit starts', () => {
     expect(() => fitMoE(data, { ...base, prefit: 300 })).toThrow(
       /^prefit leaves 10 samples per start: it must leave more than the 13 free parameters/,
     );
+    // x alternating 0, 1: every 2nd sample from sample 0 has a constant x
+    const alt = { ...data, X: Float64Array.from({ length: data.n }, (_, i) => i % 2) };
+    expect(() => fitMoE(alt, { ...base, restarts: 1, prefit: 2 })).toThrow(/^prefit on 1500 samples: .*constant/);
     const spec = presetSpec('demy-over', { quick: true });
     expect(validateSpec({ ...spec, em: { ...spec.em, prefit: 10 } }).em.prefit).toBe(10);
     expect(() => validateSpec({ ...spec, em: { ...spec.em, prefit: 1 } })).toThrow(/em\.prefit/);
