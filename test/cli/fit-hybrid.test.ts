@@ -47,6 +47,8 @@ describe('gmoe fit --optimizer hybrid', () => {
     };
     expect(file.fit.options.prefit).toBe(4);
     expect(file.fit.prefits.map((p) => p.samples)).toEqual([500, 500]);
+    const line = file.fit.prefits.map((p) => `${p.logLik.toFixed(4)} on 500 \\(`).join('.*');
+    expect(r.stdout).toMatch(new RegExp(`^prefit: every start first on 1 sample in 4: ${line}`, 'm'));
     const bad = await gmoe([...args, '--prefit', '1', '--out', 'q.json'], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--prefit/);

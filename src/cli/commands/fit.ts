@@ -232,6 +232,12 @@ function summary(fit: FitResult, out: string): string {
         `pinned switches (on top-K region boundaries, decrement along them): ${h.pinned.map((p) => `sample ${p.sample}, experts ${p.experts[0] + 1} (active) and ${p.experts[1] + 1} tie`).join('; ')}`,
       );
   }
+  if (fit.options.prefit) {
+    const pre = fit.restartResults.map((r) => r.prefit);
+    lines.push(
+      `prefit: every start first on 1 sample in ${fit.options.prefit}: ${pre.map((p) => (p ? `${p.logLik.toFixed(4)} on ${p.samples} (${p.iterations} it, ${p.stopReason})` : 'failed')).join(', ')}`,
+    );
+  }
   if (fit.restarts > 1) {
     const start = (r: RestartResult): string =>
       r.stopReason === 'dominated' ? `${r.start}, dropped at iteration ${r.iterations}: dominated` : r.start;
