@@ -153,8 +153,8 @@ export interface FitOptions {
    * (its family, its seed), fitted with these options on every m-th sample from sample r mod m, and the
    * fit of all samples starts where that one ended (RestartResult.prefit). Where an over-specified fit
    * walks long ridges before its optimum (n ≥ 1e4), the walk costs 1/m there, and the starts, each on its
-   * own subsample, end at more distinct optima: demy, k = 3, n = 1e5, the best of 5 prefit starts
-   * (m = 10) was higher than the best of 20 near-truth starts on 4 of 8 data sets, lower on 1, at 1/5 of
+   * own subsample, end at more distinct optima: demy, k = 3, n = 5e4–1e5, 20 data sets, the best of 5
+   * prefit starts (m = 10) was higher than the best of 5 near-truth starts on 13, lower on 3–4, at 0.7–0.8×
    * the CPU (on temp-over's activation gates it costs more, not less: docs/fitting.md). The subsample
    * must have more samples than the fit has free parameters.
    */
