@@ -218,6 +218,8 @@ export interface Summary {
   replications?: number;
   /** the initialisation the figures used (THEORY.md §6: say whether the noise shrinks) */
   init?: InitSpec;
+  /** fitted model label → m, for the models whose starts were prefitted on 1 sample in m (em.prefit) */
+  prefit?: Record<string, number>;
   /** how the intervals were made */
   bootstrap?: { B: number; seed: number; level: number };
   metrics: MetricSummary[];

@@ -116,6 +116,18 @@ describe('buildFigure', () => {
     const sub = (figure.layout.annotations as { text: string }[]).map((a) => a.text).join('\n');
     expect(sub).toMatch(/50 cells: 1 failed, 0 not converged \(kept\)/);
     expect(sub).toMatch(/init: near-truth \(shrinking noise\)/);
+    expect(sub).not.toMatch(/prefitted/);
+  });
+
+  it('says when the starts were prefitted on a subsample (em.prefit), per model where they differ', () => {
+    const pre = summarise(records, { ...spec, em: { ...spec.em, prefit: 10 } }, { bootstrap: 0 });
+    const label = spec.models[0]!.label;
+    expect(pre.prefit).toEqual({ [label]: 10 });
+    const text = (f: ReturnType<typeof buildFigure>): string =>
+      (f.layout.annotations as { text: string }[]).map((a) => a.text).join('\n');
+    expect(text(buildFigure(pre))).toMatch(/starts prefitted on 1 sample in 10/);
+    const two = { ...pre, prefit: { tanh: 10 }, cellsByModel: { tanh: pre.cells, sigmoid: pre.cells } };
+    expect(text(buildFigure(two))).toMatch(/starts prefitted: tanh on 1 sample in 10/);
   });
 });
 

@@ -166,6 +166,7 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     replications: spec.replications,
     init: spec.init,
+    ...prefitOf(spec),
     bootstrap: { B, seed, level },
     metrics,
     provenance: { ...defaultProvenance(), ...options.provenance },
@@ -179,6 +180,15 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     }
   }
   return summary;
+}
+
+/** The models whose starts were prefitted (their em.prefit, or the spec's), for the figure to say so. */
+function prefitOf(spec: ExperimentSpec): { prefit?: Record<string, number> } {
+  const pairs = spec.models.flatMap((fm) => {
+    const m = fm.em?.prefit ?? spec.em.prefit;
+    return m ? [[fm.label, m] as const] : [];
+  });
+  return pairs.length > 0 ? { prefit: Object.fromEntries(pairs) } : {};
 }
 
 function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string) => string): unknown {

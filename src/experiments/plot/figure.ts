@@ -119,10 +119,20 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     ? `init: ${summary.init.kind}${summary.init.kind === 'near-truth' ? ` (${summary.init.noise ?? 'shrinking'} noise${summary.init.noiseScale !== undefined && summary.init.noiseScale !== 1 ? ` ×${summary.init.noiseScale}` : ''})` : ''}`
     : '';
   const level = Math.round(100 * (summary.bootstrap?.level ?? 0.95));
+  // starts fitted on a subsample first find other maxima than the preset's (docs/experiments.md): say so
+  const pre = Object.entries(summary.prefit ?? {});
+  const prefit =
+    pre.length === 0
+      ? ''
+      : new Set(pre.map(([, m]) => m)).size === 1 &&
+          pre.length === Object.keys(summary.cellsByModel ?? { one: 0 }).length
+        ? `starts prefitted on 1 sample in ${pre[0]![1]}`
+        : `starts prefitted: ${pre.map(([label, m]) => `${label} on 1 sample in ${m}`).join(', ')}`;
   return [
     summary.replications !== undefined ? `${summary.replications} replications per n` : '',
     `${c.total} cells: ${c.failed} failed, ${c.notConverged} not converged (kept)`,
     init,
+    prefit,
     '\n',
     '● mean  ○ median',
     'band: 5–95% of replications',
