@@ -114,21 +114,10 @@ function softmaxFirstStart(
 ): Model {
   const softFrom = (kind: 'kmeans' | 'random', s: number): FitResult =>
     fitMoE(data, {
+      ...nestedOptions(opts, backend),
       gate: { kind: 'softmax' },
-      k: opts.k,
       init: { kind },
-      restarts: 1,
       seed: s,
-      tol: opts.tol,
-      absTol: opts.absTol,
-      maxIter: opts.maxIter,
-      varianceFloor: opts.varianceFloor,
-      minResponsibility: opts.minResponsibility,
-      backend,
-      accelerate: opts.accelerate,
-      wasm: opts.wasm,
-      gateMaxSteps: opts.gateMaxSteps,
-      gateTol: opts.gateTol,
       ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
     });
   const first = softFrom(from, seed);
@@ -174,23 +163,14 @@ function startModel(
   prefits: Map<number, NonNullable<RestartResult['prefit']>>,
 ): Model {
   const { opts, backend, layout, data, ws, experts } = ctx;
+  const one = familyInit(init, family);
   if (opts.prefit) {
-    const sub = prefitOn(
-      subsample(dataIn, opts.prefit, r % opts.prefit),
-      opts,
-      backend,
-      familyInit(init, family),
-      seed,
-    );
-    prefits.set(r, {
-      samples: sub.n,
-      logLik: sub.fit.logLik,
-      iterations: sub.fit.iterations,
-      stopReason: sub.fit.stopReason,
-    });
-    if (!allFinite(sub.fit.model))
-      throw new Error(`the prefit on ${sub.n} samples ended degenerate (${sub.fit.warnings.join('; ')})`);
-    return cloneModel(sub.fit.model);
+    const sub = subsample(dataIn, opts.prefit, r % opts.prefit);
+    const fit = prefitOn(sub, opts, backend, one, seed);
+    prefits.set(r, { samples: sub.n, logLik: fit.logLik, iterations: fit.iterations, stopReason: fit.stopReason });
+    if (!allFinite(fit.model))
+      throw new Error(`the prefit on ${sub.n} samples ended degenerate (${fit.warnings.join('; ')})`);
+    return cloneModel(fit.model);
   }
   if (family === 'softmax-kmeans' || family === 'softmax-random')
     return softmaxFirstStart(
@@ -202,8 +182,6 @@ function startModel(
       warnings,
       layout,
     );
-  const one: InitOption =
-    init.kind === 'auto' || init.kind === 'softmax-first' ? { kind: family as 'kmeans' | 'random' } : init;
   const k = opts.k;
   return initialModel(
     one,
@@ -225,46 +203,46 @@ function subsample(data: Dataset, m: number, from: number): Dataset {
   return { n: ns, d, X: Xs, y: ys };
 }
 
-/** One start's fit on a prefit's subsample, with the fit's resolved options (its variance floor too). */
-function prefitOn(
-  sub: Dataset,
-  opts: ResolvedFitOptions,
-  backend: Backend,
-  init: InitOption,
-  seed: number,
-): { n: number; fit: FitResult } {
-  const run = (o: FitOptions): FitResult => {
-    try {
-      return fitMoE(sub, o);
-    } catch (e) {
-      // the subsample's own checks (a constant x column, too few samples) name its fields: say whose they are
-      throw new Error(`prefit on ${sub.n} samples: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
-  const fit = run({
-    gate: opts.gate,
+/**
+ * The options a fit made inside this one inherits (a softmax-first start's softmax fits, a prefit): one
+ * start, the tolerances and caps, the variance floor of all the data, the backend and its kernels.
+ */
+function nestedOptions(opts: ResolvedFitOptions, backend: Backend): Omit<FitOptions, 'gate' | 'init'> {
+  return {
     k: opts.k,
-    init,
     restarts: 1,
-    seed,
     tol: opts.tol,
     absTol: opts.absTol,
     maxIter: opts.maxIter,
     varianceFloor: opts.varianceFloor,
     minResponsibility: opts.minResponsibility,
-    tauMode: opts.tauMode,
     backend,
     accelerate: opts.accelerate,
     wasm: opts.wasm,
     gateMaxSteps: opts.gateMaxSteps,
     gateTol: opts.gateTol,
-    optimizer: opts.optimizer,
-    stopRule: opts.stopRule,
-    decrementTol: opts.decrementTol,
-    ...(opts.switchTol !== null ? { switchTol: opts.switchTol } : {}),
-    ...(opts.bounds ? { bounds: opts.bounds } : {}),
-  });
-  return { n: sub.n, fit };
+  };
+}
+
+/** One start's fit on a prefit's subsample: the fit's own gate, optimizer and bounds besides nestedOptions. */
+function prefitOn(sub: Dataset, opts: ResolvedFitOptions, backend: Backend, init: InitOption, seed: number): FitResult {
+  try {
+    return fitMoE(sub, {
+      ...nestedOptions(opts, backend),
+      gate: opts.gate,
+      init,
+      seed,
+      tauMode: opts.tauMode,
+      optimizer: opts.optimizer,
+      stopRule: opts.stopRule,
+      decrementTol: opts.decrementTol,
+      ...(opts.switchTol !== null ? { switchTol: opts.switchTol } : {}),
+      ...(opts.bounds ? { bounds: opts.bounds } : {}),
+    });
+  } catch (e) {
+    // the subsample's own checks (a constant x column, too few samples) name its fields: say whose they are
+    throw new Error(`prefit on ${sub.n} samples: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function allFinite(m: Model): boolean {

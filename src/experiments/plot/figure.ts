@@ -125,7 +125,7 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     pre.length === 0
       ? ''
       : new Set(pre.map(([, m]) => m)).size === 1 &&
-          pre.length === Object.keys(summary.cellsByModel ?? { one: 0 }).length
+          pre.length === (summary.cellsByModel ? Object.keys(summary.cellsByModel).length : 1)
         ? `starts prefitted on 1 sample in ${pre[0]![1]}`
         : `starts prefitted: ${pre.map(([label, m]) => `${label} on 1 sample in ${m}`).join(', ')}`;
   return [
