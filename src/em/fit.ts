@@ -40,6 +40,7 @@ import type {
   FitOptions,
   FitResult,
   InitOption,
+  Optimum,
   ResolvedFitOptions,
   RestartResult,
   HybridInfo,
@@ -723,6 +724,21 @@ class EmRun {
 }
 
 /**
+ * restartsMax: whether start r runs after the planned ones — while no start but the best has ended at the
+ * best optimum (dominated starts end at none) and fewer than restartsMax have run.
+ */
+function unsettled(r: number, results: readonly RestartResult[], opts: ResolvedFitOptions): boolean {
+  if (opts.restartsMax === undefined || r >= opts.restartsMax) return false;
+  const [best] = optimaOf(results);
+  return best === undefined || best.count < 2;
+}
+
+/** The starts' distinct optima, best first (a dropped start ended on none). */
+function optimaOf(results: readonly RestartResult[]): Optimum[] {
+  return distinctOptima(results.map((x) => (x.stopReason === 'dominated' ? NaN : x.logLik)));
+}
+
+/**
  * Fits a k-expert Gaussian MoE with the given gate to the data by EM.
  *
  * Stopping rule (per start): after iteration t, with ℓ_t the mean log-likelihood per sample,
@@ -795,7 +811,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   let best: RunOutcome | null = null;
   let bestR = -1;
   const errors: string[] = [];
-  for (let r = 0; r < opts.restarts; r++) {
+  for (let r = 0; r < opts.restarts || unsettled(r, results, opts); r++) {
     const seed = deriveSeed(opts.seed, r);
     const warnings = new WarningLog();
     let out: RunOutcome;
@@ -810,7 +826,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
         if (on) warnings.add('bounds-end', on, out.iterations);
       }
     } catch (e) {
-      if (opts.restarts === 1) throw e;
+      if (opts.restarts === 1 && opts.restartsMax === undefined) throw e;
       const msg = e instanceof Error ? e.message : String(e);
       errors.push(`start ${r} failed: ${msg}`);
       results.push({
@@ -844,9 +860,8 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     ctx.best = Math.max(ctx.best, score);
   }
   if (best === null) throw new Error(`every start failed: ${errors.join('; ')}`);
-  // a dropped start ended on no optimum
-  const optima = distinctOptima(results.map((x) => (x.stopReason === 'dominated' ? NaN : x.logLik)));
-  const single = singleBestWarning(optima, opts.restarts);
+  const optima = optimaOf(results);
+  const single = singleBestWarning(optima, results.length);
   const warnings = [...fitWarnings.list(), ...best.warnings.list(), ...errors, ...(single ? [single] : [])];
   if (best.stopReason === 'max-iterations' && opts.maxIter > 0) {
     warnings.push(
@@ -860,7 +875,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     iterations: best.iterations,
     converged: isConverged(best.stopReason),
     stopReason: best.stopReason,
-    restarts: opts.restarts,
+    restarts: results.length,
     restartLogLiks: results.map((x) => x.logLik),
     restartResults: results,
     bestRestart: bestR,

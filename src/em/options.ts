@@ -58,6 +58,7 @@ const OPTIONS_SCHEMA = strictObject(
     k: integerAtLeast(1),
     init: z.unknown().optional(),
     restarts: optional(integerAtLeast(1)),
+    restartsMax: optional(integerAtLeast(1)),
     seed: z.unknown().optional(),
     tol: optional(nonNegativeNumber()),
     absTol: optional(nonNegativeNumber()),
@@ -249,6 +250,9 @@ export function resolveFitOptions(
   const gate = parseGateSpec(raw.gate, k, 'gate');
   const init = checkInit(raw.init ?? { kind: 'kmeans' }, k, data.d);
   const restarts = parseFields(OPTIONS_SCHEMA, raw, ['restarts']).restarts ?? FIT_DEFAULTS.restarts;
+  const { restartsMax } = parseFields(OPTIONS_SCHEMA, raw, ['restartsMax']);
+  if (restartsMax != null && restartsMax < restarts)
+    fail('restartsMax', `must be at least restarts (${restarts})`, restartsMax);
   const seed = checkSeed(raw.seed ?? FIT_DEFAULTS.seed, 'seed');
   const o = parseFields(OPTIONS_SCHEMA, raw, [
     'tol',
@@ -320,6 +324,7 @@ export function resolveFitOptions(
       dropDominated: o.dropDominated ?? true,
       ...(bounds ? { bounds } : {}),
       ...(o.prefit ? { prefit: o.prefit } : {}),
+      ...(restartsMax != null ? { restartsMax } : {}),
     },
     init,
     gate,

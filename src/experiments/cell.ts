@@ -19,7 +19,7 @@ import { voronoiLoss, type LossResult } from '../voronoi/loss.js';
 import { dataSeed, hellingerSeed, initSeed, type Cell } from './plan.js';
 import { failedRecord, type CellEvaluator } from './pool.js';
 import { metricPrefix, specTruths } from './spec.js';
-import type { CellRecord, ExperimentSpec } from './types.js';
+import type { CellRecord, CellStarts, ExperimentSpec } from './types.js';
 
 /** Default Monte Carlo points in X for the Hellinger distance. */
 export const HELLINGER_POINTS = 2000;
@@ -66,6 +66,14 @@ function parameterErrors(loss: LossResult, put: (name: string, v: number) => voi
     ];
     for (const [param, v] of values) if (v !== undefined) put(`${param}|m=${m}`, v);
   }
+}
+
+/** How a fit's starts ended: how many reached its best optimum, and how far below it the next one lies. */
+export function cellStarts(fit: Pick<FitResult, 'restartResults' | 'optima'>): CellStarts {
+  const [best, next] = fit.optima;
+  const out: CellStarts = { count: fit.restartResults.length, atBest: best?.count ?? 0 };
+  if (best && next) out.gap = best.logLik - next.logLik;
+  return out;
 }
 
 /**
@@ -155,6 +163,7 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
     warnings,
     seconds: seconds(),
   };
+  if (fit.restartResults.length > 1) record.starts = cellStarts(fit);
   if (rec.fitted !== false) record.fitted = modelToParams(fit.model);
   return record;
 }

@@ -89,7 +89,7 @@ const N_GRID_SCHEMA = strictObject(
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
 const EM_RULE =
-  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated?, prefit? }';
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated?, prefit?, restartsMax? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -105,6 +105,7 @@ const EM_SCHEMA = strictObject(
     switchTol: nonNegativeNumber().optional(),
     dropDominated: bool().optional(),
     prefit: integerAtLeast(2).optional(),
+    restartsMax: positiveInteger(1000).optional(),
   },
   'em',
   EM_RULE,
@@ -381,6 +382,9 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   const n = resolveNGrid(v.n, 'n');
   const { replications, restarts = 1 } = fields('replications', 'restarts');
   const em = checkEm(v.em);
+  for (const [field, e] of [['em', em], ...models.map((m, i) => [`models[${i}].em`, m.em] as const)] as const)
+    if (e?.restartsMax !== undefined && e.restartsMax < restarts)
+      fail(`${field}.restartsMax`, `must be at least restarts (${restarts})`, e.restartsMax);
   const { loss, seed = 1 } = fields('loss', 'seed');
   const theory: Record<string, Prediction> = {};
   if (v.theory !== undefined) {

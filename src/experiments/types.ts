@@ -82,6 +82,8 @@ export interface ExperimentSpec {
     switchTol?: number;
     /** FitOptions.prefit: each start fitted first on every prefit-th sample */
     prefit?: number;
+    /** FitOptions.restartsMax: more starts (up to this many) while the best optimum is one start's alone */
+    restartsMax?: number;
   };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';
@@ -135,6 +137,35 @@ export interface CellRecord {
   seconds: number;
   /** fitted parameters (model file parameters) */
   fitted?: ModelParams;
+  /** how the fit's starts ended, when it ran several (the best of them is the cell's fit) */
+  starts?: CellStarts;
+}
+
+/**
+ * How the starts of a cell's fit ended (restarts > 1), by FitResult.optima: final log-likelihoods
+ * within OPTIMUM_TOL nats of each other are one optimum (src/em/endings.ts), dominated starts none.
+ */
+export interface CellStarts {
+  /** starts run */
+  count: number;
+  /** starts that ended at the best optimum */
+  atBest: number;
+  /** nats from the best optimum down to the next one some start ended at (absent when none did) */
+  gap?: number;
+}
+
+/** The starts of one fitted model's cells (ok cells whose fit ran several starts). */
+export interface StartsSummary {
+  /** cells counted */
+  cells: number;
+  /** starts per cell (the most any counted cell ran) */
+  restarts: number;
+  /** the fewest starts a counted cell ran, where fewer than `restarts` (restartsMax added starts to some) */
+  fewest?: number;
+  /** cells whose best optimum one start alone reached */
+  single: number;
+  /** median over those cells of the gap from the best optimum down to the next */
+  medianGap?: number;
 }
 
 /** Statistics of one metric at one n. */
@@ -220,6 +251,11 @@ export interface Summary {
   init?: InitSpec;
   /** fitted model label → m, for the models whose starts were prefitted on 1 sample in m (em.prefit) */
   prefit?: Record<string, number>;
+  /**
+   * fitted model label → how its cells' starts ended (only for fits of several starts): a cell's fit is
+   * the best of its starts' local maxima, so cells where one start alone reached it may move with more starts
+   */
+  starts?: Record<string, StartsSummary>;
   /** how the intervals were made */
   bootstrap?: { B: number; seed: number; level: number };
   metrics: MetricSummary[];

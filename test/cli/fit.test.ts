@@ -89,6 +89,29 @@ describe('gmoe fit', () => {
     for (const w of json.fit.warnings) expect(r.stderr).toContain(`gmoe fit: warning: ${w}`);
   });
 
+  it('--restarts-max M: starts added while one start alone reached the best, as many as fitMoE runs; refused below --restarts', async () => {
+    const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '3', '--init', 'random', '--max-iter', '200'];
+    const r = await gmoe([...args, '--restarts', '1', '--restarts-max', '6', '--out', 'm.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+    const lib = fitMoE(data, {
+      gate: { kind: 'softmax' },
+      k: 3,
+      init: { kind: 'random' },
+      maxIter: 200,
+      restarts: 1,
+      restartsMax: 6,
+    });
+    expect(lib.restarts).toBeGreaterThan(1); // one start alone is never settled
+    expect(json.fit.restarts).toBe(lib.restarts);
+    expect(json.fit.options.restartsMax).toBe(6);
+    expect(r.stdout).toMatch(new RegExp(`the best reached by ${lib.optima[0]!.count} of ${lib.restarts} starts`));
+    const bad = await gmoe([...args, '--restarts', '3', '--restarts-max', '2', '--out', 'n.json'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('gmoe: --restarts-max must be at least --restarts (3). Value: 2');
+    expect(existsSync(join(dir, 'n.json'))).toBe(false);
+  });
+
   it('bad input exits 2 with one line and writes nothing', async () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);

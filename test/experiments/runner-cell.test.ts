@@ -75,6 +75,34 @@ describe('evaluateCell', () => {
     expect(full!.converged).toBe(true);
   });
 
+  it('a fit of several starts records how they ended (starts at the best optimum, the gap to the next); one start records none', () => {
+    const spec = validateSpec({
+      ...base,
+      n: [400, 600, 800],
+      loss: 'auto',
+      models: [{ label: 'over', gate: { kind: 'softmax' }, k: 3 }],
+      init: { kind: 'random' },
+      restarts: 4,
+      record: { hellinger: false, fitted: false },
+      em: { maxIter: 200 },
+    });
+    const ev = createCellEvaluator(spec);
+    const records = planCells(spec).map(ev);
+    for (const r of records) {
+      expect(r.starts!.count).toBe(4);
+      expect(r.starts!.atBest).toBeGreaterThanOrEqual(1);
+      expect(r.starts!.atBest).toBeLessThanOrEqual(4);
+      // the fit's own warning says the same when one start alone reached the best
+      const single = r.warnings.find((w) => /was reached by 1 of 4 starts/.test(w));
+      expect(single !== undefined).toBe(r.starts!.atBest === 1 && r.starts!.gap !== undefined);
+      if (r.starts!.gap !== undefined) expect(r.starts!.gap).toBeGreaterThan(0.1);
+    }
+    // these cells end at more than one optimum (else the checks above test nothing)
+    expect(records.some((r) => r.starts!.gap !== undefined)).toBe(true);
+    const one = createCellEvaluator(validateSpec(base))(planCells(validateSpec(base))[0]!);
+    expect(one).not.toHaveProperty('starts');
+  });
+
   it('a fit that throws becomes a failed record with the reason', () => {
     const spec = validateSpec({ ...base, n: [5] }); // fewer samples than free parameters
     const r = createCellEvaluator(spec)(planCells(spec)[0]!);

@@ -1,7 +1,7 @@
 /**
  * `gmoe fit --data data.csv --gate softmax|topk:K[:logit|slope]|temperature|activation:<σ> --k K
  *           [--init auto|softmax-first[:kmeans|random]|near-truth:<preset|model.json>|kmeans|random|<model.json>]
- *           [--restarts R (default 10)] [--seed S]
+ *           [--restarts R (default 10)] [--restarts-max M] [--seed S]
  *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] [--bounds B] ... --out fit.json`
  * Fits a Gaussian MoE by EM (fitMoE) and writes the fitted model as a model file with an extra
  * "fit" block (log-likelihood, trace, iterations, stop reason, warnings, options, seconds), so the
@@ -44,6 +44,7 @@ interface FitCliOptions {
   accelerate: string;
   optimizer: string;
   prefit?: string;
+  restartsMax?: string;
   stopRule?: string;
   decrementTol?: string;
   switchTol?: string;
@@ -197,7 +198,7 @@ export function readDataOption(opts: { data: string; y?: string; x?: string; dro
 }
 
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
-function progressReporter(enabled: boolean, restarts: number): FitOptions['onIteration'] {
+function progressReporter(enabled: boolean, restarts: number, restartsMax?: number): FitOptions['onIteration'] {
   if (!enabled) return undefined;
   const tty = process.stderr.isTTY === true;
   const t0 = performance.now();
@@ -208,7 +209,8 @@ function progressReporter(enabled: boolean, restarts: number): FitOptions['onIte
     const now = performance.now();
     if (now - last < every) return;
     last = now;
-    const line = `gmoe fit: start ${restart + 1}/${restarts}, iteration ${iteration}, log-likelihood ${logLik.toFixed(6)}, ${((now - t0) / 1000).toFixed(1)} s`;
+    const of = restartsMax !== undefined && restartsMax > restarts ? `${restarts}–${restartsMax}` : `${restarts}`;
+    const line = `gmoe fit: start ${restart + 1}/${of}, iteration ${iteration}, log-likelihood ${logLik.toFixed(6)}, ${((now - t0) / 1000).toFixed(1)} s`;
     if (tty) process.stderr.write(`\r${line}\x1b[K`);
     else process.stderr.write(`${line}\n`);
   };
@@ -304,6 +306,11 @@ function run(opts: FitCliOptions): void {
   if (opts.switchTol !== undefined) options.switchTol = parseNumber(opts.switchTol, '--switch-tol', false);
   if (opts.keepDominated) options.dropDominated = false;
   if (opts.prefit !== undefined) options.prefit = parseIntOption(opts.prefit, '--prefit', 2, 1_000_000);
+  if (opts.restartsMax !== undefined) {
+    options.restartsMax = parseIntOption(opts.restartsMax, '--restarts-max', 1, 1_000_000);
+    if (options.restartsMax < restarts)
+      throw new CliError(`--restarts-max must be at least --restarts (${restarts}). Value: ${options.restartsMax}`);
+  }
   if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   if (opts.varianceFloor !== undefined)
     options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
@@ -314,7 +321,7 @@ function run(opts: FitCliOptions): void {
     );
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
-  options.onIteration = progressReporter(opts.progress, restarts);
+  options.onIteration = progressReporter(opts.progress, restarts, options.restartsMax);
   let fit: FitResult;
   try {
     fit = fitMoE(data, options);
@@ -460,6 +467,10 @@ export function register(program: Command): void {
     .option(
       '--prefit <m>',
       'fit each start first on every m-th sample (start r from sample r mod m), then on all samples from there: at large n cheaper per start and more distinct optima (docs/fitting.md)',
+    )
+    .option(
+      '--restarts-max <M>',
+      'after the --restarts starts, more starts (up to M in all) while no start but the best has ended at the best optimum (within 0.1 nats): a best that one start alone reached may not be the maximum (docs/fitting.md)',
     )
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option(

@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--restarts-max M] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -34,6 +34,7 @@ interface SweepCliOptions {
   bounds?: string;
   optimizer?: string;
   prefit?: string;
+  restartsMax?: string;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -53,12 +54,12 @@ export function timestamp(d = new Date()): string {
 
 /**
  * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed,
- * --bounds (every model's fits: the spec's em.bounds), --optimizer (em.optimizer) and --prefit (em.prefit) applied.
+ * --bounds (every model's fits: the spec's em.bounds), --optimizer (em.optimizer), --prefit (em.prefit) and --restarts-max (em.restartsMax) applied.
  * @throws CliError naming the option for bad input
  */
 export function specFromArgs(
   arg: string,
-  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer' | 'prefit'>,
+  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer' | 'prefit' | 'restartsMax'>,
 ): ExperimentSpec {
   let spec: ExperimentSpec;
   try {
@@ -87,6 +88,12 @@ export function specFromArgs(
     }
     if (opts.prefit !== undefined)
       spec = validateSpec({ ...spec, em: { ...spec.em, prefit: parseIntOption(opts.prefit, '--prefit', 2, 1e6) } });
+    if (opts.restartsMax !== undefined) {
+      const m = parseIntOption(opts.restartsMax, '--restarts-max', 1, 1000);
+      if (m < spec.restarts)
+        throw new CliError(`--restarts-max must be at least the spec's restarts (${spec.restarts}). Value: ${m}`);
+      spec = validateSpec({ ...spec, em: { ...spec.em, restartsMax: m } });
+    }
   } catch (e) {
     asCliError(e);
   }
@@ -160,6 +167,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       opts.bounds ? `--bounds ${opts.bounds}` : '',
       opts.optimizer ? `--optimizer ${opts.optimizer}` : '',
       opts.prefit ? `--prefit ${opts.prefit}` : '',
+      opts.restartsMax ? `--restarts-max ${opts.restartsMax}` : '',
       opts.shard ? `--shard ${opts.shard}` : '',
       `--out ${outDir} --resume`,
     ]
@@ -209,6 +217,10 @@ export function register(program: Command): void {
     .option(
       '--prefit <m>',
       "fit every start first on every m-th sample, then on all (the spec's em.prefit, recorded in spec.json; docs/fitting.md)",
+    )
+    .option(
+      '--restarts-max <M>',
+      "after the spec's restarts, more starts per fit (up to M) while no start but the best has ended at the best optimum (the spec's em.restartsMax, recorded in spec.json; docs/fitting.md)",
     )
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

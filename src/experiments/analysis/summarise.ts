@@ -26,6 +26,7 @@ import { compareMetrics, parseMetric, type MetricName } from './metrics.js';
 import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
 import { judgeRate, type VerdictWord } from './verdict.js';
 import { planRates } from './planner.js';
+import { summariseStarts } from './starts.js';
 import { isScaledLinear } from '../../models/gates/index.js';
 import { summarisePoint } from './stats.js';
 
@@ -167,6 +168,7 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     replications: spec.replications,
     init: spec.init,
     ...prefitOf(spec),
+    ...startsOf(sorted, allLabels),
     bootstrap: { B, seed, level },
     metrics,
     provenance: { ...defaultProvenance(), ...options.provenance },
@@ -189,6 +191,12 @@ function prefitOf(spec: ExperimentSpec): { prefit?: Record<string, number> } {
     return m ? [[fm.label, m] as const] : [];
   });
   return pairs.length > 0 ? { prefit: Object.fromEntries(pairs) } : {};
+}
+
+/** How the cells' starts ended, per model ({@link summariseStarts}); nothing when no cell ran several. */
+function startsOf(records: CellRecord[], labels: string[]): { starts?: Summary['starts'] } {
+  const starts = summariseStarts(records, labels);
+  return starts ? { starts } : {};
 }
 
 function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string) => string): unknown {

@@ -6,6 +6,7 @@ import { readsMedian } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
 import { verdictText } from './verdict.js';
 import { formatPlan, type PlanFormatOptions } from './planner.js';
+import { formatStarts } from './starts.js';
 
 type Counts = Summary['cells'];
 
@@ -104,6 +105,7 @@ export function formatSummaryTable(
   lines.push(
     'values: replications in the statistics (n.c.: of which not converged; missing: ok cells without a finite value).',
   );
+  lines.push(...formatStarts(summary));
   if (summary.failures && summary.failures.length > 0) {
     lines.push('Failed cells:');
     for (const f of summary.failures.slice(0, 5)) lines.push(`  ${f.count}× ${f.error}`);

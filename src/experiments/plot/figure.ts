@@ -13,6 +13,7 @@ import { compareMetrics, displayName, parseMetric, type MetricName } from '../an
 import { readsMedian } from '../analysis/curve.js';
 import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
 import { verdictText } from '../analysis/verdict.js';
+import { startsSubtitle } from '../analysis/starts.js';
 import type { MetricSummary, PointSummary, Summary } from '../types.js';
 import { escapeMarkup } from './escape.js';
 
@@ -133,6 +134,7 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     `${c.total} cells: ${c.failed} failed, ${c.notConverged} not converged (kept)`,
     init,
     prefit,
+    startsSubtitle(summary),
     '\n',
     '● mean  ○ median',
     'band: 5–95% of replications',
