@@ -187,3 +187,35 @@ describe('verdicts read on the median curve', () => {
     expect(row).toContain('-1/2 (median)');
   });
 });
+
+describe('one replication at some n', () => {
+  const spec = syntheticSpec({ D1: { exponent: -0.5 } });
+  it('gives no interval and no verdict (resampling a single replication gives it back), saying which n', () => {
+    const one = summarise(
+      syntheticRecords({ ns: [1000, 2000, 4000, 8000], reps: 1, metrics: { D1: (n) => n ** -0.4 } }),
+      spec,
+    );
+    const m = one.metrics.find((x) => x.metric === 'D1')!;
+    expect(m.mean.ci.every(Number.isNaN)).toBe(true);
+    expect(m.verdict).toBe('no interval');
+    expect(m.consistent).toBeUndefined();
+    expect(m.warnings).toContain(
+      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 1000, 2000, 4000, 8000 have only one',
+    );
+    // one n with a single replication among several (a shard's own summary): still none
+    const mixed = syntheticRecords({ ns: [1000, 2000, 4000], reps: 4, metrics: { D1: (n) => n ** -0.5 } }).filter(
+      (r) => r.n !== 2000 || r.rep === 0,
+    );
+    const m2 = summarise(mixed, spec).metrics.find((x) => x.metric === 'D1')!;
+    expect(m2.verdict).toBe('no interval');
+    expect(m2.warnings).toContain(
+      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 2000 has only one',
+    );
+    // two replications everywhere: an interval and a verdict
+    const two = summarise(
+      syntheticRecords({ ns: [1000, 2000, 4000], reps: 2, metrics: { D1: (n) => n ** -0.5 } }),
+      spec,
+    );
+    expect(two.metrics.find((x) => x.metric === 'D1')!.mean.ci.every(Number.isFinite)).toBe(true);
+  });
+});

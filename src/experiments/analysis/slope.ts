@@ -246,6 +246,19 @@ export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOpt
       st.mean.ciDroppingSmallest = ci(1);
       st.median.ci = ci(2);
       st.median.ciDroppingSmallest = ci(3);
+      // resampling one replication gives it back: an n with a single one makes the interval too narrow (width 0 when every n has one)
+      for (const [fit, what, use] of [
+        [st.mean, 'mean', st.useMean],
+        [st.median, 'median', st.useMed],
+      ] as const) {
+        const single = use.filter((g) => st.groups[g]!.values.length < 2).map((g) => st.groups[g]!.n);
+        if (single.length === 0 || use.length < 2) continue;
+        fit.ci = [NaN, NaN];
+        fit.ciDroppingSmallest = [NaN, NaN];
+        st.warnings.push(
+          `${what} curve: no interval — the bootstrap resamples the replications at each n, and n = ${single.join(', ')} ${single.length === 1 ? 'has' : 'have'} only one`,
+        );
+      }
       for (const [t, what, use] of [
         [0, 'mean', st.useMean],
         [2, 'median', st.useMed],

@@ -130,7 +130,8 @@ export function judgeRate(
     return {
       verdict: 'no interval',
       competitors,
-      detail: 'no slope interval (too few sample sizes with a positive statistic?)',
+      detail:
+        'no slope interval (too few sample sizes with a positive statistic, or one replication at some n: see the notes)',
     };
   const ciStr = `[${fixed(lo)}, ${fixed(hi)}]`;
   let holds: string;
