@@ -226,8 +226,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
         `cannot resume ${outDir}: it ran shard ${shardText(meta.shard)}, not ${shardText(options.shard)}`,
       );
     }
+    const planned = plannedKeys(cells);
     if (options.skipCorrupt) {
-      const moved = quarantineCorrupt(resultsPath);
+      const moved = quarantineCorrupt(resultsPath, planned);
       if (moved.length > 0)
         notice(
           `moved ${moved.length} corrupt line${moved.length === 1 ? '' : 's'} of ${resultsPath} (line${moved.length === 1 ? '' : 's'} ${moved.map((m) => m.line).join(', ')}) to ${CORRUPT_FILE}: ${moved.length === 1 ? 'that cell runs' : 'those cells run'} again`,
@@ -235,11 +236,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     }
     const torn = truncateTornLine(resultsPath);
     if (torn > 0) notice(`dropped a torn last line of ${RESULTS_FILE} (${torn} bytes): that cell runs again`);
-    const planned = new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
-    for (const r of readResults(resultsPath).records) {
-      const key = cellKey(r.model, r.n, r.rep);
-      if (planned.has(key)) done.add(key);
-    }
+    for (const r of readResults(resultsPath, { planned }).records) done.add(cellKey(r.model, r.n, r.rep));
     resumed = done.size;
     notice(`resuming ${outDir}: ${resumed} of ${cells.length} cells already done`);
   } else {
@@ -316,6 +313,11 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   return result;
 }
 
+/** The cells a run plans, as cellKey(label, n, rep): what its results.jsonl may hold. */
+export function plannedKeys(cells: readonly Cell[]): Set<string> {
+  return new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
+}
+
 export interface AnalyseOptions {
   plots?: PlotOutput;
   onNotice?: (line: string) => void;
@@ -330,7 +332,10 @@ export interface AnalyseOptions {
  */
 export async function analyseRun(dir: string, options: AnalyseOptions = {}): Promise<AnalyseResult> {
   const meta = readRunMeta(dir);
-  const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt });
+  const read = readResults(join(dir, RESULTS_FILE), {
+    skipCorrupt: options.skipCorrupt,
+    planned: plannedKeys(shardCells(planCells(meta.spec), meta.shard)),
+  });
   const stale = removeStaleTemps(dir);
   if (stale.length > 0)
     options.onNotice?.(
@@ -435,10 +440,9 @@ export async function mergeRuns(
   if (duplicates > 0)
     notice(`${duplicates} cells were present in more than one directory (identical results): kept once`);
   const planned = planCells(spec);
-  const plannedKeys = new Set(planned.map((c) => cellKey(c.label, c.n, c.rep)));
+  const keys = plannedKeys(planned);
   for (const [key, { dir }] of byKey) {
-    if (!plannedKeys.has(key))
-      throw new StoreError(`${dir} holds cell ${key} (label|n|rep), which its spec does not plan`);
+    if (!keys.has(key)) throw new StoreError(`${dir} holds cell ${key} (label|n|rep), which its spec does not plan`);
   }
   const missing = planned.length - byKey.size;
   if (missing > 0) notice(`${missing} of ${planned.length} cells are missing (a shard not finished or not merged?)`);

@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../io/index.js';
 import { describeJsonError } from '../models/json-error.js';
 import { isRecord } from '../models/validate.js';
-import type { Shard } from './plan.js';
+import { cellKey, type Shard } from './plan.js';
 import { validateSpec } from './spec.js';
 import type { CellRecord, ExperimentSpec } from './types.js';
 
@@ -119,15 +119,23 @@ export interface ResultsRead {
 export interface ReadResultsOptions {
   /** skip corrupt complete lines (listed in `skipped`) instead of refusing the file */
   skipCorrupt?: boolean;
+  /**
+   * the cells the directory's spec (and shard) plans, as cellKey(label, n, rep): a record of another cell
+   * is a corrupt line (an edited or foreign line would otherwise enter the summary unnoticed)
+   */
+  planned?: ReadonlySet<string>;
 }
 
 function checkRecord(v: unknown, where: string): CellRecord {
   const bad = (what: string) => new StoreError(`${where}: ${what}`);
   if (!isRecord(v)) throw bad('not a cell record (a JSON object)');
   if (typeof v.model !== 'string') throw bad(`model must be a string. Value: ${String(v.model)}`);
-  for (const f of ['n', 'rep'] as const) {
-    if (typeof v[f] !== 'number' || !Number.isInteger(v[f]))
-      throw bad(`${f} must be an integer. Value: ${String(v[f])}`);
+  for (const [f, min] of [
+    ['n', 1],
+    ['rep', 0],
+  ] as const) {
+    if (typeof v[f] !== 'number' || !Number.isInteger(v[f]) || (v[f] as number) < min)
+      throw bad(`${f} must be an integer ≥ ${min}. Value: ${String(v[f])}`);
   }
   if (v.status !== 'ok' && v.status !== 'failed')
     throw bad(`status must be "ok" or "failed". Value: ${String(v.status)}`);
@@ -150,6 +158,7 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
   const text = buf.subarray(0, end).toString('utf8');
   const records: CellRecord[] = [];
   const skipped: ResultsRead['skipped'] = [];
+  const lineOf = new Map<string, number>();
   const lines = text.split('\n');
   for (let t = 0; t < lines.length; t++) {
     const line = lines[t]!;
@@ -161,7 +170,15 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
       } catch (e) {
         throw new StoreError(`${path}:${t + 1}: corrupt line (${describeJsonError(line, e).replace(/^line 1, /, '')})`);
       }
-      records.push(checkRecord(json, `${path}:${t + 1}`));
+      const r = checkRecord(json, `${path}:${t + 1}`);
+      const key = cellKey(r.model, r.n, r.rep);
+      const cell = `the cell (model ${r.model}, n = ${r.n}, rep = ${r.rep})`;
+      if (options.planned && !options.planned.has(key))
+        throw new StoreError(`${path}:${t + 1}: ${cell} is not one that spec.json plans`);
+      const first = lineOf.get(key);
+      if (first !== undefined) throw new StoreError(`${path}:${t + 1}: ${cell} again (first on line ${first})`);
+      lineOf.set(key, t + 1);
+      records.push(r);
     } catch (e) {
       if (!options.skipCorrupt || !(e instanceof StoreError)) {
         throw e instanceof StoreError ? new StoreError(`${e.message}; ${SKIP_CORRUPT_HINT}`) : e;
@@ -200,8 +217,8 @@ export function truncateTornLine(path: string, options: ReadResultsOptions = {})
  * their cells run again and later readers need no flag.
  * @returns the corrupt lines moved
  */
-export function quarantineCorrupt(path: string): ResultsRead['skipped'] {
-  const read = readResults(path, { skipCorrupt: true });
+export function quarantineCorrupt(path: string, planned?: ReadonlySet<string>): ResultsRead['skipped'] {
+  const read = readResults(path, { skipCorrupt: true, planned });
   if (read.skipped.length === 0) return [];
   const side = join(dirname(path), CORRUPT_FILE);
   appendFileSync(side, read.skipped.map((s) => `${s.text}\n`).join(''));

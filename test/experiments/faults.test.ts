@@ -313,7 +313,7 @@ describe('a corrupt line in the middle of results.jsonl', () => {
     const bad = await gmoe(['report', dir, '--no-png']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
-      `gmoe: ${path}:3: rep must be an integer. Value: two; only the last line may be torn (rerun with --skip-corrupt to skip corrupt lines)\n`,
+      `gmoe: ${path}:3: rep must be an integer ≥ 0. Value: two; only the last line may be torn (rerun with --skip-corrupt to skip corrupt lines)\n`,
     );
     expect(existsSync(join(dir, 'summary.json'))).toBe(false);
     const ok = await gmoe(['report', dir, '--no-png', '--skip-corrupt']);
@@ -322,6 +322,49 @@ describe('a corrupt line in the middle of results.jsonl', () => {
       `gmoe report: skipped 1 corrupt line of ${path} (line 3): the summary leaves their cells out`,
     );
     expect(existsSync(join(dir, 'summary.json'))).toBe(true);
+  });
+});
+
+describe('lines of cells the spec does not plan, or twice', () => {
+  it('report, --resume and plan refuse them naming file and line; --skip-corrupt leaves them out', async () => {
+    const dir = join(tmp(), 'run');
+    await runSweep(spec, { outDir: dir, workers: 2, evaluator: FAKE, plots: 'none' });
+    const path = join(dir, 'results.jsonl');
+    const text = readFileSync(path, 'utf8').split('\n');
+    const first = JSON.parse(text[0]!) as { model: string; n: number; rep: number };
+    const edited = JSON.parse(text[4]!) as { n: number; rep: number; model: string };
+    const cell = `the cell (model ${edited.model}, n = 123, rep = ${edited.rep})`;
+    text[4] = JSON.stringify({ ...edited, n: 123 });
+    writeFileSync(path, text.join('\n'));
+    const hint = 'only the last line may be torn (rerun with --skip-corrupt to skip corrupt lines)';
+    const foreign = `${path}:5: ${cell} is not one that spec.json plans; ${hint}`;
+    const bad = await gmoe(['report', dir, '--no-png']);
+    expect([bad.code, bad.stderr]).toEqual([2, `gmoe: ${foreign}\n`]);
+    await expect(
+      runSweep(spec, { outDir: dir, resume: true, workers: 2, evaluator: FAKE, plots: 'none' }),
+    ).rejects.toThrow(foreign);
+    const plan = await gmoe(['plan', dir]);
+    expect([plan.code, plan.stderr]).toEqual([2, `gmoe: ${foreign}\n`]);
+    const a = await analyseRun(dir, { plots: 'none', skipCorrupt: true });
+    expect(a.summary.cells.total).toBe(CELLS - 1);
+    // the same cell twice
+    text[4] = text[0]!;
+    writeFileSync(path, text.join('\n'));
+    const twice = await gmoe(['report', dir, '--no-png']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toBe(
+      `gmoe: ${path}:5: the cell (model ${first.model}, n = ${first.n}, rep = ${first.rep}) again (first on line 1); ${hint}\n`,
+    );
+    const r = await runSweep(spec, {
+      outDir: dir,
+      resume: true,
+      skipCorrupt: true,
+      workers: 2,
+      evaluator: FAKE,
+      plots: 'none',
+    });
+    expect([r.resumed, r.ran]).toEqual([CELLS - 1, 1]);
+    expect(readFileSync(join(dir, 'summary.json'), 'utf8')).toBe(await referenceSummary());
   });
 });
 

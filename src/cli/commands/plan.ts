@@ -12,7 +12,8 @@ import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../expe
 import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
-import { runSweep } from '../../experiments/runner.js';
+import { plannedKeys, runSweep } from '../../experiments/runner.js';
+import { planCells, shardCells } from '../../experiments/plan.js';
 import { readResults, readRunMeta, RESULTS_FILE } from '../../experiments/store.js';
 import type { CellRecord, Summary } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
@@ -45,7 +46,9 @@ export function parseBudget(raw: string): number {
 /** The summary and records of a sweep directory. */
 function fromRunDir(dir: string): { summary: Summary; records: CellRecord[] } {
   const meta = readRunMeta(dir);
-  const records = readResults(join(dir, RESULTS_FILE)).records;
+  const records = readResults(join(dir, RESULTS_FILE), {
+    planned: plannedKeys(shardCells(planCells(meta.spec), meta.shard)),
+  }).records;
   if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
   return { summary: summarise(records, meta.spec), records };
 }
