@@ -5,5 +5,11 @@
  */
 import { runCli } from './program.js';
 
+// a reader that closed the pipe (`gmoe simulate --out - | head`) has all it wanted: stop quietly, no stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const code = await runCli(process.argv.slice(2));
 if (code !== undefined) process.exit(code);

@@ -31,6 +31,33 @@ describe('gmoe simulate', () => {
     expect(readDatasetCsv(join(dir, 'a.csv')).n).toBe(1000);
   });
 
+  it('--out - into a reader that stops early (`| head`): exits quietly, no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN } = await import('./run-gmoe.js');
+    const r = await new Promise<{ code: number | null; stderr: string; head: string }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [BIN, 'simulate', '--truth', 'demy', '--n', '200000', '--seed', '1', '--out', '-'],
+        {
+          cwd: dir,
+        },
+      );
+      let stderr = '';
+      let head = '';
+      child.stderr.on('data', (c) => (stderr += c));
+      // read the first chunk, then close the pipe as `head` does
+      child.stdout.once('data', (c) => {
+        head = String(c).split('\n')[0]!;
+        child.stdout.destroy();
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stderr, head }));
+    });
+    expect(r.head).toBe('x1,y');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
   it('reads a model file, takes --design and --latent, and writes to stdout with --out -', async () => {
     writeModelFile(join(dir, 'k3.json'), truthPreset('k3'));
     const r = await gmoe(
