@@ -9,7 +9,7 @@
  * so worker count, scheduling and sharding do not change a byte of summary.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { formatJSON, writeFileAtomic } from '../io/index.js';
@@ -191,6 +191,12 @@ function shardText(s: Shard | undefined): string {
   return s && s.count > 1 ? `${s.index}/${s.count}` : 'none';
 }
 
+/** Refuses an output path that exists and is not a directory (mkdir would fail with a raw EEXIST). */
+export function checkOutDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new StoreError(`--out ${dir} is a file, not a directory: choose a directory`);
+}
+
 function isSweepDir(dir: string): boolean {
   return existsSync(join(dir, SPEC_FILE)) || existsSync(join(dir, RESULTS_FILE));
 }
@@ -208,6 +214,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   if (!Number.isInteger(workers) || workers < 1)
     throw new StoreError(`workers must be a positive integer. Value: ${workers}`);
   const outDir = options.outDir;
+  checkOutDir(outDir);
   const notice = options.onNotice ?? (() => {});
   const cells = shardCells(planCells(spec), options.shard);
   const resultsPath = join(outDir, RESULTS_FILE);
@@ -404,6 +411,7 @@ export async function mergeRuns(
   for (const d of dirs)
     if (resolvePath(d) === out)
       throw new StoreError(`--out must not be one of the merged directories. Value: ${outDir}`);
+  checkOutDir(outDir);
   if (existsSync(outDir) && (isSweepDir(outDir) || readdirSync(outDir).length > 0))
     throw new StoreError(`--out ${outDir} exists and is not empty: choose a new directory`);
   const metas = dirs.map((d) => readRunMeta(d));

@@ -70,6 +70,30 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
     });
     expect(readdirSync(dir).sort()).toEqual(['bad.json']); // no output directory, no results/
   });
+
+  it('--out naming a file (sweep, plan, merge, select), and plan --out naming a sweep: one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-out-'));
+    writeFileSync(join(dir, 'f.csv'), 'x1,y\n0.5,1\n');
+    const file = /^gmoe: --out f\.csv is a file, not a directory: choose a directory$/;
+    const cases: [string[], RegExp][] = [
+      [['sweep', 'demy-exact', '--quick', '--no-png', '--out', 'f.csv'], file],
+      [['plan', 'demy-exact', '--out', 'f.csv'], file],
+      [['merge', dir, '--out', 'f.csv'], file],
+      [['select', '--data', 'f.csv', '--gate', 'softmax', '--k', '1..2', '--out', 'f.csv'], file],
+    ];
+    for (const [args, re] of cases) {
+      const r = await gmoe(args, dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(re);
+    }
+    const sweepDir = join(dir, 'run');
+    await runSweep(validateSpec(tinySpec), { outDir: sweepDir, workers: 1, evaluator: FAKE, plots: 'none' });
+    const r = await gmoe(['plan', 'demy-exact', '--out', sweepDir], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      `gmoe: ${sweepDir} already holds a sweep: plan from it with \`gmoe plan ${sweepDir}\`, or choose another --out`,
+    );
+  });
 });
 
 describe('gmoe sweep, report, merge', () => {

@@ -14,7 +14,7 @@ import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
 import { plannedKeys, runSweep } from '../../experiments/runner.js';
 import { planCells, shardCells } from '../../experiments/plan.js';
-import { readResults, readRunMeta, RESULTS_FILE } from '../../experiments/store.js';
+import { readResults, readRunMeta, RESULTS_FILE, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, Summary } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
@@ -66,6 +66,10 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
       const outDir = opts.out ?? join('results', `${spec.name}-pilot-${timestamp()}`);
+      if (existsSync(join(outDir, SPEC_FILE)) || existsSync(join(outDir, RESULTS_FILE)))
+        throw new CliError(
+          `${outDir} already holds a sweep: plan from it with \`gmoe plan ${outDir}\`, or choose another --out`,
+        );
       process.stderr.write(
         `gmoe plan: pilot sweep ${spec.name} (${Array.isArray(spec.n) ? spec.n.length : '?'} n × ${spec.replications} reps) into ${outDir} …\n`,
       );

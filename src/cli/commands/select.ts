@@ -6,7 +6,7 @@
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -127,6 +127,8 @@ async function run(opts: SelectCliOptions): Promise<void> {
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
     );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new CliError(`--out ${out} is a file, not a directory: choose a directory`);
   const { data, columns, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   const options: SelectOptions = {
