@@ -3,9 +3,10 @@
  * per k, then AIC, BIC and ICL (inference/criteria.ts, flexmix's definitions) per k, the smallest wins.
  * Each k's fit is seeded from the master seed and k, so adding a k to the list does not change the others.
  */
-import { fail } from '../models/validate.js';
+import { fail, parseGateSpec } from '../models/validate.js';
 import type { Dataset } from '../models/types.js';
 import { fitMoE } from './fit.js';
+import { parameterCount } from '../models/gates/count.js';
 import { modelCriteria } from './inference/criteria.js';
 import type { FitOptions, FitResult } from './types.js';
 
@@ -70,6 +71,12 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
   if (!(SELECT_CRITERIA as readonly string[]).includes(criterion))
     fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
   const sorted = [...ks].sort((a, b) => a - b);
+  // every k checked before the first fit: a k too large for n must not cost the smaller ones' fits
+  for (const k of sorted) {
+    const free = parameterCount(parseGateSpec(fitOpts.gate, k, 'gate'), k, data.d, fitOpts.tauMode ?? 'free').free;
+    if (data.n <= free.total)
+      fail('ks', `must leave more samples than free parameters: k = ${k} has ${free.total} and n = ${data.n}`, k);
+  }
   const seed = fitOpts.seed ?? 1;
   const rows: SelectRow[] = [];
   const fits = new Map<number, FitResult>();

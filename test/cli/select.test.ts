@@ -126,6 +126,7 @@ describe('gmoe select', () => {
 
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
+    writeDatasetCsv(join(dir, 'n30.csv'), simulate(truthPreset('demy'), { n: 30, seed: 4 }));
     const cases: [string[], RegExp][] = [
       [
         ['--data', 'd.csv', '--gate', 'softmax', '--k', '3..1'],
@@ -146,6 +147,11 @@ describe('gmoe select', () => {
       [
         ['--data', 'r.csv', '--gate', 'softmax', '--k', '1..2'],
         /^gmoe: r\.csv: line 1: the columns are "a","b", not the layout/,
+      ],
+      [
+        // checked before any fit (n30.csv: 30 samples; k = 7 has 33 free parameters)
+        ['--data', 'n30.csv', '--gate', 'softmax', '--k', '1..8'],
+        /^gmoe: --k must leave more samples than free parameters: k = 7 has 33 and n = 30\. Value: 7$/,
       ],
     ];
     const results = await Promise.all(

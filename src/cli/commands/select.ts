@@ -149,7 +149,9 @@ async function run(opts: SelectCliOptions): Promise<void> {
   try {
     r = selectK(data, options);
   } catch (e) {
-    if (e instanceof ValidationError) throw new CliError(e.message);
+    // the library's list of k is the command's --k
+    if (e instanceof ValidationError)
+      throw new CliError(e.field === 'ks' ? e.message.replace(/^ks /, '--k ') : e.message);
     throw e;
   }
   const table = selectTable(r);
