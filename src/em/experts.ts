@@ -76,8 +76,9 @@ export function createExpertsMStep(
           info.kept++;
           warnings.add(
             `expert-empty-${j}`,
-            `expert ${j} has almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): kept its previous parameters`,
+            `expert ${j} had almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): its M-step kept its previous parameters`,
             iteration,
+            true,
           );
           continue;
         }
@@ -88,8 +89,9 @@ export function createExpertsMStep(
           info.kept++;
           warnings.add(
             `expert-singular-${j}`,
-            `expert ${j}: its weighted design is singular (the responsibilities sit on too few distinct x): kept its previous parameters`,
+            `expert ${j}: its weighted design was singular (the responsibilities sat on too few distinct x): its M-step kept its previous parameters`,
             iteration,
+            true,
           );
           continue;
         }
@@ -124,6 +126,7 @@ export function createExpertsMStep(
             `variance-floor-${j}`,
             `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
             iteration,
+            true,
           );
         } else {
           model.nu[j] = nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu;
