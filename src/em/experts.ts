@@ -76,7 +76,7 @@ export function createExpertsMStep(
           info.kept++;
           warnings.add(
             `expert-empty-${j}`,
-            `expert ${j} had almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): its M-step kept its previous parameters`,
+            `expert ${j + 1} had almost no responsibility (Σ r = ${Nj.toPrecision(3)} < ${minResponsibility}): its M-step kept its previous parameters`,
             iteration,
             true,
           );
@@ -89,7 +89,7 @@ export function createExpertsMStep(
           info.kept++;
           warnings.add(
             `expert-singular-${j}`,
-            `expert ${j}: its weighted design was singular (the responsibilities sat on too few distinct x): its M-step kept its previous parameters`,
+            `expert ${j + 1}: its weighted design was singular (the responsibilities sat on too few distinct x): its M-step kept its previous parameters`,
             iteration,
             true,
           );
@@ -124,7 +124,7 @@ export function createExpertsMStep(
           info.floored++;
           warnings.add(
             `variance-floor-${j}`,
-            `expert ${j}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
+            `expert ${j + 1}: variance floor hit (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
             iteration,
             true,
           );

@@ -112,6 +112,27 @@ describe('gmoe fit', () => {
     expect(existsSync(join(dir, 'n.json'))).toBe(false);
   });
 
+  it('an option the init or the gate does not use is refused, not ignored; its value is checked either way', async () => {
+    const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--out', 'x.json'];
+    const cases: [string[], string][] = [
+      [['--noise', 'foo'], '--noise must be one of shrinking, fixed. Value: foo'],
+      [['--noise', 'fixed'], '--noise applies only to --init near-truth:<truth>. Value: fixed'],
+      [['--noise-scale', '-1'], '--noise-scale must be a finite number ≥ 0. Value: -1'],
+      [['--assign', 'ordered'], '--assign applies only to --init near-truth:<truth>. Value: ordered'],
+      [['--select-on', 'slope'], '--select-on applies only to top-K gates (--gate topk:K). Value: slope'],
+      [['--bias', 'inside'], '--bias applies only to activation gates (--gate activation:<σ>). Value: inside'],
+      [
+        ['--bounds', 'tau=1:2'],
+        '--bounds tau applies only to gates with a temperature (temperature, activation:<σ>). Value: tau=1:2',
+      ],
+    ];
+    const runs = await Promise.all(cases.map(([extra]) => gmoe([...args, ...extra], dir)));
+    runs.forEach((r, i) => {
+      expect([r.code, r.stderr.trim()]).toEqual([2, `gmoe: ${cases[i]![1]}`]);
+    });
+    expect(existsSync(join(dir, 'x.json'))).toBe(false);
+  });
+
   it('bad input exits 2 with one line and writes nothing', async () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);

@@ -266,7 +266,30 @@ function summary(fit: FitResult, out: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-function run(opts: FitCliOptions): void {
+/**
+ * Refuses a given option that the init or the gate does not use (the values of --noise, --assign, --split,
+ * --bias, --select-on and --noise-scale are checked whether they apply or not).
+ */
+function checkApplies(opts: FitCliOptions, given: ReadonlySet<string>, init: InitOption, gate: GateSpec): void {
+  oneOf(opts.noise, ['shrinking', 'fixed'] as const, '--noise');
+  parseNumber(opts.noiseScale, '--noise-scale', false);
+  oneOf(opts.assign, ['random', 'ordered'] as const, '--assign');
+  oneOf(opts.split, ['divide', 'copy'] as const, '--split');
+  oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
+  if (opts.selectOn !== undefined) oneOf(opts.selectOn, ['logit', 'slope'] as const, '--select-on');
+  const flag = (o: string) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const value = (o: string) => String((opts as unknown as Record<string, unknown>)[o]);
+  if (init.kind !== 'near-truth')
+    for (const o of ['noise', 'noiseScale', 'assign', 'split'])
+      if (given.has(o)) throw new CliError(`${flag(o)} applies only to --init near-truth:<truth>. Value: ${value(o)}`);
+  const g = getGate(gate);
+  if (given.has('bias') && !g.activation)
+    throw new CliError(`--bias applies only to activation gates (--gate activation:<σ>). Value: ${opts.bias}`);
+  if (given.has('selectOn') && !g.selection)
+    throw new CliError(`--select-on applies only to top-K gates (--gate topk:K). Value: ${opts.selectOn}`);
+}
+
+function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void {
   const k = parseIntOption(opts.k, '--k', 1, 10_000);
   const { init, model: initModel } = parseInit(opts.init, opts);
   // data-driven starts differ from one another; a model or near-truth start is one point
@@ -284,6 +307,7 @@ function run(opts: FitCliOptions): void {
   if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
+  checkApplies(opts, given, init, gate);
   for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
   const options: FitOptions = {
     gate,
@@ -315,6 +339,10 @@ function run(opts: FitCliOptions): void {
   if (opts.varianceFloor !== undefined)
     options.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
   if (opts.bounds !== undefined) options.bounds = parseBoundsArg(opts.bounds);
+  if (options.bounds?.tau && !hasTau(gate))
+    throw new CliError(
+      `--bounds tau applies only to gates with a temperature (temperature, activation:<σ>). Value: ${opts.bounds}`,
+    );
   if (tauMode === 'fixed' && !hasTau(gate))
     throw new CliError(
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
@@ -496,5 +524,13 @@ export function register(program: Command): void {
         '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
       ].join('\n'),
     )
-    .action((opts: FitCliOptions) => run(opts));
+    .action((opts: FitCliOptions, cmd: Command) => {
+      // options given on the command line (not their defaults): one that does not apply is refused, not ignored
+      const given = new Set(
+        ['noise', 'noiseScale', 'assign', 'split', 'bias', 'selectOn'].filter(
+          (o) => cmd.getOptionValueSource(o) === 'cli',
+        ),
+      );
+      run(opts, given);
+    });
 }
