@@ -104,6 +104,26 @@ export interface JointMetric {
 }
 
 /**
+ * No interval where an n of the fit has a single replication: resampling it gives it back, so the interval
+ * would be too narrow (of width 0 when every n has one). Says which n.
+ */
+function dropSingleReplication(
+  fit: SlopeFit,
+  what: string,
+  use: readonly number[],
+  groups: readonly SlopeGroup[],
+  warnings: string[],
+): void {
+  const single = use.filter((g) => groups[g]!.values.length < 2).map((g) => groups[g]!.n);
+  if (single.length === 0 || use.length < 2) return;
+  fit.ci = [NaN, NaN];
+  fit.ciDroppingSmallest = [NaN, NaN];
+  warnings.push(
+    `${what} curve: no interval — the bootstrap resamples the replications at each n, and n = ${single.join(', ')} ${single.length === 1 ? 'has' : 'have'} only one`,
+  );
+}
+
+/**
  * {@link fitRates} for several metrics of the same cells in one pass: every resample draws the
  * replication indices once and applies them to all metrics (a joint bootstrap). Each metric's
  * result is exactly what fitRates gives it alone with the same options, since fitRates draws
@@ -246,19 +266,8 @@ export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOpt
       st.mean.ciDroppingSmallest = ci(1);
       st.median.ci = ci(2);
       st.median.ciDroppingSmallest = ci(3);
-      // resampling one replication gives it back: an n with a single one makes the interval too narrow (width 0 when every n has one)
-      for (const [fit, what, use] of [
-        [st.mean, 'mean', st.useMean],
-        [st.median, 'median', st.useMed],
-      ] as const) {
-        const single = use.filter((g) => st.groups[g]!.values.length < 2).map((g) => st.groups[g]!.n);
-        if (single.length === 0 || use.length < 2) continue;
-        fit.ci = [NaN, NaN];
-        fit.ciDroppingSmallest = [NaN, NaN];
-        st.warnings.push(
-          `${what} curve: no interval — the bootstrap resamples the replications at each n, and n = ${single.join(', ')} ${single.length === 1 ? 'has' : 'have'} only one`,
-        );
-      }
+      dropSingleReplication(st.mean, 'mean', st.useMean, st.groups, st.warnings);
+      dropSingleReplication(st.median, 'median', st.useMed, st.groups, st.warnings);
       for (const [t, what, use] of [
         [0, 'mean', st.useMean],
         [2, 'median', st.useMed],
