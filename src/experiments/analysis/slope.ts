@@ -266,12 +266,11 @@ export function fitRatesJoint(metrics: JointMetric[], options: Omit<BootstrapOpt
       st.mean.ciDroppingSmallest = ci(1);
       st.median.ci = ci(2);
       st.median.ciDroppingSmallest = ci(3);
-      dropSingleReplication(st.mean, 'mean', st.useMean, st.groups, st.warnings);
-      dropSingleReplication(st.median, 'median', st.useMed, st.groups, st.warnings);
-      for (const [t, what, use] of [
-        [0, 'mean', st.useMean],
-        [2, 'median', st.useMed],
+      for (const [t, what, use, fit] of [
+        [0, 'mean', st.useMean, st.mean],
+        [2, 'median', st.useMed, st.median],
       ] as const) {
+        dropSingleReplication(fit, what, use, st.groups, st.warnings);
         if (use.length >= 2 && st.counts[t] < B) {
           st.warnings.push(
             `${what} curve: ${B - st.counts[t]} of ${B} bootstrap resamples had a non-positive statistic and were skipped`,
