@@ -119,6 +119,19 @@ export function variance(y: Float64Array): number {
   return v / y.length;
 }
 
+/** The default variance floor, FIT_DEFAULTS.varianceFloorRelative × var(y); refused naming y where that is not a positive number. */
+function defaultFloor(y: Float64Array): number {
+  const v = variance(y);
+  const floor = FIT_DEFAULTS.varianceFloorRelative * v;
+  if (!(floor > 0 && Number.isFinite(floor)))
+    fail(
+      'data.y',
+      `must have a finite, positive variance for the default variance floor (${FIT_DEFAULTS.varianceFloorRelative.toExponential()} × var(y) = ${floor}): rescale y, or give a variance floor`,
+      v,
+    );
+  return floor;
+}
+
 /** Checks the init option against the data and k. */
 function checkInit(init: unknown, k: number, d: number): InitOption {
   const { kind } = parseWith(INIT_KIND, init, 'init', 'init');
@@ -278,9 +291,7 @@ export function resolveFitOptions(
   const tol = o.tol ?? FIT_DEFAULTS.tol;
   const absTol = o.absTol ?? FIT_DEFAULTS.absTol;
   const maxIter = o.maxIter ?? FIT_DEFAULTS.maxIter;
-  const varianceFloor =
-    o.varianceFloor ??
-    parseWith(positiveNumber(), FIT_DEFAULTS.varianceFloorRelative * variance(data.y), 'varianceFloor');
+  const varianceFloor = o.varianceFloor ?? defaultFloor(data.y);
   const minResponsibility = o.minResponsibility ?? data.d + 1;
   const tauMode = o.tauMode ?? FIT_DEFAULTS.tauMode;
   const backend = isBackend(o.backend) ? o.backend.name : (o.backend ?? FIT_DEFAULTS.backend);

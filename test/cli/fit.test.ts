@@ -133,6 +133,24 @@ describe('gmoe fit', () => {
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 
+  it('y too large for the default variance floor, and --out -: one line naming what to change, nothing written', async () => {
+    writeFileSync(
+      join(dir, 'big.csv'),
+      `x1,y\n${[...Array(50).keys()].map((i) => `${i / 50},${(i % 7) * 1e200}`).join('\n')}\n`,
+    );
+    const big = await gmoe(['fit', '--data', 'big.csv', '--gate', 'softmax', '--k', '2', '--out', 'big.json'], dir);
+    expect(big.code).toBe(2);
+    expect(big.stderr.trim()).toBe(
+      'gmoe: data.y must have a finite, positive variance for the default variance floor (1e-6 × var(y) = Infinity): rescale y, or give a variance floor. Value: Infinity',
+    );
+    const dash = await gmoe(['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--out', '-'], dir);
+    expect([dash.code, dash.stderr.trim()]).toEqual([
+      2,
+      'gmoe: --out must be a file path (the summary goes to stdout). Value: -',
+    ]);
+    expect(existsSync(join(dir, 'big.json')) || existsSync(join(dir, '-'))).toBe(false);
+  });
+
   it('bad input exits 2 with one line and writes nothing', async () => {
     const nan = 'x1,y\n0.1,1\n0.2,NaN\n';
     writeFileSync(join(dir, 'nan.csv'), nan);

@@ -305,6 +305,8 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
   const optimizer = oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer');
   if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
+  // stdout carries the summary: a model file written there would be mixed with it
+  if (opts.out === '-') throw new CliError('--out must be a file path (the summary goes to stdout). Value: -');
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
   checkApplies(opts, given, init, gate);
