@@ -86,6 +86,15 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n').at(-1)).toMatch(re);
     }
+    // a spec without predictions: refused before its pilot runs
+    const noTheory = join(dir, 'no-theory.json');
+    writeFileSync(noTheory, JSON.stringify({ ...tinySpec, theory: {} }));
+    const nt = await gmoe(['plan', 'no-theory.json', '--out', 'pilot'], dir);
+    expect([nt.code, nt.stderr.trim()]).toEqual([
+      2,
+      'gmoe: nothing to plan: no-theory.json predicts no rate (its spec has no "theory")',
+    ]);
+    expect(existsSync(join(dir, 'pilot'))).toBe(false);
     const sweepDir = join(dir, 'run');
     await runSweep(validateSpec(tinySpec), { outDir: sweepDir, workers: 1, evaluator: FAKE, plots: 'none' });
     const r = await gmoe(['plan', 'demy-exact', '--out', sweepDir], dir);

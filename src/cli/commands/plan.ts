@@ -65,6 +65,9 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
     } else {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
+      // the planner sizes designs for predicted rates: without any, a pilot would run for nothing
+      if (Object.keys(spec.theory).length === 0)
+        throw new CliError(`nothing to plan: ${arg} predicts no rate (its spec has no "theory")`);
       const outDir = opts.out ?? join('results', `${spec.name}-pilot-${timestamp()}`);
       if (existsSync(join(outDir, SPEC_FILE)) || existsSync(join(outDir, RESULTS_FILE)))
         throw new CliError(
