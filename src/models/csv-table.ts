@@ -30,6 +30,22 @@ function reason(e: CsvParseError): string {
   return first.trim();
 }
 
+/** The 1-based line of the quote that is still open at the end of `text` (a doubled quote "" toggles twice), or undefined. */
+function unclosedQuoteLine(text: string): number | undefined {
+  let open = false;
+  let opened = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) line++;
+    else if (c === 34) {
+      open = !open;
+      if (open) opened = line;
+    }
+  }
+  return open ? opened : undefined;
+}
+
 /**
  * Parses CSV text into a {@link CsvTable}.
  * @param source name used in messages (usually the path)
@@ -42,11 +58,10 @@ export function parseCsvTable(text: string, source: string): CsvTable {
     records = parse(text, { bom: true, info: true, relax_column_count: true, trim: true }) as unknown as typeof records;
   } catch (e) {
     const err = e as CsvParseError;
-    const line = typeof err.lines === 'number' ? `line ${err.lines}: ` : '';
-    throw new ValidationError(
-      `${source}: ${line}malformed CSV (${reason(err)})`,
-      line === '' ? source : `line ${err.lines}`,
-    );
+    // csv-parse reports where it stopped (the end of the file): name the line the unclosed quote opened on
+    const at = err.code === 'CSV_QUOTE_NOT_CLOSED' ? (unclosedQuoteLine(text) ?? err.lines) : err.lines;
+    const line = typeof at === 'number' ? `line ${at}: ` : '';
+    throw new ValidationError(`${source}: ${line}malformed CSV (${reason(err)})`, line === '' ? source : `line ${at}`);
   }
   const isEmpty = (r: string[]) => r.length === 1 && r[0] === '';
   // trailing newlines are allowed; empty lines inside are not

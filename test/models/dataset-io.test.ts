@@ -95,6 +95,13 @@ describe('dataset CSV: bad input names the line and the column', () => {
     ['too few columns', 'x1,x2,y\n1,2,3\n1,2\n', /^f.csv: line 3: expected 3 columns \(x1,x2,y\), found 2$/],
     ['too many columns', 'x1,y\n1,2\n1,2,3\n', /^f.csv: line 3: expected 2 columns \(x1,y\), found 3$/],
     ['unclosed quote', 'x1,y\n1,2\n"3,4\n', /^f.csv: line 3: malformed CSV \(Quote Not Closed\)$/],
+    // the line the quote opened on, not the end of the file where the parser stopped
+    ['unclosed quote mid-file', 'x1,y\n1,2\n"3,4\n5,6\n7,8\n', /^f.csv: line 3: malformed CSV \(Quote Not Closed\)$/],
+    [
+      'unclosed quote after a doubled one',
+      'x1,y\n"1""",2\n5,"6\n7,8\n',
+      /^f.csv: line 3: malformed CSV \(Quote Not Closed\)$/,
+    ],
     ['text after a closing quote', 'x1,y\n1,"2"x\n', /^f.csv: line 2: malformed CSV \(Invalid Closing Quote\)$/],
     ['duplicate column names', 'x1,y,y\n1,2,3\n', /^f.csv: line 1: column name "y" appears twice$/],
     ['empty row inside', 'x1,y\n1,2\n\n3,4\n', /^f.csv: line 3: empty row$/],
