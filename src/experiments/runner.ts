@@ -325,6 +325,11 @@ export function plannedKeys(cells: readonly Cell[]): Set<string> {
   return new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
 }
 
+/** The cells of a sweep directory's run: its spec's, its shard's share. */
+export function runCells(meta: RunMeta): Cell[] {
+  return shardCells(planCells(meta.spec), meta.shard);
+}
+
 export interface AnalyseOptions {
   plots?: PlotOutput;
   onNotice?: (line: string) => void;
@@ -339,10 +344,8 @@ export interface AnalyseOptions {
  */
 export async function analyseRun(dir: string, options: AnalyseOptions = {}): Promise<AnalyseResult> {
   const meta = readRunMeta(dir);
-  const read = readResults(join(dir, RESULTS_FILE), {
-    skipCorrupt: options.skipCorrupt,
-    planned: plannedKeys(shardCells(planCells(meta.spec), meta.shard)),
-  });
+  const cells = runCells(meta);
+  const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt, planned: plannedKeys(cells) });
   const stale = removeStaleTemps(dir);
   if (stale.length > 0)
     options.onNotice?.(
@@ -360,7 +363,7 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
       `${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`,
     );
   const records = sortRecords(read.records, meta.spec);
-  const expected = shardCells(planCells(meta.spec), meta.shard).length;
+  const expected = cells.length;
   if (records.length < expected)
     warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
   const { gmoe, node, platform, commit } = meta.provenance;

@@ -172,11 +172,11 @@ export function readResults(path: string, options: ReadResultsOptions = {}): Res
       }
       const r = checkRecord(json, `${path}:${t + 1}`);
       const key = cellKey(r.model, r.n, r.rep);
-      const cell = `the cell (model ${r.model}, n = ${r.n}, rep = ${r.rep})`;
-      if (options.planned && !options.planned.has(key))
-        throw new StoreError(`${path}:${t + 1}: ${cell} is not one that spec.json plans`);
+      const refuse = (why: string) =>
+        new StoreError(`${path}:${t + 1}: the cell (model ${r.model}, n = ${r.n}, rep = ${r.rep}) ${why}`);
+      if (options.planned && !options.planned.has(key)) throw refuse('is not one that spec.json plans');
       const first = lineOf.get(key);
-      if (first !== undefined) throw new StoreError(`${path}:${t + 1}: ${cell} again (first on line ${first})`);
+      if (first !== undefined) throw refuse(`again (first on line ${first})`);
       lineOf.set(key, t + 1);
       records.push(r);
     } catch (e) {

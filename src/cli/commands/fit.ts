@@ -144,6 +144,11 @@ export function parseGate(
   }
 }
 
+/** The values of the near-truth options (parseInit, checkApplies). */
+const NOISES = ['shrinking', 'fixed'] as const;
+const ASSIGNS = ['random', 'ordered'] as const;
+const SPLITS = ['divide', 'copy'] as const;
+
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
 function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?: Model } {
   const data = parseDataInit(raw);
@@ -153,10 +158,10 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
     const init: InitOption = {
       kind: 'near-truth',
       truth,
-      noise: oneOf(opts.noise, ['shrinking', 'fixed'] as const, '--noise'),
+      noise: oneOf(opts.noise, NOISES, '--noise'),
       noiseScale: parseNumber(opts.noiseScale, '--noise-scale', false),
-      assign: oneOf(opts.assign, ['random', 'ordered'] as const, '--assign'),
-      splitWeights: oneOf(opts.split, ['divide', 'copy'] as const, '--split'),
+      assign: oneOf(opts.assign, ASSIGNS, '--assign'),
+      splitWeights: oneOf(opts.split, SPLITS, '--split'),
     };
     return { init, model: truth };
   }
@@ -271,10 +276,10 @@ function summary(fit: FitResult, out: string): string {
  * --bias, --select-on and --noise-scale are checked whether they apply or not).
  */
 function checkApplies(opts: FitCliOptions, given: ReadonlySet<string>, init: InitOption, gate: GateSpec): void {
-  oneOf(opts.noise, ['shrinking', 'fixed'] as const, '--noise');
+  oneOf(opts.noise, NOISES, '--noise');
   parseNumber(opts.noiseScale, '--noise-scale', false);
-  oneOf(opts.assign, ['random', 'ordered'] as const, '--assign');
-  oneOf(opts.split, ['divide', 'copy'] as const, '--split');
+  oneOf(opts.assign, ASSIGNS, '--assign');
+  oneOf(opts.split, SPLITS, '--split');
   oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
   if (opts.selectOn !== undefined) oneOf(opts.selectOn, ['logit', 'slope'] as const, '--select-on');
   const flag = (o: string) => `--${o.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -529,9 +534,7 @@ export function register(program: Command): void {
     .action((opts: FitCliOptions, cmd: Command) => {
       // options given on the command line (not their defaults): one that does not apply is refused, not ignored
       const given = new Set(
-        ['noise', 'noiseScale', 'assign', 'split', 'bias', 'selectOn'].filter(
-          (o) => cmd.getOptionValueSource(o) === 'cli',
-        ),
+        cmd.options.map((o) => o.attributeName()).filter((o) => cmd.getOptionValueSource(o) === 'cli'),
       );
       run(opts, given);
     });

@@ -12,8 +12,7 @@ import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../expe
 import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
-import { plannedKeys, runSweep } from '../../experiments/runner.js';
-import { planCells, shardCells } from '../../experiments/plan.js';
+import { plannedKeys, runCells, runSweep } from '../../experiments/runner.js';
 import { readResults, readRunMeta, RESULTS_FILE, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, Summary } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
@@ -47,7 +46,7 @@ export function parseBudget(raw: string): number {
 function fromRunDir(dir: string): { summary: Summary; records: CellRecord[] } {
   const meta = readRunMeta(dir);
   const records = readResults(join(dir, RESULTS_FILE), {
-    planned: plannedKeys(shardCells(planCells(meta.spec), meta.shard)),
+    planned: plannedKeys(runCells(meta)),
   }).records;
   if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
   return { summary: summarise(records, meta.spec), records };

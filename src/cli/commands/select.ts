@@ -6,7 +6,7 @@
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -28,6 +28,8 @@ import { selectFigure } from '../../experiments/plot/select-figure.js';
 import { CliError } from '../errors.js';
 import { DATA_INITS, DEFAULT_INIT, DEFAULT_STARTS, parseDataInit, parseGate, readDataOption } from './fit.js';
 import { parseIntOption } from './simulate.js';
+import { asCliError } from './sweep.js';
+import { checkOutDir } from '../../experiments/runner.js';
 
 interface SelectCliOptions {
   data: string;
@@ -127,8 +129,11 @@ async function run(opts: SelectCliOptions): Promise<void> {
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
     );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
-  if (existsSync(out) && !statSync(out).isDirectory())
-    throw new CliError(`--out ${out} is a file, not a directory: choose a directory`);
+  try {
+    checkOutDir(out);
+  } catch (e) {
+    asCliError(e);
+  }
   const { data, columns, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   const options: SelectOptions = {
