@@ -95,6 +95,10 @@ describe('gmoe simulate', () => {
     const j = modelToJSON(truthPreset('demy')) as { experts: { nu: number[] } };
     j.experts.nu[1] = -1;
     writeFileSync(join(dir, 'bad-model.json'), JSON.stringify(j));
+    const big = modelToJSON(truthPreset('demy')) as { experts: { a: number[][]; b: number[] } };
+    big.experts.a[0]![0] = 1.7e308;
+    big.experts.b[0] = 1.7e308;
+    writeFileSync(join(dir, 'overflow.json'), JSON.stringify(big));
     const base = ['simulate', '--truth', 'demy', '--n', '10', '--seed', '7'];
     const cases: [string[], RegExp][] = [
       [
@@ -121,6 +125,10 @@ describe('gmoe simulate', () => {
         /^gmoe: bad-model.json: experts.nu\[1\] must be > 0 \(a variance\). Value: -1$/,
       ],
       [
+        ['simulate', '--truth', 'overflow.json', '--n', '10', '--seed', '7'],
+        /^gmoe: --truth overflow.json: sample \d+ drew y = -?Infinity \(the model's means or variances overflow a double\)$/,
+      ],
+      [
         ['simulate', '--truth', 'd2', '--n', '10', '--seed', '7', '--design', 'grid'],
         /^gmoe: --design grid needs a truth with d = 1/,
       ],
@@ -135,10 +143,12 @@ describe('gmoe simulate', () => {
     expect(existsSync(join(dir, 'never.csv'))).toBe(false);
 
     // a missing directory and a missing required option
-    const [noDir, noOut] = await Promise.all([
+    const [noDir, noOut, overflowOut] = await Promise.all([
       gmoe([...base, '--out', join('no', 'such', 'x.csv')], dir),
       gmoe(base, dir),
+      gmoe(['simulate', '--truth', 'overflow.json', '--n', '10', '--seed', '7', '--out', '-'], dir),
     ]);
+    expect([overflowOut.code, overflowOut.stdout]).toEqual([2, '']); // not a header and Infinity cells
     expect(noDir.code).toBe(2);
     expect(noDir.stderr.trimEnd()).toMatch(/^gmoe: cannot write no\/such\/x.csv: directory no\/such does not exist$/);
     expect(noOut.code).toBe(2);

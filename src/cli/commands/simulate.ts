@@ -43,6 +43,19 @@ function asCliError(e: unknown): never {
   throw new CliError(e instanceof Error ? e.message : String(e));
 }
 
+/**
+ * A model whose means or variances are near the largest double draws y = ±Infinity: refused before
+ * anything is written, since no reader (gmoe's included) accepts such a cell.
+ * @throws CliError `--truth m.json: sample 0 drew y = Infinity (the model's means or variances overflow a double)`
+ */
+function checkFinite(y: Float64Array, truth: string): void {
+  for (let i = 0; i < y.length; i++)
+    if (!Number.isFinite(y[i]!))
+      throw new CliError(
+        `--truth ${truth}: sample ${i} drew y = ${String(y[i])} (the model's means or variances overflow a double)`,
+      );
+}
+
 function run(opts: SimulateCliOptions): void {
   const n = parseIntOption(opts.n, '--n', 1, MAX_N);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
@@ -59,6 +72,7 @@ function run(opts: SimulateCliOptions): void {
   if (design === 'grid' && model.d !== 1)
     throw new CliError(`--design grid needs a truth with d = 1 (linspace(0, 1, n)); ${opts.truth} has d = ${model.d}`);
   const data = simulate(model, { n, seed, design });
+  checkFinite(data.y, opts.truth);
   const z = opts.latent ? data.z : undefined;
   const plain = { n: data.n, d: data.d, X: data.X, y: data.y };
   if (opts.out === '-') {
@@ -68,7 +82,7 @@ function run(opts: SimulateCliOptions): void {
   try {
     writeDatasetCsv(opts.out, plain, { z });
   } catch (e) {
-    if (e instanceof ValidationError) throw e; // a simulated NaN is a bug, not bad input
+    if (e instanceof ValidationError) throw e; // a non-finite X would be a bug, not bad input
     asCliError(e);
   }
   process.stderr.write(
