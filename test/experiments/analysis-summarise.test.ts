@@ -200,7 +200,7 @@ describe('one replication at some n', () => {
     expect(m.verdict).toBe('no interval');
     expect(m.consistent).toBeUndefined();
     expect(m.warnings).toContain(
-      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 1000, 2000, 4000, 8000 have only one',
+      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 1000, 2000, 4000, 8000 have only one replication',
     );
     // one n with a single replication among several (a shard's own summary): still none
     const mixed = syntheticRecords({ ns: [1000, 2000, 4000], reps: 4, metrics: { D1: (n) => n ** -0.5 } }).filter(
@@ -209,7 +209,7 @@ describe('one replication at some n', () => {
     const m2 = summarise(mixed, spec).metrics.find((x) => x.metric === 'D1')!;
     expect(m2.verdict).toBe('no interval');
     expect(m2.warnings).toContain(
-      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 2000 has only one',
+      'mean curve: no interval — the bootstrap resamples the replications at each n, and n = 2000 has only one replication',
     );
     // two replications everywhere: an interval and a verdict
     const two = summarise(

@@ -119,7 +119,7 @@ function dropSingleReplication(
   fit.ci = [NaN, NaN];
   fit.ciDroppingSmallest = [NaN, NaN];
   warnings.push(
-    `${what} curve: no interval — the bootstrap resamples the replications at each n, and n = ${single.join(', ')} ${single.length === 1 ? 'has' : 'have'} only one`,
+    `${what} curve: no interval — the bootstrap resamples the replications at each n, and n = ${single.join(', ')} ${single.length === 1 ? 'has' : 'have'} only one replication`,
   );
 }
 

@@ -7,6 +7,7 @@ import { ciText, fixed, predictionText } from './format.js';
 import { verdictText } from './verdict.js';
 import { formatPlan, type PlanFormatOptions } from './planner.js';
 import { formatStarts } from './starts.js';
+import { groupNotes } from './notes.js';
 
 type Counts = Summary['cells'];
 
@@ -113,7 +114,7 @@ export function formatSummaryTable(
   }
   const open = summary.metrics.filter((m) => m.verdict === 'inconclusive').map((m) => m.metric);
   if (summary.plan && open.length > 0) lines.push(...formatPlan(summary.plan, { ...options.plan, metrics: open }));
-  const notes = summary.metrics.flatMap((m) => (m.warnings ?? []).map((w) => `  ${m.metric}: ${w}`));
+  const notes = groupNotes(summary.metrics);
   const maxNotes = options.maxNotes ?? 12;
   if (notes.length > 0) {
     lines.push('Notes:');
