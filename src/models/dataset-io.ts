@@ -201,15 +201,69 @@ function cellNumber(s: string, line: number, name: string, source: string): numb
  */
 export function parseDatasetCsv(text: string, source = 'data', options: CsvColumnOptions = {}): CsvRead {
   const table = parseCsvTable(text, source);
+  const cols = chooseColumns(table.header, options, source);
+  const r = readColumns(table, cols, options.dropMissing === true, source);
+  const columns = { x: r.columns.x, y: r.columns.y! };
+  const out = { n: r.n, d: r.d, X: r.X, y: r.y!, columns, dropped: r.dropped };
+  return r.z ? { ...out, z: r.z } : out;
+}
+
+/** Inputs read for prediction: X, and y when the file has the response column. */
+export interface CsvInputs {
+  n: number;
+  d: number;
+  X: Float64Array;
+  y?: Float64Array;
+  columns: { x: string[]; y?: string };
+  dropped: number;
+}
+
+/**
+ * Parses the inputs of a prediction from CSV text: the x columns by name (default x1..xd for the
+ * model's d), and the response when `options.y` names it or a column `y` exists (optional: a file of
+ * new x has none). Same rules as {@link parseDatasetCsv} for numbers, missing values and messages.
+ * @throws ValidationError naming the file, line and column (a missing x column lists the columns)
+ */
+export function parseInputsCsv(text: string, source: string, options: CsvColumnOptions & { d: number }): CsvInputs {
+  const table = parseCsvTable(text, source);
+  const { header } = table;
+  const names = options.x ?? Array.from({ length: options.d }, (_, l) => `x${l + 1}`);
+  const list = header.map((h) => JSON.stringify(h)).join(',');
+  const find = (name: string, what: string): number => {
+    const c = header.indexOf(name);
+    if (c >= 0) return c;
+    const hint = options.x === undefined ? ' (choose the x columns with --x COL,COL,...; library: option x)' : '';
+    throw new ValidationError(
+      `${source}: no column ${formatValue(name)} for ${what}; the columns are ${list}${hint}`,
+      what,
+      name,
+    );
+  };
+  const x = names.map((name) => find(name, 'x'));
+  const dup = names.find((name, i) => names.indexOf(name) !== i);
+  if (dup !== undefined) throw new ValidationError(`${source}: x names column ${formatValue(dup)} twice`, 'x', dup);
+  const y = options.y !== undefined ? find(options.y, 'y') : header.indexOf('y');
+  if (y >= 0 && x.includes(y))
+    throw new ValidationError(`${source}: column ${formatValue(header[y])} cannot be both y and x`, 'x', header[y]);
+  const r = readColumns(table, y >= 0 ? { x, y } : { x }, options.dropMissing === true, source);
+  return { n: r.n, d: r.d, X: r.X, ...(r.y ? { y: r.y } : {}), columns: r.columns, dropped: r.dropped };
+}
+
+/** The chosen columns' numbers, rows with a missing value refused (or dropped). */
+function readColumns(
+  table: ReturnType<typeof parseCsvTable>,
+  cols: { x: number[]; y?: number; z?: number },
+  dropMissing: boolean,
+  source: string,
+): CsvInputs & { z?: Int32Array } {
   const { header, rows, lines } = table;
-  const cols = chooseColumns(header, options, source);
   if (rows.length === 0) throw new ValidationError(`${source}: no data rows after the header`, source);
-  const used = [...cols.x, cols.y, ...(cols.z !== undefined ? [cols.z] : [])];
+  const used = [...cols.x, ...(cols.y !== undefined ? [cols.y] : []), ...(cols.z !== undefined ? [cols.z] : [])];
   const keep: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const c = used.find((c) => isMissing(rows[i]![c]!));
     if (c === undefined) keep.push(i);
-    else if (!options.dropMissing) {
+    else if (!dropMissing) {
       const s = rows[i]![c]!;
       throw new ValidationError(
         `${source}: line ${lines[i]}, column ${header[c]}: missing value (drop such rows with --drop-missing, library: dropMissing). Value: ${formatValue(s)}`,
@@ -222,30 +276,36 @@ export function parseDatasetCsv(text: string, source = 'data', options: CsvColum
   if (n === 0) throw new ValidationError(`${source}: no rows left: all ${rows.length} have a missing value`, source);
   const d = cols.x.length;
   const X = new Float64Array(n * d);
-  const y = new Float64Array(n);
+  const y = cols.y !== undefined ? new Float64Array(n) : undefined;
   const z = cols.z !== undefined ? new Int32Array(n) : undefined;
   for (let r = 0; r < n; r++) {
     const i = keep[r]!;
     const cells = rows[i]!;
     const line = lines[i]!;
     for (let l = 0; l < d; l++) X[r * d + l] = cellNumber(cells[cols.x[l]!]!, line, header[cols.x[l]!]!, source);
-    y[r] = cellNumber(cells[cols.y]!, line, header[cols.y]!, source);
-    if (z) {
-      const s = cells[cols.z!]!;
-      const v = Number(s);
-      if (!NUMBER.test(s) || !Number.isInteger(v) || v < 0 || v > 2147483647) {
-        throw new ValidationError(
-          `${source}: line ${line}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`,
-          `line ${line}, column z`,
-          s,
-        );
-      }
-      z[r] = v;
-    }
+    if (y) y[r] = cellNumber(cells[cols.y!]!, line, header[cols.y!]!, source);
+    if (z) z[r] = cellIndex(cells[cols.z!]!, line, source);
   }
-  const columns = { x: cols.x.map((c) => header[c]!), y: header[cols.y]! };
-  const dropped = rows.length - n;
-  return z ? { n, d, X, y, z, columns, dropped } : { n, d, X, y, columns, dropped };
+  const columns = { x: cols.x.map((c) => header[c]!), ...(cols.y !== undefined ? { y: header[cols.y]! } : {}) };
+  return { n, d, X, ...(y ? { y } : {}), ...(z ? { z } : {}), columns, dropped: rows.length - n };
+}
+
+/** The expert index in a z cell, or a ValidationError naming line and value. */
+function cellIndex(s: string, line: number, source: string): number {
+  const v = Number(s);
+  if (!NUMBER.test(s) || !Number.isInteger(v) || v < 0 || v > 2147483647) {
+    throw new ValidationError(
+      `${source}: line ${line}, column z: must be an expert index (integer ≥ 0). Value: ${formatValue(s)}`,
+      `line ${line}, column z`,
+      s,
+    );
+  }
+  return v;
+}
+
+/** Reads the inputs of a prediction from a CSV file: see {@link parseInputsCsv}. */
+export function readInputsCsv(path: string, options: CsvColumnOptions & { d: number }): CsvInputs {
+  return parseInputsCsv(readTextFile(path, 'data file'), path, options);
 }
 
 /**

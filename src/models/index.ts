@@ -1,5 +1,6 @@
 export * from './types.js';
 export * from './density.js';
+export { predictMoE, type MoEPrediction } from './predict.js';
 export * from './presets.js';
 export * from './sample.js';
 export { getGate, registerGate, activeSet, topKMask, logSoftmaxRows, slopeScores } from './gates/index.js';
@@ -18,9 +19,12 @@ export {
   readDatasetCsv,
   writeDatasetCsv,
   parseDatasetCsv,
+  readInputsCsv,
+  parseInputsCsv,
   datasetCsvChunks,
   validateDataset,
   type CsvDataset,
   type CsvColumnOptions,
   type CsvRead,
+  type CsvInputs,
 } from './dataset-io.js';

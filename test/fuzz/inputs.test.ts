@@ -429,6 +429,12 @@ describe('fuzz: CLI flags', () => {
       out: '--out',
     },
     {
+      name: 'predict',
+      args: ['predict'],
+      flags: { '--model': model, '--data': data, '--x': 'x1', '--y': 'y' },
+      out: '--out',
+    },
+    {
       name: 'loss',
       args: ['loss'],
       flags: { '--fit': model, '--truth': 'demy', '--loss': 'auto', '--hellinger-n': '50' },

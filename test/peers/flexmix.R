@@ -97,6 +97,14 @@ res <- list(
   model = list(beta0 = beta0, beta1 = beta1, a = a, b = b, nu = nu),
   # flexmix's posterior, from the same E-step as its logLik (gmoe's expert order), row-major n x k
   posterior = as.vector(t(posterior(f)[, ord, drop = FALSE])),
+  # predictions at the returned parameters (gmoe predict's columns): per-component means, the
+  # gate-weighted mean, the posterior and the clusters (0-based gmoe experts)
+  predicted = list(
+    components = as.vector(t(do.call(cbind, predict(f, newdata = dat))[, ord, drop = FALSE])),
+    mean = as.vector(predict(f, newdata = dat, aggregate = TRUE)[[1]]),
+    posterior = as.vector(t(posterior(f, newdata = dat)[, ord, drop = FALSE])),
+    expert = match(clusters(f, newdata = dat), ord) - 1
+  ),
   se = list(labels = labels, values = se), refitSE = refitSE, refitCpuSeconds = refitCpuSeconds
 )
 writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, null = "null"), out)

@@ -21,6 +21,7 @@ import { DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { informationCriteria, parameterCount } from '../../src/em/inference/criteria.js';
 import { standardErrors } from '../../src/em/inference/se.js';
 import { logLikelihood } from '../../src/models/density.js';
+import { predictMoE } from '../../src/models/predict.js';
 import { readDatasetCsv, writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
@@ -58,6 +59,7 @@ interface FlexmixResult {
   ICL: number;
   model: { beta0: number[]; beta1: number[]; a: number[]; b: number[]; nu: number[] };
   posterior: number[];
+  predicted: { components: number[]; mean: number[]; posterior: number[]; expert: number[] };
   se: { labels: string[]; values: number[] | null };
 }
 
@@ -132,6 +134,20 @@ describe.skipIf(missing !== null)('gmoe against flexmix', () => {
         [c.icl, fx.ICL],
       ] as const)
         expect(Math.abs(ours - theirs)).toBeLessThan(1e-9 * Math.abs(theirs));
+
+      // predictions at flexmix's fit: flexmix's predict (per component and aggregated), posterior, clusters
+      const p = predictMoE(m, data.X, data.n, data.y);
+      const close = (ours: ArrayLike<number>, theirs: number[], tol: number, what: string) => {
+        expect(ours.length, what).toBe(theirs.length);
+        let worst = 0;
+        for (let t = 0; t < theirs.length; t++)
+          worst = Math.max(worst, Math.abs(ours[t]! - theirs[t]!) / Math.max(1, Math.abs(theirs[t]!)));
+        expect(worst, what).toBeLessThan(tol);
+      };
+      close(p.expertMean, fx.predicted.components, 1e-12, 'expert means');
+      close(p.mean, fx.predicted.mean, 1e-9, 'conditional mean');
+      close(p.posterior!, fx.predicted.posterior, 1e-9, 'posterior');
+      expect(Array.from(p.expert!)).toEqual(fx.predicted.expert);
 
       // standard errors at flexmix's fit
       const se = standardErrors(m, data);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as simulate } from './simulate.js';
 import { register as fit } from './fit.js';
+import { register as predict } from './predict.js';
 import { register as select } from './select.js';
 import { register as loss } from './loss.js';
 import { register as sweep } from './sweep.js';
@@ -12,4 +13,4 @@ import { register as plan } from './plan.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, fit, select, loss, sweep, report, merge, presets, plan];
+export const commands: RegisterCommand[] = [simulate, fit, predict, select, loss, sweep, report, merge, presets, plan];

@@ -1,0 +1,167 @@
+/**
+ * `gmoe predict --model <fit.json|preset> --data new.csv [--x COLS] [--y COL] [--drop-missing] --out pred.csv|-`
+ * Predictions of a fitted model on a CSV of x (and optionally y), as flexmix's predict, posterior and
+ * clusters: one output row per input row, the input columns first, then mean, sd, gate1..k, mu1..k,
+ * and with y logdens, post1..k and expert (1..k, the suffix of the columns above). A summary
+ * (log-likelihood, RMSE and R² of the mean, samples per expert) goes to stderr.
+ */
+import type { Command } from 'commander';
+import { readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
+import { resolveModel } from '../../models/io.js';
+import { predictMoE, type MoEPrediction } from '../../models/predict.js';
+import type { Model } from '../../models/types.js';
+import { writeFileAtomic } from '../../io/index.js';
+import { CliError } from '../errors.js';
+import { columnOptions } from './fit.js';
+
+interface PredictCliOptions {
+  model: string;
+  data: string;
+  x?: string;
+  y?: string;
+  dropMissing?: boolean;
+  out: string;
+}
+
+/** The prediction columns' names after the input columns. */
+export function predictionHeader(k: number, withY: boolean): string[] {
+  const of = (p: string) => Array.from({ length: k }, (_, j) => `${p}${j + 1}`);
+  return ['mean', 'sd', ...of('gate'), ...of('mu'), ...(withY ? ['logdens', ...of('post'), 'expert'] : [])];
+}
+
+/** String(x), except that −0 keeps its sign and NaN reads as R's NA. */
+function num(v: number): string {
+  return Number.isNaN(v) ? 'NA' : Object.is(v, -0) ? '-0' : String(v);
+}
+
+/** The CSV text in chunks of at most 8192 lines: input columns, then the predictions. */
+function* predictionCsv(inputs: CsvInputs, p: MoEPrediction): Generator<string> {
+  const { n, d, X, y } = inputs;
+  const k = p.k;
+  const head = [...inputs.columns.x, ...(y ? [inputs.columns.y!] : []), ...predictionHeader(k, y !== undefined)];
+  yield `${head.map(csvName).join(',')}\n`;
+  let lines: string[] = [];
+  const row: string[] = [];
+  for (let i = 0; i < n; i++) {
+    row.length = 0;
+    for (let l = 0; l < d; l++) row.push(num(X[i * d + l]!));
+    if (y) row.push(num(y[i]!));
+    row.push(num(p.mean[i]!), num(p.sd[i]!));
+    for (let j = 0; j < k; j++) row.push(num(p.gate[i * k + j]!));
+    for (let j = 0; j < k; j++) row.push(num(p.expertMean[i * k + j]!));
+    if (y) {
+      row.push(num(p.logDensity![i]!));
+      for (let j = 0; j < k; j++) row.push(num(p.posterior![i * k + j]!));
+      row.push(p.expert![i]! < 0 ? 'NA' : String(p.expert![i]! + 1));
+    }
+    lines.push(row.join(','));
+    if (lines.length === 8192) {
+      yield `${lines.join('\n')}\n`;
+      lines = [];
+    }
+  }
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+}
+
+/** A header name as an RFC 4180 field (quoted when it holds a comma, a quote or a line break). */
+function csvName(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The summary lines for stderr: fit to y (when present) and how the samples split over the experts. */
+export function predictionSummary(inputs: CsvInputs, p: MoEPrediction): string[] {
+  const { n, y } = inputs;
+  if (!y) return [];
+  let ll = 0;
+  let sse = 0;
+  let ybar = 0;
+  for (let i = 0; i < n; i++) ybar += y[i]! / n;
+  let sst = 0;
+  const counts = new Array<number>(p.k).fill(0);
+  let none = 0;
+  for (let i = 0; i < n; i++) {
+    ll += p.logDensity![i]!;
+    sse += (y[i]! - p.mean[i]!) ** 2;
+    sst += (y[i]! - ybar) ** 2;
+    const e = p.expert![i]!;
+    if (e < 0) none++;
+    else counts[e]++;
+  }
+  const g = (v: number) => Number(v.toPrecision(6)).toString();
+  const lines = [
+    `log-likelihood ${g(ll)} (${g(ll / n)} per sample); RMSE of the mean ${g(Math.sqrt(sse / n))}` +
+      (sst > 0 ? `, R² ${g(1 - sse / sst)}` : ''),
+    `most probable expert: ${counts.map((c, j) => `${j + 1}: ${c}`).join(', ')}`,
+  ];
+  if (none > 0)
+    lines.push(`${none} sample(s) have zero density under the model (y too far from every expert): posterior NA`);
+  return lines;
+}
+
+function load(arg: string): Model {
+  try {
+    return resolveModel(arg, '--model');
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function run(opts: PredictCliOptions): void {
+  if (opts.out === '') throw new CliError('--out must be a file path (or - for standard output). Value: ""');
+  const model = load(opts.model);
+  let inputs: CsvInputs;
+  try {
+    inputs = readInputsCsv(opts.data, { ...columnOptions(opts), d: model.d });
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  if (inputs.d !== model.d)
+    throw new CliError(`--x names ${inputs.d} column(s); the model ${opts.model} has d = ${model.d}`);
+  const taken = predictionHeader(model.k, inputs.y !== undefined);
+  const clash = [...inputs.columns.x, inputs.columns.y].find((c) => c !== undefined && taken.includes(c));
+  if (clash !== undefined)
+    throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
+  const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
+  const chunks = predictionCsv(inputs, p);
+  if (opts.out === '-') {
+    for (const c of chunks) process.stdout.write(c);
+  } else {
+    try {
+      writeFileAtomic(opts.out, chunks);
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const what = `${inputs.n} ${inputs.n === 1 ? 'row' : 'rows'} (k = ${model.k}${inputs.y ? `, y = ${inputs.columns.y}` : ', no y'})`;
+  const dropped = inputs.dropped > 0 ? `; dropped ${inputs.dropped} row(s) with a missing value` : '';
+  const lines = [`wrote ${what} to ${opts.out === '-' ? 'standard output' : opts.out}${dropped}`];
+  for (const l of [...lines, ...predictionSummary(inputs, p)]) process.stderr.write(`gmoe predict: ${l}\n`);
+}
+
+/** Registers `gmoe predict`. */
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description(
+      "predictions of a model at new x (flexmix's predict / posterior / clusters): conditional mean and sd, gate probabilities, experts' means; with y the posterior and most probable expert",
+    )
+    .requiredOption('--model <fit.json|preset>', 'a model file (e.g. written by `gmoe fit`) or a truth preset')
+    .requiredOption('--data <data.csv>', "CSV with the model's x columns (default x1..xd) and, optionally, y")
+    .option('--x <cols>', 'input columns by name, comma-separated, in the model order (default x1..xd)')
+    .option('--y <col>', 'response column by name (default: the column y when there is one; none is fine)')
+    .option('--drop-missing', 'drop rows with a missing value (NA or empty) in a chosen column, instead of refusing')
+    .requiredOption('--out <pred.csv>', 'output CSV (written atomically), or - for standard output')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Columns written: the input columns, then mean (E[y|x]), sd (sd(y|x)), gate1..k (π_j(x)), mu1..k',
+        "(each expert's mean); with y also logdens (log p(y|x)), post1..k (P(expert j | x, y)) and expert",
+        '(the most probable, 1..k; NA where y has zero density). A summary goes to stderr.',
+        '',
+        'Example:',
+        '  gmoe predict --model fit.json --data new.csv --out pred.csv',
+      ].join('\n'),
+    )
+    .action((opts: PredictCliOptions) => run(opts));
+}

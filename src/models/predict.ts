@@ -1,0 +1,76 @@
+/**
+ * Predictions of a fitted (or true) MoE at given x, as flexmix's predict / posterior / clusters give
+ * them: the gate probabilities, each expert's mean, the mixture's conditional mean and standard
+ * deviation; with y also each sample's log-density, its posterior over the experts and the expert
+ * that most probably generated it.
+ */
+import { expertMeans, gateProbs, logJoint, normaliseJoint } from './density.js';
+import type { Model } from './types.js';
+
+/** What {@link predictMoE} returns; n × k matrices row-major. */
+export interface MoEPrediction {
+  n: number;
+  k: number;
+  /** π_j(x_i): rows sum to 1, inactive top-K experts exactly 0 */
+  gate: Float64Array;
+  /** a_j·x_i + b_j */
+  expertMean: Float64Array;
+  /** E[Y | x_i] = Σ_j π_j μ_j */
+  mean: Float64Array;
+  /** sd(Y | x_i) = √(Σ_j π_j (ν_j + (μ_j − mean)²)) */
+  sd: Float64Array;
+  /** with y: log p(y_i | x_i) */
+  logDensity?: Float64Array;
+  /** with y: P(expert j | x_i, y_i); NaN on a row whose log-density is −∞ (y too far from every expert) */
+  posterior?: Float64Array;
+  /** with y: the expert of largest posterior, 0-based (the first on ties); −1 where the posterior is NaN */
+  expert?: Int32Array;
+}
+
+/**
+ * Predictions of model `m` at the rows of X (n × d, row-major); y (length n), when given, adds the
+ * per-sample log-density, posterior and most probable expert.
+ * @throws Error when X or y does not match n and the model's d
+ */
+export function predictMoE(m: Model, X: Float64Array, n: number, y?: Float64Array): MoEPrediction {
+  const { k, d, nu } = m;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`n must be an integer ≥ 0. Value: ${n}`);
+  if (X.length !== n * d)
+    throw new Error(`X must have length n × d = ${n * d} (the model's d = ${d}). Value: ${X.length}`);
+  if (y !== undefined && y.length !== n) throw new Error(`y must have length n = ${n}. Value: ${y.length}`);
+  const gate = gateProbs(m, X, n);
+  const expertMean = expertMeans(m, X, n);
+  const mean = new Float64Array(n);
+  const sd = new Float64Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let s = 0;
+    for (let j = 0; j < k; j++) s += gate[o + j]! * expertMean[o + j]!;
+    // the spread about the mixture's mean, not E[Y²] − mean²: no cancellation when |mean| ≫ sd
+    let v = 0;
+    for (let j = 0; j < k; j++) {
+      const e = expertMean[o + j]! - s;
+      v += gate[o + j]! * (nu[j]! + e * e);
+    }
+    mean[i] = s;
+    sd[i] = Math.sqrt(v);
+  }
+  const out: MoEPrediction = { n, k, gate, expertMean, mean, sd };
+  if (y === undefined) return out;
+  const posterior = new Float64Array(n * k);
+  const logDensity = new Float64Array(n);
+  logJoint(m, X, y, n, posterior, logDensity);
+  normaliseJoint(posterior, n, k);
+  const expert = new Int32Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    if (logDensity[i] === -Infinity) {
+      // y so far from every expert that its density underflows: no posterior to speak of
+      posterior.fill(NaN, o, o + k);
+      expert[i] = -1;
+      continue;
+    }
+    let best = 0;
+    for (let j = 1; j < k; j++) if (posterior[o + j]! > posterior[o + best]!) best = j;
+    expert[i] = best;
+  }
+  return { ...out, logDensity, posterior, expert };
+}

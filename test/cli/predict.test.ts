@@ -1,0 +1,102 @@
+/** `gmoe predict` end to end: spawns `node bin/gmoe.js` as a user would run it. */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { predictMoE } from '../../src/models/predict.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { gmoe } from './run-gmoe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-predict-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const truth = truthPreset('demy');
+const data = simulate(truth, { n: 300, seed: 9 });
+writeDatasetCsv(join(dir, 'd.csv'), data);
+
+describe('gmoe predict', () => {
+  it("with y: the input columns, then the library's predictions to the last bit, and a summary on stderr", async () => {
+    const r = await gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', 'p.csv'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(join(dir, 'p.csv'), 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toBe('x1,y,mean,sd,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    expect(lines).toHaveLength(301);
+    const p = predictMoE(truth, data.X, data.n, data.y);
+    const counts = [0, 0];
+    let ll = 0;
+    lines.slice(1).forEach((line, i) => {
+      const c = line.split(',').map(Number);
+      expect(c.slice(0, 4)).toEqual([data.X[i], data.y[i], p.mean[i], p.sd[i]]);
+      expect(c.slice(4, 8)).toEqual([p.gate[2 * i], p.gate[2 * i + 1], p.expertMean[2 * i], p.expertMean[2 * i + 1]]);
+      expect(c.slice(8, 11)).toEqual([p.logDensity![i], p.posterior![2 * i], p.posterior![2 * i + 1]]);
+      expect(c[11]).toBe(p.expert![i]! + 1); // 1-based, the suffix of gate1, post1, ...
+      counts[c[11]! - 1]!++;
+      ll += p.logDensity![i]!;
+    });
+    const err = r.stderr.trimEnd().split('\n');
+    expect(err[0]).toBe('gmoe predict: wrote 300 rows (k = 2, y = y) to p.csv');
+    expect(err[1]).toMatch(new RegExp(`^gmoe predict: log-likelihood ${Number(ll.toPrecision(6))} \\(`));
+    expect(err[2]).toBe(`gmoe predict: most probable expert: 1: ${counts[0]}, 2: ${counts[1]}`);
+  });
+
+  it('new x only, columns chosen by name, standard output', async () => {
+    writeFileSync(join(dir, 'new.csv'), 'id,dose\n"a",0.25\n"b",0.75\n');
+    const [r, fitted] = await Promise.all([
+      gmoe(['predict', '--model', 'demy', '--data', 'new.csv', '--x', 'dose', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--x', 'x1', '--y', 'y', '--out', '-'], dir),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('dose,mean,sd,gate1,gate2,mu1,mu2');
+    const p = predictMoE(truth, Float64Array.of(0.25, 0.75), 2);
+    expect(lines[2]!.split(',').map(Number)).toEqual([
+      0.75,
+      p.mean[1],
+      p.sd[1],
+      p.gate[2],
+      p.gate[3],
+      p.expertMean[2],
+      p.expertMean[3],
+    ]);
+    expect(r.stderr).toMatch(/wrote 2 rows \(k = 2, no y\) to standard output/);
+    expect(fitted.stdout).toBe(readFileSync(join(dir, 'p.csv'), 'utf8'));
+  });
+
+  it('bad input: exit code 2, one line naming what is wrong, nothing written', async () => {
+    writeFileSync(join(dir, 'ab.csv'), 'a,b\n0.1,2\n');
+    writeFileSync(join(dir, 'clash.csv'), 'x1,sd\n0.1,2\n');
+    writeFileSync(join(dir, 'na.csv'), 'x1,y\n0.1,NA\n0.2,1\n');
+    const cases: [string[], RegExp][] = [
+      [
+        ['--data', 'ab.csv'],
+        /^gmoe: ab.csv: no column "x1" for x; the columns are "a","b" \(choose the x columns with --x/,
+      ],
+      [['--data', 'ab.csv', '--x', 'a,b'], /^gmoe: --x names 2 column\(s\); the model demy has d = 1$/],
+      [['--data', 'ab.csv', '--x', 'a', '--y', 'c'], /^gmoe: ab.csv: no column "c" for y; the columns are "a","b"$/],
+      [
+        ['--data', 'clash.csv', '--x', 'x1', '--y', 'sd'],
+        /^gmoe: clash.csv: column "sd" has the name of a prediction column: rename it$/,
+      ],
+      [['--data', 'na.csv'], /^gmoe: na.csv: line 2, column y: missing value \(drop such rows with --drop-missing/],
+      [['--data', 'nope.csv'], /^gmoe: cannot read data file nope.csv/],
+      [['--data', 'd.csv', '--model', 'nosuch'], /^gmoe: --model must be a truth preset .* Value: nosuch/],
+    ];
+    const runs = await Promise.all(
+      cases.map(([args]) => gmoe(['predict', '--model', 'demy', ...args, '--out', 'never.csv'], dir)),
+    );
+    runs.forEach((r, t) => {
+      expect(r.code, cases[t]![0].join(' ')).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr.trimEnd()).toMatch(cases[t]![1]);
+    });
+    expect(existsSync(join(dir, 'never.csv'))).toBe(false);
+    const dropped = await gmoe(['predict', '--model', 'demy', '--data', 'na.csv', '--drop-missing', '--out', '-'], dir);
+    expect(dropped.code).toBe(0);
+    expect(dropped.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(dropped.stderr).toMatch(
+      /wrote 1 row \(k = 2, y = y\) to standard output; dropped 1 row\(s\) with a missing value/,
+    );
+  });
+});
