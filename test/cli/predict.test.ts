@@ -64,6 +64,30 @@ describe('gmoe predict', () => {
     expect(fitted.stdout).toBe(readFileSync(join(dir, 'p.csv'), 'utf8'));
   });
 
+  it('--plot writes the figure (HTML; --no-png skips the PNG); d > 1 without y: a warning, no figure', async () => {
+    const d2 = truthPreset('d2');
+    const x2 = simulate(d2, { n: 50, seed: 2 });
+    writeFileSync(
+      join(dir, 'x2.csv'),
+      `x1,x2\n${Array.from({ length: 50 }, (_, i) => `${x2.X[2 * i]},${x2.X[2 * i + 1]}`).join('\n')}\n`,
+    );
+    const [one, two] = await Promise.all([
+      gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', 'q.csv', '--plot', 'q.html', '--no-png'], dir),
+      gmoe(['predict', '--model', 'd2', '--data', 'x2.csv', '--out', 'q2.csv', '--plot', 'q2.html', '--no-png'], dir),
+    ]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toMatch(/^gmoe predict: figure: q.html$/m);
+    const html = readFileSync(join(dir, 'q.html'), 'utf8');
+    expect(html).toContain('most probably expert 2');
+    expect(existsSync(join(dir, 'q.png'))).toBe(false);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr).toMatch(
+      /warning: no figure: with d > 1 it plots observed y against the prediction, and the data have no y/,
+    );
+    expect(existsSync(join(dir, 'q2.html'))).toBe(false);
+    expect(existsSync(join(dir, 'q2.csv'))).toBe(true);
+  });
+
   it('bad input: exit code 2, one line naming what is wrong, nothing written', async () => {
     writeFileSync(join(dir, 'ab.csv'), 'a,b\n0.1,2\n');
     writeFileSync(join(dir, 'clash.csv'), 'x1,sd\n0.1,2\n');
@@ -82,6 +106,10 @@ describe('gmoe predict', () => {
       [['--data', 'na.csv'], /^gmoe: na.csv: line 2, column y: missing value \(drop such rows with --drop-missing/],
       [['--data', 'nope.csv'], /^gmoe: cannot read data file nope.csv/],
       [['--data', 'd.csv', '--model', 'nosuch'], /^gmoe: --model must be a truth preset .* Value: nosuch/],
+      [
+        ['--data', 'd.csv', '--plot', '.'],
+        /^gmoe: --plot must name a file \(e.g. pred.html; the PNG goes beside it\). Value: .$/,
+      ],
     ];
     const runs = await Promise.all(
       cases.map(([args]) => gmoe(['predict', '--model', 'demy', ...args, '--out', 'never.csv'], dir)),

@@ -5,7 +5,13 @@
  * and with y logdens, post1..k and expert (1..k, the suffix of the columns above). A summary
  * (log-likelihood, RMSE and R² of the mean, samples per expert) goes to stderr.
  */
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { writePlotHtml } from '../../experiments/plot/html.js';
+import { renderPng } from '../../experiments/plot/png.js';
+import { MAX_POINTS, predictFigure } from '../../experiments/plot/predict-figure.js';
+import { describeGate } from '../../models/gates/index.js';
 import { readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
 import { predictMoE, type MoEPrediction } from '../../models/predict.js';
@@ -21,6 +27,8 @@ interface PredictCliOptions {
   y?: string;
   dropMissing?: boolean;
   out: string;
+  plot?: string;
+  png: boolean;
 }
 
 /** The prediction columns' names after the input columns. */
@@ -106,8 +114,47 @@ function load(arg: string): Model {
   }
 }
 
-function run(opts: PredictCliOptions): void {
+/** The figure as HTML at `path` and, unless --no-png, as PNG beside it; a warning when there is none. */
+async function writeFigure(
+  opts: PredictCliOptions,
+  model: Model,
+  inputs: CsvInputs,
+  p: MoEPrediction,
+): Promise<string[]> {
+  const path = opts.plot!;
+  const fit = inputs.y ? `; ${predictionSummary(inputs, p)[0]}` : '';
+  const figure = predictFigure({
+    model,
+    n: inputs.n,
+    X: inputs.X,
+    ...(inputs.y ? { y: inputs.y } : {}),
+    prediction: p,
+    title: `Predictions of ${basename(opts.model)} on ${basename(opts.data)}`,
+    subtitle: `n = ${inputs.n}${inputs.n > MAX_POINTS ? ` (every ${Math.ceil(inputs.n / MAX_POINTS)}th drawn)` : ''}, k = ${model.k}, gate ${describeGate(model.gate)}${fit}`,
+  });
+  if (!figure) {
+    process.stderr.write(
+      'gmoe predict: warning: no figure: with d > 1 it plots observed y against the prediction, and the data have no y\n',
+    );
+    return [];
+  }
+  try {
+    writePlotHtml(path, figure, `gmoe predict: ${basename(opts.data)}`);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  if (!opts.png) return [path];
+  const png = `${path.replace(/\.html?$/i, '')}.png`;
+  const r = await renderPng(figure, png);
+  if (r.ok) return [path, png];
+  process.stderr.write(`gmoe predict: warning: ${png} not written: ${r.reason}\n`);
+  return [path];
+}
+
+async function run(opts: PredictCliOptions): Promise<void> {
   if (opts.out === '') throw new CliError('--out must be a file path (or - for standard output). Value: ""');
+  if (opts.plot !== undefined && (opts.plot === '' || opts.plot === '-' || isDirectory(opts.plot)))
+    throw new CliError(`--plot must name a file (e.g. pred.html; the PNG goes beside it). Value: ${opts.plot}`);
   const model = load(opts.model);
   let inputs: CsvInputs;
   try {
@@ -135,8 +182,14 @@ function run(opts: PredictCliOptions): void {
   const what = `${inputs.n} ${inputs.n === 1 ? 'row' : 'rows'} (k = ${model.k}${inputs.y ? `, y = ${inputs.columns.y}` : ', no y'})`;
   const dropped = inputs.dropped > 0 ? `; dropped ${inputs.dropped} row(s) with a missing value` : '';
   const lines = [`wrote ${what} to ${opts.out === '-' ? 'standard output' : opts.out}${dropped}`];
+  if (opts.plot !== undefined) {
+    const files = await writeFigure(opts, model, inputs, p);
+    if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
+  }
   for (const l of [...lines, ...predictionSummary(inputs, p)]) process.stderr.write(`gmoe predict: ${l}\n`);
 }
+
+const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
 
 /** Registers `gmoe predict`. */
 export function register(program: Command): void {
@@ -151,6 +204,11 @@ export function register(program: Command): void {
     .option('--y <col>', 'response column by name (default: the column y when there is one; none is fine)')
     .option('--drop-missing', 'drop rows with a missing value (NA or empty) in a chosen column, instead of refusing')
     .requiredOption('--out <pred.csv>', 'output CSV (written atomically), or - for standard output')
+    .option(
+      '--plot <fig.html>',
+      'a figure: d = 1 the data by most probable expert, E[y|x] ± 2 sd, the experts and the gate; d > 1 observed y against E[y|x]',
+    )
+    .option('--no-png', 'with --plot: skip the PNG beside the HTML (Chromium)')
     .addHelpText(
       'after',
       [
@@ -161,7 +219,8 @@ export function register(program: Command): void {
         '',
         'Example:',
         '  gmoe predict --model fit.json --data new.csv --out pred.csv',
+        '  gmoe predict --model fit.json --data data.csv --out pred.csv --plot pred.html   # and pred.png',
       ].join('\n'),
     )
-    .action((opts: PredictCliOptions) => run(opts));
+    .action(async (opts: PredictCliOptions) => run(opts));
 }

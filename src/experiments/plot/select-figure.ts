@@ -4,6 +4,7 @@
  */
 import type { SelectResult } from '../../em/select.js';
 import type { Figure } from './figure.js';
+import { titledLayout } from './layout.js';
 
 // Okabe–Ito colours, as the sweep figures
 const COLOURS = { aic: '#D55E00', bic: '#0072B2', icl: '#009E73', logLik: '#000000' } as const;
@@ -73,17 +74,13 @@ export function selectFigure(result: SelectResult, title: string): Figure {
   return {
     data,
     layout: {
-      width: 1100,
-      height: 520,
-      title: {
-        text: `<b>${title}</b><br><span style="font-size:13px">chosen k = ${result.chosen} by ${result.criterion.toUpperCase()} · n = ${result.n}, d = ${result.d}${note}</span>`,
-        x: 0.02,
-        xanchor: 'left',
-      },
-      font: { family: 'DejaVu Sans, Open Sans, Arial, sans-serif', size: 14 },
-      margin: { l: 80, r: 30, t: 100, b: 70 },
-      paper_bgcolor: 'white',
-      plot_bgcolor: 'white',
+      ...titledLayout({
+        width: 1100,
+        height: 520,
+        title,
+        subtitle: `chosen k = ${result.chosen} by ${result.criterion.toUpperCase()} · n = ${result.n}, d = ${result.d}${note}`,
+        margin: { l: 80, r: 30, t: 100, b: 70 },
+      }),
       grid: { rows: 1, columns: 2, pattern: 'independent' },
       xaxis: { ...tick, domain: [0, 0.56], title: { text: 'number of experts k' } },
       yaxis: { ...tick, tickmode: 'auto', title: { text: 'criterion (smaller is better)' } },

@@ -1,0 +1,165 @@
+/**
+ * The figure of a model's predictions (`gmoe predict --plot`). For d = 1: the data coloured by their
+ * most probable expert, the conditional mean E[y|x] with a ±2 sd band, each expert's line drawn where
+ * its gate gives it at least 1 % of the weight; below, the gate probabilities π_j(x). For d > 1 with
+ * y: the observed y against the predicted mean, coloured the same way.
+ */
+import { predictMoE, type MoEPrediction } from '../../models/predict.js';
+import type { Model } from '../../models/types.js';
+import type { Figure } from './figure.js';
+import { titledLayout } from './layout.js';
+
+// Okabe–Ito, as the other figures; experts past eight reuse them
+const EXPERT_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#F0E442', '#000000'];
+const colour = (j: number) => EXPERT_COLOURS[j % EXPERT_COLOURS.length]!;
+/** grid points of the curves */
+const GRID = 400;
+/** an expert's line is drawn where its gate weight is at least this */
+const SHOWN = 0.01;
+/** at most this many data points drawn (every m-th row beyond): the page stays light */
+export const MAX_POINTS = 20_000;
+
+/** The points read: x (n × d), y when known, and their predictions. */
+export interface PredictFigureInput {
+  model: Model;
+  n: number;
+  X: Float64Array;
+  y?: Float64Array;
+  prediction: MoEPrediction;
+  title: string;
+  subtitle: string;
+}
+
+/** plotly `{ data, layout }`, or null when there is nothing to draw (d > 1 without y). */
+export function predictFigure(input: PredictFigureInput): Figure | null {
+  if (input.model.d === 1) return curvesFigure(input);
+  return input.y ? observedFigure(input) : null;
+}
+
+const AXIS = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, showline: true, linecolor: '#444', mirror: true };
+
+function layoutOf(input: PredictFigureInput, height: number, legendY: number): Record<string, unknown> {
+  const { title, subtitle } = input;
+  return {
+    ...titledLayout({ width: 1000, height, title, subtitle, margin: { l: 80, r: 30, t: 100, b: 170 } }),
+    // below the panels: inside, it hid the data of one corner or another
+    legend: { orientation: 'h', x: 0, xanchor: 'left', y: legendY, yanchor: 'top' },
+  };
+}
+
+/** The data points coloured by most probable expert (one trace per expert, for the legend). */
+function pointTraces(input: PredictFigureInput, xs: (i: number) => number, axes: object): Record<string, unknown>[] {
+  const { y, prediction: p, model } = input;
+  if (!y) return [];
+  const traces: Record<string, unknown>[] = [];
+  const step = Math.ceil(input.n / MAX_POINTS);
+  for (let j = -1; j < model.k; j++) {
+    const idx: number[] = [];
+    for (let i = 0; i < input.n; i += step) if (p.expert![i] === j) idx.push(i);
+    if (idx.length === 0) continue;
+    traces.push({
+      type: 'scatter',
+      mode: 'markers',
+      name: j < 0 ? 'zero density' : `data, most probably expert ${j + 1}`,
+      x: idx.map(xs),
+      y: idx.map((i) => y[i]!),
+      marker: { color: j < 0 ? '#888888' : colour(j), size: 4, opacity: 0.45 },
+      ...axes,
+    });
+  }
+  return traces;
+}
+
+function curvesFigure(input: PredictFigureInput): Figure {
+  const { model, X, n } = input;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    lo = Math.min(lo, X[i]!);
+    hi = Math.max(hi, X[i]!);
+  }
+  if (!(hi > lo)) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const gx = Float64Array.from({ length: GRID }, (_, t) => lo + ((hi - lo) * t) / (GRID - 1));
+  const g = predictMoE(model, gx, GRID);
+  const k = model.k;
+  const top = { xaxis: 'x', yaxis: 'y' };
+  const bottom = { xaxis: 'x', yaxis: 'y2' };
+  const data: Record<string, unknown>[] = pointTraces(input, (i) => X[i]!, top);
+  const xs = Array.from(gx);
+  data.push({
+    type: 'scatter',
+    mode: 'lines',
+    name: 'E[y|x] ± 2 sd',
+    x: [...xs, ...xs.slice().reverse()],
+    y: [...xs.map((_, t) => g.mean[t]! + 2 * g.sd[t]!), ...xs.map((_, t) => g.mean[t]! - 2 * g.sd[t]!).reverse()],
+    fill: 'toself',
+    fillcolor: 'rgba(0,0,0,0.08)',
+    line: { width: 0 },
+    hoverinfo: 'skip',
+    ...top,
+  });
+  data.push({
+    type: 'scatter',
+    mode: 'lines',
+    name: 'E[y|x]',
+    x: xs,
+    y: Array.from(g.mean),
+    line: { color: '#000', width: 2.5 },
+    ...top,
+  });
+  for (let j = 0; j < k; j++) {
+    const shown = xs.map((_, t) => (g.gate[t * k + j]! >= SHOWN ? g.expertMean[t * k + j]! : null));
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `expert ${j + 1}: mean (where π ≥ ${SHOWN})`,
+      x: xs,
+      y: shown,
+      line: { color: colour(j), width: 2, dash: 'dash' },
+      connectgaps: false,
+      ...top,
+    });
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `π${j + 1}(x)`,
+      showlegend: false,
+      x: xs,
+      y: xs.map((_, t) => g.gate[t * k + j]!),
+      line: { color: colour(j), width: 2 },
+      ...bottom,
+    });
+  }
+  const layout = layoutOf(input, 820, -0.13);
+  Object.assign(layout, {
+    xaxis: { ...AXIS, title: { text: 'x' }, anchor: 'y2' },
+    yaxis: { ...AXIS, domain: [0.36, 1], title: { text: 'y' } },
+    yaxis2: { ...AXIS, domain: [0, 0.26], range: [-0.03, 1.03], title: { text: 'gate π<sub>j</sub>(x)' } },
+  });
+  return { data, layout };
+}
+
+function observedFigure(input: PredictFigureInput): Figure {
+  const { prediction: p, y } = input;
+  const data = pointTraces(input, (i) => p.mean[i]!, { xaxis: 'x', yaxis: 'y' });
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < input.n; i++) {
+    lo = Math.min(lo, y![i]!, p.mean[i]!);
+    hi = Math.max(hi, y![i]!, p.mean[i]!);
+  }
+  data.push({
+    type: 'scatter',
+    mode: 'lines',
+    name: 'y = E[y|x]',
+    x: [lo, hi],
+    y: [lo, hi],
+    line: { color: '#000', width: 1.5, dash: 'dot' },
+  });
+  const layout = layoutOf(input, 720, -0.17);
+  Object.assign(layout, {
+    xaxis: { ...AXIS, title: { text: 'predicted mean E[y|x]' } },
+    yaxis: { ...AXIS, title: { text: 'observed y' } },
+  });
+  return { data, layout };
+}

@@ -1,0 +1,56 @@
+/** The predictions figure: what it draws for d = 1 and d > 1, and when it draws nothing. */
+import { describe, expect, it } from 'vitest';
+import { MAX_POINTS, predictFigure } from '../../src/experiments/plot/predict-figure.js';
+import { predictMoE } from '../../src/models/predict.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+
+type Trace = { name?: string; x: number[]; y: (number | null)[]; yaxis?: string };
+
+function figureOf(preset: string, n: number, withY: boolean) {
+  const model = truthPreset(preset);
+  const data = simulate(model, { n, seed: 3 });
+  const y = withY ? data.y : undefined;
+  const prediction = predictMoE(model, data.X, n, y);
+  const fig = predictFigure({ model, n, X: data.X, ...(y ? { y } : {}), prediction, title: 't', subtitle: 's' });
+  return { fig, data, prediction };
+}
+
+describe('predictFigure', () => {
+  it('d = 1: points by most probable expert, E[y|x] ± 2 sd, each expert where π ≥ 1 %, the gate summing to 1', () => {
+    const { fig, prediction } = figureOf('topk1', 500, true);
+    const traces = fig!.data as Trace[];
+    const points = traces.filter((t) => t.name?.startsWith('data, most probably expert'));
+    expect(points.reduce((s, t) => s + t.x.length, 0)).toBe(500);
+    for (const t of points) {
+      const j = Number(t.name!.at(-1)) - 1;
+      expect(t.x.length).toBe(Array.from(prediction.expert!).filter((e) => e === j).length);
+    }
+    const gates = traces.filter((t) => t.yaxis === 'y2');
+    expect(gates).toHaveLength(2);
+    for (let g = 0; g < gates[0]!.x.length; g++) expect(gates[0]!.y[g]! + gates[1]!.y[g]!).toBeCloseTo(1, 12);
+    // the top-1 gate switches: each expert's line is drawn on its side only
+    const lines = traces.filter((t) => t.name?.startsWith('expert '));
+    expect(lines).toHaveLength(2);
+    for (const [e, line] of lines.entries()) {
+      line.y.forEach((v, g) => expect(v === null, `expert ${e + 1} at ${line.x[g]}`).toBe(gates[e]!.y[g]! < 0.01));
+      expect(line.y.some((v) => v === null)).toBe(true);
+    }
+    const mean = traces.find((t) => t.name === 'E[y|x]')!;
+    const band = traces.find((t) => t.name === 'E[y|x] ± 2 sd')!;
+    expect(band.y.length).toBe(2 * mean.y.length);
+    expect(band.y[0]!).toBeGreaterThan(mean.y[0]!);
+  });
+
+  it('d > 1: observed y against E[y|x] with y; nothing without y; large n thinned to at most MAX_POINTS', () => {
+    const { fig, prediction } = figureOf('d2', 300, true);
+    const points = (fig!.data as Trace[]).filter((t) => t.name?.startsWith('data'));
+    const all = points.flatMap((t) => t.x);
+    expect(all.sort()).toEqual(Array.from(prediction.mean).sort());
+    expect(figureOf('d2', 300, false).fig).toBeNull();
+    const big = figureOf('demy', 2 * MAX_POINTS + 1, true).fig!;
+    const drawn = (big.data as Trace[]).filter((t) => t.name?.startsWith('data')).reduce((s, t) => s + t.x.length, 0);
+    expect(drawn).toBe(Math.ceil((2 * MAX_POINTS + 1) / 3)); // every 3rd row
+    expect(figureOf('demy', 50, false).fig).not.toBeNull(); // d = 1 without y: the curves alone
+  });
+});
