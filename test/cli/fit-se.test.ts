@@ -40,7 +40,9 @@ describe('gmoe fit --se', () => {
     );
     expect(r.stdout).toMatch(/\ntau +[\d.]+ +fixed\n/);
     expect(r.stdout).toMatch(/note: τ held at its fitted value/);
-    expect(r.stdout).toMatch(/note: reference expert 1: beta0\[1\], beta1\[1\]\[0\] fixed at 0/);
+    expect(r.stdout).toMatch(
+      /note: reference expert 2 \(the last; index 1 in the names\): beta0\[1\], beta1\[1\]\[0\] fixed at 0/,
+    );
     const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
     const se = json.fit.standardErrors;
     expect(se.status).toBe('ok');

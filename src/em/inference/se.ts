@@ -88,7 +88,7 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const fixed = fixedLabels(L.gate);
   if (fixed.length > 0)
     notes.push(
-      `reference expert ${L.gate.ref}: ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`,
+      `reference expert ${L.gate.ref + 1} (the last; index ${L.gate.ref} in the names): ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`,
     );
   if (moved) notes.push("the gate was translated so that the reference expert's fixed parameters are 0 (π unchanged)");
   const sel = getGate(modelIn.gate).selection?.(modelIn.gate);

@@ -99,7 +99,9 @@ describe('standardErrors', () => {
       fixed: 'reference expert',
       estimate: 0,
     });
-    expect(r.notes.join(' ')).toMatch(/reference expert 1: beta0\[1\], beta1\[1\]\[0\] fixed at 0/);
+    expect(r.notes.join(' ')).toMatch(
+      /reference expert 2 \(the last; index 1 in the names\): beta0\[1\], beta1\[1\]\[0\] fixed at 0/,
+    );
     const sig = r.rows.find((row) => row.param === 'sigma[0]')!;
     expect(sig.se).toBeCloseTo(got[4]! / (2 * Math.sqrt(fit.model.nu[0]!)), 12);
     expect(formatStandardErrors(r)).toMatch(
