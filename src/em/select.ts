@@ -41,6 +41,8 @@ export interface SelectResult {
   best: Record<SelectCriterion, number>;
   /** the chosen k's fit */
   fit: FitResult;
+  /** a larger k that ended below a smaller one's log-likelihood (its fit missed an optimum) */
+  notes: string[];
 }
 
 export interface SelectOptions extends Omit<FitOptions, 'k'> {
@@ -60,6 +62,19 @@ function argmin(rows: SelectRow[], key: SelectCriterion): number {
 }
 
 /**
+ * Checks that every k leaves more samples than free parameters (before any fit: `gmoe select` checks
+ * all its gates so).
+ * @throws ValidationError on field `ks` naming the first k too large
+ */
+export function checkKs(data: Dataset, gate: FitOptions['gate'], ks: number[], tauMode: 'free' | 'fixed'): void {
+  for (const k of ks) {
+    const free = parameterCount(parseGateSpec(gate, k, 'gate'), k, data.d, tauMode).free;
+    if (data.n <= free.total)
+      fail('ks', `must leave more samples than free parameters: k = ${k} has ${free.total} and n = ${data.n}`, k);
+  }
+}
+
+/**
  * Fits every k in `options.ks` (seed of k: master seed + k − 1) and compares them by AIC, BIC, ICL.
  * @throws ValidationError for an empty or bad list of k, an unknown criterion, or bad fit options
  */
@@ -72,11 +87,7 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
     fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
   const sorted = [...ks].sort((a, b) => a - b);
   // every k checked before the first fit: a k too large for n must not cost the smaller ones' fits
-  for (const k of sorted) {
-    const free = parameterCount(parseGateSpec(fitOpts.gate, k, 'gate'), k, data.d, fitOpts.tauMode ?? 'free').free;
-    if (data.n <= free.total)
-      fail('ks', `must leave more samples than free parameters: k = ${k} has ${free.total} and n = ${data.n}`, k);
-  }
+  checkKs(data, fitOpts.gate, sorted, fitOpts.tauMode ?? 'free');
   const seed = fitOpts.seed ?? 1;
   const rows: SelectRow[] = [];
   const fits = new Map<number, FitResult>();
@@ -103,5 +114,28 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
   }
   const best = { bic: argmin(rows, 'bic'), aic: argmin(rows, 'aic'), icl: argmin(rows, 'icl') };
   const chosen = best[criterion];
-  return { n: data.n, d: data.d, rows, criterion, chosen, best, fit: fits.get(chosen)! };
+  const notes = nestingNotes(rows, fitOpts.gate);
+  return { n: data.n, d: data.d, rows, criterion, chosen, best, notes, fit: fits.get(chosen)! };
+}
+
+/** How far below a smaller k's log-likelihood a larger k's may end before it is said (nats). */
+export const NESTING_TOL = 0.01;
+
+/**
+ * A larger k contains the smaller model in the limit (an expert whose gate is switched off: β0 → −∞;
+ * not so for an activation gate with the bias inside, whose logits are bounded), so its maximum is at
+ * least the smaller k's: a log-likelihood below it means its starts missed that optimum.
+ */
+export function nestingNotes(rows: SelectRow[], gate: FitOptions['gate']): string[] {
+  if (gate.kind === 'activation' && gate.bias === 'inside') return [];
+  const notes: string[] = [];
+  let best: SelectRow | undefined;
+  for (const r of rows) {
+    if (best && r.logLik < best.logLik - NESTING_TOL)
+      notes.push(
+        `k = ${r.k} ended ${(best.logLik - r.logLik).toPrecision(3)} nats below k = ${best.k} (${r.logLik.toFixed(4)} < ${best.logLik.toFixed(4)}), though a larger k can come as close as it likes to the smaller fit (an expert its gate switches off): its starts missed that optimum and its criteria are too high — more restarts (--restarts), or another init`,
+      );
+    if (!best || r.logLik > best.logLik) best = r;
+  }
+  return notes;
 }

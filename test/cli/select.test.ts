@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectK } from '../../src/em/select.js';
+import { NESTING_TOL, nestingNotes, selectK, type SelectRow } from '../../src/em/select.js';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
@@ -46,6 +46,23 @@ describe('selectK', () => {
     expect(() => selectK(data, { gate: { kind: 'softmax' }, ks: [2], criterion: 'dic' as never })).toThrow(
       /criterion must be one of bic, aic, icl/,
     );
+  });
+});
+
+describe('nestingNotes', () => {
+  const row = (k: number, logLik: number) => ({ k, logLik }) as SelectRow;
+  it('says a larger k that ended below a smaller one (beyond NESTING_TOL), against the best smaller k', () => {
+    const rows = [row(1, -100), row(2, -50), row(3, -60), row(4, -50 - NESTING_TOL / 2), row(5, -49)];
+    const notes = nestingNotes(rows, { kind: 'softmax' });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/^k = 3 ended 10\.0 nats below k = 2 \(-60\.0000 < -50\.0000\)/);
+    expect(
+      nestingNotes([row(2, -50), row(3, -50 - 2 * NESTING_TOL)], { kind: 'topk', K: 1, selectOn: 'logit' }),
+    ).toHaveLength(1);
+    // bounded logits: a larger k does not contain the smaller model
+    const inside = { kind: 'activation', activation: 'tanh', bias: 'inside' } as const;
+    expect(nestingNotes(rows, inside)).toEqual([]);
+    expect(selectK(data, { gate: { kind: 'softmax' }, ks: [1, 2], restarts: 2, seed: 7 }).notes).toEqual([]);
   });
 });
 
@@ -124,6 +141,58 @@ describe('gmoe select', () => {
     expect(json.rows[0].restarts).toBe(DEFAULT_STARTS);
   }, 300_000);
 
+  it('several gates: each in its own directory as one gate alone, compare.* over every (gate, k), the best in fit.json', async () => {
+    const res = await gmoe(
+      [
+        'select',
+        '--data',
+        'd.csv',
+        '--gate',
+        'softmax,topk:1:logit',
+        '--k',
+        '1..2',
+        '--restarts',
+        '2',
+        '--seed',
+        '7',
+      ].concat(['--out', 'cmp', '--no-png']),
+      dir,
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/^gmoe select: topk:1:logit: k = 2: log-likelihood/m);
+    // each gate's files equal a run of that gate alone
+    const alone = await gmoe(
+      ['select', '--data', 'd.csv', '--gate', 'topk:1:logit', '--k', '1..2', '--restarts', '2', '--seed', '7'].concat([
+        '--out',
+        'alone',
+        '--no-png',
+      ]),
+      dir,
+    );
+    expect(alone.code, alone.stderr).toBe(0);
+    for (const f of ['select.csv', 'fit.json'])
+      expect(readFileSync(join(dir, 'cmp', 'topk-1-logit', f), 'utf8')).toBe(
+        readFileSync(join(dir, 'alone', f), 'utf8'),
+      );
+    const csv = readFileSync(join(dir, 'cmp', 'compare.csv'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(csv[0]).toBe('gate,k,logLik,df,AIC,BIC,ICL,converged,iterations,chosen');
+    const rows = csv.slice(1).map((l) => l.split(','));
+    expect(rows.map((r) => `${r[0]} ${r[1]}`)).toEqual(['softmax 1', 'softmax 2', 'topk:1:logit 1', 'topk:1:logit 2']);
+    const bic = rows.map((r) => Number(r[5]));
+    const best = bic.indexOf(Math.min(...bic));
+    expect(rows.map((r) => r[9])).toEqual(rows.map((_, i) => String(i === best)));
+    const json = JSON.parse(readFileSync(join(dir, 'cmp', 'compare.json'), 'utf8'));
+    expect(json.chosen).toEqual({ gate: rows[best]![0], k: Number(rows[best]![1]) });
+    const fit = JSON.parse(readFileSync(join(dir, 'cmp', 'fit.json'), 'utf8'));
+    expect([fit.fit.logLik, fit.k]).toEqual([Number(rows[best]![2]), json.chosen.k]);
+    expect(res.stdout).toMatch(
+      new RegExp(`^chosen: gate ${json.chosen.gate}, k = ${json.chosen.k} by BIC \\(AIC: `, 'm'),
+    );
+    expect(readFileSync(join(dir, 'cmp', 'compare.html'), 'utf8')).toContain('Plotly.newPlot(');
+  }, 300_000);
+
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
     writeDatasetCsv(join(dir, 'n30.csv'), simulate(truthPreset('demy'), { n: 30, seed: 4 }));
@@ -152,6 +221,16 @@ describe('gmoe select', () => {
         // checked before any fit (n30.csv: 30 samples; k = 7 has 33 free parameters)
         ['--data', 'n30.csv', '--gate', 'softmax', '--k', '1..8'],
         /^gmoe: --k must leave more samples than free parameters: k = 7 has 33 and n = 30\. Value: 7$/,
+      ],
+      [['--data', 'd.csv', '--gate', 'softmax,softmax', '--k', '1..2'], /^gmoe: --gate lists softmax twice/],
+      [
+        ['--data', 'd.csv', '--gate', 'temperature,softmax', '--k', '1..2', '--tau', 'fixed'],
+        /^gmoe: --tau fixed needs a gate with a temperature .* Value: --gate softmax$/,
+      ],
+      [
+        // the second gate's k too large for n: refused before the first gate's fits
+        ['--data', 'n30.csv', '--gate', 'softmax,activation:tanh', '--k', '1..6'],
+        /^gmoe: --k must leave more samples than free parameters: k = 6 has \d+ and n = 30\. Value: 6$/,
       ],
     ];
     const results = await Promise.all(

@@ -1,15 +1,17 @@
 /**
- * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G --k 1..6 [--restarts R]
+ * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G[,G2,...] --k 1..6 [--restarts R]
  *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl] [--out DIR]`
  * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
  * with gmoe fit's default starts (--init auto, DEFAULT_STARTS starts),
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
+ * Several gates: each gate's files in DIR/<gate>/, and DIR/compare.* with every (gate, k) and the best.
  */
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  checkKs,
   selectK,
   SELECT_CRITERIA,
   type SelectCriterion,
@@ -24,7 +26,11 @@ import { ValidationError } from '../../models/validate.js';
 import { MAX_SEED } from '../../random/rng.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderPng } from '../../experiments/plot/png.js';
-import { selectFigure } from '../../experiments/plot/select-figure.js';
+import { compareFigure, selectFigure } from '../../experiments/plot/select-figure.js';
+import type { Figure } from '../../experiments/plot/figure.js';
+import { alignCells, compareCsv, compareGates, compareTable, rowCells, type GateSelection } from './select-compare.js';
+import type { Dataset, GateSpec } from '../../models/types.js';
+import type { FitResult } from '../../em/types.js';
 import { CliError } from '../errors.js';
 import { DATA_INITS, DEFAULT_INIT, DEFAULT_STARTS, parseDataInit, parseGate, readDataOption } from './fit.js';
 import { parseIntOption } from './simulate.js';
@@ -85,32 +91,26 @@ export function selectCsv(r: SelectResult): string {
 /** The table as text, and the choice. */
 export function selectTable(r: SelectResult): string {
   const cells = [['k', 'logLik', 'df', 'AIC', 'BIC', 'ICL', 'converged']];
-  for (const x of r.rows) {
-    cells.push([
-      `${x.k}${x.k === r.chosen ? ' *' : ''}`,
-      x.logLik.toFixed(4),
-      String(x.df),
-      x.aic.toFixed(3),
-      x.bic.toFixed(3),
-      x.icl.toFixed(3),
-      x.converged ? 'yes' : `no (${x.stopReason})`,
-    ]);
-  }
-  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  const lines = cells.map((row) =>
-    row
-      .map((v, c) => (c === 0 || c === row.length - 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+  for (const x of r.rows) cells.push(rowCells(x, x.k === r.chosen));
+  const lines = alignCells(cells, 1);
   const others = SELECT_CRITERIA.filter((c) => c !== r.criterion)
     .map((c) => `${c.toUpperCase()}: ${r.best[c]}`)
     .join(', ');
   lines.push(`chosen k = ${r.chosen} by ${r.criterion.toUpperCase()} (${others})`);
+  for (const note of r.notes) lines.push(`note: ${note}`);
   return `${lines.join('\n')}\n`;
 }
 
-async function run(opts: SelectCliOptions): Promise<void> {
+/** What every gate's selection shares: the options parsed once. */
+interface Common {
+  ks: number[];
+  restarts: number;
+  seed: number;
+  init: NonNullable<ReturnType<typeof parseDataInit>>;
+  maxIter?: number;
+}
+
+function parseCommon(opts: SelectCliOptions): Common {
   const ks = parseKs(opts.k);
   const restarts = parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED - ks[ks.length - 1]!);
@@ -120,14 +120,98 @@ async function run(opts: SelectCliOptions): Promise<void> {
   if (!init) throw new CliError(`--init must be one of ${DATA_INITS.join(', ')}. Value: ${opts.init}`);
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
-  const gate = parseGate(opts.gate, ks[ks.length - 1]!, opts);
+  const common: Common = { ks, restarts, seed, init };
+  if (opts.maxIter !== undefined) common.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  return common;
+}
+
+/** One --gate entry, checked against the k and --tau. */
+function parseSelectGate(raw: string, ks: number[], opts: SelectCliOptions): GateSpec {
+  const gate = parseGate(raw, ks[ks.length - 1]!, opts);
   const K = getGate(gate).selection?.(gate).K;
   if (K !== undefined && ks[0]! < K)
-    throw new CliError(`--k must start at K = ${K} or more for --gate ${opts.gate}. Value: ${opts.k}`);
+    throw new CliError(`--k must start at K = ${K} or more for --gate ${raw}. Value: ${opts.k}`);
   if (opts.tau === 'fixed' && !hasTau(gate))
     throw new CliError(
-      `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
+      `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${raw}`,
     );
+  return gate;
+}
+
+function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opts: SelectCliOptions): SelectResult {
+  const options: SelectOptions = {
+    gate,
+    ks: c.ks,
+    restarts: c.restarts,
+    seed: c.seed,
+    init: c.init,
+    tauMode: opts.tau as 'free' | 'fixed',
+    criterion: opts.criterion as SelectCriterion,
+    onFit: (row) =>
+      process.stderr.write(
+        `gmoe select: ${label}k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`,
+      ),
+  };
+  if (c.maxIter !== undefined) options.maxIter = c.maxIter;
+  try {
+    return selectK(data, options);
+  } catch (e) {
+    // the library's list of k is the command's --k
+    if (e instanceof ValidationError)
+      throw new CliError(e.field === 'ks' ? e.message.replace(/^ks /, '--k ') : e.message);
+    throw e;
+  }
+}
+
+/** A fit as a model file with its "fit" block. */
+function writeFit(path: string, fit: FitResult, extra: Record<string, unknown>, n: number): void {
+  writeModelFile(path, fit.model, {
+    fit: { ...extra, logLik: fit.logLik, n, converged: fit.converged, stopReason: fit.stopReason },
+  });
+}
+
+/** Writes a figure as HTML and (unless --no-png) PNG; returns the file names written. */
+async function writeFigure(out: string, name: string, figure: Figure, title: string, png: boolean): Promise<string[]> {
+  writePlotHtml(join(out, `${name}.html`), figure, title);
+  if (!png) return [`${name}.html`];
+  const r = await renderPng(figure, join(out, `${name}.png`));
+  if (r.ok) return [`${name}.html`, `${name}.png`];
+  process.stderr.write(`gmoe select: warning: ${name}.png not written: ${r.reason}\n`);
+  return [`${name}.html`];
+}
+
+/** One gate's files: select.json, select.csv, fit.json, select.html and .png. */
+async function writeSelection(
+  out: string,
+  r: SelectResult,
+  gateArg: string,
+  c: Common,
+  opts: SelectCliOptions,
+  meta: { columns: unknown; n: number },
+): Promise<string[]> {
+  try {
+    mkdirSync(out, { recursive: true });
+    const { fit, ...rest } = r;
+    const { restarts, seed } = c;
+    const about = { data: opts.data, columns: meta.columns, gate: gateArg, restarts, seed, init: opts.init };
+    writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, ...about, tauMode: opts.tau })}\n`);
+    writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
+    const fitMeta = { k: r.chosen, criterion: r.criterion, data: opts.data, columns: meta.columns };
+    writeFit(join(out, 'fit.json'), fit, fitMeta, meta.n);
+  } catch (e) {
+    throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+  const figure = selectFigure(r, `Choice of k: ${basename(opts.data)}, gate ${gateArg}`);
+  const figs = await writeFigure(out, 'select', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
+  return ['select.json', 'select.csv', 'fit.json', ...figs].map((f) => join(out, f));
+}
+
+async function run(opts: SelectCliOptions): Promise<void> {
+  const c = parseCommon(opts);
+  const gateArgs = opts.gate.split(',').map((g) => g.trim());
+  const twice = gateArgs.find((g, i) => gateArgs.indexOf(g) !== i);
+  if (twice !== undefined) throw new CliError(`--gate lists ${twice} twice. Value: ${opts.gate}`);
+  const gates = gateArgs.map((g) => parseSelectGate(g, c.ks, opts));
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
   try {
     checkOutDir(out);
@@ -136,63 +220,57 @@ async function run(opts: SelectCliOptions): Promise<void> {
   }
   const { data, columns, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
-  const options: SelectOptions = {
-    gate,
-    ks,
-    restarts,
-    seed,
-    init,
-    tauMode: opts.tau,
-    criterion: opts.criterion as SelectCriterion,
-    onFit: (row) =>
-      process.stderr.write(
-        `gmoe select: k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`,
-      ),
-  };
-  if (opts.maxIter !== undefined) options.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
-  let r: SelectResult;
-  try {
-    r = selectK(data, options);
-  } catch (e) {
-    // the library's list of k is the command's --k
-    if (e instanceof ValidationError)
-      throw new CliError(e.field === 'ks' ? e.message.replace(/^ks /, '--k ') : e.message);
-    throw e;
+  const meta = { columns, n: data.n };
+  // every gate's k checked before the first fit: the last gate's refusal must not cost the others' fits
+  for (const gate of gates) {
+    try {
+      checkKs(data, gate, c.ks, opts.tau as 'free' | 'fixed');
+    } catch (e) {
+      if (e instanceof ValidationError) throw new CliError(e.message.replace(/^ks /, '--k '));
+      throw e;
+    }
   }
-  const table = selectTable(r);
-  process.stdout.write(table);
+  if (gates.length === 1) {
+    const r = selectGate(data, gates[0]!, '', c, opts);
+    process.stdout.write(selectTable(r));
+    const files = await writeSelection(out, r, opts.gate, c, opts, meta);
+    process.stdout.write(`wrote ${files.join(', ')}\n`);
+    return;
+  }
+  const results: GateSelection[] = [];
+  const files: string[] = [];
+  for (const [g, gate] of gates.entries()) {
+    const r = selectGate(data, gate, `${gateArgs[g]}: `, c, opts);
+    results.push({ gate: gateArgs[g]!, result: r });
+    files.push(...(await writeSelection(join(out, gateDir(gateArgs[g]!)), r, gateArgs[g]!, c, opts, meta)));
+  }
+  const cmp = compareGates(results, opts.criterion as SelectCriterion);
+  process.stdout.write(compareTable(cmp));
   try {
-    mkdirSync(out, { recursive: true });
-    const { fit, ...rest } = r;
-    writeFileAtomic(
-      join(out, 'select.json'),
-      `${formatJSON({ ...rest, data: opts.data, columns, gate: opts.gate, restarts, seed, init: opts.init, tauMode: opts.tau })}\n`,
+    writeFileAtomic(join(out, 'compare.csv'), compareCsv(cmp));
+    const about = { data: opts.data, columns, restarts: c.restarts, seed: c.seed, init: opts.init, tauMode: opts.tau };
+    const { criterion, chosen, best: bestOf, rows, notes } = cmp;
+    const json = { criterion, chosen, best: bestOf, rows, notes, ...about };
+    writeFileAtomic(join(out, 'compare.json'), `${formatJSON(json)}\n`);
+    const best = results.find((x) => x.gate === cmp.chosen.gate)!.result;
+    writeFit(
+      join(out, 'fit.json'),
+      best.fit,
+      { ...cmp.chosen, criterion: cmp.criterion, data: opts.data, columns },
+      data.n,
     );
-    writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
-    writeModelFile(join(out, 'fit.json'), fit.model, {
-      fit: {
-        k: r.chosen,
-        criterion: r.criterion,
-        logLik: fit.logLik,
-        n: data.n,
-        converged: fit.converged,
-        stopReason: fit.stopReason,
-        data: opts.data,
-        columns,
-      },
-    });
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
-  const figure = selectFigure(r, `Choice of k: ${basename(opts.data)}, gate ${opts.gate}`);
-  writePlotHtml(join(out, 'select.html'), figure, `gmoe select: ${basename(opts.data)}`);
-  const files = ['select.json', 'select.csv', 'fit.json', 'select.html'];
-  if (opts.png) {
-    const png = await renderPng(figure, join(out, 'select.png'));
-    if (png.ok) files.push('select.png');
-    else process.stderr.write(`gmoe select: warning: select.png not written: ${png.reason}\n`);
-  }
-  process.stdout.write(`wrote ${files.map((f) => join(out, f)).join(', ')}\n`);
+  const figure = compareFigure(results, cmp, `Choice of gate and k: ${basename(opts.data)}`);
+  const figs = await writeFigure(out, 'compare', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
+  const top = ['compare.json', 'compare.csv', 'fit.json', ...figs].map((f) => join(out, f));
+  process.stdout.write(`wrote ${[...top, ...files].join(', ')}\n`);
+}
+
+/** A gate's subdirectory name: its --gate text with ':' as '-' (topk:2:logit → topk-2-logit). */
+export function gateDir(gate: string): string {
+  return gate.replace(/[^A-Za-z0-9_.-]+/g, '-');
 }
 
 /** Registers `gmoe select`. */
@@ -206,7 +284,10 @@ export function register(program: Command): void {
     .option('--y <col>', 'response column by name (any CSV)')
     .option('--x <cols>', 'input columns by name, comma-separated (default with --y: every other column)')
     .option('--drop-missing', 'drop rows with NA or an empty cell in a chosen column')
-    .requiredOption('--gate <gate>', 'gate: softmax | topk:K | temperature | activation:<σ> (as gmoe fit)')
+    .requiredOption(
+      '--gate <gates>',
+      'gate: softmax | topk:K | temperature | activation:<σ> (as gmoe fit); several, comma-separated, to compare gates too',
+    )
     .requiredOption('--k <ks>', 'the k to compare: a range 1..6, a list 1,2,4, or one k')
     .option(
       '--restarts <R>',
@@ -235,6 +316,8 @@ export function register(program: Command): void {
         'Example:',
         '  gmoe simulate --truth demy --n 2000 --seed 1 --out d.csv',
         '  gmoe select --data d.csv --gate softmax --k 1..4 --restarts 5 --out sel',
+        '  gmoe select --data d.csv --gate softmax,topk:1:logit,activation:tanh --k 2..4 --out cmp',
+        '    # each gate in cmp/<gate>/ as above; cmp/compare.csv, .json, .html: every (gate, k), the best overall in cmp/fit.json',
       ].join('\n'),
     )
     .action((opts: SelectCliOptions) => run(opts));
