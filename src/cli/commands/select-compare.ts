@@ -1,5 +1,5 @@
 /**
-^ * `gmoe select --gate A,B,...` (and the table of one gate): every gate's selection of k side by side, and the (gate, k) with the
+ * `gmoe select --gate A,B,...` (and the table of one gate): every gate's selection of k side by side, and the (gate, k) with the
  * smallest criterion over all of them — comparing gates as flexmix users compare models by AIC / BIC.
  */
 import { SELECT_CRITERIA, type SelectCriterion, type SelectResult, type SelectRow } from '../../em/select.js';
