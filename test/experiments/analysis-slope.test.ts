@@ -154,3 +154,62 @@ describe('fitRates', () => {
     expect(() => fitRates([], { B: -1 })).toThrow(/B must be a non-negative integer. Value: -1/);
   });
 });
+
+describe('ols residuals', () => {
+  it('sums the squared residuals of every point, the first included', () => {
+    // best line through (0, 1), (1, 0), (2, 0): slope −1/2, intercept 5/6; residuals 1/6, −1/3, 1/6
+    const l = ols([0, 1, 2], [1, 0, 0]);
+    expect(l.slope).toBeCloseTo(-0.5, 14);
+    expect(l.intercept).toBeCloseTo(5 / 6, 14);
+    expect(l.rss).toBeCloseTo(1 / 36 + 1 / 9 + 1 / 36, 14);
+  });
+});
+
+describe('fitRates: what the tests above leave open', () => {
+  it('uses seed 1 by default, and an interval of identical resamples sits at the exact slope', () => {
+    const g = powerData(createRng(5));
+    expect(fitRates(g, { B: 50 })).toEqual(fitRates(g, { B: 50, seed: 1 }));
+    // replications that agree: every resample refits the same curve, so every bootstrap slope is −1/2
+    const exact: SlopeGroup[] = [100, 1000, 10000].map((n) => ({
+      n,
+      values: Float64Array.from([n ** -0.5, n ** -0.5]),
+    }));
+    const r = fitRates(exact, { B: 10, seed: 3 });
+    expect(r.mean.ci[0]).toBeCloseTo(-0.5, 12);
+    expect(r.mean.ci[1]).toBeCloseTo(-0.5, 12);
+    expect(r.median.ci[0]).toBeCloseTo(-0.5, 12);
+    expect(r.median.ci[1]).toBeCloseTo(-0.5, 12);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('bootstraps a mean curve of two usable n even when the median curve has fewer, and counts the skipped resamples', () => {
+    // n = 100: median 0 (left out of the median fit), mean 1/4 > 0; a resample of four zeros has mean 0
+    const g: SlopeGroup[] = [
+      { n: 100, values: Float64Array.from([0, 0, 0, 1]) },
+      { n: 1000, values: Float64Array.from([0.1, 0.2, 0.15, 0.12]) },
+    ];
+    const r = fitRates(g, { B: 50, seed: 2 });
+    expect(r.nMean).toEqual([100, 1000]);
+    expect(Number.isNaN(r.median.slope)).toBe(true);
+    expect(Number.isFinite(r.mean.ci[0]) && Number.isFinite(r.mean.ci[1])).toBe(true);
+    expect(r.warnings.join('\n')).toMatch(
+      /mean curve: \d+ of 50 bootstrap resamples had a non-positive statistic and were skipped/,
+    );
+  });
+
+  it('accepts n = 2, returns [] for no metrics, and rejects level 0 and an empty group', () => {
+    const v = Float64Array.from([1, 2]);
+    expect(() =>
+      fitRates(
+        [
+          { n: 2, values: v },
+          { n: 3, values: v },
+        ],
+        { B: 5 },
+      ),
+    ).not.toThrow();
+    expect(fitRatesJoint([])).toEqual([]);
+    expect(() => fitRates([{ n: 10, values: v }], { level: 0 })).toThrow(/level must be in \(0, 1\). Value: 0/);
+    expect(() => fitRates([{ n: 10, values: new Float64Array(0) }])).toThrow(/groups\[0\].values is empty \(n = 10\)/);
+  });
+});
