@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cleanPowerLawOf,
   competitorsOf,
   decisiveHalfWidth,
   formatSummaryTable,
   judgeRate,
   summarise,
+  verdictText,
 } from '../../src/experiments/analysis/index.js';
 import type { ExperimentSpec, LawComparison } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
@@ -100,5 +102,67 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     // the same spec with a softmax gate: β1 is evidence again
     const soft = summarise(records, base, { bootstrap: 300 });
     expect(soft.metrics.find((m) => m.metric === 'identity:beta1|m=1')!.verdict).not.toBe('by construction');
+  });
+});
+
+describe('rate verdicts: the boundaries the cases above do not reach', () => {
+  const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
+    preferred,
+    rssPower: 1,
+    rssInvLog: 1,
+    ratio: 1,
+    invLog: { a: 0, c: 1 },
+    bootstrapPreferInvLog: 1 - share,
+  });
+
+  it('−1/12 has two ladder neighbours, 0 among them', () => {
+    expect(competitorsOf({ exponent: -1 / 12 })).toEqual([0, -1 / 8]);
+    expect(competitorsOf({ exponent: -1 })).toEqual([-0.5]);
+  });
+
+  it('1/log n: the decisive half-width is the measured slope’s distance to −1/8 (a positive slope counts as 0)', () => {
+    const p = { law: '1/log n' } as const;
+    expect(decisiveHalfWidth(p)).toBeCloseTo(1 / 8, 15);
+    expect(decisiveHalfWidth(p, -0.05)).toBeCloseTo(0.075, 15);
+    expect(decisiveHalfWidth(p, 0.3)).toBeCloseTo(1 / 8, 15);
+    expect(decisiveHalfWidth(p, Number.NaN)).toBeCloseTo(1 / 8, 15);
+  });
+
+  it('a clean power law needs the preference in at least 95% of the resamples, 95% itself included', () => {
+    const ci: [number, number] = [-0.6, -0.4];
+    expect(cleanPowerLawOf(law('power', 0.95), ci, 1000).clean).toBe(true);
+    const short = cleanPowerLawOf(law('power', 0.9), ci, 1000);
+    expect(short.clean).toBe(false);
+    expect(short.why).toMatch(/only in 90% of the bootstrap resamples \(clean: ≥ 95%\)/);
+    expect(cleanPowerLawOf(law('power', 0.99), ci, 1000).why).toMatch(/preferred in 99% of resamples/);
+    // an interval that decides nothing here: only the share keeps it from being contradicted
+    expect(judgeRate({ law: '1/log n' }, ci, { law: law('power', 0.9), nMin: 1000 })!.verdict).toBe('inconclusive');
+  });
+
+  it('a clean power law needs the whole interval below −1/ln n_min, the end on it excluded', () => {
+    const steepest = -1 / Math.log(1000); // −0.1448
+    expect(cleanPowerLawOf(law('power', 0.99), [-0.6, steepest - 1e-9], 1000).clean).toBe(true);
+    const on = cleanPowerLawOf(law('power', 0.99), [-0.6, steepest], 1000);
+    expect(on.clean).toBe(false);
+    expect(on.why).toMatch(/reaches -0\.145 = −1\/ln 1000/);
+    expect(cleanPowerLawOf(law('power', 0.99), [-0.6, -0.14], 1000).clean).toBe(false);
+    // so a 1/log n prediction whose interval reaches −1/ln n_min is not contradicted
+    expect(judgeRate({ law: '1/log n' }, [-0.6, -0.14], { law: law('power', 0.99), nMin: 1000 })!.verdict).toBe(
+      'inconclusive',
+    );
+    // without n_min or an interval there is nothing to show the rate is slow
+    expect(cleanPowerLawOf(law('power', 0.99), [-0.6, -0.14], undefined).clean).toBe(true);
+  });
+});
+
+describe('verdict inputs that judgeRate never produces but a results file may hold', () => {
+  it('an interval with one end missing is no interval', () => {
+    expect(judgeRate({ exponent: -0.5 }, [Number.NaN, -0.4])!.verdict).toBe('no interval');
+    expect(judgeRate({ exponent: -0.5 }, [-0.6, Number.POSITIVE_INFINITY])!.verdict).toBe('no interval');
+  });
+  it('verdictText names competitors only for an inconclusive verdict that has some', () => {
+    expect(verdictText({ verdict: 'inconclusive', cannotExclude: [] })).toBe('inconclusive');
+    expect(verdictText({ verdict: 'contradicted', cannotExclude: [-0.25] })).toBe('contradicted');
+    expect(verdictText({ verdict: 'inconclusive', cannotExclude: [-0.25] })).toBe('inconclusive (-1/4 in CI)');
   });
 });
