@@ -79,6 +79,37 @@ describe('summariseStarts', () => {
   });
 });
 
+describe('summariseStarts: the edges', () => {
+  it('counts two starts as several, sorts the gaps before the median and leaves a non-finite gap out', () => {
+    // sigmoid: every cell ran 2 starts, one alone at the best; gaps out of order in n (8, 1, 4, 2), rep 1 never has one,
+    // rep 2 an infinite one (the next optimum at −∞)
+    const records = withStarts((_model, n, rep) => ({
+      count: 2,
+      atBest: 1,
+      ...(rep === 0
+        ? { gap: { 1000: 8, 2000: 1, 4000: 4, 8000: 2 }[n]! }
+        : rep === 2
+          ? { gap: Number.POSITIVE_INFINITY }
+          : {}),
+    }));
+    expect(summariseStarts(records, ['sigmoid'])!.sigmoid).toEqual({
+      cells: 12,
+      restarts: 2,
+      single: 12,
+      medianGap: 3,
+    });
+  });
+
+  it('writes a gap of 0.01 nats in fixed notation and a smaller one in exponential', () => {
+    const summary = (medianGap: number) => ({
+      ...summarise([], syntheticSpec({}), { bootstrap: 0 }),
+      starts: { tanh: { cells: 4, restarts: 5, single: 2, medianGap } },
+    });
+    expect(formatStarts(summary(0.01))[1]).toMatch(/\(median 0\.01 nats above/);
+    expect(formatStarts(summary(0.005))[1]).toMatch(/\(median 5\.0e-3 nats above/);
+  });
+});
+
 describe('the summary, the table and the figure', () => {
   const spec = syntheticSpec({}, ['tanh', 'sigmoid']);
   const records = withStarts((model, _n, rep) =>
