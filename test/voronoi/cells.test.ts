@@ -35,6 +35,18 @@ describe('Voronoi cells', () => {
     expect(Array.from(assignCells(fit, truth, undefined, false))).toEqual([0]);
   });
 
+  it('let ν decide between true atoms that agree on (β1, a, b)', () => {
+    const twins = modelFromParams(
+      { kind: 'softmax' },
+      { beta0: [0, 0], beta1: [[1], [1]], a: [[0], [0]], b: [0, 0], nu: [1, 5] },
+    );
+    const fit = modelFromParams(
+      { kind: 'softmax' },
+      { beta0: [0, 0], beta1: [[1], [1]], a: [[0], [0]], b: [0, 0], nu: [4.9, 1.2] },
+    );
+    expect(Array.from(assignCells(fit, twins))).toEqual([1, 0]);
+  });
+
   it('check shapes', () => {
     expect(() => assignCells(truthPreset('d2'), truth)).toThrow(/same input dimension d/);
     expect(() => assignCells(truth, truth, [1, 2])).toThrow(/t1 must have length d = 1/);

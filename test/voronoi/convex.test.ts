@@ -155,6 +155,13 @@ describe('optimalScale (t0 in closed form)', () => {
     for (let c = 0; c <= 10; c += 0.001) expect(r.value).toBeLessThanOrEqual(f(c) + 1e-12);
   });
 
+  it('takes the median over the ratios sorted, not over the cells in their order', () => {
+    // ratios 3, 1, 2 (weights 1 each): the median is 2; in cell order the half-weight is reached at ratio 1
+    const r = optimalScale([3, 1, 2], [1, 1, 1]);
+    expect(r.c).toBe(2);
+    expect(r.value).toBe(2);
+  });
+
   it('prefers a positive c on an exact tie with an empty cell, and c = 0 only when forced', () => {
     expect(optimalScale([0, 2], [1, 1]).c).toBe(2);
     const forced = optimalScale([0, 2], [3, 1]);

@@ -40,6 +40,9 @@ describe('exponent tables', () => {
     expect(EXPONENT_TABLES.softmax.a).toEqual({ r: 0.5 }); // defaults untouched
     expect(() => exponentTable('softmax', { a: 0 })).toThrow(/exponents\.a must be a finite number > 0\. Value: 0/);
     expect(() => exponentTable('softmax', { b: { r: -1 } })).toThrow(/exponents\.b must be a number > 0 or \{ r: f \}/);
+    expect(() => exponentTable('softmax', { nu: { r: 0 } })).toThrow(
+      /exponents\.nu must be a number > 0 or \{ r: f \}/,
+    );
     expect(() => exponentTable('softmax', { tau: NaN })).toThrow(/exponents\.tau must be a finite number > 0/);
     expect(() => exponentTable('softmax', { rho: 1 } as never)).toThrow(/exponents\.rho is not an exponent/);
   });
