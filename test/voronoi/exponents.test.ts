@@ -43,6 +43,7 @@ describe('exponent tables', () => {
     expect(() => exponentTable('softmax', { nu: { r: 0 } })).toThrow(
       /exponents\.nu must be a number > 0 or \{ r: f \}/,
     );
+    expect(() => exponentTable('softmax', { tau: 0 })).toThrow(/exponents\.tau must be a finite number > 0\. Value: 0/);
     expect(() => exponentTable('softmax', { tau: NaN })).toThrow(/exponents\.tau must be a finite number > 0/);
     expect(() => exponentTable('softmax', { rho: 1 } as never)).toThrow(/exponents\.rho is not an exponent/);
   });
