@@ -363,6 +363,10 @@ describe('top-K loss', () => {
     expect(r2.loss).toBeGreaterThan(all.loss / 3);
     expectClose(voronoiLoss(f3, k3, { topK: 3 }).loss, all.loss, 1e-12);
     expect(() => voronoiLoss(f3, k3, { topK: 0 })).toThrow(/topK must be an integer ≥ 1/);
+    expect(() => voronoiLoss(f3, k3, { topK: 1.5 })).toThrow(/topK must be an integer ≥ 1 or false\. Value: 1\.5/);
+    expect(() => voronoiLoss(f3, k3, { translation: 'yes' as never })).toThrow(/translation must be true or false/);
+    // a β1 exponent of exactly 1 keeps the infimum over t1 convex: accepted under D2
+    expect(voronoiLoss(f3, k3, { loss: 'D2', exponents: { beta1: 1 } }).loss).toBeGreaterThan(0);
   });
 });
 
