@@ -81,7 +81,7 @@ try {
       `| ${name} | flexmix, 1 start | ${fx.logLik.toFixed(4)} | ${fx.iterations} | ${fx.cpuSeconds.toFixed(3)} | refit() ${fx.refitCpuSeconds.toFixed(3)} |`,
     );
     rows.push(
-      `| ${name} | gmoe defaults (1 k-means start) | ${def.value.logLik.toFixed(4)} | ${def.value.iterations} | ${def.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, def.seconds)}) | |`,
+      `| ${name} | gmoe, \`fitMoE\` defaults (1 k-means start) | ${def.value.logLik.toFixed(4)} | ${def.value.iterations} | ${def.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, def.seconds)}) | |`,
     );
     rows.push(
       `| ${name} | gmoe, 5 random starts | ${rnd.value.logLik.toFixed(4)} | ${rnd.value.restartResults.map((r) => r.iterations).join('+')} | ${rnd.seconds.toFixed(3)} (${ratio(fx.cpuSeconds, rnd.seconds)}) | standardErrors() ${se.seconds.toFixed(3)} (${ratio(fx.refitCpuSeconds, se.seconds)}) |`,
