@@ -299,7 +299,7 @@ export function isExperimentPreset(name: string): boolean {
  * The (normalised) spec of an experiment preset.
  * @param options.quick the quick size (about a minute on 2 cores) instead of the paper's
  * @throws SpecError listing the presets when `name` is not one
- * @example presetSpec('demy-exact', { quick: true }).n // [500, 1256, ...]
+ * @example presetSpec('demy-exact', { quick: true }).n // [500, 1066, 2272, ...]
  */
 export function presetSpec(name: string, options: { quick?: boolean } = {}): ExperimentSpec {
   const p = PRESETS.find((q) => q.name === name);
