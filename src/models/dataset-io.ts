@@ -121,7 +121,7 @@ function chooseColumns(
   header: string[],
   opts: CsvColumnOptions,
   source: string,
-): { x: number[]; y: number; z?: number } {
+): { x: number[]; y: number; z?: number; xByDefault?: boolean } {
   const list = header.map((h) => JSON.stringify(h)).join(',');
   const find = (name: string, what: string): number => {
     const c = header.indexOf(name);
@@ -166,16 +166,20 @@ function chooseColumns(
         'x',
         header.join(','),
       );
+    return { x, y, xByDefault: true };
   }
   return { x, y };
 }
 
-/** The number in a cell, or a ValidationError naming line, column and value. */
-function cellNumber(s: string, line: number, name: string, source: string): number {
+/**
+ * The number in a cell, or a ValidationError naming line, column and value (and `hint`, when given, after
+ * a text cell: how to leave the column out).
+ */
+function cellNumber(s: string, line: number, name: string, source: string, hint = ''): number {
   if (!NUMBER.test(s)) {
     const why = /^[+-]?(nan|inf(inity)?)$/i.test(s) ? 'must be a finite number' : 'not a number';
     throw new ValidationError(
-      `${source}: line ${line}, column ${name}: ${why}. Value: ${formatValue(s)}`,
+      `${source}: line ${line}, column ${name}: ${why}${why === 'not a number' ? hint : ''}. Value: ${formatValue(s)}`,
       `line ${line}, column ${name}`,
       s,
     );
@@ -252,7 +256,7 @@ export function parseInputsCsv(text: string, source: string, options: CsvColumnO
 /** The chosen columns' numbers, rows with a missing value refused (or dropped). */
 function readColumns(
   table: ReturnType<typeof parseCsvTable>,
-  cols: { x: number[]; y?: number; z?: number },
+  cols: { x: number[]; y?: number; z?: number; xByDefault?: boolean },
   dropMissing: boolean,
   source: string,
 ): CsvInputs & { z?: Int32Array } {
@@ -275,6 +279,10 @@ function readColumns(
   const n = keep.length;
   if (n === 0) throw new ValidationError(`${source}: no rows left: all ${rows.length} have a missing value`, source);
   const d = cols.x.length;
+  // x taken by default as every column but y: a text column (an R factor) is one the user did not choose
+  const xHint = cols.xByDefault
+    ? ' (x defaults to every column but y: choose the inputs with --x COL,COL,..., library: option x)'
+    : '';
   const X = new Float64Array(n * d);
   const y = cols.y !== undefined ? new Float64Array(n) : undefined;
   const z = cols.z !== undefined ? new Int32Array(n) : undefined;
@@ -282,7 +290,7 @@ function readColumns(
     const i = keep[r]!;
     const cells = rows[i]!;
     const line = lines[i]!;
-    for (let l = 0; l < d; l++) X[r * d + l] = cellNumber(cells[cols.x[l]!]!, line, header[cols.x[l]!]!, source);
+    for (let l = 0; l < d; l++) X[r * d + l] = cellNumber(cells[cols.x[l]!]!, line, header[cols.x[l]!]!, source, xHint);
     if (y) y[r] = cellNumber(cells[cols.y!]!, line, header[cols.y!]!, source);
     if (z) z[r] = cellIndex(cells[cols.z!]!, line, source);
   }

@@ -192,6 +192,18 @@ describe('dataset CSV: any CSV, columns by name', () => {
     );
   });
 
+  it('a text column taken into x by default (only --y given) says how to choose the inputs', () => {
+    // R's write.csv of data.frame(yn, x, grp): with --y alone, x defaults to x and grp, a factor
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', dropMissing: true })).toThrow(
+      /^r.csv: line 2, column grp: not a number \(x defaults to every column but y: choose the inputs with --x COL,COL,\.\.\., library: option x\)\. Value: "a"$/,
+    );
+    // x named: the plain message (the user chose that column)
+    expect(() => parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x', 'grp'], dropMissing: true })).toThrow(
+      /^r.csv: line 2, column grp: not a number. Value: "a"$/,
+    );
+    expect(parseDatasetCsv(rCsv, 'r.csv', { y: 'yn', x: ['x'], dropMissing: true }).n).toBe(3);
+  });
+
   it('the default layout still reads with y named explicitly (x = x1..xd, z left out)', () => {
     const d = parseDatasetCsv('x1,x2,y,z\n1,2,3,0\n', 'f.csv', { y: 'y' });
     expect(d.columns).toEqual({ x: ['x1', 'x2'], y: 'y' });
