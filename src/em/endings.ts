@@ -1,7 +1,7 @@
 /**
  * Checks of a fit's ending and of its starts, so that no local or degenerate optimum goes
  * unsaid. A fit ends degenerate when
- * - an expert has almost no weight (Σ_i r_ij below TINY_COUNT·(d + 2) samples or TINY_SHARE of n),
+ * - an expert has almost no weight (Σ_i r_ij below TINY_COUNT·(d + 2) samples or TINY_SHARE of n; k ≥ 2),
  * - an expert's variance sits at the floor (a spike on a few samples: the likelihood is unbounded there),
  * - the gate ran away: its score differences between experts on the data exceed RUNAWAY_SCORE
  *   (a switch sharpening for ever, or 1/τ → ∞), or τ itself fell below RUNAWAY_TAU where τ is not
@@ -87,7 +87,8 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number, d
     gate.logProbs(m, X, n, logPi);
     resp = responsibilitiesFrom(m, data, logPi);
   }
-  for (let j = 0; j < k; j++) {
+  // k = 1: the one expert holds every sample (Σ r = n), so none is wasted however small n is
+  for (let j = 0; k > 1 && j < k; j++) {
     let N = 0;
     for (let i = 0; i < n; i++) N += resp[i * k + j]!;
     if (N < Math.max(TINY_COUNT * (d + 2), TINY_SHARE * n)) {

@@ -119,6 +119,12 @@ describe('degenerate endings are said', () => {
     const step = withGate(cloneModel(truthPreset('temp-tanh')), tanh, 1);
     expect(endingWarnings(step, data, floor)).toEqual([]);
   });
+  it('k = 1 on fewer samples than the weight check asks (2(d + 2)) wastes no expert: the one expert holds all', () => {
+    const tiny = simulate(truth, { n: 5, seed: 1 });
+    const fit = fitMoE(tiny, { gate: { kind: 'softmax' }, k: 1 });
+    expect(fit.warnings.join('\n')).not.toMatch(/almost no weight/);
+    expect(endingWarnings(fit.model, tiny, floor).join('\n')).not.toMatch(/almost no weight/);
+  });
   it('an expert without weight, a variance at the floor, a runaway gate, collapsed rows, a runaway τ, …', () => {
     for (const c of degenerate()) expect(endingWarnings(c.m, data, floor).join('\n'), c.name).toMatch(c.says);
   });
