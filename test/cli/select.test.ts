@@ -193,6 +193,23 @@ describe('gmoe select', () => {
     expect(readFileSync(join(dir, 'cmp', 'compare.html'), 'utf8')).toContain('Plotly.newPlot(');
   }, 300_000);
 
+  it('--drop-missing: the dropped rows are said on stderr and recorded in select.json and fit.json, as gmoe fit does', async () => {
+    const text = readFileSync(join(dir, 'd.csv'), 'utf8').split('\n');
+    text[3] = `${text[3]!.split(',')[0]},NA`; // line 4: y missing
+    writeFileSync(join(dir, 'na.csv'), text.join('\n'));
+    const args = ['select', '--data', 'na.csv', '--gate', 'softmax', '--k', '2', '--restarts', '1', '--no-png'];
+    const res = await gmoe([...args, '--drop-missing', '--out', 'na'], dir);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain('dropped 1 row(s) with a missing value, 799 left');
+    const json = JSON.parse(readFileSync(join(dir, 'na', 'select.json'), 'utf8'));
+    expect([json.n, json.droppedRows]).toEqual([799, 1]);
+    expect(JSON.parse(readFileSync(join(dir, 'na', 'fit.json'), 'utf8')).fit.droppedRows).toBe(1);
+    // nothing dropped: no field
+    const clean = await gmoe([...args.slice(0, 2), 'd.csv', ...args.slice(3), '--out', 'clean'], dir);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'clean', 'select.json'), 'utf8'))).not.toHaveProperty('droppedRows');
+  }, 300_000);
+
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
     writeDatasetCsv(join(dir, 'n30.csv'), simulate(truthPreset('demy'), { n: 30, seed: 4 }));

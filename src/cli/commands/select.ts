@@ -187,16 +187,30 @@ async function writeSelection(
   gateArg: string,
   c: Common,
   opts: SelectCliOptions,
-  meta: { columns: unknown; n: number },
+  meta: { columns: unknown; n: number; droppedRows: { droppedRows?: number } },
 ): Promise<string[]> {
   try {
     mkdirSync(out, { recursive: true });
     const { fit, ...rest } = r;
     const { restarts, seed } = c;
-    const about = { data: opts.data, columns: meta.columns, gate: gateArg, restarts, seed, init: opts.init };
+    const about = {
+      data: opts.data,
+      columns: meta.columns,
+      ...meta.droppedRows,
+      gate: gateArg,
+      restarts,
+      seed,
+      init: opts.init,
+    };
     writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, ...about, tauMode: opts.tau })}\n`);
     writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
-    const fitMeta = { k: r.chosen, criterion: r.criterion, data: opts.data, columns: meta.columns };
+    const fitMeta = {
+      k: r.chosen,
+      criterion: r.criterion,
+      data: opts.data,
+      columns: meta.columns,
+      ...meta.droppedRows,
+    };
     writeFit(join(out, 'fit.json'), fit, fitMeta, meta.n);
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
@@ -218,9 +232,11 @@ async function run(opts: SelectCliOptions): Promise<void> {
   } catch (e) {
     asCliError(e);
   }
-  const { data, columns, note } = readDataOption(opts);
+  const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
-  const meta = { columns, n: data.n };
+  // as gmoe fit's model file: the rows --drop-missing left out, when there were any
+  const droppedRows = dropped > 0 ? { droppedRows: dropped } : {};
+  const meta = { columns, n: data.n, droppedRows };
   // every gate's k checked before the first fit: the last gate's refusal must not cost the others' fits
   for (const gate of gates) {
     try {
@@ -248,9 +264,9 @@ async function run(opts: SelectCliOptions): Promise<void> {
   process.stdout.write(compareTable(cmp));
   try {
     writeFileAtomic(join(out, 'compare.csv'), compareCsv(cmp));
-    const about = { data: opts.data, columns, restarts: c.restarts, seed: c.seed, init: opts.init, tauMode: opts.tau };
+    const about = { data: opts.data, columns, ...droppedRows, restarts: c.restarts, seed: c.seed, init: opts.init };
     const { criterion, chosen, best: bestOf, rows, notes } = cmp;
-    const json = { criterion, chosen, best: bestOf, rows, notes, ...about };
+    const json = { criterion, chosen, best: bestOf, rows, notes, ...about, tauMode: opts.tau };
     writeFileAtomic(join(out, 'compare.json'), `${formatJSON(json)}\n`);
     const best = results.find((x) => x.gate === cmp.chosen.gate)!.result;
     writeFit(
