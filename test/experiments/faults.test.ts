@@ -345,6 +345,12 @@ describe('lines of cells the spec does not plan, or twice', () => {
     ).rejects.toThrow(foreign);
     const plan = await gmoe(['plan', dir]);
     expect([plan.code, plan.stderr]).toEqual([2, `gmoe: ${foreign}\n`]);
+    // the hint's --skip-corrupt is one plan takes too
+    const planned = await gmoe(['plan', dir, '--skip-corrupt']);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stderr).toContain(
+      `gmoe plan: skipped 1 corrupt line of ${path} (line 5): the plan leaves their cells out`,
+    );
     const a = await analyseRun(dir, { plots: 'none', skipCorrupt: true });
     expect(a.summary.cells.total).toBe(CELLS - 1);
     // the same cell twice

@@ -1,5 +1,5 @@
 /**
- * `gmoe plan <preset|spec.json|run-dir> [--metric M ...] [--budget 1h] [--workers W] [--out DIR] [--json]`
+ * `gmoe plan <preset|spec.json|run-dir> [--metric M ...] [--budget 1h] [--workers W] [--out DIR] [--json] [--skip-corrupt]`
  * How large a sweep must be for each rate row to be decisive (src/experiments/analysis/planner.ts):
  * from a finished sweep directory, or from a short pilot sweep (a preset's quick size, or the spec
  * file as given) that it runs first into --out.
@@ -13,7 +13,7 @@ import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
 import { plannedKeys, runCells, runSweep } from '../../experiments/runner.js';
-import { readResults, readRunMeta, RESULTS_FILE, SPEC_FILE } from '../../experiments/store.js';
+import { readResults, readRunMeta, RESULTS_FILE, skippedNotice, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, Summary } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
@@ -25,6 +25,7 @@ interface PlanCliOptions {
   workers?: string;
   out?: string;
   json?: boolean;
+  skipCorrupt?: boolean;
 }
 
 const UNIT: Record<string, number> = { s: 1, sec: 1, m: 60, min: 60, h: 3600, d: 86400, day: 86400, days: 86400 };
@@ -42,12 +43,14 @@ export function parseBudget(raw: string): number {
   return v;
 }
 
-/** The summary and records of a sweep directory. */
-function fromRunDir(dir: string): { summary: Summary; records: CellRecord[] } {
+/** The summary and records of a sweep directory (corrupt lines skipped and said with `skipCorrupt`, as report). */
+function fromRunDir(dir: string, skipCorrupt = false): { summary: Summary; records: CellRecord[] } {
   const meta = readRunMeta(dir);
-  const records = readResults(join(dir, RESULTS_FILE), {
-    planned: plannedKeys(runCells(meta)),
-  }).records;
+  const path = join(dir, RESULTS_FILE);
+  const read = readResults(path, { planned: plannedKeys(runCells(meta)), skipCorrupt });
+  const notice = skippedNotice(path, read);
+  if (notice) process.stderr.write(`gmoe plan: ${notice}: the plan leaves their cells out\n`);
+  const records = read.records;
   if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
   return { summary: summarise(records, meta.spec), records };
 }
@@ -60,7 +63,7 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   let records: CellRecord[];
   try {
     if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
-      ({ summary, records } = fromRunDir(arg));
+      ({ summary, records } = fromRunDir(arg, opts.skipCorrupt));
     } else {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
@@ -129,5 +132,9 @@ export function register(program: Command): void {
     .option('--workers <W>', 'worker threads, for the pilot and the wall-clock estimates (default: all cores)')
     .option('--out <dir>', 'directory of the pilot sweep (default results/<name>-pilot-<timestamp>)')
     .option('--json', 'print the plan as JSON')
+    .option(
+      '--skip-corrupt',
+      'from a run directory: skip corrupt lines of results.jsonl (and say how many) instead of refusing',
+    )
     .action((arg: string, opts: PlanCliOptions) => run(arg, opts));
 }
