@@ -125,6 +125,10 @@ describe('gmoe fit', () => {
         ['--bounds', 'tau=1:2'],
         '--bounds tau applies only to gates with a temperature (temperature, activation:<σ>). Value: tau=1:2',
       ],
+      // the hybrid's stopping options, without --optimizer hybrid (the default em), were ignored
+      [['--decrement-tol', '1e-6'], '--decrement-tol applies only to --optimizer hybrid. Value: 1e-6'],
+      [['--stop-rule', 'tol'], '--stop-rule applies only to --optimizer hybrid. Value: tol'],
+      [['--optimizer', 'em', '--switch-tol', '1e-4'], '--switch-tol applies only to --optimizer hybrid. Value: 1e-4'],
     ];
     const runs = await Promise.all(cases.map(([extra]) => gmoe([...args, ...extra], dir)));
     runs.forEach((r, i) => {

@@ -272,10 +272,16 @@ function summary(fit: FitResult, out: string): string {
 }
 
 /**
- * Refuses a given option that the init or the gate does not use (the values of --noise, --assign, --split,
- * --bias, --select-on and --noise-scale are checked whether they apply or not).
+ * Refuses a given option that the init, the gate or the optimizer does not use (the values of --noise,
+ * --assign, --split, --bias, --select-on and --noise-scale are checked whether they apply or not).
  */
-function checkApplies(opts: FitCliOptions, given: ReadonlySet<string>, init: InitOption, gate: GateSpec): void {
+function checkApplies(
+  opts: FitCliOptions,
+  given: ReadonlySet<string>,
+  init: InitOption,
+  gate: GateSpec,
+  optimizer: 'em' | 'hybrid',
+): void {
   oneOf(opts.noise, NOISES, '--noise');
   parseNumber(opts.noiseScale, '--noise-scale', false);
   oneOf(opts.assign, ASSIGNS, '--assign');
@@ -292,6 +298,9 @@ function checkApplies(opts: FitCliOptions, given: ReadonlySet<string>, init: Ini
     throw new CliError(`--bias applies only to activation gates (--gate activation:<σ>). Value: ${opts.bias}`);
   if (given.has('selectOn') && !g.selection)
     throw new CliError(`--select-on applies only to top-K gates (--gate topk:K). Value: ${opts.selectOn}`);
+  if (optimizer !== 'hybrid')
+    for (const o of ['stopRule', 'decrementTol', 'switchTol'])
+      if (given.has(o)) throw new CliError(`${flag(o)} applies only to --optimizer hybrid. Value: ${value(o)}`);
 }
 
 function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void {
@@ -314,7 +323,7 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
   if (opts.out === '-') throw new CliError('--out must be a file path (the summary goes to stdout). Value: -');
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
-  checkApplies(opts, given, init, gate);
+  checkApplies(opts, given, init, gate, optimizer);
   for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
   const options: FitOptions = {
     gate,
