@@ -76,6 +76,13 @@ describe('gmoe fit --optimizer hybrid', () => {
     expect(soft.stdout).not.toMatch(/pinned switches/);
   });
 
+  it('--stop-rule tol: the relative tol stopped it, said once ("converged", not "converged (converged)")', async () => {
+    const r = await gmoe([...args, '--optimizer', 'hybrid', '--stop-rule', 'tol', '--out', 't.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^iterations \d+, converged, /m);
+    expect(JSON.parse(readFileSync(join(dir, 't.json'), 'utf8')).fit.stopReason).toBe('converged');
+  });
+
   it('refuses a bad --optimizer or --decrement-tol with exit code 2 and the value', async () => {
     const a = await gmoe([...args, '--optimizer', 'newton', '--out', 'x.json'], dir);
     expect(a.code).toBe(2);

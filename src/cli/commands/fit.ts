@@ -225,7 +225,8 @@ function summary(fit: FitResult, out: string): string {
   const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
-    `iterations ${fit.iterations}, ${fit.hybrid ? `${fit.converged ? 'converged' : 'not converged'} (${fit.stopReason})` : fit.converged ? 'converged' : `not converged (${fit.stopReason})`}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+    // the hybrid says which test stopped it (newton-decrement, …), not "converged (converged)" under --stop-rule tol
+    `iterations ${fit.iterations}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
     `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
   ];
   if (fit.hybrid) {
