@@ -5,6 +5,7 @@
  * expanded to a sorted list of distinct integers, defaults written out — which is what a sweep
  * stores in spec.json and compares on --resume and merge.
  */
+import { parameterCount } from '../models/gates/count.js';
 import { describeJsonError } from '../models/json-error.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve as resolvePath } from 'node:path';
@@ -367,6 +368,29 @@ export function validateSpec(input: unknown): ExperimentSpec {
   }
 }
 
+/**
+ * A prefit (each start fitted first on every m-th sample) must leave more samples than free parameters at
+ * the smallest n, or every cell there fails: refused before anything runs.
+ */
+function checkPrefit(models: FittedModelSpec[], em: ExperimentSpec['em'], n: number[], d: number): void {
+  const nMin = Math.min(...n);
+  models.forEach((m, i) => {
+    const prefit = m.em?.prefit ?? em?.prefit;
+    if (prefit === undefined) return;
+    const P = parameterCount(m.gate, m.k, d, m.em?.tauMode ?? em?.tauMode ?? 'free').free.total;
+    const left = Math.floor(nMin / prefit);
+    if (left <= P) {
+      const field = m.em?.prefit !== undefined ? `models[${i}].em.prefit` : 'em.prefit';
+      const of = models.length > 1 ? ` of ${m.label}` : '';
+      fail(
+        field,
+        `leaves ${left} samples per start at the smallest n (${nMin}): it must leave more than the ${P} free parameters${of}`,
+        prefit,
+      );
+    }
+  });
+}
+
 function validateSpecUnsafe(v: unknown): ExperimentSpec {
   if (!isRecord(v)) fail('spec', 'must be a JSON object', v);
   // field by field in this order (truth before the models that use it), unknown fields first
@@ -385,6 +409,7 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   for (const [field, e] of [['em', em], ...models.map((m, i) => [`models[${i}].em`, m.em] as const)] as const)
     if (e?.restartsMax !== undefined && e.restartsMax < restarts)
       fail(`${field}.restartsMax`, `must be at least restarts (${restarts})`, e.restartsMax);
+  checkPrefit(models, em, n, truth.model.d);
   const { loss, seed = 1 } = fields('loss', 'seed');
   const theory: Record<string, Prediction> = {};
   if (v.theory !== undefined) {

@@ -60,6 +60,11 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
       [['sweep', 'demy-exact', '--quick', '--resume'], /--resume needs --out DIR/],
       [['sweep', bad, '--quick', '--out', join(dir, 'o5')], /--quick applies to presets only/],
       [['sweep', 'demy-exact', '--workers', 'many', '--out', join(dir, 'o6')], /--workers must be an integer/],
+      [
+        // every cell at n = 500 would fail: refused before any runs
+        ['sweep', 'demy-exact', '--quick', '--prefit', '100', '--out', join(dir, 'o7')],
+        /^gmoe: --prefit leaves 5 samples per start at the smallest n \(500\): it must leave more than the 8 free parameters\. Value: 100/,
+      ],
       [['report', join(dir, 'nothing')], /is not a sweep directory: no spec\.json/],
     ];
     const runs = await Promise.all(cases.map(([args]) => gmoe(args, dir)));

@@ -103,6 +103,22 @@ describe('validateSpec', () => {
     expect(rejection((s) => (s.design = 'grid') && (s.truth = 'd2'))).toMatch(/^design "grid" needs d = 1/);
   });
 
+  it('a prefit that leaves no more samples than free parameters at the smallest n is refused up front', () => {
+    // n = 100, softmax k = 2, d = 1: 8 free parameters; prefit 12 leaves 8, 11 leaves 9
+    expect(rejection((s) => (s.em = { prefit: 12 }))).toBe(
+      'em.prefit leaves 8 samples per start at the smallest n (100): it must leave more than the 8 free parameters. Value: 12',
+    );
+    expect(validateSpec({ ...base(), em: { prefit: 11 } }).em?.prefit).toBe(11);
+    expect(
+      rejection((s) => {
+        s.models.push({ label: 'big', gate: { kind: 'softmax' }, k: 3, em: { prefit: 10 } });
+        s.theory = { 'D1|softmax': { exponent: -0.5 } };
+      }),
+    ).toBe(
+      'models[1].em.prefit leaves 10 samples per start at the smallest n (100): it must leave more than the 13 free parameters of big. Value: 10',
+    );
+  });
+
   it('checks inline truths with their field path', () => {
     const bad = modelToJSON(truthPreset('demy')) as any;
     bad.experts.nu[1] = -1;

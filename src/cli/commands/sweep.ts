@@ -86,8 +86,17 @@ export function specFromArgs(
         throw new CliError(`--optimizer must be em or hybrid. Value: ${opts.optimizer}`);
       spec = validateSpec({ ...spec, em: { ...spec.em, optimizer: opts.optimizer } });
     }
-    if (opts.prefit !== undefined)
-      spec = validateSpec({ ...spec, em: { ...spec.em, prefit: parseIntOption(opts.prefit, '--prefit', 2, 1e6) } });
+    if (opts.prefit !== undefined) {
+      const prefit = parseIntOption(opts.prefit, '--prefit', 2, 1e6);
+      try {
+        spec = validateSpec({ ...spec, em: { ...spec.em, prefit } });
+      } catch (e) {
+        // the flag set em.prefit: name the flag
+        if (e instanceof Error && e.message.startsWith('em.prefit '))
+          throw new CliError(`--prefit ${e.message.slice(10)}`);
+        throw e;
+      }
+    }
     if (opts.restartsMax !== undefined) {
       const m = parseIntOption(opts.restartsMax, '--restarts-max', 1, 1000);
       if (m < spec.restarts)
