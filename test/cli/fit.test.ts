@@ -44,6 +44,25 @@ describe('gmoe fit', () => {
     );
     expect(r.stdout).toMatch(/wrote f\.json/);
     const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
+    // the parameter table: one row per expert, 5 significant digits of the file's numbers, sd = √ν
+    const table = r.stdout.slice(r.stdout.indexOf('parameters (weight:')).split('\n');
+    expect(table[1]).toMatch(/^expert\s+weight\s+gate β0\s+gate β1\[x1\]\s+a\[x1\]\s+b\s+sd$/);
+    for (let j = 0; j < 2; j++) {
+      const cells = table[2 + j]!.trim().split(/\s+/).map(Number);
+      const p5 = (v: number) => Number(v.toPrecision(5));
+      expect(cells.slice(2)).toEqual(
+        [
+          json.gating.beta0[j],
+          json.gating.beta1[j][0],
+          json.experts.a[j][0],
+          json.experts.b[j],
+          Math.sqrt(json.experts.nu[j]),
+        ].map(p5),
+      );
+      expect(cells[0]).toBe(j + 1);
+    }
+    const w = [table[2], table[3]].map((l) => Number(l!.trim().split(/\s+/)[1]));
+    expect(w[0]! + w[1]!).toBeCloseTo(1, 3);
     expect(json.format).toBe('gmoe-model');
     expect(json.fit.converged).toBe(true);
     expect(json.fit.stopReason).toBe('converged');

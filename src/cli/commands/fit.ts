@@ -19,6 +19,7 @@ import { MAX_SEED } from '../../random/rng.js';
 import { fitMoE, type FitOptions, type FitResult, type InitOption, type RestartResult } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
+import { parameterTable } from './fit-table.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 
@@ -419,6 +420,7 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   process.stdout.write(summary(fit, opts.out));
+  process.stdout.write(`${parameterTable(fit.model, data, columns.x).join('\n')}\n`);
   if (se) process.stdout.write(formatStandardErrors(se));
   // warnings on stderr, also in the file's fit.warnings
   for (const w of fit.warnings) process.stderr.write(`gmoe fit: warning: ${w}\n`);
