@@ -44,8 +44,11 @@ export {
   plotlyBundle,
   escapeHtml,
   scriptJson,
+  selectFigure,
+  compareFigure,
+  predictFigure,
 } from './plot/index.js';
-export type { Figure, FigureOptions, PlotHtmlOptions, PngOptions } from './plot/index.js';
+export type { Figure, FigureOptions, PlotHtmlOptions, PngOptions, PredictFigureInput } from './plot/index.js';
 export { validateSpec, loadSpecFile, resolveNGrid, specTruths, specKey, metricPrefix, SpecError } from './spec.js';
 export { presetSpec, listExperimentPresets, isExperimentPreset, type ExperimentPreset } from './presets.js';
 export {

@@ -11,3 +11,5 @@ export {
   type PngOptions,
 } from './png.js';
 export { escapeHtml, escapeMarkup, scriptJson } from './escape.js';
+export { selectFigure, compareFigure } from './select-figure.js';
+export { predictFigure, type PredictFigureInput } from './predict-figure.js';
