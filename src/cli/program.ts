@@ -16,10 +16,19 @@ export function createProgram(): Command {
     .description('Statistical estimation in Gaussian mixture-of-experts models')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .showHelpAfterError('(add --help for usage)');
+    // commander's own refusals (a missing required option, an unknown option or command) in gmoe's
+    // form: one line, `gmoe: <reason>`, with the pointer to --help on it
+    .configureOutput({ outputError: (str, write) => write(`${commanderLine(str)}\n`) });
   for (const register of commands) register(program);
   return program;
+}
+
+/** A commander error message ("error: …", maybe a "(Did you mean …?)" line) as one gmoe line. */
+export function commanderLine(str: string): string {
+  return `gmoe: ${str
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ')} (add --help for usage)`;
 }
 
 /**

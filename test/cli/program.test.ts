@@ -1,0 +1,29 @@
+/** The command line's own refusals (commander's) read like gmoe's: one line, `gmoe: <reason>`, exit 2. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { commanderLine } from '../../src/cli/program.js';
+import { gmoe } from './run-gmoe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-program-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('commander refusals', () => {
+  it('a missing required option, an unknown option, an unknown command: one line each, exit 2', async () => {
+    const cases: [string[], string][] = [
+      [
+        ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2'],
+        "gmoe: required option '--out <fit.json>' not specified (add --help for usage)",
+      ],
+      [['presets', '--bogus'], "gmoe: unknown option '--bogus' (add --help for usage)"],
+      [['fitt'], "gmoe: unknown command 'fitt' (Did you mean fit?) (add --help for usage)"],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => gmoe(args, dir)));
+    runs.forEach((r, t) => {
+      expect(r.code, cases[t]![0].join(' ')).toBe(2);
+      expect(r.stderr).toBe(`${cases[t]![1]}\n`);
+    });
+    expect(commanderLine('error: a\n(b)\n')).toBe('gmoe: a (b) (add --help for usage)');
+  });
+});
