@@ -212,6 +212,15 @@ export function parseDatasetCsv(text: string, source = 'data', options: CsvColum
   return r.z ? { ...out, z: r.z } : out;
 }
 
+/** Options of {@link parseInputsCsv}: the column options and the model's d. */
+export type InputsCsvOptions = CsvColumnOptions & {
+  d: number;
+  /** without `y`: the response column when the file has it (before a column `y`), e.g. the model's */
+  yIfPresent?: string;
+  /** `x` is the model's own columns (the error for a missing one says so and shows --x) */
+  xFromModel?: boolean;
+};
+
 /** Inputs read for prediction: X, and y when the file has the response column. */
 export interface CsvInputs {
   n: number;
@@ -224,11 +233,11 @@ export interface CsvInputs {
 
 /**
  * Parses the inputs of a prediction from CSV text: the x columns by name (default x1..xd for the
- * model's d), and the response when `options.y` names it or a column `y` exists (optional: a file of
- * new x has none). Same rules as {@link parseDatasetCsv} for numbers, missing values and messages.
+ * model's d), and the response when `options.y` names it, or else the column `options.yIfPresent` or
+ * `y` when the file has one (optional: a file of new x has none). Same rules as {@link parseDatasetCsv} for numbers, missing values and messages.
  * @throws ValidationError naming the file, line and column (a missing x column lists the columns)
  */
-export function parseInputsCsv(text: string, source: string, options: CsvColumnOptions & { d: number }): CsvInputs {
+export function parseInputsCsv(text: string, source: string, options: InputsCsvOptions): CsvInputs {
   const table = parseCsvTable(text, source);
   const { header } = table;
   const names = options.x ?? Array.from({ length: options.d }, (_, l) => `x${l + 1}`);
@@ -236,7 +245,10 @@ export function parseInputsCsv(text: string, source: string, options: CsvColumnO
   const find = (name: string, what: string): number => {
     const c = header.indexOf(name);
     if (c >= 0) return c;
-    const hint = options.x === undefined ? ' (choose the x columns with --x COL,COL,...; library: option x)' : '';
+    const hint =
+      options.x === undefined || options.xFromModel === true
+        ? ` (${options.xFromModel === true ? 'the model was fitted on that column; ' : ''}choose the x columns with --x COL,COL,...; library: option x)`
+        : '';
     throw new ValidationError(
       `${source}: no column ${formatValue(name)} for ${what}; the columns are ${list}${hint}`,
       what,
@@ -246,7 +258,8 @@ export function parseInputsCsv(text: string, source: string, options: CsvColumnO
   const x = names.map((name) => find(name, 'x'));
   const dup = names.find((name, i) => names.indexOf(name) !== i);
   if (dup !== undefined) throw new ValidationError(`${source}: x names column ${formatValue(dup)} twice`, 'x', dup);
-  const y = options.y !== undefined ? find(options.y, 'y') : header.indexOf('y');
+  const optional = [options.yIfPresent, 'y'].find((c) => c !== undefined && header.includes(c));
+  const y = options.y !== undefined ? find(options.y, 'y') : optional === undefined ? -1 : header.indexOf(optional);
   if (y >= 0 && x.includes(y))
     throw new ValidationError(`${source}: column ${formatValue(header[y])} cannot be both y and x`, 'x', header[y]);
   const r = readColumns(table, y >= 0 ? { x, y } : { x }, options.dropMissing === true, source);
@@ -312,7 +325,7 @@ function cellIndex(s: string, line: number, source: string): number {
 }
 
 /** Reads the inputs of a prediction from a CSV file: see {@link parseInputsCsv}. */
-export function readInputsCsv(path: string, options: CsvColumnOptions & { d: number }): CsvInputs {
+export function readInputsCsv(path: string, options: InputsCsvOptions): CsvInputs {
   return parseInputsCsv(readTextFile(path, 'data file'), path, options);
 }
 

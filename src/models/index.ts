@@ -27,4 +27,5 @@ export {
   type CsvColumnOptions,
   type CsvRead,
   type CsvInputs,
+  type InputsCsvOptions,
 } from './dataset-io.js';

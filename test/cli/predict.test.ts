@@ -88,6 +88,53 @@ describe('gmoe predict', () => {
     expect(existsSync(join(dir, 'q2.csv'))).toBe(true);
   });
 
+  it('a model from gmoe fit / select predicts on files with its own column names, without --x/--y', async () => {
+    // as R's write.csv writes them: row names, the response first, a text column
+    const rows = Array.from({ length: 300 }, (_, i) => `"${i + 1}",${data.y[i]},${data.X[i]},"g"`);
+    writeFileSync(join(dir, 'r.csv'), `"","resp","dose","grp"\n${rows.join('\n')}\n`);
+    writeFileSync(join(dir, 'rnew.csv'), '"","dose"\n"1",0.25\n"2",0.75\n');
+    writeFileSync(join(dir, 'other.csv'), 'a,b\n0.1,2\n');
+    const fit = await gmoe(
+      [
+        'fit',
+        '--data',
+        'r.csv',
+        '--y',
+        'resp',
+        '--x',
+        'dose',
+        '--gate',
+        'softmax',
+        '--k',
+        '2',
+        '--restarts',
+        '1',
+        '--out',
+        'rfit.json',
+      ],
+      dir,
+    );
+    expect(fit.code, fit.stderr).toBe(0);
+    const [own, fresh, named, other] = await Promise.all([
+      gmoe(['predict', '--model', 'rfit.json', '--data', 'r.csv', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'rfit.json', '--data', 'rnew.csv', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'rfit.json', '--data', 'r.csv', '--x', 'dose', '--y', 'resp', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'rfit.json', '--data', 'other.csv', '--out', '-'], dir),
+    ]);
+    expect(own.code, own.stderr).toBe(0);
+    expect(own.stdout.split('\n')[0]).toBe('dose,resp,mean,sd,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    expect(own.stdout).toBe(named.stdout);
+    expect(own.stderr).toMatch(/^gmoe predict: x = dose \(the model's columns, from its fit block\)$/m);
+    expect(own.stderr).toMatch(/wrote 300 rows \(k = 2, y = resp\)/);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(fresh.stdout.split('\n')[0]).toBe('dose,mean,sd,gate1,gate2,mu1,mu2');
+    expect(fresh.stderr).toMatch(/wrote 2 rows \(k = 2, no y column "resp": --y COL names one\)/);
+    expect(other.code).toBe(2);
+    expect(other.stderr.trimEnd()).toMatch(
+      /^gmoe: other.csv: no column "dose" for x; the columns are "a","b" \(the model was fitted on that column; choose the x columns with --x/,
+    );
+  });
+
   it('bad input: exit code 2, one line naming what is wrong, nothing written', async () => {
     writeFileSync(join(dir, 'ab.csv'), 'a,b\n0.1,2\n');
     writeFileSync(join(dir, 'clash.csv'), 'x1,sd\n0.1,2\n');

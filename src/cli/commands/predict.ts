@@ -5,7 +5,7 @@
  * and with y logdens, post1..k and expert (1..k, the suffix of the columns above). A summary
  * (log-likelihood, RMSE and R² of the mean, samples per expert) goes to stderr.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { writePlotHtml } from '../../experiments/plot/html.js';
@@ -106,6 +106,27 @@ export function predictionSummary(inputs: CsvInputs, p: MoEPrediction): string[]
   return lines;
 }
 
+/**
+ * The columns a model file's fit was read from (`gmoe fit`: fit.options.columns; `gmoe select`:
+ * fit.columns), when it records d x names; undefined for a preset or a file without them.
+ */
+function fittedColumns(arg: string, d: number): { x: string[]; y?: string } | undefined {
+  if (!existsSync(arg) || isDirectory(arg)) return undefined;
+  let c: unknown;
+  try {
+    const fit = (
+      JSON.parse(readFileSync(arg, 'utf8')) as { fit?: { columns?: unknown; options?: { columns?: unknown } } }
+    ).fit;
+    c = fit?.options?.columns ?? fit?.columns;
+  } catch {
+    return undefined;
+  }
+  if (typeof c !== 'object' || c === null) return undefined;
+  const { x, y } = c as { x?: unknown; y?: unknown };
+  if (!Array.isArray(x) || x.length !== d || !x.every((n) => typeof n === 'string')) return undefined;
+  return { x: x as string[], ...(typeof y === 'string' ? { y } : {}) };
+}
+
 function load(arg: string): Model {
   try {
     return resolveModel(arg, '--model');
@@ -156,9 +177,16 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (opts.plot !== undefined && (opts.plot === '' || opts.plot === '-' || isDirectory(opts.plot)))
     throw new CliError(`--plot must name a file (e.g. pred.html; the PNG goes beside it). Value: ${opts.plot}`);
   const model = load(opts.model);
+  const fitted = fittedColumns(opts.model, model.d);
+  const byModel = fitted !== undefined && opts.x === undefined;
   let inputs: CsvInputs;
   try {
-    inputs = readInputsCsv(opts.data, { ...columnOptions(opts), d: model.d });
+    inputs = readInputsCsv(opts.data, {
+      ...columnOptions(opts),
+      d: model.d,
+      ...(byModel ? { x: fitted.x, xFromModel: true } : {}),
+      ...(fitted?.y !== undefined ? { yIfPresent: fitted.y } : {}),
+    });
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
@@ -179,9 +207,10 @@ async function run(opts: PredictCliOptions): Promise<void> {
       throw new CliError(e instanceof Error ? e.message : String(e));
     }
   }
-  const what = `${inputs.n} ${inputs.n === 1 ? 'row' : 'rows'} (k = ${model.k}${inputs.y ? `, y = ${inputs.columns.y}` : ', no y'})`;
+  const what = `${inputs.n} ${inputs.n === 1 ? 'row' : 'rows'} (k = ${model.k}${inputs.y ? `, y = ${inputs.columns.y}` : `, no y${fitted?.y !== undefined ? ` column ${JSON.stringify(fitted.y)}: --y COL names one` : ''}`})`;
   const dropped = inputs.dropped > 0 ? `; dropped ${inputs.dropped} row(s) with a missing value` : '';
   const lines = [`wrote ${what} to ${opts.out === '-' ? 'standard output' : opts.out}${dropped}`];
+  if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
   if (opts.plot !== undefined) {
     const files = await writeFigure(opts, model, inputs, p);
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
@@ -199,9 +228,15 @@ export function register(program: Command): void {
       "predictions of a model at new x (flexmix's predict / posterior / clusters): conditional mean and sd, gate probabilities, experts' means; with y the posterior and most probable expert",
     )
     .requiredOption('--model <fit.json|preset>', 'a model file (e.g. written by `gmoe fit`) or a truth preset')
-    .requiredOption('--data <data.csv>', "CSV with the model's x columns (default x1..xd) and, optionally, y")
-    .option('--x <cols>', 'input columns by name, comma-separated, in the model order (default x1..xd)')
-    .option('--y <col>', 'response column by name (default: the column y when there is one; none is fine)')
+    .requiredOption('--data <data.csv>', "CSV with the model's x columns and, optionally, y")
+    .option(
+      '--x <cols>',
+      'input columns by name, comma-separated, in the model order (default: the columns the model was fitted on, as its file records them, else x1..xd)',
+    )
+    .option(
+      '--y <col>',
+      "response column by name (default: the model's response column, else y, when the file has one; none is fine)",
+    )
     .option('--drop-missing', 'drop rows with a missing value (NA or empty) in a chosen column, instead of refusing')
     .requiredOption('--out <pred.csv>', 'output CSV (written atomically), or - for standard output')
     .option(
