@@ -62,4 +62,35 @@ describe('gmoe fit --y --x --drop-missing', () => {
     expect(u.code).toBe(2);
     expect(u.stderr).toBe('gmoe: r.csv: no column "w" for x; the columns are "yn","x","grp"\n');
   });
+  it('a constant, a linearly dependent or a constant y column is refused by its name (fit and select)', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `"${i + 1}",${data.y[i]},${data.X[i]},5,${2 * data.X[i]! + 1},7`);
+    writeFileSync(join(dir, 'cols.csv'), `"","yn","dose","c","dose2","r"\n${rows.join('\n')}\n`);
+    const args = (y: string, x: string, cmd = 'fit'): string[] => [
+      cmd,
+      ...['--data', 'cols.csv', '--y', y, '--x', x, '--gate', 'softmax', '--k', cmd === 'fit' ? '2' : '1..2'],
+      ...['--out', cmd === 'fit' ? 'never.json' : 'never'],
+    ];
+    const runs = await Promise.all([
+      gmoe(args('yn', 'dose,c'), dir),
+      gmoe(args('yn', 'dose,dose2'), dir),
+      gmoe(args('r', 'dose'), dir),
+      gmoe(args('yn', 'c,dose', 'select'), dir),
+    ]);
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
+      [
+        2,
+        'gmoe: cols.csv: x column "c" is constant (every value 5): the gate and expert slopes on it are not identifiable; leave it out of --x\n',
+      ],
+      [
+        2,
+        'gmoe: cols.csv: the x columns "dose","dose2" are linearly dependent (one is a linear combination of the others, up to rounding): leave one out of --x\n',
+      ],
+      [2, 'gmoe: cols.csv: y column "r" is constant (every value 7): the likelihood is unbounded\n'],
+      [
+        2,
+        'gmoe: cols.csv: x column "c" is constant (every value 5): the gate and expert slopes on it are not identifiable; leave it out of --x\n',
+      ],
+    ]);
+    expect(existsSync(join(dir, 'never.json')) || existsSync(join(dir, 'never'))).toBe(false);
+  });
 });

@@ -16,7 +16,14 @@ import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
 import { findGate, gateCliSyntax, getGate } from '../../models/gates/index.js';
 import { MAX_SEED } from '../../random/rng.js';
-import { fitMoE, type FitOptions, type FitResult, type InitOption, type RestartResult } from '../../em/index.js';
+import {
+  checkFitData,
+  fitMoE,
+  type FitOptions,
+  type FitResult,
+  type InitOption,
+  type RestartResult,
+} from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parameterTable } from './fit-table.js';
@@ -197,9 +204,32 @@ export function readDataOption(opts: { data: string; y?: string; x?: string; dro
     if (named) parts.push(`y = ${d.columns.y}, x = ${d.columns.x.join(',')}`);
     if (d.dropped > 0) parts.push(`dropped ${d.dropped} row(s) with a missing value, ${d.n} left`);
     const out = { data: { n: d.n, d: d.d, X: d.X, y: d.y }, columns: d.columns, dropped: d.dropped };
+    checkColumns(out.data, opts.data, d.columns);
     return parts.length > 0 ? { ...out, note: `${opts.data}: ${parts.join('; ')}` } : out;
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * The fit's checks of the data (no constant x or y column, linearly independent x columns), refused
+ * with the file and the columns' names rather than the library's data.X column x2.
+ */
+function checkColumns(data: Dataset, file: string, columns: { x: string[]; y: string }): void {
+  try {
+    checkFitData(data);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const col = /^data\.X column x(\d+)$/.exec(e.field);
+    const xs = columns.x.map((c) => JSON.stringify(c)).join(',');
+    let named = e.message;
+    if (col)
+      named = `x column ${JSON.stringify(columns.x[Number(col[1]) - 1])} is constant (${String(e.value)}): the gate and expert slopes on it are not identifiable; leave it out of --x`;
+    else if (e.field === 'data.X')
+      named = `the x columns ${xs} are linearly dependent (one is a linear combination of the others, up to rounding): leave one out of --x`;
+    else if (e.field === 'data.y')
+      named = `y column ${JSON.stringify(columns.y)} is constant (${String(e.value)}): the likelihood is unbounded`;
+    throw new CliError(`${file}: ${named}`);
   }
 }
 
