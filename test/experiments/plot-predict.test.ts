@@ -53,4 +53,28 @@ describe('predictFigure', () => {
     expect(drawn).toBe(Math.ceil((2 * MAX_POINTS + 1) / 3)); // every 3rd row
     expect(figureOf('demy', 50, false).fig).not.toBeNull(); // d = 1 without y: the curves alone
   });
+  it("axis titles: the data's column names (escaped for plotly), else x and y", () => {
+    const title = (fig: ReturnType<typeof predictFigure>, axis: string): string =>
+      (fig!.layout as Record<string, { title: { text: string } }>)[axis]!.title.text;
+    const model = truthPreset('demy');
+    const data = simulate(model, { n: 20, seed: 1 });
+    const prediction = predictMoE(model, data.X, 20, data.y);
+    const base = { model, n: 20, X: data.X, y: data.y, prediction, title: 't', subtitle: 's' };
+    const named = predictFigure({ ...base, columns: { x: ['waiting'], y: 'a<b' } });
+    expect([title(named, 'xaxis'), title(named, 'yaxis')]).toEqual(['waiting', 'a&lt;b']);
+    const plain = predictFigure(base);
+    expect([title(plain, 'xaxis'), title(plain, 'yaxis')]).toEqual(['x', 'y']);
+    const d2 = truthPreset('d2');
+    const s2 = simulate(d2, { n: 20, seed: 1 });
+    const p2 = predictMoE(d2, s2.X, 20, s2.y);
+    const obs = predictFigure({
+      ...base,
+      model: d2,
+      X: s2.X,
+      y: s2.y,
+      prediction: p2,
+      columns: { x: ['u', 'v'], y: 'mpg' },
+    });
+    expect(title(obs, 'yaxis')).toBe('observed mpg');
+  });
 });

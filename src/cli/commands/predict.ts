@@ -150,6 +150,7 @@ async function writeFigure(
     X: inputs.X,
     ...(inputs.y ? { y: inputs.y } : {}),
     prediction: p,
+    columns: inputs.columns,
     title: `Predictions of ${basename(opts.model)} on ${basename(opts.data)}`,
     subtitle: `n = ${inputs.n}${inputs.n > MAX_POINTS ? ` (every ${Math.ceil(inputs.n / MAX_POINTS)}th drawn)` : ''}, k = ${model.k}, gate ${describeGate(model.gate)}${fit}`,
   });

@@ -28,7 +28,13 @@ export interface PredictFigureInput {
   prediction: MoEPrediction;
   title: string;
   subtitle: string;
+  /** the data's column names, for the axis titles (default x, y) */
+  columns?: { x: string[]; y?: string };
 }
+
+/** An axis title for a column name: plotly's title text is HTML-like, so <, > and & are escaped. */
+const axisName = (name: string | undefined, fallback: string): string =>
+  (name ?? fallback).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** plotly `{ data, layout }`, or null when there is nothing to draw (d > 1 without y). */
 export function predictFigure(input: PredictFigureInput): Figure | null {
@@ -132,8 +138,8 @@ function curvesFigure(input: PredictFigureInput): Figure {
   }
   const layout = layoutOf(input, 820, -0.13);
   Object.assign(layout, {
-    xaxis: { ...AXIS, title: { text: 'x' }, anchor: 'y2' },
-    yaxis: { ...AXIS, domain: [0.36, 1], title: { text: 'y' } },
+    xaxis: { ...AXIS, title: { text: axisName(input.columns?.x[0], 'x') }, anchor: 'y2' },
+    yaxis: { ...AXIS, domain: [0.36, 1], title: { text: axisName(input.columns?.y, 'y') } },
     yaxis2: { ...AXIS, domain: [0, 0.26], range: [-0.03, 1.03], title: { text: 'gate π<sub>j</sub>(x)' } },
   });
   return { data, layout };
@@ -159,7 +165,7 @@ function observedFigure(input: PredictFigureInput): Figure {
   const layout = layoutOf(input, 720, -0.17);
   Object.assign(layout, {
     xaxis: { ...AXIS, title: { text: 'predicted mean E[y|x]' } },
-    yaxis: { ...AXIS, title: { text: 'observed y' } },
+    yaxis: { ...AXIS, title: { text: `observed ${axisName(input.columns?.y, 'y')}` } },
   });
   return { data, layout };
 }
