@@ -8,6 +8,7 @@ import type { Dataset } from '../models/types.js';
 import { fitMoE } from './fit.js';
 import { parameterCount } from '../models/gates/count.js';
 import { modelCriteria } from './inference/criteria.js';
+import { FLOOR_FACTOR } from './endings.js';
 import type { FitOptions, FitResult } from './types.js';
 
 export const SELECT_CRITERIA = ['bic', 'aic', 'icl'] as const;
@@ -41,7 +42,10 @@ export interface SelectResult {
   best: Record<SelectCriterion, number>;
   /** the chosen k's fit */
   fit: FitResult;
-  /** a larger k that ended below a smaller one's log-likelihood (its fit missed an optimum) */
+  /**
+   * a larger k that ended below a smaller one's log-likelihood (its fit missed an optimum); a k whose
+   * fit ended with an expert's variance at the floor (a spike of the likelihood: its criteria too low)
+   */
   notes: string[];
 }
 
@@ -114,7 +118,7 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
   }
   const best = { bic: argmin(rows, 'bic'), aic: argmin(rows, 'aic'), icl: argmin(rows, 'icl') };
   const chosen = best[criterion];
-  const notes = nestingNotes(rows, fitOpts.gate);
+  const notes = [...nestingNotes(rows, fitOpts.gate), ...spikeNotes(rows, fits, best)];
   return { n: data.n, d: data.d, rows, criterion, chosen, best, notes, fit: fits.get(chosen)! };
 }
 
@@ -136,6 +140,32 @@ export function nestingNotes(rows: SelectRow[], gate: FitOptions['gate']): strin
         `k = ${r.k} ended ${(best.logLik - r.logLik).toPrecision(3)} nats below k = ${best.k} (${r.logLik.toFixed(4)} < ${best.logLik.toFixed(4)}), though a larger k can come as close as it likes to the smaller fit (an expert its gate switches off): its starts missed that optimum and its criteria are too high — more restarts (--restarts), or another init`,
       );
     if (!best || r.logLik > best.logLik) best = r;
+  }
+  return notes;
+}
+
+/**
+ * A k whose fit ended with an expert's variance at the floor (as fitMoE's degenerate-ending warning
+ * says): that expert fits a few samples exactly, on a spike of the likelihood, which is unbounded
+ * there; the log-likelihood is no maximum of interest and its AIC, BIC and ICL are too low — the more
+ * so the smaller the floor — so a criterion that chooses it chooses the spike.
+ */
+export function spikeNotes(
+  rows: SelectRow[],
+  fits: Map<number, FitResult>,
+  best: Record<SelectCriterion, number>,
+): string[] {
+  const notes: string[] = [];
+  for (const r of rows) {
+    const fit = fits.get(r.k)!;
+    const floor = fit.options.varianceFloor;
+    const at = Array.from(fit.model.nu, (nu, j) => (nu <= FLOOR_FACTOR * floor ? j + 1 : 0)).filter((j) => j > 0);
+    if (at.length === 0) continue;
+    const by = SELECT_CRITERIA.filter((c) => best[c] === r.k).map((c) => c.toUpperCase());
+    const chosen = by.length > 0 ? ` (chosen by ${by.join(', ')}: do not trust that choice)` : '';
+    notes.push(
+      `k = ${r.k} ended with expert${at.length > 1 ? 's' : ''} ${at.join(', ')} at the variance floor ${floor.toPrecision(3)}, fitting a few samples exactly: its log-likelihood is a spurious spike, and its AIC, BIC and ICL too low${chosen} — a larger --variance-floor, or leave this k out`,
+    );
   }
   return notes;
 }

@@ -66,6 +66,37 @@ describe('nestingNotes', () => {
   });
 });
 
+describe('spikeNotes', () => {
+  it("R's cars (integer speed and dist): k = 5 fits three collinear points exactly, a spike its criteria choose — said", () => {
+    const speed = [
+      4, 4, 7, 7, 8, 9, 10, 10, 10, 11, 11, 12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 16, 16, 17, 17,
+      17, 18, 18, 18, 18, 19, 19, 19, 20, 20, 20, 20, 20, 22, 23, 24, 24, 24, 24, 25,
+    ];
+    const dist = [
+      2, 10, 4, 22, 16, 10, 18, 26, 34, 17, 28, 14, 20, 24, 28, 26, 34, 34, 46, 26, 36, 60, 80, 20, 26, 54, 32, 40, 32,
+      40, 50, 42, 56, 76, 84, 36, 46, 68, 32, 48, 52, 56, 64, 66, 54, 70, 92, 93, 120, 85,
+    ];
+    const cars = { n: 50, d: 1, X: Float64Array.from(speed), y: Float64Array.from(dist) };
+    const opts = {
+      gate: { kind: 'softmax' } as const,
+      init: { kind: 'auto' } as const,
+      restarts: DEFAULT_STARTS,
+      seed: 1,
+    };
+    const r = selectK(cars, { ...opts, ks: [4, 5] });
+    expect(r.chosen).toBe(5);
+    expect(r.notes).toEqual([
+      expect.stringMatching(
+        /^k = 5 ended with expert 4 at the variance floor 0\.000651, fitting a few samples exactly: its log-likelihood is a spurious spike, and its AIC, BIC and ICL too low \(chosen by BIC, AIC, ICL: do not trust that choice\) — a larger --variance-floor, or leave this k out$/,
+      ),
+    ]);
+    // a floor of 1 % of var(y) bounds the spike: the criteria then choose k = 1 (larger k still reach that floor)
+    const floored = selectK(cars, { ...opts, ks: [1, 2, 4, 5], varianceFloor: 6.5 });
+    expect(floored.chosen).toBe(1);
+    expect(floored.notes.some((n) => n.includes('chosen by'))).toBe(false);
+  });
+});
+
 describe('gmoe select', () => {
   it('--k syntax', () => {
     expect(parseKs('1..4')).toEqual([1, 2, 3, 4]);
