@@ -135,6 +135,26 @@ describe('gmoe predict', () => {
     );
   });
 
+  it("--x naming the model's columns in another order: read as given, with a warning", async () => {
+    const d2 = {
+      ...JSON.parse((await gmoe(['presets', 'd2'], dir)).stdout),
+      fit: { columns: { x: ['u', 'v'], y: 'w' } },
+    };
+    writeFileSync(join(dir, 'd2c.json'), JSON.stringify(d2));
+    writeFileSync(join(dir, 'uv.csv'), 'u,v,w\n0.1,0.2,1\n0.5,0.3,2\n');
+    const [swapped, own] = await Promise.all([
+      gmoe(['predict', '--model', 'd2c.json', '--data', 'uv.csv', '--x', 'v,u', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'd2c.json', '--data', 'uv.csv', '--out', '-'], dir),
+    ]);
+    expect(swapped.code, swapped.stderr).toBe(0);
+    expect(swapped.stdout.split('\n')[0]).toMatch(/^v,u,w,mean,/);
+    expect(swapped.stderr.split('\n')[0]).toBe(
+      "gmoe predict: warning: --x v,u names the model's columns in another order than it was fitted on (u,v): they are read in the order given, as x1..x2; leave --x out to use the model's order",
+    );
+    expect(own.stderr).not.toMatch(/warning/);
+    expect(own.stdout.split('\n')[0]).toMatch(/^u,v,w,mean,/);
+  });
+
   it('bad input: exit code 2, one line naming what is wrong, nothing written', async () => {
     writeFileSync(join(dir, 'ab.csv'), 'a,b\n0.1,2\n');
     writeFileSync(join(dir, 'clash.csv'), 'x1,sd\n0.1,2\n');

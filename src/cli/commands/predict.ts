@@ -211,6 +211,16 @@ async function run(opts: PredictCliOptions): Promise<void> {
   const what = `${inputs.n} ${inputs.n === 1 ? 'row' : 'rows'} (k = ${model.k}${inputs.y ? `, y = ${inputs.columns.y}` : `, no y${fitted?.y !== undefined ? ` column ${JSON.stringify(fitted.y)}: --y COL names one` : ''}`})`;
   const dropped = inputs.dropped > 0 ? `; dropped ${inputs.dropped} row(s) with a missing value` : '';
   const lines = [`wrote ${what} to ${opts.out === '-' ? 'standard output' : opts.out}${dropped}`];
+  const given = inputs.columns.x;
+  if (
+    !byModel &&
+    fitted !== undefined &&
+    given.join('\0') !== fitted.x.join('\0') &&
+    [...given].sort().join('\0') === [...fitted.x].sort().join('\0')
+  )
+    lines.unshift(
+      `warning: --x ${given.join(',')} names the model's columns in another order than it was fitted on (${fitted.x.join(',')}): they are read in the order given, as x1..x${model.d}; leave --x out to use the model's order`,
+    );
   if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
   if (opts.plot !== undefined) {
     const files = await writeFigure(opts, model, inputs, p);
