@@ -149,7 +149,7 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
     status = 'singular';
     const neg = eigenvalues.filter((v) => v < -relTol * maxAbsEig).length;
     notes.push(
-      `the observed information is singular (${flat.length} zero eigenvalue(s) of ${P}, largest ${maxAbsEig.toExponential(2)}): no standard errors. Flat direction ≈ ${describe(flat[0] ?? order[0]!)}. Typical of an over-specified fit (more experts than the data support) or of parameters the data cannot separate${neg > 0 ? `; it is also not a local maximum (${neg} positive curvature direction(s))` : ''}`,
+      `the observed information is singular (${flat.length} zero eigenvalue(s) of ${P}, largest ${maxAbsEig.toExponential(2)}): no standard errors. Flat direction ≈ ${describe(flat[0] ?? order[0]!)}. Typical of an over-specified fit (more experts than the data support) or of parameters the data cannot separate${farFromZero(data)}${neg > 0 ? `; it is also not a local maximum (${neg} positive curvature direction(s))` : ''}`,
     );
   } else if (P > 0 && lo < 0) {
     status = 'not-negative-definite';
@@ -279,4 +279,27 @@ export function formatStandardErrors(r: StandardErrors): string {
   ];
   for (const note of r.notes) out.push(`note: ${note}`);
   return `${out.join('\n')}\n`;
+}
+
+/** |mean| / sd of an x column beyond which its slopes and the intercepts are confounded in floating point. */
+export const FAR_FROM_ZERO = 1e3;
+
+/**
+ * A hint for a singular information: x columns whose mean is far from 0 against their spread (a year,
+ * a 1e6 offset) make each slope and its intercept nearly collinear, numerically singular at ≈ 1e5.
+ */
+function farFromZero(data: Dataset): string {
+  const { X, n, d } = data;
+  const far: string[] = [];
+  for (let l = 0; l < d; l++) {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += X[i * d + l]! / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (X[i * d + l]! - m) ** 2 / n;
+    const ratio = Math.abs(m) / Math.sqrt(v);
+    if (ratio > FAR_FROM_ZERO) far.push(`x${l + 1} (mean ${m.toPrecision(3)}, sd ${Math.sqrt(v).toPrecision(3)})`);
+  }
+  return far.length === 0
+    ? ''
+    : `; here also ${far.join(', ')} lies far from 0 against its spread, which confounds its slopes with the intercepts in floating point: centre it (x − mean) and refit`;
 }

@@ -161,6 +161,26 @@ describe('standardErrors', () => {
     expect(formatStandardErrors(r)).not.toMatch(/NaN/);
   });
 
+  it('x far from 0 against its spread (1e6 + U(0, 1)): numerically singular, and the note says to centre x', () => {
+    const truth = truthPreset('demy');
+    const sim = simulate(truth, { n: 300, seed: 2 });
+    const shift = (m: Model): Model => {
+      const c = cloneModel(m); // the same model in x + 1e6: b −= a·1e6, β0 −= β1·1e6
+      for (let j = 0; j < c.k; j++) {
+        c.b[j] = c.b[j]! - c.a[j]! * 1e6;
+        c.beta0[j] = c.beta0[j]! - c.beta1[j]! * 1e6;
+      }
+      return c;
+    };
+    const far = { ...sim, X: Float64Array.from(sim.X, (v) => v + 1e6) };
+    const r = standardErrors(shift(truth), far);
+    expect(r.status).toBe('singular');
+    expect(r.notes.join(' ')).toMatch(/; here also x1 \(mean 1\.00e\+6, sd 0\.\d+\) lies far from 0 .*: centre it/);
+    const near = standardErrors(truth, sim);
+    expect(near.status).toBe('ok');
+    expect(near.notes.join(' ')).not.toMatch(/far from 0/);
+  });
+
   it('a model that is not a maximum: not negative definite, said so, with the gradient', () => {
     const truth = truthPreset('demy');
     const data = simulate(truth, { n: 500, seed: 1 });
