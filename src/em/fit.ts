@@ -768,7 +768,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   if (n <= P.total) {
     fail(
       'data.n',
-      `must exceed the number of free parameters (${P.total} = gate ${P.gate} + experts k(d + 2) = ${k * (d + 2)})`,
+      `must exceed the number of free parameters of k = ${k} experts, ${P.total} (gate ${P.gate}, experts ${k * (d + 2)}): with fewer samples the fit is not determined`,
       n,
     );
   }

@@ -267,7 +267,7 @@ describe('bad input gets a clear error', () => {
     [
       'too few samples',
       () => fitMoE({ n: 8, d: 1, X: data.X.slice(0, 8), y: data.y.slice(0, 8) }, { gate: softmax, k: 2 }),
-      /data\.n must exceed the number of free parameters \(8 = gate 2 \+ experts k\(d \+ 2\) = 6\)\. Value: 8/,
+      /data\.n must exceed the number of free parameters of k = 2 experts, 8 \(gate 2, experts 6\): with fewer samples the fit is not determined\. Value: 8/,
     ],
     [
       'constant x',
