@@ -1,6 +1,6 @@
 export * from './types.js';
 export * from './density.js';
-export { predictMoE, type MoEPrediction } from './predict.js';
+export { predictMoE, inputRange, rowsOutside, type MoEPrediction } from './predict.js';
 export * from './presets.js';
 export * from './sample.js';
 export { getGate, registerGate, activeSet, topKMask, logSoftmaxRows, slopeScores } from './gates/index.js';

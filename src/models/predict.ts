@@ -74,3 +74,30 @@ export function predictMoE(m: Model, X: Float64Array, n: number, y?: Float64Arra
   }
   return { ...out, logDensity, posterior, expert };
 }
+
+/** Each input column's smallest and largest value (X: n × d, row-major): what a fit saw. */
+export function inputRange(X: Float64Array, n: number, d: number): { min: number[]; max: number[] } {
+  const min = new Array<number>(d).fill(Infinity);
+  const max = new Array<number>(d).fill(-Infinity);
+  for (let i = 0; i < n; i++)
+    for (let l = 0; l < d; l++) {
+      const v = X[i * d + l]!;
+      if (v < min[l]!) min[l] = v;
+      if (v > max[l]!) max[l] = v;
+    }
+  return { min, max };
+}
+
+/** How many rows of X have some column outside `range` (extrapolation for the gate and the experts). */
+export function rowsOutside(X: Float64Array, n: number, d: number, range: { min: number[]; max: number[] }): number {
+  let count = 0;
+  for (let i = 0; i < n; i++)
+    for (let l = 0; l < d; l++) {
+      const v = X[i * d + l]!;
+      if (v < range.min[l]! || v > range.max[l]!) {
+        count++;
+        break;
+      }
+    }
+  return count;
+}

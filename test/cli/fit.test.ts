@@ -44,6 +44,13 @@ describe('gmoe fit', () => {
     );
     expect(r.stdout).toMatch(/wrote f\.json/);
     const json = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
+    // the x range the fit saw, for gmoe predict's extrapolation warning
+    const xs = readFileSync(join(dir, 'd.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[0]));
+    expect(json.fit.xRange).toEqual({ min: [Math.min(...xs)], max: [Math.max(...xs)] });
     // the parameter table: one row per expert, 5 significant digits of the file's numbers, sd = √ν
     const table = r.stdout.slice(r.stdout.indexOf('parameters (weight:')).split('\n');
     expect(table[1]).toMatch(/^expert\s+weight\s+gate β0\s+gate β1\[x1\]\s+a\[x1\]\s+b\s+sd$/);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { modelToJSON } from '../../src/models/io.js';
 import { predictMoE } from '../../src/models/predict.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
@@ -153,6 +154,22 @@ describe('gmoe predict', () => {
     );
     expect(own.stderr).not.toMatch(/warning/);
     expect(own.stdout.split('\n')[0]).toMatch(/^u,v,w,mean,/);
+  });
+
+  it("rows outside the x range the model file's fit saw: a warning with their count and the range", async () => {
+    const withRange = { ...modelToJSON(truth), fit: { xRange: { min: [0.2], max: [0.8] } } };
+    writeFileSync(join(dir, 'ranged.json'), JSON.stringify(withRange));
+    const [r, inside] = await Promise.all([
+      gmoe(['predict', '--model', 'ranged.json', '--data', 'd.csv', '--out', '-'], dir),
+      gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', '-'], dir), // a preset: no range, no warning
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const outside = Array.from(data.X).filter((x) => x < 0.2 || x > 0.8).length;
+    expect(outside).toBeGreaterThan(0);
+    expect(r.stderr).toContain(
+      `gmoe predict: warning: ${outside} of 300 row(s) have x outside the range the model was fitted on (x1 in [0.2, 0.8])`,
+    );
+    expect(inside.stderr).not.toContain('warning');
   });
 
   it('bad input: exit code 2, one line naming what is wrong, nothing written', async () => {

@@ -218,6 +218,7 @@ describe('gmoe select', () => {
     expect(json.chosen).toEqual({ gate: rows[best]![0], k: Number(rows[best]![1]) });
     const fit = JSON.parse(readFileSync(join(dir, 'cmp', 'fit.json'), 'utf8'));
     expect([fit.fit.logLik, fit.k]).toEqual([Number(rows[best]![2]), json.chosen.k]);
+    expect(fit.fit.xRange).toEqual({ min: [Math.min(...data.X)], max: [Math.max(...data.X)] });
     expect(res.stdout).toMatch(
       new RegExp(`^chosen: gate ${json.chosen.gate}, k = ${json.chosen.k} by BIC \\(AIC: `, 'm'),
     );

@@ -27,6 +27,7 @@ import {
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
 import { parameterTable } from './fit-table.js';
+import { inputRange } from '../../models/predict.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 
@@ -416,6 +417,8 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
       logLik: fit.logLik,
       meanLogLik: fit.logLik / data.n,
       n: data.n,
+      // what the fit saw of x: gmoe predict warns on rows outside it
+      xRange: inputRange(data.X, data.n, data.d),
       iterations: fit.iterations,
       converged: fit.converged,
       stopReason: fit.stopReason,

@@ -14,7 +14,7 @@ import { MAX_POINTS, predictFigure } from '../../experiments/plot/predict-figure
 import { describeGate } from '../../models/gates/index.js';
 import { readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
-import { predictMoE, type MoEPrediction } from '../../models/predict.js';
+import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predict.js';
 import type { Model } from '../../models/types.js';
 import { writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
@@ -127,6 +127,29 @@ function fittedColumns(arg: string, d: number): { x: string[]; y?: string } | un
   return { x: x as string[], ...(typeof y === 'string' ? { y } : {}) };
 }
 
+/** The x range a model file's fit saw (`fit.xRange`, written by gmoe fit and gmoe select), when it has d columns. */
+function fittedRange(arg: string, d: number): { min: number[]; max: number[] } | undefined {
+  if (!existsSync(arg) || isDirectory(arg)) return undefined;
+  try {
+    const r = (JSON.parse(readFileSync(arg, 'utf8')) as { fit?: { xRange?: { min?: unknown; max?: unknown } } }).fit
+      ?.xRange;
+    const ok = (v: unknown): v is number[] =>
+      Array.isArray(v) && v.length === d && v.every((t) => typeof t === 'number');
+    return r && ok(r.min) && ok(r.max) ? { min: r.min, max: r.max } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The warning for rows outside the fitted x range, or null. */
+export function extrapolationWarning(inputs: CsvInputs, range: { min: number[]; max: number[] }): string | null {
+  const out = rowsOutside(inputs.X, inputs.n, inputs.d, range);
+  if (out === 0) return null;
+  const g = (v: number) => Number(v.toPrecision(6));
+  const ranges = inputs.columns.x.map((c, l) => `${c} in [${g(range.min[l]!)}, ${g(range.max[l]!)}]`).join(', ');
+  return `${out} of ${inputs.n} row(s) have x outside the range the model was fitted on (${ranges}): there the gate and the experts' lines are extrapolated`;
+}
+
 function load(arg: string): Model {
   try {
     return resolveModel(arg, '--model');
@@ -198,6 +221,8 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (clash !== undefined)
     throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
   const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
+  const range = fittedRange(opts.model, model.d);
+  const extrapolated = range ? extrapolationWarning(inputs, range) : null;
   const chunks = predictionCsv(inputs, p);
   if (opts.out === '-') {
     for (const c of chunks) process.stdout.write(c);
@@ -227,6 +252,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
   }
   for (const l of [...lines, ...predictionSummary(inputs, p)]) process.stderr.write(`gmoe predict: ${l}\n`);
+  if (extrapolated) process.stderr.write(`gmoe predict: warning: ${extrapolated}\n`);
 }
 
 const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();

@@ -20,6 +20,7 @@ import {
 } from '../../em/select.js';
 import { formatJSON, writeFileAtomic } from '../../io/index.js';
 import { writeModelFile } from '../../models/io.js';
+import { inputRange } from '../../models/predict.js';
 import { hasTau } from '../../models/types.js';
 import { getGate } from '../../models/gates/index.js';
 import { ValidationError } from '../../models/validate.js';
@@ -187,7 +188,12 @@ async function writeSelection(
   gateArg: string,
   c: Common,
   opts: SelectCliOptions,
-  meta: { columns: unknown; n: number; droppedRows: { droppedRows?: number } },
+  meta: {
+    columns: unknown;
+    n: number;
+    droppedRows: { droppedRows?: number };
+    xRange: { min: number[]; max: number[] };
+  },
 ): Promise<string[]> {
   try {
     mkdirSync(out, { recursive: true });
@@ -210,6 +216,7 @@ async function writeSelection(
       data: opts.data,
       columns: meta.columns,
       ...meta.droppedRows,
+      xRange: meta.xRange,
     };
     writeFit(join(out, 'fit.json'), fit, fitMeta, meta.n);
   } catch (e) {
@@ -236,7 +243,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
   if (note) process.stderr.write(`${note}\n`);
   // as gmoe fit's model file: the rows --drop-missing left out, when there were any
   const droppedRows = dropped > 0 ? { droppedRows: dropped } : {};
-  const meta = { columns, n: data.n, droppedRows };
+  const meta = { columns, n: data.n, droppedRows, xRange: inputRange(data.X, data.n, data.d) };
   // every gate's k checked before the first fit: the last gate's refusal must not cost the others' fits
   for (const gate of gates) {
     try {
@@ -272,7 +279,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     writeFit(
       join(out, 'fit.json'),
       best.fit,
-      { ...cmp.chosen, criterion: cmp.criterion, data: opts.data, columns },
+      { ...cmp.chosen, criterion: cmp.criterion, data: opts.data, columns, ...droppedRows, xRange: meta.xRange },
       data.n,
     );
   } catch (e) {
