@@ -282,4 +282,35 @@ describe('--gate syntax', () => {
       expect(parseGateSpec(getGate(spec).toJSON(spec), 3, 'gate', { strict: true })).toEqual(spec);
     }
   });
+
+  it('an activation gate (bias outside) on an x far from 0 against its spread: a hint to centre it; none otherwise', async () => {
+    const shifted = { n: 400, d: 1, X: data.X.map((x) => 50 + 10 * x).subarray(0, 400), y: data.y.subarray(0, 400) };
+    writeDatasetCsv(join(dir, 'far.csv'), shifted);
+    const base = [
+      'fit',
+      '--gate',
+      'activation:tanh',
+      '--k',
+      '2',
+      '--restarts',
+      '1',
+      '--max-iter',
+      '20',
+      '--no-progress',
+    ];
+    const [far, near, softmax] = await Promise.all([
+      gmoe([...base, '--data', 'far.csv', '--out', 'far.json'], dir),
+      gmoe([...base, '--data', 'd.csv', '--out', 'near.json'], dir),
+      gmoe(
+        [...base.map((a) => (a === 'activation:tanh' ? 'softmax' : a)), '--data', 'far.csv', '--out', 's.json'],
+        dir,
+      ),
+    ]);
+    for (const r of [far, near, softmax]) expect(r.code, r.stderr).toBe(0);
+    expect(far.stderr).toMatch(
+      /^gmoe fit: hint: the gate is σ\(β1·x\) with the bias outside, centred at x = 0, and x1 \(mean 5\d\.\d+, sd 2\.\d+\) lies far from 0/m,
+    );
+    expect(near.stderr).not.toMatch(/hint/);
+    expect(softmax.stderr).not.toMatch(/hint/);
+  }, 120_000);
 });

@@ -50,3 +50,25 @@ export function parameterTable(m: Model, data: Dataset, xNames: string[]): strin
   const tau = hasTau(m.gate) ? `; τ = ${fmt(m.tau)}` : '';
   return [`parameters (weight: π averaged over the data; sd = √ν${tau}):`, ...lines];
 }
+
+/**
+ * An activation gate with the bias outside σ sees σ(β1·x), centred at x = 0: on a column whose values sit
+ * far from 0 against their spread (|mean| > 3 sd, e.g. a waiting time of 43–96) σ saturates and the fit
+ * crawls (τ → 0). The hint names the columns; centring them (or --bias inside) is the user's choice, as it
+ * changes the model.
+ */
+export function saturationHint(m: Model, data: Dataset, xNames: string[]): string | null {
+  if (m.gate.kind !== 'activation' || m.gate.bias !== 'outside') return null;
+  const { n, d, X } = data;
+  const far: string[] = [];
+  for (let l = 0; l < d; l++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += X[i * d + l]! / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (X[i * d + l]! - mean) ** 2;
+    const sd = Math.sqrt(ss / Math.max(1, n - 1));
+    if (Math.abs(mean) > 3 * sd) far.push(`${xNames[l] ?? `x${l + 1}`} (mean ${fmt(mean)}, sd ${fmt(sd)})`);
+  }
+  if (far.length === 0) return null;
+  return `the gate is σ(β1·x) with the bias outside, centred at x = 0, and ${far.join(', ')} ${far.length === 1 ? 'lies' : 'lie'} far from 0: σ saturates there and the fit may crawl (τ → 0); centring x, or --bias inside, fits a gate that can switch within the data (a different model)`;
+}

@@ -26,7 +26,7 @@ import {
 } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { CliError } from '../errors.js';
-import { parameterTable } from './fit-table.js';
+import { parameterTable, saturationHint } from './fit-table.js';
 import { inputRange } from '../../models/predict.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
@@ -457,6 +457,8 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
   if (se) process.stdout.write(formatStandardErrors(se));
   // warnings on stderr, also in the file's fit.warnings
   for (const w of fit.warnings) process.stderr.write(`gmoe fit: warning: ${w}\n`);
+  const hint = saturationHint(fit.model, data, columns.x);
+  if (hint) process.stderr.write(`gmoe fit: hint: ${hint}\n`);
 }
 
 /** Registers `gmoe fit`. */
