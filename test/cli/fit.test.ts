@@ -311,6 +311,11 @@ describe('--gate syntax', () => {
       /^gmoe fit: hint: the gate is σ\(β1·x\) with the bias outside, centred at x = 0, and x1 \(mean 5\d\.\d+, sd 2\.\d+\) lies far from 0/m,
     );
     expect(near.stderr).not.toMatch(/hint/);
+    // a softmax-first start (--init auto's first): its iterations are the last stage's, and the line says so
+    expect(far.stdout).toMatch(
+      /\(start 1 of 1, softmax-kmeans\)\niterations \d+ \(from its softmax-first start: the start's own softmax fits not counted\), /,
+    );
+    expect(softmax.stdout).toMatch(/\niterations \d+, /);
     expect(softmax.stderr).not.toMatch(/hint/);
   }, 120_000);
 });

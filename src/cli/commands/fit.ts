@@ -253,12 +253,16 @@ function progressReporter(enabled: boolean, restarts: number, restartsMax?: numb
   };
 }
 
+/** Whether the best start was read off softmax fits (a softmax-first start of another gate): its iterations are the last stage's. */
+const continued = (fit: FitResult, best: RestartResult): boolean =>
+  fit.options.gate.kind !== 'softmax' && best.start.startsWith('softmax-');
+
 function summary(fit: FitResult, out: string): string {
   const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
     // the hybrid says which test stopped it (newton-decrement, …), not "converged (converged)" under --stop-rule tol
-    `iterations ${fit.iterations}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+    `iterations ${fit.iterations}${continued(fit, best) ? " (from its softmax-first start: the start's own softmax fits not counted)" : ''}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
     `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
   ];
   if (fit.hybrid) {
