@@ -43,8 +43,8 @@ export function validateDataset(data: Dataset, what = 'data'): void {
   }
 }
 
-/** String(x), except that −0 keeps its sign ("-0" reads back as −0). */
-function num(x: number): string {
+/** String(x), except that −0 keeps its sign ("-0" reads back as −0): a number as every gmoe CSV writes it. */
+export function csvNumber(x: number): string {
   return Object.is(x, -0) ? '-0' : String(x);
 }
 
@@ -65,8 +65,8 @@ export function* datasetCsvChunks(
   const row = new Array<string>(d + (z ? 2 : 1));
   let lines: string[] = [];
   for (let i = 0; i < n; i++) {
-    for (let l = 0; l < d; l++) row[l] = num(X[i * d + l]!);
-    row[d] = num(y[i]!);
+    for (let l = 0; l < d; l++) row[l] = csvNumber(X[i * d + l]!);
+    row[d] = csvNumber(y[i]!);
     if (z) row[d + 1] = String(z[i]!);
     lines.push(row.join(','));
     if (lines.length === rowsPerChunk) {

@@ -11,6 +11,16 @@ import {
 import type { ExperimentSpec, LawComparison } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 
+/** A power-law vs 1/log n comparison preferring `preferred`, with `share` of the resamples agreeing on a power law. */
+const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
+  preferred,
+  rssPower: 1,
+  rssInvLog: 1,
+  ratio: 1,
+  invLog: { a: 0, c: 1 },
+  bootstrapPreferInvLog: 1 - share,
+});
+
 describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides nothing)', () => {
   it('names the ladder neighbours of a power law and the steep rates of 1/log n as competitors', () => {
     expect(competitorsOf({ exponent: -0.5 })).toEqual([-0.25, -1]);
@@ -44,14 +54,6 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
   });
 
   it('1/log n: contradicted by a clean power law, confirmed only when the interval clears −1/8', () => {
-    const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
-      preferred,
-      rssPower: 1,
-      rssInvLog: 1,
-      ratio: 1,
-      invLog: { a: 0, c: 1 },
-      bootstrapPreferInvLog: 1 - share,
-    });
     const p = { law: '1/log n' } as const;
     expect(judgeRate(p, [-0.05, 0.08], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
     const inc = judgeRate(p, [-0.2, 0.1], { law: law('power', 0.8), nMin: 1000 })!;
@@ -106,15 +108,6 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
 });
 
 describe('rate verdicts: the boundaries the cases above do not reach', () => {
-  const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
-    preferred,
-    rssPower: 1,
-    rssInvLog: 1,
-    ratio: 1,
-    invLog: { a: 0, c: 1 },
-    bootstrapPreferInvLog: 1 - share,
-  });
-
   it('−1/12 has two ladder neighbours, 0 among them', () => {
     expect(competitorsOf({ exponent: -1 / 12 })).toEqual([0, -1 / 8]);
     expect(competitorsOf({ exponent: -1 })).toEqual([-0.5]);

@@ -3,6 +3,7 @@
  * data, flexmix's `prior`), gate intercept and slopes, the expert's slopes, intercept and sd — and τ where
  * the gate has one. The model file holds every digit; this is for reading.
  */
+import { columnMeanSd } from '../../models/column-stats.js';
 import { gateProbs } from '../../models/density.js';
 import { hasTau, type Dataset, type Model } from '../../models/types.js';
 
@@ -59,16 +60,9 @@ export function parameterTable(m: Model, data: Dataset, xNames: string[]): strin
  */
 export function saturationHint(m: Model, data: Dataset, xNames: string[]): string | null {
   if (m.gate.kind !== 'activation' || m.gate.bias !== 'outside') return null;
-  const { n, d, X } = data;
-  const far: string[] = [];
-  for (let l = 0; l < d; l++) {
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += X[i * d + l]! / n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += (X[i * d + l]! - mean) ** 2;
-    const sd = Math.sqrt(ss / Math.max(1, n - 1));
-    if (Math.abs(mean) > 3 * sd) far.push(`${xNames[l] ?? `x${l + 1}`} (mean ${fmt(mean)}, sd ${fmt(sd)})`);
-  }
+  const far = columnMeanSd(data.X, data.n, data.d, 1).flatMap(({ mean, sd }, l) =>
+    Math.abs(mean) > 3 * sd ? [`${xNames[l] ?? `x${l + 1}`} (mean ${fmt(mean)}, sd ${fmt(sd)})`] : [],
+  );
   if (far.length === 0) return null;
   return `the gate is σ(β1·x) with the bias outside, centred at x = 0, and ${far.join(', ')} ${far.length === 1 ? 'lies' : 'lie'} far from 0: σ saturates there and the fit may crawl (τ → 0); centring x, or --bias inside, fits a gate that can switch within the data (a different model)`;
 }

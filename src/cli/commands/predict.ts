@@ -12,7 +12,7 @@ import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderPng } from '../../experiments/plot/png.js';
 import { MAX_POINTS, predictFigure } from '../../experiments/plot/predict-figure.js';
 import { describeGate } from '../../models/gates/index.js';
-import { readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
+import { csvNumber, readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
 import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predict.js';
 import type { Model } from '../../models/types.js';
@@ -37,9 +37,9 @@ export function predictionHeader(k: number, withY: boolean): string[] {
   return ['mean', 'sd', ...of('gate'), ...of('mu'), ...(withY ? ['logdens', ...of('post'), 'expert'] : [])];
 }
 
-/** String(x), except that −0 keeps its sign and NaN reads as R's NA. */
+/** A number as the CSVs write it, NaN as R's NA. */
 function num(v: number): string {
-  return Number.isNaN(v) ? 'NA' : Object.is(v, -0) ? '-0' : String(v);
+  return Number.isNaN(v) ? 'NA' : csvNumber(v);
 }
 
 /** The CSV text in chunks of at most 8192 lines: input columns, then the predictions. */

@@ -2,6 +2,7 @@
  * `gmoe select --gate A,B,...` (and the table of one gate): every gate's selection of k side by side, and the (gate, k) with the
  * smallest criterion over all of them — comparing gates as flexmix users compare models by AIC / BIC.
  */
+import { csvNumber as num } from '../../models/dataset-io.js';
 import { SELECT_CRITERIA, type SelectCriterion, type SelectResult, type SelectRow } from '../../em/select.js';
 
 /** One gate's selection, under its --gate text. */
@@ -71,7 +72,6 @@ export function alignCells(cells: string[][], left: number): string[] {
 }
 
 const isChosen = (c: Comparison, r: CompareRow) => r.gate === c.chosen.gate && r.k === c.chosen.k;
-const num = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
 
 /** The rows as CSV. */
 export function compareCsv(c: Comparison): string {

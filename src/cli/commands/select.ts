@@ -19,6 +19,7 @@ import {
   type SelectResult,
 } from '../../em/select.js';
 import { formatJSON, writeFileAtomic } from '../../io/index.js';
+import { csvNumber as num } from '../../models/dataset-io.js';
 import { writeModelFile } from '../../models/io.js';
 import { inputRange } from '../../models/predict.js';
 import { hasTau } from '../../models/types.js';
@@ -74,9 +75,6 @@ export function parseKs(raw: string): number[] {
   }
   return ks.sort((x, y) => x - y);
 }
-
-/** Shortest round-trip number, as the dataset CSVs. */
-const num = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
 
 /** The table as CSV (one row per k). */
 export function selectCsv(r: SelectResult): string {

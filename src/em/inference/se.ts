@@ -11,6 +11,7 @@
  * When I is singular or not positive definite (over-specified fits, a fit that is not a local
  * maximum) the errors are null and `notes` says why; nearly singular information gets a note too.
  */
+import { columnMeanSd } from '../../models/column-stats.js';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { fail } from '../../models/validate.js';
 import { getGate } from '../../models/gates/index.js';
@@ -289,16 +290,9 @@ export const FAR_FROM_ZERO = 1e3;
  * a 1e6 offset) make each slope and its intercept nearly collinear, numerically singular at ≈ 1e5.
  */
 function farFromZero(data: Dataset): string {
-  const { X, n, d } = data;
-  const far: string[] = [];
-  for (let l = 0; l < d; l++) {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += X[i * d + l]! / n;
-    let v = 0;
-    for (let i = 0; i < n; i++) v += (X[i * d + l]! - m) ** 2 / n;
-    const ratio = Math.abs(m) / Math.sqrt(v);
-    if (ratio > FAR_FROM_ZERO) far.push(`x${l + 1} (mean ${m.toPrecision(3)}, sd ${Math.sqrt(v).toPrecision(3)})`);
-  }
+  const far = columnMeanSd(data.X, data.n, data.d).flatMap(({ mean, sd }, l) =>
+    Math.abs(mean) / sd > FAR_FROM_ZERO ? [`x${l + 1} (mean ${mean.toPrecision(3)}, sd ${sd.toPrecision(3)})`] : [],
+  );
   return far.length === 0
     ? ''
     : `; here also ${far.join(', ')} lies far from 0 against its spread, which confounds its slopes with the intercepts in floating point: centre it (x − mean) and refit`;
