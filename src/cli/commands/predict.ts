@@ -106,39 +106,37 @@ export function predictionSummary(inputs: CsvInputs, p: MoEPrediction): string[]
   return lines;
 }
 
-/**
- * The columns a model file's fit was read from (`gmoe fit`: fit.options.columns; `gmoe select`:
- * fit.columns), when it records d x names; undefined for a preset or a file without them.
- */
-function fittedColumns(arg: string, d: number): { x: string[]; y?: string } | undefined {
+/** A model file's "fit" block (gmoe fit and gmoe select write one), or undefined for a preset or a file without it. */
+function fitBlock(arg: string): Record<string, unknown> | undefined {
   if (!existsSync(arg) || isDirectory(arg)) return undefined;
-  let c: unknown;
   try {
-    const fit = (
-      JSON.parse(readFileSync(arg, 'utf8')) as { fit?: { columns?: unknown; options?: { columns?: unknown } } }
-    ).fit;
-    c = fit?.options?.columns ?? fit?.columns;
+    const fit = (JSON.parse(readFileSync(arg, 'utf8')) as { fit?: unknown }).fit;
+    return typeof fit === 'object' && fit !== null ? (fit as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The columns a fit was read from (`gmoe fit`: fit.options.columns; `gmoe select`: fit.columns), when it
+ * records d x names.
+ */
+function fittedColumns(fit: Record<string, unknown> | undefined, d: number): { x: string[]; y?: string } | undefined {
+  const c = (fit?.options as { columns?: unknown } | undefined)?.columns ?? fit?.columns;
   if (typeof c !== 'object' || c === null) return undefined;
   const { x, y } = c as { x?: unknown; y?: unknown };
   if (!Array.isArray(x) || x.length !== d || !x.every((n) => typeof n === 'string')) return undefined;
   return { x: x as string[], ...(typeof y === 'string' ? { y } : {}) };
 }
 
-/** The x range a model file's fit saw (`fit.xRange`, written by gmoe fit and gmoe select), when it has d columns. */
-function fittedRange(arg: string, d: number): { min: number[]; max: number[] } | undefined {
-  if (!existsSync(arg) || isDirectory(arg)) return undefined;
-  try {
-    const r = (JSON.parse(readFileSync(arg, 'utf8')) as { fit?: { xRange?: { min?: unknown; max?: unknown } } }).fit
-      ?.xRange;
-    const ok = (v: unknown): v is number[] =>
-      Array.isArray(v) && v.length === d && v.every((t) => typeof t === 'number');
-    return r && ok(r.min) && ok(r.max) ? { min: r.min, max: r.max } : undefined;
-  } catch {
-    return undefined;
-  }
+/** The x range a fit saw (`fit.xRange`), when it has d columns. */
+function fittedRange(
+  fit: Record<string, unknown> | undefined,
+  d: number,
+): { min: number[]; max: number[] } | undefined {
+  const r = fit?.xRange as { min?: unknown; max?: unknown } | undefined;
+  const ok = (v: unknown): v is number[] => Array.isArray(v) && v.length === d && v.every((t) => typeof t === 'number');
+  return r && ok(r.min) && ok(r.max) ? { min: r.min, max: r.max } : undefined;
 }
 
 /** The warning for rows outside the fitted x range, or null. */
@@ -164,9 +162,11 @@ async function writeFigure(
   model: Model,
   inputs: CsvInputs,
   p: MoEPrediction,
+  summary: string[],
 ): Promise<string[]> {
   const path = opts.plot!;
-  const fit = inputs.y ? `; ${predictionSummary(inputs, p)[0]}` : '';
+  // the summary's first line is the fit to y (none without y)
+  const fit = summary.length > 0 ? `; ${summary[0]}` : '';
   const figure = predictFigure({
     model,
     n: inputs.n,
@@ -201,7 +201,8 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (opts.plot !== undefined && (opts.plot === '' || opts.plot === '-' || isDirectory(opts.plot)))
     throw new CliError(`--plot must name a file (e.g. pred.html; the PNG goes beside it). Value: ${opts.plot}`);
   const model = load(opts.model);
-  const fitted = fittedColumns(opts.model, model.d);
+  const fit = fitBlock(opts.model);
+  const fitted = fittedColumns(fit, model.d);
   const byModel = fitted !== undefined && opts.x === undefined;
   let inputs: CsvInputs;
   try {
@@ -221,7 +222,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (clash !== undefined)
     throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
   const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
-  const range = fittedRange(opts.model, model.d);
+  const range = fittedRange(fit, model.d);
   const extrapolated = range ? extrapolationWarning(inputs, range) : null;
   const chunks = predictionCsv(inputs, p);
   if (opts.out === '-') {
@@ -247,11 +248,12 @@ async function run(opts: PredictCliOptions): Promise<void> {
       `warning: --x ${given.join(',')} names the model's columns in another order than it was fitted on (${fitted.x.join(',')}): they are read in the order given, as x1..x${model.d}; leave --x out to use the model's order`,
     );
   if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
+  const summary = predictionSummary(inputs, p);
   if (opts.plot !== undefined) {
-    const files = await writeFigure(opts, model, inputs, p);
+    const files = await writeFigure(opts, model, inputs, p, summary);
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
   }
-  for (const l of [...lines, ...predictionSummary(inputs, p)]) process.stderr.write(`gmoe predict: ${l}\n`);
+  for (const l of [...lines, ...summary]) process.stderr.write(`gmoe predict: ${l}\n`);
   if (extrapolated) process.stderr.write(`gmoe predict: warning: ${extrapolated}\n`);
 }
 
