@@ -29,6 +29,9 @@ export const TINY_COUNT = 2;
 export const TINY_SHARE = 0.002;
 /** ν within this factor of the floor counts as at the floor. */
 export const FLOOR_FACTOR = 1.5;
+
+/** Whether a variance counts as at the floor (the degenerate-ending warning; gmoe select's spike note). */
+export const atFloor = (nu: number, varianceFloor: number): boolean => nu <= FLOOR_FACTOR * varianceFloor;
 export const RUNAWAY_SCORE = 100;
 export const RUNAWAY_TAU = 1e-4;
 export const COLLAPSE_RANGE = 1e-2;
@@ -96,7 +99,7 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number, d
         `degenerate ending: expert ${j + 1} has almost no weight (Σ r = ${fmt(N)} of n = ${n} samples): a wasted expert, maybe a local optimum or k too large`,
       );
     }
-    if (m.nu[j]! <= FLOOR_FACTOR * varianceFloor) {
+    if (atFloor(m.nu[j]!, varianceFloor)) {
       out.push(
         `degenerate ending: expert ${j + 1}'s variance ν = ${fmt(m.nu[j]!)} is at the floor ${fmt(varianceFloor)} (it fits a few samples exactly: a spurious spike of the likelihood)`,
       );

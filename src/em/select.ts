@@ -8,7 +8,7 @@ import type { Dataset } from '../models/types.js';
 import { fitMoE } from './fit.js';
 import { parameterCount } from '../models/gates/count.js';
 import { modelCriteria } from './inference/criteria.js';
-import { FLOOR_FACTOR } from './endings.js';
+import { atFloor } from './endings.js';
 import type { FitOptions, FitResult } from './types.js';
 
 export const SELECT_CRITERIA = ['bic', 'aic', 'icl'] as const;
@@ -159,7 +159,7 @@ export function spikeNotes(
   for (const r of rows) {
     const fit = fits.get(r.k)!;
     const floor = fit.options.varianceFloor;
-    const at = Array.from(fit.model.nu, (nu, j) => (nu <= FLOOR_FACTOR * floor ? j + 1 : 0)).filter((j) => j > 0);
+    const at = Array.from(fit.model.nu, (nu, j) => (atFloor(nu, floor) ? j + 1 : 0)).filter((j) => j > 0);
     if (at.length === 0) continue;
     const by = SELECT_CRITERIA.filter((c) => best[c] === r.k).map((c) => c.toUpperCase());
     const chosen = by.length > 0 ? ` (chosen by ${by.join(', ')}: do not trust that choice)` : '';
