@@ -9,10 +9,10 @@
  * so worker count, scheduling and sharding do not change a byte of summary.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { formatJSON, writeFileAtomic } from '../io/index.js';
+import { formatJSON, makeDirs, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
 import { formatSummaryTable } from './analysis/table.js';
 import { secondsPerWork } from './analysis/planner.js';
@@ -197,6 +197,15 @@ export function checkOutDir(dir: string): void {
     throw new StoreError(`--out ${dir} is a file, not a directory: choose a directory`);
 }
 
+/** Creates the output directory, a failure being bad input (exit 2), not a crash. */
+function makeOutDir(dir: string): void {
+  try {
+    makeDirs(dir);
+  } catch (e) {
+    throw new StoreError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 function isSweepDir(dir: string): boolean {
   return existsSync(join(dir, SPEC_FILE)) || existsSync(join(dir, RESULTS_FILE));
 }
@@ -257,7 +266,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
         `${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`,
       );
     }
-    mkdirSync(outDir, { recursive: true });
+    makeOutDir(outDir);
     const meta: RunMeta = { format: RUN_FORMAT, version: RUN_VERSION, spec, provenance: runProvenance(spec) };
     if (options.shard && options.shard.count > 1) meta.shard = options.shard;
     writeRunMeta(outDir, meta);
@@ -462,7 +471,7 @@ export async function mergeRuns(
     spec,
   );
 
-  mkdirSync(outDir, { recursive: true });
+  makeOutDir(outDir);
   const meta: RunMeta = {
     format: RUN_FORMAT,
     version: RUN_VERSION,

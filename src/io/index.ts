@@ -2,4 +2,5 @@
 export { formatJSON } from './json.js';
 export { writeFileAtomic } from './atomic.js';
 export { readTextFile } from './text.js';
+export { makeDirs } from './make-dirs.js';
 export { startCpuClock, threadCpuSeconds } from './cpu-clock.js';

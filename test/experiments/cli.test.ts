@@ -85,6 +85,19 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
       [['plan', 'demy-exact', '--out', 'f.csv'], file],
       [['merge', dir, '--out', 'f.csv'], file],
       [['select', '--data', 'f.csv', '--gate', 'softmax', '--k', '1..2', '--out', 'f.csv'], file],
+      // under a file, and under /proc (where Node's recursive mkdir never returns)
+      [
+        ['sweep', 'demy-exact', '--quick', '--no-png', '--out', 'f.csv/o'],
+        /^gmoe: cannot create f\.csv\/o: .*f\.csv is not a directory$/,
+      ],
+      ...(existsSync('/proc/self')
+        ? ([
+            [
+              ['sweep', 'demy-exact', '--quick', '--no-png', '--out', '/proc/gmoe-x/o'],
+              /^gmoe: cannot create \/proc\/gmoe-x\/o: \/proc does not accept new directories$/,
+            ],
+          ] as [string[], RegExp][])
+        : []),
     ];
     for (const [args, re] of cases) {
       const r = await gmoe(args, dir);

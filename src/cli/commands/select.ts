@@ -7,7 +7,6 @@
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  * Several gates: each gate's files in DIR/<gate>/, and DIR/compare.* with every (gate, k) and the best.
  */
-import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -18,7 +17,7 @@ import {
   type SelectOptions,
   type SelectResult,
 } from '../../em/select.js';
-import { formatJSON, writeFileAtomic } from '../../io/index.js';
+import { formatJSON, makeDirs, writeFileAtomic } from '../../io/index.js';
 import { csvNumber as num } from '../../models/dataset-io.js';
 import { writeModelFile } from '../../models/io.js';
 import { inputRange } from '../../models/predict.js';
@@ -194,7 +193,7 @@ async function writeSelection(
   },
 ): Promise<string[]> {
   try {
-    mkdirSync(out, { recursive: true });
+    makeDirs(out);
     const { fit, ...rest } = r;
     const { restarts, seed } = c;
     const about = {
