@@ -112,6 +112,7 @@ function softmaxFirstStart(
   seed: number,
   warnings: WarningLog,
   layout: GateLayoutInfo,
+  record: StartRecord,
 ): Model {
   const softFrom = (kind: 'kmeans' | 'random', s: number): FitResult =>
     fitMoE(data, {
@@ -121,9 +122,14 @@ function softmaxFirstStart(
       seed: s,
       ...(opts.bounds ? { bounds: { ...opts.bounds, tau: undefined } } : {}),
     });
+  const otherFrom = from === 'kmeans' ? 'random' : 'kmeans';
   const first = softFrom(from, seed);
-  const other = softFrom(from === 'kmeans' ? 'random' : 'kmeans', deriveSeed(seed, 1));
+  const other = softFrom(otherFrom, deriveSeed(seed, 1));
   const soft = other.logLik > first.logLik ? other : first;
+  record.softmaxFits = [
+    { from, logLik: first.logLik, iterations: first.iterations, stopReason: first.stopReason },
+    { from: otherFrom, logLik: other.logLik, iterations: other.iterations, stopReason: other.stopReason },
+  ];
   if (soft.stopReason === 'degenerate')
     warnings.add(
       'softmax-first',
@@ -149,9 +155,12 @@ function sayEndings(out: RunOutcome, ctx: RunContext, warnings: WarningLog): voi
   for (const w of endingWarnings(m, data, opts.varianceFloor, dens)) warnings.add(w, w, out.iterations);
 }
 
+/** What a start's making records in its RestartResult: the prefit's fit, a softmax-first start's softmax fits. */
+type StartRecord = Pick<RestartResult, 'prefit' | 'softmaxFits'>;
+
 /**
  * Start r's model: its family's start (softmax-first: softmaxFirstStart; else init/), or with
- * FitOptions.prefit = m that start fitted first on every m-th sample from sample r mod m (recorded in `prefits`).
+ * FitOptions.prefit = m that start fitted first on every m-th sample from sample r mod m (both recorded in `record`).
  */
 function startModel(
   dataIn: Dataset,
@@ -161,14 +170,14 @@ function startModel(
   seed: number,
   warnings: WarningLog,
   r: number,
-  prefits: Map<number, NonNullable<RestartResult['prefit']>>,
+  record: StartRecord,
 ): Model {
   const { opts, backend, layout, data, ws, experts } = ctx;
   const one = familyInit(init, family);
   if (opts.prefit) {
     const sub = subsample(dataIn, opts.prefit, r % opts.prefit);
     const fit = prefitOn(sub, opts, backend, one, seed);
-    prefits.set(r, { samples: sub.n, logLik: fit.logLik, iterations: fit.iterations, stopReason: fit.stopReason });
+    record.prefit = { samples: sub.n, logLik: fit.logLik, iterations: fit.iterations, stopReason: fit.stopReason };
     if (!allFinite(fit.model))
       throw new Error(`the prefit on ${sub.n} samples ended degenerate (${fit.warnings.join('; ')})`);
     return cloneModel(fit.model);
@@ -182,6 +191,7 @@ function startModel(
       seed,
       warnings,
       layout,
+      record,
     );
   const k = opts.k;
   return initialModel(
@@ -807,7 +817,6 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   };
 
   const results: RestartResult[] = [];
-  const prefits = new Map<number, NonNullable<RestartResult['prefit']>>();
   let best: RunOutcome | null = null;
   let bestR = -1;
   const errors: string[] = [];
@@ -817,8 +826,9 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     let out: RunOutcome;
     experts.reset();
     const family = startFamily(init, r, opts.gate);
+    const record: StartRecord = {};
     try {
-      const model = startModel(dataIn, ctx, init, family, seed, warnings, r, prefits);
+      const model = startModel(dataIn, ctx, init, family, seed, warnings, r, record);
       out = runEM(model, ctx, r, warnings);
       sayEndings(out, ctx, warnings);
       if (opts.bounds) {
@@ -850,7 +860,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       stopReason: out.stopReason,
       warnings: out.warnings.list(),
       start: family,
-      ...(prefits.has(r) ? { prefit: prefits.get(r)! } : {}),
+      ...record,
     });
     const score = Number.isNaN(out.logLik) ? -Infinity : out.logLik;
     if (best === null || score > (Number.isNaN(best.logLik) ? -Infinity : best.logLik)) {

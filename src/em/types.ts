@@ -220,6 +220,11 @@ export interface RestartResult {
   start: StartFamily;
   /** FitOptions.prefit: the subsample's fit this start began from */
   prefit?: { samples: number; logLik: number; iterations: number; stopReason: StopReason };
+  /**
+   * A softmax-first start of another gate: its two softmax fits (this start's own family first, then the
+   * other), the higher carried over; `iterations` above counts only the fit that followed
+   */
+  softmaxFits?: { from: 'kmeans' | 'random'; logLik: number; iterations: number; stopReason: StopReason }[];
 }
 
 /** One distinct optimum among the starts (final log-likelihoods within {@link FitResult.optimumTol} of each other). */

@@ -311,10 +311,21 @@ describe('--gate syntax', () => {
       /^gmoe fit: hint: the gate is σ\(β1·x\) with the bias outside, centred at x = 0, and x1 \(mean 5\d\.\d+, sd 2\.\d+\) lies far from 0/m,
     );
     expect(near.stderr).not.toMatch(/hint/);
-    // a softmax-first start (--init auto's first): its iterations are the last stage's, and the line says so
-    expect(far.stdout).toMatch(
-      /\(start 1 of 1, softmax-kmeans\)\niterations \d+ \(from its softmax-first start: the start's own softmax fits not counted\), /,
-    );
+    // a softmax-first start (--init auto's first): its iterations are the last stage's; the line and the
+    // model file give the softmax fits' own
+    const stage =
+      /\(start 1 of 1, softmax-kmeans\)\niterations \d+ \(plus its softmax-first start's softmax fits: k-means\+\+ (\d+), random partitions (\d+)\), /.exec(
+        far.stdout,
+      );
+    expect(stage, far.stdout).not.toBeNull();
+    const fits = JSON.parse(readFileSync(join(dir, 'far.json'), 'utf8')).fit.softmaxFits;
+    expect(fits).toHaveLength(1);
+    expect(fits[0].map((f: { from: string; iterations: number }) => [f.from, f.iterations])).toEqual([
+      ['kmeans', Number(stage![1])],
+      ['random', Number(stage![2])],
+    ]);
+    expect(fits[0][0].iterations).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(join(dir, 's.json'), 'utf8')).fit.softmaxFits).toBeUndefined();
     expect(softmax.stdout).toMatch(/\niterations \d+, /);
     expect(softmax.stderr).not.toMatch(/hint/);
   }, 120_000);

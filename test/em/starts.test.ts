@@ -7,6 +7,7 @@ import { simulate, truthPreset } from '../../src/models/index.js';
 import { cloneModel, modelFromParams, withGate, type GateSpec, type Model } from '../../src/models/index.js';
 import { logLikelihood } from '../../src/models/density.js';
 import { fitMoE } from '../../src/em/index.js';
+import { deriveSeed } from '../../src/random/seed.js';
 import { continueFromSoftmax } from '../../src/em/init/continuation.js';
 import { autoFamilies, startFamily } from '../../src/em/init/starts.js';
 import { distinctOptima, endingWarnings, singleBestWarning } from '../../src/em/endings.js';
@@ -55,6 +56,21 @@ describe('softmax-first continuation', () => {
     const d3 = simulate(k3, { n: 2000, seed: 4 });
     const t = continueFromSoftmax(k3, { kind: 'topk', K: 3, selectOn: 'logit' }, d3);
     expect(logLikelihood(t, d3)).toBeCloseTo(logLikelihood(k3, d3), 8);
+  });
+
+  it("records the start's two softmax fits: the same as those fits run alone", () => {
+    const tanh: GateSpec = { kind: 'activation', activation: 'tanh', bias: 'outside' };
+    const small = simulate(truthPreset('temp-tanh'), { n: 400, seed: 5 });
+    const fit = fitMoE(small, { k: 2, gate: tanh, init: { kind: 'softmax-first', from: 'random' }, seed: 9 });
+    const seed = fit.restartResults[0]!.seed;
+    const alone = (kind: 'kmeans' | 'random', s: number) => {
+      const f = fitMoE(small, { k: 2, gate: { kind: 'softmax' }, init: { kind }, seed: s });
+      return { from: kind, logLik: f.logLik, iterations: f.iterations, stopReason: f.stopReason };
+    };
+    // own family with the start's seed first, then the other with the seed derived from it (fit.ts)
+    expect(fit.restartResults[0]!.softmaxFits).toEqual([alone('random', seed), alone('kmeans', deriveSeed(seed, 1))]);
+    const plain = fitMoE(small, { k: 2, gate: tanh, init: { kind: 'random' }, seed: 9 });
+    expect(plain.restartResults[0]!.softmaxFits).toBeUndefined();
   });
 });
 

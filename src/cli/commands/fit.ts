@@ -253,16 +253,22 @@ function progressReporter(enabled: boolean, restarts: number, restartsMax?: numb
   };
 }
 
-/** Whether the best start was read off softmax fits (a softmax-first start of another gate): its iterations are the last stage's. */
-const continued = (fit: FitResult, best: RestartResult): boolean =>
-  fit.options.gate.kind !== 'softmax' && best.start.startsWith('softmax-');
+const FROM_NAME = { kmeans: 'k-means++', random: 'random partitions' } as const;
+
+/** A softmax-first start's own softmax fits, which the best start's iteration count leaves out. */
+function softmaxStage(best: RestartResult): string {
+  const fits = best.softmaxFits;
+  if (!fits) return '';
+  const each = fits.map((f) => `${FROM_NAME[f.from]} ${f.iterations}`).join(', ');
+  return ` (plus its softmax-first start's softmax fits: ${each})`;
+}
 
 function summary(fit: FitResult, out: string): string {
   const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
     // the hybrid says which test stopped it (newton-decrement, …), not "converged (converged)" under --stop-rule tol
-    `iterations ${fit.iterations}${continued(fit, best) ? " (from its softmax-first start: the start's own softmax fits not counted)" : ''}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
+    `iterations ${fit.iterations}${softmaxStage(best)}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
     `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
   ];
   if (fit.hybrid) {
@@ -431,6 +437,9 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
       restartLogLiks: fit.restartLogLiks,
       starts: fit.restartResults.map((r) => r.start),
       ...(fit.options.prefit ? { prefits: fit.restartResults.map((r) => r.prefit ?? null) } : {}),
+      ...(fit.restartResults.some((r) => r.softmaxFits)
+        ? { softmaxFits: fit.restartResults.map((r) => r.softmaxFits ?? null) }
+        : {}),
       optima: fit.optima,
       optimumTol: fit.optimumTol,
       gate: formatGate(fit.options.gate),
