@@ -17,7 +17,7 @@ function figureOf(preset: string, n: number, withY: boolean) {
 }
 
 describe('predictFigure', () => {
-  it('d = 1: points by most probable expert, E[y|x] ± 2 sd, each expert where π ≥ 1 %, the gate summing to 1', () => {
+  it('d = 1: points by most probable expert, E[y|x], each expert ± 2 sd where π ≥ 1 %, the gate summing to 1', () => {
     const { fig, prediction } = figureOf('topk1', 500, true);
     const traces = fig!.data as Trace[];
     const points = traces.filter((t) => t.name?.startsWith('data, most probably expert'));
@@ -30,16 +30,31 @@ describe('predictFigure', () => {
     expect(gates).toHaveLength(2);
     for (let g = 0; g < gates[0]!.x.length; g++) expect(gates[0]!.y[g]! + gates[1]!.y[g]!).toBeCloseTo(1, 12);
     // the top-1 gate switches: each expert's line is drawn on its side only
-    const lines = traces.filter((t) => t.name?.startsWith('expert '));
+    const lines = traces.filter((t) => t.name?.startsWith('expert ') && t.name.includes(': mean'));
     expect(lines).toHaveLength(2);
     for (const [e, line] of lines.entries()) {
       line.y.forEach((v, g) => expect(v === null, `expert ${e + 1} at ${line.x[g]}`).toBe(gates[e]!.y[g]! < 0.01));
       expect(line.y.some((v) => v === null)).toBe(true);
     }
-    const mean = traces.find((t) => t.name === 'E[y|x]')!;
-    const band = traces.find((t) => t.name === 'E[y|x] ± 2 sd')!;
-    expect(band.y.length).toBe(2 * mean.y.length);
-    expect(band.y[0]!).toBeGreaterThan(mean.y[0]!);
+    expect(traces.find((t) => t.name === 'E[y|x]')!.y).toHaveLength(gates[0]!.x.length);
+    // one band per expert, μ_j ± 2√ν_j, over the same points as its line: the gap between them stays empty
+    const model = truthPreset('topk1');
+    for (const [e, line] of lines.entries()) {
+      const band = traces.find((t) => t.name === `expert ${e + 1} ± 2 sd`)!;
+      const upper = new Map<number, number>();
+      const lower = new Map<number, number>();
+      band.x.forEach((x, i) => {
+        if (x === null) return;
+        (upper.has(x as number) ? lower : upper).set(x as number, band.y[i]!);
+      });
+      const drawn = line.x.filter((_, g) => line.y[g] !== null);
+      expect([...upper.keys()].sort()).toEqual([...drawn].sort());
+      line.x.forEach((x, g) => {
+        if (line.y[g] === null) return;
+        expect(upper.get(x as number)! - line.y[g]!).toBeCloseTo(2 * Math.sqrt(model.nu[e]!), 12);
+        expect(line.y[g]! - lower.get(x as number)!).toBeCloseTo(2 * Math.sqrt(model.nu[e]!), 12);
+      });
+    }
   });
 
   it('d > 1: observed y against E[y|x] with y; nothing without y; large n thinned to at most MAX_POINTS', () => {

@@ -280,7 +280,7 @@ export function register(program: Command): void {
     .requiredOption('--out <pred.csv>', 'output CSV (written atomically), or - for standard output')
     .option(
       '--plot <fig.html>',
-      'a figure: d = 1 the data by most probable expert, E[y|x] ± 2 sd, the experts and the gate; d > 1 observed y against E[y|x]',
+      'a figure: d = 1 the data by most probable expert, E[y|x], each expert ± 2 sd and the gate; d > 1 observed y against E[y|x]',
     )
     .option('--no-png', 'with --plot: skip the PNG beside the HTML (Chromium)')
     .addHelpText(

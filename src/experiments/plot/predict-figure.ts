@@ -1,7 +1,8 @@
 /**
  * The figure of a model's predictions (`gmoe predict --plot`). For d = 1: the data coloured by their
- * most probable expert, the conditional mean E[y|x] with a ±2 sd band, each expert's line drawn where
- * its gate gives it at least 1 % of the weight; below, the gate probabilities π_j(x). For d > 1 with
+ * most probable expert, the conditional mean E[y|x], each expert's mean ± 2 sd drawn where its gate gives
+ * it at least 1 % of the weight (one band per expert: a ±2 sd band of the mixture would cover the empty
+ * gap between experts where the gate switches); below, the gate probabilities π_j(x). For d > 1 with
  * y: the observed y against the predicted mean, coloured the same way.
  */
 import { predictMoE, type MoEPrediction } from '../../models/predict.js';
@@ -76,6 +77,48 @@ function pointTraces(input: PredictFigureInput, xs: (i: number) => number, axes:
   return traces;
 }
 
+/** '#RRGGBB' at opacity a, as plotly's rgba() */
+const rgba = (hex: string, a: number): string =>
+  `rgba(${parseInt(hex.slice(1, 3), 16)},${parseInt(hex.slice(3, 5), 16)},${parseInt(hex.slice(5, 7), 16)},${a})`;
+
+/**
+ * Expert j's μ_j ± 2√ν_j over the grid points where π_j ≥ SHOWN: one closed shape per run of such points
+ * (plotly closes each segment between nulls on its own).
+ */
+function expertBand(g: MoEPrediction, nu: number, xs: number[], j: number, axes: object): Record<string, unknown> {
+  const { k } = g;
+  const half = 2 * Math.sqrt(nu);
+  const bx: (number | null)[] = [];
+  const by: (number | null)[] = [];
+  for (let t = 0; t < xs.length;) {
+    if (!(g.gate[t * k + j]! >= SHOWN)) {
+      t++;
+      continue;
+    }
+    let e = t;
+    while (e < xs.length && g.gate[e * k + j]! >= SHOWN) e++;
+    const seg = Array.from({ length: e - t }, (_, u) => t + u);
+    if (bx.length > 0) (bx.push(null), by.push(null));
+    for (const u of seg) (bx.push(xs[u]!), by.push(g.expertMean[u * k + j]! + half));
+    for (const u of seg.reverse()) (bx.push(xs[u]!), by.push(g.expertMean[u * k + j]! - half));
+    t = e;
+  }
+  return {
+    type: 'scatter',
+    mode: 'lines',
+    name: `expert ${j + 1} ± 2 sd`,
+    legendgroup: `expert${j}`,
+    showlegend: false,
+    x: bx,
+    y: by,
+    fill: 'toself',
+    fillcolor: rgba(colour(j), 0.12),
+    line: { width: 0 },
+    hoverinfo: 'skip',
+    ...axes,
+  };
+}
+
 function curvesFigure(input: PredictFigureInput): Figure {
   const { model, X, n } = input;
   let lo = Infinity;
@@ -92,18 +135,7 @@ function curvesFigure(input: PredictFigureInput): Figure {
   const bottom = { xaxis: 'x', yaxis: 'y2' };
   const data: Record<string, unknown>[] = pointTraces(input, (i) => X[i]!, top);
   const xs = Array.from(gx);
-  data.push({
-    type: 'scatter',
-    mode: 'lines',
-    name: 'E[y|x] ± 2 sd',
-    x: [...xs, ...xs.slice().reverse()],
-    y: [...xs.map((_, t) => g.mean[t]! + 2 * g.sd[t]!), ...xs.map((_, t) => g.mean[t]! - 2 * g.sd[t]!).reverse()],
-    fill: 'toself',
-    fillcolor: 'rgba(0,0,0,0.08)',
-    line: { width: 0 },
-    hoverinfo: 'skip',
-    ...top,
-  });
+  for (let j = 0; j < k; j++) data.push(expertBand(g, model.nu[j]!, xs, j, top));
   data.push({
     type: 'scatter',
     mode: 'lines',
@@ -118,7 +150,8 @@ function curvesFigure(input: PredictFigureInput): Figure {
     data.push({
       type: 'scatter',
       mode: 'lines',
-      name: `expert ${j + 1}: mean (where π ≥ ${SHOWN})`,
+      name: `expert ${j + 1}: mean ± 2 sd (where π ≥ ${SHOWN})`,
+      legendgroup: `expert${j}`,
       x: xs,
       y: shown,
       line: { color: colour(j), width: 2, dash: 'dash' },
