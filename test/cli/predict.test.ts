@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { modelToJSON } from '../../src/models/io.js';
 import { predictMoE } from '../../src/models/predict.js';
+import { predictiveQuantile } from '../../src/models/predictive-quantile.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
@@ -40,6 +41,27 @@ describe('gmoe predict', () => {
     expect(err[0]).toBe('gmoe predict: wrote 300 rows (k = 2, y = y) to p.csv');
     expect(err[1]).toMatch(new RegExp(`^gmoe predict: log-likelihood ${Number(ll.toPrecision(6))} \\(`));
     expect(err[2]).toBe(`gmoe predict: most probable expert: 1: ${counts[0]}, 2: ${counts[1]}`);
+  });
+
+  it('--interval 0.9: lower and upper after sd, the library quantiles to the last bit, and its coverage', async () => {
+    const r = await gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', '-', '--interval', '0.9'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('x1,y,mean,sd,lower,upper,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    const p = predictMoE(truth, data.X, data.n, data.y);
+    const lower = predictiveQuantile(p, truth.nu, (1 - 0.9) / 2);
+    const upper = predictiveQuantile(p, truth.nu, (1 + 0.9) / 2);
+    let inside = 0;
+    lines.slice(1).forEach((line, i) => {
+      const c = line.split(',').map(Number);
+      expect(c.slice(2, 6)).toEqual([p.mean[i], p.sd[i], lower[i], upper[i]]);
+      if (c[1]! >= c[4]! && c[1]! <= c[5]!) inside++;
+    });
+    expect(inside).toBeGreaterThan(240); // 90 % of 300 is 270 (binomial sd 5.2)
+    const pct = Number(((100 * inside) / 300).toPrecision(6));
+    expect(r.stderr).toContain(
+      `gmoe predict: 90 % predictive interval [lower, upper]: holds ${inside} of 300 samples (${pct} %)`,
+    );
   });
 
   it('new x only, columns chosen by name, standard output', async () => {
@@ -194,6 +216,11 @@ describe('gmoe predict', () => {
         ['--data', 'd.csv', '--plot', '.'],
         /^gmoe: --plot must name a file \(e.g. pred.html; the PNG goes beside it\). Value: .$/,
       ],
+      [
+        ['--data', 'd.csv', '--interval', '90'],
+        /^gmoe: --interval must be a level in \(0, 1\), e\.g\. 0\.9 .* Value: 90$/,
+      ],
+      [['--data', 'd.csv', '--interval', 'x'], /^gmoe: --interval must be a level in \(0, 1\).* Value: x$/],
     ];
     const runs = await Promise.all(
       cases.map(([args]) => gmoe(['predict', '--model', 'demy', ...args, '--out', 'never.csv'], dir)),

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_POINTS, predictFigure } from '../../src/experiments/plot/predict-figure.js';
 import { predictMoE } from '../../src/models/predict.js';
+import { predictiveQuantile } from '../../src/models/predictive-quantile.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 
@@ -55,6 +56,24 @@ describe('predictFigure', () => {
         expect(line.y[g]! - lower.get(x as number)!).toBeCloseTo(2 * Math.sqrt(model.nu[e]!), 12);
       });
     }
+  });
+
+  it('intervalLevel: the predictive quantiles over the grid as one dotted trace; none without it', () => {
+    const model = truthPreset('demy');
+    const data = simulate(model, { n: 50, seed: 2 });
+    const prediction = predictMoE(model, data.X, 50, data.y);
+    const base = { model, n: 50, X: data.X, y: data.y, prediction, title: 't', subtitle: 's' };
+    const named = (f: ReturnType<typeof predictFigure>) =>
+      (f!.data as Trace[]).filter((t) => t.name?.includes('interval'));
+    expect(named(predictFigure(base))).toEqual([]);
+    const [iv] = named(predictFigure({ ...base, intervalLevel: 0.8 }));
+    expect(iv!.name).toBe('80 % predictive interval');
+    const grid = (iv!.x.length - 1) / 2;
+    expect(iv!.x[grid]).toBeNull();
+    const gx = Float64Array.from(iv!.x.slice(0, grid) as number[]);
+    const g = predictMoE(model, gx, grid);
+    expect(iv!.y.slice(0, grid)).toEqual(Array.from(predictiveQuantile(g, model.nu, (1 - 0.8) / 2)));
+    expect(iv!.y.slice(grid + 1)).toEqual(Array.from(predictiveQuantile(g, model.nu, (1 + 0.8) / 2)));
   });
 
   it('d > 1: observed y against E[y|x] with y; nothing without y; large n thinned to at most MAX_POINTS', () => {

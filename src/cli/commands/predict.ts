@@ -1,8 +1,9 @@
 /**
  * `gmoe predict --model <fit.json|preset> --data new.csv [--x COLS] [--y COL] [--drop-missing] --out pred.csv|-`
  * Predictions of a fitted model on a CSV of x (and optionally y), as flexmix's predict, posterior and
- * clusters: one output row per input row, the input columns first, then mean, sd, gate1..k, mu1..k,
- * and with y logdens, post1..k and expert (1..k, the suffix of the columns above). A summary
+ * clusters: one output row per input row, the input columns first, then mean, sd, [lower, upper with
+ * --interval], gate1..k, mu1..k, and with y logdens, post1..k and expert (1..k, the suffix of the columns
+ * above). A summary
  * (log-likelihood, RMSE and R² of the mean, samples per expert) goes to stderr.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { describeGate } from '../../models/gates/index.js';
 import { csvNumber, readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
 import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predict.js';
+import { predictiveQuantile } from '../../models/predictive-quantile.js';
 import type { Model } from '../../models/types.js';
 import { writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
@@ -29,12 +31,27 @@ interface PredictCliOptions {
   out: string;
   plot?: string;
   png: boolean;
+  interval?: string;
+}
+
+/** --interval's bounds: the (1 − level)/2 and (1 + level)/2 quantiles of p(y | x) per row. */
+interface Interval {
+  level: number;
+  lower: Float64Array;
+  upper: Float64Array;
 }
 
 /** The prediction columns' names after the input columns. */
-export function predictionHeader(k: number, withY: boolean): string[] {
+export function predictionHeader(k: number, withY: boolean, interval = false): string[] {
   const of = (p: string) => Array.from({ length: k }, (_, j) => `${p}${j + 1}`);
-  return ['mean', 'sd', ...of('gate'), ...of('mu'), ...(withY ? ['logdens', ...of('post'), 'expert'] : [])];
+  return [
+    'mean',
+    'sd',
+    ...(interval ? ['lower', 'upper'] : []),
+    ...of('gate'),
+    ...of('mu'),
+    ...(withY ? ['logdens', ...of('post'), 'expert'] : []),
+  ];
 }
 
 /** A number as the CSVs write it, NaN as R's NA. */
@@ -43,10 +60,14 @@ function num(v: number): string {
 }
 
 /** The CSV text in chunks of at most 8192 lines: input columns, then the predictions. */
-function* predictionCsv(inputs: CsvInputs, p: MoEPrediction): Generator<string> {
+function* predictionCsv(inputs: CsvInputs, p: MoEPrediction, iv: Interval | null): Generator<string> {
   const { n, d, X, y } = inputs;
   const k = p.k;
-  const head = [...inputs.columns.x, ...(y ? [inputs.columns.y!] : []), ...predictionHeader(k, y !== undefined)];
+  const head = [
+    ...inputs.columns.x,
+    ...(y ? [inputs.columns.y!] : []),
+    ...predictionHeader(k, y !== undefined, iv !== null),
+  ];
   yield `${head.map(csvName).join(',')}\n`;
   let lines: string[] = [];
   const row: string[] = [];
@@ -55,6 +76,7 @@ function* predictionCsv(inputs: CsvInputs, p: MoEPrediction): Generator<string> 
     for (let l = 0; l < d; l++) row.push(num(X[i * d + l]!));
     if (y) row.push(num(y[i]!));
     row.push(num(p.mean[i]!), num(p.sd[i]!));
+    if (iv) row.push(num(iv.lower[i]!), num(iv.upper[i]!));
     for (let j = 0; j < k; j++) row.push(num(p.gate[i * k + j]!));
     for (let j = 0; j < k; j++) row.push(num(p.expertMean[i * k + j]!));
     if (y) {
@@ -77,7 +99,7 @@ function csvName(s: string): string {
 }
 
 /** The summary lines for stderr: fit to y (when present) and how the samples split over the experts. */
-export function predictionSummary(inputs: CsvInputs, p: MoEPrediction): string[] {
+export function predictionSummary(inputs: CsvInputs, p: MoEPrediction, iv: Interval | null = null): string[] {
   const { n, y } = inputs;
   if (!y) return [];
   let ll = 0;
@@ -103,6 +125,13 @@ export function predictionSummary(inputs: CsvInputs, p: MoEPrediction): string[]
   ];
   if (none > 0)
     lines.push(`${none} sample(s) have zero density under the model (y too far from every expert): posterior NA`);
+  if (iv) {
+    let inside = 0;
+    for (let i = 0; i < n; i++) if (y[i]! >= iv.lower[i]! && y[i]! <= iv.upper[i]!) inside++;
+    lines.push(
+      `${g(100 * iv.level)} % predictive interval [lower, upper]: holds ${inside} of ${n} samples (${g((100 * inside) / n)} %)`,
+    );
+  }
   return lines;
 }
 
@@ -163,6 +192,7 @@ async function writeFigure(
   inputs: CsvInputs,
   p: MoEPrediction,
   summary: string[],
+  level: number | null,
 ): Promise<string[]> {
   const path = opts.plot!;
   // the summary's first line is the fit to y (none without y)
@@ -174,6 +204,7 @@ async function writeFigure(
     ...(inputs.y ? { y: inputs.y } : {}),
     prediction: p,
     columns: inputs.columns,
+    ...(level !== null ? { intervalLevel: level } : {}),
     title: `Predictions of ${basename(opts.model)} on ${basename(opts.data)}`,
     subtitle: `n = ${inputs.n}${inputs.n > MAX_POINTS ? ` (every ${Math.ceil(inputs.n / MAX_POINTS)}th drawn)` : ''}, k = ${model.k}, gate ${describeGate(model.gate)}${fit}`,
   });
@@ -200,6 +231,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (opts.out === '') throw new CliError('--out must be a file path (or - for standard output). Value: ""');
   if (opts.plot !== undefined && (opts.plot === '' || opts.plot === '-' || isDirectory(opts.plot)))
     throw new CliError(`--plot must name a file (e.g. pred.html; the PNG goes beside it). Value: ${opts.plot}`);
+  const level = intervalLevel(opts.interval);
   const model = load(opts.model);
   const fit = fitBlock(opts.model);
   const fitted = fittedColumns(fit, model.d);
@@ -217,14 +249,22 @@ async function run(opts: PredictCliOptions): Promise<void> {
   }
   if (inputs.d !== model.d)
     throw new CliError(`--x names ${inputs.d} column(s); the model ${opts.model} has d = ${model.d}`);
-  const taken = predictionHeader(model.k, inputs.y !== undefined);
+  const taken = predictionHeader(model.k, inputs.y !== undefined, level !== null);
   const clash = [...inputs.columns.x, inputs.columns.y].find((c) => c !== undefined && taken.includes(c));
   if (clash !== undefined)
     throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
   const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
+  const iv =
+    level === null
+      ? null
+      : {
+          level,
+          lower: predictiveQuantile(p, model.nu, (1 - level) / 2),
+          upper: predictiveQuantile(p, model.nu, (1 + level) / 2),
+        };
   const range = fittedRange(fit, model.d);
   const extrapolated = range ? extrapolationWarning(inputs, range) : null;
-  const chunks = predictionCsv(inputs, p);
+  const chunks = predictionCsv(inputs, p, iv);
   if (opts.out === '-') {
     for (const c of chunks) process.stdout.write(c);
   } else {
@@ -248,9 +288,9 @@ async function run(opts: PredictCliOptions): Promise<void> {
       `warning: --x ${given.join(',')} names the model's columns in another order than it was fitted on (${fitted.x.join(',')}): they are read in the order given, as x1..x${model.d}; leave --x out to use the model's order`,
     );
   if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
-  const summary = predictionSummary(inputs, p);
+  const summary = predictionSummary(inputs, p, iv);
   if (opts.plot !== undefined) {
-    const files = await writeFigure(opts, model, inputs, p, summary);
+    const files = await writeFigure(opts, model, inputs, p, summary, level);
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
   }
   for (const l of [...lines, ...summary]) process.stderr.write(`gmoe predict: ${l}\n`);
@@ -258,6 +298,15 @@ async function run(opts: PredictCliOptions): Promise<void> {
 }
 
 const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
+
+/** --interval LEVEL: a probability strictly between 0 and 1, or null when not given. */
+function intervalLevel(raw: string | undefined): number | null {
+  if (raw === undefined) return null;
+  const v = Number(raw);
+  if (raw.trim() === '' || !(v > 0 && v < 1))
+    throw new CliError(`--interval must be a level in (0, 1), e.g. 0.9 for a 90 % interval. Value: ${raw}`);
+  return v;
+}
 
 /** Registers `gmoe predict`. */
 export function register(program: Command): void {
@@ -282,18 +331,24 @@ export function register(program: Command): void {
       '--plot <fig.html>',
       'a figure: d = 1 the data by most probable expert, E[y|x], each expert ± 2 sd and the gate; d > 1 observed y against E[y|x]',
     )
+    .option(
+      '--interval <level>',
+      'add columns lower and upper: the central LEVEL (e.g. 0.9) predictive interval of y given x, quantiles of the mixture p(y|x)',
+    )
     .option('--no-png', 'with --plot: skip the PNG beside the HTML (Chromium)')
     .addHelpText(
       'after',
       [
         '',
-        'Columns written: the input columns, then mean (E[y|x]), sd (sd(y|x)), gate1..k (π_j(x)), mu1..k',
-        "(each expert's mean); with y also logdens (log p(y|x)), post1..k (P(expert j | x, y)) and expert",
-        '(the most probable, 1..k; NA where y has zero density). A summary goes to stderr.',
+        'Columns written: the input columns, then mean (E[y|x]), sd (sd(y|x)), with --interval lower and',
+        "upper, then gate1..k (π_j(x)), mu1..k (each expert's mean); with y also logdens (log p(y|x)),",
+        'post1..k (P(expert j | x, y)) and expert (the most probable, 1..k; NA where y has zero density).',
+        'A summary goes to stderr (with y and --interval also how many samples the interval holds).',
         '',
         'Example:',
         '  gmoe predict --model fit.json --data new.csv --out pred.csv',
         '  gmoe predict --model fit.json --data data.csv --out pred.csv --plot pred.html   # and pred.png',
+        '  gmoe predict --model fit.json --data new.csv --out pred.csv --interval 0.9        # 90 % intervals',
       ].join('\n'),
     )
     .action(async (opts: PredictCliOptions) => run(opts));

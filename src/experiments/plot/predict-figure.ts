@@ -6,6 +6,7 @@
  * y: the observed y against the predicted mean, coloured the same way.
  */
 import { predictMoE, type MoEPrediction } from '../../models/predict.js';
+import { predictiveQuantile } from '../../models/predictive-quantile.js';
 import type { Model } from '../../models/types.js';
 import type { Figure } from './figure.js';
 import { titledLayout } from './layout.js';
@@ -31,6 +32,8 @@ export interface PredictFigureInput {
   subtitle: string;
   /** the data's column names, for the axis titles (default x, y) */
   columns?: { x: string[]; y?: string };
+  /** d = 1: also draw the central predictive interval of this level (quantiles of p(y|x)) */
+  intervalLevel?: number;
 }
 
 /** An axis title for a column name: plotly's title text is HTML-like, so <, > and & are escaped. */
@@ -145,6 +148,22 @@ function curvesFigure(input: PredictFigureInput): Figure {
     line: { color: '#000', width: 2.5 },
     ...top,
   });
+  const level = input.intervalLevel;
+  if (level !== undefined) {
+    const lower = predictiveQuantile(g, model.nu, (1 - level) / 2);
+    const upper = predictiveQuantile(g, model.nu, (1 + level) / 2);
+    // one trace, two lines: a null between them
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `${Number((100 * level).toPrecision(6))} % predictive interval`,
+      x: [...xs, null, ...xs],
+      y: [...lower, null, ...upper],
+      line: { color: '#000', width: 1.2, dash: 'dot' },
+      connectgaps: false,
+      ...top,
+    });
+  }
   for (let j = 0; j < k; j++) {
     const shown = xs.map((_, t) => (g.gate[t * k + j]! >= SHOWN ? g.expertMean[t * k + j]! : null));
     data.push({
