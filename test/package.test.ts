@@ -1,0 +1,96 @@
+/**
+ * gmoe as a dependency: the tarball `npm pack` makes (package.json's "files"), installed into a project
+ * outside the repository with only the runtime dependencies beside it (no tsx, no TypeScript sources),
+ * as `npm install gmoe-<version>.tgz` leaves it. The library is compiled into a temporary directory, so
+ * this test never races another test's build of build/lib.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+};
+
+interface PackList {
+  size: number;
+  filename: string;
+  files: { path: string }[];
+}
+async function pack(dir: string, args: string[]): Promise<PackList> {
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', ...args], { cwd: dir });
+  return (JSON.parse(stdout) as PackList[])[0]!;
+}
+
+let tmp = '';
+let project = '';
+let installed = '';
+let tarball: PackList;
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'gmoe-package-'));
+  const stage = join(tmp, 'stage');
+  mkdirSync(stage);
+  for (const f of ['package.json', 'README.md', 'bin']) cpSync(join(root, f), join(stage, f), { recursive: true });
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(stage, 'build/lib')], { cwd: root });
+  tarball = await pack(stage, ['--pack-destination', tmp]);
+  project = join(tmp, 'project');
+  installed = join(project, 'node_modules', pkg.name);
+  mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['xzf', join(tmp, tarball.filename), '-C', installed, '--strip-components=1']);
+  // the runtime dependencies only (their own dependencies resolve from the links' real paths)
+  for (const dep of Object.keys(pkg.dependencies)) {
+    mkdirSync(join(project, 'node_modules', dep, '..'), { recursive: true });
+    symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep));
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module' }));
+}, 600_000);
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the npm package', () => {
+  it('ships the compiled library and the CLI, not the repository (tests, sources, figures, results)', async () => {
+    const paths = tarball.files.map((f) => f.path);
+    for (const f of [
+      'package.json',
+      'bin/gmoe.js',
+      'build/lib/index.js',
+      'build/lib/index.d.ts',
+      'build/lib/cli/main.js',
+      'build/lib/experiments/worker.js',
+      'build/lib/experiments/cell.js',
+      'build/lib/em/backend/simd/module.js',
+    ])
+      expect(paths).toContain(f);
+    expect(paths.filter((p) => !/^(bin|build\/lib)\/|^(package\.json|README\.md)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
+    // and the repository's own listing: its "files" leave out what lies around a checkout
+    const listed = (await pack(root, ['--dry-run'])).files.map((f) => f.path);
+    expect(listed.filter((p) => /^(test|src|repro|results|bench|docs|tools|scripts|notebooks|\.ci)\//.test(p))).toEqual(
+      [],
+    );
+  });
+
+  it('the gmoe binary runs in a project without tsx (a devDependency) or the TypeScript sources', async () => {
+    const bin = join(installed, 'bin', 'gmoe.js');
+    const { stdout } = await run(process.execPath, [bin, 'presets'], { cwd: project });
+    expect(stdout).toMatch(/^ {2}demy /m);
+    expect((await run(process.execPath, [bin, '--version'], { cwd: project })).stdout.trim()).toBe(pkg.version);
+  });
+
+  it("exports its package.json (tools read a dependency's version through it)", async () => {
+    const script = `import { createRequire } from 'node:module'; console.log(createRequire(import.meta.url).resolve('gmoe/package.json'));`;
+    writeFileSync(join(project, 'own.mjs'), script);
+    const { stdout } = await run(process.execPath, ['own.mjs'], { cwd: project });
+    expect(stdout.trim()).toBe(join(installed, 'package.json'));
+  });
+});
