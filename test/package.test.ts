@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkoutRoot, packageInfo } from '../src/io/index.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -92,5 +93,35 @@ describe('the npm package', () => {
     writeFileSync(join(project, 'own.mjs'), script);
     const { stdout } = await run(process.execPath, ['own.mjs'], { cwd: project });
     expect(stdout.trim()).toBe(join(installed, 'package.json'));
+  });
+
+  it("a sweep run from the installed library records gmoe's version, and no commit of the project around it", async () => {
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: project, stdio: 'ignore' });
+    git('init', '-q');
+    git('commit', '-q', '--allow-empty', '-m', 'the consumer project');
+    const script = `
+      import { createRequire } from 'node:module';
+      import { readFileSync } from 'node:fs';
+      import { presetSpec, runSweep } from 'gmoe';
+      const spec = { ...presetSpec('demy-exact', { quick: true }), n: [200, 300], replications: 1 };
+      await runSweep(spec, { outDir: 'run', workers: 1, plots: 'none' });
+      const meta = JSON.parse(readFileSync('run/spec.json', 'utf8'));
+      const summary = JSON.parse(readFileSync('run/summary.json', 'utf8'));
+      const own = createRequire(import.meta.url).resolve('gmoe/package.json');
+      console.log(JSON.stringify({ spec: meta.provenance, summary: summary.provenance, own }));
+    `;
+    writeFileSync(join(project, 'sweep.mjs'), script);
+    const { stdout } = await run(process.execPath, ['sweep.mjs'], { cwd: project });
+    const out = JSON.parse(stdout) as { spec: Record<string, string>; summary: Record<string, string>; own: string };
+    expect(out.spec.gmoe).toBe(pkg.version);
+    expect(out.spec.commit).toBeUndefined();
+    expect(out.summary.gmoe).toBe(pkg.version);
+    expect(out.own).toBe(join(installed, 'package.json'));
+  }, 120_000);
+
+  it('in the clone, the provenance is the checkout: its version and root', () => {
+    expect(packageInfo()).toEqual({ root: root.replace(/\/$/, ''), version: pkg.version });
+    expect(checkoutRoot()).toBe(root.replace(/\/$/, ''));
   });
 });

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { CliError } from './errors.js';
 import { ValidationError } from '../models/validate.js';
+import { packageInfo } from '../io/package-info.js';
 
 /** A fresh program with every command registered (commander keeps parse state: one per run). */
 export function createProgram(): Command {
@@ -14,7 +15,7 @@ export function createProgram(): Command {
   program
     .name('gmoe')
     .description('Statistical estimation in Gaussian mixture-of-experts models')
-    .version('0.1.0')
+    .version(packageInfo().version)
     .exitOverride()
     // commander's own refusals (a missing required option, an unknown option or command) in gmoe's
     // form: one line, `gmoe: <reason>`, with the pointer to --help on it

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
-import { formatJSON, makeDirs, writeFileAtomic } from '../io/index.js';
+import { checkoutRoot, formatJSON, makeDirs, packageInfo, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
 import { formatSummaryTable } from './analysis/table.js';
 import { secondsPerWork } from './analysis/planner.js';
@@ -116,26 +116,13 @@ export interface SweepResult {
   analysis?: AnalyseResult;
 }
 
-let cachedVersion: string | undefined;
-function gmoeVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      cachedVersion =
-        (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string })
-          .version ?? 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-}
-
 let cachedCommit: { value: string | undefined } | undefined;
 /** The checkout's commit, read once per process (the code a process runs does not change under it). */
 function gitCommit(): string | undefined {
   if (!cachedCommit) {
+    const cwd = checkoutRoot(); // an installed package has no commit of its own
     try {
-      const cwd = new URL('../..', import.meta.url).pathname;
+      if (cwd === undefined) throw new Error('not a checkout');
       cachedCommit = {
         value:
           execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
@@ -165,7 +152,7 @@ export function describeInit(init: InitSpec, restarts: number): string {
 /** Provenance of a run made by this process. */
 export function runProvenance(spec: ExperimentSpec): RunProvenance {
   const p: RunProvenance = {
-    gmoe: gmoeVersion(),
+    gmoe: packageInfo().version,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     init: describeInit(spec.init, spec.restarts),

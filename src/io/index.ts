@@ -4,3 +4,4 @@ export { writeFileAtomic } from './atomic.js';
 export { readTextFile } from './text.js';
 export { makeDirs } from './make-dirs.js';
 export { startCpuClock, threadCpuSeconds } from './cpu-clock.js';
+export { packageInfo, checkoutRoot, type PackageInfo } from './package-info.js';

@@ -8,7 +8,7 @@
  * the metric's warnings. The result depends on the records' content only, never on their
  * order (they are sorted by model, n, rep first), so merged shards summarise identically.
  */
-import { readFileSync } from 'node:fs';
+import { packageInfo } from '../../io/package-info.js';
 import { checkSeed } from '../../random/rng.js';
 import { deriveSeed } from '../../random/seed.js';
 import type {
@@ -383,19 +383,7 @@ function hash32(s: string): number {
   return h >>> 0;
 }
 
-let cachedVersion: string | undefined;
-
 /** gmoe version (package.json), Node version and platform of this process. */
 export function defaultProvenance(): Summary['provenance'] {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-        version?: string;
-      };
-      cachedVersion = pkg.version ?? 'unknown';
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return { gmoe: cachedVersion, node: process.version, platform: `${process.platform}-${process.arch}` };
+  return { gmoe: packageInfo().version, node: process.version, platform: `${process.platform}-${process.arch}` };
 }
