@@ -23,7 +23,8 @@ import { cholesky } from './optim/linalg.js';
 import { parseBounds } from './bounds.js';
 import type { FitOptions, InitOption, ResolvedFitOptions } from './types.js';
 
-export const FIT_DEFAULTS = {
+// frozen: a script that assigned to it would change every later fit in the process
+export const FIT_DEFAULTS = Object.freeze({
   restarts: 1,
   seed: 1,
   tol: 1e-10,
@@ -47,7 +48,7 @@ export const FIT_DEFAULTS = {
   switchTol: 1e-6,
   /** hybrid: the same where the exact Hessian is the WebAssembly kernel (≈ one EM iteration: Newton pays sooner) */
   switchTolFastHessian: 1e-5,
-};
+});
 
 const optional = <S extends z.ZodType>(schema: S) => schema.nullish(); // null or absent: the default
 

@@ -11,7 +11,7 @@ import { modelCriteria } from './inference/criteria.js';
 import { atFloor } from './endings.js';
 import type { FitOptions, FitResult } from './types.js';
 
-export const SELECT_CRITERIA = ['bic', 'aic', 'icl'] as const;
+export const SELECT_CRITERIA = Object.freeze(['bic', 'aic', 'icl'] as const);
 export type SelectCriterion = (typeof SELECT_CRITERIA)[number];
 
 export interface SelectRow {

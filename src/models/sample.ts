@@ -8,7 +8,7 @@ import { gateProbs, expertMeans } from './density.js';
 import type { Dataset, Model } from './types.js';
 import { validateModel } from './validate.js';
 
-export const DESIGNS = ['uniform', 'grid', 'normal'] as const;
+export const DESIGNS = Object.freeze(['uniform', 'grid', 'normal'] as const);
 export type Design = (typeof DESIGNS)[number];
 
 /**

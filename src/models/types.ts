@@ -7,7 +7,7 @@
 import type { Activation } from '../math/activations.js';
 import { hasTau } from './gates/index.js';
 
-export const GATE_KINDS = ['softmax', 'topk', 'temperature', 'activation'] as const;
+export const GATE_KINDS = Object.freeze(['softmax', 'topk', 'temperature', 'activation'] as const);
 export type GateKind = (typeof GATE_KINDS)[number];
 
 export interface SoftmaxGateSpec {

@@ -21,7 +21,7 @@ export interface CellExponents {
 }
 
 /** The parameters an exponent table covers, in a fixed order. */
-export const EXPONENT_PARAMS = ['beta1', 'a', 'b', 'nu', 'tau'] as const;
+export const EXPONENT_PARAMS = Object.freeze(['beta1', 'a', 'b', 'nu', 'tau'] as const);
 
 /** r̄(m) for the known cell sizes m = 1, 2, 3 [DEMY, V]. */
 export const R_BAR: readonly number[] = Object.freeze([1, 4, 6]);

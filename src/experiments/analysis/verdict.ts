@@ -18,7 +18,7 @@ import type { LawComparison, Prediction } from '../types.js';
 import { exponentText, fixed } from './format.js';
 
 /** The exponents of THEORY.md §5, flattest first. */
-export const RATE_LADDER: readonly number[] = [0, -1 / 12, -1 / 8, -1 / 6, -1 / 4, -1 / 2, -1];
+export const RATE_LADDER: readonly number[] = Object.freeze([0, -1 / 12, -1 / 8, -1 / 6, -1 / 4, -1 / 2, -1]);
 
 /** The polynomial rates that compete with a 1/log n prediction: −1/8 and steeper. */
 export const INVLOG_COMPETITORS: readonly number[] = RATE_LADDER.filter((e) => e <= -1 / 8);
