@@ -161,7 +161,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
         'init',
       );
       const m = model as Model;
-      validateModel(m);
+      validateModel(m, 'init.model');
       if (m.k !== k) fail('init.model.k', `must equal the fit's k = ${k}`, m.k);
       if (m.d !== d) fail('init.model.d', `must equal the data's d = ${d}`, m.d);
       return { kind, model: m };
@@ -169,7 +169,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
     case 'near-truth': {
       checkKeys(NEAR_TRUTH_SCHEMA, init, 'init');
       const truth = (init as Record<string, unknown>).truth as Model;
-      validateModel(truth);
+      validateModel(truth, 'init.truth');
       if (truth.d !== d) fail('init.truth.d', `must equal the data's d = ${d}`, truth.d);
       if (truth.k > k)
         fail('init.truth.k', `must be ≤ the fit's k = ${k} (near-truth assigns every true atom a fitted one)`, truth.k);

@@ -16,6 +16,15 @@ function checkShapes(m: Model, data: Dataset): void {
   if (data.y.length !== data.n) throw new Error(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
 }
 
+// the same for the (X, n) functions: a wrong n read past X's end and returned NaN rows without a word
+function checkRows(m: Model, X: Float64Array, n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`n must be an integer ≥ 0. Value: ${n}`);
+  if (X.length !== n * m.d)
+    throw new Error(
+      `X must have length n × d = ${n} × ${m.d} = ${n * m.d} (the model's d = ${m.d}). Value: ${X.length}`,
+    );
+}
+
 /** Gate log-probabilities log π_j(x_i) (n × k); −Infinity for inactive top-K experts. */
 export function logGateProbs(
   m: Model,
@@ -23,6 +32,7 @@ export function logGateProbs(
   n: number,
   out: Float64Array = new Float64Array(n * m.k),
 ): Float64Array {
+  checkRows(m, X, n);
   getGate(m.gate).logProbs(m, X, n, out);
   return out;
 }
@@ -46,6 +56,7 @@ export function expertMeans(
   n: number,
   out: Float64Array = new Float64Array(n * m.k),
 ): Float64Array {
+  checkRows(m, X, n);
   const { k, d, a, b } = m;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
@@ -65,6 +76,8 @@ export function expertLogDensities(
   n: number,
   out: Float64Array = new Float64Array(n * m.k),
 ): Float64Array {
+  checkRows(m, X, n);
+  if (y.length !== n) throw new Error(`y must have length n = ${n}. Value: ${y.length}`);
   const { k, d, a, b, nu } = m;
   const c = new Float64Array(k);
   const h = new Float64Array(k);

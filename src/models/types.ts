@@ -97,10 +97,37 @@ export interface ModelParams {
   tau?: number;
 }
 
+/**
+ * k = beta0's length and d = beta1[0]'s: every other array must agree (a mismatch built a model whose
+ * arrays disagreed with its k and d, read as NaN or past the end later, far from the call).
+ */
+function checkParamShapes(p: ModelParams, k: number, d: number): void {
+  const bad = (field: string, want: string, got: string) => {
+    throw new Error(`modelFromParams: ${field} must have ${want}. Value: ${got}`);
+  };
+  if (k < 1) bad('beta0', 'at least one entry (k ≥ 1)', 'length 0');
+  if (d < 1) bad('beta1[0]', 'at least one entry (d ≥ 1)', 'length 0');
+  for (const [field, v] of [
+    ['b', p.b],
+    ['nu', p.nu],
+  ] as const)
+    if (v.length !== k) bad(field, `length k = ${k} (beta0's)`, `length ${v.length}`);
+  for (const [field, rows] of [
+    ['beta1', p.beta1],
+    ['a', p.a],
+  ] as const) {
+    if (rows.length !== k) bad(field, `k = ${k} rows (beta0's length)`, `${rows.length} rows`);
+    rows.forEach((row, j) => {
+      if (row.length !== d) bad(`${field}[${j}]`, `length d = ${d} (beta1[0]'s)`, `length ${row.length}`);
+    });
+  }
+}
+
 /** Builds a Model from nested arrays (no validation beyond shapes; see validate.ts for user input). */
 export function modelFromParams(gate: GateSpec, p: ModelParams): Model {
   const k = p.beta0.length;
   const d = p.beta1[0]?.length ?? 0;
+  checkParamShapes(p, k, d);
   const flat = (rows: number[][]) => Float64Array.from(rows.flat());
   return {
     gate: { ...gate },

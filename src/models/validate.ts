@@ -106,10 +106,22 @@ function checkVector(v: unknown, len: number, field: string, what: string): Floa
 /**
  * Checks an in-memory {@link Model}: gate spec, k ≥ 1, d ≥ 1, array shapes (k, k × d), every
  * parameter finite, ν > 0, and τ > 0 finite where the gate has one.
- * Fields are named as in the model file (`gating.beta1[j][l]`, `experts.nu[j]`, `gating.tau`).
+ * Fields are named as in the model file (`gating.beta1[j][l]`, `experts.nu[j]`, `gating.tau`), after
+ * `what: ` when given (`fit: experts.nu[1] must be > 0 ...`).
  * @throws ValidationError naming the first offending field and its value
  */
-export function validateModel(m: Model): void {
+export function validateModel(m: Model, what?: string): void {
+  if (what === undefined) return checkModel(m);
+  try {
+    checkModel(m);
+  } catch (e) {
+    // which model, where a call takes several (fit and truth, init.truth)
+    if (e instanceof ValidationError) throw new ValidationError(`${what}: ${e.message}`, `${what}.${e.field}`, e.value);
+    throw e;
+  }
+}
+
+function checkModel(m: Model): void {
   if (!isRecord(m)) fail('model', 'must be an object', m);
   const k = checkPositiveInteger(m.k, 'k');
   const d = checkPositiveInteger(m.d, 'd');

@@ -19,6 +19,9 @@ function mix32(h: number): number {
  * @example deriveSeed(1, 1000, 3) // seed of replication 3 at n = 1000
  */
 export function deriveSeed(master: number, ...parts: number[]): number {
+  // `>>> 0` read NaN, text and -1 as seeds 0 and 2^32 − 1: a mistake became a valid-looking seed
+  if (!Number.isInteger(master) || master < 0 || master > 0xffffffff)
+    throw new Error(`deriveSeed: master must be an integer in [0, 4294967295]. Value: ${master}`);
   let h = mix32((master >>> 0) ^ 0x9e3779b9);
   for (const p of [...parts]) {
     if (!Number.isInteger(p) || p < 0) throw new Error(`deriveSeed: parts must be non-negative integers. Value: ${p}`);

@@ -13,7 +13,7 @@
 import { logGateProbs, expertMeans } from '../models/density.js';
 import { sampleDesign, DESIGNS, type Design } from '../models/sample.js';
 import type { Model } from '../models/types.js';
-import { validateModel, ValidationError } from '../models/validate.js';
+import { validateModel } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -80,15 +80,6 @@ export interface HellingerOptions {
   nodes?: number;
 }
 
-function check(m: Model, what: string): void {
-  try {
-    validateModel(m);
-  } catch (e) {
-    if (e instanceof ValidationError) throw new ValidationError(`${what}: ${e.message}`, `${what}.${e.field}`, e.value);
-    throw e;
-  }
-}
-
 /**
  * The conditional Hellinger distance h(p(·|x_i), q(·|x_i)) at each point.
  * @param X n × d row-major points (finite)
@@ -105,8 +96,8 @@ export function hellingerAt(
   L = 40,
   out = new Float64Array(n),
 ): Float64Array {
-  check(p, 'p');
-  check(q, 'q');
+  validateModel(p, 'p');
+  validateModel(q, 'q');
   const d = p.d;
   if (q.d !== d) throw new Error(`the two models must have the same input dimension d. Value: ${d} and ${q.d}`);
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1. Value: ${n}`);

@@ -4,7 +4,7 @@
  */
 import { getGate } from '../models/gates/index.js';
 import type { Model } from '../models/types.js';
-import { validateModel, ValidationError } from '../models/validate.js';
+import { validateModel } from '../models/validate.js';
 import { logsumexp } from '../math/logsumexp.js';
 import { cellExponents, exponentTable, type ExponentTable } from './exponents.js';
 import type { LossKind, LossOptions } from './loss.js';
@@ -36,15 +36,6 @@ export interface LossSetup {
 const LOSS_KINDS = ['D1', 'D2', 'auto'] as const;
 const LOSS_OPTION_KEYS: readonly string[] = ['loss', 'exponents', 'topK', 'translation', 'normalizeWeights'];
 
-function checkModel(m: Model, what: 'fit' | 'truth'): void {
-  try {
-    validateModel(m);
-  } catch (e) {
-    if (e instanceof ValidationError) throw new ValidationError(`${what}: ${e.message}`, `${what}.${e.field}`, e.value);
-    throw e;
-  }
-}
-
 function gateFamily(m: Model): string {
   return getGate(m.gate).family(m.gate);
 }
@@ -55,8 +46,8 @@ function gateFamily(m: Model): string {
  *   (field named) or a weight exp(β0) that overflows
  */
 export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions): LossSetup {
-  checkModel(fit, 'fit');
-  checkModel(truth, 'truth');
+  validateModel(fit, 'fit');
+  validateModel(truth, 'truth');
   if (fit.d !== truth.d)
     throw new Error(
       `fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`,

@@ -13,7 +13,8 @@
  */
 import { columnMeanSd } from '../../models/column-stats.js';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { fail } from '../../models/validate.js';
+import { fail, validateModel } from '../../models/validate.js';
+import { validateDataset } from '../../models/dataset-io.js';
 import { getGate } from '../../models/gates/index.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../../models/types.js';
 import { fixedLabels, normalizeGate } from '../gates/layout.js';
@@ -65,6 +66,9 @@ export interface StandardErrors {
  * @throws ValidationError when the data's d differs from the model's
  */
 export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErrorOptions = {}): StandardErrors {
+  // a wrong shape or a NaN failed deep inside as "Cannot read properties of undefined"
+  validateModel(modelIn, 'model');
+  validateDataset(data, 'data');
   if (data.d !== modelIn.d) fail('data.d', `must equal the model's d = ${modelIn.d}`, data.d);
   const relTol = opts.relTol ?? 1e-10;
   const { k, d } = modelIn;
