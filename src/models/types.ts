@@ -6,6 +6,7 @@
  */
 import type { Activation } from '../math/activations.js';
 import { hasTau } from './gates/index.js';
+import { parseGateSpec } from './validate.js';
 
 export const GATE_KINDS = Object.freeze(['softmax', 'topk', 'temperature', 'activation'] as const);
 export type GateKind = (typeof GATE_KINDS)[number];
@@ -123,14 +124,16 @@ function checkParamShapes(p: ModelParams, k: number, d: number): void {
   }
 }
 
-/** Builds a Model from nested arrays (no validation beyond shapes; see validate.ts for user input). */
+/** Builds a Model from nested arrays: checks the shapes and the gate spec (filling its defaults), not the values (validate.ts). */
 export function modelFromParams(gate: GateSpec, p: ModelParams): Model {
   const k = p.beta0.length;
   const d = p.beta1[0]?.length ?? 0;
   checkParamShapes(p, k, d);
   const flat = (rows: number[][]) => Float64Array.from(rows.flat());
   return {
-    gate: { ...gate },
+    // defaults filled in as fitMoE fills them ({ kind: 'topk', K: 1 } → selectOn 'slope'): simulate and
+    // predictMoE refused the model built from the spec that fitMoE had taken
+    gate: parseGateSpec(gate, k),
     k,
     d,
     beta0: Float64Array.from(p.beta0),

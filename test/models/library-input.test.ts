@@ -15,6 +15,7 @@ import {
   simulate,
   standardErrors,
   truthPreset,
+  type GateSpec,
   type Model,
 } from '../../src/index.js';
 
@@ -75,6 +76,15 @@ describe('modelFromParams', () => {
   const p = { beta0: [0, 0], beta1: [[1], [0]], a: [[1], [2]], b: [0, 0], nu: [1, 1] };
   it('builds a model whose arrays agree with its k and d', () => {
     expect(modelFromParams({ kind: 'softmax' }, p)).toMatchObject({ k: 2, d: 1 });
+  });
+  it("fills the gate spec's defaults as fitMoE does, so simulate and predictMoE take the model", () => {
+    const m = modelFromParams({ kind: 'topk', K: 1 } as GateSpec, p);
+    expect(m.gate).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
+    expect(simulate(m, { n: 5, seed: 1 }).n).toBe(5);
+    const act = modelFromParams({ kind: 'activation', activation: 'tanh' } as GateSpec, { ...p, tau: 1 });
+    expect(act.gate).toEqual({ kind: 'activation', activation: 'tanh', bias: 'outside' });
+    expect(Number.isFinite(predictMoE(act, Float64Array.of(0.5), 1).mean[0]!)).toBe(true);
+    oneLine(() => modelFromParams({ kind: 'topk', K: 3 } as GateSpec, p), /^gate\.K must be an integer in \[1, 2\]/);
   });
   it('refuses arrays that disagree with k (beta0) or d (beta1[0]), naming the array', () => {
     oneLine(
