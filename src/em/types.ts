@@ -1,7 +1,7 @@
 /**
  * Public types of the EM fitter: options, initialisations and results.
  */
-import type { GateSpec, Model } from '../models/types.js';
+import type { GateSpec, GateSpecInput, Model } from '../models/types.js';
 import type { Backend } from './backend/types.js';
 import type { Bounds } from './bounds.js';
 
@@ -62,8 +62,8 @@ export interface NearTruthInit {
 
 /** Relative and absolute stopping rule; see {@link FitOptions.tol}. */
 export interface FitOptions {
-  /** the gate to fit (kind and options) */
-  gate: GateSpec;
+  /** the gate to fit (kind and options; selectOn and bias default to slope and outside) */
+  gate: GateSpecInput;
   /** number of experts, ≥ 1 */
   k: number;
   /** initialisation (default kmeans) */

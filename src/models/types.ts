@@ -31,6 +31,15 @@ export interface ActivationGateSpec {
   bias: 'outside' | 'inside';
 }
 export type GateSpec = SoftmaxGateSpec | TopKGateSpec | TemperatureGateSpec | ActivationGateSpec;
+/**
+ * A gate spec as the library's inputs take it (fitMoE, selectK, modelFromParams): `selectOn` and `bias`
+ * may be left out for their defaults, as in a model file; models and results carry the full GateSpec.
+ */
+export type GateSpecInput =
+  | SoftmaxGateSpec
+  | (Omit<TopKGateSpec, 'selectOn'> & Partial<Pick<TopKGateSpec, 'selectOn'>>)
+  | TemperatureGateSpec
+  | (Omit<ActivationGateSpec, 'bias'> & Partial<Pick<ActivationGateSpec, 'bias'>>);
 
 export interface Model {
   gate: GateSpec;
@@ -125,7 +134,7 @@ function checkParamShapes(p: ModelParams, k: number, d: number): void {
 }
 
 /** Builds a Model from nested arrays: checks the shapes and the gate spec (filling its defaults), not the values (validate.ts). */
-export function modelFromParams(gate: GateSpec, p: ModelParams): Model {
+export function modelFromParams(gate: GateSpecInput, p: ModelParams): Model {
   const k = p.beta0.length;
   const d = p.beta1[0]?.length ?? 0;
   checkParamShapes(p, k, d);

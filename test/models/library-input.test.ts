@@ -11,11 +11,11 @@ import {
   gateProbs,
   logGateProbs,
   modelFromParams,
+  modelToParams,
   predictMoE,
   simulate,
   standardErrors,
   truthPreset,
-  type GateSpec,
   type Model,
 } from '../../src/index.js';
 
@@ -78,13 +78,13 @@ describe('modelFromParams', () => {
     expect(modelFromParams({ kind: 'softmax' }, p)).toMatchObject({ k: 2, d: 1 });
   });
   it("fills the gate spec's defaults as fitMoE does, so simulate and predictMoE take the model", () => {
-    const m = modelFromParams({ kind: 'topk', K: 1 } as GateSpec, p);
+    const m = modelFromParams({ kind: 'topk', K: 1 }, p);
     expect(m.gate).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
     expect(simulate(m, { n: 5, seed: 1 }).n).toBe(5);
-    const act = modelFromParams({ kind: 'activation', activation: 'tanh' } as GateSpec, { ...p, tau: 1 });
+    const act = modelFromParams({ kind: 'activation', activation: 'tanh' }, { ...p, tau: 1 });
     expect(act.gate).toEqual({ kind: 'activation', activation: 'tanh', bias: 'outside' });
     expect(Number.isFinite(predictMoE(act, Float64Array.of(0.5), 1).mean[0]!)).toBe(true);
-    oneLine(() => modelFromParams({ kind: 'topk', K: 3 } as GateSpec, p), /^gate\.K must be an integer in \[1, 2\]/);
+    oneLine(() => modelFromParams({ kind: 'topk', K: 3 }, p), /^gate\.K must be an integer in \[1, 2\]/);
   });
   it('refuses arrays that disagree with k (beta0) or d (beta1[0]), naming the array', () => {
     oneLine(
@@ -125,5 +125,14 @@ describe('deriveSeed', () => {
       oneLine(() => deriveSeed(bad, 1), /^deriveSeed: master must be an integer in \[0, 4294967295\]/);
     expect(deriveSeed(0, 1)).toBeGreaterThan(0);
     expect(deriveSeed(2 ** 32 - 1, 1)).toBeGreaterThan(0);
+  });
+});
+
+describe('gate specs in TypeScript', () => {
+  it("take selectOn and bias as optional, as the docs and fitMoE's parser do (npm run typecheck compiles this)", () => {
+    const fit = fitMoE(data, { gate: { kind: 'topk', K: 1 }, k: 2, seed: 1 });
+    expect(fit.model.gate).toEqual({ kind: 'topk', K: 1, selectOn: 'slope' });
+    const act = modelFromParams({ kind: 'activation', activation: 'tanh' }, { ...modelToParams(truth), tau: 1 });
+    expect(act.gate).toEqual({ kind: 'activation', activation: 'tanh', bias: 'outside' });
   });
 });
