@@ -50,7 +50,14 @@ import {
 import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
 
 /** Which plot files the analysis writes. */
-export type PlotOutput = 'html+png' | 'html' | 'none';
+export const PLOT_OUTPUTS = Object.freeze(['html+png', 'html', 'none'] as const);
+export type PlotOutput = (typeof PLOT_OUTPUTS)[number];
+
+// a script's typo ('png', 'svg') drew no PNG without a word, after the whole sweep had run
+function checkPlots(plots: unknown): void {
+  if (plots !== undefined && !(PLOT_OUTPUTS as readonly unknown[]).includes(plots))
+    throw new StoreError(`plots must be one of ${PLOT_OUTPUTS.join(', ')}. Value: ${JSON.stringify(plots)}`);
+}
 
 /** Progress of a running sweep, after each finished cell. */
 export interface SweepProgress {
@@ -206,6 +213,9 @@ function isSweepDir(dir: string): boolean {
  */
 export async function runSweep(specInput: ExperimentSpec | unknown, options: SweepOptions): Promise<SweepResult> {
   const spec = validateSpec(specInput);
+  if (typeof options !== 'object' || options === null || typeof options.outDir !== 'string' || options.outDir === '')
+    throw new StoreError(`options.outDir must name the sweep directory. Value: ${JSON.stringify(options?.outDir)}`);
+  checkPlots(options.plots);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1)
     throw new StoreError(`workers must be a positive integer. Value: ${workers}`);
@@ -250,7 +260,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
     }
     if (isSweepDir(outDir)) {
       throw new StoreError(
-        `${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out`,
+        `${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out (library: the options resume and outDir)`,
       );
     }
     makeOutDir(outDir);
@@ -339,6 +349,7 @@ export interface AnalyseOptions {
  * @throws StoreError when the directory is not a sweep or its results are corrupt
  */
 export async function analyseRun(dir: string, options: AnalyseOptions = {}): Promise<AnalyseResult> {
+  checkPlots(options.plots);
   const meta = readRunMeta(dir);
   const cells = runCells(meta);
   const read = readResults(join(dir, RESULTS_FILE), { skipCorrupt: options.skipCorrupt, planned: plannedKeys(cells) });

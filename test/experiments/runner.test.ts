@@ -92,12 +92,26 @@ describe('runSweep', () => {
     expect(r.analysis!.summary.cells.failed).toBe(1);
   });
 
+  it("refuses a script's bad options before any cell runs, naming the option", async () => {
+    const dir = join(tmp(), 'run');
+    const small = { ...spec, replications: 1 };
+    const bad = (options: unknown) => runSweep(small, options as Parameters<typeof runSweep>[1]);
+    await expect(bad(undefined)).rejects.toThrow(/^options\.outDir must name the sweep directory\. Value: undefined$/);
+    await expect(bad({ workers: 1 })).rejects.toThrow(/^options\.outDir must name the sweep directory/);
+    // a typo drew no PNG, silently, after the whole sweep had run
+    await expect(bad({ outDir: dir, evaluator: FAKE, plots: 'png' })).rejects.toThrow(
+      /^plots must be one of html\+png, html, none\. Value: "png"$/,
+    );
+    expect(existsSync(dir)).toBe(false);
+    await expect(analyseRun(dir, { plots: 'svg' as 'html' })).rejects.toThrow(/^plots must be one of/);
+  });
+
   it('refuses to overwrite a sweep, and to resume a different spec or shard', async () => {
     const dir = join(tmp(), 'run');
     const small = { ...spec, replications: 1 };
     await runSweep(small, { outDir: dir, workers: 1, evaluator: FAKE, plots: 'none' });
     await expect(runSweep(small, { outDir: dir, workers: 1, evaluator: FAKE, plots: 'none' })).rejects.toThrow(
-      /already holds a sweep.*--resume/,
+      /already holds a sweep.*--resume.*\(library: the options resume and outDir\)/,
     );
     await expect(
       runSweep(
