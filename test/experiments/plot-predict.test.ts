@@ -112,3 +112,13 @@ describe('predictFigure', () => {
     expect(title(obs, 'yaxis')).toBe('observed mpg');
   });
 });
+
+describe('predictFigure from a script', () => {
+  it('draws without a subtitle (optional: npm run typecheck compiles this call), with no empty second title line', () => {
+    const model = truthPreset('demy');
+    const data = simulate(model, { n: 50, seed: 1 });
+    const prediction = predictMoE(model, data.X, data.n, data.y);
+    const fig = predictFigure({ model, n: data.n, X: data.X, y: data.y, prediction, title: 'mine' });
+    expect((fig!.layout.title as { text: string }).text).toBe('<b>mine</b>');
+  });
+});

@@ -10,7 +10,8 @@ export function titledLayout(o: {
     width: o.width,
     height: o.height,
     title: {
-      text: `<b>${o.title}</b><br><span style="font-size:13px">${o.subtitle}</span>`,
+      // no empty second line under a figure drawn without a subtitle
+      text: `<b>${o.title}</b>${o.subtitle === '' ? '' : `<br><span style="font-size:13px">${o.subtitle}</span>`}`,
       x: 0.02,
       xanchor: 'left',
     },

@@ -29,7 +29,8 @@ export interface PredictFigureInput {
   y?: Float64Array;
   prediction: MoEPrediction;
   title: string;
-  subtitle: string;
+  /** a second title line (default none) */
+  subtitle?: string;
   /** the data's column names, for the axis titles (default x, y) */
   columns?: { x: string[]; y?: string };
   /** d = 1: also draw the central predictive interval of this level (quantiles of p(y|x)) */
@@ -49,7 +50,7 @@ export function predictFigure(input: PredictFigureInput): Figure | null {
 const AXIS = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, showline: true, linecolor: '#444', mirror: true };
 
 function layoutOf(input: PredictFigureInput, height: number, legendY: number): Record<string, unknown> {
-  const { title, subtitle } = input;
+  const { title, subtitle = '' } = input;
   return {
     ...titledLayout({ width: 1000, height, title, subtitle, margin: { l: 80, r: 30, t: 100, b: 170 } }),
     // below the panels: inside, it hid the data of one corner or another
