@@ -5,6 +5,8 @@
  */
 import { getGate } from './gates/index.js';
 import type { Dataset, Model } from './types.js';
+import { validateDataset } from './dataset-io.js';
+import { validateModel } from './validate.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -14,6 +16,13 @@ function checkShapes(m: Model, data: Dataset): void {
   if (data.X.length !== data.n * m.d)
     throw new Error(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
   if (data.y.length !== data.n) throw new Error(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
+}
+
+// a NaN in the data made the log-likelihood NaN or −Infinity without saying where; fitMoE refuses it so
+function checkData(m: Model, data: Dataset): void {
+  checkShapes(m, data);
+  validateDataset(data, 'data');
+  validateModel(m, 'model');
 }
 
 // the same for the (X, n) functions: a wrong n read past X's end and returned NaN rows without a word
@@ -133,13 +142,13 @@ export function logJoint(
 
 /** Data log-likelihood Σ_i log p(y_i | x_i). */
 export function logLikelihood(m: Model, data: Dataset): number {
-  checkShapes(m, data);
+  checkData(m, data);
   return logJoint(m, data.X, data.y, data.n, new Float64Array(data.n * m.k));
 }
 
 /** Per-sample log p(y_i | x_i). */
 export function pointwiseLogLikelihood(m: Model, data: Dataset): Float64Array {
-  checkShapes(m, data);
+  checkData(m, data);
   const out = new Float64Array(data.n);
   logJoint(m, data.X, data.y, data.n, new Float64Array(data.n * m.k), out);
   return out;

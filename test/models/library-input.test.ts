@@ -10,8 +10,10 @@ import {
   fitMoE,
   gateProbs,
   logGateProbs,
+  logLikelihood,
   modelFromParams,
   modelToParams,
+  pointwiseLogLikelihood,
   predictMoE,
   simulate,
   standardErrors,
@@ -52,6 +54,19 @@ describe('gate probabilities and expert means', () => {
     for (const f of [gateProbs, logGateProbs, expertMeans, conditionalMean])
       oneLine(() => f(truth, X, 5), /^X must have length n × d = 5 × 1 = 5 \(the model's d = 1\)\. Value: 2$/);
     expect(Array.from(conditionalMean(truth, X, 2)).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('logLikelihood', () => {
+  it('refuses a NaN in the data or an invalid model, naming it (was NaN or −Infinity)', () => {
+    oneLine(
+      () => logLikelihood(truth, { ...data, y: withNaN(data.y, 4) }),
+      /^data\.y\[4\] \(row 4, column y\) must be a finite/,
+    );
+    oneLine(() => pointwiseLogLikelihood(truth, { ...data, X: withNaN(data.X, 2) }), /^data\.X\[2\]\[0\]/);
+    oneLine(() => logLikelihood({ ...truth, nu: Float64Array.of(0, 1) }, data), /^model: experts\.nu\[0\] must be > 0/);
+    oneLine(() => logLikelihood(truth, { ...data, d: 2 }), /^data\.d must equal the model's d = 1\. Value: 2$/);
+    expect(Number.isFinite(logLikelihood(truth, data))).toBe(true);
   });
 });
 
