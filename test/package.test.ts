@@ -39,7 +39,8 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'gmoe-package-'));
   const stage = join(tmp, 'stage');
   mkdirSync(stage);
-  for (const f of ['package.json', 'README.md', 'bin']) cpSync(join(root, f), join(stage, f), { recursive: true });
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'bin'])
+    cpSync(join(root, f), join(stage, f), { recursive: true });
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
   await run(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(stage, 'build/lib')], { cwd: root });
   tarball = await pack(stage, ['--pack-destination', tmp]);
@@ -72,7 +73,8 @@ describe('the npm package', () => {
       'build/lib/em/backend/simd/module.js',
     ])
       expect(paths).toContain(f);
-    expect(paths.filter((p) => !/^(bin|build\/lib)\/|^(package\.json|README\.md)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => !/^(bin|build\/lib)\/|^(package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
+    expect(paths).toContain('LICENSE'); // package.json says MIT: the text travels with it
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
     // and the repository's own listing: its "files" leave out what lies around a checkout
     const listed = (await pack(root, ['--dry-run'])).files.map((f) => f.path);
