@@ -396,11 +396,17 @@ class EmRun {
     return ll;
   }
 
-  /** The log-likelihood at the model without writing responsibilities (the hybrid's trials). */
+  /**
+   * The log-likelihood at the model without writing responsibilities (the hybrid's trials); one pass
+   * where the backend has it. The gate buffers are not read before the next E-step recomputes them
+   * (logPiValid is false): the top-K pass leaves them unwritten.
+   */
   private logLikOnly(): number {
     const { model, ws, backend, topk } = this;
     const { X, y, n } = this.data;
-    const fused = topk ? undefined : backend.softmaxLogLik?.(model, X, y, n);
+    const fused = topk
+      ? backend.topkLogLik?.(model, X, y, n, ws.logPi, ws.pi, ws.mask, false)
+      : backend.softmaxLogLik?.(model, X, y, n);
     if (fused !== undefined) return fused;
     backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
     return backend.logLik(model, X, y, n, ws.logPi);

@@ -35,6 +35,8 @@ import './cpu/estep.js';
 import './cpu/loglik.js';
 import { softmaxLogLikFits, type SoftmaxLogLikCall } from './cpu/softmax-loglik.js';
 import './cpu/topk-gate.js';
+import type { TopkLogLikCall } from './cpu/topk-loglik.js';
+import './cpu/topk-loglik.js';
 import { createArena } from './simd/arena.js';
 import { commonArena } from './simd/driver.js';
 import { expertMoments, type Backend, type EStepStats, type GateLayout, type MaskMode } from './types.js';
@@ -183,6 +185,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend & Den
     eStep,
     logLik,
     softmaxLogLik: (m, X, y, n) => softmaxLogLikCpu(m, X, y, n, simd),
+    topkLogLik: (m, X, y, n, logPi, pi, mask, write) =>
+      simd ? topkLogLikCpu(m, X, y, n, logPi, pi, mask, write) : undefined,
     gateQ,
     gateGradCurv: (L: GateLayout, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv) =>
       gateGradCurvCpu(gs, simd, L, X, n, resp, pi, dB0, dU, dTau, tau, grad, curv),
@@ -268,6 +272,64 @@ function softmaxLogLikCpu(m: Model, X: Float64Array, y: Float64Array, n: number,
   c.y = y;
   c.n = n;
   return dispatch(lookup<SoftmaxLogLikCall>('softmaxLogLik', 'linear', m.k, m.d)!, c, n, true);
+}
+
+const tlEc = expertScratch();
+const tlCall: TopkLogLikCall = {
+  beta0: EMPTY,
+  beta1: EMPTY,
+  a: EMPTY,
+  b: EMPTY,
+  cst: EMPTY,
+  hlf: EMPTY,
+  X: EMPTY,
+  y: EMPTY,
+  n: 0,
+  logPi: EMPTY,
+  pi: EMPTY,
+  mask: NO_MASK,
+  K: 1,
+  slope: false,
+  write: false,
+};
+
+/**
+ * The one-pass top-K log-likelihood (cpu/topk-loglik.ts), d = 1, k = 3, K = 1 or 2, where the two-pass call
+ * (gateProbs 'compute', logLik) would run both SIMD kernels — every array in one arena and β finite
+ * (else topk3 hands every row to JS) — so that the kernel can follow it bit for bit; else undefined.
+ */
+function topkLogLikCpu(
+  m: Model,
+  X: Float64Array,
+  y: Float64Array,
+  n: number,
+  logPi: Float64Array,
+  pi: Float64Array,
+  mask: Uint8Array,
+  write: boolean,
+): number | undefined {
+  const sel = getGate(m.gate).selection?.(m.gate);
+  if (!sel || m.d !== 1 || m.k !== 3 || (sel.K !== 1 && sel.K !== 2)) return undefined;
+  for (let j = 0; j < 3; j++) if (!Number.isFinite(m.beta0[j]!) || !Number.isFinite(m.beta1[j]!)) return undefined;
+  if (commonArena([X, y, logPi, pi, mask]) === undefined) return undefined;
+  expertConstants(tlEc, m);
+  const c = tlCall;
+  c.beta0 = m.beta0;
+  c.beta1 = m.beta1;
+  c.a = m.a;
+  c.b = m.b;
+  c.cst = tlEc.cst;
+  c.hlf = tlEc.hlf;
+  c.X = X;
+  c.y = y;
+  c.n = n;
+  c.logPi = logPi;
+  c.pi = pi;
+  c.mask = mask;
+  c.K = sel.K;
+  c.slope = sel.selectOn === 'slope';
+  c.write = write;
+  return dispatch(lookup<TopkLogLikCall>('topkLogLik', 'masked', 3, 1)!, c, n, true);
 }
 
 /** The fields an E-step and a log-likelihood call share: the experts and the data. */

@@ -9,7 +9,16 @@ import { runSimd, commonArena, type SimdKernel } from './simd/driver.js';
 
 /** The data-parallel operations with registered kernels. */
 export type Operation =
-  'gateProbs' | 'gateRows' | 'eStep' | 'logLik' | 'softmaxLogLik' | 'moments' | 'gradCurv' | 'gradHess' | 'hessian';
+  | 'gateProbs'
+  | 'gateRows'
+  | 'eStep'
+  | 'logLik'
+  | 'softmaxLogLik'
+  | 'topkLogLik'
+  | 'moments'
+  | 'gradCurv'
+  | 'gradHess'
+  | 'hessian';
 /** How the gate's logits are formed: linear (softmax), masked (top-K), activation (dense-to-sparse); none: no gate. */
 export type GateForm = 'linear' | 'masked' | 'activation' | 'none';
 /** A dimension of the key: a value, or '*' for every value (the generic loop). */

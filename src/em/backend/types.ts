@@ -137,6 +137,22 @@ export interface Backend {
    * undefined where no fused kernel covers the model (callers take gateProbs and logLik).
    */
   softmaxLogLik?(m: Model, X: Float64Array, y: Float64Array, n: number): number | undefined;
+  /**
+   * Σ_i log p(y_i | x_i) of a top-K model, the active sets recomputed, in one pass: the value of
+   * gateProbs(…, 'compute') then logLik on those log π, bit for bit. With `write`, logPi, pi and mask
+   * hold what that gateProbs writes; without, their contents afterwards are unspecified. undefined where
+   * no fused kernel covers the call (callers take gateProbs and logLik).
+   */
+  topkLogLik?(
+    m: Model,
+    X: Float64Array,
+    y: Float64Array,
+    n: number,
+    logPi: Float64Array,
+    pi: Float64Array,
+    mask: Uint8Array,
+    write: boolean,
+  ): number | undefined;
   /** Q = Σ_ij r_ij log π_ij (terms with r_ij = 0 skipped); −Infinity when some r_ij > 0 has π_ij = 0. */
   gateQ(resp: Float64Array, logPi: Float64Array, n: number, k: number): number;
   /**

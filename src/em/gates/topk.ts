@@ -41,7 +41,8 @@ import { cloneModel, type Model } from '../../models/types.js';
 import { ridgeDamping } from '../optim/damping.js';
 import { newtonWorkspace } from '../optim/driver.js';
 import { swapGateBuffers, type Workspace } from '../workspace.js';
-import { copyGateParams, packGate, unpackGate } from './layout.js';
+import type { Backend } from '../backend/types.js';
+import { copyGateParams, packGate, unpackGate, type GateLayoutInfo } from './layout.js';
 import { GateQObjective } from './objective.js';
 import { runGateNewton } from './run.js';
 import { boxProjection, gateBox } from '../bounds.js';
@@ -95,17 +96,11 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, 
     warnMaxSteps: false,
     driver: { maxStep: TOPK_MAX_STEP, ...projection },
   };
+  const observed = (ctx: GateMStepContext, m: Model, th: Float64Array, w: Workspace): number =>
+    observedAt(backend, layout, saved, ctx, m, th, w);
   const switchSearch = switchable
     ? createSwitchSearch({ layout, n: data.n, theta, observed, beta0Bound: bounds?.beta0 ?? Infinity })
     : null;
-
-  /** Observed log-likelihood at gate θ (S_K recomputed), into the trial buffers. */
-  function observed(ctx: GateMStepContext, m: Model, th: Float64Array, w: Workspace): number {
-    copyGateParams(saved, m);
-    unpackGate(layout, th, m);
-    backend.gateProbs(m, ctx.data.X, ctx.data.n, w.logPiT, w.piT, w.maskT, 'compute');
-    return backend.logLik(m, ctx.data.X, ctx.data.y, ctx.data.n, w.logPiT);
-  }
 
   const senv: SearchEnv = { p, theta, thetaOld, dir, saved, info: result.info, observed };
 
@@ -216,6 +211,29 @@ export const topkMStep: GateMStepFactory = ({ backend, data, model, ws, layout, 
     },
   };
 };
+
+/**
+ * Observed log-likelihood at gate θ (S_K recomputed; the other parameters from `saved`), into the
+ * trial buffers (written: an accepted trial's become the current ones); one pass where the backend has
+ * it (the same bits).
+ */
+function observedAt(
+  backend: Backend,
+  layout: GateLayoutInfo,
+  saved: Model,
+  ctx: GateMStepContext,
+  m: Model,
+  th: Float64Array,
+  w: Workspace,
+): number {
+  copyGateParams(saved, m);
+  unpackGate(layout, th, m);
+  const { X, y, n } = ctx.data;
+  const fused = backend.topkLogLik?.(m, X, y, n, w.logPiT, w.piT, w.maskT, true);
+  if (fused !== undefined) return fused;
+  backend.gateProbs(m, X, n, w.logPiT, w.piT, w.maskT, 'compute');
+  return backend.logLik(m, X, y, n, w.logPiT);
+}
 
 /** What the line search of topkMStep works on: θ scratch, the old gate, the direction, the saved model. */
 interface SearchEnv {

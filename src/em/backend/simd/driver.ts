@@ -30,6 +30,11 @@ export interface SimdKernel<C> {
   arrays(c: C): readonly ArrayBufferView[];
   /** loads par / resets acc; null: no kernel for this call (the JS kernel takes every row) */
   setup(A: Arena, c: C): SimdSetup | null;
+  /**
+   * 'rows' kernels that stop for a second reason (topkll3: cpu/topk-loglik.ts): runs the kernel
+   * from pair p, deals with those stops itself, and returns the first pair for `rows` (or ≥ pairs)
+   */
+  resume?(A: Arena, c: C, run: (p: number, pairs: number) => number, p: number, pairs: number): number;
   /** the JS kernel on rows [row0, row0 + rows): their share of the call's sum (0 if none) */
   rows(c: C, row0: number, rows: number): number;
   /** the call's result from the accumulators and the JS rows' share */
@@ -56,11 +61,9 @@ export function runSimd<C>(A: Arena, sk: SimdKernel<C>, c: C, n: number): number
   const args = s.args;
   let jsSum: number;
   if (sk.mode === 'rows') {
-    jsSum = runPairs(
-      n,
-      (p, pairs) => run(...args, p, pairs),
-      (i0, len) => sk.rows(c, i0, len),
-    );
+    const call = (p: number, pairs: number): number => run(...args, p, pairs);
+    const resume = sk.resume;
+    jsSum = runPairs(n, resume ? (p, pairs) => resume(A, c, call, p, pairs) : call, (i0, len) => sk.rows(c, i0, len));
   } else {
     run(...args, 0, n >> 1);
     jsSum = n & 1 ? sk.rows(c, n - 1, 1) : 0;

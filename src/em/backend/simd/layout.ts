@@ -59,5 +59,7 @@ export const GBLK_Z_MAX = NM_MAX;
 export const GBLK = SCR + 8 * SCR_LEN;
 export const GBLK_LEN = 2 * BLK * (GBLK_W_MAX + GBLK_Z_MAX);
 export const HEAP = Math.ceil((GBLK + 8 * GBLK_LEN) / 64) * 64;
+/** what topkll3 adds to the pair it returns when topk3 would have refused that pair (pairs stay below it: arenas ≤ 1 GiB) */
+export const TOPK_REFUSED = 2 ** 30;
 /** WebAssembly page size */
 export const PAGE = 65536;

@@ -73,6 +73,10 @@ const DOCS: [RegExp, string][] = [
     'softmax gate over row pairs [start, end) (par: β0, β1); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],
   [
+    /^topkll/,
+    'top-K gate (active set computed) and the observed log-likelihood in one pass, d = 1, k = 3, K = 1 or 2 (par: a, b, c, h, β0, β1; acc: as loglik; log π, π and the mask written when write ≠ 0); returns the pair it stopped at (+2^30 where topk3 would have)',
+  ],
+  [
     /^topk/,
     'top-K gate over row pairs [start, end) (mask written when compute ≠ 0); Q into acc when withQ ≠ 0; returns the pair it stopped at',
   ],

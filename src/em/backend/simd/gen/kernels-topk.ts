@@ -1,11 +1,12 @@
 /**
  * Top-K gate kernel (d = 1, k = 3): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twin
  * of topkGateRows1k3 (src/em/backend/cpu/topk-gate.ts) for rows whose active logits are finite, driven
- * by src/em/backend/cpu/topk-gate.ts (binding topkSimd).
+ * by src/em/backend/cpu/topk-gate.ts (binding topkSimd); and topkll3, topk3 and loglik3 in one pass
+ * (binding in src/em/backend/cpu/topk-loglik.ts).
  */
 import { EXP_CUTOFF as CUTOFF } from '../../constants.js';
-import { ACC, PAR } from '../layout.js';
-import { loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { ACC, PAR, TOPK_REFUSED } from '../layout.js';
+import { loadCols, matPair, pairLoop, productStep, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, I2, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 const and = (a: string, b: string): string => `(v128.and ${a} ${b})`;
@@ -48,15 +49,7 @@ function topk3(): string {
     ],
     'i32',
   );
-  const par = (i: number): string => f.set(`par${i}`, `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`);
-  const J = [0, 1, 2];
-  const c = J.map((j) => par(j)),
-    s = J.map((j) => par(3 + j));
-  // the JS kernel's K cases as lane masks: K ≥ 3 keeps all, K = 1 the first pick, else two picks
-  const k1 = f.set('k1', splatBool('(i32.eq (local.get $K) (i32.const 1))'));
-  const k3 = f.set('k3', splatBool('(i32.ge_s (local.get $K) (i32.const 3))'));
-  const k2 = f.set('k2', not(or(k1, k3)));
-  const sl = f.set('sl', splatBool('(local.get $slope)'));
+  const { c, s, k1, k2, k3, sl } = topkSetup(f, PAR);
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
@@ -66,23 +59,7 @@ function topk3(): string {
     const mo = f.set('mo', '(i32.add (local.get $mask) (i32.mul (local.get $p) (i32.const 6)))', 'i32');
     const a = J.map((j) => f.local(`a${j}`));
     f.emit('(if (local.get $compute) (then');
-    {
-      const rk = J.map((j) => f.set(`rk${j}`, sel(u[j]!, v[j]!, sl)));
-      const g10 = f.set('g10', gt(rk[1]!, rk[0]!));
-      const g20 = f.set('g20', gt(rk[2]!, rk[0]!));
-      const g21 = f.set('g21', gt(rk[2]!, rk[1]!));
-      // first pick: 1 if r1 > r0; then 2 if r2 > (r1 or r0, whichever is the running maximum)
-      const f2 = f.set('f2', sel(g21, g20, g10));
-      const f1 = f.set('f1', and(g10, not(f2)));
-      const f0 = f.set('f0', not(or(g10, f2)));
-      // K = 2: the one left out is the loser of the comparison between the two others
-      const n0 = or(and(f1, g20), and(f2, g10));
-      const n1 = or(and(f0, g21), and(f2, not(g10)));
-      const n2 = or(and(f0, not(g21)), and(f1, not(g20)));
-      const fj = [f0, f1, f2],
-        nj = [n0, n1, n2];
-      for (const j of J) f.set(`a${j}`, or(k3, or(and(k1, fj[j]!), and(k2, not(nj[j]!)))));
-    }
+    rank(f, u, v, k1, k2, k3, sl);
     f.emit(') (else');
     {
       const mb = f.set('mb', `(v128.load16_lane offset=4 2 ${mo} (v128.load32_zero ${mo}))`);
@@ -95,34 +72,16 @@ function topk3(): string {
       }
     }
     f.emit('))');
-    // refuse the pair when a row has no active expert or a non-finite active logit
-    const ok = J.map((j) => or(not(a[j]!), `(f64x2.lt ${abs(v[j]!)} ${F2(Infinity)})`)).reduce(and);
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${and(or(or(a[0]!, a[1]!), a[2]!), ok)})))`);
+    f.emit(`(br_if $done (i32.eqz ${accepted(v, a)}))`);
     f.emit('(if (local.get $compute) (then');
-    {
-      // bytes 0/1 in the low 3 bytes of each lane, then rows 2p, 2p + 1's 6 bytes to the mask
-      const bits = or(or(and(a[0]!, I2(1)), and(a[1]!, I2(0x100))), and(a[2]!, I2(0x10000)));
-      const six = f.set('six', `(i8x16.shuffle 0 1 2 8 9 10 0 0 0 0 0 0 0 0 0 0 ${bits} ${bits})`);
-      f.emit(`(v128.store32_lane 0 ${mo} ${six})`);
-      f.emit(`(v128.store16_lane offset=4 2 ${mo} ${six})`);
-    }
+    storeMask(f, a, mo);
     f.emit('))');
-    // the first maximum of the active logits (all finite here); any maximum gives the same value
-    let mx = f.set('mx', sel(v[0]!, F2(-Infinity), a[0]!));
-    for (const j of [1, 2]) mx = f.set('mx', sel(v[j]!, mx, and(a[j]!, gt(v[j]!, mx))));
-    const e = J.map((j) => {
-      const d = f.set(`d${j}`, sub(v[j]!, mx));
-      return f.set(`e${j}`, and(and(expv(f, d, `x${j}`), `(f64x2.ge ${d} ${F2(-CUTOFF)})`), a[j]!));
-    });
-    const sum = f.set('s', add(add(e[0]!, e[1]!), e[2]!));
-    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
-    const inv = f.set('inv', div(F2(1), sum));
-    const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
+    const { e, inv, l } = activeLogPi(f, v, a, true);
     storeCols(f, matPair(f, 'lp', 3, 'o'), l);
     storeCols(
       f,
       matPair(f, 'pi', 3, 'po'),
-      J.map((j) => mul(e[j]!, inv)),
+      J.map((j) => mul(e[j]!, inv!)),
     );
     f.emit('(if (local.get $withQ) (then');
     const r = loadCols(f, matPair(f, 'r', 3, 'ro'), 3, 'r');
@@ -138,6 +97,184 @@ function topk3(): string {
   return f.text();
 }
 
+const J = [0, 1, 2];
+
+/** β0 and β1 (three each from byte `at`) splatted, and the loop-invariant K and slope lane masks. */
+function topkSetup(f: Fn, at: number, inline = false) {
+  const load = (i: number): string => `(v128.load64_splat offset=${at + 8 * i} (i32.const 0))`;
+  const par = (i: number): string => (inline ? load(i) : f.set(`par${i}`, load(i)));
+  const c = J.map((j) => par(j)),
+    s = J.map((j) => par(3 + j));
+  // the JS kernel's K cases as lane masks: K ≥ 3 keeps all, K = 1 the first pick, else two picks
+  const k1 = f.set('k1', splatBool('(i32.eq (local.get $K) (i32.const 1))'));
+  const k3 = f.set('k3', splatBool('(i32.ge_s (local.get $K) (i32.const 3))'));
+  const k2 = f.set('k2', not(or(k1, k3)));
+  const sl = f.set('sl', splatBool('(local.get $slope)'));
+  if (!inline) return { c, s, k1, k2, k3, sl };
+  // held in memory, not in registers (the one-pass kernel's loop has too many values live)
+  const at2 = at + 48;
+  [k1, k2, k3, sl].forEach((m, t) => f.emit(`(v128.store offset=${at2 + 16 * t} (i32.const 0) ${m})`));
+  const mem = (t: number): string => `(v128.load offset=${at2 + 16 * t} (i32.const 0))`;
+  return { c, s, k1: mem(0), k2: mem(1), k3: mem(2), sl: mem(3) };
+}
+
+/** The active set a0..a2 ranked on v (on u when slope), topKMask's comparisons. */
+function rank(f: Fn, u: string[], v: string[], k1: string, k2: string, k3: string, sl: string): void {
+  const rk = J.map((j) => f.set(`rk${j}`, sel(u[j]!, v[j]!, sl)));
+  const g10 = f.set('g10', gt(rk[1]!, rk[0]!));
+  const g20 = f.set('g20', gt(rk[2]!, rk[0]!));
+  const g21 = f.set('g21', gt(rk[2]!, rk[1]!));
+  // first pick: 1 if r1 > r0; then 2 if r2 > (r1 or r0, whichever is the running maximum)
+  const f2 = f.set('f2', sel(g21, g20, g10));
+  const f1 = f.set('f1', and(g10, not(f2)));
+  const f0 = f.set('f0', not(or(g10, f2)));
+  // K = 2: the one left out is the loser of the comparison between the two others
+  const n0 = or(and(f1, g20), and(f2, g10));
+  const n1 = or(and(f0, g21), and(f2, not(g10)));
+  const n2 = or(and(f0, not(g21)), and(f1, not(g20)));
+  const fj = [f0, f1, f2],
+    nj = [n0, n1, n2];
+  for (const j of J) f.set(`a${j}`, or(k3, or(and(k1, fj[j]!), and(k2, not(nj[j]!)))));
+}
+
+/** i32 ≠ 0 when both rows have an active expert and every active logit is finite (else the pair is refused). */
+function accepted(v: string[], a: string[]): string {
+  const ok = J.map((j) => or(not(a[j]!), `(f64x2.lt ${abs(v[j]!)} ${F2(Infinity)})`)).reduce(and);
+  return `(i64x2.all_true ${and(or(or(a[0]!, a[1]!), a[2]!), ok)})`;
+}
+
+/** The active set's 6 bytes of rows (2p, 2p + 1) to the mask at byte (local) mo. */
+function storeMask(f: Fn, a: string[], mo: string): void {
+  // bytes 0/1 in the low 3 bytes of each lane, then rows 2p, 2p + 1's 6 bytes to the mask
+  const bits = or(or(and(a[0]!, I2(1)), and(a[1]!, I2(0x100))), and(a[2]!, I2(0x10000)));
+  const six = f.set('six', `(i8x16.shuffle 0 1 2 8 9 10 0 0 0 0 0 0 0 0 0 0 ${bits} ${bits})`);
+  f.emit(`(v128.store32_lane 0 ${mo} ${six})`);
+  f.emit(`(v128.store16_lane offset=4 2 ${mo} ${six})`);
+}
+
+/**
+ * log π over the active experts of an accepted pair: the terms e_j, 1/s when `withInv` (π = e·(1/s)),
+ * and log π_j (−∞ for inactive).
+ */
+function activeLogPi(f: Fn, v: string[], a: string[], withInv: boolean) {
+  // the first maximum of the active logits (all finite here); any maximum gives the same value
+  let mx = f.set('mx', sel(v[0]!, F2(-Infinity), a[0]!));
+  for (const j of [1, 2]) mx = f.set('mx', sel(v[j]!, mx, and(a[j]!, gt(v[j]!, mx))));
+  const e = J.map((j) => {
+    const d = f.set(`d${j}`, sub(v[j]!, mx));
+    return f.set(`e${j}`, and(and(expv(f, d, `x${j}`), `(f64x2.ge ${d} ${F2(-CUTOFF)})`), a[j]!));
+  });
+  const sum = f.set('s', add(add(e[0]!, e[1]!), e[2]!));
+  const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
+  const inv = withInv ? f.set('inv', div(F2(1), sum)) : null;
+  const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
+  return { e, sum, inv, l };
+}
+
+/**
+ * topk3 (active set computed) then loglik3 on its log π in one pass, K = 1 or 2: the values of
+ * topk3's and loglik3's operations bit for bit, with 2 exponentials per row instead of 6. Why that is
+ * exact: with K ≤ 2 a row has one or two active experts; in either pass the maximum's term is
+ * e^(+0) = 1 exactly and an inactive expert's is +0 (its log π is −∞), so the row sum, (e0 + e1) + e2
+ * in the kernels, is 1 + e_o with e_o the other active expert's term (0 when K = 1): only that one is
+ * exponentiated. The maximum, the refusal tests and log π are the kernels' own operations on all
+ * three experts. log π, π and the mask are written (as topk3) when write ≠ 0: the M-step's trials,
+ * whose buffers become the current ones when accepted; else nothing (the hybrid's trials).
+ * Stops at a pair loglik3 refuses (returns it) or one topk3 refuses (returns TOPK_REFUSED + it: the
+ * binding runs its gate rows in JS and that pair through loglik3, whose refusal then counts as this
+ * kernel's; cpu/topk-loglik.ts).
+ * par: a, b, c, h (3 each, as loglik3: loglik3 runs on the same block), β0 (3), β1 (3).
+ * acc: as loglik3 (Σ max at +16, product mantissa +32, exponent +48).
+ */
+function topkll3(): string {
+  const f = new Fn(
+    'topkll3',
+    [
+      ['x', 'i32'],
+      ['y', 'i32'],
+      ['lp', 'i32'],
+      ['pi', 'i32'],
+      ['mask', 'i32'],
+      ['K', 'i32'],
+      ['slope', 'i32'],
+      ['write', 'i32'],
+      ['start', 'i32'],
+      ['end', 'i32'],
+    ],
+    'i32',
+  );
+  const ep = (i: number): string => `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`;
+  const ea = J.map((j) => ep(j)),
+    eb = J.map((j) => ep(3 + j)),
+    ec = J.map((j) => ep(6 + j)),
+    eh = J.map((j) => ep(9 + j));
+  const { c, s, k1, k2, k3, sl } = topkSetup(f, PAR + 8 * 12, true);
+  f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
+  f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
+  f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  f.local('tk', 'i32');
+  pairLoop(f, () => {
+    const x = f.set('xi', rowPair('x'));
+    const u = J.map((j) => f.set(`u${j}`, mul(s[j]!, x)));
+    const v = J.map((j) => f.set(`v${j}`, add(c[j]!, u[j]!)));
+    const a = J.map((j) => f.local(`a${j}`));
+    rank(f, u, v, k1, k2, k3, sl);
+    f.emit(`(if (i32.eqz ${accepted(v, a)}) (then (local.set $tk (i32.const 1)) (br $done)))`);
+    // the first and the last active expert in index order (the same one when K = 1)
+    const first = (t: string[]): string => sel(t[0]!, sel(t[1]!, t[2]!, a[1]!), a[0]!);
+    const last = (t: string[]): string => sel(t[2]!, sel(t[1]!, t[0]!, a[1]!), a[2]!);
+    const vA = f.set('vA', first(v)),
+      vB = f.set('vB', last(v));
+    // topk3's maximum (the first maximum of the active logits) and the other active logit
+    const bMax = f.set('bMax', gt(vB, vA));
+    const mx = f.set('mx', sel(vB, vA, bMax));
+    const dO = f.set('dO', sub(f.set('vO', sel(vA, vB, bMax)), mx));
+    const eO = f.set('eO', and(and(expv(f, dO, 'xo'), `(f64x2.ge ${dO} ${F2(-CUTOFF)})`), k2));
+    const sum = f.set('s', add(F2(1), eO));
+    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
+    const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
+    f.emit('(if (local.get $write) (then');
+    {
+      storeMask(f, a, f.set('mo', '(i32.add (local.get $mask) (i32.mul (local.get $p) (i32.const 6)))', 'i32'));
+      storeCols(f, matPair(f, 'lp', 3, 'o'), l);
+      // e_j: 1 for the maximum's expert (A unless B > A), e_o for the other active one, 0 for inactive
+      const isA = [a[0]!, and(a[1]!, not(a[0]!)), and(a[2]!, not(or(a[0]!, a[1]!)))];
+      const isB = [and(a[0]!, not(or(a[1]!, a[2]!))), and(a[1]!, not(a[2]!)), a[2]!];
+      const isMax = J.map((j) => or(and(isA[j]!, not(bMax)), and(isB[j]!, bMax)));
+      const inv = f.set('inv', div(F2(1), sum));
+      storeCols(
+        f,
+        matPair(f, 'pi', 3, 'po'),
+        J.map((j) => mul(and(sel(F2(1), eO, isMax[j]!), a[j]!), inv)),
+      );
+    }
+    f.emit('))');
+    // loglik3 on these log π: its terms and maximum over the three experts, then only the other
+    // active expert's exponential (the maximum's term is 1, an inactive expert's −∞ term 0)
+    const y = f.set('yi', rowPair('y'));
+    const w = J.map((j) => {
+      const d = f.set(`dd${j}`, sub(y, add(eb[j]!, mul(ea[j]!, x))));
+      return f.set(`w${j}`, add(add(l[j]!, ec[j]!), mul(mul(eh[j]!, d), d)));
+    });
+    const mw = f.set(
+      'mw',
+      w.slice(1).reduce((m, wj) => `(f64x2.max ${m} ${wj})`, w[0]!),
+    );
+    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mw)} ${F2(Infinity)}))))`);
+    const wA = f.set('wA', first(w)),
+      wB = f.set('wB', last(w));
+    const zO = f.set('zO', sub(sel(wA, wB, gt(wB, wA)), mw));
+    const tO = f.set('tO', and(and(expv(f, zO, 'yo'), `(f64x2.ge ${zO} ${F2(-CUTOFF)})`), k2));
+    f.set('sm', add(f.local('sm'), mw));
+    productStep(f, f.set('st', add(F2(1), tO)));
+  });
+  f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
+  f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
+  f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
+  f.emit(`(i32.add (local.get $p) (i32.mul (local.get $tk) (i32.const ${TOPK_REFUSED})))`);
+  return f.text();
+}
+
 export function topkKernels(): string[] {
-  return [topk3()];
+  return [topk3(), topkll3()];
 }
