@@ -2,6 +2,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { activeFaults, sleepSync } from './fault.js';
+import { fsReason } from './fs-reason.js';
 
 let tmpCounter = 0;
 
@@ -50,21 +51,8 @@ export function writeFileAtomic(path: string, content: string | Uint8Array | Ite
     } catch {
       /* never created */
     }
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    const why =
-      code === 'ENOENT'
-        ? `directory ${dirname(path)} does not exist`
-        : code === 'EACCES' || code === 'EPERM'
-          ? `permission denied in ${dirname(path)}`
-          : code === 'EROFS'
-            ? `${dirname(path)} is on a read-only file system`
-            : code === 'ENOSPC'
-              ? 'no space left on the device (ENOSPC)'
-              : code === 'EISDIR'
-                ? 'it is a directory'
-                : e instanceof Error
-                  ? e.message
-                  : String(e);
+    const dir = dirname(path);
+    const why = fsReason(e, dir, { ENOENT: `directory ${dir} does not exist`, EISDIR: 'it is a directory' });
     throw new Error(`cannot write ${path}: ${why}`);
   }
 }

@@ -2,6 +2,7 @@
 // (e.g. under /proc, which answers ENOENT to every mkdir).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fsReason } from './fs-reason.js';
 
 /**
  * Creates `path` and any missing parents, one directory at a time.
@@ -17,22 +18,13 @@ export function makeDirs(path: string): void {
     try {
       mkdirSync(dir);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException | undefined)?.code;
-      if (code === 'EEXIST') continue; // made meanwhile by another process (shards starting together)
-      const why =
-        code === 'ENOENT'
-          ? `${dirname(dir)} does not accept new directories`
-          : code === 'EACCES' || code === 'EPERM'
-            ? `permission denied in ${dirname(dir)}`
-            : code === 'EROFS'
-              ? `${dirname(dir)} is on a read-only file system`
-              : code === 'ENOTDIR'
-                ? `${dirname(dir)} is not a directory`
-                : code === 'ENOSPC'
-                  ? 'no space left on the device (ENOSPC)'
-                  : e instanceof Error
-                    ? e.message
-                    : String(e);
+      // made meanwhile by another process (shards starting together)
+      if ((e as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') continue;
+      const up = dirname(dir);
+      const why = fsReason(e, up, {
+        ENOENT: `${up} does not accept new directories`,
+        ENOTDIR: `${up} is not a directory`,
+      });
       throw new Error(`cannot create ${path}: ${why}`);
     }
   }
