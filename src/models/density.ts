@@ -25,13 +25,20 @@ function checkData(m: Model, data: Dataset): void {
   validateModel(m, 'model');
 }
 
-// the same for the (X, n) functions: a wrong n read past X's end and returned NaN rows without a word
-function checkRows(m: Model, X: Float64Array, n: number): void {
+/** The (X, n) functions' check: a wrong n read past X's end and returned NaN rows without a word. */
+export function checkRows(m: Model, X: Float64Array, n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new Error(`n must be an integer ≥ 0. Value: ${n}`);
   if (X.length !== n * m.d)
     throw new Error(
       `X must have length n × d = ${n} × ${m.d} = ${n * m.d} (the model's d = ${m.d}). Value: ${X.length}`,
     );
+}
+
+/** Every entry of X (n × d points, row-major) finite, else an error naming the first that is not. */
+export function checkFinitePoints(X: Float64Array, n: number, d: number): void {
+  for (let t = 0; t < n * d; t++)
+    if (!Number.isFinite(X[t]!))
+      throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
 }
 
 /** Gate log-probabilities log π_j(x_i) (n × k); −Infinity for inactive top-K experts. */

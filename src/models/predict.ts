@@ -4,7 +4,7 @@
  * deviation; with y also each sample's log-density, its posterior over the experts and the expert
  * that most probably generated it.
  */
-import { expertMeans, gateProbs, logJoint, normaliseJoint } from './density.js';
+import { checkFinitePoints, checkRows, expertMeans, gateProbs, logJoint, normaliseJoint } from './density.js';
 import type { Model } from './types.js';
 import { validateModel } from './validate.js';
 
@@ -37,16 +37,12 @@ export interface MoEPrediction {
 export function predictMoE(m: Model, X: Float64Array, n: number, y?: Float64Array): MoEPrediction {
   validateModel(m, 'model');
   const { k, d, nu } = m;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`n must be an integer ≥ 0. Value: ${n}`);
   if (!(X instanceof Float64Array)) throw new Error(`X must be a Float64Array of n × d = ${n * d} (row-major)`);
-  if (X.length !== n * d)
-    throw new Error(`X must have length n × d = ${n * d} (the model's d = ${d}). Value: ${X.length}`);
+  checkRows(m, X, n);
   if (y !== undefined && !(y instanceof Float64Array)) throw new Error(`y must be a Float64Array of n = ${n}`);
   if (y !== undefined && y.length !== n) throw new Error(`y must have length n = ${n}. Value: ${y.length}`);
   // a NaN would come back as NaN predictions (and expert −1) with no word of where it came from
-  for (let t = 0; t < n * d; t++)
-    if (!Number.isFinite(X[t]!))
-      throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
+  checkFinitePoints(X, n, d);
   if (y !== undefined)
     for (let i = 0; i < n; i++)
       if (!Number.isFinite(y[i]!)) throw new Error(`y[${i}] must be a finite number. Value: ${y[i]}`);

@@ -10,7 +10,7 @@
  * (log-sum-exp) in the cancellation-free form 4 sinh²(δ/2)/cosh δ: identical models give exactly 0.
  * In X: the mean over a seeded Monte Carlo design (or the grid), or over user-supplied points.
  */
-import { logGateProbs, expertMeans } from '../models/density.js';
+import { checkFinitePoints, expertMeans, logGateProbs } from '../models/density.js';
 import { sampleDesign, DESIGNS, type Design } from '../models/sample.js';
 import type { Model } from '../models/types.js';
 import { validateModel } from '../models/validate.js';
@@ -103,10 +103,7 @@ export function hellingerAt(
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1. Value: ${n}`);
   if (!(X instanceof Float64Array) || X.length !== n * d)
     throw new Error(`X must be a Float64Array of n × d = ${n * d} numbers. Value: length ${X?.length}`);
-  for (let t = 0; t < n * d; t++) {
-    if (!Number.isFinite(X[t]!))
-      throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
-  }
+  checkFinitePoints(X, n, d);
   const { nodes, weights } = gaussHermite(L);
   const kp = p.k;
   const kq = q.k;
