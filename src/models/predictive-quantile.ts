@@ -52,6 +52,18 @@ export function predictiveQuantile(pred: MoEPrediction, nu: ArrayLike<number>, p
   return out;
 }
 
+/**
+ * The central `level` predictive interval per row: the (1 − level)/2 and (1 + level)/2 quantiles of
+ * p(y | x) (`gmoe predict --interval`, the prediction figure).
+ */
+export function predictiveInterval(
+  pred: MoEPrediction,
+  nu: ArrayLike<number>,
+  level: number,
+): { lower: Float64Array; upper: Float64Array } {
+  return { lower: predictiveQuantile(pred, nu, (1 - level) / 2), upper: predictiveQuantile(pred, nu, (1 + level) / 2) };
+}
+
 /** The root of F(q) = p in [a, b] for the row whose gate and experts' means start at offset o. */
 function rowRoot(
   gate: Float64Array,

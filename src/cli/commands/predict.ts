@@ -16,7 +16,7 @@ import { describeGate } from '../../models/gates/index.js';
 import { csvNumber, readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
 import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predict.js';
-import { predictiveQuantile } from '../../models/predictive-quantile.js';
+import { predictiveInterval } from '../../models/predictive-quantile.js';
 import type { Model } from '../../models/types.js';
 import { writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
@@ -254,14 +254,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (clash !== undefined)
     throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
   const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
-  const iv =
-    level === null
-      ? null
-      : {
-          level,
-          lower: predictiveQuantile(p, model.nu, (1 - level) / 2),
-          upper: predictiveQuantile(p, model.nu, (1 + level) / 2),
-        };
+  const iv = level === null ? null : { level, ...predictiveInterval(p, model.nu, level) };
   const range = fittedRange(fit, model.d);
   const extrapolated = range ? extrapolationWarning(inputs, range) : null;
   const chunks = predictionCsv(inputs, p, iv);

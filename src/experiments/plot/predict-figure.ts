@@ -6,7 +6,7 @@
  * y: the observed y against the predicted mean, coloured the same way.
  */
 import { predictMoE, type MoEPrediction } from '../../models/predict.js';
-import { predictiveQuantile } from '../../models/predictive-quantile.js';
+import { predictiveInterval } from '../../models/predictive-quantile.js';
 import type { Model } from '../../models/types.js';
 import type { Figure } from './figure.js';
 import { titledLayout } from './layout.js';
@@ -151,8 +151,7 @@ function curvesFigure(input: PredictFigureInput): Figure {
   });
   const level = input.intervalLevel;
   if (level !== undefined) {
-    const lower = predictiveQuantile(g, model.nu, (1 - level) / 2);
-    const upper = predictiveQuantile(g, model.nu, (1 + level) / 2);
+    const { lower, upper } = predictiveInterval(g, model.nu, level);
     // one trace, two lines: a null between them
     data.push({
       type: 'scatter',
