@@ -131,7 +131,9 @@ export function listTruthPresets(): readonly TruthPreset[] {
 export function truthPreset(name: string): Model {
   const p = presets.find((q) => q.name === name);
   if (!p)
-    throw new Error(`truth must be one of ${presets.map((q) => q.name).join(', ')} (or a model file). Value: ${name}`);
+    throw new Error(
+      `truthPreset: name must be one of ${presets.map((q) => q.name).join(', ')} (resolveModel takes a preset name or a model file). Value: ${name}`,
+    );
   return p.model();
 }
 

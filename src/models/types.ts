@@ -104,6 +104,7 @@ export interface ModelParams {
   a: number[][];
   b: number[];
   nu: number[];
+  /** τ > 0 of a gate with a temperature (temperature, activation; default 1, where the temperature gate is the softmax); ignored by the others */
   tau?: number;
 }
 

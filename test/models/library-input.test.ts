@@ -143,6 +143,13 @@ describe('deriveSeed', () => {
   });
 });
 
+describe('truthPreset', () => {
+  it('names the presets and points a file path to resolveModel (it said "or a model file", which it cannot read)', () => {
+    oneLine(() => truthPreset('nope'), /^truthPreset: name must be one of demy, .*resolveModel.*Value: nope$/);
+    expect(() => truthPreset('results/fit.json')).toThrow(/resolveModel takes a preset name or a model file/);
+  });
+});
+
 describe('gate specs in TypeScript', () => {
   it("take selectOn and bias as optional, as the docs and fitMoE's parser do (npm run typecheck compiles this)", () => {
     const fit = fitMoE(data, { gate: { kind: 'topk', K: 1 }, k: 2, seed: 1 });
