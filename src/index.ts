@@ -7,6 +7,7 @@ export { formatJSON, writeFileAtomic } from './io/index.js';
 export { createRng, checkSeed, type Rng } from './random/rng.js';
 export { deriveSeed } from './random/seed.js';
 export { logsumexp } from './math/logsumexp.js';
+export { ksUniform, kolmogorovSurvival, type KsResult } from './math/kolmogorov.js';
 export { ACTIVATIONS, activate, activateDeriv, type Activation } from './math/activations.js';
 export * from './em/index.js';
 export * from './voronoi/index.js';

@@ -1,7 +1,7 @@
 export * from './types.js';
 export * from './density.js';
 export { predictMoE, inputRange, rowsOutside, type MoEPrediction } from './predict.js';
-export { predictiveInterval, predictiveQuantile } from './predictive-quantile.js';
+export { predictiveCdf, predictiveInterval, predictiveQuantile } from './predictive-quantile.js';
 export * from './presets.js';
 export * from './sample.js';
 export { getGate, registerGate, activeSet, topKMask, logSoftmaxRows, slopeScores } from './gates/index.js';

@@ -1,6 +1,7 @@
 /**
- * Quantiles of the predictive distribution p(y | x) = Σ_j π_j(x) N(a_j·x + b_j, ν_j): a mixture, so
- * no closed form; each row's quantile is the root of F(q) − p, bracketed by the experts' own quantiles.
+ * Quantiles and CDF of the predictive distribution p(y | x) = Σ_j π_j(x) N(a_j·x + b_j, ν_j): a mixture,
+ * so no closed form for its quantiles; each row's quantile is the root of F(q) − p, bracketed by the
+ * experts' own quantiles.
  */
 import erf from '@stdlib/math-base-special-erf';
 import type { MoEPrediction } from './predict.js';
@@ -48,6 +49,31 @@ export function predictiveQuantile(pred: MoEPrediction, nu: ArrayLike<number>, p
       b = Math.max(b, q);
     }
     out[i] = rowRoot(gate, expertMean, sd, o, k, p, a, b);
+  }
+  return out;
+}
+
+/**
+ * The probability integral transform u_i = F(y_i | x_i) = Σ_j π_j(x_i) Φ((y_i − μ_ij)/√ν_j) of each row's
+ * observed y (a prediction made with y or without: `y` given here). When the model is the data's law the
+ * u_i are independent U(0, 1): `gmoe predict`'s calibration check (math/kolmogorov.ts), its figure's
+ * histogram.
+ * @throws Error when nu does not have k entries or y does not have n
+ */
+export function predictiveCdf(pred: MoEPrediction, nu: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
+  const { n, k, gate, expertMean } = pred;
+  if (nu.length !== k) throw new Error(`nu must have k = ${k} entries. Value: ${nu.length}`);
+  if (y.length !== n) throw new Error(`y must have n = ${n} entries (the prediction's rows). Value: ${y.length}`);
+  const sd = Array.from(nu, (v) => Math.sqrt(v));
+  const out = new Float64Array(n);
+  for (let i = 0, o = 0; i < n; i++, o += k) {
+    let f = 0;
+    for (let j = 0; j < k; j++) {
+      const w = gate[o + j]!;
+      if (w > 0) f += w * normalCdf((y[i]! - expertMean[o + j]!) / sd[j]!);
+    }
+    // Σ π_j = 1 to rounding: F may pass 1 by an ulp
+    out[i] = Math.min(1, f);
   }
   return out;
 }

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { modelToJSON } from '../../src/models/io.js';
 import { predictMoE } from '../../src/models/predict.js';
-import { predictiveQuantile } from '../../src/models/predictive-quantile.js';
+import { predictiveCdf, predictiveQuantile } from '../../src/models/predictive-quantile.js';
+import { ksUniform } from '../../src/math/kolmogorov.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
@@ -23,31 +24,48 @@ describe('gmoe predict', () => {
     const r = await gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', 'p.csv'], dir);
     expect(r.code, r.stderr).toBe(0);
     const lines = readFileSync(join(dir, 'p.csv'), 'utf8').trimEnd().split('\n');
-    expect(lines[0]).toBe('x1,y,mean,sd,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    expect(lines[0]).toBe('x1,y,mean,sd,gate1,gate2,mu1,mu2,logdens,pit,post1,post2,expert');
     expect(lines).toHaveLength(301);
     const p = predictMoE(truth, data.X, data.n, data.y);
+    const pit = predictiveCdf(p, truth.nu, data.y);
     const counts = [0, 0];
     let ll = 0;
     lines.slice(1).forEach((line, i) => {
       const c = line.split(',').map(Number);
       expect(c.slice(0, 4)).toEqual([data.X[i], data.y[i], p.mean[i], p.sd[i]]);
       expect(c.slice(4, 8)).toEqual([p.gate[2 * i], p.gate[2 * i + 1], p.expertMean[2 * i], p.expertMean[2 * i + 1]]);
-      expect(c.slice(8, 11)).toEqual([p.logDensity![i], p.posterior![2 * i], p.posterior![2 * i + 1]]);
-      expect(c[11]).toBe(p.expert![i]! + 1); // 1-based, the suffix of gate1, post1, ...
-      counts[c[11]! - 1]!++;
+      expect(c.slice(8, 12)).toEqual([p.logDensity![i], pit[i], p.posterior![2 * i], p.posterior![2 * i + 1]]);
+      expect(c[12]).toBe(p.expert![i]! + 1); // 1-based, the suffix of gate1, post1, ...
+      counts[c[12]! - 1]!++;
       ll += p.logDensity![i]!;
     });
     const err = r.stderr.trimEnd().split('\n');
     expect(err[0]).toBe('gmoe predict: wrote 300 rows (k = 2, y = y) to p.csv');
     expect(err[1]).toMatch(new RegExp(`^gmoe predict: log-likelihood ${Number(ll.toPrecision(6))} \\(`));
     expect(err[2]).toBe(`gmoe predict: most probable expert: 1: ${counts[0]}, 2: ${counts[1]}`);
+    const ks = ksUniform(pit);
+    const g = (v: number) => Number(v.toPrecision(3));
+    expect(ks.pValue).toBeGreaterThan(0.01); // the truth on its own draws
+    expect(err[3]).toBe(
+      `gmoe predict: calibration: pit = F(y|x) is uniform where the model holds; Kolmogorov–Smirnov D = ${g(ks.statistic)}, p = ${g(ks.pValue)}: no evidence against p(y|x) (the p-value is conservative on the data the model was fitted on)`,
+    );
+  });
+
+  it("the calibration line says when p(y|x) does not fit y (a model whose experts' variances are 4×)", async () => {
+    const wide = { ...truth, nu: truth.nu.map((v) => 4 * v) };
+    writeFileSync(join(dir, 'wide.json'), JSON.stringify(modelToJSON(wide)));
+    const r = await gmoe(['predict', '--model', 'wide.json', '--data', 'd.csv', '--out', '-'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /calibration: .*Kolmogorov–Smirnov D = [0-9.]+, p < 1e-4: p\(y\|x\) does not fit y: see the pit column/,
+    );
   });
 
   it('--interval 0.9: lower and upper after sd, the library quantiles to the last bit, and its coverage', async () => {
     const r = await gmoe(['predict', '--model', 'demy', '--data', 'd.csv', '--out', '-', '--interval', '0.9'], dir);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toBe('x1,y,mean,sd,lower,upper,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    expect(lines[0]).toBe('x1,y,mean,sd,lower,upper,gate1,gate2,mu1,mu2,logdens,pit,post1,post2,expert');
     const p = predictMoE(truth, data.X, data.n, data.y);
     const lower = predictiveQuantile(p, truth.nu, (1 - 0.9) / 2);
     const upper = predictiveQuantile(p, truth.nu, (1 + 0.9) / 2);
@@ -145,7 +163,7 @@ describe('gmoe predict', () => {
       gmoe(['predict', '--model', 'rfit.json', '--data', 'other.csv', '--out', '-'], dir),
     ]);
     expect(own.code, own.stderr).toBe(0);
-    expect(own.stdout.split('\n')[0]).toBe('dose,resp,mean,sd,gate1,gate2,mu1,mu2,logdens,post1,post2,expert');
+    expect(own.stdout.split('\n')[0]).toBe('dose,resp,mean,sd,gate1,gate2,mu1,mu2,logdens,pit,post1,post2,expert');
     expect(own.stdout).toBe(named.stdout);
     expect(own.stderr).toMatch(/^gmoe predict: x = dose \(the model's columns, from its fit block\)$/m);
     expect(own.stderr).toMatch(/wrote 300 rows \(k = 2, y = resp\)/);

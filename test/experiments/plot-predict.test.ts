@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_POINTS, predictFigure } from '../../src/experiments/plot/predict-figure.js';
 import { predictMoE } from '../../src/models/predict.js';
-import { predictiveQuantile } from '../../src/models/predictive-quantile.js';
+import { predictiveCdf, predictiveQuantile } from '../../src/models/predictive-quantile.js';
+import { ksUniform } from '../../src/math/kolmogorov.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 
@@ -87,6 +88,32 @@ describe('predictFigure', () => {
     expect(drawn).toBe(Math.ceil((2 * MAX_POINTS + 1) / 3)); // every 3rd row
     expect(figureOf('demy', 50, false).fig).not.toBeNull(); // d = 1 without y: the curves alone
   });
+  it('with y, the PIT panel: its histogram (density, all n rows), the line at 1, its 95 % band and the KS p; none without y', () => {
+    for (const [preset, d] of [
+      ['demy', 1],
+      ['d2', 2],
+    ] as const) {
+      const { fig, data, prediction } = figureOf(preset, 400, true);
+      const model = truthPreset(preset);
+      const pit = predictiveCdf(prediction, model.nu, data.y);
+      const traces = fig!.data as (Trace & { type?: string; xaxis?: string })[];
+      const panel = traces.filter((t) => t.xaxis === 'x9');
+      expect(panel, `d = ${d}`).toHaveLength(3);
+      const bars = panel.find((t) => t.type === 'bar')!;
+      expect(bars.x).toHaveLength(20);
+      // density: the bars' areas sum to 1, and bin b counts the pit values in [b/20, (b + 1)/20)
+      expect(bars.y.reduce((s: number, v) => s + v! / 20, 0)).toBeCloseTo(1, 12);
+      const third = Array.from(pit).filter((u) => u >= 0.1 && u < 0.15).length;
+      expect(bars.y[2]).toBeCloseTo(third / (400 / 20), 12);
+      const layout = fig!.layout as { annotations: { text: string }[]; xaxis9: unknown; yaxis9: unknown };
+      const p = Number(ksUniform(pit).pValue.toPrecision(3));
+      expect(layout.annotations.some((a) => a.text === `<b>calibration</b>: KS test p = ${p}`)).toBe(true);
+    }
+    const without = figureOf('demy', 50, false).fig!;
+    expect((without.data as { xaxis?: string }[]).some((t) => t.xaxis === 'x9')).toBe(false);
+    expect((without.layout as { xaxis9?: unknown }).xaxis9).toBeUndefined();
+  });
+
   it("axis titles: the data's column names (escaped for plotly), else x and y", () => {
     const title = (fig: ReturnType<typeof predictFigure>, axis: string): string =>
       (fig!.layout as Record<string, { title: { text: string } }>)[axis]!.title.text;

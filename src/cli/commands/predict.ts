@@ -2,9 +2,9 @@
  * `gmoe predict --model <fit.json|preset> --data new.csv [--x COLS] [--y COL] [--drop-missing] --out pred.csv|-`
  * Predictions of a fitted model on a CSV of x (and optionally y), as flexmix's predict, posterior and
  * clusters: one output row per input row, the input columns first, then mean, sd, [lower, upper with
- * --interval], gate1..k, mu1..k, and with y logdens, post1..k and expert (1..k, the suffix of the columns
- * above). A summary
- * (log-likelihood, RMSE and R² of the mean, samples per expert) goes to stderr.
+ * --interval], gate1..k, mu1..k, and with y logdens, pit (F(y|x)), post1..k and expert (1..k, the suffix of
+ * the columns above). A summary (log-likelihood, RMSE and R² of the mean, samples per expert, the PIT's
+ * calibration test) goes to stderr.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -16,7 +16,8 @@ import { describeGate } from '../../models/gates/index.js';
 import { csvNumber, readInputsCsv, type CsvInputs } from '../../models/dataset-io.js';
 import { resolveModel } from '../../models/io.js';
 import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predict.js';
-import { predictiveInterval } from '../../models/predictive-quantile.js';
+import { predictiveCdf, predictiveInterval } from '../../models/predictive-quantile.js';
+import { ksUniform } from '../../math/kolmogorov.js';
 import type { Model } from '../../models/types.js';
 import { writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
@@ -50,7 +51,7 @@ export function predictionHeader(k: number, withY: boolean, interval = false): s
     ...(interval ? ['lower', 'upper'] : []),
     ...of('gate'),
     ...of('mu'),
-    ...(withY ? ['logdens', ...of('post'), 'expert'] : []),
+    ...(withY ? ['logdens', 'pit', ...of('post'), 'expert'] : []),
   ];
 }
 
@@ -60,7 +61,12 @@ function num(v: number): string {
 }
 
 /** The CSV text in chunks of at most 8192 lines: input columns, then the predictions. */
-function* predictionCsv(inputs: CsvInputs, p: MoEPrediction, iv: Interval | null): Generator<string> {
+function* predictionCsv(
+  inputs: CsvInputs,
+  p: MoEPrediction,
+  iv: Interval | null,
+  pit: Float64Array | null,
+): Generator<string> {
   const { n, d, X, y } = inputs;
   const k = p.k;
   const head = [
@@ -80,7 +86,7 @@ function* predictionCsv(inputs: CsvInputs, p: MoEPrediction, iv: Interval | null
     for (let j = 0; j < k; j++) row.push(num(p.gate[i * k + j]!));
     for (let j = 0; j < k; j++) row.push(num(p.expertMean[i * k + j]!));
     if (y) {
-      row.push(num(p.logDensity![i]!));
+      row.push(num(p.logDensity![i]!), num(pit![i]!));
       for (let j = 0; j < k; j++) row.push(num(p.posterior![i * k + j]!));
       row.push(p.expert![i]! < 0 ? 'NA' : String(p.expert![i]! + 1));
     }
@@ -99,7 +105,12 @@ function csvName(s: string): string {
 }
 
 /** The summary lines for stderr: fit to y (when present) and how the samples split over the experts. */
-export function predictionSummary(inputs: CsvInputs, p: MoEPrediction, iv: Interval | null = null): string[] {
+export function predictionSummary(
+  inputs: CsvInputs,
+  p: MoEPrediction,
+  iv: Interval | null = null,
+  pit: Float64Array | null = null,
+): string[] {
   const { n, y } = inputs;
   if (!y) return [];
   let ll = 0;
@@ -132,7 +143,23 @@ export function predictionSummary(inputs: CsvInputs, p: MoEPrediction, iv: Inter
       `${g(100 * iv.level)} % predictive interval [lower, upper]: holds ${inside} of ${n} samples (${g((100 * inside) / n)} %)`,
     );
   }
+  if (pit) lines.push(calibrationLine(pit));
   return lines;
+}
+
+/** p below which the calibration line says the predictive distribution does not fit y */
+const MISFIT_P = 0.01;
+
+/** The PIT's Kolmogorov–Smirnov test against U(0, 1), as one line. */
+export function calibrationLine(pit: Float64Array): string {
+  const { statistic, pValue } = ksUniform(pit);
+  const g = (v: number) => Number(v.toPrecision(3)).toString();
+  const p = pValue < 1e-4 ? '< 1e-4' : `= ${g(pValue)}`;
+  const verdict =
+    pValue < MISFIT_P
+      ? "p(y|x) does not fit y: see the pit column (and the figure's histogram)"
+      : 'no evidence against p(y|x) (the p-value is conservative on the data the model was fitted on)';
+  return `calibration: pit = F(y|x) is uniform where the model holds; Kolmogorov–Smirnov D = ${g(statistic)}, p ${p}: ${verdict}`;
 }
 
 /** A model file's "fit" block (gmoe fit and gmoe select write one), or undefined for a preset or a file without it. */
@@ -255,9 +282,10 @@ async function run(opts: PredictCliOptions): Promise<void> {
     throw new CliError(`${opts.data}: column "${clash}" has the name of a prediction column: rename it`);
   const p = predictMoE(model, inputs.X, inputs.n, inputs.y);
   const iv = level === null ? null : { level, ...predictiveInterval(p, model.nu, level) };
+  const pit = inputs.y ? predictiveCdf(p, model.nu, inputs.y) : null;
   const range = fittedRange(fit, model.d);
   const extrapolated = range ? extrapolationWarning(inputs, range) : null;
-  const chunks = predictionCsv(inputs, p, iv);
+  const chunks = predictionCsv(inputs, p, iv, pit);
   if (opts.out === '-') {
     for (const c of chunks) process.stdout.write(c);
   } else {
@@ -281,7 +309,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
       `warning: --x ${given.join(',')} names the model's columns in another order than it was fitted on (${fitted.x.join(',')}): they are read in the order given, as x1..x${model.d}; leave --x out to use the model's order`,
     );
   if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
-  const summary = predictionSummary(inputs, p, iv);
+  const summary = predictionSummary(inputs, p, iv, pit);
   if (opts.plot !== undefined) {
     const files = await writeFigure(opts, model, inputs, p, summary, level);
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
@@ -322,7 +350,7 @@ export function register(program: Command): void {
     .requiredOption('--out <pred.csv>', 'output CSV (written atomically), or - for standard output')
     .option(
       '--plot <fig.html>',
-      'a figure: d = 1 the data by most probable expert, E[y|x], each expert ± 2 sd and the gate; d > 1 observed y against E[y|x]',
+      'a figure: d = 1 the data by most probable expert, E[y|x], each expert ± 2 sd and the gate; d > 1 observed y against E[y|x]; with y, the histogram of pit',
     )
     .option(
       '--interval <level>',
@@ -335,8 +363,10 @@ export function register(program: Command): void {
         '',
         'Columns written: the input columns, then mean (E[y|x]), sd (sd(y|x)), with --interval lower and',
         "upper, then gate1..k (π_j(x)), mu1..k (each expert's mean); with y also logdens (log p(y|x)),",
-        'post1..k (P(expert j | x, y)) and expert (the most probable, 1..k; NA where y has zero density).',
-        'A summary goes to stderr (with y and --interval also how many samples the interval holds).',
+        'pit (F(y|x), the probability integral transform: uniform where the model holds), post1..k',
+        '(P(expert j | x, y)) and expert (the most probable, 1..k; NA where y has zero density).',
+        'A summary goes to stderr: with y the fit, a Kolmogorov–Smirnov test of the pit against U(0, 1) and,',
+        'with --interval, how many samples the interval holds.',
         '',
         'Example:',
         '  gmoe predict --model fit.json --data new.csv --out pred.csv',

@@ -3,11 +3,13 @@
  * most probable expert, the conditional mean E[y|x], each expert's mean ± 2 sd drawn where its gate gives
  * it at least 1 % of the weight (one band per expert: a ±2 sd band of the mixture would cover the empty
  * gap between experts where the gate switches); below, the gate probabilities π_j(x). For d > 1 with
- * y: the observed y against the predicted mean, coloured the same way.
+ * y: the observed y against the predicted mean, coloured the same way. With y, a panel on the right: the
+ * histogram of the probability integral transform F(y|x), flat where the model holds.
  */
 import { predictMoE, type MoEPrediction } from '../../models/predict.js';
-import { predictiveInterval } from '../../models/predictive-quantile.js';
+import { predictiveCdf, predictiveInterval } from '../../models/predictive-quantile.js';
 import type { Model } from '../../models/types.js';
+import { ksUniform } from '../../math/kolmogorov.js';
 import type { Figure } from './figure.js';
 import { titledLayout } from './layout.js';
 
@@ -43,8 +45,101 @@ const axisName = (name: string | undefined, fallback: string): string =>
 
 /** plotly `{ data, layout }`, or null when there is nothing to draw (d > 1 without y). */
 export function predictFigure(input: PredictFigureInput): Figure | null {
-  if (input.model.d === 1) return curvesFigure(input);
-  return input.y ? observedFigure(input) : null;
+  const figure = input.model.d === 1 ? curvesFigure(input) : input.y ? observedFigure(input) : null;
+  if (figure && input.y) addPitPanel(figure, predictiveCdf(input.prediction, input.model.nu, input.y));
+  return figure;
+}
+
+/** bins of the PIT histogram */
+const PIT_BINS = 20;
+
+/**
+ * The PIT's histogram (as a density: 1 where uniform) right of the panels, with the line at 1 and the
+ * band where 95 % of a bin's heights fall when the model holds (binomial, each bin alone).
+ */
+function addPitPanel(figure: Figure, pit: Float64Array): void {
+  const n = pit.length;
+  const counts = new Array<number>(PIT_BINS).fill(0);
+  for (const u of pit) counts[Math.min(PIT_BINS - 1, Math.floor(u * PIT_BINS))]++;
+  const w = 1 / PIT_BINS;
+  const half = (1.96 * Math.sqrt((w * (1 - w)) / n)) / w;
+  const axes = { xaxis: 'x9', yaxis: 'y9' };
+  const edges = [0, 1];
+  figure.data.push(
+    {
+      type: 'bar',
+      name: 'pit = F(y|x): histogram',
+      x: counts.map((_, b) => (b + 0.5) * w),
+      y: counts.map((c) => c / (n * w)),
+      width: w * 0.95,
+      marker: { color: '#999999' },
+      showlegend: false,
+      hovertemplate: 'F(y|x) in [%{x}±0.025]: density %{y:.3f}<extra></extra>',
+      ...axes,
+    },
+    {
+      type: 'scatter',
+      mode: 'lines',
+      x: edges,
+      y: [1, 1],
+      line: { color: '#000', width: 1.5 },
+      showlegend: false,
+      hoverinfo: 'skip',
+      ...axes,
+    },
+    {
+      type: 'scatter',
+      mode: 'lines',
+      name: 'pit: 95 % band of a bin where the model holds',
+      x: [...edges, null, ...edges],
+      y: [1 - half, 1 - half, null, 1 + half, 1 + half],
+      line: { color: '#000', width: 1, dash: 'dot' },
+      connectgaps: false,
+      showlegend: false,
+      hoverinfo: 'skip',
+      ...axes,
+    },
+  );
+  const layout = figure.layout as Record<string, unknown> & { xaxis: Record<string, unknown>; width: number };
+  layout.width = Math.round(layout.width * 1.3);
+  layout.xaxis = { ...layout.xaxis, domain: [0, 0.74] };
+  const top = (layout.yaxis as { domain?: number[] }).domain ?? [0, 1];
+  const { pValue } = ksUniform(pit);
+  const p = pValue < 1e-4 ? '< 1e-4' : `= ${Number(pValue.toPrecision(3))}`;
+  const notes = (layout.annotations as Record<string, unknown>[] | undefined) ?? [];
+  layout.annotations = [
+    ...notes,
+    {
+      xref: 'paper',
+      yref: 'paper',
+      x: 0.81,
+      y: top[1]!,
+      xanchor: 'left',
+      yanchor: 'bottom',
+      align: 'left',
+      showarrow: false,
+      text: `<b>calibration</b>: KS test p ${p}`,
+      font: { size: 13 },
+    },
+  ];
+  Object.assign(layout, {
+    xaxis9: {
+      ...AXIS,
+      domain: [0.81, 1],
+      range: [0, 1],
+      anchor: 'y9',
+      title: {
+        text: `pit = F(y|x)<br><span style="font-size:11px">dotted: a bin's 95 % range if the model holds</span>`,
+      },
+    },
+    yaxis9: {
+      ...AXIS,
+      domain: top,
+      anchor: 'x9',
+      rangemode: 'tozero',
+      title: { text: 'density (1: calibrated)' },
+    },
+  });
 }
 
 const AXIS = { showgrid: true, gridcolor: '#e5e5e5', zeroline: false, showline: true, linecolor: '#444', mirror: true };
