@@ -96,4 +96,10 @@ export {
   type RunMeta,
   type RunProvenance,
 } from './store.js';
-export { createProgressReporter, type ProgressReporter } from './progress.js';
+export {
+  createProgressReporter,
+  createCountReporter,
+  type ProgressReporter,
+  type CountProgress,
+  type CountReporterOptions,
+} from './progress.js';

@@ -1,6 +1,6 @@
 /**
- * Progress display of a sweep on stderr: a cli-progress bar (cells done / total, ETA, latest
- * loss) when stderr is a terminal, plain periodic lines otherwise (logs, CI, Slurm).
+ * Progress display on stderr (a sweep's cells, a bootstrap's samples): a cli-progress bar (done / total,
+ * ETA, latest) when stderr is a terminal, plain periodic lines otherwise (logs, CI, Slurm).
  */
 import cliProgress from 'cli-progress';
 import type { SweepProgress } from './runner.js';
@@ -28,25 +28,43 @@ export function describeLatest(r: CellRecord): string {
   return v === undefined ? where : `${where} loss=${v.toPrecision(3)}`;
 }
 
-export interface ProgressReporter {
-  update(p: SweepProgress): void;
+export interface ProgressReporter<P = SweepProgress> {
+  update(p: P): void;
   stop(): void;
 }
 
+/** What a count reporter shows: items done of a total, seconds elapsed and left, failures. */
+export interface CountProgress {
+  done: number;
+  total: number;
+  failed: number;
+  elapsed: number;
+  eta?: number;
+}
+
+export interface CountReporterOptions<P> {
+  stream?: NodeJS.WriteStream;
+  /** seconds between plain lines when not a terminal (default 10) */
+  intervalSeconds?: number;
+  title: string;
+  /** what is counted: "cells", "samples" */
+  unit: string;
+  /** the latest item in a few words */
+  describe: (p: P) => string;
+}
+
 /**
- * A progress reporter writing to `stream` (default process.stderr).
- * @param options.intervalSeconds seconds between plain lines when not a terminal (default 10)
+ * A progress reporter writing to `stream` (default process.stderr): a bar on a terminal, else a plain
+ * line every `intervalSeconds` and at the end.
  */
-export function createProgressReporter(
-  options: { stream?: NodeJS.WriteStream; intervalSeconds?: number; title?: string } = {},
-): ProgressReporter {
+export function createCountReporter<P extends CountProgress>(options: CountReporterOptions<P>): ProgressReporter<P> {
   const stream = options.stream ?? process.stderr;
-  const title = options.title ?? 'sweep';
+  const { title, unit, describe } = options;
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: `${title} {bar} {value}/{total} cells | ETA {etaText} | {elapsedText} | {latest}`,
+        format: `${title} {bar} {value}/{total} ${unit} | ETA {etaText} | {elapsedText} | {latest}`,
         barsize: 24,
         hideCursor: true,
         clearOnComplete: false,
@@ -60,7 +78,7 @@ export function createProgressReporter(
         const payload = {
           etaText: formatDuration(p.eta),
           elapsedText: formatDuration(p.elapsed),
-          latest: describeLatest(p.latest) + (p.failed ? ` | ${p.failed} failed` : ''),
+          latest: describe(p) + (p.failed ? ` | ${p.failed} failed` : ''),
         };
         if (!started) {
           bar.start(p.total, p.done, payload);
@@ -80,10 +98,26 @@ export function createProgressReporter(
       if (p.done < p.total && now - last < every) return;
       last = now;
       const pct = ((100 * p.done) / p.total).toFixed(0);
+      const latest = describe(p);
       stream.write(
-        `${title}: ${p.done}/${p.total} cells (${pct}%), elapsed ${formatDuration(p.elapsed)}, ETA ${formatDuration(p.eta)}${p.failed ? `, ${p.failed} failed` : ''}; latest ${describeLatest(p.latest)}\n`,
+        `${title}: ${p.done}/${p.total} ${unit} (${pct}%), elapsed ${formatDuration(p.elapsed)}, ETA ${formatDuration(p.eta)}${p.failed ? `, ${p.failed} failed` : ''}${latest ? `; latest ${latest}` : ''}\n`,
       );
     },
     stop() {},
   };
+}
+
+/**
+ * A sweep's progress reporter writing to `stream` (default process.stderr).
+ * @param options.intervalSeconds seconds between plain lines when not a terminal (default 10)
+ */
+export function createProgressReporter(
+  options: { stream?: NodeJS.WriteStream; intervalSeconds?: number; title?: string } = {},
+): ProgressReporter {
+  return createCountReporter<SweepProgress>({
+    ...options,
+    title: options.title ?? 'sweep',
+    unit: 'cells',
+    describe: (p) => describeLatest(p.latest),
+  });
 }
