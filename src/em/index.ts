@@ -79,3 +79,17 @@ export {
   type SelectResult,
   type SelectRow,
 } from './select.js';
+export {
+  bootstrapLRT,
+  bootPValue,
+  lrtStatistic,
+  sequentialTests,
+  bootSeed,
+  checkBootOptions,
+  BOOT_MIN,
+  BOOT_ALPHA,
+  type BootLrtOptions,
+  type BootLrtResult,
+  type BootTest,
+  type BootProgress,
+} from './boot-lrt.js';

@@ -54,8 +54,8 @@ export interface SelectOptions extends Omit<FitOptions, 'k'> {
   ks: number[];
   /** the criterion that chooses (default 'bic', flexmix's getModel default) */
   criterion?: SelectCriterion;
-  /** called after each k's fit */
-  onFit?: (row: SelectRow) => void;
+  /** called after each k's fit (keep the fits to pass to bootstrapLRT's `fits`) */
+  onFit?: (row: SelectRow, fit: FitResult) => void;
 }
 
 /** The k with the smallest value of `key` (the first on a tie, rows in increasing k). */
@@ -114,7 +114,7 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
     };
     rows.push(row);
     fits.set(k, fit);
-    onFit?.(row);
+    onFit?.(row, fit);
   }
   const best = { bic: argmin(rows, 'bic'), aic: argmin(rows, 'aic'), icl: argmin(rows, 'icl') };
   const chosen = best[criterion];

@@ -1,0 +1,202 @@
+/**
+ * The parametric-bootstrap likelihood-ratio test for the number of experts, sequential as mixtools'
+ * boot.comp: H0 k0 experts against H1 k0 + 1 for k0 = k_min, k_min + 1, …, stopping at the first k0
+ * not rejected. The null distribution of T = 2(ℓ̂_{k0+1} − ℓ̂_{k0}) is not χ² (H0 is on the boundary
+ * of H1, where the extra expert's gate is switched off or two experts coincide), so it is drawn: y*
+ * from the fitted k0 model at the observed x (conditional on the design, as for regression mixtures),
+ * both models refitted on y* with the observed fits' options.
+ * Every draw and fit is seeded from (master seed, k0, b): results do not depend on order or workers.
+ */
+import { fail } from '../models/validate.js';
+import { sampleResponse } from '../models/sample.js';
+import type { Dataset } from '../models/types.js';
+import { createRng } from '../random/rng.js';
+import { deriveSeed } from '../random/seed.js';
+import { fitMoE } from './fit.js';
+import { NESTING_TOL } from './select.js';
+import type { FitOptions, FitResult } from './types.js';
+
+/** Fewest bootstrap samples: with 19, p = 1/20 = 0.05 is the smallest p-value (an exact 5 % test). */
+export const BOOT_MIN = 19;
+export const BOOT_ALPHA = 0.05;
+
+/** The seed roles under (master, k0, b): the draw of y*, then the fits of k0 and k0 + 1. */
+const ROLE = { draw: 0, fit0: 1, fit1: 2 } as const;
+
+export interface BootTest {
+  /** H0: k0 experts; H1: k0 + 1 */
+  k0: number;
+  k1: number;
+  /** the observed fits' log-likelihoods */
+  logLik0: number;
+  logLik1: number;
+  /** 2(ℓ̂_{k0+1} − ℓ̂_{k0}), clamped at 0 */
+  T: number;
+  /** (1 + #{T*_b ≥ T}) / (B' + 1), B' the bootstrap samples whose fits both ended */
+  p: number;
+  /** bootstrap samples asked for */
+  B: number;
+  /** #{T*_b ≥ T} */
+  exceed: number;
+  /** samples where the k0 + 1 fit ended more than NESTING_TOL below the k0 fit (T*_b clamped to 0: a local optimum) */
+  below: number;
+  /** samples left out because a fit threw or ended at a non-finite log-likelihood */
+  failed: number;
+  /** bootstrap fits (of 2 B') that stopped without converging */
+  unconverged: number;
+  /** p ≤ alpha */
+  rejected: boolean;
+  /** T*_b of the samples kept, in order of b */
+  Tstar: number[];
+}
+
+export interface BootLrtResult {
+  B: number;
+  alpha: number;
+  seed: number;
+  /** the pairs tested, in increasing k0 */
+  tests: BootTest[];
+  /** the first k0 not rejected; when every test rejected, the largest k (the test says at least that) */
+  chosen: number;
+  /** every test rejected: the true k may lie above the --k range */
+  exhausted: boolean;
+}
+
+export interface BootProgress {
+  k0: number;
+  /** bootstrap samples done of this pair */
+  done: number;
+  total: number;
+  failed: number;
+}
+
+export interface BootLrtOptions extends Omit<FitOptions, 'k'> {
+  /** consecutive k, at least two */
+  ks: number[];
+  /** bootstrap samples per test, ≥ BOOT_MIN */
+  B: number;
+  /** level: H0 is rejected when p ≤ alpha (default 0.05) */
+  alpha?: number;
+  /** the observed fits by k (selectK's); a k missing is fitted with seed S + k − 1, as selectK does */
+  fits?: ReadonlyMap<number, FitResult>;
+  /** called after each bootstrap sample */
+  onProgress?: (p: BootProgress) => void;
+}
+
+/** Monte Carlo p-value (1 + #{T*_b ≥ T}) / (B + 1): never 0, exact level α when α(B + 1) is an integer. */
+export function bootPValue(T: number, Tstar: ArrayLike<number>): { p: number; exceed: number } {
+  let exceed = 0;
+  for (let b = 0; b < Tstar.length; b++) if (Tstar[b]! >= T) exceed++;
+  return { p: (1 + exceed) / (Tstar.length + 1), exceed };
+}
+
+/** 2(ℓ1 − ℓ0), clamped at 0: the larger model contains the smaller, so a negative value is a missed optimum. */
+export function lrtStatistic(logLik0: number, logLik1: number): number {
+  return Math.max(0, 2 * (logLik1 - logLik0));
+}
+
+/**
+ * Runs `test` for k0 = ks[0], ks[0] + 1, … up to the second-largest k and stops after the first test
+ * whose p-value exceeds alpha.
+ */
+export function sequentialTests(
+  ks: number[],
+  alpha: number,
+  test: (k0: number) => BootTest,
+): { tests: BootTest[]; chosen: number; exhausted: boolean } {
+  const tests: BootTest[] = [];
+  for (let i = 0; i + 1 < ks.length; i++) {
+    const t = test(ks[i]!);
+    tests.push(t);
+    if (!t.rejected) return { tests, chosen: t.k0, exhausted: false };
+  }
+  return { tests, chosen: ks[ks.length - 1]!, exhausted: true };
+}
+
+/** The seed of one role of bootstrap sample b of the test of k0. */
+export function bootSeed(master: number, k0: number, b: number, role: keyof typeof ROLE): number {
+  return deriveSeed(master, k0, b, ROLE[role]);
+}
+
+/** One bootstrap sample of the test of k0: y* from fit0 at the observed x, both models refitted. */
+function bootSample(
+  data: Dataset,
+  fit0: FitResult,
+  k0: number,
+  b: number,
+  fitOpts: Omit<FitOptions, 'k'>,
+  seed: number,
+): { fit0: FitResult; fit1: FitResult } | undefined {
+  const { y } = sampleResponse(fit0.model, data.X, data.n, createRng(bootSeed(seed, k0, b, 'draw')));
+  const star: Dataset = { n: data.n, d: data.d, X: data.X, y };
+  try {
+    const f0 = fitMoE(star, { ...fitOpts, k: k0, seed: bootSeed(seed, k0, b, 'fit0') });
+    const f1 = fitMoE(star, { ...fitOpts, k: k0 + 1, seed: bootSeed(seed, k0, b, 'fit1') });
+    return Number.isFinite(f0.logLik) && Number.isFinite(f1.logLik) ? { fit0: f0, fit1: f1 } : undefined;
+  } catch {
+    // a fit that cannot run on this draw (all starts failed): the sample is left out and counted
+    return undefined;
+  }
+}
+
+function bootTest(
+  data: Dataset,
+  obs0: FitResult,
+  obs1: FitResult,
+  opts: { B: number; alpha: number; seed: number; fitOpts: Omit<FitOptions, 'k'> },
+  onProgress?: (p: BootProgress) => void,
+): BootTest {
+  const k0 = obs0.model.k;
+  const T = lrtStatistic(obs0.logLik, obs1.logLik);
+  const Tstar: number[] = [];
+  let below = 0;
+  let failed = 0;
+  let unconverged = 0;
+  for (let b = 0; b < opts.B; b++) {
+    const s = bootSample(data, obs0, k0, b, opts.fitOpts, opts.seed);
+    if (!s) failed++;
+    else {
+      if (s.fit1.logLik < s.fit0.logLik - NESTING_TOL) below++;
+      unconverged += (s.fit0.converged ? 0 : 1) + (s.fit1.converged ? 0 : 1);
+      Tstar.push(lrtStatistic(s.fit0.logLik, s.fit1.logLik));
+    }
+    onProgress?.({ k0, done: b + 1, total: opts.B, failed });
+  }
+  const { p, exceed } = bootPValue(T, Tstar);
+  const logs = { logLik0: obs0.logLik, logLik1: obs1.logLik };
+  const counts = { B: opts.B, exceed, below, failed, unconverged };
+  return { k0, k1: k0 + 1, ...logs, T, p, ...counts, rejected: p <= opts.alpha, Tstar };
+}
+
+/** Checks B, alpha and the k of a bootstrap test. */
+export function checkBootOptions(ks: number[], B: number, alpha: number): void {
+  if (!Number.isInteger(B) || B < BOOT_MIN) fail('B', `must be an integer ≥ ${BOOT_MIN}`, B);
+  if (!(alpha > 0 && alpha < 1)) fail('alpha', 'must lie in (0, 1)', alpha);
+  if (1 / (B + 1) > alpha)
+    fail('B', `must be at least ${Math.ceil(1 / alpha) - 1} at alpha = ${alpha}: the smallest p-value is 1/(B + 1)`, B);
+  if (!Array.isArray(ks) || ks.length < 2) fail('ks', 'must hold at least two consecutive k for the test', ks);
+  for (let i = 1; i < ks.length; i++)
+    if (ks[i] !== ks[i - 1]! + 1) fail('ks', 'must be consecutive (a range a..b) for the test', ks);
+}
+
+/**
+ * The sequential bootstrap test over `options.ks` (consecutive, increasing). The observed fits are
+ * `options.fits` where given (pass selectK's so the test and the criteria compare the same fits).
+ * Cost: 2B fits per test, sequential (about 2B times a select of the two k).
+ * @throws ValidationError on B < BOOT_MIN, alpha outside (0, 1), alpha below 1/(B + 1), or k not consecutive
+ * @example bootstrapLRT(data, { gate: { kind: 'softmax' }, ks: [1, 2, 3], B: 99, seed: 1 })
+ */
+export function bootstrapLRT(data: Dataset, options: BootLrtOptions): BootLrtResult {
+  const { ks, B, alpha = BOOT_ALPHA, fits, onProgress, ...fitOpts } = options;
+  checkBootOptions(ks, B, alpha);
+  const seed = fitOpts.seed ?? 1;
+  const made = new Map(fits);
+  const observed = (k: number): FitResult => {
+    if (!made.has(k)) made.set(k, fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 }));
+    return made.get(k)!;
+  };
+  const run = sequentialTests(ks, alpha, (k0) =>
+    bootTest(data, observed(k0), observed(k0 + 1), { B, alpha, seed, fitOpts }, onProgress),
+  );
+  return { B, alpha, seed, ...run };
+}
