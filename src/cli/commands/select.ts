@@ -1,11 +1,14 @@
 /**
  * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G[,G2,...] --k 1..6 [--restarts R]
- *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl] [--out DIR]`
+ *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl]
+ *               [--boot B [--alpha A]] [--out DIR]`
  * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
  * with gmoe fit's default starts (--init auto, DEFAULT_STARTS starts),
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  * Several gates: each gate's files in DIR/<gate>/, and DIR/compare.* with every (gate, k) and the best.
+ * --boot B: the sequential parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 too
+ * (select-boot.ts): its rows under the table, select.json's `lrt`, DIR/lrt.csv.
  */
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -33,10 +36,20 @@ import { alignCells, compareCsv, compareGates, compareTable, rowCells, type Gate
 import type { Dataset, GateSpec } from '../../models/types.js';
 import type { FitResult } from '../../em/types.js';
 import { CliError } from '../errors.js';
+import { BOOT_ALPHA, BOOT_MIN } from '../../em/boot-lrt.js';
 import { DATA_INITS, DEFAULT_INIT, DEFAULT_STARTS, parseDataInit, parseGate, readDataOption } from './fit.js';
 import { parseIntOption } from './simulate.js';
 import { asCliError } from './sweep.js';
 import { checkOutDir } from '../../experiments/runner.js';
+import {
+  describeChoice,
+  lrtCsv,
+  lrtTable,
+  parseBoot,
+  runBoot,
+  type BootChoice,
+  type Selection,
+} from './select-boot.js';
 
 interface SelectCliOptions {
   data: string;
@@ -55,6 +68,8 @@ interface SelectCliOptions {
   maxIter?: string;
   out?: string;
   png: boolean;
+  boot?: string;
+  alpha?: string;
 }
 
 /** `--k`: a range `a..b`, a list `1,2,4`, or one k. */
@@ -86,8 +101,8 @@ export function selectCsv(r: SelectResult): string {
   return `${[head, ...rows].join('\n')}\n`;
 }
 
-/** The table as text, and the choice. */
-export function selectTable(r: SelectResult): string {
+/** The table as text, and the choice (and the bootstrap test's rows, when there is one). */
+export function selectTable(r: Selection): string {
   const cells = [['k', 'logLik', 'df', 'AIC', 'BIC', 'ICL', 'converged']];
   for (const x of r.rows) cells.push(rowCells(x, x.k === r.chosen));
   const lines = alignCells(cells, 1);
@@ -96,6 +111,7 @@ export function selectTable(r: SelectResult): string {
     .join(', ');
   lines.push(`chosen k = ${r.chosen} by ${r.criterion.toUpperCase()} (${others})`);
   for (const note of r.notes) lines.push(`note: ${note}`);
+  if (r.lrt) lines.push(...lrtTable(r));
   return `${lines.join('\n')}\n`;
 }
 
@@ -106,6 +122,7 @@ interface Common {
   seed: number;
   init: NonNullable<ReturnType<typeof parseDataInit>>;
   maxIter?: number;
+  boot?: BootChoice;
 }
 
 function parseCommon(opts: SelectCliOptions): Common {
@@ -120,6 +137,8 @@ function parseCommon(opts: SelectCliOptions): Common {
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
   const common: Common = { ks, restarts, seed, init };
   if (opts.maxIter !== undefined) common.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  const boot = parseBoot(opts.boot, opts.alpha, ks);
+  if (boot) common.boot = boot;
   return common;
 }
 
@@ -136,7 +155,8 @@ function parseSelectGate(raw: string, ks: number[], opts: SelectCliOptions): Gat
   return gate;
 }
 
-function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opts: SelectCliOptions): SelectResult {
+function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opts: SelectCliOptions): Selection {
+  const fits = new Map<number, FitResult>();
   const options: SelectOptions = {
     gate,
     ks: c.ks,
@@ -145,14 +165,21 @@ function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opt
     init: c.init,
     tauMode: opts.tau as 'free' | 'fixed',
     criterion: opts.criterion as SelectCriterion,
-    onFit: (row) =>
+    onFit: (row, fit) => {
+      fits.set(row.k, fit);
       process.stderr.write(
         `gmoe select: ${label}k = ${row.k}: log-likelihood ${row.logLik.toFixed(4)}, ${row.converged ? 'converged' : row.stopReason}, ${row.iterations} iterations\n`,
-      ),
+      );
+    },
   };
   if (c.maxIter !== undefined) options.maxIter = c.maxIter;
   try {
-    return selectK(data, options);
+    const r: Selection = selectK(data, options);
+    if (c.boot) {
+      r.lrt = runBoot(data, options, fits, c.boot, label);
+      process.stderr.write(`gmoe select: ${label}${describeChoice(r)}\n`);
+    }
+    return r;
   } catch (e) {
     // the library's list of k is the command's --k
     if (e instanceof ValidationError)
@@ -181,7 +208,7 @@ async function writeFigure(out: string, name: string, figure: Figure, title: str
 /** One gate's files: select.json, select.csv, fit.json, select.html and .png. */
 async function writeSelection(
   out: string,
-  r: SelectResult,
+  r: Selection,
   gateArg: string,
   c: Common,
   opts: SelectCliOptions,
@@ -207,6 +234,7 @@ async function writeSelection(
     };
     writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, ...about, tauMode: opts.tau })}\n`);
     writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
+    if (r.lrt) writeFileAtomic(join(out, 'lrt.csv'), lrtCsv(r.lrt));
     const fitMeta = {
       k: r.chosen,
       criterion: r.criterion,
@@ -221,7 +249,8 @@ async function writeSelection(
   }
   const figure = selectFigure(r, `Choice of k: ${basename(opts.data)}, gate ${gateArg}`);
   const figs = await writeFigure(out, 'select', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
-  return ['select.json', 'select.csv', 'fit.json', ...figs].map((f) => join(out, f));
+  const lrt = r.lrt ? ['lrt.csv'] : [];
+  return ['select.json', 'select.csv', ...lrt, 'fit.json', ...figs].map((f) => join(out, f));
 }
 
 async function run(opts: SelectCliOptions): Promise<void> {
@@ -325,6 +354,11 @@ export function register(program: Command): void {
     .option('--select-on <score>', 'top-K ranking: slope | logit (default logit, as gmoe fit; or topk:K:slope)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
+    .option(
+      '--boot <B>',
+      `also the parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 (mixtools' boot.comp), B samples per test (≥ ${BOOT_MIN}; e.g. 99); needs consecutive k`,
+    )
+    .option('--alpha <A>', `level of the bootstrap test: H0 rejected when p ≤ A (default ${BOOT_ALPHA})`)
     .option('--out <dir>', 'output directory (default results/select-<data file name>)')
     .option('--no-png', 'skip rendering select.png with Chromium')
     .addHelpText(
@@ -338,6 +372,9 @@ export function register(program: Command): void {
         '  gmoe select --data d.csv --gate softmax --k 1..4 --restarts 5 --out sel',
         '  gmoe select --data d.csv --gate softmax,topk:1:logit,activation:tanh --k 2..4 --out cmp',
         '    # each gate in cmp/<gate>/ as above; cmp/compare.csv, .json, .html: every (gate, k), the best overall in cmp/fit.json',
+        '  gmoe select --data d.csv --gate softmax --k 1..3 --boot 99 --out boot',
+        '    # also tests k0 = 1 vs 2, then 2 vs 3, ... (y* drawn from the k0 fit at the observed x, both refitted B times),',
+        '    # stopping at the first p > alpha: that k0 is the test\'s choice (boot/lrt.csv, select.json "lrt"); 2B fits per test',
       ].join('\n'),
     )
     .action((opts: SelectCliOptions) => run(opts));
