@@ -45,6 +45,7 @@ export {
   escapeHtml,
   scriptJson,
   selectFigure,
+  lrtFigure,
   compareFigure,
   predictFigure,
 } from './plot/index.js';

@@ -31,7 +31,10 @@ describe('gmoe select --boot', () => {
     expect(lines[head + 2]).toMatch(/^1 vs 2\s+\d+\.\d{3}\s+0\.0500\s+0\s+19\s+0\s+0\s+rejected$/);
     expect(lines[head + 3]).toMatch(/^2 vs 3\s+\d+\.\d{3}\s+0\.\d{4}\s+\d+\s+19\s+\d+\s+\d+\s+not rejected$/);
     expect(lines[head + 4]).toBe('bootstrap LRT (B = 19, alpha = 0.05) chooses k = 2; BIC chooses k = 2');
-    expect(a.stdout).toMatch(/wrote a\/select\.json, a\/select\.csv, a\/lrt\.csv, a\/fit\.json, a\/select\.html/);
+    expect(a.stdout).toMatch(
+      /wrote a\/select\.json, a\/select\.csv, a\/lrt\.csv, a\/fit\.json, a\/select\.html, a\/lrt\.html\n/,
+    );
+    expect(read('a', 'lrt.html')).toContain('Plotly.newPlot(');
     expect(a.stderr).toMatch(/^gmoe select: bootstrap k = 1 vs 2: 19\/19 samples \(100%\)/m);
     expect(a.stderr).toMatch(/^gmoe select: k = 1 vs 2: T = \d+\.\d{3}, p = 0\.0500 \(0 of 19 T\* ≥ T\): rejected$/m);
     expect(a.stderr).toMatch(

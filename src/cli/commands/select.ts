@@ -8,7 +8,7 @@
  * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
  * Several gates: each gate's files in DIR/<gate>/, and DIR/compare.* with every (gate, k) and the best.
  * --boot B: the sequential parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 too
- * (select-boot.ts): its rows under the table, select.json's `lrt`, DIR/lrt.csv.
+ * (select-boot.ts): its rows under the table, select.json's `lrt`, DIR/lrt.csv, lrt.html / .png.
  */
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
@@ -31,6 +31,7 @@ import { MAX_SEED } from '../../random/rng.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderPng } from '../../experiments/plot/png.js';
 import { compareFigure, selectFigure } from '../../experiments/plot/select-figure.js';
+import { lrtFigure } from '../../experiments/plot/lrt-figure.js';
 import type { Figure } from '../../experiments/plot/figure.js';
 import { alignCells, compareCsv, compareGates, compareTable, rowCells, type GateSelection } from './select-compare.js';
 import type { Dataset, GateSpec } from '../../models/types.js';
@@ -250,6 +251,10 @@ async function writeSelection(
   const figure = selectFigure(r, `Choice of k: ${basename(opts.data)}, gate ${gateArg}`);
   const figs = await writeFigure(out, 'select', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
   const lrt = r.lrt ? ['lrt.csv'] : [];
+  if (r.lrt) {
+    const fig = lrtFigure(r.lrt, `Bootstrap likelihood-ratio test: ${basename(opts.data)}, gate ${gateArg}`);
+    figs.push(...(await writeFigure(out, 'lrt', fig, `gmoe select --boot: ${basename(opts.data)}`, opts.png)));
+  }
   return ['select.json', 'select.csv', ...lrt, 'fit.json', ...figs].map((f) => join(out, f));
 }
 

@@ -12,4 +12,5 @@ export {
 } from './png.js';
 export { escapeHtml, escapeMarkup, scriptJson } from './escape.js';
 export { selectFigure, compareFigure } from './select-figure.js';
+export { lrtFigure } from './lrt-figure.js';
 export { predictFigure, type PredictFigureInput } from './predict-figure.js';
