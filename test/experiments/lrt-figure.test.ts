@@ -20,7 +20,7 @@ describe('lrtFigure', () => {
     const arrows = (layout.annotations as { showarrow: boolean; xref: string; text: string }[]).filter(
       (a) => a.showarrow,
     );
-    expect(arrows.map((a) => [a.xref, a.text])).toEqual([['x domain', 'T = 500.0, off the axis']]);
+    expect(arrows.map((a) => [a.xref, a.text])).toEqual([['x domain', 'T = 500.0<br>off the axis']]);
     expect((layout.xaxis as { range: number[] }).range[1]).toBeLessThan(10);
     expect((layout.xaxis2 as { range: number[] }).range[1]).toBeCloseTo(3 * 1.08, 12);
   });

@@ -26,7 +26,8 @@ export function lrtFigure(lrt: BootLrtResult, title: string): Figure {
     const ax = i === 0 ? '' : String(i + 1);
     const top = Math.max(...t.Tstar, 0);
     const far = t.T > FAR * top;
-    const xmax = (far ? top : Math.max(top, t.T)) * 1.08 || 1;
+    // far: room on the right for the arrow's label, clear of the bars
+    const xmax = (far ? top * 1.45 : Math.max(top, t.T) * 1.08) || 1;
     data.push({
       type: 'histogram',
       x: t.Tstar,
@@ -50,8 +51,8 @@ export function lrtFigure(lrt: BootLrtResult, title: string): Figure {
         xref: `x${ax} domain`,
         yref: `y${ax} domain`,
         x: 1,
-        y: 0.9,
-        ax: -120,
+        y: 0.85,
+        ax: -90,
         ay: 0,
         showarrow: true,
         arrowhead: 2,
@@ -59,7 +60,8 @@ export function lrtFigure(lrt: BootLrtResult, title: string): Figure {
         arrowcolor: MARK,
         bgcolor: 'white',
         font: { color: MARK },
-        text: `T = ${t.T.toFixed(1)}, off the axis`,
+        align: 'right',
+        text: `T = ${t.T.toFixed(1)}<br>off the axis`,
       });
     else
       shapes.push({
