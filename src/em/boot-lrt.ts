@@ -8,10 +8,9 @@
  * Every draw and fit is seeded from (master seed, k0, b): results do not depend on order or workers.
  */
 import { fail } from '../models/validate.js';
-import { sampleResponse } from '../models/sample.js';
 import type { Dataset } from '../models/types.js';
-import { createRng } from '../random/rng.js';
 import { deriveSeed } from '../random/seed.js';
+import { drawResponse, tryFit } from './boot-draw.js';
 import { fitMoE } from './fit.js';
 import { NESTING_TOL } from './select.js';
 import type { FitOptions, FitResult } from './types.js';
@@ -127,16 +126,11 @@ function bootSample(
   fitOpts: Omit<FitOptions, 'k'>,
   seed: number,
 ): { fit0: FitResult; fit1: FitResult } | undefined {
-  const { y } = sampleResponse(fit0.model, data.X, data.n, createRng(bootSeed(seed, k0, b, 'draw')));
-  const star: Dataset = { n: data.n, d: data.d, X: data.X, y };
-  try {
-    const f0 = fitMoE(star, { ...fitOpts, k: k0, seed: bootSeed(seed, k0, b, 'fit0') });
-    const f1 = fitMoE(star, { ...fitOpts, k: k0 + 1, seed: bootSeed(seed, k0, b, 'fit1') });
-    return Number.isFinite(f0.logLik) && Number.isFinite(f1.logLik) ? { fit0: f0, fit1: f1 } : undefined;
-  } catch {
-    // a fit that cannot run on this draw (all starts failed): the sample is left out and counted
-    return undefined;
-  }
+  const star = drawResponse(data, fit0.model, bootSeed(seed, k0, b, 'draw'));
+  // a fit that cannot run on this draw leaves the sample out (counted as failed)
+  const f0 = tryFit(star, { ...fitOpts, k: k0, seed: bootSeed(seed, k0, b, 'fit0') });
+  const f1 = f0 && tryFit(star, { ...fitOpts, k: k0 + 1, seed: bootSeed(seed, k0, b, 'fit1') });
+  return f0 && f1 ? { fit0: f0, fit1: f1 } : undefined;
 }
 
 function bootTest(

@@ -93,3 +93,4 @@ export {
   type BootTest,
   type BootProgress,
 } from './boot-lrt.js';
+export { drawResponse } from './boot-draw.js';
