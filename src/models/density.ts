@@ -65,6 +65,14 @@ export function gateProbs(
   return out;
 }
 
+/** Each expert's gate probability averaged over the rows of X (flexmix's `prior`), length k. */
+export function meanGateWeights(m: Model, X: Float64Array, n: number): Float64Array {
+  const pi = gateProbs(m, X, n);
+  const w = new Float64Array(m.k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m.k; j++) w[j] += pi[i * m.k + j]! / n;
+  return w;
+}
+
 /** Expert means a_j·x_i + b_j (n × k). */
 export function expertMeans(
   m: Model,

@@ -4,7 +4,7 @@
  * the gate has one. The model file holds every digit; this is for reading.
  */
 import { columnMeanSd } from '../../models/column-stats.js';
-import { gateProbs } from '../../models/density.js';
+import { meanGateWeights } from '../../models/density.js';
 import { hasTau, type Dataset, type Model } from '../../models/types.js';
 
 const fmt = (v: number): string => {
@@ -16,9 +16,7 @@ const fmt = (v: number): string => {
 /** The table's lines; `xNames` label the slopes (the data's x columns). */
 export function parameterTable(m: Model, data: Dataset, xNames: string[]): string[] {
   const { k, d } = m;
-  const pi = gateProbs(m, data.X, data.n);
-  const weight = new Float64Array(k);
-  for (let i = 0; i < data.n; i++) for (let j = 0; j < k; j++) weight[j] += pi[i * k + j]! / data.n;
+  const weight = meanGateWeights(m, data.X, data.n);
   const names = xNames.length === d ? xNames : Array.from({ length: d }, (_, l) => `x${l + 1}`);
   const header = [
     'expert',
