@@ -19,7 +19,8 @@ import { getGate } from '../../models/gates/index.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../../models/types.js';
 import { fixedLabels, normalizeGate } from '../gates/layout.js';
 import { logLikDerivatives } from './hessian.js';
-import { packParams, paramLayout } from './params.js';
+import { packParams, paramLayout, type ParamLayout } from './params.js';
+import type { ActivationDescriptor } from '../../math/activations.js';
 
 export interface StandardErrorOptions {
   /** 'free' (default) when the fit estimated τ; 'fixed' when τ was held (no τ row then) */
@@ -75,11 +76,10 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const notes: string[] = [];
   const tauGate = hasTau(modelIn.gate);
   let tauMode = tauGate ? (opts.tauMode ?? 'free') : 'fixed';
-  const act = getGate(modelIn.gate).activation?.(modelIn.gate).act ?? null;
-  let tauFlat = false;
-  if (tauGate && tauMode === 'free' && act !== null && act.positivelyHomogeneous && k > 1) {
+  const act = flatTauActivation(modelIn, tauMode);
+  const tauFlat = act !== null;
+  if (act !== null) {
     tauMode = 'fixed';
-    tauFlat = true;
     notes.push(
       `τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`,
     );
@@ -90,11 +90,8 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const moved =
     Array.from(model.beta0).some((v, j) => v !== modelIn.beta0[j]) ||
     Array.from(model.beta1).some((v, t) => v !== modelIn.beta1[t]);
-  const fixed = fixedLabels(L.gate);
-  if (fixed.length > 0)
-    notes.push(
-      `reference expert ${L.gate.ref + 1} (the last; index ${L.gate.ref} in the names): ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`,
-    );
+  const ref = referenceNote(L);
+  if (ref) notes.push(ref);
   if (moved) notes.push("the gate was translated so that the reference expert's fixed parameters are 0 (π unchanged)");
   const sel = getGate(modelIn.gate).selection?.(modelIn.gate);
   if (sel)
@@ -202,68 +199,108 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   };
 }
 
-/** One row per parameter of the model, in the model's order (gate, τ, then expert by expert). */
+/** What the reference expert's fixed gate parameters mean, or null when the gate fixes none. */
+export function referenceNote(L: ParamLayout): string | null {
+  const fixed = fixedLabels(L.gate);
+  if (fixed.length === 0) return null;
+  return `reference expert ${L.gate.ref + 1} (the last; index ${L.gate.ref} in the names): ${fixed.join(', ')} fixed at 0 (the gate is invariant under a common translation); the other gate parameters are contrasts against it`;
+}
+
+/**
+ * The activation whose positive homogeneity leaves the likelihood flat along (β1, τ) → (cβ1, cτ) when
+ * τ is free and k > 1 (τ is then held at the fit), else null.
+ */
+export function flatTauActivation(m: Model, tauMode: 'free' | 'fixed' = 'free'): ActivationDescriptor | null {
+  const act = getGate(m.gate).activation?.(m.gate).act ?? null;
+  const flat = hasTau(m.gate) && tauMode === 'free' && act !== null && act.positivelyHomogeneous && m.k > 1;
+  return flat ? act : null;
+}
+
+/** A row of {@link parameterRows}: `index` is its place in θ, −1 when fixed (or, for sigma, ν's place). */
+export type ParameterRow = Omit<StandardErrorRow, 'se'> & { index: number };
+
+/**
+ * One row per parameter of the model, in the model's order (gate, τ, then expert by expert): the
+ * rows of the standard-error tables, whichever way the errors are estimated. `m` is normalised in
+ * `L.gate`'s layout; `theta` = packParams(L, m) on the natural scale.
+ */
+export function parameterRows(L: ParamLayout, m: Model, theta: Float64Array, tauFlat: boolean): ParameterRow[] {
+  const { k, d } = L;
+  const G = L.gate;
+  const rows: ParameterRow[] = [];
+  const ref = { fixed: 'reference expert', index: -1 };
+  for (let j = 0; j < k; j++) {
+    const b0 = G.b0Index[j]!;
+    rows.push(
+      b0 >= 0
+        ? { param: `beta0[${j}]`, estimate: theta[b0]!, index: b0 }
+        : { param: `beta0[${j}]`, estimate: m.beta0[j]!, ...ref },
+    );
+    for (let a = 0; a < d; a++) {
+      const b1 = G.b1Index[j]!;
+      rows.push(
+        b1 >= 0
+          ? { param: `beta1[${j}][${a}]`, estimate: theta[b1 + a]!, index: b1 + a }
+          : { param: `beta1[${j}][${a}]`, estimate: m.beta1[j * d + a]!, ...ref },
+      );
+    }
+  }
+  if (hasTau(m.gate) && k > 1) {
+    const fixed = tauFlat ? 'flat (β1, τ) direction: held at the fit' : 'fixed by the fit (--tau fixed)';
+    rows.push(
+      G.tauIndex >= 0
+        ? { param: 'tau', estimate: m.tau, index: G.tauIndex }
+        : { param: 'tau', estimate: m.tau, fixed, index: -1 },
+    );
+  }
+  for (let j = 0; j < k; j++) {
+    const o = L.expertOffset + j * (d + 2);
+    for (let a = 0; a < d; a++) rows.push({ param: `a[${j}][${a}]`, estimate: theta[o + a]!, index: o + a });
+    rows.push({ param: `b[${j}]`, estimate: theta[o + d]!, index: o + d });
+    const nu = theta[o + d + 1]!;
+    rows.push({ param: `nu[${j}]`, estimate: nu, index: o + d + 1 });
+    rows.push({ param: `sigma[${j}]`, estimate: Math.sqrt(nu), index: o + d + 1, derived: true });
+  }
+  return rows;
+}
+
+/** The rows with the errors of the covariance over the kept parameters (`slot`: θ index → its row there). */
 function buildRows(
-  L: ReturnType<typeof paramLayout>,
+  L: ParamLayout,
   m: Model,
   theta: Float64Array,
   cov: number[][] | null,
   slot: Int32Array,
   tauFlat: boolean,
 ): StandardErrorRow[] {
-  const { k, d } = L;
-  const G = L.gate;
-  const se = (t: number) => (cov && slot[t]! >= 0 ? Math.sqrt(Math.max(cov[slot[t]!]![slot[t]!]!, 0)) : null);
-  const rows: StandardErrorRow[] = [];
-  for (let j = 0; j < k; j++) {
-    const b0 = G.b0Index[j]!;
-    rows.push(
-      b0 >= 0
-        ? { param: `beta0[${j}]`, estimate: theta[b0]!, se: se(b0) }
-        : { param: `beta0[${j}]`, estimate: m.beta0[j]!, se: null, fixed: 'reference expert' },
-    );
-    for (let a = 0; a < d; a++) {
-      const b1 = G.b1Index[j]!;
-      rows.push(
-        b1 >= 0
-          ? { param: `beta1[${j}][${a}]`, estimate: theta[b1 + a]!, se: se(b1 + a) }
-          : { param: `beta1[${j}][${a}]`, estimate: m.beta1[j * d + a]!, se: null, fixed: 'reference expert' },
-      );
-    }
-  }
-  if (hasTau(m.gate) && k > 1) {
-    rows.push(
-      G.tauIndex >= 0
-        ? { param: 'tau', estimate: m.tau, se: se(G.tauIndex) }
-        : {
-            param: 'tau',
-            estimate: m.tau,
-            se: null,
-            fixed: tauFlat ? 'flat (β1, τ) direction: held at the fit' : 'fixed by the fit (--tau fixed)',
-          },
-    );
-  }
-  for (let j = 0; j < k; j++) {
-    const o = L.expertOffset + j * (d + 2);
-    for (let a = 0; a < d; a++) rows.push({ param: `a[${j}][${a}]`, estimate: theta[o + a]!, se: se(o + a) });
-    rows.push({ param: `b[${j}]`, estimate: theta[o + d]!, se: se(o + d) });
-    const nu = theta[o + d + 1]!;
-    const seNu = se(o + d + 1);
-    rows.push({ param: `nu[${j}]`, estimate: nu, se: seNu });
-    rows.push({
-      param: `sigma[${j}]`,
-      estimate: Math.sqrt(nu),
-      se: seNu === null ? null : seNu / (2 * Math.sqrt(nu)),
-      derived: true,
-    });
-  }
-  return rows;
+  const se = (t: number) => (cov && t >= 0 && slot[t]! >= 0 ? Math.sqrt(Math.max(cov[slot[t]!]![slot[t]!]!, 0)) : null);
+  return parameterRows(L, m, theta, tauFlat).map(({ index, ...row }) => {
+    const e = se(index);
+    // σ = √ν: the delta method
+    if (row.derived) return { ...row, se: e === null ? null : e / (2 * row.estimate) };
+    return { ...row, se: e };
+  });
+}
+
+/** A number of the standard-error tables: 6 significant digits, exponent form outside [1e-3, 1e6). */
+export function formatSeNumber(v: number): string {
+  return v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPrecision(6) : v.toExponential(4);
+}
+
+/** Rows of cells as aligned text lines: the first column left-aligned, the others right-aligned. */
+export function alignColumns(head: string[], body: string[][]): string[] {
+  const w = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...body.map(line)];
 }
 
 /** The rows as an aligned text table, then the notes (for the CLI). */
 export function formatStandardErrors(r: StandardErrors): string {
-  const fmt = (v: number) =>
-    v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6 ? v.toPrecision(6) : v.toExponential(4);
+  const fmt = formatSeNumber;
   const body = r.rows.map((row) => [
     row.param,
     fmt(row.estimate),
@@ -271,16 +308,9 @@ export function formatStandardErrors(r: StandardErrors): string {
     row.se !== null && row.se > 0 ? (row.estimate / row.se).toFixed(2) : '',
   ]);
   const head = ['parameter', 'estimate', 'std. error', 'z'];
-  const w = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
-      .join('  ')
-      .trimEnd();
   const out = [
     `standard errors (inverse observed information, n = ${r.n}, status ${r.status}):`,
-    line(head),
-    ...body.map(line),
+    ...alignColumns(head, body),
   ];
   for (const note of r.notes) out.push(`note: ${note}`);
   return `${out.join('\n')}\n`;
