@@ -1,6 +1,6 @@
 /**
  * Inference after a fit: model-selection criteria (AIC, BIC, ICL as flexmix defines them), and the
- * observed log-likelihood's gradient, Hessian and standard errors.
+ * observed log-likelihood's gradient, Hessian and standard errors (observed information, parametric bootstrap).
  */
 export {
   parameterCount,
@@ -26,4 +26,23 @@ export {
   type StandardErrorOptions,
   type StandardErrorStatus,
 } from './se.js';
+export {
+  bootstrapStandardErrors,
+  bootSeSeed,
+  BOOT_SE_MIN,
+  BOOT_SE_LEVEL,
+  type BootSeOptions,
+  type BootSeRow,
+  type BootstrapStandardErrors,
+  type RefitOptions,
+} from './boot-se.js';
+export { formatBootstrapStandardErrors } from './boot-se-format.js';
+export {
+  alignExperts,
+  bestPermutation,
+  permuteExperts,
+  alignmentCost,
+  alignScales,
+  type AlignScales,
+} from './boot-align.js';
 export { logLikObjective, type LogLikObjective } from './objective.js';
