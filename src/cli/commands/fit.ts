@@ -2,7 +2,7 @@
  * `gmoe fit --data data.csv --gate softmax|topk:K[:logit|slope]|temperature|activation:<σ> --k K
  *           [--init auto|softmax-first[:kmeans|random]|near-truth:<preset|model.json>|kmeans|random|<model.json>]
  *           [--restarts R (default 10)] [--restarts-max M] [--seed S]
- *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] [--bounds B] ... --out fit.json`
+ *           [--tol T] [--abs-tol A] [--max-iter M] [--tau free|fixed] [--bounds B] [--se [boot:B|both:B]] ... --out fit.json`
  * Fits a Gaussian MoE by EM (fitMoE) and writes the fitted model as a model file with an extra
  * "fit" block (log-likelihood, trace, iterations, stop reason, warnings, options, seconds), so the
  * file loads wherever a model does (`gmoe loss --fit fit.json`). Prints a short summary on stdout;
@@ -25,6 +25,9 @@ import {
   type RestartResult,
 } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
+import { BOOT_SE_MIN } from '../../em/inference/boot-se.js';
+import { formatBootstrapStandardErrors } from '../../em/inference/boot-se-format.js';
+import { SE_SYNTAX, parseSe, runBootSe, withoutSamples } from './fit-se.js';
 import { CliError } from '../errors.js';
 import { parameterTable, saturationHint } from './fit-table.js';
 import { inputRange } from '../../models/predict.js';
@@ -59,7 +62,7 @@ interface FitCliOptions {
   switchTol?: string;
   keepDominated?: boolean;
   diagnostics?: boolean;
-  se?: boolean;
+  se?: boolean | string;
   progress: boolean;
   wasm: boolean;
   y?: string;
@@ -406,6 +409,7 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
     throw new CliError(
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
     );
+  const seChoice = parseSe(opts.se);
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts, options.restartsMax);
@@ -421,7 +425,11 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   }
   // standard errors before the write, so that the file holds them
-  const se: StandardErrors | undefined = opts.se ? standardErrors(fit.model, data, { tauMode }) : undefined;
+  const se: StandardErrors | undefined = seChoice?.information
+    ? standardErrors(fit.model, data, { tauMode })
+    : undefined;
+  const { onIteration: _o, diagnostics: _d, ...refit } = options;
+  const boot = seChoice?.boot ? runBootSe(data, fit, seChoice.boot, refit, opts.progress) : undefined;
   const block = {
     fit: {
       logLik: fit.logLik,
@@ -458,6 +466,7 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
       ...(fit.hybrid ? { hybrid: fit.hybrid } : {}),
       ...(fit.diagnostics ? { diagnostics: fit.diagnostics } : {}),
       ...(se ? { standardErrors: se } : {}),
+      ...(boot ? { bootstrapStandardErrors: withoutSamples(boot) } : {}),
     },
   };
   try {
@@ -467,7 +476,8 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
   }
   process.stdout.write(summary(fit, opts.out));
   process.stdout.write(`${parameterTable(fit.model, data, columns.x).join('\n')}\n`);
-  if (se) process.stdout.write(formatStandardErrors(se));
+  if (boot) process.stdout.write(formatBootstrapStandardErrors(boot, se));
+  else if (se) process.stdout.write(formatStandardErrors(se));
   // warnings on stderr, also in the file's fit.warnings
   for (const w of fit.warnings) process.stderr.write(`gmoe fit: warning: ${w}\n`);
   const hint = saturationHint(fit.model, data, columns.x);
@@ -569,8 +579,8 @@ export function register(program: Command): void {
     )
     .option('--diagnostics', 'add the identifiability diagnostic (eigenvalues, flat directions of the gate)')
     .option(
-      '--se',
-      "standard errors from the inverse observed information (exact Hessian of the log-likelihood at the fit): printed, and written into the fit block; the reference expert's gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors",
+      '--se [method]',
+      `standard errors, printed and written into the fit block. --se alone: from the inverse observed information (exact Hessian of the log-likelihood at the fit; the reference expert's gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors). ${SE_SYNTAX}: parametric bootstrap with B ≥ ${BOOT_SE_MIN} refits from the estimate (SD and percentile interval; works where the information is singular); both:B: the two side by side`,
     )
     .option('--no-progress', 'no progress lines on stderr')
     .option(
@@ -589,6 +599,7 @@ export function register(program: Command): void {
         '  gmoe fit --data d.csv --gate softmax --k 2 --init near-truth:demy --seed 1 --out f.json',
         '  gmoe loss --fit f.json --truth demy',
         '  gmoe fit --data r.csv --y yn --x x --gate softmax --k 2 --restarts 5 --out f.json   # R write.csv file',
+        '  gmoe fit --data d.csv --gate softmax --k 2 --se boot:199 --out f.json   # bootstrap standard errors',
       ].join('\n'),
     )
     .action((opts: FitCliOptions, cmd: Command) => {
