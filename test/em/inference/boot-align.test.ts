@@ -14,7 +14,7 @@ import {
 import { gateLayout, normalizeGate } from '../../../src/em/gates/layout.js';
 import { gateProbs, logLikelihood, meanGateWeights } from '../../../src/models/density.js';
 import { simulate } from '../../../src/models/sample.js';
-import { modelFromParams, type GateSpecInput, type Model } from '../../../src/models/types.js';
+import { cloneModel, modelFromParams, type GateSpecInput, type Model } from '../../../src/models/types.js';
 import { parseGateSpec } from '../../../src/models/validate.js';
 
 const three = (gate: GateSpecInput): Model => {
@@ -72,7 +72,15 @@ describe.each([
   it.each([[[1, 2, 0]], [[2, 0, 1]], [[0, 2, 1]], [[1, 0, 2]]])(
     'the fit with experts permuted by %j is aligned back (the inverse permutation)',
     (perm) => {
-      const shuffled = permuteExperts(original, perm, L);
+      // by hand, not by permuteExperts: a refit normalised on its own last expert, its gate translated too
+      const shuffled = cloneModel(original);
+      perm.forEach((src, j) => {
+        for (const key of ['beta0', 'b', 'nu'] as const) shuffled[key][j] = original[key][src]!;
+        for (const key of ['beta1', 'a'] as const)
+          for (let l = 0; l < 2; l++) shuffled[key][j * 2 + l] = original[key][src * 2 + l]!;
+      });
+      normalizeGate(L, shuffled);
+      if (L.fixB0Ref) shuffled.beta0 = shuffled.beta0.map((v) => v + 0.7);
       const r = alignExperts(original, shuffled, data, L);
       expect(r.relabelled).toBe(true);
       // shuffled's expert perm⁻¹[j] is the original's expert j
