@@ -129,7 +129,7 @@ describe('temperature gate (identity σ): the flat (β1, τ) direction', () => {
   });
 });
 
-describe('coverage (demy, n = 500, 30 data sets, B = 40)', () => {
+describe('coverage (demy, n = 500, 30 data sets, B = 99)', () => {
   it('the 95 % percentile intervals cover the truth about 95 % of the time', () => {
     const truth = truthPreset('demy');
     const truthRows = standardErrors(truth, asData(simulate(truth, { n: 50, seed: 1 }))).rows;
@@ -143,7 +143,7 @@ describe('coverage (demy, n = 500, 30 data sets, B = 40)', () => {
         init: { kind: 'model', model: truth },
         seed: rep + 1,
       });
-      const boot = bootstrapStandardErrors(data, fit, { B: 40, seed: rep + 1 });
+      const boot = bootstrapStandardErrors(data, fit, { B: 99, seed: rep + 1 });
       boot.rows.forEach((row, i) => {
         if (row.lower === null) return;
         checks++;
@@ -151,7 +151,9 @@ describe('coverage (demy, n = 500, 30 data sets, B = 40)', () => {
       });
     }
     expect(checks).toBe(300);
-    // binomial sd at 0.95 over 300 checks ≈ 0.013 (the rows of one data set are correlated: wider)
+    // 0.907 here (the observed-information Wald intervals: 0.92); the percentile interval inherits the
+    // ML bias of ν at n = 500 (0.8 for ν[0]). Binomial sd at 0.95 over 300 checks ≈ 0.013, wider as the
+    // rows of one data set are correlated
     expect(covered / checks).toBeGreaterThan(0.85);
     expect(covered / checks).toBeLessThan(0.99);
   });
