@@ -87,6 +87,23 @@ export function cloneModel(m: Model): Model {
   };
 }
 
+/** The same model with its experts reordered: expert j of the result is m's expert perm[j] (π and the density unchanged). */
+export function permuteExperts(m: Model, perm: ArrayLike<number>): Model {
+  const out = cloneModel(m);
+  const { d } = m;
+  for (let j = 0; j < m.k; j++) {
+    const src = perm[j]!;
+    out.beta0[j] = m.beta0[src]!;
+    out.b[j] = m.b[src]!;
+    out.nu[j] = m.nu[src]!;
+    for (let l = 0; l < d; l++) {
+      out.beta1[j * d + l] = m.beta1[src * d + l]!;
+      out.a[j * d + l] = m.a[src * d + l]!;
+    }
+  }
+  return out;
+}
+
 /** Copies src's parameter values into dst's arrays (same k and d; the gate spec is not touched). */
 export function copyParams(src: Model, dst: Model): void {
   dst.beta0.set(src.beta0);

@@ -1,21 +1,10 @@
 /** Helpers for the Voronoi tests: permuting, translating and perturbing models. */
-import { cloneModel, type Model } from '../../src/models/types.js';
+import { cloneModel, permuteExperts, type Model } from '../../src/models/types.js';
 import type { Rng } from '../../src/random/rng.js';
 
 /** The same model with experts reordered: expert s of the result is expert perm[s] of m. */
 export function permute(m: Model, perm: readonly number[]): Model {
-  const out = cloneModel(m);
-  const { d } = m;
-  perm.forEach((src, s) => {
-    out.beta0[s] = m.beta0[src]!;
-    out.b[s] = m.b[src]!;
-    out.nu[s] = m.nu[src]!;
-    for (let l = 0; l < d; l++) {
-      out.beta1[s * d + l] = m.beta1[src * d + l]!;
-      out.a[s * d + l] = m.a[src * d + l]!;
-    }
-  });
-  return out;
+  return permuteExperts(m, perm);
 }
 
 /** The same model with every gate translated: β0_j + t0, β1_j + t1. */

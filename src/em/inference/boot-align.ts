@@ -13,7 +13,7 @@
  */
 import { meanGateWeights } from '../../models/density.js';
 import { columnMeanSd } from '../../models/column-stats.js';
-import { cloneModel, type Dataset, type Model } from '../../models/types.js';
+import { permuteExperts, type Dataset, type Model } from '../../models/types.js';
 import type { GateLayoutInfo } from '../gates/layout.js';
 import { normalizeGate } from '../gates/layout.js';
 
@@ -121,23 +121,9 @@ export function bestPermutation(cost: Float64Array, k: number): Int32Array {
   return best;
 }
 
-/**
- * A copy of `m` whose expert j is m's expert perm[j] (gate and expert parameters together; π and the
- * density unchanged), its gate normalised again in layout `L`.
- */
-export function permuteExperts(m: Model, perm: ArrayLike<number>, L: GateLayoutInfo): Model {
-  const { k, d } = m;
-  const out = cloneModel(m);
-  for (let j = 0; j < k; j++) {
-    const i = perm[j]!;
-    out.beta0[j] = m.beta0[i]!;
-    out.b[j] = m.b[i]!;
-    out.nu[j] = m.nu[i]!;
-    for (let l = 0; l < d; l++) {
-      out.beta1[j * d + l] = m.beta1[i * d + l]!;
-      out.a[j * d + l] = m.a[i * d + l]!;
-    }
-  }
+/** `m` with its experts reordered (expert j ← m's expert perm[j]) and its gate normalised again in layout `L`. */
+export function relabelExperts(m: Model, perm: ArrayLike<number>, L: GateLayoutInfo): Model {
+  const out = permuteExperts(m, perm);
   normalizeGate(L, out);
   return out;
 }
@@ -153,5 +139,5 @@ export function alignExperts(
   const cost = alignmentCost(reference, candidate, meanGateWeights(candidate, data.X, data.n), scales);
   const permutation = bestPermutation(cost, reference.k);
   const relabelled = permutation.some((i, j) => i !== j);
-  return { model: permuteExperts(candidate, permutation, L), permutation, relabelled };
+  return { model: relabelExperts(candidate, permutation, L), permutation, relabelled };
 }

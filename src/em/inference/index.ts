@@ -40,7 +40,7 @@ export { formatBootstrapStandardErrors } from './boot-se-format.js';
 export {
   alignExperts,
   bestPermutation,
-  permuteExperts,
+  relabelExperts,
   alignmentCost,
   alignScales,
   type AlignScales,

@@ -9,7 +9,7 @@ import {
   alignScales,
   alignmentCost,
   bestPermutation,
-  permuteExperts,
+  relabelExperts,
 } from '../../../src/em/inference/boot-align.js';
 import { gateLayout, normalizeGate } from '../../../src/em/gates/layout.js';
 import { gateProbs, logLikelihood, meanGateWeights } from '../../../src/models/density.js';
@@ -54,7 +54,7 @@ describe.each([
   const data = simulate(original, { n: 600, seed: 4 });
 
   it('a permuted copy keeps π and the likelihood, its new reference expert at 0 where the gate fixes it', () => {
-    const p = permuteExperts(original, [2, 0, 1], L);
+    const p = relabelExperts(original, [2, 0, 1], L);
     expect(Array.from(p.b)).toEqual([4, 1, -2]);
     if (L.fixB0Ref) expect(p.beta0[2]).toBe(0);
     if (L.fixB1Ref) expect([p.beta1[4], p.beta1[5]]).toEqual([0, 0]);
@@ -72,7 +72,7 @@ describe.each([
   it.each([[[1, 2, 0]], [[2, 0, 1]], [[0, 2, 1]], [[1, 0, 2]]])(
     'the fit with experts permuted by %j is aligned back (the inverse permutation)',
     (perm) => {
-      // by hand, not by permuteExperts: a refit normalised on its own last expert, its gate translated too
+      // by hand, not by relabelExperts: a refit normalised on its own last expert, its gate translated too
       const shuffled = cloneModel(original);
       perm.forEach((src, j) => {
         for (const key of ['beta0', 'b', 'nu'] as const) shuffled[key][j] = original[key][src]!;
@@ -109,7 +109,7 @@ describe('alignment of a perturbed, permuted fit', () => {
     const L = layoutOf(original);
     normalizeGate(L, original);
     const data = simulate(original, { n: 2000, seed: 5 });
-    const moved = permuteExperts(original, [2, 1, 0], L);
+    const moved = relabelExperts(original, [2, 1, 0], L);
     for (const key of ['beta0', 'beta1', 'a', 'b'] as const) moved[key] = moved[key].map((v) => v + 0.03);
     moved.nu = moved.nu.map((v) => v * 1.05);
     const r = alignExperts(original, moved, data, L);
