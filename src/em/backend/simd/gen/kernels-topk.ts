@@ -28,8 +28,12 @@ const splatBool = (c: string): string =>
  * s = e0 + e1 + e2, lse = mx + log s, log π_j = v_j − lse (−∞ for inactive), π_j = e_j·(1/s), and,
  * when withQ ≠ 0, Q += r_j log π_j over the r_j ≠ 0. Stops at a pair where some row has no active
  * expert or an active logit that is not finite (the JS kernel's corner cases): otherwise the active
- * maximum's term is exactly 1 (expCore(0) = 1) and s ∈ [1, 3], so no branch on the data is needed.
- * par: β0 (3), β1 (3). acc: Q (2 lanes). compute, K, slope and withQ are loop-invariant.
+ * maximum's term is exactly 1 (expCore(0) = 1) and s ∈ [1, 3], so log s needs no branch on the data.
+ * The terms are taken without exponentiating the exact ones (activeTerms); pair p's log π, π and Q
+ * are finished in the next iteration, beside pair p + 1's terms (finishPair): the two chains
+ * (rank → exp and log → stores) are independent, so the CPU overlaps them (K = 2: −25 % a call).
+ * Q still adds the pairs in order. par: β0 (3), β1 (3). acc: Q (2 lanes). compute, K, slope and
+ * withQ are loop-invariant.
  */
 function topk3(): string {
   const f = new Fn(
@@ -51,6 +55,7 @@ function topk3(): string {
   );
   const { c, s, k1, k2, k3, sl } = topkSetup(f, PAR);
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
+  f.set('pend', '(i32.const 0)', 'i32');
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const u = J.map((j) => f.set(`u${j}`, mul(s[j]!, x)));
@@ -76,25 +81,58 @@ function topk3(): string {
     f.emit('(if (local.get $compute) (then');
     storeMask(f, a, mo);
     f.emit('))');
-    const { e, inv, l } = activeLogPi(f, v, a, true);
-    storeCols(f, matPair(f, 'lp', 3, 'o'), l);
-    storeCols(
-      f,
-      matPair(f, 'pi', 3, 'po'),
-      J.map((j) => mul(e[j]!, inv!)),
-    );
-    f.emit('(if (local.get $withQ) (then');
-    const r = loadCols(f, matPair(f, 'r', 3, 'ro'), 3, 'r');
-    // terms with r = 0 are skipped (0·−∞ would be NaN); adding +0 instead keeps the lane's sum
-    f.set(
-      'q',
-      J.reduce((acc, j) => add(acc, and(mul(r[j]!, l[j]!), `(f64x2.ne ${r[j]!} ${F2(0)})`)), f.local('q')),
-    );
+    activeTerms(f, v, a);
+    // pair p's log π, π and Q after pair p − 1's, which runs here, beside pair p's terms
+    f.emit('(if (local.get $pend) (then');
+    finishPair(f);
     f.emit('))');
+    for (const t of CARRIED) f.set(`P${t}`, f.local(t));
+    f.set('Pone', f.local('one', 'i32'), 'i32');
+    f.set('Pp', '(local.get $p)', 'i32');
+    f.set('pend', '(i32.const 1)', 'i32');
   });
+  f.emit('(if (local.get $pend) (then');
+  finishPair(f);
+  f.emit('))');
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit('(local.get $p)');
   return f.text();
+}
+
+/** what activeTerms leaves for finishPair, held for one iteration (locals P<name>) */
+const CARRIED = ['v0', 'v1', 'v2', 'a0', 'a1', 'a2', 'mx', 'e0', 'e1', 'e2', 's'];
+
+/**
+ * log π, π and Q of the pair held in the P locals (pair Pp): lse = mx + log s (+0 for log 1 when
+ * Pone: every row one active expert), log π_j = v_j − lse (−∞ for inactive), π_j = e_j·(1/s).
+ */
+function finishPair(f: Fn): void {
+  const P = (t: string): string => f.local(`P${t}`);
+  const at = (ptr: string, name: string): string =>
+    f.set(name, `(i32.add (local.get $${ptr}) (i32.mul (local.get $Pp) (i32.const 48)))`, 'i32');
+  f.emit(`(if (local.get $Pone) (then`);
+  f.set('lse', add(P('mx'), F2(0)));
+  f.set('inv', F2(1));
+  f.emit(') (else');
+  f.set('inv', div(F2(1), P('s')));
+  f.set('lse', add(P('mx'), logv(f, P('s'), 'ls')));
+  f.emit('))');
+  const lse = f.local('lse');
+  const l = J.map((j) => f.set(`l${j}`, sel(sub(P(`v${j}`), lse), F2(-Infinity), P(`a${j}`))));
+  storeCols(f, at('lp', 'o'), l);
+  storeCols(
+    f,
+    at('pi', 'po'),
+    J.map((j) => mul(P(`e${j}`), f.local('inv'))),
+  );
+  f.emit('(if (local.get $withQ) (then');
+  const r = loadCols(f, at('r', 'ro'), 3, 'r');
+  // terms with r = 0 are skipped (0·−∞ would be NaN); adding +0 instead keeps the lane's sum
+  f.set(
+    'q',
+    J.reduce((acc, j) => add(acc, and(mul(r[j]!, l[j]!), `(f64x2.ne ${r[j]!} ${F2(0)})`)), f.local('q')),
+  );
+  f.emit('))');
 }
 
 const J = [0, 1, 2];
@@ -153,22 +191,50 @@ function storeMask(f: Fn, a: string[], mo: string): void {
 }
 
 /**
- * log π over the active experts of an accepted pair: the terms e_j, 1/s when `withInv` (π = e·(1/s)),
- * and log π_j (−∞ for inactive).
+ * The terms of an accepted pair (locals mx, e0..e2, s, one): the values of e_j = e^(v_j − mx) (0
+ * below the cutoff or inactive) and s = (e0 + e1) + e2 bit for bit, with fewer exponentials when no
+ * row of the pair has three active experts (K ≤ 2, the fits' case): the maximum's term is then
+ * e^(+0) = 1 exactly and an inactive expert's +0, so s = 1 + e_o in any order (e_o the other active
+ * expert's term, +0 when there is none): one exponential a row for K = 2, none for K = 1, where
+ * one = 1 tells finishPair that s = 1 in both rows (log 1 = +0, 1/1 = 1).
  */
-function activeLogPi(f: Fn, v: string[], a: string[], withInv: boolean) {
-  // the first maximum of the active logits (all finite here); any maximum gives the same value
+function activeTerms(f: Fn, v: string[], a: string[]): void {
+  // the first maximum of the active logits (all finite here); m_j: expert j raised the running maximum
   let mx = f.set('mx', sel(v[0]!, F2(-Infinity), a[0]!));
-  for (const j of [1, 2]) mx = f.set('mx', sel(v[j]!, mx, and(a[j]!, gt(v[j]!, mx))));
-  const e = J.map((j) => {
-    const d = f.set(`d${j}`, sub(v[j]!, mx));
-    return f.set(`e${j}`, and(and(expv(f, d, `x${j}`), `(f64x2.ge ${d} ${F2(-CUTOFF)})`), a[j]!));
-  });
-  const sum = f.set('s', add(add(e[0]!, e[1]!), e[2]!));
-  const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
-  const inv = withInv ? f.set('inv', div(F2(1), sum)) : null;
-  const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
-  return { e, sum, inv, l };
+  const m1 = f.set('m1', and(a[1]!, gt(v[1]!, mx)));
+  mx = f.set('mx', sel(v[1]!, mx, m1));
+  const m2 = f.set('m2', and(a[2]!, gt(v[2]!, mx)));
+  mx = f.set('mx', sel(v[2]!, mx, m2));
+  const e = J.map((j) => f.local(`e${j}`));
+  f.emit(`(if (v128.any_true ${and(and(a[0]!, a[1]!), a[2]!)}) (then`);
+  {
+    // a row with three active experts (K = 3 or a fixed mask): every term exponentiated
+    for (const j of J) {
+      const d = f.set(`d${j}`, sub(v[j]!, mx));
+      f.set(`e${j}`, and(and(expv(f, d, `x${j}`), `(f64x2.ge ${d} ${F2(-CUTOFF)})`), a[j]!));
+    }
+    f.set('s', add(add(e[0]!, e[1]!), e[2]!));
+    f.set('one', '(i32.const 0)', 'i32');
+  }
+  f.emit(') (else');
+  {
+    const isMax = [and(a[0]!, not(or(m1, m2))), and(m1, not(m2)), m2];
+    const o = J.map((j) => f.set(`o${j}`, and(a[j]!, not(isMax[j]!))));
+    const two = f.set('two', or(or(o[0]!, o[1]!), o[2]!));
+    f.emit(`(if (v128.any_true ${two}) (then`);
+    const dO = f.set('dO', sub(sel(v[0]!, sel(v[1]!, v[2]!, o[1]!), o[0]!), mx));
+    const eO = f.set('eO', and(and(expv(f, dO, 'xo'), `(f64x2.ge ${dO} ${F2(-CUTOFF)})`), two));
+    f.set('s', add(F2(1), eO));
+    f.set('one', '(i32.const 0)', 'i32');
+    f.emit(') (else');
+    // one active expert in both rows: s = 1 (finishPair adds log 1 = +0 to mx, which may be −0)
+    f.set('eO', F2(0));
+    f.set('s', F2(1));
+    f.set('one', '(i32.const 1)', 'i32');
+    f.emit('))');
+    for (const j of J) f.set(`e${j}`, or(and(isMax[j]!, F2(1)), and(o[j]!, eO)));
+  }
+  f.emit('))');
 }
 
 /**
