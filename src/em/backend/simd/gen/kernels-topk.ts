@@ -249,6 +249,13 @@ function activeTerms(f: Fn, v: string[], a: string[]): void {
  * Stops at a pair loglik3 refuses (returns it) or one topk3 refuses (returns TOPK_REFUSED + it: the
  * binding runs its gate rows in JS and that pair through loglik3, whose refusal then counts as this
  * kernel's; cpu/topk-loglik.ts).
+ * Pipelined over consecutive pairs in three stages — A: ranking, the gate's exponential and the
+ * experts' quadratic terms; B (llTerms): log π, the writes and loglik3's terms; C (llSum): loglik3's
+ * refusal test, its exponential and the accumulators — iteration p runs A on pair p, C on p − 2 and B
+ * on p − 1: three independent dependency chains, which the CPU overlaps (one pair's chain is longer
+ * than its window). The accumulators still add the pairs in order, and at a stop the pairs held
+ * before it are finished first; a loglik3 stop may leave the next pair's gate rows written (the
+ * values topk3 writes there, written again when that pair is run).
  * par: a, b, c, h (3 each, as loglik3: loglik3 runs on the same block), β0 (3), β1 (3).
  * acc: as loglik3 (Σ max at +16, product mantissa +32, exponent +48).
  */
@@ -271,14 +278,14 @@ function topkll3(): string {
   );
   const ep = (i: number): string => `(v128.load64_splat offset=${PAR + 8 * i} (i32.const 0))`;
   const ea = J.map((j) => ep(j)),
-    eb = J.map((j) => ep(3 + j)),
-    ec = J.map((j) => ep(6 + j)),
-    eh = J.map((j) => ep(9 + j));
+    eb = J.map((j) => ep(3 + j));
   const { c, s, k1, k2, k3, sl } = topkSetup(f, PAR + 8 * 12, true);
   f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
   f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
   f.local('tk', 'i32');
+  f.set('pend', '(i32.const 0)', 'i32');
+  f.set('pendC', '(i32.const 0)', 'i32');
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const u = J.map((j) => f.set(`u${j}`, mul(s[j]!, x)));
@@ -286,59 +293,122 @@ function topkll3(): string {
     const a = J.map((j) => f.local(`a${j}`));
     rank(f, u, v, k1, k2, k3, sl);
     f.emit(`(if (i32.eqz ${accepted(v, a)}) (then (local.set $tk (i32.const 1)) (br $done)))`);
-    // the first and the last active expert in index order (the same one when K = 1)
-    const first = (t: string[]): string => sel(t[0]!, sel(t[1]!, t[2]!, a[1]!), a[0]!);
-    const last = (t: string[]): string => sel(t[2]!, sel(t[1]!, t[0]!, a[1]!), a[2]!);
-    const vA = f.set('vA', first(v)),
-      vB = f.set('vB', last(v));
+    const vA = f.set('vA', first(a, v)),
+      vB = f.set('vB', last(a, v));
     // topk3's maximum (the first maximum of the active logits) and the other active logit
     const bMax = f.set('bMax', gt(vB, vA));
     const mx = f.set('mx', sel(vB, vA, bMax));
     const dO = f.set('dO', sub(f.set('vO', sel(vA, vB, bMax)), mx));
     const eO = f.set('eO', and(and(expv(f, dO, 'xo'), `(f64x2.ge ${dO} ${F2(-CUTOFF)})`), k2));
-    const sum = f.set('s', add(F2(1), eO));
-    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
-    const l = J.map((j) => f.set(`l${j}`, sel(sub(v[j]!, lse), F2(-Infinity), a[j]!)));
-    f.emit('(if (local.get $write) (then');
-    {
-      storeMask(f, a, f.set('mo', '(i32.add (local.get $mask) (i32.mul (local.get $p) (i32.const 6)))', 'i32'));
-      storeCols(f, matPair(f, 'lp', 3, 'o'), l);
-      // e_j: 1 for the maximum's expert (A unless B > A), e_o for the other active one, 0 for inactive
-      const isA = [a[0]!, and(a[1]!, not(a[0]!)), and(a[2]!, not(or(a[0]!, a[1]!)))];
-      const isB = [and(a[0]!, not(or(a[1]!, a[2]!))), and(a[1]!, not(a[2]!)), a[2]!];
-      const isMax = J.map((j) => or(and(isA[j]!, not(bMax)), and(isB[j]!, bMax)));
-      const inv = f.set('inv', div(F2(1), sum));
-      storeCols(
-        f,
-        matPair(f, 'pi', 3, 'po'),
-        J.map((j) => mul(and(sel(F2(1), eO, isMax[j]!), a[j]!), inv)),
-      );
-    }
-    f.emit('))');
-    // loglik3 on these log π: its terms and maximum over the three experts, then only the other
-    // active expert's exponential (the maximum's term is 1, an inactive expert's −∞ term 0)
+    f.set('s', add(F2(1), eO));
+    // the experts' quadratic terms h_j·d_j·d_j (they do not depend on the gate)
     const y = f.set('yi', rowPair('y'));
-    const w = J.map((j) => {
+    for (const j of J) {
       const d = f.set(`dd${j}`, sub(y, add(eb[j]!, mul(ea[j]!, x))));
-      return f.set(`w${j}`, add(add(l[j]!, ec[j]!), mul(mul(eh[j]!, d), d)));
-    });
-    const mw = f.set(
-      'mw',
-      w.slice(1).reduce((m, wj) => `(f64x2.max ${m} ${wj})`, w[0]!),
-    );
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mw)} ${F2(Infinity)}))))`);
-    const wA = f.set('wA', first(w)),
-      wB = f.set('wB', last(w));
-    const zO = f.set('zO', sub(sel(wA, wB, gt(wB, wA)), mw));
-    const tO = f.set('tO', and(and(expv(f, zO, 'yo'), `(f64x2.ge ${zO} ${F2(-CUTOFF)})`), k2));
-    f.set('sm', add(f.local('sm'), mw));
-    productStep(f, f.set('st', add(F2(1), tO)));
+      f.set(`hq${j}`, mul(mul(ep(9 + j), d), d));
+    }
+    // beside pair p: pair p − 2's log-likelihood (stage C), then pair p − 1's log π (stage B)
+    f.emit('(if (local.get $pendC) (then');
+    llSum(f, k2, '$done');
+    f.emit('))');
+    toC(f);
+    for (const t of LL_CARRIED) f.set(`P${t}`, f.local(t));
+    f.set('Pp', '(local.get $p)', 'i32');
+    f.set('pend', '(i32.const 1)', 'i32');
   });
+  // the pairs held (at a pair topk3 refuses, or the end), in order, unless loglik3 refuses one
+  f.emit('(block $fin');
+  f.emit('(if (local.get $pendC) (then');
+  llSum(f, k2, '$fin');
+  f.emit('))');
+  toC(f);
+  f.emit('(if (local.get $pendC) (then');
+  llSum(f, k2, '$fin');
+  f.emit('))');
+  f.emit(')');
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
   f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
   f.emit(`(i32.add (local.get $p) (i32.mul (local.get $tk) (i32.const ${TOPK_REFUSED})))`);
   return f.text();
+}
+
+/** the first and the last active expert's t in index order (the same one when K = 1) */
+const first = (a: string[], t: string[]): string => sel(t[0]!, sel(t[1]!, t[2]!, a[1]!), a[0]!);
+const last = (a: string[], t: string[]): string => sel(t[2]!, sel(t[1]!, t[0]!, a[1]!), a[2]!);
+
+/** what topkll3's first stage leaves for finishLl, held for one iteration (locals P<name>) */
+const LL_CARRIED = ['v0', 'v1', 'v2', 'a0', 'a1', 'a2', 'mx', 'bMax', 'eO', 's', 'hq0', 'hq1', 'hq2'];
+
+/**
+ * topkll3's stage B for the pair held in the P locals (pair Pp): lse, log π, the writes (as
+ * topk3), then loglik3's terms w_j, their maximum mw and the first and last active expert's w.
+ */
+function llTerms(f: Fn): void {
+  const P = (t: string): string => f.local(`P${t}`);
+  const a = J.map((j) => P(`a${j}`)),
+    bMax = P('bMax'),
+    eO = P('eO'),
+    sum = P('s');
+  const lse = f.set('lse', add(P('mx'), logv(f, sum, 'ls')));
+  const l = J.map((j) => f.set(`l${j}`, sel(sub(P(`v${j}`), lse), F2(-Infinity), a[j]!)));
+  const at = (ptr: string, size: number, name: string): string =>
+    f.set(name, `(i32.add (local.get $${ptr}) (i32.mul (local.get $Pp) (i32.const ${size})))`, 'i32');
+  f.emit('(if (local.get $write) (then');
+  {
+    storeMask(f, a, at('mask', 6, 'mo'));
+    storeCols(f, at('lp', 48, 'o'), l);
+    // e_j: 1 for the maximum's expert (A unless B > A), e_o for the other active one, 0 for inactive
+    const isA = [a[0]!, and(a[1]!, not(a[0]!)), and(a[2]!, not(or(a[0]!, a[1]!)))];
+    const isB = [and(a[0]!, not(or(a[1]!, a[2]!))), and(a[1]!, not(a[2]!)), a[2]!];
+    const isMax = J.map((j) => or(and(isA[j]!, not(bMax)), and(isB[j]!, bMax)));
+    const inv = f.set('inv', div(F2(1), sum));
+    storeCols(
+      f,
+      at('pi', 48, 'po'),
+      J.map((j) => mul(and(sel(F2(1), eO, isMax[j]!), a[j]!), inv)),
+    );
+  }
+  f.emit('))');
+  // loglik3 on these log π: its terms and maximum over the three experts, then only the other
+  // active expert's exponential (the maximum's term is 1, an inactive expert's −∞ term 0)
+  const ec = (j: number): string => `(v128.load64_splat offset=${PAR + 8 * (6 + j)} (i32.const 0))`;
+  const w = J.map((j) => f.set(`w${j}`, add(add(l[j]!, ec(j)), P(`hq${j}`))));
+  f.set(
+    'mw',
+    w.slice(1).reduce((m, wj) => `(f64x2.max ${m} ${wj})`, w[0]!),
+  );
+  f.set('wA', first(a, w));
+  f.set('wB', last(a, w));
+}
+
+/** Stage B's results (pair Pp) to stage C (locals C<name>, pair Cp) when a pair is held. */
+function toC(f: Fn): void {
+  f.emit('(if (local.get $pend) (then');
+  llTerms(f);
+  for (const t of ['mw', 'wA', 'wB']) f.set(`C${t}`, f.local(t));
+  f.set('Cp', '(local.get $Pp)', 'i32');
+  f.emit('))');
+  f.set('pendC', '(local.get $pend)', 'i32');
+  f.set('pend', '(i32.const 0)', 'i32');
+}
+
+/**
+ * topkll3's stage C for pair Cp: loglik3's refusal test, then the other active expert's term and
+ * the accumulators; where loglik3 refuses the pair, p = Cp, no topk3 refusal, nothing held, and a
+ * branch to `out` (the pair's gate rows written, its log-likelihood not added).
+ */
+function llSum(f: Fn, k2: string, out: string): void {
+  const mw = f.local('Cmw'),
+    wA = f.local('CwA'),
+    wB = f.local('CwB');
+  f.emit(
+    `(if (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mw)} ${F2(Infinity)}))) (then (local.set $p (local.get $Cp)) (local.set $tk (i32.const 0)) (local.set $pend (i32.const 0)) (local.set $pendC (i32.const 0)) (br ${out})))`,
+  );
+  const zO = f.set('zO', sub(sel(wA, wB, gt(wB, wA)), mw));
+  const tO = f.set('tO', and(and(expv(f, zO, 'yo'), `(f64x2.ge ${zO} ${F2(-CUTOFF)})`), k2));
+  f.set('sm', add(f.local('sm'), mw));
+  productStep(f, f.set('st', add(F2(1), tO)));
 }
 
 export function topkKernels(): string[] {
