@@ -1,6 +1,6 @@
 /**
  * A pool of worker threads evaluating sweep cells. Each worker loads the cell evaluator module
- * once (TypeScript, through tsx: see worker-boot.mjs) and takes one cell at a time; the main thread
+ * once (TypeScript, through tsx: see src/io/worker-boot.mjs) and takes one cell at a time; the main thread
  * receives the records in completion order and hands them to `onRecord` (which writes them).
  * Nothing a worker computes depends on which worker it is: every random draw of a cell comes from
  * the cell's own seed.
@@ -80,7 +80,7 @@ interface Slot {
 
 const WORKER_MODULE = new URL(`./worker${EXT}`, import.meta.url).href;
 // worker-boot.mjs registers tsx in the worker (sources only); compiled workers start directly
-const BOOT = EXT === '.ts' ? new URL('./worker-boot.mjs', import.meta.url) : new URL(WORKER_MODULE);
+const BOOT = EXT === '.ts' ? new URL('../io/worker-boot.mjs', import.meta.url) : new URL(WORKER_MODULE);
 
 /**
  * Evaluates `cells` on worker threads, in the given order of dispatch.
