@@ -8,7 +8,7 @@
  * Every draw and fit is seeded from (master seed, k0, b): results do not depend on order or workers.
  */
 import { fail } from '../models/validate.js';
-import type { Dataset } from '../models/types.js';
+import type { Dataset, Model } from '../models/types.js';
 import { deriveSeed } from '../random/seed.js';
 import { drawResponse, tryFit } from './boot-draw.js';
 import { fitMoE } from './fit.js';
@@ -95,21 +95,34 @@ export function lrtStatistic(logLik0: number, logLik1: number): number {
 }
 
 /**
+ * The sequential order of the tests: the outcome once `tests` (run in order from ks[0]) decide it —
+ * after the first test not rejected, or after the last pair — else undefined (test ks[tests.length] next).
+ */
+export function sequentialOutcome(
+  ks: number[],
+  tests: BootTest[],
+): { tests: BootTest[]; chosen: number; exhausted: boolean } | undefined {
+  const last = tests[tests.length - 1];
+  if (last && !last.rejected) return { tests, chosen: last.k0, exhausted: false };
+  if (tests.length + 1 >= ks.length) return { tests, chosen: ks[ks.length - 1]!, exhausted: true };
+  return undefined;
+}
+
+/**
  * Runs `test` for k0 = ks[0], ks[0] + 1, … up to the second-largest k and stops after the first test
  * whose p-value exceeds alpha.
  */
 export function sequentialTests(
   ks: number[],
-  alpha: number,
+  _alpha: number,
   test: (k0: number) => BootTest,
 ): { tests: BootTest[]; chosen: number; exhausted: boolean } {
   const tests: BootTest[] = [];
-  for (let i = 0; i + 1 < ks.length; i++) {
-    const t = test(ks[i]!);
-    tests.push(t);
-    if (!t.rejected) return { tests, chosen: t.k0, exhausted: false };
+  for (;;) {
+    const out = sequentialOutcome(ks, tests);
+    if (out) return out;
+    tests.push(test(ks[tests.length]!));
   }
-  return { tests, chosen: ks[ks.length - 1]!, exhausted: true };
 }
 
 /** The seed of one role of bootstrap sample b of the test of k0. */
@@ -117,20 +130,64 @@ export function bootSeed(master: number, k0: number, b: number, role: keyof type
   return deriveSeed(master, k0, b, ROLE[role]);
 }
 
-/** One bootstrap sample of the test of k0: y* from fit0 at the observed x, both models refitted. */
-function bootSample(
+/** What a bootstrap sample keeps of its two refits; null when one did not end (the sample is left out). */
+export interface LrtSample {
+  logLik0: number;
+  logLik1: number;
+  /** refits (of the two) that stopped without converging */
+  unconverged: number;
+}
+
+/** One bootstrap sample of the test of k0: y* from the fitted k0 model at the observed x, both models refitted. */
+export function lrtSample(
   data: Dataset,
-  fit0: FitResult,
-  k0: number,
+  model0: Model,
   b: number,
   fitOpts: Omit<FitOptions, 'k'>,
   seed: number,
-): { fit0: FitResult; fit1: FitResult } | undefined {
-  const star = drawResponse(data, fit0.model, bootSeed(seed, k0, b, 'draw'));
+): LrtSample | null {
+  const k0 = model0.k;
+  const star = drawResponse(data, model0, bootSeed(seed, k0, b, 'draw'));
   // a fit that cannot run on this draw leaves the sample out (counted as failed)
   const f0 = tryFit(star, { ...fitOpts, k: k0, seed: bootSeed(seed, k0, b, 'fit0') });
   const f1 = f0 && tryFit(star, { ...fitOpts, k: k0 + 1, seed: bootSeed(seed, k0, b, 'fit1') });
-  return f0 && f1 ? { fit0: f0, fit1: f1 } : undefined;
+  if (!f0 || !f1) return null;
+  return { logLik0: f0.logLik, logLik1: f1.logLik, unconverged: (f0.converged ? 0 : 1) + (f1.converged ? 0 : 1) };
+}
+
+/** What a worker needs for the samples of one test (boot-pool.ts sends it once per worker). */
+export interface LrtContext {
+  data: Dataset;
+  model0: Model;
+  fitOpts: Omit<FitOptions, 'k'>;
+  seed: number;
+}
+
+/** The worker-side factory of the test's samples (a boot-pool task). */
+export function lrtTask(c: LrtContext): (b: number) => LrtSample | null {
+  return (b) => lrtSample(c.data, c.model0, b, c.fitOpts, c.seed);
+}
+
+/** The test of obs0 against obs1 from its samples, in order of b. */
+export function tallyTest(obs0: FitResult, obs1: FitResult, samples: (LrtSample | null)[], alpha: number): BootTest {
+  const k0 = obs0.model.k;
+  const T = lrtStatistic(obs0.logLik, obs1.logLik);
+  const Tstar: number[] = [];
+  let below = 0;
+  let failed = 0;
+  let unconverged = 0;
+  for (const s of samples) {
+    if (!s) failed++;
+    else {
+      if (s.logLik1 < s.logLik0 - NESTING_TOL) below++;
+      unconverged += s.unconverged;
+      Tstar.push(lrtStatistic(s.logLik0, s.logLik1));
+    }
+  }
+  const { p, exceed } = bootPValue(T, Tstar);
+  const logs = { logLik0: obs0.logLik, logLik1: obs1.logLik };
+  const counts = { B: samples.length, exceed, below, failed, unconverged };
+  return { k0, k1: k0 + 1, ...logs, T, p, ...counts, rejected: p <= alpha, Tstar };
 }
 
 function bootTest(
@@ -140,26 +197,29 @@ function bootTest(
   opts: { B: number; alpha: number; seed: number; fitOpts: Omit<FitOptions, 'k'> },
   onProgress?: (p: BootProgress) => void,
 ): BootTest {
-  const k0 = obs0.model.k;
-  const T = lrtStatistic(obs0.logLik, obs1.logLik);
-  const Tstar: number[] = [];
-  let below = 0;
+  const samples: (LrtSample | null)[] = [];
   let failed = 0;
-  let unconverged = 0;
   for (let b = 0; b < opts.B; b++) {
-    const s = bootSample(data, obs0, k0, b, opts.fitOpts, opts.seed);
+    const s = lrtSample(data, obs0.model, b, opts.fitOpts, opts.seed);
+    samples.push(s);
     if (!s) failed++;
-    else {
-      if (s.fit1.logLik < s.fit0.logLik - NESTING_TOL) below++;
-      unconverged += (s.fit0.converged ? 0 : 1) + (s.fit1.converged ? 0 : 1);
-      Tstar.push(lrtStatistic(s.fit0.logLik, s.fit1.logLik));
-    }
-    onProgress?.({ k0, done: b + 1, total: opts.B, failed });
+    onProgress?.({ k0: obs0.model.k, done: b + 1, total: opts.B, failed });
   }
-  const { p, exceed } = bootPValue(T, Tstar);
-  const logs = { logLik0: obs0.logLik, logLik1: obs1.logLik };
-  const counts = { B: opts.B, exceed, below, failed, unconverged };
-  return { k0, k1: k0 + 1, ...logs, T, p, ...counts, rejected: p <= opts.alpha, Tstar };
+  return tallyTest(obs0, obs1, samples, opts.alpha);
+}
+
+/** The observed fit of each k: `fits`' where given, else fitted (once) with seed S + k − 1, as selectK does. */
+export function observedFits(
+  data: Dataset,
+  fitOpts: Omit<FitOptions, 'k'>,
+  fits?: ReadonlyMap<number, FitResult>,
+): (k: number) => FitResult {
+  const seed = fitOpts.seed ?? 1;
+  const made = new Map(fits);
+  return (k) => {
+    if (!made.has(k)) made.set(k, fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 }));
+    return made.get(k)!;
+  };
 }
 
 /** Checks B, alpha and the k of a bootstrap test. */
@@ -184,11 +244,7 @@ export function bootstrapLRT(data: Dataset, options: BootLrtOptions): BootLrtRes
   const { ks, B, alpha = BOOT_ALPHA, fits, onProgress, ...fitOpts } = options;
   checkBootOptions(ks, B, alpha);
   const seed = fitOpts.seed ?? 1;
-  const made = new Map(fits);
-  const observed = (k: number): FitResult => {
-    if (!made.has(k)) made.set(k, fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 }));
-    return made.get(k)!;
-  };
+  const observed = observedFits(data, fitOpts, fits);
   const run = sequentialTests(ks, alpha, (k0) =>
     bootTest(data, observed(k0), observed(k0 + 1), { B, alpha, seed, fitOpts }, onProgress),
   );

@@ -196,28 +196,16 @@ function describe(r: Omit<BootstrapStandardErrors, 'notes' | 'rows' | 'samples'>
   return notes;
 }
 
-/**
- * Parametric-bootstrap standard errors and percentile intervals of a fitted model's parameters, row
- * for row as `standardErrors` gives them (the sigma rows are the SDs of √ν*, not the delta method).
- * Cost: B refits, sequential (with starts 'estimate', about B times one converged fit's last iterations).
- * @param source a FitResult (its model and resolved options) or a fitted model
- * @throws ValidationError on B < BOOT_SE_MIN, a level outside (0, 1), or data whose d differs from the model's
- * @example bootstrapStandardErrors(data, fitMoE(data, { gate: { kind: 'softmax' }, k: 2 }), { B: 199, seed: 1 })
- */
-export function bootstrapStandardErrors(
-  data: Dataset,
-  source: FitResult | Model,
-  options: BootSeOptions,
-): BootstrapStandardErrors {
-  const fitResult = 'model' in source && 'logLik' in source ? source : undefined;
-  const modelIn = fitResult ? fitResult.model : (source as Model);
-  validateModel(modelIn, 'model');
-  validateDataset(data, 'data');
-  if (data.d !== modelIn.d) fail('data.d', `must equal the model's d = ${modelIn.d}`, data.d);
-  const { B, level = BOOT_SE_LEVEL, starts = 'estimate', onProgress } = options;
-  checkOptions(B, level);
-  const seed = options.seed ?? fitResult?.options.seed ?? 1;
-  const fit: RefitOptions = { ...(fitResult ? resolvedRefit(fitResult) : {}), ...options.fit };
+/** What the samples share, derived from the model and refit options alone (so a worker derives the same). */
+interface BootSeSetup {
+  /** the normalised model the samples are drawn from and aligned to */
+  model: Model;
+  L: ParamLayout;
+  flat: boolean;
+  scales: ReturnType<typeof alignScales>;
+}
+
+function setupOf(data: Dataset, modelIn: Model, fit: RefitOptions): BootSeSetup {
   const tauMode = hasTau(modelIn.gate) ? (fit.tauMode ?? 'free') : 'fixed';
   const flat = flatTauActivation(modelIn, tauMode) !== null;
   const L = paramLayout(modelIn.gate, modelIn.k, modelIn.d, {
@@ -227,27 +215,111 @@ export function bootstrapStandardErrors(
   });
   const model = cloneModel(modelIn);
   normalizeGate(L.gate, model);
-  const scales = alignScales(model, data);
-  const valuesOf = (m: Model) => parameterRows(L, m, packParams(L, m), flat).map((r) => r.estimate);
-  const samples: number[][] = [];
-  let failed = 0;
-  let unconverged = 0;
-  let relabelled = 0;
-  for (let b = 0; b < B; b++) {
-    const star = drawResponse(data, model, bootSeSeed(seed, b, 'draw'));
-    const f = refit(star, model, b, { seed, starts, fit });
-    if (!f) failed++;
-    else {
-      const aligned = alignExperts(model, f.model, data, L.gate, scales);
-      if (flat) toTau(aligned.model, model.tau);
-      samples.push(valuesOf(aligned.model));
-      if (aligned.relabelled) relabelled++;
-      if (!f.converged) unconverged++;
-    }
-    onProgress?.({ done: b + 1, total: B, failed });
-  }
-  const head = { method: 'parametric-bootstrap' as const, B, seed, level, starts, n: data.n };
-  const counts = { used: samples.length, failed, unconverged, relabelled };
+  return { model, L, flat, scales: alignScales(model, data) };
+}
+
+/** What a bootstrap sample keeps: its aligned estimates in row order; null when the refit did not end. */
+export interface BootSeSample {
+  values: number[];
+  relabelled: boolean;
+  converged: boolean;
+}
+
+/** What a worker needs (boot-pool.ts sends it once per worker): the setup is derived from it there. */
+export interface BootSeContext {
+  data: Dataset;
+  /** the fitted model, as given (not normalised) */
+  model: Model;
+  fit: RefitOptions;
+  seed: number;
+  starts: 'estimate' | 'estimate+fit';
+}
+
+function sampleOf(c: BootSeContext, setup: BootSeSetup, b: number): BootSeSample | null {
+  const { model, L, flat, scales } = setup;
+  const star = drawResponse(c.data, model, bootSeSeed(c.seed, b, 'draw'));
+  const f = refit(star, model, b, c);
+  if (!f) return null;
+  const aligned = alignExperts(model, f.model, c.data, L.gate, scales);
+  if (flat) toTau(aligned.model, model.tau);
+  const values = parameterRows(L, aligned.model, packParams(L, aligned.model), flat).map((r) => r.estimate);
+  return { values, relabelled: aligned.relabelled, converged: f.converged };
+}
+
+/** The worker-side factory of the samples (a boot-pool task). */
+export function bootSeTask(c: BootSeContext): (b: number) => BootSeSample | null {
+  const setup = setupOf(c.data, c.model, c.fit);
+  return (b) => sampleOf(c, setup, b);
+}
+
+/** The checked inputs of a bootstrap: the context of its samples, B and the level. */
+export function bootSeContext(
+  data: Dataset,
+  source: FitResult | Model,
+  options: BootSeOptions,
+): { context: BootSeContext; B: number; level: number } {
+  const fitResult = 'model' in source && 'logLik' in source ? source : undefined;
+  const model = fitResult ? fitResult.model : (source as Model);
+  validateModel(model, 'model');
+  validateDataset(data, 'data');
+  if (data.d !== model.d) fail('data.d', `must equal the model's d = ${model.d}`, data.d);
+  const { B, level = BOOT_SE_LEVEL, starts = 'estimate' } = options;
+  checkOptions(B, level);
+  const seed = options.seed ?? fitResult?.options.seed ?? 1;
+  const fit: RefitOptions = { ...(fitResult ? resolvedRefit(fitResult) : {}), ...options.fit };
+  return { context: { data, model, fit, seed, starts }, B, level };
+}
+
+/** The result from the samples, in order of b. */
+export function summariseBootSe(
+  c: BootSeContext,
+  level: number,
+  all: (BootSeSample | null)[],
+): BootstrapStandardErrors {
+  const { model, L, flat } = setupOf(c.data, c.model, c.fit);
+  const used = all.filter((s): s is BootSeSample => s !== null);
+  const samples = used.map((s) => s.values);
+  const head = {
+    method: 'parametric-bootstrap' as const,
+    B: all.length,
+    seed: c.seed,
+    level,
+    starts: c.starts,
+    n: c.data.n,
+  };
+  const counts = {
+    used: used.length,
+    failed: all.length - used.length,
+    unconverged: used.filter((s) => !s.converged).length,
+    relabelled: used.filter((s) => s.relabelled).length,
+  };
   const rows = summarise(parameterRows(L, model, packParams(L, model), flat), samples, level);
   return { ...head, ...counts, rows, notes: describe({ ...head, ...counts }, L, flat), samples };
+}
+
+/**
+ * Parametric-bootstrap standard errors and percentile intervals of a fitted model's parameters, row
+ * for row as `standardErrors` gives them (the sigma rows are the SDs of √ν*, not the delta method).
+ * Cost: B refits, sequential (with starts 'estimate', about B times one converged fit's last iterations);
+ * `bootstrapStandardErrorsParallel` (em/boot-parallel.ts) runs them on worker threads, same result.
+ * @param source a FitResult (its model and resolved options) or a fitted model
+ * @throws ValidationError on B < BOOT_SE_MIN, a level outside (0, 1), or data whose d differs from the model's
+ * @example bootstrapStandardErrors(data, fitMoE(data, { gate: { kind: 'softmax' }, k: 2 }), { B: 199, seed: 1 })
+ */
+export function bootstrapStandardErrors(
+  data: Dataset,
+  source: FitResult | Model,
+  options: BootSeOptions,
+): BootstrapStandardErrors {
+  const { context, B, level } = bootSeContext(data, source, options);
+  const sample = bootSeTask(context);
+  const all: (BootSeSample | null)[] = [];
+  let failed = 0;
+  for (let b = 0; b < B; b++) {
+    const s = sample(b);
+    all.push(s);
+    if (!s) failed++;
+    options.onProgress?.({ done: b + 1, total: B, failed });
+  }
+  return summariseBootSe(context, level, all);
 }
