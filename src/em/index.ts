@@ -94,3 +94,4 @@ export {
   type BootProgress,
 } from './boot-lrt.js';
 export { drawResponse } from './boot-draw.js';
+export { bootstrapLRTParallel, bootstrapStandardErrorsParallel, type WorkersOption } from './boot-parallel.js';
