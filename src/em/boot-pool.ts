@@ -51,16 +51,19 @@ export function firstLine(e: unknown): string {
 function startWorker(init: BootWorkerInit): Promise<Worker> {
   const worker = new Worker(BOOT, { workerData: init });
   return new Promise((resolve, reject) => {
+    const onError = (e: unknown) => failed(firstLine(e));
+    const onExit = (code: number) => failed(`exited with code ${code}`);
+    const onReady = () => {
+      // only our own listeners: removeAllListeners would also drop the Worker's internal ones
+      worker.off('error', onError).off('exit', onExit);
+      resolve(worker);
+    };
     const failed = (why: string) => {
+      worker.off('message', onReady);
       void worker.terminate();
       reject(new Error(`bootstrap worker failed to start: ${why}`));
     };
-    worker.once('message', () => {
-      worker.removeAllListeners();
-      resolve(worker);
-    });
-    worker.once('error', (e) => failed(firstLine(e)));
-    worker.once('exit', (code) => failed(`exited with code ${code}`));
+    worker.once('message', onReady).once('error', onError).once('exit', onExit);
   });
 }
 
@@ -76,32 +79,36 @@ function mapOn<R>(
   let done = 0;
   return new Promise((resolve, reject) => {
     let settled = false;
+    const detach: (() => void)[] = [];
     const end = (error?: Error) => {
       if (settled) return;
       settled = true;
-      for (const w of workers) w.removeAllListeners();
+      for (const off of detach) off();
       if (error) reject(error);
       else resolve(results);
     };
     const dispatch = (w: Worker) => {
       if (next < B) w.postMessage({ b: next++ } satisfies BootRequest);
     };
+    const receive = (w: Worker, msg: BootReply) => {
+      if (settled || !('b' in msg)) return;
+      if ('error' in msg) return end(new Error(`bootstrap sample ${msg.b}: ${msg.error}`));
+      results[msg.b] = msg.value as R;
+      done++;
+      try {
+        onResult?.(msg.value as R, msg.b);
+      } catch (e) {
+        return end(e instanceof Error ? e : new Error(String(e)));
+      }
+      if (done === B) return end();
+      dispatch(w);
+    };
     for (const w of workers) {
-      w.on('message', (msg: BootReply) => {
-        if (settled || !('b' in msg)) return;
-        if ('error' in msg) return end(new Error(`bootstrap sample ${msg.b}: ${msg.error}`));
-        results[msg.b] = msg.value as R;
-        done++;
-        try {
-          onResult?.(msg.value as R, msg.b);
-        } catch (e) {
-          return end(e instanceof Error ? e : new Error(String(e)));
-        }
-        if (done === B) return end();
-        dispatch(w);
-      });
-      w.on('error', (e) => end(new Error(`bootstrap worker crashed: ${firstLine(e)}`)));
-      w.on('exit', (code) => end(new Error(`bootstrap worker crashed: exited with code ${code}`)));
+      const onMessage = (msg: BootReply) => receive(w, msg);
+      const onError = (e: unknown) => end(new Error(`bootstrap worker crashed: ${firstLine(e)}`));
+      const onExit = (code: number) => end(new Error(`bootstrap worker crashed: exited with code ${code}`));
+      w.on('message', onMessage).on('error', onError).on('exit', onExit);
+      detach.push(() => w.off('message', onMessage).off('error', onError).off('exit', onExit));
       w.postMessage({ context } satisfies BootRequest);
     }
     if (B === 0) return end();
@@ -129,6 +136,11 @@ export async function openBootPool(task: BootTask, workers: number, most = Infin
   }
   // a map that failed leaves workers mid-sample: the pool is closed, no later map may use it
   let broken: Error | undefined;
+  // a worker lost between maps (map's own listeners are off then) breaks the pool, not the process
+  for (const w of threads)
+    w.on('error', () => 0).on('exit', (code) => {
+      broken ??= new Error(`bootstrap worker crashed: exited with code ${code}`);
+    });
   return {
     async map<R>(context: unknown, B: number, onResult?: (value: R, b: number) => void) {
       if (broken) throw broken;
