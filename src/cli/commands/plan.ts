@@ -5,7 +5,6 @@
  * file as given) that it runs first into --out.
  */
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../experiments/analysis/planner.js';
@@ -18,6 +17,7 @@ import type { CellRecord, Summary } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 import { asCliError, specFromArgs, timestamp } from './sweep.js';
+import { parseWorkers } from './workers-arg.js';
 
 interface PlanCliOptions {
   metric?: string[];
@@ -56,8 +56,7 @@ function fromRunDir(dir: string, skipCorrupt = false): { summary: Summary; recor
 }
 
 async function run(arg: string, opts: PlanCliOptions): Promise<void> {
-  const workers =
-    opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  const workers = parseWorkers(opts.workers);
   const budgetSeconds = opts.budget === undefined ? undefined : parseBudget(opts.budget);
   let summary: Summary;
   let records: CellRecord[];

@@ -5,7 +5,6 @@
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../../models/validate.js';
@@ -20,6 +19,7 @@ import type { ExperimentSpec } from '../../experiments/types.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
+import { parseWorkers } from './workers-arg.js';
 
 interface SweepCliOptions {
   quick?: boolean;
@@ -117,8 +117,7 @@ export function printAnalysis(a: AnalyseResult, command: string): void {
 
 async function run(arg: string, opts: SweepCliOptions): Promise<void> {
   const spec = specFromArgs(arg, opts);
-  const workers =
-    opts.workers === undefined ? availableParallelism() : parseIntOption(opts.workers, '--workers', 1, 1024);
+  const workers = parseWorkers(opts.workers);
   let shard: Shard | undefined;
   if (opts.shard !== undefined) {
     try {
