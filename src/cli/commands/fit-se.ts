@@ -2,17 +2,14 @@
  * `gmoe fit --se [method]`: which standard errors (the inverse observed information, the parametric
  * bootstrap of src/em/inference/boot-se.ts, or both), and the bootstrap's run with its progress on stderr.
  */
-import {
-  BOOT_SE_MIN,
-  bootstrapStandardErrors,
-  type BootstrapStandardErrors,
-  type RefitOptions,
-} from '../../em/inference/index.js';
+import { bootstrapStandardErrorsParallel } from '../../em/boot-parallel.js';
+import { BOOT_SE_MIN, type BootstrapStandardErrors, type RefitOptions } from '../../em/inference/index.js';
 import type { FitResult } from '../../em/types.js';
 import { ValidationError } from '../../models/validate.js';
 import type { Dataset } from '../../models/types.js';
 import { createCountReporter, type CountProgress } from '../../experiments/progress.js';
 import { CliError } from '../errors.js';
+import { parseWorkers } from './workers-arg.js';
 
 /** The values --se takes after the flag. */
 export const SE_SYNTAX = 'boot:B';
@@ -41,17 +38,27 @@ export function parseSe(raw: boolean | string | undefined): SeChoice | undefined
   return { information: m[1] === 'both', boot: B };
 }
 
+/** `--workers`: the bootstrap's worker threads (all cores when absent); refused without a bootstrap. */
+export function parseSeWorkers(raw: string | undefined, se: SeChoice | undefined): number {
+  if (raw !== undefined && se?.boot === undefined)
+    throw new CliError(
+      `--workers needs --se ${SE_SYNTAX} or both:B (the bootstrap runs on worker threads). Value: ${raw}`,
+    );
+  return parseWorkers(raw);
+}
+
 /**
- * The bootstrap over the fit, refitted with the fit's own options (seeded by its --seed); a count of
- * samples on stderr unless `progress` is off (--no-progress).
+ * The bootstrap over the fit on `workers` threads, refitted with the fit's own options (seeded by its
+ * --seed; the same result for any number of workers); a count of samples on stderr unless `progress`
+ * is off (--no-progress).
  */
-export function runBootSe(
+export async function runBootSe(
   data: Dataset,
   fit: FitResult,
   B: number,
   refit: RefitOptions,
-  progress: boolean,
-): BootstrapStandardErrors {
+  { progress, workers }: { progress: boolean; workers: number },
+): Promise<BootstrapStandardErrors> {
   const t0 = performance.now();
   const reporter = progress
     ? createCountReporter<CountProgress>({
@@ -65,8 +72,9 @@ export function runBootSe(
     reporter!.update({ ...p, elapsed, eta: (elapsed / p.done) * (p.total - p.done) });
   };
   try {
-    return bootstrapStandardErrors(data, fit, {
+    return await bootstrapStandardErrorsParallel(data, fit, {
       B,
+      workers,
       seed: fit.options.seed,
       fit: refit,
       ...(reporter ? { onProgress } : {}),

@@ -27,7 +27,7 @@ import {
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
 import { BOOT_SE_MIN } from '../../em/inference/boot-se.js';
 import { formatBootstrapStandardErrors } from '../../em/inference/boot-se-format.js';
-import { SE_SYNTAX, parseSe, runBootSe, withoutSamples } from './fit-se.js';
+import { SE_SYNTAX, parseSe, parseSeWorkers, runBootSe, withoutSamples } from './fit-se.js';
 import { CliError } from '../errors.js';
 import { parameterTable, saturationHint } from './fit-table.js';
 import { inputRange } from '../../models/predict.js';
@@ -63,6 +63,7 @@ interface FitCliOptions {
   keepDominated?: boolean;
   diagnostics?: boolean;
   se?: boolean | string;
+  workers?: string;
   progress: boolean;
   wasm: boolean;
   y?: string;
@@ -349,7 +350,7 @@ function checkApplies(
       if (given.has(o)) throw new CliError(`${flag(o)} applies only to --optimizer hybrid. Value: ${value(o)}`);
 }
 
-function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void {
+async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): Promise<void> {
   const k = parseIntOption(opts.k, '--k', 1, 10_000);
   const { init, model: initModel } = parseInit(opts.init, opts);
   // data-driven starts differ from one another; a model or near-truth start is one point
@@ -410,6 +411,7 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
       `--tau fixed needs a gate with a temperature (temperature, activation:<σ>). Value: --gate ${opts.gate}`,
     );
   const seChoice = parseSe(opts.se);
+  const workers = parseSeWorkers(opts.workers, seChoice);
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   options.onIteration = progressReporter(opts.progress, restarts, options.restartsMax);
@@ -429,7 +431,9 @@ function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()): void 
     ? standardErrors(fit.model, data, { tauMode })
     : undefined;
   const { onIteration: _o, diagnostics: _d, ...refit } = options;
-  const boot = seChoice?.boot ? runBootSe(data, fit, seChoice.boot, refit, opts.progress) : undefined;
+  const boot = seChoice?.boot
+    ? await runBootSe(data, fit, seChoice.boot, refit, { progress: opts.progress, workers })
+    : undefined;
   const block = {
     fit: {
       logLik: fit.logLik,
@@ -582,6 +586,10 @@ export function register(program: Command): void {
       '--se [method]',
       `standard errors, printed and written into the fit block. --se alone: from the inverse observed information (exact Hessian of the log-likelihood at the fit; the reference expert's gate and a flat (β1, τ) direction are held fixed and said so, a singular information gets a note instead of errors). ${SE_SYNTAX}: parametric bootstrap with B ≥ ${BOOT_SE_MIN} refits from the estimate (SD and percentile interval; works where the information is singular); both:B: the two side by side`,
     )
+    .option(
+      '--workers <W>',
+      `worker threads of the bootstrap (--se ${SE_SYNTAX}; default: all cores; same result for any W)`,
+    )
     .option('--no-progress', 'no progress lines on stderr')
     .option(
       '--no-wasm',
@@ -607,6 +615,6 @@ export function register(program: Command): void {
       const given = new Set(
         cmd.options.map((o) => o.attributeName()).filter((o) => cmd.getOptionValueSource(o) === 'cli'),
       );
-      run(opts, given);
+      return run(opts, given);
     });
 }

@@ -3,14 +3,8 @@
  * k0 + 1 (src/em/boot-lrt.ts) over select's own fits — parsing the flags, the progress on stderr,
  * and the test's table, CSV and stderr lines.
  */
-import {
-  BOOT_ALPHA,
-  BOOT_MIN,
-  bootstrapLRT,
-  type BootLrtResult,
-  type BootProgress,
-  type BootTest,
-} from '../../em/boot-lrt.js';
+import { BOOT_ALPHA, BOOT_MIN, type BootLrtResult, type BootProgress, type BootTest } from '../../em/boot-lrt.js';
+import { bootstrapLRTParallel } from '../../em/boot-parallel.js';
 import type { SelectOptions, SelectResult } from '../../em/select.js';
 import type { FitResult } from '../../em/types.js';
 import { createCountReporter, type CountProgress, type ProgressReporter } from '../../experiments/progress.js';
@@ -93,21 +87,21 @@ export function describeChoice(r: Selection): string {
 }
 
 /**
- * Runs the test over select's fits with select's fit options; says each test and the choice on stderr.
- * Sequential: each test costs 2B fits, about B times the select of its two k.
+ * Runs the test over select's fits with select's fit options on `boot.workers` threads; says each
+ * test and the choice on stderr. Each test costs 2B fits, about B/W times the select of its two k.
  */
-export function runBoot(
+export async function runBoot(
   data: Dataset,
   options: SelectOptions,
   fits: ReadonlyMap<number, FitResult>,
-  boot: BootChoice,
+  boot: BootChoice & { workers: number },
   label: string,
-): BootLrtResult {
+): Promise<BootLrtResult> {
   const { criterion: _c, onFit: _f, ...fitOpts } = options;
   const progress = progressOf(label);
   let lrt: BootLrtResult;
   try {
-    lrt = bootstrapLRT(data, { ...fitOpts, ...boot, fits, onProgress: progress.onProgress });
+    lrt = await bootstrapLRTParallel(data, { ...fitOpts, ...boot, fits, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }

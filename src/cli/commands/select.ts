@@ -1,7 +1,7 @@
 /**
  * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G[,G2,...] --k 1..6 [--restarts R]
  *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl]
- *               [--boot B [--alpha A]] [--out DIR]`
+ *               [--boot B [--alpha A] [--workers W]] [--out DIR]`
  * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
  * with gmoe fit's default starts (--init auto, DEFAULT_STARTS starts),
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
@@ -51,6 +51,7 @@ import {
   type BootChoice,
   type Selection,
 } from './select-boot.js';
+import { parseWorkers } from './workers-arg.js';
 
 interface SelectCliOptions {
   data: string;
@@ -71,6 +72,7 @@ interface SelectCliOptions {
   png: boolean;
   boot?: string;
   alpha?: string;
+  workers?: string;
 }
 
 /** `--k`: a range `a..b`, a list `1,2,4`, or one k. */
@@ -124,6 +126,8 @@ interface Common {
   init: NonNullable<ReturnType<typeof parseDataInit>>;
   maxIter?: number;
   boot?: BootChoice;
+  /** worker threads of the bootstrap test */
+  workers: number;
 }
 
 function parseCommon(opts: SelectCliOptions): Common {
@@ -136,7 +140,9 @@ function parseCommon(opts: SelectCliOptions): Common {
   if (!init) throw new CliError(`--init must be one of ${DATA_INITS.join(', ')}. Value: ${opts.init}`);
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
-  const common: Common = { ks, restarts, seed, init };
+  if (opts.workers !== undefined && opts.boot === undefined)
+    throw new CliError(`--workers needs --boot (the bootstrap test runs on worker threads). Value: ${opts.workers}`);
+  const common: Common = { ks, restarts, seed, init, workers: parseWorkers(opts.workers) };
   if (opts.maxIter !== undefined) common.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
   const boot = parseBoot(opts.boot, opts.alpha, ks);
   if (boot) common.boot = boot;
@@ -156,7 +162,13 @@ function parseSelectGate(raw: string, ks: number[], opts: SelectCliOptions): Gat
   return gate;
 }
 
-function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opts: SelectCliOptions): Selection {
+async function selectGate(
+  data: Dataset,
+  gate: GateSpec,
+  label: string,
+  c: Common,
+  opts: SelectCliOptions,
+): Promise<Selection> {
   const fits = new Map<number, FitResult>();
   const options: SelectOptions = {
     gate,
@@ -177,7 +189,7 @@ function selectGate(data: Dataset, gate: GateSpec, label: string, c: Common, opt
   try {
     const r: Selection = selectK(data, options);
     if (c.boot) {
-      r.lrt = runBoot(data, options, fits, c.boot, label);
+      r.lrt = await runBoot(data, options, fits, { ...c.boot, workers: c.workers }, label);
       process.stderr.write(`gmoe select: ${label}${describeChoice(r)}\n`);
     }
     return r;
@@ -285,7 +297,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     }
   }
   if (gates.length === 1) {
-    const r = selectGate(data, gates[0]!, '', c, opts);
+    const r = await selectGate(data, gates[0]!, '', c, opts);
     process.stdout.write(selectTable(r));
     const files = await writeSelection(out, r, opts.gate, c, opts, meta);
     process.stdout.write(`wrote ${files.join(', ')}\n`);
@@ -294,7 +306,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const results: GateSelection[] = [];
   const files: string[] = [];
   for (const [g, gate] of gates.entries()) {
-    const r = selectGate(data, gate, `${gateArgs[g]}: `, c, opts);
+    const r = await selectGate(data, gate, `${gateArgs[g]}: `, c, opts);
     results.push({ gate: gateArgs[g]!, result: r });
     files.push(...(await writeSelection(join(out, gateDir(gateArgs[g]!)), r, gateArgs[g]!, c, opts, meta)));
   }
@@ -364,6 +376,7 @@ export function register(program: Command): void {
       `also the parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 (mixtools' boot.comp), B samples per test (≥ ${BOOT_MIN}; e.g. 99); needs consecutive k`,
     )
     .option('--alpha <A>', `level of the bootstrap test: H0 rejected when p ≤ A (default ${BOOT_ALPHA})`)
+    .option('--workers <W>', 'worker threads of the bootstrap test (default: all cores; same result for any W)')
     .option('--out <dir>', 'output directory (default results/select-<data file name>)')
     .option('--no-png', 'skip rendering select.png with Chromium')
     .addHelpText(
