@@ -2,13 +2,15 @@
  * The two parametric bootstraps on worker threads (boot-pool.ts): `bootstrapLRTParallel` and
  * `bootstrapStandardErrorsParallel` return what `bootstrapLRT` and `bootstrapStandardErrors` return,
  * byte for byte, for any number of workers — every sample is seeded from (master seed, …, b) and the
- * results are tallied in order of b. Progress comes in completion order.
+ * results are tallied in order of b. Progress comes in completion order. `workers: 1` runs the
+ * sequential function on the calling thread.
  */
 import { availableParallelism } from 'node:os';
 import { fail } from '../models/validate.js';
 import type { Dataset, Model } from '../models/types.js';
 import {
   BOOT_ALPHA,
+  bootstrapLRT,
   checkBootOptions,
   observedFits,
   sequentialOutcome,
@@ -22,6 +24,7 @@ import {
 import { taskModule, withBootPool } from './boot-pool.js';
 import {
   bootSeContext,
+  bootstrapStandardErrors,
   summariseBootSe,
   type BootSeContext,
   type BootSeOptions,
@@ -67,6 +70,16 @@ export async function bootstrapLRTParallel(
   const { ks, B, alpha = BOOT_ALPHA, fits, onProgress, workers = availableParallelism(), ...rest } = options;
   checkBootOptions(ks, B, alpha);
   checkWorkers(workers);
+  // one worker: the calling thread, already warm, saves a thread's start (≈ 1 s: loading and JIT)
+  if (workers === 1)
+    return bootstrapLRT(data, {
+      ks,
+      B,
+      alpha,
+      ...(fits ? { fits } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...rest,
+    });
   const seed = rest.seed ?? 1;
   const fitOpts = plainFitOptions(rest);
   const observed = observedFits(data, rest, fits);
@@ -102,6 +115,8 @@ export async function bootstrapStandardErrorsParallel(
 ): Promise<BootstrapStandardErrors> {
   const { workers = availableParallelism(), onProgress } = options;
   checkWorkers(workers);
+  // (options.workers is not read there)
+  if (workers === 1) return bootstrapStandardErrors(data, source, options);
   const { context, B, level } = bootSeContext(data, source, options);
   const sent: BootSeContext = { ...context, fit: plainFitOptions(context.fit) };
   return withBootPool(SE_TASK, workers, B, async (pool) => {

@@ -71,14 +71,14 @@ describe('parallel bootstraps = sequential ones, byte for byte', () => {
       expect(JSON.stringify(await bootstrapStandardErrorsParallel(data, fit, { ...opts, workers }))).toBe(seq);
   }, 60_000);
 
-  it('refuses workers < 1 or fractional and a Backend object, naming the field', async () => {
+  it('refuses workers < 1 or fractional and (on threads) a Backend object, naming the field', async () => {
     const fit = fitMoE(data, { gate: softmax, k: 1, seed: 1 });
     await expect(bootstrapStandardErrorsParallel(data, fit, { B: 20, workers: 0 })).rejects.toThrow(/workers/);
     await expect(bootstrapLRTParallel(data, { gate: softmax, ks: [1, 2], B: 19, workers: 1.5 })).rejects.toThrow(
       /workers/,
     );
     const backend = createCpuBackend();
-    await expect(bootstrapStandardErrorsParallel(data, fit, { B: 20, workers: 1, fit: { backend } })).rejects.toThrow(
+    await expect(bootstrapStandardErrorsParallel(data, fit, { B: 20, workers: 2, fit: { backend } })).rejects.toThrow(
       /backend/,
     );
   });
