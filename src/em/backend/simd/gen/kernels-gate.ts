@@ -14,6 +14,9 @@ import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
  * π_j = e_j·(1/s), and, when withQ ≠ 0, Q += Σ_j r_j log π_j; rows with a logit outside
  * [−350, 350] (a steep gate) shift by their exact maximum, as the JS kernel's shifted rows (terms
  * below −708 are 0). Stops at a pair where some row's maximum is ±∞ or NaN.
+ * Pipelined over consecutive pairs: pair p's logits and exponentials beside pair p − 1's log s, 1/s,
+ * stores and Q (finished first also when pair p is refused): the CPU overlaps the two chains, and Q
+ * still adds the pairs in order (bit for bit the unpipelined kernel's).
  * par: β0 (k), β1 (k). acc: Q (2 lanes).
  * withQ is loop-invariant: its branch is predicted, and without it `r` is never read.
  */
@@ -36,6 +39,32 @@ function gate(k: 2 | 3): string {
   const c = J.map((j) => par(j)),
     s = J.map((j) => par(k + j));
   f.set('q', `(v128.load offset=${ACC} (i32.const 0))`);
+  f.set('pend', '(i32.const 0)', 'i32');
+  // pair Pp's log π, π and Q (stage B), from its terms held in the P locals
+  const finish = (): void => {
+    const P = (t: string): string => f.local(`P${t}`);
+    const sum = P('s');
+    // mx + log s, as in the JS kernel (direct rows: +0 + log s)
+    const lse = f.set('lse', add(P('mx'), logv(f, sum, 'ls')));
+    const inv = f.set('inv', div(F2(1), sum));
+    const l = J.map((j) => f.set(`l${j}`, sub(P(`v${j}`), lse)));
+    const at = (ptr: string, name: string): string =>
+      f.set(name, `(i32.add (local.get $${ptr}) (i32.mul (local.get $Pp) (i32.const ${16 * k})))`, 'i32');
+    storeCols(f, at('lp', 'o'), l);
+    storeCols(
+      f,
+      at('pi', 'po'),
+      J.map((j) => mul(P(`e${j}`), inv)),
+    );
+    f.emit('(if (local.get $withQ) (then');
+    const r = loadCols(f, at('r', 'ro'), k, 'r');
+    // terms with r = 0 skipped (the JS kernel's shifted rows; in direct rows they would add ±0)
+    f.set(
+      'q',
+      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
+    );
+    f.emit('))');
+  };
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const v = J.map((j) => f.set(`v${j}`, add(c[j]!, mul(s[j]!, x))));
@@ -50,7 +79,7 @@ function gate(k: 2 | 3): string {
       'exact',
       v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
     );
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
+    f.set('ok', `(i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))`, 'i32');
     const mx = f.set('mx', `(v128.andnot ${exact} ${direct})`);
     const e = J.map((j) => {
       const u = f.set(`u${j}`, sub(v[j]!, mx));
@@ -61,25 +90,24 @@ function gate(k: 2 | 3): string {
       's',
       e.reduce((acc, t) => add(acc, t)),
     );
-    // mx + log s, as in the JS kernel (direct rows: +0 + log s)
-    const lse = f.set('lse', add(mx, logv(f, sum, 'ls')));
-    const inv = f.set('inv', div(F2(1), sum));
-    const l = J.map((j) => f.set(`l${j}`, sub(v[j]!, lse)));
-    storeCols(f, matPair(f, 'lp', k, 'o'), l);
-    storeCols(
-      f,
-      matPair(f, 'pi', k, 'po'),
-      J.map((j) => mul(e[j]!, inv)),
-    );
-    f.emit('(if (local.get $withQ) (then');
-    const r = loadCols(f, matPair(f, 'r', k, 'ro'), k, 'r');
-    // terms with r = 0 skipped (the JS kernel's shifted rows; in direct rows they would add ±0)
-    f.set(
-      'q',
-      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, l[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
-    );
+    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
+    f.emit('(if (local.get $pend) (then');
+    finish();
     f.emit('))');
+    f.set('pend', '(i32.const 0)', 'i32');
+    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
+    for (const j of J) {
+      f.set(`Pv${j}`, v[j]!);
+      f.set(`Pe${j}`, e[j]!);
+    }
+    f.set('Pmx', mx);
+    f.set('Ps', sum);
+    f.set('Pp', '(local.get $p)', 'i32');
+    f.set('pend', '(i32.const 1)', 'i32');
   });
+  f.emit('(if (local.get $pend) (then');
+  finish();
+  f.emit('))');
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit('(local.get $p)');
   return f.text();

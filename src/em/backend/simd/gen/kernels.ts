@@ -95,6 +95,9 @@ export function productStep(f: Fn, s: string): void {
  * r = e^(v − shift) / Σ with v_j = log π_j + c_j + h_j (y − b_j − a_j x)², the branch-free shift,
  * 0 below −708; rows with Σ|v| ≥ 2^40 or a −∞ term (top-K's inactive experts) shift by the exact
  * maximum, as the JS kernel's guarded path. Stops at a pair where some row's maximum is ±∞ or NaN.
+ * Pipelined over consecutive pairs: pair p's terms, shift and refusal test beside pair p − 1's
+ * exponentials, r, Q and sums (finished first also when pair p is refused), so that the CPU overlaps
+ * the two chains; the sums still add the pairs in order (bit for bit the unpipelined kernel's).
  * par: a (k), b (k), c (k), h (k). acc: q (2 lanes), Σ shift (2), product mantissa (2), exponent (2 × i64).
  */
 function eStep(k: 2 | 3): string {
@@ -120,6 +123,32 @@ function eStep(k: 2 | 3): string {
   f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
   f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  f.set('pend', '(i32.const 0)', 'i32');
+  // pair Pp's responsibilities, Q and sums (stage B), from its terms held in the P locals
+  const finish = (): void => {
+    const P = (t: string): string => f.local(`P${t}`);
+    const e = J.map((j) => {
+      const u = f.set(`u${j}`, sub(P(`v${j}`), P('mx')));
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
+    });
+    const s = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
+    const inv = f.set('inv', `(f64x2.div ${F2(1)} ${s})`);
+    const r = J.map((j) => f.set(`r${j}`, mul(e[j]!, inv)));
+    storeCols(f, f.set('ro', `(i32.add (local.get $r) (i32.mul (local.get $Pp) (i32.const ${16 * k})))`, 'i32'), r);
+    // Q skips r = 0 (log π may be −∞ there: top-K); in fast rows a zero r would add ±0 anyway
+    f.set(
+      'q',
+      J.reduce(
+        (acc, j) => add(acc, `(v128.and ${mul(r[j]!, P(`lp${j}`))} (f64x2.ne ${r[j]!} ${F2(0)}))`),
+        f.local('q'),
+      ),
+    );
+    f.set('sm', add(f.local('sm'), P('mx')));
+    productStep(f, s);
+  };
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const y = f.set('yi', rowPair('y'));
@@ -139,27 +168,25 @@ function eStep(k: 2 | 3): string {
       'exact',
       v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
     );
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
+    f.set('ok', `(i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))`, 'i32');
     const mx = f.set('mx', `(v128.bitselect ${shift} ${exact} ${fast})`);
-    const e = J.map((j) => {
-      const u = f.set(`u${j}`, sub(v[j]!, mx));
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
-    });
-    const s = f.set(
-      's',
-      e.reduce((acc, t) => add(acc, t)),
-    );
-    const inv = f.set('inv', `(f64x2.div ${F2(1)} ${s})`);
-    const r = J.map((j) => f.set(`r${j}`, mul(e[j]!, inv)));
-    storeCols(f, matPair(f, 'r', k, 'ro'), r);
-    // Q skips r = 0 (log π may be −∞ there: top-K); in fast rows a zero r would add ±0 anyway
-    f.set(
-      'q',
-      J.reduce((acc, j) => add(acc, `(v128.and ${mul(r[j]!, lp[j]!)} (f64x2.ne ${r[j]!} ${F2(0)}))`), f.local('q')),
-    );
-    f.set('sm', add(f.local('sm'), mx));
-    productStep(f, s);
+    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
+    f.emit('(if (local.get $pend) (then');
+    finish();
+    f.emit('))');
+    f.set('pend', '(i32.const 0)', 'i32');
+    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
+    for (const j of J) {
+      f.set(`Plp${j}`, lp[j]!);
+      f.set(`Pv${j}`, v[j]!);
+    }
+    f.set('Pmx', mx);
+    f.set('Pp', '(local.get $p)', 'i32');
+    f.set('pend', '(i32.const 1)', 'i32');
   });
+  f.emit('(if (local.get $pend) (then');
+  finish();
+  f.emit('))');
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
@@ -172,7 +199,8 @@ function eStep(k: 2 | 3): string {
  * Observed log-likelihood for d = 1, k = 2 or 3 (cpu/loglik.ts logLikRows1k3; cpu/loglik.ts generic
  * logLik for k = 2): v_j = log π_j + c_j + h_j (y − (b_j + a_j x))², Σ_i (max_i + log Σ_j e^(v_j − max_i)),
  * terms below −708 taken as 0 (log π = −∞: top-K's inactive experts). Stops at a pair where some
- * row's maximum is ±∞ or NaN. par: as eStep. acc: Σ max (2 lanes, at +16), product mantissa (+32),
+ * row's maximum is ±∞ or NaN. Pipelined as eStep: pair p's terms and maximum beside pair p − 1's
+ * exponentials and sums. par: as eStep. acc: Σ max (2 lanes, at +16), product mantissa (+32),
  * exponent (+48).
  */
 function logLik(k: 2 | 3): string {
@@ -196,6 +224,21 @@ function logLik(k: 2 | 3): string {
   f.set('sm', `(v128.load offset=${ACC + 16} (i32.const 0))`);
   f.set('pm', `(v128.load offset=${ACC + 32} (i32.const 0))`);
   f.set('pe', `(v128.load offset=${ACC + 48} (i32.const 0))`);
+  f.set('pend', '(i32.const 0)', 'i32');
+  // pair p − 1's exponentials and sums (stage B), on its terms and maximum held in the P locals
+  const finish = (): void => {
+    const mx = f.local('Pmx');
+    const e = J.map((j) => {
+      const u = f.set(`u${j}`, sub(f.local(`Pv${j}`), mx));
+      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
+    });
+    const s = f.set(
+      's',
+      e.reduce((acc, t) => add(acc, t)),
+    );
+    f.set('sm', add(f.local('sm'), mx));
+    productStep(f, s);
+  };
   pairLoop(f, () => {
     const x = f.set('xi', rowPair('x'));
     const y = f.set('yi', rowPair('y'));
@@ -208,18 +251,20 @@ function logLik(k: 2 | 3): string {
       'mx',
       v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
     );
-    f.emit(`(br_if $done (i32.eqz (i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))))`);
-    const e = J.map((j) => {
-      const u = f.set(`u${j}`, sub(v[j]!, mx));
-      return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
-    });
-    const s = f.set(
-      's',
-      e.reduce((acc, t) => add(acc, t)),
-    );
-    f.set('sm', add(f.local('sm'), mx));
-    productStep(f, s);
+    f.set('ok', `(i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))`, 'i32');
+    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
+    f.emit('(if (local.get $pend) (then');
+    finish();
+    f.emit('))');
+    f.set('pend', '(i32.const 0)', 'i32');
+    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
+    for (const j of J) f.set(`Pv${j}`, v[j]!);
+    f.set('Pmx', mx);
+    f.set('pend', '(i32.const 1)', 'i32');
   });
+  f.emit('(if (local.get $pend) (then');
+  finish();
+  f.emit('))');
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
   f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
@@ -227,7 +272,6 @@ function logLik(k: 2 | 3): string {
   return f.text();
 }
 
-/** The data segment of a table of (hi, lo) pairs. */
 function tableData(offset: number, hi: Float64Array, lo: Float64Array): string {
   const bytes = new Uint8Array(hi.length * 16);
   const v = new DataView(bytes.buffer);
