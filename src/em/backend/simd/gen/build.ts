@@ -127,7 +127,9 @@ export const KERNELS_SOURCE_HASH = '${sourceHash(text)}';
 /** The module's exports: pointers are byte offsets into the arena's memory. */
 ${exportsType(text)}
 
-export const KERNELS_WASM_BASE64 =
-${lines.join(' +\n')};
+// an array joined, not a chain of + (a chain this long overflowed the parser's stack in vitest)
+export const KERNELS_WASM_BASE64 = [
+${lines.join(',\n')},
+].join('');
 `;
 }
