@@ -5,7 +5,7 @@
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
 import { ACC, PAR } from '../layout.js';
-import { loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
+import { drainHeld, handOver, loadCols, matPair, pairLoop, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 /**
@@ -90,24 +90,14 @@ function gate(k: 2 | 3): string {
       's',
       e.reduce((acc, t) => add(acc, t)),
     );
-    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
-    f.emit('(if (local.get $pend) (then');
-    finish();
-    f.emit('))');
-    f.set('pend', '(i32.const 0)', 'i32');
-    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
-    for (const j of J) {
-      f.set(`Pv${j}`, v[j]!);
-      f.set(`Pe${j}`, e[j]!);
-    }
-    f.set('Pmx', mx);
-    f.set('Ps', sum);
-    f.set('Pp', '(local.get $p)', 'i32');
-    f.set('pend', '(i32.const 1)', 'i32');
+    handOver(f, finish, [
+      ...J.flatMap((j) => [[`Pv${j}`, v[j]!] as const, [`Pe${j}`, e[j]!] as const]),
+      ['Pmx', mx],
+      ['Ps', sum],
+      ['Pp', '(local.get $p)', 'i32'],
+    ]);
   });
-  f.emit('(if (local.get $pend) (then');
-  finish();
-  f.emit('))');
+  drainHeld(f, finish);
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit('(local.get $p)');
   return f.text();

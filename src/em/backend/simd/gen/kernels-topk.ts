@@ -6,7 +6,7 @@
  */
 import { EXP_CUTOFF as CUTOFF } from '../../constants.js';
 import { ACC, PAR, TOPK_REFUSED } from '../layout.js';
-import { loadCols, matPair, pairLoop, productStep, rowPair, storeCols } from './kernels.js';
+import { drainHeld, loadCols, matPair, pairLoop, productStep, rowPair, storeCols } from './kernels.js';
 import { F2, Fn, I2, abs, add, div, expv, logv, mul, sub } from './wat.js';
 
 const and = (a: string, b: string): string => `(v128.and ${a} ${b})`;
@@ -83,17 +83,13 @@ function topk3(): string {
     f.emit('))');
     activeTerms(f, v, a);
     // pair p's log π, π and Q after pair p − 1's, which runs here, beside pair p's terms
-    f.emit('(if (local.get $pend) (then');
-    finishPair(f);
-    f.emit('))');
+    drainHeld(f, () => finishPair(f));
     for (const t of CARRIED) f.set(`P${t}`, f.local(t));
     f.set('Pone', f.local('one', 'i32'), 'i32');
     f.set('Pp', '(local.get $p)', 'i32');
     f.set('pend', '(i32.const 1)', 'i32');
   });
-  f.emit('(if (local.get $pend) (then');
-  finishPair(f);
-  f.emit('))');
+  drainHeld(f, () => finishPair(f));
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit('(local.get $p)');
   return f.text();

@@ -43,6 +43,26 @@ export function pairLoop(f: Fn, body: () => void): void {
 }
 
 /** f64x2 of rows (2p, 2p + 1) of an n-vector at pointer param `ptr` */
+/**
+ * The two-stage pipelined kernels' hand-over, inside pairLoop after pair p's first stage has set $ok:
+ * pair p − 1 (held, $pend) is finished here, beside pair p's terms — also when pair p is refused, whose
+ * stop comes after — then pair p's values are held in their P locals for the next iteration.
+ */
+export function handOver(f: Fn, finish: () => void, held: ReadonlyArray<readonly [string, string, 'i32'?]>): void {
+  drainHeld(f, finish);
+  f.set('pend', '(i32.const 0)', 'i32');
+  f.emit('(br_if $done (i32.eqz (local.get $ok)))');
+  for (const [name, value, type] of held) f.set(name, value, type);
+  f.set('pend', '(i32.const 1)', 'i32');
+}
+
+/** `finish` on the pair held, if one is ($pend): in the hand-over, and once after the loop. */
+export function drainHeld(f: Fn, finish: () => void): void {
+  f.emit('(if (local.get $pend) (then');
+  finish();
+  f.emit('))');
+}
+
 export const rowPair = (ptr: string): string =>
   `(v128.load (i32.add (local.get $${ptr}) (i32.shl (local.get $p) (i32.const 4))))`;
 
@@ -170,23 +190,13 @@ function eStep(k: 2 | 3): string {
     );
     f.set('ok', `(i64x2.all_true (v128.or ${fast} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))`, 'i32');
     const mx = f.set('mx', `(v128.bitselect ${shift} ${exact} ${fast})`);
-    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
-    f.emit('(if (local.get $pend) (then');
-    finish();
-    f.emit('))');
-    f.set('pend', '(i32.const 0)', 'i32');
-    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
-    for (const j of J) {
-      f.set(`Plp${j}`, lp[j]!);
-      f.set(`Pv${j}`, v[j]!);
-    }
-    f.set('Pmx', mx);
-    f.set('Pp', '(local.get $p)', 'i32');
-    f.set('pend', '(i32.const 1)', 'i32');
+    handOver(f, finish, [
+      ...J.flatMap((j) => [[`Plp${j}`, lp[j]!] as const, [`Pv${j}`, v[j]!] as const]),
+      ['Pmx', mx],
+      ['Pp', '(local.get $p)', 'i32'],
+    ]);
   });
-  f.emit('(if (local.get $pend) (then');
-  finish();
-  f.emit('))');
+  drainHeld(f, finish);
   f.emit(`(v128.store offset=${ACC} (i32.const 0) (local.get $q))`);
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
@@ -252,19 +262,9 @@ function logLik(k: 2 | 3): string {
       v.slice(1).reduce((m, vj) => `(f64x2.max ${m} ${vj})`, v[0]!),
     );
     f.set('ok', `(i64x2.all_true (f64x2.lt ${abs(mx)} ${F2(Infinity)}))`, 'i32');
-    // pair p − 1 finished here, beside pair p's terms, also when pair p is refused (the stop below)
-    f.emit('(if (local.get $pend) (then');
-    finish();
-    f.emit('))');
-    f.set('pend', '(i32.const 0)', 'i32');
-    f.emit('(br_if $done (i32.eqz (local.get $ok)))');
-    for (const j of J) f.set(`Pv${j}`, v[j]!);
-    f.set('Pmx', mx);
-    f.set('pend', '(i32.const 1)', 'i32');
+    handOver(f, finish, [...J.map((j) => [`Pv${j}`, v[j]!] as const), ['Pmx', mx]]);
   });
-  f.emit('(if (local.get $pend) (then');
-  finish();
-  f.emit('))');
+  drainHeld(f, finish);
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
   f.emit(`(v128.store offset=${ACC + 32} (i32.const 0) (local.get $pm))`);
   f.emit(`(v128.store offset=${ACC + 48} (i32.const 0) (local.get $pe))`);
