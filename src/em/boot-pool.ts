@@ -6,6 +6,7 @@
  * worker once by structured clone, then only sample indices.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../io/worker-entry.js';
 
 /** A task: `module` (URL) exports `name`, a factory `(context) => (b: number) => result`. */
 export interface BootTask {
@@ -25,7 +26,7 @@ export type BootReply = { ready: true } | { b: number; value: unknown } | { b: n
 // as experiments/pool.ts: .ts from the sources (tsx registered in the worker), .js compiled
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_MODULE = new URL(`./boot-worker${EXT}`, import.meta.url).href;
-const BOOT = EXT === '.ts' ? new URL('../io/worker-boot.mjs', import.meta.url) : new URL(WORKER_MODULE);
+const BOOT = workerEntry(WORKER_MODULE);
 
 /** A task module's URL beside this one (`boot-lrt` → ./boot-lrt.ts or .js). */
 export function taskModule(relative: string): string {

@@ -6,6 +6,7 @@
  * the cell's own seed.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../io/worker-entry.js';
 import type { Cell } from './plan.js';
 import type { CellRecord, ExperimentSpec } from './types.js';
 
@@ -79,8 +80,7 @@ interface Slot {
 }
 
 const WORKER_MODULE = new URL(`./worker${EXT}`, import.meta.url).href;
-// worker-boot.mjs registers tsx in the worker (sources only); compiled workers start directly
-const BOOT = EXT === '.ts' ? new URL('../io/worker-boot.mjs', import.meta.url) : new URL(WORKER_MODULE);
+const BOOT = workerEntry(WORKER_MODULE);
 
 /**
  * Evaluates `cells` on worker threads, in the given order of dispatch.
