@@ -220,6 +220,7 @@ async function writeFigure(
   p: MoEPrediction,
   summary: string[],
   level: number | null,
+  pit: Float64Array | null,
 ): Promise<string[]> {
   const path = opts.plot!;
   // the summary's first line is the fit to y (none without y)
@@ -232,6 +233,7 @@ async function writeFigure(
     prediction: p,
     columns: inputs.columns,
     ...(level !== null ? { intervalLevel: level } : {}),
+    ...(pit ? { pit } : {}),
     title: `Predictions of ${basename(opts.model)} on ${basename(opts.data)}`,
     subtitle: `n = ${inputs.n}${inputs.n > MAX_POINTS ? ` (every ${Math.ceil(inputs.n / MAX_POINTS)}th drawn)` : ''}, k = ${model.k}, gate ${describeGate(model.gate)}${fit}`,
   });
@@ -311,7 +313,7 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (byModel) lines.unshift(`x = ${inputs.columns.x.join(',')} (the model's columns, from its fit block)`);
   const summary = predictionSummary(inputs, p, iv, pit);
   if (opts.plot !== undefined) {
-    const files = await writeFigure(opts, model, inputs, p, summary, level);
+    const files = await writeFigure(opts, model, inputs, p, summary, level, pit);
     if (files.length > 0) lines.push(`figure: ${files.join(', ')}`);
   }
   for (const l of [...lines, ...summary]) process.stderr.write(`gmoe predict: ${l}\n`);

@@ -37,6 +37,8 @@ export interface PredictFigureInput {
   columns?: { x: string[]; y?: string };
   /** d = 1: also draw the central predictive interval of this level (quantiles of p(y|x)) */
   intervalLevel?: number;
+  /** with y: F(y|x) per row when the caller has it (predictiveCdf; else computed here) */
+  pit?: Float64Array;
 }
 
 /** An axis title for a column name: plotly's title text is HTML-like, so <, > and & are escaped. */
@@ -46,7 +48,7 @@ const axisName = (name: string | undefined, fallback: string): string =>
 /** plotly `{ data, layout }`, or null when there is nothing to draw (d > 1 without y). */
 export function predictFigure(input: PredictFigureInput): Figure | null {
   const figure = input.model.d === 1 ? curvesFigure(input) : input.y ? observedFigure(input) : null;
-  if (figure && input.y) addPitPanel(figure, predictiveCdf(input.prediction, input.model.nu, input.y));
+  if (figure && input.y) addPitPanel(figure, input.pit ?? predictiveCdf(input.prediction, input.model.nu, input.y));
   return figure;
 }
 
