@@ -7,6 +7,8 @@
  * exact residual pass.
  * An expert whose total responsibility is below `minResponsibility`, or whose weighted design is
  * singular, keeps its previous parameters (never NaN) and the fit gets a warning.
+ * With one variance shared by all experts ('equal'), Q's maximiser is the pooled
+ * ν = Σ_j RSS_j / n over every expert (a kept one's RSS at its kept line), then floored as above.
  */
 import type { Dataset, Model } from '../models/types.js';
 import { expertMoments, type Backend, type ExpertMoments } from './backend/types.js';
@@ -38,6 +40,7 @@ export interface ExpertsMStep {
  * @param minResponsibility smallest Σ_i r_ij for an expert to be re-estimated
  * @param nuBounds the `bounds.nu` interval: ν clamped into it (the exact maximiser there: for the
  *   least-squares line, Q_j is unimodal in ν_j with its peak at RSS_j/N_j)
+ * @param variance 'equal': one ν shared by all experts (pooled)
  */
 export function createExpertsMStep(
   backend: Backend,
@@ -46,7 +49,9 @@ export function createExpertsMStep(
   varianceFloor: number,
   minResponsibility: number,
   nuBounds?: readonly [number, number],
+  variance: 'free' | 'equal' = 'free',
 ): ExpertsMStep {
+  const pooled = variance === 'equal';
   const nuLo = nuBounds ? Math.max(nuBounds[0], varianceFloor) : varianceFloor;
   const nuHi = nuBounds ? nuBounds[1] : Infinity;
   const { X, y, n, d } = data;
@@ -115,7 +120,13 @@ export function createExpertsMStep(
         rss[j] = r;
         if (!(r > 1e-3 * syy)) pass = true;
       }
-      if (pass) backend.expertResiduals(model, X, y, n, resp, rss);
+      // pooled: a kept expert's RSS too (at its kept line), which only the residual pass gives
+      if (pass || (pooled && info.kept > 0)) backend.expertResiduals(model, X, y, n, resp, rss);
+      if (pooled) {
+        setPooledVariance(model, rss, mom.N, nuLo, nuHi, varianceFloor, info, warnings, iteration);
+        result.params = model;
+        return result;
+      }
       for (let j = 0; j < k; j++) {
         if (!updated[j]) continue;
         const nu = rss[j]! / mom.N[j]!;
@@ -136,4 +147,36 @@ export function createExpertsMStep(
       return result;
     },
   };
+}
+
+/** ν_j ← Σ_j RSS_j / Σ_j N_j for every expert, floored and clamped as a per-expert ν is. */
+function setPooledVariance(
+  model: Model,
+  rss: Float64Array,
+  N: Float64Array,
+  nuLo: number,
+  nuHi: number,
+  varianceFloor: number,
+  info: ExpertsMStepInfo,
+  warnings: WarningLog,
+  iteration: number,
+): void {
+  let r = 0;
+  let w = 0;
+  for (let j = 0; j < model.k; j++) {
+    r += rss[j]!;
+    w += N[j]!;
+  }
+  let nu = r / w;
+  if (nu < varianceFloor || !(nu === nu)) {
+    info.floored = model.k;
+    warnings.add(
+      'variance-floor-equal',
+      `the shared variance hit the floor (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
+      iteration,
+      true,
+    );
+    nu = nuLo;
+  } else nu = nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu;
+  model.nu.fill(nu);
 }

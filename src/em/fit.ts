@@ -780,11 +780,11 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const k = opts.k;
   const layout = gateLayout(opts.gate, k, d, opts.tauMode);
   // the parameters the fit optimises (parameterCount's `free`, the layout's p plus the experts')
-  const P = parameterCount(opts.gate, k, d, opts.tauMode).free;
+  const P = parameterCount(opts.gate, k, d, opts.tauMode, opts.variance).free;
   if (n <= P.total) {
     fail(
       'data.n',
-      `must exceed the number of free parameters of k = ${k} experts, ${P.total} (gate ${P.gate}, experts ${k * (d + 2)}): with fewer samples the fit is not determined`,
+      `must exceed the number of free parameters of k = ${k} experts, ${P.total} (gate ${P.gate}, experts ${P.total - P.gate}): with fewer samples the fit is not determined`,
       n,
     );
   }
@@ -802,7 +802,15 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
   const arena = backend.fitStorage?.(k, d, lengths) ?? null;
   const ws = createWorkspace(n, k, !layout.linear, topk, arena);
   if (arena) data = { ...data, X: arena.copy(data.X), y: arena.copy(data.y) };
-  const experts = createExpertsMStep(backend, data, k, opts.varianceFloor, opts.minResponsibility, opts.bounds?.nu);
+  const experts = createExpertsMStep(
+    backend,
+    data,
+    k,
+    opts.varianceFloor,
+    opts.minResponsibility,
+    opts.bounds?.nu,
+    opts.variance ?? 'free',
+  );
   const fitWarnings = new WarningLog();
   const gate = getGate(opts.gate);
   if (gate.symmetries(opts.gate).scaling && layout.tauIndex >= 0) {
@@ -835,6 +843,8 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
     const record: StartRecord = {};
     try {
       const model = startModel(dataIn, ctx, init, family, seed, warnings, r, record);
+      // EM's ascent holds from a start inside the constrained space: one shared ν (their mean)
+      if (opts.variance === 'equal') model.nu.fill(model.nu.reduce((s, v) => s + v, 0) / k);
       out = runEM(model, ctx, r, warnings);
       sayEndings(out, ctx, warnings);
       if (opts.bounds) {

@@ -67,6 +67,7 @@ const OPTIONS_SCHEMA = strictObject(
     varianceFloor: optional(positiveNumber()),
     minResponsibility: optional(nonNegativeNumber()),
     tauMode: optional(oneOf(['free', 'fixed'])),
+    variance: optional(oneOf(['free', 'equal'])),
     backend: optional(
       z.union([z.custom<Backend>(isBackend), oneOf(['cpu', 'gpu', 'auto'])], {
         error: 'must be one of cpu, gpu, auto',
@@ -275,6 +276,7 @@ export function resolveFitOptions(
     'varianceFloor',
     'minResponsibility',
     'tauMode',
+    'variance',
     'backend',
     'accelerate',
     'wasm',
@@ -304,6 +306,12 @@ export function resolveFitOptions(
   const stopRule = o.stopRule ?? (optimizer === 'hybrid' ? 'decrement' : 'tol');
   if (optimizer === 'em' && stopRule === 'decrement')
     fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
+  if (o.variance === 'equal' && optimizer === 'hybrid')
+    fail(
+      'variance',
+      "'equal' runs with optimizer 'em' (the hybrid's Newton steps work in one variance per expert)",
+      o.variance,
+    );
   const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
   const switchTol = o.switchTol ?? null; // null: by the Hessian's cost (fit.ts, FIT_DEFAULTS)
   const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');
@@ -337,6 +345,7 @@ export function resolveFitOptions(
       ...(bounds ? { bounds } : {}),
       ...(o.prefit ? { prefit: o.prefit } : {}),
       ...(restartsMax != null ? { restartsMax } : {}),
+      ...(o.variance === 'equal' ? { variance: 'equal' as const } : {}),
     },
     init,
     gate,

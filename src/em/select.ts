@@ -70,9 +70,15 @@ function argmin(rows: SelectRow[], key: SelectCriterion): number {
  * all its gates so).
  * @throws ValidationError on field `ks` naming the first k too large
  */
-export function checkKs(data: Dataset, gate: FitOptions['gate'], ks: number[], tauMode: 'free' | 'fixed'): void {
+export function checkKs(
+  data: Dataset,
+  gate: FitOptions['gate'],
+  ks: number[],
+  tauMode: 'free' | 'fixed',
+  variance: 'free' | 'equal' = 'free',
+): void {
   for (const k of ks) {
-    const free = parameterCount(parseGateSpec(gate, k, 'gate'), k, data.d, tauMode).free;
+    const free = parameterCount(parseGateSpec(gate, k, 'gate'), k, data.d, tauMode, variance).free;
     if (data.n <= free.total)
       fail('ks', `must leave more samples than free parameters: k = ${k} has ${free.total} and n = ${data.n}`, k);
   }
@@ -91,13 +97,13 @@ export function selectK(data: Dataset, options: SelectOptions): SelectResult {
     fail('criterion', `must be one of ${SELECT_CRITERIA.join(', ')}`, criterion);
   const sorted = [...ks].sort((a, b) => a - b);
   // every k checked before the first fit: a k too large for n must not cost the smaller ones' fits
-  checkKs(data, fitOpts.gate, sorted, fitOpts.tauMode ?? 'free');
+  checkKs(data, fitOpts.gate, sorted, fitOpts.tauMode ?? 'free', fitOpts.variance ?? 'free');
   const seed = fitOpts.seed ?? 1;
   const rows: SelectRow[] = [];
   const fits = new Map<number, FitResult>();
   for (const k of sorted) {
     const fit = fitMoE(data, { ...fitOpts, k, seed: seed + k - 1 });
-    const c = modelCriteria(fit.model, data, fitOpts.tauMode ?? 'free');
+    const c = modelCriteria(fit.model, data, fitOpts.tauMode ?? 'free', fitOpts.variance ?? 'free');
     const row: SelectRow = {
       k,
       logLik: c.logLik,

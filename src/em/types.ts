@@ -96,6 +96,12 @@ export interface FitOptions {
   /** 'free' (default): τ is estimated; 'fixed': τ stays at its initial value (temperature/activation gates) */
   tauMode?: 'free' | 'fixed';
   /**
+   * 'free' (default): each expert its own variance ν_j; 'equal': one variance shared by all experts
+   * (mixtools' arbvar = FALSE, flexmix's FLXMRglmfix(varFix = TRUE)): k − 1 fewer parameters, and the
+   * likelihood is bounded (no expert can shrink onto a few samples). With optimizer 'em' only.
+   */
+  variance?: 'free' | 'equal';
+  /**
    * Data-parallel backend (default 'cpu'): 'cpu' is the Float64 reference; 'gpu' runs the
    * per-sample work in float32 through gpu.js on a real GPU and throws GpuUnavailableError when
    * there is none (no silent fallback); 'auto' uses the GPU only when there is a real one and
@@ -328,4 +334,6 @@ export interface ResolvedFitOptions {
   prefit?: number;
   /** present only when set (FitOptions.restartsMax) */
   restartsMax?: number;
+  /** present only when 'equal' (FitOptions.variance): results of free-variance fits keep their shape */
+  variance?: 'equal';
 }

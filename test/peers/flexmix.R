@@ -2,8 +2,10 @@
 #
 #   Rscript flexmix.R export <dataset> <xcol> <ycol> <out.csv>
 #       writes one of flexmix's data sets as gmoe's x1,y CSV (17 significant digits: every bit kept)
-#   Rscript flexmix.R fit <data.csv> <k> <seed> <out.json>
+#   Rscript flexmix.R fit <data.csv> <k> <seed> <out.json> [varfix]
 #       fits flexmix(y ~ x1, k, concomitant = FLXPmultinom(~ x1)) -- the softmax-gated Gaussian MoE --
+#       (with varfix: model = FLXMRglmfix(varFix = TRUE), one variance shared by the components, gmoe's
+#       --variance equal; the numerical Hessian is then over one shared nu)
 #       from its defaults (set.seed(seed)) and writes: logLik, df, AIC, BIC, ICL (with the posterior
 #       they were computed from: flexmix's logLik and posterior come from the E-step before its last
 #       M-step, so logLikAtParams, the log-likelihood at the returned parameters, is a little higher), the fit mapped to
@@ -32,11 +34,14 @@ if (!identical(cmd, "fit")) stop("usage: flexmix.R export|fit ...")
 
 d <- read.csv(args[2])
 k <- as.integer(args[3]); seed <- as.integer(args[4]); out <- args[5]
+varfix <- identical(args[6], "varfix")
 dat <- data.frame(x1 = d$x1, y = d$y)
 set.seed(seed)
 cpu <- function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
 t0 <- proc.time()[["elapsed"]]; c0 <- cpu()
-f <- flexmix(y ~ x1, data = dat, k = k, concomitant = FLXPmultinom(~ x1))
+f <- if (varfix) {
+  flexmix(y ~ x1, data = dat, k = k, model = FLXMRglmfix(varFix = TRUE), concomitant = FLXPmultinom(~ x1))
+} else flexmix(y ~ x1, data = dat, k = k, concomitant = FLXPmultinom(~ x1))
 seconds <- proc.time()[["elapsed"]] - t0; cpuSeconds <- cpu() - c0
 kf <- f@k # flexmix may drop components that become too small
 pe <- parameters(f)
@@ -48,12 +53,14 @@ b <- unname(pe["coef.(Intercept)", ord]); a <- unname(pe["coef.x1", ord]); nu <-
 # log-likelihood in gmoe's natural parametrisation: gate (beta0_j, beta1_j) for j < k, then (a_j, b_j, nu_j)
 pack <- function() {
   g <- if (kf > 1) as.vector(rbind(beta0[-kf], beta1[-kf])) else numeric(0)
-  c(g, as.vector(rbind(a, b, nu)))
+  if (varfix) c(g, as.vector(rbind(a, b)), nu[1]) else c(g, as.vector(rbind(a, b, nu)))
 }
 loglik <- function(th) {
   ng <- 2 * (kf - 1)
   B0 <- c(if (kf > 1) th[seq(1, ng, 2)], 0); B1 <- c(if (kf > 1) th[seq(2, ng, 2)], 0)
-  e <- matrix(th[-seq_len(ng)], nrow = 3)
+  e <- if (varfix) {
+    rbind(matrix(th[ng + seq_len(2 * kf)], nrow = 2), th[length(th)])
+  } else matrix(th[-seq_len(ng)], nrow = 3)
   s <- outer(dat$x1, B1) + matrix(B0, nrow(dat), kf, byrow = TRUE)
   lse <- function(m) { mx <- apply(m, 1, max); mx + log(rowSums(exp(m - mx))) }
   logpi <- s - lse(s)
@@ -81,7 +88,8 @@ H <- hessian(loglik, th)
 cov <- tryCatch(solve(-H), error = function(e) NULL)
 se <- if (is.null(cov)) NULL else sqrt(pmax(diag(cov), 0))
 labels <- c(if (kf > 1) as.vector(rbind(sprintf("beta0[%d]", 0:(kf - 2)), sprintf("beta1[%d][0]", 0:(kf - 2)))),
-            as.vector(rbind(sprintf("a[%d][0]", 0:(kf - 1)), sprintf("b[%d]", 0:(kf - 1)), sprintf("nu[%d]", 0:(kf - 1)))))
+            if (varfix) c(as.vector(rbind(sprintf("a[%d][0]", 0:(kf - 1)), sprintf("b[%d]", 0:(kf - 1)))), "nu[0]")
+            else as.vector(rbind(sprintf("a[%d][0]", 0:(kf - 1)), sprintf("b[%d]", 0:(kf - 1)), sprintf("nu[%d]", 0:(kf - 1)))))
 # flexmix's own standard errors (optim's numerical Hessian), for information
 c1 <- cpu()
 refitSE <- tryCatch({

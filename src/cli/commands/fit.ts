@@ -45,6 +45,7 @@ interface FitCliOptions {
   absTol?: string;
   maxIter?: string;
   tau: string;
+  variance: string;
   selectOn?: string;
   bias: string;
   noise: string;
@@ -273,7 +274,7 @@ function summary(fit: FitResult, out: string): string {
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
     // the hybrid says which test stopped it (newton-decrement, …), not "converged (converged)" under --stop-rule tol
     `iterations ${fit.iterations}${softmaxStage(best)}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
-    `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}`,
+    `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}${fit.options.variance === 'equal' ? ', one variance shared by all experts' : ''}`,
   ];
   if (fit.hybrid) {
     const h = fit.hybrid;
@@ -362,6 +363,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
       : parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
   const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
+  const variance = oneOf(opts.variance, ['free', 'equal'] as const, '--variance');
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
   const optimizer = oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer');
@@ -371,6 +373,10 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
   checkApplies(opts, given, init, gate, optimizer);
+  if (variance === 'equal' && optimizer === 'hybrid')
+    throw new CliError(
+      "--variance equal runs with --optimizer em (the hybrid's Newton steps work in one variance per expert). Value: --optimizer hybrid",
+    );
   for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
   const options: FitOptions = {
     gate,
@@ -382,6 +388,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
     backend,
     accelerate,
     optimizer,
+    ...(variance === 'equal' ? { variance } : {}),
     diagnostics: opts.diagnostics === true,
     wasm: opts.wasm,
   };
@@ -428,7 +435,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   }
   // standard errors before the write, so that the file holds them
   const se: StandardErrors | undefined = seChoice?.information
-    ? standardErrors(fit.model, data, { tauMode })
+    ? standardErrors(fit.model, data, { tauMode, variance })
     : undefined;
   const { onIteration: _o, diagnostics: _d, ...refit } = options;
   const boot = seChoice?.boot
@@ -519,6 +526,11 @@ export function register(program: Command): void {
     .option('--abs-tol <A>', 'absolute tolerance on the mean log-likelihood per sample (default 1e-13)')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed (τ stays at its start)', 'free')
+    .option(
+      '--variance <mode>',
+      "experts' variances: free (one per expert) | equal (one shared by all: k − 1 fewer parameters, no spurious narrow expert; mixtools' arbvar = FALSE; --optimizer em only)",
+      'free',
+    )
     .option(
       '--select-on <score>',
       "top-K ranking: slope | logit (same as topk:K:<rule>; default: the init model's, else logit, said on stderr)",

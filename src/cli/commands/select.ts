@@ -65,6 +65,7 @@ interface SelectCliOptions {
   init: string;
   criterion: string;
   tau: string;
+  variance: string;
   selectOn?: string;
   bias: string;
   maxIter?: string;
@@ -140,6 +141,8 @@ function parseCommon(opts: SelectCliOptions): Common {
   if (!init) throw new CliError(`--init must be one of ${DATA_INITS.join(', ')}. Value: ${opts.init}`);
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
+  if (opts.variance !== 'free' && opts.variance !== 'equal')
+    throw new CliError(`--variance must be one of free, equal. Value: ${opts.variance}`);
   if (opts.workers !== undefined && opts.boot === undefined)
     throw new CliError(`--workers needs --boot (the bootstrap test runs on worker threads). Value: ${opts.workers}`);
   const common: Common = { ks, restarts, seed, init, workers: parseWorkers(opts.workers) };
@@ -177,6 +180,7 @@ async function selectGate(
     seed: c.seed,
     init: c.init,
     tauMode: opts.tau as 'free' | 'fixed',
+    ...(opts.variance === 'equal' ? { variance: 'equal' as const } : {}),
     criterion: opts.criterion as SelectCriterion,
     onFit: (row, fit) => {
       fits.set(row.k, fit);
@@ -245,7 +249,10 @@ async function writeSelection(
       seed,
       init: opts.init,
     };
-    writeFileAtomic(join(out, 'select.json'), `${formatJSON({ ...rest, ...about, tauMode: opts.tau })}\n`);
+    writeFileAtomic(
+      join(out, 'select.json'),
+      `${formatJSON({ ...rest, ...about, tauMode: opts.tau, ...equalVariance(opts) })}\n`,
+    );
     writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
     if (r.lrt) writeFileAtomic(join(out, 'lrt.csv'), lrtCsv(r.lrt));
     const fitMeta = {
@@ -290,7 +297,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
   // every gate's k checked before the first fit: the last gate's refusal must not cost the others' fits
   for (const gate of gates) {
     try {
-      checkKs(data, gate, c.ks, opts.tau as 'free' | 'fixed');
+      checkKs(data, gate, c.ks, opts.tau as 'free' | 'fixed', opts.variance as 'free' | 'equal');
     } catch (e) {
       if (e instanceof ValidationError) throw new CliError(e.message.replace(/^ks /, '--k '));
       throw e;
@@ -316,7 +323,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     writeFileAtomic(join(out, 'compare.csv'), compareCsv(cmp));
     const about = { data: opts.data, columns, ...droppedRows, restarts: c.restarts, seed: c.seed, init: opts.init };
     const { criterion, chosen, best: bestOf, rows, notes } = cmp;
-    const json = { criterion, chosen, best: bestOf, rows, notes, ...about, tauMode: opts.tau };
+    const json = { criterion, chosen, best: bestOf, rows, notes, ...about, tauMode: opts.tau, ...equalVariance(opts) };
     writeFileAtomic(join(out, 'compare.json'), `${formatJSON(json)}\n`);
     const best = results.find((x) => x.gate === cmp.chosen.gate)!.result;
     writeFit(
@@ -368,6 +375,7 @@ export function register(program: Command): void {
     )
     .option('--criterion <c>', `what chooses: ${SELECT_CRITERIA.join(' | ')} (smaller is better)`, 'bic')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed', 'free')
+    .option('--variance <mode>', "experts' variances: free (one per expert) | equal (one shared by all)", 'free')
     .option('--select-on <score>', 'top-K ranking: slope | logit (default logit, as gmoe fit; or topk:K:slope)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
@@ -396,4 +404,9 @@ export function register(program: Command): void {
       ].join('\n'),
     )
     .action((opts: SelectCliOptions) => run(opts));
+}
+
+/** The select.json field of a shared-variance run (absent otherwise: the files keep their shape). */
+function equalVariance(opts: SelectCliOptions): { variance?: 'equal' } {
+  return opts.variance === 'equal' ? { variance: 'equal' } : {};
 }

@@ -79,8 +79,9 @@ export function modelCriteria(
   model: Model,
   data: Dataset,
   tauMode: 'free' | 'fixed' = 'free',
+  variance: 'free' | 'equal' = 'free',
 ): InformationCriteria & { parameters: ParameterCount } {
   const { resp, logLik } = responsibilities(model, data);
-  const parameters = parameterCount(model.gate, model.k, model.d, tauMode);
+  const parameters = parameterCount(model.gate, model.k, model.d, tauMode, variance);
   return { ...informationCriteria(logLik, parameters.total, data.n, resp, model.k), parameters };
 }

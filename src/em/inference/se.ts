@@ -7,7 +7,9 @@
  * - a positively homogeneous σ with τ free (the temperature gate, relu) leaves the likelihood flat
  *   along (β1, τ) → (cβ1, cτ): τ is held at its fitted value, and the β1 errors are those at that τ
  *   (only β1/τ is identified);
- * - top-K: the active sets S_K(x_i) are held as they are at the fit.
+ * - top-K: the active sets S_K(x_i) are held as they are at the fit;
+ * - one variance shared by all experts (variance 'equal'): ν is one parameter (the Hessian's ν_j rows
+ *   and columns summed: the chain rule for ν_j = ν), its error on every expert's row.
  * When I is singular or not positive definite (over-specified fits, a fit that is not a local
  * maximum) the errors are null and `notes` says why; nearly singular information gets a note too.
  */
@@ -25,6 +27,8 @@ import type { ActivationDescriptor } from '../../math/activations.js';
 export interface StandardErrorOptions {
   /** 'free' (default) when the fit estimated τ; 'fixed' when τ was held (no τ row then) */
   tauMode?: 'free' | 'fixed';
+  /** 'equal' when the fit shared one variance among its experts (FitOptions.variance) */
+  variance?: 'free' | 'equal';
   /** eigenvalues of the correlation-scaled information at most relTol × the largest count as zero (default 1e-10) */
   relTol?: number;
 }
@@ -102,10 +106,16 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
 
   const D = logLikDerivatives(L, model, data);
   const P0 = L.P;
+  const tied = opts.variance === 'equal' && k > 1 ? foldSharedVariance(L, D.gradient, D.hessian!) : [];
+  if (tied.length > 0)
+    notes.push(
+      `one variance shared by all experts (--variance equal): ν is one parameter, its error on every expert's row`,
+    );
   // parameters the log-likelihood does not depend on near the fit (top-1: β0 in a softmax over one expert)
   const keep: number[] = [];
   const unseen: string[] = [];
   for (let s = 0; s < P0; s++) {
+    if (tied.includes(s)) continue;
     let any = false;
     for (let t = 0; t < P0 && !any; t++) any = D.hessian![s * P0 + t] !== 0;
     if (any || D.gradient[s] !== 0) keep.push(s);
@@ -185,6 +195,7 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   keep.forEach((s, q) => {
     slot[s] = q;
   });
+  for (const s of tied) slot[s] = slot[L.expertOffset + d + 1]!;
   return {
     rows: buildRows(L, model, packParams(L, model), covariance, slot, tauFlat),
     status,
@@ -262,6 +273,32 @@ export function parameterRows(L: ParamLayout, m: Model, theta: Float64Array, tau
     rows.push({ param: `sigma[${j}]`, estimate: Math.sqrt(nu), index: o + d + 1, derived: true });
   }
   return rows;
+}
+
+/**
+ * The chain rule for ν_j = ν (all j): expert 0's ν entries of the gradient and Hessian (natural scale)
+ * become the shared ν's, the sums over j; returns the other experts' ν indices, to be dropped.
+ */
+function foldSharedVariance(L: ParamLayout, g: Float64Array, H: Float64Array): number[] {
+  const { P, d, k } = L;
+  const nuIdx = Array.from({ length: k }, (_, j) => L.expertOffset + j * (d + 2) + d + 1);
+  const v0 = nuIdx[0]!;
+  for (let s = 0; s < P; s++) {
+    let c = 0;
+    for (const v of nuIdx) c += H[s * P + v]!;
+    H[s * P + v0] = c;
+  }
+  for (let t = 0; t < P; t++) {
+    let c = 0;
+    for (const v of nuIdx) c += H[v * P + t]!;
+    H[v0 * P + t] = c;
+  }
+  let c = 0;
+  for (const v of nuIdx) c += g[v]!;
+  g[v0] = c;
+  for (const v of nuIdx.slice(1)) g[v] = 0; // not parameters of the constrained fit
+  L.labels[v0] = 'nu (shared)';
+  return nuIdx.slice(1);
 }
 
 /** The rows with the errors of the covariance over the kept parameters (`slot`: θ index → its row there). */

@@ -10,7 +10,8 @@
  *   τ free; top-1 by slope, where β0 has no effect and β1 counts up to scale), and for k = 1 (a
  *   constant gate identifies nothing).
  * Conventions:
- * - experts: k(d + 2) (slope a_j, intercept b_j, variance ν_j);
+ * - experts: k(d + 2) (slope a_j, intercept b_j, variance ν_j); with one variance shared by all
+ *   experts (variance 'equal'), k(d + 1) + 1;
  * - softmax: (k − 1)(d + 1), the reference expert's (β0, β1) fixed at 0 (the translation symmetry;
  *   flexmix fixes component 1 instead, same count);
  * - top-K: counted like the softmax, (k − 1)(d + 1): the selection boundaries are parameters too;
@@ -29,7 +30,7 @@ import { getGate } from './index.js';
 export interface ParameterCount {
   /** identifiable gate parameters (the likelihood depends on them) */
   gate: number;
-  /** k(d + 2): a_j (d), b_j, ν_j per expert */
+  /** k(d + 2): a_j (d), b_j, ν_j per expert (k(d + 1) + 1 with one shared ν) */
   experts: number;
   /** identifiable parameters in all: the df of the information criteria */
   total: number;
@@ -48,6 +49,7 @@ export function parameterCount(
   k: number,
   d: number,
   tauMode: 'free' | 'fixed' = 'free',
+  variance: 'free' | 'equal' = 'free',
 ): ParameterCount {
   if (!Number.isInteger(k) || k < 1) fail('k', 'must be an integer ≥ 1', k);
   if (!Number.isInteger(d) || d < 1) fail('d', 'must be an integer ≥ 1', d);
@@ -55,8 +57,12 @@ export function parameterCount(
   const sym = g.symmetries(spec);
   const tauFree = g.hasTau && tauMode === 'free';
   const free = (sym.translationBeta0 ? k - 1 : k) + (sym.translationBeta1 ? k - 1 : k) * d + (tauFree ? 1 : 0);
-  const experts = k * (d + 2);
-  const conventions = [`experts: k(d + 2) = ${experts} (a_j, b_j, ν_j)`];
+  const experts = variance === 'equal' ? k * (d + 1) + 1 : k * (d + 2);
+  const conventions = [
+    variance === 'equal'
+      ? `experts: k(d + 1) + 1 = ${experts} (a_j, b_j, one shared ν)`
+      : `experts: k(d + 2) = ${experts} (a_j, b_j, ν_j)`,
+  ];
   let gate = 0;
   if (k === 1) conventions.push('gate: constant with k = 1, no parameters');
   else {

@@ -1,0 +1,60 @@
+/** `gmoe fit --variance equal` and `gmoe select --variance equal`: one variance shared by the experts. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeDatasetCsv } from '../../src/models/dataset-io.js';
+import { truthPreset } from '../../src/models/presets.js';
+import { simulate } from '../../src/models/sample.js';
+import { gmoe } from './run-gmoe.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-variance-'));
+beforeAll(() => {
+  const data = simulate(truthPreset('demy'), { n: 1500, seed: 3 });
+  writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const FIT = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--no-progress'];
+
+describe('--variance equal', () => {
+  it('fits one variance, says so in the errors and records it in the fit block', async () => {
+    const r = await gmoe([...FIT, '--variance', 'equal', '--se', '--out', 'f.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('gate softmax, k = 2, one variance shared by all experts\n');
+    expect(r.stdout).toContain('one variance shared by all experts (--variance equal)');
+    const f = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
+    expect(f.fit.options.variance).toBe('equal');
+    expect(f.experts.nu[0]).toBe(f.experts.nu[1]);
+    const nuRows = f.fit.standardErrors.rows.filter((row: { param: string }) => row.param.startsWith('nu['));
+    expect(nuRows).toHaveLength(2);
+    expect(nuRows[0].se).toBe(nuRows[1].se);
+  }, 60_000);
+
+  it('a free fit writes no variance field', async () => {
+    const r = await gmoe([...FIT, '--out', 'g.json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'g.json'), 'utf8')).fit.options).not.toHaveProperty('variance');
+  }, 60_000);
+
+  it('refuses a bad value and the hybrid optimizer in one line, writing nothing', async () => {
+    const bad = await gmoe([...FIT, '--variance', 'same', '--out', 'h.json'], dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--variance must be one of free, equal\. Value: same/);
+    const hy = await gmoe([...FIT, '--variance', 'equal', '--optimizer', 'hybrid', '--out', 'h.json'], dir);
+    expect(hy.code).toBe(2);
+    expect(hy.stderr).toMatch(/--variance equal runs with --optimizer em/);
+    expect(() => readFileSync(join(dir, 'h.json'))).toThrow();
+  }, 60_000);
+
+  it('gmoe select counts one variance (df k(d + 1) + 1 + gate)', async () => {
+    const r = await gmoe(
+      ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1,2', '--variance', 'equal', '--out', 'sel'],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'sel', 'select.json'), 'utf8'));
+    expect(s.variance).toBe('equal');
+    expect(s.rows.map((row: { df: number }) => row.df)).toEqual([3, 7]);
+  }, 120_000);
+});
