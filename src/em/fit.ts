@@ -549,7 +549,7 @@ class EmRun {
    */
   private runHybrid(): HybridInfo {
     const { model, data, opts, trace, warnings } = this;
-    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds);
+    const phase = new NewtonPhase(model, data, opts.varianceFloor, opts.tauMode, opts.bounds, opts.variance ?? 'free');
     if (opts.switchTol === null && phase.kernelHessian) this.switchTol = FIT_DEFAULTS.switchTolFastHessian;
     const info: HybridInfo = {
       emIterations: 0,
@@ -663,7 +663,7 @@ class EmRun {
     info.decrement = nd.positiveDefinite ? nd.decrement : null;
     info.gradientMetric = nd.gradientMetric;
     info.negativeDefinite = nd.positiveDefinite;
-    const ties = phase.ties;
+    const ties = phase.ties.filter((t) => t.sample >= 0); // not a shared variance's
     if (ties.length > 0) {
       info.pinned = ties.map((t) => ({ sample: t.sample, experts: [t.active, t.inactive] }));
       const where = ties.map(

@@ -212,14 +212,22 @@ export class NewtonPhase {
    */
   readonly kernelHessian: boolean;
 
+  /**
+   * ties held for the whole fit (sample −1): with one variance shared by all experts, log ν_j = log ν_0
+   * for every j, eliminated as the pinned switches are (so every ν takes the same step, bit for bit)
+   */
+  private readonly fixed: Tie[];
+
   constructor(
     private readonly model: Model,
     private readonly data: Dataset,
     private readonly varianceFloor: number,
     tauMode: 'free' | 'fixed',
     private readonly bounds?: Bounds,
+    variance: 'free' | 'equal' = 'free',
   ) {
     this.layout = hybridLayout(model, tauMode);
+    this.fixed = variance === 'equal' ? sharedVarianceTies(this.layout) : [];
     this.box = hybridBox(this.layout, varianceFloor, bounds);
     this.tr = new TrustRegion(this.layout.P);
     this.theta = new Float64Array(this.layout.P);
@@ -243,7 +251,7 @@ export class NewtonPhase {
       this.layout.P,
       Number.isFinite(last) ? { radius: Math.max(last, HYBRID_RESTART_RADIUS) } : {},
     );
-    this.ties = [];
+    this.ties = [...this.fixed];
     this.tieSet = null;
     this.refresh();
   }
@@ -286,7 +294,7 @@ export class NewtonPhase {
     if (this.ties.length > 0) {
       // a tie is released once L rises into the piece away from it (its multiplier's sign): h grows along +c
       const lambda = tieMultipliers(g, this.ties);
-      this.ties = this.ties.filter((_, i) => !(lambda[i]! > 0));
+      this.ties = this.ties.filter((t, i) => t.sample < 0 || !(lambda[i]! > 0));
       this.holdTies();
     }
   }
@@ -490,6 +498,7 @@ export class NewtonPhase {
       let all = true;
       for (let j = 0; j < r; j++) {
         const tie = ties[j]!;
+        if (tie.sample < 0) continue; // a shared variance's tie: its row keeps rhs 0
         const h = tieMargin(this.model, X, tie);
         if (tie.active < tie.inactive ? h >= 0 : h > 0) continue;
         all = false;
@@ -515,4 +524,17 @@ export class NewtonPhase {
       if (this.model.nu[j]! < this.varianceFloor) this.model.nu[j] = this.varianceFloor;
     if (this.bounds) projectToBounds(this.model, this.bounds, hasTau(this.model.gate));
   }
+}
+
+/** The rows log ν_j − log ν_0 = 0 (j ≥ 1) of one shared variance, as ties held for the whole fit. */
+function sharedVarianceTies(L: ParamLayout): Tie[] {
+  const nu = (j: number) => L.expertOffset + j * (L.d + 2) + L.d + 1;
+  const out: Tie[] = [];
+  for (let j = 1; j < L.k; j++) {
+    const c = new Float64Array(L.P);
+    c[nu(j)] = 1;
+    c[nu(0)] = -1;
+    out.push({ sample: -1, active: -1, inactive: -1, c });
+  }
+  return out;
 }

@@ -306,12 +306,6 @@ export function resolveFitOptions(
   const stopRule = o.stopRule ?? (optimizer === 'hybrid' ? 'decrement' : 'tol');
   if (optimizer === 'em' && stopRule === 'decrement')
     fail('stopRule', "'decrement' needs optimizer 'hybrid' (EM alone computes no Hessian)", stopRule);
-  if (o.variance === 'equal' && optimizer === 'hybrid')
-    fail(
-      'variance',
-      "'equal' runs with optimizer 'em' (the hybrid's Newton steps work in one variance per expert)",
-      o.variance,
-    );
   const decrementTol = o.decrementTol ?? FIT_DEFAULTS.decrementTol;
   const switchTol = o.switchTol ?? null; // null: by the Hessian's cost (fit.ts, FIT_DEFAULTS)
   const bounds = raw.bounds === undefined || raw.bounds === null ? undefined : parseBounds(raw.bounds, 'bounds');

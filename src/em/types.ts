@@ -98,7 +98,7 @@ export interface FitOptions {
   /**
    * 'free' (default): each expert its own variance ν_j; 'equal': one variance shared by all experts
    * (mixtools' arbvar = FALSE, flexmix's FLXMRglmfix(varFix = TRUE)): k − 1 fewer parameters, and the
-   * likelihood is bounded (no expert can shrink onto a few samples). With optimizer 'em' only.
+   * likelihood is bounded (no expert can shrink onto a few samples).
    */
   variance?: 'free' | 'equal';
   /**

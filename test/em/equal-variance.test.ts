@@ -7,7 +7,8 @@
  *   variances stay one;
  * - at the constrained optimum the shared ν's score is zero while the per-expert scores are not, and
  *   the standard error of ν is the one of a finite-difference Hessian in the tied parametrisation;
- * - k − 1 fewer parameters in the criteria; the hybrid optimizer and bad values are refused by name.
+ * - the hybrid optimizer holds log ν_j = log ν_0 as ties and ends at EM's constrained optimum, certified;
+ * - k − 1 fewer parameters in the criteria; bad values are refused by name.
  */
 import { describe, expect, it } from 'vitest';
 import { fitMoE } from '../../src/em/index.js';
@@ -184,9 +185,23 @@ describe("variance 'equal'", () => {
     expect(s.chosen).toBe(2);
   });
 
-  it('refuses the hybrid optimizer and unknown values, naming the option', () => {
+  for (const [label, gate] of gates)
+    it(`${label}: the hybrid optimizer ends at EM's constrained optimum, one variance, −H positive definite`, () => {
+      const k = gate.kind === 'topk' ? 3 : 2;
+      const base = { gate, k, init: { kind: 'kmeans' as const }, restarts: 2, variance: 'equal' as const };
+      const em = fitMoE(data, { ...base, tol: 0, absTol: 1e-15, maxIter: 20_000 });
+      const hy = fitMoE(data, { ...base, optimizer: 'hybrid' });
+      expect(hy.stopReason).toBe('newton-decrement');
+      expect(hy.hybrid!.negativeDefinite).toBe(true);
+      expect(new Set(hy.model.nu).size).toBe(1);
+      expect(Math.abs(hy.logLik - em.logLik)).toBeLessThan(1e-6);
+      // the shared variance's ties are not pinned switches (top-K may pin real ones)
+      for (const pin of hy.hybrid!.pinned) expect(pin.sample).toBeGreaterThanOrEqual(0);
+      expect(hy.warnings.join('\n')).not.toMatch(/sample -1/);
+    });
+
+  it('refuses unknown values, naming the option', () => {
     const o = { gate: { kind: 'softmax' as const }, k: 2 };
-    expect(() => fitMoE(data, { ...o, variance: 'equal', optimizer: 'hybrid' })).toThrow(/^variance .*optimizer 'em'/);
     expect(() => fitMoE(data, { ...o, variance: 'same' as 'equal' })).toThrow(/^variance must be one of free, equal/);
     expect(fitMoE(data, { ...o, maxIter: 2 }).options).not.toHaveProperty('variance');
   });

@@ -373,10 +373,6 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
   checkApplies(opts, given, init, gate, optimizer);
-  if (variance === 'equal' && optimizer === 'hybrid')
-    throw new CliError(
-      "--variance equal runs with --optimizer em (the hybrid's Newton steps work in one variance per expert). Value: --optimizer hybrid",
-    );
   for (const line of notes) process.stderr.write(`gmoe fit: ${line}\n`);
   const options: FitOptions = {
     gate,
@@ -528,7 +524,7 @@ export function register(program: Command): void {
     .option('--tau <mode>', 'temperature/activation gates: free | fixed (τ stays at its start)', 'free')
     .option(
       '--variance <mode>',
-      "experts' variances: free (one per expert) | equal (one shared by all: k − 1 fewer parameters, no spurious narrow expert; mixtools' arbvar = FALSE; --optimizer em only)",
+      "experts' variances: free (one per expert) | equal (one shared by all: k − 1 fewer parameters, no spurious narrow expert; mixtools' arbvar = FALSE)",
       'free',
     )
     .option(
