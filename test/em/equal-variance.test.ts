@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitMoE } from '../../src/em/index.js';
 import { parameterCount } from '../../src/em/inference/criteria.js';
+import { bootstrapStandardErrors } from '../../src/em/inference/boot-se.js';
 import { standardErrors } from '../../src/em/inference/se.js';
 import { selectK } from '../../src/em/select.js';
 import { logLikelihood, responsibilities } from '../../src/models/density.js';
@@ -173,6 +174,16 @@ describe("variance 'equal'", () => {
       const row = se.rows.find((r) => r.param === `nu[${j}]`)!;
       expect(Math.abs(row.se! / fdSe - 1)).toBeLessThan(1e-4);
     }
+  });
+
+  it("the bootstrap refits with one variance (the fit's options)", () => {
+    const fit = fitMoE(data, { gate: { kind: 'softmax' }, k: 2, init: { kind: 'kmeans' }, variance: 'equal' });
+    const bs = bootstrapStandardErrors(data, fit, { B: 20, seed: 3 });
+    const i0 = bs.rows.findIndex((r) => r.param === 'nu[0]');
+    const i1 = bs.rows.findIndex((r) => r.param === 'nu[1]');
+    expect(bs.used).toBe(20);
+    for (const sample of bs.samples) expect(sample[i0]).toBe(sample[i1]);
+    expect(bs.rows[i0]!.se).toBeGreaterThan(0);
   });
 
   it('counts k − 1 fewer parameters, in the criteria and in select', () => {
