@@ -16,6 +16,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const FIT = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--no-progress'];
+const SELECT = ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1,2'];
 
 describe('--variance equal', () => {
   it('fits one variance, says so in the errors and records it in the fit block', async () => {
@@ -53,13 +54,31 @@ describe('--variance equal', () => {
   }, 60_000);
 
   it('gmoe select counts one variance (df k(d + 1) + 1 + gate)', async () => {
-    const r = await gmoe(
-      ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1,2', '--variance', 'equal', '--out', 'sel'],
-      dir,
-    );
+    const r = await gmoe([...SELECT, '--variance', 'equal', '--out', 'sel'], dir);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(readFileSync(join(dir, 'sel', 'select.json'), 'utf8'));
     expect(s.variance).toBe('equal');
     expect(s.rows.map((row: { df: number }) => row.df)).toEqual([3, 7]);
+  }, 120_000);
+
+  it('gmoe select --variance free,equal compares the two as models, per gate', async () => {
+    const r = await gmoe([...SELECT, '--variance', 'free,equal', '--out', 'cmp'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(readFileSync(join(dir, 'cmp', 'compare.json'), 'utf8'));
+    expect(c.variances).toEqual(['free', 'equal']);
+    expect(c.rows.map((row: { gate: string; df: number }) => `${row.gate}: ${row.df}`)).toEqual([
+      'softmax, variance free: 3',
+      'softmax, variance free: 8',
+      'softmax, variance equal: 3',
+      'softmax, variance equal: 7',
+    ]);
+    const eq = JSON.parse(readFileSync(join(dir, 'cmp', 'softmax-variance-equal', 'select.json'), 'utf8'));
+    expect(eq.variance).toBe('equal');
+    const bad = await gmoe(
+      ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1,2', '--variance', 'free,free'],
+      dir,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--variance lists a rule twice\. Value: free,free/);
   }, 120_000);
 });

@@ -141,8 +141,6 @@ function parseCommon(opts: SelectCliOptions): Common {
   if (!init) throw new CliError(`--init must be one of ${DATA_INITS.join(', ')}. Value: ${opts.init}`);
   if (opts.tau !== 'free' && opts.tau !== 'fixed')
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
-  if (opts.variance !== 'free' && opts.variance !== 'equal')
-    throw new CliError(`--variance must be one of free, equal. Value: ${opts.variance}`);
   if (opts.workers !== undefined && opts.boot === undefined)
     throw new CliError(`--workers needs --boot (the bootstrap test runs on worker threads). Value: ${opts.workers}`);
   const common: Common = { ks, restarts, seed, init, workers: parseWorkers(opts.workers) };
@@ -171,6 +169,7 @@ async function selectGate(
   label: string,
   c: Common,
   opts: SelectCliOptions,
+  variance: Variance,
 ): Promise<Selection> {
   const fits = new Map<number, FitResult>();
   const options: SelectOptions = {
@@ -180,7 +179,7 @@ async function selectGate(
     seed: c.seed,
     init: c.init,
     tauMode: opts.tau as 'free' | 'fixed',
-    ...(opts.variance === 'equal' ? { variance: 'equal' as const } : {}),
+    ...equalVariance(variance),
     criterion: opts.criterion as SelectCriterion,
     onFit: (row, fit) => {
       fits.set(row.k, fit);
@@ -227,6 +226,7 @@ async function writeSelection(
   out: string,
   r: Selection,
   gateArg: string,
+  variance: Variance,
   c: Common,
   opts: SelectCliOptions,
   meta: {
@@ -251,7 +251,7 @@ async function writeSelection(
     };
     writeFileAtomic(
       join(out, 'select.json'),
-      `${formatJSON({ ...rest, ...about, tauMode: opts.tau, ...equalVariance(opts) })}\n`,
+      `${formatJSON({ ...rest, ...about, tauMode: opts.tau, ...equalVariance(variance) })}\n`,
     );
     writeFileAtomic(join(out, 'select.csv'), selectCsv(r));
     if (r.lrt) writeFileAtomic(join(out, 'lrt.csv'), lrtCsv(r.lrt));
@@ -282,7 +282,11 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const gateArgs = opts.gate.split(',').map((g) => g.trim());
   const twice = gateArgs.find((g, i) => gateArgs.indexOf(g) !== i);
   if (twice !== undefined) throw new CliError(`--gate lists ${twice} twice. Value: ${opts.gate}`);
-  const gates = gateArgs.map((g) => parseSelectGate(g, c.ks, opts));
+  const variants = selectVariants(
+    gateArgs,
+    gateArgs.map((g) => parseSelectGate(g, c.ks, opts)),
+    opts.variance,
+  );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
   try {
     checkOutDir(out);
@@ -295,27 +299,28 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const droppedRows = dropped > 0 ? { droppedRows: dropped } : {};
   const meta = { columns, n: data.n, droppedRows, xRange: inputRange(data.X, data.n, data.d) };
   // every gate's k checked before the first fit: the last gate's refusal must not cost the others' fits
-  for (const gate of gates) {
+  for (const { gate, variance } of variants) {
     try {
-      checkKs(data, gate, c.ks, opts.tau as 'free' | 'fixed', opts.variance as 'free' | 'equal');
+      checkKs(data, gate, c.ks, opts.tau as 'free' | 'fixed', variance);
     } catch (e) {
       if (e instanceof ValidationError) throw new CliError(e.message.replace(/^ks /, '--k '));
       throw e;
     }
   }
-  if (gates.length === 1) {
-    const r = await selectGate(data, gates[0]!, '', c, opts);
+  if (variants.length === 1) {
+    const { gate, variance } = variants[0]!;
+    const r = await selectGate(data, gate, '', c, opts, variance);
     process.stdout.write(selectTable(r));
-    const files = await writeSelection(out, r, opts.gate, c, opts, meta);
+    const files = await writeSelection(out, r, opts.gate, variance, c, opts, meta);
     process.stdout.write(`wrote ${files.join(', ')}\n`);
     return;
   }
   const results: GateSelection[] = [];
   const files: string[] = [];
-  for (const [g, gate] of gates.entries()) {
-    const r = await selectGate(data, gate, `${gateArgs[g]}: `, c, opts);
-    results.push({ gate: gateArgs[g]!, result: r });
-    files.push(...(await writeSelection(join(out, gateDir(gateArgs[g]!)), r, gateArgs[g]!, c, opts, meta)));
+  for (const { gate, label, variance } of variants) {
+    const r = await selectGate(data, gate, `${label}: `, c, opts, variance);
+    results.push({ gate: label, result: r });
+    files.push(...(await writeSelection(join(out, gateDir(label)), r, label, variance, c, opts, meta)));
   }
   const cmp = compareGates(results, opts.criterion as SelectCriterion);
   process.stdout.write(compareTable(cmp));
@@ -323,7 +328,16 @@ async function run(opts: SelectCliOptions): Promise<void> {
     writeFileAtomic(join(out, 'compare.csv'), compareCsv(cmp));
     const about = { data: opts.data, columns, ...droppedRows, restarts: c.restarts, seed: c.seed, init: opts.init };
     const { criterion, chosen, best: bestOf, rows, notes } = cmp;
-    const json = { criterion, chosen, best: bestOf, rows, notes, ...about, tauMode: opts.tau, ...equalVariance(opts) };
+    const json = {
+      criterion,
+      chosen,
+      best: bestOf,
+      rows,
+      notes,
+      ...about,
+      tauMode: opts.tau,
+      ...variancesOf(variants),
+    };
     writeFileAtomic(join(out, 'compare.json'), `${formatJSON(json)}\n`);
     const best = results.find((x) => x.gate === cmp.chosen.gate)!.result;
     writeFit(
@@ -335,7 +349,8 @@ async function run(opts: SelectCliOptions): Promise<void> {
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
-  const figure = compareFigure(results, cmp, `Choice of gate and k: ${basename(opts.data)}`);
+  const what = new Set(variants.map((v) => v.variance)).size > 1 ? 'gate, variance and k' : 'gate and k';
+  const figure = compareFigure(results, cmp, `Choice of ${what}: ${basename(opts.data)}`);
   const figs = await writeFigure(out, 'compare', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
   const top = ['compare.json', 'compare.csv', 'fit.json', ...figs].map((f) => join(out, f));
   process.stdout.write(`wrote ${[...top, ...files].join(', ')}\n`);
@@ -375,7 +390,11 @@ export function register(program: Command): void {
     )
     .option('--criterion <c>', `what chooses: ${SELECT_CRITERIA.join(' | ')} (smaller is better)`, 'bic')
     .option('--tau <mode>', 'temperature/activation gates: free | fixed', 'free')
-    .option('--variance <mode>', "experts' variances: free (one per expert) | equal (one shared by all)", 'free')
+    .option(
+      '--variance <rules>',
+      "experts' variances: free (one per expert) | equal (one shared by all) | free,equal (both, compared as models)",
+      'free',
+    )
     .option('--select-on <score>', 'top-K ranking: slope | logit (default logit, as gmoe fit; or topk:K:slope)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
@@ -406,7 +425,40 @@ export function register(program: Command): void {
     .action((opts: SelectCliOptions) => run(opts));
 }
 
-/** The select.json field of a shared-variance run (absent otherwise: the files keep their shape). */
-function equalVariance(opts: SelectCliOptions): { variance?: 'equal' } {
-  return opts.variance === 'equal' ? { variance: 'equal' } : {};
+type Variance = 'free' | 'equal';
+
+/** The fit option and select.json field of a shared-variance run (absent otherwise: the files keep their shape). */
+function equalVariance(variance: Variance): { variance?: 'equal' } {
+  return variance === 'equal' ? { variance: 'equal' } : {};
+}
+
+/** compare.json's field: the variances compared, when one is shared. */
+function variancesOf(variants: SelectVariant[]): { variances?: Variance[] } {
+  const vs = [...new Set(variants.map((v) => v.variance))];
+  return vs.includes('equal') ? { variances: vs } : {};
+}
+
+/** One model family of a selection: a gate with a variance rule, and its label in tables and directories. */
+interface SelectVariant {
+  gate: GateSpec;
+  label: string;
+  variance: Variance;
+}
+
+/**
+ * Every (--gate, --variance) pair: labelled by the gate alone with one variance rule, else
+ * "<gate>, variance <rule>".
+ */
+function selectVariants(gateArgs: string[], gates: GateSpec[], raw: string): SelectVariant[] {
+  const variances = raw.split(',').map((v) => v.trim());
+  for (const v of variances)
+    if (v !== 'free' && v !== 'equal') throw new CliError(`--variance must list free and/or equal. Value: ${raw}`);
+  if (new Set(variances).size !== variances.length) throw new CliError(`--variance lists a rule twice. Value: ${raw}`);
+  return gates.flatMap((gate, g) =>
+    (variances as Variance[]).map((variance) => ({
+      gate,
+      variance,
+      label: variances.length > 1 ? `${gateArgs[g]!}, variance ${variance}` : gateArgs[g]!,
+    })),
+  );
 }
