@@ -18,7 +18,15 @@ import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
-import { actHessParams } from '../../src/em/backend/cpu/activation-hessian.js';
+import {
+  actHessExport,
+  actHessLayout,
+  actHessParams,
+  actHessSums,
+  type ActHessCall,
+} from '../../src/em/backend/cpu/activation-hessian.js';
+import { hybridLayout } from '../../src/em/hybrid.js';
+import type { ParamLayout } from '../../src/em/inference/params.js';
 import { getGate } from '../../src/models/gates/index.js';
 import { CASES, fitsWithAndWithoutKernels, randomCase as baseCase, relDiff, type Case } from './hessian-cases.js';
 
@@ -99,6 +107,32 @@ describe('the activation Hessian kernel equals the reference', () => {
       }
 });
 
+/** a seeded d = 1 case in an arena, and sums(export): that kernel's per-lane sums over row pairs [start, end) */
+function direct(gate: GateSpec, k: number, n: number, seed: number, c: Case, start: number, end: number) {
+  const { m, data } = baseCase(gate, k, 1, n, seed, c);
+  const info = getGate(m.gate).activation!(m.gate)!;
+  const grad = info.act.simd!.grad;
+  const A = createArena([n, n])!;
+  const X = A.copy(data.X),
+    y = A.copy(data.y);
+  const N = 2 * k + 1 + 3 * k;
+  const len = 2 * ((N * (N + 1)) / 2 + N + 1);
+  const sums = (name: string): Float64Array => {
+    A.gpar.set(actHessParams(m, m.nu, m.tau, info.inside));
+    A.gacc.fill(0, 0, len);
+    (A.kernels as unknown as Record<string, (...a: number[]) => void>)[name]!(
+      X.byteOffset,
+      y.byteOffset,
+      k,
+      1,
+      start,
+      end,
+    );
+    return Float64Array.from(A.gacc.subarray(0, len));
+  };
+  return { m, info, grad, A, X, y, len, sums };
+}
+
 describe('the unrolled kernels acthess21 / acthess31 (loops unrolled, k and d constants)', () => {
   // row pairs [start, end): even and odd counts, a start past 0, a single pair
   const RANGES: Array<[number, number, number]> = [
@@ -113,27 +147,7 @@ describe('the unrolled kernels acthess21 / acthess31 (loops unrolled, k and d co
       it(`acthess${k}1 gives the generic kernel's bits, ${gname}`, () => {
         for (const [n, start, end] of RANGES)
           for (const [, c] of CASES) {
-            const { m, data } = baseCase(gate, k, 1, n, 900 + 7 * k + n, c);
-            const info = getGate(m.gate).activation!(m.gate)!;
-            const grad = info.act.simd!.grad;
-            const A = createArena([n, n])!;
-            const X = A.copy(data.X),
-              y = A.copy(data.y);
-            const N = 2 * k + 1 + 3 * k;
-            const len = 2 * ((N * (N + 1)) / 2 + N + 1);
-            const sums = (name: string): Float64Array => {
-              A.gpar.set(actHessParams(m, m.nu, m.tau, info.inside));
-              A.gacc.fill(0, 0, len);
-              (A.kernels as unknown as Record<string, (...a: number[]) => void>)[name]!(
-                X.byteOffset,
-                y.byteOffset,
-                k,
-                1,
-                start,
-                end,
-              );
-              return Float64Array.from(A.gacc.subarray(0, len));
-            };
+            const { grad, len, sums } = direct(gate, k, n, 900 + 7 * k + n, c, start, end);
             const g = sums(`acthess_${grad}`),
               u = sums(`acthess${k}1_${grad}`);
             expect(g.some((v) => v !== 0)).toBe(true);
@@ -141,6 +155,94 @@ describe('the unrolled kernels acthess21 / acthess31 (loops unrolled, k and d co
               expect(Object.is(g[t], u[t]), `n = ${n}, sum ${t}: ${g[t]} vs ${u[t]}`).toBe(true);
           }
       });
+});
+
+describe("the unrolled kernels without the held coordinates' sums (acthess<k>1_<grad>_h…)", () => {
+  // the consumer's holds (hybridLayout: τ held where σ is positively homogeneous), by its layout's indices
+  const heldOf = (L: ParamLayout): number[] => {
+    const { k, d, b0Index, b1Index, tauIndex } = L.gate;
+    const u: number[] = [];
+    for (let l = 0; l < k; l++) {
+      if (b0Index[l]! < 0) u.push(l * (d + 1));
+      if (b1Index[l]! < 0) for (let a = 1; a <= d; a++) u.push(l * (d + 1) + a);
+    }
+    return tauIndex < 0 ? [...u, k * (d + 1)] : u;
+  };
+  /** whether packed sum t (triangle of N, gradient, L) is read by the consumer (unpack, then assemble) */
+  const readSums = (k: number, held: readonly number[]): boolean[] => {
+    const G1 = 2 * k + 1;
+    const N = G1 + 3 * k;
+    const h = (u: number) => u < G1 && held.includes(u);
+    const read: boolean[] = [];
+    for (let u = 0; u < N; u++) for (let v = u; v < N; v++) read.push(!h(u) && !h(v));
+    for (let u = 0; u < N; u++) read.push(!h(u));
+    return [...read, true];
+  };
+  const RANGES: Array<[number, number, number]> = [
+    [1001, 0, 500],
+    [1001, 3, 499],
+    [66, 1, 33],
+    [9, 1, 2],
+    [5, 0, 1],
+  ];
+  const HELD_GATES = GATES.filter(([g]) => g !== 'tanh inside' && g !== 'sigmoid inside');
+  for (const [gname, gate] of HELD_GATES)
+    for (const k of [2, 3])
+      it(`acthess${k}1's bits in every sum the consumer reads, ${gname}`, () => {
+        for (const [n, start, end] of RANGES)
+          for (const [, c] of CASES) {
+            const { m, info, grad, A, X, y, sums } = direct(gate, k, n, 950 + 5 * k + n + start, c, start, end);
+            const held = heldOf(hybridLayout(m, 'free'));
+            // the binding takes the variant for the consumer's holds
+            const name = actHessExport(A.kernels, { k, d: 1, grad, held });
+            expect(name).toBe(`acthess${k}1_${grad}_h${held.join('_')}`);
+            expect(held.length).toBe(gname === 'temperature' ? 3 : 1);
+            const read = readSums(k, held);
+            const full = sums(`acthess${k}1_${grad}`),
+              skip = sums(name);
+            expect(full.some((v) => v !== 0)).toBe(true);
+            for (let t = 0; t < read.length; t++)
+              for (const lane of [0, 1]) {
+                const [a, b] = [full[2 * t + lane], skip[2 * t + lane]];
+                // a sum not read is left out (zero)
+                if (!read[t]) expect(b, `sum ${t} (held)`).toBe(0);
+                else expect(Object.is(a, b), `n = ${n}, [${start}, ${end}), sum ${t}: ${a} vs ${b}`).toBe(true);
+              }
+            // through the binding, an odd last row to the JS loop: every read entry of out and L the same
+            const call = (held: readonly number[]) => {
+              const out = new Float64Array(actHessLayout(k, 1).total);
+              const ac: ActHessCall = {
+                ...{ k, d: 1, n, X, y, grad, held, out },
+                par: actHessParams(m, m.nu, m.tau, info.inside),
+                rows: (i0, len) => ((out[0] = out[0]! + i0 + len), 0.5),
+              };
+              return { L: actHessSums(ac, true), out };
+            };
+            const [f, g] = [call([]), call(held)];
+            expect(Object.is(f.L, g.L)).toBe(true);
+            const Ls = actHessLayout(k, 1);
+            const G1 = Ls.G1;
+            const gateRead = (u: number) => !held.includes(u);
+            for (let u = 0; u < G1; u++) {
+              if (!gateRead(u)) continue;
+              expect(Object.is(f.out[Ls.gradG + u], g.out[Ls.gradG + u])).toBe(true);
+              for (let v = u; v < G1; v++)
+                if (gateRead(v)) expect(Object.is(f.out[u * G1 + v], g.out[u * G1 + v]), `gg ${u} ${v}`).toBe(true);
+              for (let q = 0; q < Ls.K; q++)
+                expect(Object.is(f.out[Ls.ge + u * Ls.K + q], g.out[Ls.ge + u * Ls.K + q])).toBe(true);
+            }
+            for (let t = Ls.ee; t < Ls.total; t++)
+              if (t < Ls.gradG || t >= Ls.gradE) expect(Object.is(f.out[t], g.out[t]), `ee/gradE ${t}`).toBe(true);
+          }
+      });
+
+  it('a hold without its variant (τ free for the temperature gate, bias inside) takes the full kernel', () => {
+    const A = createArena([2, 2])!;
+    expect(actHessExport(A.kernels, { k: 3, d: 1, grad: 'id', held: [4, 5] })).toBe('acthess31_id');
+    expect(actHessExport(A.kernels, { k: 3, d: 1, grad: 'tanh', held: [] })).toBe('acthess31_tanh');
+    expect(actHessExport(A.kernels, { k: 3, d: 1, grad: 'tanh', held: [4, 6] })).toBe('acthess31_tanh');
+    expect(actHessExport(A.kernels, { k: 4, d: 1, grad: 'tanh', held: [6] })).toBe('acthess_tanh');
+  });
 });
 
 describe('where the kernel does not run', () => {

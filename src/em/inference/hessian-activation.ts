@@ -151,6 +151,7 @@ export function activationLogLikDerivatives(
   if (!info || isMasked(m.gate) || L.k !== m.k || L.d !== m.d) return null;
   if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
   const W = workspace(m, info.act, info.inside);
+  const gx = gateIndices(L, W);
   const call: ActHessCall = {
     k: m.k,
     d: m.d,
@@ -159,15 +160,18 @@ export function activationLogLikDerivatives(
     y: data.y,
     par: actHessParams(m, m.nu, m.tau, info.inside),
     grad: info.act.simd?.grad,
+    held: [...gx.keys()].filter((u) => gx[u]! < 0),
     out: W.S,
     rows: (i0, len) => sweep(W, m, data, i0, i0 + len),
   };
   const logLik = actHessSums(call, simd);
-  if (!Number.isFinite(logLik) || !allFinite(W.S)) return null;
+  if (!Number.isFinite(logLik)) return null;
   const P = L.P;
   const grad = new Float64Array(P);
   const H = new Float64Array(P * P);
-  assemble(L, W, grad, H);
+  assemble(L, W, gx, grad, H);
+  // the sums read (a held coordinate's are not, and the kernel may leave them out)
+  if (!allFinite(grad) || !allFinite(H)) return null;
   toLogScales(L, m, grad, H);
   return { logLik, gradient: grad, hessian: H };
 }
@@ -410,12 +414,10 @@ function gram(
   }
 }
 
-/** grad and H (natural τ, ν) from the sums: the upper triangles put at their layout indices, fixed entries skipped. */
-function assemble(L: ParamLayout, W: Work, grad: Float64Array, H: Float64Array): void {
-  const { G1, K, S, gg, ge, ee, gradG, gradE } = W;
+/** The layout index of each extended gate index u (−1: held fixed, its sums never read). */
+function gateIndices(L: ParamLayout, W: Work): Int32Array {
+  const { G1 } = W;
   const M = W.m;
-  const P = L.P;
-  // layout index of extended gate index u (−1: fixed)
   const gx = new Int32Array(G1);
   for (let u = 0; u < G1 - 1; u++) {
     const l = (u / M) | 0;
@@ -424,6 +426,13 @@ function assemble(L: ParamLayout, W: Work, grad: Float64Array, H: Float64Array):
     gx[u] = a === 0 ? L.gate.b0Index[l]! : b1 < 0 ? -1 : b1 + a - 1;
   }
   gx[G1 - 1] = L.gate.tauIndex;
+  return gx;
+}
+
+/** grad and H (natural τ, ν) from the sums: the upper triangles put at their layout indices (gx), fixed entries skipped. */
+function assemble(L: ParamLayout, W: Work, gx: Int32Array, grad: Float64Array, H: Float64Array): void {
+  const { G1, K, S, gg, ge, ee, gradG, gradE } = W;
+  const P = L.P;
   const eo = L.expertOffset;
   const put = (s: number, t: number, v: number): void => {
     H[s * P + t] = v;

@@ -51,6 +51,11 @@ export interface ActHessCall {
   par: Float64Array;
   /** the activation's SIMD kernel suffix (acthess_<grad>); undefined: none (JS) */
   grad: string | undefined;
+  /**
+   * extended gate indices whose sums the caller never reads (coordinates its layout holds), in order: a
+   * kernel that leaves them out (acthess<k><d>_<grad>_h<u>_…, zero there) runs where one is generated
+   */
+  held: readonly number[];
   /** the sums ({@link actHessLayout}), zeroed by the caller; the JS loop and the kernel add to them */
   out: Float64Array;
   /** the JS loop on rows [i0, i0 + len): adds their terms to `out`, returns their log-likelihood */
@@ -108,6 +113,20 @@ const packedLength = (k: number, d: number): number => {
   return (N * (N + 1)) / 2 + N + 1;
 };
 
+/**
+ * The export for a call: d = 1, k = 2 / 3 the kernel with its sums unrolled, without the held
+ * coordinates' sums where that variant exists (the presets' holds, kernels-acthess.ts).
+ */
+export function actHessExport(
+  K: KernelExports,
+  c: Pick<ActHessCall, 'k' | 'd' | 'grad' | 'held'>,
+): keyof KernelExports {
+  const fixed = c.d === 1 && (c.k === 2 || c.k === 3) ? `${c.k}1` : '';
+  const name = `acthess${fixed}_${c.grad}`;
+  const skip = `${name}_h${c.held.join('_')}`;
+  return (fixed !== '' && c.held.length > 0 && skip in K ? skip : name) as keyof KernelExports;
+}
+
 /** The SIMD binding of acthess_<grad>; an odd last row goes to the JS loop. */
 const actHessSimd: SimdKernel<ActHessCall> = {
   mode: 'sums',
@@ -116,9 +135,7 @@ const actHessSimd: SimdKernel<ActHessCall> = {
   setup(A, c) {
     const T = packedLength(c.k, c.d);
     if (c.grad === undefined || c.k > ACTHESS_K_MAX || c.d > ACTHESS_D_MAX || 2 * T > GACC_LEN) return null;
-    // d = 1, k = 2 / 3: the kernel with its sums unrolled
-    const fixed = c.d === 1 && (c.k === 2 || c.k === 3) ? `${c.k}1` : '';
-    const kernel = A.kernels[`acthess${fixed}_${c.grad}` as keyof KernelExports];
+    const kernel = A.kernels[actHessExport(A.kernels, c)];
     if (kernel === undefined) return null;
     A.gpar.set(c.par);
     A.gacc.fill(0, 0, 2 * T);

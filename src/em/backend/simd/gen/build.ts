@@ -22,7 +22,7 @@ export function sourceHash(text: string = moduleText()): string {
 const DOCS: [RegExp, string][] = [
   [
     /^acthess\d*_/,
-    'activation / temperature gate exact-Hessian sums, k ≤ 8, d ≤ 4, or d = 1, k = 2 / 3 unrolled (par at GPAR: 1/τ, inside, outside, β0, β1, a, b, c, 1/ν); per-lane sums at GACC (packed upper triangle, gradient, L)',
+    'activation / temperature gate exact-Hessian sums, k ≤ 8, d ≤ 4, or d = 1, k = 2 / 3 unrolled (_h<u>_…: without the sums of held gate slots u) (par at GPAR: 1/τ, inside, outside, β0, β1, a, b, c, 1/ν); per-lane sums at GACC (packed upper triangle, gradient, L)',
   ],
   [
     /^densegradg_/,

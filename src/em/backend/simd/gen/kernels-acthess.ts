@@ -17,11 +17,15 @@
  * rounding only. A row whose gate or expert maximum is ±∞ or NaN makes L NaN (the caller falls back).
  * par (GPAR): 1/τ, inside (1 or 0), outside (1 − inside), β0 (k), β1 (k·d), a (k·d), b (k),
  * c_j = −(log 2π + log ν_j)/2 (k), 1/ν_j (k).
+ *
+ * acthess<k><d>_<grad>_h<u>_… (the presets' holds, {@link presetHold}) leave out the sums of the gate slots u
+ * that the consumer's layout holds fixed, and the per-row values only those need: 12 % of acthess31's
+ * sums for tanh / sigmoid (β0 of the reference), 33 % for the identity (its β0, β1 and τ).
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { ACTHESS_D_MAX, ACTHESS_K_MAX, GACC, GBLK, GBLK_LEN, GPAR, SCR } from '../layout.js';
 import type { ActivationSimd } from '../../../../math/activation/types.js';
-import { ACTIVATION_DESCRIPTORS } from '../../../../math/activations.js';
+import { ACTIVATION_DESCRIPTORS, type ActivationDescriptor } from '../../../../math/activations.js';
 import { pairLoop, rowPair } from './kernels.js';
 import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides, unrolled } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, simdOps, sub } from './wat.js';
@@ -61,11 +65,24 @@ const at16 = (base: number, o16: string): string => `(v128.load offset=${base} $
 const put16 = (f: Fn, base: number, o16: string, v: string): void => f.emit(`(v128.store offset=${base} ${o16} ${v})`);
 const shl4 = (a: string): string => `(i32.shl ${a} (i32.const 4))`;
 
-/** the unrolled kernels' (k, d) while their per-row values are generated, else null */
+/** the unrolled kernels' (k, d) while their code is generated, else null */
 let shape: [number, number] | null = null;
+/**
+ * The extended gate slots (l(d + 1) + α, τ at G) whose sums an unrolled kernel leaves out, with the
+ * per-row values only they need: coordinates the consumer holds fixed (it never reads their sums, so
+ * every other sum keeps its operations and bits). Empty in the full kernels.
+ */
+let held: ReadonlySet<number> = new Set();
+/** whether expert l's gate coordinate α (0: β0) is held; never in the generic kernel */
+const isHeld = (l: number, a: number): boolean => shape !== null && held.has(l * (shape[1] + 1) + a);
+/** whether τ's sums are kept */
+const tauFree = (): boolean => shape === null || !held.has(shape[0] * (shape[1] + 1));
+/** whether expert l has a gate coordinate whose sums are kept */
+const gateFree = (l: number): boolean => shape === null || [...Array(shape[1] + 1).keys()].some((a) => !isHeld(l, a));
 /**
  * loop() whose trip count is count(k, d); in an unrolled kernel, straight-line copies of the body, each
  * after setting the counter to its value (the same operations, no branches: measured ≈ 8 % off acthess31).
+ * The body gets the copy's index (−1 in a loop).
  */
 function uloop(
   f: Fn,
@@ -73,15 +90,16 @@ function uloop(
   from: string,
   to: string,
   count: (k: number, d: number) => number,
-  body: () => void,
+  body: (c: number) => void,
 ): void {
-  if (shape === null) loop(f, name, from, to, 8, body);
+  if (shape === null) loop(f, name, from, to, 8, () => body(-1));
   else unrolled(f, name, from, 8, count(shape[0], shape[1]), body);
 }
-/** for each expert: $jo = 8j */
-const forExperts = (f: Fn, body: () => void): void => uloop(f, 'jo', i32(0), f.local('k8', 'i32'), (k) => k, body);
-/** $lo from `from` to `to` in steps of 8: d + extra slots */
-const forCoords = (f: Fn, from: string, to: string, extra: number, body: () => void): void =>
+/** for each expert: $jo = 8j (the body gets j, −1 in a loop) */
+const forExperts = (f: Fn, body: (j: number) => void): void =>
+  uloop(f, 'jo', i32(0), f.local('k8', 'i32'), (k) => k, body);
+/** $lo from `from` to `to` in steps of 8: d + extra slots (the body gets the slot, −1 in a loop) */
+const forCoords = (f: Fn, from: string, to: string, extra: number, body: (c: number) => void): void =>
   uloop(f, 'lo', from, to, (_, d) => d + extra, body);
 
 /** e_j = e^(src_j − mx) (0 below −EXP_CUTOFF) to dst; returns their sum's local */
@@ -118,25 +136,28 @@ function rowValues(f: Fn, act: ActivationSimd): void {
   f.set('ao', L('pb1'), 'i32');
   f.set('go', i32(0), 'i32');
   const ops = simdOps(f);
-  forExperts(f, () => {
+  forExperts(f, (j) => {
     const b0 = f.set('b0', splat(iadd(L('pb0'), JO)));
     f.set('w', mul(bin, b0));
     forCoords(f, i32(0), d8, 0, () => {
       f.set('w', add(f.local('w'), mul(splat(iadd(f.local('ao', 'i32'), L('lo'))), xAt(L('lo')))));
     });
     const [j1, jt, h1] = act.coefs(ops, f.local('w'), F2(1), it, it, 'c');
-    put(f, SJ1, JO, j1);
-    put(f, SJT, JO, jt);
-    put(f, SH1, JO, h1);
-    put(f, ST, JO, mul(jt, it));
+    // held slots: σ'/τ serves only (gate, τ), σ''/τ the gate's own block, t and Jt τ's sums
+    if (tauFree() && gateFree(j)) put(f, SJ1, JO, j1);
+    if (tauFree()) put(f, SJT, JO, jt);
+    if (gateFree(j)) put(f, SH1, JO, h1);
+    if (tauFree()) put(f, ST, JO, mul(jt, it));
     const s = f.set('sl', sub(mul(bout, b0), jt));
     put(f, SS, JO, s);
     f.set('mx', `(f64x2.pmax ${f.local('mx')} ${s})`);
     f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${s} ${s}))`);
     // a_l = (inside·J1 + outside, J1·x)
     const go = f.local('go', 'i32');
-    put(f, SA, go, add(mul(bin, j1), bout));
-    forCoords(f, i32(0), d8, 0, () => put(f, SA + 16, iadd(go, L('lo')), mul(j1, xAt(L('lo')))));
+    if (!isHeld(j, 0)) put(f, SA, go, add(mul(bin, j1), bout));
+    forCoords(f, i32(0), d8, 0, (c) => {
+      if (!isHeld(j, c + 1)) put(f, SA + 16, iadd(go, L('lo')), mul(j1, xAt(L('lo'))));
+    });
     f.set('go', iadd(go, M8), 'i32');
     f.set('ao', iadd(f.local('ao', 'i32'), d8), 'i32');
   });
@@ -184,32 +205,42 @@ function rowValues(f: Fn, act: ActivationSimd): void {
 /** z and w (slots), T_r, T_π, Σ q_l (t_l² + 2σ_l/τ³) (locals), q_l (scratch). */
 function vectors(f: Fn): void {
   const it = f.local('it');
-  f.set('tr', F2(0));
-  f.set('tp', F2(0));
-  f.set('tt', F2(0));
+  const tau = tauFree();
+  if (tau) {
+    f.set('tr', F2(0));
+    f.set('tp', F2(0));
+    f.set('tt', F2(0));
+  }
   f.set('go', i32(0), 'i32');
-  forExperts(f, () => {
-    const rl = f.set('rl', at(SR, JO));
-    const pl = f.set('pl', at(SP, JO));
-    const ql = f.set('ql', sub(rl, pl));
-    put(f, SQ, JO, ql);
-    const tl = f.set('tl', at(ST, JO));
-    f.set('tr', add(f.local('tr'), mul(rl, tl)));
-    f.set('tp', add(f.local('tp'), mul(pl, tl)));
-    // 2σ/τ³ = −2 Jt/τ²
-    const curv = sub(mul(tl, tl), mul(mul(mul(F2(2), at(SJT, JO)), it), it));
-    f.set('tt', add(f.local('tt'), mul(ql, curv)));
+  forExperts(f, (l) => {
     const go = f.local('go', 'i32');
-    forCoords(f, go, iadd(go, f.local('m8', 'i32')), 1, () => {
-      const a = f.set('av', at(SA, L('lo')));
-      put(f, SZ, L('lo'), mul(rl, a));
-      put(f, SW, L('lo'), mul(pl, a));
-    });
+    if (tau || gateFree(l)) {
+      const rl = f.set('rl', at(SR, JO));
+      const pl = f.set('pl', at(SP, JO));
+      const ql = f.set('ql', sub(rl, pl));
+      if (gateFree(l)) put(f, SQ, JO, ql);
+      if (tau) {
+        const tl = f.set('tl', at(ST, JO));
+        f.set('tr', add(f.local('tr'), mul(rl, tl)));
+        f.set('tp', add(f.local('tp'), mul(pl, tl)));
+        // 2σ/τ³ = −2 Jt/τ²
+        const curv = sub(mul(tl, tl), mul(mul(mul(F2(2), at(SJT, JO)), it), it));
+        f.set('tt', add(f.local('tt'), mul(ql, curv)));
+      }
+      forCoords(f, go, iadd(go, f.local('m8', 'i32')), 1, (a) => {
+        if (isHeld(l, a)) return;
+        const av = f.set('av', at(SA, L('lo')));
+        put(f, SZ, L('lo'), mul(rl, av));
+        put(f, SW, L('lo'), mul(pl, av));
+      });
+    }
     f.set('go', iadd(go, f.local('m8', 'i32')), 'i32');
   });
   const g8 = f.local('g8', 'i32');
-  put(f, SZ, g8, f.local('tr'));
-  put(f, SW, g8, f.local('tp'));
+  if (tau) {
+    put(f, SZ, g8, f.local('tr'));
+    put(f, SW, g8, f.local('tp'));
+  }
   // r_j h_j after τ
   f.set('ho', i32(0), 'i32');
   forExperts(f, () => {
@@ -358,34 +389,44 @@ function fixedSums(f: Fn, k: number, d: number): void {
   const acc = (t: number, v: string): void => accAdd(f, `(i32.const ${GACC + 16 * t})`, v);
   const ix = (u: number, v: number): number => u * N - (u * (u - 1)) / 2 + v - u;
   const grad = (u: number, v: string): void => acc((N * (N + 1)) / 2 + u, v);
+  // the held gate slots' sums (rows and columns) are left out, the others as in the full kernel
+  const kept = (u: number): boolean => !held.has(u);
   for (let u = 0; u < N; u++) {
+    if (!kept(u)) continue;
     const zu = f.set('zu', `(f64x2.neg ${c(SZ, u)})`);
     const wu = u < G1 ? f.set('wu', c(SW, u)) : '';
-    for (let v = u; v < N; v++) acc(ix(u, v), v < G1 ? add(mul(zu, c(SZ, v)), mul(wu, c(SW, v))) : mul(zu, c(SZ, v)));
+    for (let v = u; v < N; v++)
+      if (kept(v)) acc(ix(u, v), v < G1 ? add(mul(zu, c(SZ, v)), mul(wu, c(SW, v))) : mul(zu, c(SZ, v)));
   }
   for (let u = G1; u < N; u++) grad(u, c(SZ, u));
   const it = f.local('it');
+  const tau = tauFree();
   for (let l = 0; l < k; l++) {
+    if (!gateFree(l)) continue;
     const ql = f.set('ql', c(SQ, l));
     const c2 = f.set('c2', mul(ql, c(SH1, l)));
-    const cA = f.set('cA', mul(ql, c(ST, l)));
-    const cP = f.set('cP', `(f64x2.neg ${mul(mul(ql, c(SJ1, l)), it)})`);
+    const cA = tau ? f.set('cA', mul(ql, c(ST, l))) : '';
+    const cP = tau ? f.set('cP', `(f64x2.neg ${mul(mul(ql, c(SJ1, l)), it)})`) : '';
     for (let a = 0; a < M; a++) {
       const u = l * M + a;
+      if (!kept(u)) continue;
       const au = f.set('au', c(SA, u));
       const qa = f.set('qa', mul(ql, au));
       const pp = f.set('pq', mul(c2, c(SPSI, a)));
-      for (let b = a; b < M; b++) acc(ix(u, l * M + b), add(mul(qa, c(SA, l * M + b)), mul(pp, c(SPSI, b))));
-      acc(ix(u, G), add(mul(cA, au), mul(cP, c(SPSI, a))));
+      for (let b = a; b < M; b++)
+        if (kept(l * M + b)) acc(ix(u, l * M + b), add(mul(qa, c(SA, l * M + b)), mul(pp, c(SPSI, b))));
+      if (tau) acc(ix(u, G), add(mul(cA, au), mul(cP, c(SPSI, a))));
       for (let b = 0; b < me; b++) acc(ix(u, G1 + l * me + b), mul(au, c(SZ, G1 + l * me + b)));
       grad(u, qa);
     }
   }
-  acc(ix(G, G), f.local('tt'));
-  grad(G, sub(f.local('tr'), f.local('tp')));
-  for (let j = 0; j < k; j++) {
-    const tj = f.set('tj', c(ST, j));
-    for (let b = 0; b < me; b++) acc(ix(G, G1 + j * me + b), mul(tj, c(SZ, G1 + j * me + b)));
+  if (tau) {
+    acc(ix(G, G), f.local('tt'));
+    grad(G, sub(f.local('tr'), f.local('tp')));
+    for (let j = 0; j < k; j++) {
+      const tj = f.set('tj', c(ST, j));
+      for (let b = 0; b < me; b++) acc(ix(G, G1 + j * me + b), mul(tj, c(SZ, G1 + j * me + b)));
+    }
   }
   for (let j = 0; j < k; j++) {
     const rj = f.set('rj', c(SR, j));
@@ -408,11 +449,13 @@ function fixedSums(f: Fn, k: number, d: number): void {
 
 /**
  * acthess_<grad>(x, y, k, d, start, end): the sums above over row pairs [start, end); acthess<k><d>_<grad>
- * (fixed k, d; the same arguments) with the sums unrolled ({@link fixedSums}).
+ * (fixed k, d; the same arguments) with the sums unrolled ({@link fixedSums}); acthess<k><d>_<grad>_h<u>_…
+ * without the sums of the held gate slots u (zero at GACC; every other sum the same bits).
  */
-function actHess(act: ActivationSimd, fix: [number, number] | null): string {
+function actHess(act: ActivationSimd, fix: [number, number] | null, hold: readonly number[] = []): string {
+  const base = fix === null ? `acthess_${act.grad}` : `acthess${fix[0]}${fix[1]}_${act.grad}`;
   const f = new Fn(
-    fix === null ? `acthess_${act.grad}` : `acthess${fix[0]}${fix[1]}_${act.grad}`,
+    hold.length === 0 ? base : `${base}_h${hold.join('_')}`,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -456,21 +499,40 @@ function actHess(act: ActivationSimd, fix: [number, number] | null): string {
   f.set('ograd', iadd(i32(GACC), shl4(tri)), 'i32');
   f.set('oll', iadd(L('ograd'), L('n16')), 'i32');
   f.set('ll', `(v128.load ${L('oll')})`);
+  held = new Set(hold);
   pairLoop(f, () => {
     shape = fix;
     rowValues(f, act);
     vectors(f);
-    shape = null;
     if (fix === null) {
       denseSums(f);
       deltaSums(f);
     } else fixedSums(f, fix[0], fix[1]);
+    shape = null;
   });
+  held = new Set();
   f.emit(`(v128.store ${L('oll')} ${L('ll')})`);
   return f.text();
 }
 
+/**
+ * The gate slots the presets' fits hold (gates/layout.ts; hybrid.ts hybridLayout): the reference
+ * expert's β0 (bias outside), its β1 where σ is linear, τ where σ is positively homogeneous.
+ */
+function presetHold(a: ActivationDescriptor, k: number, d: number): number[] {
+  const r = (k - 1) * (d + 1);
+  const b1 = a.linear ? Array.from({ length: d }, (_, t) => r + 1 + t) : [];
+  return [r, ...b1, ...(a.positivelyHomogeneous ? [k * (d + 1)] : [])];
+}
+
 export function actHessKernels(): string[] {
   const fixed: Array<[number, number] | null> = [null, ...ACTHESS_FIXED];
-  return ACTIVATION_DESCRIPTORS.flatMap((a) => (a.simd ? fixed.map((fx) => actHess(a.simd!, fx)) : []));
+  return ACTIVATION_DESCRIPTORS.flatMap((a) =>
+    a.simd
+      ? [
+          ...fixed.map((fx) => actHess(a.simd!, fx)),
+          ...ACTHESS_FIXED.map((fx) => actHess(a.simd!, fx, presetHold(a, fx[0], fx[1]))),
+        ]
+      : [],
+  );
 }
