@@ -26,6 +26,12 @@ describe('--variance equal', () => {
     expect(r.stdout).toContain('one variance shared by all experts (--variance equal)');
     const f = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8'));
     expect(f.fit.options.variance).toBe('equal');
+    // the criteria count one variance: gate 2 + experts k(d + 1) + 1 = 5
+    expect(f.fit.criteria.df).toBe(7);
+    expect(f.fit.criteria.bic).toBeCloseTo(-2 * f.fit.logLik + 7 * Math.log(1500), 6);
+    expect(r.stdout).toMatch(
+      /criteria \(flexmix's definitions, smaller is better\): df 7, AIC [0-9.]+, BIC [0-9.]+, ICL/,
+    );
     expect(f.experts.nu[0]).toBe(f.experts.nu[1]);
     const nuRows = f.fit.standardErrors.rows.filter((row: { param: string }) => row.param.startsWith('nu['));
     expect(nuRows).toHaveLength(2);

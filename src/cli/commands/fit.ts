@@ -25,6 +25,7 @@ import {
   type RestartResult,
 } from '../../em/index.js';
 import { formatStandardErrors, standardErrors, type StandardErrors } from '../../em/inference/se.js';
+import { modelCriteria, type InformationCriteria } from '../../em/inference/criteria.js';
 import { BOOT_SE_MIN } from '../../em/inference/boot-se.js';
 import { formatBootstrapStandardErrors } from '../../em/inference/boot-se-format.js';
 import { SE_SYNTAX, parseSe, parseSeWorkers, runBootSe, withoutSamples } from './fit-se.js';
@@ -268,13 +269,14 @@ function softmaxStage(best: RestartResult): string {
   return ` (plus its softmax-first start's softmax fits: ${each})`;
 }
 
-function summary(fit: FitResult, out: string): string {
+function summary(fit: FitResult, out: string, c: InformationCriteria): string {
   const best = fit.restartResults[fit.bestRestart]!;
   const lines = [
     `log-likelihood ${fit.logLik} (start ${fit.bestRestart + 1} of ${fit.restarts}, ${best.start})`,
     // the hybrid says which test stopped it (newton-decrement, …), not "converged (converged)" under --stop-rule tol
     `iterations ${fit.iterations}${softmaxStage(best)}, ${fit.converged ? 'converged' : 'not converged'}${(fit.hybrid || !fit.converged) && fit.stopReason !== 'converged' ? ` (${fit.stopReason})` : ''}, ${fit.seconds.toFixed(2)} s on ${fit.backend}`,
     `gate ${formatGate(fit.options.gate)}, k = ${fit.options.k}${fit.options.variance === 'equal' ? ', one variance shared by all experts' : ''}`,
+    `criteria (flexmix's definitions, smaller is better): df ${c.df}, AIC ${c.aic.toFixed(3)}, BIC ${c.bic.toFixed(3)}, ICL ${c.icl.toFixed(3)}`,
   ];
   if (fit.hybrid) {
     const h = fit.hybrid;
@@ -437,11 +439,14 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   const boot = seChoice?.boot
     ? await runBootSe(data, fit, seChoice.boot, refit, { progress: opts.progress, workers })
     : undefined;
+  // AIC / BIC / ICL as gmoe select (and flexmix) compute them, df from parameterCount
+  const criteria = modelCriteria(fit.model, data, tauMode, variance);
   const block = {
     fit: {
       logLik: fit.logLik,
       meanLogLik: fit.logLik / data.n,
       n: data.n,
+      criteria: { df: criteria.df, aic: criteria.aic, bic: criteria.bic, icl: criteria.icl },
       // what the fit saw of x: gmoe predict warns on rows outside it
       xRange: inputRange(data.X, data.n, data.d),
       iterations: fit.iterations,
@@ -481,7 +486,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
-  process.stdout.write(summary(fit, opts.out));
+  process.stdout.write(summary(fit, opts.out, criteria));
   process.stdout.write(`${parameterTable(fit.model, data, columns.x).join('\n')}\n`);
   if (boot) process.stdout.write(formatBootstrapStandardErrors(boot, se));
   else if (se) process.stdout.write(formatStandardErrors(se));
