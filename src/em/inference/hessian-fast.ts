@@ -50,6 +50,8 @@ export function fastLogLikDerivatives(L: ParamLayout, m: Model, data: Dataset, s
   if (data.d !== d) throw new Error(`data.d must equal the model's d = ${d}. Value: ${data.d}`);
   const par = hessSumsParams(k, d, m.beta0, m.beta1, m.a, m.b, m.nu);
   const call = hessSumsCall(k, d, data.X, data.y, data.n, par);
+  // the layout holds the reference's gate coordinates: assemble never reads their sums
+  call.skipRef = [...Array(d + 1).keys()].every((a) => gateIndex(L, k - 1, a) < 0);
   const S = hessSums(call, simd);
   // a non-finite row (overflowing logits, NaN parameters): the reference says what that gives
   const ll = S[hessSumsLayout(k, d).ll]!;

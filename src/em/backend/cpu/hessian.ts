@@ -17,7 +17,8 @@
  * φφᵀ blocks over the monomials φ_a φ_b (a ≤ b), the φ blocks, the gradient, the scalars, then L.
  *
  * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1 for d = 1 with the
- * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled)
+ * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled, and
+ * their _noref variants without the reference's gate sums, HessSumsCall.skipRef)
  * compute the same per-row values in the same order (expCore / logCore, terms below −EXP_CUTOFF taken
  * as 0); only the order of the sums over rows differs.
  */
@@ -49,6 +50,12 @@ export interface HessSumsCall {
   last: Float64Array;
   /** per-row scratch: 7k + m + nm doubles */
   scr: Float64Array;
+  /**
+   * true: the caller never reads the sums of the reference's (k − 1) gate coordinates (gg pairs with it,
+   * ge / gn with it on the gate side, its gradG: its layout holds β0_{k−1} and β1_{k−1}); the d = 1, k = 2 / 3
+   * kernel then leaves them out (hess1k<k>_noref, zero there). Unset: every sum.
+   */
+  skipRef?: boolean;
 }
 
 /** The parameter vector of a call (see {@link HessSumsCall.par}). */
@@ -261,6 +268,13 @@ const hessSimd: SimdKernel<HessSumsCall> = {
   },
 };
 
+/** The d = 1, k = 2 / 3 kernel of a call: without the reference's gate sums when the caller skips them. */
+export function hess1Export(
+  c: Pick<HessSumsCall, 'k' | 'skipRef'>,
+): 'hess1k2' | 'hess1k3' | 'hess1k2_noref' | 'hess1k3_noref' {
+  return c.k === 2 ? (c.skipRef ? 'hess1k2_noref' : 'hess1k2') : c.skipRef ? 'hess1k3_noref' : 'hess1k3';
+}
+
 /**
  * The SIMD binding of hess1k2 / hess1k3 (d = 1, k = 2, 3: every per-row value in a local, the sums at constant
  * addresses; the same sums at GACC as hessg1, bit for bit).
@@ -271,7 +285,7 @@ const hess1Simd: SimdKernel<HessSumsCall> = {
     if (c.d !== 1 || (c.k !== 2 && c.k !== 3)) return hessSimd.setup(A, c);
     A.gpar.set(c.par);
     A.gacc.fill(0, 0, 2 * c.out.length);
-    return { kernel: c.k === 2 ? A.kernels.hess1k2 : A.kernels.hess1k3, args: [c.X.byteOffset, c.y.byteOffset] };
+    return { kernel: A.kernels[hess1Export(c)], args: [c.X.byteOffset, c.y.byteOffset] };
   },
 };
 

@@ -60,7 +60,7 @@ const DOCS: [RegExp, string][] = [
   ],
   [
     /^hess1k/,
-    'softmax gate Hessian moment sums, d = 1, k = 2 / 3 unrolled (par at GPAR: β0, β1, a, b, c, h, 1/ν); per-lane sums at GACC (hessSumsLayout(k, 1))',
+    "softmax gate Hessian moment sums, d = 1, k = 2 / 3 unrolled (_noref: without the reference expert's gate sums) (par at GPAR: β0, β1, a, b, c, h, 1/ν); per-lane sums at GACC (hessSumsLayout(k, 1))",
   ],
   [/^gradcurvg/, 'linear gate gradient / curvature sums, any k and d (free experts at GPAR); per-lane sums at GACC'],
   [

@@ -8,7 +8,8 @@
  * two lanes each at GACC, zeroed by the binding) are added in place at constant addresses, two row
  * pairs per step (one load and store of each sum for both): measured faster than the sums in v128
  * locals (which the JIT spills) and than a blocked scheme as gradcurvg's (docs/performance.md,
- * "The d = 1 Hessian kernels unrolled").
+ * "The d = 1 Hessian kernels unrolled"). hess1k<k>_noref: without the sums of the reference expert's gate
+ * coordinates (zero there), which a layout that holds its β0 and β1 never reads (HessSumsCall.skipRef).
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { hessSumsLayout } from '../../cpu/hessian-layout.js';
@@ -130,26 +131,39 @@ function rowValues(
   return { x, xx, r, p, e, q, S };
 }
 
-/** Per row pair: sumRow's coefficients times (1, x, x²) (mat), (1, x) (vec) or 1, into the sums. */
-function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R: Row & { S: Sink }): void {
+/**
+ * Per row pair: sumRow's coefficients times (1, x, x²) (mat), (1, x) (vec) or 1, into the sums.
+ * `skipRef`: without the sums of the reference's (k − 1) gate coordinates (gg pairs with it, ge and gn
+ * with it on the gate side, its gradG), which a layout that holds its β0 and β1 never reads (zero
+ * there), and without rmp_{k−1}; every other sum the same operations in the same order.
+ */
+function rowSums(
+  f: Fn,
+  k: number,
+  par: (block: number, j: number) => string,
+  R: Row & { S: Sink },
+  skipRef = false,
+): void {
   const Ls = hessSumsLayout(k, 1);
   const J = [...Array(k).keys()];
+  const G = skipRef ? J.slice(0, k - 1) : J;
   const { r, p, e, q, S } = R;
   // c·φ_aφ_b over (1, x, x²) and c·φ over (1, x); c·1 is c's bits
   const mat = (o: number, c: string): void => S.w(o, 3, c);
   const vec = (o: number, c: string): void => S.w(o, 2, c);
-  const rmp = J.map((l) => f.set(`rmp${l}`, sub(r[l]!, p[l]!)));
+  const rmp = G.map((l) => f.set(`rmp${l}`, sub(r[l]!, p[l]!)));
   // gate × gate, l ≤ l' (δ = 0: 0 − r_l r_l', as the JS twin)
   let o = Ls.gg;
   for (const l of J)
     for (let l2 = l; l2 < k; l2++, o += 3)
-      mat(o, add(sub(l === l2 ? rmp[l]! : F2(0), mul(r[l]!, r[l2]!)), mul(p[l]!, p[l2]!)));
+      if (!skipRef || l2 < k - 1) mat(o, add(sub(l === l2 ? rmp[l]! : F2(0), mul(r[l]!, r[l2]!)), mul(p[l]!, p[l2]!)));
   // C_jl = r_j (δ_jl − r_l), shared by the gate × expert and expert × expert blocks
   const C = J.map((j) => J.map((l) => f.set(`C${j}_${l}`, mul(r[j]!, sub(F2(j === l ? 1 : 0), r[l]!)))));
   o = Ls.ge;
   let ov = Ls.gn;
   for (const j of J)
     for (let l = 0; l < k; l++, o += 3, ov += 2) {
+      if (skipRef && l === k - 1) continue;
       mat(o, mul(C[j]![l]!, e[j]!));
       vec(ov, mul(C[j]![l]!, q[j]!));
     }
@@ -175,7 +189,7 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R:
     }
   }
   for (const l of J) {
-    vec(Ls.gradG + 2 * l, rmp[l]!);
+    if (l < G.length) vec(Ls.gradG + 2 * l, rmp[l]!);
     vec(Ls.gradE + 2 * l, mul(r[l]!, e[l]!));
     S.w(Ls.gradN + l, 1, mul(r[l]!, q[l]!));
   }
@@ -185,7 +199,7 @@ function rowSums(f: Fn, k: number, par: (block: number, j: number) => string, R:
  * hess1k<k>(x, y, start, end): the sums of cpu/hessian.ts (d = 1) over row pairs [start, end), at GACC;
  * H row pairs per step (2 measured as fast as 3 or 4, with less code).
  */
-function hess1(k: 2 | 3, H = 2, name = `hess1k${k}`): string {
+function hess1(k: 2 | 3, skipRef = false, H = 2, name = `hess1k${k}${skipRef ? '_noref' : ''}`): string {
   const f = new Fn(
     name,
     [
@@ -208,6 +222,7 @@ function hess1(k: 2 | 3, H = 2, name = `hess1k${k}`): string {
       k,
       par,
       rowValues(f, k, par, (x, xx) => directSink(f, x, xx), Ls.ll),
+      skipRef,
     );
   // H row pairs per step: each sum loaded and stored once for all, ((s + term_0) + term_1) + …, the
   // same order of additions per lane as one pair at a time; the last pairs alone
@@ -223,6 +238,7 @@ function hess1(k: 2 | 3, H = 2, name = `hess1k${k}`): string {
       k,
       par,
       rowValues(g, k, par, (x, xx) => recordSink(rec, x, xx), Ls.ll, h),
+      skipRef,
     );
     return rec;
   });
@@ -249,5 +265,5 @@ function hess1(k: 2 | 3, H = 2, name = `hess1k${k}`): string {
 }
 
 export function hessian1Kernels(): string[] {
-  return [hess1(2), hess1(3)];
+  return [hess1(2), hess1(3), hess1(2, true), hess1(3, true)];
 }
