@@ -54,6 +54,9 @@ export function createExpertsMStep(
   const pooled = variance === 'equal';
   const nuLo = nuBounds ? Math.max(nuBounds[0], varianceFloor) : varianceFloor;
   const nuHi = nuBounds ? nuBounds[1] : Infinity;
+  // a residual variance below the floor (or NaN) is raised to it and said; any other clamped into the bounds
+  const belowFloor = (nu: number): boolean => nu < varianceFloor || !(nu === nu);
+  const clamped = (nu: number): number => (nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu);
   const { X, y, n, d } = data;
   const mom: ExpertMoments = expertMoments(k, d);
   const rss = new Float64Array(k);
@@ -123,14 +126,24 @@ export function createExpertsMStep(
       // pooled: a kept expert's RSS too (at its kept line), which only the residual pass gives
       if (pass || (pooled && info.kept > 0)) backend.expertResiduals(model, X, y, n, resp, rss);
       if (pooled) {
-        setPooledVariance(model, rss, mom.N, nuLo, nuHi, varianceFloor, info, warnings, iteration);
+        const nu = pooledVariance(rss, mom.N);
+        if (belowFloor(nu)) {
+          info.floored = k;
+          warnings.add(
+            'variance-floor-equal',
+            `the shared variance hit the floor (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
+            iteration,
+            true,
+          );
+        }
+        model.nu.fill(belowFloor(nu) ? nuLo : clamped(nu));
         result.params = model;
         return result;
       }
       for (let j = 0; j < k; j++) {
         if (!updated[j]) continue;
         const nu = rss[j]! / mom.N[j]!;
-        if (nu < varianceFloor || !(nu === nu)) {
+        if (belowFloor(nu)) {
           model.nu[j] = nuLo;
           info.floored++;
           warnings.add(
@@ -140,7 +153,7 @@ export function createExpertsMStep(
             true,
           );
         } else {
-          model.nu[j] = nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu;
+          model.nu[j] = clamped(nu);
         }
       }
       result.params = model;
@@ -149,34 +162,13 @@ export function createExpertsMStep(
   };
 }
 
-/** ν_j ← Σ_j RSS_j / Σ_j N_j for every expert, floored and clamped as a per-expert ν is. */
-function setPooledVariance(
-  model: Model,
-  rss: Float64Array,
-  N: Float64Array,
-  nuLo: number,
-  nuHi: number,
-  varianceFloor: number,
-  info: ExpertsMStepInfo,
-  warnings: WarningLog,
-  iteration: number,
-): void {
+/** Σ_j RSS_j / Σ_j N_j: the maximiser of Q in one variance shared by every expert. */
+function pooledVariance(rss: Float64Array, N: Float64Array): number {
   let r = 0;
   let w = 0;
-  for (let j = 0; j < model.k; j++) {
+  for (let j = 0; j < N.length; j++) {
     r += rss[j]!;
     w += N[j]!;
   }
-  let nu = r / w;
-  if (nu < varianceFloor || !(nu === nu)) {
-    info.floored = model.k;
-    warnings.add(
-      'variance-floor-equal',
-      `the shared variance hit the floor (ν = ${nu.toPrecision(3)} raised to ${nuLo.toPrecision(3)})`,
-      iteration,
-      true,
-    );
-    nu = nuLo;
-  } else nu = nu < nuLo ? nuLo : nu > nuHi ? nuHi : nu;
-  model.nu.fill(nu);
+  return r / w;
 }
