@@ -663,7 +663,7 @@ class EmRun {
     info.decrement = nd.positiveDefinite ? nd.decrement : null;
     info.gradientMetric = nd.gradientMetric;
     info.negativeDefinite = nd.positiveDefinite;
-    const ties = phase.ties.filter((t) => t.sample >= 0); // not a shared variance's
+    const ties = phase.switches;
     if (ties.length > 0) {
       info.pinned = ties.map((t) => ({ sample: t.sample, experts: [t.active, t.inactive] }));
       const where = ties.map(

@@ -41,7 +41,7 @@ import {
   type Tie,
   type TieSet,
 } from './hybrid-tie.js';
-import { packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
+import { nuIndex, packParams, paramLayout, unpackParams, type ParamLayout } from './inference/params.js';
 import {
   freeCoordinates,
   newtonDecrement,
@@ -147,7 +147,7 @@ export function hybridLayout(m: Model, tauMode: 'free' | 'fixed'): ParamLayout {
 export function hybridBox(L: ParamLayout, varianceFloor: number, bounds?: Bounds): Box {
   const lower = new Float64Array(L.P).fill(-Infinity);
   const nuLo = Math.log(bounds?.nu ? Math.max(bounds.nu[0], varianceFloor) : varianceFloor);
-  for (let j = 0; j < L.k; j++) lower[L.expertOffset + j * (L.d + 2) + L.d + 1] = nuLo;
+  for (let j = 0; j < L.k; j++) lower[nuIndex(L, j)] = nuLo;
   if (!bounds) return { lower };
   const upper = new Float64Array(L.P).fill(Infinity);
   // the gate block of θ is the gate layout's θ (log τ included)
@@ -156,7 +156,7 @@ export function hybridBox(L: ParamLayout, varianceFloor: number, bounds?: Bounds
     lower.set(g.lo);
     upper.set(g.hi);
   }
-  if (bounds.nu) for (let j = 0; j < L.k; j++) upper[L.expertOffset + j * (L.d + 2) + L.d + 1] = Math.log(bounds.nu[1]);
+  if (bounds.nu) for (let j = 0; j < L.k; j++) upper[nuIndex(L, j)] = Math.log(bounds.nu[1]);
   return { lower, upper };
 }
 
@@ -217,6 +217,11 @@ export class NewtonPhase {
    * for every j, eliminated as the pinned switches are (so every ν takes the same step, bit for bit)
    */
   private readonly fixed: Tie[];
+
+  /** the switches pinned to samples now (the held ties less a shared variance's) */
+  get switches(): Tie[] {
+    return this.ties.filter((t) => t.sample >= 0);
+  }
 
   constructor(
     private readonly model: Model,
@@ -528,12 +533,11 @@ export class NewtonPhase {
 
 /** The rows log ν_j − log ν_0 = 0 (j ≥ 1) of one shared variance, as ties held for the whole fit. */
 function sharedVarianceTies(L: ParamLayout): Tie[] {
-  const nu = (j: number) => L.expertOffset + j * (L.d + 2) + L.d + 1;
   const out: Tie[] = [];
   for (let j = 1; j < L.k; j++) {
     const c = new Float64Array(L.P);
-    c[nu(j)] = 1;
-    c[nu(0)] = -1;
+    c[nuIndex(L, j)] = 1;
+    c[nuIndex(L, 0)] = -1;
     out.push({ sample: -1, active: -1, inactive: -1, c });
   }
   return out;

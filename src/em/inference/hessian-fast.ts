@@ -17,7 +17,7 @@ import {
 } from '../backend/cpu/hessian.js';
 import { commonArena } from '../backend/simd/driver.js';
 import { toLogScales, type LogLikDerivatives } from './hessian.js';
-import type { ParamLayout } from './params.js';
+import { nuIndex, type ParamLayout } from './params.js';
 
 /** Whether the fast path covers this model and layout: the softmax (linear) gate with no free τ. */
 export function fastHessianCovers(L: ParamLayout, m: Model): boolean {
@@ -93,7 +93,6 @@ export function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H:
     H[s * P + t] = v;
     H[t * P + s] = v;
   };
-  const nuIndex = (j: number): number => L.expertOffset + j * (d + 2) + d + 1;
   let o = Ls.gg;
   for (let l = 0; l < k; l++)
     for (let l2 = l; l2 < k; l2++, o += nm)
@@ -106,7 +105,7 @@ export function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H:
       for (let a = 0; a < m; a++) {
         const g = gateIndex(L, l, a);
         for (let b = 0; b < m; b++) put(g, expertIndex(L, j, b), S[og + mono(a, b)]!);
-        put(g, nuIndex(j), S[on + a]!);
+        put(g, nuIndex(L, j), S[on + a]!);
       }
     }
   o = Ls.ee;
@@ -114,11 +113,11 @@ export function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H:
   for (let j = 0; j < k; j++)
     for (let j2 = 0; j2 < k; j2++) {
       const ov = Ls.en + (j * k + j2) * m;
-      for (let a = 0; a < m; a++) put(expertIndex(L, j, a), nuIndex(j2), S[ov + a]!);
+      for (let a = 0; a < m; a++) put(expertIndex(L, j, a), nuIndex(L, j2), S[ov + a]!);
       if (j2 < j) continue;
       for (let a = 0; a < m; a++)
         for (let b = 0; b < m; b++) put(expertIndex(L, j, a), expertIndex(L, j2, b), S[o + mono(a, b)]!);
-      put(nuIndex(j), nuIndex(j2), S[os]!);
+      put(nuIndex(L, j), nuIndex(L, j2), S[os]!);
       o += nm;
       os++;
     }
@@ -128,6 +127,6 @@ export function assemble(L: ParamLayout, S: Float64Array, grad: Float64Array, H:
       if (g >= 0) grad[g] = S[Ls.gradG + l * m + a]!;
       grad[expertIndex(L, l, a)] = S[Ls.gradE + l * m + a]!;
     }
-    grad[nuIndex(l)] = S[Ls.gradN + l]!;
+    grad[nuIndex(L, l)] = S[Ls.gradN + l]!;
   }
 }

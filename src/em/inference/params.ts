@@ -51,6 +51,11 @@ export function paramLayout(spec: GateSpec, k: number, d: number, opts: ParamLay
   return { gate, k, d, tauScale, nuScale, expertOffset: gate.p, P: gate.p + k * (d + 2), labels };
 }
 
+/** The index of expert j's ν_j (or log ν_j) in θ. */
+export function nuIndex(L: ParamLayout, j: number): number {
+  return L.expertOffset + j * (L.d + 2) + L.d + 1;
+}
+
 /** θ ← the model's free parameters. */
 export function packParams(L: ParamLayout, m: Model, theta: Float64Array = new Float64Array(L.P)): Float64Array {
   const { gate, k, d } = L;

@@ -21,7 +21,7 @@ import { getGate } from '../../models/gates/index.js';
 import { cloneModel, hasTau, type Dataset, type Model } from '../../models/types.js';
 import { fixedLabels, normalizeGate } from '../gates/layout.js';
 import { logLikDerivatives } from './hessian.js';
-import { packParams, paramLayout, type ParamLayout } from './params.js';
+import { nuIndex, packParams, paramLayout, type ParamLayout } from './params.js';
 import type { ActivationDescriptor } from '../../math/activations.js';
 
 export interface StandardErrorOptions {
@@ -107,10 +107,12 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const D = logLikDerivatives(L, model, data);
   const P0 = L.P;
   const tied = opts.variance === 'equal' && k > 1 ? foldSharedVariance(L, D.gradient, D.hessian!) : [];
-  if (tied.length > 0)
+  if (tied.length > 0) {
+    L.labels[nuIndex(L, 0)] = 'nu (shared)';
     notes.push(
       `one variance shared by all experts (--variance equal): ν is one parameter, its error on every expert's row`,
     );
+  }
   // parameters the log-likelihood does not depend on near the fit (top-1: β0 in a softmax over one expert)
   const keep: number[] = [];
   const unseen: string[] = [];
@@ -195,7 +197,7 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   keep.forEach((s, q) => {
     slot[s] = q;
   });
-  for (const s of tied) slot[s] = slot[L.expertOffset + d + 1]!;
+  for (const s of tied) slot[s] = slot[nuIndex(L, 0)]!;
   return {
     rows: buildRows(L, model, packParams(L, model), covariance, slot, tauFlat),
     status,
@@ -280,8 +282,8 @@ export function parameterRows(L: ParamLayout, m: Model, theta: Float64Array, tau
  * become the shared ν's, the sums over j; returns the other experts' ν indices, to be dropped.
  */
 function foldSharedVariance(L: ParamLayout, g: Float64Array, H: Float64Array): number[] {
-  const { P, d, k } = L;
-  const nuIdx = Array.from({ length: k }, (_, j) => L.expertOffset + j * (d + 2) + d + 1);
+  const { P, k } = L;
+  const nuIdx = Array.from({ length: k }, (_, j) => nuIndex(L, j));
   const v0 = nuIdx[0]!;
   for (let s = 0; s < P; s++) {
     let c = 0;
@@ -297,7 +299,6 @@ function foldSharedVariance(L: ParamLayout, g: Float64Array, H: Float64Array): n
   for (const v of nuIdx) c += g[v]!;
   g[v0] = c;
   for (const v of nuIdx.slice(1)) g[v] = 0; // not parameters of the constrained fit
-  L.labels[v0] = 'nu (shared)';
   return nuIdx.slice(1);
 }
 
