@@ -112,6 +112,27 @@ describe('one-pass softmax log-likelihood', () => {
     });
   }
 
+  // a runaway gate: logits ≈ 1e14, whose ulp (≈ 0.016) would swallow the experts' terms unless the
+  // joint terms are formed from the shifted logits, (v − t) + c + h·d², as the two passes form them
+  for (const [k, d] of [
+    [2, 1],
+    [3, 1],
+    [5, 2],
+  ] as const) {
+    it(`k = ${k}, d = ${d}, logits ≈ 1e14: the experts' terms kept (the joint terms from the shifted logits)`, () => {
+      const n = 1001;
+      const { m, X, y } = setup(k, n, 77 + k, 1e13, d);
+      // switches through x = 0: the largest logit is a non-reference expert's on about half the rows
+      m.beta0.fill(0);
+      const v = values(m, X, y);
+      // the unshifted form is off by ≈ 1 nat here; the rows' own rounding stays ≈ 1e-9
+      const tol = 1e-6;
+      expect(Math.abs(v.twoPass - v.ref)).toBeLessThan(tol);
+      expect(Math.abs(v.fused - v.ref)).toBeLessThan(tol);
+      expect(Math.abs(v.js - v.ref)).toBeLessThan(tol);
+    });
+  }
+
   it('a row with a NaN or infinite value makes the total NaN or −Infinity (JS rows), as the two-pass value', () => {
     const { m, X, y } = setup(3, 101, 5);
     const yNaN = Float64Array.from(y);

@@ -33,28 +33,32 @@ export interface SoftmaxLogLikCall {
 }
 
 /**
- * The JS loop, any k and d: per row the logits' log-sum-exp (shifted by their maximum when some
- * logit lies outside ±GATE_DIRECT) and the joint terms' (shifted by theirs); the row's value is
- * (m − t) + (log s − log g) where the SIMD kernels take the log of the product of s / g.
+ * The JS loop, any k and d: per row the logits' log-sum-exp (shifted by their maximum t when some
+ * logit lies outside ±GATE_DIRECT, else t = 0) and the joint terms' (formed from the shifted logits,
+ * then shifted by their maximum m); the row's value is m + (log s − log g) where the SIMD kernels
+ * take the log of the product of s / g.
  * @returns the total over rows [i0, i0 + len); −Infinity (NaN) when some sample has zero (NaN) density
  */
 export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number): number {
-  const { k, d, beta0, beta1, a, b, cst, hlf, X, y } = c;
+  const { k, d, beta0, beta1, X, y } = c;
   let total = 0;
   for (let i = i0; i < i0 + len; i++) {
     const yi = y[i]!;
     const xo = i * d;
     let mv = -Infinity;
-    let mw = -Infinity;
     let nan = false;
     let direct = true;
     for (let j = 0; j < k; j++) {
       const v = logit(beta0, beta1, X, xo, d, j);
-      const r = yi - mean(a, b, X, xo, d, j);
-      const w = v + cst[j]! + hlf[j]! * r * r;
-      nan ||= Number.isNaN(v) || Number.isNaN(w);
+      nan ||= Number.isNaN(v);
       direct &&= Math.abs(v) <= GATE_DIRECT;
       if (v > mv) mv = v;
+    }
+    const shift = direct ? 0 : mv;
+    let mw = -Infinity;
+    for (let j = 0; j < k; j++) {
+      const w = joint(c, xo, yi, j, shift);
+      nan ||= Number.isNaN(w);
       if (w > mw) mw = w;
     }
     if (nan || mw === Infinity || mv === Infinity) {
@@ -65,16 +69,13 @@ export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number)
       total += -Infinity;
       continue;
     }
-    const shift = direct ? 0 : mv;
     let g = 0;
     let s = 0;
     for (let j = 0; j < k; j++) {
-      const v = logit(beta0, beta1, X, xo, d, j);
-      const r = yi - mean(a, b, X, xo, d, j);
-      g += expRel(v - shift);
-      s += expRel(v + cst[j]! + hlf[j]! * r * r - mw);
+      g += expRel(logit(beta0, beta1, X, xo, d, j) - shift);
+      s += expRel(joint(c, xo, yi, j, shift) - mw);
     }
-    total += mw - shift + (logCore(s) - logCore(g));
+    total += mw + (logCore(s) - logCore(g));
   }
   return total;
 }
@@ -84,6 +85,15 @@ function logit(beta0: Float64Array, beta1: Float64Array, X: Float64Array, xo: nu
   let v = beta0[j]!;
   for (let l = 0; l < d; l++) v += beta1[j * d + l]! * X[xo + l]!;
   return v;
+}
+
+/**
+ * The joint term (v_j − t) + c_j + h_j (y − μ_j)², from the shifted logit: v_j + c_j + … would lose the
+ * experts' terms to v_j's rounding once |v_j| ≫ 1 (a runaway gate), while a direct row (t = 0) keeps its bits.
+ */
+function joint(c: SoftmaxLogLikCall, xo: number, yi: number, j: number, shift: number): number {
+  const r = yi - mean(c.a, c.b, c.X, xo, c.d, j);
+  return logit(c.beta0, c.beta1, c.X, xo, c.d, j) - shift + c.cst[j]! + c.hlf[j]! * r * r;
 }
 
 /** b_j + Σ_l a_jl x_l, summed in the SIMD kernels' order */

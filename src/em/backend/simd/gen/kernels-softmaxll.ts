@@ -10,10 +10,10 @@ import { SXP, i32, iadd, imul, loadX, loop, rowsX, splat, strides, xAt } from '.
 import { F2, Fn, abs, add, div, expv, mul, sub } from './wat.js';
 
 /**
- * Σ_i [log Σ_j e^(w_j) − log Σ_j e^(v_j)] with v_j = β0_j + β1_j x (the logits) and
- * w_j = v_j + c_j + h_j (y − (b_j + a_j x))²: per row the maximum m of w, s = Σ_j e^(w_j − m)
- * and g = Σ_j e^(v_j − t) (terms below −708 are 0), where t = 0 when every |v_j| ≤ 350 and the
- * largest logit otherwise; Σ (m − t) and the running product of s / g (one log per call). Stops at
+ * Σ_i [log Σ_j e^(w_j) − log Σ_j e^(v_j − t)] with v_j = β0_j + β1_j x (the logits), t = 0 when
+ * every |v_j| ≤ 350 and the largest logit otherwise, and w_j = (v_j − t) + c_j + h_j (y − (b_j + a_j x))²:
+ * per row the maximum m of w, s = Σ_j e^(w_j − m) and g = Σ_j e^(v_j − t) (terms below −708 are 0);
+ * Σ m and the running product of s / g (one log per call). Stops at
  * a pair where some row's largest logit or m is ±∞ or NaN: the JS kernel takes it.
  * par: β0 (k), β1 (k), a (k), b (k), c (k), h (k). acc: Σ m (2 lanes, at +16), product mantissa
  * (+32), exponent (+48).
@@ -56,9 +56,12 @@ function softmaxLogLik(k: 2 | 3): string {
     );
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true (v128.or ${direct} (f64x2.lt ${abs(exact)} ${F2(Infinity)})))))`);
     const shift = f.set('shift', `(v128.andnot ${exact} ${direct})`);
+    // the joint terms from the shifted logits: v + c + h·d² would lose c + h·d² to v's rounding once
+    // |v| ≫ 1 (a runaway gate); a direct row's shift is 0 and v − 0 = v, so its bits are the unshifted form's
+    const t = J.map((j) => f.set(`t${j}`, sub(v[j]!, shift)));
     const w = J.map((j) => {
       const d = f.set(`d${j}`, sub(y, add(b[j]!, mul(a[j]!, x))));
-      return f.set(`w${j}`, add(add(v[j]!, c[j]!), mul(mul(h[j]!, d), d)));
+      return f.set(`w${j}`, add(add(t[j]!, c[j]!), mul(mul(h[j]!, d), d)));
     });
     const mx = f.set(
       'mx',
@@ -69,10 +72,9 @@ function softmaxLogLik(k: 2 | 3): string {
       const u = f.set(`u${j}`, sub(w[j]!, mx));
       return f.set(`e${j}`, `(v128.and ${expv(f, u, `x${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
     });
-    const g = J.map((j) => {
-      const u = f.set(`t${j}`, sub(v[j]!, shift));
-      return f.set(`g${j}`, `(v128.and ${expv(f, u, `y${j}`)} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`);
-    });
+    const g = J.map((j) =>
+      f.set(`g${j}`, `(v128.and ${expv(f, t[j]!, `y${j}`)} (f64x2.ge ${t[j]!} ${F2(-EXP_CUTOFF)}))`),
+    );
     const s = f.set(
       's',
       e.reduce((acc, t) => add(acc, t)),
@@ -81,7 +83,7 @@ function softmaxLogLik(k: 2 | 3): string {
       'gs',
       g.reduce((acc, t) => add(acc, t)),
     );
-    f.set('sm', add(f.local('sm'), sub(mx, shift)));
+    f.set('sm', add(f.local('sm'), mx));
     productStep(f, f.set('q', div(s, gs)));
   });
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
@@ -101,7 +103,7 @@ const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i
 
 /**
  * softmaxll2/3 for any k and d (loops over experts and coordinates): v_j = β0_j + Σ_l β1_jl x_l,
- * w_j = v_j + c_j + h_j (y − (b_j + Σ_l a_jl x_l))², the same shifts, sums and stops.
+ * w_j = (v_j − t) + c_j + h_j (y − (b_j + Σ_l a_jl x_l))², the same shifts, sums and stops.
  * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k). acc: as softmaxll3.
  */
 function softmaxLogLikG(): string {
@@ -148,20 +150,26 @@ function softmaxLogLikG(): string {
       });
       const v = f.local('v');
       const e = f.set('ee', sub(yv, f.local('mu')));
-      const w = f.set('w', add(add(v, splat(iadd(pc, JO))), mul(mul(splat(iadd(ph, JO)), e), e)));
+      // the quadratic term alone: the joint term is formed once the shift is known (below)
       f.emit(`(v128.store offset=${SV} (i32.shl ${JO} (i32.const 1)) ${v})`);
-      f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${w})`);
+      f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${mul(mul(splat(iadd(ph, JO)), e), e)})`);
       f.set('mg', `(f64x2.pmax ${f.local('mg')} ${v})`);
-      f.set('mx', `(f64x2.pmax ${f.local('mx')} ${w})`);
-      f.set('bad', `(v128.or ${f.local('bad')} (v128.or (f64x2.ne ${v} ${v}) (f64x2.ne ${w} ${w})))`);
+      f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${v} ${v}))`);
       f.set('direct', `(v128.and ${f.local('direct')} (f64x2.le ${abs(v)} ${F2(GATE_DIRECT)}))`);
       f.set('bo', iadd(f.local('bo', 'i32'), f.local('d8', 'i32')), 'i32');
       f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
     });
+    const shift = f.set('shift', `(v128.andnot ${f.local('mg')} ${f.local('direct')})`);
+    // w_j = (v_j − t) + c_j + h_j e_j², as softmaxll2/3 form it
+    loop(f, 'jo', i32(0), k8, 8, () => {
+      const w = f.set('w', add(add(sub(slot(SV, JO), shift), splat(iadd(pc, JO))), slot(SW, JO)));
+      f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${w})`);
+      f.set('mx', `(f64x2.pmax ${f.local('mx')} ${w})`);
+      f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${w} ${w}))`);
+    });
     const finite = (m: string): string => `(f64x2.lt ${abs(m)} ${F2(Infinity)})`;
     const ok = `(v128.andnot (v128.and (v128.or ${f.local('direct')} ${finite(f.local('mg'))}) ${finite(f.local('mx'))}) ${f.local('bad')})`;
     f.emit(`(br_if $done (i32.eqz (i64x2.all_true ${ok})))`);
-    const shift = f.set('shift', `(v128.andnot ${f.local('mg')} ${f.local('direct')})`);
     const mx = f.local('mx');
     f.set('s', F2(0));
     f.set('g', F2(0));
@@ -171,7 +179,7 @@ function softmaxLogLikG(): string {
       const t = f.set('t', sub(slot(SV, JO), shift));
       f.set('g', add(f.local('g'), `(v128.and ${expv(f, t, 'z')} (f64x2.ge ${t} ${F2(-EXP_CUTOFF)}))`));
     });
-    f.set('sm', add(f.local('sm'), sub(mx, shift)));
+    f.set('sm', add(f.local('sm'), mx));
     productStep(f, f.set('q', div(f.local('s'), f.local('g'))));
   });
   f.emit(`(v128.store offset=${ACC + 16} (i32.const 0) (local.get $sm))`);
