@@ -62,6 +62,18 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     expect(judgeRate(p, [-0.6, -0.4], { law: law('power', 0.99), nMin: 1000 })!.verdict).toBe('contradicted');
   });
 
+  it('1/log n: a curve that grows with n (the whole interval above 0) is contradicted, not confirmed', () => {
+    const p = { law: '1/log n' } as const;
+    // temp-over's identity D2 at 206 replications (session 19): mean slope 0.69 [0.05, 1.22]
+    const up = judgeRate(p, [0.05, 1.22], { law: law('power', 1), nMin: 1000 })!;
+    expect(up.verdict).toBe('contradicted');
+    expect(up.detail).toMatch(/grows with n/);
+    expect(judgeRate(p, [0.05, 1.22], { law: law('1/log n', 0.5), nMin: 1000 })!.verdict).toBe('contradicted');
+    // an interval that reaches 0 is still read as before
+    expect(judgeRate(p, [0, 1.22], { law: law('1/log n', 0.5), nMin: 1000 })!.verdict).toBe('confirmed');
+    expect(judgeRate(p, [-0.05, 0.3], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
+  });
+
   it('a value the estimator fixes reads "by construction" whatever its interval', () => {
     expect(judgeRate({ law: '1/log n' }, [-0.05, 0.08], { byConstruction: 'held' })!.verdict).toBe('by construction');
   });

@@ -4,7 +4,7 @@
  *
  * - `confirmed`: the prediction lies in the interval and every competing law lies outside it;
  * - `contradicted`: the prediction lies outside the interval (for 1/log n: the data show a clean
- *   power law, see {@link cleanPowerLawOf});
+ *   power law, see {@link cleanPowerLawOf}, or grow with n: the whole interval above 0);
  * - `inconclusive`: neither; `cannotExclude` names the competitors inside the interval;
  * - `by construction`: the estimator fixes the value (the identity gate's β1 and τ, whose M-step
  *   holds τ at its start): shown, never counted as evidence.
@@ -146,6 +146,14 @@ export function judgeRate(
     }
     holds = `${exponentText(e)} in ${ciStr}`;
   } else {
+    // a + c/log n (c ≥ 0) never rises: a curve whose whole interval is above 0 grows with n, which no
+    // rate of convergence does (outlying fits at the larger n, say), so it is no evidence for the law
+    if (lo > 0)
+      return {
+        verdict: 'contradicted',
+        competitors,
+        detail: `grows with n: the slope interval ${ciStr} lies above 0, where no a + c/log n curve lies`,
+      };
     const c = cleanPowerLawOf(context.law, context.meanCi ?? ci, context.nMin);
     if (c.clean) return { verdict: 'contradicted', competitors, detail: `clean power law: ${c.why}` };
     holds = `no clean power law (${c.why})`;
