@@ -34,6 +34,7 @@ import { parameterTable, saturationHint } from './fit-table.js';
 import { inputRange } from '../../models/predict.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
+import { equalVariance, parseVariance } from './variance-arg.js';
 
 interface FitCliOptions {
   data: string;
@@ -365,7 +366,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
       : parseIntOption(opts.restarts, '--restarts', 1, 1_000_000);
   const seed = parseIntOption(opts.seed, '--seed', 1, MAX_SEED);
   const tauMode = oneOf(opts.tau, ['free', 'fixed'] as const, '--tau');
-  const variance = oneOf(opts.variance, ['free', 'equal'] as const, '--variance');
+  const variance = parseVariance(opts.variance);
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
   const optimizer = oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer');
@@ -386,7 +387,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
     backend,
     accelerate,
     optimizer,
-    ...(variance === 'equal' ? { variance } : {}),
+    ...equalVariance(variance),
     diagnostics: opts.diagnostics === true,
     wasm: opts.wasm,
   };

@@ -52,6 +52,7 @@ import {
   type Selection,
 } from './select-boot.js';
 import { parseWorkers } from './workers-arg.js';
+import { equalVariance, isVariance, type Variance } from './variance-arg.js';
 
 interface SelectCliOptions {
   data: string;
@@ -425,13 +426,6 @@ export function register(program: Command): void {
     .action((opts: SelectCliOptions) => run(opts));
 }
 
-type Variance = 'free' | 'equal';
-
-/** The fit option and select.json field of a shared-variance run (absent otherwise: the files keep their shape). */
-function equalVariance(variance: Variance): { variance?: 'equal' } {
-  return variance === 'equal' ? { variance: 'equal' } : {};
-}
-
 /** compare.json's field: the variances compared, when one is shared. */
 function variancesOf(variants: SelectVariant[]): { variances?: Variance[] } {
   const vs = [...new Set(variants.map((v) => v.variance))];
@@ -450,12 +444,14 @@ interface SelectVariant {
  * "<gate>, variance <rule>".
  */
 function selectVariants(gateArgs: string[], gates: GateSpec[], raw: string): SelectVariant[] {
-  const variances = raw.split(',').map((v) => v.trim());
-  for (const v of variances)
-    if (v !== 'free' && v !== 'equal') throw new CliError(`--variance must list free and/or equal. Value: ${raw}`);
+  const variances = raw.split(',').map((v) => {
+    const rule = v.trim();
+    if (!isVariance(rule)) throw new CliError(`--variance must list free and/or equal. Value: ${raw}`);
+    return rule;
+  });
   if (new Set(variances).size !== variances.length) throw new CliError(`--variance lists a rule twice. Value: ${raw}`);
   return gates.flatMap((gate, g) =>
-    (variances as Variance[]).map((variance) => ({
+    variances.map((variance) => ({
       gate,
       variance,
       label: variances.length > 1 ? `${gateArgs[g]!}, variance ${variance}` : gateArgs[g]!,
