@@ -90,7 +90,7 @@ const N_GRID_SCHEMA = strictObject(
 const N_LIST_SCHEMA = z.array(positiveInteger(MAX_N)).min(1, { error: 'must list at least one sample size' });
 
 const EM_RULE =
-  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated?, prefit?, restartsMax? }';
+  'must be an object { tol?, maxIter?, varianceFloor?, tauMode?, accelerate?, wasm?, bounds?, optimizer?, stopRule?, decrementTol?, switchTol?, dropDominated?, prefit?, restartsMax?, variance? }';
 const EM_SCHEMA = strictObject(
   {
     tol: positiveNumber().optional(),
@@ -107,6 +107,7 @@ const EM_SCHEMA = strictObject(
     dropDominated: bool().optional(),
     prefit: integerAtLeast(2).optional(),
     restartsMax: positiveInteger(1000).optional(),
+    variance: oneOf(['free', 'equal']).optional(),
   },
   'em',
   EM_RULE,
@@ -377,7 +378,13 @@ function checkPrefit(models: FittedModelSpec[], em: ExperimentSpec['em'], n: num
   models.forEach((m, i) => {
     const prefit = m.em?.prefit ?? em?.prefit;
     if (prefit === undefined) return;
-    const P = parameterCount(m.gate, m.k, d, m.em?.tauMode ?? em?.tauMode ?? 'free').free.total;
+    const P = parameterCount(
+      m.gate,
+      m.k,
+      d,
+      m.em?.tauMode ?? em?.tauMode ?? 'free',
+      m.em?.variance ?? em?.variance ?? 'free',
+    ).free.total;
     const left = Math.floor(nMin / prefit);
     if (left <= P) {
       const field = m.em?.prefit !== undefined ? `models[${i}].em.prefit` : 'em.prefit';

@@ -84,6 +84,11 @@ export interface ExperimentSpec {
     prefit?: number;
     /** FitOptions.restartsMax: more starts (up to this many) while the best optimum is one start's alone */
     restartsMax?: number;
+    /**
+     * FitOptions.variance: 'free' (each expert its own ν_j, the default) or 'equal' (one ν shared by all
+     * experts); absent = free, and the spec is written without it
+     */
+    variance?: 'free' | 'equal';
   };
   /** which loss is the main one */
   loss: 'D1' | 'D2' | 'auto';
@@ -251,6 +256,8 @@ export interface Summary {
   init?: InitSpec;
   /** fitted model label → m, for the models whose starts were prefitted on 1 sample in m (em.prefit) */
   prefit?: Record<string, number>;
+  /** fitted model label → 'equal', for the models fitted with one variance shared by their experts (em.variance) */
+  variance?: Record<string, 'equal'>;
   /**
    * fitted model label → how its cells' starts ended (only for fits of several starts): a cell's fit is
    * the best of its starts' local maxima, so cells where one start alone reached it may move with more starts

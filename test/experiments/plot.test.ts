@@ -129,6 +129,19 @@ describe('buildFigure', () => {
     const two = { ...pre, prefit: { tanh: 10 }, cellsByModel: { tanh: pre.cells, sigmoid: pre.cells } };
     expect(text(buildFigure(two))).toMatch(/starts prefitted: tanh on 1 sample in 10/);
   });
+
+  it('says when the experts share one variance (em.variance), naming the models where not all do', () => {
+    const text = (f: ReturnType<typeof buildFigure>): string =>
+      (f.layout.annotations as { text: string }[]).map((a) => a.text).join('\n');
+    expect(summarise(records, spec, { bootstrap: 0 }).variance).toBeUndefined();
+    expect(text(figure)).not.toMatch(/variance/);
+    const eq = summarise(records, { ...spec, em: { ...spec.em, variance: 'equal' } }, { bootstrap: 0 });
+    const label = spec.models[0]!.label;
+    expect(eq.variance).toEqual({ [label]: 'equal' });
+    expect(text(buildFigure(eq))).toMatch(/one variance shared by the experts(?! \()/);
+    const two = { ...eq, variance: { tanh: 'equal' as const }, cellsByModel: { tanh: eq.cells, sigmoid: eq.cells } };
+    expect(text(buildFigure(two))).toMatch(/one variance shared by the experts \(tanh\)/);
+  });
 });
 
 describe('plot files', () => {

@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--restarts-max M] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--restarts-max M] [--variance free|equal] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -20,6 +20,7 @@ import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 import { parseWorkers } from './workers-arg.js';
+import { equalVariance, parseVariance } from './variance-arg.js';
 
 interface SweepCliOptions {
   quick?: boolean;
@@ -35,6 +36,7 @@ interface SweepCliOptions {
   optimizer?: string;
   prefit?: string;
   restartsMax?: string;
+  variance?: string;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -54,12 +56,16 @@ export function timestamp(d = new Date()): string {
 
 /**
  * The spec named on the command line: a preset (with --quick) or a spec file, with --reps, --seed,
- * --bounds (every model's fits: the spec's em.bounds), --optimizer (em.optimizer), --prefit (em.prefit) and --restarts-max (em.restartsMax) applied.
+ * --bounds (every model's fits: the spec's em.bounds), --optimizer (em.optimizer), --prefit (em.prefit),
+ * --restarts-max (em.restartsMax) and --variance (em.variance: 'equal', or none for free) applied.
  * @throws CliError naming the option for bad input
  */
 export function specFromArgs(
   arg: string,
-  opts: Pick<SweepCliOptions, 'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer' | 'prefit' | 'restartsMax'>,
+  opts: Pick<
+    SweepCliOptions,
+    'quick' | 'reps' | 'seed' | 'bounds' | 'optimizer' | 'prefit' | 'restartsMax' | 'variance'
+  >,
 ): ExperimentSpec {
   let spec: ExperimentSpec;
   try {
@@ -102,6 +108,11 @@ export function specFromArgs(
       if (m < spec.restarts)
         throw new CliError(`--restarts-max must be at least the spec's restarts (${spec.restarts}). Value: ${m}`);
       spec = validateSpec({ ...spec, em: { ...spec.em, restartsMax: m } });
+    }
+    if (opts.variance !== undefined) {
+      // free is the default: the spec then holds no em.variance (spec.json as without the flag)
+      const { variance: _, ...em } = spec.em;
+      spec = validateSpec({ ...spec, em: { ...em, ...equalVariance(parseVariance(opts.variance)) } });
     }
   } catch (e) {
     asCliError(e);
@@ -176,6 +187,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       opts.optimizer ? `--optimizer ${opts.optimizer}` : '',
       opts.prefit ? `--prefit ${opts.prefit}` : '',
       opts.restartsMax ? `--restarts-max ${opts.restartsMax}` : '',
+      opts.variance ? `--variance ${opts.variance}` : '',
       opts.shard ? `--shard ${opts.shard}` : '',
       `--out ${outDir} --resume`,
     ]
@@ -229,6 +241,10 @@ export function register(program: Command): void {
     .option(
       '--restarts-max <M>',
       "after the spec's restarts, more starts per fit (up to M) while no start but the best has ended at the best optimum (the spec's em.restartsMax, recorded in spec.json; docs/fitting.md)",
+    )
+    .option(
+      '--variance <free|equal>',
+      "experts' variances in every fit: free (one per expert, the default) or equal (one shared by all, flexmix's varFix = TRUE; the spec's em.variance, recorded in spec.json; the figure's subtitle says so). Every preset's truth has experts of different variances: an equal-variance fit of it is misspecified (docs/experiments.md)",
     )
     .option('--no-png', 'skip rendering plot.png with Chromium (plot.html is still written)')
     .action((arg: string, opts: SweepCliOptions) => run(arg, opts));

@@ -168,6 +168,7 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     replications: spec.replications,
     init: spec.init,
     ...prefitOf(spec),
+    ...varianceOf(spec),
     ...startsOf(sorted, allLabels),
     bootstrap: { B, seed, level },
     metrics,
@@ -184,13 +185,28 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
   return summary;
 }
 
+/** label → `pick` of each model's em options as its fits take them (its own over the spec's), where defined. */
+function byModel<T>(
+  spec: ExperimentSpec,
+  pick: (em: ExperimentSpec['em']) => T | undefined,
+): Record<string, T> | undefined {
+  const pairs = spec.models.flatMap((fm) => {
+    const v = pick({ ...spec.em, ...fm.em });
+    return v === undefined ? [] : [[fm.label, v] as const];
+  });
+  return pairs.length > 0 ? Object.fromEntries(pairs) : undefined;
+}
+
 /** The models whose starts were prefitted (their em.prefit, or the spec's), for the figure to say so. */
 function prefitOf(spec: ExperimentSpec): { prefit?: Record<string, number> } {
-  const pairs = spec.models.flatMap((fm) => {
-    const m = fm.em?.prefit ?? spec.em.prefit;
-    return m ? [[fm.label, m] as const] : [];
-  });
-  return pairs.length > 0 ? { prefit: Object.fromEntries(pairs) } : {};
+  const prefit = byModel(spec, (em) => em.prefit);
+  return prefit ? { prefit } : {};
+}
+
+/** The models fitted with one variance shared by their experts (em.variance 'equal'), for the figure to say so. */
+function varianceOf(spec: ExperimentSpec): { variance?: Record<string, 'equal'> } {
+  const variance = byModel(spec, (em) => (em.variance === 'equal' ? ('equal' as const) : undefined));
+  return variance ? { variance } : {};
 }
 
 /** How the cells' starts ended, per model ({@link summariseStarts}); nothing when no cell ran several. */

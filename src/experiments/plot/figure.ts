@@ -121,19 +121,26 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     : '';
   const level = Math.round(100 * (summary.bootstrap?.level ?? 0.95));
   // starts fitted on a subsample first find other maxima than the preset's (docs/experiments.md): say so
+  const models = summary.cellsByModel ? Object.keys(summary.cellsByModel).length : 1;
   const pre = Object.entries(summary.prefit ?? {});
   const prefit =
     pre.length === 0
       ? ''
-      : new Set(pre.map(([, m]) => m)).size === 1 &&
-          pre.length === (summary.cellsByModel ? Object.keys(summary.cellsByModel).length : 1)
+      : new Set(pre.map(([, m]) => m)).size === 1 && pre.length === models
         ? `starts prefitted on 1 sample in ${pre[0]![1]}`
         : `starts prefitted: ${pre.map(([label, m]) => `${label} on 1 sample in ${m}`).join(', ')}`;
+  // a shared variance is a constrained model (misspecified where the truth's variances differ): say so
+  const equal = Object.keys(summary.variance ?? {});
+  const variance =
+    equal.length === 0
+      ? ''
+      : `one variance shared by the experts${equal.length === models ? '' : ` (${equal.join(', ')})`}`;
   return [
     summary.replications !== undefined ? `${summary.replications} replications per n` : '',
     `${c.total} cells: ${c.failed} failed, ${c.notConverged} not converged (kept)`,
     init,
     prefit,
+    variance,
     startsSubtitle(summary),
     '\n',
     '● mean  ○ median',
