@@ -17,8 +17,8 @@
  * φφᵀ blocks over the monomials φ_a φ_b (a ≤ b), the φ blocks, the gradient, the scalars, then L.
  *
  * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1 for d = 1 with the
- * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled, and
- * their _noref variants without the reference's gate sums, HessSumsCall.skipRef)
+ * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled; each
+ * with a _noref variant without the reference's gate sums, HessSumsCall.skipRef)
  * compute the same per-row values in the same order (expCore / logCore, terms below −EXP_CUTOFF taken
  * as 0); only the order of the sums over rows differs.
  */
@@ -52,8 +52,8 @@ export interface HessSumsCall {
   scr: Float64Array;
   /**
    * true: the caller never reads the sums of the reference's (k − 1) gate coordinates (gg pairs with it,
-   * ge / gn with it on the gate side, its gradG: its layout holds β0_{k−1} and β1_{k−1}); the d = 1, k = 2 / 3
-   * kernel then leaves them out (hess1k<k>_noref, zero there). Unset: every sum.
+   * ge / gn with it on the gate side, its gradG: its layout holds β0_{k−1} and β1_{k−1}); the SIMD kernel
+   * then leaves them out (hessg_noref, hessg1_noref, hess1k<k>_noref: zero there). Unset: every sum.
    */
   skipRef?: boolean;
 }
@@ -250,9 +250,7 @@ const hessSimd: SimdKernel<HessSumsCall> = {
     A.gacc.fill(0, 0, 2 * c.out.length);
     const L = hessSumsLayout(c.k, c.d);
     const blocks = [L.gg, L.ge, L.ee, L.gn, L.en, L.gradG, L.gradE, L.nn, L.gradN, L.ll].map((o) => GACC + 16 * o);
-    // d = 1: the kernel with its loops over d and the monomials unrolled
-    const kernel = c.d === 1 ? A.kernels.hessg1 : A.kernels.hessg;
-    return { kernel, args: [c.X.byteOffset, c.y.byteOffset, c.k, c.d, ...blocks] };
+    return { kernel: A.kernels[hessgExport(c)], args: [c.X.byteOffset, c.y.byteOffset, c.k, c.d, ...blocks] };
   },
   rows(c, i0, len) {
     c.last.fill(0);
@@ -268,11 +266,17 @@ const hessSimd: SimdKernel<HessSumsCall> = {
   },
 };
 
+/** An export's suffix: without the reference's gate sums when the caller skips them. */
+const norefSuffix = (c: Pick<HessSumsCall, 'skipRef'>) => (c.skipRef ? '_noref' : '') as '' | '_noref';
+
+/** The generic kernel of a call (d = 1: hessg1, its loops over d and the monomials unrolled), _noref on skipRef. */
+export function hessgExport(c: Pick<HessSumsCall, 'd' | 'skipRef'>): `hessg${'' | '1'}${'' | '_noref'}` {
+  return `hessg${c.d === 1 ? '1' : ''}${norefSuffix(c)}` as const;
+}
+
 /** The d = 1, k = 2 / 3 kernel of a call: without the reference's gate sums when the caller skips them. */
-export function hess1Export(
-  c: Pick<HessSumsCall, 'k' | 'skipRef'>,
-): 'hess1k2' | 'hess1k3' | 'hess1k2_noref' | 'hess1k3_noref' {
-  return c.k === 2 ? (c.skipRef ? 'hess1k2_noref' : 'hess1k2') : c.skipRef ? 'hess1k3_noref' : 'hess1k3';
+export function hess1Export(c: Pick<HessSumsCall, 'k' | 'skipRef'>): `hess1k${2 | 3}${'' | '_noref'}` {
+  return `hess1k${c.k === 2 ? 2 : 3}${norefSuffix(c)}` as const;
 }
 
 /**

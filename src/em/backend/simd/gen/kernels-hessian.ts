@@ -5,7 +5,9 @@
  * terms below −EXP_CUTOFF taken as 0); the sums are added lane by lane at GACC (zeroed by the binding).
  * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k), 1/ν (k). The byte offsets of the sum
  * blocks (hessSumsLayout) are arguments. A row whose gate or expert maximum is ±∞ or NaN makes L NaN
- * (as in the JS twin), so that the caller can fall back to the reference.
+ * (as in the JS twin), so that the caller can fall back to the reference. hessg_noref / hessg1_noref:
+ * without the sums of the reference expert's gate coordinates (zero there), which a layout that holds
+ * its β0 and β1 never reads (HessSumsCall.skipRef).
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { GPAR, SCR, SCR_LEN } from '../layout.js';
@@ -132,8 +134,13 @@ function rowValues(f: Fn, dFix: number | null): void {
   f.set('ll', `(v128.bitselect ${F2(NaN)} ${add(f.local('ll'), row)} ${f.local('bad')})`);
 }
 
-/** Per row pair: the coefficients of sumRow times the monomials (mat), φ (vec) or 1, into the sums. */
-function rowSums(f: Fn, dFix: number | null): void {
+/**
+ * Per row pair: the coefficients of sumRow times the monomials (mat), φ (vec) or 1, into the sums.
+ * `skipRef`: without the sums of the reference's (k − 1) gate coordinates (gg pairs with it, ge and gn
+ * with it on the gate side, its gradG), which a layout that holds its β0 and β1 never reads (zero
+ * there), their pointers stepped over; every other sum the same operations in the same order.
+ */
+function rowSums(f: Fn, dFix: number | null, skipRef: boolean): void {
   const nmFix = dFix === null ? 0 : ((dFix + 1) * (dFix + 2)) / 2;
   const nm16: string | number =
     dFix === null ? f.set('nm16', `(i32.sub (local.get $zt) (i32.const ${SZZ}))`, 'i32') : 16 * nmFix;
@@ -155,17 +162,24 @@ function rowSums(f: Fn, dFix: number | null): void {
     });
     f.set(ptr, iadd(p, step(q16)), 'i32');
   };
+  /** step pointer `ptr` over one sum block of `len16` bytes (the reference's, left out) */
+  const over = (ptr: string, len16: string | number): void => {
+    if (skipRef) f.set(ptr, iadd(f.local(ptr, 'i32'), step(len16)), 'i32');
+  };
   const k8 = f.local('k8', 'i32');
+  // the gate side's experts: without the reference, 8(k − 1) (set once in hessG)
+  const g8 = skipRef ? f.local('g8', 'i32') : k8;
   const JO2 = '(local.get $j2)';
   // gate × gate, l ≤ l'
   f.set('pg', '(local.get $ogg)', 'i32');
   loop(f, 'jo', i32(0), k8, 8, () => {
     const rl = f.set('rl', at(SR, JO));
     const pl = f.set('pl', at(SP, JO));
-    loop(f, 'j2', JO, k8, 8, () => {
+    loop(f, 'j2', JO, g8, 8, () => {
       const dl = `(select ${sub(rl, pl)} ${F2(0)} (i32.eq ${JO} ${JO2}))`;
       mat('pg', add(sub(dl, mul(rl, at(SR, JO2))), mul(pl, at(SP, JO2))));
     });
+    over('pg', nm16);
   });
   // gate × (a, b)_j and gate × ν_j
   f.set('pg', '(local.get $oge)', 'i32');
@@ -174,11 +188,13 @@ function rowSums(f: Fn, dFix: number | null): void {
     const rj = f.set('rj', at(SR, JO));
     const ej = f.set('ej', at(SE, JO));
     const qj = f.set('qj', at(SQ, JO));
-    loop(f, 'j2', i32(0), k8, 8, () => {
+    loop(f, 'j2', i32(0), g8, 8, () => {
       const C = f.set('C', mul(rj, sub(delta(JO, JO2), at(SR, JO2))));
       mat('pg', mul(C, ej));
       vec('pv', mul(C, qj));
     });
+    over('pg', nm16);
+    over('pv', q16);
   });
   // experts × experts
   f.set('pg', '(local.get $oee)', 'i32');
@@ -208,7 +224,9 @@ function rowSums(f: Fn, dFix: number | null): void {
   f.set('pn', '(local.get $ogn2)', 'i32');
   loop(f, 'jo', i32(0), k8, 8, () => {
     const rl = f.set('rl', at(SR, JO));
+    if (skipRef) f.emit(`(if (i32.lt_u ${JO} ${g8}) (then`);
     vec('pg', sub(rl, at(SP, JO)));
+    if (skipRef) f.emit('))');
     vec('pv', mul(rl, at(SE, JO)));
     const pn = f.local('pn', 'i32');
     accAdd(f, pn, mul(rl, at(SQ, JO)));
@@ -221,10 +239,10 @@ function rowSums(f: Fn, dFix: number | null): void {
  * cpu/hessian.ts over row pairs [start, end); o* are the byte addresses of the blocks (gg, ge, ee,
  * gn, en, gradient gate / experts, nn, gradient ν, L).
  */
-function hessG(dFix: number | null): string {
+function hessG(dFix: number | null, skipRef = false): string {
   const ptrs = ['ogg', 'oge', 'oee', 'ogn', 'oen', 'ogg2', 'oge2', 'onn', 'ogn2', 'oll'];
   const f = new Fn(
-    dFix === null ? 'hessg' : `hessg${dFix}`,
+    `hessg${dFix ?? ''}${skipRef ? '_noref' : ''}`,
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -248,15 +266,16 @@ function hessG(dFix: number | null): string {
   f.set('piv', iadd(f.local('ph', 'i32'), k8), 'i32');
   f.set('q8', iadd(f.local('d8', 'i32'), i32(8)), 'i32');
   f.set('q16', iadd(f.local('d16', 'i32'), i32(16)), 'i32');
+  if (skipRef) f.set('g8', `(i32.sub ${k8} (i32.const 8))`, 'i32');
   f.set('ll', `(v128.load (local.get $oll))`);
   pairLoop(f, () => {
     rowValues(f, dFix);
-    rowSums(f, dFix);
+    rowSums(f, dFix, skipRef);
   });
   f.emit(`(v128.store (local.get $oll) (local.get $ll))`);
   return f.text();
 }
 
 export function hessianKernels(): string[] {
-  return [hessG(null), hessG(1)];
+  return [hessG(null), hessG(1), hessG(null, true), hessG(1, true)];
 }
