@@ -2,7 +2,7 @@
  * Exact-Hessian benchmark (issue 15, the hybrid optimizer's cost per Newton step): CPU time of one
  * logLikDerivatives (value, gradient, exact Hessian) of the softmax gate by the reference JS loop
  * (src/em/inference/hessian.ts) and by the kernel path (src/em/inference/hessian-fast.ts: moment sums
- * through the WebAssembly SIMD kernels — hess1k3 / hess1k2 at d = 1, hessg elsewhere — or their JS
+ * through the WebAssembly SIMD kernels — hess1k3 / hess1k2 at d = 1, hessg1–hessg4 elsewhere — or their JS
  * twin), and of one plain EM iteration (SIMD backend) for scale, all in one process. Demy k = 3, d = 1
  * (near the over-specified fit) by default; `--grid` adds k = 2..8, d = 1..4 random truths. A second
  * table times the d = 1 sum kernels alone: hessg1 (loops over experts through scratch memory) against the

@@ -1,6 +1,6 @@
 /**
  * The softmax Hessian kernels without the reference's gate sums (hess1k2_noref / hess1k3_noref,
- * src/em/backend/simd/gen/kernels-hessian1.ts; hessg_noref / hessg1_noref, kernels-hessian.ts): every sum the
+ * src/em/backend/simd/gen/kernels-hessian1.ts; hessg1_noref–hessg4_noref, kernels-hessian.ts): every sum the
  * consumer (assemble, src/em/inference/hessian-fast.ts, with the layout that holds the reference's β0 and β1)
  * reads has the full kernel's bits, the others are left out (zero), and the fast path's L, ∇L and ∇²L are the
  * full kernel's bit for bit.
@@ -136,28 +136,24 @@ describe('hess1k<k>_noref: the reference expert’s gate sums left out', () => {
     });
 });
 
-describe('hessg_noref / hessg1_noref: the reference expert’s gate sums left out', () => {
-  it('the binding takes the variant on skipRef (d = 1: hessg1)', () => {
-    expect(hessgExport({ d: 2, skipRef: true })).toBe('hessg_noref');
-    expect(hessgExport({ d: 3 })).toBe('hessg');
+describe('hessg<d>_noref: the reference expert’s gate sums left out', () => {
+  it('the binding takes hessg<d>, the variant on skipRef', () => {
+    expect(hessgExport({ d: 2, skipRef: true })).toBe('hessg2_noref');
+    expect(hessgExport({ d: 3 })).toBe('hessg3');
     expect(hessgExport({ d: 1, skipRef: true })).toBe('hessg1_noref');
-    expect(hessgExport({ d: 1, skipRef: false })).toBe('hessg1');
+    expect(hessgExport({ d: 4, skipRef: false })).toBe('hessg4');
+    expect(() => hessgExport({ d: 5 })).toThrow();
   });
   for (const d of [1, 2, 3, 4])
     for (const k of [2, 3, 4, 5, 8])
       it(`d = ${d}, k = ${k}: every sum assemble reads has the full kernel's bits, zero elsewhere`, () => {
         const read = readSumsOf(k, d);
-        // d = 1: the generic kernel and its unrolled twin (which the binding takes for k ≠ 2, 3)
-        const pairs: Array<[string, string]> = [['hessg', 'hessg_noref']];
-        if (d === 1) pairs.push(['hessg1', 'hessg1_noref']);
         for (const [n, start, end] of RANGES.filter((_, i) => i % 2 === d % 2 || i >= 4))
           for (const [, c] of CASES) {
             const { m, data, par, sums } = arenaCase(k, d, n, 900 + 13 * k + 7 * d + n + start, c);
             const lanes = sums(hessgArgs(k, d));
-            for (const [full, skip] of pairs) {
-              const what = `${skip}, n = ${n}, [${start}, ${end})`;
-              expectReadSame(read, lanes(full, start, end), lanes(skip, start, end), what);
-            }
+            const what = `hessg${d}_noref, n = ${n}, [${start}, ${end})`;
+            expectReadSame(read, lanes(`hessg${d}`, start, end), lanes(`hessg${d}_noref`, start, end), what);
             expectBindingAndFastSame(read, m, data, par);
           }
       });

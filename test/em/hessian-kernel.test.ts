@@ -1,6 +1,6 @@
 /**
- * The softmax gate's Hessian as a kernel (src/em/backend/cpu/hessian.ts, its SIMD twins hessg, hessg1
- * and the unrolled hess1k2 / hess1k3 with hessg1's bits, the assembly in src/em/inference/hessian-fast.ts):
+ * The softmax gate's Hessian as a kernel (src/em/backend/cpu/hessian.ts, its SIMD twins hessg, hessg1–hessg4
+ * with hessg's bits and the unrolled hess1k2 / hess1k3 with hessg1's bits, the assembly in src/em/inference/hessian-fast.ts):
  * equal to the reference logLikDerivatives
  * (src/em/inference/hessian.ts) to 1e-10 relative on seeded random models (small variances included),
  * the JS loop and the WebAssembly kernel agree, and the hybrid optimizer takes it.
@@ -103,17 +103,17 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
         }
       });
 
-  it("hessg1 (d = 1, loops unrolled) gives hessg's bits", () => {
-    for (const k of [2, 3, 5]) {
-      const { m, data } = randomCase(k, 1, 301, 7 + k, 1e-2);
+  it("hessg1–hessg4 (d = 1–4, loops unrolled) give hessg's bits", () => {
+    for (const [k, d] of [1, 2, 3, 4].flatMap((d) => [2, 3, 5, 8].map((k) => [k, d] as const))) {
+      const { m, data } = randomCase(k, d, 301, 7 + k + 10 * d, 1e-2);
       const dataA = inArena(data);
       const A = ARENAS.get(dataA)!;
-      const Ls = hessSumsLayout(k, 1);
+      const Ls = hessSumsLayout(k, d);
       const blocks = [Ls.gg, Ls.ge, Ls.ee, Ls.gn, Ls.en, Ls.gradG, Ls.gradE, Ls.nn, Ls.gradN, Ls.ll].map(
         (o) => GACC + 16 * o,
       );
-      const sums = (name: 'hessg' | 'hessg1'): Float64Array => {
-        A.gpar.set(hessSumsParams(k, 1, m.beta0, m.beta1, m.a, m.b, m.nu));
+      const sums = (name: `hessg${'' | 1 | 2 | 3 | 4}`): Float64Array => {
+        A.gpar.set(hessSumsParams(k, d, m.beta0, m.beta1, m.a, m.b, m.nu));
         A.gacc.fill(0, 0, 2 * Ls.total);
         const [o0, o1, o2, o3, o4, o5, o6, o7, o8, o9] = blocks as [
           number,
@@ -131,7 +131,7 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
           dataA.X.byteOffset,
           dataA.y.byteOffset,
           k,
-          1,
+          d,
           o0,
           o1,
           o2,
@@ -148,9 +148,9 @@ describe('softmax Hessian kernel against the reference logLikDerivatives', () =>
         return Float64Array.from(A.gacc.subarray(0, 2 * Ls.total));
       };
       const g = sums('hessg'),
-        g1 = sums('hessg1');
+        gd = sums(`hessg${d as 1 | 2 | 3 | 4}`);
       expect(g.some((v) => v !== 0)).toBe(true);
-      for (let t = 0; t < g.length; t++) expect(Object.is(g[t], g1[t]), `sum ${t}`).toBe(true);
+      for (let t = 0; t < g.length; t++) expect(Object.is(g[t], gd[t]), `k = ${k}, d = ${d}, sum ${t}`).toBe(true);
     }
   });
 

@@ -16,8 +16,8 @@
  * intercept: β0 / b; the others β1 / a.) The sums, in this order ({@link hessSumsLayout}): the
  * φφᵀ blocks over the monomials φ_a φ_b (a ≤ b), the φ blocks, the gradient, the scalars, then L.
  *
- * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1 for d = 1 with the
- * loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled; each
+ * One loop for every k and d. Its SIMD twins (kernels-hessian.ts: hessg, and hessg1–hessg4 for d = 1–4
+ * with the loops over d unrolled; kernels-hessian1.ts: hess1k2 / hess1k3, d = 1 and k = 2, 3 fully unrolled; each
  * with a _noref variant without the reference's gate sums, HessSumsCall.skipRef)
  * compute the same per-row values in the same order (expCore / logCore, terms below −EXP_CUTOFF taken
  * as 0); only the order of the sums over rows differs.
@@ -53,7 +53,7 @@ export interface HessSumsCall {
   /**
    * true: the caller never reads the sums of the reference's (k − 1) gate coordinates (gg pairs with it,
    * ge / gn with it on the gate side, its gradG: its layout holds β0_{k−1} and β1_{k−1}); the SIMD kernel
-   * then leaves them out (hessg_noref, hessg1_noref, hess1k<k>_noref: zero there). Unset: every sum.
+   * then leaves them out (hessg<d>_noref, hess1k<k>_noref: zero there). Unset: every sum.
    */
   skipRef?: boolean;
 }
@@ -239,7 +239,7 @@ function sumRow(
   }
 }
 
-/** The SIMD binding of hessg (k ≤ HESS_SIMD_K_MAX, d ≤ HESS_SIMD_D_MAX; parameters at GPAR, per-lane sums at GACC). */
+/** The SIMD binding of hessg<d> (k ≤ HESS_SIMD_K_MAX, d ≤ HESS_SIMD_D_MAX; parameters at GPAR, per-lane sums at GACC). */
 const hessSimd: SimdKernel<HessSumsCall> = {
   mode: 'sums',
   counter: 'hessian',
@@ -269,9 +269,11 @@ const hessSimd: SimdKernel<HessSumsCall> = {
 /** An export's suffix: without the reference's gate sums when the caller skips them. */
 const norefSuffix = (c: Pick<HessSumsCall, 'skipRef'>) => (c.skipRef ? '_noref' : '') as '' | '_noref';
 
-/** The generic kernel of a call (d = 1: hessg1, its loops over d and the monomials unrolled), _noref on skipRef. */
-export function hessgExport(c: Pick<HessSumsCall, 'd' | 'skipRef'>): `hessg${'' | '1'}${'' | '_noref'}` {
-  return `hessg${c.d === 1 ? '1' : ''}${norefSuffix(c)}` as const;
+/** The kernel of a call, any k (d ≤ HESS_SIMD_D_MAX): hessg<d>, its loops over d and the monomials unrolled; _noref on skipRef. */
+export function hessgExport(c: Pick<HessSumsCall, 'd' | 'skipRef'>): `hessg${1 | 2 | 3 | 4}${'' | '_noref'}` {
+  if (!(c.d >= 1 && c.d <= HESS_SIMD_D_MAX))
+    throw new Error(`hessgExport: d must be 1–${HESS_SIMD_D_MAX}. Value: ${c.d}`);
+  return `hessg${c.d as 1 | 2 | 3 | 4}${norefSuffix(c)}` as const;
 }
 
 /** The d = 1, k = 2 / 3 kernel of a call: without the reference's gate sums when the caller skips them. */

@@ -56,7 +56,7 @@ const DOCS: [RegExp, string][] = [
   [/^momentsg/, "experts' shifted moments, any k and d (par at GPAR: shifts); per-lane sums at GACC"],
   [
     /^hessg/,
-    "softmax gate Hessian moment sums, k ≤ 8, d ≤ 4 (_noref: without the reference expert's gate sums) (par at GPAR: β0, β1, a, b, c, h, 1/ν; blocks' addresses as arguments); per-lane sums at GACC",
+    "softmax gate Hessian moment sums, k ≤ 8, d ≤ 4 (hessg<d>: the loops over d unrolled; _noref: without the reference expert's gate sums) (par at GPAR: β0, β1, a, b, c, h, 1/ν; blocks' addresses as arguments); per-lane sums at GACC",
   ],
   [
     /^hess1k/,

@@ -5,9 +5,10 @@
  * terms below −EXP_CUTOFF taken as 0); the sums are added lane by lane at GACC (zeroed by the binding).
  * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k), 1/ν (k). The byte offsets of the sum
  * blocks (hessSumsLayout) are arguments. A row whose gate or expert maximum is ±∞ or NaN makes L NaN
- * (as in the JS twin), so that the caller can fall back to the reference. hessg_noref / hessg1_noref:
- * without the sums of the reference expert's gate coordinates (zero there), which a layout that holds
- * its β0 and β1 never reads (HessSumsCall.skipRef).
+ * (as in the JS twin), so that the caller can fall back to the reference. hessg<d> (d = 1–4, the ones
+ * bound): the loops over d and the monomials unrolled, hessg's bits; hessg (any d) is their reference in
+ * the tests. hessg<d>_noref: without the sums of the reference expert's gate coordinates (zero there),
+ * which a layout that holds its β0 and β1 never reads (HessSumsCall.skipRef).
  */
 import { EXP_CUTOFF } from '../../constants.js';
 import { GPAR, SCR, SCR_LEN } from '../layout.js';
@@ -277,5 +278,6 @@ function hessG(dFix: number | null, skipRef = false): string {
 }
 
 export function hessianKernels(): string[] {
-  return [hessG(null), hessG(1), hessG(null, true), hessG(1, true)];
+  // hessg<d> for every d the binding takes (d ≤ HESS_SIMD_D_MAX, cpu/hessian.ts)
+  return [hessG(null), ...[1, 2, 3, 4].flatMap((d) => [hessG(d), hessG(d, true)])];
 }
