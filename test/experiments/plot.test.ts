@@ -10,6 +10,7 @@ import {
   renderPng,
   writePlotHtml,
 } from '../../src/experiments/plot/index.js';
+import { axisStyle, MAX_DECADE_LABELS } from '../../src/experiments/plot/figure.js';
 import type { SlopeFit } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 
@@ -179,5 +180,29 @@ describe('plot files', () => {
     expect(png.readUInt32BE(16)).toBe(figure.layout.width);
     expect(png.readUInt32BE(20)).toBe(figure.layout.height);
     expect(statSync(p).size).toBeGreaterThan(30_000); // three panels of curves, not a blank page
+  });
+});
+
+describe('log axes over many powers of ten', () => {
+  it('label every power up to 8 decades, then every m-th (minor ticks at the others)', () => {
+    const minor = (a: Record<string, unknown>) => (a.minor as Record<string, unknown>).dtick;
+    // one decade: plotly's own ticks
+    expect(axisStyle([2, 30]).dtick).toBeUndefined();
+    // 10⁻² … 10⁴ (7 powers): each labelled, minor ticks at 2..9
+    expect(axisStyle([0.01, 2e4]).dtick).toBe(1);
+    expect(minor(axisStyle([0.01, 2e4]))).toBe('D1');
+    expect(axisStyle([1e-3, 1e4]).dtick).toBe(1); // 8 powers: still each
+    // topk-over's parameter panel at 3 724 replications: 10⁻¹⁵ … 10⁸ (24 powers) → every 3rd labelled
+    const wide = axisStyle([3e-16, 4e8]);
+    expect(wide.dtick).toBe(3);
+    expect(minor(wide)).toBe(1);
+    for (const [lo, hi] of [
+      [1e-17, 1e9],
+      [1e-30, 1e30],
+      [1e-9, 1e9],
+    ] as const) {
+      const decades = Math.floor(Math.log10(hi)) - Math.ceil(Math.log10(lo)) + 1;
+      expect(Math.ceil(decades / (axisStyle([lo, hi]).dtick as number))).toBeLessThanOrEqual(MAX_DECADE_LABELS);
+    }
   });
 });

@@ -386,18 +386,23 @@ function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
   return { x: [x0, x1], y: [y0, y1] };
 }
 
+/** At most this many labelled powers of ten on a log axis (a panel is ≈ 300 px high). */
+export const MAX_DECADE_LABELS = 8;
+
 /**
  * Log axis style. When the data span at least two powers of ten, only those are labelled
  * (with unlabelled minor ticks between): the 2 and 5 labels plotly adds otherwise crowd a
- * small panel.
+ * small panel. Over more than MAX_DECADE_LABELS decades (a runaway gate's β1 errors of 10⁸ beside
+ * weights matched to 10⁻¹⁵) every m-th power is labelled and the minor ticks mark the others.
  */
-function axisStyle(extent?: [number, number]): Record<string, unknown> {
+export function axisStyle(extent?: [number, number]): Record<string, unknown> {
   const decades =
     extent && extent[0] > 0 && Number.isFinite(extent[1])
       ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1
       : 0;
+  const step = Math.max(1, Math.ceil(decades / MAX_DECADE_LABELS));
   return {
-    ...(decades >= 2 ? { dtick: 1 } : {}),
+    ...(decades >= 2 ? { dtick: step } : {}),
     type: 'log',
     automargin: false,
     exponentformat: 'power',
@@ -416,7 +421,7 @@ function axisStyle(extent?: [number, number]): Record<string, unknown> {
       ticklen: 3,
       tickcolor: '#888888',
       showgrid: false,
-      ...(decades >= 2 ? { dtick: 'D1' } : {}),
+      ...(decades >= 2 ? { dtick: step > 1 ? 1 : 'D1' } : {}),
     },
     title: { font: { size: 13 } },
   };
