@@ -40,7 +40,12 @@ export interface SoftmaxLogLikCall {
  * @returns the total over rows [i0, i0 + len); −Infinity (NaN) when some sample has zero (NaN) density
  */
 export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number): number {
-  const { k, d, beta0, beta1, X, y } = c;
+  const { k, d, beta0, beta1, a, b, cst, hlf, X, y } = c;
+  // a row's logits, then its joint terms (v_j − t) + c_j + h_j (y − μ_j)²: formed from the shifted logits,
+  // since v_j + c_j + … would lose the experts' terms to v_j's rounding once |v_j| ≫ 1 (a runaway gate),
+  // while a direct row (t = 0) keeps its bits
+  const v = new Float64Array(k);
+  const w = new Float64Array(k);
   let total = 0;
   for (let i = i0; i < i0 + len; i++) {
     const yi = y[i]!;
@@ -49,17 +54,20 @@ export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number)
     let nan = false;
     let direct = true;
     for (let j = 0; j < k; j++) {
-      const v = logit(beta0, beta1, X, xo, d, j);
-      nan ||= Number.isNaN(v);
-      direct &&= Math.abs(v) <= GATE_DIRECT;
-      if (v > mv) mv = v;
+      const vj = logit(beta0, beta1, X, xo, d, j);
+      v[j] = vj;
+      nan ||= Number.isNaN(vj);
+      direct &&= Math.abs(vj) <= GATE_DIRECT;
+      if (vj > mv) mv = vj;
     }
     const shift = direct ? 0 : mv;
     let mw = -Infinity;
     for (let j = 0; j < k; j++) {
-      const w = joint(c, xo, yi, j, shift);
-      nan ||= Number.isNaN(w);
-      if (w > mw) mw = w;
+      const r = yi - mean(a, b, X, xo, d, j);
+      const wj = v[j]! - shift + cst[j]! + hlf[j]! * r * r;
+      w[j] = wj;
+      nan ||= Number.isNaN(wj);
+      if (wj > mw) mw = wj;
     }
     if (nan || mw === Infinity || mv === Infinity) {
       total += NaN;
@@ -72,8 +80,8 @@ export function softmaxLogLikRows(c: SoftmaxLogLikCall, i0: number, len: number)
     let g = 0;
     let s = 0;
     for (let j = 0; j < k; j++) {
-      g += expRel(logit(beta0, beta1, X, xo, d, j) - shift);
-      s += expRel(joint(c, xo, yi, j, shift) - mw);
+      g += expRel(v[j]! - shift);
+      s += expRel(w[j]! - mw);
     }
     total += mw + (logCore(s) - logCore(g));
   }
@@ -85,15 +93,6 @@ function logit(beta0: Float64Array, beta1: Float64Array, X: Float64Array, xo: nu
   let v = beta0[j]!;
   for (let l = 0; l < d; l++) v += beta1[j * d + l]! * X[xo + l]!;
   return v;
-}
-
-/**
- * The joint term (v_j − t) + c_j + h_j (y − μ_j)², from the shifted logit: v_j + c_j + … would lose the
- * experts' terms to v_j's rounding once |v_j| ≫ 1 (a runaway gate), while a direct row (t = 0) keeps its bits.
- */
-function joint(c: SoftmaxLogLikCall, xo: number, yi: number, j: number, shift: number): number {
-  const r = yi - mean(c.a, c.b, c.X, xo, c.d, j);
-  return logit(c.beta0, c.beta1, c.X, xo, c.d, j) - shift + c.cst[j]! + c.hlf[j]! * r * r;
 }
 
 /** b_j + Σ_l a_jl x_l, summed in the SIMD kernels' order */
