@@ -160,9 +160,11 @@ function softmaxLogLikG(): string {
       f.set('ao', iadd(f.local('ao', 'i32'), f.local('d8', 'i32')), 'i32');
     });
     const shift = f.set('shift', `(v128.andnot ${f.local('mg')} ${f.local('direct')})`);
-    // w_j = (v_j − t) + c_j + h_j e_j², as softmaxll2/3 form it
+    // v_j − t (kept in SV for g) and w_j = (v_j − t) + c_j + h_j e_j², as softmaxll2/3 form them
     loop(f, 'jo', i32(0), k8, 8, () => {
-      const w = f.set('w', add(add(sub(slot(SV, JO), shift), splat(iadd(pc, JO))), slot(SW, JO)));
+      const t = f.set('t', sub(slot(SV, JO), shift));
+      f.emit(`(v128.store offset=${SV} (i32.shl ${JO} (i32.const 1)) ${t})`);
+      const w = f.set('w', add(add(t, splat(iadd(pc, JO))), slot(SW, JO)));
       f.emit(`(v128.store offset=${SW} (i32.shl ${JO} (i32.const 1)) ${w})`);
       f.set('mx', `(f64x2.pmax ${f.local('mx')} ${w})`);
       f.set('bad', `(v128.or ${f.local('bad')} (f64x2.ne ${w} ${w}))`);
@@ -176,7 +178,7 @@ function softmaxLogLikG(): string {
     loop(f, 'jo', i32(0), k8, 8, () => {
       const u = f.set('u', sub(slot(SW, JO), mx));
       f.set('s', add(f.local('s'), `(v128.and ${expv(f, u, 'x')} (f64x2.ge ${u} ${F2(-EXP_CUTOFF)}))`));
-      const t = f.set('t', sub(slot(SV, JO), shift));
+      const t = f.set('t', slot(SV, JO));
       f.set('g', add(f.local('g'), `(v128.and ${expv(f, t, 'z')} (f64x2.ge ${t} ${F2(-EXP_CUTOFF)}))`));
     });
     f.set('sm', add(f.local('sm'), mx));
