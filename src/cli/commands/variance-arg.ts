@@ -2,9 +2,11 @@
  * `--variance` of `gmoe fit`, `gmoe select` and `gmoe sweep`: the experts' variances, `free` (each
  * expert its own ν_j) or `equal` (one ν shared by all; FitOptions.variance, flexmix's varFix = TRUE).
  */
+import type { FitOptions } from '../../em/index.js';
 import { CliError } from '../errors.js';
 
-export type Variance = 'free' | 'equal';
+/** The fit's variance rule (FitOptions.variance). */
+export type Variance = NonNullable<FitOptions['variance']>;
 
 /** Whether a text is a variance rule. */
 export function isVariance(v: string): v is Variance {
