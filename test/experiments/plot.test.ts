@@ -10,7 +10,7 @@ import {
   renderPng,
   writePlotHtml,
 } from '../../src/experiments/plot/index.js';
-import { axisStyle, MAX_DECADE_LABELS } from '../../src/experiments/plot/figure.js';
+import { axisStyle, designTicks, MAX_DECADE_LABELS } from '../../src/experiments/plot/figure.js';
 import type { SlopeFit } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
 
@@ -204,5 +204,62 @@ describe('log axes over many powers of ten', () => {
       const decades = Math.floor(Math.log10(hi)) - Math.ceil(Math.log10(lo)) + 1;
       expect(Math.ceil(decades / (axisStyle([lo, hi]).dtick as number))).toBeLessThanOrEqual(MAX_DECADE_LABELS);
     }
+  });
+});
+
+describe('near-equal curves', () => {
+  // top-K's loss differs from D2 by ≈ 2 %: two metrics, two lines, one on top of the other
+  const withLoss = (factor: (n: number) => number) =>
+    summarise(
+      records.map((r) =>
+        r.status === 'ok' ? { ...r, metrics: { ...r.metrics, loss: factor(r.n) * r.metrics.D2 } } : r,
+      ),
+      spec,
+      { bootstrap: 0 },
+    );
+  const fitTrace = (f: ReturnType<typeof buildFigure>, metric: string) =>
+    f.data.find((t) => String(t.legendgroup).endsWith(`:${metric}`) && t.showlegend === true) as {
+      name: string;
+      line: { width: number };
+    };
+
+  it('draws the covered line wide beneath the other and says so in its legend entry', () => {
+    const f = buildFigure(withLoss(() => 1.02));
+    const d2 = fitTrace(f, 'D2');
+    const loss = fitTrace(f, 'loss');
+    expect(d2.line.width).toBeGreaterThan(2 * loss.line.width);
+    expect(d2.name).toContain("wide line: under loss's (within 10 %)");
+    expect(loss.name).not.toContain('wide line');
+  });
+
+  it('leaves lines apart by more than 10 % at either end as they are', () => {
+    // apart everywhere; together at the smallest n only; together at the largest n only (n 100–10 000)
+    const s = Math.log(1.3) / Math.log(100);
+    for (const factor of [() => 1.3, (n: number) => (n / 100) ** s, (n: number) => (10000 / n) ** s]) {
+      const f = buildFigure(withLoss(factor));
+      const d2 = fitTrace(f, 'D2');
+      expect(d2.line.width).toBe(fitTrace(f, 'loss').line.width);
+      expect(d2.name).not.toContain('wide line');
+    }
+  });
+});
+
+describe('n axes under two powers of ten', () => {
+  const panel = (ns: number[]) =>
+    ({ metrics: [{ ms: { points: ns.map((n) => ({ n })) } }] }) as unknown as Parameters<typeof designTicks>[0];
+
+  it("label the design's sizes, upright", () => {
+    expect(designTicks(panel([1000, 2236, 5000]))).toMatchObject({
+      tickvals: [1000, 2236, 5000],
+      ticktext: ['1000', '2236', '5000'],
+      tickangle: 0,
+    });
+  });
+
+  it('thin sizes that would crowd, and leave wider spans to the powers of ten', () => {
+    const t = designTicks(panel([1000, 1050, 1100, 2000, 2100, 5000])).tickvals as number[];
+    expect(t).toEqual([1000, 2000, 5000]);
+    expect(designTicks(panel([500, 1000, 1e5]))).toEqual({});
+    expect(designTicks(panel([1000, 99999]))).not.toEqual({});
   });
 });

@@ -56,7 +56,15 @@ interface Panel {
   model?: string;
   kind: MetricName['kind'];
   m?: number;
-  metrics: { ms: MetricSummary; pm: MetricName; alias: string[] }[];
+  metrics: PanelMetric[];
+}
+
+interface PanelMetric {
+  ms: MetricSummary;
+  pm: MetricName;
+  alias: string[];
+  /** the name of a later metric whose fitted line covers this one's: drawn wide beneath it, and said so */
+  under?: string;
 }
 
 function groupTitle(p: Panel): string {
@@ -110,7 +118,46 @@ function panelsOf(summary: Summary, only?: string[]): Panel[] {
     if (twin) twin.alias.push(displayName(pm));
     else p.metrics.push({ ms, pm, alias: [] });
   }
+  for (const p of panels) markCovered(p.metrics);
   return panels;
+}
+
+/** Fitted lines closer than this in log at both ends would hide the one drawn first (about 10 %). */
+const COVER_LOG = 0.1;
+
+/**
+ * Near-equal curves that are not the same metric (top-K's loss and D2 differ by ≈ 2 %) draw their
+ * fitted lines on top of each other: mark the one drawn first, so it is drawn wide beneath the other.
+ */
+function markCovered(metrics: PanelMetric[]): void {
+  metrics.forEach((top, j) => {
+    const a = fitLine(top.ms);
+    if (!a) return;
+    const below = metrics.slice(0, j).find((m) => {
+      const b = fitLine(m.ms);
+      return (
+        m.under === undefined &&
+        b !== undefined &&
+        b.n0 === a.n0 &&
+        b.n1 === a.n1 &&
+        Math.abs(Math.log(a.y0 / b.y0)) <= COVER_LOG &&
+        Math.abs(Math.log(a.y1 / b.y1)) <= COVER_LOG
+      );
+    });
+    if (below) below.under = [displayName(top.pm), ...top.alias].join(' = ');
+  });
+}
+
+/** The fitted power law the verdict reads, as the line drawn: its ends (n0, y0), (n1, y1). */
+function fitLine(ms: MetricSummary): { n0: number; n1: number; y0: number; y1: number } | undefined {
+  const onMedian = readsMedian(ms.prediction);
+  const fit = onMedian ? ms.median : ms.mean;
+  const fitted = ms.points.filter((p) => (onMedian ? p.median : p.mean) > 0);
+  if (!Number.isFinite(fit.slope) || fitted.length < 2) return undefined;
+  const n0 = fitted[0].n;
+  const n1 = fitted[fitted.length - 1].n;
+  const at = (v: number) => Math.exp(fit.intercept + fit.slope * Math.log(v));
+  return { n0, n1, y0: at(n0), y1: at(n1) };
 }
 
 /** Subtitle items: what the figure is made of, including the failed / non-converged counts. */
@@ -252,10 +299,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   const colW: number[] = [];
   for (let c = 0; c < nCols; c++) {
     const ps = panels.filter((p) => place.get(p)!.col === c);
-    const textW = Math.max(
-      0,
-      ...ps.flatMap((p) => p.metrics.flatMap(({ ms, pm, alias }) => legendEntry(ms, pm, alias).lines.map(textWidth))),
-    );
+    const textW = Math.max(0, ...ps.flatMap((p) => p.metrics.flatMap((m) => legendEntry(m).lines.map(textWidth))));
     colW.push(Math.max(PW, textW + LEGEND_SYMBOL - GAP + 24));
   }
   const colLeft = colW.map((_, c) => L + colW.slice(0, c).reduce((s, w) => s + w + GAP, 0));
@@ -277,9 +321,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
       0,
       ...panels
         .filter((p) => place.get(p)!.row === row)
-        .map(
-          (p) => p.metrics.reduce((s, { ms, pm, alias }) => s + legendEntry(ms, pm, alias).lines.length, 0) * ENTRY + 8,
-        ),
+        .map((p) => p.metrics.reduce((s, m) => s + legendEntry(m).lines.length, 0) * ENTRY + 8),
     );
   const rowTop: number[] = [];
   let y = HEADER;
@@ -321,6 +363,7 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
     const yRange = multi ? rowRange(row) : extentOf(p).y;
     layout[`xaxis${ax}`] = {
       ...axisStyle(extentOf(p).x),
+      ...designTicks(p),
       domain: [px(left), px(left + PW)],
       anchor: `y${ax}`,
       title: { text: 'sample size n', standoff: 6 },
@@ -356,9 +399,9 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
       showarrow: false,
       font: { size: 14 },
     });
-    p.metrics.forEach(({ ms, pm, alias }, j) => {
-      const color = COLOR[pm.kind === 'param' ? (pm.param ?? '') : pm.base] ?? EXTRA[j % EXTRA.length];
-      data.push(...metricTraces(ms, pm, alias, color, ax, legendId, spread));
+    p.metrics.forEach((m, j) => {
+      const color = COLOR[m.pm.kind === 'param' ? (m.pm.param ?? '') : m.pm.base] ?? EXTRA[j % EXTRA.length];
+      data.push(...metricTraces(m, color, ax, legendId, spread));
     });
   });
   layout.annotations = annotations;
@@ -384,6 +427,19 @@ function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
     }
   }
   return { x: [x0, x1], y: [y0, y1] };
+}
+
+/**
+ * Under two powers of ten of n, plotly's own labels (1000, 1500, …, 5500, turned) crowd the axis: label the
+ * design's sizes instead, thinned so that neighbours keep ≥ 12 % of the axis between them.
+ */
+export function designTicks(p: Pick<Panel, 'metrics'>): Record<string, unknown> {
+  const ns = [...new Set(p.metrics.flatMap(({ ms }) => ms.points.map((q) => q.n)))].sort((a, b) => a - b);
+  if (ns.length === 0 || Math.log10(ns[ns.length - 1]) - Math.log10(ns[0]) >= 2) return {};
+  const gap = 0.12 * Math.max(Math.log10(ns[ns.length - 1] / ns[0]), 0.3);
+  const kept: number[] = [];
+  for (const n of ns) if (kept.length === 0 || Math.log10(n / kept[kept.length - 1]) >= gap) kept.push(n);
+  return { tickmode: 'array', tickvals: kept, ticktext: kept.map(String), tickangle: 0 };
 }
 
 /** At most this many labelled powers of ten on a log axis (a panel is ≈ 300 px high). */
@@ -429,14 +485,13 @@ export function axisStyle(extent?: [number, number]): Record<string, unknown> {
 
 /** The traces of one metric in one panel (band, means, medians, fit, theory, 1/log n). */
 function metricTraces(
-  ms: MetricSummary,
-  pm: MetricName,
-  alias: string[],
+  m: PanelMetric,
   color: string,
   ax: string,
   legend: string,
   spread: 'band' | 'errorbars',
 ): Record<string, unknown>[] {
+  const { ms, pm, alias } = m;
   const out: Record<string, unknown>[] = [];
   const xa = `x${ax}`;
   const ya = `y${ax}`;
@@ -514,17 +569,18 @@ function metricTraces(
   const fit = onMedian ? ms.median : ms.mean;
   const stat = (p: PointSummary) => (onMedian ? p.median : p.mean);
   const fitted = pts.filter((p) => stat(p) > 0);
-  if (Number.isFinite(fit.slope) && fitted.length >= 2) {
-    const n0 = fitted[0].n;
-    const n1 = fitted[fitted.length - 1].n;
-    const entry = legendEntry(ms, pm, alias);
+  const line = fitLine(ms);
+  if (line) {
+    const { n0, n1 } = line;
+    const entry = legendEntry(m);
     out.push({
       ...common,
       type: 'scatter',
       mode: 'lines',
       x: [n0, n1],
-      y: [n0, n1].map((v) => Math.exp(fit.intercept + fit.slope * Math.log(v))),
-      line: { color, width: 2.2 },
+      y: [line.y0, line.y1],
+      // a covered line is drawn wide beneath the one over it, so both colours show
+      line: { color, width: m.under === undefined ? 2.2 : 6.5 },
       name: entry.html,
       hovertemplate: `${escapeMarkup(name)}: ${powerLawLabelHtml(fit)}<extra></extra>`,
       showlegend: true,
@@ -613,7 +669,7 @@ function verdictMark(ms: MetricSummary): string {
  * and verdict on a second line when the first would be long, the law comparison on a line of its
  * own. `lines` are the plain-text lines (for the layout's widths).
  */
-function legendEntry(ms: MetricSummary, pm: MetricName, alias: string[]): { html: string; lines: string[] } {
+function legendEntry({ ms, pm, alias, under }: PanelMetric): { html: string; lines: string[] } {
   const onMedian = readsMedian(ms.prediction);
   const fit = onMedian ? ms.median : ms.mean;
   const name = escapeMarkup([displayName(pm), ...alias].join(' = '));
@@ -628,9 +684,11 @@ function legendEntry(ms: MetricSummary, pm: MetricName, alias: string[]): { html
   const tail = [theory, verdictMark(ms)].filter((t) => t !== '').join(' · ');
   const law = lawNote(ms);
   const html: string[] = [];
+  const cover = under === undefined ? '' : `\u2003\u2003wide line: under ${escapeMarkup(under)}'s (within 10 %)`;
   if (tail && plain(`${head} · ${tail}`).length <= LINE_CHARS) html.push(`${head} · ${tail}`);
   else html.push(head, ...(tail ? [`\u2003\u2003${tail}`] : []));
   if (law) html.push(`\u2003\u2003${law}`);
+  if (cover) html.push(cover);
   const grey = ms.verdict === 'by construction';
   const joined = html.join('<br>');
   return { html: grey ? `<span style="color:#888888">${joined}</span>` : joined, lines: html.map(plain) };
