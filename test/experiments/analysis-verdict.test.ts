@@ -22,12 +22,12 @@ const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
 });
 
 describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides nothing)', () => {
-  it('names the ladder neighbours of a power law and the steep rates of 1/log n as competitors', () => {
+  it('names the ladder neighbours of a power law, and 0 and the steep rates of 1/log n, as competitors', () => {
     expect(competitorsOf({ exponent: -0.5 })).toEqual([-0.25, -1]);
     expect(competitorsOf({ exponent: -1 / 8 })).toEqual([-1 / 12, -1 / 6]);
     expect(competitorsOf({ exponent: -1 / 4 })).toEqual([-1 / 6, -0.5]);
     expect(competitorsOf({ exponent: 0 })).toEqual([-1 / 12]);
-    expect(competitorsOf({ law: '1/log n' })).toEqual([-1 / 8, -1 / 6, -1 / 4, -1 / 2, -1]);
+    expect(competitorsOf({ law: '1/log n' })).toEqual([0, -1 / 8, -1 / 6, -1 / 4, -1 / 2, -1]);
     expect(decisiveHalfWidth({ exponent: -0.5 })).toBeCloseTo(0.125, 15);
     expect(decisiveHalfWidth({ exponent: -1 / 8 })).toBeCloseTo(1 / 48, 15);
   });
@@ -53,12 +53,19 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     expect(judgeRate({ exponent: -0.5 }, [Number.NaN, Number.NaN])!.verdict).toBe('no interval');
   });
 
-  it('1/log n: contradicted by a clean power law, confirmed only when the interval clears −1/8', () => {
+  it('1/log n: contradicted by a clean power law, confirmed only when the interval clears −1/8 and 0', () => {
     const p = { law: '1/log n' } as const;
-    expect(judgeRate(p, [-0.05, 0.08], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
+    expect(judgeRate(p, [-0.11, -0.02], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
     const inc = judgeRate(p, [-0.2, 0.1], { law: law('power', 0.8), nMin: 1000 })!;
     expect(inc.verdict).toBe('inconclusive');
-    expect(inc.cannotExclude).toEqual([-1 / 8, -1 / 6]);
+    expect(inc.cannotExclude).toEqual([0, -1 / 8, -1 / 6]);
+    // an interval that reaches 0 has not shown the curve falling: it cannot tell 1/log n from no convergence
+    const flat = judgeRate(p, [-0.05, 0.08], { law: law('1/log n', 0.1), nMin: 1000 })!;
+    expect(flat.verdict).toBe('inconclusive');
+    expect(flat.cannotExclude).toEqual([0]);
+    expect(verdictText(flat)).toBe('inconclusive (0 in CI)');
+    // an end on 0 does not exclude it
+    expect(judgeRate(p, [-0.1, 0], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('inconclusive');
     expect(judgeRate(p, [-0.6, -0.4], { law: law('power', 0.99), nMin: 1000 })!.verdict).toBe('contradicted');
   });
 
@@ -69,9 +76,9 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     expect(up.verdict).toBe('contradicted');
     expect(up.detail).toMatch(/grows with n/);
     expect(judgeRate(p, [0.05, 1.22], { law: law('1/log n', 0.5), nMin: 1000 })!.verdict).toBe('contradicted');
-    // an interval that reaches 0 is still read as before
-    expect(judgeRate(p, [0, 1.22], { law: law('1/log n', 0.5), nMin: 1000 })!.verdict).toBe('confirmed');
-    expect(judgeRate(p, [-0.05, 0.3], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('confirmed');
+    // an interval that reaches 0 shows no rise, but no fall either
+    expect(judgeRate(p, [0, 1.22], { law: law('1/log n', 0.5), nMin: 1000 })!.verdict).toBe('inconclusive');
+    expect(judgeRate(p, [-0.05, 0.3], { law: law('1/log n', 0.1), nMin: 1000 })!.verdict).toBe('inconclusive');
   });
 
   it('a value the estimator fixes reads "by construction" whatever its interval', () => {
@@ -125,12 +132,13 @@ describe('rate verdicts: the boundaries the cases above do not reach', () => {
     expect(competitorsOf({ exponent: -1 })).toEqual([-0.5]);
   });
 
-  it('1/log n: the decisive half-width is the measured slope’s distance to −1/8 (a positive slope counts as 0)', () => {
+  it('1/log n: the decisive half-width is the measured slope’s distance to the nearer of −1/8 and 0', () => {
     const p = { law: '1/log n' } as const;
-    expect(decisiveHalfWidth(p)).toBeCloseTo(1 / 8, 15);
-    expect(decisiveHalfWidth(p, -0.05)).toBeCloseTo(0.075, 15);
-    expect(decisiveHalfWidth(p, 0.3)).toBeCloseTo(1 / 8, 15);
-    expect(decisiveHalfWidth(p, Number.NaN)).toBeCloseTo(1 / 8, 15);
+    expect(decisiveHalfWidth(p)).toBeCloseTo(1 / 16, 15);
+    expect(decisiveHalfWidth(p, -0.05)).toBeCloseTo(0.05, 15);
+    expect(decisiveHalfWidth(p, -0.1)).toBeCloseTo(0.025, 15);
+    expect(decisiveHalfWidth(p, 0.3)).toBe(0);
+    expect(decisiveHalfWidth(p, Number.NaN)).toBeCloseTo(1 / 16, 15);
   });
 
   it('a clean power law needs the preference in at least 95% of the resamples, 95% itself included', () => {

@@ -13,7 +13,7 @@
  * ({@link secondsPerWork}) and only turn work into CPU time when printed.
  *
  * Decisive: half-width below half the distance from the prediction to its nearest competitor
- * (verdict.ts); for 1/log n, below the distance from the measured slope to −1/8.
+ * (verdict.ts); for 1/log n, below the distance from the measured slope to the nearer of −1/8 and 0.
  */
 import type { CellRecord, MetricSummary, Summary } from '../types.js';
 import { resolveNGrid } from '../spec.js';
@@ -155,7 +155,12 @@ function rowInput(
     return { note: 'contradicted: a larger sweep narrows the interval around a slope that excludes the prediction' };
   const target = options.targetHalfWidth ?? decisiveHalfWidth(p, fit.slope);
   if (!(target > 0))
-    return { note: `the slope ${fixed(fit.slope)} is at or below −1/8: no interval around it can exclude −1/8` };
+    return {
+      note:
+        fit.slope >= 0
+          ? `the slope ${fixed(fit.slope)} is at or above 0: no interval around it can show the curve falling`
+          : `the slope ${fixed(fit.slope)} is at or below −1/8: no interval around it can exclude −1/8`,
+    };
   return { hw: (hi - lo) / 2, target, slope: fit.slope };
 }
 

@@ -12,7 +12,8 @@
  * Competitors: of n^e, the nearest exponents of the ladder {@link RATE_LADDER} on each side of e
  * (for −1/2: −1/4 and −1); of 1/log n, every polynomial rate at or steeper than −1/8 (a 1/log n
  * curve's local log-log slope is −1/ln n ≥ −0.15 at n ≥ 1000, so only slopes flatter than −1/8
- * are compatible with it).
+ * are compatible with it) and, on the flat side, 0: an interval that reaches 0 has not shown the
+ * curve falling at all, which a slowly converging curve and one that never converges share.
  */
 import type { LawComparison, Prediction } from '../types.js';
 import { exponentText, fixed } from './format.js';
@@ -20,8 +21,8 @@ import { exponentText, fixed } from './format.js';
 /** The exponents of THEORY.md §5, flattest first. */
 export const RATE_LADDER: readonly number[] = Object.freeze([0, -1 / 12, -1 / 8, -1 / 6, -1 / 4, -1 / 2, -1]);
 
-/** The polynomial rates that compete with a 1/log n prediction: −1/8 and steeper. */
-export const INVLOG_COMPETITORS: readonly number[] = RATE_LADDER.filter((e) => e <= -1 / 8);
+/** The rates that compete with a 1/log n prediction: no fall at all (0), and −1/8 and steeper. */
+export const INVLOG_COMPETITORS: readonly number[] = RATE_LADDER.filter((e) => e === 0 || e <= -1 / 8);
 
 /** Share of bootstrap resamples that must prefer the power law for it to count as clean. */
 export const CLEAN_SHARE = 0.95;
@@ -39,7 +40,7 @@ export interface RateVerdict {
 }
 
 /**
- * The competing laws of a prediction: the ladder's nearest exponents on each side of n^e, or the
+ * The competing laws of a prediction: the ladder's nearest exponents on each side of n^e, or 0 and the
  * polynomial rates at or steeper than −1/8 for 1/log n.
  */
 export function competitorsOf(p: Prediction): number[] {
@@ -56,9 +57,9 @@ export function competitorsOf(p: Prediction): number[] {
 /** Half the distance from the prediction to its nearest competitor: the half-width that decides it. */
 export function decisiveHalfWidth(p: Prediction, slope?: number): number {
   if ('law' in p) {
-    // the interval sits around the measured slope and must clear −1/8
-    const s = slope !== undefined && Number.isFinite(slope) ? Math.min(slope, 0) : 0;
-    return s + 1 / 8;
+    // the interval sits around the measured slope and must clear both −1/8 and 0 (no slope: the middle)
+    const s = slope !== undefined && Number.isFinite(slope) ? Math.min(slope, 0) : -1 / 16;
+    return Math.min(s + 1 / 8, Math.abs(s));
   }
   const d = Math.min(...competitorsOf(p).map((c) => Math.abs(c - p.exponent)));
   return d / 2;
