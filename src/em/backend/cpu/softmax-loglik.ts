@@ -4,8 +4,8 @@
  * v_ij = β0_j + β1_j·x_i and w_ij = v_ij + c_j + h_j (y_i − (b_j + a_j·x_i))², nothing written (no
  * log π, no responsibilities). Why: the hybrid optimizer's trust-region trials need only the value,
  * and the gate pass that writes log π and π cost twice the log-likelihood pass (measured).
- * The SIMD kernels softmaxll2 / softmaxll3 (d = 1) and softmaxllg (any k, d within the generic
- * kernels' parameter block) (simd/gen/kernels-softmaxll.ts) take the same rows with the same
+ * The SIMD kernels softmaxll2 / softmaxll3 (d = 1), softmaxllg_d1..d4 and softmaxllg (any k, d within
+ * the generic kernels' parameter block) (simd/gen/kernels-softmaxll.ts) take the same rows with the same
  * shifts; this loop takes the rows they refuse (a maximum ±∞ or NaN) and is the JS path.
  */
 import { logCore } from '../../../math/log.js';
@@ -13,7 +13,7 @@ import { GATE_DIRECT } from '../constants.js';
 import { register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
 import type { Arena } from '../simd/arena.js';
-import { GPAR_LEN } from '../simd/layout.js';
+import { GPAR_LEN, SPECIALISED_D } from '../simd/layout.js';
 import { logProduct, resetProductAcc } from './estep.js';
 import { expRel } from './rows.js';
 
@@ -133,8 +133,11 @@ function softmaxLogLikSimd(k: 2 | 3): SimdKernel<SoftmaxLogLikCall> {
 
 const finish = (A: Arena, _c: SoftmaxLogLikCall, llJs: number): number => A.acc[2]! + A.acc[3]! + logProduct(A) + llJs;
 
-/** The SIMD binding of softmaxllg (any k and d that {@link softmaxLogLikFits}). */
-const softmaxLogLikSimdG: SimdKernel<SoftmaxLogLikCall> = {
+/**
+ * The SIMD binding of softmaxllg (any k and d that {@link softmaxLogLikFits}) or softmaxllg_d<d> (the same
+ * kernel specialised to d = 1..4: its loops over the coordinates unrolled, the same bits).
+ */
+const softmaxLogLikSimdG = (name: 'softmaxllg' | `softmaxllg_d${1 | 2 | 3 | 4}`): SimdKernel<SoftmaxLogLikCall> => ({
   mode: 'rows',
   counter: 'logLik',
   arrays: (c) => [c.X, c.y],
@@ -150,13 +153,16 @@ const softmaxLogLikSimdG: SimdKernel<SoftmaxLogLikCall> = {
     g.set(c.cst.subarray(0, k), 2 * k + 2 * kd);
     g.set(c.hlf.subarray(0, k), 3 * k + 2 * kd);
     resetProductAcc(A);
-    return { kernel: A.kernels.softmaxllg, args: [c.X.byteOffset, c.y.byteOffset, k, d] };
+    return { kernel: A.kernels[name], args: [c.X.byteOffset, c.y.byteOffset, k, d] };
   },
   rows: softmaxLogLikRows,
   finish,
-};
+});
 
 const js = (c: SoftmaxLogLikCall): number => softmaxLogLikRows(c, 0, c.n);
 register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', 3, 1, { js, simd: softmaxLogLikSimd(3) });
 register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', 2, 1, { js, simd: softmaxLogLikSimd(2) });
-register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', '*', '*', { js, simd: softmaxLogLikSimdG });
+// d = 1..4 (k ≥ 4 at d = 1, the generic shapes): softmaxllg specialised to d
+for (const d of SPECIALISED_D)
+  register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', '*', d, { js, simd: softmaxLogLikSimdG(`softmaxllg_d${d}`) });
+register<SoftmaxLogLikCall>('softmaxLogLik', 'linear', '*', '*', { js, simd: softmaxLogLikSimdG('softmaxllg') });

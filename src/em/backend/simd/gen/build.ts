@@ -34,7 +34,7 @@ const DOCS: [RegExp, string][] = [
   ],
   [
     /^softmaxllg/,
-    "softmax gate's observed log-likelihood in one pass, any k and d (par at GPAR: β0, β1, a, b, c, h; acc: as loglik); returns the pair it stopped at",
+    "softmax gate's observed log-likelihood in one pass, any k and d (_d<d>: specialised to d, the loops over d unrolled) (par at GPAR: β0, β1, a, b, c, h; acc: as loglik); returns the pair it stopped at",
   ],
   [
     /^softmaxll/,

@@ -99,7 +99,7 @@ export function coordLoop(f: Fn, name: string, from: number | string, body: () =
 }
 
 /** A generic kernel specialised to d: its name + `_d<d>`, $d the constant d (strides fold), coordLoop unrolled. */
-function specialised(d: number, gen: () => string): string {
+export function specialised(d: number, gen: () => string): string {
   dFix = d;
   try {
     return gen();
@@ -108,7 +108,7 @@ function specialised(d: number, gen: () => string): string {
   }
 }
 /** the kernel's name, with the `_d<d>` suffix of a specialised one */
-const named = (name: string): string => (dFix === null ? name : `${name}_d${dFix}`);
+export const named = (name: string): string => (dFix === null ? name : `${name}_d${dFix}`);
 
 /**
  * The byte strides of a kernel's k and d (k8 = 8k, k16 = 16k, d8 = 8d, d16 = 16d), set at entry, and

@@ -1,12 +1,27 @@
 /**
  * The softmax gate's observed log-likelihood in one pass (d = 1, k = 2, 3 unrolled; any k and d in
- * loops): see src/em/backend/simd/gen/kernels.ts for the conventions. The SIMD twins of
- * softmaxLogLikRows (src/em/backend/cpu/softmax-loglik.ts), driven by that file's bindings.
+ * loops, and the same specialised to d = 1..4): see src/em/backend/simd/gen/kernels.ts for the
+ * conventions. The SIMD twins of softmaxLogLikRows (src/em/backend/cpu/softmax-loglik.ts), driven by
+ * that file's bindings.
  */
 import { EXP_CUTOFF, GATE_DIRECT } from '../../constants.js';
-import { ACC, GPAR, PAR, SCR, SIMD_K_MAX } from '../layout.js';
+import { ACC, GPAR, PAR, SCR, SIMD_K_MAX, SPECIALISED_D } from '../layout.js';
 import { pairLoop, productStep, rowPair } from './kernels.js';
-import { SXP, i32, iadd, imul, loadX, loop, rowsX, splat, strides, xAt } from './kernels-generic.js';
+import {
+  SXP,
+  coordLoop,
+  i32,
+  iadd,
+  imul,
+  loadX,
+  loop,
+  named,
+  rowsX,
+  specialised,
+  splat,
+  strides,
+  xAt,
+} from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, mul, sub } from './wat.js';
 
 /**
@@ -105,10 +120,13 @@ const slot = (base: number, o8: string): string => `(v128.load offset=${base} (i
  * softmaxll2/3 for any k and d (loops over experts and coordinates): v_j = β0_j + Σ_l β1_jl x_l,
  * w_j = (v_j − t) + c_j + h_j (y − (b_j + Σ_l a_jl x_l))², the same shifts, sums and stops.
  * par (GPAR): β0 (k), β1 (k·d), a (k·d), b (k), c (k), h (k). acc: as softmaxll3.
+ * softmaxllg_d<d> (under `specialised`, d = 1..4, the ones bound): the loops over the coordinates unrolled
+ * and x in locals, the same operations in the same order (softmaxllg's bits); k stays a loop (a kernel
+ * unrolled in k too, k = 5, d = 2, was 12–25 % slower per call than softmaxllg_d2: measured, session 20).
  */
 function softmaxLogLikG(): string {
   const f = new Fn(
-    'softmaxllg',
+    named('softmaxllg'),
     [
       ['x', 'i32'],
       ['y', 'i32'],
@@ -143,7 +161,7 @@ function softmaxLogLikG(): string {
     loop(f, 'jo', i32(0), k8, 8, () => {
       f.set('v', splat(iadd(i32(GPAR), JO)));
       f.set('mu', splat(iadd(pb, JO)));
-      loop(f, 'lo', i32(0), f.local('d8', 'i32'), 8, () => {
+      coordLoop(f, 'lo', 0, () => {
         const xl = xAt();
         f.set('v', add(f.local('v'), mul(splat(iadd(f.local('bo', 'i32'), LO)), xl)));
         f.set('mu', add(f.local('mu'), mul(splat(iadd(f.local('ao', 'i32'), LO)), xl)));
@@ -192,5 +210,11 @@ function softmaxLogLikG(): string {
 }
 
 export function softmaxLogLikKernels(): string[] {
-  return [softmaxLogLik(2), softmaxLogLik(3), softmaxLogLikG()];
+  // softmaxllg_d<d>: the same kernel specialised to d = 1..4 (the loops over coordinates unrolled, x in locals)
+  return [
+    softmaxLogLik(2),
+    softmaxLogLik(3),
+    softmaxLogLikG(),
+    ...SPECIALISED_D.map((d) => specialised(d, softmaxLogLikG)),
+  ];
 }
