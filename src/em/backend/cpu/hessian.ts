@@ -25,15 +25,18 @@
 import { logCore } from '../../../math/log.js';
 import { dispatch, lookup, register } from '../registry.js';
 import type { SimdKernel } from '../simd/driver.js';
-import { GACC, GACC_LEN } from '../simd/layout.js';
+import { GACC, GACC_LEN, SPECIALISED_D } from '../simd/layout.js';
 import { LOG_2PI, expRel } from './rows.js';
 import { hessSumsLayout, type HessSumsLayout } from './hessian-layout.js';
 
 export { hessSumsLayout, type HessSumsLayout } from './hessian-layout.js';
 
-/** Largest k and d the SIMD kernel takes (its parameter, scratch and sum regions); larger shapes run in JS. */
+/**
+ * Largest k and d the SIMD kernel takes (its parameter, scratch and sum regions; d: the hessg<d> the generator
+ * builds, one per SPECIALISED_D); larger shapes run in JS.
+ */
 export const HESS_SIMD_K_MAX = 8;
-export const HESS_SIMD_D_MAX = 4;
+export const HESS_SIMD_D_MAX: number = Math.max(...SPECIALISED_D);
 
 /** A call: the data, the parameters and the sums. */
 export interface HessSumsCall {

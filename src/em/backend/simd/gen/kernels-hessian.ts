@@ -11,7 +11,7 @@
  * which a layout that holds its β0 and β1 never reads (HessSumsCall.skipRef).
  */
 import { EXP_CUTOFF } from '../../constants.js';
-import { GPAR, SCR, SCR_LEN } from '../layout.js';
+import { GPAR, SCR, SCR_LEN, SPECIALISED_D } from '../layout.js';
 import { pairLoop, rowPair } from './kernels.js';
 import { accAdd, gather, i32, iadd, imul, loop, rowsX, splat, strides } from './kernels-generic.js';
 import { F2, Fn, abs, add, div, expv, logv, mul, sub } from './wat.js';
@@ -279,5 +279,5 @@ function hessG(dFix: number | null, skipRef = false): string {
 
 export function hessianKernels(): string[] {
   // hessg<d> for every d the binding takes (d ≤ HESS_SIMD_D_MAX, cpu/hessian.ts)
-  return [hessG(null), ...[1, 2, 3, 4].flatMap((d) => [hessG(d), hessG(d, true)])];
+  return [hessG(null), ...SPECIALISED_D.flatMap((d) => [hessG(d), hessG(d, true)])];
 }
