@@ -244,7 +244,7 @@ describe('near-equal curves', () => {
   });
 });
 
-describe('n axes under two powers of ten', () => {
+describe('n axes with fewer than two powers of ten', () => {
   const panel = (ns: number[]) =>
     ({ metrics: [{ ms: { points: ns.map((n) => ({ n })) } }] }) as unknown as Parameters<typeof designTicks>[0];
 
@@ -259,7 +259,10 @@ describe('n axes under two powers of ten', () => {
   it('thin sizes that would crowd, and leave wider spans to the powers of ten', () => {
     const t = designTicks(panel([1000, 1050, 1100, 2000, 2100, 5000])).tickvals as number[];
     expect(t).toEqual([1000, 2000, 5000]);
+    // two powers of ten inside: plotly's 10³, 10⁴ stand; one or none: the design's sizes
     expect(designTicks(panel([500, 1000, 1e5]))).toEqual({});
-    expect(designTicks(panel([1000, 99999]))).not.toEqual({});
+    expect(designTicks(panel([1000, 10000]))).toEqual({});
+    expect(designTicks(panel([1001, 99999]))).toMatchObject({ tickvals: [1001, 99999] });
+    expect(designTicks(panel([2000, 9000]))).toMatchObject({ tickvals: [2000, 9000] });
   });
 });

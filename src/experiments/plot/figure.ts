@@ -429,13 +429,20 @@ function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
   return { x: [x0, x1], y: [y0, y1] };
 }
 
+/** How many integer powers of ten lie in [lo, hi] (0 without a positive extent). */
+function powersInside(extent?: [number, number]): number {
+  return extent && extent[0] > 0 && Number.isFinite(extent[1])
+    ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1
+    : 0;
+}
+
 /**
- * Under two powers of ten of n, plotly's own labels (1000, 1500, …, 5500, turned) crowd the axis: label the
- * design's sizes instead, thinned so that neighbours keep ≥ 12 % of the axis between them.
+ * With fewer than two powers of ten on the n axis, plotly labels it itself (1000, 1500, …, 5500, turned), which
+ * crowds it: label the design's sizes instead, thinned so that neighbours keep ≥ 12 % of the axis between them.
  */
 export function designTicks(p: Pick<Panel, 'metrics'>): Record<string, unknown> {
   const ns = [...new Set(p.metrics.flatMap(({ ms }) => ms.points.map((q) => q.n)))].sort((a, b) => a - b);
-  if (ns.length === 0 || Math.log10(ns[ns.length - 1]) - Math.log10(ns[0]) >= 2) return {};
+  if (ns.length === 0 || powersInside([ns[0], ns[ns.length - 1]]) >= 2) return {};
   const gap = 0.12 * Math.max(Math.log10(ns[ns.length - 1] / ns[0]), 0.3);
   const kept: number[] = [];
   for (const n of ns) if (kept.length === 0 || Math.log10(n / kept[kept.length - 1]) >= gap) kept.push(n);
@@ -452,10 +459,7 @@ export const MAX_DECADE_LABELS = 8;
  * weights matched to 10⁻¹⁵) every m-th power is labelled and the minor ticks mark the others.
  */
 export function axisStyle(extent?: [number, number]): Record<string, unknown> {
-  const decades =
-    extent && extent[0] > 0 && Number.isFinite(extent[1])
-      ? Math.floor(Math.log10(extent[1])) - Math.ceil(Math.log10(extent[0])) + 1
-      : 0;
+  const decades = powersInside(extent);
   const step = Math.max(1, Math.ceil(decades / MAX_DECADE_LABELS));
   return {
     ...(decades >= 2 ? { dtick: step } : {}),
