@@ -7,7 +7,7 @@
  * p_1 … p_r), so a step keeps every tie when s_{p_i} = Σ_u M_iu s_u over the other coordinates u; with T
  * that map, the reduced gradient and Hessian are Tᵀg and TᵀHT.
  */
-import { Matrix, solve } from 'ml-matrix';
+import { LuDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
 import type { Model } from '../models/types.js';
 import type { ParamLayout } from './inference/params.js';
 
@@ -221,10 +221,18 @@ export function tieMultipliers(g: Float64Array, ties: Tie[]): Float64Array {
   return solveSmall(A, b, r);
 }
 
-/** Solves the r × r system A x = b (LU with partial pivoting, ml-matrix). */
+/**
+ * Solves the r × r system A x = b (LU with partial pivoting, ml-matrix). A singular A — two ties at samples
+ * so close that their normals agree to 1e-8 made the Gram matrix of tieMultipliers one — gets the least-squares
+ * solution of least norm (SVD) instead of an exception that failed the whole fit.
+ */
 export function solveSmall(A: Float64Array, b: Float64Array, r: number): Float64Array {
   const rows = Array.from({ length: r }, (_, i) => Array.from(A.subarray(i * r, i * r + r)));
-  return Float64Array.from(solve(new Matrix(rows), Matrix.columnVector(Array.from(b))).getColumn(0));
+  const M = new Matrix(rows);
+  const rhs = Matrix.columnVector(Array.from(b));
+  const lu = new LuDecomposition(M);
+  const x = lu.isSingular() ? new SingularValueDecomposition(M, { autoTranspose: true }).solve(rhs) : lu.solve(rhs);
+  return Float64Array.from(x.getColumn(0));
 }
 
 /** The scale of a tie's margin under rounding: Σ |terms| of both scores. */

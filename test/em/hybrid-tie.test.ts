@@ -12,6 +12,7 @@ import {
   findTie,
   firstCrossing,
   reduceByTies,
+  solveSmall,
   tieMargin,
   tieMultipliers,
   tieScale,
@@ -25,6 +26,9 @@ import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { cloneModel, modelFromParams, type GateSpec } from '../../src/models/types.js';
 import { createRng } from '../../src/random/rng.js';
+import { createCellEvaluator } from '../../src/experiments/cell.js';
+import { validateSpec } from '../../src/experiments/spec.js';
+import { Matrix, solve } from 'ml-matrix';
 
 const gate: GateSpec = { kind: 'topk', K: 2, selectOn: 'logit' };
 // k = 3, K = 2: expert 0's logit 2, experts 1 and 2 tie at sample 0 (x = 0.5: 1 − 2·0.5 = 0 = the reference's)
@@ -180,5 +184,41 @@ describe('hybrid-tie', () => {
     expect(hybrid.iterations).toBeLessThan(1000);
     expect(hybrid.hybrid!.newtonIterations).toBeGreaterThan(0);
     expect(hybrid.logLik).toBeGreaterThanOrEqual(squarem.logLik - 1e-6);
+  });
+});
+
+describe('nearly parallel ties', () => {
+  it('solveSmall solves a regular system as LU does, bit for bit, and a singular one by least squares', () => {
+    const A = new Float64Array([4, 1, 2, 1, 3, 0.5, 2, 0.5, 5]);
+    const b = new Float64Array([1, -2, 0.25]);
+    const lu = solve(
+      new Matrix([...Array(3)].map((_, i) => Array.from(A.subarray(3 * i, 3 * i + 3)))),
+      Matrix.columnVector(Array.from(b)),
+    );
+    expect(Array.from(solveSmall(A, b, 3))).toEqual(lu.getColumn(0));
+    // rank 1: x1 + x2 = 2 twice; the least-norm solution is (1, 1)
+    const x = solveSmall(new Float64Array([1, 1, 1, 1]), new Float64Array([2, 2]), 2);
+    expect(x[0]).toBeCloseTo(1, 12);
+    expect(x[1]).toBeCloseTo(1, 12);
+  });
+
+  it('a bounded top-K fit whose held ties have normals equal to 1e-8 finishes (it failed: "LU matrix is singular")', () => {
+    // topk-over at n = 1e4 with |β1| ≤ 50 (docs/experiments.md, session 20): the cell (n 10000, rep 180)
+    const spec = validateSpec({
+      name: 'lu-singular',
+      truth: 'topk1',
+      design: 'uniform',
+      models: [{ label: 'topk', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 }],
+      n: [10000],
+      replications: 1,
+      init: { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 },
+      restarts: 1,
+      em: { optimizer: 'hybrid', bounds: { beta1: 50, beta0: 20 } },
+      loss: 'auto',
+      seed: 1,
+    });
+    const r = createCellEvaluator(spec)({ model: 0, label: 'topk', n: 10000, rep: 180, seed: 2144583527 });
+    expect(r.status).toBe('ok');
+    expect(Number.isFinite(r.logLik)).toBe(true);
   });
 });
