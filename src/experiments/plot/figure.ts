@@ -122,42 +122,58 @@ function panelsOf(summary: Summary, only?: string[]): Panel[] {
   return panels;
 }
 
-/** Fitted lines closer than this in log at both ends would hide the one drawn first (about 10 %). */
-const COVER_LOG = 0.1;
+/** Fitted lines within this ratio of each other at both ends would hide the one drawn first. */
+const COVER_RATIO = 1.1;
 
 /**
  * Near-equal curves that are not the same metric (top-K's loss and D2 differ by ≈ 2 %) draw their
  * fitted lines on top of each other: mark the one drawn first, so it is drawn wide beneath the other.
  */
 function markCovered(metrics: PanelMetric[]): void {
-  metrics.forEach((top, j) => {
-    const a = fitLine(top.ms);
+  const lines = metrics.map((m) => fitLine(m.ms));
+  const close = (u: number, v: number) => Math.abs(Math.log(u / v)) <= Math.log(COVER_RATIO);
+  lines.forEach((a, j) => {
     if (!a) return;
-    const below = metrics.slice(0, j).find((m) => {
-      const b = fitLine(m.ms);
-      return (
-        m.under === undefined &&
+    const i = lines.findIndex(
+      (b, i) =>
+        i < j &&
+        metrics[i]!.under === undefined &&
         b !== undefined &&
         b.n0 === a.n0 &&
         b.n1 === a.n1 &&
-        Math.abs(Math.log(a.y0 / b.y0)) <= COVER_LOG &&
-        Math.abs(Math.log(a.y1 / b.y1)) <= COVER_LOG
-      );
-    });
-    if (below) below.under = [displayName(top.pm), ...top.alias].join(' = ');
+        close(a.y0, b.y0) &&
+        close(a.y1, b.y1),
+    );
+    if (i >= 0) metrics[i]!.under = shownName(metrics[j]!);
   });
 }
 
-/** The fitted power law the verdict reads, as the line drawn: its ends (n0, y0), (n1, y1). */
-function fitLine(ms: MetricSummary): { n0: number; n1: number; y0: number; y1: number } | undefined {
+/** A metric's name as figures show it, with the names of the metrics it stands for ("D₂ = loss"). */
+function shownName({ pm, alias }: Pick<PanelMetric, 'pm' | 'alias'>): string {
+  return [displayName(pm), ...alias].join(' = ');
+}
+
+/** A fitted power law as the figure draws it: its ends (n0, y0), (n1, y1), and the points the fit used. */
+interface FitLine {
+  fit: MetricSummary['mean'];
+  /** the sample sizes with a positive statistic and its value there */
+  fitted: { n: number; v: number }[];
+  n0: number;
+  n1: number;
+  y0: number;
+  y1: number;
+}
+
+/** The fitted power law the verdict reads (the medians for heavy-tailed metrics), or none. */
+function fitLine(ms: MetricSummary): FitLine | undefined {
   const onMedian = readsMedian(ms.prediction);
   const fit = onMedian ? ms.median : ms.mean;
-  const fitted = ms.points.filter((p) => (onMedian ? p.median : p.mean) > 0);
+  const fitted = ms.points.map((p) => ({ n: p.n, v: onMedian ? p.median : p.mean })).filter((p) => p.v > 0);
   if (!Number.isFinite(fit.slope) || fitted.length < 2) return undefined;
-  const n0 = fitted[0].n;
-  const n1 = fitted[fitted.length - 1].n;
+  const n0 = fitted[0]!.n;
+  const n1 = fitted[fitted.length - 1]!.n;
   const at = (v: number) => Math.exp(fit.intercept + fit.slope * Math.log(v));
-  return { n0, n1, y0: at(n0), y1: at(n1) };
+  return { fit, fitted, n0, n1, y0: at(n0), y1: at(n1) };
 }
 
 /** Subtitle items: what the figure is made of, including the failed / non-converged counts. */
@@ -502,7 +518,7 @@ function metricTraces(
   const pts = ms.points;
   const n = pts.map((p) => p.n);
   const pos = (v: number) => (v > 0 ? v : null); // a log axis cannot show 0
-  const name = [displayName(pm), ...alias].join(' = ');
+  const name = shownName(m);
   // a value the estimator fixes is shown greyed: not evidence
   const common = {
     xaxis: xa,
@@ -569,13 +585,9 @@ function metricTraces(
     name: `${name} mean`,
   });
   // the line of the curve the verdict reads: the medians for heavy-tailed metrics
-  const onMedian = readsMedian(ms.prediction);
-  const fit = onMedian ? ms.median : ms.mean;
-  const stat = (p: PointSummary) => (onMedian ? p.median : p.mean);
-  const fitted = pts.filter((p) => stat(p) > 0);
   const line = fitLine(ms);
   if (line) {
-    const { n0, n1 } = line;
+    const { fit, fitted, n0, n1 } = line;
     const entry = legendEntry(m);
     out.push({
       ...common,
@@ -593,7 +605,7 @@ function metricTraces(
     if (pred && 'exponent' in pred) {
       // anchored through the geometric centre of the means the fit used
       const lx = fitted.reduce((s, p) => s + Math.log(p.n), 0) / fitted.length;
-      const ly = fitted.reduce((s, p) => s + Math.log(stat(p)), 0) / fitted.length;
+      const ly = fitted.reduce((s, p) => s + Math.log(p.v), 0) / fitted.length;
       const e = pred.exponent;
       out.push({
         ...common,
@@ -673,10 +685,11 @@ function verdictMark(ms: MetricSummary): string {
  * and verdict on a second line when the first would be long, the law comparison on a line of its
  * own. `lines` are the plain-text lines (for the layout's widths).
  */
-function legendEntry({ ms, pm, alias, under }: PanelMetric): { html: string; lines: string[] } {
+function legendEntry(m: PanelMetric): { html: string; lines: string[] } {
+  const { ms, under } = m;
   const onMedian = readsMedian(ms.prediction);
   const fit = onMedian ? ms.median : ms.mean;
-  const name = escapeMarkup([displayName(pm), ...alias].join(' = '));
+  const name = escapeMarkup(shownName(m));
   const head = `${name}${onMedian ? ' (median)' : ''}: ${powerLawLabelHtml(fit)}`;
   const pred = ms.prediction;
   const theory =
@@ -688,7 +701,8 @@ function legendEntry({ ms, pm, alias, under }: PanelMetric): { html: string; lin
   const tail = [theory, verdictMark(ms)].filter((t) => t !== '').join(' · ');
   const law = lawNote(ms);
   const html: string[] = [];
-  const cover = under === undefined ? '' : `\u2003\u2003wide line: under ${escapeMarkup(under)}'s (within 10 %)`;
+  const within = Math.round(100 * (COVER_RATIO - 1));
+  const cover = under === undefined ? '' : `\u2003\u2003wide line: under ${escapeMarkup(under)}'s (within ${within} %)`;
   if (tail && plain(`${head} · ${tail}`).length <= LINE_CHARS) html.push(`${head} · ${tail}`);
   else html.push(head, ...(tail ? [`\u2003\u2003${tail}`] : []));
   if (law) html.push(`\u2003\u2003${law}`);
