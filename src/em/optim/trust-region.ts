@@ -13,8 +13,8 @@
  * bound whose gradient points outside is held (its row and column dropped from the subproblem),
  * the step is then projected onto the box and its predicted gain recomputed.
  */
-import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { cholesky, choleskySolve } from './linalg.js';
+import { symmetricEigen, type SymmetricEigen } from './sym-eig.js';
 
 /** Smallest ratio actual / predicted gain for a step to be accepted. */
 export const TR_ETA = 1e-4;
@@ -194,6 +194,8 @@ export class TrustRegion {
   radius: number;
   readonly maxRadius: number;
   readonly D: Float64Array;
+  /** the eigendecomposition's buffers, reused while the number of free coordinates stays the same */
+  private eig: SymmetricEigen | undefined;
 
   constructor(
     readonly P: number,
@@ -220,20 +222,17 @@ export class TrustRegion {
     const step = new Float64Array(P);
     if (m === 0) return { step, predicted: 0, norm: 0, newton: true };
     const B = scaledNegHessian(H, P, free, D);
-    const eig = new EigenvalueDecomposition(
-      new Matrix(Array.from({ length: m }, (_, a) => Array.from(B.subarray(a * m, a * m + m)))),
-      {
-        assumeSymmetric: true,
-      },
-    );
-    const lam = eig.realEigenvalues;
+    const eig = symmetricEigen(B, m, this.eig);
+    this.eig = eig;
+    const lam = Array.from(eig.values);
     const order = lam.map((_, i) => i).sort((a, b) => lam[a]! - lam[b]!);
-    const V = eig.eigenvectorMatrix;
+    const V = eig.vectors; // V[q * m + a]: component a of eigenvector q
     const lambda = new Float64Array(order.map((i) => lam[i]!));
     const c = new Float64Array(m);
     for (let q = 0; q < m; q++) {
       let s = 0;
-      for (let a = 0; a < m; a++) s += V.get(a, order[q]!) * (g[free[a]!]! / D[free[a]!]!);
+      const row = order[q]! * m;
+      for (let a = 0; a < m; a++) s += V[row + a]! * (g[free[a]!]! / D[free[a]!]!);
       c[q] = s;
     }
     if (Number.isNaN(this.radius)) {
@@ -245,7 +244,7 @@ export class TrustRegion {
     const { u, mu } = secular(c, lambda, this.radius);
     for (let a = 0; a < m; a++) {
       let s = 0;
-      for (let q = 0; q < m; q++) s += V.get(a, order[q]!) * u[q]!;
+      for (let q = 0; q < m; q++) s += V[order[q]! * m + a]! * u[q]!;
       step[free[a]!] = s / D[free[a]!]!;
     }
     // projection onto the box
