@@ -16,6 +16,7 @@ import { simulate } from '../models/sample.js';
 import { modelToParams, type Model } from '../models/types.js';
 import { hellinger } from '../voronoi/hellinger.js';
 import { voronoiLoss, type LossResult } from '../voronoi/loss.js';
+import { weightedCellErrors } from '../voronoi/weighted-errors.js';
 import { dataSeed, hellingerSeed, initSeed, type Cell } from './plan.js';
 import { failedRecord, type CellEvaluator } from './pool.js';
 import { metricPrefix, specTruths } from './spec.js';
@@ -65,6 +66,14 @@ function parameterErrors(loss: LossResult, put: (name: string, v: number) => voi
       ['tau', e.tau],
     ];
     for (const [param, v] of values) if (v !== undefined) put(`${param}|m=${m}`, v);
+  }
+}
+
+/** The weighted errors of the cells of m ≥ 2 atoms (record.weighted): `${param}_w|m=${m}` and `share_min|m=${m}`. */
+function weightedErrors(fit: Model, truth: Model, loss: LossResult, put: (name: string, v: number) => void): void {
+  for (const c of weightedCellErrors(fit, truth, loss)) {
+    for (const p of ['beta1', 'a', 'b', 'nu'] as const) put(`${p}_w|m=${c.m}`, c[p]);
+    put(`share_min|m=${c.m}`, c.minShare);
   }
 }
 
@@ -135,6 +144,7 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
       }
     }
     if (rec.perParameter !== false) parameterErrors(main, put, warn);
+    if (rec.weighted === true) weightedErrors(fit.model, truth, main, put);
   } catch (e) {
     return failedRecord(cell, `loss: ${e instanceof Error ? e.message : String(e)}`, seconds());
   }

@@ -47,7 +47,7 @@ export class SpecError extends ValidationError {
 const LABEL_RE = /^[A-Za-z0-9_.-]+$/;
 /** Largest n a grid may hold: far beyond what a fit can take, small enough to stay an exact integer. */
 const MAX_N = 1e9;
-const METRIC_PARAMS = ['beta1', 'a', 'b', 'nu', 'beta0', 'tau'];
+const METRIC_PARAMS = ['beta1', 'a', 'b', 'nu', 'beta0', 'tau', 'beta1_w', 'a_w', 'b_w', 'nu_w', 'share_min'];
 const METRIC_LOSSES = ['D1', 'D2', 'loss', 'hellinger'];
 
 const NAME_RULE = 'must be a non-empty name of letters, digits, "_", "." or "-"';
@@ -146,16 +146,18 @@ const OTHER_INIT_SCHEMA = strictObject(
   INIT_RULE,
 );
 
+const RECORD_RULE = 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, weighted?, fitted? }';
 const RECORD_SCHEMA = strictObject(
   {
     losses: bool().optional(),
     hellinger: bool().optional(),
     hellingerPoints: positiveInteger(1e7).optional(),
     perParameter: bool().optional(),
+    weighted: bool().optional(),
     fitted: bool().optional(),
   },
   'record',
-  'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }',
+  RECORD_RULE,
 );
 
 const FITTED_RULE = 'must be an object { label, gate, k, truth?, em? }';
@@ -270,8 +272,7 @@ function checkEm(v: unknown, path = 'em'): ExperimentSpec['em'] {
 
 function checkRecord(v: unknown): RecordSpec | undefined {
   if (v === undefined) return undefined;
-  if (!isRecord(v))
-    fail('record', 'must be an object { losses?, hellinger?, hellingerPoints?, perParameter?, fitted? }', v);
+  if (!isRecord(v)) fail('record', RECORD_RULE, v);
   return definedFields(parseWith(RECORD_SCHEMA, v, 'record'));
 }
 
@@ -343,7 +344,7 @@ function checkMetricName(name: string, labels: string[], field: string): void {
       );
     base = name.slice(colon + 1);
   }
-  const param = /^([A-Za-z0-9]+)\|m=([1-9][0-9]*)$/.exec(base);
+  const param = /^([A-Za-z0-9_]+)\|m=([1-9][0-9]*)$/.exec(base);
   if (METRIC_LOSSES.includes(base) || (param && METRIC_PARAMS.includes(param[1]!))) return;
   fail(
     field,
@@ -446,6 +447,13 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   if (description !== undefined) out.description = description;
   const record = checkRecord(v.record);
   if (record) out.record = record;
+  const weightedName = Object.keys(theory).find((k) => /(?:^|:)(?:[A-Za-z0-9]+_w|share_min)\|m=/.test(k));
+  if (weightedName !== undefined && record?.weighted !== true)
+    fail(
+      `theory[${JSON.stringify(weightedName)}]`,
+      'names a weighted error, recorded only with "record": {"weighted": true}',
+      weightedName,
+    );
   const { quick } = fields('quick');
   if (quick !== undefined) out.quick = quick;
   return out;

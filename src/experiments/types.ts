@@ -6,7 +6,10 @@
  * - losses: "D1", "D2", "loss" (the spec's main loss as computed, e.g. the top-K loss), "hellinger"
  * - per-parameter errors, grouped by Voronoi cell size m: `${param}|m=${m}` with param in
  *   beta1, a, b, nu, beta0 (mixing weight error |W_j − w*_j|), tau; the value is the max over
- *   cells of that size of the per-cell error max_{i in A_j} ‖Δparam_ij‖.
+ *   cells of that size of the per-cell error max_{i in A_j} ‖Δparam_ij‖;
+ * - with `record.weighted`, for m ≥ 2: `${param}_w|m=${m}` (param in beta1, a, b, nu), the per-cell power
+ *   mean (Σ_i (w_i / W_j) ‖Δparam_ij‖^e)^{1/e} with D2's exponent e, and `share_min|m=${m}`, the
+ *   smallest w_i / W_j; each the max over cells of that size (src/voronoi/weighted-errors.ts).
  */
 import type { Bounds } from '../em/bounds.js';
 import type { Design } from '../models/sample.js';
@@ -112,6 +115,12 @@ export interface RecordSpec {
   hellingerPoints?: number;
   /** record per-parameter errors `${param}|m=${m}` (default true) */
   perParameter?: boolean;
+  /**
+   * also record, for cells of m ≥ 2 atoms, the errors weighted by the atoms' shares of their cell's
+   * weight in D2's form, `${param}_w|m=${m}` (param in beta1, a, b, nu), and the smallest share
+   * `share_min|m=${m}` (src/voronoi/weighted-errors.ts; default false)
+   */
+  weighted?: boolean;
   /** store the fitted parameters in each record (default true) */
   fitted?: boolean;
 }

@@ -31,4 +31,5 @@ export {
   type ExponentTable,
   type CellExponents,
 } from './exponents.js';
+export { weightedCellErrors, type WeightedCellErrors } from './weighted-errors.js';
 export { hellinger, hellingerAt, gaussHermite, type HellingerOptions } from './hellinger.js';

@@ -84,6 +84,35 @@ describe('buildFigure', () => {
     for (const t of figure.data) expect(String(t.legend).replace('legend', '')).toBe(String(t.xaxis).replace('x', ''));
   });
 
+  it("puts a multi-atom cell's weighted errors in a panel of their own, after its plain errors", () => {
+    const recs = syntheticRecords({
+      ns: [1000, 3000, 10000],
+      reps: 6,
+      metrics: {
+        D2: (n) => n ** -0.5,
+        'b|m=2': (n) => n ** -0.1,
+        'b_w|m=2': (n) => 0.5 * n ** -0.2,
+        'share_min|m=2': () => 0.08,
+      },
+    });
+    const fig = buildFigure(summarise(recs, syntheticSpec({ 'b_w|m=2': { exponent: -1 / 8 } }), { bootstrap: 50 }));
+    const titles = (fig.layout.annotations as { text: string }[]).map((a) => a.text).filter((t) => t.startsWith('<b>'));
+    expect(titles.slice(1)).toEqual([
+      '<b>Losses</b>',
+      '<b>Parameter errors, 2-atom cells</b>',
+      "<b>Weighted errors, 2-atom cells (D₂'s form)</b>",
+    ]);
+    const axisOf = (suffix: string) =>
+      new Set(fig.data.filter((t) => String(t.legendgroup).endsWith(suffix)).map((t) => t.xaxis));
+    expect([...axisOf(':b|m=2')]).toEqual(['x2']);
+    expect([...axisOf(':b_w|m=2')]).toEqual(['x3']);
+    expect([...axisOf(':share_min|m=2')]).toEqual(['x3']);
+    // the weighted b keeps b's colour; its legend says b and the smallest share by name
+    const names3 = fig.data.filter((t) => t.xaxis === 'x3').map((t) => String(t.name));
+    expect(names3.some((n) => n.startsWith('b '))).toBe(true);
+    expect(names3.some((n) => n.startsWith('smallest weight share'))).toBe(true);
+  });
+
   it('draws the spread band, means, medians, fit and theory line; the duplicate loss only once', () => {
     const d2 = figure.data.filter((t) => String(t.legendgroup).endsWith(':D2'));
     expect(d2.map((t) => t.name)).toEqual([

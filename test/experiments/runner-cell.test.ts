@@ -57,6 +57,31 @@ describe('evaluateCell', () => {
     expect(over!.metrics).not.toHaveProperty(['over:hellinger']);
   });
 
+  it("record.weighted adds the two-atom cell's weighted errors and smallest share; theory may name them", () => {
+    const spec = validateSpec({
+      ...base,
+      loss: 'D2',
+      models: [{ label: 'over', gate: { kind: 'softmax' }, k: 3 }],
+      record: { hellinger: false, fitted: false, weighted: true },
+      theory: { 'b_w|m=2': { exponent: -0.125 }, 'share_min|m=2': { exponent: 0 } },
+      em: { maxIter: 50 },
+    });
+    const [cell] = planCells(spec);
+    const r = createCellEvaluator(spec)(cell!);
+    const w = ['beta1_w|m=2', 'a_w|m=2', 'b_w|m=2', 'nu_w|m=2', 'share_min|m=2'];
+    for (const k of w) expect(r.metrics).toHaveProperty([k]);
+    // a power mean of the pair's errors lies at or below their max
+    for (const p of ['beta1', 'a', 'b', 'nu'])
+      expect(r.metrics[`${p}_w|m=2`]!).toBeLessThanOrEqual(r.metrics[`${p}|m=2`]! * (1 + 1e-12));
+    expect(r.metrics['share_min|m=2']!).toBeGreaterThan(0);
+    expect(r.metrics['share_min|m=2']!).toBeLessThanOrEqual(0.5);
+    // off by default
+    const plain = createCellEvaluator(
+      validateSpec({ ...spec, theory: {}, record: { hellinger: false, fitted: false } }),
+    )(cell!);
+    for (const k of w) expect(plain.metrics).not.toHaveProperty([k]);
+  });
+
   it("a model's own em options apply to it alone, over the spec's", () => {
     const spec = validateSpec({
       ...base,

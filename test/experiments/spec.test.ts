@@ -1,6 +1,7 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   SpecError,
@@ -80,6 +81,13 @@ describe('validateSpec', () => {
       /^theory\["D1"\]\.exponent must be a finite number ≤ 0/,
     );
     expect(rejection((s) => (s.theory = { D3: { exponent: -0.5 } }))).toMatch(/^theory\["D3"\] must name a metric/);
+    expect(rejection((s) => (s.theory = { 'x_w|m=2': { exponent: -0.5 } }))).toMatch(
+      /^theory\["x_w\|m=2"\] must name a metric/,
+    );
+    expect(rejection((s) => (s.record = { weighted: 'yes' } as never))).toMatch(/^record\.weighted/);
+    expect(rejection((s) => (s.theory = { 'b_w|m=2': { exponent: -0.125 } }))).toMatch(
+      /^theory\["b_w\|m=2"\] names a weighted error, recorded only with "record": \{"weighted": true\}/,
+    );
     expect(rejection((s) => (s.theory = { D1: { exponent: -0.5, statistic: 'mode' } as never }))).toMatch(
       /^theory\["D1"\]\.statistic must be one of mean, median/,
     );
@@ -214,4 +222,11 @@ describe('spec files', () => {
     );
     expect(existsSync(dir)).toBe(false);
   });
+});
+
+describe('the specs of docs/specs', () => {
+  const specDir = join(dirname(fileURLToPath(import.meta.url)), '../../docs/specs');
+  const files = readdirSync(specDir).filter((f) => f.endsWith('.json'));
+  it('exist', () => expect(files.length).toBeGreaterThan(0));
+  for (const f of files) it(`${f} validates`, () => expect(loadSpecFile(join(specDir, f)).name).toBeTruthy());
 });

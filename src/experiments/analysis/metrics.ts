@@ -20,6 +20,8 @@ export interface MetricName {
   param?: string;
   /** Voronoi cell size of a per-parameter error */
   m?: number;
+  /** a weighted error of a multi-atom cell (`${param}_w|m=${m}`, param the plain name) or `share_min|m=${m}` */
+  weighted?: boolean;
 }
 
 const PARAM_RE = /^([A-Za-z0-9_]+)\|m=(\d+)$/;
@@ -47,7 +49,13 @@ export function parseMetric(name: string, labels: readonly string[] = []): Metri
   }
   if ((LOSS_ORDER as readonly string[]).includes(base)) return { name, model, base, kind: 'loss' };
   const m = PARAM_RE.exec(base);
-  if (m) return { name, model, base, kind: 'param', param: m[1], m: Number(m[2]) };
+  if (m) {
+    const p = m[1]!;
+    if (p.endsWith('_w'))
+      return { name, model, base, kind: 'param', param: p.slice(0, -2), m: Number(m[2]), weighted: true };
+    if (p === 'share_min') return { name, model, base, kind: 'param', param: p, m: Number(m[2]), weighted: true };
+    return { name, model, base, kind: 'param', param: p, m: Number(m[2]) };
+  }
   return { name, model, base, kind: 'other' };
 }
 
@@ -65,6 +73,7 @@ export function compareMetrics(a: MetricName, b: MetricName, labels: readonly st
   if (a.kind === 'loss') return LOSS_ORDER.indexOf(a.base as never) - LOSS_ORDER.indexOf(b.base as never);
   if (a.kind === 'param') {
     if (a.m !== b.m) return (a.m ?? 0) - (b.m ?? 0);
+    if (!a.weighted !== !b.weighted) return a.weighted ? 1 : -1;
     const pa = PARAM_ORDER.indexOf(a.param as never);
     const pb = PARAM_ORDER.indexOf(b.param as never);
     const ra = pa < 0 ? PARAM_ORDER.length : pa;
@@ -81,6 +90,7 @@ const PARAM_LABEL: Record<string, string> = {
   nu: 'ν',
   beta0: 'weight',
   tau: 'τ',
+  share_min: 'smallest weight share',
 };
 
 const LOSS_LABEL: Record<string, string> = { D1: 'D₁', D2: 'D₂', loss: 'loss', hellinger: 'Hellinger' };

@@ -47,6 +47,7 @@ const COLOR: Record<string, string> = {
   nu: '#CC79A7',
   beta0: '#E69F00',
   tau: '#56B4E9',
+  share_min: '#000000',
 };
 const EXTRA = ['#000000', '#882255', '#44AA99', '#999933', '#6699CC'];
 const FONT = 'DejaVu Sans, Arial, sans-serif';
@@ -56,6 +57,7 @@ interface Panel {
   model?: string;
   kind: MetricName['kind'];
   m?: number;
+  weighted?: boolean;
   metrics: PanelMetric[];
 }
 
@@ -74,7 +76,9 @@ function groupTitle(p: Panel): string {
       : p.kind === 'param'
         ? p.m === 1
           ? 'Parameter errors, single-atom cells'
-          : `Parameter errors, ${p.m}-atom cells`
+          : p.weighted
+            ? `Weighted errors, ${p.m}-atom cells (D₂'s form)`
+            : `Parameter errors, ${p.m}-atom cells`
         : 'Other metrics';
   return p.model !== undefined ? `${p.model} gate · ${what}` : what;
 }
@@ -107,10 +111,10 @@ function panelsOf(summary: Summary, only?: string[]): Panel[] {
     .sort((a, b) => compareMetrics(a.pm, b.pm, labels));
   for (const { ms, pm } of items) {
     if (ms.points.length === 0) continue;
-    const key = `${pm.model ?? ''}|${pm.kind}|${pm.m ?? ''}`;
+    const key = `${pm.model ?? ''}|${pm.kind}|${pm.m ?? ''}${pm.weighted ? '|w' : ''}`;
     let p = byKey.get(key);
     if (!p) {
-      p = { key, model: pm.model, kind: pm.kind, m: pm.m, metrics: [] };
+      p = { key, model: pm.model, kind: pm.kind, m: pm.m, ...(pm.weighted ? { weighted: true } : {}), metrics: [] };
       byKey.set(key, p);
       panels.push(p);
     }
@@ -246,11 +250,11 @@ function gridOf(
   let nCols: number;
   if (multi) {
     const models = [...new Set(panels.map((p) => p.model ?? ''))];
-    const kinds = [...new Set(panels.map((p) => `${p.kind}|${p.m ?? ''}`))];
-    const kindOrder = (k: string) => panels.find((p) => `${p.kind}|${p.m ?? ''}` === k)!;
+    const group = (p: Panel) => `${p.kind}|${p.m ?? ''}${p.weighted ? '|w' : ''}`;
+    const kinds = [...new Set(panels.map(group))];
+    const kindOrder = (k: string) => panels.find((p) => group(p) === k)!;
     kinds.sort((a, b) => compareMetrics(kindOrder(a).metrics[0].pm, kindOrder(b).metrics[0].pm, []) || 0);
-    for (const p of panels)
-      place.set(p, { row: kinds.indexOf(`${p.kind}|${p.m ?? ''}`), col: models.indexOf(p.model ?? '') });
+    for (const p of panels) place.set(p, { row: kinds.indexOf(group(p)), col: models.indexOf(p.model ?? '') });
     nRows = kinds.length;
     nCols = models.length;
   } else {
