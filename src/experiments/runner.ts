@@ -20,6 +20,7 @@ import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
 import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
+import { selectPopulation } from './population.js';
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
@@ -47,7 +48,7 @@ import {
   type RunMeta,
   type RunProvenance,
 } from './store.js';
-import type { CellRecord, ExperimentSpec, InitSpec, Summary } from './types.js';
+import type { CellRecord, ExperimentSpec, InitSpec, Population, Summary } from './types.js';
 
 /** Which plot files the analysis writes. */
 export const PLOT_OUTPUTS = Object.freeze(['html+png', 'html', 'none'] as const);
@@ -341,6 +342,11 @@ export interface AnalyseOptions {
   onNotice?: (line: string) => void;
   /** skip corrupt lines of results.jsonl (and say how many) instead of refusing */
   skipCorrupt?: boolean;
+  /**
+   * analyse only the fits with these Voronoi cell sizes (population.ts), written into the sub-directory
+   * `cells-<m1>-<m2>…` of the run so that the whole run's summary stays
+   */
+  cells?: number[];
 }
 
 /**
@@ -369,22 +375,28 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
     warn(
       `${RESULTS_FILE} ends with a torn line (${read.tornBytes} bytes), ignored: run the sweep with --resume to redo that cell`,
     );
-  const records = sortRecords(read.records, meta.spec);
+  const all = sortRecords(read.records, meta.spec);
   const expected = cells.length;
-  if (records.length < expected)
-    warn(`${records.length} of ${expected} cells have results: the summary covers those only`);
+  if (all.length < expected) warn(`${all.length} of ${expected} cells have results: the summary covers those only`);
+  const chosen = options.cells ? selectPopulation(all, meta.spec, options.cells) : undefined;
+  const records = chosen ? chosen.records : all;
   const { gmoe, node, platform, commit } = meta.provenance;
-  const summary = summarise(records, meta.spec, {
-    provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform },
-  });
+  const summary = withPopulation(
+    summarise(records, meta.spec, {
+      provenance: commit ? { gmoe, node, platform, commit } : { gmoe, node, platform },
+    }),
+    chosen?.population,
+  );
+  const outDir = chosen ? join(dir, `cells-${chosen.population.cells.join('-')}`) : dir;
+  if (chosen) makeDirs(outDir);
   // the planner's CPU times: this run's measured seconds per unit of work, on this machine's cores
   const table = formatSummaryTable(summary, {
     plan: { secondsPerWork: secondsPerWork(records), workers: availableParallelism() },
   });
   const files: string[] = [];
   const write = (name: string, content: string) => {
-    writeFileAtomic(join(dir, name), content);
-    files.push(join(dir, name));
+    writeFileAtomic(join(outDir, name), content);
+    files.push(join(outDir, name));
   };
   write(SUMMARY_FILE, `${formatJSON(summary)}\n`);
   write(TABLE_FILE, table.endsWith('\n') ? table : `${table}\n`);
@@ -392,15 +404,22 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
   if (plots !== 'none') {
     const figure = buildFigure(summary);
     const title = `${meta.spec.name}${meta.spec.quick ? ' (quick)' : ''}: ${meta.spec.description ?? ''}`;
-    writePlotHtml(join(dir, PLOT_HTML_FILE), figure, title);
-    files.push(join(dir, PLOT_HTML_FILE));
+    writePlotHtml(join(outDir, PLOT_HTML_FILE), figure, title);
+    files.push(join(outDir, PLOT_HTML_FILE));
     if (plots === 'html+png') {
-      const png = await renderPng(figure, join(dir, PLOT_PNG_FILE));
-      if (png.ok) files.push(join(dir, PLOT_PNG_FILE));
+      const png = await renderPng(figure, join(outDir, PLOT_PNG_FILE));
+      if (png.ok) files.push(join(outDir, PLOT_PNG_FILE));
       else warn(`${PLOT_PNG_FILE} not written: ${png.reason}`);
     }
   }
   return { summary, table, files, warnings };
+}
+
+/** The summary with its population (before the plan and provenance, so that the numbers come first). */
+function withPopulation(summary: Summary, population: Population | undefined): Summary {
+  if (!population) return summary;
+  const { plan, provenance, ...rest } = summary;
+  return { ...rest, population, ...(plan ? { plan } : {}), provenance };
 }
 
 /**

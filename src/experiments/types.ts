@@ -252,6 +252,16 @@ export interface MetricSummary {
   warnings?: string[];
 }
 
+/** Which fits a summary keeps (population.ts): their cell sizes, and how many of how many records. */
+export interface Population {
+  /** fitted atoms per true atom, in the truth's order */
+  cells: number[];
+  /** records kept */
+  kept: number;
+  /** records read (failed ones included: they have no cells) */
+  of: number;
+}
+
 export interface Summary {
   spec: string;
   cells: { total: number; ok: number; failed: number; notConverged: number };
@@ -267,6 +277,8 @@ export interface Summary {
   prefit?: Record<string, number>;
   /** fitted model label → 'equal', for the models fitted with one variance shared by their experts (em.variance) */
   variance?: Record<string, 'equal'>;
+  /** set when the summary keeps only the fits with these Voronoi cell sizes (`gmoe report --cells`; population.ts) */
+  population?: Population;
   /**
    * fitted model label → how its cells' starts ended (only for fits of several starts): a cell's fit is
    * the best of its starts' local maxima, so cells where one start alone reached it may move with more starts

@@ -66,6 +66,7 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
         /^gmoe: --prefit leaves 5 samples per start at the smallest n \(500\): it must leave more than the 8 free parameters\. Value: 100/,
       ],
       [['report', join(dir, 'nothing')], /is not a sweep directory: no spec\.json/],
+      [['report', join(dir, 'nothing'), '--cells', '2;1'], /^gmoe: --cells must be comma-separated integers ≥ 0/],
     ];
     const runs = await Promise.all(cases.map(([args]) => gmoe(args, dir)));
     runs.forEach((r, t) => {

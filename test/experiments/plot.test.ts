@@ -111,6 +111,9 @@ describe('buildFigure', () => {
     const names3 = fig.data.filter((t) => t.xaxis === 'x3').map((t) => String(t.name));
     expect(names3.some((n) => n.startsWith('b '))).toBe(true);
     expect(names3.some((n) => n.startsWith('smallest weight share'))).toBe(true);
+    // the share draws no 5–95 % band (its lower end would squeeze the panel); b does
+    expect(names3).toContain('b 5–95%');
+    expect(names3.some((n) => n.startsWith('smallest weight share') && n.endsWith('5–95%'))).toBe(false);
   });
 
   it('draws the spread band, means, medians, fit and theory line; the duplicate loss only once', () => {

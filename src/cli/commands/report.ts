@@ -1,8 +1,10 @@
 /**
- * `gmoe report DIR [--no-png] [--skip-corrupt]` — re-analyses a sweep directory from spec.json and results.jsonl:
- * rewrites summary.json, summary.txt, plot.html and plot.png, and prints the table.
+ * `gmoe report DIR [--no-png] [--skip-corrupt] [--cells m1,m2,…]` — re-analyses a sweep directory from spec.json and
+ * results.jsonl: rewrites summary.json, summary.txt, plot.html and plot.png, and prints the table; with --cells, of
+ * one population of fits (src/experiments/population.ts), into DIR/cells-m1-m2…/.
  */
 import type { Command } from 'commander';
+import { parseCells } from '../../experiments/population.js';
 import { analyseRun } from '../../experiments/runner.js';
 import { asCliError, printAnalysis } from './sweep.js';
 
@@ -16,11 +18,16 @@ export function register(program: Command): void {
     .argument('<dir>', 'sweep directory (holds spec.json and results.jsonl)')
     .option('--no-png', 'skip rendering plot.png with Chromium')
     .option('--skip-corrupt', 'skip corrupt lines of results.jsonl (and say how many) instead of refusing')
-    .action(async (dir: string, opts: { png: boolean; skipCorrupt?: boolean }) => {
+    .option(
+      '--cells <m1,m2,...>',
+      "analyse only the fits whose Voronoi cells hold these numbers of fitted atoms, one per true atom (e.g. 2,1: the first true atom split); written into DIR/cells-2-1/, the whole run's summary kept",
+    )
+    .action(async (dir: string, opts: { png: boolean; skipCorrupt?: boolean; cells?: string }) => {
       try {
         const a = await analyseRun(dir, {
           plots: opts.png ? 'html+png' : 'html',
           skipCorrupt: opts.skipCorrupt,
+          ...(opts.cells !== undefined ? { cells: parseCells(opts.cells) } : {}),
           onNotice: (l) => process.stderr.write(`gmoe report: ${l}\n`),
         });
         printAnalysis(a, 'report');

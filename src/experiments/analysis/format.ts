@@ -2,7 +2,7 @@
  * Number formats shared by the summary table and the figures: slopes with two decimals,
  * prefactors with two significant digits, exponents as small fractions when they are one.
  */
-import type { Prediction, SlopeFit } from '../types.js';
+import type { Population, Prediction, SlopeFit } from '../types.js';
 import { readsMedian } from './curve.js';
 
 /** `x` with `digits` decimals, "—" when not finite; `minus` replaces the ASCII hyphen. */
@@ -70,4 +70,9 @@ export function powerLawLabel(fit: SlopeFit): string {
 /** {@link powerLawLabel} for plotly text: superscript exponent and true minus signs. */
 export function powerLawLabelHtml(fit: SlopeFit): string {
   return `${sig2(Math.exp(fit.intercept), true)}·n<sup>${fixed(fit.slope, 2, '−')}</sup> ${ciText(fit.ci, '−')}`;
+}
+
+/** A summary's population (`gmoe report --cells`) in words, for the table and the figure. */
+export function populationText(p: Population): string {
+  return `only fits whose Voronoi cells hold (${p.cells.join(', ')}) fitted atoms: ${p.kept} of ${p.of} — chosen by the fits' outcome, so the rates are conditional`;
 }

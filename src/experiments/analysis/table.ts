@@ -3,7 +3,7 @@
  */
 import type { LawComparison, MetricSummary, Summary } from '../types.js';
 import { readsMedian } from './curve.js';
-import { ciText, fixed, predictionText } from './format.js';
+import { ciText, fixed, populationText, predictionText } from './format.js';
 import { verdictText } from './verdict.js';
 import { formatPlan, type PlanFormatOptions } from './planner.js';
 import { formatStarts } from './starts.js';
@@ -53,6 +53,7 @@ export function formatSummaryTable(
 ): string {
   const lines: string[] = [];
   lines.push(`${summary.spec} — ${countsText(summary.cells)}`);
+  if (summary.population) lines.push(populationText(summary.population));
   if (summary.cellsByModel) {
     for (const [label, c] of Object.entries(summary.cellsByModel)) lines.push(`  ${label}: ${countsText(c)}`);
   }

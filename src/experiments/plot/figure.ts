@@ -11,7 +11,7 @@
  */
 import { compareMetrics, displayName, parseMetric, type MetricName } from '../analysis/metrics.js';
 import { readsMedian } from '../analysis/curve.js';
-import { exponentText, powerLawLabelHtml } from '../analysis/format.js';
+import { exponentText, populationText, powerLawLabelHtml } from '../analysis/format.js';
 import { verdictText } from '../analysis/verdict.js';
 import { startsSubtitle } from '../analysis/starts.js';
 import type { MetricSummary, PointSummary, Summary } from '../types.js';
@@ -208,6 +208,7 @@ function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
     init,
     prefit,
     variance,
+    summary.population ? populationText(summary.population) : '',
     startsSubtitle(summary),
     '\n',
     '● mean  ○ median',
@@ -428,17 +429,25 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   return { data, layout };
 }
 
+/**
+ * Whether a metric's replication spread is drawn: not for the smallest weight share, whose lower 5 % reach
+ * 1e-12 and would squeeze its panel's errors into a few decades (its table row keeps the numbers).
+ */
+function drawsSpread(pm: MetricName): boolean {
+  return pm.param !== 'share_min';
+}
+
 /** The data's extent in a panel: n, and the values drawn (spread, means, medians). */
 function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
   let x0 = Infinity;
   let x1 = -Infinity;
   let y0 = Infinity;
   let y1 = -Infinity;
-  for (const { ms } of p.metrics) {
+  for (const { ms, pm } of p.metrics) {
     for (const q of ms.points) {
       x0 = Math.min(x0, q.n);
       x1 = Math.max(x1, q.n);
-      for (const v of [q.q05, q.q95, q.mean, q.median]) {
+      for (const v of drawsSpread(pm) ? [q.q05, q.q95, q.mean, q.median] : [q.mean, q.median]) {
         if (v > 0 && Number.isFinite(v)) {
           y0 = Math.min(y0, v);
           y1 = Math.max(y1, v);
@@ -531,7 +540,7 @@ function metricTraces(
     legendgroup: `${legend}:${ms.metric}`,
     ...(ms.verdict === 'by construction' ? { opacity: 0.4 } : {}),
   };
-  if (spread === 'band') {
+  if (spread === 'band' && drawsSpread(m.pm)) {
     out.push({
       ...common,
       type: 'scatter',
@@ -570,7 +579,7 @@ function metricTraces(
     x: n,
     y: pts.map((p) => pos(p.mean)),
     marker: { color, size: 5.5, symbol: 'circle', line: { width: 0 } },
-    ...(spread === 'errorbars'
+    ...(spread === 'errorbars' && drawsSpread(m.pm)
       ? {
           error_y: {
             type: 'data',
