@@ -246,6 +246,8 @@ export interface MetricSummary {
   verdict?: 'confirmed' | 'inconclusive' | 'contradicted' | 'by construction' | 'no interval';
   /** inconclusive: the competing exponents the interval cannot exclude */
   cannotExclude?: number[];
+  /** contradicted against a power law: the curve falls faster or slower than predicted */
+  direction?: 'faster' | 'slower';
   /** the verdict in one line */
   verdictDetail?: string;
   /** points or resamples left out of the fits, and why */

@@ -48,6 +48,10 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     expect(judgeRate({ exponent: -0.5 }, [-0.26, -0.2])!.verdict).toBe('contradicted');
     expect(judgeRate({ exponent: -0.5 }, [-0.26, -0.2])!.detail).toMatch(/slower/);
     expect(judgeRate({ exponent: -0.5 }, [-0.9, -0.7])!.detail).toMatch(/faster/);
+    // the short verdict says which way the curve missed the rate (a bound may be beaten, not exceeded)
+    expect(verdictText(judgeRate({ exponent: -0.5 }, [-0.26, -0.2]))).toBe('contradicted (slower)');
+    expect(verdictText(judgeRate({ exponent: -0.5 }, [-0.9, -0.7]))).toBe('contradicted (faster)');
+    expect(verdictText(judgeRate({ law: '1/log n' }, [0.1, 0.3]))).toBe('contradicted');
     // an end on a competitor does not exclude it
     expect(judgeRate({ exponent: -0.5 }, [-0.6, -0.25])!.verdict).toBe('inconclusive');
     expect(judgeRate({ exponent: -0.5 }, [Number.NaN, Number.NaN])!.verdict).toBe('no interval');

@@ -66,7 +66,7 @@ describe('REPORT.md', () => {
       `| ${d1.slope!.toFixed(3)} | [${d1.ci![0].toFixed(3)}, ${d1.ci![1].toFixed(3)}] | -1/2 | not contradicted | ✅ confirmed |`,
     );
     const slow = md.split('\n').find((l) => l.startsWith('| demy-exact | `beta1\\|m=2` |'))!;
-    expect(slow).toContain('| -1/8 | not contradicted (± 0.05) | ❌ FAIL: contradicted |');
+    expect(slow).toContain('| -1/8 | not contradicted (± 0.05) | ❌ FAIL: contradicted (faster) |');
     expect(slow).toContain('margin: bends at quick sizes');
     expect(md).toContain(
       '| demy-exact | golden |  |  |  | rel 1e-9 | ❌ FAIL | differs from golden `bbbbbbbbbbbb` (now `aaaaaaaaaaaa`): D1 mean at n = 500',

@@ -67,6 +67,8 @@ export interface CheckResult {
   verdict?: NonNullable<MetricSummary['verdict']>;
   /** inconclusive: the competitors the interval holds */
   cannotExclude?: number[];
+  /** contradicted: faster or slower than predicted */
+  direction?: 'faster' | 'slower';
   /** a headline row of its preset */
   headline?: boolean;
 }
@@ -126,10 +128,14 @@ export function checkSummary(summary: Summary, rules: PresetRules): CheckResult[
   return out;
 }
 
-function verdictOf(m: MetricSummary, rule?: MetricRule): Pick<CheckResult, 'verdict' | 'cannotExclude' | 'headline'> {
+function verdictOf(
+  m: MetricSummary,
+  rule?: MetricRule,
+): Pick<CheckResult, 'verdict' | 'cannotExclude' | 'direction' | 'headline'> {
   return {
     ...(m.verdict ? { verdict: m.verdict } : {}),
     ...(m.cannotExclude ? { cannotExclude: m.cannotExclude } : {}),
+    ...(m.direction ? { direction: m.direction } : {}),
     ...(rule?.headline ? { headline: true } : {}),
   };
 }

@@ -313,6 +313,7 @@ function finishMetric(p: Prepared, rates: RateFits): MetricSummary {
   if (reading.consistent !== undefined) out.consistent = reading.consistent;
   if (reading.verdict !== undefined) out.verdict = reading.verdict;
   if (reading.cannotExclude !== undefined) out.cannotExclude = reading.cannotExclude;
+  if (reading.direction !== undefined) out.direction = reading.direction;
   if (reading.detail !== undefined) out.verdictDetail = reading.detail;
   if (warnings.length > 0) out.warnings = warnings;
   return out;
@@ -332,16 +333,23 @@ export function readFit(
   nMin: number | undefined,
   byConstruction?: string,
   meanCi?: [number, number],
-): { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } {
+): Reading {
   const v = judgeRate(prediction, ci, { law, nMin, byConstruction, meanCi });
   if (!v) return {};
-  const out: { verdict?: VerdictWord; consistent?: boolean; cannotExclude?: number[]; detail?: string } = {
-    verdict: v.verdict,
-    detail: v.detail,
-  };
+  const out: Reading = { verdict: v.verdict, detail: v.detail };
   if (v.verdict !== 'by construction' && v.verdict !== 'no interval') out.consistent = v.verdict !== 'contradicted';
   if (v.cannotExclude) out.cannotExclude = v.cannotExclude;
+  if (v.direction) out.direction = v.direction;
   return out;
+}
+
+/** How a row reads its prediction (readFit). */
+interface Reading {
+  verdict?: VerdictWord;
+  consistent?: boolean;
+  cannotExclude?: number[];
+  direction?: 'faster' | 'slower';
+  detail?: string;
 }
 
 /**

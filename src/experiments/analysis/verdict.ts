@@ -35,6 +35,8 @@ export interface RateVerdict {
   competitors: number[];
   /** `inconclusive`: the competitors inside the interval */
   cannotExclude?: number[];
+  /** `contradicted` against a power law: whether the curve falls faster or slower than predicted */
+  direction?: 'faster' | 'slower';
   /** one line: what was compared and how it came out */
   detail: string;
 }
@@ -139,10 +141,12 @@ export function judgeRate(
   if ('exponent' in prediction) {
     const e = prediction.exponent;
     if (!inside(e, lo, hi)) {
+      const direction = hi < e ? 'faster' : 'slower';
       return {
         verdict: 'contradicted',
         competitors,
-        detail: `${exponentText(e)} outside ${ciStr}: ${hi < e ? 'faster' : 'slower'} than predicted`,
+        direction,
+        detail: `${exponentText(e)} outside ${ciStr}: ${direction} than predicted`,
       };
     }
     holds = `${exponentText(e)} in ${ciStr}`;
@@ -170,9 +174,14 @@ export function judgeRate(
   return { verdict: 'confirmed', competitors, detail: `${holds}; ${list(competitors)} outside` };
 }
 
-/** The verdict as a short cell: "inconclusive (−1/4 in CI)". */
-export function verdictText(v: { verdict?: string; cannotExclude?: number[] } | undefined, minus = '-'): string {
+/** The verdict as a short cell: "inconclusive (−1/4 in CI)", "contradicted (faster)". */
+export function verdictText(
+  v: { verdict?: string; cannotExclude?: number[]; direction?: 'faster' | 'slower' } | undefined,
+  minus = '-',
+): string {
   if (!v?.verdict) return '';
+  // a rate that is an upper bound can be beaten: say which way the curve missed it
+  if (v.verdict === 'contradicted' && v.direction) return `contradicted (${v.direction})`;
   if (v.verdict === 'inconclusive' && v.cannotExclude && v.cannotExclude.length > 0) {
     return `inconclusive (${v.cannotExclude.map((c) => exponentText(c, minus)).join(', ')} in CI)`;
   }
