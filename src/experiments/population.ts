@@ -40,9 +40,47 @@ export function recordCells(r: CellRecord, spec: ExperimentSpec, truth: Model): 
   return voronoiLoss(fit, truth, { loss: spec.loss }).cells.map((c) => c.fitted.length);
 }
 
+/** Each ok record's cell sizes against its model's truth, in record order (undefined for a failed record). */
+function cellsOfAll(records: readonly CellRecord[], spec: ExperimentSpec): (number[] | undefined)[] {
+  const truths = specTruths(spec);
+  const truthOf = new Map(spec.models.map((m, t) => [m.label, truths[t]!]));
+  return records.map((r) => recordCells(r, spec, truthOf.get(r.model) ?? truths[0]!));
+}
+
+/**
+ * The populations of a run: each pattern of cell sizes with its number of fits, most frequent first
+ * (failed records have none).
+ * @throws StoreError when the records hold no fitted parameters
+ */
+export function listPopulations(
+  records: readonly CellRecord[],
+  spec: ExperimentSpec,
+): { cells: number[]; count: number }[] {
+  return countPatterns(cellsOfAll(records, spec));
+}
+
+function countPatterns(all: readonly (number[] | undefined)[]): { cells: number[]; count: number }[] {
+  const counts = new Map<string, { cells: number[]; count: number }>();
+  for (const c of all) {
+    if (!c) continue;
+    const key = c.join(',');
+    const e = counts.get(key) ?? { cells: c, count: 0 };
+    e.count++;
+    counts.set(key, e);
+  }
+  return [...counts.values()].sort((a, b) => b.count - a.count || (a.cells.join(',') < b.cells.join(',') ? -1 : 1));
+}
+
+/** The populations in one line: "(1, 2) 444 · (2, 1) 356". */
+export function populationsText(list: readonly { cells: number[]; count: number }[]): string {
+  return list.length === 0
+    ? 'none (no fit ended ok)'
+    : list.map((p) => `(${p.cells.join(', ')}) ${p.count}`).join(' · ');
+}
+
 /**
  * The records whose fits have the given cell sizes.
- * @throws ValidationError when `cells` does not have one entry per true atom of every model's truth
+ * @throws ValidationError when `cells` does not have one entry per true atom of every model's truth, or no fit has them
  * @throws StoreError when the records hold no fitted parameters
  */
 export function selectPopulation(
@@ -60,10 +98,13 @@ export function selectPopulation(
         cells,
       );
   });
-  const truthOf = new Map(spec.models.map((m, t) => [m.label, truths[t]!]));
-  const kept = records.filter((r) => {
-    const got = recordCells(r, spec, truthOf.get(r.model) ?? truths[0]!);
-    return got !== undefined && got.every((m, j) => m === cells[j]);
-  });
+  const all = cellsOfAll(records, spec);
+  const kept = records.filter((_, i) => all[i]?.every((m, j) => m === cells[j]) ?? false);
+  if (kept.length === 0)
+    throw new ValidationError(
+      `--cells: no fit has Voronoi cells (${cells.join(', ')}); this run's fits have ${populationsText(countPatterns(all))}`,
+      '--cells',
+      cells,
+    );
   return { records: kept, population: { cells: [...cells], kept: kept.length, of: records.length } };
 }

@@ -20,7 +20,7 @@ import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
 import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
-import { selectPopulation } from './population.js';
+import { listPopulations, selectPopulation } from './population.js';
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
@@ -413,6 +413,23 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
     }
   }
   return { summary, table, files, warnings };
+}
+
+/**
+ * The populations of a sweep directory's fits by Voronoi cell sizes, with their counts (`gmoe report --cells list`);
+ * writes nothing.
+ * @throws StoreError when the directory is not a sweep, its results are corrupt, or they hold no fitted parameters
+ */
+export function runPopulations(
+  dir: string,
+  options: Pick<AnalyseOptions, 'skipCorrupt'> = {},
+): { cells: number[]; count: number }[] {
+  const meta = readRunMeta(dir);
+  const read = readResults(join(dir, RESULTS_FILE), {
+    skipCorrupt: options.skipCorrupt,
+    planned: plannedKeys(runCells(meta)),
+  });
+  return listPopulations(read.records, meta.spec);
 }
 
 /** The summary with its population (before the plan and provenance, so that the numbers come first). */

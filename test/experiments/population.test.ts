@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCells, recordCells, selectPopulation } from '../../src/experiments/population.js';
-import { analyseRun, runSweep } from '../../src/experiments/runner.js';
+import { listPopulations, parseCells, recordCells, selectPopulation } from '../../src/experiments/population.js';
+import { analyseRun, runPopulations, runSweep } from '../../src/experiments/runner.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import type { CellRecord } from '../../src/experiments/types.js';
 import { truthPreset } from '../../src/models/presets.js';
@@ -67,7 +67,14 @@ describe('selectPopulation', () => {
     expect(a.records.map((r) => r.rep)).toEqual([0, 2]);
     expect(a.population).toEqual({ cells: [2, 1], kept: 2, of: 4 });
     expect(selectPopulation(records, spec, [1, 2]).records.map((r) => r.rep)).toEqual([1]);
-    expect(selectPopulation(records, spec, [3, 0]).records).toEqual([]);
+    expect(listPopulations(records, spec)).toEqual([
+      { cells: [2, 1], count: 2 },
+      { cells: [1, 2], count: 1 },
+    ]);
+    // a population no fit has is an error that lists those the run has
+    expect(() => selectPopulation(records, spec, [3, 0])).toThrow(
+      /^--cells: no fit has Voronoi cells \(3, 0\); this run's fits have \(2, 1\) 2 · \(1, 2\) 1$/,
+    );
   });
 
   it('says what is wrong: sizes per true atom, records without fitted parameters, a malformed --cells', () => {
@@ -111,5 +118,16 @@ describe('analyseRun with cells', () => {
     expect(readFileSync(join(run, 'cells-2-1', 'plot.html'), 'utf8')).toContain(
       'only fits whose Voronoi cells hold (2, 1)',
     );
+    // the run's populations, as `--cells list` prints them
+    const pops = runPopulations(run);
+    expect(pops.map((p) => p.count).reduce((a, c) => a + c, 0)).toBe(18);
+    expect(pops.find((p) => p.cells.join() === '2,1')?.count).toBe(pa.kept);
+  });
+
+  it('an absent population is refused before anything is written', async () => {
+    await expect(analyseRun(run, { cells: [3, 0], plots: 'none' })).rejects.toThrow(
+      /no fit has Voronoi cells \(3, 0\)/,
+    );
+    expect(existsSync(join(run, 'cells-3-0'))).toBe(false);
   });
 });

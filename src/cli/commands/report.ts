@@ -4,8 +4,8 @@
  * one population of fits (src/experiments/population.ts), into DIR/cells-m1-m2…/.
  */
 import type { Command } from 'commander';
-import { parseCells } from '../../experiments/population.js';
-import { analyseRun } from '../../experiments/runner.js';
+import { parseCells, populationsText } from '../../experiments/population.js';
+import { analyseRun, runPopulations } from '../../experiments/runner.js';
 import { asCliError, printAnalysis } from './sweep.js';
 
 /** Registers `gmoe report`. */
@@ -20,10 +20,14 @@ export function register(program: Command): void {
     .option('--skip-corrupt', 'skip corrupt lines of results.jsonl (and say how many) instead of refusing')
     .option(
       '--cells <m1,m2,...>',
-      "analyse only the fits whose Voronoi cells hold these numbers of fitted atoms, one per true atom (e.g. 2,1: the first true atom split); written into DIR/cells-2-1/, the whole run's summary kept",
+      "analyse only the fits whose Voronoi cells hold these numbers of fitted atoms, one per true atom (e.g. 2,1: the first true atom split); written into DIR/cells-2-1/, the whole run's summary kept; 'list': print the populations and their counts",
     )
     .action(async (dir: string, opts: { png: boolean; skipCorrupt?: boolean; cells?: string }) => {
       try {
+        if (opts.cells === 'list') {
+          process.stdout.write(`${populationsText(runPopulations(dir, { skipCorrupt: opts.skipCorrupt }))}\n`);
+          return;
+        }
         const a = await analyseRun(dir, {
           plots: opts.png ? 'html+png' : 'html',
           skipCorrupt: opts.skipCorrupt,
