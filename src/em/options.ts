@@ -21,6 +21,7 @@ import { checkSeed } from '../random/rng.js';
 import { isBackend, type Backend } from './backend/index.js';
 import { cholesky } from './optim/linalg.js';
 import { parseBounds } from './bounds.js';
+import { assignmentProblem } from './init/nearTruth.js';
 import type { FitOptions, InitOption, ResolvedFitOptions } from './types.js';
 
 // frozen: a script that assigned to it would change every later fit in the process
@@ -103,7 +104,7 @@ const NEAR_TRUTH_SCHEMA = strictObject(
     truth: z.unknown().optional(),
     noise: oneOf(['shrinking', 'fixed']).optional(),
     noiseScale: nonNegativeNumber().optional(),
-    assign: oneOf(['random', 'ordered']).optional(),
+    assign: z.union([oneOf(['random', 'ordered']), z.array(z.number())]).optional(),
     splitWeights: oneOf(['divide', 'copy']).optional(),
     tau: oneOf(['perturbed', 'truth']).optional(),
   },
@@ -178,7 +179,11 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
       const out: InitOption = { kind, truth };
       if (o.noise !== undefined) out.noise = o.noise;
       if (o.noiseScale !== undefined) out.noiseScale = o.noiseScale;
-      if (o.assign !== undefined) out.assign = o.assign;
+      if (Array.isArray(o.assign)) {
+        const why = assignmentProblem(o.assign, k, truth.k);
+        if (why) fail('init.assign', why, o.assign);
+      }
+      if (o.assign !== undefined) out.assign = Array.isArray(o.assign) ? [...o.assign] : o.assign;
       if (o.splitWeights !== undefined) out.splitWeights = o.splitWeights;
       if (o.tau !== undefined) out.tau = o.tau;
       return out;
@@ -190,7 +195,7 @@ function checkInit(init: unknown, k: number, d: number): InitOption {
 export function describeInit(init: InitOption): string {
   switch (init.kind) {
     case 'near-truth':
-      return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${init.assign ?? 'random'}, split ${init.splitWeights ?? 'divide'}, τ ${init.tau ?? 'perturbed'})`;
+      return `near-truth (noise ${init.noise ?? 'shrinking'}, scale ${init.noiseScale ?? 1}, assign ${Array.isArray(init.assign) ? init.assign.join(',') : (init.assign ?? 'random')}, split ${init.splitWeights ?? 'divide'}, τ ${init.tau ?? 'perturbed'})`;
     case 'model':
       return 'model';
     case 'softmax-first':

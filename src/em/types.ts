@@ -41,8 +41,9 @@ export interface NearTruthInit {
    * 'random' (default, the authors' code): fitted atoms 1..k−1 get uniformly random true atoms,
    * the last fitted atom the reference (last) true atom, redrawn until every true atom is used.
    * 'ordered': fitted atom i < k*−1 gets true atom i, all others the reference true atom.
+   * A list gives fitted atom i true atom assign[i] (0-based; every true atom used, the last the reference).
    */
-  assign?: 'random' | 'ordered';
+  assign?: 'random' | 'ordered' | number[];
   /**
    * 'divide' (default): the m copies of a true atom get β0* − log m, so that their mixing
    * weights add up to the true one (not applied with the bias inside σ, or for top-K selecting on

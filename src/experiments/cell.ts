@@ -43,6 +43,7 @@ function initOption(spec: ExperimentSpec, truth: Model): InitOption {
       noiseScale: init.noiseScale ?? 1,
     };
     if (init.tau !== undefined) out.tau = init.tau;
+    if (init.assign !== undefined) out.assign = init.assign;
     return out;
   }
   return { kind: init.kind };

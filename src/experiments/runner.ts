@@ -154,7 +154,12 @@ export function describeInit(init: InitSpec, restarts: number): string {
     init.noise === 'fixed'
       ? 'Gaussian noise at the n = 1 scale (sd 0.005 gate, 0.05 experts), fixed: it does not shrink with n'
       : 'Gaussian noise sd 0.005·n^-0.083 (gate), 0.05·n^-0.083 (experts), variance + |N(0, (0.005·n^-0.25)²)|, shrinking with n';
-  return `near-truth (the authors' scheme, THEORY.md §6): each fitted atom starts at an assigned true atom plus ${noise}${scale === 1 ? '' : `, noise ×${scale}`}; ${starts}`;
+  const assigned = Array.isArray(init.assign)
+    ? `true atom (${init.assign.join(', ')}) respectively`
+    : init.assign === 'ordered'
+      ? 'true atom (ordered)'
+      : 'true atom';
+  return `near-truth (the authors' scheme, THEORY.md §6): each fitted atom starts at an assigned ${assigned} plus ${noise}${scale === 1 ? '' : `, noise ×${scale}`}; ${starts}`;
 }
 
 /** Provenance of a run made by this process. */

@@ -33,6 +33,7 @@ import { ValidationError, fail, isRecord, parseGateSpec } from '../models/valida
 import { findGate } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
+import { assignmentProblem } from '../em/init/nearTruth.js';
 import { parseBounds } from '../em/bounds.js';
 import type { ExperimentSpec, FittedModelSpec, InitSpec, NGrid, Prediction, RecordSpec } from './types.js';
 
@@ -113,7 +114,7 @@ const EM_SCHEMA = strictObject(
   EM_RULE,
 );
 
-const INIT_RULE = 'must be an object { kind, noise?, noiseScale?, tau? }';
+const INIT_RULE = 'must be an object { kind, noise?, noiseScale?, tau?, assign? }';
 const NEAR_TRUTH_ONLY = { error: 'applies only to init.kind "near-truth"' };
 const INIT_KIND = strictObject(
   {
@@ -121,6 +122,7 @@ const INIT_KIND = strictObject(
     noise: z.unknown().optional(),
     noiseScale: z.unknown().optional(),
     tau: z.unknown().optional(),
+    assign: z.unknown().optional(),
   },
   'init',
   INIT_RULE,
@@ -131,6 +133,7 @@ const NEAR_TRUTH_SCHEMA = strictObject(
     noise: oneOf(['shrinking', 'fixed']).nullish(),
     noiseScale: positiveNumber().optional(),
     tau: oneOf(['perturbed', 'truth']).optional(),
+    assign: z.union([oneOf(['random', 'ordered']), z.array(z.number().int().min(0))]).optional(),
   },
   'init',
   INIT_RULE,
@@ -141,6 +144,7 @@ const OTHER_INIT_SCHEMA = strictObject(
     noise: z.undefined(NEAR_TRUTH_ONLY).optional(),
     noiseScale: z.undefined(NEAR_TRUTH_ONLY).optional(),
     tau: z.undefined(NEAR_TRUTH_ONLY).optional(),
+    assign: z.undefined(NEAR_TRUTH_ONLY).optional(),
   },
   'init',
   INIT_RULE,
@@ -246,14 +250,25 @@ function checkTruth(v: unknown, field: string): { value: string | Record<string,
   }
 }
 
+/** An explicit near-truth assignment must serve every fitted model (its k, its truth's k*). */
+function checkAssignment(init: InitSpec, models: FittedModelSpec[], base: Model): void {
+  if (!Array.isArray(init.assign)) return;
+  for (const m of models) {
+    const kStar = m.truth === undefined ? base.k : checkTruth(m.truth, 'models[].truth').model.k;
+    const why = assignmentProblem(init.assign, m.k, kStar);
+    if (why) fail('init.assign', `${why}${models.length > 1 ? ` for model ${m.label}` : ''}`, init.assign);
+  }
+}
+
 function checkInit(v: unknown): InitSpec {
   if (v === undefined) return { kind: 'near-truth', noise: 'shrinking', noiseScale: 1 };
   if (!isRecord(v)) fail('init', INIT_RULE, v);
   const { kind } = parseWith(INIT_KIND, v, 'init');
   if (kind !== 'near-truth') return { kind: parseWith(OTHER_INIT_SCHEMA, v, 'init').kind };
-  const { noise, noiseScale, tau } = parseWith(NEAR_TRUTH_SCHEMA, v, 'init');
+  const { noise, noiseScale, tau, assign } = parseWith(NEAR_TRUTH_SCHEMA, v, 'init');
   const out: InitSpec = { kind, noise: noise ?? 'shrinking', noiseScale: noiseScale ?? 1 };
   if (tau !== undefined) out.tau = tau;
+  if (assign !== undefined) out.assign = Array.isArray(assign) ? [...assign] : assign;
   return out;
 }
 
@@ -411,6 +426,7 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
     fail('design', `"grid" needs d = 1 (the truth has d = ${truth.model.d})`, design);
   const init = checkInit(v.init);
   const models = checkModels(v.models, truth, init);
+  checkAssignment(init, models, truth.model);
   const n = resolveNGrid(v.n, 'n');
   const { replications, restarts = 1 } = fields('replications', 'restarts');
   const em = checkEm(v.em);

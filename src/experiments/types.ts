@@ -39,6 +39,12 @@ export interface InitSpec {
   noiseScale?: number;
   /** near-truth start of a free τ: "perturbed" (default, τ*·exp(sd·z)) or "truth" (see fitMoE's NearTruthInit.tau) */
   tau?: 'perturbed' | 'truth';
+  /**
+   * near-truth assignment of fitted to true atoms: "random" (default, the authors'), "ordered", or a list, fitted
+   * atom i on true atom assign[i] (0-based; every true atom used, the last the reference), e.g. [0, 0, 1] to split
+   * the first true atom in every start (fitMoE's NearTruthInit.assign)
+   */
+  assign?: 'random' | 'ordered' | number[];
 }
 
 /** A gate of the fitted model, and a name for it when one spec compares several gates. */

@@ -205,6 +205,24 @@ describe('fitMoE', () => {
     }
     expect(seen.size).toBeGreaterThan(3);
     expect(Array.from(assignAtoms(4, 3, 'ordered', rng))).toEqual([0, 1, 2, 2]);
+    expect(Array.from(assignAtoms(4, 3, [1, 0, 1, 2], rng))).toEqual([1, 0, 1, 2]);
+  });
+
+  it('an explicit assignment splits the atoms it names, and a wrong one is refused naming init.assign', () => {
+    const fit = fitMoE(data, {
+      gate: softmax,
+      k: 3,
+      maxIter: 0,
+      init: { kind: 'near-truth', truth, noiseScale: 0, assign: [0, 0, 1] },
+    });
+    // true atom 0 (a* = −20) in two copies, the reference (a* = 20) last
+    expect(Array.from(fit.model.a)).toEqual([-20, -20, 20]);
+    const bad = (assign: number[]) => () =>
+      fitMoE(data, { gate: softmax, k: 3, maxIter: 0, init: { kind: 'near-truth', truth, assign } });
+    expect(bad([0, 0])).toThrow(/^init\.assign must list one true atom per fitted expert \(k = 3\)/);
+    expect(bad([0, 0, 2])).toThrow(/^init\.assign must hold true atoms 0\.\.1/);
+    expect(bad([1, 1, 1])).toThrow(/^init\.assign must use every true atom \(0 is missing\)/);
+    expect(bad([1, 0, 0])).toThrow(/^init\.assign must end with the reference, true atom 1/);
   });
 
   it('a start with no finite likelihood stops as degenerate, with a warning and finite parameters', () => {

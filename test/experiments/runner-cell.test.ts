@@ -82,6 +82,22 @@ describe('evaluateCell', () => {
     for (const k of w) expect(plain.metrics).not.toHaveProperty([k]);
   });
 
+  it("init.assign reaches the fit's near-truth start (which true atoms are split)", () => {
+    const start = (assign: number[]) => {
+      const spec = validateSpec({
+        ...base,
+        loss: 'D2',
+        models: [{ label: 'over', gate: { kind: 'softmax' }, k: 3 }],
+        init: { kind: 'near-truth', assign },
+        record: { hellinger: false },
+        em: { maxIter: 1, accelerate: 'none' },
+      });
+      return createCellEvaluator(spec)(planCells(spec)[0]!).fitted!.a.map((row) => Math.round(row[0]!));
+    };
+    expect(start([0, 0, 1])).toEqual([-20, -20, 20]);
+    expect(start([0, 1, 1])).toEqual([-20, 20, 20]);
+  });
+
   it("a model's own em options apply to it alone, over the spec's", () => {
     const spec = validateSpec({
       ...base,

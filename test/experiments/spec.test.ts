@@ -76,6 +76,15 @@ describe('validateSpec', () => {
       /^init\.noise must be one of shrinking, fixed/,
     );
     expect(rejection((s) => (s.init = { kind: 'kmeans', noise: 'fixed' }))).toMatch(/^init\.noise applies only/);
+    expect(rejection((s) => (s.init = { kind: 'kmeans', assign: [0, 1] }))).toMatch(/^init\.assign applies only/);
+    // the base spec fits k = 2 to demy (k* = 2): an assignment must list 2 atoms ending on the reference
+    expect(rejection((s) => (s.init = { kind: 'near-truth', assign: [0, 0, 1] }))).toMatch(
+      /^init\.assign must list one true atom per fitted expert \(k = 2\)/,
+    );
+    expect(rejection((s) => (s.init = { kind: 'near-truth', assign: [1, 0] }))).toMatch(
+      /^init\.assign must end with the reference, true atom 1/,
+    );
+    expect(validateSpec({ ...base(), init: { kind: 'near-truth', assign: [0, 1] } }).init.assign).toEqual([0, 1]);
     expect(rejection((s) => (s.em = { tol: -1 }))).toBe('em.tol must be a finite number > 0. Value: -1');
     expect(rejection((s) => (s.theory = { D1: { exponent: 0.5 } }))).toMatch(
       /^theory\["D1"\]\.exponent must be a finite number ≤ 0/,

@@ -163,6 +163,12 @@ export function parseGate(
 /** The values of the near-truth options (parseInit, checkApplies). */
 const NOISES = ['shrinking', 'fixed'] as const;
 const ASSIGNS = ['random', 'ordered'] as const;
+
+/** --assign: random | ordered | a list of true atoms, one per fitted expert (e.g. 0,0,1; checked against k by fitMoE). */
+function parseAssign(v: string): (typeof ASSIGNS)[number] | number[] {
+  if (/^\d+(,\d+)*$/.test(v)) return v.split(',').map(Number);
+  return oneOf(v, ASSIGNS, '--assign');
+}
 const SPLITS = ['divide', 'copy'] as const;
 
 /** Parses --init; `near-truth:X` and a bare model path/preset load a model. */
@@ -176,7 +182,7 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
       truth,
       noise: oneOf(opts.noise, NOISES, '--noise'),
       noiseScale: parseNumber(opts.noiseScale, '--noise-scale', false),
-      assign: oneOf(opts.assign, ASSIGNS, '--assign'),
+      assign: parseAssign(opts.assign),
       splitWeights: oneOf(opts.split, SPLITS, '--split'),
     };
     return { init, model: truth };
@@ -335,7 +341,7 @@ function checkApplies(
 ): void {
   oneOf(opts.noise, NOISES, '--noise');
   parseNumber(opts.noiseScale, '--noise-scale', false);
-  oneOf(opts.assign, ASSIGNS, '--assign');
+  parseAssign(opts.assign);
   oneOf(opts.split, SPLITS, '--split');
   oneOf(opts.bias, ['outside', 'inside'] as const, '--bias');
   if (opts.selectOn !== undefined) oneOf(opts.selectOn, ['logit', 'slope'] as const, '--select-on');
@@ -546,7 +552,7 @@ export function register(program: Command): void {
     .option('--noise-scale <c>', 'near-truth: multiplies every noise sd', '1')
     .option(
       '--assign <mode>',
-      "near-truth: random (the authors') | ordered assignment of fitted to true atoms",
+      "near-truth: random (the authors') | ordered assignment of fitted to true atoms, or a list of true atoms (0-based), one per fitted expert, e.g. 0,0,1",
       'random',
     )
     .option(

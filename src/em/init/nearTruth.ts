@@ -7,7 +7,9 @@
  * Choices, all switchable (see {@link NearTruthInit}):
  * - assignment 'random' (default) draws s_1..s_{k−1} uniformly, redrawing until every true atom
  *   is used, as the authors' code does; 'ordered' gives fitted atom i < k*−1 true atom i and all
- *   the others the reference.
+ *   the others the reference; an explicit list (e.g. [0, 0, 1]) chooses which true atoms are split,
+ *   so that a study can follow one kind of local maximum by design (docs/experiments.md, "Weighted
+ *   two-atom errors").
  * - split weights 'divide' (default) gives the m copies of a true atom β0* − log m so that their
  *   mixing weights add up to the true weight; 'copy' keeps β0* as the authors' code does. 'divide'
  *   is not applied where β0 does more than weight the experts: activation gates with the bias
@@ -40,8 +42,28 @@ export function nearTruthNoise(
   };
 }
 
+/**
+ * Why an explicit assignment cannot serve a k-expert fit of a k*-atom truth, or undefined when it can:
+ * one true atom (0-based) per fitted atom, every true atom used, the last fitted atom on the reference
+ * (the last true atom), whose gate parameters the layout may hold at the truth's.
+ */
+export function assignmentProblem(assign: readonly number[], k: number, kStar: number): string | undefined {
+  if (assign.length !== k) return `must list one true atom per fitted expert (k = ${k})`;
+  if (assign.some((t) => !Number.isInteger(t) || t < 0 || t >= kStar))
+    return `must hold true atoms 0..${kStar - 1} (the truth has ${kStar})`;
+  for (let t = 0; t < kStar; t++) if (!assign.includes(t)) return `must use every true atom (${t} is missing)`;
+  if (assign[k - 1] !== kStar - 1) return `must end with the reference, true atom ${kStar - 1}`;
+  return undefined;
+}
+
 /** Assignment of k fitted atoms to kStar true atoms (see module doc). */
-export function assignAtoms(k: number, kStar: number, mode: 'random' | 'ordered', rng: Rng): Int32Array {
+export function assignAtoms(
+  k: number,
+  kStar: number,
+  mode: 'random' | 'ordered' | readonly number[],
+  rng: Rng,
+): Int32Array {
+  if (typeof mode !== 'string') return Int32Array.from(mode);
   const s = new Int32Array(k);
   const ref = kStar - 1;
   if (mode === 'ordered') {

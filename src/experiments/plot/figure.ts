@@ -184,7 +184,7 @@ function fitLine(ms: MetricSummary): FitLine | undefined {
 function subtitleItems(summary: Summary, metrics: MetricSummary[]): string[] {
   const c = summary.cells;
   const init = summary.init
-    ? `init: ${summary.init.kind}${summary.init.kind === 'near-truth' ? ` (${summary.init.noise ?? 'shrinking'} noise${summary.init.noiseScale !== undefined && summary.init.noiseScale !== 1 ? ` ×${summary.init.noiseScale}` : ''})` : ''}`
+    ? `init: ${summary.init.kind}${summary.init.kind === 'near-truth' ? ` (${summary.init.noise ?? 'shrinking'} noise${summary.init.noiseScale !== undefined && summary.init.noiseScale !== 1 ? ` ×${summary.init.noiseScale}` : ''}${Array.isArray(summary.init.assign) ? `, fitted atoms on true (${summary.init.assign.join(', ')})` : ''})` : ''}`
     : '';
   const level = Math.round(100 * (summary.bootstrap?.level ?? 0.95));
   // starts fitted on a subsample first find other maxima than the preset's (docs/experiments.md): say so
