@@ -116,6 +116,20 @@ describe('buildFigure', () => {
     expect(names3.some((n) => n.startsWith('smallest weight share') && n.endsWith('5–95%'))).toBe(false);
   });
 
+  it("treats values below 1e-12 of a metric's largest as 0: a rounding residue does not stretch its axis", () => {
+    const recs = syntheticRecords({
+      ns: [1000, 3000, 10000],
+      reps: 20,
+      sigma: 0,
+      metrics: { 'beta1|m=1': () => 1, 'a|m=1': (n) => n ** -0.5 },
+    }).map((r) => (r.rep < 3 ? { ...r, metrics: { ...r.metrics, 'beta1|m=1': 1e-16 } } : r));
+    const fig = buildFigure(summarise(recs, syntheticSpec({}), { bootstrap: 20 }));
+    const band = fig.data.find((t) => t.name === 'β₁ 5–95%')!;
+    const ys = (band.y as (number | null)[]).filter((v) => v !== null);
+    expect(Math.min(...ys)).toBeGreaterThan(1e-12);
+    expect((band.y as (number | null)[]).some((v) => v === null)).toBe(true);
+  });
+
   it('draws the spread band, means, medians, fit and theory line; the duplicate loss only once', () => {
     const d2 = figure.data.filter((t) => String(t.legendgroup).endsWith(':D2'));
     expect(d2.map((t) => t.name)).toEqual([

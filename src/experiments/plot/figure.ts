@@ -530,7 +530,10 @@ function metricTraces(
   const ya = `y${ax}`;
   const pts = ms.points;
   const n = pts.map((p) => p.n);
-  const pos = (v: number) => (v > 0 ? v : null); // a log axis cannot show 0
+  // a log axis cannot show 0, nor should it stretch to a rounding residue of 0 (a translated β1 error of 1e-16
+  // beside errors near 1 squeezed its panel into a sliver): values below 1e-12 of the metric's largest are 0
+  const top = Math.max(0, ...pts.map((p) => p.q95), ...pts.map((p) => p.mean));
+  const pos = (v: number) => (v > 1e-12 * top ? v : null);
   const name = shownName(m);
   // a value the estimator fixes is shown greyed: not evidence
   const common = {
