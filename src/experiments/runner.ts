@@ -421,20 +421,26 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
 }
 
 /**
- * The populations of a sweep directory's fits by Voronoi cell sizes, with their counts (`gmoe report --cells list`);
- * writes nothing.
+ * The populations of a sweep directory's fits by Voronoi cell sizes, with their counts, per fitted model
+ * (`gmoe report --cells list`); writes nothing.
  * @throws StoreError when the directory is not a sweep, its results are corrupt, or they hold no fitted parameters
  */
 export function runPopulations(
   dir: string,
   options: Pick<AnalyseOptions, 'skipCorrupt'> = {},
-): { cells: number[]; count: number }[] {
+): { model: string; populations: { cells: number[]; count: number }[] }[] {
   const meta = readRunMeta(dir);
   const read = readResults(join(dir, RESULTS_FILE), {
     skipCorrupt: options.skipCorrupt,
     planned: plannedKeys(runCells(meta)),
   });
-  return listPopulations(read.records, meta.spec);
+  return meta.spec.models.map((m) => ({
+    model: m.label,
+    populations: listPopulations(
+      read.records.filter((r) => r.model === m.label),
+      meta.spec,
+    ),
+  }));
 }
 
 /** The summary with its population (before the plan and provenance, so that the numbers come first). */

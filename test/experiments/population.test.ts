@@ -119,7 +119,8 @@ describe('analyseRun with cells', () => {
       'only fits whose Voronoi cells hold (2, 1)',
     );
     // the run's populations, as `--cells list` prints them
-    const pops = runPopulations(run);
+    const [{ model, populations: pops }] = runPopulations(run) as [ReturnType<typeof runPopulations>[number]];
+    expect(model).toBe('softmax');
     expect(pops.map((p) => p.count).reduce((a, c) => a + c, 0)).toBe(18);
     expect(pops.find((p) => p.cells.join() === '2,1')?.count).toBe(pa.kept);
   });

@@ -25,7 +25,9 @@ export function register(program: Command): void {
     .action(async (dir: string, opts: { png: boolean; skipCorrupt?: boolean; cells?: string }) => {
       try {
         if (opts.cells === 'list') {
-          process.stdout.write(`${populationsText(runPopulations(dir, { skipCorrupt: opts.skipCorrupt }))}\n`);
+          const byModel = runPopulations(dir, { skipCorrupt: opts.skipCorrupt });
+          for (const { model, populations } of byModel)
+            process.stdout.write(`${byModel.length > 1 ? `${model}: ` : ''}${populationsText(populations)}\n`);
           return;
         }
         const a = await analyseRun(dir, {
