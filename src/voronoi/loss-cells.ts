@@ -38,11 +38,18 @@ export interface LossContext extends LossSetup {
   order: number[];
 }
 
-/** ‖v[off..off+d] − w[woff..woff+d]‖ */
-export function norm(v: ArrayLike<number>, off: number, w: ArrayLike<number>, woff: number, d: number): number {
+/** ‖v[off..off+d] − w[woff..woff+d] − shift‖ (no shift when absent: a β1 error takes the translation t1) */
+export function norm(
+  v: ArrayLike<number>,
+  off: number,
+  w: ArrayLike<number>,
+  woff: number,
+  d: number,
+  shift?: ArrayLike<number>,
+): number {
   let s = 0;
   for (let l = 0; l < d; l++) {
-    const x = v[off + l]! - w[woff + l]!;
+    const x = shift ? v[off + l]! - w[woff + l]! - shift[l]! : v[off + l]! - w[woff + l]!;
     s += x * x;
   }
   return Math.sqrt(s);

@@ -30,12 +30,7 @@ export function assembleResult(ctx: LossContext, chosen: Candidate): LossResult 
     let eb = empty ? NaN : 0;
     let en = empty ? NaN : 0;
     for (const i of fitted) {
-      let r2 = 0;
-      for (let l = 0; l < d; l++) {
-        const v = fit.beta1[i * d + l]! - truth.beta1[j * d + l]! - t1[l]!;
-        r2 += v * v;
-      }
-      eb1 = Math.max(eb1, Math.sqrt(r2));
+      eb1 = Math.max(eb1, norm(fit.beta1, i * d, truth.beta1, j * d, d, t1));
       ea = Math.max(ea, norm(fit.a, i * d, truth.a, j * d, d));
       eb = Math.max(eb, Math.abs(fit.b[i]! - truth.b[j]!));
       en = Math.max(en, Math.abs(fit.nu[i]! - truth.nu[j]!));

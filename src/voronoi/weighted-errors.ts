@@ -13,6 +13,7 @@
  */
 import type { Model } from '../models/types.js';
 import { cellExponents, exponentTable, type CellExponents, type ExponentTable } from './exponents.js';
+import { norm } from './loss-cells.js';
 import type { LossResult } from './loss.js';
 
 /** The weighted errors of one cell of m ≥ 2 atoms (same parameters as CellErrors). */
@@ -27,23 +28,6 @@ export interface WeightedCellErrors {
   nu: number;
   /** the smallest share w_i / W_j of an atom in the cell */
   minShare: number;
-}
-
-/** ‖u[uo..uo+d] − v[vo..vo+d] − s‖ (s = 0 when absent). */
-function dist(
-  u: ArrayLike<number>,
-  uo: number,
-  v: ArrayLike<number>,
-  vo: number,
-  d: number,
-  s?: ArrayLike<number>,
-): number {
-  let r2 = 0;
-  for (let l = 0; l < d; l++) {
-    const x = u[uo + l]! - v[vo + l]! - (s ? s[l]! : 0);
-    r2 += x * x;
-  }
-  return Math.sqrt(r2);
 }
 
 /** The power mean (Σ_i s_i x_i^e)^{1/e} of the errors x with shares s (Σ s_i = 1). */
@@ -73,6 +57,7 @@ export function weightedCellErrors(
     const m = c.fitted.length;
     if (m < 2) continue;
     const j = c.true;
+    // a softmax of the cell's β0 (normalised by the sum, so that equal weights share exactly ½)
     let top = -Infinity;
     for (const i of c.fitted) top = Math.max(top, fit.beta0[i]!);
     const raw = c.fitted.map((i) => Math.exp(fit.beta0[i]! - top));
@@ -85,12 +70,12 @@ export function weightedCellErrors(
       m,
       beta1: powerMean(
         shares,
-        err((i) => dist(fit.beta1, i * d, truth.beta1, j * d, d, loss.t1)),
+        err((i) => norm(fit.beta1, i * d, truth.beta1, j * d, d, loss.t1)),
         e.beta1,
       ),
       a: powerMean(
         shares,
-        err((i) => dist(fit.a, i * d, truth.a, j * d, d)),
+        err((i) => norm(fit.a, i * d, truth.a, j * d, d)),
         e.a,
       ),
       b: powerMean(
