@@ -20,7 +20,7 @@ import type { CellRecord, ExperimentSpec, Population } from './types.js';
  */
 export function parseCells(text: string): number[] {
   const parts = text.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((s) => !/^\d+$/.test(s)))
+  if (parts.some((s) => !/^\d+$/.test(s)))
     throw new ValidationError(
       `--cells must be comma-separated integers ≥ 0, one per true atom (e.g. 2,1). Value: ${text}`,
       '--cells',
@@ -40,9 +40,18 @@ export function recordCells(r: CellRecord, spec: ExperimentSpec, truth: Model): 
   return voronoiLoss(fit, truth, { loss: spec.loss }).cells.map((c) => c.fitted.length);
 }
 
+/** A pattern of cell sizes and how many fits have it. */
+export interface PopulationCount {
+  cells: number[];
+  count: number;
+}
+
 /** Each ok record's cell sizes against its model's truth, in record order (undefined for a failed record). */
-function cellsOfAll(records: readonly CellRecord[], spec: ExperimentSpec): (number[] | undefined)[] {
-  const truths = specTruths(spec);
+function cellsOfAll(
+  records: readonly CellRecord[],
+  spec: ExperimentSpec,
+  truths: readonly Model[] = specTruths(spec),
+): (number[] | undefined)[] {
   const truthOf = new Map(spec.models.map((m, t) => [m.label, truths[t]!]));
   return records.map((r) => recordCells(r, spec, truthOf.get(r.model) ?? truths[0]!));
 }
@@ -52,15 +61,12 @@ function cellsOfAll(records: readonly CellRecord[], spec: ExperimentSpec): (numb
  * (failed records have none).
  * @throws StoreError when the records hold no fitted parameters
  */
-export function listPopulations(
-  records: readonly CellRecord[],
-  spec: ExperimentSpec,
-): { cells: number[]; count: number }[] {
+export function listPopulations(records: readonly CellRecord[], spec: ExperimentSpec): PopulationCount[] {
   return countPatterns(cellsOfAll(records, spec));
 }
 
-function countPatterns(all: readonly (number[] | undefined)[]): { cells: number[]; count: number }[] {
-  const counts = new Map<string, { cells: number[]; count: number }>();
+function countPatterns(all: readonly (number[] | undefined)[]): PopulationCount[] {
+  const counts = new Map<string, PopulationCount>();
   for (const c of all) {
     if (!c) continue;
     const key = c.join(',');
@@ -72,7 +78,7 @@ function countPatterns(all: readonly (number[] | undefined)[]): { cells: number[
 }
 
 /** The populations in one line: "(1, 2) 444 · (2, 1) 356". */
-export function populationsText(list: readonly { cells: number[]; count: number }[]): string {
+export function populationsText(list: readonly PopulationCount[]): string {
   return list.length === 0
     ? 'none (no fit ended ok)'
     : list.map((p) => `(${p.cells.join(', ')}) ${p.count}`).join(' · ');
@@ -98,7 +104,7 @@ export function selectPopulation(
         cells,
       );
   });
-  const all = cellsOfAll(records, spec);
+  const all = cellsOfAll(records, spec, truths);
   const kept = records.filter((_, i) => all[i]?.every((m, j) => m === cells[j]) ?? false);
   if (kept.length === 0)
     throw new ValidationError(

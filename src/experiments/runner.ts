@@ -20,7 +20,7 @@ import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
 import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
-import { listPopulations, selectPopulation } from './population.js';
+import { listPopulations, selectPopulation, type PopulationCount } from './population.js';
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
 import {
@@ -428,7 +428,7 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
 export function runPopulations(
   dir: string,
   options: Pick<AnalyseOptions, 'skipCorrupt'> = {},
-): { model: string; populations: { cells: number[]; count: number }[] }[] {
+): { model: string; populations: PopulationCount[] }[] {
   const meta = readRunMeta(dir);
   const read = readResults(join(dir, RESULTS_FILE), {
     skipCorrupt: options.skipCorrupt,

@@ -34,6 +34,7 @@ import { findGate } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
 import { assignmentProblem } from '../em/init/nearTruth.js';
+import { parseMetric } from './analysis/metrics.js';
 import { parseBounds } from '../em/bounds.js';
 import type { ExperimentSpec, FittedModelSpec, InitSpec, NGrid, Prediction, RecordSpec } from './types.js';
 
@@ -436,9 +437,9 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   checkPrefit(models, em, n, truth.model.d);
   const { loss, seed = 1 } = fields('loss', 'seed');
   const theory: Record<string, Prediction> = {};
+  const labels = models.map((m) => m.label);
   if (v.theory !== undefined) {
     if (!isRecord(v.theory)) fail('theory', 'must be an object mapping metric names to predictions', v.theory);
-    const labels = models.map((m) => m.label);
     for (const [metric, p] of Object.entries(v.theory)) {
       const field = `theory[${JSON.stringify(metric)}]`;
       checkMetricName(metric, labels, field);
@@ -463,7 +464,7 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   if (description !== undefined) out.description = description;
   const record = checkRecord(v.record);
   if (record) out.record = record;
-  const weightedName = Object.keys(theory).find((k) => /(?:^|:)(?:[A-Za-z0-9]+_w|share_min)\|m=/.test(k));
+  const weightedName = Object.keys(theory).find((k) => parseMetric(k, labels).weighted);
   if (weightedName !== undefined && record?.weighted !== true)
     fail(
       `theory[${JSON.stringify(weightedName)}]`,
