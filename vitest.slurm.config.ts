@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     fileParallelism: false,
+    // temporary directories: as in vitest.config.ts
+    globalSetup: ['test/helpers/temp-dir-guard.ts'],
+    setupFiles: ['test/helpers/temp-dir-setup.ts'],
   },
 });

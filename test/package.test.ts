@@ -5,13 +5,13 @@
  * this test never races another test's build of build/lib.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkoutRoot, packageInfo } from '../src/io/index.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,7 +36,7 @@ let project = '';
 let installed = '';
 let tarball: PackList;
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'gmoe-package-'));
+  tmp = tempDir('package');
   const stage = join(tmp, 'stage');
   mkdirSync(stage);
   for (const f of ['package.json', 'README.md', 'LICENSE', 'bin'])
@@ -55,9 +55,6 @@ beforeAll(async () => {
   }
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module' }));
 }, 600_000);
-afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('the npm package', () => {
   it('ships the compiled library and the CLI, not the repository (tests, sources, figures, results)', async () => {

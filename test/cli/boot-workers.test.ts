@@ -1,16 +1,15 @@
 /** `--workers W` of `gmoe select --boot B` and `gmoe fit --se boot:B`: the same files for any W; bad W refused. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-boot-workers-'));
+const dir = tempDir('cli-boot-workers');
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), simulate(truthPreset('demy'), { n: 300, seed: 2 })));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const read = (f: string) => readFileSync(join(dir, f), 'utf8');
 const select = ['select', '--data', 'd.csv', '--gate', 'softmax', '--restarts', '1', '--init', 'kmeans', '--no-png'];

@@ -1,21 +1,20 @@
 /** `gmoe fit --bounds` and `gmoe sweep --bounds` end to end. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { parseBoundsArg, formatBoundsArg } from '../../src/cli/commands/bounds-arg.js';
 import { specFromArgs } from '../../src/cli/commands/sweep.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-bounds-'));
+const dir = tempDir('cli-bounds');
 beforeAll(() => {
   const data = simulate(truthPreset('demy'), { n: 1500, seed: 4 });
   writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const FIT = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy'];
 

@@ -1,15 +1,15 @@
 /** `gmoe fit` on a CSV that R wrote (row names, quoted header, NA, other column names), end to end. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { fitMoE } from '../../src/em/index.js';
 import { DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-csv-'));
+const dir = tempDir('cli-fit-csv');
 const truth = truthPreset('demy');
 const data = simulate(truth, { n: 600, seed: 2 });
 
@@ -21,7 +21,6 @@ function rCsv(): string {
 }
 
 beforeAll(() => writeFileSync(join(dir, 'r.csv'), rCsv()));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gmoe fit --y --x --drop-missing', () => {
   it('an NA is refused with line, column and value; --drop-missing fits the other rows like the library', async () => {

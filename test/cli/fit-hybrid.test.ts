@@ -1,17 +1,16 @@
 /** `gmoe fit --optimizer hybrid`: the stop reason, the Newton decrement and −H's definiteness, printed and written. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-hybrid-'));
+const dir = tempDir('cli-hybrid');
 const data = simulate(truthPreset('demy'), { n: 2000, seed: 4 });
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), data));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const args = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '3', '--init', 'near-truth:demy', '--seed', '2'];
 

@@ -1,8 +1,7 @@
 /** `gmoe fit --se boot:B | both:B`: the bootstrap table and fit block, the progress, bad values refused. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapStandardErrors } from '../../src/em/inference/boot-se.js';
 import { standardErrors } from '../../src/em/inference/se.js';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
@@ -10,12 +9,12 @@ import { readModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-bootse-'));
+const dir = tempDir('cli-bootse');
 const sim = simulate(truthPreset('demy'), { n: 1000, seed: 4 });
 const data = { n: sim.n, d: sim.d, X: sim.X, y: sim.y };
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), data));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const fit = (se: string[], out: string, more: string[] = []) =>
   gmoe(

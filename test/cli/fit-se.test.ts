@@ -1,19 +1,18 @@
 /** `gmoe fit --se`: prints the standard-error table with its notes and writes it into the fit block. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { readModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { standardErrors } from '../../src/em/inference/se.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-se-'));
+const dir = tempDir('cli-se');
 const data = simulate(truthPreset('temp'), { n: 1500, seed: 2 });
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y }));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gmoe fit --se', () => {
   it('prints the table and the notes, and writes the errors the library gives at the written model', async () => {

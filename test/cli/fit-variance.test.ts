@@ -1,19 +1,18 @@
 /** `gmoe fit --variance equal` and `gmoe select --variance equal`: one variance shared by the experts. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-variance-'));
+const dir = tempDir('cli-variance');
 beforeAll(() => {
   const data = simulate(truthPreset('demy'), { n: 1500, seed: 3 });
   writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y });
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const FIT = ['fit', '--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--no-progress'];
 const SELECT = ['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1,2'];

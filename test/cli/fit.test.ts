@@ -1,8 +1,7 @@
 /** `gmoe fit` end to end: spawns `node bin/gmoe.js` as a user would run it. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { readModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
@@ -12,12 +11,12 @@ import { parseGate } from '../../src/cli/commands/fit.js';
 import { getGate } from '../../src/models/gates/index.js';
 import { parseGateSpec } from '../../src/models/validate.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-fit-'));
+const dir = tempDir('cli-fit');
 const truth = truthPreset('demy');
 const data = simulate(truth, { n: 3000, seed: 1 });
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), { n: data.n, d: data.d, X: data.X, y: data.y }));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('gmoe fit', () => {
   it('fits, prints a summary, writes a model file with a fit block that `gmoe loss` reads', async () => {

@@ -1,16 +1,15 @@
 /** `gmoe loss` end to end: spawns `node bin/gmoe.js` as a user would run it. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { modelToJSON, writeModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { modelFromParams } from '../../src/models/types.js';
 import { hellinger, voronoiLoss } from '../../src/voronoi/index.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-loss-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('cli-loss');
 
 // the demy truth with its reference expert split in two (an over-specified fit), plus a "fit" block as `gmoe fit` writes
 const over = modelFromParams(

@@ -1,8 +1,7 @@
 /** `gmoe predict` end to end: spawns `node bin/gmoe.js` as a user would run it. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { modelToJSON } from '../../src/models/io.js';
 import { predictMoE } from '../../src/models/predict.js';
@@ -11,9 +10,9 @@ import { ksUniform } from '../../src/math/kolmogorov.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-predict-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('cli-predict');
 
 const truth = truthPreset('demy');
 const data = simulate(truth, { n: 300, seed: 9 });

@@ -1,7 +1,5 @@
 /** `gmoe presets`: spawns `node bin/gmoe.js presets` as a user would run it. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatPresets, presetSections } from '../../src/cli/commands/presets.js';
 import { listTruthPresets, truthPreset } from '../../src/models/presets.js';
 import { parseModel, readModelFile } from '../../src/models/io.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
 const run = promisify(execFile);
@@ -51,25 +50,21 @@ describe('gmoe presets', () => {
   });
 
   it('with a name, prints or writes the model file of that truth; an unknown name exits 2 with one line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-presets-'));
-    try {
-      const [shown, written, unknown] = await Promise.all([
-        run(process.execPath, [BIN, 'presets', 'topk1']),
-        run(process.execPath, [BIN, 'presets', 'temp', '--out', join(dir, 'temp.json')]),
-        run(process.execPath, [BIN, 'presets', 'nope']).then(
-          () => null,
-          (e: { code: number; stderr: string }) => e,
-        ),
-      ]);
-      expect(parseModel(JSON.parse(shown.stdout))).toEqual(truthPreset('topk1'));
-      expect(written.stdout).toBe('');
-      expect(readModelFile(join(dir, 'temp.json'))).toEqual(truthPreset('temp'));
-      expect(unknown?.code).toBe(2);
-      expect(unknown?.stderr).toMatch(
-        /^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir('cli-presets');
+    const [shown, written, unknown] = await Promise.all([
+      run(process.execPath, [BIN, 'presets', 'topk1']),
+      run(process.execPath, [BIN, 'presets', 'temp', '--out', join(dir, 'temp.json')]),
+      run(process.execPath, [BIN, 'presets', 'nope']).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      ),
+    ]);
+    expect(parseModel(JSON.parse(shown.stdout))).toEqual(truthPreset('topk1'));
+    expect(written.stdout).toBe('');
+    expect(readModelFile(join(dir, 'temp.json'))).toEqual(truthPreset('temp'));
+    expect(unknown?.code).toBe(2);
+    expect(unknown?.stderr).toMatch(
+      /^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/,
+    );
   });
 });

@@ -1,13 +1,10 @@
 /** The command line's own refusals (commander's) read like gmoe's: one line, `gmoe: <reason>`, exit 2. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commanderLine } from '../../src/cli/program.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-program-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('cli-program');
 
 describe('commander refusals', () => {
   it('a missing required option, an unknown option, an unknown command: one line each, exit 2', async () => {

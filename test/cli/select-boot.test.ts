@@ -1,16 +1,15 @@
 /** `gmoe select --boot B [--alpha A]`: the bootstrap likelihood-ratio test end to end. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-select-boot-'));
+const dir = tempDir('cli-select-boot');
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), simulate(truthPreset('demy'), { n: 300, seed: 2 })));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const base = ['select', '--data', 'd.csv', '--gate', 'softmax', '--restarts', '1', '--init', 'kmeans', '--no-png'];
 const read = (out: string, f: string) => readFileSync(join(dir, out, f), 'utf8');

@@ -1,8 +1,7 @@
 /** `gmoe select` end to end, and the library's selectK it is built on. */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { NESTING_TOL, nestingNotes, selectK, type SelectRow } from '../../src/em/select.js';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
 import { truthPreset } from '../../src/models/presets.js';
@@ -10,13 +9,13 @@ import { simulate } from '../../src/models/sample.js';
 import { parseKs } from '../../src/cli/commands/select.js';
 import { DEFAULT_INIT, DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-select-'));
+const dir = tempDir('cli-select');
 const truth = truthPreset('demy');
 const sim = simulate(truth, { n: 800, seed: 5 });
 const data = { n: sim.n, d: sim.d, X: sim.X, y: sim.y };
 beforeAll(() => writeDatasetCsv(join(dir, 'd.csv'), data));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('selectK', () => {
   const r = selectK(data, { gate: { kind: 'softmax' }, ks: [3, 1, 2], restarts: 2, seed: 7 });

@@ -1,16 +1,15 @@
 /** `gmoe simulate` end to end: spawns `node bin/gmoe.js` as a user would run it. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDatasetCsv } from '../../src/models/dataset-io.js';
 import { modelToJSON, writeModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { gmoe } from './run-gmoe.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-sim-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('cli-sim');
 
 describe('gmoe simulate', () => {
   it('the same seed twice gives byte-identical files, equal to the library draws', async () => {

@@ -4,11 +4,11 @@
  * GPU backend is asked for.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import {
   AUTO_GPU_MIN_VALUES,
   GpuUnavailableError,
@@ -202,56 +202,51 @@ describe('gmoe fit --backend', () => {
   it.runIf(!probeGpu().available)(
     '"gpu" without a GPU exits 2 with the reason on one line; "auto" fits on the CPU',
     () => {
-      const dir = mkdtempSync(join(tmpdir(), 'gmoe-backend-'));
-      try {
-        const data = simulate(truthPreset('demy'), { n: 300, seed: 4 });
-        writeDatasetCsv(join(dir, 'd.csv'), data);
-        const bin = join(root, 'bin/gmoe.js');
-        const args = [
-          'fit',
-          '--data',
-          'd.csv',
-          '--gate',
-          'softmax',
-          '--k',
-          '2',
-          '--init',
-          'near-truth:demy',
-          '--no-progress',
-        ];
-        const gpu = spawnSync(process.execPath, [bin, ...args, '--backend', 'gpu', '--out', 'g.json'], {
-          cwd: dir,
-          encoding: 'utf8',
-          timeout: 60_000,
-        });
-        expect(gpu.status).toBe(2);
-        expect(gpu.stderr).toMatch(
-          /^gmoe: backend "gpu" needs a GPU through gpu\.js, and there is none here: .+ Use backend "auto" \(falls back to the CPU\) or "cpu"\n$/,
-        );
-        expect(existsSync(join(dir, 'g.json'))).toBe(false);
-        const auto = spawnSync(process.execPath, [bin, ...args, '--backend', 'auto', '--out', 'a.json'], {
-          cwd: dir,
-          encoding: 'utf8',
-          timeout: 60_000,
-        });
-        expect(auto.status, auto.stderr).toBe(0);
-        expect(auto.stdout).toMatch(/ s on cpu\n/);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const dir = tempDir('backend');
+      const data = simulate(truthPreset('demy'), { n: 300, seed: 4 });
+      writeDatasetCsv(join(dir, 'd.csv'), data);
+      const bin = join(root, 'bin/gmoe.js');
+      const args = [
+        'fit',
+        '--data',
+        'd.csv',
+        '--gate',
+        'softmax',
+        '--k',
+        '2',
+        '--init',
+        'near-truth:demy',
+        '--no-progress',
+      ];
+      const gpu = spawnSync(process.execPath, [bin, ...args, '--backend', 'gpu', '--out', 'g.json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(gpu.status).toBe(2);
+      expect(gpu.stderr).toMatch(
+        /^gmoe: backend "gpu" needs a GPU through gpu\.js, and there is none here: .+ Use backend "auto" \(falls back to the CPU\) or "cpu"\n$/,
+      );
+      expect(existsSync(join(dir, 'g.json'))).toBe(false);
+      const auto = spawnSync(process.execPath, [bin, ...args, '--backend', 'auto', '--out', 'a.json'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(auto.status, auto.stderr).toBe(0);
+      expect(auto.stdout).toMatch(/ s on cpu\n/);
     },
   );
 });
 
 describe('lazy loading', () => {
   it('importing gmoe and fitting with "cpu" or a small "auto" never loads gpu.js; the GPU backend does', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-lazy-'));
-    try {
-      const script = join(dir, 'lazy.ts');
-      const src = (p: string) => JSON.stringify(join(root, p));
-      writeFileSync(
-        script,
-        `
+    const dir = tempDir('lazy');
+    const script = join(dir, 'lazy.ts');
+    const src = (p: string) => JSON.stringify(join(root, p));
+    writeFileSync(
+      script,
+      `
 import { createRequire } from 'node:module';
 import { fitMoE, createBackend } from ${src('src/index.ts')};
 import { simulate, truthPreset } from ${src('src/models/index.ts')};
@@ -265,16 +260,13 @@ const before = loaded();
 createGpuBackend({ mode: 'cpu' });
 console.log(JSON.stringify({ before, after: loaded() }));
 `,
-      );
-      const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [script], {
-        cwd: root,
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      expect(r.status, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ before: false, after: true });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    );
+    const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [script], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({ before: false, after: true });
   });
 });

@@ -1,12 +1,12 @@
 /** `gmoe sweep | report | merge` end to end, spawning `node bin/gmoe.js` as a user would. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/experiments/runner.js';
 import { validateSpec } from '../../src/experiments/spec.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
 const FAKE = new URL('./fixtures/fake-cell.ts', import.meta.url).href;
@@ -34,7 +34,7 @@ const tinySpec = {
 
 describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () => {
   it('rejects a bad spec file, unknown presets and bad options', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-sweep-'));
+    const dir = tempDir('cli-sweep');
     const bad = join(dir, 'bad.json');
     writeFileSync(
       bad,
@@ -78,7 +78,7 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
   });
 
   it('--out naming a file (sweep, plan, merge, select), and plan --out naming a sweep: one line, exit 2', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-out-'));
+    const dir = tempDir('cli-out');
     writeFileSync(join(dir, 'f.csv'), 'x1,y\n0.5,1\n');
     const file = /^gmoe: --out f\.csv is a file, not a directory: choose a directory$/;
     const cases: [string[], RegExp][] = [
@@ -126,7 +126,7 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
 
 describe('gmoe sweep, report, merge', () => {
   it('sweep writes results/<name>-<timestamp>/ with spec, results, summary, table and plots', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-sweep-'));
+    const dir = tempDir('cli-sweep');
     writeFileSync(join(dir, 'tiny.json'), JSON.stringify(tinySpec));
     const r = await gmoe(['sweep', 'tiny.json', '--workers', '2', ...(HAS_CHROMIUM ? [] : ['--no-png'])], dir);
     expect(r.stderr).not.toMatch(/Error/);
@@ -176,7 +176,7 @@ describe('gmoe sweep, report, merge', () => {
   });
 
   it('merge joins shards, and refuses shards of different specs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-cli-merge-'));
+    const dir = tempDir('cli-merge');
     const spec = validateSpec({ ...tinySpec, n: [100, 1000, 10000], replications: 3 });
     for (const i of [1, 2])
       await runSweep(spec, {

@@ -8,19 +8,19 @@
  *     no half-written file, and the next `report` regenerates them
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { FAULT_ENV, parseFaults } from '../../src/io/fault.js';
 import { analyseRun, mergeRuns, runSweep } from '../../src/experiments/runner.js';
 import { readResults, ResultsIOError } from '../../src/experiments/store.js';
 import { validateSpec } from '../../src/experiments/spec.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FAKE = new URL('./fixtures/fake-cell.ts', import.meta.url).href;
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'gmoe-faults-'));
+const tmp = () => tempDir('faults');
 
 const spec = validateSpec({
   name: 'fake',
@@ -88,8 +88,10 @@ function probeMount(): boolean {
   }
 }
 const canMount = probeMount();
-const mounts: string[] = [];
-/** A tmpfs of `size` at a fresh directory, or undefined where mounting is not allowed (not root). */
+/**
+ * A tmpfs of `size` at a fresh directory, unmounted when the test finishes, or undefined where mounting is not
+ * allowed (not root). onTestFinished callbacks run last registered first: the unmount precedes tempDir's removal.
+ */
 function tmpfs(size: string): string | undefined {
   if (!canMount) return undefined;
   const dir = tmp();
@@ -98,18 +100,11 @@ function tmpfs(size: string): string | undefined {
   } catch {
     return undefined;
   }
-  mounts.push(dir);
+  onTestFinished(() => {
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  });
   return dir;
 }
-afterAll(() => {
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', [m], { stdio: 'ignore' });
-    } catch {
-      /* already unmounted */
-    }
-  }
-});
 
 describe('GMOE_TEST_FAULT', () => {
   it('parses its items and names a bad one', () => {

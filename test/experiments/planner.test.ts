@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fitWorkModel, formatPlan, planRates } from '../../src/experiments/analysis/planner.js';
 import { runSweep } from '../../src/experiments/runner.js';
 import { validateSpec } from '../../src/experiments/spec.js';
@@ -12,6 +10,7 @@ import { summarise } from '../../src/experiments/analysis/summarise.js';
 import { parseBudget } from '../../src/cli/commands/plan.js';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
 function gmoe(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -22,13 +21,7 @@ function gmoe(args: string[]): Promise<{ code: number; stdout: string; stderr: s
   });
 }
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'gmoe-planner-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = () => tempDir('planner');
 
 describe('planner', () => {
   it('asks for more replications or a wider n range where the interval is wide, none where it already decides', () => {

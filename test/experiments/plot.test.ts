@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fixed, powerLawLabel, sig2, summarise } from '../../src/experiments/analysis/index.js';
 import {
   buildFigure,
@@ -13,9 +12,9 @@ import {
 import { axisStyle, designTicks, MAX_DECADE_LABELS } from '../../src/experiments/plot/figure.js';
 import type { SlopeFit } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-plot-test-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('plot-test');
 
 const records = syntheticRecords({
   ns: [100, 300, 1000, 3000, 10000],

@@ -2,18 +2,17 @@
  * A PNG with nothing but Node: with Debian's Chromium hidden (GMOE_HIDE_SYSTEM_CHROMIUM), figures render
  * through the Chromium inside the npm package @sparticuz/chromium (an optional dependency, x64 Linux).
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { summarise } from '../../src/experiments/analysis/index.js';
 import { chooseBrowser, HIDE_SYSTEM_CHROMIUM_ENV } from '../../src/experiments/plot/browser.js';
 import { buildFigure, renderPng } from '../../src/experiments/plot/index.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-png-bundled-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('png-bundled');
 afterEach(() => vi.unstubAllEnvs());
 
 const installed = (() => {

@@ -1,16 +1,15 @@
 /** Populations of fits by Voronoi cell sizes: selection, the report's sub-directory, clear errors. */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listPopulations, parseCells, recordCells, selectPopulation } from '../../src/experiments/population.js';
 import { analyseRun, runPopulations, runSweep } from '../../src/experiments/runner.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import type { CellRecord } from '../../src/experiments/types.js';
 import { truthPreset } from '../../src/models/presets.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-population-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('population');
 
 const truth = truthPreset('demy');
 /** A record whose fit is demy's truth with true atom `split` (0 or 1) in two copies of half its weight. */

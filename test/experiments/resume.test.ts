@@ -4,13 +4,13 @@
  * write leaves), and `--resume` must finish with the summary of an uninterrupted run.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { recordFingerprint } from '../../src/experiments/store.js';
 import type { CellRecord } from '../../src/experiments/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
 
@@ -48,7 +48,7 @@ const comparable = (dir: string) =>
 
 describe('gmoe sweep --resume after kill -9', () => {
   it('a killed and resumed sweep gives the summary of an uninterrupted run, recovering a torn last line', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'gmoe-resume-'));
+    const root = tempDir('resume');
     const specPath = join(root, 'tiny.json');
     const cells = 3 * 8;
     writeFileSync(

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyseRun, mergeRuns, runSweep } from '../../src/experiments/runner.js';
@@ -7,9 +6,10 @@ import { readResults, readRunMeta, recordFingerprint } from '../../src/experimen
 import { planCells } from '../../src/experiments/plan.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import type { CellRecord } from '../../src/experiments/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const FAKE = new URL('./fixtures/fake-cell.ts', import.meta.url).href;
-const tmp = () => mkdtempSync(join(tmpdir(), 'gmoe-runner-'));
+const tmp = () => tempDir('runner');
 
 const spec = validateSpec({
   name: 'fake',

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
 import { isExperimentPreset, listExperimentPresets, presetSpec } from '../../src/experiments/presets.js';
 import { runSweep } from '../../src/experiments/runner.js';
 import { modelToJSON, truthPreset } from '../../src/models/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const base = () => ({
   name: 'tiny',
@@ -211,7 +211,7 @@ describe('presets', () => {
 
 describe('spec files', () => {
   it('inlines a truth given as a path relative to the spec file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-spec-'));
+    const dir = tempDir('spec');
     writeFileSync(join(dir, 'truth.json'), JSON.stringify(modelToJSON(truthPreset('k3'))));
     writeFileSync(
       join(dir, 'exp.json'),
@@ -225,7 +225,7 @@ describe('spec files', () => {
   });
 
   it('a rejected spec writes nothing', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'gmoe-spec-')), 'out');
+    const dir = join(tempDir('spec'), 'out');
     await expect(runSweep({ ...base(), replications: -1 }, { outDir: dir, workers: 1 })).rejects.toThrow(
       /^replications must be/,
     );

@@ -1,5 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +9,7 @@ import {
   truncateTornLine,
 } from '../../src/experiments/store.js';
 import type { CellRecord } from '../../src/experiments/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const rec = (n: number, rep: number, seconds = 0.5): CellRecord => ({
   n,
@@ -27,7 +27,7 @@ const rec = (n: number, rep: number, seconds = 0.5): CellRecord => ({
 
 describe('results.jsonl', () => {
   it('appends one complete line per record and reads them back', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gmoe-store-')), 'results.jsonl');
+    const path = join(tempDir('store'), 'results.jsonl');
     const w = new ResultsWriter(path);
     w.append(rec(100, 0));
     w.append(rec(100, 1));
@@ -40,7 +40,7 @@ describe('results.jsonl', () => {
   });
 
   it('drops a torn last line when reading and truncates it for --resume', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gmoe-store-')), 'results.jsonl');
+    const path = join(tempDir('store'), 'results.jsonl');
     const w = new ResultsWriter(path);
     w.append(rec(100, 0));
     w.close();
@@ -63,7 +63,7 @@ describe('results.jsonl', () => {
   });
 
   it('a corrupt line that is not the last is an error naming the line', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gmoe-store-')), 'results.jsonl');
+    const path = join(tempDir('store'), 'results.jsonl');
     writeFileSync(path, `${JSON.stringify(rec(1, 0))}\n{"n": 1, "rep"\n${JSON.stringify(rec(1, 1))}\n`);
     expect(() => readResults(path)).toThrow(StoreError);
     expect(() => readResults(path)).toThrow(/results\.jsonl:2: corrupt line/);

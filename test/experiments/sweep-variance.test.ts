@@ -1,7 +1,6 @@
 /** Sweeps with one variance shared by the experts: the spec's em.variance, `gmoe sweep --variance`. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,9 +11,10 @@ import { validateSpec } from '../../src/experiments/spec.js';
 import { recordFingerprint } from '../../src/experiments/store.js';
 import type { CellRecord } from '../../src/experiments/types.js';
 import { specFromArgs } from '../../src/cli/commands/sweep.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'gmoe-sweep-variance-'));
+const tmp = () => tempDir('sweep-variance');
 
 // demy's experts have different variances (ν* = 0.09, 0.16): the equal-variance fit is misspecified
 const base = {

@@ -7,8 +7,7 @@
  * hundred invocations through runCli (the function behind the `gmoe` binary).
  * FUZZ_RUNS scales every property (default 1). Seeds are fixed: a failure reproduces.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { modelToJSON, parseModel, readModelFile } from '../../src/models/io.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { ValidationError } from '../../src/models/validate.js';
 import { StoreError } from '../../src/experiments/store.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
@@ -190,7 +190,7 @@ describe('fuzz: model files', () => {
   });
 
   it('model file text (truncated, garbage bytes, empty, NaN literals): a one-line error naming the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-fuzz-'));
+    const dir = tempDir('fuzz');
     const text = JSON.stringify(MODELS[0], null, 2);
     fc.assert(
       fc.property(textMutation(text), (t) => {
@@ -250,7 +250,7 @@ describe('fuzz: spec files', () => {
   });
 
   it('spec file text: a one-line error naming the file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'gmoe-fuzz-'));
+    const dir = tempDir('fuzz');
     const text = JSON.stringify(SPECS[0], null, 2);
     fc.assert(
       fc.property(textMutation(text), (t) => {
@@ -396,7 +396,7 @@ async function cli(args: string[]): Promise<{ code: number | undefined; stdout: 
 }
 
 describe('fuzz: CLI flags', () => {
-  const root = mkdtempSync(join(tmpdir(), 'gmoe-fuzz-cli-'));
+  const root = tempDir('fuzz-cli');
   const data = join(root, 'data.csv');
   // 40 rows: enough for k = 2 (8 free parameters); two clear regimes in x
   writeFileSync(

@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeDirs } from '../../src/io/index.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 describe('makeDirs', () => {
-  const root = mkdtempSync(join(tmpdir(), 'gmoe-mkdirs-'));
+  const root = tempDir('mkdirs');
 
   it('creates missing parents and accepts an existing directory', () => {
     const dir = join(root, 'a', 'b', 'c');

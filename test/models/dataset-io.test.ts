@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   datasetCsvChunks,
   parseDatasetCsv,
@@ -13,9 +12,9 @@ import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import type { Dataset } from '../../src/models/types.js';
 import { ValidationError } from '../../src/models/validate.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-csv-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('csv');
 
 function expectBitwise(a: ArrayLike<number>, b: ArrayLike<number>): void {
   expect(b.length).toBe(a.length);

@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatJSON, writeFileAtomic } from '../../src/io/index.js';
 import {
   MODEL_FORMAT,
@@ -15,9 +14,9 @@ import { listTruthPresets, truthPreset } from '../../src/models/presets.js';
 import { cloneModel, type Model } from '../../src/models/types.js';
 import { ValidationError, validateModel } from '../../src/models/validate.js';
 import { allGateSpecs, createRng, gateLabel, randomModel } from './helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-io-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('io');
 
 function expectSameModel(a: Model, b: Model): void {
   expect(b.gate).toEqual(a.gate);

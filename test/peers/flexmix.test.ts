@@ -14,11 +14,10 @@
  * Skipped, with a message, where Rscript or flexmix is absent (CI installs r-base-core r-cran-flexmix).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fitMoE } from '../../src/em/index.js';
 import { DEFAULT_STARTS } from '../../src/cli/commands/fit.js';
 import { informationCriteria, parameterCount } from '../../src/em/inference/criteria.js';
@@ -29,6 +28,7 @@ import { readDatasetCsv, writeDatasetCsv } from '../../src/models/dataset-io.js'
 import { truthPreset } from '../../src/models/presets.js';
 import { simulate } from '../../src/models/sample.js';
 import { modelFromParams, type Dataset } from '../../src/models/types.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const SCRIPT = fileURLToPath(new URL('./flexmix.R', import.meta.url));
 
@@ -66,8 +66,7 @@ interface FlexmixResult {
   se: { labels: string[]; values: number[] | null };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'gmoe-flexmix-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('flexmix');
 
 function dataFor(name: string): Dataset {
   const path = join(dir, `${name}.csv`);

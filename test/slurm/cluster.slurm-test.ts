@@ -9,10 +9,10 @@
  * to the tasks by `sbatch --export=ALL`; the delay changes no result.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
 const SPEC = join(ROOT, 'test/slurm/fixtures/demy-small.json');
@@ -112,7 +112,7 @@ let oneMachine: string;
 let timeLimited: { out: string; job: string; submitted: number };
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'gmoe-slurm-'));
+  work = tempDir('slurm');
   // the slow time-limited task first: it runs alongside the other scenarios
   const out = join(work, 'c');
   mkdirSync(out);

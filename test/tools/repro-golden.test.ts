@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatJSON } from '../../src/io/index.js';
 import {
   changelogMissing,
@@ -18,6 +17,7 @@ import {
 } from '../../tools/repro/golden.js';
 import { checkGoldens, goldenOnDisk, README_BEGIN, README_END, updateReadmeTable } from '../../tools/repro/run.js';
 import { syntheticSummary } from './repro-helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const { summary, spec } = syntheticSummary({
   metrics: { D1: { f: (n) => 2 * n ** -0.5, prediction: { exponent: -0.5 } }, hellinger: { f: (n) => n ** -0.5 } },
@@ -125,8 +125,7 @@ describe('comparison with relative tolerance 1e-9', () => {
 });
 
 describe('CHANGELOG enforcement and the static golden check', () => {
-  const root = mkdtempSync(join(tmpdir(), 'gmoe-repro-'));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const root = tempDir('repro');
 
   it('changelogMissing lists the goldens whose hash the text does not contain', () => {
     expect(
