@@ -101,7 +101,11 @@ function tmpfs(size: string): string | undefined {
     return undefined;
   }
   onTestFinished(() => {
-    execFileSync('umount', [dir], { stdio: 'ignore' });
+    try {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+    } catch {
+      /* already unmounted */
+    }
   });
   return dir;
 }
