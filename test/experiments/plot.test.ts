@@ -113,6 +113,13 @@ describe('buildFigure', () => {
     // the share draws no 5–95 % band (its lower end would squeeze the panel); b does
     expect(names3).toContain('b 5–95%');
     expect(names3.some((n) => n.startsWith('smallest weight share') && n.endsWith('5–95%'))).toBe(false);
+    // and hides none of them: open markers, where the errors' medians are white-filled rings
+    const marker = (name: string) => fig.data.find((t) => t.name === name)!.marker as { symbol: string; color: string };
+    const share = fig.data.find(
+      (t) => String(t.name).startsWith('smallest weight share') && String(t.name).endsWith('median'),
+    )!;
+    expect((share.marker as { symbol: string }).symbol).toBe('diamond-open');
+    expect(marker('b median')).toMatchObject({ symbol: 'circle', color: '#ffffff' });
   });
 
   it("treats values below 1e-12 of a metric's largest as 0: a rounding residue does not stretch its axis", () => {

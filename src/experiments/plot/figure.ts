@@ -437,6 +437,22 @@ function drawsSpread(pm: MetricName): boolean {
   return pm.param !== 'share_min';
 }
 
+/**
+ * A metric's median (ring) and mean (dot) markers. The smallest weight share is no error: it takes small open
+ * diamonds, since the white-filled rings drawn after its panel's errors hid the errors it lies among.
+ */
+function markerStyles(pm: MetricName, color: string): { median: object; mean: object } {
+  if (pm.param === 'share_min')
+    return {
+      median: { color: rgba(color, 0), size: 6, symbol: 'diamond-open', line: { color, width: 1.2 } },
+      mean: { color, size: 3.5, symbol: 'diamond', line: { width: 0 } },
+    };
+  return {
+    median: { color: '#ffffff', size: 8.5, symbol: 'circle', line: { color, width: 1.6 } },
+    mean: { color, size: 5.5, symbol: 'circle', line: { width: 0 } },
+  };
+}
+
 /** The data's extent in a panel: n, and the values drawn (spread, means, medians). */
 function extentOf(p: Panel): { x: [number, number]; y: [number, number] } {
   let x0 = Infinity;
@@ -561,6 +577,7 @@ function metricTraces(
   const hover = (stat: string) =>
     `${escapeMarkup(name)} ${stat}<br>n = %{x}<br>%{y:.4g}<br>%{customdata[0]} values, %{customdata[1]} not converged, %{customdata[2]} failed<extra></extra>`;
   const custom = pts.map((p) => [p.count, p.notConverged ?? 0, p.failed ?? 0]);
+  const marker = markerStyles(pm, color);
   // medians (rings) first, so a mean (dot) equal to its median shows inside the ring
   out.push({
     ...common,
@@ -568,7 +585,7 @@ function metricTraces(
     mode: 'markers',
     x: n,
     y: pts.map((p) => pos(p.median)),
-    marker: { color: '#ffffff', size: 8.5, symbol: 'circle', line: { color, width: 1.6 } },
+    marker: marker.median,
     customdata: custom,
     hovertemplate: hover('median'),
     showlegend: false,
@@ -581,7 +598,7 @@ function metricTraces(
     mode: 'markers',
     x: n,
     y: pts.map((p) => pos(p.mean)),
-    marker: { color, size: 5.5, symbol: 'circle', line: { width: 0 } },
+    marker: marker.mean,
     ...(spread === 'errorbars' && drawsSpread(m.pm)
       ? {
           error_y: {
