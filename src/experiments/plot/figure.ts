@@ -429,20 +429,25 @@ export function buildFigure(summary: Summary, options: FigureOptions = {}): Figu
   return { data, layout };
 }
 
-/**
- * Whether a metric's replication spread is drawn: not for the smallest weight share, whose lower 5 % reach
- * 1e-12 and would squeeze its panel's errors into a few decades (its table row keeps the numbers).
- */
-function drawsSpread(pm: MetricName): boolean {
-  return pm.param !== 'share_min';
+/** The smallest weight share: drawn among its cell's weighted errors, but no error itself. */
+function isShare(pm: MetricName): boolean {
+  return pm.param === 'share_min';
 }
 
 /**
- * A metric's median (ring) and mean (dot) markers. The smallest weight share is no error: it takes small open
- * diamonds, since the white-filled rings drawn after its panel's errors hid the errors it lies among.
+ * Whether a metric's replication spread is drawn: not for the share, whose lower 5 % reach 1e-12 and would
+ * squeeze its panel's errors into a few decades (its table row keeps the numbers).
+ */
+function drawsSpread(pm: MetricName): boolean {
+  return !isShare(pm);
+}
+
+/**
+ * A metric's median (ring) and mean (dot) markers: the share's are small open diamonds, since white-filled rings
+ * drawn after its panel's errors hid the errors it lies among.
  */
 function markerStyles(pm: MetricName, color: string): { median: object; mean: object } {
-  if (pm.param === 'share_min')
+  if (isShare(pm))
     return {
       median: { color: rgba(color, 0), size: 6, symbol: 'diamond-open', line: { color, width: 1.2 } },
       mean: { color, size: 3.5, symbol: 'diamond', line: { width: 0 } },
