@@ -68,15 +68,22 @@ function overTheory(params = PARAMS_M1, weighted = false): Record<string, Predic
   return { ...medianOf(t), 'beta0|m=2': WEIGHT_M2 };
 }
 
-/** Activation (tanh / sigmoid) gates [TEMP, U]: single-atom n^-1/2 (τ included); in a two-atom cell β1, a at n^-1/4, b at n^-1/8, ν at n^-1/4. */
+/**
+ * Activation (tanh / sigmoid) gates [TEMP, U]: single-atom n^-1/2 (τ included); in a two-atom cell β1, a at
+ * n^-1/4, b at n^-1/8, ν at n^-1/4 — the rates D2's exponents (β1 2, a 2, b r̄, ν r̄/2) give its weighted
+ * form, which the max over the pair may fall more slowly than (src/voronoi/weighted-errors.ts).
+ */
 function activationTheory(over: boolean): Record<string, Prediction> {
   const t: Record<string, Prediction> = { [over ? 'D2' : 'D1']: HALF, loss: HALF, hellinger: HALF };
   for (const p of [...PARAMS_M1, 'tau']) t[`${p}|m=1`] = HALF;
   if (over) {
-    t['beta1|m=2'] = { exponent: -1 / 4, note: '[TEMP, U]' };
-    t['a|m=2'] = { exponent: -1 / 4, note: '[TEMP, U]' };
-    t['b|m=2'] = { exponent: -1 / 8, note: '[TEMP, U] n^{-1/(2 r̄(2))}' };
-    t['nu|m=2'] = { exponent: -1 / 4, note: '[TEMP, U] n^{-1/r̄(2)}' };
+    for (const w of ['', '_w']) {
+      const form = w ? ", D2's weighted form" : '';
+      t[`beta1${w}|m=2`] = { exponent: -1 / 4, note: `[TEMP, U]${form}` };
+      t[`a${w}|m=2`] = { exponent: -1 / 4, note: `[TEMP, U]${form}` };
+      t[`b${w}|m=2`] = { exponent: -1 / 8, note: `[TEMP, U] n^{-1/(2 r̄(2))}${form}` };
+      t[`nu${w}|m=2`] = { exponent: -1 / 4, note: `[TEMP, U] n^{-1/r̄(2)}${form}` };
+    }
     t['tau|m=2'] = HALF;
     return { ...medianOf(t), 'beta0|m=2': WEIGHT_M2 };
   }
@@ -285,6 +292,8 @@ const PRESETS: PresetDef[] = [
       // it crawls on a runaway ridge) at ≈ 1/7 of the CPU on the quick grid (docs/experiments.md)
       em: { ...TEMPERATURE_EM, optimizer: 'hybrid' },
       loss: 'D2',
+      // as demy-over: the two-atom rates bound D2's weighted form (tanh, sigmoid; the identity gate's are recorded)
+      record: { weighted: true },
       theory: temperatureSpecTheory(true),
     }),
   },
