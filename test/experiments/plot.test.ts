@@ -122,6 +122,34 @@ describe('buildFigure', () => {
     expect(marker('b median')).toMatchObject({ symbol: 'circle', color: '#ffffff' });
   });
 
+  it('orders the rows of a multi-model figure by what they hold, a group only one model has below the shared ones', () => {
+    // only the model whose label sorts first has a 3-atom cell (temp-over: 1 sigmoid fit in 9 172)
+    const recs = syntheticRecords({
+      ns: [1000, 3000, 10000],
+      reps: 4,
+      models: ['tanh', 'sigmoid'],
+      prefix: true,
+      metrics: { D2: (n) => n ** -0.5, 'a|m=2': (n) => n ** -0.25, 'a|m=3': (n) => n ** -0.2 },
+    }).map((r) =>
+      r.model === 'tanh'
+        ? { ...r, metrics: Object.fromEntries(Object.entries(r.metrics).filter(([k]) => !k.endsWith('|m=3'))) }
+        : r,
+    );
+    const fig = buildFigure(summarise(recs, syntheticSpec({}, ['tanh', 'sigmoid']), { bootstrap: 50 }));
+    const titled = (fig.layout.annotations as { text: string; y: number }[]).filter((a) => a.text.startsWith('<b>'));
+    const y = (t: string) => titled.filter((a) => a.text === t).map((a) => a.y);
+    const [losses, two, three] = [
+      '<b>sigmoid gate · Losses</b>',
+      '<b>sigmoid gate · Parameter errors, 2-atom cells</b>',
+      '<b>sigmoid gate · Parameter errors, 3-atom cells</b>',
+    ].map(y);
+    expect(three).toHaveLength(1);
+    // paper y grows upwards: the losses' row on top, the 3-atom row at the bottom
+    expect(losses[0]!).toBeGreaterThan(two[0]!);
+    expect(two[0]!).toBeGreaterThan(three[0]!);
+    expect(y('<b>tanh gate · Losses</b>')).toEqual(losses);
+  });
+
   it("treats values below 1e-12 of a metric's largest as 0: a rounding residue does not stretch its axis", () => {
     const recs = syntheticRecords({
       ns: [1000, 3000, 10000],

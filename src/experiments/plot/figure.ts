@@ -253,8 +253,10 @@ function gridOf(
     const models = [...new Set(panels.map((p) => p.model ?? ''))];
     const group = (p: Panel) => `${p.kind}|${p.m ?? ''}${p.weighted ? '|w' : ''}`;
     const kinds = [...new Set(panels.map(group))];
-    const kindOrder = (k: string) => panels.find((p) => group(p) === k)!;
-    kinds.sort((a, b) => compareMetrics(kindOrder(a).metrics[0].pm, kindOrder(b).metrics[0].pm, []) || 0);
+    // rows by what they hold, whichever model has them: a group only one model has (a 3-atom cell met
+    // once) goes below the shared ones, not above them because its model's label sorts first
+    const kindOrder = (k: string) => ({ ...panels.find((p) => group(p) === k)!.metrics[0].pm, model: undefined });
+    kinds.sort((a, b) => compareMetrics(kindOrder(a), kindOrder(b), []) || 0);
     for (const p of panels) place.set(p, { row: kinds.indexOf(group(p)), col: models.indexOf(p.model ?? '') });
     nRows = kinds.length;
     nCols = models.length;
