@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fitWorkModel, formatPlan, planRates } from '../../src/experiments/analysis/planner.js';
@@ -104,6 +105,28 @@ describe('planner', () => {
       /D1 \(-1\/2, \w+\): ±\d\.\d\d → ±0\.125: n 300–\d+ \(\d+ log-spaced\) × \d+ reps \(predicted ±0\.\d+\), CPU .* on 2 workers\)/,
     );
     expect(r.stdout).toMatch(/whole figure \(1 rows\): .* CPU /);
+    // --write-spec: the whole figure's design as a spec gmoe sweep runs; never over an existing file
+    const specPath = join(tmp(), 'decisive.json');
+    const w = await gmoe(['plan', pilotDir, '--metric', 'D1', '--workers', '2', '--write-spec', specPath]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toContain(`gmoe plan: wrote ${specPath}: the whole figure's design (`);
+    expect(w.stderr).toContain(`run it with \`gmoe sweep ${specPath} --workers 2\``);
+    const written = readFileSync(specPath, 'utf8');
+    const decisive = validateSpec(JSON.parse(written));
+    const n = decisive.n as number[];
+    expect([decisive.name, n[0], decisive.seed, decisive.theory]).toEqual([
+      'planner-check-decisive',
+      300,
+      11,
+      base.theory,
+    ]);
+    expect(w.stderr).toContain(`(${decisive.replications} reps; models softmax)`);
+    const again = await gmoe(['plan', pilotDir, '--write-spec', specPath]);
+    expect([again.code, again.stderr]).toEqual([
+      2,
+      `gmoe: --write-spec: ${specPath} already exists; choose another file\n`,
+    ]);
+    expect(readFileSync(specPath, 'utf8')).toBe(written);
     const bad = await gmoe(['plan', pilotDir, '--metric', 'D3']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--metric must name a metric of planner-check .*Value: D3/);

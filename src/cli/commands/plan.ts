@@ -1,5 +1,5 @@
 /**
- * `gmoe plan <preset|spec.json|run-dir> [--metric M ...] [--budget 1h] [--workers W] [--out DIR] [--json] [--skip-corrupt]`
+ * `gmoe plan <preset|spec.json|run-dir> [--metric M ...] [--budget 1h] [--workers W] [--out DIR] [--write-spec FILE] [--json] [--skip-corrupt]`
  * How large a sweep must be for each rate row to be decisive (src/experiments/analysis/planner.ts):
  * from a finished sweep directory, or from a short pilot sweep (a preset's quick size, or the spec
  * file as given) that it runs first into --out.
@@ -7,13 +7,16 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { decisiveSpec } from '../../experiments/analysis/decisive-spec.js';
 import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../experiments/analysis/planner.js';
 import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
 import { plannedKeys, runCells, runSweep } from '../../experiments/runner.js';
 import { readResults, readRunMeta, RESULTS_FILE, skippedNotice, SPEC_FILE } from '../../experiments/store.js';
-import type { CellRecord, Summary } from '../../experiments/types.js';
+import type { CellRecord, ExperimentSpec, Summary } from '../../experiments/types.js';
+import { formatJSON } from '../../io/index.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 import { asCliError, specFromArgs, timestamp } from './sweep.js';
@@ -24,6 +27,7 @@ interface PlanCliOptions {
   budget?: string;
   workers?: string;
   out?: string;
+  writeSpec?: string;
   json?: boolean;
   skipCorrupt?: boolean;
 }
@@ -43,8 +47,11 @@ export function parseBudget(raw: string): number {
   return v;
 }
 
-/** The summary and records of a sweep directory (corrupt lines skipped and said with `skipCorrupt`, as report). */
-function fromRunDir(dir: string, skipCorrupt = false): { summary: Summary; records: CellRecord[] } {
+/** The summary, records and spec of a sweep directory (corrupt lines skipped and said with `skipCorrupt`, as report). */
+function fromRunDir(
+  dir: string,
+  skipCorrupt = false,
+): { summary: Summary; records: CellRecord[]; spec: ExperimentSpec } {
   const meta = readRunMeta(dir);
   const path = join(dir, RESULTS_FILE);
   const read = readResults(path, { planned: plannedKeys(runCells(meta)), skipCorrupt });
@@ -52,7 +59,32 @@ function fromRunDir(dir: string, skipCorrupt = false): { summary: Summary; recor
   if (notice) process.stderr.write(`gmoe plan: ${notice}: the plan leaves their cells out\n`);
   const records = read.records;
   if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
-  return { summary: summarise(records, meta.spec), records };
+  return { summary: summarise(records, meta.spec), records, spec: meta.spec };
+}
+
+/** --write-spec never replaces a file. */
+function refuseExisting(path: string): void {
+  if (existsSync(path)) throw new CliError(`--write-spec: ${path} already exists; choose another file`);
+}
+
+/**
+ * Writes the spec of the plan's whole-figure design (--write-spec) and says how to run it.
+ * @throws CliError naming --write-spec when the file exists or the plan has no such design
+ */
+function writeDecisiveSpec(path: string, spec: ExperimentSpec, plan: RatePlan, workers: number): string {
+  refuseExisting(path);
+  let d;
+  try {
+    d = decisiveSpec(spec, plan);
+  } catch (e) {
+    throw new CliError(`--write-spec: ${(e as Error).message}`);
+  }
+  writeFileAtomic(path, `${formatJSON(d.spec)}\n`);
+  const left = d.leftOut.length
+    ? `; left out, no planned row: ${d.leftOut.join(', ')}, whose cells the CPU above counts`
+    : '';
+  const models = d.spec.models.map((m) => m.label).join(', ');
+  return `wrote ${path}: the whole figure's design (${d.spec.replications} reps; models ${models}${left}) — run it with \`gmoe sweep ${path} --workers ${workers}\``;
 }
 
 async function run(arg: string, opts: PlanCliOptions): Promise<void> {
@@ -60,9 +92,12 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   const budgetSeconds = opts.budget === undefined ? undefined : parseBudget(opts.budget);
   let summary: Summary;
   let records: CellRecord[];
+  let runSpec: ExperimentSpec;
+  // before a pilot that may run for minutes
+  if (opts.writeSpec !== undefined) refuseExisting(opts.writeSpec);
   try {
     if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
-      ({ summary, records } = fromRunDir(arg, opts.skipCorrupt));
+      ({ summary, records, spec: runSpec } = fromRunDir(arg, opts.skipCorrupt));
     } else {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
@@ -84,7 +119,7 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
         onNotice: (l) => process.stderr.write(`gmoe plan: ${l}\n`),
       });
       if (!res.analysis) throw new CliError('the pilot sweep was interrupted');
-      ({ summary, records } = fromRunDir(outDir));
+      ({ summary, records, spec: runSpec } = fromRunDir(outDir));
     }
   } catch (e) {
     asCliError(e);
@@ -97,6 +132,8 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   }
   if (!plan) throw new CliError(`nothing to plan: ${summary.spec} has no rate row with an interval`);
   const spw = secondsPerWork(records);
+  const written = opts.writeSpec === undefined ? undefined : writeDecisiveSpec(opts.writeSpec, runSpec, plan, workers);
+  if (written) process.stderr.write(`gmoe plan: ${written}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ ...plan, secondsPerWork: spw, workers }, null, 2)}\n`);
     return;
@@ -130,6 +167,10 @@ export function register(program: Command): void {
     )
     .option('--workers <W>', 'worker threads, for the pilot and the wall-clock estimates (default: all cores)')
     .option('--out <dir>', 'directory of the pilot sweep (default results/<name>-pilot-<timestamp>)')
+    .option(
+      '--write-spec <file>',
+      "write the whole figure's design as a spec to run with gmoe sweep (the run's spec with the design's n and replications, and only the models with a planned row)",
+    )
     .option('--json', 'print the plan as JSON')
     .option(
       '--skip-corrupt',
