@@ -18,6 +18,7 @@ export {
   planRates,
   formatPlan,
   secondsPerWork,
+  decisiveSpec,
 } from './analysis/index.js';
 export type {
   SummariseOptions,

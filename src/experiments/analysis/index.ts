@@ -43,3 +43,4 @@ export {
   type PlanOptions,
   type PlanFormatOptions,
 } from './planner.js';
+export { decisiveSpec, type DecisiveSpec } from './decisive-spec.js';
