@@ -105,6 +105,7 @@ describe('planner', () => {
       /D1 \(-1\/2, \w+\): ±\d\.\d\d → ±0\.125: n 300–\d+ \(\d+ log-spaced\) × \d+ reps \(predicted ±0\.\d+\), CPU .* on 2 workers\)/,
     );
     expect(r.stdout).toMatch(/whole figure \(1 rows\): .* CPU /);
+    expect(r.stdout).toContain("(--write-spec FILE writes the whole figure's design as a spec to run with gmoe sweep)");
     // --write-spec: the whole figure's design as a spec gmoe sweep runs; never over an existing file
     const specPath = join(tmp(), 'decisive.json');
     const w = await gmoe(['plan', pilotDir, '--metric', 'D1', '--workers', '2', '--write-spec', specPath]);

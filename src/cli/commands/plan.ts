@@ -146,6 +146,8 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   L.push(
     ...formatPlan(plan, { secondsPerWork: spw, workers, ...(budgetSeconds !== undefined ? { budgetSeconds } : {}) }),
   );
+  if (plan.figure && opts.writeSpec === undefined)
+    L.push("  (--write-spec FILE writes the whole figure's design as a spec to run with gmoe sweep)");
   process.stdout.write(`${L.join('\n')}\n`);
 }
 
