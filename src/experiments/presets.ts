@@ -326,12 +326,22 @@ export function presetSpec(name: string, options: { quick?: boolean } = {}): Exp
   }
   const size = options.quick ? p.quick : p.full;
   const built = p.build();
+  const restarts = size.restarts ?? built.restarts;
+  // the built description names the full size's starts ("best of 5 starts"); a quick size with fewer says its own
+  const description =
+    built.description && restarts !== built.restarts
+      ? built.description.replace(
+          `best of ${built.restarts} starts`,
+          restarts === 1 ? '1 start' : `best of ${restarts} starts`,
+        )
+      : built.description;
   const spec: ExperimentSpec = {
     name: p.name,
     ...built,
+    ...(description !== undefined ? { description } : {}),
     n: size.n,
     replications: size.replications,
-    restarts: size.restarts ?? built.restarts,
+    restarts,
     em: { ...built.em, ...size.em },
     seed: 1,
   };

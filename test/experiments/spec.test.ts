@@ -188,7 +188,13 @@ describe('presets', () => {
       const cells = (s: typeof full) => (s.n as number[]).length * s.replications * s.models.length;
       expect(cells(quick)).toBeLessThan(cells(full) / 20);
       expect(Object.keys(full.theory).length).toBeGreaterThan(3);
+      // each size's description says its own number of starts
+      for (const s of [full, quick]) {
+        const says = /best of (\d+) starts|(1) start\b/.exec(s.description ?? '');
+        if (s.restarts > 1 || says) expect([name, Number(says?.[1] ?? says?.[2])]).toEqual([name, s.restarts]);
+      }
     }
+    expect(presetSpec('temp-over', { quick: true }).description).toMatch(/, 1 start$/);
     // the paper's sizes [DEMY]: 200 sample sizes in [1e2, 1e5], 40 replications; over: [1e4, 1e5], 5 starts
     const exact = presetSpec('demy-exact');
     expect([exact.replications, (exact.n as number[])[0], (exact.n as number[]).at(-1)]).toEqual([40, 100, 100000]);
