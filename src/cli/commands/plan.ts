@@ -62,17 +62,12 @@ function fromRunDir(
   return { summary: summarise(records, meta.spec), records, spec: meta.spec };
 }
 
-/** --write-spec never replaces a file. */
-function refuseExisting(path: string): void {
-  if (existsSync(path)) throw new CliError(`--write-spec: ${path} already exists; choose another file`);
-}
-
 /**
- * Writes the spec of the plan's whole-figure design (--write-spec) and says how to run it.
- * @throws CliError naming --write-spec when the file exists or the plan has no such design
+ * Writes the spec of the plan's whole-figure design (--write-spec; `run` refused an existing file before
+ * any pilot) and says how to run it.
+ * @throws CliError naming --write-spec when the plan has no such design
  */
 function writeDecisiveSpec(path: string, spec: ExperimentSpec, plan: RatePlan, workers: number): string {
-  refuseExisting(path);
   let d;
   try {
     d = decisiveSpec(spec, plan);
@@ -93,8 +88,9 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   let summary: Summary;
   let records: CellRecord[];
   let runSpec: ExperimentSpec;
-  // before a pilot that may run for minutes
-  if (opts.writeSpec !== undefined) refuseExisting(opts.writeSpec);
+  // --write-spec never replaces a file: refused before a pilot that may run for minutes
+  if (opts.writeSpec !== undefined && existsSync(opts.writeSpec))
+    throw new CliError(`--write-spec: ${opts.writeSpec} already exists; choose another file`);
   try {
     if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
       ({ summary, records, spec: runSpec } = fromRunDir(arg, opts.skipCorrupt));

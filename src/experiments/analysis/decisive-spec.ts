@@ -17,8 +17,9 @@ export interface DecisiveSpec {
 /**
  * The planned run's spec sized to the plan's whole-figure design: `n` and `replications` from it, the
  * name suffixed `-decisive`, no `quick` flag; a multi-model spec keeps the models some planned row
- * names (and their theory; a single one left keeps its metrics without the label). Everything else — seed, starts, EM options, records — stays the pilot's,
- * since the plan's widths and costs were measured with them.
+ * names (and their theory; a single one left keeps its metrics without the label). Everything else —
+ * seed, starts, EM options, records — stays the pilot's, since the plan's widths and costs were
+ * measured with them.
  * @throws Error when the plan has no whole-figure design
  * @example decisiveSpec(meta.spec, planRates(summary, records)!).spec.replications
  */
@@ -30,14 +31,13 @@ export function decisiveSpec(spec: ExperimentSpec, plan: RatePlan): DecisiveSpec
   const kept = labels.length > 1 ? labels.filter((l) => owners.has(l)) : labels;
   const keptSet = new Set(kept);
   // a spec of one model names its metrics without the label
-  const unprefix = labels.length > 1 && kept.length === 1 ? `${kept[0]}:` : '';
+  const unlabel = labels.length > 1 && kept.length === 1;
   const theory = Object.fromEntries(
-    Object.entries(spec.theory)
-      .filter(([k]) => {
-        const model = parseMetric(k, labels).model;
-        return model === undefined || keptSet.has(model);
-      })
-      .map(([k, p]) => [unprefix && k.startsWith(unprefix) ? k.slice(unprefix.length) : k, p]),
+    Object.entries(spec.theory).flatMap(([k, p]) => {
+      const { model, base } = parseMetric(k, labels);
+      if (model === undefined) return [[k, p]];
+      return keptSet.has(model) ? [[unlabel ? base : k, p]] : [];
+    }),
   );
   const { quick: _quick, ...rest } = spec;
   const out = validateSpec({
