@@ -20,6 +20,7 @@ import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderPng } from './plot/png.js';
 import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
+import { reuseCells } from './reuse.js';
 import { listPopulations, selectPopulation, type PopulationCount } from './population.js';
 import { runPool } from './pool.js';
 import { specKey, validateSpec } from './spec.js';
@@ -66,7 +67,7 @@ export interface SweepProgress {
   done: number;
   /** cells of this run (the shard's share) */
   total: number;
-  /** cells found already done on --resume */
+  /** cells found already done on --resume, or taken from earlier runs (`reuse`) */
   resumed: number;
   /** failed cells finished in this session */
   failed: number;
@@ -98,6 +99,11 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** on resume, move corrupt lines of results.jsonl aside (results.corrupt.jsonl) and rerun their cells */
   skipCorrupt?: boolean;
+  /**
+   * earlier sweep directories whose cells this new run also plans and computes the same way (the same
+   * gmoe version; only n, replications, theory, name, description may differ): taken, not recomputed
+   */
+  reuse?: readonly string[];
 }
 
 export interface AnalyseResult {
@@ -117,6 +123,8 @@ export interface SweepResult {
   ran: number;
   /** cells found done on --resume */
   resumed: number;
+  /** cells taken from `reuse` directories */
+  reused: number;
   /** failed cells among all finished ones */
   failed: number;
   interrupted: boolean;
@@ -233,6 +241,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
 
   const done = new Set<string>();
   let resumed = 0;
+  let reused = 0;
+  if (options.resume && options.reuse && options.reuse.length > 0)
+    throw new StoreError('reuse starts a new run: it does not combine with resume (the run resumed holds its cells)');
   if (options.resume && existsSync(join(outDir, SPEC_FILE))) {
     const meta = readRunMeta(outDir);
     if (specKey(meta.spec) !== specKey(spec)) {
@@ -269,10 +280,25 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
         `${outDir} already holds a sweep (${SPEC_FILE} or ${RESULTS_FILE}): add --resume to continue it, or choose another --out (library: the options resume and outDir)`,
       );
     }
+    const provenance = runProvenance(spec);
+    // read (and refused) before anything is written
+    const taken = options.reuse?.length
+      ? reuseCells(spec, plannedKeys(cells), options.reuse, provenance, notice)
+      : undefined;
     makeOutDir(outDir);
-    const meta: RunMeta = { format: RUN_FORMAT, version: RUN_VERSION, spec, provenance: runProvenance(spec) };
+    const meta: RunMeta = { format: RUN_FORMAT, version: RUN_VERSION, spec, provenance };
     if (options.shard && options.shard.count > 1) meta.shard = options.shard;
+    if (taken) meta.reusedFrom = taken.from;
     writeRunMeta(outDir, meta);
+    if (taken && taken.records.length > 0) {
+      writeResultsAtomic(resultsPath, taken.records);
+      for (const r of taken.records) done.add(cellKey(r.model, r.n, r.rep));
+      reused = taken.records.length;
+      resumed = reused;
+      notice(
+        `reusing ${reused} of ${cells.length} cells from ${taken.from.map((f) => `${f.dir} (${f.cells})`).join(', ')}`,
+      );
+    }
   }
 
   // largest n first: the long cells start early and the workers finish together
@@ -327,7 +353,15 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   }
   const all = readResults(resultsPath).records;
   const failed = all.filter((r) => r.status === 'failed').length;
-  const result: SweepResult = { outDir, total: cells.length, ran, resumed, failed, interrupted };
+  const result: SweepResult = {
+    outDir,
+    total: cells.length,
+    ran,
+    resumed: resumed - reused,
+    reused,
+    failed,
+    interrupted,
+  };
   if (!interrupted) result.analysis = await analyseRun(outDir, { plots: options.plots, onNotice: notice });
   return result;
 }

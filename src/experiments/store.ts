@@ -60,6 +60,8 @@ export interface RunMeta {
   shard?: Shard;
   /** for a merge: the directories merged */
   mergedFrom?: string[];
+  /** cells taken from earlier runs (`--reuse`): each directory, how many, and the commit that computed them */
+  reusedFrom?: { dir: string; cells: number; commit?: string }[];
   provenance: RunProvenance;
 }
 

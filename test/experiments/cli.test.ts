@@ -58,6 +58,14 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
         /--shard must be i\/N with 1 ≤ i ≤ N/,
       ],
       [['sweep', 'demy-exact', '--quick', '--resume'], /--resume needs --out DIR/],
+      [
+        ['sweep', 'demy-exact', '--quick', '--resume', '--out', join(dir, 'o8'), '--reuse', join(dir, 'o9')],
+        /--reuse starts a new sweep: it does not combine with --resume/,
+      ],
+      [
+        ['sweep', 'demy-exact', '--quick', '--out', join(dir, 'o8'), '--reuse', join(dir, 'nothing')],
+        /nothing is not a sweep directory: no spec\.json/,
+      ],
       [['sweep', bad, '--quick', '--out', join(dir, 'o5')], /--quick applies to presets only/],
       [['sweep', 'demy-exact', '--workers', 'many', '--out', join(dir, 'o6')], /--workers must be an integer/],
       [

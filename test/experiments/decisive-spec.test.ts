@@ -34,6 +34,8 @@ describe('decisiveSpec', () => {
     for (const f of ['seed', 'restarts', 'init', 'em', 'record', 'loss', 'truth', 'design'] as const)
       expect(spec[f]).toEqual(quick[f]);
     expect(validateSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
+    // planned again from the decisive run: the suffix once
+    expect(decisiveSpec(spec, planOf(['tanh:b_w|m=2'])).spec.name).toBe('temp-over-decisive');
   });
 
   it('names the metrics of a single model left without its label, as a one-model spec must', () => {

@@ -111,7 +111,12 @@ describe('planner', () => {
     const w = await gmoe(['plan', pilotDir, '--metric', 'D1', '--workers', '2', '--write-spec', specPath]);
     expect(w.code, w.stderr).toBe(0);
     expect(w.stderr).toContain(`gmoe plan: wrote ${specPath}: the whole figure's design (`);
-    expect(w.stderr).toContain(`run it with \`gmoe sweep ${specPath} --workers 2\``);
+    // the pilot's cells at the design's n (its first, 300, is the pilot's) need not run again
+    expect(w.stderr).toMatch(
+      new RegExp(
+        `run it with \`gmoe sweep ${specPath} --workers 2 --reuse ${pilotDir}\` \\(\\d+ of its cells are done in ${pilotDir}\\)`,
+      ),
+    );
     const written = readFileSync(specPath, 'utf8');
     const decisive = validateSpec(JSON.parse(written));
     const n = decisive.n as number[];

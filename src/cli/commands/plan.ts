@@ -12,7 +12,8 @@ import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../expe
 import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
-import { plannedKeys, runCells, runSweep } from '../../experiments/runner.js';
+import { plannedKeys, runCells, runProvenance, runSweep } from '../../experiments/runner.js';
+import { reusableCount } from '../../experiments/reuse.js';
 import { readResults, readRunMeta, RESULTS_FILE, skippedNotice, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, ExperimentSpec, Summary } from '../../experiments/types.js';
 import { formatJSON } from '../../io/index.js';
@@ -67,7 +68,13 @@ function fromRunDir(
  * any pilot) and says how to run it.
  * @throws CliError naming --write-spec when the plan has no such design
  */
-function writeDecisiveSpec(path: string, spec: ExperimentSpec, plan: RatePlan, workers: number): string {
+function writeDecisiveSpec(
+  path: string,
+  spec: ExperimentSpec,
+  plan: RatePlan,
+  workers: number,
+  sourceDir: string,
+): string {
   let d;
   try {
     d = decisiveSpec(spec, plan);
@@ -79,7 +86,11 @@ function writeDecisiveSpec(path: string, spec: ExperimentSpec, plan: RatePlan, w
     ? `; left out, no planned row: ${d.leftOut.join(', ')}, whose cells the CPU above counts`
     : '';
   const models = d.spec.models.map((m) => m.label).join(', ');
-  return `wrote ${path}: the whole figure's design (${d.spec.replications} reps; models ${models}${left}) — run it with \`gmoe sweep ${path} --workers ${workers}\``;
+  // the cells the pilot (or the run planned from) already holds need not run again
+  const reusable = reusableCount(d.spec, sourceDir, runProvenance(d.spec));
+  const reuse = reusable > 0 ? ` --reuse ${sourceDir}` : '';
+  const done = reusable > 0 ? ` (${reusable} of its cells are done in ${sourceDir})` : '';
+  return `wrote ${path}: the whole figure's design (${d.spec.replications} reps; models ${models}${left}) — run it with \`gmoe sweep ${path} --workers ${workers}${reuse}\`${done}`;
 }
 
 async function run(arg: string, opts: PlanCliOptions): Promise<void> {
@@ -88,12 +99,14 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   let summary: Summary;
   let records: CellRecord[];
   let runSpec: ExperimentSpec;
+  let sourceDir: string;
   // --write-spec never replaces a file: refused before a pilot that may run for minutes
   if (opts.writeSpec !== undefined && existsSync(opts.writeSpec))
     throw new CliError(`--write-spec: ${opts.writeSpec} already exists; choose another file`);
   try {
     if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
       ({ summary, records, spec: runSpec } = fromRunDir(arg, opts.skipCorrupt));
+      sourceDir = arg;
     } else {
       // a pilot: the preset's quick size, or the spec file as it is
       const spec = specFromArgs(arg, { quick: isExperimentPreset(arg) });
@@ -116,6 +129,7 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
       });
       if (!res.analysis) throw new CliError('the pilot sweep was interrupted');
       ({ summary, records, spec: runSpec } = fromRunDir(outDir));
+      sourceDir = outDir;
     }
   } catch (e) {
     asCliError(e);
@@ -128,7 +142,8 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   }
   if (!plan) throw new CliError(`nothing to plan: ${summary.spec} has no rate row with an interval`);
   const spw = secondsPerWork(records);
-  const written = opts.writeSpec === undefined ? undefined : writeDecisiveSpec(opts.writeSpec, runSpec, plan, workers);
+  const written =
+    opts.writeSpec === undefined ? undefined : writeDecisiveSpec(opts.writeSpec, runSpec, plan, workers, sourceDir!);
   if (written) process.stderr.write(`gmoe plan: ${written}\n`);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify({ ...plan, secondsPerWork: spw, workers }, null, 2)}\n`);

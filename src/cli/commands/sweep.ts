@@ -1,5 +1,5 @@
 /**
- * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--restarts-max M] [--variance free|equal] [--no-png]`
+ * `gmoe sweep <preset|spec.json> [--quick] [--reps R] [--workers W] [--out DIR] [--resume [--skip-corrupt]] [--reuse DIR]... [--shard i/N] [--seed S] [--bounds B] [--optimizer em|hybrid] [--prefit M] [--restarts-max M] [--variance free|equal] [--no-png]`
  * Runs an experiment: every (n, replication) cell simulates from the truth, fits by EM and
  * measures the losses; results.jsonl grows one line per cell; at the end summary.json, the
  * table (stdout), plot.html and plot.png. Ctrl-C (or SIGTERM) stops it; --resume continues it.
@@ -37,6 +37,7 @@ interface SweepCliOptions {
   prefit?: string;
   restartsMax?: string;
   variance?: string;
+  reuse: string[];
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -141,6 +142,10 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
     throw new CliError(
       '--skip-corrupt applies with --resume (it moves corrupt lines of results.jsonl aside and reruns their cells)',
     );
+  if (opts.resume && opts.reuse.length > 0)
+    throw new CliError(
+      '--reuse starts a new sweep: it does not combine with --resume (the sweep resumed holds its cells)',
+    );
   if (opts.resume && opts.out === undefined)
     throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
   if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
@@ -159,6 +164,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
       workers,
       resume: opts.resume,
       skipCorrupt: opts.skipCorrupt,
+      reuse: opts.reuse,
       shard,
       signal: ac.signal,
       plots: opts.png ? 'html+png' : 'html',
@@ -200,7 +206,8 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
     return;
   }
   const failed = result.failed ? `, ${result.failed} failed` : '';
-  notice(`${result.total} cells in ${outDir} (${result.ran} run now, ${result.resumed} from before${failed})`);
+  const reused = result.reused ? `, ${result.reused} reused` : '';
+  notice(`${result.total} cells in ${outDir} (${result.ran} run now, ${result.resumed} from before${reused}${failed})`);
   if (result.analysis) printAnalysis(result.analysis, 'sweep');
 }
 
@@ -217,6 +224,12 @@ export function register(program: Command): void {
     .option('--workers <W>', 'worker threads (default: all cores)')
     .option('--out <dir>', 'output directory (default results/<name>[-quick]-<timestamp>)')
     .option('--resume', 'continue the sweep in --out: finished cells are skipped')
+    .option(
+      '--reuse <dir>',
+      'take the cells an earlier sweep DIR already computed that this one also plans (the same gmoe version and spec but for n, replications, theory, name, description: e.g. more replications after `gmoe plan`); repeatable; spec.json records them',
+      (dir: string, dirs: string[]) => [...dirs, dir],
+      [] as string[],
+    )
     .option(
       '--shard <i/N>',
       'run only share i of N (1 ≤ i ≤ N), e.g. one task of a Slurm job array; join with `gmoe merge`',

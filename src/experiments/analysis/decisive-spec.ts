@@ -16,7 +16,7 @@ export interface DecisiveSpec {
 
 /**
  * The planned run's spec sized to the plan's whole-figure design: `n` and `replications` from it, the
- * name suffixed `-decisive`, no `quick` flag; a multi-model spec keeps the models some planned row
+ * name suffixed `-decisive` (once), no `quick` flag; a multi-model spec keeps the models some planned row
  * names (and their theory; a single one left keeps its metrics without the label). Everything else —
  * seed, starts, EM options, records — stays the pilot's, since the plan's widths and costs were
  * measured with them.
@@ -42,7 +42,8 @@ export function decisiveSpec(spec: ExperimentSpec, plan: RatePlan): DecisiveSpec
   const { quick: _quick, ...rest } = spec;
   const out = validateSpec({
     ...rest,
-    name: `${spec.name}-decisive`,
+    // planned again from a decisive run: one suffix
+    name: spec.name.endsWith('-decisive') ? spec.name : `${spec.name}-decisive`,
     models: spec.models.filter((m) => keptSet.has(m.label)),
     n: plan.figure.design.n,
     replications: plan.figure.design.replications,
