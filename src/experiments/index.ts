@@ -2,6 +2,8 @@
 export type * from './types.js';
 export {
   summarise,
+  ratesCsv,
+  curvesCsv,
   formatSummaryTable,
   fitRates,
   compareLaws,
@@ -39,7 +41,9 @@ export {
   writePlotHtml,
   plotHtml,
   renderPng,
+  renderImages,
   figureToPng,
+  figureToImages,
   figureToPngBase64,
   CHROMIUM_PATH,
   plotlyBundle,

@@ -2,7 +2,7 @@
  * Runs a sweep into a directory, resumes it, merges shards, and (re)analyses results:
  *
  *   runSweep(spec, { outDir })   spec.json, then results.jsonl cell by cell, then the analysis
- *   analyseRun(dir)              summary.json, summary.txt, plot.html, plot.png from results.jsonl
+ *   analyseRun(dir)              summary.json, summary.txt, rates.csv, curves.csv, plot.html, .png, .svg from results.jsonl
  *   mergeRuns(dirs, outDir)      shards → one directory with the same summary as one run
  *
  * Every output is computed from the records sorted by (model, n, rep), never in completion order,
@@ -14,11 +14,12 @@ import { availableParallelism } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { checkoutRoot, formatJSON, makeDirs, packageInfo, writeFileAtomic } from '../io/index.js';
 import { summarise } from './analysis/summarise.js';
+import { curvesCsv, ratesCsv } from './analysis/summary-csv.js';
 import { formatSummaryTable } from './analysis/table.js';
 import { secondsPerWork } from './analysis/planner.js';
 import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
-import { renderPng } from './plot/png.js';
+import { renderImages } from './plot/png.js';
 import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
 import { reuseCells } from './reuse.js';
 import { listPopulations, selectPopulation, type PopulationCount } from './population.js';
@@ -27,6 +28,7 @@ import { specKey, validateSpec } from './spec.js';
 import {
   PLOT_HTML_FILE,
   PLOT_PNG_FILE,
+  PLOT_SVG_FILE,
   CORRUPT_FILE,
   RESULTS_FILE,
   RUN_FORMAT,
@@ -36,6 +38,8 @@ import {
   SUMMARY_FILE,
   StoreError,
   TABLE_FILE,
+  RATES_CSV_FILE,
+  CURVES_CSV_FILE,
   ResultsIOError,
   quarantineCorrupt,
   readResults,
@@ -439,6 +443,9 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
   };
   write(SUMMARY_FILE, `${formatJSON(summary)}\n`);
   write(TABLE_FILE, table.endsWith('\n') ? table : `${table}\n`);
+  const lone = meta.spec.models.length === 1 ? meta.spec.models[0]!.label : '';
+  write(RATES_CSV_FILE, ratesCsv(summary, lone));
+  write(CURVES_CSV_FILE, curvesCsv(summary, lone));
   const plots = options.plots ?? 'html+png';
   if (plots !== 'none') {
     const figure = buildFigure(summary);
@@ -446,9 +453,11 @@ export async function analyseRun(dir: string, options: AnalyseOptions = {}): Pro
     writePlotHtml(join(outDir, PLOT_HTML_FILE), figure, title);
     files.push(join(outDir, PLOT_HTML_FILE));
     if (plots === 'html+png') {
-      const png = await renderPng(figure, join(outDir, PLOT_PNG_FILE));
-      if (png.ok) files.push(join(outDir, PLOT_PNG_FILE));
-      else warn(`${PLOT_PNG_FILE} not written: ${png.reason}`);
+      // the SVG in the same browser session: a vector figure for papers
+      const paths = { png: join(outDir, PLOT_PNG_FILE), svg: join(outDir, PLOT_SVG_FILE) };
+      const images = await renderImages(figure, paths);
+      if (images.ok) files.push(paths.png, paths.svg);
+      else warn(`${PLOT_PNG_FILE} and ${PLOT_SVG_FILE} not written: ${images.reason}`);
     }
   }
   return { summary, table, files, warnings };

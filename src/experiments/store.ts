@@ -2,7 +2,7 @@
  * The results store of a sweep directory:
  *   spec.json      the normalised spec and its provenance (written once, atomically)
  *   results.jsonl  one CellRecord per line, append-only
- *   summary.json, summary.txt, plot.html, plot.png   the analysis (rewritten atomically)
+ *   summary.json, summary.txt, rates.csv, curves.csv, plot.html, plot.png, plot.svg   the analysis (rewritten atomically)
  *
  * Crash safety: each finished cell is one `appendFileSync(JSON.stringify(record) + "\n")` followed
  * by fsync, so a run killed at any moment (kill -9 included) leaves complete lines plus at most one
@@ -31,8 +31,11 @@ export const SPEC_FILE = 'spec.json';
 export const RESULTS_FILE = 'results.jsonl';
 export const SUMMARY_FILE = 'summary.json';
 export const TABLE_FILE = 'summary.txt';
+export const RATES_CSV_FILE = 'rates.csv';
+export const CURVES_CSV_FILE = 'curves.csv';
 export const PLOT_HTML_FILE = 'plot.html';
 export const PLOT_PNG_FILE = 'plot.png';
+export const PLOT_SVG_FILE = 'plot.svg';
 /** corrupt lines moved out of results.jsonl by --resume --skip-corrupt */
 export const CORRUPT_FILE = 'results.corrupt.jsonl';
 
@@ -294,7 +297,7 @@ export class ResultsWriter {
 
 // temp files of the atomic writes (models/io.ts writeFileAtomic, plot/html.ts, plot/png.ts), by writer pid
 const TEMP_FILE =
-  /^(?:\.(?:summary\.json|summary\.txt|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png)\.tmp-(\d+))$/;
+  /^(?:\.(?:summary\.json|summary\.txt|rates\.csv|curves\.csv|spec\.json|results\.jsonl)\.(\d+)\.\d+\.tmp|plot\.(?:html|png|svg)\.tmp-(\d+))$/;
 
 function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;

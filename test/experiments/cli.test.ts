@@ -151,7 +151,9 @@ describe('gmoe sweep, report, merge', () => {
         'spec.json',
         'summary.json',
         'summary.txt',
-        ...(HAS_CHROMIUM ? ['plot.png'] : []),
+        'rates.csv',
+        'curves.csv',
+        ...(HAS_CHROMIUM ? ['plot.png', 'plot.svg'] : []),
       ]),
     );
     const meta = JSON.parse(readFileSync(join(out, 'spec.json'), 'utf8'));
@@ -173,7 +175,13 @@ describe('gmoe sweep, report, merge', () => {
       expect(Number.isFinite(rec.logLik)).toBe(true);
     }
     expect(r.stdout).toContain('D1');
-    if (HAS_CHROMIUM) expect(readFileSync(join(out, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
+    if (HAS_CHROMIUM) {
+      expect(readFileSync(join(out, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
+      // the same figure as a vector image, at its CSS size
+      const svg = readFileSync(join(out, 'plot.svg'), 'utf8');
+      expect(svg).toMatch(/^<svg [^>]*width="\d+" height="\d+"/);
+      expect(svg).toContain('cli-tiny: convergence rates');
+    }
 
     // report re-analyses the directory to the same summary
     const summary = readFileSync(join(out, 'summary.json'), 'utf8');

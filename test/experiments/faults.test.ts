@@ -409,7 +409,7 @@ describe('SIGTERM while the analysis is written', () => {
     console.log(`SIGTERM during the PNG step: ${signal ?? 'exited'}, plot.png ${existsSync(png) ? 'whole' : 'absent'}`);
     const again = await gmoe(['report', dir]);
     expect(again.code).toBe(0);
-    if (!again.stderr.includes('plot.png not written'))
+    if (!again.stderr.includes('plot.png and plot.svg not written'))
       expect(readFileSync(png).subarray(-8).toString('latin1')).toContain('IEND');
     expect(readdirSync(dir).filter((f) => /\.tmp(-\d+)?$/.test(f))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
  * `gmoe report DIR [--no-png] [--skip-corrupt] [--cells m1,m2,…]` — re-analyses a sweep directory from spec.json and
- * results.jsonl: rewrites summary.json, summary.txt, plot.html and plot.png, and prints the table; with --cells, of
+ * results.jsonl: rewrites summary.json, summary.txt, rates.csv, curves.csv, plot.html, plot.png and plot.svg, and prints the table; with --cells, of
  * one population of fits (src/experiments/population.ts), into DIR/cells-m1-m2…/.
  */
 import type { Command } from 'commander';

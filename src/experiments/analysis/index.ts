@@ -13,6 +13,7 @@ export {
 export { fitInvLog, compareLaws, InvLogFitter, LawPreferenceCounter, type InvLogFit } from './law.js';
 export { parseMetric, compareMetrics, displayName, LOSS_ORDER, PARAM_ORDER, type MetricName } from './metrics.js';
 export { fixed, sig2, exponentText, predictionText, ciText, powerLawLabel, powerLawLabelHtml } from './format.js';
+export { ratesCsv, curvesCsv } from './summary-csv.js';
 export { summarise, readFit, fixedByEstimator, defaultProvenance, type SummariseOptions } from './summarise.js';
 export {
   judgeRate,

@@ -55,11 +55,26 @@ function sizeOf(figure: Figure, options: PngOptions): { width: number; height: n
   return { width, height, scale };
 }
 
+/** The image formats Plotly.toImage renders here: PNG (raster, `scale` device px per CSS px) and SVG (vector). */
+export type ImageFormat = 'png' | 'svg';
+
 /**
  * Renders a figure to PNG bytes (for notebooks: display the Buffer, or its base64).
  * @throws Error when no Chromium is found or rendering fails (the message says which)
  */
 export async function figureToPng(figure: Figure, options: PngOptions = {}): Promise<Buffer> {
+  return (await figureToImages(figure, ['png'], options)).png!;
+}
+
+/**
+ * Renders a figure in each of `formats` with one browser launch: PNG bytes, SVG text as UTF-8 bytes.
+ * @throws Error when no Chromium is found or rendering fails (the message says which)
+ */
+export async function figureToImages(
+  figure: Figure,
+  formats: readonly ImageFormat[],
+  options: PngOptions = {},
+): Promise<Partial<Record<ImageFormat, Buffer>>> {
   const { width, height, scale } = sizeOf(figure, options);
   const browser = await chooseBrowser(options.executablePath);
   const timeout = options.timeoutMs ?? 120_000;
@@ -81,22 +96,35 @@ export async function figureToPng(figure: Figure, options: PngOptions = {}): Pro
     const page = context.pages()[0] ?? (await context.newPage());
     await page.setContent('<!DOCTYPE html><html><head><meta charset="utf-8"></head><body></body></html>');
     await page.addScriptTag({ content: plotlyBundle() });
-    const url = await page.evaluate(
-      async ({ fig, w, h, s }) => {
-        const P = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } })
-          .Plotly;
-        return P.toImage({ data: fig.data, layout: fig.layout }, { format: 'png', width: w, height: h, scale: s });
-      },
-      { fig: figure, w: width, h: height, s: scale },
-    );
-    const prefix = 'data:image/png;base64,';
-    if (!url.startsWith(prefix))
-      throw new Error(`Plotly.toImage returned no PNG data URL (starts with ${JSON.stringify(url.slice(0, 30))})`);
-    return Buffer.from(url.slice(prefix.length), 'base64');
+    const out: Partial<Record<ImageFormat, Buffer>> = {};
+    for (const format of formats) {
+      const url = await page.evaluate(
+        async ({ fig, w, h, s, f }) => {
+          const P = (globalThis as unknown as { Plotly: { toImage: (f: unknown, o: unknown) => Promise<string> } })
+            .Plotly;
+          return P.toImage({ data: fig.data, layout: fig.layout }, { format: f, width: w, height: h, scale: s });
+        },
+        // an SVG at its CSS size: scale would only enlarge its width and height attributes
+        { fig: figure, w: width, h: height, s: format === 'svg' ? 1 : scale, f: format },
+      );
+      out[format] = decodeDataUrl(url, format);
+    }
+    return out;
   } finally {
     await context?.close().catch(() => undefined);
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** Plotly.toImage's data URL: base64 for PNG, percent-encoded text for SVG. */
+function decodeDataUrl(url: string, format: ImageFormat): Buffer {
+  const prefix = format === 'png' ? 'data:image/png;base64,' : 'data:image/svg+xml,';
+  if (!url.startsWith(prefix))
+    throw new Error(
+      `Plotly.toImage returned no ${format.toUpperCase()} data URL (starts with ${JSON.stringify(url.slice(0, 30))})`,
+    );
+  const body = url.slice(prefix.length);
+  return format === 'png' ? Buffer.from(body, 'base64') : Buffer.from(decodeURIComponent(body), 'utf8');
 }
 
 /** {@link figureToPng} as base64 (e.g. for a notebook's image/png display). */
@@ -114,18 +142,33 @@ export async function renderPng(
   path: string,
   options: PngOptions = {},
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  return renderImages(figure, { png: path }, options);
+}
+
+/**
+ * Renders a figure to image files (PNG and / or SVG), each written atomically, with one browser launch.
+ * Never throws: when no Chromium is found or the rendering fails it writes none and returns ok: false
+ * with the reason, for the caller to warn.
+ */
+export async function renderImages(
+  figure: Figure,
+  paths: Partial<Record<ImageFormat, string>>,
+  options: PngOptions = {},
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const formats = (['png', 'svg'] as const).filter((f) => paths[f] !== undefined);
+  const tmps = formats.map((f) => `${paths[f]!}.tmp-${process.pid}`);
   try {
-    const png = await figureToPng(figure, options);
-    writeFileSync(tmp, png);
-    renameSync(tmp, path);
+    const images = await figureToImages(figure, formats, options);
+    formats.forEach((f, t) => writeFileSync(tmps[t]!, images[f]!));
+    formats.forEach((f, t) => renameSync(tmps[t]!, paths[f]!));
     return { ok: true };
   } catch (e) {
-    rmSync(tmp, { force: true });
+    for (const tmp of tmps) rmSync(tmp, { force: true });
     const msg = e instanceof Error ? e.message : String(e);
+    const what = formats.map((f) => f.toUpperCase()).join(' and ');
     return {
       ok: false,
-      reason: msg.startsWith('Chromium not found') ? `${msg}; no PNG written` : `PNG rendering failed: ${msg}`,
+      reason: msg.startsWith('Chromium not found') ? `${msg}; no ${what} written` : `${what} rendering failed: ${msg}`,
     };
   }
 }
