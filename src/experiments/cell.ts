@@ -6,7 +6,8 @@
  *
  * Metric names (types.ts): "loss" (the spec's loss as computed — the top-K loss for top-K gates),
  * "D1", "D2" (the plain sums over cells), "hellinger", and `${param}|m=${m}` for param in beta1,
- * a, b, nu, beta0 (|W_j − w*_j|), tau, valued by the max over cells of size m; all prefixed
+ * a, b, nu, beta0 (|W_j − w*_j|), tau, beta1tau (the identified β1/τ of the temperature gate: its
+ * softmax-ratio loss's cells), valued by the max over cells of size m; all prefixed
  * `${label}:` when the spec fits several models.
  */
 import { fitMoE } from '../em/fit.js';
@@ -17,6 +18,8 @@ import { modelToParams, type Model } from '../models/types.js';
 import { hellinger } from '../voronoi/hellinger.js';
 import { voronoiLoss, type LossResult } from '../voronoi/loss.js';
 import { weightedCellErrors } from '../voronoi/weighted-errors.js';
+import { identifiedSlopeErrors } from '../voronoi/identified.js';
+import { isScaledLinear } from '../models/gates/index.js';
 import { dataSeed, hellingerSeed, initSeed, type Cell } from './plan.js';
 import { failedRecord, type CellEvaluator } from './pool.js';
 import { metricPrefix, specTruths } from './spec.js';
@@ -144,7 +147,12 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
         }
       }
     }
-    if (rec.perParameter !== false) parameterErrors(main, put, warn);
+    if (rec.perParameter !== false) {
+      parameterErrors(main, put, warn);
+      // the temperature gate's identified slope β1/τ, beside its β1 and τ (THEORY.md §5)
+      if (isScaledLinear(fm.gate) && isScaledLinear(truth.gate))
+        for (const c of identifiedSlopeErrors(fit.model, truth, main.kind)) put(`beta1tau|m=${c.m}`, c.error);
+    }
     if (rec.weighted === true) weightedErrors(fit.model, truth, main, put);
   } catch (e) {
     return failedRecord(cell, `loss: ${e instanceof Error ? e.message : String(e)}`, seconds());

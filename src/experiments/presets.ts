@@ -90,11 +90,20 @@ function activationTheory(over: boolean): Record<string, Prediction> {
   return t;
 }
 
-/** Identity (temperature) gate [TEMP]: parameters slower than any polynomial; the density still at n^-1/2. */
+/**
+ * Identity (temperature) gate [TEMP]: parameters slower than any polynomial; the density still at n^-1/2.
+ * The identified slope β1/τ is a softmax slope (THEORY.md §5, [A]): n^-1/2 in a single-atom cell, and in a
+ * two-atom cell the softmax gate's n^-1/8 [DEMY] (medians there, as the other over-specified rows).
+ */
 function temperatureTheory(over: boolean): Record<string, Prediction> {
   const t: Record<string, Prediction> = { [over ? 'D2' : 'D1']: SLOW, loss: SLOW, hellinger: HALF };
   for (const p of ['beta1', 'tau']) t[`${p}|m=1`] = SLOW;
-  return t;
+  const ratio: Record<string, Prediction> = {
+    'beta1tau|m=1': { exponent: -0.5, note: '[A] the identified slope β1/τ: a softmax slope' },
+  };
+  if (!over) return { ...t, ...ratio };
+  ratio['beta1tau|m=2'] = { exponent: -1 / 8, note: '[A] the identified slope β1/τ: softmax n^{-1/(2 r̄(2))}' };
+  return { ...t, ...medianOf(ratio) };
 }
 
 function prefixed(label: string, t: Record<string, Prediction>): Record<string, Prediction> {

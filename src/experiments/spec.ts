@@ -49,7 +49,20 @@ export class SpecError extends ValidationError {
 const LABEL_RE = /^[A-Za-z0-9_.-]+$/;
 /** Largest n a grid may hold: far beyond what a fit can take, small enough to stay an exact integer. */
 const MAX_N = 1e9;
-const METRIC_PARAMS = ['beta1', 'a', 'b', 'nu', 'beta0', 'tau', 'beta1_w', 'a_w', 'b_w', 'nu_w', 'share_min'];
+const METRIC_PARAMS = [
+  'beta1',
+  'a',
+  'b',
+  'nu',
+  'beta0',
+  'tau',
+  'beta1tau',
+  'beta1_w',
+  'a_w',
+  'b_w',
+  'nu_w',
+  'share_min',
+];
 const METRIC_LOSSES = ['D1', 'D2', 'loss', 'hellinger'];
 
 const NAME_RULE = 'must be a non-empty name of letters, digits, "_", "." or "-"';

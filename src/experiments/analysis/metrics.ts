@@ -5,7 +5,7 @@
  */
 
 export const LOSS_ORDER = ['D1', 'D2', 'loss', 'hellinger'] as const;
-export const PARAM_ORDER = ['beta1', 'a', 'b', 'nu', 'beta0', 'tau'] as const;
+export const PARAM_ORDER = ['beta1', 'beta1tau', 'a', 'b', 'nu', 'beta0', 'tau'] as const;
 
 /** A metric name taken apart. */
 export interface MetricName {
@@ -85,6 +85,7 @@ export function compareMetrics(a: MetricName, b: MetricName, labels: readonly st
 
 const PARAM_LABEL: Record<string, string> = {
   beta1: 'β₁',
+  beta1tau: 'β₁/τ',
   a: 'a',
   b: 'b',
   nu: 'ν',

@@ -47,6 +47,7 @@ const COLOR: Record<string, string> = {
   nu: '#CC79A7',
   beta0: '#E69F00',
   tau: '#56B4E9',
+  beta1tau: '#882255',
   share_min: '#000000',
 };
 const EXTRA = ['#000000', '#882255', '#44AA99', '#999933', '#6699CC'];

@@ -1,0 +1,34 @@
+/**
+ * The temperature gate's identified slope (THEORY.md §5, "What is identified"): with the identity
+ * activation and the bias outside, the logits β1_j·x/τ + β0_j depend on (β1, τ) only through the ratio
+ * β1/τ, so the model is a softmax gate with slopes β1/τ. Its Voronoi loss's β1 errors are the errors of
+ * that ratio — what the data identify, and what should fall at the softmax rates — while β1 and τ apart
+ * show only where the fitter put them along (β1, τ) → (cβ1, cτ).
+ */
+import { isScaledLinear } from '../models/gates/index.js';
+import { cloneModel, type Model } from '../models/types.js';
+import { voronoiLoss } from './loss.js';
+
+/** The same conditional density as a softmax gate with slopes β1/τ (τ = 1). */
+export function asSoftmaxRatio(m: Model): Model {
+  if (!isScaledLinear(m.gate))
+    throw new Error(
+      `asSoftmaxRatio: the gate must be linear in (β0, β1/τ) (identity activation, bias outside). Value: ${JSON.stringify(m.gate)}`,
+    );
+  const out = cloneModel(m);
+  out.gate = { kind: 'softmax' };
+  for (let t = 0; t < out.beta1.length; t++) out.beta1[t] = m.beta1[t]! / m.tau;
+  out.tau = 1;
+  return out;
+}
+
+/**
+ * The error of the identified slope β1/τ in each non-empty Voronoi cell: the β1 errors of the softmax
+ * loss between the two models written with slopes β1/τ (its own cells and translation infimum).
+ * @param loss the loss whose cells are used: D1 (exact fits) or D2 (over-specified)
+ * @returns per cell: its number of fitted atoms m and max_i ‖β1_i/τ̂ − β1*_j/τ* − t1‖
+ */
+export function identifiedSlopeErrors(fit: Model, truth: Model, loss: 'D1' | 'D2'): { m: number; error: number }[] {
+  const r = voronoiLoss(asSoftmaxRatio(fit), asSoftmaxRatio(truth), { loss, topK: false });
+  return r.cells.filter((c) => c.fitted.length > 0).map((c) => ({ m: c.fitted.length, error: c.errors.beta1 }));
+}
