@@ -96,7 +96,8 @@ export function reuseCells(
     const same = new Set(
       meta.spec.models.filter((m) => cellDefinition(meta.spec, m.label) === defs.get(m.label)).map((m) => m.label),
     );
-    const other = meta.spec.models.filter((m) => !same.has(m.label)).map((m) => m.label);
+    // a model this spec does not fit is simply not planned; one it fits otherwise is worth a word
+    const other = meta.spec.models.filter((m) => defs.has(m.label) && !same.has(m.label)).map((m) => m.label);
     if (other.length > 0)
       notice(
         `${dir}: model${other.length === 1 ? '' : 's'} ${other.join(', ')} not reused (not fitted the same way here)`,

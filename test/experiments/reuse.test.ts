@@ -148,6 +148,18 @@ describe('runSweep({ reuse })', () => {
     });
     expect(r).toMatchObject({ ran: 9, reused: 9 });
     expect(notices).toContain(`${old}: model over not reused (not fitted the same way here)`);
+    // a model the new spec does not fit is not planned: no word about it
+    const lone: string[] = [];
+    const exact = respec({ models: [two.models[0]!] });
+    await runSweep(exact, {
+      outDir: join(root, 'exact'),
+      workers: 1,
+      evaluator: FAKE,
+      plots: 'none',
+      reuse: [old],
+      onNotice: (l) => lone.push(l),
+    });
+    expect(lone.filter((l) => l.includes('not reused'))).toEqual([]);
   });
 });
 
