@@ -83,12 +83,24 @@ export {
   runSweep,
   analyseRun,
   mergeRuns,
+  loadRun,
   type SweepOptions,
   type SweepResult,
   type SweepProgress,
   type AnalyseResult,
   type PlotOutput,
 } from './runner.js';
+export { reuseCells, reusableCount, cellDefinition, type Reused, type ReusedFrom } from './reuse.js';
+export {
+  compareRuns,
+  runComparisonTable,
+  runComparisonCsv,
+  type ComparedRun,
+  type ComparedCell,
+  type ComparisonRow,
+  type RunComparison,
+} from './analysis/run-comparison.js';
+export { runComparisonFigure, figureRows, MAX_COMPARE_PANELS } from './plot/run-comparison-figure.js';
 export {
   readResults,
   readRunMeta,

@@ -380,6 +380,25 @@ export function runCells(meta: RunMeta): Cell[] {
   return shardCells(planCells(meta.spec), meta.shard);
 }
 
+/**
+ * A sweep directory's spec, records and summary, read without writing anything (`gmoe plan`, `gmoe compare`):
+ * with `skipCorrupt`, corrupt lines are skipped and said through `onNotice` ("skipped 2 corrupt lines of F (lines 4, 9)").
+ * @throws StoreError when the directory is no sweep, a line is corrupt (without `skipCorrupt`) or it has no results
+ */
+export function loadRun(
+  dir: string,
+  options: { skipCorrupt?: boolean; onNotice?: (line: string) => void } = {},
+): { meta: RunMeta; records: CellRecord[]; summary: Summary } {
+  const meta = readRunMeta(dir);
+  const path = join(dir, RESULTS_FILE);
+  const read = readResults(path, { planned: plannedKeys(runCells(meta)), skipCorrupt: options.skipCorrupt });
+  const skipped = skippedNotice(path, read);
+  if (skipped) options.onNotice?.(skipped);
+  if (read.records.length === 0) throw new StoreError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
+  const records = sortRecords(read.records, meta.spec);
+  return { meta, records, summary: summarise(records, meta.spec) };
+}
+
 export interface AnalyseOptions {
   plots?: PlotOutput;
   onNotice?: (line: string) => void;

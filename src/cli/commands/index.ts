@@ -10,7 +10,20 @@ import { register as report } from './report.js';
 import { register as merge } from './merge.js';
 import { register as presets } from './presets.js';
 import { register as plan } from './plan.js';
+import { register as compare } from './compare.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [simulate, fit, predict, select, loss, sweep, report, merge, presets, plan];
+export const commands: RegisterCommand[] = [
+  simulate,
+  fit,
+  predict,
+  select,
+  loss,
+  sweep,
+  report,
+  merge,
+  compare,
+  presets,
+  plan,
+];

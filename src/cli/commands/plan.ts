@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { decisiveSpec } from '../../experiments/analysis/decisive-spec.js';
 import { formatPlan, planRates, secondsPerWork, type RatePlan } from '../../experiments/analysis/planner.js';
-import { summarise } from '../../experiments/analysis/summarise.js';
 import { verdictText } from '../../experiments/analysis/verdict.js';
 import { isExperimentPreset } from '../../experiments/presets.js';
-import { plannedKeys, runCells, runProvenance, runSweep } from '../../experiments/runner.js';
+import { loadRun, runProvenance, runSweep } from '../../experiments/runner.js';
 import { reusableCount } from '../../experiments/reuse.js';
-import { readResults, readRunMeta, RESULTS_FILE, skippedNotice, SPEC_FILE } from '../../experiments/store.js';
+import { RESULTS_FILE, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, ExperimentSpec, Summary } from '../../experiments/types.js';
 import { formatJSON } from '../../io/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -53,14 +52,11 @@ function fromRunDir(
   dir: string,
   skipCorrupt = false,
 ): { summary: Summary; records: CellRecord[]; spec: ExperimentSpec } {
-  const meta = readRunMeta(dir);
-  const path = join(dir, RESULTS_FILE);
-  const read = readResults(path, { planned: plannedKeys(runCells(meta)), skipCorrupt });
-  const notice = skippedNotice(path, read);
-  if (notice) process.stderr.write(`gmoe plan: ${notice}: the plan leaves their cells out\n`);
-  const records = read.records;
-  if (records.length === 0) throw new CliError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
-  return { summary: summarise(records, meta.spec), records, spec: meta.spec };
+  const { meta, records, summary } = loadRun(dir, {
+    skipCorrupt,
+    onNotice: (l) => process.stderr.write(`gmoe plan: ${l}: the plan leaves their cells out\n`),
+  });
+  return { summary, records, spec: meta.spec };
 }
 
 /**

@@ -1,0 +1,149 @@
+/**
+ * `gmoe compare DIR DIR [DIR...] [--label a,b,...] [--metric M ...] [--out DIR] [--no-png] [--json] [--skip-corrupt]`
+ * — several sweeps' rate rows side by side: per metric, each run's slope on the curve its verdict reads, its
+ * interval and verdict (src/experiments/analysis/run-comparison.ts). The table on stdout; with --out,
+ * compare.json, compare.csv, compare.html and (Chromium) compare.png and compare.svg.
+ */
+import { basename, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  compareRuns,
+  runComparisonCsv,
+  runComparisonTable,
+  type ComparedRun,
+  type RunComparison,
+} from '../../experiments/analysis/run-comparison.js';
+import type { Figure } from '../../experiments/plot/figure.js';
+import { writePlotHtml } from '../../experiments/plot/html.js';
+import { renderImages } from '../../experiments/plot/png.js';
+import { figureRows, runComparisonFigure } from '../../experiments/plot/run-comparison-figure.js';
+import { checkOutDir, loadRun } from '../../experiments/runner.js';
+import { formatJSON, makeDirs, writeFileAtomic } from '../../io/index.js';
+import { CliError } from '../errors.js';
+import { asCliError } from './sweep.js';
+
+interface CompareCliOptions {
+  label?: string;
+  metric?: string[];
+  out?: string;
+  png: boolean;
+  json?: boolean;
+  skipCorrupt?: boolean;
+}
+
+/** The runs' labels: --label's, else each directory's name (made unique with #2, #3, …). */
+function labelsOf(dirs: readonly string[], raw: string | undefined): string[] {
+  if (raw !== undefined) {
+    const labels = raw.split(',').map((s) => s.trim());
+    if (labels.length !== dirs.length || labels.some((l) => l === ''))
+      throw new CliError(
+        `--label must give one non-empty label per run (${dirs.length}), comma-separated. Value: ${raw}`,
+      );
+    if (new Set(labels).size !== labels.length) throw new CliError(`--label must give distinct labels. Value: ${raw}`);
+    return labels;
+  }
+  const seen = new Map<string, number>();
+  return dirs.map((d) => {
+    const b = basename(resolve(d));
+    const k = (seen.get(b) ?? 0) + 1;
+    seen.set(b, k);
+    return k === 1 ? b : `${b}#${k}`;
+  });
+}
+
+/** The JSON form: the comparison without each cell's full metric summary (its points stay in the runs' own files). */
+function comparisonJson(c: RunComparison): unknown {
+  return {
+    runs: c.runs,
+    rows: c.rows.map((r) => ({
+      ...r,
+      cells: r.cells.map((cell) => (cell === null ? null : { ...cell, metric: undefined })),
+    })),
+  };
+}
+
+function writeFiles(out: string, c: RunComparison, figure: Figure, title: string): string[] {
+  checkOutDir(out);
+  makeDirs(out);
+  const files: string[] = [];
+  const write = (name: string, text: string) => {
+    writeFileAtomic(join(out, name), text);
+    files.push(join(out, name));
+  };
+  write('compare.json', `${formatJSON(comparisonJson(c))}\n`);
+  write('compare.csv', runComparisonCsv(c));
+  write('compare.txt', runComparisonTable(c));
+  writePlotHtml(join(out, 'compare.html'), figure, title);
+  files.push(join(out, 'compare.html'));
+  return files;
+}
+
+async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
+  if (dirs.length < 2) throw new CliError(`compare needs at least two sweep directories. Value: ${dirs.join(' ')}`);
+  const labels = labelsOf(dirs, opts.label);
+  const notice = (l: string) => process.stderr.write(`gmoe compare: ${l}\n`);
+  let runs: ComparedRun[] = [];
+  try {
+    runs = dirs.map((dir, t) => {
+      const { meta, summary } = loadRun(dir, {
+        skipCorrupt: opts.skipCorrupt,
+        onNotice: (l) => notice(`${l}: their cells are left out`),
+      });
+      return { label: labels[t]!, dir, spec: meta.spec, summary };
+    });
+  } catch (e) {
+    asCliError(e);
+  }
+  let c: RunComparison;
+  try {
+    c = compareRuns(runs, opts.metric);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(comparisonJson(c), null, 2)}\n`);
+  else process.stdout.write(runComparisonTable(c));
+  if (opts.out === undefined) return;
+  const title = `${runs.map((r) => r.label).join(' vs ')}: convergence rates`;
+  const figure = runComparisonFigure(c, title);
+  let files: string[] = [];
+  try {
+    files = writeFiles(opts.out, c, figure, title);
+  } catch (e) {
+    asCliError(e);
+  }
+  const drawn = figureRows(c).length;
+  if (drawn < c.rows.length)
+    notice(
+      `the figure draws ${drawn} of the ${c.rows.length} rows (those two runs share and one predicts; the table and compare.csv hold all): choose them with --metric`,
+    );
+  if (opts.png) {
+    const paths = { png: join(opts.out, 'compare.png'), svg: join(opts.out, 'compare.svg') };
+    const r = await renderImages(figure, paths);
+    if (r.ok) files.push(paths.png, paths.svg);
+    else notice(`warning: compare.png and compare.svg not written: ${r.reason}`);
+  }
+  notice(`wrote ${files.join(', ')}`);
+}
+
+/** Registers `gmoe compare`. */
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description(
+      "several sweeps' rate rows side by side: each run's slope, interval and verdict per metric (e.g. with and without bounds, EM against the hybrid, quick against full size)",
+    )
+    .argument('<dirs...>', 'two or more sweep directories (each holds spec.json and results.jsonl)')
+    .option('--label <a,b,...>', "the runs' names in the table and figure (default: the directories' names)")
+    .option(
+      '--metric <M...>',
+      "only these rows, by the table's names (a run of several models labels them: tanh:D2; with one model of the same label in every run, the bare name: D2)",
+    )
+    .option(
+      '--out <dir>',
+      'write compare.json, compare.csv, compare.txt, compare.html, compare.png and compare.svg there',
+    )
+    .option('--no-png', 'with --out: skip rendering compare.png and compare.svg with Chromium')
+    .option('--json', 'print the comparison as JSON instead of the table')
+    .option('--skip-corrupt', 'skip corrupt lines of results.jsonl (and say how many) instead of refusing')
+    .action((dirs: string[], opts: CompareCliOptions) => run(dirs, opts));
+}
