@@ -105,7 +105,8 @@ export interface SweepOptions {
   skipCorrupt?: boolean;
   /**
    * earlier sweep directories whose cells this new run also plans and computes the same way (the same
-   * gmoe version; only n, replications, theory, name, description may differ): taken, not recomputed
+   * gmoe version; only n, replications, theory, name, description may differ): taken, not recomputed.
+   * With `resume`, only when `outDir` holds no sweep yet (a resumed one holds the cells it took).
    */
   reuse?: readonly string[];
 }
@@ -246,9 +247,10 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   const done = new Set<string>();
   let resumed = 0;
   let reused = 0;
-  if (options.resume && options.reuse && options.reuse.length > 0)
-    throw new StoreError('reuse starts a new run: it does not combine with resume (the run resumed holds its cells)');
   if (options.resume && existsSync(join(outDir, SPEC_FILE))) {
+    // a Slurm task runs with --resume and --reuse each time: the first start reused, a requeued one continues
+    if (options.reuse && options.reuse.length > 0)
+      notice(`${outDir} holds a sweep: resumed as it is (--reuse takes cells into a new directory only)`);
     const meta = readRunMeta(outDir);
     if (specKey(meta.spec) !== specKey(spec)) {
       throw new StoreError(

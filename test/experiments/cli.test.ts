@@ -59,10 +59,6 @@ describe('gmoe sweep: bad input exits 2 with one line and writes nothing', () =>
       ],
       [['sweep', 'demy-exact', '--quick', '--resume'], /--resume needs --out DIR/],
       [
-        ['sweep', 'demy-exact', '--quick', '--resume', '--out', join(dir, 'o8'), '--reuse', join(dir, 'o9')],
-        /--reuse starts a new sweep: it does not combine with --resume/,
-      ],
-      [
         ['sweep', 'demy-exact', '--quick', '--out', join(dir, 'o8'), '--reuse', join(dir, 'nothing')],
         /nothing is not a sweep directory: no spec\.json/,
       ],

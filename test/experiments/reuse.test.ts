@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/experiments/runner.js';
 import { cellDefinition, reusableCount } from '../../src/experiments/reuse.js';
 import { validateSpec } from '../../src/experiments/spec.js';
-import { recordFingerprint, readRunMeta, StoreError } from '../../src/experiments/store.js';
+import { recordFingerprint, readRunMeta } from '../../src/experiments/store.js';
 import type { CellRecord, ExperimentSpec } from '../../src/experiments/types.js';
 import { packageInfo } from '../../src/io/index.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -94,7 +94,7 @@ describe('runSweep({ reuse })', () => {
     expect(readRunMeta(join(root, 'half')).reusedFrom!.map((f) => f.cells)).toEqual([half.total, 0]);
   });
 
-  it('refuses, writing nothing: a spec fitted otherwise, another gmoe version, together with resume', async () => {
+  it('refuses, writing nothing: a spec fitted otherwise, another gmoe version', async () => {
     const root = tempDir('reuse');
     const old = join(root, 'old');
     await runSweep(base, { outDir: old, workers: 1, evaluator: FAKE, plots: 'none' });
@@ -106,7 +106,6 @@ describe('runSweep({ reuse })', () => {
     );
     await expect(go(respec({ seed: 6 }))).rejects.toThrow(/differs in seed/);
     await expect(go(respec({ truth: 'topk1' }))).rejects.toThrow(/differs in truth/);
-    await expect(go(base, { resume: true })).rejects.toThrow(StoreError);
     expect(existsSync(out)).toBe(false);
 
     const meta = JSON.parse(readFileSync(join(old, 'spec.json'), 'utf8'));
@@ -115,6 +114,22 @@ describe('runSweep({ reuse })', () => {
     await expect(go(base)).rejects.toThrow(/computed by gmoe 0\.0\.1, this is /);
     expect(existsSync(out)).toBe(false);
     expect(reusableCount(base, old, { gmoe: packageInfo().version })).toBe(0);
+  });
+
+  it('with resume (a Slurm task, every start): a new directory reuses, one that holds the sweep resumes', async () => {
+    const root = tempDir('reuse');
+    const old = join(root, 'old');
+    await runSweep(base, { outDir: old, workers: 1, evaluator: FAKE, plots: 'none' });
+    const more = respec({ replications: 5 });
+    const opts = { outDir: join(root, 'task'), workers: 1, evaluator: FAKE, plots: 'none' as const, resume: true };
+    const first = await runSweep(more, { ...opts, reuse: [old] });
+    expect(first).toMatchObject({ ran: 6, reused: 9, resumed: 0 });
+    const notices: string[] = [];
+    const again = await runSweep(more, { ...opts, reuse: [old], onNotice: (l) => notices.push(l) });
+    expect(again).toMatchObject({ ran: 0, reused: 0, resumed: 15 });
+    expect(notices[0]).toBe(
+      `${opts.outDir} holds a sweep: resumed as it is (--reuse takes cells into a new directory only)`,
+    );
   });
 
   it('a model fitted otherwise is not reused (noticed); the others are', async () => {

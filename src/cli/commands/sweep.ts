@@ -142,10 +142,6 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
     throw new CliError(
       '--skip-corrupt applies with --resume (it moves corrupt lines of results.jsonl aside and reruns their cells)',
     );
-  if (opts.resume && opts.reuse.length > 0)
-    throw new CliError(
-      '--reuse starts a new sweep: it does not combine with --resume (the sweep resumed holds its cells)',
-    );
   if (opts.resume && opts.out === undefined)
     throw new CliError('--resume needs --out DIR (the directory of the sweep to continue)');
   if (opts.out === '') throw new CliError('--out must be a directory path. Value: ""');
