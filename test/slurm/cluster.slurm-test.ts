@@ -5,6 +5,8 @@
  *   2. one array task cancelled mid-run (scancel), resubmitted as the README says → the same summary
  *   3. a task at its time limit (--time=1, --signal=B:TERM@30) stops on SIGTERM, leaving a resumable
  *      shard; resubmitted, it finishes with the same summary
+ *   4. more replications later: a new array with EXTRA="--reps 6 --reuse <1's merged>" takes each shard's
+ *      earlier cells and merges to the summary of the larger sweep on one machine
  * Slow tasks come from the test-only hook GMOE_TEST_FAULT=delay=MS (src/io/fault.ts), passed
  * to the tasks by `sbatch --export=ALL`; the delay changes no result.
  */
@@ -184,6 +186,40 @@ describe('gmoe on a one-node Slurm cluster', () => {
     );
     expect(lines(results)).toBe(CELLS / 4);
     expect(readFileSync(join(out, 'merged', 'summary.json'), 'utf8')).toBe(oneMachine);
+  });
+
+  it('more replications later: EXTRA="--reps 6 --reuse <merged>" takes the earlier cells, shard by shard, to the summary of one machine', async () => {
+    const earlier = join(work, 'a', 'merged');
+    expect(existsSync(join(earlier, 'summary.json')), 'the first scenario ran').toBe(true);
+    const out = join(work, 'd');
+    const { array, merge } = submit(out, { EXTRA: `--reps 6 --reuse ${earlier}` });
+    const done = await settled(merge, 240);
+    expect(done.get(merge), logs(out)).toBe('COMPLETED');
+    // each task took its own share of the 16 earlier cells and ran the rest of its 6
+    let taken = 0;
+    for (let t = 0; t < 4; t++) {
+      const log = readFileSync(join(out, `gmoe-sweep-${array}_${t}.log`), 'utf8');
+      const m = /reusing (\d+) of 6 cells from /.exec(log);
+      expect(m, log).not.toBeNull();
+      taken += Number(m![1]);
+      expect(lines(join(out, `shard-${t}`, 'results.jsonl'))).toBe(6);
+    }
+    expect(taken).toBe(CELLS);
+    run('node', [
+      'bin/gmoe.js',
+      'sweep',
+      SPEC,
+      '--reps',
+      '6',
+      '--out',
+      join(work, 'one-6'),
+      '--workers',
+      '1',
+      '--no-png',
+    ]);
+    expect(readFileSync(join(out, 'merged', 'summary.json'), 'utf8')).toBe(
+      readFileSync(join(work, 'one-6', 'summary.json'), 'utf8'),
+    );
   });
 
   it('SIGTERM at the time limit (--time=1 --signal=B:TERM@30) leaves a resumable shard, finished by a resubmission', async () => {
