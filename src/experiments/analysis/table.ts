@@ -114,7 +114,13 @@ export function formatSummaryTable(
     if (summary.failures.length > 5) lines.push(`  … ${summary.failures.length - 5} more messages in summary.json`);
   }
   const open = summary.metrics.filter((m) => m.verdict === 'inconclusive').map((m) => m.metric);
-  if (summary.plan && open.length > 0) lines.push(...formatPlan(summary.plan, { ...options.plan, metrics: open }));
+  if (summary.plan && open.length > 0) {
+    lines.push(...formatPlan(summary.plan, { ...options.plan, metrics: open }));
+    if (summary.plan.figure)
+      lines.push(
+        '  to run it: `gmoe plan <this run> --write-spec FILE`, then `gmoe sweep FILE --reuse <this run>` (its cells here are taken, not rerun)',
+      );
+  }
   const notes = groupNotes(summary.metrics);
   const maxNotes = options.maxNotes ?? 12;
   if (notes.length > 0) {
