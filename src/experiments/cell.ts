@@ -18,7 +18,7 @@ import { modelToParams, type Model } from '../models/types.js';
 import { hellinger } from '../voronoi/hellinger.js';
 import { voronoiLoss, type LossResult } from '../voronoi/loss.js';
 import { weightedCellErrors } from '../voronoi/weighted-errors.js';
-import { identifiedSlopeErrors } from '../voronoi/identified.js';
+import { identifiedSlope } from '../voronoi/identified.js';
 import { isScaledLinear } from '../models/gates/index.js';
 import { dataSeed, hellingerSeed, initSeed, type Cell } from './plan.js';
 import { failedRecord, type CellEvaluator } from './pool.js';
@@ -150,8 +150,11 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
     if (rec.perParameter !== false) {
       parameterErrors(main, put, warn);
       // the temperature gate's identified slope β1/τ, beside its β1 and τ (THEORY.md §5)
-      if (isScaledLinear(fm.gate) && isScaledLinear(truth.gate))
-        for (const c of identifiedSlopeErrors(fit.model, truth, main.kind)) put(`beta1tau|m=${c.m}`, c.error);
+      if (isScaledLinear(fm.gate) && isScaledLinear(truth.gate)) {
+        const id = identifiedSlope(fit.model, truth, main.kind);
+        for (const c of id.cells) put(`beta1tau|m=${c.m}`, c.error);
+        if (rec.weighted === true) for (const c of id.weighted) put(`beta1tau_w|m=${c.m}`, c.error);
+      }
     }
     if (rec.weighted === true) weightedErrors(fit.model, truth, main, put);
   } catch (e) {

@@ -103,6 +103,10 @@ function temperatureTheory(over: boolean): Record<string, Prediction> {
   };
   if (!over) return { ...t, ...ratio };
   ratio['beta1tau|m=2'] = { exponent: -1 / 8, note: '[A] the identified slope β1/τ: softmax n^{-1/(2 r̄(2))}' };
+  ratio['beta1tau_w|m=2'] = {
+    exponent: -1 / 8,
+    note: "[A] the identified slope β1/τ: softmax n^{-1/(2 r̄(2))}, D2's weighted form",
+  };
   return { ...t, ...medianOf(ratio) };
 }
 

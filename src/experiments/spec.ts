@@ -57,6 +57,7 @@ const METRIC_PARAMS = [
   'beta0',
   'tau',
   'beta1tau',
+  'beta1tau_w',
   'beta1_w',
   'a_w',
   'b_w',

@@ -8,6 +8,7 @@
 import { isScaledLinear } from '../models/gates/index.js';
 import { cloneModel, type Model } from '../models/types.js';
 import { voronoiLoss } from './loss.js';
+import { weightedCellErrors } from './weighted-errors.js';
 
 /** The same conditional density as a softmax gate with slopes β1/τ (τ = 1). */
 export function asSoftmaxRatio(m: Model): Model {
@@ -22,13 +23,30 @@ export function asSoftmaxRatio(m: Model): Model {
   return out;
 }
 
+/** The identified slope's errors: per non-empty cell (max over its atoms) and, for cells of m ≥ 2, weighted. */
+export interface IdentifiedSlope {
+  /** per non-empty cell: its number of fitted atoms m and max_i ‖β1_i/τ̂ − β1*_j/τ* − t1‖ */
+  cells: { m: number; error: number }[];
+  /** per cell of m ≥ 2 atoms: the error weighted as the softmax D2 weights it (weightedCellErrors' β1) */
+  weighted: { m: number; error: number }[];
+}
+
 /**
- * The error of the identified slope β1/τ in each non-empty Voronoi cell: the β1 errors of the softmax
- * loss between the two models written with slopes β1/τ (its own cells and translation infimum).
+ * The errors of the identified slope β1/τ: the β1 errors of the softmax loss between the two models written
+ * with slopes β1/τ (its own cells and translation infimum), and their weighted form in cells of m ≥ 2 atoms.
  * @param loss the loss whose cells are used: D1 (exact fits) or D2 (over-specified)
- * @returns per cell: its number of fitted atoms m and max_i ‖β1_i/τ̂ − β1*_j/τ* − t1‖
  */
+export function identifiedSlope(fit: Model, truth: Model, loss: 'D1' | 'D2'): IdentifiedSlope {
+  const f = asSoftmaxRatio(fit);
+  const t = asSoftmaxRatio(truth);
+  const r = voronoiLoss(f, t, { loss, topK: false });
+  return {
+    cells: r.cells.filter((c) => c.fitted.length > 0).map((c) => ({ m: c.fitted.length, error: c.errors.beta1 })),
+    weighted: weightedCellErrors(f, t, r).map((c) => ({ m: c.m, error: c.beta1 })),
+  };
+}
+
+/** {@link identifiedSlope}'s per-cell errors alone. */
 export function identifiedSlopeErrors(fit: Model, truth: Model, loss: 'D1' | 'D2'): { m: number; error: number }[] {
-  const r = voronoiLoss(asSoftmaxRatio(fit), asSoftmaxRatio(truth), { loss, topK: false });
-  return r.cells.filter((c) => c.fitted.length > 0).map((c) => ({ m: c.fitted.length, error: c.errors.beta1 }));
+  return identifiedSlope(fit, truth, loss).cells;
 }

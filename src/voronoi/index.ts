@@ -33,4 +33,4 @@ export {
 } from './exponents.js';
 export { weightedCellErrors, type WeightedCellErrors } from './weighted-errors.js';
 export { hellinger, hellingerAt, gaussHermite, type HellingerOptions } from './hellinger.js';
-export { asSoftmaxRatio, identifiedSlopeErrors } from './identified.js';
+export { asSoftmaxRatio, identifiedSlope, identifiedSlopeErrors, type IdentifiedSlope } from './identified.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { truthPreset } from '../../src/models/presets.js';
 import { cloneModel, type Model } from '../../src/models/types.js';
-import { asSoftmaxRatio, identifiedSlopeErrors, voronoiLoss } from '../../src/voronoi/index.js';
+import { asSoftmaxRatio, identifiedSlope, identifiedSlopeErrors, voronoiLoss } from '../../src/voronoi/index.js';
 import { permute } from './helpers.js';
 
 const temp = truthPreset('temp');
@@ -54,6 +54,15 @@ describe('identifiedSlopeErrors', () => {
     const errs = identifiedSlopeErrors(fit, temp, 'D2');
     expect(errs.map((c) => c.m).sort()).toEqual([1, 2]);
     expect(errs.find((c) => c.m === 2)!.error).toBeCloseTo(0.5, 12);
+    // weighted as D2 weights it: two halves at 0.5 each give 0.5 whatever the exponent; a lighter far atom counts less
+    expect(identifiedSlope(fit, temp, 'D2').weighted).toEqual([{ m: 2, error: expect.closeTo(0.5, 12) }]);
+    const light = cloneModel(fit);
+    light.beta1[1] = 22; // 3 off, ...
+    light.beta0[1] = -8 - Math.log(20); // ... on 1/21 of the pair's weight
+    light.beta0[0] = -8 - Math.log(20 / 19);
+    const w = identifiedSlope(light, temp, 'D2');
+    expect(w.cells.find((c) => c.m === 2)!.error).toBeGreaterThan(2);
+    expect(w.weighted[0]!.error).toBeLessThan(w.cells.find((c) => c.m === 2)!.error / 2);
   });
 
   it('refuses a gate whose slope is identified on its own (tanh)', () => {
