@@ -494,7 +494,12 @@ function powersInside(extent?: [number, number]): number {
  * crowds it: label the design's sizes instead, thinned so that neighbours keep ≥ 12 % of the axis between them.
  */
 export function designTicks(p: Pick<Panel, 'metrics'>): Record<string, unknown> {
-  const ns = [...new Set(p.metrics.flatMap(({ ms }) => ms.points.map((q) => q.n)))].sort((a, b) => a - b);
+  return sizeTicks(p.metrics.flatMap(({ ms }) => ms.points.map((q) => q.n)));
+}
+
+/** {@link designTicks} for a list of sample sizes (any order, repeats allowed). */
+export function sizeTicks(sizes: readonly number[]): Record<string, unknown> {
+  const ns = [...new Set(sizes)].sort((a, b) => a - b);
   if (ns.length === 0 || powersInside([ns[0], ns[ns.length - 1]]) >= 2) return {};
   const gap = 0.12 * Math.max(Math.log10(ns[ns.length - 1] / ns[0]), 0.3);
   const kept: number[] = [];

@@ -8,7 +8,7 @@ import type { RunComparison } from '../analysis/run-comparison.js';
 import { ciText, fixed, predictionText } from '../analysis/format.js';
 import { displayName, parseMetric } from '../analysis/metrics.js';
 import { escapeMarkup } from './escape.js';
-import { axisStyle, type Figure } from './figure.js';
+import { axisStyle, sizeTicks, type Figure } from './figure.js';
 import { titledLayout } from './layout.js';
 
 /** Okabe–Ito, in an order whose neighbours differ most. */
@@ -40,7 +40,8 @@ type Cell = NonNullable<Row['cells'][number]>;
 /** A panel's title: the metric by name (its model first when labelled) and the prediction. */
 function panelTitle(row: Row): string {
   const pm = parseMetric(row.base);
-  const name = `${row.model ? `${row.model} · ` : ''}${displayName(pm)}${pm.m !== undefined ? `, m = ${pm.m}` : ''}`;
+  const weighted = pm.weighted && pm.param !== 'share_min' ? ' (weighted)' : '';
+  const name = `${row.model ? `${row.model} · ` : ''}${displayName(pm)}${weighted}${pm.m !== undefined ? `, m = ${pm.m}` : ''}`;
   const theory = row.prediction
     ? ` · theory ${predictionText(row.prediction)}${row.predictionsDiffer ? ' (runs differ)' : ''}`
     : '';
@@ -156,6 +157,7 @@ export function runComparisonFigure(c: RunComparison, title: string): Figure {
     const extent: [number, number] | undefined = pos.length > 0 ? [Math.min(...pos), Math.max(...pos)] : undefined;
     layout[`xaxis${ax}`] = {
       ...axisStyle(nExtent),
+      ...sizeTicks(allN),
       domain: [x0, x1],
       anchor: `y${ax}`,
       title: { text: 'sample size n', font: { size: 12 } },
