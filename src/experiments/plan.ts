@@ -53,6 +53,11 @@ export function cellKey(label: string, n: number, rep: number): string {
   return `${label}|${n}|${rep}`;
 }
 
+/** The cells a run plans, as cellKey(label, n, rep): what its results.jsonl may hold. */
+export function plannedKeys(cells: readonly Cell[]): Set<string> {
+  return new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
+}
+
 /**
  * All cells of a (normalised) spec, sorted by (n, rep, model index).
  * @param spec a spec from validateSpec (n is a list)

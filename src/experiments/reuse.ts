@@ -9,7 +9,7 @@
  * says where they came from.
  */
 import { join } from 'node:path';
-import { cellKey, planCells } from './plan.js';
+import { cellKey, planCells, plannedKeys } from './plan.js';
 import { canonicalJSON, metricPrefix } from './spec.js';
 import { readResults, readRunMeta, RESULTS_FILE, StoreError, type RunMeta } from './store.js';
 import type { CellRecord, ExperimentSpec } from './types.js';
@@ -126,8 +126,7 @@ export function reuseCells(
  */
 export function reusableCount(spec: ExperimentSpec, dir: string, here: { gmoe: string; commit?: string }): number {
   try {
-    return reuseCells(spec, new Set(planCells(spec).map((c) => cellKey(c.label, c.n, c.rep))), [dir], here).records
-      .length;
+    return reuseCells(spec, plannedKeys(planCells(spec)), [dir], here).records.length;
   } catch {
     return 0;
   }

@@ -20,7 +20,7 @@ import { secondsPerWork } from './analysis/planner.js';
 import { buildFigure } from './plot/figure.js';
 import { writePlotHtml } from './plot/html.js';
 import { renderImages } from './plot/png.js';
-import { cellKey, planCells, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
+import { cellKey, planCells, plannedKeys, shardCells, sortRecords, type Cell, type Shard } from './plan.js';
 import { reuseCells } from './reuse.js';
 import { listPopulations, selectPopulation, type PopulationCount } from './population.js';
 import { runPool } from './pool.js';
@@ -372,10 +372,7 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   return result;
 }
 
-/** The cells a run plans, as cellKey(label, n, rep): what its results.jsonl may hold. */
-export function plannedKeys(cells: readonly Cell[]): Set<string> {
-  return new Set(cells.map((c) => cellKey(c.label, c.n, c.rep)));
-}
+export { plannedKeys };
 
 /** The cells of a sweep directory's run: its spec's, its shard's share. */
 export function runCells(meta: RunMeta): Cell[] {

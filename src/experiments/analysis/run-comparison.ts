@@ -7,12 +7,12 @@
  * Metrics are matched by (model label, metric): a one-model run's unlabelled `D2` is its model's, so a
  * decisive run of one gate lines up with the same gate's rows of a run of three.
  */
-import { stringify } from 'csv-stringify/sync';
-import { csvNumber } from '../../models/dataset-io.js';
 import type { ExperimentSpec, MetricSummary, Prediction, Summary } from '../types.js';
 import { readsMedian, verdictFit } from './curve.js';
 import { ciText, fixed, predictionText } from './format.js';
 import { compareMetrics, parseMetric } from './metrics.js';
+import { csvText, csvValue as num } from './summary-csv.js';
+import { ruledTable } from './table.js';
 import { verdictText } from './verdict.js';
 
 /** One run to compare: its label, directory, spec and summary. */
@@ -153,14 +153,7 @@ export function runComparisonTable(c: RunComparison): string {
     `${predictionText(row.prediction)}${row.predictionsDiffer ? ' (runs differ)' : ''}`,
     ...row.cells.flatMap((cell) => [slopeText(cell), cell?.verdictText ?? '']),
   ]);
-  const cols = [head, ...body];
-  const width = head.map((_, j) => Math.max(...cols.map((r) => r[j]!.length)));
-  const fmt = (r: string[]) =>
-    r
-      .map((v, j) => v.padEnd(width[j]!))
-      .join('  ')
-      .trimEnd();
-  lines.push('', fmt(head), fmt(width.map((w) => '-'.repeat(w))), ...body.map(fmt));
+  lines.push('', ...ruledTable(head, body));
   lines.push(
     'slope [95% bootstrap interval] of log(value) on log(n), on the curve each verdict reads (means; medians where marked)',
   );
@@ -169,7 +162,6 @@ export function runComparisonTable(c: RunComparison): string {
 
 /** The comparison as tidy CSV: one row per (metric, run). */
 export function runComparisonCsv(c: RunComparison): string {
-  const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : csvNumber(x));
   const rows: string[][] = [
     [
       'metric',
@@ -202,5 +194,5 @@ export function runComparisonCsv(c: RunComparison): string {
         cell.verdictText,
       ]);
     });
-  return stringify(rows, { record_delimiter: 'unix' });
+  return csvText(rows);
 }

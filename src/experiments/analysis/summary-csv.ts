@@ -14,7 +14,14 @@ import type { MetricSummary, Summary } from '../types.js';
 import { readsMedian } from './curve.js';
 import { parseMetric } from './metrics.js';
 
-const num = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '' : csvNumber(x));
+/** A number as the analysis CSVs write it: shortest round-trip form, "" when it does not exist. */
+export const csvValue = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '' : csvNumber(x));
+const num = csvValue;
+
+/** Rows (the header first) as CSV text: RFC 4180 quoting, \n line ends. */
+export function csvText(rows: readonly (readonly string[])[]): string {
+  return stringify(rows as string[][], { record_delimiter: 'unix' });
+}
 
 /** The model label and the metric's own name (a one-model spec's metrics carry no label: `lone` is its). */
 function split(m: MetricSummary, labels: readonly string[], lone: string): [string, string] {
@@ -74,7 +81,7 @@ export function ratesCsv(s: Summary, lone = ''): string {
       ]);
     }
   }
-  return stringify(rows, { record_delimiter: 'unix' });
+  return csvText(rows);
 }
 
 /** curves.csv: metric × n, the statistics of each point (count, mean, median, quantiles, failures; `lone` as above). */
@@ -116,5 +123,5 @@ export function curvesCsv(s: Summary, lone = ''): string {
         String(pt.missing ?? 0),
       ]);
   }
-  return stringify(rows, { record_delimiter: 'unix' });
+  return csvText(rows);
 }

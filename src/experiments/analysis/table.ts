@@ -79,15 +79,7 @@ export function formatSummaryTable(
     if (anyLaw) row.push(lawText(m.law));
     return row;
   });
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const fmt = (r: string[]) =>
-    r
-      .map((c, j) => c.padEnd(widths[j]))
-      .join('  ')
-      .trimEnd();
-  lines.push(fmt(header));
-  lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) lines.push(fmt(r));
+  lines.push(...ruledTable(header, rows));
   if (anyLaw) {
     lines.push(
       'power vs a+c/log n: the law with the smaller RSS of log(mean), how many times smaller, and (in brackets) the share of bootstrap resamples agreeing.',
@@ -129,4 +121,15 @@ export function formatSummaryTable(
     if (notes.length > maxNotes) lines.push(`  … ${notes.length - maxNotes} more in summary.json`);
   }
   return lines.join('\n');
+}
+
+/** A text table: the header, a rule of dashes, the rows; columns left-aligned, two spaces apart. */
+export function ruledTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
+  const fmt = (r: readonly string[]) =>
+    r
+      .map((c, j) => c.padEnd(widths[j]!))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
