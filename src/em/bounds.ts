@@ -122,18 +122,18 @@ export interface Box {
 
 /**
  * The box of a gate layout's θ = (β0, β1, log τ) (see gates/layout.ts), or null when the bounds
- * constrain none of its free parameters. `beta1Scale` divides the β1 bound (the identity gate's
- * proxy softmax works on β1/τ with τ held).
+ * constrain none of its free parameters. `beta1Scale` and `beta0Scale` divide the β1 and β0 bounds
+ * (the identity gate's proxy softmax works on β1/τ, and on β0/τ with the bias inside, τ held).
  */
-export function gateBox(L: GateLayout, b: Bounds, beta1Scale = 1): Box | null {
+export function gateBox(L: GateLayout, b: Bounds, beta1Scale = 1, beta0Scale = 1): Box | null {
   const lo = new Float64Array(L.p).fill(-Infinity);
   const hi = new Float64Array(L.p).fill(Infinity);
   let any = false;
   for (let j = 0; j < L.k; j++) {
     const i0 = L.b0Index[j]!;
     if (i0 >= 0 && b.beta0 !== undefined) {
-      lo[i0] = -b.beta0;
-      hi[i0] = b.beta0;
+      lo[i0] = -b.beta0 / beta0Scale;
+      hi[i0] = b.beta0 / beta0Scale;
       any = true;
     }
     const i1 = L.b1Index[j]!;

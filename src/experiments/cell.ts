@@ -153,6 +153,7 @@ export function evaluateCell(spec: ExperimentSpec, truth: Model, cell: Cell): Ce
       if (isScaledLinear(fm.gate) && isScaledLinear(truth.gate)) {
         const id = identifiedSlope(fit.model, truth, main.kind);
         for (const c of id.cells) put(`beta1tau|m=${c.m}`, c.error);
+        for (const c of id.intercepts ?? []) put(`beta0tau|m=${c.m}`, c.error);
         if (rec.weighted === true) for (const c of id.weighted) put(`beta1tau_w|m=${c.m}`, c.error);
       }
     }

@@ -30,7 +30,7 @@ import {
   text,
 } from '../models/schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
-import { findGate } from '../models/gates/index.js';
+import { findGate, getGate } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
 import { assignmentProblem } from '../em/init/nearTruth.js';
@@ -58,6 +58,7 @@ const METRIC_PARAMS = [
   'tau',
   'beta1tau',
   'beta1tau_w',
+  'beta0tau',
   'beta1_w',
   'a_w',
   'b_w',
@@ -338,6 +339,16 @@ function checkModels(
         `${path}.truth`,
         `must have the same input dimension as truth (d = ${defaultTruth.model.d}); its d`,
         truth.model.d,
+      );
+    }
+    // the Voronoi loss compares atoms of one gate family: a mismatch would fail every cell
+    const family = getGate(gate).family(gate);
+    const truthFamily = getGate(truth.model.gate).family(truth.model.gate);
+    if (family !== truthFamily) {
+      fail(
+        `${path}.gate`,
+        `must be of its truth's gate family (${truthFamily}: the Voronoi loss compares atoms of one family); its family`,
+        family,
       );
     }
     if (init.kind === 'near-truth' && k < truth.model.k) {

@@ -30,12 +30,18 @@ import { createRng } from '../../src/random/rng.js';
 import { maximize } from '../../src/em/optim/driver.js';
 import { ridgeDamping } from '../../src/em/optim/damping.js';
 
-/** Every gate form and M-step path: softmax, top-K (cell A + surrogate B; K = 1: B + switch search C), identity proxy, exact-Hessian tanh, Fisher sigmoid. */
+/** Every gate form and M-step path: softmax, top-K (cell A + surrogate B; K = 1: B + switch search C), identity proxy (bias outside and inside), exact-Hessian tanh, Fisher sigmoid. */
 const FORMS: { name: string; truth: string; gate: GateSpec; k: number }[] = [
   { name: 'softmax', truth: 'demy', gate: { kind: 'softmax' }, k: 3 },
   { name: 'topk 2 of 3', truth: 'topk1', gate: { kind: 'topk', K: 2, selectOn: 'logit' }, k: 3 },
   { name: 'topk 1 of 2', truth: 'topk1', gate: { kind: 'topk', K: 1, selectOn: 'logit' }, k: 2 },
   { name: 'temperature', truth: 'temp', gate: { kind: 'temperature' }, k: 2 },
+  {
+    name: 'identity inside (proxy on β0/τ, β1/τ)',
+    truth: 'temp',
+    gate: { kind: 'activation', activation: 'identity', bias: 'inside' },
+    k: 2,
+  },
   {
     name: 'tanh (exact Hessian)',
     truth: 'temp-tanh',

@@ -3,6 +3,7 @@ import {
   cleanPowerLawOf,
   competitorsOf,
   decisiveHalfWidth,
+  fixedByEstimator,
   formatSummaryTable,
   judgeRate,
   summarise,
@@ -10,6 +11,8 @@ import {
 } from '../../src/experiments/analysis/index.js';
 import type { ExperimentSpec, LawComparison } from '../../src/experiments/types.js';
 import { syntheticRecords, syntheticSpec } from './analysis-helpers.js';
+import { parseMetric } from '../../src/experiments/analysis/metrics.js';
+import type { GateSpec } from '../../src/models/types.js';
 
 /** A power-law vs 1/log n comparison preferring `preferred`, with `share` of the resamples agreeing on a power law. */
 const law = (preferred: 'power' | '1/log n', share: number): LawComparison => ({
@@ -127,6 +130,25 @@ describe('rate verdicts (THEORY.md §5: an interval holding a competitor decides
     // the same spec with a softmax gate: β1 is evidence again
     const soft = summarise(records, base, { bootstrap: 300 });
     expect(soft.metrics.find((m) => m.metric === 'identity:beta1|m=1')!.verdict).not.toBe('by construction');
+  });
+});
+
+describe('fixedByEstimator: what the identity gate holds', () => {
+  const spec = (gate: GateSpec): ExperimentSpec => ({
+    ...syntheticSpec({}, ['g']),
+    models: [{ label: 'g', gate, k: 2 }],
+  });
+  const fixed = (gate: GateSpec) =>
+    ['beta1', 'tau', 'beta0', 'beta1tau', 'beta0tau', 'a'].filter(
+      (p) => fixedByEstimator(spec(gate), parseMetric(`g:${p}|m=1`, ['g'])) !== undefined,
+    );
+
+  it('bias outside: β1 and τ; bias inside: β0 too; other gates: nothing', () => {
+    expect(fixed({ kind: 'temperature' })).toEqual(['beta1', 'tau']);
+    expect(fixed({ kind: 'activation', activation: 'identity', bias: 'outside' })).toEqual(['beta1', 'tau']);
+    expect(fixed({ kind: 'activation', activation: 'identity', bias: 'inside' })).toEqual(['beta1', 'tau', 'beta0']);
+    expect(fixed({ kind: 'activation', activation: 'tanh', bias: 'inside' })).toEqual([]);
+    expect(fixed({ kind: 'softmax' })).toEqual([]);
   });
 });
 

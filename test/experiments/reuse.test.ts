@@ -105,7 +105,7 @@ describe('runSweep({ reuse })', () => {
       /cannot reuse .*old: its spec differs in em, which decides every cell/,
     );
     await expect(go(respec({ seed: 6 }))).rejects.toThrow(/differs in seed/);
-    await expect(go(respec({ truth: 'topk1' }))).rejects.toThrow(/differs in truth/);
+    await expect(go(respec({ truth: 'd2' }))).rejects.toThrow(/differs in truth/);
     expect(existsSync(out)).toBe(false);
 
     const meta = JSON.parse(readFileSync(join(old, 'spec.json'), 'utf8'));

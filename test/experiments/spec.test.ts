@@ -63,6 +63,18 @@ describe('validateSpec', () => {
       /^models\[0\]\.gate\.kind must be one of/,
     );
     expect(rejection((s) => (s.models[0].k = 1))).toMatch(/^models\[0\]\.k must be ≥ the truth's k\* = 2/);
+    // a gate of another family than its truth's: every cell's loss would fail
+    expect(rejection((s) => (s.models[0].gate = { kind: 'temperature' }))).toBe(
+      'models[0].gate must be of its truth\'s gate family (softmax: the Voronoi loss compares atoms of one family); its family. Value: "temperature"',
+    );
+    expect(
+      rejection((s) => {
+        s.models[0].gate = { kind: 'activation', activation: 'identity', bias: 'inside' };
+        s.models[0].truth = 'temp';
+      }),
+    ).toMatch(
+      /^models\[0\]\.gate must be of its truth's gate family \(temperature: .*Value: "activation\(identity, bias inside\)"$/,
+    );
     expect(rejection((s) => (s.n = [100, -5]))).toMatch(/^n\[1\] must be a positive integer/);
     expect(rejection((s) => (s.n = { from: 1000, to: 100, count: 3 }))).toBe(
       'n.to must be ≥ n.from (1000). Value: 100',

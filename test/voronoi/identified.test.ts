@@ -66,6 +66,46 @@ describe('identifiedSlopeErrors', () => {
   });
 
   it('refuses a gate whose slope is identified on its own (tanh)', () => {
-    expect(() => asSoftmaxRatio(truthPreset('temp-tanh'))).toThrow(/must be linear in \(β0, β1\/τ\)/);
+    expect(() => asSoftmaxRatio(truthPreset('temp-tanh'))).toThrow(
+      /must be a softmax over τ \(the identity activation, bias outside or inside\)/,
+    );
+  });
+});
+
+describe('identifiedSlope, bias inside: (β0, β1, τ) → c(β0, β1, τ)', () => {
+  /** temp written with the bias inside: (β1·x + β0)/τ at τ = 1 is the same density. */
+  const inside = (): Model => ({
+    ...cloneModel(temp),
+    gate: { kind: 'activation', activation: 'identity', bias: 'inside' },
+  });
+  const scaledAll = (m: Model, c: number): Model => {
+    const out = scaled(m, c);
+    for (let j = 0; j < out.beta0.length; j++) out.beta0[j] = m.beta0[j]! * c;
+    return out;
+  };
+
+  it('the ratio model divides β0 by τ too; the intercepts are zero along the flat direction, β0 itself is not', () => {
+    const far = scaledAll(inside(), 1.5); // β0/τ, β1/τ to the bit
+    const r = asSoftmaxRatio(far);
+    expect(Array.from(r.beta0)).toEqual([-8, 0]);
+    expect(Array.from(r.beta1)).toEqual([25, 0]);
+    const id = identifiedSlope(far, inside(), 'D1');
+    expect(id.cells.map((c) => c.error)).toEqual([0, 0]);
+    expect(id.intercepts!.map((c) => c.error)).toEqual([0, 0]);
+    // against the temperature truth (bias outside) too: the same softmax
+    expect(identifiedSlope(far, temp, 'D1').intercepts!.map((c) => c.error)).toEqual([0, 0]);
+    // the plain loss reads exp(β0) as the weights: −12 against −8 is an error
+    const plain = voronoiLoss(far, inside(), { loss: 'D1' });
+    expect(Math.max(...plain.cells.map((c) => c.errors.weight))).toBeGreaterThan(1e-4);
+  });
+
+  it("the intercepts' error is the softmax loss's weight error of β0/τ; none with the bias outside", () => {
+    const fit = inside();
+    fit.beta0[0] = -6; // β0/τ = −6 against −8
+    const id = identifiedSlope(fit, inside(), 'D1');
+    const r = voronoiLoss(asSoftmaxRatio(fit), asSoftmaxRatio(inside()), { loss: 'D1' });
+    expect(id.intercepts!.map((c) => c.error)).toEqual(r.cells.map((c) => c.errors.weight));
+    expect(Math.max(...id.intercepts!.map((c) => c.error))).toBeGreaterThan(1e-3);
+    expect(identifiedSlope(scaled(temp, 1.5), temp, 'D1').intercepts).toBeUndefined();
   });
 });

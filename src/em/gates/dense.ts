@@ -1,10 +1,11 @@
 /**
  * Temperature and activation (dense-to-sparse) gate M-step, three ways:
  *
- * - Identity activation (the temperature gate, or activation 'identity' with bias outside):
- *   s_j = β1_j·x/τ + β0_j is a softmax gate in (β0, β1/τ), and Q is flat along (β1, τ) → (cβ1, cτ),
- *   so maximising over (β0, β1) with τ held loses nothing: the softmax M-step (exact Hessian, concave)
- *   runs on a proxy softmax model with slopes β1/τ, and τ keeps its value.
+ * - Identity activation (the temperature gate, or activation 'identity'): with the bias outside
+ *   s_j = β1_j·x/τ + β0_j is a softmax gate in (β0, β1/τ) and Q is flat along (β1, τ) → (cβ1, cτ); with
+ *   it inside s_j = (β1_j·x + β0_j)/τ is one in (β0/τ, β1/τ), flat along (β0, β1, τ) → c(β0, β1, τ). So
+ *   maximising over (β0, β1) with τ held loses nothing: the softmax M-step (exact Hessian, concave)
+ *   runs on a proxy softmax model with slopes β1/τ (and intercepts β0/τ inside), and τ keeps its value.
  * - Otherwise, on a backend with {@link DenseGateKernels} (the CPU backend, d = 1, tanh/sigmoid, bias
  *   outside): Newton steps on the exact Hessian of Q (one fused pass gives the gradient, the Fisher
  *   curvature and the exact one), damped as a trust region — (−∇²Q + μI)δ = ∇Q, μ raised until the
@@ -21,7 +22,7 @@
  * Each step changes no parameter by more than DENSE_MAX_STEP (far from the optimum a
  * Fisher-scoring step can send τ to 0 or ∞).
  */
-import { getGate, isScaledLinear } from '../../models/gates/index.js';
+import { getGate, scaledLinearBias } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
 import { denseKernelCode } from '../backend/cpu/activation-gate.js';
@@ -53,31 +54,34 @@ export const DENSE_TRIALS = 12;
  */
 const REL_STOP = 0.05;
 
-/** True when the gate's logits are linear in (β0, β1/τ): the identity activation with the bias outside. */
-function identityGate(m: Model): boolean {
-  return isScaledLinear(m.gate);
-}
-
 export const denseMStep: GateMStepFactory = (f) => {
-  if (identityGate(f.model)) return proxySoftmaxMStep(f);
+  const bias = scaledLinearBias(f.model.gate);
+  if (bias !== null) return proxySoftmaxMStep(f, bias === 'inside');
   const ext = f.backend as Backend & DenseGateKernels;
   if (typeof ext.denseGradHess === 'function' && denseKernelCode(f.model) >= 0)
     return exactNewtonMStep(f, ext as Backend & Required<DenseGateKernels>);
   return fisherMStep(f);
 };
 
-/** Identity activation: the softmax M-step on (β0, β1/τ), τ held (see module doc). */
-const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws, bounds }) => {
+/**
+ * Identity activation: the softmax M-step on (β0, β1/τ) — on (β0/τ, β1/τ) with the bias inside —, τ held
+ * (see module doc).
+ */
+function proxySoftmaxMStep(
+  { backend, data, model, ws, bounds }: Parameters<GateMStepFactory>[0],
+  inside: boolean,
+): GateMStep {
   const proxy = cloneModel(model);
   proxy.gate = { kind: 'softmax' };
   proxy.tau = 1;
   const layout = gateLayout(proxy.gate, model.k, model.d, 'fixed');
-  // |β1| ≤ B on the model is |β1/τ| ≤ B/τ on the proxy (τ held)
+  // |β1| ≤ B on the model is |β1/τ| ≤ B/τ on the proxy (τ held); inside, |β0| ≤ B0 is |β0/τ| ≤ B0/τ
   let tauNow = model.tau;
   const proxyBounds = bounds ? { ...bounds, tau: undefined } : undefined;
   const inner = boundedSoftmaxMStep(
     { backend, data, model: proxy, ws, layout, ...(proxyBounds ? { bounds: proxyBounds } : {}) },
     () => tauNow,
+    inside ? () => tauNow : () => 1,
   );
   const result = { params: model, info: emptyInfo() };
   return {
@@ -87,19 +91,22 @@ const proxySoftmaxMStep: GateMStepFactory = ({ backend, data, model, ws, bounds 
       const tau = m.tau;
       tauNow = tau;
       const it = 1 / tau;
-      proxy.beta0.set(m.beta0);
+      if (inside) for (let j = 0; j < m.k; j++) proxy.beta0[j] = m.beta0[j]! * it;
+      else proxy.beta0.set(m.beta0);
       for (let t = 0; t < m.beta1.length; t++) proxy.beta1[t] = m.beta1[t]! * it;
       const r = inner.step({ ...ctx, model: proxy, layout });
-      m.beta0.set(proxy.beta0);
+      if (inside) for (let j = 0; j < m.k; j++) m.beta0[j] = proxy.beta0[j]! * tau;
+      else m.beta0.set(proxy.beta0);
       for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = proxy.beta1[t]! * tau;
       // (B/τ)·τ can round one ulp past B
       if (bounds?.beta1 !== undefined) projectToBounds(m, { beta1: bounds.beta1 }, false);
+      if (inside && bounds?.beta0 !== undefined) projectToBounds(m, { beta0: bounds.beta0 }, false);
       Object.assign(result.info, r.info);
       result.params = m;
       return result;
     },
   };
-};
+}
 
 /**
  * Today's Fisher-scoring path (any backend, any activation and bias). Where the backend's

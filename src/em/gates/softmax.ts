@@ -25,12 +25,13 @@ export const softmaxMStep: GateMStepFactory = (f) => boundedSoftmaxMStep(f, () =
 
 /**
  * The softmax M-step, with the fit's bounds as the driver's projection (projected Newton,
- * src/em/bounds.ts); `beta1Scale()` divides the β1 bound at each step (the identity gate's proxy
- * works on β1/τ with τ held, see dense.ts).
+ * src/em/bounds.ts); `beta1Scale()` and `beta0Scale()` divide the β1 and β0 bounds at each step (the
+ * identity gate's proxy works on β1/τ, and on β0/τ with the bias inside, τ held: see dense.ts).
  */
 export function boundedSoftmaxMStep(
   { backend, data, model, ws, layout, bounds }: Parameters<GateMStepFactory>[0],
   beta1Scale: () => number,
+  beta0Scale: () => number = () => 1,
 ): GateMStep {
   const obj = new GateQObjective(backend, layout, getGate(model.gate), data.X, data.n, ws, model, cloneModel(model));
   const theta = new Float64Array(layout.p);
@@ -47,6 +48,7 @@ export function boundedSoftmaxMStep(
     },
   };
   let lastScale = 1;
+  let lastScale0 = 1;
   return {
     kind: 'softmax',
     step(ctx) {
@@ -54,9 +56,11 @@ export function boundedSoftmaxMStep(
       obj.resp = ctx.ws.resp;
       obj.maskMode = 'none';
       const scale = beta1Scale();
-      if (box && scale !== lastScale) {
-        spec.driver!.projection = boxProjection(gateBox(layout, bounds!, scale)!);
+      const scale0 = beta0Scale();
+      if (box && (scale !== lastScale || scale0 !== lastScale0)) {
+        spec.driver!.projection = boxProjection(gateBox(layout, bounds!, scale, scale0)!);
         lastScale = scale;
+        lastScale0 = scale0;
       }
       runGateNewton(ctx, obj, theta, nws, result.info, spec);
       result.params = ctx.model;

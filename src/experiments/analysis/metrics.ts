@@ -5,7 +5,7 @@
  */
 
 export const LOSS_ORDER = ['D1', 'D2', 'loss', 'hellinger'] as const;
-export const PARAM_ORDER = ['beta1', 'beta1tau', 'a', 'b', 'nu', 'beta0', 'tau'] as const;
+export const PARAM_ORDER = ['beta1', 'beta1tau', 'a', 'b', 'nu', 'beta0', 'beta0tau', 'tau'] as const;
 
 /** A metric name taken apart. */
 export interface MetricName {
@@ -90,6 +90,7 @@ const PARAM_LABEL: Record<string, string> = {
   b: 'b',
   nu: 'ν',
   beta0: 'weight',
+  beta0tau: 'weight of β₀/τ',
   tau: 'τ',
   share_min: 'smallest weight share',
 };

@@ -27,7 +27,7 @@ import { fitRatesJoint, type RateFits, type SlopeGroup } from './slope.js';
 import { judgeRate, type VerdictWord } from './verdict.js';
 import { planRates } from './planner.js';
 import { summariseStarts } from './starts.js';
-import { isScaledLinear } from '../../models/gates/index.js';
+import { scaledLinearBias } from '../../models/gates/index.js';
 import { summarisePoint } from './stats.js';
 
 export interface SummariseOptions {
@@ -354,17 +354,22 @@ interface Reading {
 
 /**
  * Why the estimator fixes a metric's value, or undefined: the identity (temperature) gate's M-step
- * holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ), src/em/gates/dense.ts), so the errors
- * of β1 and τ show where the start put them along that direction, not the data (THEORY.md §5).
+ * holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ), with the bias inside along (β0, β1, τ) →
+ * c(β0, β1, τ): src/em/gates/dense.ts), so the errors of β1 and τ — and of β0's weight with the bias
+ * inside — show where the start put them along that direction, not the data (THEORY.md §5).
  */
 export function fixedByEstimator(spec: ExperimentSpec, pm: MetricName): string | undefined {
-  if (pm.param !== 'beta1' && pm.param !== 'tau') return undefined;
+  if (pm.param !== 'beta1' && pm.param !== 'tau' && pm.param !== 'beta0') return undefined;
   const model =
     spec.models.find((m) => m.label === pm.model) ?? (spec.models.length === 1 ? spec.models[0] : undefined);
   const g = model?.gate;
   if (!g) return undefined;
-  if (!isScaledLinear(g)) return undefined;
-  return `fixed by the estimator: the identity gate's M-step holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ)), so this error shows the start, not n`;
+  const bias = scaledLinearBias(g);
+  if (bias === 'outside' && pm.param !== 'beta0')
+    return `fixed by the estimator: the identity gate's M-step holds τ at its start (Q is flat along (β1, τ) → (cβ1, cτ)), so this error shows the start, not n`;
+  if (bias === 'inside')
+    return `fixed by the estimator: the identity gate's M-step holds τ at its start (with the bias inside Q is flat along (β0, β1, τ) → c(β0, β1, τ)), so this error shows the start, not n`;
+  return undefined;
 }
 
 function count(rs: CellRecord[]): Counts {

@@ -48,6 +48,7 @@ const COLOR: Record<string, string> = {
   beta0: '#E69F00',
   tau: '#56B4E9',
   beta1tau: '#882255',
+  beta0tau: '#999933',
   share_min: '#000000',
 };
 const EXTRA = ['#000000', '#882255', '#44AA99', '#999933', '#6699CC'];

@@ -51,12 +51,20 @@ export function isMasked(gate: GateSpec): boolean {
 }
 
 /**
- * True when the gate's logits are β1·x/τ + β0, linear in (β0, β1/τ): σ = identity with the bias
- * outside (the temperature gate). Q is then flat along (β1, τ) → (cβ1, cτ), and the M-step holds τ.
+ * Where the bias of a gate whose logits are a softmax's over τ sits (σ = identity): 'outside' for
+ * β1·x/τ + β0 (the temperature gate; a softmax in (β0, β1/τ), Q flat along (β1, τ) → (cβ1, cτ)),
+ * 'inside' for (β1·x + β0)/τ (a softmax in (β0/τ, β1/τ), Q flat along (β0, β1, τ) → c(β0, β1, τ));
+ * null for every other gate. The M-step holds τ on both (THEORY.md §5, "What is identified").
  */
-export function isScaledLinear(gate: GateSpec): boolean {
+export function scaledLinearBias(gate: GateSpec): 'outside' | 'inside' | null {
   const a = getGate(gate).activation?.(gate);
-  return a !== undefined && a.act.linear && !a.inside;
+  if (a === undefined || !a.act.linear) return null;
+  return a.inside ? 'inside' : 'outside';
+}
+
+/** True when the gate's logits are a softmax's over τ ({@link scaledLinearBias}: the bias either side). */
+export function isScaledLinear(gate: GateSpec): boolean {
+  return scaledLinearBias(gate) !== null;
 }
 
 /** The `--gate` syntax of every registered kind, e.g. `softmax | topk:K | …`. */
