@@ -12,7 +12,7 @@
  * the last finite parameters.
  */
 import { parameterCount } from '../models/gates/count.js';
-import { getGate, isMasked } from '../models/gates/index.js';
+import { getGate, isMasked, scalingOrbit } from '../models/gates/index.js';
 import { cloneModel, copyParams, type Dataset, type GateSpec, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
@@ -260,17 +260,6 @@ function allFinite(m: Model): boolean {
   const arrays = [m.beta0, m.beta1, m.a, m.b, m.nu];
   for (const v of arrays) for (let t = 0; t < v.length; t++) if (!Number.isFinite(v[t]!)) return false;
   return Number.isFinite(m.tau) && m.tau > 0;
-}
-
-/**
- * The orbit along which a gate with τ leaves π unchanged, or null: (β1, τ) → (cβ1, cτ) for a positively
- * homogeneous σ with the bias outside (GateSymmetries.scaling), (β0, β1, τ) → c(β0, β1, τ) with it inside.
- */
-function scalingOrbit(spec: GateSpec): string | null {
-  const g = getGate(spec);
-  if (g.symmetries(spec).scaling) return '(β1, τ) → (cβ1, cτ)';
-  const a = g.activation?.(spec);
-  return a?.inside && a.act.positivelyHomogeneous ? '(β0, β1, τ) → c(β0, β1, τ)' : null;
 }
 
 /** Moves m along its gate's scaling orbit (β1, τ) → (cβ1, cτ) to τ = tau (the density is unchanged). */

@@ -111,4 +111,16 @@ describe('identity activation, bias inside', () => {
       expect.stringMatching(/^the gate is invariant under \(β0, β1, τ\) → c\(β0, β1, τ\) and τ is free/),
     ]);
   });
+
+  it('relu with the bias inside, positively homogeneous: the same orbit named, no ridge warning for its flatness', () => {
+    const relu: GateSpec = { kind: 'activation', activation: 'relu', bias: 'inside' };
+    const x = simulate(truthPreset('temp-tanh'), { n: 3000, seed: 2 });
+    const fit = fitMoE(x, { gate: relu, k: 2, seed: 1 });
+    expect(fit.warnings.filter((w) => /invariant under|ridge/.test(w))).toEqual([
+      expect.stringMatching(/^the gate is invariant under \(β0, β1, τ\) → c\(β0, β1, τ\) and τ is free/),
+    ]);
+    // τ fixed: no orbit to warn of
+    const fixed = fitMoE(x, { gate: relu, k: 2, seed: 1, tauMode: 'fixed' });
+    expect(fixed.warnings.filter((w) => /invariant under/.test(w))).toEqual([]);
+  });
 });

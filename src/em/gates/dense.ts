@@ -22,7 +22,7 @@
  * Each step changes no parameter by more than DENSE_MAX_STEP (far from the optimum a
  * Fisher-scoring step can send τ to 0 or ∞).
  */
-import { getGate, scaledLinearBias } from '../../models/gates/index.js';
+import { getGate, scaledLinearBias, scalingOrbit } from '../../models/gates/index.js';
 import { cloneModel, type Model } from '../../models/types.js';
 import type { Backend } from '../backend/types.js';
 import { denseKernelCode } from '../backend/cpu/activation-gate.js';
@@ -141,7 +141,7 @@ const fisherMStep: GateMStepFactory = ({ backend, data, model, ws, layout, bound
       : null;
   const spec: GateNewtonSpec = {
     damping: ridgeDamping({ adaptive: true }),
-    expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
+    expectFlat: scalingOrbit(model.gate) !== null && layout.tauIndex >= 0,
     warnMaxSteps: false,
     ...(fused ? { objective: fused } : {}),
     driver: { maxStep: DENSE_MAX_STEP, maxHalvings: 3, ...(box ? { projection: boxProjection(box) } : {}) },
@@ -190,7 +190,7 @@ function exactNewtonMStep(
   const spec: GateNewtonSpec = {
     // trust-region damping μ, kept across EM iterations
     damping: exactHessianDamping(fisher, data.n),
-    expectFlat: gate.symmetries(model.gate).scaling && layout.tauIndex >= 0,
+    expectFlat: scalingOrbit(model.gate) !== null && layout.tauIndex >= 0,
     warnMaxSteps: false,
     objective: exact,
     driver: {

@@ -14,7 +14,7 @@ import { gateWarn } from './warn.js';
 /** How a gate M-step runs the driver (beyond ctx's step budget and tolerance). */
 export interface GateNewtonSpec {
   damping: Damping;
-  /** the curvature is singular by construction (the (β1, τ) scaling symmetry with τ free): no ridge warning */
+  /** the curvature is singular by construction (a scaling orbit with τ free, scalingOrbit): no ridge warning */
   expectFlat: boolean;
   /** warn when the step budget runs out (not for sub-problems that may be unbounded; default true) */
   warnMaxSteps?: boolean;
