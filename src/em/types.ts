@@ -46,7 +46,8 @@ export interface NearTruthInit {
   assign?: 'random' | 'ordered' | number[];
   /**
    * 'divide' (default): the m copies of a true atom get β0* − log m, so that their mixing
-   * weights add up to the true one (not applied with the bias inside σ, or for top-K selecting on
+   * weights add up to the true one (β0* − τ*·log m for the identity with the bias inside, whose
+   * log-weight is β0/τ; not applied with the bias inside another σ, or for top-K selecting on
    * the logit, where β0 also moves the selection). 'copy': they keep β0* (the authors' code).
    */
   splitWeights?: 'divide' | 'copy';

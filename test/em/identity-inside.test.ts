@@ -123,4 +123,27 @@ describe('identity activation, bias inside', () => {
     const fixed = fitMoE(x, { gate: relu, k: 2, seed: 1, tauMode: 'fixed' });
     expect(fixed.warnings.filter((w) => /invariant under/.test(w))).toEqual([]);
   });
+
+  it("over-specified near-truth start: a split atom's copies share its weight, β0 − τ·log m (the truth's density)", () => {
+    const truth = starts().inside; // τ = 2, the bias inside
+    const x = simulate(truth, { n: 500, seed: 9 });
+    const at = (m: Model) => fitMoE(x, { gate: INSIDE, k: m.k, maxIter: 0, init: { kind: 'model', model: m } }).logLik;
+    const start = fitMoE(x, {
+      gate: INSIDE,
+      k: 3,
+      maxIter: 0,
+      init: { kind: 'near-truth', truth, noiseScale: 0, assign: 'ordered', tau: 'truth' },
+    });
+    // fitted (0, 1, 2) ← true (0, 1, 1): the copies of atom 1 get β0 − 2·log 2, then the reference (last) goes to 0
+    expect(start.model.beta0[0]).toBeCloseTo(truth.beta0[0]! + TAU * Math.log(2), 12);
+    expect(start.logLik).toBeCloseTo(at(truth), 9);
+    // copied weights double the split atom's share: another density
+    const copied = fitMoE(x, {
+      gate: INSIDE,
+      k: 3,
+      maxIter: 0,
+      init: { kind: 'near-truth', truth, noiseScale: 0, assign: 'ordered', tau: 'truth', splitWeights: 'copy' },
+    });
+    expect(Math.abs(copied.logLik - at(truth))).toBeGreaterThan(1);
+  });
 });

@@ -557,7 +557,7 @@ export function register(program: Command): void {
     )
     .option(
       '--split <mode>',
-      "near-truth: divide (copies share the weight, β0 − log m) | copy (the authors')",
+      "near-truth: divide (copies share the weight: β0 − log m; β0 − τ·log m for the identity with the bias inside) | copy (the authors')",
       'divide',
     )
     .option('--variance-floor <v>', 'smallest expert variance (default 1e-6 × var(y))')

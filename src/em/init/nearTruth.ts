@@ -23,7 +23,7 @@
  *   drawn after everything else so the other coordinates do not depend on it.
  */
 import { hasTau, type GateSpec, type Model } from '../../models/types.js';
-import { getGate } from '../../models/gates/index.js';
+import { getGate, scaledLinearBias } from '../../models/gates/index.js';
 import type { Rng } from '../../random/rng.js';
 import type { GateLayoutInfo } from '../gates/layout.js';
 import type { NearTruthInit } from '../types.js';
@@ -101,8 +101,17 @@ export function nearTruthModel(
   const sd = nearTruthNoise(n, init.noise ?? 'shrinking', init.noiseScale ?? 1);
   const copies = new Int32Array(kStar);
   for (let i = 0; i < k; i++) copies[s[i]!]++;
-  // dividing β0 would move the σ argument (bias inside) or the top-K ranking (selection on the logit)
-  const divide = (init.splitWeights ?? 'divide') === 'divide' && getGate(gate).biasIsLogWeight(gate);
+  // a copy's β0 carries log-weight β0 (bias outside) or β0/τ (the identity with the bias inside); for the
+  // other gates dividing β0 would move the σ argument (bias inside) or the top-K ranking (selection on the logit)
+  const tau0 = hasTau(gate) ? (hasTau(truth.gate) ? truth.tau : 1) : 1;
+  const split = (init.splitWeights ?? 'divide') === 'divide';
+  const logWeightScale = !split
+    ? 0
+    : getGate(gate).biasIsLogWeight(gate)
+      ? 1
+      : scaledLinearBias(gate) === 'inside'
+        ? tau0
+        : 0;
   const m: Model = {
     gate: { ...gate },
     k,
@@ -112,14 +121,14 @@ export function nearTruthModel(
     a: new Float64Array(k * d),
     b: new Float64Array(k),
     nu: new Float64Array(k),
-    tau: hasTau(gate) ? (hasTau(truth.gate) ? truth.tau : 1) : 1,
+    tau: tau0,
   };
   for (let i = 0; i < k; i++) {
     const t = s[i]!;
     const last = i === k - 1;
     const b0Noise = !(last && layout.fixB0Ref);
     const b1Noise = !(last && layout.fixB1Ref);
-    m.beta0[i] = truth.beta0[t]! - (divide ? Math.log(copies[t]!) : 0) + (b0Noise ? sd.gate * rng.normal() : 0);
+    m.beta0[i] = truth.beta0[t]! - logWeightScale * Math.log(copies[t]!) + (b0Noise ? sd.gate * rng.normal() : 0);
     for (let l = 0; l < d; l++) m.beta1[i * d + l] = truth.beta1[t * d + l]! + (b1Noise ? sd.gate * rng.normal() : 0);
     for (let l = 0; l < d; l++) m.a[i * d + l] = truth.a[t * d + l]! + sd.experts * rng.normal();
     m.b[i] = truth.b[t]! + sd.experts * rng.normal();
