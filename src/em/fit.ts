@@ -12,7 +12,7 @@
  * the last finite parameters.
  */
 import { parameterCount } from '../models/gates/count.js';
-import { getGate, isMasked, scalingOrbit } from '../models/gates/index.js';
+import { getGate, isMasked, scaledLinearBias, scalingOrbit } from '../models/gates/index.js';
 import { cloneModel, copyParams, type Dataset, type GateSpec, type Model } from '../models/types.js';
 import { fail } from '../models/validate.js';
 import { createRng } from '../random/rng.js';
@@ -48,6 +48,7 @@ import type {
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
+import { writeSoftmaxProxy } from './inference/hessian-proxy.js';
 import {
   CrawlWatch,
   HYBRID_CRAWL_STEPS,
@@ -311,6 +312,8 @@ class EmRun {
   private readonly trace: number[] = [];
   private readonly estats: EStepStats = { q: NaN };
   private logPiValid = false;
+  /** softmaxView's model */
+  private proxy: Model | null = null;
   private stopReason: StopReason = 'max-iterations';
   private iter = 0;
   // hybrid optimizer: `switchNow` hands the run from EM to the trust region (hybrid.ts)
@@ -406,10 +409,22 @@ class EmRun {
     const { X, y, n } = this.data;
     const fused = topk
       ? backend.topkLogLik?.(model, X, y, n, ws.logPi, ws.pi, ws.mask, false)
-      : backend.softmaxLogLik?.(model, X, y, n);
+      : backend.softmaxLogLik?.(this.softmaxView(), X, y, n);
     if (fused !== undefined) return fused;
     backend.gateProbs(model, X, n, ws.logPi, ws.pi, topk ? ws.mask : null, topk ? 'compute' : 'none');
     return backend.logLik(model, X, y, n, ws.logPi);
+  }
+
+  /**
+   * The model as a softmax model where its gate is a softmax's over τ (the identity activation: its
+   * one-pass log-likelihood, hessian-proxy.ts), else the model itself.
+   */
+  private softmaxView(): Model {
+    const { model } = this;
+    const bias = scaledLinearBias(model.gate);
+    if (bias === null) return model;
+    this.proxy ??= { ...cloneModel(model), gate: { kind: 'softmax' }, tau: 1 };
+    return writeSoftmaxProxy(model, this.proxy, bias === 'inside');
   }
 
   /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */

@@ -25,6 +25,7 @@ import { activeSet } from '../models/gates/topk.js';
 import { cloneModel, copyParams, hasTau, type Dataset, type Model } from '../models/types.js';
 import { logLikDerivatives, type LogLikDerivatives } from './inference/hessian.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './inference/hessian-fast.js';
+import { proxyLogLikDerivatives, softmaxProxy, type SoftmaxProxy } from './inference/hessian-proxy.js';
 import { activationHessianSimd, activationLogLikDerivatives } from './inference/hessian-activation.js';
 import { topkLogLikDerivatives } from './inference/hessian-topk.js';
 import { gateBox, projectToBounds, type Bounds } from './bounds.js';
@@ -211,6 +212,8 @@ export class NewtonPhase {
    * (hessian-activation.ts): a few EM iterations' cost, so the switch rule hands over sooner
    */
   readonly kernelHessian: boolean;
+  /** a gate that is a softmax's over τ, τ held: its exact Hessian through the softmax kernel (hessian-proxy.ts) */
+  private readonly proxy: SoftmaxProxy | null;
 
   /**
    * ties held for the whole fit (sample −1): with one variance shared by all experts, log ν_j = log ν_0
@@ -238,7 +241,8 @@ export class NewtonPhase {
     this.theta = new Float64Array(this.layout.P);
     this.saved = cloneModel(model);
     this.fastHessian = fastHessianSimd(this.layout, model, data);
-    this.kernelHessian = this.fastHessian || activationHessianSimd(model, data);
+    this.proxy = this.fastHessian ? null : softmaxProxy(this.layout, model, data);
+    this.kernelHessian = this.fastHessian || this.proxy !== null || activationHessianSimd(model, data);
   }
 
   /**
@@ -279,8 +283,10 @@ export class NewtonPhase {
     // the softmax gate's Hessian as a WebAssembly moment kernel where it runs (≈ 13–16× the JS loop)
     // the activation / temperature gates' block sums (inference/hessian-activation.ts, ≈ 2–4× the reference)
     // top-K: the softmax kernels on the rows grouped by active set (inference/hessian-topk.ts, ≈ 20× the reference)
+    // the identity gate (τ held): the softmax kernel on its proxy (β1/τ), by the chain rule (hessian-proxy.ts)
     this.derivs =
       (this.fastHessian ? fastLogLikDerivatives(this.layout, this.model, this.data) : null) ??
+      (this.proxy ? proxyLogLikDerivatives(this.proxy, this.layout, this.model, this.data) : null) ??
       topkLogLikDerivatives(this.layout, this.model, this.data, this.mask) ??
       activationLogLikDerivatives(this.layout, this.model, this.data) ??
       logLikDerivatives(this.layout, this.model, this.data, true);

@@ -3,7 +3,9 @@
  * (hessian-activation.test.ts, hessian-activation-kernel.test.ts), the rows near the experts' lines, the
  * relative difference and the kernel / JS fit pair they and hessian-kernel.test.ts use.
  */
+import { expect } from 'vitest';
 import { wasmCalls } from '../../src/em/backend/simd/calls.js';
+import type { LogLikDerivatives } from '../../src/em/inference/hessian.js';
 import { fitMoE, type FitOptions, type FitResult } from '../../src/em/index.js';
 import type { Dataset, GateSpec, Model } from '../../src/models/types.js';
 import { createRng, type Rng } from '../../src/random/rng.js';
@@ -79,4 +81,29 @@ export function relDiff(u: Float64Array, v: Float64Array): number {
     diff = Math.max(diff, Math.abs(u[t]! - v[t]!));
   }
   return diff / scale;
+}
+
+/**
+ * fast's value, gradient and Hessian against ref's, entry by entry, each relative to its row's and column's
+ * scale (|g_u| or √|H_uu|; √(|H_uu H_vv|) or |H_uv|), below `tol`.
+ */
+export function expectDerivativesClose(
+  ref: LogLikDerivatives,
+  fast: LogLikDerivatives,
+  labels: readonly string[],
+  tol = 1e-10,
+): void {
+  expect(Math.abs(fast.logLik - ref.logLik) / Math.abs(ref.logLik)).toBeLessThan(1e-12);
+  const P = ref.gradient.length;
+  const H0 = ref.hessian!;
+  const H1 = fast.hessian!;
+  const diag = (t: number) => Math.abs(H0[t * P + t]!);
+  for (let u = 0; u < P; u++) {
+    const gs = Math.max(Math.abs(ref.gradient[u]!), Math.sqrt(diag(u)), 1e-300);
+    expect(Math.abs(fast.gradient[u]! - ref.gradient[u]!) / gs, labels[u]).toBeLessThan(tol);
+    for (let v = 0; v < P; v++) {
+      const sc = Math.max(Math.sqrt(diag(u) * diag(v)), Math.abs(H0[u * P + v]!), 1e-300);
+      expect(Math.abs(H1[u * P + v]! - H0[u * P + v]!) / sc, `${labels[u]}, ${labels[v]}`).toBeLessThan(tol);
+    }
+  }
 }
