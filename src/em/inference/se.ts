@@ -5,8 +5,8 @@
  * - the reference expert's gate (the last one; β0 and/or β1, per the gate's translation symmetries)
  *   is fixed at 0: the other experts' gate parameters are contrasts against it;
  * - a positively homogeneous σ with τ free (the temperature gate, relu) leaves the likelihood flat
- *   along (β1, τ) → (cβ1, cτ): τ is held at its fitted value, and the β1 errors are those at that τ
- *   (only β1/τ is identified);
+ *   along (β1, τ) → (cβ1, cτ) — with the bias inside along (β0, β1, τ) → c(β0, β1, τ): τ is held at its
+ *   fitted value, and the β1 (and inside, β0) errors are those at that τ (only β1/τ, β0/τ are identified);
  * - top-K: the active sets S_K(x_i) are held as they are at the fit;
  * - one variance shared by all experts (variance 'equal'): ν is one parameter (the Hessian's ν_j rows
  *   and columns summed: the chain rule for ν_j = ν), its error on every expert's row.
@@ -84,8 +84,11 @@ export function standardErrors(modelIn: Model, data: Dataset, opts: StandardErro
   const tauFlat = act !== null;
   if (act !== null) {
     tauMode = 'fixed';
+    const inside = getGate(modelIn.gate).activation?.(modelIn.gate).inside === true;
     notes.push(
-      `τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`,
+      inside
+        ? `τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} and the bias inside the likelihood is flat along (β0, β1, τ) → c(β0, β1, τ), only β0/τ and β1/τ are identified; the β0 and β1 errors are those at this τ`
+        : `τ held at its fitted value ${modelIn.tau}: with σ = ${act.name} the likelihood is flat along (β1, τ) → (cβ1, cτ), only β1/τ is identified; the β1 errors are those at this τ`,
     );
   }
   const L = paramLayout(modelIn.gate, k, d, { tauMode, tauScale: 'natural', nuScale: 'natural' });

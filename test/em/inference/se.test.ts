@@ -144,6 +144,18 @@ describe('standardErrors', () => {
     expect(Math.abs(r.rows.find((row) => row.param === 'beta1[0][0]')!.se! / fd[1]! - 1)).toBeLessThan(1e-4);
   });
 
+  it('identity with the bias inside: the note names the (β0, β1, τ) orbit and both identified ratios', () => {
+    const gate = { kind: 'activation' as const, activation: 'identity' as const, bias: 'inside' as const };
+    const truth = { ...truthPreset('temp'), gate };
+    const data = simulate(truth, { n: 1000, seed: 4 });
+    const fit = fitMoE(data, { gate, k: 2, init: { kind: 'model', model: truth } });
+    const r = standardErrors(fit.model, data);
+    expect(r.status).toBe('ok');
+    expect(r.notes.join(' ')).toMatch(
+      /τ held at its fitted value .* bias inside .* \(β0, β1, τ\) → c\(β0, β1, τ\), only β0\/τ and β1\/τ are identified/,
+    );
+  });
+
   it('a collinear design (x2 = 2·x1): singular, the flat direction named, no errors, no NaN', () => {
     const truth = truthPreset('d2');
     const sim = simulate(truth, { n: 500, seed: 1 });
