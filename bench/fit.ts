@@ -98,6 +98,15 @@ const CELLS: Cell[] = [
     init: { noise: 'fixed', noiseScale: 10 },
   },
   {
+    name: 'temp-over-identity',
+    label: 'temp-over identity (k = 3), n = 1e4',
+    truth: () => truthPreset('temp'),
+    gate: { kind: 'temperature' },
+    k: 3,
+    n: 1e4,
+    init: { noise: 'fixed', noiseScale: 10 },
+  },
+  {
     name: 'k5-d2',
     label: 'k* = 3 fitted with k = 5, d = 2, n = 1e4',
     truth: k3d2,
