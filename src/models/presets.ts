@@ -53,6 +53,12 @@ const presets: TruthPreset[] = [
     model: () => modelFromParams({ kind: 'temperature' }, { ...DEMY, tau: 1 }),
   },
   {
+    name: 'temp-inside',
+    description:
+      '[TEMP] the temp truth written with the bias inside, (β1·x + β0)/τ (identity activation, τ* = 1): the same density',
+    model: () => modelFromParams({ kind: 'activation', activation: 'identity', bias: 'inside' }, { ...DEMY, tau: 1 }),
+  },
+  {
     name: 'temp-tanh',
     // |tanh| ≤ 1, so the demy gate (β0 = −8) would leave expert 1 with weight ≈ e^-7 everywhere:
     // the experts are demy's, the gate is rescaled to switch inside [0, 1] (our choice; [TEMP]'s set-up is not public)
