@@ -5,6 +5,7 @@
  */
 import { columnMeanSd } from '../../models/column-stats.js';
 import { meanGateWeights } from '../../models/density.js';
+import { scaledLinearBias } from '../../models/gates/index.js';
 import { hasTau, type Dataset, type Model } from '../../models/types.js';
 
 const fmt = (v: number): string => {
@@ -13,16 +14,22 @@ const fmt = (v: number): string => {
   return a >= 1e5 || a < 1e-3 ? v.toExponential(3) : Number(v.toPrecision(5)).toString();
 };
 
-/** The table's lines; `xNames` label the slopes (the data's x columns). */
+/**
+ * The table's lines; `xNames` label the slopes (the data's x columns). A gate that is a softmax's over τ
+ * (the identity activation) also gets what its data identify: β1/τ, and β0/τ with the bias inside.
+ */
 export function parameterTable(m: Model, data: Dataset, xNames: string[]): string[] {
   const { k, d } = m;
   const weight = meanGateWeights(m, data.X, data.n);
   const names = xNames.length === d ? xNames : Array.from({ length: d }, (_, l) => `x${l + 1}`);
+  const bias = scaledLinearBias(m.gate);
   const header = [
     'expert',
     'weight',
     'gate β0',
     ...names.map((x) => `gate β1[${x}]`),
+    ...(bias === 'inside' ? ['β0/τ'] : []),
+    ...(bias !== null ? names.map((x) => `β1/τ[${x}]`) : []),
     ...names.map((x) => `a[${x}]`),
     'b',
     'sd',
@@ -34,6 +41,8 @@ export function parameterTable(m: Model, data: Dataset, xNames: string[]): strin
       weight[j]!.toFixed(4),
       fmt(m.beta0[j]!),
       ...names.map((_, l) => fmt(m.beta1[j * d + l]!)),
+      ...(bias === 'inside' ? [fmt(m.beta0[j]! / m.tau)] : []),
+      ...(bias !== null ? names.map((_, l) => fmt(m.beta1[j * d + l]! / m.tau)) : []),
       ...names.map((_, l) => fmt(m.a[j * d + l]!)),
       fmt(m.b[j]!),
       fmt(Math.sqrt(m.nu[j]!)),
@@ -47,7 +56,11 @@ export function parameterTable(m: Model, data: Dataset, xNames: string[]): strin
       .trimEnd(),
   );
   const tau = hasTau(m.gate) ? `; τ = ${fmt(m.tau)}` : '';
-  return [`parameters (weight: π averaged over the data; sd = √ν${tau}):`, ...lines];
+  const identified =
+    bias === null
+      ? ''
+      : `; ${bias === 'inside' ? 'β0/τ and β1/τ are' : 'β1/τ is'} what the data identify, ${bias === 'inside' ? 'β0, β1' : 'β1'} and τ apart are not`;
+  return [`parameters (weight: π averaged over the data; sd = √ν${tau}${identified}):`, ...lines];
 }
 
 /**
