@@ -48,7 +48,7 @@ import type {
   StopReason,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
-import { writeSoftmaxProxy } from './inference/hessian-proxy.js';
+import { softmaxProxyModel, writeSoftmaxProxy } from './gates/softmax-proxy.js';
 import {
   CrawlWatch,
   HYBRID_CRAWL_STEPS,
@@ -312,7 +312,8 @@ class EmRun {
   private readonly trace: number[] = [];
   private readonly estats: EStepStats = { q: NaN };
   private logPiValid = false;
-  /** softmaxView's model */
+  /** where the bias of a gate that is a softmax's over τ sits (scaledLinearBias), and softmaxView's model */
+  private readonly linearBias: 'outside' | 'inside' | null;
   private proxy: Model | null = null;
   private stopReason: StopReason = 'max-iterations';
   private iter = 0;
@@ -342,6 +343,7 @@ class EmRun {
     this.ws = ws;
     this.experts = experts;
     this.topk = isMasked(opts.gate);
+    this.linearBias = scaledLinearBias(opts.gate);
     normalizeGate(layout, model);
     const bounds = opts.bounds;
     this.withTau = layout.tauIndex >= 0 || getGate(model.gate).hasTau;
@@ -420,11 +422,10 @@ class EmRun {
    * one-pass log-likelihood, hessian-proxy.ts), else the model itself.
    */
   private softmaxView(): Model {
-    const { model } = this;
-    const bias = scaledLinearBias(model.gate);
-    if (bias === null) return model;
-    this.proxy ??= { ...cloneModel(model), gate: { kind: 'softmax' }, tau: 1 };
-    return writeSoftmaxProxy(model, this.proxy, bias === 'inside');
+    const { model, linearBias } = this;
+    if (linearBias === null) return model;
+    this.proxy ??= softmaxProxyModel(model);
+    return writeSoftmaxProxy(model, this.proxy, linearBias === 'inside');
   }
 
   /** M-step from the current responsibilities, as iteration `it`; false when it produced non-finite parameters. */

@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { logLikDerivatives } from '../../src/em/inference/hessian.js';
-import { proxyLogLikDerivatives, softmaxProxy, writeSoftmaxProxy } from '../../src/em/inference/hessian-proxy.js';
+import { proxyLogLikDerivatives, softmaxProxy } from '../../src/em/inference/hessian-proxy.js';
+import { softmaxProxyModel, writeSoftmaxProxy } from '../../src/em/gates/softmax-proxy.js';
 import { createCpuBackend } from '../../src/em/backend/cpu.js';
 import { paramLayout } from '../../src/em/inference/params.js';
 import { normalizeGate } from '../../src/em/gates/layout.js';
@@ -15,7 +16,7 @@ import { wasmCalls } from '../../src/em/backend/simd/calls.js';
 import { hybridLayout } from '../../src/em/hybrid.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
-import { cloneModel, type Dataset, type GateSpec } from '../../src/models/types.js';
+import type { Dataset, GateSpec } from '../../src/models/types.js';
 import { CASES, expectDerivativesClose, fitsWithAndWithoutKernels, randomCase as baseCase } from './hessian-cases.js';
 
 const GATES: Array<[string, GateSpec]> = [
@@ -62,11 +63,7 @@ describe('the identity gate through the softmax kernel equals the reference', ()
       const data: Dataset = { ...plain, X: A.copy(plain.X), y: A.copy(plain.y) };
       const L = paramLayout(gate, 3, 1, { tauMode: 'fixed' });
       normalizeGate(L.gate, m);
-      const q = writeSoftmaxProxy(
-        m,
-        { ...cloneModel(m), gate: { kind: 'softmax' }, tau: 1 },
-        gate.kind !== 'temperature',
-      );
+      const q = writeSoftmaxProxy(m, softmaxProxyModel(m), gate.kind !== 'temperature');
       const calls = wasmCalls.logLik;
       const ll = be.softmaxLogLik!(q, data.X, data.y, data.n)!;
       expect(wasmCalls.logLik).toBe(calls + 1);

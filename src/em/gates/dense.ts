@@ -35,6 +35,7 @@ import { runGateNewton, type GateNewtonSpec } from './run.js';
 import { boundedSoftmaxMStep } from './softmax.js';
 import { boxProjection, gateBox, projectToBounds } from '../bounds.js';
 import { emptyInfo, type GateMStep, type GateMStepContext, type GateMStepFactory } from './types.js';
+import { softmaxProxyModel, writeProxyGate } from './softmax-proxy.js';
 
 /** Trust region: no parameter (β0, β1 or log τ) moves by more than this in one Newton step. */
 export const DENSE_MAX_STEP = 2;
@@ -71,9 +72,7 @@ function proxySoftmaxMStep(
   { backend, data, model, ws, bounds }: Parameters<GateMStepFactory>[0],
   inside: boolean,
 ): GateMStep {
-  const proxy = cloneModel(model);
-  proxy.gate = { kind: 'softmax' };
-  proxy.tau = 1;
+  const proxy = softmaxProxyModel(model);
   const layout = gateLayout(proxy.gate, model.k, model.d, 'fixed');
   // |β1| ≤ B on the model is |β1/τ| ≤ B/τ on the proxy (τ held); inside, |β0| ≤ B0 is |β0/τ| ≤ B0/τ
   let tauNow = model.tau;
@@ -90,10 +89,7 @@ function proxySoftmaxMStep(
       const m = ctx.model;
       const tau = m.tau;
       tauNow = tau;
-      const it = 1 / tau;
-      if (inside) for (let j = 0; j < m.k; j++) proxy.beta0[j] = m.beta0[j]! * it;
-      else proxy.beta0.set(m.beta0);
-      for (let t = 0; t < m.beta1.length; t++) proxy.beta1[t] = m.beta1[t]! * it;
+      writeProxyGate(m, proxy, inside);
       const r = inner.step({ ...ctx, model: proxy, layout });
       if (inside) for (let j = 0; j < m.k; j++) m.beta0[j] = proxy.beta0[j]! * tau;
       else m.beta0.set(proxy.beta0);

@@ -7,7 +7,8 @@
  * identity gate (τ held: hybridLayout) needs nothing else.
  */
 import { scaledLinearBias } from '../../models/gates/index.js';
-import { cloneModel, type Dataset, type Model } from '../../models/types.js';
+import type { Dataset, Model } from '../../models/types.js';
+import { softmaxProxyModel, writeSoftmaxProxy } from '../gates/softmax-proxy.js';
 import { fastHessianSimd, fastLogLikDerivatives } from './hessian-fast.js';
 import type { LogLikDerivatives } from './hessian.js';
 import { paramLayout, type ParamLayout } from './params.js';
@@ -31,9 +32,7 @@ export interface SoftmaxProxy {
 export function softmaxProxy(L: ParamLayout, m: Model, data: Dataset): SoftmaxProxy | null {
   const bias = scaledLinearBias(m.gate);
   if (bias === null || L.gate.tauIndex >= 0) return null;
-  const model = cloneModel(m);
-  model.gate = { kind: 'softmax' };
-  model.tau = 1;
+  const model = softmaxProxyModel(m);
   const Lp = paramLayout(model.gate, L.k, L.d, { nuScale: L.nuScale });
   if (Lp.P !== L.P || !fastHessianSimd(Lp, model, data)) return null;
   const index = new Int32Array(L.P).fill(-1);
@@ -57,20 +56,6 @@ export function softmaxProxy(L: ParamLayout, m: Model, data: Dataset): SoftmaxPr
   // the two layouts free the same gate coordinates (the reference's held in both)
   if (index.some((v) => v < 0)) return null;
   return { model, layout: Lp, index, scaled, inside };
-}
-
-/**
- * q ← the softmax model with m's density (m's gate a softmax's over τ): slopes β1/τ, intercepts β0 (β0/τ
- * with the bias inside), m's experts; q must have m's k and d. Returns q.
- */
-export function writeSoftmaxProxy(m: Model, q: Model, inside: boolean): Model {
-  const it = 1 / m.tau;
-  for (let j = 0; j < m.k; j++) q.beta0[j] = inside ? m.beta0[j]! * it : m.beta0[j]!;
-  for (let t = 0; t < m.beta1.length; t++) q.beta1[t] = m.beta1[t]! * it;
-  q.a.set(m.a);
-  q.b.set(m.b);
-  q.nu.set(m.nu);
-  return q;
 }
 
 /** L, ∇L and ∇²L at m over L's θ, through the proxy (see module doc); null where the fast path gives none. */
