@@ -30,7 +30,7 @@ import {
   text,
 } from '../models/schema.js';
 import { ValidationError, fail, isRecord, parseGateSpec } from '../models/validate.js';
-import { findGate, getGate } from '../models/gates/index.js';
+import { findGate, gateFamily } from '../models/gates/index.js';
 import { MAX_SEED } from '../random/rng.js';
 import type { Model } from '../models/types.js';
 import { assignmentProblem } from '../em/init/nearTruth.js';
@@ -342,8 +342,8 @@ function checkModels(
       );
     }
     // the Voronoi loss compares atoms of one gate family: a mismatch would fail every cell
-    const family = getGate(gate).family(gate);
-    const truthFamily = getGate(truth.model.gate).family(truth.model.gate);
+    const family = gateFamily(gate);
+    const truthFamily = gateFamily(truth.model.gate);
     if (family !== truthFamily) {
       fail(
         `${path}.gate`,

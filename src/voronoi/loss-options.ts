@@ -2,7 +2,7 @@
  * voronoiLoss, step 1: checks the models and the options, and fixes what the search needs from
  * them — the formula, top-K, which translations are symmetries, and the (normalised) weights.
  */
-import { getGate } from '../models/gates/index.js';
+import { gateFamily, getGate } from '../models/gates/index.js';
 import type { Model } from '../models/types.js';
 import { validateModel } from '../models/validate.js';
 import { logsumexp } from '../math/logsumexp.js';
@@ -36,10 +36,6 @@ export interface LossSetup {
 const LOSS_KINDS = ['D1', 'D2', 'auto'] as const;
 const LOSS_OPTION_KEYS: readonly string[] = ['loss', 'exponents', 'topK', 'translation', 'normalizeWeights'];
 
-function gateFamily(m: Model): string {
-  return getGate(m.gate).family(m.gate);
-}
-
 /**
  * Checks the models and options of {@link voronoiLoss} and fixes the search's set-up.
  * @throws ValidationError for an invalid model; Error for a different d or gate family, bad options
@@ -52,9 +48,9 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
     throw new Error(
       `fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`,
     );
-  if (gateFamily(fit) !== gateFamily(truth)) {
+  if (gateFamily(fit.gate) !== gateFamily(truth.gate)) {
     throw new Error(
-      `fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit)}, truth gate ${gateFamily(truth)}`,
+      `fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit.gate)}, truth gate ${gateFamily(truth.gate)}`,
     );
   }
   for (const key of Object.keys(options)) {

@@ -84,6 +84,11 @@ export function gateCliSyntax(): string {
   return [...registry.values()].map((g) => g.cliSyntax).join(' | ');
 }
 
+/** The family a fit must share with its truth for a Voronoi loss, e.g. `activation(tanh, bias inside)`. */
+export function gateFamily(gate: GateSpec): string {
+  return getGate(gate).family(gate);
+}
+
 /** One-line description of a gate spec, e.g. `topk K=1 on logit`. */
 export function describeGate(gate: GateSpec): string {
   return getGate(gate).describe(gate);
