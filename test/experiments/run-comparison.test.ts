@@ -51,8 +51,8 @@ async function run(root: string, name: string, over: Record<string, unknown>): P
     evaluator: FAKE,
     plots: 'none',
   });
-  const { meta, summary } = loadRun(dir);
-  return { label: name, dir, spec: meta.spec, summary };
+  const { meta, records, summary } = loadRun(dir);
+  return { label: name, dir, spec: meta.spec, summary, records };
 }
 
 describe('compareRuns', () => {
@@ -95,6 +95,32 @@ describe('compareRuns', () => {
     expect(() => compareRuns([a])).toThrow(/at least two runs/);
   });
 
+  it("each later run's slope minus the first's, its interval resampling the shared cells (same n and seed) as pairs", async () => {
+    const root = tempDir('compare');
+    const a = await run(root, 'few', {});
+    // the same seed: its first 4 replications at n 300, 1000, 3000 are a's cells
+    const b = await run(root, 'more', { replications: 9, n: [300, 1000, 3000, 10000] });
+    const c = compareRuns([a, b]);
+    expect(c.runs.map((r) => r.sharedWithFirst)).toEqual([undefined, 12]);
+    for (const row of c.rows) {
+      const d = row.deltas[1]!;
+      expect(row.deltas[0]).toBeNull();
+      expect(d.curve).toBe(row.cells[0]!.curve);
+      expect(d.difference).toBeCloseTo(row.cells[1]!.slope - row.cells[0]!.slope, 12);
+      expect([d.shared, d.own]).toEqual([12, [4, 24]]);
+      expect(d.differs).toBe(d.ci[0] > 0 || d.ci[1] < 0);
+    }
+    const csv = parse(runComparisonCsv(c), { columns: true }) as Record<string, string>[];
+    const d1 = csv.filter((x) => x.metric === 'D1');
+    expect(d1.map((x) => x.delta_shared_cells)).toEqual(['', '12']);
+    expect(Number(d1[1]!.delta)).toBe(c.rows.find((r) => r.key === 'D1')!.deltas[1]!.difference);
+    expect(runComparisonTable(c)).toMatch(/^D1 .* [+-]\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \*)?$/m);
+    // without the cells: no differences, no column
+    const bare = compareRuns([{ ...a, records: undefined }, b]);
+    expect(bare.rows.every((r) => r.deltas.every((x) => x === null))).toBe(true);
+    expect(runComparisonTable(bare)).not.toContain('Δ vs');
+  });
+
   it("a one-model run lines up with the same model's rows of a run of several (label:metric)", async () => {
     const root = tempDir('compare');
     const lone = await run(root, 'lone', {});
@@ -123,6 +149,11 @@ describe('compareRuns', () => {
     expect(fig.data.filter((t) => t.mode === 'markers').map((t) => t.name)).toEqual(
       curves.flatMap((curve) => [`a: ${curve}`, `b: ${curve}`]),
     );
+    // under each panel, b's difference to a
+    const notes = (fig.layout.annotations as { text: string }[])
+      .map((x) => x.text)
+      .filter((x) => x.includes('Δ b − a: '));
+    expect(notes).toHaveLength(c.rows.length);
     // many rows: the shared, predicted ones come first
     const many = {
       ...c,
@@ -148,7 +179,8 @@ describe('gmoe compare', () => {
     const out = join(root, 'cmp');
     const r = await gmoe(['compare', a.dir, join(root, 'b'), '--out', out, '--no-png']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^metric +predicted +a +verdict +b +verdict$/m);
+    expect(r.stdout).toMatch(/^metric +predicted +a +verdict +b +verdict +Δ vs a$/m);
+    expect(r.stdout).toContain('16 cells shared with a');
     expect(readdirSync(out).sort()).toEqual(['compare.csv', 'compare.html', 'compare.json', 'compare.txt']);
     const json = await gmoe(['compare', a.dir, join(root, 'b'), '--json', '--metric', 'D1']);
     expect(JSON.parse(json.stdout).rows.map((x: { key: string }) => x.key)).toEqual(['D1']);

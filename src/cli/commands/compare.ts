@@ -1,7 +1,7 @@
 /**
  * `gmoe compare DIR DIR [DIR...] [--label a,b,...] [--metric M ...] [--out DIR] [--no-png] [--json] [--skip-corrupt]`
  * — several sweeps' rate rows side by side: per metric, each run's slope on the curve its verdict reads, its
- * interval and verdict (src/experiments/analysis/run-comparison.ts). The table on stdout; with --out,
+ * interval and verdict, and each later run's difference to the first (src/experiments/analysis/run-comparison.ts). The table on stdout; with --out,
  * compare.json, compare.csv, compare.html and (Chromium) compare.png and compare.svg.
  */
 import { basename, join, resolve } from 'node:path';
@@ -85,11 +85,11 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
   let runs: ComparedRun[] = [];
   try {
     runs = dirs.map((dir, t) => {
-      const { meta, summary } = loadRun(dir, {
+      const { meta, records, summary } = loadRun(dir, {
         skipCorrupt: opts.skipCorrupt,
         onNotice: (l) => notice(`${l}: their cells are left out`),
       });
-      return { label: labels[t]!, dir, spec: meta.spec, summary };
+      return { label: labels[t]!, dir, spec: meta.spec, summary, records };
     });
   } catch (e) {
     asCliError(e);
@@ -130,7 +130,7 @@ export function register(program: Command): void {
   program
     .command('compare')
     .description(
-      "several sweeps' rate rows side by side: each run's slope, interval and verdict per metric (e.g. with and without bounds, EM against the hybrid, quick against full size)",
+      "several sweeps' rate rows side by side: each run's slope, interval and verdict per metric (e.g. with and without bounds, EM against the hybrid, quick against full size), and each later run's slope minus the first's with an interval that pairs the cells they share",
     )
     .argument('<dirs...>', 'two or more sweep directories (each holds spec.json and results.jsonl)')
     .option('--label <a,b,...>', "the runs' names in the table and figure (default: the directories' names)")

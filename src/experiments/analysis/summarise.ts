@@ -222,6 +222,35 @@ function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string
   return undefined;
 }
 
+/**
+ * The cells' finite readings of one metric (named as the summary names it), as its summary reads them:
+ * the ok records of the model that owns the metric, with their n and seed (for `gmoe compare`'s
+ * differences, slope-difference.ts).
+ */
+export function metricCells(
+  records: readonly CellRecord[],
+  spec: ExperimentSpec,
+  metric: string,
+): { n: number; seed: number; value: number }[] {
+  const labels = spec.models.map((m) => m.label);
+  const multi = spec.models.length > 1;
+  const allLabels = [...labels, ...[...new Set(records.map((r) => r.model))].filter((l) => !labels.includes(l))];
+  const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
+  const pm = parseMetric(metric, allLabels);
+  // the owner as summarise finds it: the first model, in the spec's order, whose records hold the metric
+  const holders = new Set(
+    records
+      .filter((r) => r.status === 'ok' && Object.keys(r.metrics).some((k) => keyOf(r, k) === metric))
+      .map((r) => r.model),
+  );
+  const owner = allLabels.find((l) => holders.has(l)) ?? pm.model ?? labels[0];
+  return records.flatMap((r) => {
+    if (r.model !== owner || r.status !== 'ok') return [];
+    const v = valueOf(r, pm, keyOf);
+    return typeof v === 'number' && Number.isFinite(v) ? [{ n: r.n, seed: r.seed, value: v }] : [];
+  });
+}
+
 interface Prepared {
   pm: MetricName;
   owner: string;
@@ -403,7 +432,7 @@ function checkRecord(r: CellRecord, i: number): void {
 }
 
 /** FNV-1a of a string, as a non-negative integer for deriveSeed. */
-function hash32(s: string): number {
+export function hash32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

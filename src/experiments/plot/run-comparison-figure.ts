@@ -4,7 +4,7 @@
  * 5–95 % band of its replications, and its fitted power law; each panel lists the runs' slopes,
  * intervals and verdicts in their colours, the prediction in its title.
  */
-import type { RunComparison } from '../analysis/run-comparison.js';
+import type { ComparedDelta, RunComparison } from '../analysis/run-comparison.js';
 import { ciText, fixed, predictionText } from '../analysis/format.js';
 import { displayName, parseMetric } from '../analysis/metrics.js';
 import { escapeMarkup } from './escape.js';
@@ -109,6 +109,14 @@ function runLine(cell: Cell, t: number, label: string): string {
   return `<span style="color:${colour}">${escapeMarkup(text)}</span>`;
 }
 
+/** A later run's difference to the first under a panel: in its colour, marked where it excludes 0. */
+function deltaLine(d: ComparedDelta, t: number, label: string, first: string): string {
+  const colour = RUN_COLOURS[t % RUN_COLOURS.length]!;
+  const sign = d.difference > 0 ? '+' : '';
+  const text = `Δ ${label} − ${first}: ${sign}${fixed(d.difference, 2, '−')} ${ciText(d.ci, '−')}${d.differs ? ' (differ)' : ''}`;
+  return `<span style="color:${colour}">${escapeMarkup(text)}</span>`;
+}
+
 /**
  * plotly `{ data, layout }` of a comparison (the rows of {@link figureRows}): panels in a grid of
  * COLUMNS, each with its title above and the runs' lines below.
@@ -120,7 +128,8 @@ export function runComparisonFigure(c: RunComparison, title: string): Figure {
   const nExtent: [number, number] = [Math.min(...allN), Math.max(...allN)];
   const cols = Math.min(COLUMNS, rows.length);
   const gridRows = Math.ceil(rows.length / cols);
-  const [panelH, textH, gap, top, bottom] = [300, 18 * c.runs.length + 40, 40, 120, 20];
+  const deltaRuns = c.runs.filter((_, t) => rows.some((r) => r.deltas[t])).length;
+  const [panelH, textH, gap, top, bottom] = [300, 18 * (c.runs.length + deltaRuns) + 40, 40, 120, 20];
   const height = top + bottom + gridRows * (panelH + textH + gap);
   const width = 80 + cols * 560;
   const plotH = height - top - bottom;
@@ -152,6 +161,9 @@ export function runComparisonFigure(c: RunComparison, title: string): Figure {
       data.push(...r.traces);
       values.push(...r.values);
       lines.push(runLine(cell, t, c.runs[t]!.label));
+    });
+    row.deltas.forEach((d, t) => {
+      if (d) lines.push(deltaLine(d, t, c.runs[t]!.label, c.runs[0]!.label));
     });
     const pos = values.filter((v) => v > 0 && Number.isFinite(v));
     const extent: [number, number] | undefined = pos.length > 0 ? [Math.min(...pos), Math.max(...pos)] : undefined;
