@@ -21,6 +21,8 @@ export {
   formatPlan,
   secondsPerWork,
   decisiveSpec,
+  slopeDifference,
+  metricCells,
 } from './analysis/index.js';
 export type {
   SummariseOptions,
@@ -35,6 +37,9 @@ export type {
   Design as SweepDesign,
   PlanOptions,
   PlanFormatOptions,
+  DifferenceCell,
+  DifferenceOptions,
+  SlopeDifference,
 } from './analysis/index.js';
 export {
   buildFigure,
@@ -97,6 +102,7 @@ export {
   runComparisonCsv,
   type ComparedRun,
   type ComparedCell,
+  type ComparedDelta,
   type ComparisonRow,
   type RunComparison,
 } from './analysis/run-comparison.js';

@@ -14,7 +14,20 @@ export { fitInvLog, compareLaws, InvLogFitter, LawPreferenceCounter, type InvLog
 export { parseMetric, compareMetrics, displayName, LOSS_ORDER, PARAM_ORDER, type MetricName } from './metrics.js';
 export { fixed, sig2, exponentText, predictionText, ciText, powerLawLabel, powerLawLabelHtml } from './format.js';
 export { ratesCsv, curvesCsv } from './summary-csv.js';
-export { summarise, readFit, fixedByEstimator, defaultProvenance, type SummariseOptions } from './summarise.js';
+export {
+  summarise,
+  readFit,
+  fixedByEstimator,
+  defaultProvenance,
+  metricCells,
+  type SummariseOptions,
+} from './summarise.js';
+export {
+  slopeDifference,
+  type DifferenceCell,
+  type DifferenceOptions,
+  type SlopeDifference,
+} from './slope-difference.js';
 export {
   judgeRate,
   competitorsOf,
