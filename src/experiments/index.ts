@@ -23,6 +23,7 @@ export {
   decisiveSpec,
   slopeDifference,
   metricCells,
+  modelView,
 } from './analysis/index.js';
 export type {
   SummariseOptions,

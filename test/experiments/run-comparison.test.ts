@@ -17,6 +17,8 @@ import {
   MAX_COMPARE_PANELS,
   runComparisonFigure,
 } from '../../src/experiments/plot/run-comparison-figure.js';
+import { modelView } from '../../src/experiments/analysis/model-view.js';
+import { summarise } from '../../src/experiments/analysis/summarise.js';
 import { loadRun, runSweep } from '../../src/experiments/runner.js';
 import { validateSpec } from '../../src/experiments/spec.js';
 import type { ExperimentSpec } from '../../src/experiments/types.js';
@@ -114,11 +116,42 @@ describe('compareRuns', () => {
     const d1 = csv.filter((x) => x.metric === 'D1');
     expect(d1.map((x) => x.delta_shared_cells)).toEqual(['', '12']);
     expect(Number(d1[1]!.delta)).toBe(c.rows.find((r) => r.key === 'D1')!.deltas[1]!.difference);
-    expect(runComparisonTable(c)).toMatch(/^D1 .* [+-]\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \*)?$/m);
+    expect(runComparisonTable(c)).toMatch(/^D1 .* [+-]?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]( \*)?$/m);
     // without the cells: no differences, no column
     const bare = compareRuns([{ ...a, records: undefined }, b]);
     expect(bare.rows.every((r) => r.deltas.every((x) => x === null))).toBe(true);
     expect(runComparisonTable(bare)).not.toContain('Δ vs');
+  });
+
+  it('two models of one run (modelView): rows by bare name, every cell paired, the model-specific prediction kept', async () => {
+    const root = tempDir('compare');
+    const two = await run(root, 'two', {
+      models: [
+        { label: 'softmax', gate: { kind: 'softmax' }, k: 2 },
+        { label: 'over', gate: { kind: 'softmax' }, k: 3 },
+      ],
+      theory: { 'over:D1': { exponent: -0.25 }, 'softmax:a|m=1': { exponent: -0.5, statistic: 'median' } },
+    });
+    const view = (label: string): ComparedRun => {
+      const v = modelView(two.spec, two.records!, label);
+      return { label, dir: two.dir, ...v, summary: summarise(v.records, v.spec) };
+    };
+    const [soft, over] = [view('softmax'), view('over')];
+    expect(soft.records!.every((r) => r.model === 'softmax' && 'D1' in r.metrics)).toBe(true);
+    expect(over.spec.theory).toEqual({ D1: { exponent: -0.25 } });
+    expect(soft.spec.theory).toEqual({ 'a|m=1': { exponent: -0.5, statistic: 'median' } });
+    const c = compareRuns([soft, over]);
+    expect(c.rows.map((r) => r.key)).toEqual(['D1', 'loss', 'a|m=1']);
+    expect(c.rows.every((r) => r.model === undefined)).toBe(true);
+    expect(c.runs[1]!.sharedWithFirst).toBe(16);
+    const d1 = c.rows[0]!;
+    expect(d1.deltas[1]).toMatchObject({ shared: 16, own: [0, 0] });
+    // the fake cells' values depend on the cell seed alone: two models of one run read the same ones
+    expect(d1.deltas[1]!.difference).toBe(0);
+    expect(d1.deltas[1]!.ci).toEqual([0, 0]);
+    expect(() => modelView(two.spec, two.records!, 'nope')).toThrow(
+      /fake has no model "nope" \(its models: softmax, over\)/,
+    );
   });
 
   it("a one-model run lines up with the same model's rows of a run of several (label:metric)", async () => {
@@ -183,12 +216,17 @@ describe('gmoe compare', () => {
     expect(r.stdout).toContain('16 cells shared with a');
     expect(readdirSync(out).sort()).toEqual(['compare.csv', 'compare.html', 'compare.json', 'compare.txt']);
     const json = await gmoe(['compare', a.dir, join(root, 'b'), '--json', '--metric', 'D1']);
+    // DIR:MODEL: one model of a run, labelled so
+    const models = await gmoe(['compare', `${a.dir}:softmax`, join(root, 'b'), '--metric', 'D1']);
+    expect(models.code, models.stderr).toBe(0);
+    expect(models.stdout).toMatch(/^metric +predicted +a:softmax +verdict +b +verdict +Δ vs a:softmax$/m);
     expect(JSON.parse(json.stdout).rows.map((x: { key: string }) => x.key)).toEqual(['D1']);
     const cases: [string[], RegExp][] = [
       [['compare', a.dir], /compare needs at least two sweep directories/],
       [['compare', a.dir, join(root, 'nothing')], /nothing is not a sweep directory: no spec\.json/],
       [['compare', a.dir, join(root, 'b'), '--label', 'x'], /--label must give one non-empty label per run \(2\)/],
       [['compare', a.dir, join(root, 'b'), '--metric', 'D7'], /--metric must name a metric of the runs .*Value: D7/],
+      [['compare', `${a.dir}:nope`, join(root, 'b')], /a:nope: fake has no model "nope" \(its models: softmax\)/],
     ];
     for (const [args, re] of cases) {
       const e = await gmoe([...args, '--out', join(root, 'never')]);

@@ -1,9 +1,10 @@
 /**
- * `gmoe compare DIR DIR [DIR...] [--label a,b,...] [--metric M ...] [--out DIR] [--no-png] [--json] [--skip-corrupt]`
+ * `gmoe compare DIR[:MODEL] DIR[:MODEL] [...] [--label a,b,...] [--metric M ...] [--out DIR] [--no-png] [--json] [--skip-corrupt]`
  * — several sweeps' rate rows side by side: per metric, each run's slope on the curve its verdict reads, its
  * interval and verdict, and each later run's difference to the first (src/experiments/analysis/run-comparison.ts). The table on stdout; with --out,
  * compare.json, compare.csv, compare.html and (Chromium) compare.png and compare.svg.
  */
+import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -13,6 +14,8 @@ import {
   type ComparedRun,
   type RunComparison,
 } from '../../experiments/analysis/run-comparison.js';
+import { modelView } from '../../experiments/analysis/model-view.js';
+import { summarise } from '../../experiments/analysis/summarise.js';
 import type { Figure } from '../../experiments/plot/figure.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderImages } from '../../experiments/plot/png.js';
@@ -31,6 +34,13 @@ interface CompareCliOptions {
   skipCorrupt?: boolean;
 }
 
+/** A run argument: a sweep directory, or DIR:MODEL — one model of a multi-model run (when DIR:MODEL is no path). */
+function runArg(arg: string): { dir: string; model?: string } {
+  const i = arg.lastIndexOf(':');
+  if (existsSync(arg) || i <= 0 || !existsSync(arg.slice(0, i))) return { dir: arg };
+  return { dir: arg.slice(0, i), model: arg.slice(i + 1) };
+}
+
 /** The runs' labels: --label's, else each directory's name (made unique with #2, #3, …). */
 function labelsOf(dirs: readonly string[], raw: string | undefined): string[] {
   if (raw !== undefined) {
@@ -44,7 +54,8 @@ function labelsOf(dirs: readonly string[], raw: string | undefined): string[] {
   }
   const seen = new Map<string, number>();
   return dirs.map((d) => {
-    const b = basename(resolve(d));
+    const { dir, model } = runArg(d);
+    const b = `${basename(resolve(dir))}${model !== undefined ? `:${model}` : ''}`;
     const k = (seen.get(b) ?? 0) + 1;
     seen.set(b, k);
     return k === 1 ? b : `${b}#${k}`;
@@ -84,12 +95,20 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
   const notice = (l: string) => process.stderr.write(`gmoe compare: ${l}\n`);
   let runs: ComparedRun[] = [];
   try {
-    runs = dirs.map((dir, t) => {
+    runs = dirs.map((arg, t) => {
+      const { dir, model } = runArg(arg);
       const { meta, records, summary } = loadRun(dir, {
         skipCorrupt: opts.skipCorrupt,
         onNotice: (l) => notice(`${l}: their cells are left out`),
       });
-      return { label: labels[t]!, dir, spec: meta.spec, summary, records };
+      if (model === undefined) return { label: labels[t]!, dir, spec: meta.spec, summary, records };
+      let view: ReturnType<typeof modelView>;
+      try {
+        view = modelView(meta.spec, records, model);
+      } catch (e) {
+        throw new CliError(`${arg}: ${(e as Error).message}`);
+      }
+      return { label: labels[t]!, dir: arg, ...view, summary: summarise(view.records, view.spec) };
     });
   } catch (e) {
     asCliError(e);
@@ -132,7 +151,10 @@ export function register(program: Command): void {
     .description(
       "several sweeps' rate rows side by side: each run's slope, interval and verdict per metric (e.g. with and without bounds, EM against the hybrid, quick against full size), and each later run's slope minus the first's with an interval that pairs the cells they share",
     )
-    .argument('<dirs...>', 'two or more sweep directories (each holds spec.json and results.jsonl)')
+    .argument(
+      '<dirs...>',
+      'two or more sweep directories (each holds spec.json and results.jsonl); DIR:MODEL takes one model of a run of several, so two models of one run compare with their cells paired',
+    )
     .option('--label <a,b,...>', "the runs' names in the table and figure (default: the directories' names)")
     .option(
       '--metric <M...>',

@@ -22,6 +22,7 @@ export {
   metricCells,
   type SummariseOptions,
 } from './summarise.js';
+export { modelView } from './model-view.js';
 export {
   slopeDifference,
   type DifferenceCell,

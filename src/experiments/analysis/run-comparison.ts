@@ -111,8 +111,10 @@ function cellOf(m: MetricSummary): ComparedCell {
  */
 export function compareRuns(runs: readonly ComparedRun[], metrics?: readonly string[]): RunComparison {
   if (runs.length < 2) throw new Error(`compare needs at least two runs. Value: ${runs.length}`);
-  const oneLabel = new Set(runs.map((r) => (r.spec.models.length === 1 ? r.spec.models[0]!.label : '\u0000')));
-  const bare = oneLabel.size === 1 && !oneLabel.has('\u0000');
+  // runs of one model each line up by bare metric name, whatever their models' labels (two models of one
+  // run, as `gmoe compare DIR:A DIR:B` views them); the rows name the model only when it is the same in all
+  const bare = runs.every((r) => r.spec.models.length === 1);
+  const oneLabel = bare && new Set(runs.map((r) => r.spec.models[0]!.label)).size === 1;
   const byKey = new Map<string, ComparisonRow>();
   runs.forEach((run, t) => {
     for (const m of run.summary.metrics) {
@@ -122,7 +124,7 @@ export function compareRuns(runs: readonly ComparedRun[], metrics?: readonly str
       if (!row) {
         row = {
           key,
-          ...(model !== undefined ? { model } : {}),
+          ...(model !== undefined && (!bare || oneLabel) ? { model } : {}),
           base,
           predictionsDiffer: false,
           cells: runs.map(() => null),
@@ -207,7 +209,9 @@ const slopeText = (c: ComparedCell | null): string =>
 const signed = (x: number): string => (x > 0 ? `+${fixed(x)}` : fixed(x));
 
 const deltaText = (d: ComparedDelta | null): string =>
-  d === null ? '—' : `${signed(d.difference)} ${ciText(d.ci)}${d.differs ? ' *' : ''}`;
+  d === null
+    ? '—'
+    : `${signed(d.difference)} ${ciText(d.ci)}${d.curve === 'median' ? ' (median)' : ''}${d.differs ? ' *' : ''}`;
 
 /** The comparison as text: one line per run, then the table (metric, prediction, each run's slope and verdict). */
 export function runComparisonTable(c: RunComparison): string {

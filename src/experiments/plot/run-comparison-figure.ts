@@ -113,7 +113,7 @@ function runLine(cell: Cell, t: number, label: string): string {
 function deltaLine(d: ComparedDelta, t: number, label: string, first: string): string {
   const colour = RUN_COLOURS[t % RUN_COLOURS.length]!;
   const sign = d.difference > 0 ? '+' : '';
-  const text = `Δ ${label} − ${first}: ${sign}${fixed(d.difference, 2, '−')} ${ciText(d.ci, '−')}${d.differs ? ' (differ)' : ''}`;
+  const text = `Δ ${label} − ${first}: ${sign}${fixed(d.difference, 2, '−')} ${ciText(d.ci, '−')}${d.curve === 'median' ? ' (median)' : ''}${d.differs ? ' (differ)' : ''}`;
   return `<span style="color:${colour}">${escapeMarkup(text)}</span>`;
 }
 
