@@ -29,7 +29,8 @@ export function modelView(
   const prefix = `${label}:`;
   const bare = (k: string) => (k.startsWith(prefix) ? k.slice(prefix.length) : k);
   return {
-    spec: { ...spec, models: [model], theory },
+    // named for the model, so that tables and figures say which one the run is
+    spec: { ...spec, name: `${spec.name}:${label}`, models: [model], theory },
     records: records
       .filter((r) => r.model === label)
       .map((r) => ({ ...r, metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [bare(k), v])) })),
