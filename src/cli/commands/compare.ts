@@ -1,8 +1,9 @@
 /**
  * `gmoe compare DIR[:MODEL] DIR[:MODEL] [...] [--label a,b,...] [--metric M ...] [--out DIR] [--no-png] [--json] [--skip-corrupt]`
  * — several sweeps' rate rows side by side: per metric, each run's slope on the curve its verdict reads, its
- * interval and verdict, and each later run's difference to the first (src/experiments/analysis/run-comparison.ts). The table on stdout; with --out,
- * compare.json, compare.csv, compare.html and (Chromium) compare.png and compare.svg.
+ * interval and verdict, and each later run's difference to the first (src/experiments/analysis/run-comparison.ts).
+ * DIR:MODEL takes one model of a run of several. The table on stdout; with --out, compare.json, compare.csv,
+ * compare.html and (Chromium) compare.png and compare.svg.
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
