@@ -93,6 +93,9 @@ describe('slopeDifference', () => {
     const s = slopeDifference(a, z, { curve: 'mean', B: 200 })!;
     expect(s.skipped).toBeGreaterThan(0);
     expect(Number.isFinite(s.ci[0])).toBe(true);
+    // one cell at a fitted n: no interval (resampling gives it back), as a summary's
+    const lone = b.filter((c) => c.n !== 30000 || c.seed === 3000);
+    expect(slopeDifference(a, lone, { curve: 'mean', B: 100 })!.ci).toEqual([NaN, NaN]);
     expect(() => slopeDifference([...a, a[0]!], b, { curve: 'mean' })).toThrow(
       /holds the cell \(n = 1000, seed 0\) twice/,
     );

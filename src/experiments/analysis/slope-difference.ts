@@ -25,7 +25,10 @@ export interface DifferenceCell {
 export interface SlopeDifference {
   /** slope(b) − slope(a), each over its own cells */
   difference: number;
-  /** percentile-bootstrap interval at `level` ([NaN, NaN] when B = 0 or every resample was skipped) */
+  /**
+   * percentile-bootstrap interval at `level`; [NaN, NaN] when B = 0, when every resample was skipped, or when a
+   * fitted n of either run has one cell (every resample would give it back)
+   */
   ci: [number, number];
   /** cells both runs hold (same n and seed), resampled as pairs */
   shared: number;
@@ -133,7 +136,9 @@ export function slopeDifference(
     own: [count(1), count(2)],
     skipped: 0,
   };
-  if (B === 0) return out;
+  // an n with a single cell would be given back by every resample: too narrow an interval (as slope.ts)
+  const single = (k: 1 | 2, use: number[]) => use.some((g) => strata[g]![0]!.a.length + strata[g]![k]!.a.length < 2);
+  if (B === 0 || single(1, runs[0]!.use) || single(2, runs[1]!.use)) return out;
   const rng = createRng(options.seed ?? 1);
   const diffs = new Float64Array(B);
   let kept = 0;
