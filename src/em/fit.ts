@@ -46,6 +46,7 @@ import type {
   HybridInfo,
   StartFamily,
   StopReason,
+  TrustRegionStepInfo,
 } from './types.js';
 import { packParams, SquaremStep, squaremLength, unpackParams } from './squarem.js';
 import { softmaxProxyModel, writeSoftmaxProxy } from './gates/softmax-proxy.js';
@@ -56,9 +57,24 @@ import {
   HYBRID_MAX_REFUSALS,
   HYBRID_MIN_EM,
   NewtonPhase,
+  type NewtonAttempt,
 } from './hybrid.js';
 import { WarningLog } from './warnings.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
+
+/** An accepted trust-region step as onIteration reports it. */
+function stepInfo(a: NewtonAttempt, refused: number): TrustRegionStepInfo {
+  const { step } = a;
+  return {
+    newton: step.newton,
+    radius: a.radius,
+    norm: step.norm,
+    predicted: step.predicted,
+    rho: a.gain / step.predicted,
+    alpha: a.alpha,
+    refused,
+  };
+}
 
 /** A stop by either convergence test (the relative tol, or the hybrid's Newton decrement). */
 export function isConverged(r: StopReason): boolean {
@@ -323,6 +339,8 @@ class EmRun {
   private readonly tolRule: boolean;
   private stopped = false;
   private switchNow = false;
+  /** the trust-region step the next record() reports (onIteration), else null */
+  private acceptedStep: TrustRegionStepInfo | null = null;
   private inNewton = false;
   private phaseStart = 0;
   private minEm = HYBRID_MIN_EM; // doubles after each return from the trust region to EM, up to HYBRID_MAX_MIN_EM
@@ -444,7 +462,11 @@ class EmRun {
   private recordStop(ll: number): boolean {
     const { trace, warnings, opts, backend, iter } = this;
     const n = this.data.n;
-    this.ctx.onIteration?.({ restart: this.restart, iteration: iter, logLik: ll });
+    if (this.ctx.onIteration) {
+      const step = this.acceptedStep;
+      const phase = step ? 'trust-region' : iter === 0 ? 'start' : 'em';
+      this.ctx.onIteration({ restart: this.restart, iteration: iter, logLik: ll, phase, ...(step ? { step } : {}) });
+    }
     if (!Number.isFinite(ll)) {
       this.stopReason = 'degenerate';
       if (iter > 0) {
@@ -625,8 +647,11 @@ class EmRun {
           atEnd = false;
           this.iter++;
           info.newtonIterations++;
+          if (this.ctx.onIteration) this.acceptedStep = stepInfo(a, refusals);
           refusals = 0;
-          if (this.record(a.logLik)) break outer;
+          const stop = this.record(a.logLik);
+          this.acceptedStep = null;
+          if (stop) break outer;
           continue;
         }
         info.refused++;

@@ -173,6 +173,12 @@ export interface NewtonAttempt {
   /** a refused crossing cut short of the region's boundary and kept instead (NewtonPhase.toBoundary) */
   toBoundary?: boolean;
   step: TrustRegionStep;
+  /** the radius the step was proposed in */
+  radius: number;
+  /** the gain the step made (before any extension) */
+  gain: number;
+  /** an accepted step extended to α times its length (1: not extended) */
+  alpha: number;
 }
 
 /**
@@ -345,6 +351,7 @@ export class NewtonPhase {
   attempt(current: number, evaluate: (m: Model) => number): NewtonAttempt {
     const { g, H } = this.gh();
     const step = this.tr.propose(this.theta, g, H, this.box);
+    const radius = this.tr.radius; // after propose, which sets the first step's
     if (this.tieSet) expandStep(step.step, this.tieSet);
     const trial = new Float64Array(this.layout.P);
     for (let t = 0; t < trial.length; t++) trial[t] = this.theta[t]! + step.step[t]!;
@@ -354,7 +361,7 @@ export class NewtonPhase {
     if (regionChange) {
       const crossedTo = this.trialMask!.slice(); // toBoundary's trials reuse the trial buffers
       const cut = this.toBoundary(step, current, evaluate);
-      if (cut) return cut;
+      if (cut) return { ...cut, radius };
       this.trialMask = crossedTo;
     }
     const accepted = this.tr.judge(step, ll - current, regionChange);
@@ -365,9 +372,9 @@ export class NewtonPhase {
       // step unless the model overestimated its gain (ρ < HYBRID_EXTEND_BOUNDARY_RHO)
       const rho = (ll - current) / step.predicted;
       const extend = step.newton ? rho > HYBRID_EXTEND_RHO : rho >= HYBRID_EXTEND_BOUNDARY_RHO;
-      const best = extend ? this.extend(step, ll, evaluate) : ll;
+      const ext = extend ? this.extend(step, ll, evaluate) : { best: ll, alpha: 1 };
       this.refresh();
-      return { accepted, logLik: best, regionChange, crossed, step };
+      return { accepted, logLik: ext.best, regionChange, crossed, step, radius, gain: ll - current, alpha: ext.alpha };
     }
     this.restore();
     if (regionChange) {
@@ -381,7 +388,7 @@ export class NewtonPhase {
         }
       }
     }
-    return { accepted, logLik: current, regionChange, crossed, step };
+    return { accepted, logLik: current, regionChange, crossed, step, radius, gain: ll - current, alpha: 1 };
   }
 
   /**
@@ -428,7 +435,17 @@ export class NewtonPhase {
         break;
       this.tr.judge(cut, gain);
       this.refresh();
-      return { accepted: true, logLik: ll, regionChange: false, crossed: false, toBoundary: true, step: cut };
+      return {
+        accepted: true,
+        logLik: ll,
+        regionChange: false,
+        crossed: false,
+        toBoundary: true,
+        step: cut,
+        radius: NaN,
+        gain,
+        alpha: 1,
+      };
     }
     this.restore();
     return null;
@@ -441,9 +458,9 @@ export class NewtonPhase {
    * than the ascent it starts; and near a singular optimum (L quartic along the near-flat
    * direction) full Newton steps only contract by 2/3, so going further along them pays.
    * Leaves the model at the best point (monotone) and grows the radius to the step taken.
-   * @returns the log-likelihood there (as `evaluate` gave it)
+   * @returns the log-likelihood there (as `evaluate` gave it) and α
    */
-  private extend(step: TrustRegionStep, ll: number, evaluate: (m: Model) => number): number {
+  private extend(step: TrustRegionStep, ll: number, evaluate: (m: Model) => number): { best: number; alpha: number } {
     const P = this.layout.P;
     let best = ll;
     let bestAlpha = 1;
@@ -473,7 +490,7 @@ export class NewtonPhase {
     if (this.tieSet) this.keepSide(end); // as tryPoint did
     if (bestAlpha > 1)
       this.tr.radius = Math.min(Math.max(this.tr.radius, 2 * bestAlpha * step.norm), this.tr.maxRadius);
-    return best;
+    return { best, alpha: bestAlpha };
   }
 
   /**

@@ -10,6 +10,8 @@ export type {
   ResolvedFitOptions,
   RestartResult,
   StopReason,
+  IterationInfo,
+  TrustRegionStepInfo,
   IdentifiabilityDiagnostic,
   FlatDirection,
 } from './types.js';

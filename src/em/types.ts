@@ -177,8 +177,35 @@ export interface FitOptions {
   prefit?: number;
   /** compute the identifiability diagnostic of the returned fit (default false) */
   diagnostics?: boolean;
-  /** called after every E-step (also the initial one: iteration 0) */
-  onIteration?: (info: { restart: number; iteration: number; logLik: number }) => void;
+  /** called after every E-step (also the initial one: iteration 0) and every accepted trust-region step */
+  onIteration?: (info: IterationInfo) => void;
+}
+
+/** What FitOptions.onIteration is told about each iteration of a start. */
+export interface IterationInfo {
+  restart: number;
+  iteration: number;
+  logLik: number;
+  /** 'start': the initial model; 'em': an EM (or SQUAREM) iteration; 'trust-region': an accepted hybrid step */
+  phase: 'start' | 'em' | 'trust-region';
+  /** the trust-region step (phase 'trust-region') */
+  step?: TrustRegionStepInfo;
+}
+
+/** An accepted trust-region step of the hybrid optimizer, in the scaled metric its trust region works in. */
+export interface TrustRegionStepInfo {
+  /** a Newton step inside the region (−H positive definite, the full step shorter than the radius) */
+  newton: boolean;
+  /** the radius the step was proposed in, and the step's length */
+  radius: number;
+  norm: number;
+  /** the gain the quadratic model predicted, and ρ = actual gain / predicted (before any extension) */
+  predicted: number;
+  rho: number;
+  /** the step was extended to α times its length (1: not extended) */
+  alpha: number;
+  /** steps refused since the last accepted one */
+  refused: number;
 }
 
 /**

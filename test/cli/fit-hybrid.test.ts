@@ -1,5 +1,6 @@
 /** `gmoe fit --optimizer hybrid`: the stop reason, the Newton decrement and −H's definiteness, printed and written. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeDatasetCsv } from '../../src/models/dataset-io.js';
@@ -33,6 +34,33 @@ describe('gmoe fit --optimizer hybrid', () => {
     expect(file.fit.hybrid.negativeDefinite).toBe(true);
     expect(file.fit.hybrid.decrement).toBeLessThanOrEqual(1e-8);
     expect(file.fit.options.optimizer).toBe('hybrid');
+  });
+
+  it('--trace writes every iteration as CSV: phase, and the trust-region steps; a bad --trace is one line, nothing written', async () => {
+    const r = await gmoe([...args, '--optimizer', 'hybrid', '--out', 'tr.json', '--trace', 'tr.csv'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const fit = (
+      JSON.parse(readFileSync(join(dir, 'tr.json'), 'utf8')) as {
+        fit: { trace: number[]; hybrid: { newtonIterations: number } };
+      }
+    ).fit;
+    const rows = parse(readFileSync(join(dir, 'tr.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((x) => Number(x.logLik))).toEqual(fit.trace);
+    expect(rows[0]).toMatchObject({ restart: '1', iteration: '0', phase: 'start', radius: '' });
+    const tr = rows.filter((x) => x.phase === 'trust-region');
+    expect(tr).toHaveLength(fit.hybrid.newtonIterations);
+    expect(tr.every((x) => Number(x.radius) > 0 && Number(x.rho) > 0 && ['true', 'false'].includes(x.newton!))).toBe(
+      true,
+    );
+    for (const [bad, re] of [
+      ['-', /--trace must be a file path other than --out's\. Value: "-"/],
+      ['t2.json', /--trace must be a file path other than --out's/],
+    ] as const) {
+      const e = await gmoe([...args, '--optimizer', 'hybrid', '--out', 't2.json', '--trace', bad], dir);
+      expect([e.code, e.stderr.trim().split('\n').length]).toEqual([2, 1]);
+      expect(e.stderr).toMatch(re);
+    }
+    expect(existsSync(join(dir, 't2.json'))).toBe(false);
   });
 
   it('--prefit m fits each start on every m-th sample first and writes what each prefit reached', async () => {

@@ -4,7 +4,7 @@
  * decrement, says when −H is not negative definite at the end, and runs with every gate.
  */
 import { describe, expect, it } from 'vitest';
-import { fitMoE } from '../../src/em/index.js';
+import { fitMoE, type IterationInfo } from '../../src/em/index.js';
 import { simulate } from '../../src/models/sample.js';
 import { truthPreset } from '../../src/models/presets.js';
 import { cloneModel, type GateSpec } from '../../src/models/types.js';
@@ -40,6 +40,42 @@ describe('optimizer hybrid', () => {
     expect(h.gradientMetric).toBeLessThanOrEqual(1e-8);
     expect(fit.options.optimizer).toBe('hybrid');
     expect(fit.options.stopRule).toBe('decrement');
+  });
+
+  it('onIteration tells each iteration its phase, and each trust-region step its radius, length, gain ratio and extension', () => {
+    const base = {
+      gate: { kind: 'softmax' as const },
+      k: 3,
+      init: { kind: 'near-truth' as const, truth: demy },
+      seed: 2,
+    };
+    const seen: IterationInfo[] = [];
+    const fit = fitMoE(demyData, { ...base, optimizer: 'hybrid', onIteration: (it) => seen.push(it) });
+    // the callback watches: the same fit without it
+    expect(fit.logLik).toBe(fitMoE(demyData, { ...base, optimizer: 'hybrid' }).logLik);
+    expect(seen.map((x) => x.iteration)).toEqual([...Array(fit.iterations + 1).keys()]);
+    expect(seen.map((x) => x.logLik)).toEqual(fit.trace);
+    expect(seen[0]!.phase).toBe('start');
+    const tr = seen.filter((x) => x.phase === 'trust-region');
+    expect(tr).toHaveLength(fit.hybrid!.newtonIterations);
+    expect(seen.filter((x) => x.phase === 'em')).toHaveLength(fit.hybrid!.emIterations);
+    expect(seen.every((x) => (x.phase === 'trust-region') === (x.step !== undefined))).toBe(true);
+    for (const { step, iteration } of tr) {
+      const s = step!;
+      // the step lies in its region; an accepted step gained at least TR_ETA of its prediction
+      expect(s.norm).toBeLessThanOrEqual(s.radius * (1 + 1e-9));
+      expect(s.rho).toBeGreaterThanOrEqual(1e-4);
+      expect(s.predicted).toBeGreaterThan(0);
+      expect([1, 2, 4, 8, 16, 32, 64]).toContain(s.alpha);
+      // a step's gain (ρ × predicted) is the log-likelihood's rise, unless extended further
+      if (s.alpha === 1) expect(s.rho * s.predicted).toBeCloseTo(fit.trace[iteration]! - fit.trace[iteration - 1]!, 9);
+    }
+    // the last steps of a converged run are full Newton steps
+    expect(tr[tr.length - 1]!.step!.newton).toBe(true);
+    // plain EM: no trust-region phase
+    const em: IterationInfo[] = [];
+    fitMoE(demyData, { ...base, maxIter: 20, onIteration: (it) => em.push(it) });
+    expect(new Set(em.slice(1).map((x) => x.phase))).toEqual(new Set(['em']));
   });
 
   it('hands over at switchTol 1e-5 with the softmax Hessian kernel, 1e-6 where the Hessian is the JS reference', () => {

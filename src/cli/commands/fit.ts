@@ -8,6 +8,7 @@
  * file loads wherever a model does (`gmoe loss --fit fit.json`). Prints a short summary on stdout;
  * progress goes to stderr on a terminal, or every few seconds when the fit is long.
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
@@ -34,6 +35,8 @@ import { parameterTable, saturationHint } from './fit-table.js';
 import { inputRange } from '../../models/predict.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
+import { bothCallbacks, traceRecorder } from './fit-trace.js';
+import { writeFileAtomic } from '../../io/index.js';
 import { equalVariance, parseVariance } from './variance-arg.js';
 
 interface FitCliOptions {
@@ -74,6 +77,7 @@ interface FitCliOptions {
   dropMissing?: boolean;
   out: string;
   bounds?: string;
+  trace?: string;
 }
 
 /** Starts of a data-driven fit: cheap next to one over-specified fit, and enough to see several optima. */
@@ -247,6 +251,18 @@ function checkColumns(data: Dataset, file: string, columns: { x: string[]; y: st
   }
 }
 
+/** --out and --trace name files, and not the same one. */
+function checkOutputs(opts: FitCliOptions): void {
+  if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
+  // stdout carries the summary: a model file written there would be mixed with it
+  if (opts.out === '-') throw new CliError('--out must be a file path (the summary goes to stdout). Value: -');
+  if (
+    opts.trace !== undefined &&
+    (opts.trace === '' || opts.trace === '-' || resolve(opts.trace) === resolve(opts.out))
+  )
+    throw new CliError(`--trace must be a file path other than --out's. Value: ${JSON.stringify(opts.trace)}`);
+}
+
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
 function progressReporter(enabled: boolean, restarts: number, restartsMax?: number): FitOptions['onIteration'] {
   if (!enabled) return undefined;
@@ -376,9 +392,7 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   const backend = oneOf(opts.backend, ['cpu', 'gpu', 'auto'] as const, '--backend');
   const accelerate = oneOf(opts.accelerate, ['squarem', 'none'] as const, '--accelerate');
   const optimizer = oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer');
-  if (opts.out === '') throw new CliError('--out must be a file path. Value: ""');
-  // stdout carries the summary: a model file written there would be mixed with it
-  if (opts.out === '-') throw new CliError('--out must be a file path (the summary goes to stdout). Value: -');
+  checkOutputs(opts);
   const notes: string[] = [];
   const gate = parseGate(opts.gate, k, opts, initModel, notes);
   checkApplies(opts, given, init, gate, optimizer);
@@ -426,7 +440,11 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
   const workers = parseSeWorkers(opts.workers, seChoice);
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
-  options.onIteration = progressReporter(opts.progress, restarts, options.restartsMax);
+  const tracer = opts.trace !== undefined ? traceRecorder() : null;
+  options.onIteration = bothCallbacks(
+    progressReporter(opts.progress, restarts, options.restartsMax),
+    tracer?.onIteration,
+  );
   let fit: FitResult;
   try {
     fit = fitMoE(data, options);
@@ -489,6 +507,8 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
     },
   };
   try {
+    // the trace first: a trace that cannot be written leaves no model file behind either
+    if (tracer) writeFileAtomic(opts.trace!, tracer.csv());
     writeModelFile(opts.out, fit.model, block);
   } catch (e) {
     throw new CliError(e instanceof Error ? e.message : String(e));
@@ -611,6 +631,10 @@ export function register(program: Command): void {
       `worker threads of the bootstrap (--se ${SE_SYNTAX}; default: all cores; same result for any W)`,
     )
     .option('--no-progress', 'no progress lines on stderr')
+    .option(
+      '--trace <file.csv>',
+      "every iteration of every start as CSV: log-likelihood and phase (start, em, trust-region), and for the hybrid's trust-region steps the radius, step length, predicted gain, ρ, extension α and refusals before it",
+    )
     .option(
       '--no-wasm',
       'CPU backend: the plain JS kernels instead of the WebAssembly SIMD ones (2 ≤ k ≤ 16, 1 ≤ d ≤ 8; same per-sample values, sums differ in the last bits)',
