@@ -12,9 +12,11 @@ import {
   runComparisonTable,
   type ComparedRun,
 } from '../../src/experiments/analysis/run-comparison.js';
+import { deltaFigure } from '../../src/experiments/plot/delta-figure.js';
 import {
   figureRows,
   MAX_COMPARE_PANELS,
+  RUN_COLOURS,
   runComparisonFigure,
 } from '../../src/experiments/plot/run-comparison-figure.js';
 import { modelView } from '../../src/experiments/analysis/model-view.js';
@@ -170,6 +172,30 @@ describe('compareRuns', () => {
     expect(c.rows.find((r) => r.key === 'over:D1')!.cells[0]).toBeNull();
   });
 
+  it("the differences' figure: a row per metric with a difference, a point and interval per later run, filled where it excludes 0", async () => {
+    const root = tempDir('compare');
+    const a = await run(root, 'a', {});
+    const b = await run(root, 'b', { replications: 9 });
+    const c = compareRuns([a, b]);
+    const fig = deltaFigure(c, 'b against a')!;
+    expect(fig.data).toHaveLength(1);
+    const tr = fig.data[0] as { x: number[]; y: number[]; marker: { color: string[] }; customdata: string[] };
+    const rows = c.rows.filter((r) => r.deltas[1]);
+    expect(tr.x).toEqual(rows.map((r) => r.deltas[1]!.difference));
+    expect((fig.layout.yaxis as { ticktext: string[] }).ticktext).toHaveLength(rows.length);
+    expect(tr.marker.color).toEqual(rows.map((r) => (r.deltas[1]!.differs ? RUN_COLOURS[1] : 'white')));
+    expect(tr.customdata[0]).toMatch(/cells paired$/);
+    // a row whose interval is far wider than the others' does not set the range: its point sits on the frame, an arrow with its value
+    const wide = structuredClone(c);
+    wide.rows[0]!.deltas[1] = { ...wide.rows[0]!.deltas[1]!, difference: -40, ci: [-90, 10], differs: false };
+    const w = deltaFigure(wide, 'wide')!.data[0] as { x: number[]; text: string[]; marker: { symbol: string[] } };
+    const range = (deltaFigure(wide, 'wide')!.layout.xaxis as { range: [number, number] }).range;
+    expect(range[0]).toBeGreaterThan(-40);
+    expect([w.x[0], w.text[0], w.marker.symbol[0]]).toEqual([range[0], '-40.00'.replace('-', '−'), 'triangle-left']);
+    // no differences (the runs' cells unknown): no figure
+    expect(deltaFigure(compareRuns([{ ...a, records: undefined }, b]), 'none')).toBeNull();
+  });
+
   it('the figure: one panel per row, each run in its colour; over MAX_COMPARE_PANELS rows, those two runs share and one predicts', async () => {
     const root = tempDir('compare');
     const a = await run(root, 'a', {});
@@ -214,7 +240,13 @@ describe('gmoe compare', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^metric +predicted +a +verdict +b +verdict +Δ vs a$/m);
     expect(r.stdout).toContain('16 cells shared with a');
-    expect(readdirSync(out).sort()).toEqual(['compare.csv', 'compare.html', 'compare.json', 'compare.txt']);
+    expect(readdirSync(out).sort()).toEqual([
+      'compare-delta.html',
+      'compare.csv',
+      'compare.html',
+      'compare.json',
+      'compare.txt',
+    ]);
     const json = await gmoe(['compare', a.dir, join(root, 'b'), '--json', '--metric', 'D1']);
     // DIR:MODEL: one model of a run, labelled so
     const models = await gmoe(['compare', `${a.dir}:softmax`, join(root, 'b'), '--metric', 'D1']);

@@ -20,6 +20,7 @@ import { summarise } from '../../experiments/analysis/summarise.js';
 import type { Figure } from '../../experiments/plot/figure.js';
 import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderImages } from '../../experiments/plot/png.js';
+import { deltaFigure } from '../../experiments/plot/delta-figure.js';
 import { figureRows, runComparisonFigure } from '../../experiments/plot/run-comparison-figure.js';
 import { checkOutDir, loadRun } from '../../experiments/runner.js';
 import { formatJSON, makeDirs, writeFileAtomic } from '../../io/index.js';
@@ -74,7 +75,7 @@ function comparisonJson(c: RunComparison): unknown {
   };
 }
 
-function writeFiles(out: string, c: RunComparison, figure: Figure, title: string): string[] {
+function writeFiles(out: string, c: RunComparison, figure: Figure, delta: Figure | null, title: string): string[] {
   checkOutDir(out);
   makeDirs(out);
   const files: string[] = [];
@@ -87,6 +88,10 @@ function writeFiles(out: string, c: RunComparison, figure: Figure, title: string
   write('compare.txt', runComparisonTable(c));
   writePlotHtml(join(out, 'compare.html'), figure, title);
   files.push(join(out, 'compare.html'));
+  if (delta) {
+    writePlotHtml(join(out, 'compare-delta.html'), delta, title);
+    files.push(join(out, 'compare-delta.html'));
+  }
   return files;
 }
 
@@ -125,9 +130,16 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
   if (opts.out === undefined) return;
   const title = `${runs.map((r) => r.label).join(' vs ')}: convergence rates`;
   const figure = runComparisonFigure(c, title);
+  const delta = deltaFigure(
+    c,
+    `${runs
+      .slice(1)
+      .map((r) => r.label)
+      .join(', ')} against ${runs[0]!.label}: differences of the slopes`,
+  );
   let files: string[] = [];
   try {
-    files = writeFiles(opts.out, c, figure, title);
+    files = writeFiles(opts.out, c, figure, delta, title);
   } catch (e) {
     asCliError(e);
   }
@@ -141,6 +153,12 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
     const r = await renderImages(figure, paths);
     if (r.ok) files.push(paths.png, paths.svg);
     else notice(`warning: compare.png and compare.svg not written: ${r.reason}`);
+    if (delta && r.ok) {
+      const dp = { png: join(opts.out, 'compare-delta.png'), svg: join(opts.out, 'compare-delta.svg') };
+      const rd = await renderImages(delta, dp);
+      if (rd.ok) files.push(dp.png, dp.svg);
+      else notice(`warning: compare-delta.png and compare-delta.svg not written: ${rd.reason}`);
+    }
   }
   notice(`wrote ${files.join(', ')}`);
 }

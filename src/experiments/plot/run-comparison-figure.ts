@@ -12,7 +12,7 @@ import { axisStyle, sizeTicks, type Figure } from './figure.js';
 import { titledLayout } from './layout.js';
 
 /** Okabe–Ito, in an order whose neighbours differ most. */
-const RUN_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+export const RUN_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
 const SYMBOLS = ['circle', 'square', 'diamond', 'triangle-up', 'cross', 'x', 'star'];
 /** Panels per row, and at most this many panels (the table holds every row). */
 const COLUMNS = 2;
