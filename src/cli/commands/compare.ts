@@ -3,7 +3,7 @@
  * — several sweeps' rate rows side by side: per metric, each run's slope on the curve its verdict reads, its
  * interval and verdict, and each later run's difference to the first (src/experiments/analysis/run-comparison.ts).
  * DIR:MODEL takes one model of a run of several. The table on stdout; with --out, compare.json, compare.csv,
- * compare.html and (Chromium) compare.png and compare.svg.
+ * compare.html and (Chromium) compare.png and compare.svg, and the differences as compare-delta.*.
  */
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -177,13 +177,13 @@ export function register(program: Command): void {
     .option('--label <a,b,...>', "the runs' names in the table and figure (default: the directories' names)")
     .option(
       '--metric <M...>',
-      "only these rows, by the table's names (a run of several models labels them: tanh:D2; with one model of the same label in every run, the bare name: D2)",
+      "only these rows, by the table's names (a run of several models labels them: tanh:D2; with one model in every run, the bare name: D2)",
     )
     .option(
       '--out <dir>',
-      'write compare.json, compare.csv, compare.txt, compare.html, compare.png and compare.svg there',
+      'write compare.json, compare.csv, compare.txt, compare.html, compare.png and compare.svg there, and the differences drawn as compare-delta.html, .png and .svg',
     )
-    .option('--no-png', 'with --out: skip rendering compare.png and compare.svg with Chromium')
+    .option('--no-png', 'with --out: skip rendering the PNG and SVG files with Chromium')
     .option('--json', 'print the comparison as JSON instead of the table')
     .option('--skip-corrupt', 'skip corrupt lines of results.jsonl (and say how many) instead of refusing')
     .action((dirs: string[], opts: CompareCliOptions) => run(dirs, opts));
