@@ -130,13 +130,7 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
   if (opts.out === undefined) return;
   const title = `${runs.map((r) => r.label).join(' vs ')}: convergence rates`;
   const figure = runComparisonFigure(c, title);
-  const delta = deltaFigure(
-    c,
-    `${runs
-      .slice(1)
-      .map((r) => r.label)
-      .join(', ')} against ${runs[0]!.label}: differences of the slopes`,
-  );
+  const delta = deltaFigure(c, `Slope differences against ${runs[0]!.label}`);
   let files: string[] = [];
   try {
     files = writeFiles(opts.out, c, figure, delta, title);

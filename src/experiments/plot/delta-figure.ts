@@ -61,8 +61,8 @@ export function deltaFigure(c: RunComparison, title: string): Figure | null {
       const d = r.deltas[t];
       return d ? [{ d, y: rows.length - 1 - i }] : [];
     });
-    // several later runs side by side within a row
-    const offset = later > 1 ? ((t - 1) / (later - 1) - 0.5) * 0.4 : 0;
+    // several later runs side by side within a row, the first on top (as in the legend)
+    const offset = later > 1 ? (0.5 - (t - 1) / (later - 1)) * 0.4 : 0;
     const ci = (k: 0 | 1) => pts.map(({ d }) => (Number.isFinite(d.ci[k]) ? Math.abs(d.ci[k] - d.difference) : 0));
     const beyond = pts.map(({ d }) => (d.difference < range[0] ? -1 : d.difference > range[1] ? 1 : 0));
     data.push({
@@ -100,19 +100,20 @@ export function deltaFigure(c: RunComparison, title: string): Figure | null {
       hovertemplate: '%{customdata}<extra></extra>',
     });
   });
-  const height = 170 + 34 * rows.length;
+  const height = 170 + 34 * rows.length + (later > 1 ? 45 : 0);
   const layout: Record<string, unknown> = {
     ...titledLayout({
       width: 900,
       height,
       title,
       subtitle: escapeMarkup(
-        `each run's slope minus ${first}'s, 95 % bootstrap interval (shared cells resampled as pairs); filled: excludes 0`,
+        `${later === 1 ? `${c.runs[1]!.label}'s` : "each run's"} slope minus ${first}'s, 95 % bootstrap interval (shared cells resampled as pairs); filled: excludes 0`,
       ),
-      margin: { l: 340, r: 30, t: 100, b: 60 },
+      // several later runs: their legend above the plot
+      margin: { l: 340, r: 30, t: later > 1 ? 145 : 100, b: 60 },
     }),
     showlegend: later > 1,
-    legend: { orientation: 'h', x: 0, y: -0.12 },
+    legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.01, yanchor: 'bottom' },
     xaxis: {
       range,
       title: { text: 'Δ slope (an interval cut at the frame runs beyond it)', font: { size: 13 } },
