@@ -360,8 +360,8 @@ export class NewtonPhase {
     const regionChange = crossed && !((ll - current) / step.predicted >= HYBRID_CROSS_RHO);
     if (regionChange) {
       const crossedTo = this.trialMask!.slice(); // toBoundary's trials reuse the trial buffers
-      const cut = this.toBoundary(step, current, evaluate);
-      if (cut) return { ...cut, radius };
+      const cut = this.toBoundary(step, current, evaluate, radius);
+      if (cut) return cut;
       this.trialMask = crossedTo;
     }
     const accepted = this.tr.judge(step, ll - current, regionChange);
@@ -397,9 +397,15 @@ export class NewtonPhase {
    * model of the shorter step). Why: a switch point between two samples 1e-8 apart (topk-over, n = 4e4)
    * drew steps that crossed both and jumped down by 2 nats, the radius never shrank enough to reach the
    * boundary in HYBRID_MAX_REFUSALS tries, and EM crept for 5 000 iterations; on the boundary the next
-   * refused crossing finds its tie (hybrid-tie.ts). The last point tried is the refused step's.
+   * refused crossing finds its tie (hybrid-tie.ts). The last point tried is the refused step's. `radius`: the
+   * one the step was proposed in, which the kept cut reports.
    */
-  private toBoundary(step: TrustRegionStep, current: number, evaluate: (m: Model) => number): NewtonAttempt | null {
+  private toBoundary(
+    step: TrustRegionStep,
+    current: number,
+    evaluate: (m: Model) => number,
+    radius: number,
+  ): NewtonAttempt | null {
     const c = firstCrossing(
       this.scores!,
       this.trialScores!,
@@ -442,7 +448,7 @@ export class NewtonPhase {
         crossed: false,
         toBoundary: true,
         step: cut,
-        radius: NaN,
+        radius,
         gain,
         alpha: 1,
       };
