@@ -5,18 +5,14 @@
  */
 import type { RunComparison } from '../analysis/run-comparison.js';
 import { ciText, fixed } from '../analysis/format.js';
-import { displayName, parseMetric } from '../analysis/metrics.js';
 import { escapeMarkup } from './escape.js';
 import type { Figure } from './figure.js';
 import { titledLayout } from './layout.js';
-import { RUN_COLOURS } from './run-comparison-figure.js';
+import { RUN_COLOURS, rowMetricName } from './run-comparison-figure.js';
 
-/** A row's name on the axis: the metric by name, its model first when labelled, the curve when medians. */
+/** A row's name on the axis: the metric by name, the curve when medians. */
 function rowName(row: RunComparison['rows'][number], curve: 'mean' | 'median'): string {
-  const pm = parseMetric(row.base);
-  const weighted = pm.weighted && pm.param !== 'share_min' ? ' (weighted)' : '';
-  const cellSize = pm.m !== undefined ? `, m = ${pm.m}` : '';
-  return `${row.model ? `${row.model} · ` : ''}${displayName(pm)}${weighted}${cellSize}${curve === 'median' ? ' (median)' : ''}`;
+  return `${rowMetricName(row)}${curve === 'median' ? ' (median)' : ''}`;
 }
 
 /**

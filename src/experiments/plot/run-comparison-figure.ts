@@ -37,11 +37,16 @@ function rgba(hex: string, alpha: number): string {
 type Row = RunComparison['rows'][number];
 type Cell = NonNullable<Row['cells'][number]>;
 
-/** A panel's title: the metric by name (its model first when labelled) and the prediction. */
-function panelTitle(row: Row): string {
+/** A row's metric by name, its model first when labelled: "tanh · β₁ (weighted), m = 2". */
+export function rowMetricName(row: Row): string {
   const pm = parseMetric(row.base);
   const weighted = pm.weighted && pm.param !== 'share_min' ? ' (weighted)' : '';
-  const name = `${row.model ? `${row.model} · ` : ''}${displayName(pm)}${weighted}${pm.m !== undefined ? `, m = ${pm.m}` : ''}`;
+  return `${row.model ? `${row.model} · ` : ''}${displayName(pm)}${weighted}${pm.m !== undefined ? `, m = ${pm.m}` : ''}`;
+}
+
+/** A panel's title: the metric by name (its model first when labelled) and the prediction. */
+function panelTitle(row: Row): string {
+  const name = rowMetricName(row);
   const theory = row.prediction
     ? ` · theory ${predictionText(row.prediction)}${row.predictionsDiffer ? ' (runs differ)' : ''}`
     : '';
