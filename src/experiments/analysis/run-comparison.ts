@@ -174,12 +174,13 @@ const DELTA_B = 1000;
 function deltasOf(runs: readonly ComparedRun[], row: ComparisonRow): (ComparedDelta | null)[] {
   const first = row.cells[0];
   const base = runs[0]!;
+  const baseCells = first && base.records ? metricCells(base.records, base.spec, first.metric.metric) : null;
   return runs.map((run, t) => {
     const cell = row.cells[t];
-    if (t === 0 || !first || !cell || !base.records || !run.records) return null;
+    if (t === 0 || !first || !cell || !baseCells || !run.records) return null;
     const curve = first.curve;
     const d = slopeDifference(
-      metricCells(base.records, base.spec, first.metric.metric),
+      baseCells,
       metricCells(run.records, run.spec, cell.metric.metric),
       // one stream per row and run pair, whatever the other rows
       { curve, B: DELTA_B, seed: deriveSeed(1, hash32(row.key), t) },

@@ -85,7 +85,7 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
       throw new Error(`records hold the cell (model "${r.model}", n = ${r.n}, rep = ${r.rep}) twice`);
     }
   }
-  const allLabels = [...labels, ...[...new Set(sorted.map((r) => r.model))].filter((l) => !labels.includes(l))];
+  const { allLabels, keyOf, owners: ownerOf } = metricNaming(spec, sorted);
 
   const cells = count(sorted);
   const byModel: Record<string, Counts> = {};
@@ -98,18 +98,7 @@ export function summarise(records: CellRecord[], spec: ExperimentSpec, options: 
     if (r.status === 'failed')
       failures.set(r.error ?? '(no message)', (failures.get(r.error ?? '(no message)') ?? 0) + 1);
 
-  // metric name as summarised: multi-model specs prefix the model label when the runner did not
-  const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
-  const names = new Set<string>();
-  const ownerOf = new Map<string, string>();
-  for (const r of sorted) {
-    if (r.status !== 'ok') continue;
-    for (const k of Object.keys(r.metrics)) {
-      const key = keyOf(r, k);
-      names.add(key);
-      if (!ownerOf.has(key)) ownerOf.set(key, r.model);
-    }
-  }
+  const names = new Set<string>(ownerOf.keys());
   // an unprefixed prediction in a multi-model spec applies to every model
   for (const k of Object.keys(spec.theory)) {
     if (multi && parseMetric(k, allLabels).model === undefined) for (const l of labels) names.add(`${l}:${k}`);
@@ -222,6 +211,36 @@ function valueOf(r: CellRecord, pm: MetricName, keyOf: (r: CellRecord, k: string
   return undefined;
 }
 
+/** How a run's records name their metrics, as its summary reads them. */
+interface MetricNaming {
+  /** the spec's model labels; with them, any other model a record names (by name) */
+  labels: string[];
+  allLabels: string[];
+  /** a record's metric key as summarised: multi-model specs prefix the model label when the runner did not */
+  keyOf: (r: CellRecord, k: string) => string;
+  /** each summarised name's model: the first in allLabels whose ok records hold it */
+  owners: Map<string, string>;
+}
+
+function metricNaming(spec: ExperimentSpec, records: readonly CellRecord[]): MetricNaming {
+  const labels = spec.models.map((m) => m.label);
+  const multi = spec.models.length > 1;
+  const others = [...new Set(records.map((r) => r.model))].filter((l) => !labels.includes(l)).sort();
+  const allLabels = [...labels, ...others];
+  const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
+  const rank = new Map(allLabels.map((l, i) => [l, i]));
+  const owners = new Map<string, string>();
+  for (const r of records) {
+    if (r.status !== 'ok') continue;
+    for (const k of Object.keys(r.metrics)) {
+      const key = keyOf(r, k);
+      const o = owners.get(key);
+      if (o === undefined || rank.get(r.model)! < rank.get(o)!) owners.set(key, r.model);
+    }
+  }
+  return { labels, allLabels, keyOf, owners };
+}
+
 /**
  * The cells' finite readings of one metric (named as the summary names it), as its summary reads them:
  * the ok records of the model that owns the metric, with their n and seed (for `gmoe compare`'s
@@ -232,18 +251,9 @@ export function metricCells(
   spec: ExperimentSpec,
   metric: string,
 ): { n: number; seed: number; value: number }[] {
-  const labels = spec.models.map((m) => m.label);
-  const multi = spec.models.length > 1;
-  const allLabels = [...labels, ...[...new Set(records.map((r) => r.model))].filter((l) => !labels.includes(l))];
-  const keyOf = (r: CellRecord, k: string) => (multi && !k.startsWith(`${r.model}:`) ? `${r.model}:${k}` : k);
+  const { labels, allLabels, keyOf, owners } = metricNaming(spec, records);
   const pm = parseMetric(metric, allLabels);
-  // the owner as summarise finds it: the first model, in the spec's order, whose records hold the metric
-  const holders = new Set(
-    records
-      .filter((r) => r.status === 'ok' && Object.keys(r.metrics).some((k) => keyOf(r, k) === metric))
-      .map((r) => r.model),
-  );
-  const owner = allLabels.find((l) => holders.has(l)) ?? pm.model ?? labels[0];
+  const owner = owners.get(metric) ?? pm.model ?? labels[0];
   return records.flatMap((r) => {
     if (r.model !== owner || r.status !== 'ok') return [];
     const v = valueOf(r, pm, keyOf);
