@@ -388,14 +388,22 @@ export function loadRun(
   dir: string,
   options: { skipCorrupt?: boolean; onNotice?: (line: string) => void } = {},
 ): { meta: RunMeta; records: CellRecord[]; summary: Summary } {
+  const { meta, records } = loadRunRecords(dir, options);
+  return { meta, records, summary: summarise(records, meta.spec) };
+}
+
+/** {@link loadRun} without the summary (for a caller that summarises a part of the run: one model of it). */
+export function loadRunRecords(
+  dir: string,
+  options: { skipCorrupt?: boolean; onNotice?: (line: string) => void } = {},
+): { meta: RunMeta; records: CellRecord[] } {
   const meta = readRunMeta(dir);
   const path = join(dir, RESULTS_FILE);
   const read = readResults(path, { planned: plannedKeys(runCells(meta)), skipCorrupt: options.skipCorrupt });
   const skipped = skippedNotice(path, read);
   if (skipped) options.onNotice?.(skipped);
   if (read.records.length === 0) throw new StoreError(`${dir} has no results yet (${RESULTS_FILE} is empty)`);
-  const records = sortRecords(read.records, meta.spec);
-  return { meta, records, summary: summarise(records, meta.spec) };
+  return { meta, records: sortRecords(read.records, meta.spec) };
 }
 
 export interface AnalyseOptions {

@@ -22,7 +22,7 @@ import { writePlotHtml } from '../../experiments/plot/html.js';
 import { renderImages } from '../../experiments/plot/png.js';
 import { deltaFigure } from '../../experiments/plot/delta-figure.js';
 import { figureRows, runComparisonFigure } from '../../experiments/plot/run-comparison-figure.js';
-import { checkOutDir, loadRun } from '../../experiments/runner.js';
+import { checkOutDir, loadRunRecords } from '../../experiments/runner.js';
 import { formatJSON, makeDirs, writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
 import { asCliError } from './sweep.js';
@@ -103,11 +103,12 @@ async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
   try {
     runs = dirs.map((arg, t) => {
       const { dir, model } = runArg(arg);
-      const { meta, records, summary } = loadRun(dir, {
+      const { meta, records } = loadRunRecords(dir, {
         skipCorrupt: opts.skipCorrupt,
         onNotice: (l) => notice(`${l}: their cells are left out`),
       });
-      if (model === undefined) return { label: labels[t]!, dir, spec: meta.spec, summary, records };
+      if (model === undefined)
+        return { label: labels[t]!, dir, spec: meta.spec, summary: summarise(records, meta.spec), records };
       let view: ReturnType<typeof modelView>;
       try {
         view = modelView(meta.spec, records, model);
