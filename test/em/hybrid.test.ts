@@ -11,6 +11,13 @@ import { cloneModel, type GateSpec } from '../../src/models/types.js';
 
 const demy = truthPreset('demy');
 const demyData = simulate(demy, { n: 3000, seed: 3 });
+/** demy's over-specified k = 3 fit from the near-truth start (the first tests' fit) */
+const base = {
+  gate: { kind: 'softmax' as const },
+  k: 3,
+  init: { kind: 'near-truth' as const, truth: demy },
+  seed: 2,
+};
 
 function expectMonotone(trace: number[]): void {
   for (let i = 1; i < trace.length; i++)
@@ -19,12 +26,6 @@ function expectMonotone(trace: number[]): void {
 
 describe('optimizer hybrid', () => {
   it('reaches the tol-1e-15 EM optimum (to 1e-6 nats) of an over-specified k = 3 fit in far fewer iterations', () => {
-    const base = {
-      gate: { kind: 'softmax' as const },
-      k: 3,
-      init: { kind: 'near-truth' as const, truth: demy },
-      seed: 2,
-    };
     const ref = fitMoE(demyData, { ...base, tol: 1e-15, absTol: 0, maxIter: 100_000 });
     const fit = fitMoE(demyData, { ...base, optimizer: 'hybrid' });
     expect(fit.stopReason).toBe('newton-decrement');
@@ -43,12 +44,6 @@ describe('optimizer hybrid', () => {
   });
 
   it('onIteration tells each iteration its phase, and each trust-region step its radius, length, gain ratio and extension', () => {
-    const base = {
-      gate: { kind: 'softmax' as const },
-      k: 3,
-      init: { kind: 'near-truth' as const, truth: demy },
-      seed: 2,
-    };
     const seen: IterationInfo[] = [];
     const fit = fitMoE(demyData, { ...base, optimizer: 'hybrid', onIteration: (it) => seen.push(it) });
     // the callback watches: the same fit without it
@@ -79,12 +74,6 @@ describe('optimizer hybrid', () => {
   });
 
   it('hands over at switchTol 1e-5 with the softmax Hessian kernel, 1e-6 where the Hessian is the JS reference', () => {
-    const base = {
-      gate: { kind: 'softmax' as const },
-      k: 3,
-      init: { kind: 'near-truth' as const, truth: demy },
-      seed: 2,
-    };
     const emIts = (o: object) =>
       fitMoE(demyData, { ...base, optimizer: 'hybrid', maxIter: 60, ...o }).hybrid!.emIterations;
     const fast = emIts({});
