@@ -158,7 +158,9 @@ export function endingWarnings(m: Model, data: Dataset, varianceFloor: number, d
       }
     }
   }
-  const scaling = gate.symmetries(m.gate).scaling;
+  // along a scaling orbit a small τ is the same density as any other: neither a runaway nor a step
+  const sym = gate.symmetries(m.gate);
+  const scaling = sym.scaling || sym.scalingWithBias;
   if (gate.userActivation && !scaling) out.push(...steppedRows(m, data));
   if (hasTau(m.gate) && !scaling && m.tau < RUNAWAY_TAU) {
     out.push(

@@ -232,6 +232,10 @@ describe('degenerate-ending thresholds', () => {
     ]);
     // the temperature gate: τ trades off against β1 (a gauge), so a small τ is no ending of its own
     expect(tau(base({ beta1: [[1e-6], [0]], tau: 1e-6 }, { kind: 'temperature' }))).toEqual([]);
+    // with the bias inside a positively homogeneous σ the gauge is c(β0, β1, τ): the same; tanh inside is no gauge
+    const inside = (activation: 'identity' | 'tanh'): GateSpec => ({ kind: 'activation', activation, bias: 'inside' });
+    expect(tau(base({ beta0: [1e-6, 0], beta1: [[1e-6], [0]], tau: 1e-6 }, inside('identity')))).toEqual([]);
+    expect(tau(base({ beta0: [1e-6, 0], beta1: [[1e-6], [0]], tau: 1e-6 }, inside('tanh')))).toHaveLength(1);
   });
 
   it('one expert: no pair to compare and no gate to speak of (a bounded gate with a step and a runaway τ says nothing)', () => {

@@ -187,6 +187,11 @@ const scale: Transform = (m) => {
   q.tau = c * q.tau;
   return q;
 };
+const scaleWithBias: Transform = (m) => {
+  const q = scale(m);
+  for (let j = 0; j < q.k; j++) q.beta0[j] = c * q.beta0[j]!;
+  return q;
+};
 
 /** max |π(x) − π'(x)| over a random design, for a transform of a random model. */
 function change(spec: GateSpec, f: Transform, seed: number): number {
@@ -218,6 +223,7 @@ describe('gate symmetries', () => {
     ['translationBeta0', translate0],
     ['translationBeta1', translate1],
     ['scaling', scale],
+    ['scalingWithBias', scaleWithBias],
   ] as const;
   let seed = 100;
   for (const spec of allGateSpecs(K_EXPERTS)) {

@@ -143,7 +143,7 @@ function toTau(m: Model, tau: number): void {
   const c = tau / m.tau;
   for (let t = 0; t < m.beta1.length; t++) m.beta1[t] = m.beta1[t]! * c;
   // with the bias inside σ the flat direction is c(β0, β1, τ)
-  if (!getGate(m.gate).symmetries(m.gate).scaling) for (let j = 0; j < m.k; j++) m.beta0[j] = m.beta0[j]! * c;
+  if (getGate(m.gate).symmetries(m.gate).scalingWithBias) for (let j = 0; j < m.k; j++) m.beta0[j] = m.beta0[j]! * c;
   m.tau = tau;
 }
 

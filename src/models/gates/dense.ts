@@ -73,8 +73,9 @@ export function denseGateOps(config: (spec: GateSpec) => GateActivation): DenseO
     return {
       translationBeta0: !inside || linear,
       translationBeta1: linear,
-      // σ(cu)/(cτ) = σ(u)/τ needs σ positively homogeneous, and β0 outside σ
+      // σ(cu)/(cτ) = σ(u)/τ needs σ positively homogeneous, and β0 outside σ (inside it, c scales β0 too)
       scaling: !inside && act.positivelyHomogeneous,
+      scalingWithBias: inside && act.positivelyHomogeneous,
     };
   }
 

@@ -17,6 +17,8 @@ export interface GateSymmetries {
   translationBeta1: boolean;
   /** π unchanged by (β1, τ) → (cβ1, cτ) for every c > 0 */
   scaling: boolean;
+  /** π unchanged by (β0, β1, τ) → c(β0, β1, τ) for every c > 0 (τ where the gate has one) */
+  scalingWithBias: boolean;
 }
 
 /** An exponent rule of the Voronoi losses: a fixed number, or `{ r: f }` meaning f · r̄(m). */

@@ -65,13 +65,13 @@ export function scaledLinearBias(gate: GateSpec): 'outside' | 'inside' | null {
 /**
  * The orbit along which a gate with τ leaves π unchanged, in words, or null: (β1, τ) → (cβ1, cτ) for a
  * positively homogeneous σ with the bias outside (GateSymmetries.scaling), (β0, β1, τ) → c(β0, β1, τ) with
- * it inside. With τ free the likelihood is exactly flat along it.
+ * it inside (GateSymmetries.scalingWithBias). With τ free the likelihood is exactly flat along it.
  */
 export function scalingOrbit(spec: GateSpec): string | null {
   const g = getGate(spec);
-  if (g.symmetries(spec).scaling) return '(β1, τ) → (cβ1, cτ)';
-  const a = g.activation?.(spec);
-  return a?.inside && a.act.positivelyHomogeneous ? '(β0, β1, τ) → c(β0, β1, τ)' : null;
+  const sym = g.symmetries(spec);
+  if (sym.scaling) return '(β1, τ) → (cβ1, cτ)';
+  return sym.scalingWithBias && g.hasTau ? '(β0, β1, τ) → c(β0, β1, τ)' : null;
 }
 
 /** True when the gate's logits are a softmax's over τ ({@link scaledLinearBias}: the bias either side). */

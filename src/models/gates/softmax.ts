@@ -49,7 +49,7 @@ export const softmaxGate: Gate = {
     logSoftmaxRows(out, n, m.k);
   },
   logitDerivs: linearDerivs,
-  symmetries: () => ({ translationBeta0: true, translationBeta1: true, scaling: false }),
+  symmetries: () => ({ translationBeta0: true, translationBeta1: true, scaling: false, scalingWithBias: false }),
   identifiable: (_spec, k, _d, free) => ({
     count: free,
     convention: `(k − 1)(d + 1) = ${free}, reference expert ${k - 1} fixed at β0 = 0, β1 = 0`,

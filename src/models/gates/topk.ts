@@ -202,11 +202,13 @@ export const topkGate: Gate = {
   },
   logitDerivs: linearDerivs,
   // a common shift of β0 or β1 shifts every score alike, so the ranking and the softmax are unchanged;
-  // top-1 on the slope score is an indicator of argmax β1_j·x, which c·β1 (c > 0) leaves unchanged
+  // top-1 on the slope score is an indicator of argmax β1_j·x, which c·β1 (c > 0) leaves unchanged;
+  // top-1 on either score is an indicator that c(β0, β1) leaves unchanged
   symmetries: (g) => ({
     translationBeta0: true,
     translationBeta1: true,
     scaling: g.kind === 'topk' && g.K === 1 && g.selectOn === 'slope',
+    scalingWithBias: g.kind === 'topk' && g.K === 1,
   }),
   identifiable(g, k, d, free) {
     const { K, selectOn } = spec(g);
