@@ -1,5 +1,5 @@
 /** `gmoe select` end to end, and the library's selectK it is built on. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NESTING_TOL, nestingNotes, selectK, type SelectRow } from '../../src/em/select.js';
@@ -241,6 +241,32 @@ describe('gmoe select', () => {
     expect(JSON.parse(readFileSync(join(dir, 'clean', 'select.json'), 'utf8'))).not.toHaveProperty('droppedRows');
   }, 300_000);
 
+  it("a rerun into the same --out replaces the earlier selection's files; --tol, --variance-floor, --optimizer as gmoe fit", async () => {
+    const base = ['select', '--data', 'd.csv', '--k', '1..2', '--restarts', '1', '--no-png', '--out', 'again'];
+    const first = await gmoe([...base, '--gate', 'softmax,topk:1:logit', '--boot', '19'], dir);
+    expect(first.code, first.stderr).toBe(0);
+    expect(existsSync(join(dir, 'again', 'topk-1-logit', 'lrt.csv'))).toBe(true);
+    const fitOpts = ['--tol', '1e-8', '--variance-floor', '0.01', '--optimizer', 'hybrid'];
+    const second = await gmoe([...base, '--gate', 'softmax', ...fitOpts], dir);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('gmoe select: replacing the earlier selection in again');
+    expect(readdirSync(join(dir, 'again')).sort()).toEqual(['fit.json', 'select.csv', 'select.html', 'select.json']);
+    const json = JSON.parse(readFileSync(join(dir, 'again', 'select.json'), 'utf8'));
+    expect([json.tol, json.varianceFloor, json.optimizer]).toEqual([1e-8, 0.01, 'hybrid']);
+    // the options reach the fits: the same selection by the library
+    const lib = selectK(data, {
+      gate: { kind: 'softmax' },
+      ks: [1, 2],
+      restarts: 1,
+      seed: 1,
+      init: { kind: 'auto' },
+      tol: 1e-8,
+      varianceFloor: 0.01,
+      optimizer: 'hybrid',
+    });
+    expect(json.rows.map((r: SelectRow) => r.logLik)).toEqual(lib.rows.map((r) => r.logLik));
+  }, 300_000);
+
   it('bad input: exit 2, one line naming the flag and the value', async () => {
     writeFileSync(join(dir, 'r.csv'), 'a,b\n1,2\n');
     writeDatasetCsv(join(dir, 'n30.csv'), simulate(truthPreset('demy'), { n: 30, seed: 4 }));
@@ -281,6 +307,16 @@ describe('gmoe select', () => {
         /^gmoe: --k must leave more samples than free parameters: k = 6 has \d+ and n = 30\. Value: 6$/,
       ],
     ];
+    cases.push(
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--optimizer', 'newton'],
+        /^gmoe: --optimizer .*newton$/,
+      ],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '1..2', '--variance-floor', '0'],
+        /^gmoe: --variance-floor must be a finite number > 0\. Value: 0$/,
+      ],
+    );
     const results = await Promise.all(
       cases.map(([args]) => gmoe(['select', ...args, '--out', 'bad', '--no-png'], dir)),
     );
@@ -289,5 +325,14 @@ describe('gmoe select', () => {
       expect(res.stderr.trim()).toMatch(cases[i]![1]);
     });
     expect(existsSync(join(dir, 'bad'))).toBe(false);
+    // an --out holding other files: refused before any fit, nothing touched
+    mkdirSync(join(dir, 'mine'));
+    writeFileSync(join(dir, 'mine', 'notes.txt'), 'keep');
+    const mine = await gmoe(['select', '--data', 'd.csv', '--gate', 'softmax', '--k', '1', '--out', 'mine'], dir);
+    expect([mine.code, mine.stderr.trim()]).toEqual([
+      2,
+      "gmoe: --out mine is not empty and holds more than an earlier gmoe select's files: choose a new directory",
+    ]);
+    expect(readdirSync(join(dir, 'mine'))).toEqual(['notes.txt']);
   }, 300_000);
 });

@@ -103,14 +103,14 @@ export function formatGate(g: GateSpec): string {
 }
 
 /** A flag's value among `allowed` (the schema's check; the raw text in the message, as typed). */
-function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
+export function oneOf<const T extends readonly [string, ...string[]]>(v: string, allowed: T, flag: string): T[number] {
   const r = schemaOneOf(allowed).safeParse(v);
   if (!r.success) throw new CliError(`${flag} ${r.error.issues[0]!.message}. Value: ${v}`);
   return r.data;
 }
 
 /** A finite number ≥ 0 (or > 0) from the command line. */
-function parseNumber(raw: string, flag: string, positive: boolean): number {
+export function parseNumber(raw: string, flag: string, positive: boolean): number {
   const v = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isFinite(v) || v < 0 || (positive && v === 0))
     throw new CliError(`${flag} must be a finite number ${positive ? '> 0' : '≥ 0'}. Value: ${raw}`);

@@ -1,11 +1,13 @@
 /**
  * `gmoe select --data f.csv [--y COL --x COLS --drop-missing] --gate G[,G2,...] --k 1..6 [--restarts R]
  *               [--init auto|softmax-first[:kmeans|random]|kmeans|random] [--criterion bic|aic|icl]
+ *               [--tol T] [--max-iter M] [--variance-floor V] [--optimizer em|hybrid]
  *               [--boot B [--alpha A] [--workers W]] [--out DIR]`
  * Chooses the number of experts like flexmix's stepFlexmix + getModel: one fit (best of R starts) per k,
  * with gmoe fit's default starts (--init auto, DEFAULT_STARTS starts),
  * AIC, BIC, ICL per k (flexmix's definitions), the smallest wins. Prints the table and writes
- * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json.
+ * DIR/select.json, select.csv, select.html, select.png (Chromium) and the chosen fit as DIR/fit.json
+ * (an earlier selection's files in DIR replaced: select-out.ts).
  * Several gates: each gate's files in DIR/<gate>/, and DIR/compare.* with every (gate, k) and the best.
  * --boot B: the sequential parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 too
  * (select-boot.ts): its rows under the table, select.json's `lrt`, DIR/lrt.csv, lrt.html / .png.
@@ -38,10 +40,18 @@ import type { Dataset, GateSpec } from '../../models/types.js';
 import type { FitResult } from '../../em/types.js';
 import { CliError } from '../errors.js';
 import { BOOT_ALPHA, BOOT_MIN } from '../../em/boot-lrt.js';
-import { DATA_INITS, DEFAULT_INIT, DEFAULT_STARTS, parseDataInit, parseGate, readDataOption } from './fit.js';
+import {
+  DATA_INITS,
+  DEFAULT_INIT,
+  DEFAULT_STARTS,
+  oneOf,
+  parseDataInit,
+  parseGate,
+  parseNumber,
+  readDataOption,
+} from './fit.js';
 import { parseIntOption } from './simulate.js';
-import { asCliError } from './sweep.js';
-import { checkOutDir } from '../../experiments/runner.js';
+import { checkSelectOut } from './select-out.js';
 import {
   describeChoice,
   lrtCsv,
@@ -70,6 +80,9 @@ interface SelectCliOptions {
   selectOn?: string;
   bias: string;
   maxIter?: string;
+  tol?: string;
+  varianceFloor?: string;
+  optimizer: string;
   out?: string;
   png: boolean;
   boot?: string;
@@ -126,7 +139,8 @@ interface Common {
   restarts: number;
   seed: number;
   init: NonNullable<ReturnType<typeof parseDataInit>>;
-  maxIter?: number;
+  /** the fit options gmoe fit takes with the same flags (--max-iter, --tol, --variance-floor, --optimizer) */
+  fit: Pick<SelectOptions, 'maxIter' | 'tol' | 'varianceFloor' | 'optimizer'>;
   boot?: BootChoice;
   /** worker threads of the bootstrap test */
   workers: number;
@@ -144,8 +158,11 @@ function parseCommon(opts: SelectCliOptions): Common {
     throw new CliError(`--tau must be one of free, fixed. Value: ${opts.tau}`);
   if (opts.workers !== undefined && opts.boot === undefined)
     throw new CliError(`--workers needs --boot (the bootstrap test runs on worker threads). Value: ${opts.workers}`);
-  const common: Common = { ks, restarts, seed, init, workers: parseWorkers(opts.workers) };
-  if (opts.maxIter !== undefined) common.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  const fit: Common['fit'] = { optimizer: oneOf(opts.optimizer, ['em', 'hybrid'] as const, '--optimizer') };
+  if (opts.maxIter !== undefined) fit.maxIter = parseIntOption(opts.maxIter, '--max-iter', 0, 100_000_000);
+  if (opts.tol !== undefined) fit.tol = parseNumber(opts.tol, '--tol', false);
+  if (opts.varianceFloor !== undefined) fit.varianceFloor = parseNumber(opts.varianceFloor, '--variance-floor', true);
+  const common: Common = { ks, restarts, seed, init, fit, workers: parseWorkers(opts.workers) };
   const boot = parseBoot(opts.boot, opts.alpha, ks);
   if (boot) common.boot = boot;
   return common;
@@ -181,6 +198,7 @@ async function selectGate(
     init: c.init,
     tauMode: opts.tau as 'free' | 'fixed',
     ...equalVariance(variance),
+    ...c.fit,
     criterion: opts.criterion as SelectCriterion,
     onFit: (row, fit) => {
       fits.set(row.k, fit);
@@ -189,7 +207,6 @@ async function selectGate(
       );
     },
   };
-  if (c.maxIter !== undefined) options.maxIter = c.maxIter;
   try {
     const r: Selection = selectK(data, options);
     if (c.boot) {
@@ -249,6 +266,7 @@ async function writeSelection(
       restarts,
       seed,
       init: opts.init,
+      ...c.fit,
     };
     writeFileAtomic(
       join(out, 'select.json'),
@@ -289,11 +307,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     opts.variance,
   );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
-  try {
-    checkOutDir(out);
-  } catch (e) {
-    asCliError(e);
-  }
+  const clearEarlier = once(checkSelectOut(out));
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   // as gmoe fit's model file: the rows --drop-missing left out, when there were any
@@ -312,6 +326,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     const { gate, variance } = variants[0]!;
     const r = await selectGate(data, gate, '', c, opts, variance);
     process.stdout.write(selectTable(r));
+    clearEarlier();
     const files = await writeSelection(out, r, opts.gate, variance, c, opts, meta);
     process.stdout.write(`wrote ${files.join(', ')}\n`);
     return;
@@ -321,13 +336,22 @@ async function run(opts: SelectCliOptions): Promise<void> {
   for (const { gate, label, variance } of variants) {
     const r = await selectGate(data, gate, `${label}: `, c, opts, variance);
     results.push({ gate: label, result: r });
+    clearEarlier();
     files.push(...(await writeSelection(join(out, gateDir(label)), r, label, variance, c, opts, meta)));
   }
   const cmp = compareGates(results, opts.criterion as SelectCriterion);
   process.stdout.write(compareTable(cmp));
   try {
     writeFileAtomic(join(out, 'compare.csv'), compareCsv(cmp));
-    const about = { data: opts.data, columns, ...droppedRows, restarts: c.restarts, seed: c.seed, init: opts.init };
+    const about = {
+      data: opts.data,
+      columns,
+      ...droppedRows,
+      restarts: c.restarts,
+      seed: c.seed,
+      init: opts.init,
+      ...c.fit,
+    };
     const { criterion, chosen, best: bestOf, rows, notes } = cmp;
     const json = {
       criterion,
@@ -355,6 +379,15 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const figs = await writeFigure(out, 'compare', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
   const top = ['compare.json', 'compare.csv', 'fit.json', ...figs].map((f) => join(out, f));
   process.stdout.write(`wrote ${[...top, ...files].join(', ')}\n`);
+}
+
+/** `f` run on the first call only. */
+function once(f: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) f();
+    done = true;
+  };
 }
 
 /** A gate's subdirectory name: its --gate text with ':' as '-' (topk:2:logit → topk-2-logit). */
@@ -399,6 +432,12 @@ export function register(program: Command): void {
     .option('--select-on <score>', 'top-K ranking: slope | logit (default logit, as gmoe fit; or topk:K:slope)')
     .option('--bias <where>', 'activation gates: outside | inside σ', 'outside')
     .option('--max-iter <M>', 'maximum EM iterations per start (default 5000)')
+    .option('--tol <T>', 'relative tolerance on the mean log-likelihood per sample, as gmoe fit (default 1e-10)')
+    .option(
+      '--variance-floor <v>',
+      "smallest expert variance, as gmoe fit (default 1e-6 × var(y)); raise it when a k's expert ends at the floor",
+    )
+    .option('--optimizer <how>', 'em | hybrid (EM/SQUAREM, then trust-region Newton steps), as gmoe fit', 'em')
     .option(
       '--boot <B>',
       `also the parametric-bootstrap likelihood-ratio test of k0 against k0 + 1 (mixtools' boot.comp), B samples per test (≥ ${BOOT_MIN}; e.g. 99); needs consecutive k`,
