@@ -411,26 +411,27 @@ export function validateSpec(input: unknown): ExperimentSpec {
   }
 }
 
+/** A fitted model's free parameters, with its em options over the spec's. */
+function freeParameters(m: FittedModelSpec, em: ExperimentSpec['em'], d: number): number {
+  const tauMode = m.em?.tauMode ?? em?.tauMode ?? 'free';
+  return parameterCount(m.gate, m.k, d, tauMode, m.em?.variance ?? em?.variance ?? 'free').free.total;
+}
+
 /**
- * A prefit (each start fitted first on every m-th sample) must leave more samples than free parameters at
- * the smallest n, or every cell there fails: refused before anything runs.
+ * Every fit — and a prefit's (each start fitted first on every m-th sample) — must have more samples than free
+ * parameters at the smallest n, or every cell there fails: refused before anything runs.
  */
-function checkPrefit(models: FittedModelSpec[], em: ExperimentSpec['em'], n: number[], d: number): void {
+function checkSampleSizes(models: FittedModelSpec[], em: ExperimentSpec['em'], n: number[], d: number): void {
   const nMin = Math.min(...n);
   models.forEach((m, i) => {
+    const P = freeParameters(m, em, d);
+    const of = models.length > 1 ? ` of ${m.label}` : '';
+    if (nMin <= P) fail('n', `must exceed the ${P} free parameters${of} (every fit at n = ${nMin} would fail)`, nMin);
     const prefit = m.em?.prefit ?? em?.prefit;
     if (prefit === undefined) return;
-    const P = parameterCount(
-      m.gate,
-      m.k,
-      d,
-      m.em?.tauMode ?? em?.tauMode ?? 'free',
-      m.em?.variance ?? em?.variance ?? 'free',
-    ).free.total;
     const left = Math.floor(nMin / prefit);
     if (left <= P) {
       const field = m.em?.prefit !== undefined ? `models[${i}].em.prefit` : 'em.prefit';
-      const of = models.length > 1 ? ` of ${m.label}` : '';
       fail(
         field,
         `leaves ${left} samples per start at the smallest n (${nMin}): it must leave more than the ${P} free parameters${of}`,
@@ -459,7 +460,7 @@ function validateSpecUnsafe(v: unknown): ExperimentSpec {
   for (const [field, e] of [['em', em], ...models.map((m, i) => [`models[${i}].em`, m.em] as const)] as const)
     if (e?.restartsMax !== undefined && e.restartsMax < restarts)
       fail(`${field}.restartsMax`, `must be at least restarts (${restarts})`, e.restartsMax);
-  checkPrefit(models, em, n, truth.model.d);
+  checkSampleSizes(models, em, n, truth.model.d);
   const { loss, seed = 1 } = fields('loss', 'seed');
   const theory: Record<string, Prediction> = {};
   const labels = models.map((m) => m.label);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fixed, powerLawLabel, sig2, summarise } from '../../src/experiments/analysis/index.js';
@@ -239,7 +239,11 @@ describe('plot files', () => {
     const embedded = JSON.parse(/const figure = (.*);\n/.exec(html)![1]);
     expect(embedded).toEqual(JSON.parse(JSON.stringify(figure)));
     expect(html).toContain('table &lt;here&gt;');
-    expect(existsSync(`${p}.tmp-${process.pid}`)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // a missing directory in writeFileAtomic's words, nothing left behind
+    expect(() => writePlotHtml(join(dir, 'nodir', 'p.html'), figure, 't')).toThrow(
+      `cannot write ${join(dir, 'nodir', 'p.html')}: directory ${join(dir, 'nodir')} does not exist`,
+    );
   });
 
   it('reports a missing browser instead of throwing, and writes nothing', async () => {

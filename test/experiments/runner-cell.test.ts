@@ -145,7 +145,8 @@ describe('evaluateCell', () => {
   });
 
   it('a fit that throws becomes a failed record with the reason', () => {
-    const spec = validateSpec({ ...base, n: [5] }); // fewer samples than free parameters
+    // fewer samples than free parameters, past the spec's own check of n
+    const spec = { ...validateSpec({ ...base, n: [100] }), n: [5] };
     const r = createCellEvaluator(spec)(planCells(spec)[0]!);
     expect(r.status).toBe('failed');
     expect(r.error).toMatch(/^fit: data\.n must exceed the number of free parameters/);

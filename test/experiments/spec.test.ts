@@ -148,6 +148,21 @@ describe('validateSpec', () => {
     );
   });
 
+  it("an n no larger than a model's free parameters is refused up front (every fit there would fail)", () => {
+    // softmax k = 2, d = 1: 8 free parameters
+    expect(rejection((s) => (s.n = [8, 100]))).toBe(
+      'n must exceed the 8 free parameters (every fit at n = 8 would fail). Value: 8',
+    );
+    expect(validateSpec({ ...base(), n: [9, 100] }).n).toEqual([9, 100]);
+    expect(
+      rejection((s) => {
+        s.n = [12, 100];
+        s.models.push({ label: 'big', gate: { kind: 'softmax' }, k: 3 });
+        s.theory = { 'D1|softmax': { exponent: -0.5 } };
+      }),
+    ).toBe('n must exceed the 13 free parameters of big (every fit at n = 12 would fail). Value: 12');
+  });
+
   it('checks inline truths with their field path', () => {
     const bad = modelToJSON(truthPreset('demy')) as any;
     bad.experts.nu[1] = -1;

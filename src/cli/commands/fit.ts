@@ -36,7 +36,7 @@ import { inputRange } from '../../models/predict.js';
 import { parseIntOption } from './simulate.js';
 import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 import { bothCallbacks, traceRecorder } from './fit-trace.js';
-import { writeFileAtomic } from '../../io/index.js';
+import { checkWritable, writeFileAtomic } from '../../io/index.js';
 import { equalVariance, parseVariance } from './variance-arg.js';
 
 interface FitCliOptions {
@@ -261,6 +261,13 @@ function checkOutputs(opts: FitCliOptions): void {
     (opts.trace === '' || opts.trace === '-' || resolve(opts.trace) === resolve(opts.out))
   )
     throw new CliError(`--trace must be a file path other than --out's. Value: ${JSON.stringify(opts.trace)}`);
+  // before the fit: a fit of minutes (or a bootstrap of hours) must not end on "cannot write"
+  try {
+    checkWritable(opts.out);
+    if (opts.trace !== undefined) checkWritable(opts.trace);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
 }
 
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */

@@ -15,7 +15,7 @@ import { loadRun, runProvenance, runSweep } from '../../experiments/runner.js';
 import { reusableCount } from '../../experiments/reuse.js';
 import { RESULTS_FILE, SPEC_FILE } from '../../experiments/store.js';
 import type { CellRecord, ExperimentSpec, Summary } from '../../experiments/types.js';
-import { formatJSON } from '../../io/index.js';
+import { checkWritable, formatJSON } from '../../io/index.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
@@ -77,7 +77,11 @@ function writeDecisiveSpec(
   } catch (e) {
     throw new CliError(`--write-spec: ${(e as Error).message}`);
   }
-  writeFileAtomic(path, `${formatJSON(d.spec)}\n`);
+  try {
+    writeFileAtomic(path, `${formatJSON(d.spec)}\n`);
+  } catch (e) {
+    throw new CliError(`--write-spec: ${(e as Error).message}`);
+  }
   const left = d.leftOut.length
     ? `; left out, no planned row: ${d.leftOut.join(', ')}, whose cells the CPU above counts`
     : '';
@@ -87,6 +91,15 @@ function writeDecisiveSpec(
   const reuse = reusable > 0 ? ` --reuse ${sourceDir}` : '';
   const done = reusable > 0 ? ` (${reusable} of its cells are done in ${sourceDir})` : '';
   return `wrote ${path}: the whole figure's design (${d.spec.replications} reps; models ${models}${left}) — run it with \`gmoe sweep ${path} --workers ${workers}${reuse}\`${done}`;
+}
+
+/** --write-spec's file, checked before a pilot that may run for minutes. */
+function writable(path: string): void {
+  try {
+    checkWritable(path);
+  } catch (e) {
+    throw new CliError(`--write-spec: ${(e as Error).message}`);
+  }
 }
 
 async function run(arg: string, opts: PlanCliOptions): Promise<void> {
@@ -99,6 +112,7 @@ async function run(arg: string, opts: PlanCliOptions): Promise<void> {
   // --write-spec never replaces a file: refused before a pilot that may run for minutes
   if (opts.writeSpec !== undefined && existsSync(opts.writeSpec))
     throw new CliError(`--write-spec: ${opts.writeSpec} already exists; choose another file`);
+  if (opts.writeSpec !== undefined) writable(opts.writeSpec);
   try {
     if (!isExperimentPreset(arg) && existsSync(arg) && statSync(arg).isDirectory()) {
       ({ summary, records, spec: runSpec } = fromRunDir(arg, opts.skipCorrupt));

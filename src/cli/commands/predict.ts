@@ -19,7 +19,7 @@ import { predictMoE, rowsOutside, type MoEPrediction } from '../../models/predic
 import { predictiveCdf, predictiveInterval } from '../../models/predictive-quantile.js';
 import { ksUniform } from '../../math/kolmogorov.js';
 import type { Model } from '../../models/types.js';
-import { writeFileAtomic } from '../../io/index.js';
+import { checkWritable, writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
 import { columnOptions } from './fit.js';
 
@@ -260,6 +260,13 @@ async function run(opts: PredictCliOptions): Promise<void> {
   if (opts.out === '') throw new CliError('--out must be a file path (or - for standard output). Value: ""');
   if (opts.plot !== undefined && (opts.plot === '' || opts.plot === '-' || isDirectory(opts.plot)))
     throw new CliError(`--plot must name a file (e.g. pred.html; the PNG goes beside it). Value: ${opts.plot}`);
+  // both outputs checked before either is written: a figure that cannot be written leaves no CSV behind
+  try {
+    if (opts.out !== '-') checkWritable(opts.out);
+    if (opts.plot !== undefined) checkWritable(opts.plot);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
   const level = intervalLevel(opts.interval);
   const model = load(opts.model);
   const fit = fitBlock(opts.model);

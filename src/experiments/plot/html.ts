@@ -1,9 +1,10 @@
 /**
  * Standalone HTML for a figure: plotly.js inlined, so the page opens offline, anywhere.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../io/atomic.js';
 import { escapeHtml, scriptJson } from './escape.js';
 import type { Figure } from './figure.js';
 
@@ -81,18 +82,11 @@ ${notes}<script>
 }
 
 /**
- * Writes the figure as a standalone HTML file, atomically (temp file, then rename): a reader
+ * Writes the figure as a standalone HTML file, atomically (writeFileAtomic: temp file, then rename): a reader
  * never sees a half-written page.
  * @param path destination, e.g. results/…/plot.html
- * @throws Error when the file cannot be written (the temp file is removed)
+ * @throws Error `cannot write PATH: …` when the file cannot be written (the temp file is removed)
  */
 export function writePlotHtml(path: string, figure: Figure, title: string, options: PlotHtmlOptions = {}): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, plotHtml(figure, title, options));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, plotHtml(figure, title, options));
 }
