@@ -247,6 +247,9 @@ export async function runSweep(specInput: ExperimentSpec | unknown, options: Swe
   const done = new Set<string>();
   let resumed = 0;
   let reused = 0;
+  // a requeued Slurm task may resume a directory its first start never made; a mistyped --out is said
+  if (options.resume && !existsSync(join(outDir, SPEC_FILE)))
+    notice(`nothing to resume in ${outDir} (no ${SPEC_FILE}): starting a new sweep there`);
   if (options.resume && existsSync(join(outDir, SPEC_FILE))) {
     // a Slurm task runs with --resume and --reuse each time: the first start reused, a requeued one continues
     if (options.reuse && options.reuse.length > 0)

@@ -201,6 +201,11 @@ describe('gmoe fit', () => {
       ],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:nope'], /nope/],
       [
+        // a mistyped keyword: the keywords are listed with the presets
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'kmean'],
+        /^gmoe: --init must be auto, .*kmeans, random, near-truth:<preset\|model\.json>, a truth preset \(demy, .*\) or a path to a model file\. Value: kmean \(no such keyword, preset or file\)/,
+      ],
+      [
         ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--tau', 'fixed'],
         /--tau fixed needs a gate with a temperature/,
       ],

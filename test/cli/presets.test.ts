@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { formatPresets, presetSections } from '../../src/cli/commands/presets.js';
 import { listTruthPresets, truthPreset } from '../../src/models/presets.js';
 import { parseModel, readModelFile } from '../../src/models/io.js';
+import { presetSpec } from '../../src/experiments/presets.js';
+import { loadSpecFile, validateSpec } from '../../src/experiments/spec.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/gmoe.js', import.meta.url));
@@ -64,7 +66,27 @@ describe('gmoe presets', () => {
     expect(readModelFile(join(dir, 'temp.json'))).toEqual(truthPreset('temp'));
     expect(unknown?.code).toBe(2);
     expect(unknown?.stderr).toMatch(
-      /^gmoe: the preset to show must be a truth preset: demy, topk1, .*\. Value: nope\n$/,
+      /^gmoe: the preset to show must be a truth preset \(demy, topk1, .*\) or an experiment preset \(demy-exact, .*\)\. Value: nope\n$/,
     );
+  });
+
+  it("with an experiment preset's name, prints its spec (--quick: the quick size), a spec gmoe sweep runs as the preset", async () => {
+    const dir = tempDir('cli-presets');
+    const [full, quick] = await Promise.all([
+      run(process.execPath, [BIN, 'presets', 'demy-over']),
+      run(process.execPath, [BIN, 'presets', 'demy-over', '--quick', '--out', join(dir, 'q.json')]),
+    ]);
+    expect(validateSpec(JSON.parse(full.stdout))).toEqual(presetSpec('demy-over'));
+    expect(loadSpecFile(join(dir, 'q.json'))).toEqual(presetSpec('demy-over', { quick: true }));
+    expect(presetSpec('demy-over', { quick: true }).n).not.toEqual(presetSpec('demy-over').n);
+    expect(quick.stderr).toBe(`gmoe presets: wrote the quick spec of demy-over to ${join(dir, 'q.json')}\n`);
+    const truthQuick = await run(process.execPath, [BIN, 'presets', 'demy', '--quick']).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect([truthQuick?.code, truthQuick?.stderr]).toEqual([
+      2,
+      'gmoe: --quick applies to an experiment preset, not to the truth demy\n',
+    ]);
   });
 });

@@ -122,8 +122,10 @@ describe('runSweep({ reuse })', () => {
     await runSweep(base, { outDir: old, workers: 1, evaluator: FAKE, plots: 'none' });
     const more = respec({ replications: 5 });
     const opts = { outDir: join(root, 'task'), workers: 1, evaluator: FAKE, plots: 'none' as const, resume: true };
-    const first = await runSweep(more, { ...opts, reuse: [old] });
+    const said: string[] = [];
+    const first = await runSweep(more, { ...opts, reuse: [old], onNotice: (l) => said.push(l) });
     expect(first).toMatchObject({ ran: 6, reused: 9, resumed: 0 });
+    expect(said[0]).toBe(`nothing to resume in ${opts.outDir} (no spec.json): starting a new sweep there`);
     const notices: string[] = [];
     const again = await runSweep(more, { ...opts, reuse: [old], onNotice: (l) => notices.push(l) });
     expect(again).toMatchObject({ ran: 0, reused: 0, resumed: 15 });

@@ -259,6 +259,11 @@ describe('gmoe compare', () => {
       [['compare', a.dir, join(root, 'b'), '--label', 'x'], /--label must give one non-empty label per run \(2\)/],
       [['compare', a.dir, join(root, 'b'), '--metric', 'D7'], /--metric must name a metric of the runs .*Value: D7/],
       [['compare', `${a.dir}:nope`, join(root, 'b')], /a:nope: fake has no model "nope" \(its models: softmax\)/],
+      [
+        // --metric's list runs to the next option: it took the directories
+        ['compare', '--metric', 'D1', a.dir, join(root, 'b')],
+        /^gmoe: --metric took .*a .*b as metric names \(its list runs to the next option\): put the arguments before --metric, or end its list with --$/m,
+      ],
     ];
     for (const [args, re] of cases) {
       const e = await gmoe([...args, '--out', join(root, 'never')]);

@@ -26,6 +26,7 @@ import { checkOutDir, loadRunRecords } from '../../experiments/runner.js';
 import { formatJSON, makeDirs, writeFileAtomic } from '../../io/index.js';
 import { CliError } from '../errors.js';
 import { asCliError } from './sweep.js';
+import { metricHint, swallowedByMetric } from './metric-arg.js';
 
 interface CompareCliOptions {
   label?: string;
@@ -96,7 +97,11 @@ function writeFiles(out: string, c: RunComparison, figure: Figure, delta: Figure
 }
 
 async function run(dirs: string[], opts: CompareCliOptions): Promise<void> {
-  if (dirs.length < 2) throw new CliError(`compare needs at least two sweep directories. Value: ${dirs.join(' ')}`);
+  if (dirs.length < 2) {
+    const swallowed = swallowedByMetric(opts.metric);
+    if (swallowed.length > 0) throw new CliError(metricHint(swallowed));
+    throw new CliError(`compare needs at least two sweep directories. Value: ${dirs.join(' ')}`);
+  }
   const labels = labelsOf(dirs, opts.label);
   const notice = (l: string) => process.stderr.write(`gmoe compare: ${l}\n`);
   let runs: ComparedRun[] = [];
@@ -166,7 +171,7 @@ export function register(program: Command): void {
       "several sweeps' rate rows side by side: each run's slope, interval and verdict per metric (e.g. with and without bounds, EM against the hybrid, quick against full size), and each later run's slope minus the first's with an interval that pairs the cells they share",
     )
     .argument(
-      '<dirs...>',
+      '[dirs...]',
       'two or more sweep directories (each holds spec.json and results.jsonl); DIR:MODEL takes one model of a run of several, so two models of one run compare with their cells paired',
     )
     .option('--label <a,b,...>', "the runs' names in the table and figure (default: the directories' names)")

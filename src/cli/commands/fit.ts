@@ -8,10 +8,12 @@
  * file loads wherever a model does (`gmoe loss --fit fit.json`). Prints a short summary on stdout;
  * progress goes to stderr on a terminal, or every few seconds when the fit is long.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readDatasetCsv, type CsvColumnOptions } from '../../models/dataset-io.js';
 import { resolveModel, writeModelFile } from '../../models/io.js';
+import { listTruthPresets } from '../../models/presets.js';
 import { ValidationError, parseGateSpec } from '../../models/validate.js';
 import { oneOf as schemaOneOf } from '../../models/schema.js';
 import { hasTau, type Dataset, type GateSpec, type Model } from '../../models/types.js';
@@ -193,6 +195,12 @@ function parseInit(raw: string, opts: FitCliOptions): { init: InitOption; model?
   }
   if (raw === 'near-truth')
     throw new CliError('--init near-truth needs a truth: near-truth:<preset|model.json>. Value: near-truth');
+  if (!existsSync(raw) && !listTruthPresets().some((p) => p.name === raw))
+    throw new CliError(
+      `--init must be ${DATA_INITS.join(', ')}, near-truth:<preset|model.json>, a truth preset (${listTruthPresets()
+        .map((p) => p.name)
+        .join(', ')}) or a path to a model file. Value: ${raw} (no such keyword, preset or file)`,
+    );
   const model = loadModel(raw, '--init');
   return { init: { kind: 'model', model }, model };
 }

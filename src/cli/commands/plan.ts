@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { CliError } from '../errors.js';
 import { parseIntOption } from './simulate.js';
 import { asCliError, specFromArgs, timestamp } from './sweep.js';
+import { metricHint, swallowedByMetric } from './metric-arg.js';
 import { parseWorkers } from './workers-arg.js';
 
 interface PlanCliOptions {
@@ -102,7 +103,13 @@ function writable(path: string): void {
   }
 }
 
-async function run(arg: string, opts: PlanCliOptions): Promise<void> {
+async function run(arg: string | undefined, opts: PlanCliOptions): Promise<void> {
+  if (arg === undefined) {
+    const swallowed = swallowedByMetric(opts.metric, isExperimentPreset);
+    throw new CliError(
+      swallowed.length > 0 ? metricHint(swallowed) : 'plan needs a preset, a spec file or a run directory',
+    );
+  }
   const workers = parseWorkers(opts.workers);
   const budgetSeconds = opts.budget === undefined ? undefined : parseBudget(opts.budget);
   let summary: Summary;
@@ -180,7 +187,7 @@ export function register(program: Command): void {
       'size a sweep so that each rate row is decisive (confirmed or contradicted): design and CPU time per row and for the whole figure',
     )
     .argument(
-      '<preset|spec.json|run-dir>',
+      '[preset|spec.json|run-dir]',
       "a finished sweep directory, or a preset / spec file to run a pilot sweep of (the preset's quick size)",
     )
     .option('--metric <M...>', 'plan these rows only (metric names as in the table)')
@@ -199,5 +206,5 @@ export function register(program: Command): void {
       '--skip-corrupt',
       'from a run directory: skip corrupt lines of results.jsonl (and say how many) instead of refusing',
     )
-    .action((arg: string, opts: PlanCliOptions) => run(arg, opts));
+    .action((arg: string | undefined, opts: PlanCliOptions) => run(arg, opts));
 }

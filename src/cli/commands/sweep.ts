@@ -22,7 +22,7 @@ import { BOUNDS_SYNTAX, parseBoundsArg } from './bounds-arg.js';
 import { parseWorkers } from './workers-arg.js';
 import { equalVariance, parseVariance } from './variance-arg.js';
 
-interface SweepCliOptions {
+export interface SweepCliOptions {
   quick?: boolean;
   reps?: string;
   workers?: string;
@@ -38,6 +38,35 @@ interface SweepCliOptions {
   restartsMax?: string;
   variance?: string;
   reuse: string[];
+}
+
+/** A word of a shell command line, quoted when the shell would split or expand it. */
+const shellWord = (w: string): string => (/^[\w./:=,@%+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * The command line that continues an interrupted sweep: every option that shapes its cells or how it runs
+ * (workers, PNG), with --resume (cells taken by --reuse are in its results already).
+ */
+export function resumeCommand(arg: string, opts: SweepCliOptions, outDir: string): string {
+  const flags: [string, string | boolean | undefined][] = [
+    ['--quick', opts.quick],
+    ['--reps', opts.reps],
+    ['--seed', opts.seed],
+    ['--bounds', opts.bounds],
+    ['--optimizer', opts.optimizer],
+    ['--prefit', opts.prefit],
+    ['--restarts-max', opts.restartsMax],
+    ['--variance', opts.variance],
+    ['--shard', opts.shard],
+    ['--workers', opts.workers],
+    ['--no-png', !opts.png],
+    ['--skip-corrupt', opts.skipCorrupt],
+  ];
+  const words = ['gmoe', 'sweep', shellWord(arg)];
+  for (const [flag, v] of flags)
+    if (v === true) words.push(flag);
+    else if (typeof v === 'string' && v !== '') words.push(flag, shellWord(v));
+  return [...words, '--out', shellWord(outDir), '--resume'].join(' ');
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -179,22 +208,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
   }
   progress.stop();
   if (result.interrupted) {
-    const again = [
-      'gmoe sweep',
-      arg,
-      opts.quick ? '--quick' : '',
-      opts.reps ? `--reps ${opts.reps}` : '',
-      opts.seed ? `--seed ${opts.seed}` : '',
-      opts.bounds ? `--bounds ${opts.bounds}` : '',
-      opts.optimizer ? `--optimizer ${opts.optimizer}` : '',
-      opts.prefit ? `--prefit ${opts.prefit}` : '',
-      opts.restartsMax ? `--restarts-max ${opts.restartsMax}` : '',
-      opts.variance ? `--variance ${opts.variance}` : '',
-      opts.shard ? `--shard ${opts.shard}` : '',
-      `--out ${outDir} --resume`,
-    ]
-      .filter(Boolean)
-      .join(' ');
+    const again = resumeCommand(arg, opts, outDir);
     process.stderr.write(
       `gmoe sweep: interrupted; ${result.resumed + result.ran} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`,
     );
