@@ -12,7 +12,7 @@ import { MAX_SEED } from '../../random/rng.js';
 import { parseShard, type Shard } from '../../experiments/plan.js';
 import { isExperimentPreset, listExperimentPresets, presetSpec } from '../../experiments/presets.js';
 import { createProgressReporter } from '../../experiments/progress.js';
-import { runSweep, type AnalyseResult } from '../../experiments/runner.js';
+import { runSweep, type AnalyseResult, type SweepResult } from '../../experiments/runner.js';
 import { loadSpecFile, validateSpec } from '../../experiments/spec.js';
 import { ResultsIOError, StoreError } from '../../experiments/store.js';
 import type { ExperimentSpec } from '../../experiments/types.js';
@@ -67,6 +67,11 @@ export function resumeCommand(arg: string, opts: SweepCliOptions, outDir: string
     if (v === true) words.push(flag);
     else if (typeof v === 'string' && v !== '') words.push(flag, shellWord(v));
   return [...words, '--out', shellWord(outDir), '--resume'].join(' ');
+}
+
+/** The cells an interrupted sweep holds: found from before, taken from --reuse runs, and run now. */
+export function savedCells(r: Pick<SweepResult, 'resumed' | 'reused' | 'ran'>): number {
+  return r.resumed + r.reused + r.ran;
 }
 
 /** Library errors about user input (bad spec, directory conflicts) → exit code 2. */
@@ -210,7 +215,7 @@ async function run(arg: string, opts: SweepCliOptions): Promise<void> {
   if (result.interrupted) {
     const again = resumeCommand(arg, opts, outDir);
     process.stderr.write(
-      `gmoe sweep: interrupted; ${result.resumed + result.ran} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`,
+      `gmoe sweep: interrupted; ${savedCells(result)} of ${result.total} cells are saved in ${outDir}. Continue with: ${again}\n`,
     );
     process.exitCode = 130;
     return;
