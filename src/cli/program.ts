@@ -21,7 +21,23 @@ export function createProgram(): Command {
     // form: one line, `gmoe: <reason>`, with the pointer to --help on it
     .configureOutput({ outputError: (str, write) => write(`${commanderLine(str)}\n`) });
   for (const register of commands) register(program);
+  for (const command of program.commands) tidyHelp(command);
   return program;
+}
+
+/**
+ * --help as a reader wants it: required options say so, numeric defaults read as numbers ("1", not "\"1\""),
+ * an empty list default as none.
+ */
+function tidyHelp(command: Command): void {
+  for (const option of command.options) {
+    if (option.mandatory && option.description !== undefined && !option.description.endsWith('(required)'))
+      option.description = `${option.description} (required)`;
+    const v: unknown = option.defaultValue;
+    if (option.defaultValueDescription !== undefined) continue;
+    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) option.defaultValueDescription = v;
+    else if (Array.isArray(v) && v.length === 0) option.defaultValueDescription = 'none';
+  }
 }
 
 /** A commander error message ("error: …", maybe a "(Did you mean …?)" line) as one gmoe line. */

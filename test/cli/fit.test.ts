@@ -200,6 +200,15 @@ describe('gmoe fit', () => {
         /--tol must be a finite number ≥ 0\. Value: -1/,
       ],
       [['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:nope'], /nope/],
+      // the library's option paths said as the flags typed
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'near-truth:demy', '--assign', '0,5'],
+        /^gmoe: --assign must hold true atoms 0\.\.1 \(the truth has 2\)\. Value: \[0,5\]/,
+      ],
+      [
+        ['--data', 'd.csv', '--gate', 'softmax', '--k', '3', '--init', 'demy'],
+        /^gmoe: --init's model: k must equal the fit's k = 3\. Value: 2/,
+      ],
       [
         // a mistyped keyword: the keywords are listed with the presets
         ['--data', 'd.csv', '--gate', 'softmax', '--k', '2', '--init', 'kmean'],

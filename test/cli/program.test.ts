@@ -1,6 +1,6 @@
 /** The command line's own refusals (commander's) read like gmoe's: one line, `gmoe: <reason>`, exit 2. */
 import { describe, expect, it } from 'vitest';
-import { commanderLine } from '../../src/cli/program.js';
+import { commanderLine, createProgram } from '../../src/cli/program.js';
 import { gmoe } from './run-gmoe.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -22,5 +22,23 @@ describe('commander refusals', () => {
       expect(r.stderr).toBe(`${cases[t]![1]}\n`);
     });
     expect(commanderLine('error: a\n(b)\n')).toBe('gmoe: a (b) (add --help for usage)');
+  });
+});
+
+describe('--help', () => {
+  it('says which options are required, numeric defaults as numbers, an empty list default as none', () => {
+    const program = createProgram();
+    const help = (name: string) => program.commands.find((c) => c.name() === name)!.helpInformation();
+    const fit = help('fit').replace(/\s+/g, ' ');
+    const fitCommand = program.commands.find((c) => c.name() === 'fit')!;
+    const required = fitCommand.options.filter((o) => o.mandatory).map((o) => o.long);
+    expect(required).toEqual(['--data', '--gate', '--k', '--out']);
+    expect(fit.match(/\(required\)/g)).toHaveLength(4);
+    expect(fit).toContain('(default: 1)');
+    expect(fit).not.toContain('(default: "1")');
+    expect(fit).toContain('(default: "em")'); // a word stays quoted
+    const sweep = help('sweep').replace(/\s+/g, ' ');
+    expect(sweep).toContain('(default: none)');
+    expect(sweep).not.toContain('(default: [])');
   });
 });

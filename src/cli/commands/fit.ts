@@ -278,6 +278,20 @@ function checkOutputs(opts: FitCliOptions): void {
   }
 }
 
+/** The library's option paths that the command line spells as flags, longest first. */
+const FLAG_OF: [string, string][] = [
+  ['init.model.', "--init's model: "],
+  ['init.truth.', "--init's truth: "],
+  ['init.assign ', '--assign '],
+  ['init.noiseScale ', '--noise-scale '],
+];
+
+/** A fitMoE error about its options, in the flags the user typed (`init.assign …` → `--assign …`). */
+export function asFlags(message: string): string {
+  for (const [path, flag] of FLAG_OF) if (message.startsWith(path)) return flag + message.slice(path.length);
+  return message;
+}
+
 /** Progress on stderr: a live line on a terminal, otherwise a line every few seconds once the fit is long. */
 function progressReporter(enabled: boolean, restarts: number, restartsMax?: number): FitOptions['onIteration'] {
   if (!enabled) return undefined;
@@ -465,8 +479,8 @@ async function run(opts: FitCliOptions, given: ReadonlySet<string> = new Set()):
     fit = fitMoE(data, options);
   } catch (e) {
     // bad input (data, options, no GPU for --backend gpu) → exit 2; anything else is a bug → exit 1
-    if (e instanceof ValidationError || (e instanceof Error && e.name === 'GpuUnavailableError'))
-      throw new CliError(e.message);
+    if (e instanceof ValidationError) throw new CliError(asFlags(e.message));
+    if (e instanceof Error && e.name === 'GpuUnavailableError') throw new CliError(e.message);
     throw e;
   } finally {
     if (options.onIteration && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
