@@ -7,15 +7,22 @@ import { describe, expect, it } from 'vitest';
 import * as gmoe from '../src/index.js';
 
 describe('exported constants', () => {
-  it('every exported plain object or array is frozen', () => {
-    const open = Object.entries(gmoe)
-      .filter(
-        ([, v]) =>
-          Array.isArray(v) || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype),
-      )
-      .filter(([, v]) => !Object.isFrozen(v))
-      .map(([name]) => name);
-    expect(open).toEqual([]);
+  it('every exported plain object or array is frozen, all the way down', () => {
+    const plain = (v: unknown): v is object =>
+      Array.isArray(v) || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype);
+    // the paths of the plain objects and arrays below `v` (itself included) that are not frozen
+    const open = (v: unknown, path: string): string[] =>
+      !plain(v)
+        ? []
+        : [
+            ...(Object.isFrozen(v) ? [] : [path]),
+            ...Object.entries(v).flatMap(([key, w]) => open(w, `${path}.${key}`)),
+          ];
+    expect(Object.entries(gmoe).flatMap(([name, v]) => open(v, name))).toEqual([]);
+    // EXPONENT_TABLES.softmax.beta1 once changed every later loss
+    expect(() => {
+      (gmoe.EXPONENT_TABLES.softmax.beta1 as { r: number }).r = 2;
+    }).toThrow(TypeError);
   });
 
   it('assigning to FIT_DEFAULTS throws, and a fit after it is the fit before it', () => {

@@ -60,6 +60,7 @@ import {
   type NewtonAttempt,
 } from './hybrid.js';
 import { WarningLog } from './warnings.js';
+import { xScaleWarnings } from './x-scale.js';
 import { createWorkspace, workspaceArenaLengths, type Workspace } from './workspace.js';
 
 /** An accepted trust-region step as onIteration reports it. */
@@ -861,6 +862,7 @@ export function fitMoE(dataIn: Dataset, options: FitOptions): FitResult {
       `the gate is invariant under ${orbit} and τ is free: the fit is not identified along that direction (see diagnoseIdentifiability)`,
     );
   }
+  xScaleWarnings(data).forEach((line, l) => fitWarnings.add(`x-scale-${l}`, line));
   const ctx: RunContext = {
     data,
     opts,

@@ -251,7 +251,21 @@ export function checkFitData(data: Dataset): void {
         `d = ${d}`,
       );
   }
-  if (variance(y) === 0) fail('data.y', 'must not be constant (the likelihood is unbounded)', `every value ${y[0]}`);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of y) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === hi) fail('data.y', 'must not be constant (the likelihood is unbounded)', `every value ${y[0]}`);
+  // distinct values whose variance Float64 cannot hold (|y| near 1e-160 or 1e160): no variance floor, no density
+  const v = variance(y);
+  if (!(v > 0 && Number.isFinite(v)))
+    fail(
+      'data.y',
+      `has a variance that ${v > 0 ? 'overflows' : 'underflows to 0'} in Float64: rescale y`,
+      `${lo} to ${hi}`,
+    );
 }
 
 /**

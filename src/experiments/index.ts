@@ -94,6 +94,7 @@ export {
   type SweepResult,
   type SweepProgress,
   type AnalyseResult,
+  type AnalyseOptions,
   type PlotOutput,
 } from './runner.js';
 export { reuseCells, reusableCount, cellDefinition, type Reused, type ReusedFrom } from './reuse.js';
@@ -120,6 +121,8 @@ export {
   SUMMARY_FILE,
   type RunMeta,
   type RunProvenance,
+  type ResultsRead,
+  type ReadResultsOptions,
 } from './store.js';
 export {
   createProgressReporter,

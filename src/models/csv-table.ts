@@ -16,6 +16,8 @@ export interface CsvTable {
   lines: number[];
   /** whether a leading index column (row names) was dropped */
   indexColumn: boolean;
+  /** the header line's cells as written (for messages) */
+  headerCells: string[];
 }
 
 interface CsvParseError {
@@ -75,6 +77,14 @@ export function parseCsvTable(text: string, source: string): CsvTable {
     prevEnd = r.info.lines;
   }
   let header = records[0]!.record;
+  // one column whose name holds a ';' or a tab: another separator (R's write.csv2, a spreadsheet's export)
+  const sep = header.length === 1 ? /[;\t]/.exec(header[0]!)?.[0] : undefined;
+  if (sep !== undefined)
+    throw new ValidationError(
+      `${source}: line 1: the file looks ${sep === ';' ? "';'" : 'tab'}-separated (header ${formatValue(header[0])}); gmoe reads comma-separated CSV with a decimal point: write it with commas (R: write.csv, not write.csv2)`,
+      'header',
+      header[0],
+    );
   const body = records.slice(1);
   const lines = starts.slice(1);
   const cols = header.length;
@@ -97,17 +107,23 @@ export function parseCsvTable(text: string, source: string): CsvTable {
     rows[i] = indexColumn ? cells.slice(1) : cells;
   }
   if (header[0] === '') header = header.slice(1);
-  const seen = new Set<string>();
-  for (let c = 0; c < header.length; c++) {
+  return { header, rows, lines, indexColumn, headerCells: records[0]!.record };
+}
+
+/**
+ * Refuses a chosen column without a name or whose name appears twice (which of the two is meant?); columns not
+ * chosen may be anything (an Excel file's trailing comma, a repeated name the fit does not use).
+ */
+export function checkColumnNames(table: CsvTable, chosen: readonly number[], source: string): void {
+  const { header, indexColumn, headerCells } = table;
+  for (const c of chosen) {
     const name = header[c]!;
     if (name === '')
       throw new ValidationError(
-        `${source}: line 1: column ${c + 1 + (indexColumn ? 1 : 0)} has no name. Value: ${formatValue(records[0]!.record.join(','))}`,
+        `${source}: line 1: column ${c + 1 + (indexColumn ? 1 : 0)} has no name. Value: ${formatValue(headerCells.join(','))}`,
         'header',
       );
-    if (seen.has(name))
+    if (header.indexOf(name) !== header.lastIndexOf(name))
       throw new ValidationError(`${source}: line 1: column name ${formatValue(name)} appears twice`, 'header', name);
-    seen.add(name);
   }
-  return { header, rows, lines, indexColumn };
 }

@@ -3,7 +3,7 @@
  * one sample per line; any other CSV is read with its columns chosen by name. Numbers are written in JavaScript's shortest round-trip form (String(x)),
  * so reading a file back gives the identical doubles and the same data gives byte-identical files.
  */
-import { parseCsvTable } from './csv-table.js';
+import { checkColumnNames, parseCsvTable } from './csv-table.js';
 import { readTextFile, writeFileAtomic } from '../io/index.js';
 import type { Dataset } from './types.js';
 import { ValidationError, fail, formatValue } from './validate.js';
@@ -205,6 +205,13 @@ function cellNumber(s: string, line: number, name: string, source: string, hint 
  */
 export function parseDatasetCsv(text: string, source = 'data', options: CsvColumnOptions = {}): CsvRead {
   const table = parseCsvTable(text, source);
+  // without y and x every column is the layout's: its names are checked before the layout is
+  if (options.y === undefined && options.x === undefined)
+    checkColumnNames(
+      table,
+      table.header.map((_, c) => c),
+      source,
+    );
   const cols = chooseColumns(table.header, options, source);
   const r = readColumns(table, cols, options.dropMissing === true, source);
   const columns = { x: r.columns.x, y: r.columns.y! };
@@ -276,6 +283,7 @@ function readColumns(
   const { header, rows, lines } = table;
   if (rows.length === 0) throw new ValidationError(`${source}: no data rows after the header`, source);
   const used = [...cols.x, ...(cols.y !== undefined ? [cols.y] : []), ...(cols.z !== undefined ? [cols.z] : [])];
+  checkColumnNames(table, used, source);
   const keep: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const c = used.find((c) => isMissing(rows[i]![c]!));

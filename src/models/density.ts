@@ -7,15 +7,16 @@ import { getGate } from './gates/index.js';
 import type { Dataset, Model } from './types.js';
 import { validateDataset } from './dataset-io.js';
 import { validateModel } from './validate.js';
+import { badInput } from './validation-error.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
 // a d mismatch would read past the end of X and turn into a silent NaN
 function checkShapes(m: Model, data: Dataset): void {
-  if (data.d !== m.d) throw new Error(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
+  if (data.d !== m.d) throw badInput(`data.d must equal the model's d = ${m.d}. Value: ${data.d}`);
   if (data.X.length !== data.n * m.d)
-    throw new Error(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
-  if (data.y.length !== data.n) throw new Error(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
+    throw badInput(`data.X must have length n × d = ${data.n * m.d}. Value: ${data.X.length}`);
+  if (data.y.length !== data.n) throw badInput(`data.y must have length n = ${data.n}. Value: ${data.y.length}`);
 }
 
 // a NaN in the data made the log-likelihood NaN or −Infinity without saying where; fitMoE refuses it so
@@ -27,9 +28,9 @@ function checkData(m: Model, data: Dataset): void {
 
 /** The (X, n) functions' check: a wrong n read past X's end and returned NaN rows without a word. */
 export function checkRows(m: Model, X: Float64Array, n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`n must be an integer ≥ 0. Value: ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw badInput(`n must be an integer ≥ 0. Value: ${n}`);
   if (X.length !== n * m.d)
-    throw new Error(
+    throw badInput(
       `X must have length n × d = ${n} × ${m.d} = ${n * m.d} (the model's d = ${m.d}). Value: ${X.length}`,
     );
 }
@@ -38,7 +39,7 @@ export function checkRows(m: Model, X: Float64Array, n: number): void {
 export function checkFinitePoints(X: Float64Array, n: number, d: number): void {
   for (let t = 0; t < n * d; t++)
     if (!Number.isFinite(X[t]!))
-      throw new Error(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
+      throw badInput(`X[${Math.floor(t / d)}][${t % d}] must be a finite number. Value: ${X[t]}`);
 }
 
 /** Gate log-probabilities log π_j(x_i) (n × k); −Infinity for inactive top-K experts. */
@@ -101,7 +102,7 @@ export function expertLogDensities(
   out: Float64Array = new Float64Array(n * m.k),
 ): Float64Array {
   checkRows(m, X, n);
-  if (y.length !== n) throw new Error(`y must have length n = ${n}. Value: ${y.length}`);
+  if (y.length !== n) throw badInput(`y must have length n = ${n}. Value: ${y.length}`);
   const { k, d, a, b, nu } = m;
   const c = new Float64Array(k);
   const h = new Float64Array(k);
@@ -171,7 +172,7 @@ export function pointwiseLogLikelihood(m: Model, data: Dataset): Float64Array {
 
 /** log p(y | x) at one point. */
 export function logDensity(m: Model, x: ArrayLike<number>, y: number): number {
-  if (x.length !== m.d) throw new Error(`x must have length d = ${m.d}. Value: length ${x.length}`);
+  if (x.length !== m.d) throw badInput(`x must have length d = ${m.d}. Value: length ${x.length}`);
   return logJoint(m, Float64Array.from(x), Float64Array.of(y), 1, new Float64Array(m.k));
 }
 

@@ -7,6 +7,7 @@
 import { checkFinitePoints, checkRows, expertMeans, gateProbs, logJoint, normaliseJoint } from './density.js';
 import type { Model } from './types.js';
 import { validateModel } from './validate.js';
+import { badInput, ValidationError } from './validation-error.js';
 
 /** What {@link predictMoE} returns; n × k matrices row-major. */
 export interface MoEPrediction {
@@ -37,15 +38,16 @@ export interface MoEPrediction {
 export function predictMoE(m: Model, X: Float64Array, n: number, y?: Float64Array): MoEPrediction {
   validateModel(m, 'model');
   const { k, d, nu } = m;
-  if (!(X instanceof Float64Array)) throw new Error(`X must be a Float64Array of n × d = ${n * d} (row-major)`);
+  if (!(X instanceof Float64Array))
+    throw new ValidationError(`X must be a Float64Array of n × d = ${n * d} (row-major)`, 'X', X);
   checkRows(m, X, n);
-  if (y !== undefined && !(y instanceof Float64Array)) throw new Error(`y must be a Float64Array of n = ${n}`);
-  if (y !== undefined && y.length !== n) throw new Error(`y must have length n = ${n}. Value: ${y.length}`);
+  if (y !== undefined && !(y instanceof Float64Array)) throw badInput(`y must be a Float64Array of n = ${n}`);
+  if (y !== undefined && y.length !== n) throw badInput(`y must have length n = ${n}. Value: ${y.length}`);
   // a NaN would come back as NaN predictions (and expert −1) with no word of where it came from
   checkFinitePoints(X, n, d);
   if (y !== undefined)
     for (let i = 0; i < n; i++)
-      if (!Number.isFinite(y[i]!)) throw new Error(`y[${i}] must be a finite number. Value: ${y[i]}`);
+      if (!Number.isFinite(y[i]!)) throw badInput(`y[${i}] must be a finite number. Value: ${y[i]}`);
   const gate = gateProbs(m, X, n);
   const expertMean = expertMeans(m, X, n);
   const mean = new Float64Array(n);

@@ -3,6 +3,7 @@
  *   expert 1: β0 = −8, β1 = 25, a = −20, b = 15,  ν = 0.09
  *   expert 2 (reference): β0 = 0, β1 = 0, a = 20, b = −5, ν = 0.16
  */
+import { ValidationError } from './validation-error.js';
 import { modelFromParams, type GateSpec, type Model, type ModelParams } from './types.js';
 
 export interface TruthPreset {
@@ -137,8 +138,10 @@ export function listTruthPresets(): readonly TruthPreset[] {
 export function truthPreset(name: string): Model {
   const p = presets.find((q) => q.name === name);
   if (!p)
-    throw new Error(
+    throw new ValidationError(
       `truthPreset: name must be one of ${presets.map((q) => q.name).join(', ')} (resolveModel takes a preset name or a model file). Value: ${name}`,
+      'name',
+      name,
     );
   return p.model();
 }

@@ -7,6 +7,7 @@ import { createRng, type Rng } from '../random/rng.js';
 import { gateProbs, expertMeans } from './density.js';
 import type { Dataset, Model } from './types.js';
 import { validateModel } from './validate.js';
+import { ValidationError } from './validation-error.js';
 
 export const DESIGNS = Object.freeze(['uniform', 'grid', 'normal'] as const);
 export type Design = (typeof DESIGNS)[number];
@@ -24,14 +25,18 @@ export function sampleDesign(design: Design, n: number, d: number, rng: Rng): Fl
       for (let t = 0; t < n * d; t++) X[t] = rng.uniform();
       break;
     case 'grid':
-      if (d !== 1) throw new Error(`design "grid" needs d = 1. Value: d = ${d}`);
+      if (d !== 1) throw new ValidationError(`design "grid" needs d = 1. Value: d = ${d}`, 'design', design);
       for (let i = 0; i < n; i++) X[i] = n === 1 ? 0 : i / (n - 1);
       break;
     case 'normal':
       for (let t = 0; t < n * d; t++) X[t] = rng.normal();
       break;
     default:
-      throw new Error(`design must be one of ${DESIGNS.join(', ')}. Value: ${String(design)}`);
+      throw new ValidationError(
+        `design must be one of ${DESIGNS.join(', ')}. Value: ${String(design)}`,
+        'design',
+        design,
+      );
   }
   return X;
 }
@@ -70,15 +75,21 @@ export interface SimulateOptions {
   design?: Design;
 }
 
+/** The largest n simulate draws (n × d doubles must fit in memory long before this). */
+export const MAX_N = 2 ** 30;
+
 /**
  * Simulates n pairs (X, Y) from a model with a seeded generator.
  * @returns X (n × d, row-major), y (n) and the latent expert labels z (n, 0-based)
- * @throws on n not a positive integer, an invalid model or seed, or design "grid" with d ≠ 1
+ * @throws ValidationError on n not an integer in [1, MAX_N], an invalid model, seed or design, or design "grid" with d ≠ 1
  * @example simulate(truthPreset('demy'), { n: 1000, seed: 7 })
  */
 export function simulate(m: Model, opts: SimulateOptions): Dataset & { z: Int32Array } {
+  if (typeof opts !== 'object' || opts === null)
+    throw new ValidationError('options must be an object { n, seed, design? }', 'options', opts);
   const { n, seed, design = 'uniform' } = opts;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer. Value: ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_N)
+    throw new ValidationError(`n must be an integer in [1, ${MAX_N}]. Value: ${n}`, 'n', n);
   validateModel(m); // ν < 0 would otherwise become NaN draws
   const rng = createRng(seed);
   const X = sampleDesign(design, n, m.d, rng);

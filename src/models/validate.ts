@@ -6,17 +6,8 @@
 import { findGate, gateKinds, getGate } from './gates/index.js';
 import type { GateSpec, Model } from './types.js';
 
-/** A rejected model, gate or dataset: `field` is the path of the offending entry. */
-export class ValidationError extends Error {
-  constructor(
-    message: string,
-    readonly field: string,
-    readonly value?: unknown,
-  ) {
-    super(message);
-    this.name = 'ValidationError';
-  }
-}
+export { ValidationError } from './validation-error.js';
+import { ValidationError } from './validation-error.js';
 
 /** Short rendering of an offending value for an error message. */
 export function formatValue(v: unknown): string {

@@ -8,6 +8,7 @@
  */
 import mt19937 from '@stdlib/random-base-mt19937';
 import normalFactory from '@stdlib/random-base-normal';
+import { ValidationError } from '../models/validation-error.js';
 
 export interface Rng {
   /** The seed the generator was created with (uint32, ≥ 1). */
@@ -29,7 +30,7 @@ export const MAX_SEED = 4294967295;
  */
 export function checkSeed(seed: unknown, field = 'seed'): number {
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 1 || seed > MAX_SEED) {
-    throw new Error(`${field} must be an integer in [1, ${MAX_SEED}]. Value: ${String(seed)}`);
+    throw new ValidationError(`${field} must be an integer in [1, ${MAX_SEED}]. Value: ${String(seed)}`, field, seed);
   }
   return seed;
 }

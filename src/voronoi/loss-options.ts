@@ -8,6 +8,7 @@ import { validateModel } from '../models/validate.js';
 import { logsumexp } from '../math/logsumexp.js';
 import { cellExponents, exponentTable, type ExponentTable } from './exponents.js';
 import type { LossKind, LossOptions } from './loss.js';
+import { badInput } from '../models/validation-error.js';
 
 /** What the options and the two models fix for the whole search. */
 export interface LossSetup {
@@ -38,31 +39,31 @@ const LOSS_OPTION_KEYS: readonly string[] = ['loss', 'exponents', 'topK', 'trans
 
 /**
  * Checks the models and options of {@link voronoiLoss} and fixes the search's set-up.
- * @throws ValidationError for an invalid model; Error for a different d or gate family, bad options
- *   (field named) or a weight exp(β0) that overflows
+ * @throws ValidationError for an invalid model, a different d or gate family, bad options (field named)
+ *   or a weight exp(β0) that overflows
  */
 export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions): LossSetup {
   validateModel(fit, 'fit');
   validateModel(truth, 'truth');
   if (fit.d !== truth.d)
-    throw new Error(
-      `fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`,
-    );
+    throw badInput(`fit and truth must have the same input dimension d. Value: fit d = ${fit.d}, truth d = ${truth.d}`);
   if (gateFamily(fit.gate) !== gateFamily(truth.gate)) {
-    throw new Error(
+    throw badInput(
       `fit and truth must have the same gate family. Value: fit gate ${gateFamily(fit.gate)}, truth gate ${gateFamily(truth.gate)}`,
     );
   }
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw badInput(`options must be an object such as { loss: 'D2' }. Value: ${JSON.stringify(options)}`, options);
   for (const key of Object.keys(options)) {
     if (!LOSS_OPTION_KEYS.includes(key))
-      throw new Error(`options.${key} is not an option of voronoiLoss (allowed: ${LOSS_OPTION_KEYS.join(', ')})`);
+      throw badInput(`options.${key} is not an option of voronoiLoss (allowed: ${LOSS_OPTION_KEYS.join(', ')})`);
   }
   const lossOpt = options.loss ?? 'auto';
   if (!(LOSS_KINDS as readonly string[]).includes(lossOpt))
-    throw new Error(`loss must be one of ${LOSS_KINDS.join(', ')}. Value: ${String(lossOpt)}`);
+    throw badInput(`loss must be one of ${LOSS_KINDS.join(', ')}. Value: ${String(lossOpt)}`);
   for (const key of ['translation', 'normalizeWeights'] as const) {
     const v = options[key];
-    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${key} must be true or false. Value: ${String(v)}`);
+    if (v !== undefined && typeof v !== 'boolean') throw badInput(`${key} must be true or false. Value: ${String(v)}`);
   }
   const table = exponentTable(truth.gate.kind, options.exponents);
   const formula: LossKind = lossOpt === 'auto' ? (fit.k === truth.k ? 'D1' : 'D2') : lossOpt;
@@ -74,7 +75,7 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
   const topKOpt = options.topK ?? getGate(truth.gate).lossTopK(truth.gate);
   if (topKOpt !== false) {
     if (typeof topKOpt !== 'number' || !Number.isInteger(topKOpt) || topKOpt < 1)
-      throw new Error(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
+      throw badInput(`topK must be an integer ≥ 1 or false. Value: ${String(topKOpt)}`);
     topKActive = true;
     K = Math.min(topKOpt, kStar);
   }
@@ -88,7 +89,7 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
     for (const m of [2, 3]) {
       const e = cellExponents(table, m, 'D2').beta1;
       if (!(e >= 1))
-        throw new Error(
+        throw badInput(
           `exponents.beta1 must give exponents ≥ 1 (convexity of the infimum over t1). Value: ${e} for cells of ${m} atoms`,
         );
     }
@@ -105,7 +106,7 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
   ] as const) {
     for (let t = 0; t < v.length; t++) {
       if (!Number.isFinite(v[t]!))
-        throw new Error(
+        throw badInput(
           `${what}: mixing weight exp(gating.beta0[${t}]) overflows. Value: ${what === 'fit' ? fit.beta0[t] : truth.beta0[t]}`,
         );
     }

@@ -293,6 +293,17 @@ describe('bad input gets a clear error', () => {
       /data\.X column x1 must not be constant.*Value: "every value 0\.5"/,
     ],
     [
+      'constant y',
+      () => fitMoE({ ...data, y: new Float64Array(data.n).fill(3) }, { gate: softmax, k: 2 }),
+      /data\.y must not be constant .*Value: "every value 3"/,
+    ],
+    [
+      // distinct values whose variance underflows: said as such, not as a constant y
+      'y on a scale Float64 cannot square',
+      () => fitMoE({ ...data, y: data.y.map((v) => v * 1e-300) }, { gate: softmax, k: 2 }),
+      /data\.y has a variance that underflows to 0 in Float64: rescale y\. Value: ".+e-\d+ to .+e-\d+"/,
+    ],
+    [
       'collinear columns',
       () => {
         const X = new Float64Array(400);

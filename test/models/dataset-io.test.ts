@@ -157,6 +157,29 @@ describe('dataset CSV: any CSV, columns by name', () => {
     expect([d.n, d.dropped]).toEqual([2, 0]);
   });
 
+  it("a column that is not chosen may lack a name or repeat one (a spreadsheet's trailing comma); a chosen one may not", () => {
+    const trailing = 'x,y,\n0.1,1,\n0.2,3,\n';
+    expect(Array.from(parseDatasetCsv(trailing, 't.csv', { y: 'y', x: ['x'] }).y)).toEqual([1, 3]);
+    // x by default is every column but y: the unnamed one too
+    expect(() => parseDatasetCsv(trailing, 't.csv', { y: 'y' })).toThrow(
+      /^t\.csv: line 1: column 3 has no name\. Value: "x,y,"$/,
+    );
+    const twice = 'x,y,g,g\n0.1,1,a,b\n0.2,3,c,d\n';
+    expect(parseDatasetCsv(twice, 'g.csv', { y: 'y', x: ['x'] }).n).toBe(2);
+    expect(() => parseDatasetCsv(twice, 'g.csv', { y: 'y', x: ['g'] })).toThrow(
+      /^g\.csv: line 1: column name "g" appears twice$/,
+    );
+  });
+
+  it("a ';'- or tab-separated file is said to be one (R's write.csv2, a spreadsheet's export)", () => {
+    expect(() => parseDatasetCsv('x1;y\n0,5;1,2\n', 's.csv')).toThrow(
+      /^s\.csv: line 1: the file looks ';'-separated \(header "x1;y"\); gmoe reads comma-separated CSV with a decimal point/,
+    );
+    expect(() => parseDatasetCsv('x1\ty\n0.5\t1\n', 't.csv', { y: 'y' })).toThrow(
+      /^t\.csv: line 1: the file looks tab-separated/,
+    );
+  });
+
   it('write.table style row names (header one cell shorter) and x defaulting to every other column', () => {
     const d = parseDatasetCsv('a,b,y\nr1,1,2,3\nr2,4,5,6\n', 't.csv', { y: 'y' });
     expect(d.columns).toEqual({ x: ['a', 'b'], y: 'y' });

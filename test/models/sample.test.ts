@@ -33,8 +33,8 @@ describe('simulate: reproducibility', () => {
 
   it('rejects bad n, seed, design and invalid models with a message naming the field', () => {
     const m = truthPreset('demy');
-    expect(() => simulate(m, { n: 0, seed: 1 })).toThrow(/n must be a positive integer. Value: 0/);
-    expect(() => simulate(m, { n: 2.5, seed: 1 })).toThrow(/n must be a positive integer. Value: 2.5/);
+    expect(() => simulate(m, { n: 0, seed: 1 })).toThrow(/n must be an integer in \[1, 1073741824\]. Value: 0/);
+    expect(() => simulate(m, { n: 2.5, seed: 1 })).toThrow(/n must be an integer in \[1, 1073741824\]. Value: 2.5/);
     expect(() => simulate(m, { n: 5, seed: 0 })).toThrow(/seed must be an integer in \[1, 4294967295\]. Value: 0/);
     expect(() => simulate(m, { n: 5, seed: 2 ** 32 })).toThrow(/seed must be an integer/);
     expect(() => simulate(m, { n: 5, seed: 1, design: 'sobol' as Design })).toThrow(
