@@ -104,6 +104,23 @@ export interface CsvColumnOptions {
   dropMissing?: boolean;
 }
 
+const COLUMN_OPTIONS = ['y', 'x', 'dropMissing'];
+
+/** The column options as {@link CsvColumnOptions} has them: a typo (`dropmissing`) is refused, not ignored. */
+function checkColumnOptions(o: unknown): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    fail('options', 'must be an object { y?, x?, dropMissing? }', o);
+  const r = o as Record<string, unknown>;
+  for (const key of Object.keys(r))
+    if (!COLUMN_OPTIONS.includes(key))
+      fail(`options.${key}`, `is not an option (allowed: ${COLUMN_OPTIONS.join(', ')})`, r[key]);
+  if (r.y !== undefined && typeof r.y !== 'string') fail('options.y', 'must be a column name', r.y);
+  if (r.x !== undefined && !(Array.isArray(r.x) && r.x.every((c) => typeof c === 'string')))
+    fail('options.x', 'must be an array of column names', r.x);
+  if (r.dropMissing !== undefined && typeof r.dropMissing !== 'boolean')
+    fail('options.dropMissing', 'must be true or false', r.dropMissing);
+}
+
 /** What was read: the dataset, the columns it came from, and how many rows were dropped. */
 export type CsvRead = CsvDataset & { columns: { x: string[]; y: string }; dropped: number };
 
@@ -204,6 +221,7 @@ function cellNumber(s: string, line: number, name: string, source: string, hint 
  *   without y/x (the message lists the columns)
  */
 export function parseDatasetCsv(text: string, source = 'data', options: CsvColumnOptions = {}): CsvRead {
+  checkColumnOptions(options);
   const table = parseCsvTable(text, source);
   // without y and x every column is the layout's: its names are checked before the layout is
   if (options.y === undefined && options.x === undefined)

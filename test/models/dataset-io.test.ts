@@ -171,6 +171,17 @@ describe('dataset CSV: any CSV, columns by name', () => {
     );
   });
 
+  it('the column options are checked: a typo is refused, not ignored; a wrong type names the option', () => {
+    const text = 'x,y\n0.1,1\n0.2,3\n';
+    expect(() => parseDatasetCsv(text, 'f.csv', { y: 'y', dropmissing: true } as never)).toThrow(
+      /^options\.dropmissing is not an option \(allowed: y, x, dropMissing\)\. Value: true$/,
+    );
+    expect(() => parseDatasetCsv(text, 'f.csv', { y: 'y', x: 'x' } as never)).toThrow(
+      /^options\.x must be an array of column names\. Value: "x"$/,
+    );
+    expect(() => parseDatasetCsv(text, 'f.csv', { y: 1 } as never)).toThrow(/^options\.y must be a column name/);
+  });
+
   it("a ';'- or tab-separated file is said to be one (R's write.csv2, a spreadsheet's export)", () => {
     expect(() => parseDatasetCsv('x1;y\n0,5;1,2\n', 's.csv')).toThrow(
       /^s\.csv: line 1: the file looks ';'-separated \(header "x1;y"\); gmoe reads comma-separated CSV with a decimal point/,

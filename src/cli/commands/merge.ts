@@ -29,7 +29,7 @@ export function register(program: Command): void {
           onNotice: (l) => process.stderr.write(`gmoe merge: ${l}\n`),
         });
         process.stderr.write(
-          `gmoe merge: ${m.cells} cells from ${dirs.length} directories into ${opts.out}${m.missing ? ` (${m.missing} missing)` : ''}\n`,
+          `gmoe merge: ${m.cells} cells from ${dirs.length} ${dirs.length === 1 ? 'directory' : 'directories'} into ${opts.out}${m.missing ? ` (${m.missing} missing)` : ''}\n`,
         );
         printAnalysis(m, 'merge');
       } catch (e) {

@@ -26,6 +26,7 @@ export function register(program: Command): void {
       try {
         if (opts.cells === 'list') {
           const byModel = runPopulations(dir, { skipCorrupt: opts.skipCorrupt });
+          process.stdout.write('fitted atoms per true atom (Voronoi cells), and the number of fits:\n');
           for (const { model, populations } of byModel)
             process.stdout.write(`${byModel.length > 1 ? `${model}: ` : ''}${populationsText(populations)}\n`);
           return;
