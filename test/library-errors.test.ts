@@ -49,6 +49,21 @@ describe('library input errors', () => {
       'options',
       /^options must be an object such as \{ loss: 'D2' \}\. Value: "D2"$/,
     ],
+    [
+      // the arguments swapped (a k = 3 fit as the truth): the fit's weights are shifted to the truth's total, and
+      // the message says the exponent that overflowed (it said exp(−8) overflows)
+      'voronoiLoss, a fit weight beyond Float64 after the shift',
+      () =>
+        gmoe.voronoiLoss(
+          truth,
+          gmoe.modelFromParams(
+            { kind: 'softmax' },
+            { beta0: [-8, 800, 0], beta1: [[1], [2], [0]], a: [[1], [2], [3]], b: [0, 1, 2], nu: [1, 1, 1] },
+          ),
+        ),
+      'fit',
+      /^fit: mixing weight exp\(gating\.beta0\[0\] \+ shift\) overflows\. Value: -? ?\d.* \+ 79\d\.99\d+ \(the shift to the truth's total weight\)$/,
+    ],
     ['truthPreset unknown', () => gmoe.truthPreset('foo'), 'name', /^truthPreset: name must be one of demy, /],
   ];
   for (const [what, call, field, message] of cases)

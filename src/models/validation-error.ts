@@ -13,7 +13,7 @@ export class ValidationError extends Error {
   }
 }
 
-/** A ValidationError whose field is the message's first word (`data.d must equal …` → field `data.d`). */
+/** A ValidationError whose field is the message's first word (`data.d must equal …` → `data.d`; `fit: …` → `fit`). */
 export function badInput(message: string, value?: unknown): ValidationError {
-  return new ValidationError(message, message.split(' ', 1)[0]!, value);
+  return new ValidationError(message, message.split(' ', 1)[0]!.replace(/:$/, ''), value);
 }

@@ -105,10 +105,13 @@ export function resolveLossSetup(fit: Model, truth: Model, options: LossOptions)
     [wStar, 'truth'],
   ] as const) {
     for (let t = 0; t < v.length; t++) {
-      if (!Number.isFinite(v[t]!))
+      if (!Number.isFinite(v[t]!)) {
+        // the fit's weights are shifted by logS to the truth's total weight: say the exponent that overflowed
+        const shift = what === 'fit' && logS !== 0 ? ` + ${logS} (the shift to the truth's total weight)` : '';
         throw badInput(
-          `${what}: mixing weight exp(gating.beta0[${t}]) overflows. Value: ${what === 'fit' ? fit.beta0[t] : truth.beta0[t]}`,
+          `${what}: mixing weight exp(gating.beta0[${t}]${shift ? ' + shift' : ''}) overflows. Value: ${what === 'fit' ? fit.beta0[t] : truth.beta0[t]}${shift}`,
         );
+      }
     }
   }
   return { fit, truth, d, kStar, lossOpt, formula, table, K, topKActive, useT0, useT1, logS, w, wStar };
