@@ -216,13 +216,7 @@ export function checkFitData(data: Dataset): void {
   validateDataset(data, 'data');
   const { X, y, n, d } = data;
   for (let l = 0; l < d; l++) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = X[i * d + l]!;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const [lo, hi] = extremes(X, n, d, l);
     if (lo === hi)
       fail(
         `data.X column x${l + 1}`,
@@ -251,14 +245,22 @@ export function checkFitData(data: Dataset): void {
         `d = ${d}`,
       );
   }
+  // min = max, not a zero variance: distinct values whose variance underflows (|y| ≈ 1e-160) are not constant,
+  // and the variance floor's check says what to do about them
+  const [lo, hi] = extremes(y, n);
+  if (lo === hi) fail('data.y', 'must not be constant (the likelihood is unbounded)', `every value ${y[0]}`);
+}
+
+/** The smallest and largest of v[offset], v[offset + stride], … (n values): a column of a row-major matrix. */
+function extremes(v: Float64Array, n: number, stride = 1, offset = 0): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of y) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+  for (let i = 0; i < n; i++) {
+    const x = v[i * stride + offset]!;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
   }
-  if (lo === hi) fail('data.y', 'must not be constant (the likelihood is unbounded)', `every value ${y[0]}`);
-  // distinct values whose variance Float64 cannot hold (|y| near 1e-160 or 1e160): the variance floor's check says so
+  return [lo, hi];
 }
 
 /**

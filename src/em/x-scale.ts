@@ -5,6 +5,7 @@
  * (relative to its largest diagonal entry) swamps the intercepts, and EM can stop — "converged" — far from the
  * maximum. Centring and scaling x (the model is equivariant under x → (x − c)/s for the linear gates) avoids it.
  */
+import { columnMeanSd } from '../models/column-stats.js';
 import type { Dataset } from '../models/types.js';
 
 /** rms |x| beyond which (or below 1 / it) a column is called badly scaled: a diagonal ratio of 10⁶. */
@@ -16,31 +17,18 @@ const fmt = (v: number) => v.toPrecision(3);
 
 /** One line per badly scaled or offset column (x1, x2, … or the names given), empty when all are fine. */
 export function xScaleWarnings(data: Dataset, names?: readonly string[]): string[] {
-  const { n, d, X } = data;
-  const out: string[] = [];
-  for (let l = 0; l < d; l++) {
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += X[i * d + l]! / n;
-    let ss = 0;
-    let sq = 0;
-    for (let i = 0; i < n; i++) {
-      const v = X[i * d + l]!;
-      ss += (v - mean) * (v - mean);
-      sq += v * v;
-    }
-    const sd = Math.sqrt(ss / n);
-    const rms = Math.sqrt(sq / n);
-    const name = names?.[l] ?? `x${l + 1}`;
+  return columnMeanSd(data.X, data.n, data.d).flatMap(({ mean, sd }, l) => {
+    const rms = Math.hypot(mean, sd); // √(mean of x²), the population sd's identity
     const why =
       rms > X_SCALE_MAX || rms < 1 / X_SCALE_MAX
         ? `has rms ${fmt(rms)}`
         : Math.abs(mean) > X_OFFSET_MAX * sd
           ? `varies by sd ${fmt(sd)} around ${fmt(mean)}`
           : null;
-    if (why !== null)
-      out.push(
-        `column ${name} ${why}: the M-steps are ill-conditioned at this scale and the fit may stop far from the maximum — centre and scale it, e.g. (x − ${fmt(mean)}) / ${fmt(sd)}`,
-      );
-  }
-  return out;
+    return why === null
+      ? []
+      : [
+          `column ${names?.[l] ?? `x${l + 1}`} ${why}: the M-steps are ill-conditioned at this scale and the fit may stop far from the maximum — centre and scale it, e.g. (x − ${fmt(mean)}) / ${fmt(sd)}`,
+        ];
+  });
 }

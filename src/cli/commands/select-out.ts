@@ -41,7 +41,8 @@ function earlierSelection(dir: string): string[] | null {
 
 /**
  * Refuses an --out that is a file or holds files other than an earlier selection's.
- * @returns a function that removes the earlier selection's files (called just before the first write)
+ * @returns a function that removes the earlier selection's files (call it just before each write: only the
+ *   first call removes anything)
  */
 export function checkSelectOut(out: string): () => void {
   if (!existsSync(out)) return () => {};
@@ -52,7 +53,10 @@ export function checkSelectOut(out: string): () => void {
       `--out ${out} is not empty and holds more than an earlier gmoe select's files: choose a new directory`,
     );
   if (earlier.length === 0) return () => {};
+  let done = false;
   return () => {
+    if (done) return;
+    done = true;
     process.stderr.write(`gmoe select: replacing the earlier selection in ${out}\n`);
     for (const f of earlier) {
       const p = join(out, f);

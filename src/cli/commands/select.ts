@@ -307,7 +307,7 @@ async function run(opts: SelectCliOptions): Promise<void> {
     opts.variance,
   );
   const out = opts.out ?? join('results', `select-${basename(opts.data, extname(opts.data))}`);
-  const clearEarlier = once(checkSelectOut(out));
+  const clearEarlier = checkSelectOut(out);
   const { data, columns, dropped, note } = readDataOption(opts);
   if (note) process.stderr.write(`${note}\n`);
   // as gmoe fit's model file: the rows --drop-missing left out, when there were any
@@ -379,15 +379,6 @@ async function run(opts: SelectCliOptions): Promise<void> {
   const figs = await writeFigure(out, 'compare', figure, `gmoe select: ${basename(opts.data)}`, opts.png);
   const top = ['compare.json', 'compare.csv', 'fit.json', ...figs].map((f) => join(out, f));
   process.stdout.write(`wrote ${[...top, ...files].join(', ')}\n`);
-}
-
-/** `f` run on the first call only. */
-function once(f: () => void): () => void {
-  let done = false;
-  return () => {
-    if (!done) f();
-    done = true;
-  };
 }
 
 /** A gate's subdirectory name: its --gate text with ':' as '-' (topk:2:logit → topk-2-logit). */
